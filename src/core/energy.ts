@@ -1,0 +1,43 @@
+/**
+ * Wrap-safe energy arithmetic. This is the only place that knows counters wrap.
+ *
+ * RAPL counters (energy_uj) grow monotonically and wrap to 0 after max_energy_range_uj. A reading
+ * lower than the previous one means the counter wrapped (once: we sample far more often than a wrap
+ * takes, about 9 minutes at worst on AMD). With the range known, the true delta is
+ * (range - previous) + current. Without it (a VM tree written by the qemu exporter), a decrease is a
+ * reset: the counter restarted from 0, so the energy since the reset is the current value.
+ */
+
+export type DeltaKind = 'normal' | 'wrapped' | 'reset';
+
+export interface EnergyDelta {
+  readonly deltaUj: number;
+  readonly kind: DeltaKind;
+}
+
+/**
+ * Energy used between two readings of one counter.
+ * @param previousUj the earlier energy_uj reading
+ * @param currentUj the later reading
+ * @param maxRangeUj the zone's max_energy_range_uj, or null when the zone has none
+ */
+export function energyDeltaUj(previousUj: number, currentUj: number, maxRangeUj: number | null): EnergyDelta {
+  if (currentUj >= previousUj) return { deltaUj: currentUj - previousUj, kind: 'normal' };
+  if (maxRangeUj !== null && maxRangeUj > 0 && previousUj <= maxRangeUj) {
+    // The counter counts 0..max_energy_range_uj inclusive; the kernel wraps it modulo (range + 1).
+    return { deltaUj: maxRangeUj - previousUj + currentUj + 1, kind: 'wrapped' };
+  }
+  return { deltaUj: currentUj, kind: 'reset' };
+}
+
+/** Mean power over an interval, µW, from energy in µJ and a duration in ns (monotonic clock). */
+export function powerUwFromEnergy(deltaUj: number, intervalNs: bigint | number): number {
+  const ns = typeof intervalNs === 'bigint' ? Number(intervalNs) : intervalNs;
+  if (ns <= 0) return 0;
+  return (deltaUj * 1e9) / ns;
+}
+
+/** Energy in µJ accumulated at powerUw for a duration in ms. */
+export function energyUjFromPower(powerUw: number, intervalMs: number): number {
+  return (powerUw * intervalMs) / 1000;
+}

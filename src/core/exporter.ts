@@ -1,0 +1,13 @@
+import type { Sample } from './sample.js';
+
+/**
+ * An exporter takes every sample the scheduler produces. `export` must not block: it prints, stores
+ * the latest sample, or enqueues for a push transport, and returns. `stop` flushes within a deadline.
+ */
+export interface Exporter {
+  /** A short name for logs, e.g. "stdout", "remote-write". */
+  readonly name: string;
+  start(): Promise<void>;
+  export(sample: Sample): void;
+  stop(deadlineMs: number): Promise<void>;
+}

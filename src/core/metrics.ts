@@ -1,0 +1,227 @@
+/**
+ * The metrics view: the one place that turns a Sample into Scaphandre-named metrics.
+ * Every exporter that speaks "metrics" (prometheus, remote-write, riemann, warp10, pushgateway)
+ * encodes from this list, so names, help texts, types and labels exist here only.
+ */
+import type { ContainerInfo, ProcessSample, Sample } from './sample.js';
+
+export type MetricType = 'gauge' | 'counter';
+/** How a value is written where the wire distinguishes: integers stay integers, doubles stay doubles. */
+export type ValueKind = 'int' | 'float';
+
+export interface MetricLabels {
+  readonly [name: string]: string;
+}
+
+export interface Metric {
+  readonly name: string;
+  readonly help: string;
+  readonly type: MetricType;
+  readonly kind: ValueKind;
+  readonly labels: MetricLabels;
+  readonly value: number;
+}
+
+export interface MetricsViewOptions {
+  /** Add a vmname label to qemu processes (--qemu). */
+  readonly qemu?: boolean;
+  /** Add container / pod / systemd labels to process metrics (--containers). */
+  readonly containers?: boolean;
+  /** Cap on the cmdline label length (characters); 0 = no cap. */
+  readonly maxCmdlineLength?: number;
+  /** Only process series for processes whose exe or cmdline matches. */
+  readonly processFilter?: RegExp | null;
+}
+
+/** Families: name → help/type/kind. Exporters that must declare families up front read this. */
+export const METRIC_FAMILIES = {
+  scaph_host_power_microwatts: fam('Power measurement on the whole host, in microwatts', 'gauge', 'int'),
+  scaph_host_energy_microjoules: fam(
+    'Energy measurement for the whole host, as extracted from the sensor, in microjoules.',
+    'counter',
+    'int',
+  ),
+  scaph_host_active_power_microwatts: fam(
+    'Part of the host power explained by CPU activity (host power x busy CPU fraction), in microwatts',
+    'gauge',
+    'int',
+  ),
+  scaph_host_idle_power_microwatts: fam(
+    'Part of the host power not explained by CPU activity (host power - active power), in microwatts',
+    'gauge',
+    'int',
+  ),
+  scaph_host_cpu_busy_ratio: fam('Busy share of all CPUs over the last interval, from 0 to 1', 'gauge', 'float'),
+  scaph_host_rapl_psys_microjoules: fam(
+    'Raw RAPL psys (platform) energy counter, in microjoules, as read from powercap',
+    'counter',
+    'int',
+  ),
+  scaph_host_load_avg_one: fam('Load average on 1 minute.', 'gauge', 'float'),
+  scaph_host_load_avg_five: fam('Load average on 5 minutes.', 'gauge', 'float'),
+  scaph_host_load_avg_fifteen: fam('Load average on 15 minutes.', 'gauge', 'float'),
+  scaph_host_memory_total_bytes: fam('Random Access Memory installed on the host, in bytes.', 'gauge', 'int'),
+  scaph_host_memory_available_bytes: fam(
+    'Random Access Memory available to be re-used on the host, in bytes.',
+    'gauge',
+    'int',
+  ),
+  scaph_host_memory_free_bytes: fam(
+    'Random Access Memory free to be used (not reused) on the host, in bytes.',
+    'gauge',
+    'int',
+  ),
+  scaph_host_swap_total_bytes: fam('Total swap space on the host, in bytes.', 'gauge', 'int'),
+  scaph_host_swap_free_bytes: fam('Swap space free to be used on the host, in bytes.', 'gauge', 'int'),
+  scaph_socket_power_microwatts: fam('Power measurement relative to a CPU socket, in microwatts', 'gauge', 'int'),
+  scaph_socket_energy_microjoules: fam('Socket related energy measurement in microjoules.', 'counter', 'int'),
+  scaph_domain_power_microwatts: fam('Power measurement relative to a RAPL Domain, in microwatts', 'gauge', 'int'),
+  scaph_domain_energy_microjoules: fam('Domain related energy measurement in microjoules.', 'counter', 'int'),
+  scaph_process_power_consumption_microwatts: fam(
+    'Power consumption attributed to the process (host active power x its share of CPU time), in microwatts',
+    'gauge',
+    'int',
+  ),
+  scaph_process_energy_microjoules: fam(
+    'Energy attributed to the process since scaph first saw it, in microjoules',
+    'counter',
+    'int',
+  ),
+  scaph_process_cpu_usage_percentage: fam(
+    'CPU time consumed by the process, as a percentage of the capacity of all the CPU Cores',
+    'gauge',
+    'float',
+  ),
+  scaph_process_memory_bytes: fam('Physical RAM usage by the process, in bytes', 'gauge', 'int'),
+  scaph_process_memory_virtual_bytes: fam('Virtual RAM usage by the process, in bytes', 'gauge', 'int'),
+  scaph_self_topo_procs_nb: fam('Number of processes monitored for the host.', 'gauge', 'int'),
+  scaph_self_memory_bytes: fam('Scaphandre memory usage, in bytes', 'gauge', 'int'),
+  scaph_self_version: fam('Version of scaph that produced these metrics (the value is always 1)', 'gauge', 'int'),
+} as const satisfies Record<string, MetricFamily>;
+
+export type MetricName = keyof typeof METRIC_FAMILIES;
+
+export interface MetricFamily {
+  readonly help: string;
+  readonly type: MetricType;
+  readonly kind: ValueKind;
+}
+
+function fam(help: string, type: MetricType, kind: ValueKind): MetricFamily {
+  return { help, type, kind };
+}
+
+const NO_LABELS: MetricLabels = Object.freeze({});
+
+/** Builder that keeps the family facts (help, type, kind) out of every call site. */
+class MetricList {
+  readonly items: Metric[] = [];
+  add(name: MetricName, value: number, labels: MetricLabels = NO_LABELS): void {
+    const f: MetricFamily = METRIC_FAMILIES[name];
+    const v = f.kind === 'int' ? Math.round(value) : value;
+    this.items.push({ name, help: f.help, type: f.type, kind: f.kind, labels, value: v });
+  }
+}
+
+/** Turns one sample into its metrics, in a stable order (host, sockets, domains, processes). */
+export function sampleToMetrics(sample: Sample, options: MetricsViewOptions = {}, version = ''): Metric[] {
+  const list = new MetricList();
+  addHostMetrics(list, sample);
+  addSocketMetrics(list, sample);
+  addProcessMetrics(list, sample, options);
+  list.add('scaph_self_topo_procs_nb', sample.processes.length);
+  list.add('scaph_self_memory_bytes', process.memoryUsage.rss());
+  if (version) list.add('scaph_self_version', 1, { version });
+  return list.items;
+}
+
+function addHostMetrics(list: MetricList, sample: Sample): void {
+  const h = sample.host;
+  const source = { value_source: h.valueSource };
+  list.add('scaph_host_power_microwatts', h.powerUw, source);
+  list.add('scaph_host_energy_microjoules', h.energyUj, source);
+  list.add('scaph_host_active_power_microwatts', h.activePowerUw, source);
+  list.add('scaph_host_idle_power_microwatts', h.idlePowerUw, source);
+  list.add('scaph_host_cpu_busy_ratio', h.cpuBusyFraction);
+  if (h.psysEnergyUj !== null) list.add('scaph_host_rapl_psys_microjoules', h.psysEnergyUj);
+  list.add('scaph_host_load_avg_one', h.loadAvg[0]);
+  list.add('scaph_host_load_avg_five', h.loadAvg[1]);
+  list.add('scaph_host_load_avg_fifteen', h.loadAvg[2]);
+  const m = h.memory;
+  if (m) {
+    list.add('scaph_host_memory_total_bytes', m.totalBytes);
+    list.add('scaph_host_memory_available_bytes', m.availableBytes);
+    list.add('scaph_host_memory_free_bytes', m.freeBytes);
+    list.add('scaph_host_swap_total_bytes', m.swapTotalBytes);
+    list.add('scaph_host_swap_free_bytes', m.swapFreeBytes);
+  }
+}
+
+function addSocketMetrics(list: MetricList, sample: Sample): void {
+  for (const s of sample.sockets) {
+    const socketLabels = { socket_id: String(s.id) };
+    list.add('scaph_socket_power_microwatts', s.powerUw, socketLabels);
+    list.add('scaph_socket_energy_microjoules', s.energyUj, socketLabels);
+    for (const d of s.domains) {
+      const labels = { domain_name: d.name, domain_id: String(d.id), socket_id: String(s.id) };
+      list.add('scaph_domain_power_microwatts', d.powerUw, labels);
+      list.add('scaph_domain_energy_microjoules', d.energyUj, labels);
+    }
+  }
+}
+
+function addProcessMetrics(list: MetricList, sample: Sample, options: MetricsViewOptions): void {
+  const filter = options.processFilter ?? null;
+  for (const p of sample.processes) {
+    if (filter && !filter.test(p.exe) && !filter.test(p.cmdline)) continue;
+    const labels = processLabels(p, options);
+    list.add('scaph_process_power_consumption_microwatts', p.powerUw, labels);
+    list.add('scaph_process_energy_microjoules', p.energyUj, labels);
+    list.add('scaph_process_cpu_usage_percentage', p.cpuUsagePercent, labels);
+    list.add('scaph_process_memory_bytes', p.memoryBytes, labels);
+    list.add('scaph_process_memory_virtual_bytes', p.virtualMemoryBytes, labels);
+  }
+}
+
+/** The labels of one process's series: pid, exe, cmdline (capped), and vmname/container labels on demand. */
+export function processLabels(
+  p: Pick<ProcessSample, 'pid' | 'exe' | 'cmdline' | 'vmName' | 'container'>,
+  options: MetricsViewOptions,
+): MetricLabels {
+  const labels: Record<string, string> = {
+    pid: String(p.pid),
+    exe: p.exe,
+    cmdline: capCmdline(p.cmdline, options.maxCmdlineLength ?? 0),
+  };
+  if (options.qemu && p.vmName) labels['vmname'] = p.vmName;
+  if (options.containers && p.container) addContainerLabels(labels, p.container);
+  return labels;
+}
+
+const CONTAINER_LABEL_NAMES: ReadonlyArray<readonly [keyof ContainerInfo, string]> = [
+  ['containerId', 'container_id'],
+  ['containerRuntime', 'container_runtime'],
+  ['containerName', 'container_name'],
+  ['containerImage', 'container_image'],
+  ['kubernetesPodUid', 'kubernetes_pod_uid'],
+  ['kubernetesPodQosClass', 'kubernetes_pod_qos_class'],
+  ['kubernetesPodName', 'kubernetes_pod_name'],
+  ['kubernetesPodNamespace', 'kubernetes_pod_namespace'],
+  ['kubernetesNodeName', 'kubernetes_node_name'],
+  ['kubernetesContainerName', 'kubernetes_container_name'],
+  ['systemdUnit', 'systemd_unit'],
+];
+
+function addContainerLabels(labels: Record<string, string>, c: ContainerInfo): void {
+  for (const [field, label] of CONTAINER_LABEL_NAMES) {
+    const v = c[field];
+    if (v) labels[label] = v;
+  }
+}
+
+/** Caps a command line to maxLength characters (whole code points), marking the cut with an ellipsis. */
+export function capCmdline(cmdline: string, maxLength: number): string {
+  if (maxLength <= 0 || cmdline.length <= maxLength) return cmdline;
+  const cut = Array.from(cmdline).slice(0, Math.max(0, maxLength - 1)).join('');
+  return `${cut}…`;
+}

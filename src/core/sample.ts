@@ -1,0 +1,144 @@
+/**
+ * A Sample is one reading of the machine: plain, frozen data handed to every exporter.
+ * Nobody mutates it; exporters only read it. Units are in the field names.
+ */
+
+/**
+ * Where the host figures come from. The powercap values keep Scaphandre's label values so existing
+ * dashboards keep matching; `estimate` marks modelled (not measured) figures.
+ */
+export type ValueSource = 'powercap_rapl_psys' | 'powercap_rapl_pkg' | 'estimate';
+
+export interface DomainSample {
+  /** RAPL domain name as the kernel names it: core, uncore, dram, … */
+  readonly name: string;
+  /** D in intel-rapl:S:D (the domain's index under its socket). */
+  readonly id: number;
+  /** Energy since the agent started, wrap-corrected, µJ. */
+  readonly energyUj: number;
+  /** Mean power over the last interval, µW. */
+  readonly powerUw: number;
+}
+
+export interface SocketSample {
+  /** S in intel-rapl:S. */
+  readonly id: number;
+  /** Package energy since the agent started, wrap-corrected, µJ. */
+  readonly energyUj: number;
+  /** Package power over the last interval, µW (dram not included: see host). */
+  readonly powerUw: number;
+  readonly domains: readonly DomainSample[];
+}
+
+export interface MemorySample {
+  readonly totalBytes: number;
+  readonly freeBytes: number;
+  readonly availableBytes: number;
+  readonly swapTotalBytes: number;
+  readonly swapFreeBytes: number;
+}
+
+export interface HostSample {
+  readonly hostname: string;
+  /** Whole-host power over the last interval, µW: psys if present, else Σ sockets (package + dram). */
+  readonly powerUw: number;
+  /** Host energy since the agent started, wrap-corrected, µJ. */
+  readonly energyUj: number;
+  /** Part of powerUw explained by CPU activity: powerUw × cpuBusyFraction, µW. */
+  readonly activePowerUw: number;
+  /** The rest of powerUw, µW. */
+  readonly idlePowerUw: number;
+  /** Busy share of all CPUs over the interval (0..1), from /proc/stat. */
+  readonly cpuBusyFraction: number;
+  readonly valueSource: ValueSource;
+  /** Raw psys counter (µJ, as read) when the machine has a psys zone. */
+  readonly psysEnergyUj: number | null;
+  /** 1, 5 and 15 minute load averages. */
+  readonly loadAvg: readonly [number, number, number];
+  readonly memory: MemorySample | null;
+}
+
+/** Where a process runs when it is in a container or a systemd unit (filled by the containers module). */
+export interface ContainerInfo {
+  readonly containerId?: string;
+  readonly containerRuntime?: string;
+  readonly containerName?: string;
+  readonly containerImage?: string;
+  readonly kubernetesPodUid?: string;
+  readonly kubernetesPodQosClass?: string;
+  readonly kubernetesPodName?: string;
+  readonly kubernetesPodNamespace?: string;
+  readonly kubernetesNodeName?: string;
+  readonly kubernetesContainerName?: string;
+  readonly systemdUnit?: string;
+}
+
+export interface ProcessSample {
+  readonly pid: number;
+  /** Jiffies since boot at process start: (pid, starttime) names one process across pid reuse. */
+  readonly starttime: number;
+  /** Executable name (basename of /proc/PID/exe, or comm when the link is unreadable). */
+  readonly exe: string;
+  /** Full path of the executable when readable, else empty. */
+  readonly exePath: string;
+  /** 15-char kernel name from /proc/PID/stat. */
+  readonly comm: string;
+  /** argv joined by spaces (may be empty for kernel threads). */
+  readonly cmdline: string;
+  /** CPU time (utime + stime) used over the interval, in jiffies. */
+  readonly cpuTicks: number;
+  /** Share of all observed processes' CPU time over the interval (0..1); Σ = 1 when any ran. */
+  readonly cpuShare: number;
+  /** CPU time used as a percentage of the whole machine's capacity (all cores). */
+  readonly cpuUsagePercent: number;
+  /** Attributed power: host active power × cpuShare, µW. */
+  readonly powerUw: number;
+  /** Attributed energy since scaph first saw this process, µJ (monotonic while it lives). */
+  readonly energyUj: number;
+  readonly memoryBytes: number;
+  readonly virtualMemoryBytes: number;
+  /** VM name when the process is a qemu-system guest (set by the qemu detection). */
+  readonly vmName: string | null;
+  readonly container: ContainerInfo | null;
+}
+
+export interface Sample {
+  /** Wall-clock time of the reading, ms since the epoch: the timestamp every exporter writes. */
+  readonly timestampMs: number;
+  /** Length of the interval the powers are averaged over, ms (monotonic clock). */
+  readonly intervalMs: number;
+  readonly host: HostSample;
+  readonly sockets: readonly SocketSample[];
+  /** Every process seen in both readings of the interval, highest power first. */
+  readonly processes: readonly ProcessSample[];
+  /** Processes that were alive in the previous sample and are gone now (for staleness markers). */
+  readonly endedProcesses: readonly EndedProcess[];
+}
+
+export interface EndedProcess {
+  readonly pid: number;
+  readonly starttime: number;
+  readonly exe: string;
+  readonly cmdline: string;
+}
+
+/** Freezes a sample and everything in it, so an exporter that tries to mutate it fails loudly in tests. */
+export function freezeSample(sample: Sample): Sample {
+  for (const socket of sample.sockets) {
+    for (const domain of socket.domains) Object.freeze(domain);
+    Object.freeze(socket.domains);
+    Object.freeze(socket);
+  }
+  for (const p of sample.processes) {
+    if (p.container) Object.freeze(p.container);
+    Object.freeze(p);
+  }
+  for (const e of sample.endedProcesses) Object.freeze(e);
+  Object.freeze(sample.processes);
+  Object.freeze(sample.endedProcesses);
+  Object.freeze(sample.sockets);
+  if (sample.host.memory) Object.freeze(sample.host.memory);
+  Object.freeze(sample.host.loadAvg);
+  Object.freeze(sample.host);
+  return Object.freeze(sample);
+}

@@ -1,0 +1,12 @@
+import type { Sample } from './sample.js';
+
+/**
+ * A sensor reads counters and CPU time and turns two consecutive readings into a Sample.
+ * `start` takes the first reading (and throws a named error when the source is missing or
+ * unreadable); every `read` after that returns the sample for the interval since the previous one.
+ */
+export interface Sensor {
+  readonly kind: string;
+  start(): Promise<void>;
+  read(): Promise<Sample>;
+}
