@@ -1,0 +1,33 @@
+import type { SocketSample, ValueSource } from '../core/sample.js';
+
+/**
+ * What a power source (powercap RAPL counters, or the CPU-load estimate) reports for one interval.
+ * The machine sensor combines it with /proc figures into a Sample.
+ */
+export interface PowerReading {
+  /** Mean host power over the interval, µW (psys if present, else Σ sockets' package + dram). */
+  readonly hostPowerUw: number;
+  /** Host energy over this interval, µJ (wrap-corrected). */
+  readonly hostEnergyDeltaUj: number;
+  /** Sockets with their domains; energyUj fields are cumulative since start, powerUw over the interval. */
+  readonly sockets: readonly SocketSample[];
+  /** Raw psys energy_uj as read, when the machine has a psys zone. */
+  readonly psysEnergyUj: number | null;
+  readonly valueSource: ValueSource;
+}
+
+export interface PowerReadContext {
+  /** Busy share of all CPUs over the interval (0..1), from /proc/stat; the estimate needs it. */
+  readonly cpuBusyFraction: number;
+  /** Interval length from the caller's monotonic clock, ns (the estimate uses it; powercap keeps its own). */
+  readonly intervalNs: bigint;
+  /** Number of logical CPUs (the estimate scales per-CPU coefficients by it). */
+  readonly cpuCount: number;
+}
+
+export interface PowerSource {
+  readonly kind: 'powercap_rapl' | 'estimate';
+  /** First reading; throws a ScaphError subclass with guidance when the source is missing or unreadable. */
+  start(): Promise<void>;
+  read(context: PowerReadContext): Promise<PowerReading>;
+}
