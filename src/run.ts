@@ -1,0 +1,42 @@
+import type { Exporter } from './core/exporter.js';
+import type { Logger } from './core/log.js';
+import { Scheduler } from './core/scheduler.js';
+import type { Sensor } from './core/sensor.js';
+
+export interface PipelineOptions {
+  readonly sensor: Sensor;
+  readonly exporters: readonly Exporter[];
+  readonly stepMs: number;
+  readonly durationMs: number | null;
+  readonly logger: Logger;
+  /** How long exporters get to flush on stop, ms. */
+  readonly stopDeadlineMs: number;
+}
+
+/**
+ * Runs sensor -> scheduler -> exporters until the duration ends or SIGINT/SIGTERM arrives, then stops
+ * every exporter within the deadline. Resolves when everything is stopped.
+ */
+export async function runPipeline(o: PipelineOptions): Promise<void> {
+  for (const exporter of o.exporters) await exporter.start();
+  const scheduler = new Scheduler(o.sensor, o.exporters, { stepMs: o.stepMs, durationMs: o.durationMs, logger: o.logger });
+  const onSignal = (signal: NodeJS.Signals): void => {
+    o.logger.info({ signal }, 'stopping');
+    scheduler.stop();
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  scheduler.start();
+  await scheduler.done;
+  process.removeListener('SIGINT', onSignal);
+  process.removeListener('SIGTERM', onSignal);
+  await Promise.all(
+    o.exporters.map(async (exporter) => {
+      try {
+        await exporter.stop(o.stopDeadlineMs);
+      } catch (err) {
+        o.logger.error({ exporter: exporter.name, err: (err as Error).message }, 'exporter did not stop cleanly');
+      }
+    }),
+  );
+}
