@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs the real backends the integration tests start on loopback (Debian/Ubuntu packages).
+# Nothing is started here: each test starts its own server on a free 127.0.0.1 port.
+set -euo pipefail
+
+packages=(prometheus victoria-metrics prometheus-pushgateway riemann-c-client prometheus-process-exporter openssl gcc systemd)
+binaries=(prometheus victoria-metrics prometheus-pushgateway riemann-client prometheus-process-exporter openssl gcc systemd-analyze)
+
+missing=()
+for i in "${!binaries[@]}"; do
+  command -v "${binaries[$i]}" >/dev/null 2>&1 || missing+=("${packages[$i]}")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-test-deps: all test backends present"
+  exit 0
+fi
+
+sudo_cmd=()
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null 2>&1 || { echo "install-test-deps: need root or sudo to install: ${missing[*]}" >&2; exit 1; }
+  sudo_cmd=(sudo)
+fi
+if ! command -v apt-get >/dev/null 2>&1; then
+  echo "install-test-deps: no apt-get; install these packages yourself: ${missing[*]}" >&2
+  exit 1
+fi
+echo "install-test-deps: installing ${missing[*]}"
+"${sudo_cmd[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+# The Debian packages start their daemons on fixed ports via systemd when it runs; the tests never use those.
+"${sudo_cmd[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "install-test-deps: done"

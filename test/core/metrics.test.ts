@@ -1,0 +1,63 @@
+import { describe, expect, it } from 'vitest';
+import { METRIC_FAMILIES, capCmdline, sampleToMetrics } from '../../src/core/metrics.js';
+import { makeProcess, makeSample } from '../fixtures/sample.js';
+
+describe('sampleToMetrics', () => {
+  const metrics = sampleToMetrics(makeSample());
+  const find = (name: string, labels: Record<string, string> = {}) =>
+    metrics.filter((m) => m.name === name && Object.entries(labels).every(([k, v]) => m.labels[k] === v));
+
+  it('keeps Scaphandre names and labels for host, socket, domain and process series', () => {
+    expect(find('scaph_host_power_microwatts')[0]).toMatchObject({ value: 100_000_000, type: 'gauge', labels: { value_source: 'powercap_rapl_pkg' } });
+    expect(find('scaph_host_energy_microjoules')[0]).toMatchObject({ value: 200_000_000, type: 'counter' });
+    expect(find('scaph_socket_power_microwatts').map((m) => [m.labels['socket_id'], m.value])).toEqual([
+      ['0', 45_000_000],
+      ['1', 40_000_000],
+    ]);
+    expect(find('scaph_domain_power_microwatts', { socket_id: '1', domain_name: 'dram' })[0]?.value).toBe(10_000_000);
+    const burner = find('scaph_process_power_consumption_microwatts', { pid: '42' })[0];
+    expect(burner?.labels).toEqual({ pid: '42', exe: 'burner', cmdline: '/usr/bin/proc42 --flag' });
+    expect(burner?.value).toBe(30_000_000);
+  });
+
+  it('reports every socket (Scaphandre JSON and some exporters only kept one)', () => {
+    expect(new Set(find('scaph_socket_energy_microjoules').map((m) => m.labels['socket_id']))).toEqual(new Set(['0', '1']));
+  });
+
+  it('adds active/idle split and per-process energy counters', () => {
+    expect(find('scaph_host_active_power_microwatts')[0]?.value).toBe(40_000_000);
+    expect(find('scaph_host_idle_power_microwatts')[0]?.value).toBe(60_000_000);
+    expect(find('scaph_process_energy_microjoules', { pid: '7' })[0]).toMatchObject({ type: 'counter', value: 2_000_000 });
+  });
+
+  it('gives integer families whole values and float families their fraction', () => {
+    const s = makeSample({ processes: [makeProcess({ pid: 3, powerUw: 1234.6, cpuUsagePercent: 12.345 })] });
+    const m = sampleToMetrics(s);
+    expect(m.find((x) => x.name === 'scaph_process_power_consumption_microwatts')?.value).toBe(1235);
+    expect(m.find((x) => x.name === 'scaph_process_cpu_usage_percentage')).toMatchObject({ kind: 'float', value: 12.345 });
+    expect(m.find((x) => x.name === 'scaph_host_load_avg_one')).toMatchObject({ kind: 'float', value: 0.5 });
+  });
+
+  it('fixes the process power HELP text that Scaphandre copy-pasted', () => {
+    expect(METRIC_FAMILIES.scaph_process_power_consumption_microwatts.help).toMatch(/attributed to the process/);
+  });
+
+  it('adds vmname only with qemu, and filters processes by regex', () => {
+    const s = makeSample({ processes: [makeProcess({ pid: 9, exe: 'qemu-system-x86_64', vmName: 'web1' }), makeProcess({ pid: 10, exe: 'bash' })] });
+    const plain = sampleToMetrics(s).find((m) => m.labels['pid'] === '9');
+    expect(plain?.labels['vmname']).toBeUndefined();
+    const withQemu = sampleToMetrics(s, { qemu: true }).find((m) => m.labels['pid'] === '9');
+    expect(withQemu?.labels['vmname']).toBe('web1');
+    const filtered = sampleToMetrics(s, { processFilter: /qemu/ }).filter((m) => m.name === 'scaph_process_power_consumption_microwatts');
+    expect(filtered.map((m) => m.labels['pid'])).toEqual(['9']);
+  });
+
+  it('caps the cmdline label on whole characters', () => {
+    expect(capCmdline('abcdef', 4)).toBe('abc…');
+    expect(capCmdline('ééééé', 3)).toBe('éé…');
+    expect(capCmdline('short', 0)).toBe('short');
+    const s = makeSample({ processes: [makeProcess({ pid: 5, cmdline: 'x'.repeat(4096) })] });
+    const m = sampleToMetrics(s, { maxCmdlineLength: 256 }).find((x) => x.labels['pid'] === '5');
+    expect(Array.from(m?.labels['cmdline'] ?? '').length).toBe(256);
+  });
+});

@@ -1,0 +1,79 @@
+import { describe, expect, it } from 'vitest';
+import type { Exporter } from '../../src/core/exporter.js';
+import { silentLogger } from '../../src/core/log.js';
+import type { Sample } from '../../src/core/sample.js';
+import { Scheduler } from '../../src/core/scheduler.js';
+import type { Sensor } from '../../src/core/sensor.js';
+import { makeSample } from '../fixtures/sample.js';
+
+class CountingSensor implements Sensor {
+  readonly kind = 'test';
+  reads: number[] = [];
+  constructor(private readonly delayMs = 0) {}
+  async start(): Promise<void> {}
+  async read(): Promise<Sample> {
+    this.reads.push(performance.now());
+    if (this.delayMs) await new Promise((r) => setTimeout(r, this.delayMs));
+    return makeSample({ timestampMs: Date.now() });
+  }
+}
+
+function recorder(name: string, onExport: (s: Sample) => void = () => {}): Exporter & { got: Sample[] } {
+  const got: Sample[] = [];
+  return { name, got, start: async () => {}, stop: async () => {}, export: (s) => { got.push(s); onExport(s); } };
+}
+
+describe('Scheduler', () => {
+  it('samples once per step and hands each sample to every exporter', async () => {
+    const sensor = new CountingSensor();
+    const a = recorder('a');
+    const b = recorder('b');
+    const s = new Scheduler(sensor, [a, b], { stepMs: 100, durationMs: 1000, logger: silentLogger() });
+    s.start();
+    await s.done;
+    expect(sensor.reads.length).toBeGreaterThanOrEqual(8);
+    expect(sensor.reads.length).toBeLessThanOrEqual(10);
+    expect(a.got.length).toBe(sensor.reads.length);
+    expect(b.got).toEqual(a.got);
+    const gaps = sensor.reads.slice(1).map((t, i) => t - (sensor.reads[i] ?? 0));
+    const mean = gaps.reduce((x, y) => x + y, 0) / gaps.length;
+    expect(mean).toBeGreaterThan(80);
+    expect(mean).toBeLessThan(140);
+  });
+
+  it('is not delayed by an exporter that throws or does slow work asynchronously', async () => {
+    const sensor = new CountingSensor();
+    const thrower = recorder('thrower', () => {
+      throw new Error('boom');
+    });
+    const slow = recorder('slow', () => {
+      void new Promise((r) => setTimeout(r, 5000));
+    });
+    const ok = recorder('ok');
+    const s = new Scheduler(sensor, [thrower, slow, ok], { stepMs: 50, durationMs: 500, logger: silentLogger() });
+    s.start();
+    await s.done;
+    expect(ok.got.length).toBeGreaterThanOrEqual(8);
+  });
+
+  it('skips ticks instead of overlapping when a reading overruns its step', async () => {
+    const sensor = new CountingSensor(130);
+    const s = new Scheduler(sensor, [recorder('a')], { stepMs: 50, durationMs: 1000, logger: silentLogger() });
+    s.start();
+    await s.done;
+    const gaps = sensor.reads.slice(1).map((t, i) => t - (sensor.reads[i] ?? 0));
+    expect(Math.min(...gaps)).toBeGreaterThanOrEqual(129);
+    expect(s.skippedTicks).toBeGreaterThan(0);
+  });
+
+  it('stop() ends the loop promptly', async () => {
+    const sensor = new CountingSensor();
+    const s = new Scheduler(sensor, [recorder('a')], { stepMs: 50, durationMs: null, logger: silentLogger() });
+    s.start();
+    setTimeout(() => s.stop(), 220);
+    const t0 = performance.now();
+    await s.done;
+    expect(performance.now() - t0).toBeLessThan(1000);
+    expect(sensor.reads.length).toBeGreaterThanOrEqual(3);
+  });
+});
