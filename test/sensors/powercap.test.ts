@@ -411,3 +411,25 @@ async function asNonRoot<T>(fn: () => Promise<T>): Promise<T> {
     process.seteuid(0);
   }
 }
+
+describe('PowercapSource with a top-level dram zone', () => {
+  it('files it as a domain of the socket S of its directory and counts it in the host total', async () => {
+    const t = tree([
+      { path: 'intel-rapl:0', name: 'package-0', powerW: 40 },
+      { path: 'intel-rapl:0/intel-rapl:0:0', name: 'core', powerW: 25 },
+      { path: 'intel-rapl:1', name: 'dram', powerW: 6 },
+    ]);
+    const source = await startSource(t);
+    const truth = new Truth(t);
+    t.advance(1000);
+    const reading = await source.read(CONTEXT);
+    expect(reading.sockets.map((s) => [s.id, s.domains.map((d) => [d.id, d.name])])).toEqual([
+      [0, [[0, 'core']]],
+      [1, [[0, 'dram']]],
+    ]);
+    // Socket 1 has no package zone: no package power to report for it.
+    expect(reading.sockets[1]?.powerUw).toBe(0);
+    expectWithin(reading.sockets[1]?.domains[0]?.powerUw ?? 0, truth.powerUw('intel-rapl:1'));
+    expectWithin(reading.hostPowerUw, truth.powerUw('intel-rapl:0') + truth.powerUw('intel-rapl:1'));
+  });
+});
