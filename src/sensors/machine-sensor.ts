@@ -122,6 +122,10 @@ export class MachineSensor implements Sensor {
     });
   }
 
+  async close(): Promise<void> {
+    await this.options.powerSource.close?.();
+  }
+
   private async takeReading(): Promise<Reading> {
     const monoNs = process.hrtime.bigint();
     const stat = this.reader.readStat();
