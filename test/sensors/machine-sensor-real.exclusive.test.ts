@@ -1,7 +1,7 @@
 /**
  * The machine sensor over the real /proc, with a CPU-burning child and a constant 50 W source.
- * The box is shared (2 cores, other test suites running), so the assertions are about the child's
- * share of the CPU time the sensor observed, cross-checked by an independent naive /proc reader.
+ * An *.exclusive.test.ts file: npm test runs it alone, before the other suites, so the box is otherwise
+ * idle as the issue's acceptance test requires. Its share is also cross-checked by an independent reader.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -28,6 +28,10 @@ function naiveTicks(): Map<number, number> {
 }
 
 let child: ChildProcess;
+
+function cpuCount(): number {
+  return readFileSync('/proc/stat', 'utf8').split('\n').filter((l) => /^cpu\d/.test(l)).length;
+}
 
 beforeAll(async () => {
   child = spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' });
@@ -85,14 +89,11 @@ describe('MachineSensor on the real /proc', () => {
       expect(sample.processes[i]?.powerUw).toBeLessThanOrEqual(sample.processes[i - 1]?.powerUw ?? 0);
     }
     expect(Math.abs((childSample?.powerUw ?? 0) - sample.host.activePowerUw * (childSample?.cpuShare ?? 0))).toBeLessThan(1);
-    // Only another CPU burner (another suite's load on this shared box) may outrank the child: whatever
-    // ranks above it used at least 80 % of the child's CPU time.
-    for (const p of sample.processes) {
-      if (p.pid === child.pid) break;
-      expect(p.cpuTicks).toBeGreaterThanOrEqual(0.8 * (childSample?.cpuTicks ?? 0));
-    }
-    // It ran on a core for most of the interval: 15 % of 2 cores is a generous floor for a loaded box.
-    expect(childSample?.cpuUsagePercent).toBeGreaterThan(15);
+    // On an otherwise idle box the burner is the top consumer and gets at least 90 % of active power.
+    expect(sample.processes[0]?.pid).toBe(child.pid);
+    expect(childSample?.powerUw ?? 0).toBeGreaterThanOrEqual(0.9 * sample.host.activePowerUw);
+    // It ran on one core of the machine for (nearly) the whole interval.
+    expect(childSample?.cpuUsagePercent).toBeGreaterThan((0.8 * 100) / cpuCount());
     // An independent reader over (almost) the same interval sees the same share.
     expect(Math.abs((childSample?.cpuShare ?? 0) - naiveChild / naiveTotal)).toBeLessThan(0.1);
   });
