@@ -1,6 +1,12 @@
 #!/usr/bin/env node
 import { main } from './cli.js';
 
+// `scaph json | head`: the reader went away. That ends the run quietly, like any Unix filter.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(0);
+  throw err;
+});
+
 main(process.argv.slice(2)).then(
   (code) => finish(code),
   (err: unknown) => {
