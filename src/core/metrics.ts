@@ -198,7 +198,7 @@ export function processLabels(
   return labels;
 }
 
-const CONTAINER_LABEL_NAMES: ReadonlyArray<readonly [keyof ContainerInfo, string]> = [
+const CONTAINER_LABEL_NAMES: ReadonlyArray<readonly [Exclude<keyof ContainerInfo, 'kubernetesPodLabels'>, string]> = [
   ['containerId', 'container_id'],
   ['containerRuntime', 'container_runtime'],
   ['containerName', 'container_name'],
