@@ -1,7 +1,8 @@
 /**
  * Container names, images and labels from the Docker Engine API over its unix socket
- * (`GET /containers/json`), reloaded at a bounded interval and early when an unknown container shows up —
- * never per sample per process.
+ * (`GET /containers/json`), reloaded when `GET /events` reports a container started, renamed or removed,
+ * at a bounded interval (the safety net, and what reopens a dropped event stream), and early when an
+ * unknown container shows up — never per sample per process.
  */
 import { Agent, request } from 'undici';
 import { ScaphError } from '../core/errors.js';
@@ -47,11 +48,15 @@ export class DockerMetadata implements MetadataLoader {
   private readonly refresher: MetadataRefresher;
   readonly socketPath: string;
   private readonly timeoutMs: number;
+  private events: AbortController | null = null;
+  private eventReload: NodeJS.Timeout | null = null;
+  private stopped = false;
 
   constructor(options: DockerMetadataOptions, logger: Logger) {
     this.socketPath = options.socketPath ?? DEFAULT_DOCKER_SOCKET;
     this.timeoutMs = options.timeoutMs ?? 5_000;
-    this.agent = new Agent({ connect: { socketPath: this.socketPath }, connections: 1 });
+    // Two connections: the event stream holds one open, the container list uses the other.
+    this.agent = new Agent({ connect: { socketPath: this.socketPath }, connections: 2 });
     this.refresher = new MetadataRefresher(
       this,
       { intervalMs: options.refreshIntervalMs ?? 30_000, minGapMs: options.minRefreshGapMs ?? 5_000 },
@@ -64,6 +69,9 @@ export class DockerMetadata implements MetadataLoader {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
+    this.events?.abort();
+    if (this.eventReload) clearTimeout(this.eventReload);
     this.refresher.stop();
     await this.refresher.settled();
     await this.agent.close();
@@ -96,6 +104,47 @@ export class DockerMetadata implements MetadataLoader {
     }
     this.containers = parseContainerList(await response.body.json());
     this.generation++;
+    if (!this.events && !this.stopped) void this.watchEvents();
+  }
+
+  /** Follows `GET /events` for containers until the stream ends; the next successful load reopens it. */
+  private async watchEvents(): Promise<void> {
+    const abort = new AbortController();
+    this.events = abort;
+    try {
+      const response = await request(`http://docker/events?filters=${EVENT_FILTERS}`, {
+        dispatcher: this.agent,
+        signal: abort.signal,
+        headersTimeout: this.timeoutMs,
+        bodyTimeout: 0,
+      });
+      if (response.statusCode !== 200) {
+        await response.body.dump();
+        return;
+      }
+      let pending = '';
+      for await (const chunk of response.body) {
+        pending += (chunk as Buffer).toString('utf8');
+        for (let nl = pending.indexOf('\n'); nl >= 0; nl = pending.indexOf('\n')) {
+          if (isContainerChange(pending.slice(0, nl))) this.reloadAfterEvent();
+          pending = pending.slice(nl + 1);
+        }
+      }
+    } catch {
+      // Stream dropped (daemon restart, stop()): the interval reload keeps names fresh and reopens it.
+    } finally {
+      if (this.events === abort) this.events = null;
+    }
+  }
+
+  /** Coalesces bursts (compose up starts many containers) into one reload after the load under way. */
+  private reloadAfterEvent(): void {
+    if (this.eventReload || this.stopped) return;
+    this.eventReload = setTimeout(() => {
+      this.eventReload = null;
+      void this.refresher.settled().then(() => this.refresher.refresh());
+    }, EVENT_DEBOUNCE_MS);
+    this.eventReload.unref();
   }
 
   explain(error: unknown): string {
@@ -113,6 +162,21 @@ export class DockerMetadata implements MetadataLoader {
       default:
         return `Cannot read containers from ${where} (${error instanceof Error ? error.message : String(error)}): ${without}`;
     }
+  }
+}
+
+const EVENT_FILTERS = encodeURIComponent(JSON.stringify({ type: ['container'] }));
+const EVENT_DEBOUNCE_MS = 100;
+const RELOAD_ACTIONS: ReadonlySet<string> = new Set(['start', 'rename', 'destroy']);
+
+/** One `/events` line: does it change what `/containers/json` would list? */
+export function isContainerChange(line: string): boolean {
+  if (line.trim() === '') return false;
+  try {
+    const event = JSON.parse(line) as { Type?: unknown; Action?: unknown };
+    return event.Type === 'container' && typeof event.Action === 'string' && RELOAD_ACTIONS.has(event.Action);
+  } catch {
+    return false;
   }
 }
 

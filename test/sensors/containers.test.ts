@@ -39,6 +39,20 @@ async function docker(containers = [containerSummary(F.DOCKER_ID, 'web', 'nginx:
   return api;
 }
 
+function listRequests(api: FakeDockerApi): number {
+  return api.requests.filter((r) => r === 'GET /containers/json').length;
+}
+
+const wait = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+/** Polls until check() holds (generous deadline for a loaded box). */
+async function until(check: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await wait(10);
+  }
+}
+
 async function resolver(...args: ConstructorParameters<typeof ContainerResolver>): Promise<ContainerResolver> {
   const r = new ContainerResolver(...args);
   cleanups.push(() => r.stop());
@@ -64,7 +78,7 @@ describe('ContainerResolver with the Docker Engine API', () => {
       // podman containers are not asked of Docker.
       expect(await r.resolve(400, 5)).toEqual({ containerId: F.PODMAN_ID, containerRuntime: 'podman' });
     }
-    expect(api.requests).toEqual(['GET /containers/json']);
+    expect(listRequests(api)).toBe(1);
     expect(warnings()).toEqual([]);
 
     // Same (pid, starttime): cached, the file is not read again; a new starttime (pid reuse) re-reads it.
@@ -87,7 +101,7 @@ describe('ContainerResolver with the Docker Engine API', () => {
     expect(await r.resolve(100, 1)).toEqual({ containerId: F.DOCKER_ID, containerRuntime: 'docker' });
     await r.docker?.settled();
     expect(await r.resolve(100, 1)).toMatchObject({ containerName: 'late', containerImage: 'redis:7' });
-    expect(api.requests).toHaveLength(2);
+    expect(listRequests(api)).toBe(2);
     // An id Docker does not know (e.g. dind inner container) asks once, not on every resolve.
     const root2 = procfs({ 1: F.DOCKER_V2_CGROUPFS.replace(F.DOCKER_ID, F.DOCKER_ID_2) });
     const r2 = await resolver(
@@ -98,7 +112,34 @@ describe('ContainerResolver with the Docker Engine API', () => {
       await r2.resolve(1, 1);
       await r2.docker?.settled();
     }
-    expect(api.requests).toHaveLength(4);
+    expect(listRequests(api)).toBe(4);
+  });
+
+  it('follows /events: a rename or a new container reloads the list without waiting for the interval', async () => {
+    const web = containerSummary(F.DOCKER_ID, 'web', 'nginx:1.25');
+    const api = await docker([web]);
+    const root = procfs({ 100: F.DOCKER_V2_SYSTEMD, 101: F.DOCKER_V2_CGROUPFS.replace(F.DOCKER_ID, F.DOCKER_ID_2) });
+    const r = await resolver(
+      // An hour between interval reloads and no early reload on a miss: only events can refresh.
+      { procfsRoot: root, docker: { socketPath: api.socketPath, refreshIntervalMs: 3_600_000, minRefreshGapMs: 3_600_000 }, kubernetes: false },
+      captureLogger().logger,
+    );
+    await until(() => api.openEventStreams() === 1);
+    expect(api.requests).toContain('GET /events?filters=%7B%22type%22%3A%5B%22container%22%5D%7D');
+    expect(await r.resolve(101, 1)).toEqual({ containerId: F.DOCKER_ID_2, containerRuntime: 'docker' });
+    const renamed = containerSummary(F.DOCKER_ID, 'web-renamed', 'nginx:1.25');
+    const started = containerSummary(F.DOCKER_ID_2, 'cache', 'redis:7');
+    api.containers = [renamed, started];
+    // A burst (exec_start changes nothing listed and is ignored).
+    api.emitContainerEvents([
+      ['exec_start: sh', renamed],
+      ['rename', renamed],
+      ['start', started],
+    ]);
+    await until(async () => (await r.resolve(100, 1))?.containerName === 'web-renamed');
+    expect(await r.resolve(101, 1)).toMatchObject({ containerName: 'cache', containerImage: 'redis:7' });
+    // The burst caused one reload, not one per event.
+    expect(listRequests(api)).toBe(2);
   });
 
   it('dockershim containers get pod and container names from Docker labels', async () => {
@@ -245,15 +286,6 @@ describe('ContainerResolver with the Kubernetes API', () => {
 });
 
 describe('ContainerResolver failures: one warning, no labels, the agent runs on', () => {
-  const wait = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-  /** Polls until check() holds (generous deadline for a loaded box). */
-  async function until(check: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!(await check())) {
-      if (Date.now() > deadline) throw new Error('condition not met in time');
-      await wait(10);
-    }
-  }
 
   it('a missing Docker socket', async () => {
     const root = procfs({ 100: F.DOCKER_V2_SYSTEMD });

@@ -1,9 +1,10 @@
 /**
  * A Docker Engine API stand-in on a unix socket, answering what scaph asks with the documented shapes
- * (Engine API v1.43, `GET /containers/json` → ContainerSummary[]). Optionally fails with a status, to
- * test the warning path. Paths with a version prefix (`/v1.43/containers/json`) are accepted too.
+ * (Engine API v1.43): `GET /containers/json` → ContainerSummary[], and `GET /events` → a stream of
+ * newline-separated event objects that stays open. Optionally fails with a status, to test the warning
+ * path. Paths with a version prefix (`/v1.43/containers/json`) are accepted too.
  */
-import { createServer, type Server } from 'node:http';
+import { createServer, type ServerResponse, type Server } from 'node:http';
 
 export interface ContainerSummary {
   readonly Id: string;
@@ -52,17 +53,44 @@ export interface FakeDockerApi {
   containers: ContainerSummary[];
   /** When set, every request is answered with this status and a Docker-style error body. */
   failWithStatus: number | null;
+  /** Sends container events (`docker events` shape) to every open `/events` stream, in one write. */
+  emitContainerEvents(events: readonly (readonly [action: string, c: ContainerSummary])[]): void;
+  /** How many `/events` streams are open now. */
+  openEventStreams(): number;
   close(): Promise<void>;
 }
 
 const LIST_PATH_RE = /^(?:\/v1\.\d+)?\/containers\/json(?:\?.*)?$/;
+const EVENTS_PATH_RE = /^(?:\/v1\.\d+)?\/events(?:\?.*)?$/;
+
+/** A `/events` object as the Engine API documents it (EventMessage), plus the legacy status/id/from. */
+export function containerEvent(action: string, c: ContainerSummary): unknown {
+  const time = Math.floor(Date.now() / 1000);
+  return {
+    status: action,
+    id: c.Id,
+    from: c.Image,
+    Type: 'container',
+    Action: action,
+    Actor: { ID: c.Id, Attributes: { ...c.Labels, image: c.Image, name: (c.Names[0] ?? '').slice(1) } },
+    scope: 'local',
+    time,
+    timeNano: time * 1_000_000_000,
+  };
+}
 
 export async function startDockerApi(socketPath: string, containers: ContainerSummary[]): Promise<FakeDockerApi> {
+  const streams = new Set<ServerResponse>();
   const api: FakeDockerApi = {
     socketPath,
     requests: [],
     containers,
     failWithStatus: null,
+    emitContainerEvents: (events) => {
+      const text = events.map(([action, c]) => `${JSON.stringify(containerEvent(action, c))}\n`).join('');
+      for (const res of streams) res.write(text);
+    },
+    openEventStreams: () => streams.size,
     close: () => closeServer(server),
   };
   const server: Server = createServer((req, res) => {
@@ -73,6 +101,13 @@ export async function startDockerApi(socketPath: string, containers: ContainerSu
     };
     if (api.failWithStatus !== null) return json(api.failWithStatus, { message: 'server error' });
     if (req.method === 'GET' && LIST_PATH_RE.test(req.url ?? '')) return json(200, api.containers);
+    if (req.method === 'GET' && EVENTS_PATH_RE.test(req.url ?? '')) {
+      res.writeHead(200, { 'content-type': 'application/json', 'api-version': '1.43' });
+      res.flushHeaders();
+      streams.add(res);
+      res.on('close', () => streams.delete(res));
+      return;
+    }
     json(404, { message: 'page not found' });
   });
   await new Promise<void>((resolve, reject) => {
