@@ -1,9 +1,11 @@
 /**
  * Resolves a process to where it runs: its cgroup (read once per (pid, starttime)) parsed into a
  * container / pod / systemd unit, merged with Docker and Kubernetes metadata kept fresh in the background.
- * `resolve` is the per-process, per-sample call: after the first time it is a map lookup.
+ * `resolveSync` is the per-process, per-sample call: after the first time it is a map lookup and a
+ * generation compare, and its answer changes when names arrive or a container is renamed — so call it
+ * every sample rather than keeping the first answer for the process's life.
  */
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import type { Logger } from '../core/log.js';
 import type { ContainerInfo } from '../core/sample.js';
 import { parseCgroup } from './cgroup.js';
@@ -66,10 +68,19 @@ export class ContainerResolver {
   }
 
   /** Where process (pid, starttime) runs; null at the root cgroup or when the process is gone. */
-  async resolve(pid: number, starttime: number): Promise<ContainerInfo | null> {
+  resolve(pid: number, starttime: number): Promise<ContainerInfo | null> {
+    return Promise.resolve(this.resolveSync(pid, starttime));
+  }
+
+  /**
+   * Same as `resolve`, synchronously: the first call per (pid, starttime) reads `<procfs>/<pid>/cgroup`
+   * (a few hundred bytes; synchronous like the rest of the procfs reads, which is faster than the
+   * thread-pool round trip), later calls are a map lookup.
+   */
+  resolveSync(pid: number, starttime: number): ContainerInfo | null {
     let entry = this.cache.get(pid);
     if (!entry || entry.starttime !== starttime) {
-      const text = await this.readCgroup(pid);
+      const text = this.readCgroup(pid);
       if (text === null) return null;
       const base = parseCgroup(text);
       entry = { starttime, base: base && Object.freeze(base), merged: null, mergedGeneration: -1, seen: 0 };
@@ -104,9 +115,9 @@ export class ContainerResolver {
     return this.cache.size;
   }
 
-  private async readCgroup(pid: number): Promise<string | null> {
+  private readCgroup(pid: number): string | null {
     try {
-      return await readFile(`${this.procfsRoot}/${pid}/cgroup`, 'utf8');
+      return readFileSync(`${this.procfsRoot}/${pid}/cgroup`, 'utf8');
     } catch {
       // ENOENT/ESRCH: the process ended between listing and reading — normal. Anything else (hidepid,
       // EACCES) leaves this process without container labels, like the root cgroup.

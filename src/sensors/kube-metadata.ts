@@ -207,7 +207,7 @@ function podMeta(item: unknown, labelKeys: readonly string[]): KubernetesPodMeta
     podName: metadata['name'],
     namespace: typeof metadata['namespace'] === 'string' ? metadata['namespace'] : '',
     nodeName: typeof spec?.['nodeName'] === 'string' ? spec['nodeName'] : '',
-    labels,
+    labels: Object.freeze(labels),
   };
 }
 

@@ -168,12 +168,16 @@ describe('ContainerResolver with the Docker Engine API', () => {
   it('sweep forgets processes not resolved since the previous sweep', async () => {
     const root = procfs({ 1: F.SYSTEMD_SERVICE_V2, 2: F.USER_SESSION_V2 });
     const r = await resolver({ procfsRoot: root, docker: false, kubernetes: false }, captureLogger().logger);
-    await r.resolve(1, 1);
-    await r.resolve(2, 1);
+    expect(r.resolveSync(1, 1)).toEqual({ systemdUnit: 'nginx.service' });
+    expect(r.resolveSync(2, 1)).toEqual({ systemdUnit: 'session-3.scope' });
     expect(r.sweep()).toBe(0);
-    await r.resolve(1, 1);
+    r.resolveSync(1, 1);
     expect(r.sweep()).toBe(1);
     expect(r.cachedProcesses).toBe(1);
+    // Forgotten means re-read: the file changed meanwhile (pid reused with the same starttime cannot
+    // happen, but a forgotten pid is read afresh).
+    writeFileSync(join(root, '2', 'cgroup'), F.SYSTEMD_SERVICE_V2);
+    expect(r.resolveSync(2, 1)).toEqual({ systemdUnit: 'nginx.service' });
   });
 });
 
