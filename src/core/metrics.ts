@@ -94,6 +94,46 @@ export const METRIC_FAMILIES = {
   ),
   scaph_process_memory_bytes: fam('Physical RAM usage by the process, in bytes', 'gauge', 'int'),
   scaph_process_memory_virtual_bytes: fam('Virtual RAM usage by the process, in bytes', 'gauge', 'int'),
+  scaph_container_power_microwatts: fam(
+    'Power attributed to a container: the sum of its processes\' power, in microwatts',
+    'gauge',
+    'int',
+  ),
+  scaph_container_energy_microjoules: fam(
+    'Energy attributed to a container since scaph first saw it (kept when its processes end), in microjoules',
+    'counter',
+    'int',
+  ),
+  scaph_pod_power_microwatts: fam(
+    'Power attributed to a Kubernetes pod: the sum of its processes\' power, in microwatts',
+    'gauge',
+    'int',
+  ),
+  scaph_pod_energy_microjoules: fam(
+    'Energy attributed to a Kubernetes pod since scaph first saw it (kept when its processes end), in microjoules',
+    'counter',
+    'int',
+  ),
+  scaph_namespace_power_microwatts: fam(
+    'Power attributed to a Kubernetes namespace: the sum of its pods\' processes\' power, in microwatts',
+    'gauge',
+    'int',
+  ),
+  scaph_namespace_energy_microjoules: fam(
+    'Energy attributed to a Kubernetes namespace since scaph first saw it (kept when its processes end), in microjoules',
+    'counter',
+    'int',
+  ),
+  scaph_systemd_unit_power_microwatts: fam(
+    'Power attributed to a systemd unit (service or scope): the sum of its processes\' power, in microwatts',
+    'gauge',
+    'int',
+  ),
+  scaph_systemd_unit_energy_microjoules: fam(
+    'Energy attributed to a systemd unit since scaph first saw it (kept when its processes end), in microjoules',
+    'counter',
+    'int',
+  ),
   scaph_self_topo_procs_nb: fam('Number of processes monitored for the host.', 'gauge', 'int'),
   scaph_self_memory_bytes: fam('Scaphandre memory usage, in bytes', 'gauge', 'int'),
   scaph_self_version: fam('Version of scaph that produced these metrics (the value is always 1)', 'gauge', 'int'),
@@ -198,7 +238,7 @@ export function processLabels(
   return labels;
 }
 
-const CONTAINER_LABEL_NAMES: ReadonlyArray<readonly [keyof ContainerInfo, string]> = [
+const CONTAINER_LABEL_NAMES: ReadonlyArray<readonly [Exclude<keyof ContainerInfo, 'kubernetesPodLabels'>, string]> = [
   ['containerId', 'container_id'],
   ['containerRuntime', 'container_runtime'],
   ['containerName', 'container_name'],
