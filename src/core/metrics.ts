@@ -31,6 +31,11 @@ export interface MetricsViewOptions {
   readonly maxCmdlineLength?: number;
   /** Only process series for processes whose exe or cmdline matches. */
   readonly processFilter?: RegExp | null;
+  /**
+   * With containers: adds per container / pod / namespace / systemd unit series (src/core/aggregate.ts's
+   * GroupAggregator; stateful, so one instance per pipeline, shared by its exporters).
+   */
+  readonly groups?: { aggregateMetrics(sample: Sample): Metric[] } | null;
 }
 
 /** Families: name → help/type/kind. Exporters that must declare families up front read this. */
@@ -169,6 +174,7 @@ export function sampleToMetrics(sample: Sample, options: MetricsViewOptions = {}
   addHostMetrics(list, sample);
   addSocketMetrics(list, sample);
   addProcessMetrics(list, sample, options);
+  if (options.containers && options.groups) list.items.push(...options.groups.aggregateMetrics(sample));
   list.add('scaph_self_topo_procs_nb', sample.processes.length);
   list.add('scaph_self_memory_bytes', process.memoryUsage.rss());
   if (version) list.add('scaph_self_version', 1, { version });
@@ -257,6 +263,8 @@ function addContainerLabels(labels: Record<string, string>, c: ContainerInfo): v
     const v = c[field];
     if (v) labels[label] = v;
   }
+  // Already metric label names (kubernetes_pod_label_<key>), chosen by the user.
+  if (c.kubernetesPodLabels) Object.assign(labels, c.kubernetesPodLabels);
 }
 
 /** Caps a command line to maxLength characters (whole code points), marking the cut with an ellipsis. */
