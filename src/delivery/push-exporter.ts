@@ -206,11 +206,19 @@ class PushExporterImpl<Batch> implements PushExporter {
   }
 
   private async send(batch: Batch): Promise<Outcome> {
-    const signal = AbortSignal.any([this.abort.signal, AbortSignal.timeout(this.timeoutMs)]);
+    // A plain controller and timer rather than AbortSignal.any([.., AbortSignal.timeout()]): on Node 20
+    // the composed timeout signal can be collected before it fires, and the request then hangs on.
+    const request = new AbortController();
+    const timer = setTimeout(() => request.abort(new RequestTimeoutError(this.timeoutMs)), this.timeoutMs);
+    const onStop = (): void => request.abort(this.abort.signal.reason);
+    this.abort.signal.addEventListener('abort', onStop, { once: true });
     try {
-      return await this.transport.send(batch, signal);
+      return await this.transport.send(batch, request.signal);
     } catch (err) {
-      return classifyNetworkError(signal.aborted ? (signal.reason ?? err) : err);
+      return classifyNetworkError(request.signal.aborted ? (request.signal.reason ?? err) : err);
+    } finally {
+      clearTimeout(timer);
+      this.abort.signal.removeEventListener('abort', onStop);
     }
   }
 
@@ -274,6 +282,14 @@ function estimateBytes(metrics: readonly Metric[]): number {
     for (const k in labels) bytes += 32 + 2 * (k.length + (labels[k]?.length ?? 0));
   }
   return bytes;
+}
+
+/** The per-request deadline passed; classified as a retryable timeout. */
+class RequestTimeoutError extends Error {
+  constructor(timeoutMs: number) {
+    super(`no answer within ${timeoutMs} ms`);
+    this.name = 'TimeoutError';
+  }
 }
 
 function errorText(err: unknown): string {
