@@ -1,0 +1,75 @@
+import { UsageError } from '../core/errors.js';
+
+/** Commander argument parsers that fail with a one-line usage error naming the flag. */
+
+export function positiveSeconds(flag: string): (value: string) => number {
+  return (value: string) => {
+    const n = Number(value);
+    if (!Number.isFinite(n) || n <= 0) throw new UsageError(`${flag} must be a positive number of seconds, got "${value}"`);
+    return n;
+  };
+}
+
+/** Seconds that may be negative (meaning "forever"), e.g. the stdout/json -t timeout. */
+export function signedSeconds(flag: string): (value: string) => number {
+  return (value: string) => {
+    const n = Number(value);
+    if (!Number.isFinite(n) || n === 0) throw new UsageError(`${flag} must be a non-zero number of seconds (negative = run until stopped), got "${value}"`);
+    return n;
+  };
+}
+
+export function positiveInt(flag: string): (value: string) => number {
+  return (value: string) => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n <= 0) throw new UsageError(`${flag} must be a positive whole number, got "${value}"`);
+    return n;
+  };
+}
+
+export function nonNegativeInt(flag: string): (value: string) => number {
+  return (value: string) => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 0) throw new UsageError(`${flag} must be a whole number >= 0, got "${value}"`);
+    return n;
+  };
+}
+
+export function port(flag: string): (value: string) => number {
+  return (value: string) => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UsageError(`${flag} must be a TCP port (0-65535), got "${value}"`);
+    return n;
+  };
+}
+
+export function regex(flag: string): (value: string) => RegExp {
+  return (value: string) => {
+    try {
+      return new RegExp(value);
+    } catch (err) {
+      throw new UsageError(`${flag} is not a valid regular expression: ${(err as Error).message}`);
+    }
+  };
+}
+
+/** Repeatable `k=v` flags collected into a record. */
+export function keyValue(flag: string): (value: string, previous: Record<string, string> | undefined) => Record<string, string> {
+  return (value, previous) => {
+    const eq = value.indexOf('=');
+    if (eq <= 0) throw new UsageError(`${flag} takes key=value, got "${value}"`);
+    return { ...(previous ?? {}), [value.slice(0, eq)]: value.slice(eq + 1) };
+  };
+}
+
+/** Repeatable string flags collected into an array. */
+export function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
+
+/** A step from -s seconds and an optional --step-nano (Scaphandre's json flags): ms. */
+export function stepMsFrom(seconds: number, nanos: number | undefined): number {
+  const ms = seconds * 1000 + (nanos ?? 0) / 1e6;
+  if (ms <= 0) throw new UsageError('the step must be longer than 0');
+  return ms;
+}
