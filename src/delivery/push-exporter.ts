@@ -80,6 +80,7 @@ class PushExporterImpl<Batch> implements PushExporter {
   /** In-flight entries evicted by a full queue: counted when their request ends (sent or dropped). */
   private evictedInFlight = 0;
   private seq = 0;
+  private selfTimestampMs = 0;
   private loop: Promise<void> | null = null;
   private stopping = false;
   private wake: (() => void) | null = null;
@@ -256,7 +257,10 @@ class PushExporterImpl<Batch> implements PushExporter {
 
   private withSelfMetrics(entries: readonly Entry[]): readonly QueuedSample[] {
     if (this.options.selfMetrics === false) return entries;
-    const self: QueuedSample = { timestampMs: this.now(), metrics: this.stats.toMetrics(), vanished: [], endedProcesses: [] };
+    // Strictly increasing even if the wall clock steps back: receivers reject out-of-order samples
+    // (Prometheus refuses the whole request), which would take the batch's real data down with it.
+    this.selfTimestampMs = Math.max(this.now(), this.selfTimestampMs + 1);
+    const self: QueuedSample = { timestampMs: this.selfTimestampMs, metrics: this.stats.toMetrics(), vanished: [], endedProcesses: [] };
     return [...entries, self];
   }
 
