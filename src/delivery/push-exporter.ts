@@ -83,6 +83,7 @@ class PushExporterImpl<Batch> implements PushExporter {
   private selfTimestampMs = 0;
   private loop: Promise<void> | null = null;
   private stopping = false;
+  private stopped: Promise<void> | null = null;
   private wake: (() => void) | null = null;
   private idleWaiters: Array<() => void> = [];
   private busy = false;
@@ -129,7 +130,12 @@ class PushExporterImpl<Batch> implements PushExporter {
     this.wake?.();
   }
 
-  async stop(deadlineMs: number): Promise<void> {
+  stop(deadlineMs: number): Promise<void> {
+    this.stopped ??= this.stopWithin(deadlineMs);
+    return this.stopped;
+  }
+
+  private async stopWithin(deadlineMs: number): Promise<void> {
     this.stopping = true;
     this.wake?.();
     const loop = this.loop ?? Promise.resolve();
