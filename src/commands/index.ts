@@ -1,6 +1,7 @@
 import type { ExporterCommandSpec } from './command.js';
 import { jsonCommand } from './json.js';
+import { remoteWriteCommand } from './remote-write.js';
 import { stdoutCommand } from './stdout.js';
 
 /** Every exporter subcommand, in the order `scaph --help` lists them. Explicit: no side-effect imports. */
-export const EXPORTER_COMMANDS: readonly ExporterCommandSpec[] = [stdoutCommand, jsonCommand];
+export const EXPORTER_COMMANDS: readonly ExporterCommandSpec[] = [stdoutCommand, jsonCommand, remoteWriteCommand];
