@@ -1,0 +1,90 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const BIN = join(import.meta.dirname, '..', 'dist', 'src', 'bin.js');
+
+function scaph(args: string[], env: NodeJS.ProcessEnv = {}) {
+  return spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 30_000 });
+}
+
+describe('scaph CLI', () => {
+  it('prints help, exporter help and the version', () => {
+    const help = scaph(['--help']);
+    expect(help.status).toBe(0);
+    expect(help.stdout).toMatch(/--sensor <sensor>/);
+    expect(help.stdout).toMatch(/stdout\s+Print host/);
+    expect(help.stdout).toMatch(/json\s+Write reports/);
+    const sub = scaph(['json', '--help']);
+    expect(sub.status).toBe(0);
+    expect(sub.stdout).toMatch(/--step-nano <ns>/);
+    const version = scaph(['--version']);
+    expect(version.status).toBe(0);
+    expect(version.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
+  });
+
+  it.each([
+    [['stdout', '--bogus']],
+    [['stdout', '-s', 'abc']],
+    [['--sensor', 'magic', 'stdout']],
+    [['json', '-t', '0']],
+    [['stdout', '-r', '(unclosed']],
+    [['nosuchexporter']],
+  ])('exits 2 with a one-line message for bad flags: %j', (args) => {
+    const r = scaph(args);
+    expect(r.status).toBe(2);
+    const lines = r.stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('exits 1 with guidance when the powercap tree is missing', () => {
+    const r = scaph(['--no-header', '--sensor', 'powercap_rapl', '--powercap-path', '/nonexistent/powercap', 'stdout', '-t', '1']);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/intel_rapl_common/);
+    expect(r.stderr).toMatch(/--vm/);
+    expect(r.stderr).toMatch(/--sensor estimate/);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('reads $SCAPHANDRE_POWERCAP_PATH as the default tree', () => {
+    const r = scaph(['--no-header', '--sensor', 'powercap_rapl', 'stdout', '-t', '1'], { SCAPHANDRE_POWERCAP_PATH: '/nonexistent/from-env' });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('/nonexistent/from-env');
+  });
+
+  it('falls back to the estimate with one warning under --sensor auto when there is no RAPL', () => {
+    const r = scaph(['--no-header', '--powercap-path', '/nonexistent/powercap', 'json', '-t', '1.2', '-s', '0.5']);
+    expect(r.status).toBe(0);
+    const reports = JSON.parse(r.stdout) as Array<{ host: { value_source: string; consumption: number } }>;
+    expect(reports.length).toBeGreaterThanOrEqual(1);
+    expect(reports[0]?.host.value_source).toBe('estimate');
+    expect(reports[0]?.host.consumption).toBeGreaterThan(0);
+    expect(r.stderr.match(/estimate/g)?.length).toBe(1);
+  });
+
+  it('leaves valid JSON when the json exporter is stopped by SIGTERM', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'scaph-cli-')), 'out.json');
+    const child = spawn(process.execPath, [BIN, '--no-header', '--sensor', 'estimate', 'json', '-t', '-1', '-s', '0.2', '-f', file], { stdio: 'ignore' });
+    await new Promise((r) => setTimeout(r, 1500));
+    child.kill('SIGTERM');
+    const code = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
+    expect(code).toBe(0);
+    const { readFileSync } = await import('node:fs');
+    const reports = JSON.parse(readFileSync(file, 'utf8')) as unknown[];
+    expect(reports.length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('leaves valid JSON on stdout after SIGINT', async () => {
+    const child = spawn(process.execPath, [BIN, '--no-header', '--sensor', 'estimate', 'json', '-t', '-1', '-s', '0.2'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    await new Promise((r) => setTimeout(r, 1500));
+    child.kill('SIGINT');
+    const code = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
+    expect(code).toBe(0);
+    expect((JSON.parse(out) as unknown[]).length).toBeGreaterThanOrEqual(2);
+  });
+});
