@@ -58,29 +58,26 @@ function toCandidate(parent: string, entry: string): Candidate | null {
   return null;
 }
 
-/** Zone directories at the root, inside the `intel-rapl` control-type directory, and nested in top zones. */
+/**
+ * Zone directories at the root, then inside the `intel-rapl` control-type directory, then nested in
+ * top zones. Root entries come first so that, after the realpath dedupe, a sub-zone keeps the short
+ * /sys/class/powercap/intel-rapl:S:D path users know (and chmod).
+ */
 async function findCandidates(root: string, rootEntries: readonly string[]): Promise<Candidate[]> {
   const found: Candidate[] = [];
-  const scan = async (dir: string, entries: readonly string[]): Promise<void> => {
-    for (const entry of entries) {
-      const c = toCandidate(dir, entry);
-      if (!c) continue;
-      found.push(c);
-      if (c.subId === null) {
-        const nested = await listDir(c.dir);
-        if (nested) for (const n of nested) if (SUB_ZONE.test(n)) pushSub(found, c.dir, n);
-      }
-    }
-  };
-  await scan(root, rootEntries);
+  for (const entry of rootEntries) pushCandidate(found, root, entry);
   if (rootEntries.includes('intel-rapl')) {
     const inner = await listDir(join(root, 'intel-rapl'));
-    if (inner) await scan(join(root, 'intel-rapl'), inner);
+    for (const entry of inner ?? []) pushCandidate(found, join(root, 'intel-rapl'), entry);
+  }
+  const tops = found.filter((c) => c.subId === null);
+  for (const top of tops) {
+    for (const entry of (await listDir(top.dir)) ?? []) if (SUB_ZONE.test(entry)) pushCandidate(found, top.dir, entry);
   }
   return found;
 }
 
-function pushSub(found: Candidate[], parent: string, entry: string): void {
+function pushCandidate(found: Candidate[], parent: string, entry: string): void {
   const c = toCandidate(parent, entry);
   if (c) found.push(c);
 }
