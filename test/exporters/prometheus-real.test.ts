@@ -14,7 +14,7 @@ import { PowercapSource } from '../../src/sensors/powercap.js';
 import { createPowercapTree, type PowercapTree } from '../fixtures/powercap-tree.js';
 import { spawnWeirdProcesses, type WeirdProcesses } from '../fixtures/weird-processes.js';
 import { waitFor } from '../servers/free-port.js';
-import { startPrometheus } from '../servers/prometheus.js';
+import { startScrapingPrometheus } from '../servers/prometheus-scrape.js';
 import { promtoolCheckMetrics, remarkKinds } from '../servers/promtool.js';
 
 const STEP_MS = 500;
@@ -83,7 +83,7 @@ describe('prometheus exporter on a real run', () => {
   });
 
   it('is scraped by a real Prometheus that answers PromQL with the host power and the odd labels intact', async () => {
-    const prom = await startPrometheus(`127.0.0.1:${exporter.port}`);
+    const prom = await startScrapingPrometheus(`127.0.0.1:${exporter.port}`);
     try {
       const host = await waitFor(async () => {
         const r = await prom.query('scaph_host_power_microwatts');

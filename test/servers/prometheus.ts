@@ -1,68 +1,59 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { freePort, waitFor } from './free-port.js';
+import { startManagedServer, type ManagedServer } from './managed-server.js';
 
-export interface PromVectorItem {
-  readonly metric: Record<string, string>;
-  readonly value: [number, string];
-}
-
-export interface RunningPrometheus {
-  readonly url: string;
-  /** Instant query; the result vector. */
-  query(promql: string): Promise<PromVectorItem[]>;
-  stop(): Promise<void>;
-}
-
-/** Starts Debian's prometheus on a free loopback port, scraping `target` (host:port) every second. */
-export async function startPrometheus(target: string, metricsPath = '/metrics'): Promise<RunningPrometheus> {
-  const dir = mkdtempSync(join(tmpdir(), 'scaph-prom-'));
-  const config = join(dir, 'prometheus.yml');
-  writeFileSync(
-    config,
-    [
-      'global:',
-      '  scrape_interval: 1s',
-      '  scrape_timeout: 1s',
-      'scrape_configs:',
-      '  - job_name: scaph',
-      `    metrics_path: ${metricsPath}`,
-      '    static_configs:',
-      `      - targets: ["${target}"]`,
-      '',
-    ].join('\n'),
-  );
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
-  let log = '';
-  const child: ChildProcess = spawn(
-    'prometheus',
-    [`--config.file=${config}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn'],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
-  );
-  child.stderr?.on('data', (d: Buffer) => (log += d.toString()));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const stop = async (): Promise<void> => {
-    if (child.exitCode === null) child.kill('SIGTERM');
-    await exited;
-    rmSync(dir, { recursive: true, force: true });
-  };
-  try {
-    await waitFor(async () => ((await fetch(`${url}/-/ready`)).ok ? true : null), 30_000, 'prometheus to be ready');
-  } catch (err) {
-    await stop();
-    throw new Error(`${(err as Error).message}\nprometheus log:\n${log}`);
-  }
-  return {
-    url,
-    stop,
-    async query(promql: string): Promise<PromVectorItem[]> {
-      const res = await fetch(`${url}/api/v1/query?query=${encodeURIComponent(promql)}`);
-      const body = (await res.json()) as { status: string; data?: { result: PromVectorItem[] }; error?: string };
-      if (body.status !== 'success' || !body.data) throw new Error(`query ${promql} failed: ${body.error ?? res.status}`);
-      return body.data.result;
+/** A real Prometheus with the remote-write receiver on (2.42 from Debian here). */
+export function startPrometheus(): Promise<ManagedServer> {
+  return startManagedServer({
+    name: 'prometheus',
+    binary: 'prometheus',
+    async prepare(dataDir) {
+      await writeFile(join(dataDir, 'prometheus.yml'), 'global:\n  scrape_interval: 15s\nscrape_configs: []\n');
     },
+    binaryArgs: (port, dataDir) => [
+      `--config.file=${join(dataDir, 'prometheus.yml')}`,
+      `--storage.tsdb.path=${join(dataDir, 'tsdb')}`,
+      `--web.listen-address=127.0.0.1:${port}`,
+      '--web.enable-remote-write-receiver',
+      '--log.level=warn',
+    ],
+    readyPath: '/-/ready',
+    image: 'prom/prometheus:v2.53.0',
+    containerPort: 9090,
+    containerDataDir: '/data',
+    containerArgs: (dataDir) => [
+      `--config.file=${dataDir}/prometheus.yml`,
+      `--storage.tsdb.path=${dataDir}/tsdb`,
+      '--web.listen-address=0.0.0.0:9090',
+      '--web.enable-remote-write-receiver',
+    ],
+  });
+}
+
+export interface PromPoint {
+  readonly timestampMs: number;
+  readonly value: number;
+}
+
+export interface PromSeries {
+  readonly labels: Record<string, string>;
+  readonly points: PromPoint[];
+}
+
+/** Raw stored samples of every series matching `selector` over the last `rangeS` seconds before `atMs`. */
+export async function promRawSamples(server: ManagedServer, selector: string, atMs: number, rangeS: number): Promise<PromSeries[]> {
+  const url = new URL('/api/v1/query', server.baseUrl);
+  url.searchParams.set('query', `${selector}[${rangeS}s]`);
+  url.searchParams.set('time', String(atMs / 1000));
+  const res = await fetch(url);
+  const body = (await res.json()) as {
+    status: string;
+    error?: string;
+    data: { resultType: string; result: Array<{ metric: Record<string, string>; values: Array<[number, string]> }> };
   };
+  if (body.status !== 'success') throw new Error(`prometheus query failed: ${body.error}`);
+  return body.data.result.map((r) => ({
+    labels: r.metric,
+    points: r.values.map(([t, v]) => ({ timestampMs: Math.round(t * 1000), value: Number(v) })),
+  }));
 }
