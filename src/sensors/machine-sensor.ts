@@ -25,7 +25,7 @@ export interface MachineSensorOptions {
   readonly logger: Logger;
   /** Set vmName on qemu guest processes (`--qemu`). */
   readonly qemu?: boolean;
-  /** Container / systemd unit of a process; called once per (pid, starttime), so it must cache nothing per step. */
+  /** Container / systemd unit of a process: called once per (pid, starttime); the answer is kept for its life. */
   readonly resolveContainer?: (pid: number) => ContainerInfo | null;
   /** Bytes per memory page; detected from procfs when omitted. */
   readonly pageSizeBytes?: number;
@@ -120,6 +120,10 @@ export class MachineSensor implements Sensor {
       processes: this.processSamples(list, result),
       endedProcesses: endedProcesses(previous.entries, result),
     });
+  }
+
+  async close(): Promise<void> {
+    await this.options.powerSource.close?.();
   }
 
   private async takeReading(): Promise<Reading> {

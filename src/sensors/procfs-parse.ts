@@ -67,7 +67,7 @@ function parseCpuLine(rest: string): CpuTimes {
  * Parses /proc/PID/stat from bytes. Fields are counted from the LAST ')' because comm may contain
  * spaces and ')'. Returns null when the content is not a stat line (truncated or garbage).
  */
-export function parsePidStat(buf: Uint8Array, length: number, pageSizeBytes: number): PidStat | null {
+export function parsePidStat(buf: Buffer, length: number, pageSizeBytes: number): PidStat | null {
   let close = length - 1;
   while (close >= 0 && buf[close] !== CHAR_CLOSE) close--;
   let open = 0;
@@ -102,7 +102,7 @@ export function parsePidStat(buf: Uint8Array, length: number, pageSizeBytes: num
   }
   if (rss < 0 || utime < 0 || stime < 0 || starttime < 0 || vsize < 0) return null;
   return {
-    comm: Buffer.from(buf.buffer, buf.byteOffset + open + 1, close - open - 1).toString('utf8'),
+    comm: buf.toString('utf8', open + 1, close),
     cpuTicksTotal: utime + stime,
     starttime,
     vsizeBytes: vsize,
