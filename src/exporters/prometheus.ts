@@ -6,6 +6,8 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { promisify } from 'node:util';
+import { gzip as gzipCallback } from 'node:zlib';
 import { ScaphError } from '../core/errors.js';
 import type { Exporter } from '../core/exporter.js';
 import type { Logger } from '../core/log.js';
@@ -39,10 +41,19 @@ export class PrometheusListenError extends ScaphError {
   }
 }
 
+const gzip = promisify(gzipCallback);
+
 interface RenderCache {
   readonly sample: Sample;
   metrics: Metric[] | null;
   readonly texts: Map<ExpositionFormat, Promise<string>>;
+  readonly gzipped: Map<ExpositionFormat, Promise<Buffer>>;
+}
+
+/** What one scrape is sent: the body and, when compressed, its encoding. */
+interface ScrapeBody {
+  readonly body: Buffer | string;
+  readonly gzip: boolean;
 }
 
 export class PrometheusExporter implements Exporter {
@@ -84,7 +95,7 @@ export class PrometheusExporter implements Exporter {
   }
 
   export(sample: Sample): void {
-    this.cache = { sample, metrics: null, texts: new Map() };
+    this.cache = { sample, metrics: null, texts: new Map(), gzipped: new Map() };
   }
 
   /** The exposition text of the latest sample in one format (what a scrape gets), or null before the first sample. */
@@ -99,6 +110,23 @@ export class PrometheusExporter implements Exporter {
       cache.texts.set(format, text);
     }
     return text;
+  }
+
+  /**
+   * The scrape body, gzipped when the scraper accepts it (Prometheus does): about 1 KB of text per
+   * process shrinks ~10×. Compressed off the event loop (zlib's thread pool), once per (sample, format).
+   */
+  private async scrapeBody(format: ExpositionFormat, wantsGzip: boolean): Promise<ScrapeBody | null> {
+    const cache = this.cache;
+    const text = await this.render(format);
+    if (text === null || cache === null) return null;
+    if (!wantsGzip) return { body: text, gzip: false };
+    let compressed = cache.gzipped.get(format);
+    if (!compressed) {
+      compressed = gzip(text);
+      cache.gzipped.set(format, compressed);
+    }
+    return { body: await compressed, gzip: true };
   }
 
   async stop(deadlineMs: number): Promise<void> {
@@ -126,17 +154,23 @@ export class PrometheusExporter implements Exporter {
       return;
     }
     const format = negotiateFormat(req.headers.accept);
-    this.render(format).then(
-      (text) => {
-        if (text === null) {
+    this.scrapeBody(format, acceptsGzip(req.headers['accept-encoding'])).then(
+      (scrape) => {
+        if (scrape === null) {
           res
             .writeHead(503, { 'Content-Type': 'text/plain; charset=utf-8', 'Retry-After': '1' })
             .end('scaph has not taken its first sample yet; retry in a few seconds\n');
           return;
         }
         this.scrapes += 1;
-        res.writeHead(200, { 'Content-Type': contentTypeOf(format), 'Content-Length': Buffer.byteLength(text) });
-        res.end(req.method === 'HEAD' ? undefined : text);
+        const headers: Record<string, string | number> = {
+          'Content-Type': contentTypeOf(format),
+          'Content-Length': Buffer.byteLength(scrape.body),
+          Vary: 'Accept, Accept-Encoding',
+        };
+        if (scrape.gzip) headers['Content-Encoding'] = 'gzip';
+        res.writeHead(200, headers);
+        res.end(req.method === 'HEAD' ? undefined : scrape.body);
       },
       (err: unknown) => {
         this.options.logger.error({ err: err instanceof Error ? err.message : String(err) }, 'rendering metrics failed');
@@ -153,4 +187,17 @@ export class PrometheusExporter implements Exporter {
       '</body></html>\n';
     res.writeHead(status, { 'Content-Type': 'text/html; charset=utf-8' }).end(body);
   }
+}
+
+/** True when an Accept-Encoding header lists gzip (or *) with a non-zero quality. */
+export function acceptsGzip(header: string | undefined): boolean {
+  if (!header) return false;
+  for (const item of header.split(',')) {
+    const [coding = '', ...params] = item.split(';');
+    const name = coding.trim().toLowerCase();
+    if (name !== 'gzip' && name !== '*') continue;
+    const q = params.map((p) => p.trim()).find((p) => p.startsWith('q='));
+    if (q === undefined || Number(q.slice(2)) > 0) return true;
+  }
+  return false;
 }

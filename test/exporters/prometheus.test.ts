@@ -1,6 +1,8 @@
+import { get } from 'node:http';
+import { gunzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/core/log.js';
-import { PrometheusExporter, PrometheusListenError } from '../../src/exporters/prometheus.js';
+import { acceptsGzip, PrometheusExporter, PrometheusListenError } from '../../src/exporters/prometheus.js';
 import { negotiateFormat } from '../../src/exporters/prometheus-text.js';
 import { makeProcess, makeSample } from '../fixtures/sample.js';
 import { promtoolCheckMetrics, remarkKinds } from '../servers/promtool.js';
@@ -152,6 +154,44 @@ describe('PrometheusExporter', () => {
     expect(check.code).toBe(3);
     // Scaphandre's names: counters without _total, energy in microjoules. Nothing else.
     expect(remarkKinds(check.remarks)).toEqual(['counter metrics should have "_total" suffix', 'use base unit "joules" instead of "microjoules"']);
+  });
+});
+
+/** A raw GET (no automatic decompression): status, headers and body bytes. */
+function rawGet(u: string, headers: Record<string, string>): Promise<{ headers: Record<string, string | string[] | undefined>; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    get(u, { headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ headers: res.headers, body: Buffer.concat(chunks) }));
+    }).on('error', reject);
+  });
+}
+
+describe('gzip', () => {
+  it('compresses the scrape when the scraper accepts gzip, once per sample', async () => {
+    const e = await startExporter();
+    const processes = Array.from({ length: 300 }, (_, i) => makeProcess({ pid: i + 1 }));
+    e.export(makeSample({ processes }));
+    const plain = await rawGet(url(e, '/metrics'), {});
+    expect(plain.headers['content-encoding']).toBeUndefined();
+    const zipped = await rawGet(url(e, '/metrics'), { 'accept-encoding': 'gzip' });
+    expect(zipped.headers['content-encoding']).toBe('gzip');
+    expect(zipped.headers['content-type']).toBe('text/plain; version=0.0.4; charset=utf-8');
+    expect(Number(zipped.headers['content-length'])).toBe(zipped.body.length);
+    expect(gunzipSync(zipped.body).equals(plain.body)).toBe(true);
+    // Repetitive label sets compress well: at least 5× here.
+    expect(zipped.body.length * 5).toBeLessThan(plain.body.length);
+    expect(e.renders).toBe(1);
+  });
+
+  it('reads Accept-Encoding qualities', () => {
+    expect(acceptsGzip(undefined)).toBe(false);
+    expect(acceptsGzip('gzip')).toBe(true);
+    expect(acceptsGzip('deflate, gzip;q=0.5')).toBe(true);
+    expect(acceptsGzip('gzip;q=0, identity')).toBe(false);
+    expect(acceptsGzip('br, *')).toBe(true);
+    expect(acceptsGzip('identity')).toBe(false);
   });
 });
 
