@@ -51,6 +51,10 @@ interface VmCounter {
   counterUj: number;
   /** Directory and constant files written. */
   created: boolean;
+  /** The last write failed (logged once until it recovers). */
+  failing: boolean;
+  /** An earlier run's counter has been looked for (only at the first creation in this run). */
+  resumed: boolean;
 }
 
 export class QemuExporter implements Exporter {
@@ -113,7 +117,7 @@ export class QemuExporter implements Exporter {
     }
     let c = this.vms.get(dirName);
     if (!c) {
-      c = { dir: join(this.options.path, dirName), counterUj: 0, created: false };
+      c = { dir: join(this.options.path, dirName), counterUj: 0, created: false, failing: false, resumed: false };
       this.vms.set(dirName, c);
     }
     return c;
@@ -136,8 +140,13 @@ export class QemuExporter implements Exporter {
       for (const [name, c] of this.vms) {
         try {
           await this.writeVm(c);
+          if (c.failing) this.options.logger.info({ vm: name }, 'writing the VM energy tree works again');
+          c.failing = false;
         } catch (err) {
-          this.options.logger.error({ vm: name, err: (err as Error).message }, 'writing the VM energy tree failed; will retry next step');
+          // Someone removed the tree: build it again next step (from the counter we hold).
+          if ((err as NodeJS.ErrnoException).code === 'ENOENT') c.created = false;
+          if (!c.failing) this.options.logger.error({ vm: name, err: (err as Error).message }, 'writing the VM energy tree failed; retrying every step');
+          c.failing = true;
         }
       }
       this.writes += 1;
@@ -161,8 +170,11 @@ export class QemuExporter implements Exporter {
     const core = join(c.dir, 'intel-rapl:0:0');
     await mkdir(pkg, { recursive: true, mode: 0o755 });
     await mkdir(core, { recursive: true, mode: 0o755 });
-    // Until now counterUj held the energy added since this run first saw the VM.
-    c.counterUj = ((await previousCounterUj(join(pkg, 'energy_uj'))) + c.counterUj) % (VM_MAX_ENERGY_RANGE_UJ + 1);
+    if (!c.resumed) {
+      // Until now counterUj held the energy added since this run first saw the VM.
+      c.counterUj = ((await previousCounterUj(join(pkg, 'energy_uj'))) + c.counterUj) % (VM_MAX_ENERGY_RANGE_UJ + 1);
+      c.resumed = true;
+    }
     await atomicWrite(join(pkg, 'name'), 'package-0\n');
     await atomicWrite(join(pkg, 'max_energy_range_uj'), `${VM_MAX_ENERGY_RANGE_UJ}\n`);
     await atomicWrite(join(core, 'name'), 'core\n');

@@ -80,6 +80,27 @@ describe('QemuExporter', () => {
     expect(read('vm1', 'intel-rapl:0:0', 'energy_uj')).toBe('125456789\n');
   });
 
+  it('rebuilds a tree someone removed, keeping the counter', async () => {
+    const e = await started();
+    e.export(vmSample(1000, [2_000_000], 0));
+    await e.flushed();
+    rmSync(join(dir, 'vm1'), { recursive: true });
+    e.export(vmSample(1000, [2_000_000], 0));
+    await e.flushed();
+    e.export(vmSample(1000, [2_000_000], 0));
+    await e.flushed();
+    expect(read('vm1', 'intel-rapl:0', 'name')).toBe('package-0\n');
+    expect(read('vm1', 'intel-rapl:0', 'energy_uj')).toBe('6000000\n');
+    // Half a tree removed: rebuilt without counting the surviving counter twice.
+    rmSync(join(dir, 'vm1', 'intel-rapl:0:0'), { recursive: true });
+    e.export(vmSample(1000, [2_000_000], 0));
+    await e.flushed();
+    e.export(vmSample(1000, [2_000_000], 0));
+    await e.flushed();
+    expect(read('vm1', 'intel-rapl:0', 'energy_uj')).toBe('10000000\n');
+    expect(read('vm1', 'intel-rapl:0:0', 'energy_uj')).toBe('10000000\n');
+  });
+
   it('wraps modulo max_energy_range_uj + 1, like RAPL', async () => {
     mkdirSync(join(dir, 'vm1', 'intel-rapl:0'), { recursive: true });
     writeFileSync(join(dir, 'vm1', 'intel-rapl:0', 'energy_uj'), `${VM_MAX_ENERGY_RANGE_UJ - 999_999}\n`);
