@@ -43,6 +43,8 @@ export class FakeRiemannServer {
   /** Error text per TLS handshake the server refused (e.g. no or unknown client certificate). */
   readonly tlsErrors: string[] = [];
   reject: RejectRule | null = null;
+  /** Request ordinals (1 = first Msg this server got) at which it drops the connection without a reply or storing. */
+  readonly hangUpAt = new Set<number>();
   private server: Server | null = null;
   private readonly sockets = new Set<Socket>();
   private boundPort: number;
@@ -122,7 +124,10 @@ export class FakeRiemannServer {
       let bodies: Buffer[];
       try {
         bodies = reader.push(chunk);
-        for (const body of bodies) this.handle(socket, decodeMsg(body));
+        for (const body of bodies) {
+          if (socket.destroyed) break;
+          this.handle(socket, decodeMsg(body));
+        }
       } catch {
         // Riemann closes the connection without a reply when it cannot decode a frame.
         this.counts.malformed += 1;
@@ -133,6 +138,10 @@ export class FakeRiemannServer {
 
   private handle(socket: Socket, msg: RiemannMsg): void {
     this.counts.messages += 1;
+    if (this.hangUpAt.has(this.counts.messages)) {
+      socket.destroy();
+      return;
+    }
     if (msg.query) {
       this.counts.queries += 1;
       let events: RiemannEvent[];
