@@ -19,7 +19,16 @@ export interface RiemannEndpoint {
 
 /** The connection ended before every request was answered. `cause` holds the socket error, if any. */
 export class RiemannConnectionLostError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
+  constructor(
+    message: string,
+    options?: { cause?: unknown },
+    /**
+     * A TLS connection closed by the server before its first reply. Servers that check the client
+     * certificate after the handshake (node:tls, some proxies) close without a TLS alert: the closest
+     * hint we get that our client certificate was refused.
+     */
+    readonly closedBeforeFirstTlsReply = false,
+  ) {
     super(message, options);
     this.name = 'RiemannConnectionLostError';
   }
@@ -119,10 +128,12 @@ export class RiemannConnection {
     socket.setNoDelay(true);
     socket.setKeepAlive(true, 30_000);
     const reader = new FrameReader();
+    let replies = 0;
     socket.on('data', (chunk: Buffer) => {
       try {
         for (const body of reader.push(chunk)) {
           const msg = decodeMsg(body);
+          replies += 1;
           const waiter = this.waiters.shift();
           if (!waiter) throw new MalformedFrameError('the server sent a reply nobody asked for');
           waiter.resolve(msg);
@@ -132,9 +143,14 @@ export class RiemannConnection {
       }
     });
     socket.on('error', (err: Error) => this.fail(socket, err));
-    socket.on('close', () =>
-      this.fail(socket, new RiemannConnectionLostError('the Riemann server closed the connection before answering')),
-    );
+    socket.on('close', () => {
+      const lost = new RiemannConnectionLostError(
+        'the Riemann server closed the connection before answering',
+        undefined,
+        this.endpoint.tls !== null && replies === 0,
+      );
+      this.fail(socket, lost);
+    });
   }
 
   private fail(socket: Socket, err: Error): void {

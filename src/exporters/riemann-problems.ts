@@ -2,7 +2,7 @@
  * Why a connection to Riemann failed, in words a user can act on. TLS problems are configuration
  * mistakes that retrying will not fix by itself, so they are told apart (logged once, loudly).
  */
-import { RiemannConnectTimeoutError, type RiemannEndpoint } from './riemann-connection.js';
+import { RiemannConnectionLostError, RiemannConnectTimeoutError, type RiemannEndpoint } from './riemann-connection.js';
 
 /** The flags' files, only for messages. */
 export interface RiemannTlsFiles {
@@ -65,6 +65,12 @@ export function describeRiemannFailure(err: unknown, endpoint: RiemannEndpoint, 
     return tls(`${where} does not speak TLS (${code}): drop --tls/--mtls, or use the server's TLS port (Riemann's default is 5554)`);
   }
   if (err instanceof RiemannConnectTimeoutError) return net(message);
+  if (err instanceof RiemannConnectionLostError && err.closedBeforeFirstTlsReply) {
+    const likely = files.certFile
+      ? `refused our client certificate ${cert}, which must be signed by a CA the server trusts`
+      : 'requires a client certificate: use --mtls with --cert and --key';
+    return tls(`the Riemann server at ${where} closed the TLS connection without answering: it most likely ${likely}`);
+  }
   if (code === 'ECONNREFUSED') return net(`nothing accepts connections at ${where} (connection refused): is Riemann running there?`);
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return net(`cannot resolve "${endpoint.host}" (${code}): check -a/--address`);
   return net(code && !message.includes(code) ? `${code}: ${message} (${where})` : `${message} (${where})`);
