@@ -31,7 +31,10 @@ export interface SeriesLabelOptions {
   readonly job: string;
   /** `instance` label (the host name). */
   readonly instance: string;
-  /** User --label pairs; a metric's own labels win over them, as scrape labels win over external labels. */
+  /**
+   * User --label pairs. They override job/instance; a metric's own labels win over them, as a
+   * series' labels win over Prometheus' external labels.
+   */
   readonly extraLabels: Readonly<Record<string, string>>;
 }
 
@@ -64,9 +67,12 @@ function addPoint(byKey: Map<string, PromTimeSeries>, base: ReadonlyMap<string, 
 }
 
 function baseLabels(options: SeriesLabelOptions): ReadonlyMap<string, string> {
-  const base = new Map<string, string>(Object.entries(options.extraLabels));
-  base.set('job', options.job);
-  base.set('instance', options.instance);
+  const base = new Map<string, string>([
+    ['job', options.job],
+    ['instance', options.instance],
+  ]);
+  // --label instance=… or job=… is deliberate: it overrides the defaults.
+  for (const [k, v] of Object.entries(options.extraLabels)) base.set(k, v);
   return base;
 }
 
