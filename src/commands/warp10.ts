@@ -1,18 +1,11 @@
-import { readFile } from 'node:fs/promises';
-import { ScaphError, UsageError } from '../core/errors.js';
+import { UsageError } from '../core/errors.js';
 import { createPushExporter } from '../delivery/push-exporter.js';
+import { readSecretFile } from '../net/secret.js';
 import { Warp10Transport, warp10BaseUrl, WARP10_DEFAULTS } from '../exporters/warp10.js';
 import type { ExporterCommandSpec } from './command.js';
 import { keyValue, nonNegativeInt, port, positiveSeconds } from './parse.js';
 
 export const WARP10_TOKEN_ENV = 'SCAPH_WARP10_WRITE_TOKEN';
-
-/** The token file exists but cannot serve as a token; the message names the file, never its content. */
-export class Warp10TokenFileError extends ScaphError {
-  constructor(path: string, why: string) {
-    super(`--write-token-file "${path}" ${why}`);
-  }
-}
 
 export const warp10Command: ExporterCommandSpec = {
   name: 'warp10',
@@ -65,27 +58,12 @@ export const warp10Command: ExporterCommandSpec = {
 /** -t first, then --write-token-file, then the environment; none is a usage error naming all three. */
 export async function resolveWriteToken(flag: string | undefined, file: string | undefined, env = process.env): Promise<string> {
   if (flag !== undefined && flag !== '') return flag;
-  if (file !== undefined) return readTokenFile(file);
+  if (file !== undefined) return readSecretFile('Warp 10 write token', file);
   const fromEnv = env[WARP10_TOKEN_ENV];
   if (fromEnv !== undefined && fromEnv !== '') return fromEnv;
   throw new UsageError(
     `warp10 needs a write token: pass -t <token>, --write-token-file <path>, or set ${WARP10_TOKEN_ENV}`,
   );
-}
-
-async function readTokenFile(path: string): Promise<string> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new Warp10TokenFileError(path, 'does not exist: check the path');
-    throw new Warp10TokenFileError(path, `cannot be read (${code ?? (err as Error).message}): check its permissions`);
-  }
-  const token = text.trim();
-  if (token === '') throw new Warp10TokenFileError(path, 'is empty: put the write token in it');
-  if (/[\r\n]/.test(token)) throw new Warp10TokenFileError(path, 'holds more than one line: put the write token alone on one line');
-  return token;
 }
 
 function scheme(value: string): string {
