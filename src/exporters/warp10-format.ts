@@ -12,12 +12,14 @@
  * counted in `skippedValues`: Warp 10 would reject the whole line with a 400, and a request-wide 400
  * would drop every other point of the step.
  *
- * Hot path (every process every step): no regex, no closures per item. Encoded class names and label
- * keys are cached for the life of the encoder; encoded label values in a bounded cache (cmdlines repeat
- * step after step); the encoded `{…}` of a label object is reused while consecutive metrics share it
- * (the metrics view gives the five series of one process the same labels object).
+ * Hot path (every process every step): no regex, no closures per item, no string concatenation (see
+ * ascii-builder.ts: the body is built as bytes). Encoded class names and label keys are cached for the
+ * life of the encoder; encoded label values in a bounded cache (cmdlines repeat step after step); the
+ * encoded `{…}` of a label object is reused while consecutive metrics share it (the metrics view gives
+ * the five series of one process the same labels object).
  */
 import type { Metric, MetricLabels } from '../core/metrics.js';
+import { AsciiBuilder } from './ascii-builder.js';
 
 export interface Warp10FormatOptions {
   /** Added to every series as the `host` label (fleet series must not collide). */
@@ -46,11 +48,15 @@ const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[
 
 /** Percent-encodes a class name, label key or label value for the GTS input format. */
 export function encodeGtsText(text: string): string {
+  return isUnreserved(text) ? text : encodeSlow(text);
+}
+
+function isUnreserved(text: string): boolean {
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
-    if (c >= 128 || UNRESERVED[c] === 0) return encodeSlow(text);
+    if (c >= 128 || UNRESERVED[c] === 0) return false;
   }
-  return text;
+  return true;
 }
 
 function encodeSlow(text: string): string {
@@ -85,71 +91,113 @@ export function formatDouble(value: number): string | null {
 export class Warp10Formatter {
   /** Values left out since the formatter was created (NaN, ±Infinity, out-of-range LONG). */
   skippedValues = 0;
-  private readonly classCache = new Map<string, string>();
+  private readonly classCache = new Map<string, Buffer>();
   private readonly keyCache = new Map<string, string>();
+  private readonly keyBytesCache = new Map<string, Buffer>();
   private readonly valueCache = new Map<string, string>();
   private readonly valueCacheSize: number;
   private readonly staticKeys: readonly string[];
   private readonly staticLabels: Readonly<Record<string, string>>;
   /** `k=v,k=v` of the static labels, already encoded. */
-  private readonly staticEncoded: string;
+  private readonly staticBytes: Buffer;
   private lastLabels: MetricLabels | null = null;
-  private lastLabelsEncoded = '';
+  /** Where the encoded labels of `lastLabels` sit in the output being built (copied, not re-encoded). */
+  private lastLabelsStart = 0;
+  private lastLabelsLength = 0;
 
   constructor(options: Warp10FormatOptions) {
     this.valueCacheSize = options.valueCacheSize ?? DEFAULT_VALUE_CACHE;
-    this.staticLabels = { host: options.host, ...(options.extraLabels ?? {}) };
+    // Null prototype: `k in staticLabels` must not see Object.prototype's keys.
+    this.staticLabels = Object.assign(Object.create(null) as Record<string, string>, { host: options.host }, options.extraLabels ?? {});
     this.staticKeys = Object.keys(this.staticLabels);
-    this.staticEncoded = this.staticKeys.map((k) => `${this.key(k)}=${this.value(this.staticLabels[k] ?? '')}`).join(',');
+    this.staticBytes = Buffer.from(this.staticWithout({}), 'latin1');
   }
 
-  /** One line per metric (each ending in `\n`), all at `timestampMs` (written in µs). */
+  /** One line per metric (each ending in `\n`), all at `timestampMs` (written in µs), as text. */
   format(metrics: readonly Metric[], timestampMs: number): string {
-    const prefix = `${Math.round(timestampMs * 1000)}// `;
-    let out = '';
+    const out = new AsciiBuilder();
+    this.formatInto(out, metrics, timestampMs);
+    return out.take().toString('latin1');
+  }
+
+  /** Appends the lines to `out` (every byte is ASCII); returns how many lines were written. */
+  formatInto(out: AsciiBuilder, metrics: readonly Metric[], timestampMs: number): number {
+    const prefix = Buffer.from(`${Math.round(timestampMs * 1000)}// `, 'latin1');
+    this.lastLabels = null;
+    let lines = 0;
     for (let i = 0; i < metrics.length; i++) {
       const m = metrics[i]!;
-      const value = m.kind === 'int' ? formatLong(m.value) : formatDouble(m.value);
-      if (value === null) {
+      const v = m.value;
+      // Safe integers are written digit by digit; anything else goes through its string form.
+      const direct = m.kind === 'int' && Number.isSafeInteger(v);
+      const text = direct ? '' : m.kind === 'float' ? formatDouble(v) : formatLong(v);
+      if (text === null) {
         this.skippedValues++;
         continue;
       }
-      out += prefix + this.className(m.name) + '{' + this.labelsOf(m.labels) + '} ' + value + '\n';
+      out.bytes(prefix);
+      out.bytes(this.classBytes(m.name));
+      out.byte(123); // {
+      if (m.labels === this.lastLabels) {
+        out.repeat(this.lastLabelsStart, this.lastLabelsLength);
+      } else {
+        this.lastLabels = m.labels;
+        this.lastLabelsStart = out.size;
+        this.writeLabels(out, m.labels);
+        this.lastLabelsLength = out.size - this.lastLabelsStart;
+      }
+      out.byte(125); // }
+      out.byte(32);
+      if (direct) out.int(v);
+      else out.ascii(text);
+      out.byte(10);
+      lines++;
     }
     this.lastLabels = null;
-    return out;
+    return lines;
   }
 
-  private labelsOf(labels: MetricLabels): string {
-    if (labels === this.lastLabels) return this.lastLabelsEncoded;
-    let out = '';
+  private classBytes(name: string): Buffer {
+    let bytes = this.classCache.get(name);
+    if (bytes === undefined) {
+      bytes = Buffer.from(encodeGtsText(name), 'latin1');
+      this.classCache.set(name, bytes);
+    }
+    return bytes;
+  }
+
+  /** Writes `k=v,…` of the metric's labels then the static ones, straight into the output. */
+  private writeLabels(out: AsciiBuilder, labels: MetricLabels): void {
+    let first = true;
     let overridden = false;
     for (const k in labels) {
-      if (out !== '') out += ',';
-      out += this.key(k) + '=' + this.value(labels[k]!);
+      if (!first) out.byte(44); // ,
+      first = false;
+      out.bytes(this.keyBytes(k));
+      out.byte(61); // =
+      out.ascii(this.value(labels[k]!));
       if (!overridden && k in this.staticLabels) overridden = true;
     }
-    const rest = overridden ? this.staticWithout(labels) : this.staticEncoded;
-    if (rest !== '') out = out === '' ? rest : out + ',' + rest;
-    this.lastLabels = labels;
-    this.lastLabelsEncoded = out;
-    return out;
+    const rest = overridden ? Buffer.from(this.staticWithout(labels), 'latin1') : this.staticBytes;
+    if (rest.length === 0) return;
+    if (!first) out.byte(44);
+    out.bytes(rest);
   }
 
   /** Static labels minus the keys the metric sets itself (rare: only when --label reuses a metric label). */
   private staticWithout(labels: MetricLabels): string {
     const parts: string[] = [];
-    for (const k of this.staticKeys) if (!(k in labels)) parts.push(`${this.key(k)}=${this.value(this.staticLabels[k] ?? '')}`);
+    for (const k of this.staticKeys) if (!Object.hasOwn(labels, k)) parts.push(`${this.key(k)}=${this.value(this.staticLabels[k] ?? '')}`);
     return parts.join(',');
   }
 
-  private className(name: string): string {
-    let encoded = this.classCache.get(name);
-    if (encoded === undefined) {
-      encoded = encodeGtsText(name);
-      this.classCache.set(name, encoded);
+  private keyBytes(k: string): Buffer {
+    let bytes = this.keyBytesCache.get(k);
+    if (bytes === undefined) {
+      bytes = Buffer.from(this.key(k), 'latin1');
+      this.keyBytesCache.set(k, bytes);
     }
-    return encoded;
+    return bytes;
   }
 
   private key(k: string): string {
@@ -162,14 +210,13 @@ export class Warp10Formatter {
   }
 
   private value(v: string): string {
+    // Most values (pids, ids, plain exe names) need no encoding: check that before any cache lookup.
+    if (isUnreserved(v)) return v;
     let encoded = this.valueCache.get(v);
     if (encoded !== undefined) return encoded;
     encoded = encodeGtsText(v);
-    // Only strings that needed work are worth a cache slot; short safe ones cost less than the lookup.
-    if (encoded !== v) {
-      if (this.valueCache.size >= this.valueCacheSize) this.valueCache.clear();
-      this.valueCache.set(v, encoded);
-    }
+    if (this.valueCache.size >= this.valueCacheSize) this.valueCache.clear();
+    this.valueCache.set(v, encoded);
     return encoded;
   }
 }

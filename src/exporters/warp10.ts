@@ -12,6 +12,7 @@ import type { Logger } from '../core/log.js';
 import { classifyHttp, OK, type Outcome } from '../delivery/outcome.js';
 import type { QueuedSample, Transport } from '../delivery/transport.js';
 import { HttpEndpoint } from '../net/http.js';
+import { AsciiBuilder } from './ascii-builder.js';
 import { Warp10Formatter } from './warp10-format.js';
 
 const gzipAsync = promisify(gzip);
@@ -33,8 +34,8 @@ export interface Warp10TransportOptions {
 }
 
 export interface Warp10Batch {
-  /** GTS input format lines, `\n`-terminated. */
-  readonly text: string;
+  /** GTS input format lines, `\n`-terminated, ASCII (everything is percent-encoded). */
+  readonly body: Buffer;
   readonly lines: number;
 }
 
@@ -52,6 +53,8 @@ export function warp10BaseUrl(scheme: string, host: string, port: number): strin
 export class Warp10Transport implements Transport<Warp10Batch> {
   readonly name = 'warp10';
   private readonly formatter: Warp10Formatter;
+  /** Reused across encodes; each batch gets its own copy of the bytes. */
+  private readonly builder = new AsciiBuilder();
   private readonly endpoint: HttpEndpoint;
   private readonly gzipThresholdBytes: number;
   private readonly headers: Readonly<Record<string, string>>;
@@ -75,20 +78,17 @@ export class Warp10Transport implements Transport<Warp10Batch> {
   }
 
   encode(entries: readonly QueuedSample[]): Warp10Batch {
-    let text = '';
+    const out = this.builder;
+    out.reset();
     let lines = 0;
-    for (const e of entries) {
-      text += this.formatter.format(e.metrics, e.timestampMs);
-      lines += e.metrics.length;
-    }
-    return { text, lines };
+    for (const e of entries) lines += this.formatter.formatInto(out, e.metrics, e.timestampMs);
+    return { body: out.take(), lines };
   }
 
   async send(batch: Warp10Batch, signal: AbortSignal): Promise<Outcome> {
-    if (batch.text === '') return OK;
-    const raw = Buffer.from(batch.text, 'utf8');
-    const compress = raw.length > this.gzipThresholdBytes;
-    const body = compress ? await gzipAsync(raw) : raw;
+    if (batch.lines === 0) return OK;
+    const compress = batch.body.length > this.gzipThresholdBytes;
+    const body = compress ? await gzipAsync(batch.body) : batch.body;
     const res = await this.endpoint.request('POST', body, compress ? this.gzipHeaders : this.headers, signal);
     if (res.status === 200) {
       this.tokenRefusalLogged = false;

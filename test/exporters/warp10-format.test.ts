@@ -107,3 +107,25 @@ describe('warp10 format: encoding', () => {
     expect(f.format(metrics, 1000)).toBe(first);
   });
 });
+
+describe('ascii builder', () => {
+  it('writes integers like String() and grows past its initial size', async () => {
+    const { AsciiBuilder } = await import('../../src/exporters/ascii-builder.js');
+    const b = new AsciiBuilder(4);
+    const values = [0, -0, 7, -7, 10, 99, 100, 123456789, -9007199254740991, 9007199254740991, 1_700_000_000_000_000];
+    for (const v of values) {
+      b.int(v);
+      b.byte(44);
+    }
+    b.ascii('end');
+    expect(b.take().toString('latin1')).toBe(values.map((v) => String(v)).join(',') + ',end');
+  });
+});
+
+describe('warp10 format: label names that exist on Object.prototype', () => {
+  it('keeps a metric label named like a prototype key and a static one named constructor', () => {
+    const f = new Warp10Formatter({ host: 'h', extraLabels: { constructor: 'c' } });
+    const [p] = parseAll(f.format([metric('m', 'int', 1, { toString: 'x' })], 0));
+    expect(p!.labels).toEqual({ toString: 'x', host: 'h', constructor: 'c' });
+  });
+});
