@@ -16,6 +16,7 @@ export const riemannCommand: ExporterCommandSpec = {
       .option('-p, --port <port>', 'Riemann server TCP port (the TLS port is usually 5554)', port('-p/--port'), RIEMANN_DEFAULTS.port)
       .option('-d, --dispatch-interval <seconds>', 'seconds between two measurements, each sent as one batch of events', positiveSeconds('-d/--dispatch-interval'), 5)
       .option('-q, --qemu', 'label qemu-system processes with their VM name (vmname attribute)', false)
+      .option('--containers', 'label processes with their container, pod or systemd unit, and add per-group events', false)
       .option('--mtls', 'mutual TLS: requires --address, --ca, --cert and --key (what a Riemann TLS server expects)', false)
       .option('--tls', 'TLS without a client certificate (requires --ca; Riemann itself always asks for one: prefer --mtls)', false)
       .option('--ca <file>', 'PEM file of the CA that signed the Riemann server certificate')
@@ -86,11 +87,12 @@ async function createRiemannPlan(opts: OptionValues, ctx: CommandContext): Promi
     connectTimeoutMs: (opts['connectTimeout'] as number) * 1000,
     logger: ctx.logger,
   });
+  const containers = opts['containers'] === true;
   const exporter = createRiemannExporter(transport, ttlS, {
     stepMs,
     logger: ctx.logger,
     version: ctx.version,
-    metricsView: { qemu: ctx.qemu, maxCmdlineLength: opts['maxCmdlineLength'] as number },
+    metricsView: { qemu: ctx.qemu, containers, maxCmdlineLength: opts['maxCmdlineLength'] as number, groups: ctx.groups ?? null },
   });
-  return { exporter, stepMs, durationMs: null, qemu: ctx.qemu };
+  return { exporter, stepMs, durationMs: null, qemu: ctx.qemu, containers };
 }

@@ -19,6 +19,7 @@ export const warp10Command: ExporterCommandSpec = {
       .option('-t, --write-token <token>', `write token (visible in ps: prefer --write-token-file or ${WARP10_TOKEN_ENV})`)
       .option('--write-token-file <path>', 'file holding the write token on one line')
       .option('-q, --qemu', 'label qemu-system processes with their VM name', false)
+      .option('--containers', 'label processes with their container, pod or systemd unit, and add per-group series', false)
       .option('--label <key=value>', 'label added to every series (repeatable)', keyValue('--label'))
       .option(
         '--gzip-threshold <bytes>',
@@ -37,6 +38,7 @@ export const warp10Command: ExporterCommandSpec = {
   create: async (opts, ctx) => {
     const writeToken = await resolveWriteToken(opts['writeToken'] as string | undefined, opts['writeTokenFile'] as string | undefined);
     const qemu = ctx.qemu || opts['qemu'] === true;
+    const containers = opts['containers'] === true;
     const transport = new Warp10Transport({
       baseUrl: warp10BaseUrl(opts['scheme'] as string, opts['host'] as string, opts['port'] as number),
       writeToken,
@@ -47,10 +49,11 @@ export const warp10Command: ExporterCommandSpec = {
       logger: ctx.logger,
     });
     return {
-      exporter: createPushExporter(transport, { logger: ctx.logger, metricsView: { qemu }, version: ctx.version }),
+      exporter: createPushExporter(transport, { logger: ctx.logger, metricsView: { qemu, containers, groups: ctx.groups ?? null }, version: ctx.version }),
       stepMs: (opts['step'] as number) * 1000,
       durationMs: null,
       qemu,
+      containers,
     };
   },
 };

@@ -3,6 +3,11 @@
  * per-process metrics, whose service names the process so that Riemann's index (one event per host and
  * service) keeps one per process and `service =~ "process_power_consumption_microwatts_%_firefox"`
  * finds firefox: `<name without scaph_>_<pid>_<exe>`.
+ *
+ * Other series that share a name (one per socket, per domain, per drop reason, per container…) get the
+ * values of their identifying labels appended, e.g. `scaph_socket_power_microwatts_1` and
+ * `scaph_domain_power_microwatts_0_dram`: with the bare name, Riemann's index would keep only the last
+ * socket or domain (the one-socket bug Scaphandre has). The labels stay attributes as well.
  */
 import type { Metric, MetricLabels } from '../core/metrics.js';
 import type { RiemannAttribute, RiemannEvent } from './riemann-proto.js';
@@ -17,6 +22,8 @@ export interface RiemannEventOptions {
 }
 
 const PROCESS_PREFIX = 'scaph_process_';
+/** Labels that tell apart series of one name, in the order their values join the service. */
+const SERIES_KEYS = ['socket_id', 'domain_name', 'reason', 'container_id', 'kubernetes_pod_namespace', 'kubernetes_pod_name', 'systemd_unit'] as const;
 const SCAPH_PREFIX = 'scaph_';
 
 /** Turns metrics into events; keeps per-name and per-label-set work out of the per-metric path. */
@@ -62,10 +69,10 @@ export class RiemannEventBuilder {
     return events;
   }
 
-  /** The metric name, or `<name without scaph_>_<pid>_<exe>` for a per-process metric. */
+  /** The metric name (plus its series labels' values), or `<name without scaph_>_<pid>_<exe>` for a process. */
   service(m: Metric): string {
     const pid = m.labels['pid'];
-    if (pid === undefined || !m.name.startsWith(PROCESS_PREFIX)) return m.name;
+    if (pid === undefined || !m.name.startsWith(PROCESS_PREFIX)) return seriesService(m);
     let prefix = this.processPrefixes.get(m.name);
     if (prefix === undefined) {
       prefix = `${m.name.slice(SCAPH_PREFIX.length)}_`;
@@ -73,6 +80,15 @@ export class RiemannEventBuilder {
     }
     return `${prefix}${pid}_${m.labels['exe'] ?? ''}`;
   }
+}
+
+function seriesService(m: Metric): string {
+  let service = m.name;
+  for (const key of SERIES_KEYS) {
+    const v = m.labels[key];
+    if (v !== undefined) service += `_${v}`;
+  }
+  return service;
 }
 
 function toAttributes(labels: MetricLabels): RiemannAttribute[] {

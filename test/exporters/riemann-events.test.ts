@@ -152,3 +152,17 @@ describe('riemann command flags', () => {
     await expect(riemannPlan(['--mtls', '--ca', 'a'], logger)).rejects.toThrow(/--mtls needs -a\/--address, --cert, --key/);
   });
 });
+
+describe('services of series that share a name', () => {
+  it('are unique per socket and per domain, so Riemann keeps every socket in its index', async () => {
+    const { makeSample } = await import('../fixtures/sample.js');
+    const events = new RiemannEventBuilder(OPTIONS).build(sampleToMetrics(makeSample()), T0);
+    const services = events.map((e) => e.service);
+    expect(services).toContain('scaph_socket_power_microwatts_0');
+    expect(services).toContain('scaph_socket_power_microwatts_1');
+    expect(services).toContain('scaph_domain_power_microwatts_1_dram');
+    expect(services).toContain('scaph_host_power_microwatts');
+    expect(services).toContain('process_power_consumption_microwatts_42_burner');
+    expect(new Set(services).size).toBe(services.length);
+  });
+});
