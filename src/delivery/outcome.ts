@@ -92,7 +92,8 @@ export function classifyNetworkError(err: unknown): Outcome {
   return { kind: 'retry', error: code ? `${code}: ${message}` : message };
 }
 
-function errorCode(err: unknown): string | undefined {
+/** The errno-style code of an error, looking through up to three `cause` wrappers (undici, TLS). */
+export function errorCode(err: unknown): string | undefined {
   let e: unknown = err;
   // undici wraps socket errors in a TypeError('fetch failed') with the real one as `cause`.
   for (let depth = 0; depth < 4 && e && typeof e === 'object'; depth++) {

@@ -3,6 +3,7 @@
  * mistakes that retrying will not fix by itself, so they are told apart (logged once, loudly).
  */
 import { RiemannConnectionLostError, RiemannConnectTimeoutError, type RiemannEndpoint } from './riemann-connection.js';
+import { errorCode } from '../delivery/outcome.js';
 
 /** The flags' files, only for messages. */
 export interface RiemannTlsFiles {
@@ -84,12 +85,3 @@ function net(text: string): RiemannProblem {
   return { text, tls: false };
 }
 
-function errorCode(err: unknown): string | undefined {
-  let e: unknown = err;
-  for (let depth = 0; depth < 4 && e && typeof e === 'object'; depth++) {
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string') return code;
-    e = (e as { cause?: unknown }).cause;
-  }
-  return undefined;
-}
