@@ -49,7 +49,7 @@ function parseTomlSource(text: string): ConfigSource {
 
 function parseYamlSource(text: string): ConfigSource {
   const counter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: counter, prettyErrors: false, uniqueKeys: true });
+  const doc = parseDocument(text, { lineCounter: counter, uniqueKeys: true });
   const problems = doc.errors.map((e) => ({
     line: e.linePos?.[0].line ?? null,
     message: `YAML syntax: ${e.message.split('\n')[0] ?? e.message}`,
