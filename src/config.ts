@@ -71,6 +71,8 @@ export interface LoadOptions {
   readonly env?: NodeJS.ProcessEnv;
   /** The exporter subcommands a `type` may name (tests add fakes). */
   readonly commands?: readonly ExporterCommandSpec[];
+  /** Exporter types that may take a spool. Default PUSH_TYPES. */
+  readonly pushTypes?: ReadonlySet<string>;
   /** Also check that input files (ca, cert, key, *_file) exist and can be read. */
   readonly checkFiles?: boolean;
 }
@@ -190,7 +192,7 @@ function exporterConfig(raw: unknown, index: number, sensorStepMs: number, optio
   if (args.issues.length === 0 && options.checkFiles) {
     for (const issue of missingInputFiles(spec, args.opts)) report(at(issue.key), `(${spec.name}) ${issue.message}`);
   }
-  const spool = spoolConfig(raw, spec.name, at, report);
+  const spool = spoolConfig(raw, spec.name, options.pushTypes ?? PUSH_TYPES, at, report);
   return { index, type: spec.name, spec, opts: args.opts, stepMs, spool };
 }
 
@@ -199,15 +201,15 @@ function specHasStep(spec: ExporterCommandSpec): boolean {
   return specCommand(spec).options.some((o) => o.long === '--step');
 }
 
-function spoolConfig(t: Readonly<Record<string, unknown>>, type: string, at: (k: string) => KeyPath, report: Report): SpoolConfig | null {
+function spoolConfig(t: Readonly<Record<string, unknown>>, type: string, pushTypes: ReadonlySet<string>, at: (k: string) => KeyPath, report: Report): SpoolConfig | null {
   const dir = t['spool_dir'];
   const hasCaps = t['spool_max_bytes'] !== undefined || t['spool_max_age'] !== undefined;
   if (dir === undefined) {
     if (hasCaps) report(at(t['spool_max_bytes'] !== undefined ? 'spool_max_bytes' : 'spool_max_age'), 'needs spool_dir (where the spool lives)');
     return null;
   }
-  if (!PUSH_TYPES.has(type)) {
-    report(at('spool_dir'), `a ${type} exporter does not push: only ${[...PUSH_TYPES].join(', ')} take a spool`);
+  if (!pushTypes.has(type)) {
+    report(at('spool_dir'), `a ${type} exporter does not push: only ${[...pushTypes].join(', ')} take a spool`);
     return null;
   }
   if (typeof dir !== 'string' || dir === '') {

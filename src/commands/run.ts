@@ -40,6 +40,8 @@ export interface RunDeps {
   createSensor(setup: SensorSetup, logger: Logger): Promise<Sensor>;
   /** Exporter types a config may name. Default: EXPORTER_COMMANDS. */
   readonly commands?: readonly ExporterCommandSpec[];
+  /** Exporter types that may take a spool. Default: config.ts PUSH_TYPES. */
+  readonly pushTypes?: ReadonlySet<string>;
   readonly env?: NodeJS.ProcessEnv;
   /** Where --check prints its summary line. Default stdout. */
   readonly print?: (line: string) => void;
@@ -69,7 +71,7 @@ export function configureRunCommand(cmd: Command): Command {
  * optional disk spool), so one dead backend never slows another. Throws ConfigError (exit 2) on a bad file.
  */
 export async function runFromConfig(file: string, check: boolean, globals: RunGlobals, logger: Logger, deps: RunDeps, run: RunOptions = { durationMs: null }): Promise<void> {
-  const config = loadRunConfig(file, { checkFiles: true, ...(deps.commands ? { commands: deps.commands } : {}), ...(deps.env ? { env: deps.env } : {}) });
+  const config = loadRunConfig(file, { checkFiles: true, ...(deps.commands ? { commands: deps.commands } : {}), ...(deps.pushTypes ? { pushTypes: deps.pushTypes } : {}), ...(deps.env ? { env: deps.env } : {}) });
   if (check) {
     (deps.print ?? ((line: string) => process.stdout.write(`${line}\n`)))(checkSummary(config));
     return;

@@ -50,8 +50,9 @@ const ACK_FILE = 'ack';
  * Durability: every append is a write(2) before `append` returns, so a SIGKILL loses nothing appended
  * (the kernel holds the page). Against power loss the open segment is fdatasync'ed at most every
  * `fsyncIntervalMs`, on every segment roll and on close: a crash of the machine loses at most that window.
- * The ack file is rewritten (rename) at most once a second: after a crash, up to a second of already
- * delivered records is sent again, which backends treat as a no-op (same timestamp, same value).
+ * The ack file is rewritten (write + rename, no fsync) on every acknowledgement, i.e. once per delivered
+ * batch: after a SIGKILL at most the batch acknowledged in that instant is sent again; after a power cut,
+ * what the page cache had not written. Re-sent samples carry their original timestamps.
  *
  * Damage never stops the agent: a segment that ends in a torn record (killed mid-write) or fails its CRC
  * keeps its good records, the rest is skipped with a warning and counted as spool_corrupt.
@@ -62,7 +63,6 @@ export class Spool {
   private nextSeq = 0;
   private ackedSeq = -1;
   private ackWrittenSeq = -1;
-  private ackWrittenAtMs = 0;
   private lastSyncMs = 0;
   private oldCountedThrough = -1;
   private cache: { path: string; records: SpoolRecord[] } | null = null;
@@ -136,7 +136,7 @@ export class Spool {
     if (seq <= this.ackedSeq) return;
     this.ackedSeq = seq;
     for (let s = this.segments[0]; s && s.lastSeq <= seq && s !== this.activeSegment(); s = this.segments[0]) this.removeOldest(null);
-    if (this.now() - this.ackWrittenAtMs >= 1000) this.writeAck();
+    this.writeAck();
   }
 
   /** Up to `max` unacknowledged records with seq >= fromSeq, oldest first; too old ones are dropped. */
@@ -276,7 +276,6 @@ export class Spool {
     writeFileSync(tmp, `${this.ackedSeq}\n`);
     renameSync(tmp, join(this.o.dir, ACK_FILE));
     this.ackWrittenSeq = this.ackedSeq;
-    this.ackWrittenAtMs = this.now();
   }
 }
 
