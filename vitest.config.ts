@@ -3,6 +3,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // *.exclusive.test.ts need an idle box: vitest.exclusive.config.ts runs them first, alone.
+    exclude: ['test/**/*.exclusive.test.ts', '**/node_modules/**'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     // Integration tests start real servers and spawn CPU burners: keep the 2-core box from oversubscribing.

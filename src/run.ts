@@ -39,4 +39,5 @@ export async function runPipeline(o: PipelineOptions): Promise<void> {
       }
     }),
   );
+  await o.sensor.close?.();
 }

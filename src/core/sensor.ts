@@ -9,4 +9,6 @@ export interface Sensor {
   readonly kind: string;
   start(): Promise<void>;
   read(): Promise<Sample>;
+  /** Releases open files and handles; optional. */
+  close?(): Promise<void>;
 }

@@ -91,8 +91,10 @@ class PushExporterImpl<Batch> implements PushExporter {
   /** In-flight entries evicted by a full queue: counted when their request ends (sent or dropped). */
   private evictedInFlight = 0;
   private seq = 0;
+  private selfTimestampMs = 0;
   private loop: Promise<void> | null = null;
   private stopping = false;
+  private stopped: Promise<void> | null = null;
   private wake: (() => void) | null = null;
   private idleWaiters: Array<() => void> = [];
   private busy = false;
@@ -143,7 +145,12 @@ class PushExporterImpl<Batch> implements PushExporter {
     this.wake?.();
   }
 
-  async stop(deadlineMs: number): Promise<void> {
+  stop(deadlineMs: number): Promise<void> {
+    this.stopped ??= this.stopWithin(deadlineMs);
+    return this.stopped;
+  }
+
+  private async stopWithin(deadlineMs: number): Promise<void> {
     this.stopping = true;
     this.wake?.();
     const loop = this.loop ?? Promise.resolve();
@@ -229,11 +236,19 @@ class PushExporterImpl<Batch> implements PushExporter {
   }
 
   private async send(batch: Batch): Promise<Outcome> {
-    const signal = AbortSignal.any([this.abort.signal, AbortSignal.timeout(this.timeoutMs)]);
+    // A plain controller and timer rather than AbortSignal.any([.., AbortSignal.timeout()]): on Node 20
+    // the composed timeout signal can be collected before it fires, and the request then hangs on.
+    const request = new AbortController();
+    const timer = setTimeout(() => request.abort(new RequestTimeoutError(this.timeoutMs)), this.timeoutMs);
+    const onStop = (): void => request.abort(this.abort.signal.reason);
+    this.abort.signal.addEventListener('abort', onStop, { once: true });
     try {
-      return await this.transport.send(batch, signal);
+      return await this.transport.send(batch, request.signal);
     } catch (err) {
-      return classifyNetworkError(signal.aborted ? (signal.reason ?? err) : err);
+      return classifyNetworkError(request.signal.aborted ? (request.signal.reason ?? err) : err);
+    } finally {
+      clearTimeout(timer);
+      this.abort.signal.removeEventListener('abort', onStop);
     }
   }
 
@@ -273,7 +288,10 @@ class PushExporterImpl<Batch> implements PushExporter {
 
   private withSelfMetrics(entries: readonly Entry[]): readonly QueuedSample[] {
     if (this.options.selfMetrics === false) return entries;
-    const self: QueuedSample = { timestampMs: this.now(), metrics: this.stats.toMetrics(), vanished: [], endedProcesses: [] };
+    // Strictly increasing even if the wall clock steps back: receivers reject out-of-order samples
+    // (Prometheus refuses the whole request), which would take the batch's real data down with it.
+    this.selfTimestampMs = Math.max(this.now(), this.selfTimestampMs + 1);
+    const self: QueuedSample = { timestampMs: this.selfTimestampMs, metrics: this.stats.toMetrics(), vanished: [], endedProcesses: [] };
     return [...entries, self];
   }
 
@@ -299,6 +317,14 @@ function estimateBytes(metrics: readonly Metric[]): number {
     for (const k in labels) bytes += 32 + 2 * (k.length + (labels[k]?.length ?? 0));
   }
   return bytes;
+}
+
+/** The per-request deadline passed; classified as a retryable timeout. */
+class RequestTimeoutError extends Error {
+  constructor(timeoutMs: number) {
+    super(`no answer within ${timeoutMs} ms`);
+    this.name = 'TimeoutError';
+  }
 }
 
 function errorText(err: unknown): string {

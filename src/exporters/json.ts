@@ -122,7 +122,16 @@ export class JsonExporter implements Exporter {
   export(sample: Sample): void {
     if (this.closed) return;
     const report = JSON.stringify(sampleToJsonReport(sample, this.options));
-    writeSync(this.fd, `${this.count === 0 ? '\n' : ',\n'}${report}`);
+    try {
+      writeSync(this.fd, `${this.count === 0 ? '\n' : ',\n'}${report}`);
+    } catch (err) {
+      // The reader of our stdout went away (`scaph json | head`): nothing more can be written.
+      if ((err as NodeJS.ErrnoException).code === 'EPIPE') {
+        this.closed = true;
+        return;
+      }
+      throw err;
+    }
     this.count += 1;
   }
 

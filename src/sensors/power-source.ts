@@ -30,4 +30,6 @@ export interface PowerSource {
   /** First reading; throws a ScaphError subclass with guidance when the source is missing or unreadable. */
   start(): Promise<void>;
   read(context: PowerReadContext): Promise<PowerReading>;
+  /** Releases open files; optional. */
+  close?(): Promise<void>;
 }

@@ -177,3 +177,27 @@ describe('createPushExporter', () => {
     await ex.stop(100);
   });
 });
+
+describe('self-metrics timestamps', () => {
+  it('stay strictly increasing when the wall clock steps back', async () => {
+    let now = T0 + 10_000;
+    const selfTs: number[] = [];
+    const t: Transport<readonly QueuedSample[]> = {
+      name: 'capture',
+      encode: (e) => e,
+      send: async (b) => {
+        selfTs.push(b[b.length - 1]?.timestampMs ?? 0);
+        return { kind: 'ok' };
+      },
+    };
+    const ex = createPushExporter(t, opts({ now: () => now }));
+    await ex.start();
+    for (const clock of [T0 + 10_000, T0 + 5_000, T0 + 5_000, T0 + 20_000]) {
+      now = clock;
+      ex.export(sample(0));
+      await ex.idle();
+    }
+    expect(selfTs).toEqual([T0 + 10_000, T0 + 10_001, T0 + 10_002, T0 + 20_000]);
+    await ex.stop(100);
+  });
+});

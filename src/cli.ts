@@ -1,0 +1,133 @@
+import { hostname as osHostname } from 'node:os';
+import { Command, CommanderError, Option, type OptionValues } from 'commander';
+import type { CommandContext, ExporterCommandSpec } from './commands/command.js';
+import { EXPORTER_COMMANDS } from './commands/index.js';
+import { positiveSeconds } from './commands/parse.js';
+import { ScaphError } from './core/errors.js';
+import { createLogger, type Logger } from './core/log.js';
+import { runPipeline } from './run.js';
+import { createSensor, type SensorKind } from './sensors/factory.js';
+import { VERSION } from './version.js';
+
+const DEFAULT_POWERCAP = '/sys/class/powercap';
+const DEFAULT_VM_POWERCAP = '/var/scaphandre';
+
+/** Global options, given before the exporter name (as with Scaphandre). */
+export interface GlobalOptions {
+  readonly sensor: SensorKind;
+  readonly vm: boolean;
+  readonly powercapPath: string;
+  readonly procfsPath: string;
+  readonly verbose: number;
+  readonly header: boolean;
+  readonly estimateIdleWattsPerCpu: number | undefined;
+  readonly estimateMaxWattsPerCpu: number | undefined;
+}
+
+export function buildProgram(onRun: (spec: ExporterCommandSpec, opts: OptionValues, globals: GlobalOptions) => Promise<void>): Command {
+  const program = new Command('scaph')
+    .description(
+      'Measure the electrical power of this host, its CPU sockets and RAPL domains, and each process, ' +
+        'container and VM; show it or ship it to your monitoring (Scaphandre-compatible names).',
+    )
+    .version(VERSION, '-V, --version', 'print the version')
+    .enablePositionalOptions()
+    .exitOverride()
+    .configureOutput({ outputError: (str, write) => write(str) })
+    .addOption(
+      new Option('-s, --sensor <sensor>', 'where power comes from: RAPL counters, a CPU-load estimate, or auto (RAPL when readable)')
+        .choices(['powercap_rapl', 'estimate', 'auto'])
+        .default('auto'),
+    )
+    .option('--vm', `run inside a VM: read the tree a hypervisor's "scaph qemu" writes (default ${DEFAULT_VM_POWERCAP})`, false)
+    .option('--powercap-path <dir>', `powercap tree to read (default ${DEFAULT_POWERCAP}, ${DEFAULT_VM_POWERCAP} with --vm, or $SCAPHANDRE_POWERCAP_PATH)`)
+    .option('--procfs-path <dir>', 'procfs to read processes from', '/proc')
+    .option('-v, --verbose', 'more logs on stderr (-v info, -vv debug)', (_v: string, prev: number) => prev + 1, 0)
+    .option('--no-header', "don't print the banner on stderr")
+    .option('--estimate-idle-watts-per-cpu <watts>', 'estimate sensor: watts per logical CPU when idle (default 0.74)', positiveSeconds('--estimate-idle-watts-per-cpu'))
+    .option('--estimate-max-watts-per-cpu <watts>', 'estimate sensor: watts per logical CPU at 100 % (default 3.5)', positiveSeconds('--estimate-max-watts-per-cpu'))
+    .addHelpText(
+      'after',
+      '\nExamples:\n' +
+        '  sudo scaph stdout -t 15                  # watch host and top processes for 15 s\n' +
+        '  sudo scaph json -s 5 -f power.json       # a JSON report every 5 s\n' +
+        '  scaph --sensor estimate stdout           # no RAPL (cloud VM): CPU-load estimate\n' +
+        '  scaph --vm stdout                        # in a guest of a hypervisor running "scaph qemu"\n' +
+        '\nRun "scaph <exporter> --help" for the options of each exporter.\n',
+    );
+
+  for (const spec of EXPORTER_COMMANDS) {
+    const sub = spec.configure(program.command(spec.name).description(spec.summary));
+    sub.exitOverride().action(async (opts: OptionValues) => {
+      await onRun(spec, opts, globalsFrom(program.opts()));
+    });
+  }
+  return program;
+}
+
+function globalsFrom(o: OptionValues): GlobalOptions {
+  const vm = o['vm'] === true;
+  const fromEnv = process.env['SCAPHANDRE_POWERCAP_PATH'];
+  return {
+    sensor: o['sensor'] as SensorKind,
+    vm,
+    powercapPath: (o['powercapPath'] as string | undefined) ?? fromEnv ?? (vm ? DEFAULT_VM_POWERCAP : DEFAULT_POWERCAP),
+    procfsPath: o['procfsPath'] as string,
+    verbose: o['verbose'] as number,
+    header: o['header'] !== false,
+    estimateIdleWattsPerCpu: o['estimateIdleWattsPerCpu'] as number | undefined,
+    estimateMaxWattsPerCpu: o['estimateMaxWattsPerCpu'] as number | undefined,
+  };
+}
+
+async function runExporter(spec: ExporterCommandSpec, opts: OptionValues, g: GlobalOptions, logger: Logger): Promise<void> {
+  const hostname = osHostname();
+  const ctx: CommandContext = { logger, hostname, version: VERSION, qemu: opts['qemu'] === true };
+  const plan = await spec.create(opts, ctx);
+  if (g.header) process.stderr.write(`scaph ${VERSION}: ${spec.name} exporter, sensor ${g.vm ? 'vm tree' : g.sensor}\n`);
+  const sensor = await createSensor(
+    {
+      kind: g.vm && g.sensor === 'auto' ? 'powercap_rapl' : g.sensor,
+      powercapPath: g.powercapPath,
+      procfsPath: g.procfsPath,
+      hostname,
+      qemu: plan.qemu === true,
+      estimateIdleWattsPerCpu: g.estimateIdleWattsPerCpu,
+      estimateMaxWattsPerCpu: g.estimateMaxWattsPerCpu,
+    },
+    logger,
+  );
+  await runPipeline({ sensor, exporters: [plan.exporter], stepMs: plan.stepMs, durationMs: plan.durationMs, logger, stopDeadlineMs: 10_000 });
+}
+
+/** Entry point: parses argv, runs, and turns every failure into one line and an exit code. */
+export async function main(argv: readonly string[]): Promise<number> {
+  let logger: Logger | null = null;
+  const program = buildProgram(async (spec, opts, globals) => {
+    logger = createLogger(globals.verbose);
+    await runExporter(spec, opts, globals, logger);
+  });
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return 0;
+  } catch (err) {
+    return exitCodeFor(err, logger);
+  }
+}
+
+function exitCodeFor(err: unknown, logger: Logger | null): number {
+  if (err instanceof CommanderError) {
+    if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return 0;
+    if (err.code === 'commander.executeSubCommandAsync') return err.exitCode;
+    // commander already printed "error: ..." on stderr
+    return 2;
+  }
+  if (err instanceof ScaphError) {
+    process.stderr.write(`scaph: ${err.message}\n`);
+    return err.exitCode;
+  }
+  const e = err instanceof Error ? err : new Error(String(err));
+  process.stderr.write(`scaph: unexpected error: ${e.message}\n(run with -vv for details; please report it)\n`);
+  (logger as Logger | null)?.debug({ stack: e.stack }, 'unexpected error');
+  return 70;
+}

@@ -1,0 +1,210 @@
+/**
+ * The machine sensor: joins a power source (RAPL counters or the load estimate) with /proc into one
+ * Sample per interval — host power split into active and idle, and the active part attributed to
+ * processes by CPU time.
+ */
+import type { Logger } from '../core/log.js';
+import {
+  freezeSample,
+  type ContainerInfo,
+  type EndedProcess,
+  type ProcessSample,
+  type Sample,
+} from '../core/sample.js';
+import type { Sensor } from '../core/sensor.js';
+import { attribute, type AttributionResult, type AttributionState } from './attribution.js';
+import type { PowerSource } from './power-source.js';
+import { ProcfsReader, type CpuTimes, type ProcessEntry, type ProcessIdentity } from './procfs.js';
+import { isQemuProcess, vmNameFromCmdline } from './qemu.js';
+
+export interface MachineSensorOptions {
+  readonly powerSource: PowerSource;
+  /** procfs root (`--procfs-path`), default /proc. */
+  readonly procfsPath: string;
+  readonly hostname: string;
+  readonly logger: Logger;
+  /** Set vmName on qemu guest processes (`--qemu`). */
+  readonly qemu?: boolean;
+  /** Container / systemd unit of a process: called once per (pid, starttime); the answer is kept for its life. */
+  /**
+   * Where each process runs (container, pod, systemd unit). Asked on every sample — its answers are
+   * cached per (pid, starttime) on its side and can improve as runtime metadata arrives — and swept
+   * once per reading so ended processes are forgotten.
+   */
+  readonly containers?: ContainerLookup;
+  /** Bytes per memory page; detected from procfs when omitted. */
+  readonly pageSizeBytes?: number;
+}
+
+/** What the sensor derives once per process (pid, starttime). */
+export interface ContainerLookup {
+  resolveSync(pid: number, starttime: number): ContainerInfo | null;
+  sweep(): unknown;
+}
+
+interface Decoration {
+  readonly vmName: string | null;
+}
+
+interface Reading {
+  readonly monoNs: bigint;
+  readonly cpu: CpuTimes;
+  readonly cpuCount: number;
+  readonly entries: Map<number, ProcessEntry>;
+}
+
+export class MachineSensor implements Sensor {
+  readonly kind: string;
+  private readonly options: MachineSensorOptions;
+  private readonly reader: ProcfsReader;
+  private readonly decorations = new WeakMap<ProcessIdentity, Decoration>();
+  private previous: Reading | null = null;
+  private state: AttributionState = new Map();
+  private hostEnergyUj = 0;
+
+  constructor(options: MachineSensorOptions) {
+    this.options = options;
+    this.kind = options.powerSource.kind;
+    this.reader = new ProcfsReader({
+      root: options.procfsPath,
+      ...(options.pageSizeBytes === undefined ? {} : { pageSizeBytes: options.pageSizeBytes }),
+    });
+  }
+
+  async start(): Promise<void> {
+    await this.options.powerSource.start();
+    const first = await this.takeReading();
+    this.state = attribute({
+      previous: new Map(),
+      current: [...first.entries.values()],
+      hostPowerUw: 0,
+      cpuBusyFraction: 0,
+      intervalMs: 0,
+      cpuCount: 1,
+    }).next;
+    this.previous = first;
+    this.options.logger.info(
+      { procfsPath: this.reader.root, processes: first.entries.size, pageSizeBytes: this.reader.pageSizeBytes },
+      'machine sensor started',
+    );
+  }
+
+  async read(): Promise<Sample> {
+    const previous = this.previous;
+    if (!previous) throw new Error('MachineSensor.read() called before start()');
+    const current = await this.takeReading();
+    const timestampMs = Date.now();
+    const cpuBusyFraction = busyFraction(previous.cpu, current.cpu);
+    const intervalNs = current.monoNs - previous.monoNs;
+    const intervalMs = Number(intervalNs) / 1e6;
+    const power = await this.options.powerSource.read({ cpuBusyFraction, intervalNs, cpuCount: current.cpuCount });
+    const list = [...current.entries.values()];
+    const result = attribute({
+      previous: this.state,
+      current: list,
+      hostPowerUw: power.hostPowerUw,
+      cpuBusyFraction,
+      intervalMs,
+      cpuCount: current.cpuCount,
+    });
+    this.state = result.next;
+    this.previous = current;
+    this.hostEnergyUj += power.hostEnergyDeltaUj;
+    return freezeSample({
+      timestampMs,
+      intervalMs,
+      host: {
+        hostname: this.options.hostname,
+        powerUw: power.hostPowerUw,
+        energyUj: this.hostEnergyUj,
+        activePowerUw: result.activePowerUw,
+        idlePowerUw: result.idlePowerUw,
+        cpuBusyFraction,
+        valueSource: power.valueSource,
+        psysEnergyUj: power.psysEnergyUj,
+        loadAvg: this.reader.readLoadavg(),
+        memory: this.reader.readMeminfo(),
+      },
+      sockets: power.sockets,
+      processes: this.processSamples(list, result),
+      endedProcesses: endedProcesses(previous.entries, result),
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.options.powerSource.close?.();
+  }
+
+  private async takeReading(): Promise<Reading> {
+    const monoNs = process.hrtime.bigint();
+    const stat = this.reader.readStat();
+    const entries = await this.reader.snapshot();
+    return { monoNs, cpu: stat.cpu, cpuCount: stat.cpuCount, entries };
+  }
+
+  private processSamples(list: readonly ProcessEntry[], result: AttributionResult): ProcessSample[] {
+    const samples: ProcessSample[] = [];
+    const containers = this.options.containers;
+    for (const figures of result.processes) {
+      const entry = list[figures.index] as ProcessEntry;
+      const identity = entry.identity;
+      const decoration = this.decorationOf(identity);
+      samples.push({
+        pid: entry.pid,
+        starttime: entry.starttime,
+        exe: identity.exe,
+        exePath: identity.exePath,
+        comm: entry.comm,
+        cmdline: identity.cmdline,
+        cpuTicks: figures.cpuTicks,
+        cpuShare: figures.cpuShare,
+        cpuUsagePercent: figures.cpuUsagePercent,
+        powerUw: figures.powerUw,
+        energyUj: figures.energyUj,
+        memoryBytes: entry.rssBytes,
+        virtualMemoryBytes: entry.vsizeBytes,
+        vmName: decoration.vmName,
+        container: containers ? containers.resolveSync(entry.pid, entry.starttime) : null,
+      });
+    }
+    containers?.sweep();
+    samples.sort(byPowerDesc);
+    return samples;
+  }
+
+  private decorationOf(identity: ProcessIdentity): Decoration {
+    let decoration = this.decorations.get(identity);
+    if (decoration) return decoration;
+    const { qemu } = this.options;
+    decoration = {
+      vmName: qemu && isQemuProcess(identity.exe, identity.argv) ? vmNameFromCmdline(identity.argv) : null,
+    };
+    this.decorations.set(identity, decoration);
+    return decoration;
+  }
+}
+
+/** Busy share of all CPUs between two /proc/stat readings (0 when no tick elapsed). */
+export function busyFraction(before: CpuTimes, after: CpuTimes): number {
+  const total = after.totalTicks - before.totalTicks;
+  if (total <= 0) return 0;
+  return Math.min(1, Math.max(0, (after.busyTicks - before.busyTicks) / total));
+}
+
+function byPowerDesc(a: ProcessSample, b: ProcessSample): number {
+  return b.powerUw - a.powerUw || b.cpuTicks - a.cpuTicks || a.pid - b.pid;
+}
+
+function endedProcesses(previous: Map<number, ProcessEntry>, result: AttributionResult): EndedProcess[] {
+  const ended: EndedProcess[] = [];
+  for (const key of result.ended) {
+    const entry = previous.get(key.pid);
+    ended.push({
+      pid: key.pid,
+      starttime: key.starttime,
+      exe: entry?.identity.exe ?? '',
+      cmdline: entry?.identity.cmdline ?? '',
+    });
+  }
+  return ended;
+}
