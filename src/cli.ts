@@ -3,6 +3,7 @@ import { Command, CommanderError, Option, type OptionValues } from 'commander';
 import type { CommandContext, ExporterCommandSpec } from './commands/command.js';
 import { EXPORTER_COMMANDS } from './commands/index.js';
 import { positiveSeconds } from './commands/parse.js';
+import { configureRunCommand, runFromConfig } from './commands/run.js';
 import { ScaphError } from './core/errors.js';
 import { createLogger, type Logger } from './core/log.js';
 import { runPipeline } from './run.js';
@@ -24,7 +25,10 @@ export interface GlobalOptions {
   readonly estimateMaxWattsPerCpu: number | undefined;
 }
 
-export function buildProgram(onRun: (spec: ExporterCommandSpec, opts: OptionValues, globals: GlobalOptions) => Promise<void>): Command {
+export function buildProgram(
+  onRun: (spec: ExporterCommandSpec, opts: OptionValues, globals: GlobalOptions) => Promise<void>,
+  onRunConfig: (opts: OptionValues, globals: GlobalOptions) => Promise<void> = async () => undefined,
+): Command {
   const program = new Command('scaph')
     .description(
       'Measure the electrical power of this host, its CPU sockets and RAPL domains, and each process, ' +
@@ -62,6 +66,9 @@ export function buildProgram(onRun: (spec: ExporterCommandSpec, opts: OptionValu
       await onRun(spec, opts, globalsFrom(program.opts()));
     });
   }
+  configureRunCommand(program.command('run'))
+    .exitOverride()
+    .action(async (opts: OptionValues) => onRunConfig(opts, globalsFrom(program.opts())));
   return program;
 }
 
@@ -106,6 +113,11 @@ export async function main(argv: readonly string[]): Promise<number> {
   const program = buildProgram(async (spec, opts, globals) => {
     logger = createLogger(globals.verbose);
     await runExporter(spec, opts, globals, logger);
+  }, async (opts, globals) => {
+    logger = createLogger(globals.verbose);
+    const timeout = opts['timeout'] as number | undefined;
+    const durationMs = timeout === undefined || timeout < 0 ? null : timeout * 1000;
+    await runFromConfig(opts['config'] as string, opts['check'] === true, globals, logger, { createSensor }, { durationMs });
   });
   try {
     await program.parseAsync([...argv], { from: 'user' });

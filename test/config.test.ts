@@ -175,6 +175,13 @@ exporter:
     expect(loadRunConfig(noCa, { commands, env: {} }).exporters).toHaveLength(1);
   });
 
+  it("keeps remote-write's own --timeout (a request timeout) and its file options", async () => {
+    const { remoteWriteCommand } = await import('../src/commands/remote-write.js');
+    const path = write('rw.toml', `[[exporter]]\ntype = "remote-write"\nurl = "http://127.0.0.1:9/api/v1/write"\ntimeout = 3\nbearer_token_file = "${tokenFile}"\nstep = 15\n`);
+    const c = loadRunConfig(path, { commands: [remoteWriteCommand], env: {}, checkFiles: true });
+    expect(c.exporters[0]?.opts).toMatchObject({ timeout: 3, step: 15, bearerTokenFile: tokenFile, job: 'scaph' });
+  });
+
   it('needs at least one exporter and rejects unknown top-level keys', () => {
     const path = write('empty.toml', 'exporters = []\n[sensor]\nstep = "500ms"\n');
     expect(problems(path)).toEqual([

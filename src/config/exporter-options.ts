@@ -18,12 +18,13 @@ export interface ExporterArgs {
 }
 
 /**
- * Keys of the subcommand that make no sense inside `scaph run` (the agent runs until stopped; the
- * run-level `step` replaces the subcommand's own `--step`).
+ * Scaphandre's `-t, --timeout` (stdout, json) is how long the run lasts: meaningless inside `scaph run`,
+ * which runs until stopped. (remote-write's `--timeout`, without -t, is a request timeout and stays.)
  */
-const NOT_IN_RUN: Readonly<Record<string, string>> = {
-  timeout: 'scaph run runs until stopped: remove "timeout" (or use `scaph run --timeout`)',
-};
+function isRunDuration(o: Option): boolean {
+  return o.long === '--timeout' && o.short === '-t';
+}
+const RUN_DURATION_REFUSAL = 'scaph run runs until stopped: remove "timeout" (or use `scaph run --timeout`)';
 
 /** A commander Command with the subcommand's own options, parsing quietly (errors come back as values). */
 export function specCommand(spec: ExporterCommandSpec): Command {
@@ -42,7 +43,7 @@ export function validKeys(cmd: Command): string[] {
   const keys = new Set<string>();
   for (const o of cmd.options) {
     const name = longName(o);
-    if (!name || name in NOT_IN_RUN || name === 'step') continue;
+    if (!name || isRunDuration(o) || name === 'step') continue;
     keys.add((o.negate ? name.replace(/^no-/, '') : name).replace(/-/g, '_'));
   }
   return [...keys].sort();
@@ -75,12 +76,11 @@ export function exporterArgs(spec: ExporterCommandSpec, table: Readonly<Record<s
   const given = new Set<string>();
   for (const [key, raw] of Object.entries(table)) {
     const name = key.replace(/_/g, '-');
-    const refusal = NOT_IN_RUN[name];
-    if (refusal) {
-      issues.push({ key, message: refusal });
+    let option = byName.get(name);
+    if (option && isRunDuration(option)) {
+      issues.push({ key, message: RUN_DURATION_REFUSAL });
       continue;
     }
-    let option = byName.get(name);
     let value = raw;
     if (!option && name.endsWith('-file') && byName.get(name.slice(0, -5))?.required) {
       option = byName.get(name.slice(0, -5));

@@ -5,7 +5,7 @@
  */
 import { runFromConfig } from '../../src/commands/run.js';
 import { createLogger } from '../../src/core/log.js';
-import { liteRemoteWriteCommand } from '../fixtures/lite-remote-write.js';
+import { remoteWriteCommand } from '../../src/commands/remote-write.js';
 import { syntheticSample } from '../fixtures/synthetic-sample.js';
 import { takenLogCommand } from '../fixtures/taken-log-command.js';
 
@@ -23,8 +23,7 @@ if (config) {
     { sensor: 'estimate', vm: false, powercapPath: '/nonexistent', procfsPath: '/proc', header: false, estimateIdleWattsPerCpu: undefined, estimateMaxWattsPerCpu: undefined },
     logger,
     {
-      commands: [liteRemoteWriteCommand, takenLogCommand],
-      pushTypes: new Set(['rw-lite']),
+      commands: [remoteWriteCommand, takenLogCommand],
       createSensor: async () => ({
         kind: 'synthetic',
         start: async () => undefined,

@@ -92,7 +92,8 @@ describe('Spool', () => {
     // Flip one payload byte of the 3rd record of the first segment (bit rot): its CRC no longer matches.
     const first = join(dir, files[0] as string);
     const bytes = readFileSync(first);
-    bytes[2 * 124 + RECORD_HEADER_BYTES + 10] ^= 0xff;
+    const at = 2 * 124 + RECORD_HEADER_BYTES + 10;
+    bytes[at] = (bytes[at] as number) ^ 0xff;
     writeFileSync(first, bytes);
     // A torn record at the end of the last segment (SIGKILL in the middle of a write).
     appendFileSync(join(dir, files[2] as string), Buffer.from([0, 0, 0, 100, 1, 2, 3]));
