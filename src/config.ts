@@ -186,7 +186,8 @@ function exporterConfig(raw: unknown, index: number, sensorStepMs: number, optio
   const own: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(raw)) if (!RUN_KEYS.includes(k)) own[k] = v;
   const stepMs = raw['step'] === undefined ? sensorStepMs : (convert(raw['step'], durationMs, at('step'), report) ?? sensorStepMs);
-  if (specHasStep(spec)) own['step'] = stepMs / 1000;
+  const stepKey = specStepKey(spec);
+  if (stepKey) own[stepKey] = stepMs / 1000;
   const args = exporterArgs(spec, own);
   for (const issue of args.issues) report(at(issue.key), `(${spec.name}) ${issue.message}`);
   if (args.issues.length === 0 && options.checkFiles) {
@@ -196,9 +197,14 @@ function exporterConfig(raw: unknown, index: number, sensorStepMs: number, optio
   return { index, type: spec.name, spec, opts: args.opts, stepMs, spool };
 }
 
-/** The subcommand's own --step (stdout, json, remote-write…) gets the exporter's step, so both agree. */
-function specHasStep(spec: ExporterCommandSpec): boolean {
-  return specCommand(spec).options.some((o) => o.long === '--step');
+/**
+ * The subcommand's own step option (--step; riemann's Scaphandre-named --dispatch-interval) gets the
+ * exporter's step, so both agree: `step` is the one key for it in a file.
+ */
+function specStepKey(spec: ExporterCommandSpec): string | null {
+  const options = specCommand(spec).options;
+  for (const long of ['--step', '--dispatch-interval']) if (options.some((o) => o.long === long)) return long.slice(2).replace(/-/g, '_');
+  return null;
 }
 
 function spoolConfig(t: Readonly<Record<string, unknown>>, type: string, pushTypes: ReadonlySet<string>, at: (k: string) => KeyPath, report: Report): SpoolConfig | null {

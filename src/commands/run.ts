@@ -4,6 +4,7 @@ import { loadRunConfig, type ExporterConfig, type RunConfig, type SensorKindSett
 import type { Exporter } from '../core/exporter.js';
 import type { Logger } from '../core/log.js';
 import type { Sensor } from '../core/sensor.js';
+import { GroupAggregator } from '../core/aggregate.js';
 import { SteppedExporter } from '../core/stepped-exporter.js';
 import type { PushExporter } from '../delivery/push-exporter.js';
 import { SpooledExporter } from '../delivery/spooled-exporter.js';
@@ -23,14 +24,15 @@ export interface RunGlobals {
   readonly estimateMaxWattsPerCpu: number | undefined;
 }
 
-/** What the sensor factory gets: the fields of sensors/factory.ts SensorOptions, plus `containers`. */
+/** What the sensor factory gets: sensors/factory.ts SensorOptions without the container lookup, plus whether one is needed. */
 export interface SensorSetup {
   readonly kind: SensorKindSetting;
   readonly powercapPath: string;
   readonly procfsPath: string;
   readonly hostname: string;
   readonly qemu: boolean;
-  readonly containers: boolean;
+  /** Some exporter asked for container labels: the factory must resolve containers. */
+  readonly withContainers: boolean;
   readonly estimateIdleWattsPerCpu: number | undefined;
   readonly estimateMaxWattsPerCpu: number | undefined;
 }
@@ -81,7 +83,9 @@ export async function runFromConfig(file: string, check: boolean, globals: RunGl
   let qemu = false;
   let containers = false;
   for (const e of config.exporters) {
-    const ctx: CommandContext = { logger, hostname, version: VERSION, qemu: e.opts['qemu'] === true };
+    // Like runExporter in cli.ts: an exporter with --containers gets its own group aggregator.
+    const groups = e.opts['containers'] === true ? new GroupAggregator() : null;
+    const ctx: CommandContext = { logger, hostname, version: VERSION, qemu: e.opts['qemu'] === true, groups };
     const plan = await e.spec.create(e.opts, ctx);
     qemu ||= plan.qemu === true;
     containers ||= plan.containers === true;
@@ -116,7 +120,7 @@ function sensorSetup(config: RunConfig, g: RunGlobals, hostname: string, qemu: b
     procfsPath: s.procfsPath ?? g.procfsPath,
     hostname,
     qemu,
-    containers,
+    withContainers: containers,
     estimateIdleWattsPerCpu: s.estimateIdleWattsPerCpu ?? g.estimateIdleWattsPerCpu,
     estimateMaxWattsPerCpu: s.estimateMaxWattsPerCpu ?? g.estimateMaxWattsPerCpu,
   };

@@ -43,7 +43,7 @@ export function validKeys(cmd: Command): string[] {
   const keys = new Set<string>();
   for (const o of cmd.options) {
     const name = longName(o);
-    if (!name || isRunDuration(o) || name === 'step') continue;
+    if (!name || isRunDuration(o) || name === 'step' || name === 'dispatch-interval') continue;
     keys.add((o.negate ? name.replace(/^no-/, '') : name).replace(/-/g, '_'));
   }
   return [...keys].sort();

@@ -152,7 +152,7 @@ export class DockerMetadata implements MetadataLoader {
     const without = 'container names and images will be missing for Docker containers';
     switch (errorCode(error)) {
       case 'ENOENT':
-        return `${where} does not exist: ${without}. Start Docker, or point scaph at the right socket, or turn Docker metadata off if this host has no Docker`;
+        return `${where} does not exist: ${without}. Start Docker, point scaph at the right socket with --docker-socket PATH, or pass --no-docker if this host has no Docker`;
       case 'EACCES':
         return `Permission denied on ${where}: ${without}. Run scaph as root or in the docker group`;
       case 'ECONNREFUSED':

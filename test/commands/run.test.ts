@@ -51,7 +51,7 @@ describe('scaph run', () => {
         return clockSensor(taken);
       },
     }, { durationMs: 3000, stopDeadlineMs: 500 });
-    expect(setup).toMatchObject({ kind: 'estimate', powercapPath: '/sys/class/powercap', procfsPath: '/proc', qemu: false });
+    expect(setup).toMatchObject({ kind: 'estimate', powercapPath: '/sys/class/powercap', procfsPath: '/proc', qemu: false, withContainers: false });
     const live = built.get('live');
     const dead = built.get('dead');
     expect(taken.length).toBeGreaterThanOrEqual(20);

@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import { parse as parseToml } from 'smol-toml';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import { PUSH_TYPES } from '../../src/config.js';
+import { loadRunConfig, PUSH_TYPES } from '../../src/config.js';
 import { METRIC_FAMILIES } from '../../src/core/metrics.js';
 import { DeliveryStats } from '../../src/delivery/stats.js';
 
@@ -51,6 +51,11 @@ describe('docker-compose kit', () => {
     expect(config.exporter[0]?.['url']).toBe('http://prometheus:9090/api/v1/write');
     for (const e of config.exporter.filter((x) => x['spool_dir'])) expect(e['spool_dir']).toMatch(/^\/var\/lib\/scaph\/spool\//);
     expect(compose.services['scaph']?.volumes).toContain('scaph-spool:/var/lib/scaph');
+    // The file passes the same validation as `scaph run --check` against the real exporter subcommands.
+    const checked = loadRunConfig(join(DIR, 'scaph', 'scaph.toml'), { env: { WARP10_WRITE_TOKEN: 't0ken' } });
+    expect(checked.exporters.map((e) => [e.type, e.stepMs])).toEqual([['remote-write', 2000], ['riemann', 10_000], ['warp10', 10_000]]);
+    expect(checked.exporters[1]?.opts['dispatchInterval']).toBe(10);
+    expect(checked.exporters[2]?.opts['writeToken']).toBe('t0ken');
   });
 
   it('Grafana gets the Prometheus datasource and a dashboard whose queries use metrics scaph ships', () => {
