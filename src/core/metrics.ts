@@ -176,7 +176,7 @@ export function sampleToMetrics(sample: Sample, options: MetricsViewOptions = {}
   addProcessMetrics(list, sample, options);
   if (options.containers && options.groups) list.items.push(...options.groups.aggregateMetrics(sample));
   list.add('scaph_self_topo_procs_nb', sample.processes.length);
-  list.add('scaph_self_memory_bytes', process.memoryUsage.rss());
+  if (sample.agentRssBytes !== undefined) list.add('scaph_self_memory_bytes', sample.agentRssBytes);
   if (version) list.add('scaph_self_version', 1, { version });
   return list.items;
 }

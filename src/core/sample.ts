@@ -118,6 +118,11 @@ export interface Sample {
   readonly processes: readonly ProcessSample[];
   /** Processes that were alive in the previous sample and are gone now (for staleness markers). */
   readonly endedProcesses: readonly EndedProcess[];
+  /**
+   * scaph's own resident memory at the reading, bytes. Carried in the sample (not read when encoding) so
+   * a sample replayed from the spool encodes to the same values as when it was first sent.
+   */
+  readonly agentRssBytes?: number;
 }
 
 export interface EndedProcess {

@@ -128,6 +128,7 @@ export class MachineSensor implements Sensor {
       sockets: power.sockets,
       processes: this.processSamples(list, result),
       endedProcesses: endedProcesses(previous.entries, result),
+      agentRssBytes: process.memoryUsage.rss(),
     });
   }
 

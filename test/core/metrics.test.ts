@@ -38,6 +38,11 @@ describe('sampleToMetrics', () => {
     expect(m.find((x) => x.name === 'scaph_host_load_avg_one')).toMatchObject({ kind: 'float', value: 0.5 });
   });
 
+  it('reports the agent memory carried in the sample (replays from the spool encode identically)', () => {
+    expect(sampleToMetrics(makeSample({ agentRssBytes: 12_345_678 })).find((m) => m.name === 'scaph_self_memory_bytes')?.value).toBe(12_345_678);
+    expect(sampleToMetrics(makeSample()).find((m) => m.name === 'scaph_self_memory_bytes')).toBeUndefined();
+  });
+
   it('fixes the process power HELP text that Scaphandre copy-pasted', () => {
     expect(METRIC_FAMILIES.scaph_process_power_consumption_microwatts.help).toMatch(/attributed to the process/);
   });

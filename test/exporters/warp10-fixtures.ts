@@ -65,5 +65,6 @@ export function makeSample(timestampMs: number, processes: readonly ProcessSampl
     ],
     processes: [...processes],
     endedProcesses: [],
+    agentRssBytes: 50_000_000,
   });
 }
