@@ -115,6 +115,7 @@ async function runExporter(spec: ExporterCommandSpec, opts: OptionValues, g: Glo
       procfsPath: g.procfsPath,
       hostname,
       qemu: plan.qemu === true,
+      vm: g.vm,
       estimateIdleWattsPerCpu: g.estimateIdleWattsPerCpu,
       estimateMaxWattsPerCpu: g.estimateMaxWattsPerCpu,
       containers,

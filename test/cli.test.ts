@@ -58,6 +58,14 @@ describe('scaph CLI', () => {
     expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 
+  it('with --vm and no hypervisor tree, says how to share it instead of advising modprobe', () => {
+    const r = scaph(['--no-header', '--vm', '--powercap-path', '/nonexistent/vmtree', 'stdout', '-t', '1']);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/No VM power tree under \/nonexistent\/vmtree/);
+    expect(r.stderr).toMatch(/scaph qemu/);
+    expect(r.stderr).not.toMatch(/modprobe/);
+  });
+
   it('reads $SCAPHANDRE_POWERCAP_PATH as the default tree', () => {
     const r = scaph(['--no-header', '--sensor', 'powercap_rapl', 'stdout', '-t', '1'], { SCAPHANDRE_POWERCAP_PATH: '/nonexistent/from-env' });
     expect(r.status).toBe(1);

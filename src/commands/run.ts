@@ -31,6 +31,7 @@ export interface SensorSetup {
   readonly procfsPath: string;
   readonly hostname: string;
   readonly qemu: boolean;
+  readonly vm: boolean;
   /** Some exporter asked for container labels: the factory must resolve containers. */
   readonly withContainers: boolean;
   readonly estimateIdleWattsPerCpu: number | undefined;
@@ -120,6 +121,7 @@ function sensorSetup(config: RunConfig, g: RunGlobals, hostname: string, qemu: b
     procfsPath: s.procfsPath ?? g.procfsPath,
     hostname,
     qemu,
+    vm,
     withContainers: containers,
     estimateIdleWattsPerCpu: s.estimateIdleWattsPerCpu ?? g.estimateIdleWattsPerCpu,
     estimateMaxWattsPerCpu: s.estimateMaxWattsPerCpu ?? g.estimateMaxWattsPerCpu,

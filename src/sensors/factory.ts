@@ -2,7 +2,8 @@ import type { Logger } from '../core/log.js';
 import type { Sensor } from '../core/sensor.js';
 import { EstimateSource } from './estimate.js';
 import { MachineSensor, type ContainerLookup } from './machine-sensor.js';
-import { PowercapSource, probePowercap } from './powercap.js';
+import { PowercapMissingError, PowercapSource, probePowercap } from './powercap.js';
+import { ScaphError } from '../core/errors.js';
 import type { PowerSource } from './power-source.js';
 
 export type SensorKind = 'powercap_rapl' | 'estimate' | 'auto';
@@ -13,6 +14,8 @@ export interface SensorOptions {
   readonly procfsPath: string;
   readonly hostname: string;
   readonly qemu: boolean;
+  /** --vm: the tree is the one a hypervisor's `scaph qemu` writes for this guest. */
+  readonly vm?: boolean;
   readonly estimateIdleWattsPerCpu: number | undefined;
   readonly estimateMaxWattsPerCpu: number | undefined;
   readonly containers?: ContainerLookup | null;
@@ -44,6 +47,23 @@ export async function createSensor(o: SensorOptions, logger: Logger): Promise<Se
     qemu: o.qemu,
     ...(o.containers ? { containers: o.containers } : {}),
   });
-  await sensor.start();
+  try {
+    await sensor.start();
+  } catch (err) {
+    if (o.vm && err instanceof PowercapMissingError) throw new VmTreeMissingError(o.powercapPath);
+    throw err;
+  }
   return sensor;
+}
+
+/** --vm without the hypervisor's tree: the physical-machine advice (modprobe) would mislead. */
+export class VmTreeMissingError extends ScaphError {
+  constructor(path: string) {
+    super(
+      `No VM power tree under ${path}. With --vm, scaph reads the tree that \`scaph qemu\` writes on the ` +
+        `hypervisor (default /var/lib/libvirt/scaphandre/<vm name>): share that directory with this guest ` +
+        `(virtiofs or 9p) and mount it on ${path}, or pass --powercap-path. Without a hypervisor running ` +
+        `scaph, use --sensor estimate instead of --vm.`,
+    );
+  }
 }
