@@ -2,7 +2,10 @@ import { hostname as osHostname } from 'node:os';
 import { Command, CommanderError, Option, type OptionValues } from 'commander';
 import type { CommandContext, ExporterCommandSpec } from './commands/command.js';
 import { EXPORTER_COMMANDS } from './commands/index.js';
-import { positiveSeconds } from './commands/parse.js';
+import { collect, positiveSeconds } from './commands/parse.js';
+import { GroupAggregator } from './core/aggregate.js';
+import { ContainerResolver } from './sensors/containers.js';
+import { DEFAULT_DOCKER_SOCKET } from './sensors/docker-metadata.js';
 import { ScaphError } from './core/errors.js';
 import { createLogger, type Logger } from './core/log.js';
 import { runPipeline } from './run.js';
@@ -22,6 +25,9 @@ export interface GlobalOptions {
   readonly header: boolean;
   readonly estimateIdleWattsPerCpu: number | undefined;
   readonly estimateMaxWattsPerCpu: number | undefined;
+  readonly dockerSocket: string | null;
+  readonly kubernetesNode: string | undefined;
+  readonly kubernetesPodLabels: readonly string[];
 }
 
 export function buildProgram(onRun: (spec: ExporterCommandSpec, opts: OptionValues, globals: GlobalOptions) => Promise<void>): Command {
@@ -44,6 +50,10 @@ export function buildProgram(onRun: (spec: ExporterCommandSpec, opts: OptionValu
     .option('--procfs-path <dir>', 'procfs to read processes from', '/proc')
     .option('-v, --verbose', 'more logs on stderr (-v info, -vv debug)', (_v: string, prev: number) => prev + 1, 0)
     .option('--no-header', "don't print the banner on stderr")
+    .option('--docker-socket <path>', 'with --containers: Docker Engine API socket for container names and images', DEFAULT_DOCKER_SOCKET)
+    .option('--no-docker', 'with --containers: do not ask Docker for container names (cgroup ids only)')
+    .option('--kubernetes-node <name>', 'with --containers in a pod: this node\'s name (default $NODE_NAME, else the hostname)')
+    .option('--kubernetes-pod-label <key>', 'with --containers in a pod: copy this pod label as kubernetes_pod_label_<key> (repeatable)', collect)
     .option('--estimate-idle-watts-per-cpu <watts>', 'estimate sensor: watts per logical CPU when idle (default 0.74)', positiveSeconds('--estimate-idle-watts-per-cpu'))
     .option('--estimate-max-watts-per-cpu <watts>', 'estimate sensor: watts per logical CPU at 100 % (default 3.5)', positiveSeconds('--estimate-max-watts-per-cpu'))
     .addHelpText(
@@ -77,14 +87,20 @@ function globalsFrom(o: OptionValues): GlobalOptions {
     header: o['header'] !== false,
     estimateIdleWattsPerCpu: o['estimateIdleWattsPerCpu'] as number | undefined,
     estimateMaxWattsPerCpu: o['estimateMaxWattsPerCpu'] as number | undefined,
+    dockerSocket: o['docker'] === false ? null : (o['dockerSocket'] as string),
+    kubernetesNode: o['kubernetesNode'] as string | undefined,
+    kubernetesPodLabels: (o['kubernetesPodLabel'] as string[] | undefined) ?? [],
   };
 }
 
 async function runExporter(spec: ExporterCommandSpec, opts: OptionValues, g: GlobalOptions, logger: Logger): Promise<void> {
   const hostname = osHostname();
-  const ctx: CommandContext = { logger, hostname, version: VERSION, qemu: opts['qemu'] === true };
+  const withContainers = opts['containers'] === true;
+  const groups = withContainers ? new GroupAggregator() : null;
+  const ctx: CommandContext = { logger, hostname, version: VERSION, qemu: opts['qemu'] === true, groups };
   const plan = await spec.create(opts, ctx);
   if (g.header) process.stderr.write(`scaph ${VERSION}: ${spec.name} exporter, sensor ${g.vm ? 'vm tree' : g.sensor}\n`);
+  const containers = withContainers ? await startContainerResolver(g, logger) : null;
   const sensor = await createSensor(
     {
       kind: g.vm && g.sensor === 'auto' ? 'powercap_rapl' : g.sensor,
@@ -94,10 +110,32 @@ async function runExporter(spec: ExporterCommandSpec, opts: OptionValues, g: Glo
       qemu: plan.qemu === true,
       estimateIdleWattsPerCpu: g.estimateIdleWattsPerCpu,
       estimateMaxWattsPerCpu: g.estimateMaxWattsPerCpu,
+      containers,
     },
     logger,
   );
-  await runPipeline({ sensor, exporters: [plan.exporter], stepMs: plan.stepMs, durationMs: plan.durationMs, logger, stopDeadlineMs: 10_000 });
+  try {
+    await runPipeline({ sensor, exporters: [plan.exporter], stepMs: plan.stepMs, durationMs: plan.durationMs, logger, stopDeadlineMs: 10_000 });
+  } finally {
+    await containers?.stop();
+  }
+}
+
+/** Container metadata sources; a missing socket or API is one warning inside, never a failure here. */
+async function startContainerResolver(g: GlobalOptions, logger: Logger): Promise<ContainerResolver> {
+  const resolver = new ContainerResolver(
+    {
+      procfsRoot: g.procfsPath,
+      docker: g.dockerSocket === null ? false : { socketPath: g.dockerSocket },
+      kubernetes: {
+        ...(g.kubernetesNode ? { nodeName: g.kubernetesNode } : {}),
+        podLabels: g.kubernetesPodLabels,
+      },
+    },
+    logger,
+  );
+  await resolver.start();
+  return resolver;
 }
 
 /** Entry point: parses argv, runs, and turns every failure into one line and an exit code. */

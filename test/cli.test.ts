@@ -1,11 +1,19 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createPowercapTree } from './fixtures/powercap-tree.js';
 
 const BIN = join(import.meta.dirname, '..', 'dist', 'src', 'bin.js');
+
+async function until(condition: () => boolean, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
 
 function scaph(args: string[], env: NodeJS.ProcessEnv = {}) {
   return spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 30_000 });
@@ -69,11 +77,11 @@ describe('scaph CLI', () => {
   it('leaves valid JSON when the json exporter is stopped by SIGTERM', async () => {
     const file = join(mkdtempSync(join(tmpdir(), 'scaph-cli-')), 'out.json');
     const child = spawn(process.execPath, [BIN, '--no-header', '--sensor', 'estimate', 'json', '-t', '-1', '-s', '0.2', '-f', file], { stdio: 'ignore' });
-    await new Promise((r) => setTimeout(r, 1500));
+    // Stop it mid-run, once at least two reports are out (start-up time varies on a loaded box).
+    await until(() => existsSync(file) && readFileSync(file, 'utf8').split('\n{').length > 2);
     child.kill('SIGTERM');
     const code = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
     expect(code).toBe(0);
-    const { readFileSync } = await import('node:fs');
     const reports = JSON.parse(readFileSync(file, 'utf8')) as unknown[];
     expect(reports.length).toBeGreaterThanOrEqual(2);
   });
@@ -82,7 +90,7 @@ describe('scaph CLI', () => {
     const child = spawn(process.execPath, [BIN, '--no-header', '--sensor', 'estimate', 'json', '-t', '-1', '-s', '0.2'], { stdio: ['ignore', 'pipe', 'ignore'] });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    await new Promise((r) => setTimeout(r, 1500));
+    await until(() => out.split('\n{').length > 2);
     child.kill('SIGINT');
     const code = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
     expect(code).toBe(0);

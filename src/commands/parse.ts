@@ -73,3 +73,16 @@ export function stepMsFrom(seconds: number, nanos: number | undefined): number {
   if (ms <= 0) throw new UsageError('the step must be longer than 0');
   return ms;
 }
+
+const PATH_SEGMENTS = /^[A-Za-z0-9._~-]+(?:\/[A-Za-z0-9._~-]+)*$/;
+
+/** A URL path below the root (e.g. "metrics", "scaph/metrics"); leading/trailing slashes are dropped. */
+export function urlPathSuffix(flag: string): (value: string) => string {
+  return (value: string) => {
+    const trimmed = value.replace(/^\/+|\/+$/g, '');
+    if (!PATH_SEGMENTS.test(trimmed)) {
+      throw new UsageError(`${flag} must be a URL path made of letters, digits and . _ ~ - separated by /, got "${value}"`);
+    }
+    return trimmed;
+  };
+}

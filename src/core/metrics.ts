@@ -31,6 +31,11 @@ export interface MetricsViewOptions {
   readonly maxCmdlineLength?: number;
   /** Only process series for processes whose exe or cmdline matches. */
   readonly processFilter?: RegExp | null;
+  /**
+   * With containers: adds per container / pod / namespace / systemd unit series (src/core/aggregate.ts's
+   * GroupAggregator; stateful, so one instance per pipeline, shared by its exporters).
+   */
+  readonly groups?: { aggregateMetrics(sample: Sample): Metric[] } | null;
 }
 
 /** Families: name → help/type/kind. Exporters that must declare families up front read this. */
@@ -94,6 +99,46 @@ export const METRIC_FAMILIES = {
   ),
   scaph_process_memory_bytes: fam('Physical RAM usage by the process, in bytes', 'gauge', 'int'),
   scaph_process_memory_virtual_bytes: fam('Virtual RAM usage by the process, in bytes', 'gauge', 'int'),
+  scaph_container_power_microwatts: fam(
+    'Power attributed to a container: the sum of its processes\' power, in microwatts',
+    'gauge',
+    'int',
+  ),
+  scaph_container_energy_microjoules: fam(
+    'Energy attributed to a container since scaph first saw it (kept when its processes end), in microjoules',
+    'counter',
+    'int',
+  ),
+  scaph_pod_power_microwatts: fam(
+    'Power attributed to a Kubernetes pod: the sum of its processes\' power, in microwatts',
+    'gauge',
+    'int',
+  ),
+  scaph_pod_energy_microjoules: fam(
+    'Energy attributed to a Kubernetes pod since scaph first saw it (kept when its processes end), in microjoules',
+    'counter',
+    'int',
+  ),
+  scaph_namespace_power_microwatts: fam(
+    'Power attributed to a Kubernetes namespace: the sum of its pods\' processes\' power, in microwatts',
+    'gauge',
+    'int',
+  ),
+  scaph_namespace_energy_microjoules: fam(
+    'Energy attributed to a Kubernetes namespace since scaph first saw it (kept when its processes end), in microjoules',
+    'counter',
+    'int',
+  ),
+  scaph_systemd_unit_power_microwatts: fam(
+    'Power attributed to a systemd unit (service or scope): the sum of its processes\' power, in microwatts',
+    'gauge',
+    'int',
+  ),
+  scaph_systemd_unit_energy_microjoules: fam(
+    'Energy attributed to a systemd unit since scaph first saw it (kept when its processes end), in microjoules',
+    'counter',
+    'int',
+  ),
   scaph_self_topo_procs_nb: fam('Number of processes monitored for the host.', 'gauge', 'int'),
   scaph_self_memory_bytes: fam('Scaphandre memory usage, in bytes', 'gauge', 'int'),
   scaph_self_version: fam('Version of scaph that produced these metrics (the value is always 1)', 'gauge', 'int'),
@@ -129,6 +174,7 @@ export function sampleToMetrics(sample: Sample, options: MetricsViewOptions = {}
   addHostMetrics(list, sample);
   addSocketMetrics(list, sample);
   addProcessMetrics(list, sample, options);
+  if (options.containers && options.groups) list.items.push(...options.groups.aggregateMetrics(sample));
   list.add('scaph_self_topo_procs_nb', sample.processes.length);
   list.add('scaph_self_memory_bytes', process.memoryUsage.rss());
   if (version) list.add('scaph_self_version', 1, { version });
@@ -198,7 +244,7 @@ export function processLabels(
   return labels;
 }
 
-const CONTAINER_LABEL_NAMES: ReadonlyArray<readonly [keyof ContainerInfo, string]> = [
+const CONTAINER_LABEL_NAMES: ReadonlyArray<readonly [Exclude<keyof ContainerInfo, 'kubernetesPodLabels'>, string]> = [
   ['containerId', 'container_id'],
   ['containerRuntime', 'container_runtime'],
   ['containerName', 'container_name'],
@@ -217,6 +263,8 @@ function addContainerLabels(labels: Record<string, string>, c: ContainerInfo): v
     const v = c[field];
     if (v) labels[label] = v;
   }
+  // Already metric label names (kubernetes_pod_label_<key>), chosen by the user.
+  if (c.kubernetesPodLabels) Object.assign(labels, c.kubernetesPodLabels);
 }
 
 /** Caps a command line to maxLength characters (whole code points), marking the cut with an ellipsis. */

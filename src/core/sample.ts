@@ -71,6 +71,11 @@ export interface ContainerInfo {
   readonly kubernetesNodeName?: string;
   readonly kubernetesContainerName?: string;
   readonly systemdUnit?: string;
+  /**
+   * Pod labels the user asked for (--kubernetes-pod-label style option), keyed by their metric label
+   * name already (`kubernetes_pod_label_<key sanitized>`), so the metrics view can copy them as is.
+   */
+  readonly kubernetesPodLabels?: Readonly<Record<string, string>>;
 }
 
 export interface ProcessSample {

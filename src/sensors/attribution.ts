@@ -71,7 +71,9 @@ export interface AttributionResult {
 export function splitHostPower(hostPowerUw: number, cpuBusyFraction: number): { activeUw: number; idleUw: number } {
   const busy = Math.min(1, Math.max(0, cpuBusyFraction));
   const activeUw = Math.round(hostPowerUw * busy);
-  return { activeUw, idleUw: hostPowerUw - activeUw };
+  // Rounding active power to whole µW can overshoot a fractional host power by < 1 µW at 100 % busy:
+  // idle is then 0, never a (printed) negative zero.
+  return { activeUw, idleUw: Math.max(0, hostPowerUw - activeUw) };
 }
 
 /** cpuUsagePercent: ticks as a percentage of all CPUs' capacity over the interval. */

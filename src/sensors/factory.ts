@@ -1,8 +1,7 @@
 import type { Logger } from '../core/log.js';
 import type { Sensor } from '../core/sensor.js';
-import type { ContainerInfo } from '../core/sample.js';
 import { EstimateSource } from './estimate.js';
-import { MachineSensor } from './machine-sensor.js';
+import { MachineSensor, type ContainerLookup } from './machine-sensor.js';
 import { PowercapSource, probePowercap } from './powercap.js';
 import type { PowerSource } from './power-source.js';
 
@@ -16,7 +15,7 @@ export interface SensorOptions {
   readonly qemu: boolean;
   readonly estimateIdleWattsPerCpu: number | undefined;
   readonly estimateMaxWattsPerCpu: number | undefined;
-  readonly resolveContainer?: (pid: number) => ContainerInfo | null;
+  readonly containers?: ContainerLookup | null;
 }
 
 /** Chooses the power source (`auto`: powercap when a readable tree exists, else the estimate, said once). */
@@ -43,7 +42,7 @@ export async function createSensor(o: SensorOptions, logger: Logger): Promise<Se
     hostname: o.hostname,
     logger,
     qemu: o.qemu,
-    ...(o.resolveContainer ? { resolveContainer: o.resolveContainer } : {}),
+    ...(o.containers ? { containers: o.containers } : {}),
   });
   await sensor.start();
   return sensor;

@@ -26,15 +26,24 @@ export interface MachineSensorOptions {
   /** Set vmName on qemu guest processes (`--qemu`). */
   readonly qemu?: boolean;
   /** Container / systemd unit of a process: called once per (pid, starttime); the answer is kept for its life. */
-  readonly resolveContainer?: (pid: number) => ContainerInfo | null;
+  /**
+   * Where each process runs (container, pod, systemd unit). Asked on every sample — its answers are
+   * cached per (pid, starttime) on its side and can improve as runtime metadata arrives — and swept
+   * once per reading so ended processes are forgotten.
+   */
+  readonly containers?: ContainerLookup;
   /** Bytes per memory page; detected from procfs when omitted. */
   readonly pageSizeBytes?: number;
 }
 
 /** What the sensor derives once per process (pid, starttime). */
+export interface ContainerLookup {
+  resolveSync(pid: number, starttime: number): ContainerInfo | null;
+  sweep(): unknown;
+}
+
 interface Decoration {
   readonly vmName: string | null;
-  readonly container: ContainerInfo | null;
 }
 
 interface Reading {
@@ -136,6 +145,7 @@ export class MachineSensor implements Sensor {
 
   private processSamples(list: readonly ProcessEntry[], result: AttributionResult): ProcessSample[] {
     const samples: ProcessSample[] = [];
+    const containers = this.options.containers;
     for (const figures of result.processes) {
       const entry = list[figures.index] as ProcessEntry;
       const identity = entry.identity;
@@ -155,9 +165,10 @@ export class MachineSensor implements Sensor {
         memoryBytes: entry.rssBytes,
         virtualMemoryBytes: entry.vsizeBytes,
         vmName: decoration.vmName,
-        container: decoration.container,
+        container: containers ? containers.resolveSync(entry.pid, entry.starttime) : null,
       });
     }
+    containers?.sweep();
     samples.sort(byPowerDesc);
     return samples;
   }
@@ -165,10 +176,9 @@ export class MachineSensor implements Sensor {
   private decorationOf(identity: ProcessIdentity): Decoration {
     let decoration = this.decorations.get(identity);
     if (decoration) return decoration;
-    const { qemu, resolveContainer } = this.options;
+    const { qemu } = this.options;
     decoration = {
       vmName: qemu && isQemuProcess(identity.exe, identity.argv) ? vmNameFromCmdline(identity.argv) : null,
-      container: resolveContainer ? resolveContainer(identity.pid) : null,
     };
     this.decorations.set(identity, decoration);
     return decoration;

@@ -24,8 +24,16 @@ export class EnergyCounterFile {
   async read(): Promise<CounterRead> {
     try {
       await this.open();
-      const handle = this.handle;
+      let handle = this.handle;
       if (handle === null) return { ok: false, problem: 'not open' };
+      // `scaph qemu` replaces a guest's energy_uj by rename on every step: the open handle then points
+      // at the old, unlinked file (nlink 0) and would read a frozen value forever. One fstat per read.
+      if ((await handle.stat()).nlink === 0) {
+        await this.close();
+        await this.open();
+        handle = this.handle;
+        if (handle === null) return { ok: false, problem: 'not open' };
+      }
       const { bytesRead } = await handle.read(this.buffer, 0, this.buffer.length, 0);
       return parseCounter(this.buffer.toString('latin1', 0, bytesRead));
     } catch (err) {

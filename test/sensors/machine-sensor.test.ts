@@ -30,10 +30,14 @@ function setup(options: { qemu?: boolean; hostPowerUw?: number } = {}) {
   const tree = ProcfsTree.create({ cpuCount: 4, processes: [qemu, busy, idle, leaving] });
   trees.push(tree);
   const source = new ConstantPowerSource(options.hostPowerUw ?? 40_000_000);
-  const resolved: number[] = [];
-  const resolveContainer = (pid: number): ContainerInfo | null => {
-    resolved.push(pid);
-    return pid === 11 ? { containerId: 'abc123', containerRuntime: 'docker' } : null;
+  const resolved: Array<[number, number]> = [];
+  const sweeps: number[] = [];
+  const containers = {
+    resolveSync: (pid: number, starttime: number): ContainerInfo | null => {
+      resolved.push([pid, starttime]);
+      return pid === 11 ? { containerId: 'abc123', containerRuntime: 'docker' } : null;
+    },
+    sweep: () => sweeps.push(resolved.length),
   };
   const sensor = new MachineSensor({
     powerSource: source,
@@ -41,9 +45,9 @@ function setup(options: { qemu?: boolean; hostPowerUw?: number } = {}) {
     hostname: 'box1',
     logger: silentLogger(),
     qemu: options.qemu ?? true,
-    resolveContainer,
+    containers,
   });
-  return { tree, source, sensor, resolved };
+  return { tree, source, sensor, resolved, sweeps };
 }
 
 describe('MachineSensor on a synthetic procfs', () => {
@@ -119,15 +123,18 @@ describe('MachineSensor on a synthetic procfs', () => {
     expect(third.endedProcesses).toEqual([]);
   });
 
-  it('resolves containers once per process and leaves vmName unset without --qemu', async () => {
-    const { tree, sensor, resolved } = setup({ qemu: false });
+  it('asks the container lookup for every process of every sample, sweeps once per reading, and leaves vmName unset without --qemu', async () => {
+    const { tree, sensor, resolved, sweeps } = setup({ qemu: false });
     await sensor.start();
     for (let i = 0; i < 3; i++) {
       tree.advanceCpu({ user: 10, idle: 10 });
       const sample = await sensor.read();
       expect(sample.processes.find((p) => p.pid === 10)?.vmName).toBeNull();
     }
-    expect(resolved.sort((a, b) => a - b)).toEqual([10, 11, 12, 13]);
+    // The lookup caches per (pid, starttime) on its side; asking every sample lets late metadata show.
+    expect(resolved).toHaveLength(12);
+    expect(new Set(resolved.map(([pid, st]) => `${pid}/${st}`))).toEqual(new Set(['10/500', '11/600', '12/700', '13/800']));
+    expect(sweeps).toEqual([4, 8, 12]);
   });
 
   it('works with the estimate source, reporting no sockets', async () => {

@@ -1,0 +1,41 @@
+import { PrometheusExporter } from '../exporters/prometheus.js';
+import type { ExporterCommandSpec } from './command.js';
+import { nonNegativeInt, port, positiveSeconds, urlPathSuffix } from './parse.js';
+
+export const prometheusCommand: ExporterCommandSpec = {
+  name: 'prometheus',
+  summary: 'Serve the latest measurements on an HTTP endpoint for Prometheus to scrape',
+  configure: (cmd) =>
+    cmd
+      .option('-a, --address <address>', 'address to listen on (:: = every IPv6 and IPv4 address)', '::')
+      .option('-p, --port <port>', 'TCP port to listen on', port('-p/--port'), 8080)
+      .option('--suffix <path>', 'path of the metrics endpoint (without the leading /)', urlPathSuffix('--suffix'), 'metrics')
+      .option('-s, --step <seconds>', 'seconds between two measurements; scrapes read the latest one', positiveSeconds('-s/--step'), 5)
+      .option('--max-cmdline-length <n>', 'cap the cmdline label at this many characters (0 = no cap)', nonNegativeInt('--max-cmdline-length'), 256)
+      .option('-q, --qemu', 'label qemu-system processes with their VM name (vmname label)', false)
+      .option('--containers', 'label processes with their container, pod or systemd unit', false)
+      .addHelpText(
+        'after',
+        '\nScrapes get text format 0.0.4, or OpenMetrics when their Accept header asks for it.\n' +
+          'Example:\n  sudo scaph prometheus -p 8080 --containers\n' +
+          'prometheus.yml:\n  scrape_configs:\n    - job_name: scaph\n      static_configs: [{ targets: ["host:8080"] }]\n',
+      ),
+  create: async (opts, ctx) => {
+    const containers = opts['containers'] === true;
+    const qemu = ctx.qemu || opts['qemu'] === true;
+    return {
+      exporter: new PrometheusExporter({
+        address: opts['address'] as string,
+        port: opts['port'] as number,
+        suffix: opts['suffix'] as string,
+        metricsView: { qemu, containers, maxCmdlineLength: opts['maxCmdlineLength'] as number, groups: ctx.groups ?? null },
+        version: ctx.version,
+        logger: ctx.logger,
+      }),
+      stepMs: (opts['step'] as number) * 1000,
+      durationMs: null,
+      qemu,
+      containers,
+    };
+  },
+};

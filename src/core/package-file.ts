@@ -1,0 +1,34 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+let rootDir: string | null = null;
+
+/**
+ * The directory holding scaph's package.json. Found by walking up from this module, because the
+ * depth differs between the sources (src/core) and the build (dist/src/core).
+ */
+export function packageRoot(): string {
+  if (rootDir !== null) return rootDir;
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const candidate = join(dir, 'package.json');
+    if (existsSync(candidate) && (JSON.parse(readFileSync(candidate, 'utf8')) as { name?: string }).name === 'scaph') {
+      rootDir = dir;
+      return dir;
+    }
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error('cannot find scaph package.json above ' + fileURLToPath(import.meta.url));
+    dir = parent;
+  }
+}
+
+/** A file shipped with the package (proto/remote.proto, …), by its path relative to the package root. */
+export function packageFile(relative: string): string {
+  return join(packageRoot(), relative);
+}
+
+/** scaph's version, from package.json. */
+export function packageVersion(): string {
+  return (JSON.parse(readFileSync(packageFile('package.json'), 'utf8')) as { version: string }).version;
+}

@@ -1,0 +1,307 @@
+import type { Exporter } from '../core/exporter.js';
+import type { Logger } from '../core/log.js';
+import { sampleToMetrics, type Metric, type MetricsViewOptions } from '../core/metrics.js';
+import type { Sample } from '../core/sample.js';
+import { DEFAULT_FAILURE_LOG, FailureLog, type FailureLogOptions } from './failure-log.js';
+import { classifyNetworkError, type Outcome } from './outcome.js';
+import { BoundedQueue } from './queue.js';
+import { DEFAULT_BACKOFF, RetryLaterError, retryUntilDone, type BackoffOptions } from './retry.js';
+import { VanishedSeriesTracker } from './series.js';
+import { DeliveryStats, DROP_ENCODE_ERROR, DROP_QUEUE_FULL, DROP_SHUTDOWN, DROP_TOO_OLD } from './stats.js';
+import type { QueuedSample, Transport } from './transport.js';
+
+export interface PushExporterOptions {
+  readonly logger: Logger;
+  /** Passed to sampleToMetrics (qemu, containers, cmdline cap, process filter). */
+  readonly metricsView?: MetricsViewOptions;
+  /** scaph's version, for the scaph_self_version metric. */
+  readonly version?: string;
+  /** Queue cap in samples (steps). 1 = "latest wins" (Pushgateway). Default 1000. */
+  readonly maxQueueSamples?: number;
+  /** Queue cap in (approximate) bytes. Default 64 MiB. */
+  readonly maxQueueBytes?: number;
+  /** Most samples (steps) per request. Default 10. */
+  readonly maxSamplesPerSend?: number;
+  /** Samples older than this (vs the wall clock) are dropped, not sent. null = no limit. Default null. */
+  readonly maxAgeMs?: number | null;
+  /** Per-request timeout (covers connect, send and response). Default 10 s. */
+  readonly timeoutMs?: number;
+  readonly backoff?: BackoffOptions;
+  /** Append the scaph_delivery_* self-metrics to every batch. Default true. */
+  readonly selfMetrics?: boolean;
+  /** Fill QueuedSample.vanished (for staleness markers). Default false. */
+  readonly trackVanishedSeries?: boolean;
+  readonly failureLog?: FailureLogOptions;
+  /** Wall clock, ms (tests). */
+  readonly now?: () => number;
+}
+
+/** An Exporter backed by the delivery core, with its counters and a test hook. */
+export interface PushExporter extends Exporter {
+  readonly stats: DeliveryStats;
+  /** Resolves once the queue is empty and no request is in flight. */
+  idle(): Promise<void>;
+}
+
+export const PUSH_DEFAULTS = {
+  maxQueueSamples: 1000,
+  maxQueueBytes: 64 * 1024 * 1024,
+  maxSamplesPerSend: 10,
+  timeoutMs: 10_000,
+} as const;
+
+interface Entry extends QueuedSample {
+  readonly seq: number;
+  readonly bytes: number;
+  inFlight: boolean;
+}
+
+/**
+ * Wraps a Transport with the delivery core: `export` converts the sample to metrics and enqueues it
+ * (it never waits on the network); one send loop takes the oldest entries first, one request in
+ * flight at a time so every series goes out in timestamp order, retries with backoff, and counts what
+ * it sends, retries and drops.
+ */
+export function createPushExporter<Batch>(transport: Transport<Batch>, options: PushExporterOptions): PushExporter {
+  return new PushExporterImpl(transport, options);
+}
+
+class PushExporterImpl<Batch> implements PushExporter {
+  readonly name: string;
+  readonly stats: DeliveryStats;
+  private readonly queue: BoundedQueue<Entry>;
+  private readonly failures: FailureLog;
+  private readonly vanished: VanishedSeriesTracker | null;
+  private readonly abort = new AbortController();
+  private readonly now: () => number;
+  private readonly maxPerSend: number;
+  private readonly timeoutMs: number;
+  private readonly maxAgeMs: number | null;
+  /** In-flight entries evicted by a full queue: counted when their request ends (sent or dropped). */
+  private evictedInFlight = 0;
+  private seq = 0;
+  private selfTimestampMs = 0;
+  private loop: Promise<void> | null = null;
+  private stopping = false;
+  private stopped: Promise<void> | null = null;
+  private wake: (() => void) | null = null;
+  private idleWaiters: Array<() => void> = [];
+  private busy = false;
+
+  constructor(
+    private readonly transport: Transport<Batch>,
+    private readonly options: PushExporterOptions,
+  ) {
+    this.name = transport.name;
+    this.stats = new DeliveryStats(transport.name);
+    this.queue = new BoundedQueue<Entry>({
+      maxSamples: options.maxQueueSamples ?? PUSH_DEFAULTS.maxQueueSamples,
+      maxBytes: options.maxQueueBytes ?? PUSH_DEFAULTS.maxQueueBytes,
+    });
+    this.now = options.now ?? Date.now;
+    this.failures = new FailureLog(options.logger, this.stats, options.failureLog ?? DEFAULT_FAILURE_LOG, this.now);
+    this.vanished = options.trackVanishedSeries ? new VanishedSeriesTracker() : null;
+    this.maxPerSend = Math.max(1, options.maxSamplesPerSend ?? PUSH_DEFAULTS.maxSamplesPerSend);
+    this.timeoutMs = options.timeoutMs ?? PUSH_DEFAULTS.timeoutMs;
+    this.maxAgeMs = options.maxAgeMs ?? null;
+  }
+
+  async start(): Promise<void> {
+    this.loop ??= this.run();
+  }
+
+  export(sample: Sample): void {
+    if (this.stopping) return;
+    const metrics = sampleToMetrics(sample, this.options.metricsView, this.options.version ?? '');
+    const entry: Entry = {
+      seq: this.seq++,
+      timestampMs: sample.timestampMs,
+      metrics,
+      vanished: this.vanished ? this.vanished.next(metrics) : [],
+      endedProcesses: sample.endedProcesses,
+      bytes: estimateBytes(metrics),
+      inFlight: false,
+    };
+    for (const old of this.queue.push(entry)) {
+      if (old.inFlight) this.evictedInFlight += 1;
+      else this.stats.addDropped(DROP_QUEUE_FULL, 1);
+    }
+    this.updateDepth();
+    this.wake?.();
+  }
+
+  stop(deadlineMs: number): Promise<void> {
+    this.stopped ??= this.stopWithin(deadlineMs);
+    return this.stopped;
+  }
+
+  private async stopWithin(deadlineMs: number): Promise<void> {
+    this.stopping = true;
+    this.wake?.();
+    const loop = this.loop ?? Promise.resolve();
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<'deadline'>((resolve) => {
+      timer = setTimeout(() => resolve('deadline'), Math.max(0, deadlineMs));
+    });
+    const how = await Promise.race([loop.then(() => 'flushed' as const), deadline]);
+    clearTimeout(timer);
+    if (how === 'deadline') {
+      this.abort.abort(new Error('shutdown deadline reached'));
+      await loop;
+    }
+    const left = this.queue.drain().length + this.evictedInFlight;
+    this.evictedInFlight = 0;
+    this.stats.addDropped(DROP_SHUTDOWN, left);
+    this.updateDepth();
+    if (left > 0) this.options.logger.warn({ transport: this.name, samples: left }, 'shutdown deadline reached; unsent samples dropped');
+    this.notifyIdle();
+    await this.transport.close?.();
+  }
+
+  idle(): Promise<void> {
+    if (this.queue.length === 0 && !this.busy) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private async run(): Promise<void> {
+    while (!this.abort.signal.aborted) {
+      if (this.queue.length === 0) {
+        this.notifyIdle();
+        if (this.stopping) return;
+        await new Promise<void>((resolve) => (this.wake = resolve));
+        this.wake = null;
+        continue;
+      }
+      this.busy = true;
+      try {
+        await retryUntilDone((n) => this.attempt(n), this.abort.signal, this.options.backoff ?? DEFAULT_BACKOFF);
+      } catch (err) {
+        if (this.abort.signal.aborted) break;
+        // Not a RetryLaterError: a bug in a transport. Drop the head batch so the loop cannot spin on it.
+        this.options.logger.error({ transport: this.name, err: errorText(err) }, 'delivery failed unexpectedly; dropping the batch');
+        this.finish(this.queue.peek(this.maxPerSend), { kind: 'drop', reason: 'internal_error', error: errorText(err) });
+      } finally {
+        this.busy = false;
+      }
+    }
+  }
+
+  /** One attempt at the oldest entries. Resolves when they are settled (sent or dropped); throws to retry. */
+  private async attempt(attemptNumber: number): Promise<void> {
+    this.dropTooOld();
+    const entries = this.queue.peek(this.maxPerSend);
+    if (entries.length === 0) return;
+    let batch: Batch;
+    try {
+      batch = this.transport.encode(this.withSelfMetrics(entries));
+    } catch (err) {
+      this.finish(entries, { kind: 'drop', reason: DROP_ENCODE_ERROR, error: `encoding failed: ${errorText(err)}` });
+      return;
+    }
+    for (const e of entries) e.inFlight = true;
+    const outcome = await this.send(batch);
+    for (const e of entries) e.inFlight = false;
+    this.stats.attempts += 1;
+    if (outcome.kind === 'retry') {
+      this.stats.failedAttempts += 1;
+      this.stats.retried += entries.length;
+      this.settleEvicted(DROP_QUEUE_FULL);
+      this.failures.failure(outcome.error, 'retry');
+      throw new RetryLaterError(`${outcome.error} (attempt ${attemptNumber})`, outcome.afterMs);
+    }
+    this.finish(entries, outcome);
+  }
+
+  private async send(batch: Batch): Promise<Outcome> {
+    // A plain controller and timer rather than AbortSignal.any([.., AbortSignal.timeout()]): on Node 20
+    // the composed timeout signal can be collected before it fires, and the request then hangs on.
+    const request = new AbortController();
+    const timer = setTimeout(() => request.abort(new RequestTimeoutError(this.timeoutMs)), this.timeoutMs);
+    const onStop = (): void => request.abort(this.abort.signal.reason);
+    this.abort.signal.addEventListener('abort', onStop, { once: true });
+    try {
+      return await this.transport.send(batch, request.signal);
+    } catch (err) {
+      return classifyNetworkError(request.signal.aborted ? (request.signal.reason ?? err) : err);
+    } finally {
+      clearTimeout(timer);
+      this.abort.signal.removeEventListener('abort', onStop);
+    }
+  }
+
+  /** Settles a batch that was sent (ok) or given up on (drop): out of the queue, into the counters. */
+  private finish(entries: readonly Entry[], outcome: Outcome): void {
+    const last = entries[entries.length - 1];
+    if (last) this.queue.shiftWhile((e) => e.seq <= last.seq);
+    if (outcome.kind === 'ok') {
+      this.stats.sent += entries.length;
+      this.evictedInFlight = 0;
+      this.stats.lastSuccessMs = this.now();
+      this.failures.success();
+    } else if (outcome.kind === 'drop') {
+      this.stats.failedAttempts += 1;
+      this.stats.addDropped(outcome.reason, entries.length);
+      this.evictedInFlight = 0;
+      this.failures.failure(outcome.error, 'drop', outcome.reason);
+    }
+    this.updateDepth();
+  }
+
+  private settleEvicted(reason: string): void {
+    this.stats.addDropped(reason, this.evictedInFlight);
+    this.evictedInFlight = 0;
+  }
+
+  private dropTooOld(): void {
+    if (this.maxAgeMs === null) return;
+    const oldest = this.now() - this.maxAgeMs;
+    const dropped = this.queue.shiftWhile((e) => e.timestampMs < oldest);
+    if (dropped.length === 0) return;
+    this.stats.addDropped(DROP_TOO_OLD, dropped.length);
+    this.updateDepth();
+  }
+
+  private withSelfMetrics(entries: readonly Entry[]): readonly QueuedSample[] {
+    if (this.options.selfMetrics === false) return entries;
+    // Strictly increasing even if the wall clock steps back: receivers reject out-of-order samples
+    // (Prometheus refuses the whole request), which would take the batch's real data down with it.
+    this.selfTimestampMs = Math.max(this.now(), this.selfTimestampMs + 1);
+    const self: QueuedSample = { timestampMs: this.selfTimestampMs, metrics: this.stats.toMetrics(), vanished: [], endedProcesses: [] };
+    return [...entries, self];
+  }
+
+  private updateDepth(): void {
+    this.stats.queueDepth = this.queue.length;
+    this.stats.queueBytes = this.queue.bytes;
+  }
+
+  private notifyIdle(): void {
+    if (this.busy && !this.stopping) return;
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const w of waiters) w();
+  }
+}
+
+/** Rough memory held by one queued sample (objects and strings), so the byte cap means something. */
+function estimateBytes(metrics: readonly Metric[]): number {
+  let bytes = 64;
+  for (const m of metrics) {
+    bytes += 96;
+    const labels = m.labels;
+    for (const k in labels) bytes += 32 + 2 * (k.length + (labels[k]?.length ?? 0));
+  }
+  return bytes;
+}
+
+/** The per-request deadline passed; classified as a retryable timeout. */
+class RequestTimeoutError extends Error {
+  constructor(timeoutMs: number) {
+    super(`no answer within ${timeoutMs} ms`);
+    this.name = 'TimeoutError';
+  }
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

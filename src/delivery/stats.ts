@@ -1,0 +1,95 @@
+import type { Metric, MetricLabels } from '../core/metrics.js';
+
+/** Why entries were dropped; transports may add their own (e.g. http_400). */
+export const DROP_QUEUE_FULL = 'queue_full';
+export const DROP_TOO_OLD = 'too_old';
+export const DROP_SHUTDOWN = 'shutdown';
+export const DROP_ENCODE_ERROR = 'encode_error';
+
+export interface DeliveryStatsSnapshot {
+  readonly sent: number;
+  readonly retried: number;
+  readonly dropped: Readonly<Record<string, number>>;
+  readonly droppedTotal: number;
+  readonly queueDepth: number;
+  readonly queueBytes: number;
+  readonly lastSuccessMs: number | null;
+  readonly attempts: number;
+  readonly failedAttempts: number;
+}
+
+/**
+ * Counters of one push transport. "Samples" here are scaph samples (one per step), the unit the
+ * queue holds, not individual series points.
+ */
+export class DeliveryStats {
+  sent = 0;
+  retried = 0;
+  attempts = 0;
+  failedAttempts = 0;
+  queueDepth = 0;
+  queueBytes = 0;
+  lastSuccessMs: number | null = null;
+  private readonly dropped = new Map<string, number>();
+
+  constructor(readonly transport: string) {}
+
+  addDropped(reason: string, count: number): void {
+    if (count <= 0) return;
+    this.dropped.set(reason, (this.dropped.get(reason) ?? 0) + count);
+  }
+
+  droppedFor(reason: string): number {
+    return this.dropped.get(reason) ?? 0;
+  }
+
+  snapshot(): DeliveryStatsSnapshot {
+    let droppedTotal = 0;
+    for (const n of this.dropped.values()) droppedTotal += n;
+    return {
+      sent: this.sent,
+      retried: this.retried,
+      dropped: Object.fromEntries(this.dropped),
+      droppedTotal,
+      queueDepth: this.queueDepth,
+      queueBytes: this.queueBytes,
+      lastSuccessMs: this.lastSuccessMs,
+      attempts: this.attempts,
+      failedAttempts: this.failedAttempts,
+    };
+  }
+
+  /** The self-metrics, shipped in the same pipeline as the power metrics. */
+  toMetrics(): Metric[] {
+    const t = { transport: this.transport };
+    const out: Metric[] = [
+      counter('scaph_delivery_samples_sent_total', 'Samples delivered and acknowledged by the backend', t, this.sent),
+      counter('scaph_delivery_samples_retried_total', 'Samples whose delivery attempt failed and was retried', t, this.retried),
+    ];
+    for (const [reason, n] of [...this.dropped].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
+      out.push(counter('scaph_delivery_samples_dropped_total', 'Samples given up on, by reason', { ...t, reason }, n));
+    }
+    out.push(gauge('scaph_delivery_queue_depth', 'Samples waiting in the delivery queue', t, this.queueDepth, 'int'));
+    out.push(gauge('scaph_delivery_queue_bytes', 'Approximate memory held by the delivery queue, in bytes', t, this.queueBytes, 'int'));
+    if (this.lastSuccessMs !== null) {
+      out.push(
+        gauge(
+          'scaph_delivery_last_success_timestamp_seconds',
+          'Time of the last delivery the backend acknowledged, in seconds since the epoch',
+          t,
+          this.lastSuccessMs / 1000,
+          'float',
+        ),
+      );
+    }
+    return out;
+  }
+}
+
+function counter(name: string, help: string, labels: MetricLabels, value: number): Metric {
+  return { name, help, type: 'counter', kind: 'int', labels, value };
+}
+
+function gauge(name: string, help: string, labels: MetricLabels, value: number, kind: 'int' | 'float'): Metric {
+  return { name, help, type: 'gauge', kind, labels, value };
+}

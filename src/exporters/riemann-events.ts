@@ -1,0 +1,98 @@
+/**
+ * Metrics -> Riemann events: one event per metric. The service is the metric name, except for
+ * per-process metrics, whose service names the process so that Riemann's index (one event per host and
+ * service) keeps one per process and `service =~ "process_power_consumption_microwatts_%_firefox"`
+ * finds firefox: `<name without scaph_>_<pid>_<exe>`.
+ *
+ * Other series that share a name (one per socket, per domain, per drop reason, per container…) get the
+ * values of their identifying labels appended, e.g. `scaph_socket_power_microwatts_1` and
+ * `scaph_domain_power_microwatts_0_dram`: with the bare name, Riemann's index would keep only the last
+ * socket or domain (the one-socket bug Scaphandre has). The labels stay attributes as well.
+ */
+import type { Metric, MetricLabels } from '../core/metrics.js';
+import type { RiemannAttribute, RiemannEvent } from './riemann-proto.js';
+
+export interface RiemannEventOptions {
+  /** The event's host: this machine's name. */
+  readonly hostname: string;
+  /** Seconds Riemann keeps the event in its index. */
+  readonly ttlS: number;
+  /** Tags after "scaphandre" (--tag). */
+  readonly tags: readonly string[];
+}
+
+const PROCESS_PREFIX = 'scaph_process_';
+/** Labels that tell apart series of one name, in the order their values join the service. */
+const SERIES_KEYS = ['socket_id', 'domain_name', 'reason', 'container_id', 'kubernetes_pod_namespace', 'kubernetes_pod_name', 'systemd_unit'] as const;
+const SCAPH_PREFIX = 'scaph_';
+
+/** Turns metrics into events; keeps per-name and per-label-set work out of the per-metric path. */
+export class RiemannEventBuilder {
+  private readonly tags: string[];
+  /** Metric name -> service prefix for per-process metrics ("process_..._"), computed once per name. */
+  private readonly processPrefixes = new Map<string, string>();
+
+  constructor(private readonly options: RiemannEventOptions) {
+    this.tags = ['scaphandre', ...options.tags];
+  }
+
+  /** The events of one sample, in metric order. */
+  build(metrics: readonly Metric[], timestampMs: number): RiemannEvent[] {
+    const time = Math.floor(timestampMs / 1000);
+    const timeMicros = Math.round(timestampMs * 1000);
+    const events: RiemannEvent[] = new Array<RiemannEvent>(metrics.length);
+    // The metrics view hands the five metrics of one process the same labels object: convert it once.
+    let lastLabels: MetricLabels | null = null;
+    let lastAttributes: RiemannAttribute[] = [];
+    for (let i = 0; i < metrics.length; i++) {
+      const m = metrics[i] as Metric;
+      if (m.labels !== lastLabels) {
+        lastLabels = m.labels;
+        lastAttributes = toAttributes(m.labels);
+      }
+      const event: RiemannEvent = {
+        time,
+        timeMicros,
+        host: this.options.hostname,
+        service: this.service(m),
+        state: 'ok',
+        description: m.help,
+        tags: this.tags,
+        ttl: this.options.ttlS,
+        attributes: lastAttributes,
+      };
+      // Integers go as sint64 so large counters keep every digit; Riemann reads metric_sint64 first.
+      if (m.kind === 'int' && Number.isSafeInteger(m.value)) event.metricSint64 = m.value;
+      else event.metricD = m.value;
+      events[i] = event;
+    }
+    return events;
+  }
+
+  /** The metric name (plus its series labels' values), or `<name without scaph_>_<pid>_<exe>` for a process. */
+  service(m: Metric): string {
+    const pid = m.labels['pid'];
+    if (pid === undefined || !m.name.startsWith(PROCESS_PREFIX)) return seriesService(m);
+    let prefix = this.processPrefixes.get(m.name);
+    if (prefix === undefined) {
+      prefix = `${m.name.slice(SCAPH_PREFIX.length)}_`;
+      this.processPrefixes.set(m.name, prefix);
+    }
+    return `${prefix}${pid}_${m.labels['exe'] ?? ''}`;
+  }
+}
+
+function seriesService(m: Metric): string {
+  let service = m.name;
+  for (const key of SERIES_KEYS) {
+    const v = m.labels[key];
+    if (v !== undefined) service += `_${v}`;
+  }
+  return service;
+}
+
+function toAttributes(labels: MetricLabels): RiemannAttribute[] {
+  const out: RiemannAttribute[] = [];
+  for (const key in labels) out.push({ key, value: labels[key] ?? '' });
+  return out;
+}

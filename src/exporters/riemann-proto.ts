@@ -1,0 +1,114 @@
+/**
+ * Riemann's protobuf messages and TCP framing (4-byte big-endian length, then a serialized Msg, both
+ * directions). The .proto is loaded at run time with protobufjs rather than compiled to a static
+ * module: the schema is five small messages, loading takes a few milliseconds once per process, and
+ * proto/riemann.proto stays the single source (no generated code to keep in step, no build tool).
+ */
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import protobuf from 'protobufjs';
+
+/** Field names as protobufjs exposes them (camelCase). Longs are numbers here: our values fit in 2^53. */
+export interface RiemannAttribute {
+  key: string;
+  value?: string;
+}
+
+export interface RiemannEvent {
+  time?: number;
+  state?: string;
+  service?: string;
+  host?: string;
+  description?: string;
+  tags?: string[];
+  ttl?: number;
+  attributes?: RiemannAttribute[];
+  timeMicros?: number;
+  metricSint64?: number;
+  metricD?: number;
+  metricF?: number;
+}
+
+export interface RiemannMsg {
+  ok?: boolean;
+  error?: string;
+  query?: { string?: string };
+  events?: RiemannEvent[];
+}
+
+/** Bytes of the length prefix. */
+export const FRAME_HEADER_BYTES = 4;
+/** A frame longer than this is not a Riemann message (the server's own cap is far below it). */
+export const MAX_FRAME_BYTES = 64 * 1024 * 1024;
+
+const PROTO_FILE = 'riemann.proto';
+
+/**
+ * proto/ sits at the package root. This module runs from src/exporters/ (vitest, tsx) or from
+ * dist/src/exporters/ (built), so look two and three levels up.
+ */
+export function riemannProtoPath(): string {
+  const candidates = ['../../proto/', '../../../proto/'].map((rel) => fileURLToPath(new URL(rel + PROTO_FILE, import.meta.url)));
+  const found = candidates.find((p) => existsSync(p));
+  if (!found) throw new Error(`${PROTO_FILE} not found (looked at ${candidates.join(', ')}); the package is incomplete: reinstall scaph`);
+  return found;
+}
+
+let msgType: protobuf.Type | null = null;
+
+/** The riemann.Msg type, loaded once. */
+export function riemannMsgType(): protobuf.Type {
+  msgType ??= protobuf.loadSync(riemannProtoPath()).lookupType('riemann.Msg');
+  return msgType;
+}
+
+/** Serializes a Msg with its length prefix, ready to write to the socket. */
+export function encodeFrame(msg: RiemannMsg): Buffer {
+  const body = riemannMsgType().encode(msg).finish();
+  const frame = Buffer.allocUnsafe(FRAME_HEADER_BYTES + body.length);
+  frame.writeUInt32BE(body.length, 0);
+  frame.set(body, FRAME_HEADER_BYTES);
+  return frame;
+}
+
+/** Decodes one Msg body (no prefix) into a plain object; unset fields stay absent. Throws on bad bytes. */
+export function decodeMsg(body: Uint8Array): RiemannMsg {
+  const type = riemannMsgType();
+  return type.toObject(type.decode(body), { longs: Number, arrays: false, defaults: false }) as RiemannMsg;
+}
+
+/** Thrown by the frame reader when the peer sends something that cannot be a Riemann frame. */
+export class MalformedFrameError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'MalformedFrameError';
+  }
+}
+
+/**
+ * Reassembles length-prefixed frames from a byte stream: push chunks, get whole Msg bodies back.
+ * Keeps at most one partial frame in memory.
+ */
+export class FrameReader {
+  private pending: Buffer = Buffer.alloc(0);
+
+  /** Appends a chunk; returns the complete frame bodies it finished, in order. Throws MalformedFrameError. */
+  push(chunk: Buffer): Buffer[] {
+    this.pending = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
+    const bodies: Buffer[] = [];
+    while (this.pending.length >= FRAME_HEADER_BYTES) {
+      const length = this.pending.readUInt32BE(0);
+      if (length > MAX_FRAME_BYTES) throw new MalformedFrameError(`frame of ${length} bytes exceeds ${MAX_FRAME_BYTES}`);
+      const end = FRAME_HEADER_BYTES + length;
+      if (this.pending.length < end) break;
+      bodies.push(this.pending.subarray(FRAME_HEADER_BYTES, end));
+      this.pending = this.pending.subarray(end);
+    }
+    return bodies;
+  }
+
+  /** Bytes received that do not yet form a whole frame. */
+  get bufferedBytes(): number {
+    return this.pending.length;
+  }
+}

@@ -1,0 +1,28 @@
+import { readFile } from 'node:fs/promises';
+import { ScaphError } from '../core/errors.js';
+
+/** A secret file (token, password) we cannot use; the message names the file, never its content. */
+export class SecretFileError extends ScaphError {
+  constructor(what: string, path: string, why: string) {
+    super(`${what} file "${path}" ${why}`);
+  }
+}
+
+/**
+ * Reads a secret from a file (bearer token, password), trimming the trailing newline editors add.
+ * Secrets live in files so they stay out of `ps` and shell history; they are never logged.
+ */
+export async function readSecretFile(what: string, path: string): Promise<string> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new SecretFileError(what, path, 'does not exist: check the path');
+    throw new SecretFileError(what, path, `cannot be read (${code ?? (err as Error).message}): check its permissions`);
+  }
+  const secret = text.replace(/\r?\n$/, '');
+  if (secret === '') throw new SecretFileError(what, path, 'is empty');
+  if (/[\r\n]/.test(secret)) throw new SecretFileError(what, path, 'holds more than one line: put the secret alone on one line');
+  return secret;
+}

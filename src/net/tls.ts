@@ -1,0 +1,86 @@
+import { readFile } from 'node:fs/promises';
+import { ScaphError } from '../core/errors.js';
+
+/** Paths given on the command line (--ca, --cert, --key) and --insecure. */
+export interface TlsFiles {
+  readonly caFile?: string | undefined;
+  readonly certFile?: string | undefined;
+  readonly keyFile?: string | undefined;
+  /** Skip server certificate verification (self-signed test setups only). */
+  readonly insecure?: boolean | undefined;
+}
+
+/** What node:tls / undici's `connect` take. */
+export interface TlsOptions {
+  readonly ca?: string;
+  readonly cert?: string;
+  readonly key?: string;
+  readonly rejectUnauthorized: boolean;
+}
+
+export type TlsFileRole = 'CA certificate' | 'client certificate' | 'client key';
+
+/** A TLS file we cannot use; the message names the flag's file and what to do. */
+export class TlsFileError extends ScaphError {
+  constructor(
+    readonly role: TlsFileRole,
+    readonly path: string,
+    why: string,
+  ) {
+    super(`${role} file "${path}" ${why}`);
+  }
+}
+
+export class TlsFileMissingError extends TlsFileError {
+  constructor(role: TlsFileRole, path: string) {
+    super(role, path, 'does not exist: check the path');
+  }
+}
+
+export class TlsFileUnreadableError extends TlsFileError {
+  constructor(role: TlsFileRole, path: string, reason: string) {
+    super(role, path, `cannot be read (${reason}): check its permissions for the user scaph runs as`);
+  }
+}
+
+export class TlsFileNotPemError extends TlsFileError {
+  constructor(role: TlsFileRole, path: string, expected: string) {
+    super(role, path, `is not PEM: expected a "-----BEGIN ${expected}" block (convert DER with openssl first)`);
+  }
+}
+
+/** Both halves of a client certificate, or neither. */
+export class TlsClientPairError extends ScaphError {
+  constructor() {
+    super('--cert and --key go together: give both the client certificate and its private key', 2);
+  }
+}
+
+/** Loads the CA / client cert / key files into TLS options, failing with a named error per file. */
+export async function loadTls(files: TlsFiles): Promise<TlsOptions> {
+  if ((files.certFile === undefined) !== (files.keyFile === undefined)) throw new TlsClientPairError();
+  const ca = files.caFile === undefined ? undefined : await readPem('CA certificate', files.caFile, 'CERTIFICATE');
+  const cert = files.certFile === undefined ? undefined : await readPem('client certificate', files.certFile, 'CERTIFICATE');
+  const key = files.keyFile === undefined ? undefined : await readPem('client key', files.keyFile, 'PRIVATE KEY');
+  return {
+    ...(ca === undefined ? {} : { ca }),
+    ...(cert === undefined ? {} : { cert }),
+    ...(key === undefined ? {} : { key }),
+    rejectUnauthorized: !files.insecure,
+  };
+}
+
+async function readPem(role: TlsFileRole, path: string, expected: string): Promise<string> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new TlsFileMissingError(role, path);
+    throw new TlsFileUnreadableError(role, path, code ?? (err as Error).message);
+  }
+  // "PRIVATE KEY" also matches "RSA PRIVATE KEY" / "EC PRIVATE KEY" blocks.
+  const begin = expected === 'PRIVATE KEY' ? /-----BEGIN [A-Z ]*PRIVATE KEY-----/ : /-----BEGIN CERTIFICATE-----/;
+  if (!begin.test(text)) throw new TlsFileNotPemError(role, path, expected);
+  return text;
+}

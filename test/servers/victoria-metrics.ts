@@ -1,0 +1,54 @@
+import { startManagedServer, type ManagedServer } from './managed-server.js';
+
+/** A real single-node VictoriaMetrics. */
+export function startVictoriaMetrics(): Promise<ManagedServer> {
+  return startManagedServer({
+    name: 'victoria-metrics',
+    binary: 'victoria-metrics',
+    binaryArgs: (port, dataDir) => [`-httpListenAddr=127.0.0.1:${port}`, `-storageDataPath=${dataDir}`, '-loggerLevel=WARN'],
+    readyPath: '/health',
+    image: 'victoriametrics/victoria-metrics:v1.102.0',
+    containerPort: 8428,
+    containerDataDir: '/data',
+    containerArgs: (dataDir) => ['-httpListenAddr=:8428', `-storageDataPath=${dataDir}`],
+  });
+}
+
+export interface VmSeries {
+  readonly labels: Record<string, string>;
+  readonly points: Array<{ timestampMs: number; value: number }>;
+}
+
+/**
+ * Raw samples of the series matching `selector` (VM's /api/v1/export), after flushing its buffers.
+ * VictoriaMetrics makes freshly ingested rows searchable asynchronously: when `minPoints` is given,
+ * poll (up to 10 s) until the first series has that many points, then return what is there.
+ */
+export async function vmExport(server: ManagedServer, selector: string, minPoints = 0): Promise<VmSeries[]> {
+  const end = Date.now() + 10_000;
+  for (;;) {
+    const rows = await vmExportOnce(server, selector);
+    if ((rows[0]?.points.length ?? 0) >= minPoints || Date.now() > end) return rows;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+async function vmExportOnce(server: ManagedServer, selector: string): Promise<VmSeries[]> {
+  await fetch(new URL('/internal/force_flush', server.baseUrl));
+  const url = new URL('/api/v1/export', server.baseUrl);
+  url.searchParams.set('match[]', selector);
+  url.searchParams.set('start', '0');
+  url.searchParams.set('end', String(Math.ceil(Date.now() / 1000) + 3600));
+  const res = await fetch(url);
+  if (!res.ok) throw new Error(`victoria-metrics export failed: HTTP ${res.status} ${await res.text()}`);
+  const text = await res.text();
+  return text
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((line) => {
+      const row = JSON.parse(line) as { metric: Record<string, string>; values: number[]; timestamps: number[] };
+      const points = row.timestamps.map((t, i) => ({ timestampMs: t, value: Number(row.values[i]) }));
+      points.sort((a, b) => a.timestampMs - b.timestampMs);
+      return { labels: row.metric, points };
+    });
+}
