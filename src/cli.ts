@@ -3,6 +3,7 @@ import { Command, CommanderError, Option, type OptionValues } from 'commander';
 import type { CommandContext, ExporterCommandSpec } from './commands/command.js';
 import { EXPORTER_COMMANDS } from './commands/index.js';
 import { collect, positiveSeconds } from './commands/parse.js';
+import { configureRunCommand, runFromConfig, type SensorSetup } from './commands/run.js';
 import { GroupAggregator } from './core/aggregate.js';
 import { ContainerResolver } from './sensors/containers.js';
 import { DEFAULT_DOCKER_SOCKET } from './sensors/docker-metadata.js';
@@ -30,7 +31,10 @@ export interface GlobalOptions {
   readonly kubernetesPodLabels: readonly string[];
 }
 
-export function buildProgram(onRun: (spec: ExporterCommandSpec, opts: OptionValues, globals: GlobalOptions) => Promise<void>): Command {
+export function buildProgram(
+  onRun: (spec: ExporterCommandSpec, opts: OptionValues, globals: GlobalOptions) => Promise<void>,
+  onRunConfig: (opts: OptionValues, globals: GlobalOptions) => Promise<void> = async () => undefined,
+): Command {
   const program = new Command('scaph')
     .description(
       'Measure the electrical power of this host, its CPU sockets and RAPL domains, and each process, ' +
@@ -72,6 +76,9 @@ export function buildProgram(onRun: (spec: ExporterCommandSpec, opts: OptionValu
       await onRun(spec, opts, globalsFrom(program.opts()));
     });
   }
+  configureRunCommand(program.command('run'))
+    .exitOverride()
+    .action(async (opts: OptionValues) => onRunConfig(opts, globalsFrom(program.opts())));
   return program;
 }
 
@@ -144,6 +151,23 @@ export async function main(argv: readonly string[]): Promise<number> {
   const program = buildProgram(async (spec, opts, globals) => {
     logger = createLogger(globals.verbose);
     await runExporter(spec, opts, globals, logger);
+  }, async (opts, globals) => {
+    logger = createLogger(globals.verbose);
+    const timeout = opts['timeout'] as number | undefined;
+    const durationMs = timeout === undefined || timeout < 0 ? null : timeout * 1000;
+    let resolver: ContainerResolver | null = null;
+    const log = logger;
+    try {
+      const deps = {
+        createSensor: async (s: SensorSetup, l: Logger) => {
+          resolver = s.withContainers ? await startContainerResolver(globals, l) : null;
+          return createSensor({ ...s, containers: resolver }, l);
+        },
+      };
+      await runFromConfig(opts['config'] as string, opts['check'] === true, globals, log, deps, { durationMs });
+    } finally {
+      await (resolver as ContainerResolver | null)?.stop();
+    }
   });
   try {
     await program.parseAsync([...argv], { from: 'user' });

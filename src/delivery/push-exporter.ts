@@ -36,11 +36,22 @@ export interface PushExporterOptions {
   readonly now?: () => number;
 }
 
+/** Told when the core is done with queued entries; a disk spool acknowledges its records with it. */
+export interface SettleListener {
+  /** Entries sent (ok) or given up on (drop), oldest first. Entries before them in the queue are done too. */
+  settled(entries: readonly QueuedSample[], outcome: Outcome): void;
+}
+
 /** An Exporter backed by the delivery core, with its counters and a test hook. */
 export interface PushExporter extends Exporter {
   readonly stats: DeliveryStats;
   /** Resolves once the queue is empty and no request is in flight. */
   idle(): Promise<void>;
+  /**
+   * Puts a durable spool behind the queue: settled entries are reported to it, and entries still queued
+   * at shutdown are not counted as dropped (the spool replays them on the next start).
+   */
+  attachSpool(listener: SettleListener): void;
 }
 
 export const PUSH_DEFAULTS = {
@@ -87,6 +98,7 @@ class PushExporterImpl<Batch> implements PushExporter {
   private wake: (() => void) | null = null;
   private idleWaiters: Array<() => void> = [];
   private busy = false;
+  private spool: SettleListener | null = null;
 
   constructor(
     private readonly transport: Transport<Batch>,
@@ -124,7 +136,10 @@ class PushExporterImpl<Batch> implements PushExporter {
     };
     for (const old of this.queue.push(entry)) {
       if (old.inFlight) this.evictedInFlight += 1;
-      else this.stats.addDropped(DROP_QUEUE_FULL, 1);
+      else {
+        this.stats.addDropped(DROP_QUEUE_FULL, 1);
+        this.spool?.settled([old], { kind: 'drop', reason: DROP_QUEUE_FULL, error: 'queue full' });
+      }
     }
     this.updateDepth();
     this.wake?.();
@@ -151,11 +166,19 @@ class PushExporterImpl<Batch> implements PushExporter {
     }
     const left = this.queue.drain().length + this.evictedInFlight;
     this.evictedInFlight = 0;
-    this.stats.addDropped(DROP_SHUTDOWN, left);
     this.updateDepth();
-    if (left > 0) this.options.logger.warn({ transport: this.name, samples: left }, 'shutdown deadline reached; unsent samples dropped');
+    if (this.spool) {
+      if (left > 0) this.options.logger.info({ transport: this.name, samples: left }, 'unsent samples stay in the spool for the next start');
+    } else {
+      this.stats.addDropped(DROP_SHUTDOWN, left);
+      if (left > 0) this.options.logger.warn({ transport: this.name, samples: left }, 'shutdown deadline reached; unsent samples dropped');
+    }
     this.notifyIdle();
     await this.transport.close?.();
+  }
+
+  attachSpool(listener: SettleListener): void {
+    this.spool = listener;
   }
 
   idle(): Promise<void> {
@@ -233,6 +256,7 @@ class PushExporterImpl<Batch> implements PushExporter {
   private finish(entries: readonly Entry[], outcome: Outcome): void {
     const last = entries[entries.length - 1];
     if (last) this.queue.shiftWhile((e) => e.seq <= last.seq);
+    this.spool?.settled(entries, outcome);
     if (outcome.kind === 'ok') {
       this.stats.sent += entries.length;
       this.evictedInFlight = 0;
@@ -258,6 +282,7 @@ class PushExporterImpl<Batch> implements PushExporter {
     const dropped = this.queue.shiftWhile((e) => e.timestampMs < oldest);
     if (dropped.length === 0) return;
     this.stats.addDropped(DROP_TOO_OLD, dropped.length);
+    this.spool?.settled(dropped, { kind: 'drop', reason: DROP_TOO_OLD, error: 'older than the max age' });
     this.updateDepth();
   }
 

@@ -30,6 +30,9 @@ export class DeliveryStats {
   queueDepth = 0;
   queueBytes = 0;
   lastSuccessMs: number | null = null;
+  /** Disk spool backlog (records not yet acknowledged) and size; null when the transport has no spool. */
+  spoolSamples: number | null = null;
+  spoolBytes: number | null = null;
   private readonly dropped = new Map<string, number>();
 
   constructor(readonly transport: string) {}
@@ -71,6 +74,12 @@ export class DeliveryStats {
     }
     out.push(gauge('scaph_delivery_queue_depth', 'Samples waiting in the delivery queue', t, this.queueDepth, 'int'));
     out.push(gauge('scaph_delivery_queue_bytes', 'Approximate memory held by the delivery queue, in bytes', t, this.queueBytes, 'int'));
+    if (this.spoolSamples !== null) {
+      out.push(gauge('scaph_delivery_spool_samples', 'Samples in the disk spool not yet acknowledged by the backend', t, this.spoolSamples, 'int'));
+    }
+    if (this.spoolBytes !== null) {
+      out.push(gauge('scaph_delivery_spool_bytes', 'Size of the disk spool segment files, in bytes', t, this.spoolBytes, 'int'));
+    }
     if (this.lastSuccessMs !== null) {
       out.push(
         gauge(

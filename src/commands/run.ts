@@ -1,0 +1,138 @@
+import { hostname as osHostname } from 'node:os';
+import type { Command } from 'commander';
+import { loadRunConfig, type ExporterConfig, type RunConfig, type SensorKindSetting } from '../config.js';
+import type { Exporter } from '../core/exporter.js';
+import type { Logger } from '../core/log.js';
+import type { Sensor } from '../core/sensor.js';
+import { GroupAggregator } from '../core/aggregate.js';
+import { SteppedExporter } from '../core/stepped-exporter.js';
+import type { PushExporter } from '../delivery/push-exporter.js';
+import { SpooledExporter } from '../delivery/spooled-exporter.js';
+import { runPipeline } from '../run.js';
+import { VERSION } from '../version.js';
+import type { CommandContext, ExporterCommandSpec } from './command.js';
+import { signedSeconds } from './parse.js';
+
+/** The global CLI options `scaph run` reads (a subset of cli.ts's GlobalOptions): the file's [sensor] wins. */
+export interface RunGlobals {
+  readonly sensor: SensorKindSetting;
+  readonly vm: boolean;
+  readonly powercapPath: string;
+  readonly procfsPath: string;
+  readonly header: boolean;
+  readonly estimateIdleWattsPerCpu: number | undefined;
+  readonly estimateMaxWattsPerCpu: number | undefined;
+}
+
+/** What the sensor factory gets: sensors/factory.ts SensorOptions without the container lookup, plus whether one is needed. */
+export interface SensorSetup {
+  readonly kind: SensorKindSetting;
+  readonly powercapPath: string;
+  readonly procfsPath: string;
+  readonly hostname: string;
+  readonly qemu: boolean;
+  /** Some exporter asked for container labels: the factory must resolve containers. */
+  readonly withContainers: boolean;
+  readonly estimateIdleWattsPerCpu: number | undefined;
+  readonly estimateMaxWattsPerCpu: number | undefined;
+}
+
+export interface RunDeps {
+  /** Builds and starts the one sensor (cli.ts passes sensors/factory.ts createSensor). */
+  createSensor(setup: SensorSetup, logger: Logger): Promise<Sensor>;
+  /** Exporter types a config may name. Default: EXPORTER_COMMANDS. */
+  readonly commands?: readonly ExporterCommandSpec[];
+  /** Exporter types that may take a spool. Default: config.ts PUSH_TYPES. */
+  readonly pushTypes?: ReadonlySet<string>;
+  readonly env?: NodeJS.ProcessEnv;
+  /** Where --check prints its summary line. Default stdout. */
+  readonly print?: (line: string) => void;
+}
+
+export interface RunOptions {
+  /** Stop after this long (`scaph run -t`); null = until SIGINT/SIGTERM. */
+  readonly durationMs: number | null;
+  readonly stopDeadlineMs?: number;
+}
+
+const VM_POWERCAP = '/var/scaphandre';
+
+/** Adds `-c`, `--check` and `-t` to the `run` command cli.ts creates. */
+export function configureRunCommand(cmd: Command): Command {
+  return cmd
+    .description('Run one sensor and several exporters from a config file (TOML or YAML)')
+    .requiredOption('-c, --config <file>', 'config file: [sensor] and [[exporter]] tables (TOML, or YAML by extension/content)')
+    .option('--check', 'validate the file (keys, values, exporter types, input files) and exit: 0 if valid, 2 with every problem', false)
+    .option('-t, --timeout <seconds>', 'stop after this many seconds (default: run until SIGINT/SIGTERM)', signedSeconds('-t/--timeout'))
+    .addHelpText('after', '\nExample:\n  scaph run -c /etc/scaph/scaph.toml --check\n  scaph run -c /etc/scaph/scaph.toml\n');
+}
+
+/**
+ * `scaph run -c FILE [--check]`: one sensor, one sampling loop at [sensor] step, every [[exporter]] fed
+ * the latest sample at its own step (SteppedExporter), push exporters each with their own queue (and
+ * optional disk spool), so one dead backend never slows another. Throws ConfigError (exit 2) on a bad file.
+ */
+export async function runFromConfig(file: string, check: boolean, globals: RunGlobals, logger: Logger, deps: RunDeps, run: RunOptions = { durationMs: null }): Promise<void> {
+  const config = loadRunConfig(file, { checkFiles: true, ...(deps.commands ? { commands: deps.commands } : {}), ...(deps.pushTypes ? { pushTypes: deps.pushTypes } : {}), ...(deps.env ? { env: deps.env } : {}) });
+  if (check) {
+    (deps.print ?? ((line: string) => process.stdout.write(`${line}\n`)))(checkSummary(config));
+    return;
+  }
+  const hostname = osHostname();
+  const exporters: Exporter[] = [];
+  let qemu = false;
+  let containers = false;
+  for (const e of config.exporters) {
+    // Like runExporter in cli.ts: an exporter with --containers gets its own group aggregator.
+    const groups = e.opts['containers'] === true ? new GroupAggregator() : null;
+    const ctx: CommandContext = { logger, hostname, version: VERSION, qemu: e.opts['qemu'] === true, groups };
+    const plan = await e.spec.create(e.opts, ctx);
+    qemu ||= plan.qemu === true;
+    containers ||= plan.containers === true;
+    exporters.push(new SteppedExporter(withSpool(plan.exporter, e, logger), e.stepMs, config.sensor.stepMs));
+  }
+  const setup = sensorSetup(config, globals, hostname, qemu, containers);
+  if (globals.header) process.stderr.write(`scaph ${VERSION}: run ${file}: ${exporters.map((x) => x.name).join(', ')}; sensor ${setup.kind}\n`);
+  const sensor = await deps.createSensor(setup, logger);
+  await runPipeline({ sensor, exporters, stepMs: config.sensor.stepMs, durationMs: run.durationMs, logger, stopDeadlineMs: run.stopDeadlineMs ?? 10_000 });
+}
+
+function withSpool(exporter: Exporter, e: ExporterConfig, logger: Logger): Exporter {
+  if (!e.spool) return exporter;
+  if (!isPushExporter(exporter)) {
+    logger.warn({ exporter: e.type }, 'spool_dir ignored: this exporter does not go through the delivery core');
+    return exporter;
+  }
+  return new SpooledExporter(exporter, { dir: e.spool.dir, maxBytes: e.spool.maxBytes, maxAgeMs: e.spool.maxAgeMs, logger });
+}
+
+export function isPushExporter(e: Exporter): e is PushExporter {
+  return 'stats' in e && typeof (e as Partial<PushExporter>).attachSpool === 'function';
+}
+
+function sensorSetup(config: RunConfig, g: RunGlobals, hostname: string, qemu: boolean, containers: boolean): SensorSetup {
+  const s = config.sensor;
+  const vm = s.vm ?? g.vm;
+  const kind = s.kind ?? g.sensor;
+  return {
+    kind: vm && kind === 'auto' ? 'powercap_rapl' : kind,
+    powercapPath: s.powercapPath ?? (vm && !g.vm ? VM_POWERCAP : g.powercapPath),
+    procfsPath: s.procfsPath ?? g.procfsPath,
+    hostname,
+    qemu,
+    withContainers: containers,
+    estimateIdleWattsPerCpu: s.estimateIdleWattsPerCpu ?? g.estimateIdleWattsPerCpu,
+    estimateMaxWattsPerCpu: s.estimateMaxWattsPerCpu ?? g.estimateMaxWattsPerCpu,
+  };
+}
+
+/** One line: `scaph.toml: OK: sensor every 2 s; 3 exporters: remote-write every 1 s (spool /var/…), …`. */
+export function checkSummary(c: RunConfig): string {
+  const parts = c.exporters.map((e) => `${e.type} every ${seconds(e.stepMs)}${e.spool ? ` (spool ${e.spool.dir})` : ''}`);
+  const n = c.exporters.length;
+  return `${c.file}: OK: sensor ${c.sensor.kind ?? 'from the command line'} every ${seconds(c.sensor.stepMs)}; ${n} exporter${n === 1 ? '' : 's'}: ${parts.join(', ')}`;
+}
+
+function seconds(ms: number): string {
+  return `${ms / 1000} s`;
+}

@@ -1,0 +1,262 @@
+import { readFileSync } from 'node:fs';
+import type { OptionValues } from 'commander';
+import type { ExporterCommandSpec } from './commands/command.js';
+import { EXPORTER_COMMANDS } from './commands/index.js';
+import { UsageError } from './core/errors.js';
+import { exporterArgs, missingInputFiles, specCommand } from './config/exporter-options.js';
+import { parseConfigText, type ConfigProblem, type ConfigSource, type KeyPath } from './config/source.js';
+import { durationMs, expandEnv, isTable, show, sizeBytes } from './config/values.js';
+
+export type SensorKindSetting = 'powercap_rapl' | 'estimate' | 'auto';
+
+/**
+ * [sensor]: the global CLI options, plus the sampling step. A key the file leaves out takes the value of
+ * the global option on the command line (or its default): the file wins where it speaks.
+ */
+export interface SensorConfig {
+  readonly kind: SensorKindSetting | undefined;
+  readonly powercapPath: string | undefined;
+  readonly procfsPath: string | undefined;
+  readonly vm: boolean | undefined;
+  readonly stepMs: number;
+  readonly estimateIdleWattsPerCpu: number | undefined;
+  readonly estimateMaxWattsPerCpu: number | undefined;
+}
+
+export interface SpoolConfig {
+  readonly dir: string;
+  readonly maxBytes: number;
+  readonly maxAgeMs: number;
+}
+
+/** One [[exporter]]: its subcommand, the options commander parsed for it, its step and spool. */
+export interface ExporterConfig {
+  readonly index: number;
+  readonly type: string;
+  readonly spec: ExporterCommandSpec;
+  readonly opts: OptionValues;
+  readonly stepMs: number;
+  readonly spool: SpoolConfig | null;
+}
+
+export interface RunConfig {
+  readonly file: string;
+  readonly sensor: SensorConfig;
+  readonly exporters: readonly ExporterConfig[];
+}
+
+/** The file has problems: one line each, `file:line: where: what`. Exit 2 like any usage error. */
+export class ConfigError extends UsageError {
+  constructor(
+    readonly file: string,
+    readonly problems: readonly ConfigProblem[],
+  ) {
+    super(
+      problems.map((p) => `${file}${p.line === null ? '' : `:${p.line}`}: ${p.message}`).join('\n') +
+        `\n(${problems.length} problem${problems.length === 1 ? '' : 's'} in ${file}; "scaph run -c ${file} --check" re-checks it)`,
+    );
+  }
+}
+
+export const DEFAULT_SENSOR_STEP_MS = 2000;
+export const SPOOL_DEFAULTS = { maxBytes: 1024 ** 3, maxAgeMs: 24 * 3_600_000 } as const;
+/** Exporters whose delivery goes through the delivery core's queue, so a disk spool can back it. */
+export const PUSH_TYPES: ReadonlySet<string> = new Set(['remote-write', 'riemann', 'warp10', 'prometheus-push']);
+
+const SENSOR_KINDS: readonly SensorKindSetting[] = ['powercap_rapl', 'estimate', 'auto'];
+const SENSOR_KEYS = ['kind', 'powercap_path', 'procfs_path', 'vm', 'step', 'estimate_idle_watts_per_cpu', 'estimate_max_watts_per_cpu'];
+const RUN_KEYS = ['type', 'step', 'spool_dir', 'spool_max_bytes', 'spool_max_age'];
+
+export interface LoadOptions {
+  readonly env?: NodeJS.ProcessEnv;
+  /** The exporter subcommands a `type` may name (tests add fakes). */
+  readonly commands?: readonly ExporterCommandSpec[];
+  /** Exporter types that may take a spool. Default PUSH_TYPES. */
+  readonly pushTypes?: ReadonlySet<string>;
+  /** Also check that input files (ca, cert, key, *_file) exist and can be read. */
+  readonly checkFiles?: boolean;
+}
+
+/** Reads, parses and validates a run config; throws ConfigError listing every problem found. */
+export function loadRunConfig(file: string, options: LoadOptions = {}): RunConfig {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+    throw new UsageError(`cannot read the config file "${file}" (${code}): check the path given to -c`);
+  }
+  return validateRunConfig(file, parseConfigText(file, text), options);
+}
+
+/** Validation of parsed data: collects problems instead of stopping at the first one. */
+export function validateRunConfig(file: string, source: ConfigSource, options: LoadOptions = {}): RunConfig {
+  if (source.problems.length > 0) throw new ConfigError(file, source.problems);
+  const problems: ConfigProblem[] = [];
+  const report = (path: KeyPath, message: string): void => {
+    problems.push({ line: source.lineOf(path), message: `${describe(path)}: ${message}` });
+  };
+  const data = expandAll(source.data, [], options.env ?? process.env, report);
+  if (!isTable(data)) {
+    throw new ConfigError(file, [{ line: 1, message: 'the file must hold a [sensor] table and [[exporter]] tables' }]);
+  }
+  for (const key of Object.keys(data)) if (key !== 'sensor' && key !== 'exporter') report([key], 'unknown top-level key; expected [sensor] and [[exporter]]');
+  const sensor = sensorConfig(data['sensor'], report);
+  const exporters = exportersConfig(data['exporter'], sensor.stepMs, options, report);
+  if (problems.length > 0) throw new ConfigError(file, problems);
+  return { file, sensor, exporters };
+}
+
+type Report = (path: KeyPath, message: string) => void;
+
+function describe(path: KeyPath): string {
+  let out = '';
+  for (const p of path) out += typeof p === 'number' ? `[${p}]` : out ? `.${p}` : p;
+  return out;
+}
+
+/** ${ENV} references in every string, with errors at the key that holds them. */
+function expandAll(value: unknown, path: Array<string | number>, env: NodeJS.ProcessEnv, report: Report): unknown {
+  if (typeof value === 'string') {
+    try {
+      return expandEnv(value, env);
+    } catch (err) {
+      report(path, (err as Error).message);
+      return value;
+    }
+  }
+  if (Array.isArray(value)) return value.map((v, i) => expandAll(v, [...path, i], env, report));
+  if (isTable(value)) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, expandAll(v, [...path, k], env, report)]));
+  return value;
+}
+
+function sensorConfig(raw: unknown, report: Report): SensorConfig {
+  const t = raw === undefined ? {} : raw;
+  if (!isTable(t)) {
+    report(['sensor'], 'must be a table ([sensor])');
+    return sensorConfig(undefined, report);
+  }
+  for (const key of Object.keys(t)) if (!SENSOR_KEYS.includes(key)) report(['sensor', key], `unknown key; valid keys: ${SENSOR_KEYS.join(', ')}`);
+  const at = (k: string): KeyPath => ['sensor', k];
+  const kind = t['kind'];
+  if (kind !== undefined && !SENSOR_KINDS.includes(kind as SensorKindSetting)) report(at('kind'), `must be one of ${SENSOR_KINDS.join(', ')}, got ${show(kind)}`);
+  return {
+    kind: kind as SensorKindSetting | undefined,
+    powercapPath: optionalString(t, 'powercap_path', at, report),
+    procfsPath: optionalString(t, 'procfs_path', at, report),
+    vm: optionalBoolean(t, 'vm', at, report),
+    stepMs: t['step'] === undefined ? DEFAULT_SENSOR_STEP_MS : (convert(t['step'], durationMs, at('step'), report) ?? DEFAULT_SENSOR_STEP_MS),
+    estimateIdleWattsPerCpu: optionalPositive(t, 'estimate_idle_watts_per_cpu', at, report),
+    estimateMaxWattsPerCpu: optionalPositive(t, 'estimate_max_watts_per_cpu', at, report),
+  };
+}
+
+function exportersConfig(raw: unknown, sensorStepMs: number, options: LoadOptions, report: Report): ExporterConfig[] {
+  if (raw === undefined || (Array.isArray(raw) && raw.length === 0)) {
+    report(['exporter'], 'no exporter configured: add at least one [[exporter]] table with a type');
+    return [];
+  }
+  if (!Array.isArray(raw)) {
+    report(['exporter'], 'must be an array of tables ([[exporter]] in TOML, a list under "exporter:" in YAML)');
+    return [];
+  }
+  const out: ExporterConfig[] = [];
+  raw.forEach((item: unknown, index) => {
+    const config = exporterConfig(item, index, sensorStepMs, options, report);
+    if (config) out.push(config);
+  });
+  return out;
+}
+
+function exporterConfig(raw: unknown, index: number, sensorStepMs: number, options: LoadOptions, report: Report): ExporterConfig | null {
+  const base: KeyPath = ['exporter', index];
+  if (!isTable(raw)) {
+    report(base, 'must be a table');
+    return null;
+  }
+  const commands = options.commands ?? EXPORTER_COMMANDS;
+  const type = raw['type'];
+  const spec = commands.find((c) => c.name === type);
+  if (!spec) {
+    const names = commands.map((c) => c.name).join(', ');
+    report(type === undefined ? base : [...base, 'type'], type === undefined ? `missing key type (one of ${names})` : `unknown exporter type ${show(type)}; known types: ${names}`);
+    return null;
+  }
+  const at = (k: string | null): KeyPath => (k === null ? base : [...base, k]);
+  const own: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(raw)) if (!RUN_KEYS.includes(k)) own[k] = v;
+  const stepMs = raw['step'] === undefined ? sensorStepMs : (convert(raw['step'], durationMs, at('step'), report) ?? sensorStepMs);
+  const stepKey = specStepKey(spec);
+  if (stepKey) own[stepKey] = stepMs / 1000;
+  const args = exporterArgs(spec, own);
+  for (const issue of args.issues) report(at(issue.key), `(${spec.name}) ${issue.message}`);
+  if (args.issues.length === 0 && options.checkFiles) {
+    for (const issue of missingInputFiles(spec, args.opts)) report(at(issue.key), `(${spec.name}) ${issue.message}`);
+  }
+  const spool = spoolConfig(raw, spec.name, options.pushTypes ?? PUSH_TYPES, at, report);
+  return { index, type: spec.name, spec, opts: args.opts, stepMs, spool };
+}
+
+/**
+ * The subcommand's own step option (--step; riemann's Scaphandre-named --dispatch-interval) gets the
+ * exporter's step, so both agree: `step` is the one key for it in a file.
+ */
+function specStepKey(spec: ExporterCommandSpec): string | null {
+  const options = specCommand(spec).options;
+  for (const long of ['--step', '--dispatch-interval']) if (options.some((o) => o.long === long)) return long.slice(2).replace(/-/g, '_');
+  return null;
+}
+
+function spoolConfig(t: Readonly<Record<string, unknown>>, type: string, pushTypes: ReadonlySet<string>, at: (k: string) => KeyPath, report: Report): SpoolConfig | null {
+  const dir = t['spool_dir'];
+  const hasCaps = t['spool_max_bytes'] !== undefined || t['spool_max_age'] !== undefined;
+  if (dir === undefined) {
+    if (hasCaps) report(at(t['spool_max_bytes'] !== undefined ? 'spool_max_bytes' : 'spool_max_age'), 'needs spool_dir (where the spool lives)');
+    return null;
+  }
+  if (!pushTypes.has(type)) {
+    report(at('spool_dir'), `a ${type} exporter does not push: only ${[...pushTypes].join(', ')} take a spool`);
+    return null;
+  }
+  if (typeof dir !== 'string' || dir === '') {
+    report(at('spool_dir'), `must be a directory path, got ${show(dir)}`);
+    return null;
+  }
+  return {
+    dir,
+    maxBytes: t['spool_max_bytes'] === undefined ? SPOOL_DEFAULTS.maxBytes : (convert(t['spool_max_bytes'], sizeBytes, at('spool_max_bytes'), report) ?? 0),
+    maxAgeMs: t['spool_max_age'] === undefined ? SPOOL_DEFAULTS.maxAgeMs : (convert(t['spool_max_age'], durationMs, at('spool_max_age'), report) ?? 0),
+  };
+}
+
+function convert<T>(value: unknown, fn: (v: unknown) => T, path: KeyPath, report: Report): T | undefined {
+  try {
+    return fn(value);
+  } catch (err) {
+    report(path, (err as Error).message);
+    return undefined;
+  }
+}
+
+function optionalString(t: Readonly<Record<string, unknown>>, k: string, at: (k: string) => KeyPath, report: Report): string | undefined {
+  const v = t[k];
+  if (v === undefined) return undefined;
+  if (typeof v === 'string' && v !== '') return v;
+  report(at(k), `must be a non-empty string, got ${show(v)}`);
+  return undefined;
+}
+
+function optionalBoolean(t: Readonly<Record<string, unknown>>, k: string, at: (k: string) => KeyPath, report: Report): boolean | undefined {
+  const v = t[k];
+  if (v === undefined || typeof v === 'boolean') return v;
+  report(at(k), `must be true or false, got ${show(v)}`);
+  return undefined;
+}
+
+function optionalPositive(t: Readonly<Record<string, unknown>>, k: string, at: (k: string) => KeyPath, report: Report): number | undefined {
+  const v = t[k];
+  if (v === undefined) return undefined;
+  if (typeof v === 'number' && Number.isFinite(v) && v > 0) return v;
+  report(at(k), `must be a positive number, got ${show(v)}`);
+  return undefined;
+}

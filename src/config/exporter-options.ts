@@ -1,0 +1,176 @@
+import { accessSync, constants, readFileSync } from 'node:fs';
+import { Command, type Option, type OptionValues } from 'commander';
+import type { ExporterCommandSpec } from '../commands/command.js';
+import { isTable, show } from './values.js';
+
+/** A problem with one key of an [[exporter]] table (key null: the table as a whole). */
+export interface KeyIssue {
+  readonly key: string | null;
+  readonly message: string;
+}
+
+export interface ExporterArgs {
+  /** The argv the file's keys stand for, e.g. ['--url', 'https://…', '--gzip']. Secrets included: never log it. */
+  readonly argv: readonly string[];
+  /** What commander parsed from argv: the same values `scaph <type> <argv>` would give spec.create. */
+  readonly opts: OptionValues;
+  readonly issues: readonly KeyIssue[];
+}
+
+/**
+ * Scaphandre's `-t, --timeout` (stdout, json) is how long the run lasts: meaningless inside `scaph run`,
+ * which runs until stopped. (remote-write's `--timeout`, without -t, is a request timeout and stays.)
+ */
+function isRunDuration(o: Option): boolean {
+  return o.long === '--timeout' && o.short === '-t';
+}
+const RUN_DURATION_REFUSAL = 'scaph run runs until stopped: remove "timeout" (or use `scaph run --timeout`)';
+
+/** A commander Command with the subcommand's own options, parsing quietly (errors come back as values). */
+export function specCommand(spec: ExporterCommandSpec): Command {
+  const cmd = spec.configure(new Command(spec.name));
+  cmd.exitOverride().configureOutput({ writeErr: () => undefined, writeOut: () => undefined, outputError: () => undefined });
+  return cmd;
+}
+
+/** Option long name without dashes ('write-token-file'), or null for short-only options. */
+function longName(o: Option): string | null {
+  return o.long ? o.long.replace(/^--/, '') : null;
+}
+
+/** The keys a file may use for this subcommand, snake_case, for "valid keys are …" messages. */
+export function validKeys(cmd: Command): string[] {
+  const keys = new Set<string>();
+  for (const o of cmd.options) {
+    const name = longName(o);
+    if (!name || isRunDuration(o) || name === 'step' || name === 'dispatch-interval') continue;
+    keys.add((o.negate ? name.replace(/^no-/, '') : name).replace(/-/g, '_'));
+  }
+  return [...keys].sort();
+}
+
+/** Options that name files which must exist at start (`*-file`, TLS ca/cert/key); not output files. */
+export function isInputFileOption(o: Option): boolean {
+  const name = longName(o);
+  return name !== null && name !== 'file' && (/-file$/.test(name) || /^(tls-)?(ca|cert|key)$/.test(name));
+}
+
+/**
+ * Turns the keys of one [[exporter]] table into the subcommand's argv and lets commander parse it, so a
+ * file accepts exactly what the subcommand accepts (same names, parsers, choices and defaults). Keys are
+ * snake_case or kebab-case long option names; booleans are true/false (`header = false` for `--no-header`);
+ * lists repeat the flag; tables become repeated `key=value` arguments. `X_file` reads the value of `--X`
+ * from a file when the subcommand has no `--X-file` of its own.
+ */
+export function exporterArgs(spec: ExporterCommandSpec, table: Readonly<Record<string, unknown>>, readFile = readSecret): ExporterArgs {
+  const cmd = specCommand(spec);
+  const byName = new Map<string, Option>();
+  for (const o of cmd.options) {
+    const name = longName(o);
+    if (!name) continue;
+    byName.set(name, o);
+    if (o.negate) byName.set(name.replace(/^no-/, ''), o);
+  }
+  const argv: string[] = [];
+  const issues: KeyIssue[] = [];
+  const given = new Set<string>();
+  for (const [key, raw] of Object.entries(table)) {
+    const name = key.replace(/_/g, '-');
+    let option = byName.get(name);
+    if (option && isRunDuration(option)) {
+      issues.push({ key, message: RUN_DURATION_REFUSAL });
+      continue;
+    }
+    let value = raw;
+    if (!option && name.endsWith('-file') && byName.get(name.slice(0, -5))?.required) {
+      option = byName.get(name.slice(0, -5));
+      try {
+        value = readFile(String(raw));
+      } catch (err) {
+        issues.push({ key, message: (err as Error).message });
+        continue;
+      }
+    }
+    if (!option) {
+      issues.push({ key, message: `unknown key for a ${spec.name} exporter; valid keys: ${validKeys(cmd).join(', ')}` });
+      continue;
+    }
+    given.add(option.attributeName());
+    const tokens = optionTokens(option, name, value);
+    if (typeof tokens === 'string') issues.push({ key, message: tokens });
+    else argv.push(...tokens);
+  }
+  for (const o of cmd.options) {
+    if (o.mandatory && !given.has(o.attributeName()) && o.defaultValue === undefined) {
+      issues.push({ key: null, message: `missing required key ${(longName(o) ?? o.name()).replace(/-/g, '_')}` });
+    }
+  }
+  if (issues.length > 0) return { argv, opts: {}, issues };
+  try {
+    cmd.parse(argv, { from: 'user' });
+  } catch (err) {
+    return { argv, opts: {}, issues: [{ key: null, message: (err as Error).message.replace(/^error: /, '') }] };
+  }
+  return { argv, opts: cmd.opts(), issues };
+}
+
+/** The argv tokens for one key, or the reason the value does not fit the option. */
+function optionTokens(o: Option, name: string, value: unknown): string[] | string {
+  const flag = o.long ?? o.flags;
+  if (!o.required && !o.optional) {
+    if (typeof value !== 'boolean') return `must be true or false, got ${show(value)}`;
+    if (o.negate) return name.startsWith('no-') === value ? [flag] : [];
+    return value ? [flag] : [];
+  }
+  const items = Array.isArray(value)
+    ? (value as unknown[])
+    : isTable(value)
+      ? Object.entries(value).map(([k, v]) => (isScalarValue(v) ? `${k}=${String(v)}` : v))
+      : [value];
+  const tokens: string[] = [];
+  let previous: unknown = o.defaultValue;
+  for (const item of items) {
+    if (!isScalarValue(item)) return `must be a string, a number, or a list of them, got ${show(item)}`;
+    const text = String(item);
+    if (o.argChoices && !o.argChoices.includes(text)) return `must be one of ${o.argChoices.join(', ')}, got ${show(text)}`;
+    try {
+      previous = o.parseArg ? o.parseArg(text, previous) : text;
+    } catch (err) {
+      return (err as Error).message;
+    }
+    tokens.push(flag, text);
+  }
+  return tokens;
+}
+
+function isScalarValue(v: unknown): v is string | number | boolean {
+  return typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean';
+}
+
+/** Reads a secret or value file for `X_file` keys: trailing newline trimmed; the message never shows content. */
+export function readSecret(path: string): string {
+  try {
+    return readFileSync(path, 'utf8').replace(/\r?\n$/, '');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+    throw new Error(`cannot read "${path}" (${code}): check the path and that scaph's user may read it`);
+  }
+}
+
+/** Every input file an exporter's options name (ca, cert, key, *-file) that is missing or unreadable. */
+export function missingInputFiles(spec: ExporterCommandSpec, opts: OptionValues): KeyIssue[] {
+  const issues: KeyIssue[] = [];
+  for (const o of specCommand(spec).options) {
+    if (!isInputFileOption(o)) continue;
+    const path = opts[o.attributeName()] as unknown;
+    if (typeof path !== 'string') continue;
+    try {
+      accessSync(path, constants.R_OK);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code ?? 'unreadable';
+      const key = (longName(o) ?? o.name()).replace(/-/g, '_');
+      issues.push({ key, message: `file "${path}" ${code === 'ENOENT' ? 'does not exist' : `cannot be read (${code})`}` });
+    }
+  }
+  return issues;
+}

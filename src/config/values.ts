@@ -1,0 +1,73 @@
+/** Value helpers for the config file: ${ENV} references, durations and sizes. Each throws an Error whose
+ *  message completes "<key>: ...". */
+
+const ENV_REF = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$\$/g;
+
+/**
+ * Replaces `${NAME}` with the environment variable NAME (secrets stay out of the file; under systemd,
+ * `${CREDENTIALS_DIRECTORY}/token` finds LoadCredential= files). `$$` is a literal `$`. A variable that
+ * is not set is an error naming it: an empty token would only fail later, at the backend.
+ */
+export function expandEnv(value: string, env: NodeJS.ProcessEnv): string {
+  return value.replace(ENV_REF, (whole, name: string | undefined) => {
+    if (whole === '$$') return '$';
+    const v = env[name ?? ''];
+    if (v === undefined) throw new Error(`environment variable ${name ?? ''} is not set (referenced as \${${name ?? ''}})`);
+    return v;
+  });
+}
+
+const DURATION = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?$/;
+const DURATION_MS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** A number of seconds, or a string like "500ms", "30s", "15m", "24h", "7d"; returns ms (> 0). */
+export function durationMs(value: unknown): number {
+  if (typeof value === 'number' && Number.isFinite(value) && value > 0) return value * 1000;
+  if (typeof value === 'string') {
+    const m = DURATION.exec(value.trim());
+    if (m?.[1]) {
+      const ms = Number(m[1]) * (DURATION_MS[m[2] ?? 's'] ?? 1000);
+      if (ms > 0) return ms;
+    }
+  }
+  throw new Error(`must be a positive number of seconds or a duration like "500ms", "30s", "24h", "7d", got ${show(value)}`);
+}
+
+const SIZE = /^(\d+(?:\.\d+)?)\s*(B|KB|MB|GB|KiB|MiB|GiB|K|M|G)?$/i;
+const SIZE_BYTES: Readonly<Record<string, number>> = {
+  b: 1,
+  kb: 1e3,
+  mb: 1e6,
+  gb: 1e9,
+  k: 1024,
+  kib: 1024,
+  m: 1024 ** 2,
+  mib: 1024 ** 2,
+  g: 1024 ** 3,
+  gib: 1024 ** 3,
+};
+
+/** A number of bytes, or a string like "512MiB", "1G", "200MB"; returns bytes (> 0, whole). */
+export function sizeBytes(value: unknown): number {
+  if (typeof value === 'number' && Number.isInteger(value) && value > 0) return value;
+  if (typeof value === 'string') {
+    const m = SIZE.exec(value.trim());
+    if (m?.[1]) {
+      const bytes = Math.floor(Number(m[1]) * (SIZE_BYTES[(m[2] ?? 'b').toLowerCase()] ?? 1));
+      if (bytes > 0) return bytes;
+    }
+  }
+  throw new Error(`must be a size in bytes or like "512MiB", "1GiB", "200MB", got ${show(value)}`);
+}
+
+export function show(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (value === null || value === undefined) return String(value);
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return 'a table';
+  return String(value);
+}
+
+export function isTable(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Date);
+}
