@@ -9,7 +9,8 @@ import { createPushExporter, type PushExporter, type PushExporterOptions } from 
 import type { QueuedSample, Transport } from '../delivery/transport.js';
 import { HttpEndpoint } from '../net/http.js';
 import type { TlsOptions } from '../net/tls.js';
-import { encodeWriteRequest, toTimeSeries, type SeriesLabelOptions } from './remote-write-encode.js';
+import type { SeriesLabelOptions } from './remote-write-encode.js';
+import { WriteRequestEncoder } from './remote-write-wire.js';
 
 export type RemoteWriteAuth =
   | { readonly kind: 'none' }
@@ -32,14 +33,16 @@ export class RemoteWriteTransport implements Transport<Buffer> {
   readonly name = 'remote-write';
   private readonly endpoint: HttpEndpoint;
   private readonly headers: Readonly<Record<string, string>>;
+  private readonly wire: WriteRequestEncoder;
 
   constructor(private readonly options: RemoteWriteOptions) {
+    this.wire = new WriteRequestEncoder(options);
     this.endpoint = new HttpEndpoint(options.url, { timeoutMs: options.timeoutMs, tls: options.tls });
     this.headers = requestHeaders(options);
   }
 
   encode(entries: readonly QueuedSample[]): Buffer {
-    return snappy.compressSync(Buffer.from(encodeWriteRequest(toTimeSeries(entries, this.options))));
+    return snappy.compressSync(this.wire.encode(entries));
   }
 
   async send(batch: Buffer, signal: AbortSignal): Promise<Outcome> {

@@ -133,6 +133,7 @@ export class MachineSensor implements Sensor {
   }
 
   async close(): Promise<void> {
+    this.reader.close();
     await this.options.powerSource.close?.();
   }
 

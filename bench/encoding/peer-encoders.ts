@@ -1,0 +1,142 @@
+/**
+ * The npm peers, driven the way a user of each package would: metrics in, wire bytes out, with the
+ * network call stubbed so only the encoding is timed.
+ * - prometheus-remote-write: pushTimeseries() with a fetch that answers at once (it builds the
+ *   WriteRequest, verifies, encodes with protobufjs and snappy-compresses with snappyjs).
+ * - riemann: the client's serializer (Serializer.serializeMessage) on Msgs of 500 events, the same
+ *   batches scaph sends (the client itself sends one event per Msg, which would be slower still),
+ *   plus the 4-byte frame header its TCP socket adds.
+ * - @senx/warp10: Warp10.update() with its HTTP send stubbed (it formats the GTS lines and joins them).
+ */
+import { createRequire } from 'node:module';
+import type { Metric } from '../../src/core/metrics.js';
+import type { QueuedSample } from '../../src/delivery/transport.js';
+import { BENCH_LABELS, type Encoder } from './scaph-encoders.js';
+
+const require = createRequire(import.meta.url);
+
+interface PromTimeseries {
+  labels: Record<string, string>;
+  samples: { value: number; timestamp: number }[];
+}
+interface PromRemoteWrite {
+  pushTimeseries(
+    timeseries: PromTimeseries[],
+    options: { labels: Record<string, string>; url: string; fetch: (url: string, init: { body: ArrayBufferLike }) => Promise<FetchAnswer> },
+  ): Promise<{ status: number }>;
+}
+interface FetchAnswer {
+  status: number;
+  statusText: string;
+  text(): Promise<string>;
+}
+interface RiemannSerializer {
+  serializeMessage(msg: { events: object[] }): Uint8Array;
+}
+interface Warp10DataPoint {
+  timestamp: number;
+  className: string;
+  labels: Record<string, string>;
+  value: number;
+}
+interface Warp10Client {
+  update(token: string, points: Warp10DataPoint[]): Promise<{ count: number }>;
+}
+type Warp10Ctor = new (params: { endpoint: string; silent: boolean }) => Warp10Client;
+
+/** Loads a CommonJS peer; a string says why it is skipped. */
+function load<T>(id: string): T | string {
+  try {
+    return require(id) as T;
+  } catch (err) {
+    return `skipped: npm package ${id} not installed (${err instanceof Error ? err.message.split('\n')[0] : String(err)})`;
+  }
+}
+
+export const PEER_NAMES = { remoteWrite: 'prometheus-remote-write', riemann: 'riemann', warp10: '@senx/warp10' } as const;
+
+export function peerRemoteWrite(): Encoder | string {
+  const lib = load<PromRemoteWrite>(PEER_NAMES.remoteWrite);
+  if (typeof lib === 'string') return lib;
+  let bytes = 0;
+  const answer: FetchAnswer = { status: 200, statusText: 'OK', text: async () => '' };
+  const options = {
+    labels: { job: BENCH_LABELS.job, instance: BENCH_LABELS.instance },
+    url: 'http://127.0.0.1:9/api/v1/write',
+    fetch: async (_url: string, init: { body: ArrayBufferLike }) => {
+      bytes = init.body.byteLength;
+      return answer;
+    },
+  };
+  return {
+    name: PEER_NAMES.remoteWrite,
+    encode: async (e: QueuedSample) => {
+      const series = e.metrics.map((m) => ({
+        labels: { __name__: m.name, ...m.labels },
+        samples: [{ value: m.value, timestamp: e.timestampMs }],
+      }));
+      await lib.pushTimeseries(series, options);
+      return bytes;
+    },
+  };
+}
+
+export function peerRiemann(maxEventsPerMsg: number): Encoder | string {
+  const lib = load<RiemannSerializer>(`${PEER_NAMES.riemann}/riemann/serializer.js`);
+  if (typeof lib === 'string') return lib;
+  const toEvent = (m: Metric, time: number): object => ({
+    host: BENCH_LABELS.instance,
+    service: m.name,
+    time,
+    state: 'ok',
+    description: m.help,
+    tags: ['scaphandre'],
+    ttl: 60,
+    attributes: Object.entries(m.labels).map(([key, value]) => ({ key, value })),
+    ...(m.kind === 'int' ? { metricSint64: m.value } : { metricD: m.value }),
+  });
+  return {
+    name: PEER_NAMES.riemann,
+    encode: (e: QueuedSample) => {
+      const time = Math.floor(e.timestampMs / 1000);
+      const events = e.metrics.map((m) => toEvent(m, time));
+      let bytes = 0;
+      for (let start = 0; start < events.length; start += maxEventsPerMsg) {
+        const payload = Buffer.from(lib.serializeMessage({ events: events.slice(start, start + maxEventsPerMsg) }));
+        const packet = Buffer.alloc(payload.length + 4);
+        packet.writeUInt32BE(payload.length, 0);
+        payload.copy(packet, 4, 0);
+        bytes += packet.length;
+      }
+      return bytes;
+    },
+  };
+}
+
+export function peerWarp10(): Encoder | string {
+  const lib = load<{ Warp10: Warp10Ctor }>(PEER_NAMES.warp10);
+  if (typeof lib === 'string') return lib;
+  const client = new lib.Warp10({ endpoint: 'http://127.0.0.1:9', silent: true });
+  let bytes = 0;
+  // Replace the HTTP call only: update() still builds every line and joins the body.
+  Object.assign(client, {
+    send: async (_options: unknown, data: string) => {
+      bytes = data.length;
+      return { headers: {}, body: '' };
+    },
+  });
+  return {
+    name: PEER_NAMES.warp10,
+    encode: async (e: QueuedSample) => {
+      const timestamp = Math.round(e.timestampMs * 1000);
+      const points = e.metrics.map((m) => ({
+        timestamp,
+        className: m.name,
+        labels: { ...m.labels, host: BENCH_LABELS.instance },
+        value: m.value,
+      }));
+      await client.update('bench-token', points);
+      return bytes;
+    },
+  };
+}

@@ -1,0 +1,41 @@
+/** scaph's three push encoders, exactly as the transports call them before a send (no I/O here). */
+import { silentLogger } from '../../src/core/log.js';
+import type { QueuedSample } from '../../src/delivery/transport.js';
+import { RemoteWriteTransport } from '../../src/exporters/remote-write.js';
+import { RIEMANN_DEFAULTS, RiemannTransport } from '../../src/exporters/riemann.js';
+import { Warp10Transport } from '../../src/exporters/warp10.js';
+
+export interface Encoder {
+  readonly name: string;
+  /** Encodes one sample; returns the bytes written (what would go on the wire). */
+  encode(entry: QueuedSample): number | Promise<number>;
+  close?(): Promise<void>;
+}
+
+export const BENCH_LABELS = { job: 'scaph', instance: 'bench-host' } as const;
+
+export function scaphRemoteWrite(): Encoder {
+  const transport = new RemoteWriteTransport({
+    url: 'http://127.0.0.1:9/api/v1/write', version: 'bench', timeoutMs: 1000, ...BENCH_LABELS, extraLabels: {},
+  });
+  return { name: 'remote-write', encode: (e) => transport.encode([e]).length, close: () => transport.close() };
+}
+
+export function scaphRiemann(): Encoder {
+  const transport = new RiemannTransport({
+    hostname: BENCH_LABELS.instance, ttlS: RIEMANN_DEFAULTS.ttlS, tags: [], host: '127.0.0.1', port: 9, tls: null,
+    maxEventsPerMsg: RIEMANN_DEFAULTS.maxEventsPerMsg, connectTimeoutMs: 1000, logger: silentLogger(),
+  });
+  return {
+    name: 'riemann',
+    encode: (e) => transport.encode([e]).frames.reduce((sum, f) => sum + f.bytes.length, 0),
+    close: () => transport.close(),
+  };
+}
+
+export function scaphWarp10(): Encoder {
+  const transport = new Warp10Transport({
+    baseUrl: 'http://127.0.0.1:9', writeToken: 'bench', host: BENCH_LABELS.instance, logger: silentLogger(),
+  });
+  return { name: 'warp10', encode: (e) => transport.encode([e]).body.length, close: () => transport.close() };
+}

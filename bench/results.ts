@@ -1,0 +1,91 @@
+/** The shape of bench/out/results.json: every section is present, measured or skipped with a reason. */
+
+export interface Skipped {
+  readonly skipped: string;
+}
+
+export interface Goal {
+  readonly id: string;
+  readonly description: string;
+  /** The measured ratio or figure the goal is judged on (null when it could not be measured). */
+  readonly measured: number | null;
+  readonly target: string;
+  /** null: not measured in this run (the reason is in `note`). */
+  readonly met: boolean | null;
+  readonly note?: string;
+}
+
+export interface Timing {
+  /** Median wall time of one pass (one sampling step, or one scrape), µs. */
+  readonly usPerPass: number;
+  readonly usPerProcess: number;
+  readonly passes: number;
+}
+
+export interface SamplingRow {
+  readonly tree: string;
+  readonly processes: number;
+  readonly cFloor: Timing | Skipped;
+  readonly scaph: Timing;
+  readonly peer: Timing | Skipped;
+  /** Median over interleaved rounds of scaph / C (each round measured back to back). */
+  readonly scaphToC: number | null;
+  readonly peerToScaph: number | null;
+}
+
+export interface SamplingSection {
+  readonly rows: readonly SamplingRow[];
+  /** Cost per process at the large tree / at the small one (1.0 = linear). */
+  readonly linearity: { readonly scaph: number; readonly cFloor: number | null; readonly peer: number | null };
+}
+
+export interface EncodingRow {
+  readonly transport: string;
+  readonly scaphOpsPerSec: number;
+  readonly peer: string;
+  readonly peerOpsPerSec: number | null;
+  readonly ratio: number | null;
+  readonly bytes: number;
+  readonly peerBytes: number | null;
+  readonly note?: string;
+}
+
+export interface EncodingSection {
+  readonly processes: number;
+  readonly metrics: number;
+  readonly rows: readonly EncodingRow[];
+}
+
+export interface SteadyStateSection {
+  readonly processes: number;
+  readonly stepMs: number;
+  readonly windowMs: number;
+  readonly transports: readonly string[];
+  readonly cpuSeconds: number;
+  readonly cpuSecondsPerHour: number;
+  /** CPU seconds per second of window, as a percentage of one core. */
+  readonly percentOfOneCore: number;
+  readonly peakRssMb: number;
+  readonly samplesDelivered: Readonly<Record<string, number>>;
+}
+
+export interface BenchResults {
+  readonly version: 1;
+  readonly quick: boolean;
+  readonly startedAt: string;
+  readonly durationMs: number;
+  readonly environment: {
+    readonly node: string;
+    readonly cpus: number;
+    readonly loadavgAtStart: readonly number[];
+    readonly cCompiler: string | null;
+  };
+  readonly sampling: SamplingSection | Skipped;
+  readonly encoding: EncodingSection | Skipped;
+  readonly steadyState: SteadyStateSection | Skipped;
+  readonly goals: readonly Goal[];
+}
+
+export function isSkipped(value: object): value is Skipped {
+  return 'skipped' in value;
+}

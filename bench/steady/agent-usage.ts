@@ -1,0 +1,20 @@
+/** CPU time and peak RSS of another process, from its /proc/<pid>/stat and status. */
+import { readFileSync } from 'node:fs';
+
+const USER_HZ = 100;
+
+/** utime + stime of the process, in seconds. */
+export function cpuSecondsOf(pid: number): number {
+  const text = readFileSync(`/proc/${pid}/stat`, 'latin1');
+  // Fields after the last ')' start at field 3 (state): utime and stime are fields 14 and 15.
+  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / USER_HZ;
+}
+
+/** VmHWM (peak resident set) in MB. */
+export function peakRssMbOf(pid: number): number {
+  const text = readFileSync(`/proc/${pid}/status`, 'latin1');
+  const line = text.split('\n').find((l) => l.startsWith('VmHWM:'));
+  if (!line) throw new Error(`no VmHWM in /proc/${pid}/status`);
+  return Number.parseInt(line.slice(6).trim(), 10) / 1024;
+}

@@ -1,0 +1,99 @@
+/** Renders results.json as the plain-text table `npm run bench` prints. */
+import type { BenchResults, Goal, Skipped, Timing } from './results.js';
+import { isSkipped } from './results.js';
+
+/** Text columns (listed in `left`, default the first) are left-aligned, figures right-aligned. */
+function pad(cells: readonly string[], widths: readonly number[], left: ReadonlySet<number>): string {
+  return cells
+    .map((cell, i) => (left.has(i) ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0)))
+    .join('  ')
+    .trimEnd();
+}
+
+function grid(header: readonly string[], rows: readonly (readonly string[])[], leftColumns: readonly number[] = [0]): string[] {
+  const left = new Set(leftColumns);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  return [
+    pad(header, widths, left),
+    widths.map((w) => '-'.repeat(w)).join('  '),
+    ...rows.map((r) => pad(r, widths, left)),
+  ];
+}
+
+function num(value: number | null | undefined, suffix = ''): string {
+  return value === null || value === undefined || !Number.isFinite(value) ? 'n/a' : `${value}${suffix}`;
+}
+
+function perProcess(t: Timing | Skipped): string {
+  return isSkipped(t) ? 'skipped' : num(t.usPerProcess);
+}
+
+function samplingLines(results: BenchResults): string[] {
+  const s = results.sampling;
+  if (isSkipped(s)) return [`Sampling: ${s.skipped}`];
+  const rows = s.rows.map((r) => [
+    r.tree, String(r.processes), perProcess(r.cFloor), num(r.scaph.usPerProcess), perProcess(r.peer),
+    num(r.scaphToC, 'x'), num(r.peerToScaph, 'x'),
+  ]);
+  const skips = s.rows.flatMap((r) => [r.cFloor, r.peer]).filter(isSkipped).map((k) => `  ${k.skipped}`);
+  return [
+    'Sampling cost per process (µs, median per pass)',
+    ...grid(['tree', 'processes', 'C floor', 'scaph', 'process-exporter', 'scaph/C', 'peer/scaph'], rows),
+    `linearity (µs per process, large tree / small tree): scaph ${num(s.linearity.scaph)}, ` +
+      `C ${num(s.linearity.cFloor)}, process-exporter ${num(s.linearity.peer)}`,
+    ...[...new Set(skips)],
+  ];
+}
+
+function encodingLines(results: BenchResults): string[] {
+  const e = results.encoding;
+  if (isSkipped(e)) return [`Encoding: ${e.skipped}`];
+  const rows = e.rows.map((r) => [
+    r.transport, num(r.scaphOpsPerSec), r.peer, num(r.peerOpsPerSec), num(r.ratio, 'x'), String(r.bytes), num(r.peerBytes),
+  ]);
+  return [
+    `Encoding throughput, one sample of ${e.processes} processes (${e.metrics} metrics), encodes per second`,
+    ...grid(['transport', 'scaph ops/s', 'peer', 'peer ops/s', 'scaph/peer', 'bytes', 'peer bytes'], rows, [0, 2]),
+    ...e.rows.filter((r) => r.note).map((r) => `  ${r.transport}: ${r.note}`),
+  ];
+}
+
+function steadyLines(results: BenchResults): string[] {
+  const s = results.steadyState;
+  if (isSkipped(s)) return [`Steady state: ${s.skipped}`];
+  const delivered = Object.entries(s.samplesDelivered).map(([k, v]) => `${k} ${v}`).join(', ');
+  return [
+    `Steady state: scaph run, ${s.processes} processes, ${s.stepMs / 1000} s step, ${s.windowMs / 1000} s window, ` +
+      `transports ${s.transports.join(' + ')}`,
+    ...grid(
+      ['CPU s (window)', 'CPU s/hour', '% of one core', 'peak RSS MB'],
+      [[num(s.cpuSeconds), num(s.cpuSecondsPerHour), num(s.percentOfOneCore, ' %'), num(s.peakRssMb)]],
+    ),
+    `  delivered: ${delivered}`,
+  ];
+}
+
+function goalLines(goals: readonly Goal[]): string[] {
+  const rows = goals.map((g) => [
+    g.met === null ? 'NOT MEASURED' : g.met ? 'MET' : 'MISSED', g.description, num(g.measured), g.target, g.note ?? '',
+  ]);
+  return ['Goals', ...grid(['status', 'goal', 'measured', 'target', 'note'], rows, [0, 1, 3, 4])];
+}
+
+export function renderTable(results: BenchResults): string {
+  const met = results.goals.filter((g) => g.met === true).length;
+  return [
+    `scaph bench${results.quick ? ' (quick mode: tiny sizes, figures not meaningful)' : ''} — node ${results.environment.node}, ` +
+      `${results.environment.cpus} CPUs, load ${results.environment.loadavgAtStart.join(' ')} at start`,
+    '',
+    ...samplingLines(results),
+    '',
+    ...encodingLines(results),
+    '',
+    ...steadyLines(results),
+    '',
+    ...goalLines(results.goals),
+    `${met} of ${results.goals.length} goals met.`,
+    '',
+  ].join('\n');
+}

@@ -1,0 +1,67 @@
+import { describe, expect, it } from 'vitest';
+import { sampleToMetrics, type Metric } from '../../src/core/metrics.js';
+import type { QueuedSample } from '../../src/delivery/transport.js';
+import { decodeWriteRequest, encodeWriteRequest, toTimeSeries, type SeriesLabelOptions } from '../../src/exporters/remote-write-encode.js';
+import { WriteRequestEncoder } from '../../src/exporters/remote-write-wire.js';
+import { syntheticSample } from '../fixtures/synthetic-sample.js';
+
+const T0 = Date.parse('2026-03-01T12:00:00Z');
+
+function entry(timestampMs: number, processes: { pid: number; exe: string; powerUw: number }[], vanished: readonly Metric[] = []): QueuedSample {
+  const s = syntheticSample({ timestampMs, processes });
+  return { timestampMs, metrics: sampleToMetrics(s), vanished, endedProcesses: [] };
+}
+
+/** Decoded message, with NaN made comparable. */
+function decoded(bytes: Uint8Array) {
+  return decodeWriteRequest(bytes).timeseries.map((s) => ({
+    labels: s.labels,
+    samples: s.samples.map((p) => ({ value: Number.isNaN(p.value) ? 'NaN' : p.value, timestamp: p.timestamp })),
+  }));
+}
+
+function both(entries: readonly QueuedSample[], options: SeriesLabelOptions) {
+  const reference = encodeWriteRequest(toTimeSeries(entries, options));
+  const fast = new WriteRequestEncoder(options).encode(entries);
+  return { reference: decoded(reference), fast: decoded(fast), fastBytes: fast };
+}
+
+const procs = [
+  { pid: 42, exe: 'burner', powerUw: 1_500_000 },
+  { pid: 7, exe: 'sshd "quoted" é', powerUw: 0 },
+  { pid: 3_000_000, exe: 'big-pid', powerUw: 123_456_789 },
+];
+
+describe('WriteRequestEncoder (hand-written WriteRequest bytes)', () => {
+  it('decodes to the same series, labels and samples as the protobufjs path', () => {
+    const options = { job: 'scaph', instance: 'node-1', extraLabels: { dc: 'par1', team: '', socket_id: 'user-value', Zone: 'A' } };
+    const { reference, fast } = both([entry(T0, procs)], options);
+    expect(fast.length).toBeGreaterThan(15);
+    expect(fast).toEqual(reference);
+  });
+
+  it('groups a series across entries and writes staleness markers, as the reference does', () => {
+    const first = entry(T0, procs);
+    const gone = first.metrics.filter((m) => m.name.startsWith('scaph_process_') && m.labels['pid'] === '42');
+    const entries = [first, entry(T0 + 5000, procs.slice(1), gone), entry(T0 + 10_000, procs.slice(1))];
+    const options = { job: 'j', instance: 'i', extraLabels: {} };
+    const { reference, fast, fastBytes } = both(entries, options);
+    expect(fast).toEqual(reference);
+    const host = fast.filter((s) => s.labels.some((l) => l.value === 'scaph_host_power_microwatts'));
+    expect(host[0]?.samples.map((p) => p.timestamp)).toEqual([T0, T0 + 5000, T0 + 10_000]);
+    const marker = Buffer.from([0x09, 0x02, 0, 0, 0, 0, 0, 0xf0, 0x7f]);
+    let count = 0;
+    for (let i = fastBytes.indexOf(marker); i >= 0; i = fastBytes.indexOf(marker, i + 1)) count++;
+    expect(count).toBe(5);
+  });
+
+  it('lets the metric name win over a __name__ label and drops empty names and values', () => {
+    const m: Metric = { name: 'scaph_x', help: '', type: 'gauge', kind: 'int', value: 3, labels: { __name__: 'other', a: '', '': 'v', b: '1' } };
+    const e: QueuedSample = { timestampMs: T0, metrics: [m], vanished: [], endedProcesses: [] };
+    const options = { job: 'scaph', instance: 'h', extraLabels: { __name__: 'x', AAA: 'upper' } };
+    const { reference, fast } = both([e], options);
+    expect(fast).toEqual(reference);
+    expect(fast[0]?.labels.map((l) => l.name)).toEqual(['AAA', '__name__', 'b', 'instance', 'job']);
+    expect(fast[0]?.labels[1]?.value).toBe('scaph_x');
+  });
+});
