@@ -1,11 +1,10 @@
-import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ProcfsTree, type FakeProcess } from './fixtures/procfs-tree.js';
 import { DOCKER_ID, DOCKER_V2_SYSTEMD } from './fixtures/cgroups.js';
+import { runScaph } from './fixtures/run-scaph.js';
 
-const BIN = join(import.meta.dirname, '..', 'dist', 'src', 'bin.js');
 const trees: ProcfsTree[] = [];
 afterEach(() => {
   for (const t of trees.splice(0)) t.cleanup();
@@ -30,17 +29,8 @@ describe('scaph --containers end to end', () => {
       for (const p of [web, worker, unit]) tree.writeProcessStat(p);
     }, 100);
     try {
-      const child = spawn(
-        process.execPath,
-        [BIN, '--no-header', '--no-docker', '--sensor', 'estimate', '--procfs-path', tree.root, 'stdout', '--containers', '--raw-metrics', '-t', '2.2', '-s', '1'],
-        { stdio: ['ignore', 'pipe', 'pipe'] },
-      );
-      let out = '';
-      let err = '';
-      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-      child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-      const code = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
-      expect(code, err).toBe(0);
+      const { code, stdout: out, stderr } = await runScaph(['--no-header', '--no-docker', '--sensor', 'estimate', '--procfs-path', tree.root, 'stdout', '--containers', '--raw-metrics', '-t', '2.2', '-s', '1']);
+      expect(code, stderr).toBe(0);
       const last = out.trim().split('-'.repeat(60)).filter((b) => b.trim()).at(-2) ?? '';
       const value = (re: RegExp): number => Number(last.match(re)?.[1]);
       expect(last).toMatch(new RegExp(`scaph_process_power_consumption_microwatts\\{pid="101"[^}]*container_id="${DOCKER_ID}",container_runtime="docker"`));

@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createPowercapTree } from './fixtures/powercap-tree.js';
+import { runScaph, SCAPH_BIN as BIN } from './fixtures/run-scaph.js';
 
-const BIN = join(import.meta.dirname, '..', 'dist', 'src', 'bin.js');
 
 async function until(condition: () => boolean, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -108,13 +108,8 @@ describe('scaph CLI', () => {
   it('reports host, every socket and their domains from a RAPL tree (2-socket server, counters wrapping)', async () => {
     const tree = createPowercapTree('server2s', { clock: 'real', wrapEverySeconds: 1.5 });
     try {
-      const child = spawn(process.execPath, [BIN, '--no-header', '--sensor', 'powercap_rapl', '--powercap-path', tree.powercapPath, 'json', '-t', '4.5', '-s', '1'], { stdio: ['ignore', 'pipe', 'pipe'] });
-      let out = '';
-      let err = '';
-      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-      child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-      const code = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
-      expect(code, err).toBe(0);
+      const { code, stdout: out, stderr } = await runScaph(['--no-header', '--sensor', 'powercap_rapl', '--powercap-path', tree.powercapPath, 'json', '-t', '4.5', '-s', '1']);
+      expect(code, stderr).toBe(0);
       type Report = { host: { consumption: number; value_source: string }; sockets: Array<{ id: number; consumption: number; domains: Array<{ name: string; consumption: number }> }> };
       const reports = JSON.parse(out) as Report[];
       expect(reports.length).toBeGreaterThanOrEqual(3);
