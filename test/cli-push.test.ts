@@ -3,13 +3,12 @@
  * backend answers 503, then SIGTERM: the agent flushes the backlog within its deadline and exits 0.
  */
 import { spawn } from 'node:child_process';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SCAPH_BIN as BIN } from './fixtures/run-scaph.js';
 import { FaultProxy } from './servers/fault-proxy.js';
 import type { ManagedServer } from './servers/managed-server.js';
 import { startVictoriaMetrics, vmExport } from './servers/victoria-metrics.js';
 
-const BIN = join(import.meta.dirname, '..', 'dist', 'src', 'bin.js');
 let vm: ManagedServer;
 let proxy: FaultProxy;
 
