@@ -26,7 +26,10 @@ const PROCESS_PREFIX = 'scaph_process_';
 const SERIES_KEYS = ['socket_id', 'domain_name', 'reason', 'container_id', 'kubernetes_pod_namespace', 'kubernetes_pod_name', 'systemd_unit'] as const;
 const SCAPH_PREFIX = 'scaph_';
 
-/** Turns metrics into events; keeps per-name and per-label-set work out of the per-metric path. */
+/**
+ * Turns metrics into event objects. The transport writes the same events as bytes directly
+ * (riemann-wire.ts, tested byte for byte against this builder + protobufjs); this is the readable form.
+ */
 export class RiemannEventBuilder {
   private readonly tags: string[];
   /** Metric name -> service prefix for per-process metrics ("process_..._"), computed once per name. */
