@@ -26,20 +26,23 @@ const PROCESS_PREFIX = 'scaph_process_';
 const SERIES_KEYS = ['socket_id', 'domain_name', 'reason', 'container_id', 'kubernetes_pod_namespace', 'kubernetes_pod_name', 'systemd_unit'] as const;
 const SCAPH_PREFIX = 'scaph_';
 
-/** Turns metrics into events; keeps per-name and per-label-set work out of the per-metric path. */
+/**
+ * Turns metrics into event objects. The transport writes the same events as bytes directly
+ * (riemann-wire.ts, tested byte for byte against this builder + protobufjs); this is the readable form.
+ */
 export class RiemannEventBuilder {
   private readonly tags: string[];
   /** Metric name -> service prefix for per-process metrics ("process_..._"), computed once per name. */
   private readonly processPrefixes = new Map<string, string>();
 
   constructor(private readonly options: RiemannEventOptions) {
-    this.tags = ['scaphandre', ...options.tags];
+    this.tags = eventTags(options);
   }
 
   /** The events of one sample, in metric order. */
   build(metrics: readonly Metric[], timestampMs: number): RiemannEvent[] {
-    const time = Math.floor(timestampMs / 1000);
-    const timeMicros = Math.round(timestampMs * 1000);
+    const time = eventTime(timestampMs);
+    const timeMicros = eventTimeMicros(timestampMs);
     const events: RiemannEvent[] = new Array<RiemannEvent>(metrics.length);
     // The metrics view hands the five metrics of one process the same labels object: convert it once.
     let lastLabels: MetricLabels | null = null;
@@ -61,8 +64,7 @@ export class RiemannEventBuilder {
         ttl: this.options.ttlS,
         attributes: lastAttributes,
       };
-      // Integers go as sint64 so large counters keep every digit; Riemann reads metric_sint64 first.
-      if (m.kind === 'int' && Number.isSafeInteger(m.value)) event.metricSint64 = m.value;
+      if (goesAsSint64(m)) event.metricSint64 = m.value;
       else event.metricD = m.value;
       events[i] = event;
     }
@@ -72,23 +74,60 @@ export class RiemannEventBuilder {
   /** The metric name (plus its series labels' values), or `<name without scaph_>_<pid>_<exe>` for a process. */
   service(m: Metric): string {
     const pid = m.labels['pid'];
-    if (pid === undefined || !m.name.startsWith(PROCESS_PREFIX)) return seriesService(m);
+    if (pid === undefined || !m.name.startsWith(PROCESS_PREFIX)) return m.name + seriesServiceSuffix(m.labels);
     let prefix = this.processPrefixes.get(m.name);
     if (prefix === undefined) {
-      prefix = `${m.name.slice(SCAPH_PREFIX.length)}_`;
+      prefix = processServicePrefix(m.name) as string;
       this.processPrefixes.set(m.name, prefix);
     }
-    return `${prefix}${pid}_${m.labels['exe'] ?? ''}`;
+    return prefix + (processServiceSuffix(m.labels) as string);
   }
 }
 
-function seriesService(m: Metric): string {
-  let service = m.name;
+/** Event.time: whole seconds. */
+export function eventTime(timestampMs: number): number {
+  return Math.floor(timestampMs / 1000);
+}
+
+/** Event.time_micros. */
+export function eventTimeMicros(timestampMs: number): number {
+  return Math.round(timestampMs * 1000);
+}
+
+/** Integers go as sint64 so large counters keep every digit (Riemann reads metric_sint64 first); the rest as metric_d. */
+export function goesAsSint64(m: Metric): boolean {
+  return m.kind === 'int' && Number.isSafeInteger(m.value);
+}
+
+/** Event.tags: "scaphandre", then --tag's. */
+export function eventTags(options: RiemannEventOptions): string[] {
+  return ['scaphandre', ...options.tags];
+}
+
+/*
+ * A service is a name part then a labels part, so the wire encoder (riemann-wire.ts) can keep the bytes
+ * of each part, per name and per labels object, and never build the string.
+ */
+
+/** `<name without scaph_>_` when the name is a per-process metric's, else null. */
+export function processServicePrefix(name: string): string | null {
+  return name.startsWith(PROCESS_PREFIX) ? `${name.slice(SCAPH_PREFIX.length)}_` : null;
+}
+
+/** `<pid>_<exe>` when the labels are a process's (they have a pid), else null. */
+export function processServiceSuffix(labels: MetricLabels): string | null {
+  const pid = labels['pid'];
+  return pid === undefined ? null : `${pid}_${labels['exe'] ?? ''}`;
+}
+
+/** `_<value>` for each series label present, in SERIES_KEYS order ('' for none). */
+export function seriesServiceSuffix(labels: MetricLabels): string {
+  let suffix = '';
   for (const key of SERIES_KEYS) {
-    const v = m.labels[key];
-    if (v !== undefined) service += `_${v}`;
+    const v = labels[key];
+    if (v !== undefined) suffix += `_${v}`;
   }
-  return service;
+  return suffix;
 }
 
 function toAttributes(labels: MetricLabels): RiemannAttribute[] {

@@ -9,9 +9,12 @@ import { createPushExporter, type PushExporter, type PushExporterOptions } from 
 import type { QueuedSample, Transport } from '../delivery/transport.js';
 import type { TlsOptions } from '../net/tls.js';
 import { RiemannConnection, type RiemannEndpoint } from './riemann-connection.js';
-import { RiemannEventBuilder, type RiemannEventOptions } from './riemann-events.js';
+import type { RiemannEventOptions } from './riemann-events.js';
 import { describeRiemannFailure, type RiemannTlsFiles } from './riemann-problems.js';
-import { encodeFrame, type RiemannEvent, type RiemannMsg } from './riemann-proto.js';
+import type { RiemannMsg } from './riemann-proto.js';
+import { RiemannWireEncoder, type RiemannFrame } from './riemann-wire.js';
+
+export type { RiemannFrame } from './riemann-wire.js';
 
 export interface RiemannOptions extends RiemannEventOptions {
   /** Riemann server address (-a): also the name checked against its certificate. */
@@ -32,14 +35,6 @@ export const RIEMANN_DEFAULTS = { port: 5555, ttlS: 60, maxEventsPerMsg: 500, co
 /** Drop reason when Riemann answered ok=false. */
 export const DROP_RIEMANN_ERROR = 'riemann_error';
 
-/** One Msg on the wire: the `index`-th Msg of `entry`'s events. */
-export interface RiemannFrame {
-  readonly entry: QueuedSample;
-  readonly index: number;
-  readonly events: number;
-  readonly bytes: Buffer;
-}
-
 export interface RiemannBatch {
   readonly frames: readonly RiemannFrame[];
 }
@@ -56,8 +51,7 @@ export class RiemannTransport implements Transport<RiemannBatch> {
   readonly name = 'riemann';
   readonly counters: RiemannCounters = { msgsAcked: 0, msgsRejected: 0, eventsAcked: 0, eventsRejected: 0 };
   readonly connection: RiemannConnection;
-  private readonly events: RiemannEventBuilder;
-  private readonly maxEventsPerMsg: number;
+  private readonly encoder: RiemannWireEncoder;
   /**
    * Per queued sample, how many of its Msgs the server has answered (always a prefix: replies are in
    * order). A retry re-encodes the batch; send() skips what was answered, so nothing is sent twice.
@@ -69,23 +63,14 @@ export class RiemannTransport implements Transport<RiemannBatch> {
   private loggedTlsProblem: string | null = null;
 
   constructor(private readonly options: RiemannOptions) {
-    this.events = new RiemannEventBuilder(options);
-    this.maxEventsPerMsg = Math.max(1, Math.floor(options.maxEventsPerMsg));
+    this.encoder = new RiemannWireEncoder(options, options.maxEventsPerMsg);
     const endpoint: RiemannEndpoint = { host: options.host, port: options.port, tls: options.tls, connectTimeoutMs: options.connectTimeoutMs };
     this.connection = new RiemannConnection(endpoint);
   }
 
   /** Pure: the same entries always give the same frames (a Msg never spans two samples). */
   encode(entries: readonly QueuedSample[]): RiemannBatch {
-    const frames: RiemannFrame[] = [];
-    for (const entry of entries) {
-      const events = this.events.build(entry.metrics, entry.timestampMs);
-      for (let start = 0, index = 0; start < events.length; start += this.maxEventsPerMsg, index++) {
-        const chunk: RiemannEvent[] = events.slice(start, start + this.maxEventsPerMsg);
-        frames.push({ entry, index, events: chunk.length, bytes: encodeFrame({ events: chunk }) });
-      }
-    }
-    return { frames };
+    return { frames: this.encoder.encode(entries) };
   }
 
   async send(batch: RiemannBatch, signal: AbortSignal): Promise<Outcome> {

@@ -62,8 +62,9 @@ export class FakeSensor implements Sensor {
   }
 }
 
+/** Carries the agent's RSS as the machine sensor's samples do, so scaph_self_memory_bytes is among the events. */
 export function sampleAt(timestampMs: number, processes: readonly SyntheticProcess[] = PROCESSES): Sample {
-  return syntheticSample({ timestampMs, processes });
+  return { ...syntheticSample({ timestampMs, processes }), agentRssBytes: 50_000_000 };
 }
 
 export function sleep(ms: number): Promise<void> {
