@@ -1,5 +1,13 @@
 import { parse as parseToml, TomlError } from 'smol-toml';
-import { isMap, isScalar, LineCounter, parseDocument, type Node } from 'yaml';
+import { createRequire } from 'node:module';
+import type { Node } from 'yaml';
+
+type YamlModule = typeof import('yaml');
+const requireFromHere = createRequire(import.meta.url);
+/** Loaded on the first YAML file only: most configs are TOML, and yaml costs ~5 MB of RSS to load. */
+function yaml(): YamlModule {
+  return requireFromHere('yaml') as YamlModule;
+}
 
 export type ConfigFormat = 'toml' | 'yaml';
 
@@ -48,6 +56,7 @@ function parseTomlSource(text: string): ConfigSource {
 }
 
 function parseYamlSource(text: string): ConfigSource {
+  const { LineCounter, parseDocument } = yaml();
   const counter = new LineCounter();
   const doc = parseDocument(text, { lineCounter: counter, uniqueKeys: true });
   const problems = doc.errors.map((e) => ({
@@ -64,6 +73,7 @@ function parseYamlSource(text: string): ConfigSource {
 
 /** The node of the last key of `path` (the key itself, so the line is where the user typed it). */
 function yamlKeyNode(root: unknown, path: KeyPath): Node | null {
+  const { isMap, isScalar } = yaml();
   let node: unknown = root;
   for (let i = 0; i < path.length; i++) {
     const step = path[i];

@@ -168,12 +168,24 @@ class MetricList {
   }
 }
 
-/** Turns one sample into its metrics, in a stable order (host, sockets, domains, processes). */
-export function sampleToMetrics(sample: Sample, options: MetricsViewOptions = {}, version = ''): Metric[] {
+/** Gives the labels object of a process's series (processLabels, or a cache of it: see metrics-view.ts). */
+export type ProcessLabelSource = (p: ProcessSample, options: MetricsViewOptions) => MetricLabels;
+
+/**
+ * Turns one sample into its metrics, in a stable order (host, sockets, domains, processes).
+ * `labelsOf` lets a caller hand out the same labels object for a process across samples, so encoders
+ * that cache per labels object (remote-write, Warp 10) hit their caches.
+ */
+export function sampleToMetrics(
+  sample: Sample,
+  options: MetricsViewOptions = {},
+  version = '',
+  labelsOf: ProcessLabelSource = processLabels,
+): Metric[] {
   const list = new MetricList();
   addHostMetrics(list, sample);
   addSocketMetrics(list, sample);
-  addProcessMetrics(list, sample, options);
+  addProcessMetrics(list, sample, options, labelsOf);
   if (options.containers && options.groups) list.items.push(...options.groups.aggregateMetrics(sample));
   list.add('scaph_self_topo_procs_nb', sample.processes.length);
   if (sample.agentRssBytes !== undefined) list.add('scaph_self_memory_bytes', sample.agentRssBytes);
@@ -216,11 +228,11 @@ function addSocketMetrics(list: MetricList, sample: Sample): void {
   }
 }
 
-function addProcessMetrics(list: MetricList, sample: Sample, options: MetricsViewOptions): void {
+function addProcessMetrics(list: MetricList, sample: Sample, options: MetricsViewOptions, labelsOf: ProcessLabelSource): void {
   const filter = options.processFilter ?? null;
   for (const p of sample.processes) {
     if (filter && !filter.test(p.exe) && !filter.test(p.cmdline)) continue;
-    const labels = processLabels(p, options);
+    const labels = labelsOf(p, options);
     list.add('scaph_process_power_consumption_microwatts', p.powerUw, labels);
     list.add('scaph_process_energy_microjoules', p.energyUj, labels);
     list.add('scaph_process_cpu_usage_percentage', p.cpuUsagePercent, labels);

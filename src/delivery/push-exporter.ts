@@ -1,6 +1,7 @@
 import type { Exporter } from '../core/exporter.js';
 import type { Logger } from '../core/log.js';
-import { sampleToMetrics, type Metric, type MetricsViewOptions } from '../core/metrics.js';
+import type { Metric, MetricsViewOptions } from '../core/metrics.js';
+import { metricsView } from '../core/metrics-view.js';
 import type { Sample } from '../core/sample.js';
 import { DEFAULT_FAILURE_LOG, FailureLog, type FailureLogOptions } from './failure-log.js';
 import { classifyNetworkError, type Outcome } from './outcome.js';
@@ -88,6 +89,7 @@ class PushExporterImpl<Batch> implements PushExporter {
   private readonly maxPerSend: number;
   private readonly timeoutMs: number;
   private readonly maxAgeMs: number | null;
+  private readonly view: MetricsViewOptions;
   /** In-flight entries evicted by a full queue: counted when their request ends (sent or dropped). */
   private evictedInFlight = 0;
   private seq = 0;
@@ -116,6 +118,7 @@ class PushExporterImpl<Batch> implements PushExporter {
     this.maxPerSend = Math.max(1, options.maxSamplesPerSend ?? PUSH_DEFAULTS.maxSamplesPerSend);
     this.timeoutMs = options.timeoutMs ?? PUSH_DEFAULTS.timeoutMs;
     this.maxAgeMs = options.maxAgeMs ?? null;
+    this.view = options.metricsView ?? {};
   }
 
   async start(): Promise<void> {
@@ -124,7 +127,7 @@ class PushExporterImpl<Batch> implements PushExporter {
 
   export(sample: Sample): void {
     if (this.stopping) return;
-    const metrics = sampleToMetrics(sample, this.options.metricsView, this.options.version ?? '');
+    const metrics = metricsView(sample, this.view, this.options.version ?? '');
     const entry: Entry = {
       seq: this.seq++,
       timestampMs: sample.timestampMs,
@@ -311,10 +314,16 @@ class PushExporterImpl<Batch> implements PushExporter {
 /** Rough memory held by one queued sample (objects and strings), so the byte cap means something. */
 function estimateBytes(metrics: readonly Metric[]): number {
   let bytes = 64;
+  let labels: Metric['labels'] | null = null;
+  let labelBytes = 0;
   for (const m of metrics) {
-    bytes += 96;
-    const labels = m.labels;
-    for (const k in labels) bytes += 32 + 2 * (k.length + (labels[k]?.length ?? 0));
+    // A process's metrics share one labels object, in a row: size it once.
+    if (m.labels !== labels) {
+      labels = m.labels;
+      labelBytes = 0;
+      for (const k in labels) labelBytes += 32 + 2 * (k.length + (labels[k]?.length ?? 0));
+    }
+    bytes += 96 + labelBytes;
   }
   return bytes;
 }

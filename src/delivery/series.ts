@@ -1,27 +1,70 @@
-import type { Metric } from '../core/metrics.js';
+import type { Metric, MetricLabels } from '../core/metrics.js';
+
+/**
+ * The series keys of one labels object, per metric name. The metrics view hands out the same labels
+ * object for a process every step, so its keys are built once and their hashes stay cached.
+ */
+interface LabelKeys {
+  readonly suffix: string;
+  readonly byName: Map<string, string>;
+}
+
+const labelKeys = new WeakMap<MetricLabels, LabelKeys>();
+
+function keysOf(labels: MetricLabels): LabelKeys {
+  let keys = labelKeys.get(labels);
+  if (!keys) {
+    let suffix = '';
+    for (const k in labels) suffix += `\u0000${k}\u0001${labels[k]}`;
+    keys = { suffix, byName: new Map() };
+    // Only frozen labels can be cached by identity: a mutable object could change under the key.
+    if (Object.isFrozen(labels)) labelKeys.set(labels, keys);
+  }
+  return keys;
+}
 
 /** Identity of a series: name and labels, in the order the metrics view writes them. */
 export function seriesKey(m: Metric): string {
-  let key = m.name;
-  const labels = m.labels;
-  for (const k in labels) key += `\u0000${k}\u0001${labels[k]}`;
+  const keys = keysOf(m.labels);
+  let key = keys.byName.get(m.name);
+  if (key === undefined) {
+    key = m.name + keys.suffix;
+    keys.byName.set(m.name, key);
+  }
   return key;
+}
+
+interface SeenSeries {
+  metric: Metric;
+  generation: number;
 }
 
 /**
  * Remembers the series of the previous sample and tells which of them are absent from the current one
- * (a process ended, a domain disappeared): the series that need a staleness marker.
+ * (a process ended, a domain disappeared): the series that need a staleness marker. One map kept across
+ * samples (a series seen again is updated in place), so a steady set of series allocates nothing.
  */
 export class VanishedSeriesTracker {
-  private previous = new Map<string, Metric>();
+  private readonly series = new Map<string, SeenSeries>();
+  private generation = 0;
 
   /** Records `metrics` as the current series; returns the previous sample's series missing from it. */
   next(metrics: readonly Metric[]): Metric[] {
-    const current = new Map<string, Metric>();
-    for (const m of metrics) current.set(seriesKey(m), m);
+    const generation = ++this.generation;
+    for (const m of metrics) {
+      const key = seriesKey(m);
+      const seen = this.series.get(key);
+      if (seen) {
+        seen.metric = m;
+        seen.generation = generation;
+      } else this.series.set(key, { metric: m, generation });
+    }
     const vanished: Metric[] = [];
-    for (const [key, m] of this.previous) if (!current.has(key)) vanished.push(m);
-    this.previous = current;
+    for (const [key, seen] of this.series) {
+      if (seen.generation === generation) continue;
+      vanished.push(seen.metric);
+      this.series.delete(key);
+    }
     return vanished;
   }
 }

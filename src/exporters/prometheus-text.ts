@@ -4,13 +4,22 @@
  * this sample's series: the series of a process that has ended are simply not there any more.
  * Shared by the pull exporter (/metrics) and the Pushgateway exporter (PUT body).
  */
-import { Counter, Gauge, Registry, type OpenMetricsContentType, type PrometheusContentType, type RegistryContentType } from 'prom-client';
+import { createRequire } from 'node:module';
+import type { OpenMetricsContentType, PrometheusContentType, Registry, RegistryContentType } from 'prom-client';
 import type { Metric } from '../core/metrics.js';
+
+type PromClient = typeof import('prom-client');
+const requireFromHere = createRequire(import.meta.url);
+/** Loaded on the first render: every command module imports this file, and prom-client costs ~4 MB to load. */
+function promClient(): PromClient {
+  return requireFromHere('prom-client') as PromClient;
+}
 
 export type ExpositionFormat = 'text' | 'openmetrics';
 
-export const TEXT_CONTENT_TYPE: PrometheusContentType = Registry.PROMETHEUS_CONTENT_TYPE;
-export const OPENMETRICS_CONTENT_TYPE: OpenMetricsContentType = Registry.OPENMETRICS_CONTENT_TYPE;
+/** prom-client's Registry.PROMETHEUS_CONTENT_TYPE and OPENMETRICS_CONTENT_TYPE (a test checks they agree). */
+export const TEXT_CONTENT_TYPE: PrometheusContentType = 'text/plain; version=0.0.4; charset=utf-8';
+export const OPENMETRICS_CONTENT_TYPE: OpenMetricsContentType = 'application/openmetrics-text; version=1.0.0; charset=utf-8';
 
 export function contentTypeOf(format: ExpositionFormat): string {
   return format === 'openmetrics' ? OPENMETRICS_CONTENT_TYPE : TEXT_CONTENT_TYPE;
@@ -43,7 +52,8 @@ function groupByFamily(metrics: readonly Metric[]): Map<string, FamilyGroup> {
  */
 export function registryFromMetrics(metrics: readonly Metric[], format: ExpositionFormat): Registry<RegistryContentType> {
   // prom-client's typings declare no constructor argument: set the content type afterwards.
-  const registry = new Registry<RegistryContentType>();
+  const { Counter, Gauge, Registry: PromRegistry } = promClient();
+  const registry = new PromRegistry<RegistryContentType>();
   registry.setContentType(format === 'openmetrics' ? OPENMETRICS_CONTENT_TYPE : TEXT_CONTENT_TYPE);
   for (const [name, g] of groupByFamily(metrics)) {
     const config = { name, help: g.first.help, labelNames: [...g.labelNames], registers: [registry] };

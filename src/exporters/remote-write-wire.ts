@@ -30,6 +30,8 @@ const STALE_BYTES = Buffer.from([0x02, 0, 0, 0, 0, 0, 0xf0, 0x7f]);
 interface LabelSet {
   /** seriesKey(m) without the leading metric name. */
   readonly keySuffix: string;
+  /** name + keySuffix per metric name, built once: a kept string keeps its hash, a fresh concat does not. */
+  readonly keys: Map<string, string>;
   readonly before: Buffer;
   readonly after: Buffer;
 }
@@ -68,7 +70,11 @@ export class WriteRequestEncoder {
 
   private add(byKey: Map<string, Series>, m: Metric, value: number, timestampMs: number, stale: number): void {
     const labels = this.labelSet(m.labels);
-    const key = m.name + labels.keySuffix;
+    let key = labels.keys.get(m.name);
+    if (key === undefined) {
+      key = m.name + labels.keySuffix;
+      labels.keys.set(m.name, key);
+    }
     let series = byKey.get(key);
     if (!series) {
       series = { labels, name: this.nameLabel(m.name), points: [] };
@@ -92,7 +98,7 @@ export class WriteRequestEncoder {
     const split = names.findIndex((k) => byteOrder(k, '__name__') > 0);
     const at = split < 0 ? names.length : split;
     const encode = (list: string[]): Buffer => Buffer.concat(list.map((k) => labelField(k, all.get(k) as string)));
-    set = { keySuffix, before: encode(names.slice(0, at)), after: encode(names.slice(at)) };
+    set = { keySuffix, keys: new Map(), before: encode(names.slice(0, at)), after: encode(names.slice(at)) };
     this.labelSets.set(labels, set);
     return set;
   }

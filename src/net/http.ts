@@ -1,5 +1,5 @@
-import type { IncomingHttpHeaders } from 'node:http';
-import { Pool } from 'undici';
+import { Agent as HttpAgent, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { TlsOptions } from './tls.js';
 
 export interface HttpEndpointOptions {
@@ -19,52 +19,83 @@ export interface HttpResult {
 
 const BODY_LIMIT_BYTES = 4096;
 
+/** No byte moved on the socket for the endpoint's timeout (connecting, waiting for headers, or body). */
+class HttpTimeoutError extends Error {
+  readonly code = 'ETIMEDOUT';
+  constructor(timeoutMs: number) {
+    super(`no activity on the connection for ${timeoutMs} ms`);
+    this.name = 'HttpTimeoutError';
+  }
+}
+
 /**
- * One endpoint (scheme + host + port + path), one undici Pool: connections are reused across sends,
- * every phase has a timeout, and undici never retries on its own (retry is the delivery core's job).
+ * One endpoint (scheme + host + port + path), one keep-alive agent: connections are reused across sends,
+ * every phase has a timeout, and nothing is retried here (retry is the delivery core's job).
+ * node:http rather than undici: undici compiles its WebAssembly HTTP parser on the first request, a
+ * ~35 MB RSS spike (and 8 MB more loaded) that alone broke the agent's 80 MB peak-RSS budget.
  */
 export class HttpEndpoint {
   readonly url: URL;
-  private readonly pool: Pool;
+  private readonly agent: HttpAgent;
+  private readonly send: typeof httpRequest;
   private readonly path: string;
+  private readonly timeoutMs: number;
 
   constructor(url: string | URL, options: HttpEndpointOptions) {
     this.url = new URL(url);
     this.path = `${this.url.pathname}${this.url.search}`;
-    const tls = options.tls;
-    this.pool = new Pool(this.url.origin, {
-      connections: options.connections ?? 1,
-      connect: { timeout: options.timeoutMs, ...(tls ?? {}) },
-      headersTimeout: options.timeoutMs,
-      bodyTimeout: options.timeoutMs,
-    });
+    this.timeoutMs = options.timeoutMs;
+    const common = { keepAlive: true, maxSockets: options.connections ?? 1 };
+    if (this.url.protocol === 'https:') {
+      this.agent = new HttpsAgent({ ...common, ...(options.tls ?? {}) });
+      this.send = httpsRequest;
+    } else {
+      this.agent = new HttpAgent(common);
+      this.send = httpRequest;
+    }
   }
 
-  async request(
+  request(
     method: 'POST' | 'PUT' | 'DELETE' | 'GET',
     body: Uint8Array | string | null,
     headers: Readonly<Record<string, string>>,
     signal: AbortSignal,
   ): Promise<HttpResult> {
-    const res = await this.pool.request({ path: this.path, method, headers, body, signal });
-    if (res.statusCode >= 200 && res.statusCode < 300) {
-      await res.body.dump();
-      return { status: res.statusCode, headers: res.headers, body: '' };
-    }
-    return { status: res.statusCode, headers: res.headers, body: await readLimited(res.body) };
+    const payload = body === null ? null : typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
+    const allHeaders = payload === null ? headers : { ...headers, 'content-length': String(payload.byteLength) };
+    return new Promise<HttpResult>((resolve, reject) => {
+      const req = this.send(this.url, { method, path: this.path, headers: allHeaders, agent: this.agent, signal });
+      req.setTimeout(this.timeoutMs, () => req.destroy(new HttpTimeoutError(this.timeoutMs)));
+      req.on('error', reject);
+      req.on('response', (res: IncomingMessage) => {
+        res.on('error', reject);
+        res.on('close', () => {
+          if (!res.complete) reject(new Error('the connection closed before the response ended'));
+        });
+        const status = res.statusCode ?? 0;
+        if (status >= 200 && status < 300) {
+          res.on('end', () => resolve({ status, headers: res.headers, body: '' }));
+          res.resume();
+          return;
+        }
+        readLimited(res).then((text) => resolve({ status, headers: res.headers, body: text }), reject);
+      });
+      req.end(payload ?? undefined);
+    });
   }
 
   async close(): Promise<void> {
-    await this.pool.close();
+    this.agent.destroy();
   }
 }
 
-async function readLimited(body: AsyncIterable<Uint8Array> & { destroy(): unknown }): Promise<string> {
+async function readLimited(body: IncomingMessage): Promise<string> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of body) {
-    chunks.push(Buffer.from(chunk));
-    size += chunk.length;
+    const b = chunk as Buffer;
+    chunks.push(b);
+    size += b.length;
     if (size >= BODY_LIMIT_BYTES) {
       body.destroy();
       break;

@@ -4,7 +4,8 @@
  * at a bounded interval (the safety net, and what reopens a dropped event stream), and early when an
  * unknown container shows up — never per sample per process.
  */
-import { Agent, request } from 'undici';
+import type { Agent } from 'undici';
+import { undici } from './undici-lazy.js';
 import { ScaphError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import { errorCode, MetadataRefresher, rememberMiss, type MetadataLoader } from './metadata-refresh.js';
@@ -56,7 +57,7 @@ export class DockerMetadata implements MetadataLoader {
     this.socketPath = options.socketPath ?? DEFAULT_DOCKER_SOCKET;
     this.timeoutMs = options.timeoutMs ?? 5_000;
     // Two connections: the event stream holds one open, the container list uses the other.
-    this.agent = new Agent({ connect: { socketPath: this.socketPath }, connections: 2 });
+    this.agent = new (undici().Agent)({ connect: { socketPath: this.socketPath }, connections: 2 });
     this.refresher = new MetadataRefresher(
       this,
       { intervalMs: options.refreshIntervalMs ?? 30_000, minGapMs: options.minRefreshGapMs ?? 5_000 },
@@ -93,7 +94,7 @@ export class DockerMetadata implements MetadataLoader {
 
   async load(): Promise<void> {
     const path = '/containers/json';
-    const response = await request(`http://docker${path}`, {
+    const response = await undici().request(`http://docker${path}`, {
       dispatcher: this.agent,
       signal: AbortSignal.timeout(this.timeoutMs),
       headers: { accept: 'application/json' },
@@ -112,7 +113,7 @@ export class DockerMetadata implements MetadataLoader {
     const abort = new AbortController();
     this.events = abort;
     try {
-      const response = await request(`http://docker/events?filters=${EVENT_FILTERS}`, {
+      const response = await undici().request(`http://docker/events?filters=${EVENT_FILTERS}`, {
         dispatcher: this.agent,
         signal: abort.signal,
         headersTimeout: this.timeoutMs,

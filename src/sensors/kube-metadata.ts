@@ -5,7 +5,8 @@
  */
 import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { Agent, request } from 'undici';
+import type { Agent } from 'undici';
+import { undici } from './undici-lazy.js';
 import { ScaphError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { ContainerRuntime } from './cgroup.js';
@@ -121,7 +122,7 @@ export class KubernetesMetadata implements MetadataLoader {
     const agent = await this.ensureAgent();
     // Projected service-account tokens rotate: read the file on every load.
     const token = (await readFile(this.options.tokenPath ?? `${SERVICE_ACCOUNT_DIR}/token`, 'utf8')).trim();
-    const response = await request(`${this.apiUrl}${this.path}`, {
+    const response = await undici().request(`${this.apiUrl}${this.path}`, {
       dispatcher: agent,
       signal: AbortSignal.timeout(this.options.timeoutMs ?? 10_000),
       headers: { authorization: `Bearer ${token}`, accept: 'application/json' },
@@ -139,7 +140,7 @@ export class KubernetesMetadata implements MetadataLoader {
   private async ensureAgent(): Promise<Agent> {
     if (this.agent) return this.agent;
     const ca = await readFile(this.options.caPath ?? `${SERVICE_ACCOUNT_DIR}/ca.crt`);
-    this.agent = new Agent({ connect: { ca }, connections: 1 });
+    this.agent = new (undici().Agent)({ connect: { ca }, connections: 1 });
     return this.agent;
   }
 
