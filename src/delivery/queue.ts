@@ -15,7 +15,8 @@ export interface QueueLimits {
  * are evicted and handed back to the caller (who counts them): fresh data is worth more than stale data.
  */
 export class BoundedQueue<T extends Sized> {
-  private items: T[] = [];
+  /** Slots before `head` are already removed and hold undefined (never a reference to a sent entry). */
+  private items: (T | undefined)[] = [];
   private head = 0;
   private totalBytes = 0;
 
@@ -50,7 +51,7 @@ export class BoundedQueue<T extends Sized> {
 
   /** Up to `count` oldest entries, oldest first, without removing them. */
   peek(count: number): T[] {
-    return this.items.slice(this.head, this.head + Math.max(0, count));
+    return this.items.slice(this.head, this.head + Math.max(0, count)) as T[];
   }
 
   /** Removes the oldest entries while `predicate` holds; returns them. */
@@ -67,10 +68,17 @@ export class BoundedQueue<T extends Sized> {
 
   private shiftOne(): T {
     const item = this.items[this.head] as T;
+    // Drop the reference now: a sent sample must not stay reachable until the next compaction (it
+    // would be memory the byte cap never counts).
+    this.items[this.head] = undefined;
     this.head += 1;
     this.totalBytes -= item.bytes;
-    // Compact now and then instead of Array.shift() on every removal (O(n) each).
-    if (this.head >= 1024 && this.head * 2 >= this.items.length) {
+    if (this.head === this.items.length) {
+      // Empty: the usual steady state (one sample in, one out). Start over without copying.
+      this.items.length = 0;
+      this.head = 0;
+    } else if (this.head >= 1024 && this.head * 2 >= this.items.length) {
+      // Compact now and then instead of Array.shift() on every removal (O(n) each).
       this.items = this.items.slice(this.head);
       this.head = 0;
     }

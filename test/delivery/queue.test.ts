@@ -1,3 +1,5 @@
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { BoundedQueue } from '../../src/delivery/queue.js';
 
@@ -37,5 +39,31 @@ describe('BoundedQueue', () => {
     expect(q.bytes).toBe(500);
     expect(q.drain().map((e) => e.id).slice(0, 2)).toEqual([2500, 2501]);
     expect(q.length).toBe(0);
+  });
+  it('keeps no reference to an entry once it is removed (sent samples are garbage, not hidden memory)', async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    type Entry = { id: number; bytes: number; payload: number[] };
+    const q = new BoundedQueue<Entry>({ maxSamples: 5000, maxBytes: 1e12 });
+    const refs: WeakRef<object>[] = [];
+    const add = (id: number, size: number): void => {
+      const entry: Entry = { id, bytes: 10, payload: new Array<number>(size).fill(id) };
+      refs.push(new WeakRef(entry));
+      q.push(entry);
+    };
+    // A steady state of one in, one out, then a burst that is drained partly: neither may pin what left.
+    (() => {
+      for (let i = 0; i < 50; i += 1) {
+        add(i, 1000);
+        q.shiftWhile(() => true);
+      }
+      for (let i = 50; i < 100; i += 1) add(i, 1);
+      q.shiftWhile((e) => e.id < 90);
+    })();
+    await new Promise((resolve) => setImmediate(resolve));
+    gc();
+    const alive = refs.flatMap((r, id) => (r.deref() === undefined ? [] : [id]));
+    expect(alive).toEqual([90, 91, 92, 93, 94, 95, 96, 97, 98, 99]);
+    expect(q.length).toBe(10);
   });
 });
