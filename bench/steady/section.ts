@@ -2,7 +2,8 @@
  * Section 3: steady-state overhead of `scaph run -c` — N processes (synthetic procfs tree), the
  * estimate sensor, three push transports (remote-write to a real VictoriaMetrics, Riemann and Warp 10
  * to the test servers) — measured from the agent's /proc/<pid>/stat (utime + stime) over a fixed
- * window after a warm-up, and its VmHWM (peak RSS, start-up included).
+ * window after a warm-up, and its VmHWM (peak RSS, start-up included). The agent is started as installed:
+ * with the node flags of bin.js's shebang (see agent-command.ts).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -18,6 +19,7 @@ import type { ManagedServer } from '../../test/servers/managed-server.js';
 import { REPO_ROOT } from '../paths.js';
 import type { Goal, Skipped, SteadyStateSection } from '../results.js';
 import { round } from '../stats.js';
+import { agentArgv } from './agent-command.js';
 import { cpuSecondsOf, peakRssMbOf } from './agent-usage.js';
 
 export interface SteadyPlan {
@@ -49,7 +51,7 @@ export async function runSteadyState(plan: SteadyPlan): Promise<{ section: Stead
   try {
     const configPath = join(workDir, 'scaph.toml');
     writeFileSync(configPath, config(tree.root, stepMs, backends));
-    agent = spawn(process.execPath, [join(REPO_ROOT, 'dist', 'src', 'bin.js'), 'run', '-c', configPath], {
+    agent = spawn(process.execPath, agentArgv(join(REPO_ROOT, 'dist', 'src', 'bin.js'), ['run', '-c', configPath]), {
       stdio: ['ignore', 'ignore', 'pipe'],
       env: { ...process.env, SCAPH_LOG_LEVEL: 'warn' },
     });
