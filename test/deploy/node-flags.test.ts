@@ -12,8 +12,8 @@ const EXEC_COPY = join(ROOT, 'dist', 'src', `bin-shebang-test-${process.pid}.js`
 afterAll(() => rmSync(EXEC_COPY, { force: true }));
 
 describe('node flags of the installed agent', () => {
-  it('bin.js runs node with a 1 MB young generation, and the image passes the same flags', () => {
-    expect(shebangNodeFlags(BIN)).toEqual(['--max-semi-space-size=1']);
+  it('bin.js runs node with a 1 MB young generation and no V8 background threads, and the image passes the same flags', () => {
+    expect(shebangNodeFlags(BIN)).toEqual(['--max-semi-space-size=1', '--single-threaded']);
     const entrypoint = /^ENTRYPOINT (\[.*\])$/m.exec(readFileSync(join(ROOT, 'Dockerfile'), 'utf8'));
     const argv = JSON.parse(entrypoint?.[1] ?? '[]') as string[];
     expect(argv).toEqual(['node', ...shebangNodeFlags(BIN), '/opt/scaph/dist/src/bin.js']);
@@ -29,7 +29,7 @@ describe('node flags of the installed agent', () => {
   });
 
   it('the bench starts the agent with those flags, and a shebang without flags gives none', () => {
-    expect(agentArgv(BIN, ['run', '-c', 'x.toml'])).toEqual(['--max-semi-space-size=1', BIN, 'run', '-c', 'x.toml']);
+    expect(agentArgv(BIN, ['run', '-c', 'x.toml'])).toEqual(['--max-semi-space-size=1', '--single-threaded', BIN, 'run', '-c', 'x.toml']);
     expect(shebangNodeFlags(join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'))).toEqual([]);
     expect(() => shebangNodeFlags(join(ROOT, 'package.json'))).toThrow(/not a node shebang/);
   });
