@@ -8,7 +8,7 @@ import type { Agent } from 'undici';
 import { undici } from './undici-lazy.js';
 import { ScaphError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
-import { errorCode, MetadataRefresher, rememberMiss, type MetadataLoader } from './metadata-refresh.js';
+import { errorCode, MetadataRefresher, refreshTiming, rememberMiss, type MetadataLoader, type RefreshTimingOptions } from './metadata-refresh.js';
 
 export interface DockerContainerMeta {
   /** Name without Docker's leading slash. */
@@ -17,13 +17,9 @@ export interface DockerContainerMeta {
   readonly labels: Readonly<Record<string, string>>;
 }
 
-export interface DockerMetadataOptions {
+export interface DockerMetadataOptions extends RefreshTimingOptions {
   /** Default /var/run/docker.sock. */
   readonly socketPath?: string;
-  /** Default 30 s. */
-  readonly refreshIntervalMs?: number;
-  /** Default 5 s. */
-  readonly minRefreshGapMs?: number;
   /** Per request, default 5 s. */
   readonly timeoutMs?: number;
 }
@@ -58,11 +54,7 @@ export class DockerMetadata implements MetadataLoader {
     this.timeoutMs = options.timeoutMs ?? 5_000;
     // Two connections: the event stream holds one open, the container list uses the other.
     this.agent = new (undici().Agent)({ connect: { socketPath: this.socketPath }, connections: 2 });
-    this.refresher = new MetadataRefresher(
-      this,
-      { intervalMs: options.refreshIntervalMs ?? 30_000, minGapMs: options.minRefreshGapMs ?? 5_000 },
-      logger,
-    );
+    this.refresher = new MetadataRefresher(this, refreshTiming(options), logger);
   }
 
   start(): Promise<void> {

@@ -10,12 +10,12 @@ import { undici } from './undici-lazy.js';
 import { ScaphError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { ContainerRuntime } from './cgroup.js';
-import { errorCode, MetadataRefresher, rememberMiss, type MetadataLoader } from './metadata-refresh.js';
+import { errorCode, MetadataRefresher, refreshTiming, rememberMiss, type MetadataLoader, type RefreshTimingOptions } from './metadata-refresh.js';
 import { stringRecord } from './docker-metadata.js';
 
 export const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
 
-export interface KubernetesMetadataOptions {
+export interface KubernetesMetadataOptions extends RefreshTimingOptions {
   /** API server base URL; default https://$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT. */
   readonly apiUrl?: string;
   readonly tokenPath?: string;
@@ -24,8 +24,6 @@ export interface KubernetesMetadataOptions {
   readonly nodeName?: string;
   /** Pod label keys to copy as `kubernetes_pod_label_<key sanitized>`. */
   readonly podLabels?: readonly string[];
-  readonly refreshIntervalMs?: number;
-  readonly minRefreshGapMs?: number;
   readonly timeoutMs?: number;
 }
 
@@ -80,11 +78,7 @@ export class KubernetesMetadata implements MetadataLoader {
   ) {
     this.nodeName = options.nodeName ?? process.env['NODE_NAME'] ?? hostname();
     this.path = `/api/v1/pods?fieldSelector=${encodeURIComponent(`spec.nodeName=${this.nodeName}`)}`;
-    this.refresher = new MetadataRefresher(
-      this,
-      { intervalMs: options.refreshIntervalMs ?? 30_000, minGapMs: options.minRefreshGapMs ?? 5_000 },
-      logger,
-    );
+    this.refresher = new MetadataRefresher(this, refreshTiming(options), logger);
   }
 
   start(): Promise<void> {

@@ -12,6 +12,18 @@ export interface RefreshOptions {
   readonly minGapMs: number;
 }
 
+/** The refresh timing a metadata source's options may set; the defaults suit both sources. */
+export interface RefreshTimingOptions {
+  /** Default 30 s. */
+  readonly refreshIntervalMs?: number;
+  /** Default 5 s. */
+  readonly minRefreshGapMs?: number;
+}
+
+export function refreshTiming(options: RefreshTimingOptions): RefreshOptions {
+  return { intervalMs: options.refreshIntervalMs ?? 30_000, minGapMs: options.minRefreshGapMs ?? 5_000 };
+}
+
 export interface MetadataLoader {
   /** Human name of the source for logs: "Docker Engine API", "Kubernetes API". */
   readonly sourceName: string;
