@@ -1,6 +1,4 @@
 import { mkdtemp, writeFile, chmod } from 'node:fs/promises';
-import { createServer, type IncomingHttpHeaders } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command, type OptionValues } from 'commander';
@@ -11,6 +9,7 @@ import { BASIC_PASSWORD_ENV, authFrom, remoteWriteCommand } from '../../src/comm
 import { SecretFileError } from '../../src/net/secret.js';
 import { TlsClientPairError, TlsFileMissingError, TlsFileNotPemError } from '../../src/net/tls.js';
 import { syntheticSample } from '../fixtures/synthetic-sample.js';
+import { startRecordingHttpServer } from '../servers/recording-http.js';
 import snappy from 'snappy';
 import { decodeWriteRequest } from '../../src/exporters/remote-write-encode.js';
 
@@ -108,17 +107,7 @@ describe('scaph remote-write auth and TLS', () => {
 
 describe('scaph remote-write create()', () => {
   it('builds an exporter that pushes with the job, instance, --label and auth given', async () => {
-    const got: { headers: IncomingHttpHeaders; body: Buffer }[] = [];
-    const srv = createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        got.push({ headers: req.headers, body: Buffer.concat(chunks) });
-        res.writeHead(204).end();
-      });
-    });
-    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-    const port = (srv.address() as AddressInfo).port;
+    const { port, requests: got, server: srv } = await startRecordingHttpServer();
     const plan = await remoteWriteCommand.create(
       parse(['-u', `http://127.0.0.1:${port}/api/v1/write`, '-S', '2', '--bearer-token-file', join(dir, 'token'), '--label', 'dc=par1']),
       ctx,

@@ -1,4 +1,4 @@
-import { createServer, type IncomingHttpHeaders } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { readFileSync } from 'node:fs';
 import snappy from 'snappy';
@@ -13,6 +13,7 @@ import {
 } from '../../src/exporters/remote-write-encode.js';
 import type { QueuedSample } from '../../src/delivery/transport.js';
 import { syntheticSample } from '../fixtures/synthetic-sample.js';
+import { startRecordingHttpServer } from '../servers/recording-http.js';
 
 const T0 = Date.parse('2026-03-01T12:00:00Z');
 const LABELS = { job: 'scaph', instance: 'node-1', extraLabels: { dc: 'par1', team: '', socket_id: 'user-value' } };
@@ -89,17 +90,7 @@ describe('remote-write encoding', () => {
 
 describe('RemoteWriteTransport', () => {
   it('sends a snappy BLOCK body with the remote-write headers, auth and user headers', async () => {
-    const got: { headers: IncomingHttpHeaders; body: Buffer }[] = [];
-    const srv = createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        got.push({ headers: req.headers, body: Buffer.concat(chunks) });
-        res.writeHead(204).end();
-      });
-    });
-    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-    const port = (srv.address() as AddressInfo).port;
+    const { port, requests: got, server: srv } = await startRecordingHttpServer();
     const base = { url: `http://127.0.0.1:${port}/api/v1/write`, version: pkgVersion, timeoutMs: 5000, ...LABELS };
     const bearer = new RemoteWriteTransport({ ...base, auth: { kind: 'bearer', token: 's3cret' }, headers: { 'X-Scope-OrgID': 'tenant-a' } });
     const basic = new RemoteWriteTransport({ ...base, auth: { kind: 'basic', user: 'u', password: 'p:w' } });
