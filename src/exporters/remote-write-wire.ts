@@ -5,7 +5,8 @@
  * builds a Map and sorts labels per metric and goes through protobufjs objects. Here:
  * - the labels of a labels object (the metrics view shares one between a process's five metrics) are
  *   merged, sorted and encoded once, split around where `__name__` sorts, and kept while the object lives;
- * - the `__name__` label bytes are kept per metric name;
+ * - each series' label bytes (with `__name__`) are joined once and kept, with the series' points, in a
+ *   slot reused from encode to encode: a steady set of series allocates nothing but the output buffer;
  * - sizes are computed first, then every byte is written into one buffer;
  * - a staleness marker is written as its exact bytes, never through a double (no NaN canonicalisation).
  *
@@ -30,24 +31,46 @@ const STALE_BYTES = Buffer.from([0x02, 0, 0, 0, 0, 0, 0xf0, 0x7f]);
 interface LabelSet {
   /** seriesKey(m) without the leading metric name. */
   readonly keySuffix: string;
-  /** name + keySuffix per metric name, built once: a kept string keeps its hash, a fresh concat does not. */
-  readonly keys: Map<string, string>;
   readonly before: Buffer;
   readonly after: Buffer;
+  /** The series of this labels object, per metric name. */
+  readonly slots: Map<string, SeriesSlot>;
 }
 
-interface Series {
-  readonly labels: LabelSet;
-  readonly name: Buffer;
-  /** Per point: value, timestamp, stale flag (1) — flat to avoid an object per point. */
+/**
+ * One series, kept across encodes: its label bytes (with `__name__`) in one piece, and the points of
+ * the encode that last used it. Interned by series key, so labels objects with equal content (a new
+ * host-labels object every sample, a backlog of several samples) land in the same slot.
+ */
+interface SeriesSlot {
+  readonly key: string;
+  readonly labelBytes: Buffer;
+  /** The encode that last used this slot: its points belong to that encode only. */
+  epoch: number;
+  /** No longer interned (unused for a while): a labels object still holding it must look it up again. */
+  evicted: boolean;
+  /** Per point: value, timestamp, stale flag (1) — flat to avoid an object per point. Reused. */
   readonly points: number[];
+  /** Numbers of `points` that belong to the current encode (3 per point). */
+  used: number;
 }
+
+/** Series unused for this many encodes leave the intern table (checked every SWEEP_EVERY encodes). */
+const SWEEP_AFTER = 64;
+const SWEEP_EVERY = 16;
 
 export class WriteRequestEncoder {
   private readonly base: ReadonlyMap<string, string>;
   private labelSets = new WeakMap<MetricLabels, LabelSet>();
   private readonly nameLabels = new Map<string, Buffer>();
-  private readonly f64 = Buffer.allocUnsafe(8);
+  private readonly slots = new Map<string, SeriesSlot>();
+  /** The series of the current encode, in first-seen order: the first `orderUsed` items. Reused. */
+  private readonly order: SeriesSlot[] = [];
+  private orderUsed = 0;
+  private readonly bodies: number[] = [];
+  /** encodeTransient's output, grown as needed. */
+  private scratch = Buffer.allocUnsafeSlow(0);
+  private epoch = 0;
 
   constructor(options: SeriesLabelOptions) {
     const base = new Map<string, string>([
@@ -58,29 +81,71 @@ export class WriteRequestEncoder {
     this.base = base;
   }
 
-  encode(entries: readonly QueuedSample[]): Buffer {
-    const byKey = new Map<string, Series>();
-    for (const entry of entries) {
-      const t = entry.timestampMs;
-      for (const m of entry.metrics) this.add(byKey, m, m.value, t, 0);
-      for (const m of entry.vanished) this.add(byKey, m, Number.NaN, t, 1);
-    }
-    return this.write([...byKey.values()]);
+  /** Series in the intern table (bounded: unused series leave it after SWEEP_AFTER encodes). */
+  get cachedSeries(): number {
+    return this.slots.size;
   }
 
-  private add(byKey: Map<string, Series>, m: Metric, value: number, timestampMs: number, stale: number): void {
+  /** The WriteRequest bytes of `entries`, in a Buffer of their own. */
+  encode(entries: readonly QueuedSample[]): Buffer {
+    return Buffer.from(this.encodeTransient(entries));
+  }
+
+  /**
+   * The same bytes in a scratch buffer that the next call overwrites: for a caller that compresses them
+   * at once. Pure as far as callers see: the caches only save work, the bytes depend on `entries` alone.
+   */
+  encodeTransient(entries: readonly QueuedSample[]): Buffer {
+    const epoch = ++this.epoch;
+    this.orderUsed = 0;
+    for (const entry of entries) {
+      const t = entry.timestampMs;
+      for (const m of entry.metrics) this.add(epoch, m, m.value, t, 0);
+      for (const m of entry.vanished) this.add(epoch, m, Number.NaN, t, 1);
+    }
+    const out = this.write();
+    if (epoch % SWEEP_EVERY === 0) this.sweep(epoch);
+    return out;
+  }
+
+  private add(epoch: number, m: Metric, value: number, timestampMs: number, stale: number): void {
     const labels = this.labelSet(m.labels);
-    let key = labels.keys.get(m.name);
-    if (key === undefined) {
-      key = m.name + labels.keySuffix;
-      labels.keys.set(m.name, key);
+    let slot = labels.slots.get(m.name);
+    if (slot === undefined || slot.evicted) {
+      slot = this.slot(m.name, labels);
+      labels.slots.set(m.name, slot);
     }
-    let series = byKey.get(key);
-    if (!series) {
-      series = { labels, name: this.nameLabel(m.name), points: [] };
-      byKey.set(key, series);
+    if (slot.epoch !== epoch) {
+      slot.epoch = epoch;
+      slot.used = 0;
+      this.order[this.orderUsed++] = slot;
     }
-    series.points.push(value, timestampMs, stale);
+    const points = slot.points;
+    const at = slot.used;
+    points[at] = value;
+    points[at + 1] = timestampMs;
+    points[at + 2] = stale;
+    slot.used = at + 3;
+  }
+
+  private slot(name: string, labels: LabelSet): SeriesSlot {
+    const key = name + labels.keySuffix;
+    let slot = this.slots.get(key);
+    if (!slot) {
+      const labelBytes = Buffer.concat([labels.before, this.nameLabel(name), labels.after]);
+      slot = { key, labelBytes, epoch: 0, evicted: false, points: [], used: 0 };
+      this.slots.set(key, slot);
+    }
+    return slot;
+  }
+
+  /** Forgets series not written for SWEEP_AFTER encodes (ended processes), so the table stays bounded. */
+  private sweep(epoch: number): void {
+    for (const slot of this.slots.values()) {
+      if (epoch - slot.epoch < SWEEP_AFTER) continue;
+      slot.evicted = true;
+      this.slots.delete(slot.key);
+    }
   }
 
   private labelSet(labels: MetricLabels): LabelSet {
@@ -98,7 +163,7 @@ export class WriteRequestEncoder {
     const split = names.findIndex((k) => byteOrder(k, '__name__') > 0);
     const at = split < 0 ? names.length : split;
     const encode = (list: string[]): Buffer => Buffer.concat(list.map((k) => labelField(k, all.get(k) as string)));
-    set = { keySuffix, keys: new Map(), before: encode(names.slice(0, at)), after: encode(names.slice(at)) };
+    set = { keySuffix, before: encode(names.slice(0, at)), after: encode(names.slice(at)), slots: new Map() };
     this.labelSets.set(labels, set);
     return set;
   }
@@ -112,47 +177,46 @@ export class WriteRequestEncoder {
     return bytes;
   }
 
-  private write(all: readonly Series[]): Buffer {
-    const bodies = new Array<number>(all.length);
+  private write(): Buffer {
+    const all = this.order;
+    const count = this.orderUsed;
+    const bodies = this.bodies;
     let total = 0;
-    for (let i = 0; i < all.length; i++) {
-      const s = all[i] as Series;
-      let body = s.labels.before.length + s.name.length + s.labels.after.length;
-      for (let p = 0; p < s.points.length; p += 3) {
+    for (let i = 0; i < count; i++) {
+      const s = all[i] as SeriesSlot;
+      let body = s.labelBytes.length;
+      for (let p = 0; p < s.used; p += 3) {
         const sampleLen = 10 + varintSize(s.points[p + 1] as number);
         body += 1 + varintSize(sampleLen) + sampleLen;
       }
       bodies[i] = body;
       total += 1 + varintSize(body) + body;
     }
-    const out = Buffer.allocUnsafe(total);
+    if (this.scratch.length < total) this.scratch = Buffer.allocUnsafeSlow(Math.max(total, this.scratch.length * 2));
+    const out = this.scratch;
     let o = 0;
-    for (let i = 0; i < all.length; i++) {
-      const s = all[i] as Series;
+    for (let i = 0; i < count; i++) {
+      const s = all[i] as SeriesSlot;
       out[o++] = TAG_TIMESERIES;
       o = writeVarint(out, o, bodies[i] as number);
-      o += s.labels.before.copy(out, o);
-      o += s.name.copy(out, o);
-      o += s.labels.after.copy(out, o);
-      for (let p = 0; p < s.points.length; p += 3) o = this.writeSample(out, o, s.points, p);
+      out.set(s.labelBytes, o);
+      o += s.labelBytes.length;
+      for (let p = 0; p < s.used; p += 3) o = writeSample(out, o, s.points, p);
     }
-    return out;
+    return out.subarray(0, total);
   }
+}
 
-  private writeSample(out: Buffer, at: number, points: readonly number[], p: number): number {
-    const timestamp = points[p + 1] as number;
-    let o = at;
-    out[o++] = TAG_SAMPLE;
-    o = writeVarint(out, o, 10 + varintSize(timestamp));
-    out[o++] = TAG_SAMPLE_VALUE;
-    if (points[p + 2] === 1) o += STALE_BYTES.copy(out, o);
-    else {
-      this.f64.writeDoubleLE(points[p] as number, 0);
-      o += this.f64.copy(out, o);
-    }
-    out[o++] = TAG_SAMPLE_TIMESTAMP;
-    return writeVarint(out, o, timestamp);
-  }
+function writeSample(out: Buffer, at: number, points: readonly number[], p: number): number {
+  const timestamp = points[p + 1] as number;
+  let o = at;
+  out[o++] = TAG_SAMPLE;
+  o = writeVarint(out, o, 10 + varintSize(timestamp));
+  out[o++] = TAG_SAMPLE_VALUE;
+  if (points[p + 2] === 1) o += STALE_BYTES.copy(out, o);
+  else o = out.writeDoubleLE(points[p] as number, o);
+  out[o++] = TAG_SAMPLE_TIMESTAMP;
+  return writeVarint(out, o, timestamp);
 }
 
 /** Prometheus compares label names as byte strings; names are ASCII, so code-unit order is the same. */

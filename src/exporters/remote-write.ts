@@ -12,6 +12,13 @@ import type { TlsOptions } from '../net/tls.js';
 import type { SeriesLabelOptions } from './remote-write-encode.js';
 import { WriteRequestEncoder } from './remote-write-wire.js';
 
+/**
+ * Copy the compressed bytes into an ordinary Buffer instead of handing V8 an external one. On a 500-process
+ * step (420 KB in, 37 KB out) the external buffer cost 2.1 ms under the agent's --max-semi-space-size=1
+ * (each one is reported to V8 as external memory, which hastens collections); the copy costs 0.17 ms.
+ */
+const SNAPPY_OPTIONS = { copyOutputData: true } as const;
+
 export type RemoteWriteAuth =
   | { readonly kind: 'none' }
   | { readonly kind: 'bearer'; readonly token: string }
@@ -42,7 +49,7 @@ export class RemoteWriteTransport implements Transport<Buffer> {
   }
 
   encode(entries: readonly QueuedSample[]): Buffer {
-    return snappy.compressSync(this.wire.encode(entries));
+    return snappy.compressSync(this.wire.encodeTransient(entries), SNAPPY_OPTIONS);
   }
 
   async send(batch: Buffer, signal: AbortSignal): Promise<Outcome> {

@@ -64,4 +64,32 @@ describe('WriteRequestEncoder (hand-written WriteRequest bytes)', () => {
     expect(fast[0]?.labels.map((l) => l.name)).toEqual(['AAA', '__name__', 'b', 'instance', 'job']);
     expect(fast[0]?.labels[1]?.value).toBe('scaph_x');
   });
+
+  it('stays byte-identical to the reference across encodes while processes come and go, and forgets ended series', () => {
+    const options = { job: 'scaph', instance: 'h', extraLabels: {} };
+    const encoder = new WriteRequestEncoder(options);
+    let previous: QueuedSample | null = null;
+    for (let step = 0; step < 300; step++) {
+      // 4 processes per step, each living 3 steps: series end and new ones start every step.
+      const live = [0, 1, 2, 3].map((k) => ({ pid: 1000 + step + k * 100, exe: `p${step % 7}`, powerUw: step * 1000 + k }));
+      const current = entry(T0 + step * 1000, live);
+      const entries = previous && step % 5 === 0 ? [previous, current] : [current];
+      const transient = encoder.encodeTransient(entries);
+      expect(decoded(transient)).toEqual(decoded(encodeWriteRequest(toTimeSeries(entries, options))));
+      previous = current;
+    }
+    // 300 steps made ~1,000 distinct process series; only the recent ones stay interned.
+    expect(encoder.cachedSeries).toBeLessThan(5 * 4 * 100);
+    expect(encoder.cachedSeries).toBeGreaterThan(0);
+  });
+
+  it('gives encode() its own bytes, while encodeTransient() reuses one buffer', () => {
+    const encoder = new WriteRequestEncoder({ job: 'j', instance: 'i', extraLabels: {} });
+    const first = encoder.encode([entry(T0, procs)]);
+    const kept = Buffer.from(first);
+    const transient = encoder.encodeTransient([entry(T0 + 1000, procs.slice(0, 1))]);
+    encoder.encodeTransient([entry(T0 + 2000, procs)]);
+    expect(first.equals(kept)).toBe(true);
+    expect(transient.buffer).toBe(encoder.encodeTransient([entry(T0 + 3000, procs)]).buffer);
+  });
 });
