@@ -116,7 +116,7 @@ export class GroupAggregator {
   }
 
   private forgetEndedProcesses(nowMs: number): void {
-    for (const [pid, state] of this.processes) if (state.seenAt !== nowMs) this.processes.delete(pid);
+    for (const pid of this.processes.keys()) if (this.processes.get(pid)?.seenAt !== nowMs) this.processes.delete(pid);
   }
 
   private emit(nowMs: number): Metric[] {

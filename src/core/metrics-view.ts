@@ -30,7 +30,8 @@ export class ProcessLabelCache {
     if (sample === this.lastSample) return;
     this.lastSample = sample;
     const previous = this.generation;
-    for (const [pid, entry] of this.byPid) if (entry.seen !== previous) this.byPid.delete(pid);
+    // keys() + get(), not entries(): an entries() loop allocates a pair per process, every sample.
+    for (const pid of this.byPid.keys()) if (this.byPid.get(pid)?.seen !== previous) this.byPid.delete(pid);
     this.generation += 1;
   }
 

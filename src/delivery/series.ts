@@ -35,6 +35,7 @@ export function seriesKey(m: Metric): string {
 }
 
 interface SeenSeries {
+  readonly key: string;
   metric: Metric;
   generation: number;
 }
@@ -57,13 +58,14 @@ export class VanishedSeriesTracker {
       if (seen) {
         seen.metric = m;
         seen.generation = generation;
-      } else this.series.set(key, { metric: m, generation });
+      } else this.series.set(key, { key, metric: m, generation });
     }
     const vanished: Metric[] = [];
-    for (const [key, seen] of this.series) {
+    // values(), not entries(): an entries() loop allocates a [key, value] pair per series, every sample.
+    for (const seen of this.series.values()) {
       if (seen.generation === generation) continue;
       vanished.push(seen.metric);
-      this.series.delete(key);
+      this.series.delete(seen.key);
     }
     return vanished;
   }

@@ -153,7 +153,9 @@ export function distribute(weights: Float64Array, weightSum: number, totalUw: nu
 
 function endedKeys(previous: AttributionState, next: AttributionState): EndedKey[] {
   const ended: EndedKey[] = [];
-  for (const [pid, state] of previous) {
+  // keys() + get(), not entries(): an entries() loop allocates a pair per process, every sample.
+  for (const pid of previous.keys()) {
+    const state = previous.get(pid) as ProcessState;
     const now = next.get(pid);
     if (!now || now.starttime !== state.starttime) ended.push({ pid, starttime: state.starttime });
   }

@@ -101,8 +101,8 @@ export class ContainerResolver {
    */
   sweep(): number {
     let forgotten = 0;
-    for (const [pid, entry] of this.cache) {
-      if (entry.seen !== this.sweepGeneration) {
+    for (const pid of this.cache.keys()) {
+      if (this.cache.get(pid)?.seen !== this.sweepGeneration) {
         this.cache.delete(pid);
         forgotten++;
       }
