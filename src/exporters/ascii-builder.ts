@@ -74,6 +74,11 @@ export class AsciiBuilder {
     this.length += length;
   }
 
+  /** What was appended, without a copy: valid until the next reset() or append. */
+  view(): Buffer {
+    return this.buf.subarray(0, this.length);
+  }
+
   /** A copy of what was appended (the internal buffer is reused). */
   take(): Buffer {
     return Buffer.from(this.buf.subarray(0, this.length));

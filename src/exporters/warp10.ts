@@ -6,8 +6,7 @@
  * classifies. Timestamps are the samples' own, so a replayed backlog lands where it belongs (Warp 10
  * accepts backfill, and rewriting a point at the same timestamp overwrites it: retries are safe).
  */
-import { promisify } from 'node:util';
-import { gzip } from 'node:zlib';
+import { gzipSync } from 'node:zlib';
 import type { Logger } from '../core/log.js';
 import { classifyHttp, OK, type Outcome } from '../delivery/outcome.js';
 import type { QueuedSample, Transport } from '../delivery/transport.js';
@@ -15,10 +14,11 @@ import { HttpEndpoint } from '../net/http.js';
 import { AsciiBuilder } from './ascii-builder.js';
 import { Warp10Formatter } from './warp10-format.js';
 
-const gzipAsync = promisify(gzip);
 /**
  * zlib level 1: on a 500-process step (~400 KB of GTS lines) it costs 0.5 ms against 3 ms at the default
- * level 6, for a body 3 % larger (the lines repeat a lot, so even level 1 shrinks them ~27x).
+ * level 6, for a body 3 % larger (the lines repeat a lot, so even level 1 shrinks them ~27x). Done in
+ * encode, synchronously, straight from the reused line buffer: the batch then holds ~15 KB instead of a
+ * 400 KB copy of the lines made every step (the same CPU, on the main thread instead of libuv's pool).
  */
 const GZIP_OPTIONS = { level: 1 } as const;
 
@@ -39,8 +39,9 @@ export interface Warp10TransportOptions {
 }
 
 export interface Warp10Batch {
-  /** GTS input format lines, `\n`-terminated, ASCII (everything is percent-encoded). */
+  /** GTS input format lines, `\n`-terminated, ASCII (everything is percent-encoded); gzipped if `gzipped`. */
   readonly body: Buffer;
+  readonly gzipped: boolean;
   readonly lines: number;
 }
 
@@ -87,14 +88,13 @@ export class Warp10Transport implements Transport<Warp10Batch> {
     out.reset();
     let lines = 0;
     for (const e of entries) lines += this.formatter.formatInto(out, e.metrics, e.timestampMs);
-    return { body: out.take(), lines };
+    const gzipped = out.size > this.gzipThresholdBytes;
+    return { body: gzipped ? gzipSync(out.view(), GZIP_OPTIONS) : out.take(), gzipped, lines };
   }
 
   async send(batch: Warp10Batch, signal: AbortSignal): Promise<Outcome> {
     if (batch.lines === 0) return OK;
-    const compress = batch.body.length > this.gzipThresholdBytes;
-    const body = compress ? await gzipAsync(batch.body, GZIP_OPTIONS) : batch.body;
-    const res = await this.endpoint.request('POST', body, compress ? this.gzipHeaders : this.headers, signal);
+    const res = await this.endpoint.request('POST', batch.body, batch.gzipped ? this.gzipHeaders : this.headers, signal);
     if (res.status === 200) {
       this.tokenRefusalLogged = false;
       return OK;
