@@ -1,9 +1,13 @@
-#!/usr/bin/env -S node --max-semi-space-size=1 --single-threaded
+#!/usr/bin/env -S node --min-semi-space-size=2 --max-semi-space-size=2 --no-allocation-site-pretenuring --single-threaded
 // The flags above trade a little latency nobody sees for resident memory (the agent is idle between
-// steps; bench: 113 -> ~80 MB peak with 500 processes and three push transports):
-// - --max-semi-space-size=1 caps V8's young generation at 1 MB per semi-space (default 16 MB): the
-//   agent allocates a little per step and keeps almost nothing, so a big nursery only holds garbage
-//   (~10 MB; a few more sub-millisecond scavenges).
+// steps; bench: 113 -> ~73 MB peak with 500 processes and three push transports):
+// - --min/--max-semi-space-size=2 fix V8's young generation at 2 MB per semi-space (default: grows to
+//   16 MB). A step (500 processes, three push transports) allocates ~1.5 MB and keeps almost nothing,
+//   so it fits; a big nursery would only hold garbage, and a 1 MB one made each step's objects survive
+//   two scavenges and be promoted, so the old space filled with garbage (a full collection every ~6
+//   steps, old space swinging 11 -> 21 MB).
+// - --no-allocation-site-pretenuring: V8 otherwise learns, from the objects that survive the start-up,
+//   to allocate a step's metrics and process samples straight in the old space, with the same result.
 // - --single-threaded: no V8 background threads (concurrent marking, compilation), whose stacks and
 //   malloc arenas cost ~3 MB; that work runs between steps on the main thread instead.
 // The Dockerfile passes the same flags (test/deploy/node-flags.test.ts checks they agree).
