@@ -65,7 +65,10 @@ export interface SteadyStateSection {
   readonly cpuSecondsPerHour: number;
   /** CPU seconds per second of window, as a percentage of one core. */
   readonly percentOfOneCore: number;
+  /** VmHWM: the highest resident set since start, start-up included (the goal's figure). */
   readonly peakRssMb: number;
+  /** The highest VmRSS sampled once a second during the window: what the agent settles at. */
+  readonly windowRssMaxMb: number;
   readonly samplesDelivered: Readonly<Record<string, number>>;
 }
 

@@ -2,7 +2,7 @@
  * npm run bench: scaph against the floor and its peers, measured side by side in one run.
  * Prints a table to stdout, writes results.json (default bench/out/), and says which goals it meets.
  *
- *   node dist/bench/run.js [--quick] [--out DIR] [--only sampling,encoding,steady]
+ *   node dist/bench/run.js [--quick] [--out DIR] [--only sampling,encoding,steady] [--help]
  *
  * --quick uses tiny sizes and short windows: it proves the bench runs end to end, not the goals.
  */
@@ -39,17 +39,61 @@ function samplingPlan(quick: boolean, outDir: string): SamplingPlan {
   };
 }
 
+const USAGE = `usage: npm run bench -- [--quick] [--out DIR] [--only SECTIONS]
+
+Measures scaph against the floor and its peers in one run; prints a table, writes DIR/results.json and
+says which goals it meets.
+
+  --quick          tiny sizes and short windows: proves the bench runs end to end, not the goals
+  --out DIR        where results.json (and the C reader, when compiled) go (default ${DEFAULT_OUT_DIR})
+  --only SECTIONS  comma-separated: ${SECTIONS.join(', ')} (default: all)
+  -h, --help       this text
+`;
+
+/** A bad command line: said in one line with the usage, exit 2, no stack trace. */
+class UsageError extends Error {}
+
+interface BenchArgs {
+  readonly quick: boolean;
+  readonly outDir: string;
+  readonly only: ReadonlySet<Section>;
+}
+
+function parseBenchArgs(argv: readonly string[]): BenchArgs | 'help' {
+  let values: { quick?: boolean; out?: string; only?: string; help?: boolean };
+  try {
+    ({ values } = parseArgs({
+      args: [...argv],
+      options: {
+        quick: { type: 'boolean', default: false },
+        out: { type: 'string' },
+        only: { type: 'string' },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    }));
+  } catch (err) {
+    throw new UsageError(err instanceof Error ? err.message : String(err));
+  }
+  if (values.help === true) return 'help';
+  const names = (values.only ?? SECTIONS.join(',')).split(',').map((s) => s.trim()).filter((s) => s !== '');
+  const unknown = names.filter((n) => !(SECTIONS as readonly string[]).includes(n));
+  if (unknown.length > 0 || names.length === 0) {
+    throw new UsageError(`--only: unknown section ${unknown.map((n) => `"${n}"`).join(', ') || '(none given)'}; choose from ${SECTIONS.join(', ')}`);
+  }
+  return { quick: values.quick === true, outDir: values.out ?? DEFAULT_OUT_DIR, only: new Set(names as Section[]) };
+}
+
 function skippedByFlag(section: Section): { skipped: string } {
   return { skipped: `skipped: not selected (--only without ${section})` };
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: { quick: { type: 'boolean', default: false }, out: { type: 'string' }, only: { type: 'string' } },
-  });
-  const quick = values.quick === true;
-  const outDir = values.out ?? DEFAULT_OUT_DIR;
-  const only = new Set((values.only ?? SECTIONS.join(',')).split(',').map((s) => s.trim()));
+  const args = parseBenchArgs(process.argv.slice(2));
+  if (args === 'help') {
+    process.stdout.write(USAGE);
+    return;
+  }
+  const { quick, outDir, only } = args;
   mkdirSync(outDir, { recursive: true });
   const startedAt = new Date();
   const loadavgAtStart = loadavg().map((l) => round(l, 2));
@@ -94,6 +138,11 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
+  if (err instanceof UsageError) {
+    log(`bench: ${err.message}\n\n${USAGE}`);
+    process.exitCode = 2;
+    return;
+  }
   log(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
   process.exitCode = 1;
 });

@@ -66,8 +66,8 @@ function steadyLines(results: BenchResults): string[] {
     `Steady state: scaph run, ${s.processes} processes, ${s.stepMs / 1000} s step, ${s.windowMs / 1000} s window, ` +
       `transports ${s.transports.join(' + ')}`,
     ...grid(
-      ['CPU s (window)', 'CPU s/hour', '% of one core', 'peak RSS MB'],
-      [[num(s.cpuSeconds), num(s.cpuSecondsPerHour), num(s.percentOfOneCore, ' %'), num(s.peakRssMb)]],
+      ['CPU s (window)', 'CPU s/hour', '% of one core', 'peak RSS MB', 'RSS MB in window (max)'],
+      [[num(s.cpuSeconds), num(s.cpuSecondsPerHour), num(s.percentOfOneCore, ' %'), num(s.peakRssMb), num(s.windowRssMaxMb)]],
     ),
     `  delivered: ${delivered}`,
   ];

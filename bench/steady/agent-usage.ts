@@ -13,8 +13,17 @@ export function cpuSecondsOf(pid: number): number {
 
 /** VmHWM (peak resident set) in MB. */
 export function peakRssMbOf(pid: number): number {
+  return statusMb(pid, 'VmHWM');
+}
+
+/** VmRSS (resident set now) in MB. */
+export function rssMbOf(pid: number): number {
+  return statusMb(pid, 'VmRSS');
+}
+
+function statusMb(pid: number, field: 'VmHWM' | 'VmRSS'): number {
   const text = readFileSync(`/proc/${pid}/status`, 'latin1');
-  const line = text.split('\n').find((l) => l.startsWith('VmHWM:'));
-  if (!line) throw new Error(`no VmHWM in /proc/${pid}/status`);
-  return Number.parseInt(line.slice(6).trim(), 10) / 1024;
+  const line = text.split('\n').find((l) => l.startsWith(`${field}:`));
+  if (!line) throw new Error(`no ${field} in /proc/${pid}/status`);
+  return Number.parseInt(line.slice(field.length + 1).trim(), 10) / 1024;
 }

@@ -2,7 +2,8 @@
  * Section 3: steady-state overhead of `scaph run -c` — N processes (synthetic procfs tree), the
  * estimate sensor, three push transports (remote-write to a real VictoriaMetrics, Riemann and Warp 10
  * to the test servers) — measured from the agent's /proc/<pid>/stat (utime + stime) over a fixed
- * window after a warm-up, and its VmHWM (peak RSS, start-up included). The agent is started as installed:
+ * window after a warm-up, its VmHWM (peak RSS, start-up included) and the highest VmRSS sampled during the
+ * window. The agent is started as installed:
  * with the node flags of bin.js's shebang (see agent-command.ts).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -20,7 +21,7 @@ import { REPO_ROOT } from '../paths.js';
 import type { Goal, Skipped, SteadyStateSection } from '../results.js';
 import { round } from '../stats.js';
 import { agentArgv } from './agent-command.js';
-import { cpuSecondsOf, peakRssMbOf } from './agent-usage.js';
+import { cpuSecondsOf, peakRssMbOf, rssMbOf } from './agent-usage.js';
 
 export interface SteadyPlan {
   readonly quick: boolean;
@@ -60,7 +61,13 @@ export async function runSteadyState(plan: SteadyPlan): Promise<{ section: Stead
     await sleep(warmupMs);
     if (agent.exitCode !== null) throw new Error(`scaph run exited ${agent.exitCode}: ${stderr()}`);
     const cpuBefore = cpuSecondsOf(pid);
+    let windowRssMaxMb = rssMbOf(pid);
+    const rssProbe = setInterval(() => {
+      if (agent?.exitCode === null) windowRssMaxMb = Math.max(windowRssMaxMb, rssMbOf(pid));
+    }, 1000);
     await sleep(windowMs);
+    clearInterval(rssProbe);
+    windowRssMaxMb = Math.max(windowRssMaxMb, rssMbOf(pid));
     if (agent.exitCode !== null) throw new Error(`scaph run exited ${agent.exitCode}: ${stderr()}`);
     const cpuSeconds = cpuSecondsOf(pid) - cpuBefore;
     const peakRssMb = peakRssMbOf(pid);
@@ -78,9 +85,10 @@ export async function runSteadyState(plan: SteadyPlan): Promise<{ section: Stead
       cpuSecondsPerHour: round(cpuSeconds * (3_600_000 / windowMs)),
       percentOfOneCore: round(percentOfOneCore),
       peakRssMb: round(peakRssMb),
+      windowRssMaxMb: round(windowRssMaxMb),
       samplesDelivered: delivered,
     };
-    plan.log(`steady: ${percentOfOneCore.toFixed(2)} % of one core, peak RSS ${peakRssMb.toFixed(1)} MB, delivered ${JSON.stringify(delivered)}`);
+    plan.log(`steady: ${percentOfOneCore.toFixed(2)} % of one core, peak RSS ${peakRssMb.toFixed(1)} MB (window max ${windowRssMaxMb.toFixed(1)} MB), delivered ${JSON.stringify(delivered)}`);
     return { section, goals: goals(section) };
   } finally {
     if (agent && agent.exitCode === null) {

@@ -27,6 +27,28 @@ function isTiming(t: Timing | { skipped: string }): t is Timing {
   return !('skipped' in t);
 }
 
+describe('npm run bench command line', () => {
+  const bench = (args: string[]) => spawnSync(process.execPath, [join(ROOT, 'dist', 'bench', 'run.js'), ...args], { encoding: 'utf8' });
+
+  it('explains itself with --help and rejects bad flags and sections in one line with the usage, exit 2', () => {
+    const help = bench(['--help']);
+    expect(help.status).toBe(0);
+    expect(help.stdout).toMatch(/^usage: npm run bench -- \[--quick\]/);
+    expect(help.stdout).toContain('--only SECTIONS  comma-separated: sampling, encoding, steady');
+    for (const [args, message] of [
+      [['--bogus'], /^bench: Unknown option '--bogus'/],
+      [['--only', 'stedy,encoding'], /^bench: --only: unknown section "stedy"; choose from sampling, encoding, steady$/m],
+    ] as const) {
+      const run = bench([...args]);
+      expect(run.status).toBe(2);
+      expect(run.stderr).toMatch(message);
+      expect(run.stderr).toContain('usage: npm run bench');
+      expect(run.stderr).not.toMatch(/^\s+at /m);
+      expect(run.stdout).toBe('');
+    }
+  });
+});
+
 describe('npm run bench --quick', () => {
   it('writes a results.json with every section measured', () => {
     expect(results).toMatchObject({ version: 1, quick: true });
@@ -65,6 +87,9 @@ describe('npm run bench --quick', () => {
     expect(steady).toMatchObject({ processes: 20, stepMs: 1000, windowMs: 3000 });
     expect(steady.cpuSeconds).toBeGreaterThanOrEqual(0);
     expect(steady.peakRssMb).toBeGreaterThan(10);
+    // VmHWM is the peak since start: no VmRSS sampled later can exceed it.
+    expect(steady.windowRssMaxMb).toBeGreaterThan(10);
+    expect(steady.windowRssMaxMb).toBeLessThanOrEqual(steady.peakRssMb);
     // Each backend got samples during the run.
     for (const transport of ['remote-write', 'riemann', 'warp10']) expect(steady.samplesDelivered[transport]).toBeGreaterThan(0);
   });
