@@ -22,13 +22,14 @@ interface CachedLabels {
 /** Labels of each live process for one way of labelling (qemu, containers, cmdline cap). */
 export class ProcessLabelCache {
   private readonly byPid = new Map<number, CachedLabels>();
-  private lastSample: Sample | null = null;
+  /** Weak: holding a sample until the next one would make V8 promote its ~500 process objects. */
+  private lastSample: WeakRef<Sample> | null = null;
   private generation = 0;
 
   /** Call once per sample before labelsOf: forgets the processes the previous sample did not have. */
   beginSample(sample: Sample): void {
-    if (sample === this.lastSample) return;
-    this.lastSample = sample;
+    if (this.lastSample?.deref() === sample) return;
+    this.lastSample = new WeakRef(sample);
     const previous = this.generation;
     // keys() + get(), not entries(): an entries() loop allocates a pair per process, every sample.
     for (const pid of this.byPid.keys()) if (this.byPid.get(pid)?.seen !== previous) this.byPid.delete(pid);
@@ -66,7 +67,12 @@ const labelCaches = new Map<string, ProcessLabelCache>();
 /** Ids of the objects a view key must compare by identity (process filter, stateful group aggregator). */
 const objectIds = new WeakMap<object, number>();
 let nextObjectId = 1;
-/** The metric lists built for the latest sample, per view key. */
+/**
+ * The metric lists built for the sample being dispatched, per view key. Cleared once the dispatch (one
+ * synchronous loop over the exporters) is over: kept until the next sample, a step's ~2,500 metrics
+ * lived long enough for V8 to promote them, and the old space filled with garbage (a full collection
+ * every ~6 steps).
+ */
 let shared: { sample: Sample; lists: Map<string, Metric[]> } | null = null;
 
 function idOf(o: object | null | undefined): number {
@@ -86,7 +92,13 @@ function idOf(o: object | null | undefined): number {
 export function metricsView(sample: Sample, options: MetricsViewOptions = {}, version = ''): Metric[] {
   const labels = labelKey(options);
   const key = `${labels}|${idOf(options.processFilter)}|${options.containers ? idOf(options.groups) : 0}|${version}`;
-  if (shared?.sample !== sample) shared = { sample, lists: new Map() };
+  if (shared?.sample !== sample) {
+    const current = { sample, lists: new Map<string, Metric[]>() };
+    shared = current;
+    queueMicrotask(() => {
+      if (shared === current) shared = null;
+    });
+  }
   let list = shared.lists.get(key);
   if (!list) {
     let cache = labelCaches.get(labels);

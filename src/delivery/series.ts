@@ -36,7 +36,8 @@ export function seriesKey(m: Metric): string {
 
 interface SeenSeries {
   readonly key: string;
-  metric: Metric;
+  /** The series' first metric: it names the series (name, labels); its value is not the latest one. */
+  readonly metric: Metric;
   generation: number;
 }
 
@@ -44,6 +45,8 @@ interface SeenSeries {
  * Remembers the series of the previous sample and tells which of them are absent from the current one
  * (a process ended, a domain disappeared): the series that need a staleness marker. One map kept across
  * samples (a series seen again is updated in place), so a steady set of series allocates nothing.
+ * It keeps each series' first metric rather than its latest: holding every step's metrics until the next
+ * step made V8 promote them (2,500 objects a step on 500 processes) and fill the old space with garbage.
  */
 export class VanishedSeriesTracker {
   private readonly series = new Map<string, SeenSeries>();
@@ -55,10 +58,8 @@ export class VanishedSeriesTracker {
     for (const m of metrics) {
       const key = seriesKey(m);
       const seen = this.series.get(key);
-      if (seen) {
-        seen.metric = m;
-        seen.generation = generation;
-      } else this.series.set(key, { key, metric: m, generation });
+      if (seen) seen.generation = generation;
+      else this.series.set(key, { key, metric: m, generation });
     }
     const vanished: Metric[] = [];
     // values(), not entries(): an entries() loop allocates a [key, value] pair per series, every sample.

@@ -8,8 +8,9 @@ export interface QueuedSample {
   readonly timestampMs: number;
   readonly metrics: readonly Metric[];
   /**
-   * Series present in the previous sample and absent from this one (their last metric, value as last
-   * sent). Filled only when the exporter runs with `trackVanishedSeries`, for staleness markers.
+   * Series present in the previous sample and absent from this one, as a metric of each (name and labels;
+   * its value is not meaningful). Filled only when the exporter runs with `trackVanishedSeries`, for
+   * staleness markers.
    */
   readonly vanished: readonly Metric[];
   /** Processes that ended during this sample's interval (from the sample). */
