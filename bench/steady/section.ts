@@ -3,8 +3,7 @@
  * estimate sensor, three push transports (remote-write to a real VictoriaMetrics, Riemann and Warp 10
  * to the test servers) — measured from the agent's /proc/<pid>/stat (utime + stime) over a fixed
  * window after a warm-up, its VmHWM (peak RSS, start-up included) and the highest VmRSS sampled during the
- * window. The agent is started as installed:
- * with the node flags of bin.js's shebang (see agent-command.ts).
+ * window. The agent is started as installed: with the node flags of bin.js's shebang (see agent-command.ts).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -63,13 +62,18 @@ export async function runSteadyState(plan: SteadyPlan): Promise<{ section: Stead
     if (agent.exitCode !== null) throw new Error(`scaph run exited ${agent.exitCode}: ${stderr()}`);
     const cpuBefore = cpuSecondsOf(pid);
     let windowRssMaxMb = rssMbOf(pid);
-    const rssProbe = setInterval(() => {
-      if (agent?.exitCode === null) windowRssMaxMb = Math.max(windowRssMaxMb, rssMbOf(pid));
-    }, 1000);
+    const probeRss = (): void => {
+      try {
+        windowRssMaxMb = Math.max(windowRssMaxMb, rssMbOf(pid));
+      } catch {
+        // The agent is gone: its exit is reported below, with its stderr.
+      }
+    };
+    const rssProbe = setInterval(probeRss, 1000);
     await sleep(windowMs);
     clearInterval(rssProbe);
-    windowRssMaxMb = Math.max(windowRssMaxMb, rssMbOf(pid));
     if (agent.exitCode !== null) throw new Error(`scaph run exited ${agent.exitCode}: ${stderr()}`);
+    probeRss();
     const cpuSeconds = cpuSecondsOf(pid) - cpuBefore;
     const peakRssMb = peakRssMbOf(pid);
     agent.kill('SIGTERM');
