@@ -70,6 +70,20 @@ export interface SteadyStateSection {
   /** The highest VmRSS sampled once a second during the window: what the agent settles at. */
   readonly windowRssMaxMb: number;
   readonly samplesDelivered: Readonly<Record<string, number>>;
+  /**
+   * The same run's baseline (bench/steady/io-floor.ts): a Node.js program with the agent's flags that per
+   * step only reads the same stat files and sends the agent's bytes, encoded once, to the same backends.
+   */
+  readonly floor: {
+    readonly cpuSeconds: number;
+    readonly cpuSecondsPerHour: number;
+    readonly percentOfOneCore: number;
+    readonly peakRssMb: number;
+    /** Steps the floor completed (every backend answered), warm-up included. */
+    readonly stepsCompleted: number;
+  };
+  /** scaph's CPU seconds ÷ the floor's over the same window length (null if the floor used none). */
+  readonly cpuVsFloor: number | null;
 }
 
 export interface BenchResults {

@@ -66,10 +66,16 @@ function steadyLines(results: BenchResults): string[] {
     `Steady state: scaph run, ${s.processes} processes, ${s.stepMs / 1000} s step, ${s.windowMs / 1000} s window, ` +
       `transports ${s.transports.join(' + ')}`,
     ...grid(
-      ['CPU s (window)', 'CPU s/hour', '% of one core', 'peak RSS MB', 'RSS MB in window (max)'],
-      [[num(s.cpuSeconds), num(s.cpuSecondsPerHour), num(s.percentOfOneCore, ' %'), num(s.peakRssMb), num(s.windowRssMaxMb)]],
+      ['program', 'CPU s (window)', 'CPU s/hour', '% of one core', 'peak RSS MB', 'RSS MB in window (max)'],
+      [
+        ['scaph run', num(s.cpuSeconds), num(s.cpuSecondsPerHour), num(s.percentOfOneCore, ' %'), num(s.peakRssMb), num(s.windowRssMaxMb)],
+        ['I/O floor', num(s.floor.cpuSeconds), num(s.floor.cpuSecondsPerHour), num(s.floor.percentOfOneCore, ' %'), num(s.floor.peakRssMb), ''],
+      ],
+      [0],
     ),
-    `  delivered: ${delivered}`,
+    `  scaph / I/O floor (CPU): ${s.cpuVsFloor === null ? '-' : `${num(s.cpuVsFloor)}x`}`,
+    '  I/O floor: the same stat files read and the agent\'s bytes (encoded once) sent to the same backends each step, nothing else',
+    `  delivered: ${delivered}; I/O floor steps completed: ${s.floor.stepsCompleted}`,
   ];
 }
 

@@ -4,6 +4,10 @@
  * to the test servers) — measured from the agent's /proc/<pid>/stat (utime + stime) over a fixed
  * window after a warm-up, its VmHWM (peak RSS, start-up included) and the highest VmRSS sampled during the
  * window. The agent is started as installed: with the node flags of bin.js's shebang (see agent-command.ts).
+ *
+ * The baseline of the same run is the I/O floor (io-floor.ts): a Node.js program started with the same
+ * flags that, each step, only reads the same stat files and sends the agent's bytes (encoded once) to the
+ * same backends. scaph's CPU is reported as a ratio to it, beside the absolute goal.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -19,7 +23,8 @@ import type { ManagedServer } from '../../test/servers/managed-server.js';
 import { REPO_ROOT } from '../paths.js';
 import type { Goal, Skipped, SteadyStateSection } from '../results.js';
 import { round } from '../stats.js';
-import { agentArgv } from './agent-command.js';
+import { shebangNodeFlags } from './agent-command.js';
+import { writeFloorPayloads } from './floor-payloads.js';
 import { cpuSecondsOf, peakRssMbOf, rssMbOf } from './agent-usage.js';
 
 export interface SteadyPlan {
@@ -32,6 +37,8 @@ export const GOAL_CPU_PERCENT = 0.5;
 export const GOAL_RSS_MB = 80;
 const WARP10_TOKEN = 'bench-write-token';
 const HOST_SERIES = 'scaph_host_power_microwatts';
+const AGENT_SCRIPT = join(REPO_ROOT, 'dist', 'src', 'bin.js');
+const FLOOR_SCRIPT = join(REPO_ROOT, 'dist', 'bench', 'steady', 'io-floor.js');
 
 interface Backends {
   readonly vm: ManagedServer;
@@ -48,62 +55,115 @@ export async function runSteadyState(plan: SteadyPlan): Promise<{ section: Stead
   const tree = ProcfsTree.create({ processes: generateProcesses(processes), cpuCount: 2 });
   const workDir = mkdtempSync(join(tmpdir(), 'scaph-bench-steady-'));
   const backends = await startBackends();
-  let agent: ChildProcess | null = null;
+  const floorWarmupMs = plan.quick ? 1500 : 5000;
   try {
     const configPath = join(workDir, 'scaph.toml');
     writeFileSync(configPath, config(tree.root, stepMs, backends));
-    agent = spawn(process.execPath, agentArgv(join(REPO_ROOT, 'dist', 'src', 'bin.js'), ['run', '-c', configPath]), {
-      stdio: ['ignore', 'ignore', 'pipe'],
-      env: { ...process.env, SCAPH_LOG_LEVEL: 'warn' },
+    const agentFlags = shebangNodeFlags(AGENT_SCRIPT);
+    const agent = await measureChild('scaph run', [...agentFlags, AGENT_SCRIPT, 'run', '-c', configPath], warmupMs, windowMs);
+    const delivered = await deliveredSteps(backends);
+    plan.log(`steady: scaph run ${agent.percentOfOneCore.toFixed(2)} % of one core, peak RSS ${agent.peakRssMb.toFixed(1)} MB (window max ${agent.windowRssMaxMb.toFixed(1)} MB), delivered ${JSON.stringify(delivered)}`);
+
+    // The baseline, after the agent (not beside it: both would share the 2 cores and the backends).
+    await writeFloorPayloads(workDir, tree.root, stepMs, {
+      remoteWriteUrl: `${backends.vm.baseUrl}/api/v1/write`,
+      warp10BaseUrl: backends.warp10.url,
+      warp10Token: WARP10_TOKEN,
+      riemannPort: backends.riemann.port,
     });
-    const stderr = collect(agent);
-    const pid = agent.pid as number;
+    const floor = await measureChild('the I/O floor', [...agentFlags, FLOOR_SCRIPT, workDir], floorWarmupMs, windowMs);
+    const floorStepsCompleted = floorSteps(floor.stderr);
+    plan.log(`steady: I/O floor ${floor.percentOfOneCore.toFixed(2)} % of one core, peak RSS ${floor.peakRssMb.toFixed(1)} MB, ${floorStepsCompleted} steps`);
+
+    const section: SteadyStateSection = {
+      processes,
+      stepMs,
+      windowMs,
+      transports: ['remote-write (victoria-metrics)', 'riemann (test server)', 'warp10 (test server)'],
+      cpuSeconds: round(agent.cpuSeconds),
+      cpuSecondsPerHour: round(agent.cpuSeconds * (3_600_000 / windowMs)),
+      percentOfOneCore: round(agent.percentOfOneCore),
+      peakRssMb: round(agent.peakRssMb),
+      windowRssMaxMb: round(agent.windowRssMaxMb),
+      samplesDelivered: delivered,
+      floor: {
+        cpuSeconds: round(floor.cpuSeconds),
+        cpuSecondsPerHour: round(floor.cpuSeconds * (3_600_000 / windowMs)),
+        percentOfOneCore: round(floor.percentOfOneCore),
+        peakRssMb: round(floor.peakRssMb),
+        stepsCompleted: floorStepsCompleted,
+      },
+      cpuVsFloor: floor.cpuSeconds > 0 ? round(agent.cpuSeconds / floor.cpuSeconds) : null,
+    };
+    return { section, goals: goals(section) };
+  } finally {
+    await Promise.all([backends.vm.dispose(), backends.riemann.stop(), backends.warp10.stop()]);
+    tree.cleanup();
+    rmSync(workDir, { recursive: true, force: true });
+  }
+}
+
+interface ChildUsage {
+  readonly cpuSeconds: number;
+  readonly percentOfOneCore: number;
+  readonly peakRssMb: number;
+  readonly windowRssMaxMb: number;
+  /** What the child wrote to stderr (the tail), read after it stopped. */
+  readonly stderr: string;
+}
+
+/**
+ * Starts `node argv`, lets it warm up, and measures its CPU time (utime + stime) over the window, its VmHWM
+ * and the highest VmRSS sampled each second of the window; then stops it. An early exit is an error that
+ * carries the child's stderr.
+ */
+async function measureChild(what: string, argv: readonly string[], warmupMs: number, windowMs: number): Promise<ChildUsage> {
+  const child = spawn(process.execPath, argv, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, SCAPH_LOG_LEVEL: 'warn' } });
+  const stderr = collect(child);
+  const pid = child.pid as number;
+  const exited = (): Error => new Error(`${what} exited ${child.exitCode}: ${stderr()}`);
+  try {
     await sleep(warmupMs);
-    if (agent.exitCode !== null) throw new Error(`scaph run exited ${agent.exitCode}: ${stderr()}`);
+    if (child.exitCode !== null) throw exited();
     const cpuBefore = cpuSecondsOf(pid);
     let windowRssMaxMb = rssMbOf(pid);
     const probeRss = (): void => {
       try {
         windowRssMaxMb = Math.max(windowRssMaxMb, rssMbOf(pid));
       } catch {
-        // The agent is gone: its exit is reported below, with its stderr.
+        // The child is gone: its exit is reported below, with its stderr.
       }
     };
     const rssProbe = setInterval(probeRss, 1000);
     await sleep(windowMs);
     clearInterval(rssProbe);
-    if (agent.exitCode !== null) throw new Error(`scaph run exited ${agent.exitCode}: ${stderr()}`);
+    if (child.exitCode !== null) throw exited();
     probeRss();
     const cpuSeconds = cpuSecondsOf(pid) - cpuBefore;
     const peakRssMb = peakRssMbOf(pid);
-    agent.kill('SIGTERM');
-    await once(agent, 'exit');
-    agent = null;
-    const delivered = await deliveredSteps(backends);
-    const percentOfOneCore = (cpuSeconds / (windowMs / 1000)) * 100;
-    const section: SteadyStateSection = {
-      processes,
-      stepMs,
-      windowMs,
-      transports: ['remote-write (victoria-metrics)', 'riemann (test server)', 'warp10 (test server)'],
-      cpuSeconds: round(cpuSeconds),
-      cpuSecondsPerHour: round(cpuSeconds * (3_600_000 / windowMs)),
-      percentOfOneCore: round(percentOfOneCore),
-      peakRssMb: round(peakRssMb),
-      windowRssMaxMb: round(windowRssMaxMb),
-      samplesDelivered: delivered,
-    };
-    plan.log(`steady: ${percentOfOneCore.toFixed(2)} % of one core, peak RSS ${peakRssMb.toFixed(1)} MB (window max ${windowRssMaxMb.toFixed(1)} MB), delivered ${JSON.stringify(delivered)}`);
-    return { section, goals: goals(section) };
+    await stop(child);
+    return { cpuSeconds, percentOfOneCore: (cpuSeconds / (windowMs / 1000)) * 100, peakRssMb, windowRssMaxMb, stderr: stderr() };
   } finally {
-    if (agent && agent.exitCode === null) {
-      agent.kill('SIGKILL');
-      await once(agent, 'exit');
-    }
-    await Promise.all([backends.vm.dispose(), backends.riemann.stop(), backends.warp10.stop()]);
-    tree.cleanup();
-    rmSync(workDir, { recursive: true, force: true });
+    await stop(child);
   }
+}
+
+/** SIGTERM, then SIGKILL if it has not exited within 10 s; returns once its stderr is closed too. */
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exit = once(child, 'close');
+  child.kill('SIGTERM');
+  const stopped = await Promise.race([exit.then(() => true), sleep(10_000).then(() => false)]);
+  if (!stopped) {
+    child.kill('SIGKILL');
+    await exit;
+  }
+}
+
+/** The step count io-floor.js reports on SIGTERM (0 when it said nothing). */
+function floorSteps(stderr: string): number {
+  const match = /io-floor: (\d+) steps completed/.exec(stderr);
+  return match ? Number(match[1]) : 0;
 }
 
 async function startBackends(): Promise<Backends> {
@@ -144,6 +204,7 @@ function goals(s: SteadyStateSection): Goal[] {
       measured: s.percentOfOneCore,
       target: `<= ${GOAL_CPU_PERCENT} %`,
       met: s.percentOfOneCore <= GOAL_CPU_PERCENT,
+      note: `I/O floor ${s.floor.percentOfOneCore} %; scaph = ${s.cpuVsFloor ?? '-'}x the floor`,
     },
     {
       id: 'steady-rss',

@@ -92,6 +92,14 @@ describe('npm run bench --quick', () => {
     expect(steady.windowRssMaxMb).toBeLessThanOrEqual(steady.peakRssMb);
     // Each backend got samples during the run.
     for (const transport of ['remote-write', 'riemann', 'warp10']) expect(steady.samplesDelivered[transport]).toBeGreaterThan(0);
+    // The I/O floor ran against the same backends: every step (one at start, then one per second over a
+    // 1.5 s warm-up and the 3 s window) got a 2xx from each, else it would have exited 1 and failed the run.
+    expect(steady.floor.stepsCompleted).toBeGreaterThanOrEqual(steady.windowMs / steady.stepMs);
+    expect(steady.floor.peakRssMb).toBeGreaterThan(10);
+    expect(steady.floor.cpuSeconds).toBeGreaterThanOrEqual(0);
+    if (steady.floor.cpuSeconds > 0) expect(steady.cpuVsFloor).toBeCloseTo(steady.cpuSeconds / steady.floor.cpuSeconds, 1);
+    expect(stdout).toMatch(/^I\/O floor +\d/m);
+    expect(stdout).toContain('scaph / I/O floor (CPU):');
   });
 
   it('judges every goal and prints the table with the verdicts', () => {

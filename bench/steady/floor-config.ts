@@ -1,0 +1,17 @@
+/** What the steady section hands the I/O floor (io-floor.ts): one JSON file and the payloads beside it. */
+export interface FloorConfig {
+  readonly procfsRoot: string;
+  readonly stepMs: number;
+  readonly remoteWriteUrl: string;
+  readonly warp10Url: string;
+  readonly warp10Token: string;
+  readonly warp10Gzipped: boolean;
+  readonly riemannPort: number;
+  /** Riemann frames (length prefix included) in riemann.bin, back to back. */
+  readonly riemannFrames: number;
+}
+
+export const FLOOR_CONFIG_FILE = 'floor.json';
+export const REMOTE_WRITE_FILE = 'remote-write.pb';
+export const WARP10_FILE = 'warp10.body';
+export const RIEMANN_FILE = 'riemann.bin';

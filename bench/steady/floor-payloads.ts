@@ -1,0 +1,55 @@
+/**
+ * Writes what the I/O floor sends: one sample of the steady section's procfs tree, read by scaph's sensor
+ * and encoded by scaph's own encoders with the agent's settings, so the floor moves the agent's bytes.
+ */
+import { writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { silentLogger } from '../../src/core/log.js';
+import { metricsView } from '../../src/core/metrics-view.js';
+import type { QueuedSample } from '../../src/delivery/transport.js';
+import { RIEMANN_DEFAULTS } from '../../src/exporters/riemann.js';
+import { RiemannWireEncoder } from '../../src/exporters/riemann-wire.js';
+import { WriteRequestEncoder } from '../../src/exporters/remote-write-wire.js';
+import { Warp10Transport } from '../../src/exporters/warp10.js';
+import { createSensor } from '../../src/sensors/factory.js';
+import { FLOOR_CONFIG_FILE, REMOTE_WRITE_FILE, RIEMANN_FILE, WARP10_FILE, type FloorConfig } from './floor-config.js';
+
+export interface FloorBackends {
+  readonly remoteWriteUrl: string;
+  readonly warp10BaseUrl: string;
+  readonly warp10Token: string;
+  readonly riemannPort: number;
+}
+
+/** Writes floor.json and the payloads into `dir`; returns the config (for the log). */
+export async function writeFloorPayloads(dir: string, procfsRoot: string, stepMs: number, b: FloorBackends): Promise<FloorConfig> {
+  const host = hostname();
+  const logger = silentLogger();
+  const sensor = await createSensor(
+    { kind: 'estimate', powercapPath: '/nonexistent', procfsPath: procfsRoot, hostname: host, qemu: false, estimateIdleWattsPerCpu: undefined, estimateMaxWattsPerCpu: undefined },
+    logger,
+  );
+  const sample = await sensor.read();
+  await sensor.close?.();
+  const entry: QueuedSample = { timestampMs: sample.timestampMs, metrics: metricsView(sample), vanished: [], endedProcesses: [] };
+
+  writeFileSync(join(dir, REMOTE_WRITE_FILE), new WriteRequestEncoder({ job: 'scaph', instance: host, extraLabels: {} }).encode([entry]));
+  const frames = new RiemannWireEncoder({ hostname: host, ttlS: RIEMANN_DEFAULTS.ttlS, tags: [] }, RIEMANN_DEFAULTS.maxEventsPerMsg).encode([entry]);
+  writeFileSync(join(dir, RIEMANN_FILE), Buffer.concat(frames.map((f) => f.bytes)));
+  const warp10 = new Warp10Transport({ baseUrl: b.warp10BaseUrl, writeToken: b.warp10Token, host, logger }).encode([entry]);
+  writeFileSync(join(dir, WARP10_FILE), warp10.body);
+
+  const config: FloorConfig = {
+    procfsRoot,
+    stepMs,
+    remoteWriteUrl: b.remoteWriteUrl,
+    warp10Url: new URL('/api/v0/update', b.warp10BaseUrl).href,
+    warp10Token: b.warp10Token,
+    warp10Gzipped: warp10.gzipped,
+    riemannPort: b.riemannPort,
+    riemannFrames: frames.length,
+  };
+  writeFileSync(join(dir, FLOOR_CONFIG_FILE), JSON.stringify(config));
+  return config;
+}
