@@ -71,8 +71,14 @@ export function encodeFrame(msg: RiemannMsg): Buffer {
   return frame;
 }
 
+/** The bytes of Msg{ok: true}: the server's answer to every accepted Msg of events. */
+const OK_BODY_0 = 0x10; // field 2 (ok), varint
+const OK_BODY_1 = 0x01;
+
 /** Decodes one Msg body (no prefix) into a plain object; unset fields stay absent. Throws on bad bytes. */
 export function decodeMsg(body: Uint8Array): RiemannMsg {
+  // The common reply, every step on every Msg: no need for protobufjs' generic decode and toObject.
+  if (body.length === 2 && body[0] === OK_BODY_0 && body[1] === OK_BODY_1) return { ok: true };
   const type = riemannMsgType();
   return type.toObject(type.decode(body), { longs: Number, arrays: false, defaults: false }) as RiemannMsg;
 }

@@ -188,3 +188,19 @@ describe('RiemannWireEncoder', () => {
     ]);
   });
 });
+
+describe('decodeMsg', () => {
+  it("decodes the server's ok reply by its two bytes to what protobufjs gives, and anything else generically", () => {
+    const ok = body(encodeFrame({ ok: true }));
+    expect([...ok]).toEqual([0x10, 0x01]);
+    expect(decodeMsg(ok)).toEqual({ ok: true });
+    // Not the fast path: ok=false with an error, ok with events, an empty Msg.
+    expect(decodeMsg(body(encodeFrame({ ok: false, error: 'no' })))).toEqual({ ok: false, error: 'no' });
+    expect(decodeMsg(body(encodeFrame({ ok: true, events: [{ service: 's', metricD: 1.5 }] })))).toEqual({ ok: true, events: [{ service: 's', metricD: 1.5 }] });
+    expect(decodeMsg(Buffer.alloc(0))).toEqual({});
+    // A reply object is the caller's: changing one does not change the next.
+    const first = decodeMsg(ok);
+    first.ok = false;
+    expect(decodeMsg(ok)).toEqual({ ok: true });
+  });
+});
