@@ -21,6 +21,7 @@ import { Agent, request } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import snappy from 'snappy';
+import { FrameReader } from '../../src/exporters/riemann-proto.js';
 import { FLOOR_CONFIG_FILE, REMOTE_WRITE_FILE, RIEMANN_FILE, WARP10_FILE, type FloorConfig } from './floor-config.js';
 
 const agent = new Agent({ keepAlive: true, maxSockets: 1 });
@@ -36,17 +37,13 @@ function post(url: string, body: Buffer, headers: Record<string, string>): Promi
   });
 }
 
-/** Counts the length-prefixed replies on the Riemann connection; `expect` resolves after n more. */
+/** Counts the Msgs Riemann answers on the connection; `expect` resolves once n more have come. */
 function riemannAcks(socket: Socket): { expect: (n: number) => Promise<void> } {
-  let pending: Buffer = Buffer.alloc(0);
+  const reader = new FrameReader();
   let waiting = 0;
   let wake: (() => void) | null = null;
   socket.on('data', (chunk: Buffer) => {
-    pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
-    while (pending.length >= 4 && pending.length >= 4 + pending.readUInt32BE(0)) {
-      pending = pending.subarray(4 + pending.readUInt32BE(0));
-      waiting -= 1;
-    }
+    waiting -= reader.push(chunk).length;
     if (waiting === 0 && wake) {
       const w = wake;
       wake = null;

@@ -23,7 +23,7 @@ import type { ManagedServer } from '../../test/servers/managed-server.js';
 import { REPO_ROOT } from '../paths.js';
 import type { Goal, Skipped, SteadyStateSection } from '../results.js';
 import { round } from '../stats.js';
-import { shebangNodeFlags } from './agent-command.js';
+import { agentArgv, shebangNodeFlags } from './agent-command.js';
 import { writeFloorPayloads } from './floor-payloads.js';
 import { cpuSecondsOf, peakRssMbOf, rssMbOf } from './agent-usage.js';
 
@@ -59,8 +59,7 @@ export async function runSteadyState(plan: SteadyPlan): Promise<{ section: Stead
   try {
     const configPath = join(workDir, 'scaph.toml');
     writeFileSync(configPath, config(tree.root, stepMs, backends));
-    const agentFlags = shebangNodeFlags(AGENT_SCRIPT);
-    const agent = await measureChild('scaph run', [...agentFlags, AGENT_SCRIPT, 'run', '-c', configPath], warmupMs, windowMs);
+    const agent = await measureChild('scaph run', agentArgv(AGENT_SCRIPT, ['run', '-c', configPath]), warmupMs, windowMs);
     const delivered = await deliveredSteps(backends);
     plan.log(`steady: scaph run ${agent.percentOfOneCore.toFixed(2)} % of one core, peak RSS ${agent.peakRssMb.toFixed(1)} MB (window max ${agent.windowRssMaxMb.toFixed(1)} MB), delivered ${JSON.stringify(delivered)}`);
 
@@ -71,7 +70,7 @@ export async function runSteadyState(plan: SteadyPlan): Promise<{ section: Stead
       warp10Token: WARP10_TOKEN,
       riemannPort: backends.riemann.port,
     });
-    const floor = await measureChild('the I/O floor', [...agentFlags, FLOOR_SCRIPT, workDir], floorWarmupMs, windowMs);
+    const floor = await measureChild('the I/O floor', [...shebangNodeFlags(AGENT_SCRIPT), FLOOR_SCRIPT, workDir], floorWarmupMs, windowMs);
     const floorStepsCompleted = floorSteps(floor.stderr);
     plan.log(`steady: I/O floor ${floor.percentOfOneCore.toFixed(2)} % of one core, peak RSS ${floor.peakRssMb.toFixed(1)} MB, ${floorStepsCompleted} steps`);
 
