@@ -152,7 +152,8 @@ async function stop(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exit = once(child, 'close');
   child.kill('SIGTERM');
-  const stopped = await Promise.race([exit.then(() => true), sleep(10_000).then(() => false)]);
+  // Unref'd: once the child has closed, the fallback must not hold the bench open for 10 s.
+  const stopped = await Promise.race([exit.then(() => true), sleep(10_000, false, { ref: false })]);
   if (!stopped) {
     child.kill('SIGKILL');
     await exit;

@@ -1,7 +1,6 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -11,45 +10,23 @@ import { writeFloorPayloads } from '../../bench/steady/floor-payloads.js';
 import { REMOTE_WRITE_FILE, type FloorConfig } from '../../bench/steady/floor-config.js';
 import { ProcfsTree, generateProcesses } from '../fixtures/procfs-tree.js';
 import { FakeRiemannServer } from '../servers/riemann.js';
+import { startRecordingHttpServer, type RecordingHttpServer } from '../servers/recording-http.js';
 import { Warp10TestServer } from '../servers/warp10.js';
 
 // The bench's baseline (bench/steady/io-floor.ts) runs from dist/, built by the test's pretest step.
 const FLOOR = join(import.meta.dirname, '..', '..', 'dist', 'bench', 'steady', 'io-floor.js');
-
-interface RemoteWriteSink {
-  readonly server: Server;
-  readonly url: string;
-  readonly bodies: Buffer[];
-}
-
-async function remoteWriteSink(): Promise<RemoteWriteSink> {
-  const bodies: Buffer[] = [];
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      bodies.push(Buffer.concat(chunks));
-      res.writeHead(204).end();
-    });
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const address = server.address();
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return { server, url: `http://127.0.0.1:${address.port}/api/v1/write`, bodies };
-}
 
 describe('the steady bench I/O floor', () => {
   let tree: ProcfsTree;
   let dir: string;
   let riemann: FakeRiemannServer;
   let warp10: Warp10TestServer;
-  let sink: RemoteWriteSink;
+  let sink: RecordingHttpServer;
 
   beforeEach(async () => {
     tree = ProcfsTree.create({ processes: generateProcesses(30), cpuCount: 2 });
     dir = mkdtempSync(join(tmpdir(), 'scaph-io-floor-'));
-    [riemann, warp10, sink] = await Promise.all([FakeRiemannServer.start(), Warp10TestServer.start({ writeTokens: ['right'] }), remoteWriteSink()]);
+    [riemann, warp10, sink] = await Promise.all([FakeRiemannServer.start(), Warp10TestServer.start({ writeTokens: ['right'] }), startRecordingHttpServer()]);
   });
   afterEach(async () => {
     sink.server.close();
@@ -59,7 +36,7 @@ describe('the steady bench I/O floor', () => {
   });
 
   const payloads = (token: string): Promise<FloorConfig> =>
-    writeFloorPayloads(dir, tree.root, 300, { remoteWriteUrl: sink.url, warp10BaseUrl: warp10.url, warp10Token: token, riemannPort: riemann.port });
+    writeFloorPayloads(dir, tree.root, 300, { remoteWriteUrl: `http://127.0.0.1:${sink.port}/api/v1/write`, warp10BaseUrl: warp10.url, warp10Token: token, riemannPort: riemann.port });
 
   it("sends the agent's bytes to all three backends every step and reports its steps on SIGTERM", async () => {
     const config = await payloads('right');
@@ -75,9 +52,9 @@ describe('the steady bench I/O floor', () => {
     const steps = Number(/io-floor: (\d+) steps completed/.exec(stderr)?.[1]);
     expect(steps).toBeGreaterThanOrEqual(3);
     // Each completed step reached each backend: the same remote-write request, snappy-compressed each time …
-    expect(sink.bodies.length).toBeGreaterThanOrEqual(steps);
+    expect(sink.requests.length).toBeGreaterThanOrEqual(steps);
     const request = readFileSync(join(dir, REMOTE_WRITE_FILE));
-    for (const body of sink.bodies) expect(Buffer.from(snappy.uncompressSync(body) as Buffer).equals(request)).toBe(true);
+    for (const { body } of sink.requests) expect(Buffer.from(snappy.uncompressSync(body) as Buffer).equals(request)).toBe(true);
     // … the host series on Riemann and Warp 10 once per step.
     expect(riemann.events.filter((e) => e.service === 'scaph_host_power_microwatts').length).toBeGreaterThanOrEqual(steps);
     expect(warp10.series('scaph_host_power_microwatts').length).toBeGreaterThanOrEqual(steps);
