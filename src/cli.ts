@@ -4,12 +4,13 @@ import type { CommandContext, ExporterCommandSpec } from './commands/command.js'
 import { EXPORTER_COMMANDS } from './commands/index.js';
 import { collect, positiveSeconds } from './commands/parse.js';
 import { configureRunCommand, runFromConfig, type SensorSetup } from './commands/run.js';
-import { GroupAggregator } from './core/aggregate.js';
 import { ContainerResolver } from './sensors/containers.js';
 import { DEFAULT_DOCKER_SOCKET } from './sensors/docker-metadata.js';
 import { ScaphError } from './core/errors.js';
 import { createLogger, type Logger } from './core/log.js';
 import { runPipeline } from './run.js';
+import { ATTRIBUTION_MODELS } from './sensors/attribution.js';
+import type { AttributionModel } from './core/sample.js';
 import { createSensor, type SensorKind } from './sensors/factory.js';
 import { VERSION } from './version.js';
 
@@ -22,6 +23,10 @@ export interface GlobalOptions {
   readonly vm: boolean;
   readonly powercapPath: string;
   readonly procfsPath: string;
+  /** cgroup2 mount for container / pod / unit power; undefined = detect under /sys/fs/cgroup. */
+  readonly cgroupfsPath: string | undefined;
+  readonly attribution: AttributionModel;
+  readonly reapedChildren: boolean;
   readonly verbose: number;
   readonly header: boolean;
   readonly estimateIdleWattsPerCpu: number | undefined;
@@ -52,6 +57,16 @@ export function buildProgram(
     .option('--vm', `run inside a VM: read the tree a hypervisor's "scaph qemu" writes (default ${DEFAULT_VM_POWERCAP})`, false)
     .option('--powercap-path <dir>', `powercap tree to read (default ${DEFAULT_POWERCAP}, ${DEFAULT_VM_POWERCAP} with --vm, or $SCAPHANDRE_POWERCAP_PATH)`)
     .option('--procfs-path <dir>', 'procfs to read processes from', '/proc')
+    .addOption(
+      new Option(
+        '--attribution <model>',
+        'what a process\'s share of the busy CPU time is applied to: host power (Scaphandre\'s model) or active power (host x busy fraction; idle power stays out of processes)',
+      )
+        .choices([...ATTRIBUTION_MODELS])
+        .default('host'),
+    )
+    .option('--no-reaped-children', 'do not give the CPU time of children a process waited for (cutime, cstime) to that process')
+    .option('--cgroupfs-path <dir>', 'with --containers: cgroup v2 mount whose cpu.stat gives container/pod/unit power (default: detected under /sys/fs/cgroup)')
     .option('-v, --verbose', 'more logs on stderr (-v info, -vv debug)', (_v: string, prev: number) => prev + 1, 0)
     .option('--no-header', "don't print the banner on stderr")
     .option('--docker-socket <path>', 'with --containers: Docker Engine API socket for container names and images', DEFAULT_DOCKER_SOCKET)
@@ -90,6 +105,9 @@ function globalsFrom(o: OptionValues): GlobalOptions {
     vm,
     powercapPath: (o['powercapPath'] as string | undefined) ?? fromEnv ?? (vm ? DEFAULT_VM_POWERCAP : DEFAULT_POWERCAP),
     procfsPath: o['procfsPath'] as string,
+    cgroupfsPath: o['cgroupfsPath'] as string | undefined,
+    attribution: o['attribution'] as AttributionModel,
+    reapedChildren: o['reapedChildren'] !== false,
     verbose: o['verbose'] as number,
     header: o['header'] !== false,
     estimateIdleWattsPerCpu: o['estimateIdleWattsPerCpu'] as number | undefined,
@@ -103,8 +121,7 @@ function globalsFrom(o: OptionValues): GlobalOptions {
 async function runExporter(spec: ExporterCommandSpec, opts: OptionValues, g: GlobalOptions, logger: Logger): Promise<void> {
   const hostname = osHostname();
   const withContainers = opts['containers'] === true;
-  const groups = withContainers ? new GroupAggregator() : null;
-  const ctx: CommandContext = { logger, hostname, version: VERSION, qemu: opts['qemu'] === true, groups };
+  const ctx: CommandContext = { logger, hostname, version: VERSION, qemu: opts['qemu'] === true };
   const plan = await spec.create(opts, ctx);
   if (g.header) process.stderr.write(`scaph ${VERSION}: ${spec.name} exporter, sensor ${g.vm ? 'vm tree' : g.sensor}\n`);
   const containers = withContainers ? await startContainerResolver(g, logger) : null;
@@ -113,6 +130,9 @@ async function runExporter(spec: ExporterCommandSpec, opts: OptionValues, g: Glo
       kind: g.vm && g.sensor === 'auto' ? 'powercap_rapl' : g.sensor,
       powercapPath: g.powercapPath,
       procfsPath: g.procfsPath,
+      cgroupfsPath: g.cgroupfsPath,
+      attribution: g.attribution,
+      reapedChildren: g.reapedChildren,
       hostname,
       qemu: plan.qemu === true,
       vm: g.vm,

@@ -6,6 +6,8 @@ import { UsageError } from './core/errors.js';
 import { exporterArgs, missingInputFiles, specCommand } from './config/exporter-options.js';
 import { parseConfigText, type ConfigProblem, type ConfigSource, type KeyPath } from './config/source.js';
 import { durationMs, expandEnv, isTable, show, sizeBytes } from './config/values.js';
+import type { AttributionModel } from './core/sample.js';
+import { ATTRIBUTION_MODELS } from './sensors/attribution.js';
 
 export type SensorKindSetting = 'powercap_rapl' | 'estimate' | 'auto';
 
@@ -17,6 +19,9 @@ export interface SensorConfig {
   readonly kind: SensorKindSetting | undefined;
   readonly powercapPath: string | undefined;
   readonly procfsPath: string | undefined;
+  readonly cgroupfsPath: string | undefined;
+  readonly attribution: AttributionModel | undefined;
+  readonly reapedChildren: boolean | undefined;
   readonly vm: boolean | undefined;
   readonly stepMs: number;
   readonly estimateIdleWattsPerCpu: number | undefined;
@@ -64,7 +69,18 @@ export const SPOOL_DEFAULTS = { maxBytes: 1024 ** 3, maxAgeMs: 24 * 3_600_000 } 
 export const PUSH_TYPES: ReadonlySet<string> = new Set(['remote-write', 'riemann', 'warp10', 'prometheus-push']);
 
 const SENSOR_KINDS: readonly SensorKindSetting[] = ['powercap_rapl', 'estimate', 'auto'];
-const SENSOR_KEYS = ['kind', 'powercap_path', 'procfs_path', 'vm', 'step', 'estimate_idle_watts_per_cpu', 'estimate_max_watts_per_cpu'];
+const SENSOR_KEYS = [
+  'kind',
+  'powercap_path',
+  'procfs_path',
+  'cgroupfs_path',
+  'attribution',
+  'reaped_children',
+  'vm',
+  'step',
+  'estimate_idle_watts_per_cpu',
+  'estimate_max_watts_per_cpu',
+];
 const RUN_KEYS = ['type', 'step', 'spool_dir', 'spool_max_bytes', 'spool_max_age'];
 
 export interface LoadOptions {
@@ -140,10 +156,17 @@ function sensorConfig(raw: unknown, report: Report): SensorConfig {
   const at = (k: string): KeyPath => ['sensor', k];
   const kind = t['kind'];
   if (kind !== undefined && !SENSOR_KINDS.includes(kind as SensorKindSetting)) report(at('kind'), `must be one of ${SENSOR_KINDS.join(', ')}, got ${show(kind)}`);
+  const attribution = t['attribution'];
+  if (attribution !== undefined && !ATTRIBUTION_MODELS.includes(attribution as AttributionModel)) {
+    report(at('attribution'), `must be one of ${ATTRIBUTION_MODELS.join(', ')}, got ${show(attribution)}`);
+  }
   return {
     kind: kind as SensorKindSetting | undefined,
     powercapPath: optionalString(t, 'powercap_path', at, report),
     procfsPath: optionalString(t, 'procfs_path', at, report),
+    cgroupfsPath: optionalString(t, 'cgroupfs_path', at, report),
+    attribution: ATTRIBUTION_MODELS.includes(attribution as AttributionModel) ? (attribution as AttributionModel) : undefined,
+    reapedChildren: optionalBoolean(t, 'reaped_children', at, report),
     vm: optionalBoolean(t, 'vm', at, report),
     stepMs: t['step'] === undefined ? DEFAULT_SENSOR_STEP_MS : (convert(t['step'], durationMs, at('step'), report) ?? DEFAULT_SENSOR_STEP_MS),
     estimateIdleWattsPerCpu: optionalPositive(t, 'estimate_idle_watts_per_cpu', at, report),

@@ -39,6 +39,9 @@ describe('run config', () => {
 kind = "estimate"
 powercap_path = "/sys/class/powercap"
 procfs_path = "/proc"
+attribution = "active"
+reaped_children = false
+cgroupfs_path = "/host/sys/fs/cgroup"
 step = 2
 
 [[exporter]]
@@ -63,6 +66,9 @@ url = "tcp://riemann.example:5555"
       kind: 'estimate',
       powercapPath: '/sys/class/powercap',
       procfsPath: '/proc',
+      cgroupfsPath: '/host/sys/fs/cgroup',
+      attribution: 'active',
+      reapedChildren: false,
       vm: undefined,
       stepMs: 2000,
       estimateIdleWattsPerCpu: undefined,
@@ -86,6 +92,7 @@ url = "tcp://riemann.example:5555"
 kind = "magic"
 step = -1
 bogus = 1
+attribution = "idle"
 
 [[exporter]]
 type = "remote-write"
@@ -105,17 +112,18 @@ type = "influx"
     );
     const lines = problems(path);
     expect(lines).toEqual([
-      `${path}:4: sensor.bogus: unknown key; valid keys: kind, powercap_path, procfs_path, vm, step, estimate_idle_watts_per_cpu, estimate_max_watts_per_cpu`,
+      `${path}:4: sensor.bogus: unknown key; valid keys: kind, powercap_path, procfs_path, cgroupfs_path, attribution, reaped_children, vm, step, estimate_idle_watts_per_cpu, estimate_max_watts_per_cpu`,
       `${path}:2: sensor.kind: must be one of powercap_rapl, estimate, auto, got "magic"`,
+      `${path}:5: sensor.attribution: must be one of host, active, got "idle"`,
       expect.stringMatching(new RegExp(`^${path}:3: sensor.step: must be a positive number of seconds`)),
-      `${path}:8: exporter[0].urll: (remote-write) unknown key for a remote-write exporter; valid keys: ca, gzip, label, mode, password, self_metrics, url, write_token_file`,
-      `${path}:9: exporter[0].mode: (remote-write) must be one of ok, hang, got "sideways"`,
-      `${path}:10: exporter[0].gzip: (remote-write) must be true or false, got "yes"`,
-      `${path}:6: exporter[0]: (remote-write) missing required key url`,
-      `${path}:14: exporter[1].max_top_consumers: (json) --max-top-consumers must be a positive whole number, got "0"`,
-      expect.stringMatching(new RegExp(`^${path}:16: exporter\\[1\\].timeout: \\(json\\) scaph run runs until stopped`)),
-      `${path}:15: exporter[1].spool_dir: a json exporter does not push: only remote-write, riemann, warp10, prometheus-push take a spool`,
-      `${path}:19: exporter[2].type: unknown exporter type "influx"; known types: stdout, json, remote-write, riemann`,
+      `${path}:9: exporter[0].urll: (remote-write) unknown key for a remote-write exporter; valid keys: ca, gzip, label, mode, password, self_metrics, url, write_token_file`,
+      `${path}:10: exporter[0].mode: (remote-write) must be one of ok, hang, got "sideways"`,
+      `${path}:11: exporter[0].gzip: (remote-write) must be true or false, got "yes"`,
+      `${path}:7: exporter[0]: (remote-write) missing required key url`,
+      `${path}:15: exporter[1].max_top_consumers: (json) --max-top-consumers must be a positive whole number, got "0"`,
+      expect.stringMatching(new RegExp(`^${path}:17: exporter\\[1\\].timeout: \\(json\\) scaph run runs until stopped`)),
+      `${path}:16: exporter[1].spool_dir: a json exporter does not push: only remote-write, riemann, warp10, prometheus-push take a spool`,
+      `${path}:20: exporter[2].type: unknown exporter type "influx"; known types: stdout, json, remote-write, riemann`,
     ]);
   });
 

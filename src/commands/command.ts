@@ -1,8 +1,6 @@
 import type { Command, OptionValues } from 'commander';
 import type { Exporter } from '../core/exporter.js';
 import type { Logger } from '../core/log.js';
-import type { Metric } from '../core/metrics.js';
-import type { Sample } from '../core/sample.js';
 
 /** What an exporter subcommand gets from the global options and the environment. */
 export interface CommandContext {
@@ -11,11 +9,6 @@ export interface CommandContext {
   readonly version: string;
   /** --qemu on the subcommand or globally: label qemu processes with their VM name. */
   readonly qemu: boolean;
-  /**
-   * With --containers: the pipeline's one aggregator of per container / pod / namespace / unit series,
-   * to pass as `groups` in the exporter's metrics view. null without --containers.
-   */
-  readonly groups?: { aggregateMetrics(sample: Sample): Metric[] } | null;
 }
 
 /** What a subcommand builds: the exporter, and how often and how long the loop samples for it. */

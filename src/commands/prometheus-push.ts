@@ -44,7 +44,7 @@ export const prometheusPushCommand: ExporterCommandSpec = {
         },
         deleteOnExit: opts['deleteOnExit'] === true,
         logger: ctx.logger,
-        metricsView: { qemu, containers, maxCmdlineLength: opts['maxCmdlineLength'] as number, groups: ctx.groups ?? null },
+        metricsView: { qemu, containers, maxCmdlineLength: opts['maxCmdlineLength'] as number },
       }),
       stepMs,
       durationMs: null,

@@ -28,7 +28,7 @@ export const prometheusCommand: ExporterCommandSpec = {
         address: opts['address'] as string,
         port: opts['port'] as number,
         suffix: opts['suffix'] as string,
-        metricsView: { qemu, containers, maxCmdlineLength: opts['maxCmdlineLength'] as number, groups: ctx.groups ?? null },
+        metricsView: { qemu, containers, maxCmdlineLength: opts['maxCmdlineLength'] as number },
         version: ctx.version,
         logger: ctx.logger,
       }),

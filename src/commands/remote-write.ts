@@ -80,7 +80,7 @@ async function create(opts: OptionValues, ctx: CommandContext): Promise<Exporter
     {
       logger: ctx.logger,
       version: ctx.version,
-      metricsView: { qemu, containers, maxCmdlineLength: opts['maxCmdlineLength'] as number, groups: ctx.groups ?? null },
+      metricsView: { qemu, containers, maxCmdlineLength: opts['maxCmdlineLength'] as number },
       maxQueueSamples: opts['queueMaxSamples'] as number,
       maxSamplesPerSend: opts['maxSamplesPerSend'] as number,
       maxAgeMs: (opts['maxAge'] as number) * 1000,

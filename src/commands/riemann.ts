@@ -92,7 +92,7 @@ async function createRiemannPlan(opts: OptionValues, ctx: CommandContext): Promi
     stepMs,
     logger: ctx.logger,
     version: ctx.version,
-    metricsView: { qemu: ctx.qemu, containers, maxCmdlineLength: opts['maxCmdlineLength'] as number, groups: ctx.groups ?? null },
+    metricsView: { qemu: ctx.qemu, containers, maxCmdlineLength: opts['maxCmdlineLength'] as number },
   });
   return { exporter, stepMs, durationMs: null, qemu: ctx.qemu, containers };
 }

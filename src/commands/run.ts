@@ -3,8 +3,8 @@ import type { Command } from 'commander';
 import { loadRunConfig, type ExporterConfig, type RunConfig, type SensorKindSetting } from '../config.js';
 import type { Exporter } from '../core/exporter.js';
 import type { Logger } from '../core/log.js';
+import type { AttributionModel } from '../core/sample.js';
 import type { Sensor } from '../core/sensor.js';
-import { GroupAggregator } from '../core/aggregate.js';
 import { SteppedExporter } from '../core/stepped-exporter.js';
 import type { PushExporter } from '../delivery/push-exporter.js';
 import { SpooledExporter } from '../delivery/spooled-exporter.js';
@@ -19,6 +19,9 @@ export interface RunGlobals {
   readonly vm: boolean;
   readonly powercapPath: string;
   readonly procfsPath: string;
+  readonly cgroupfsPath: string | undefined;
+  readonly attribution: AttributionModel;
+  readonly reapedChildren: boolean;
   readonly header: boolean;
   readonly estimateIdleWattsPerCpu: number | undefined;
   readonly estimateMaxWattsPerCpu: number | undefined;
@@ -29,6 +32,9 @@ export interface SensorSetup {
   readonly kind: SensorKindSetting;
   readonly powercapPath: string;
   readonly procfsPath: string;
+  readonly cgroupfsPath: string | undefined;
+  readonly attribution: AttributionModel;
+  readonly reapedChildren: boolean;
   readonly hostname: string;
   readonly qemu: boolean;
   readonly vm: boolean;
@@ -84,9 +90,7 @@ export async function runFromConfig(file: string, check: boolean, globals: RunGl
   let qemu = false;
   let containers = false;
   for (const e of config.exporters) {
-    // Like runExporter in cli.ts: an exporter with --containers gets its own group aggregator.
-    const groups = e.opts['containers'] === true ? new GroupAggregator() : null;
-    const ctx: CommandContext = { logger, hostname, version: VERSION, qemu: e.opts['qemu'] === true, groups };
+    const ctx: CommandContext = { logger, hostname, version: VERSION, qemu: e.opts['qemu'] === true };
     const plan = await e.spec.create(e.opts, ctx);
     qemu ||= plan.qemu === true;
     containers ||= plan.containers === true;
@@ -119,6 +123,9 @@ function sensorSetup(config: RunConfig, g: RunGlobals, hostname: string, qemu: b
     kind: vm && kind === 'auto' ? 'powercap_rapl' : kind,
     powercapPath: s.powercapPath ?? (vm && !g.vm ? VM_POWERCAP : g.powercapPath),
     procfsPath: s.procfsPath ?? g.procfsPath,
+    cgroupfsPath: s.cgroupfsPath ?? g.cgroupfsPath,
+    attribution: s.attribution ?? g.attribution,
+    reapedChildren: s.reapedChildren ?? g.reapedChildren,
     hostname,
     qemu,
     vm,
@@ -132,7 +139,8 @@ function sensorSetup(config: RunConfig, g: RunGlobals, hostname: string, qemu: b
 export function checkSummary(c: RunConfig): string {
   const parts = c.exporters.map((e) => `${e.type} every ${seconds(e.stepMs)}${e.spool ? ` (spool ${e.spool.dir})` : ''}`);
   const n = c.exporters.length;
-  return `${c.file}: OK: sensor ${c.sensor.kind ?? 'from the command line'} every ${seconds(c.sensor.stepMs)}; ${n} exporter${n === 1 ? '' : 's'}: ${parts.join(', ')}`;
+  const attribution = c.sensor.attribution ? `, ${c.sensor.attribution} attribution` : '';
+  return `${c.file}: OK: sensor ${c.sensor.kind ?? 'from the command line'} every ${seconds(c.sensor.stepMs)}${attribution}; ${n} exporter${n === 1 ? '' : 's'}: ${parts.join(', ')}`;
 }
 
 function seconds(ms: number): string {

@@ -27,7 +27,6 @@ export const stdoutCommand: ExporterCommandSpec = {
           qemu: ctx.qemu,
           containers: opts['containers'] === true,
           maxCmdlineLength: opts['maxCmdlineLength'] as number,
-          groups: ctx.groups ?? null,
         },
         write: (text) => process.stdout.write(text),
       }),

@@ -49,7 +49,7 @@ export const warp10Command: ExporterCommandSpec = {
       logger: ctx.logger,
     });
     return {
-      exporter: createPushExporter(transport, { logger: ctx.logger, metricsView: { qemu, containers, groups: ctx.groups ?? null }, version: ctx.version }),
+      exporter: createPushExporter(transport, { logger: ctx.logger, metricsView: { qemu, containers }, version: ctx.version }),
       stepMs: (opts['step'] as number) * 1000,
       durationMs: null,
       qemu,

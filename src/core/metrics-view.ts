@@ -64,7 +64,7 @@ function labelKey(o: MetricsViewOptions): string {
 }
 
 const labelCaches = new Map<string, ProcessLabelCache>();
-/** Ids of the objects a view key must compare by identity (process filter, stateful group aggregator). */
+/** Ids of the objects a view key must compare by identity (the process filter). */
 const objectIds = new WeakMap<object, number>();
 let nextObjectId = 1;
 /**
@@ -91,7 +91,7 @@ function idOf(o: object | null | undefined): number {
  */
 export function metricsView(sample: Sample, options: MetricsViewOptions = {}, version = ''): Metric[] {
   const labels = labelKey(options);
-  const key = `${labels}|${idOf(options.processFilter)}|${options.containers ? idOf(options.groups) : 0}|${version}`;
+  const key = `${labels}|${idOf(options.processFilter)}|${version}`;
   if (shared?.sample !== sample) {
     const current = { sample, lists: new Map<string, Metric[]>() };
     shared = current;

@@ -3,7 +3,7 @@
  * Every exporter that speaks "metrics" (prometheus, remote-write, riemann, warp10, pushgateway)
  * encodes from this list, so names, help texts, types and labels exist here only.
  */
-import type { ContainerInfo, ProcessSample, Sample } from './sample.js';
+import type { ContainerInfo, GroupKind, GroupSample, ProcessSample, Sample } from './sample.js';
 
 export type MetricType = 'gauge' | 'counter';
 /** How a value is written where the wire distinguishes: integers stay integers, doubles stay doubles. */
@@ -31,11 +31,6 @@ export interface MetricsViewOptions {
   readonly maxCmdlineLength?: number;
   /** Only process series for processes whose exe or cmdline matches. */
   readonly processFilter?: RegExp | null;
-  /**
-   * With containers: adds per container / pod / namespace / systemd unit series (src/core/aggregate.ts's
-   * GroupAggregator; stateful, so one instance per pipeline, shared by its exporters).
-   */
-  readonly groups?: { aggregateMetrics(sample: Sample): Metric[] } | null;
 }
 
 /** Families: name → help/type/kind. Exporters that must declare families up front read this. */
@@ -54,6 +49,16 @@ export const METRIC_FAMILIES = {
   scaph_host_idle_power_microwatts: fam(
     'Part of the host power not explained by CPU activity (host power - active power), in microwatts',
     'gauge',
+    'int',
+  ),
+  scaph_host_unattributed_power_microwatts: fam(
+    'Part of the power processes are attributed from (host power, or active power with --attribution active) that no live process explains: interrupts, processes that ended unobserved or unreaped, skew between reads, in microwatts',
+    'gauge',
+    'int',
+  ),
+  scaph_host_unattributed_energy_microjoules: fam(
+    'Energy that no live process explains since scaph started, in microjoules',
+    'counter',
     'int',
   ),
   scaph_host_cpu_busy_ratio: fam('Busy share of all CPUs over the last interval, from 0 to 1', 'gauge', 'float'),
@@ -83,7 +88,7 @@ export const METRIC_FAMILIES = {
   scaph_domain_power_microwatts: fam('Power measurement relative to a RAPL Domain, in microwatts', 'gauge', 'int'),
   scaph_domain_energy_microjoules: fam('Domain related energy measurement in microjoules.', 'counter', 'int'),
   scaph_process_power_consumption_microwatts: fam(
-    'Power consumption attributed to the process (host active power x its share of CPU time), in microwatts',
+    'Power consumption attributed to the process: host power (or active power with --attribution active) x its CPU time over the busy CPU time of the machine, in microwatts',
     'gauge',
     'int',
   ),
@@ -100,7 +105,7 @@ export const METRIC_FAMILIES = {
   scaph_process_memory_bytes: fam('Physical RAM usage by the process, in bytes', 'gauge', 'int'),
   scaph_process_memory_virtual_bytes: fam('Virtual RAM usage by the process, in bytes', 'gauge', 'int'),
   scaph_container_power_microwatts: fam(
-    'Power attributed to a container: the sum of its processes\' power, in microwatts',
+    'Power attributed to a container: its cgroup CPU time over the busy CPU time of the machine (or the sum of its processes\' power without cgroup v2), in microwatts',
     'gauge',
     'int',
   ),
@@ -110,7 +115,7 @@ export const METRIC_FAMILIES = {
     'int',
   ),
   scaph_pod_power_microwatts: fam(
-    'Power attributed to a Kubernetes pod: the sum of its processes\' power, in microwatts',
+    'Power attributed to a Kubernetes pod: its cgroup CPU time over the busy CPU time of the machine (or the sum of its processes\' power without cgroup v2), in microwatts',
     'gauge',
     'int',
   ),
@@ -120,7 +125,7 @@ export const METRIC_FAMILIES = {
     'int',
   ),
   scaph_namespace_power_microwatts: fam(
-    'Power attributed to a Kubernetes namespace: the sum of its pods\' processes\' power, in microwatts',
+    'Power attributed to a Kubernetes namespace: the sum of its pods\' power, in microwatts',
     'gauge',
     'int',
   ),
@@ -130,7 +135,7 @@ export const METRIC_FAMILIES = {
     'int',
   ),
   scaph_systemd_unit_power_microwatts: fam(
-    'Power attributed to a systemd unit (service or scope): the sum of its processes\' power, in microwatts',
+    'Power attributed to a systemd unit (service or scope): its cgroup CPU time over the busy CPU time of the machine (or the sum of its processes\' power without cgroup v2), in microwatts',
     'gauge',
     'int',
   ),
@@ -186,7 +191,7 @@ export function sampleToMetrics(
   addHostMetrics(list, sample);
   addSocketMetrics(list, sample);
   addProcessMetrics(list, sample, options, labelsOf);
-  if (options.containers && options.groups) list.items.push(...options.groups.aggregateMetrics(sample));
+  if (options.containers) addGroupMetrics(list, sample.groups);
   list.add('scaph_self_topo_procs_nb', sample.processes.length);
   if (sample.agentRssBytes !== undefined) list.add('scaph_self_memory_bytes', sample.agentRssBytes);
   if (version) list.add('scaph_self_version', 1, { version });
@@ -200,6 +205,8 @@ function addHostMetrics(list: MetricList, sample: Sample): void {
   list.add('scaph_host_energy_microjoules', h.energyUj, source);
   list.add('scaph_host_active_power_microwatts', h.activePowerUw, source);
   list.add('scaph_host_idle_power_microwatts', h.idlePowerUw, source);
+  list.add('scaph_host_unattributed_power_microwatts', h.unattributedPowerUw, source);
+  list.add('scaph_host_unattributed_energy_microjoules', h.unattributedEnergyUj, source);
   list.add('scaph_host_cpu_busy_ratio', h.cpuBusyFraction);
   if (h.psysEnergyUj !== null) list.add('scaph_host_rapl_psys_microjoules', h.psysEnergyUj);
   list.add('scaph_host_load_avg_one', h.loadAvg[0]);
@@ -239,6 +246,65 @@ function addProcessMetrics(list: MetricList, sample: Sample, options: MetricsVie
     list.add('scaph_process_memory_bytes', p.memoryBytes, labels);
     list.add('scaph_process_memory_virtual_bytes', p.virtualMemoryBytes, labels);
   }
+}
+
+const GROUP_FAMILIES: Readonly<Record<GroupKind, readonly [MetricName, MetricName]>> = {
+  container: ['scaph_container_power_microwatts', 'scaph_container_energy_microjoules'],
+  pod: ['scaph_pod_power_microwatts', 'scaph_pod_energy_microjoules'],
+  namespace: ['scaph_namespace_power_microwatts', 'scaph_namespace_energy_microjoules'],
+  systemd_unit: ['scaph_systemd_unit_power_microwatts', 'scaph_systemd_unit_energy_microjoules'],
+};
+
+/**
+ * Group labels per (container info object, kind): the sensor hands out the same frozen ContainerInfo
+ * while nothing about the group changes, so its series keep one labels object and the encoders' caches hit.
+ */
+const groupLabelCache = new WeakMap<ContainerInfo, Partial<Record<GroupKind, MetricLabels>>>();
+
+function addGroupMetrics(list: MetricList, groups: readonly GroupSample[]): void {
+  for (const g of groups) {
+    const [powerName, energyName] = GROUP_FAMILIES[g.kind];
+    let byKind = groupLabelCache.get(g.container);
+    if (!byKind) {
+      byKind = {};
+      groupLabelCache.set(g.container, byKind);
+    }
+    const labels = (byKind[g.kind] ??= Object.freeze(groupLabels(g.kind, g.container)));
+    list.add(powerName, g.powerUw, labels);
+    list.add(energyName, g.energyUj, labels);
+  }
+}
+
+/** The labels of one group's series; only known values are set. */
+export function groupLabels(kind: GroupKind, c: ContainerInfo): MetricLabels {
+  const labels: Record<string, string> = {};
+  const set = (name: string, value: string | undefined): void => {
+    if (value) labels[name] = value;
+  };
+  switch (kind) {
+    case 'container':
+      set('container_id', c.containerId);
+      set('container_name', c.containerName ?? c.kubernetesContainerName);
+      set('container_runtime', c.containerRuntime);
+      set('kubernetes_pod_namespace', c.kubernetesPodNamespace);
+      set('kubernetes_pod_name', c.kubernetesPodName);
+      break;
+    case 'pod':
+      set('kubernetes_pod_namespace', c.kubernetesPodNamespace);
+      set('kubernetes_pod_name', c.kubernetesPodName);
+      set('kubernetes_pod_uid', c.kubernetesPodUid);
+      set('kubernetes_pod_qos_class', c.kubernetesPodQosClass);
+      set('kubernetes_node_name', c.kubernetesNodeName);
+      if (c.kubernetesPodLabels) Object.assign(labels, c.kubernetesPodLabels);
+      break;
+    case 'namespace':
+      set('kubernetes_pod_namespace', c.kubernetesPodNamespace);
+      break;
+    case 'systemd_unit':
+      set('systemd_unit', c.systemdUnit);
+      break;
+  }
+  return labels;
 }
 
 /** The labels of one process's series: pid, exe, cmdline (capped), and vmname/container labels on demand. */

@@ -9,6 +9,12 @@
  */
 export type ValueSource = 'powercap_rapl_psys' | 'powercap_rapl_pkg' | 'estimate';
 
+/**
+ * How process power is computed from a process's share of the machine's busy CPU time: `host` applies
+ * the share to host power (Scaphandre's documented model), `active` to active power (host × busy fraction).
+ */
+export type AttributionModel = 'host' | 'active';
+
 export interface DomainSample {
   /** RAPL domain name as the kernel names it: core, uncore, dram, … */
   readonly name: string;
@@ -48,6 +54,16 @@ export interface HostSample {
   readonly activePowerUw: number;
   /** The rest of powerUw, µW. */
   readonly idlePowerUw: number;
+  /** What process power is a share of: host power (`host`) or active power (`active`). */
+  readonly attribution: AttributionModel;
+  /**
+   * Part of the model's total (round(powerUw) for `host`, activePowerUw for `active`) that no live process
+   * explains: interrupts, processes that ended unobserved or unreaped, skew between reads. Whole µW;
+   * Σ process powerUw + this = the model's total exactly.
+   */
+  readonly unattributedPowerUw: number;
+  /** Unattributed energy since the agent started, µJ. */
+  readonly unattributedEnergyUj: number;
   /** Busy share of all CPUs over the interval (0..1), from /proc/stat. */
   readonly cpuBusyFraction: number;
   readonly valueSource: ValueSource;
@@ -92,11 +108,16 @@ export interface ProcessSample {
   readonly cmdline: string;
   /** CPU time (utime + stime) used over the interval, in jiffies. */
   readonly cpuTicks: number;
-  /** Share of all observed processes' CPU time over the interval (0..1); Σ = 1 when any ran. */
+  /** CPU time of children it reaped over the interval that scaph had not attributed to them, jiffies. */
+  readonly childCpuTicks: number;
+  /**
+   * (cpuTicks + childCpuTicks) / the machine's busy ticks over the interval (0..1; scaled down when the
+   * processes' ticks exceeded the busy ticks). Σ ≤ 1: the rest is the host's unattributed part.
+   */
   readonly cpuShare: number;
   /** CPU time used as a percentage of the whole machine's capacity (all cores). */
   readonly cpuUsagePercent: number;
-  /** Attributed power: host active power × cpuShare, µW. */
+  /** Attributed power, whole µW: the model's total (host or active power) × cpuShare. */
   readonly powerUw: number;
   /** Attributed energy since scaph first saw this process, µJ (monotonic while it lives). */
   readonly energyUj: number;
@@ -105,6 +126,27 @@ export interface ProcessSample {
   /** VM name when the process is a qemu-system guest (set by the qemu detection). */
   readonly vmName: string | null;
   readonly container: ContainerInfo | null;
+}
+
+export type GroupKind = 'container' | 'pod' | 'namespace' | 'systemd_unit';
+
+/** Power of a container, pod, namespace or systemd unit (with `--containers`), in the processes' model. */
+export interface GroupSample {
+  readonly kind: GroupKind;
+  /** Container id, pod UID, namespace name or unit name. */
+  readonly key: string;
+  /** Where the group runs: its labels come from here. */
+  readonly container: ContainerInfo;
+  /** Whole µW. Within one kind, groups never sum to more than the model's total. */
+  readonly powerUw: number;
+  /** Energy since scaph first saw the group (kept while its processes come and go), µJ. */
+  readonly energyUj: number;
+  /**
+   * `cgroup`: the growth of the group's cgroup v2 cpu.stat usage_usec over the machine's busy time (it
+   * includes processes that came and went inside the group); `processes`: the sum of its live processes'
+   * power (cgroup v1, unreadable cpu.stat, or the group's first interval).
+   */
+  readonly source: 'cgroup' | 'processes';
 }
 
 export interface Sample {
@@ -118,6 +160,8 @@ export interface Sample {
   readonly processes: readonly ProcessSample[];
   /** Processes that were alive in the previous sample and are gone now (for staleness markers). */
   readonly endedProcesses: readonly EndedProcess[];
+  /** Container / pod / namespace / unit power, when the sensor resolves containers; else empty. */
+  readonly groups: readonly GroupSample[];
   /**
    * scaph's own resident memory at the reading, bytes. Carried in the sample (not read when encoding) so
    * a sample replayed from the spool encodes to the same values as when it was first sent.
@@ -144,6 +188,8 @@ export function freezeSample(sample: Sample): Sample {
     Object.freeze(p);
   }
   for (const e of sample.endedProcesses) Object.freeze(e);
+  for (const g of sample.groups) Object.freeze(g);
+  Object.freeze(sample.groups);
   Object.freeze(sample.processes);
   Object.freeze(sample.endedProcesses);
   Object.freeze(sample.sockets);

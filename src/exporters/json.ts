@@ -16,12 +16,19 @@ export interface JsonExporterOptions {
   readonly maxCmdlineLength: number;
 }
 
-/** Scaphandre's JSON report, with every socket and the active/idle split (µW, timestamps in seconds). */
+/**
+ * Scaphandre's JSON report, with every socket, the active/idle split and the unattributed remainder
+ * (µW, timestamps in seconds).
+ */
 export interface JsonReport {
   readonly host: {
     readonly consumption: number;
     readonly active_consumption: number;
     readonly idle_consumption: number;
+    /** Part of the attribution model's total that no live process explains, µW. */
+    readonly unattributed_consumption: number;
+    /** What the consumers' consumption is a share of: `host` or `active` power. */
+    readonly attribution: string;
     readonly value_source: string;
     readonly timestamp: number;
   };
@@ -61,6 +68,8 @@ export function sampleToJsonReport(sample: Sample, o: Omit<JsonExporterOptions, 
       consumption: round(h.powerUw),
       active_consumption: round(h.activePowerUw),
       idle_consumption: round(h.idlePowerUw),
+      unattributed_consumption: round(h.unattributedPowerUw),
+      attribution: h.attribution,
       value_source: h.valueSource,
       timestamp: ts,
     },

@@ -37,6 +37,7 @@ export function formatSampleTable(sample: Sample, topN: number, processFilter: R
   lines.push(processFilter ? `Top ${topN} consumers matching ${processFilter.source}:` : `Top ${topN} consumers:`);
   lines.push('Power\t\tPID\tExe');
   for (const p of shown) lines.push(`${watts(p.powerUw)} W\t${p.pid}\t${JSON.stringify(p.exePath || p.exe)}`);
+  lines.push(`${watts(h.unattributedPowerUw)} W\t-\tunattributed (busy CPU time no live process explains; shares of ${h.attribution} power)`);
   lines.push(RULE);
   return `${lines.join('\n')}\n`;
 }

@@ -1,32 +1,54 @@
 /**
- * Splits host power between CPU activity and the rest, and the active part between processes by
- * their share of CPU time. Pure: the state of one step goes in, the next state comes out.
+ * Per-process power, by the model of Scaphandre's documentation: a process's share of an interval is
+ * the CPU time it spent over the CPU time the whole machine spent doing something (busy ticks of
+ * /proc/stat), and that share is applied to the host's power. Pure: the state of one step goes in, the
+ * next state comes out.
  *
- * - active power = host power × busy fraction (rounded to whole µW); idle power = host − active.
- * - Each process seen in both readings gets active power × its ticks / Σ ticks of those processes.
- *   Shares are distributed in whole µW by largest remainder, so Σ process power = active power
- *   exactly (integers, no float drift).
- * - When no observed process used CPU in the interval (Σ ticks = 0), every process gets 0 and
- *   active power keeps its host-level definition (host × busy): that busy time was spent in
- *   interrupts or by processes that ended within the interval, which no observed process explains.
- * - Energy per process (µJ) accumulates powerUw × interval per (pid, starttime); a pid whose
- *   starttime changed is a new process whose energy restarts at 0, and the old one has ended.
- * - A process seen for the first time enters the state with 0 energy and is attributed from the
- *   next interval on (its CPU time before the first reading cannot be placed in an interval).
+ * - **Denominator**: the machine's busy ticks over the interval, never the ticks of the processes scaph
+ *   happened to see. CPU time of processes that lived and ended between two readings therefore stays
+ *   unattributed instead of inflating the survivors.
+ * - **Models**: `host` (default) gives each process host power × share; `active` gives active power
+ *   (host × busy fraction) × share, so idle power stays out of process figures.
+ * - **Born inside the interval**: a process not seen at the previous reading whose starttime is after it
+ *   spent all its CPU time inside the interval: all of it counts. One that existed before (missed by a
+ *   racing read, or any process at start-up) enters the state and counts from the next interval.
+ * - **Reaped children**: the growth of a process's cutime + cstime is the CPU time of children that
+ *   ended and were waited for. It goes to the parent, minus what those children had used by the time
+ *   scaph last saw them (their utime + stime + cutime + cstime then): that part was attributed to them
+ *   already, or spent before scaph started. An ended process is charged to its nearest ancestor that is
+ *   still alive (a parent that ended in the same interval passes its children's time on to its own
+ *   reaper). Children reaped by init or a subreaper after their parent ended go to that reaper.
+ * - **Remainder**: model total − Σ process power is `unattributed`: interrupts, processes that ended
+ *   unobserved or unreaped, clock skew between the reads. When Σ process ticks exceeds the busy ticks
+ *   (the reads of /proc/stat and /proc/PID/stat are not simultaneous), the shares are scaled down so they
+ *   sum to 1: nothing is ever negative.
+ * - **Whole µW**: the attributed part is distributed by largest remainder, so Σ process power +
+ *   unattributed = the model total exactly (integers, no float drift).
+ * - Energy per process (µJ) accumulates powerUw × interval per (pid, starttime); a pid whose starttime
+ *   changed is a new process whose energy restarts at 0.
  */
 import { energyUjFromPower } from '../core/energy.js';
+import type { AttributionModel } from '../core/sample.js';
 import { USER_HZ } from './procfs.js';
+
+export type { AttributionModel } from '../core/sample.js';
+export const ATTRIBUTION_MODELS: readonly AttributionModel[] = ['host', 'active'];
 
 export interface ProcessCpu {
   readonly pid: number;
   readonly starttime: number;
+  readonly ppid: number;
   /** Cumulative utime + stime, USER_HZ ticks. */
   readonly cpuTicksTotal: number;
+  /** Cumulative cutime + cstime (children waited for), USER_HZ ticks. */
+  readonly childTicksTotal: number;
 }
 
 export interface ProcessState {
   readonly starttime: number;
+  readonly ppid: number;
   readonly cpuTicksTotal: number;
+  readonly childTicksTotal: number;
   readonly energyUj: number;
 }
 
@@ -37,16 +59,30 @@ export interface AttributionInput {
   readonly previous: AttributionState;
   readonly current: readonly ProcessCpu[];
   readonly hostPowerUw: number;
-  /** 0..1, clamped. */
+  /** 0..1, clamped: busy ticks / all ticks over the interval. */
   readonly cpuBusyFraction: number;
+  /** Busy ticks of the whole machine over the interval (user + nice + system + irq + softirq). */
+  readonly busyTicks: number;
   readonly intervalMs: number;
   readonly cpuCount: number;
+  readonly model: AttributionModel;
+  /** Give reaped children's CPU time to their parent. */
+  readonly reapedChildren: boolean;
+  /**
+   * Ticks since boot at the previous reading: a process not seen then with a starttime at or after this
+   * was born inside the interval. null when unknown (no /proc/uptime).
+   */
+  readonly bornAfterTicks: number | null;
 }
 
 export interface ProcessFigures {
   /** Index of the process in `input.current`. */
   readonly index: number;
+  /** Its own CPU time over the interval (utime + stime growth), ticks. */
   readonly cpuTicks: number;
+  /** CPU time of reaped children credited to it over the interval, ticks. */
+  readonly childCpuTicks: number;
+  /** (cpuTicks + childCpuTicks) / the machine's busy ticks (scaled down if the sum went over 1). */
   readonly cpuShare: number;
   readonly cpuUsagePercent: number;
   readonly powerUw: number;
@@ -61,12 +97,23 @@ export interface EndedKey {
 export interface AttributionResult {
   readonly activePowerUw: number;
   readonly idlePowerUw: number;
-  /** Processes present in both readings, in `current` order. */
+  /** What the model distributes, whole µW: round(host power) for `host`, active power for `active`. */
+  readonly modelTotalUw: number;
+  /** modelTotalUw − Σ process power, ≥ 0: what no live process explains. */
+  readonly unattributedPowerUw: number;
+  /** Σ process ticks (own + reaped children) over the interval. */
+  readonly attributedTicks: number;
+  /** ≤ 1: the factor shares were scaled by because Σ process ticks exceeded the busy ticks. */
+  readonly scale: number;
+  /** Processes attributed this interval, in `current` order. */
   readonly processes: readonly ProcessFigures[];
   /** (pid, starttime) in `previous` that are not in `current`. */
   readonly ended: readonly EndedKey[];
   readonly next: AttributionState;
 }
+
+/** An ancestor chain longer than this is a cycle in stale ppids (pid reuse), not a real tree. */
+const MAX_ANCESTRY = 64;
 
 export function splitHostPower(hostPowerUw: number, cpuBusyFraction: number): { activeUw: number; idleUw: number } {
   const busy = Math.min(1, Math.max(0, cpuBusyFraction));
@@ -82,43 +129,112 @@ export function cpuUsagePercent(ticks: number, intervalMs: number, cpuCount: num
   return capacityTicks > 0 ? (ticks / capacityTicks) * 100 : 0;
 }
 
+/** The state after the first reading: every process known, none attributed (there is no interval yet). */
+export function initialState(current: readonly ProcessCpu[]): AttributionState {
+  const state = new Map<number, ProcessState>();
+  for (const p of current) state.set(p.pid, stateOf(p, 0));
+  return state;
+}
+
 export function attribute(input: AttributionInput): AttributionResult {
   const { previous, current } = input;
   const { activeUw, idleUw } = splitHostPower(input.hostPowerUw, input.cpuBusyFraction);
-  const deltas = new Float64Array(current.length).fill(-1);
-  let totalTicks = 0;
+  const modelTotalUw = input.model === 'active' ? activeUw : Math.max(0, Math.round(input.hostPowerUw));
+  const own = new Float64Array(current.length).fill(-1);
+  const children = new Float64Array(current.length);
+  const next = new Map<number, { -readonly [K in keyof ProcessState]: ProcessState[K] }>();
   for (let i = 0; i < current.length; i++) {
     const p = current[i] as ProcessCpu;
     const before = previous.get(p.pid);
-    if (!before || before.starttime !== p.starttime) continue;
-    // Ticks never decrease for a live process; guard anyway so a share is never negative.
-    const delta = Math.max(0, p.cpuTicksTotal - before.cpuTicksTotal);
-    deltas[i] = delta;
-    totalTicks += delta;
-  }
-  const powers = distribute(deltas, totalTicks, activeUw);
-  const processes: ProcessFigures[] = [];
-  const next = new Map<number, ProcessState>();
-  for (let i = 0; i < current.length; i++) {
-    const p = current[i] as ProcessCpu;
-    const delta = deltas[i] as number;
-    if (delta < 0) {
-      next.set(p.pid, { starttime: p.starttime, cpuTicksTotal: p.cpuTicksTotal, energyUj: 0 });
-      continue;
+    const seenBefore = before !== undefined && before.starttime === p.starttime;
+    next.set(p.pid, stateOf(p, seenBefore ? before.energyUj : 0));
+    if (seenBefore) {
+      // Counters never decrease for a live process; guard anyway so a share is never negative.
+      own[i] = Math.max(0, p.cpuTicksTotal - before.cpuTicksTotal);
+      children[i] = Math.max(0, p.childTicksTotal - before.childTicksTotal);
+    } else if (input.bornAfterTicks !== null && p.starttime >= input.bornAfterTicks) {
+      own[i] = p.cpuTicksTotal;
+      children[i] = p.childTicksTotal;
     }
+  }
+  const ended = endedKeys(previous, next);
+  const weights = own;
+  let attributedTicks = 0;
+  const debits = input.reapedChildren && ended.length > 0 ? reapedDebits(previous, next, ended) : null;
+  for (let i = 0; i < current.length; i++) {
+    if ((own[i] as number) < 0) continue;
+    let credit = 0;
+    if (input.reapedChildren) {
+      const debit = debits?.get((current[i] as ProcessCpu).pid) ?? 0;
+      credit = Math.max(0, (children[i] as number) - debit);
+    }
+    children[i] = credit;
+    weights[i] = (own[i] as number) + credit;
+    attributedTicks += weights[i] as number;
+  }
+  const denominator = Math.max(input.busyTicks, attributedTicks);
+  const attributedUw = denominator > 0 ? Math.round((modelTotalUw * attributedTicks) / denominator) : 0;
+  const powers = distribute(weights, attributedTicks, attributedUw);
+  const processes: ProcessFigures[] = [];
+  for (let i = 0; i < current.length; i++) {
+    const weight = weights[i] as number;
+    if (weight < 0) continue;
+    const p = current[i] as ProcessCpu;
     const powerUw = powers[i] as number;
-    const energyUj = (previous.get(p.pid) as ProcessState).energyUj + energyUjFromPower(powerUw, input.intervalMs);
-    next.set(p.pid, { starttime: p.starttime, cpuTicksTotal: p.cpuTicksTotal, energyUj });
+    // Written in place: the state object was made for this step a few lines up.
+    const state = next.get(p.pid) as { energyUj: number };
+    const energyUj = state.energyUj + energyUjFromPower(powerUw, input.intervalMs);
+    state.energyUj = energyUj;
+    const childCpuTicks = children[i] as number;
     processes.push({
       index: i,
-      cpuTicks: delta,
-      cpuShare: totalTicks > 0 ? delta / totalTicks : 0,
-      cpuUsagePercent: cpuUsagePercent(delta, input.intervalMs, input.cpuCount),
+      cpuTicks: weight - childCpuTicks,
+      childCpuTicks,
+      cpuShare: denominator > 0 ? weight / denominator : 0,
+      cpuUsagePercent: cpuUsagePercent(weight - childCpuTicks, input.intervalMs, input.cpuCount),
       powerUw,
       energyUj,
     });
   }
-  return { activePowerUw: activeUw, idlePowerUw: idleUw, processes, ended: endedKeys(previous, next), next };
+  return {
+    activePowerUw: activeUw,
+    idlePowerUw: idleUw,
+    modelTotalUw,
+    unattributedPowerUw: modelTotalUw - attributedUw,
+    attributedTicks,
+    scale: attributedTicks > input.busyTicks && attributedTicks > 0 ? input.busyTicks / attributedTicks : 1,
+    processes,
+    ended,
+    next,
+  };
+}
+
+function stateOf(p: ProcessCpu, energyUj: number): ProcessState {
+  return { starttime: p.starttime, ppid: p.ppid, cpuTicksTotal: p.cpuTicksTotal, childTicksTotal: p.childTicksTotal, energyUj };
+}
+
+/**
+ * For each live process, the ticks its reaped-children growth already holds for ended processes that
+ * scaph saw alive: what each had used (own + its own reaped children) at its last reading, charged to
+ * its nearest ancestor alive at both readings.
+ */
+function reapedDebits(previous: AttributionState, next: AttributionState, ended: readonly EndedKey[]): Map<number, number> {
+  const debits = new Map<number, number>();
+  for (const key of ended) {
+    const gone = previous.get(key.pid) as ProcessState;
+    let ancestor = gone.ppid;
+    for (let depth = 0; depth < MAX_ANCESTRY && ancestor > 0; depth++) {
+      const then = previous.get(ancestor);
+      if (!then) break; // A parent scaph never saw: nothing of this child was attributed through it.
+      const now = next.get(ancestor);
+      if (now && now.starttime === then.starttime) {
+        debits.set(ancestor, (debits.get(ancestor) ?? 0) + gone.cpuTicksTotal + gone.childTicksTotal);
+        break;
+      }
+      ancestor = then.ppid; // The parent ended too: its reaper receives both.
+    }
+  }
+  return debits;
 }
 
 /**

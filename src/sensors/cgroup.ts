@@ -48,8 +48,20 @@ interface ContainerHit {
 }
 
 interface PodHit {
+  readonly index: number;
   readonly uid: string;
   readonly qosClass: string;
+}
+
+/**
+ * cgroup v2 directories (relative to the cgroup2 mount, leading `/`) of the groups a process belongs to:
+ * their `cpu.stat` counts the CPU time of every task that ever ran inside, ended ones included.
+ */
+export interface CgroupDirs {
+  readonly container?: string;
+  readonly pod?: string;
+  /** The systemd unit's directory, for processes outside any container. */
+  readonly unit?: string;
 }
 
 /**
@@ -146,13 +158,13 @@ function findPod(parts: readonly string[], from: number, to: number): PodHit | n
     const part = parts[i] ?? '';
     const slice = POD_SLICE_RE.exec(part);
     if (slice) {
-      return { uid: (slice[2] ?? '').replace(UNDERSCORE_RE, '-'), qosClass: slice[1] ?? 'guaranteed' };
+      return { index: i, uid: (slice[2] ?? '').replace(UNDERSCORE_RE, '-'), qosClass: slice[1] ?? 'guaranteed' };
     }
     const dir = POD_DIR_RE.exec(part);
     if (dir) {
       const parent = i > 0 ? parts[i - 1] : undefined;
       const qosClass = parent === 'burstable' || parent === 'besteffort' ? parent : 'guaranteed';
-      return { uid: dir[1] ?? '', qosClass };
+      return { index: i, uid: dir[1] ?? '', qosClass };
     }
   }
   return null;
@@ -160,11 +172,39 @@ function findPod(parts: readonly string[], from: number, to: number): PodHit | n
 
 /** The last `.service` or `.scope` component: the unit systemd accounts the process to. */
 function lastUnit(parts: readonly string[]): string | undefined {
+  const i = lastUnitIndex(parts);
+  return i < 0 ? undefined : parts[i];
+}
+
+function lastUnitIndex(parts: readonly string[]): number {
   for (let i = parts.length - 1; i >= 0; i--) {
     const part = parts[i] ?? '';
-    if (part.endsWith('.service') || part.endsWith('.scope')) return part;
+    if (part.endsWith('.service') || part.endsWith('.scope')) return i;
   }
-  return undefined;
+  return -1;
+}
+
+/**
+ * The cgroup v2 directories of the container, pod and unit a process is in, from the `0::` line of its
+ * /proc/PID/cgroup (the same choices as parseCgroup makes); null without a v2 line or at the root.
+ */
+export function parseCgroupDirs(text: string): CgroupDirs | null {
+  const at = text.startsWith('0::') ? 0 : text.indexOf('\n0::') + 1;
+  if (at === 0 && !text.startsWith('0::')) return null;
+  let end = text.indexOf('\n', at);
+  if (end < 0) end = text.length;
+  const parts = text.slice(at + 3, end).split('/').filter((p) => p !== '');
+  if (parts.length === 0) return null;
+  const dirOf = (index: number): string => `/${parts.slice(0, index + 1).join('/')}`;
+  const container = innermostContainer(parts);
+  const outerLimit = container ? nextContainerOutwards(parts, container.index) : -1;
+  const pod = findPod(parts, outerLimit + 1, container ? container.index : parts.length);
+  const dirs: { container?: string; pod?: string; unit?: string } = {};
+  if (container) dirs.container = dirOf(container.index);
+  if (pod) dirs.pod = dirOf(pod.index);
+  const unit = container ? -1 : lastUnitIndex(parts);
+  if (unit >= 0) dirs.unit = dirOf(unit);
+  return Object.keys(dirs).length === 0 ? null : dirs;
 }
 
 /** Drops undefined fields so the object carries only what is known (labels are added per field). */

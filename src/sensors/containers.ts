@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs';
 import type { Logger } from '../core/log.js';
 import type { ContainerInfo } from '../core/sample.js';
-import { parseCgroup } from './cgroup.js';
+import { parseCgroup, parseCgroupDirs, type CgroupDirs } from './cgroup.js';
 import { DockerMetadata, type DockerContainerMeta, type DockerMetadataOptions } from './docker-metadata.js';
 import {
   kubernetesApiUrl,
@@ -32,6 +32,8 @@ interface CacheEntry {
   starttime: number;
   /** What the cgroup path alone says. */
   base: ContainerInfo | null;
+  /** cgroup v2 directories of its container, pod or unit. */
+  dirs: CgroupDirs | null;
   /** base + metadata, as of metadata generation `mergedGeneration`. */
   merged: ContainerInfo | null;
   mergedGeneration: number;
@@ -83,7 +85,8 @@ export class ContainerResolver {
       const text = this.readCgroup(pid);
       if (text === null) return null;
       const base = parseCgroup(text);
-      entry = { starttime, base: base && Object.freeze(base), merged: null, mergedGeneration: -1, seen: 0 };
+      const dirs = parseCgroupDirs(text);
+      entry = { starttime, base: base && Object.freeze(base), dirs, merged: null, mergedGeneration: -1, seen: 0 };
       this.cache.set(pid, entry);
     }
     entry.seen = this.sweepGeneration;
@@ -93,6 +96,15 @@ export class ContainerResolver {
       entry.mergedGeneration = generation;
     }
     return entry.merged;
+  }
+
+  /**
+   * The cgroup v2 directories of the container / pod / unit of process (pid, starttime), as read by the
+   * last resolveSync of that process (call it first); null when unknown or not on cgroup v2.
+   */
+  cgroupDirsSync(pid: number, starttime: number): CgroupDirs | null {
+    const entry = this.cache.get(pid);
+    return entry && entry.starttime === starttime ? entry.dirs : null;
   }
 
   /**

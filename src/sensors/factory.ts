@@ -1,4 +1,7 @@
+import { existsSync } from 'node:fs';
 import type { Logger } from '../core/log.js';
+import type { AttributionModel } from '../core/sample.js';
+import { detectCgroupfsRoot } from './group-power.js';
 import type { Sensor } from '../core/sensor.js';
 import { EstimateSource } from './estimate.js';
 import { MachineSensor, type ContainerLookup } from './machine-sensor.js';
@@ -12,6 +15,12 @@ export interface SensorOptions {
   readonly kind: SensorKind;
   readonly powercapPath: string;
   readonly procfsPath: string;
+  /** cgroup2 mount (used with containers); undefined = detect under /sys/fs/cgroup. */
+  readonly cgroupfsPath?: string | undefined;
+  /** Default `host`. */
+  readonly attribution?: AttributionModel;
+  /** Default true. */
+  readonly reapedChildren?: boolean;
   readonly hostname: string;
   readonly qemu: boolean;
   /** --vm: the tree is the one a hypervisor's `scaph qemu` writes for this guest. */
@@ -45,7 +54,9 @@ export async function createSensor(o: SensorOptions, logger: Logger): Promise<Se
     hostname: o.hostname,
     logger,
     qemu: o.qemu,
-    ...(o.containers ? { containers: o.containers } : {}),
+    attribution: o.attribution ?? 'host',
+    reapedChildren: o.reapedChildren !== false,
+    ...(o.containers ? { containers: o.containers, cgroupfsRoot: cgroupfsRoot(o.cgroupfsPath) } : {}),
   });
   try {
     await sensor.start();
@@ -55,6 +66,13 @@ export async function createSensor(o: SensorOptions, logger: Logger): Promise<Se
   }
   return sensor;
 }
+
+/** An explicit --cgroupfs-path is taken as the v2 mount (or its parent on a hybrid host); default /sys/fs/cgroup. */
+function cgroupfsRoot(path: string | undefined): string | null {
+  return detectCgroupfsRoot(path ?? DEFAULT_CGROUPFS, existsSync);
+}
+
+const DEFAULT_CGROUPFS = '/sys/fs/cgroup';
 
 /** --vm without the hypervisor's tree: the physical-machine advice (modprobe) would mislead. */
 export class VmTreeMissingError extends ScaphError {

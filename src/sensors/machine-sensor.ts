@@ -1,18 +1,24 @@
 /**
  * The machine sensor: joins a power source (RAPL counters or the load estimate) with /proc into one
- * Sample per interval — host power split into active and idle, and the active part attributed to
- * processes by CPU time.
+ * Sample per interval: host power split into active and idle, each process's share of the machine's
+ * busy CPU time applied to the model's total (attribution.ts), what no process explains as the
+ * unattributed remainder, and, with a container lookup, container / pod / unit power (group-power.ts).
  */
+import { energyUjFromPower } from '../core/energy.js';
 import type { Logger } from '../core/log.js';
 import {
   freezeSample,
+  type AttributionModel,
   type ContainerInfo,
   type EndedProcess,
+  type GroupSample,
   type ProcessSample,
   type Sample,
 } from '../core/sample.js';
 import type { Sensor } from '../core/sensor.js';
-import { attribute, type AttributionResult, type AttributionState } from './attribution.js';
+import { attribute, initialState, type AttributionResult, type AttributionState } from './attribution.js';
+import type { CgroupDirs } from './cgroup.js';
+import { GroupPowerTracker, type GroupMember } from './group-power.js';
 import type { PowerSource } from './power-source.js';
 import { ProcfsReader, type CpuTimes, type ProcessEntry, type ProcessIdentity } from './procfs.js';
 import { isQemuProcess, vmNameFromCmdline } from './qemu.js';
@@ -25,7 +31,6 @@ export interface MachineSensorOptions {
   readonly logger: Logger;
   /** Set vmName on qemu guest processes (`--qemu`). */
   readonly qemu?: boolean;
-  /** Container / systemd unit of a process: called once per (pid, starttime); the answer is kept for its life. */
   /**
    * Where each process runs (container, pod, systemd unit). Asked on every sample — its answers are
    * cached per (pid, starttime) on its side and can improve as runtime metadata arrives — and swept
@@ -34,11 +39,22 @@ export interface MachineSensorOptions {
   readonly containers?: ContainerLookup;
   /** Bytes per memory page; detected from procfs when omitted. */
   readonly pageSizeBytes?: number;
+  /** What process power is a share of (default `host`: Scaphandre's documented model). */
+  readonly attribution?: AttributionModel;
+  /** Give the CPU time of reaped children to their parent (default true). */
+  readonly reapedChildren?: boolean;
+  /**
+   * With `containers`: the cgroup2 mount whose cpu.stat files give container / pod / unit power (null: none,
+   * groups are the sum of their processes).
+   */
+  readonly cgroupfsRoot?: string | null;
 }
 
-/** What the sensor derives once per process (pid, starttime). */
+/** Where processes run, asked per process and sample. */
 export interface ContainerLookup {
   resolveSync(pid: number, starttime: number): ContainerInfo | null;
+  /** cgroup v2 directories of the process's container / pod / unit (after resolveSync). */
+  cgroupDirsSync?(pid: number, starttime: number): CgroupDirs | null;
   sweep(): unknown;
 }
 
@@ -50,6 +66,8 @@ interface Reading {
   readonly monoNs: bigint;
   readonly cpu: CpuTimes;
   readonly cpuCount: number;
+  /** Ticks since boot just before the processes were listed (null without <procfs>/uptime). */
+  readonly uptimeTicks: number | null;
   readonly entries: Map<number, ProcessEntry>;
 }
 
@@ -61,10 +79,17 @@ export class MachineSensor implements Sensor {
   private previous: Reading | null = null;
   private state: AttributionState = new Map();
   private hostEnergyUj = 0;
+  private unattributedEnergyUj = 0;
+  private readonly model: AttributionModel;
+  private readonly groups: GroupPowerTracker | null;
 
   constructor(options: MachineSensorOptions) {
     this.options = options;
     this.kind = options.powerSource.kind;
+    this.model = options.attribution ?? 'host';
+    this.groups = options.containers
+      ? new GroupPowerTracker({ cgroupfsRoot: options.cgroupfsRoot ?? null, logger: options.logger })
+      : null;
     this.reader = new ProcfsReader({
       root: options.procfsPath,
       ...(options.pageSizeBytes === undefined ? {} : { pageSizeBytes: options.pageSizeBytes }),
@@ -74,17 +99,16 @@ export class MachineSensor implements Sensor {
   async start(): Promise<void> {
     await this.options.powerSource.start();
     const first = await this.takeReading();
-    this.state = attribute({
-      previous: new Map(),
-      current: [...first.entries.values()],
-      hostPowerUw: 0,
-      cpuBusyFraction: 0,
-      intervalMs: 0,
-      cpuCount: 1,
-    }).next;
+    this.state = initialState([...first.entries.values()]);
     this.previous = first;
     this.options.logger.info(
-      { procfsPath: this.reader.root, processes: first.entries.size, pageSizeBytes: this.reader.pageSizeBytes },
+      {
+        procfsPath: this.reader.root,
+        processes: first.entries.size,
+        pageSizeBytes: this.reader.pageSizeBytes,
+        attribution: this.model,
+        reapedChildren: this.options.reapedChildren !== false,
+      },
       'machine sensor started',
     );
   }
@@ -99,17 +123,28 @@ export class MachineSensor implements Sensor {
     const intervalMs = Number(intervalNs) / 1e6;
     const power = await this.options.powerSource.read({ cpuBusyFraction, intervalNs, cpuCount: current.cpuCount });
     const list = [...current.entries.values()];
+    const busyTicks = Math.max(0, current.cpu.busyTicks - previous.cpu.busyTicks);
     const result = attribute({
       previous: this.state,
       current: list,
       hostPowerUw: power.hostPowerUw,
       cpuBusyFraction,
+      busyTicks,
       intervalMs,
       cpuCount: current.cpuCount,
+      model: this.model,
+      reapedChildren: this.options.reapedChildren !== false,
+      bornAfterTicks: previous.uptimeTicks,
     });
     this.state = result.next;
     this.previous = current;
     this.hostEnergyUj += power.hostEnergyDeltaUj;
+    this.unattributedEnergyUj += energyUjFromPower(result.unattributedPowerUw, intervalMs);
+    const members: GroupMember[] | null = this.groups ? [] : null;
+    const processes = this.processSamples(list, result, members);
+    const groups: GroupSample[] = this.groups && members
+      ? this.groups.step({ members, busyTicks, modelTotalUw: result.modelTotalUw, intervalMs, nowMs: timestampMs })
+      : [];
     return freezeSample({
       timestampMs,
       intervalMs,
@@ -119,6 +154,9 @@ export class MachineSensor implements Sensor {
         energyUj: this.hostEnergyUj,
         activePowerUw: result.activePowerUw,
         idlePowerUw: result.idlePowerUw,
+        attribution: this.model,
+        unattributedPowerUw: result.unattributedPowerUw,
+        unattributedEnergyUj: this.unattributedEnergyUj,
         cpuBusyFraction,
         valueSource: power.valueSource,
         psysEnergyUj: power.psysEnergyUj,
@@ -126,8 +164,9 @@ export class MachineSensor implements Sensor {
         memory: this.reader.readMeminfo(),
       },
       sockets: power.sockets,
-      processes: this.processSamples(list, result),
+      processes,
       endedProcesses: endedProcesses(previous.entries, result),
+      groups,
       agentRssBytes: process.memoryUsage.rss(),
     });
   }
@@ -140,17 +179,23 @@ export class MachineSensor implements Sensor {
   private async takeReading(): Promise<Reading> {
     const monoNs = process.hrtime.bigint();
     const stat = this.reader.readStat();
+    const uptimeTicks = this.reader.readUptimeTicks();
     const entries = await this.reader.snapshot();
-    return { monoNs, cpu: stat.cpu, cpuCount: stat.cpuCount, entries };
+    return { monoNs, cpu: stat.cpu, cpuCount: stat.cpuCount, uptimeTicks, entries };
   }
 
-  private processSamples(list: readonly ProcessEntry[], result: AttributionResult): ProcessSample[] {
+  private processSamples(list: readonly ProcessEntry[], result: AttributionResult, members: GroupMember[] | null): ProcessSample[] {
     const samples: ProcessSample[] = [];
     const containers = this.options.containers;
     for (const figures of result.processes) {
       const entry = list[figures.index] as ProcessEntry;
       const identity = entry.identity;
       const decoration = this.decorationOf(identity);
+      const container = containers ? containers.resolveSync(entry.pid, entry.starttime) : null;
+      if (members && container) {
+        const dirs = containers?.cgroupDirsSync?.(entry.pid, entry.starttime) ?? null;
+        members.push({ container, dirs, powerUw: figures.powerUw });
+      }
       samples.push({
         pid: entry.pid,
         starttime: entry.starttime,
@@ -159,6 +204,7 @@ export class MachineSensor implements Sensor {
         comm: entry.comm,
         cmdline: identity.cmdline,
         cpuTicks: figures.cpuTicks,
+        childCpuTicks: figures.childCpuTicks,
         cpuShare: figures.cpuShare,
         cpuUsagePercent: figures.cpuUsagePercent,
         powerUw: figures.powerUw,
@@ -166,7 +212,7 @@ export class MachineSensor implements Sensor {
         memoryBytes: entry.rssBytes,
         virtualMemoryBytes: entry.vsizeBytes,
         vmName: decoration.vmName,
-        container: containers ? containers.resolveSync(entry.pid, entry.starttime) : null,
+        container,
       });
     }
     containers?.sweep();

@@ -6,7 +6,10 @@ import type { MemorySample } from '../core/sample.js';
 
 /** Aggregate CPU time from the `cpu` line of /proc/stat, in USER_HZ ticks. */
 export interface CpuTimes {
-  /** Everything but idle and iowait. */
+  /**
+   * user + nice + system + irq + softirq: time the machine spent doing something. idle and iowait are
+   * waiting; steal is time the hypervisor gave to other guests. guest/guest_nice are inside user/nice.
+   */
   readonly busyTicks: number;
   /** user + nice + system + idle + iowait + irq + softirq + steal (guest is inside user/nice). */
   readonly totalTicks: number;
@@ -21,8 +24,12 @@ export interface ProcStat {
 /** Figures from /proc/PID/stat. */
 export interface PidStat {
   readonly comm: string;
+  /** Parent pid (field 4): who reaps this process when it ends, unless it is reparented first. */
+  readonly ppid: number;
   /** utime + stime, USER_HZ ticks, all threads. */
   readonly cpuTicksTotal: number;
+  /** cutime + cstime: CPU time of the children this process has waited for, USER_HZ ticks. */
+  readonly childTicksTotal: number;
   /** Jiffies since boot at process start. */
   readonly starttime: number;
   readonly vsizeBytes: number;
@@ -60,7 +67,7 @@ function parseCpuLine(rest: string): CpuTimes {
   const [user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0] = f;
   // guest (f[8]) and guest_nice (f[9]) are already counted in user and nice.
   const totalTicks = user + nice + system + idle + iowait + irq + softirq + steal;
-  return { busyTicks: totalTicks - idle - iowait, totalTicks };
+  return { busyTicks: user + nice + system + irq + softirq, totalTicks };
 }
 
 /**
@@ -75,8 +82,11 @@ export function parsePidStat(buf: Buffer, length: number, pageSizeBytes: number)
   if (close <= open) return null;
   // After ") " comes field 3 (state). Walk space-separated fields, parsing only the ones we need.
   let field = 3;
+  let ppid = -1;
   let utime = -1;
   let stime = -1;
+  let cutime = -1;
+  let cstime = -1;
   let starttime = -1;
   let vsize = -1;
   let rss = -1;
@@ -92,18 +102,23 @@ export function parsePidStat(buf: Buffer, length: number, pageSizeBytes: number)
       if (i >= length) break;
       c = buf[i] ?? CHAR_SPACE;
     }
-    if (field === 14) utime = value;
+    if (field === 4) ppid = value;
+    else if (field === 14) utime = value;
     else if (field === 15) stime = value;
+    else if (field === 16) cutime = negative ? 0 : value;
+    else if (field === 17) cstime = negative ? 0 : value;
     else if (field === 22) starttime = value;
     else if (field === 23) vsize = value;
     else if (field === 24) rss = negative ? 0 : value;
     field++;
     i++;
   }
-  if (rss < 0 || utime < 0 || stime < 0 || starttime < 0 || vsize < 0) return null;
+  if (rss < 0 || utime < 0 || stime < 0 || starttime < 0 || vsize < 0 || ppid < 0 || cutime < 0 || cstime < 0) return null;
   return {
     comm: buf.toString('utf8', open + 1, close),
+    ppid,
     cpuTicksTotal: utime + stime,
+    childTicksTotal: cutime + cstime,
     starttime,
     vsizeBytes: vsize,
     rssBytes: rss * pageSizeBytes,
@@ -130,6 +145,13 @@ export function cleanExePath(target: string): string {
 export function basename(path: string): string {
   const slash = path.lastIndexOf('/');
   return slash < 0 ? path : path.slice(slash + 1);
+}
+
+/** /proc/uptime's first figure (seconds since boot, CLOCK_BOOTTIME, as starttime counts) in USER_HZ ticks; null if unparsable. */
+export function parseUptimeTicks(text: string, userHz: number): number | null {
+  const end = text.indexOf(' ');
+  const seconds = Number(end < 0 ? text.trim() : text.slice(0, end));
+  return Number.isFinite(seconds) && seconds >= 0 ? Math.floor(seconds * userHz) : null;
 }
 
 export function parseLoadavg(text: string): readonly [number, number, number] {

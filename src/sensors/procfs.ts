@@ -25,6 +25,7 @@ import {
   parseMeminfo,
   parsePidStat,
   parseProcStat,
+  parseUptimeTicks,
   type ProcStat,
 } from './procfs-parse.js';
 
@@ -52,8 +53,11 @@ export interface ProcessIdentity {
 export interface ProcessEntry {
   readonly pid: number;
   readonly starttime: number;
+  readonly ppid: number;
   readonly comm: string;
   readonly cpuTicksTotal: number;
+  /** cutime + cstime: CPU time of the children it has waited for. */
+  readonly childTicksTotal: number;
   readonly rssBytes: number;
   readonly vsizeBytes: number;
   readonly identity: ProcessIdentity;
@@ -110,6 +114,16 @@ export class ProcfsReader {
     } catch (err) {
       throw new ProcfsUnreadableError(path, err);
     }
+  }
+
+  /**
+   * Time since boot in USER_HZ ticks (the clock /proc/PID/stat's starttime counts in), or null when
+   * <root>/uptime is missing or odd: then the sensor cannot tell which new processes were born after a
+   * reading.
+   */
+  readUptimeTicks(): number | null {
+    const text = readOptional(`${this.root}/uptime`);
+    return text === null ? null : parseUptimeTicks(text, USER_HZ);
   }
 
   /** 1/5/15-minute load averages; zeros when the file is missing (not worth failing a sample). */
@@ -181,8 +195,10 @@ export class ProcfsReader {
     return {
       pid,
       starttime: stat.starttime,
+      ppid: stat.ppid,
       comm: stat.comm,
       cpuTicksTotal: stat.cpuTicksTotal,
+      childTicksTotal: stat.childTicksTotal,
       rssBytes: stat.rssBytes,
       vsizeBytes: stat.vsizeBytes,
       identity,

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { METRIC_FAMILIES, capCmdline, sampleToMetrics } from '../../src/core/metrics.js';
+import type { ContainerInfo, GroupSample } from '../../src/core/sample.js';
 import { makeProcess, makeSample } from '../fixtures/sample.js';
 
 describe('sampleToMetrics', () => {
@@ -18,6 +19,43 @@ describe('sampleToMetrics', () => {
     const burner = find('scaph_process_power_consumption_microwatts', { pid: '42' })[0];
     expect(burner?.labels).toEqual({ pid: '42', exe: 'burner', cmdline: '/usr/bin/proc42 --flag' });
     expect(burner?.value).toBe(30_000_000);
+  });
+
+  it('reports the unattributed remainder: processes + unattributed = host power', () => {
+    expect(find('scaph_host_unattributed_power_microwatts')[0]).toMatchObject({ value: 60_000_000, type: 'gauge', labels: { value_source: 'powercap_rapl_pkg' } });
+    expect(find('scaph_host_unattributed_energy_microjoules')[0]).toMatchObject({ value: 120_000_000, type: 'counter' });
+    const processes = find('scaph_process_power_consumption_microwatts').reduce((s, m) => s + m.value, 0);
+    expect(processes + 60_000_000).toBe(find('scaph_host_power_microwatts')[0]?.value);
+  });
+
+  it('writes the sensor\'s group figures with their labels, only with containers, one labels object per group', () => {
+    const web: ContainerInfo = { containerId: 'c1', containerName: 'web', containerRuntime: 'docker', kubernetesPodUid: 'u1', kubernetesPodName: 'shop-0', kubernetesPodNamespace: 'shop', kubernetesPodQosClass: 'burstable', kubernetesNodeName: 'n1', kubernetesPodLabels: { kubernetes_pod_label_app: 'shop' } };
+    const ns: ContainerInfo = { kubernetesPodNamespace: 'shop' };
+    const unit: ContainerInfo = { systemdUnit: 'nginx.service' };
+    const groups: GroupSample[] = [
+      { kind: 'container', key: 'c1', container: web, powerUw: 1_000.4, energyUj: 5_000, source: 'cgroup' },
+      { kind: 'pod', key: 'u1', container: web, powerUw: 2_000, energyUj: 6_000, source: 'cgroup' },
+      { kind: 'namespace', key: 'shop', container: ns, powerUw: 2_000, energyUj: 6_000, source: 'cgroup' },
+      { kind: 'systemd_unit', key: 'nginx.service', container: unit, powerUw: 300, energyUj: 900, source: 'processes' },
+    ];
+    const sample = makeSample({ groups });
+    expect(sampleToMetrics(sample).some((m) => m.name.startsWith('scaph_container_'))).toBe(false);
+    const m = sampleToMetrics(sample, { containers: true });
+    const rows = m.filter((x) => /^scaph_(container|pod|namespace|systemd_unit)_/.test(x.name)).map((x) => [x.name, x.labels, x.value]);
+    expect(rows).toEqual([
+      ['scaph_container_power_microwatts', { container_id: 'c1', container_name: 'web', container_runtime: 'docker', kubernetes_pod_namespace: 'shop', kubernetes_pod_name: 'shop-0' }, 1000],
+      ['scaph_container_energy_microjoules', { container_id: 'c1', container_name: 'web', container_runtime: 'docker', kubernetes_pod_namespace: 'shop', kubernetes_pod_name: 'shop-0' }, 5000],
+      ['scaph_pod_power_microwatts', { kubernetes_pod_namespace: 'shop', kubernetes_pod_name: 'shop-0', kubernetes_pod_uid: 'u1', kubernetes_pod_qos_class: 'burstable', kubernetes_node_name: 'n1', kubernetes_pod_label_app: 'shop' }, 2000],
+      ['scaph_pod_energy_microjoules', { kubernetes_pod_namespace: 'shop', kubernetes_pod_name: 'shop-0', kubernetes_pod_uid: 'u1', kubernetes_pod_qos_class: 'burstable', kubernetes_node_name: 'n1', kubernetes_pod_label_app: 'shop' }, 6000],
+      ['scaph_namespace_power_microwatts', { kubernetes_pod_namespace: 'shop' }, 2000],
+      ['scaph_namespace_energy_microjoules', { kubernetes_pod_namespace: 'shop' }, 6000],
+      ['scaph_systemd_unit_power_microwatts', { systemd_unit: 'nginx.service' }, 300],
+      ['scaph_systemd_unit_energy_microjoules', { systemd_unit: 'nginx.service' }, 900],
+    ]);
+    // The same ContainerInfo next step: the same labels object, so encoders' per-series caches hit.
+    const next = sampleToMetrics(makeSample({ groups, timestampMs: sample.timestampMs + 2000 }), { containers: true });
+    const unitLabels = (list: typeof m) => list.find((x) => x.name === 'scaph_systemd_unit_power_microwatts')?.labels;
+    expect(unitLabels(next)).toBe(unitLabels(m));
   });
 
   it('reports every socket (Scaphandre JSON and some exporters only kept one)', () => {

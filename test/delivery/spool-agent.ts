@@ -20,7 +20,7 @@ if (config) {
   runFromConfig(
     config,
     false,
-    { sensor: 'estimate', vm: false, powercapPath: '/nonexistent', procfsPath: '/proc', header: false, estimateIdleWattsPerCpu: undefined, estimateMaxWattsPerCpu: undefined },
+    { sensor: 'estimate', vm: false, powercapPath: '/nonexistent', procfsPath: '/proc', cgroupfsPath: undefined, attribution: 'host', reapedChildren: true, header: false, estimateIdleWattsPerCpu: undefined, estimateMaxWattsPerCpu: undefined },
     logger,
     {
       commands: [remoteWriteCommand, takenLogCommand],

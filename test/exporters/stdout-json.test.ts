@@ -17,7 +17,9 @@ describe('stdout layout', () => {
     expect(lines[4]).toBe('Top 2 consumers:');
     expect(lines[6]).toBe('30.000000 W\t42\t"/usr/bin/proc42"');
     expect(lines[7]).toBe('8.000000 W\t7\t"/usr/bin/proc7"');
-    expect(lines[8]).toBe('-'.repeat(60));
+    // What no live process explains, so the column adds up to host power.
+    expect(lines[8]).toBe('60.000000 W\t-\tunattributed (busy CPU time no live process explains; shares of host power)');
+    expect(lines[9]).toBe('-'.repeat(60));
   });
 
   it('filters consumers with -r', () => {
@@ -37,7 +39,7 @@ describe('stdout layout', () => {
 describe('json report', () => {
   it('follows Scaphandre schema with every socket and the active/idle split', () => {
     const r = sampleToJsonReport(makeSample(), { maxTopConsumers: 2, processFilter: null, resources: true, containers: false, maxCmdlineLength: 0 });
-    expect(r.host).toEqual({ consumption: 100_000_000, active_consumption: 40_000_000, idle_consumption: 60_000_000, value_source: 'powercap_rapl_pkg', timestamp: 1767225600 });
+    expect(r.host).toEqual({ consumption: 100_000_000, active_consumption: 40_000_000, idle_consumption: 60_000_000, unattributed_consumption: 60_000_000, attribution: 'host', value_source: 'powercap_rapl_pkg', timestamp: 1767225600 });
     expect(r.sockets.map((s) => s.id)).toEqual([0, 1]);
     expect(r.sockets[1]?.domains).toEqual([
       { name: 'core', consumption: 25_000_000, timestamp: 1767225600 },

@@ -23,6 +23,7 @@ export function makeProcess(pid: number, exe: string, overrides: Partial<Process
     comm: exe.slice(0, 15),
     cmdline: `${exe} --flag=${pid}`,
     cpuTicks: 10,
+    childCpuTicks: 0,
     cpuShare: 0.1,
     cpuUsagePercent: 2.5,
     powerUw: 1_500_000 + pid,
@@ -46,6 +47,9 @@ export function makeSample(timestampMs: number, processes: readonly ProcessSampl
       energyUj: 9_000_000_000,
       activePowerUw: 30_000_000,
       idlePowerUw: hostPowerUw - 30_000_000,
+      attribution: 'host',
+      unattributedPowerUw: 0,
+      unattributedEnergyUj: 0,
       cpuBusyFraction: 0.5,
       valueSource: 'powercap_rapl_pkg',
       psysEnergyUj: null,
@@ -65,6 +69,7 @@ export function makeSample(timestampMs: number, processes: readonly ProcessSampl
     ],
     processes: [...processes],
     endedProcesses: [],
+    groups: [],
     agentRssBytes: 50_000_000,
   });
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseCgroup } from '../../src/sensors/cgroup.js';
+import { parseCgroup, parseCgroupDirs } from '../../src/sensors/cgroup.js';
 import * as F from '../fixtures/cgroups.js';
 
 describe('parseCgroup: containers', () => {
@@ -92,5 +92,33 @@ describe('parseCgroup: systemd units and the rest', () => {
   it('an id that is not 64 hex digits is not a container', () => {
     expect(parseCgroup('0::/system.slice/docker-abc.scope\n')).toEqual({ systemdUnit: 'docker-abc.scope' });
     expect(parseCgroup(`0::/docker/${F.DOCKER_ID.slice(1)}\n`)).toBeNull();
+  });
+});
+
+describe('parseCgroupDirs: where a group\'s cpu.stat lives', () => {
+  const us = (uid: string): string => uid.replace(/-/g, '_');
+  it('names the container scope and its pod slice on cgroup v2', () => {
+    const pod = `/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod${us(F.POD_UID)}.slice`;
+    expect(parseCgroupDirs(F.K8S_V2_BURSTABLE)).toEqual({ container: `${pod}/cri-containerd-${F.CONTAINERD_ID}.scope`, pod });
+    expect(parseCgroupDirs(F.DOCKER_V2_SYSTEMD)).toEqual({ container: `/system.slice/docker-${F.DOCKER_ID}.scope` });
+    // podman puts the payload in a `container` child: the scope above it is the container's group.
+    expect(parseCgroupDirs(F.PODMAN_ROOTFUL_V2)).toEqual({ container: `/machine.slice/libpod-${F.PODMAN_ID}.scope` });
+    // kind: the innermost container and its pod, not the node container around them.
+    expect(parseCgroupDirs(F.KIND_POD_V2)?.pod).toMatch(/kubelet-kubepods-besteffort-pod.*\.slice$/);
+    expect(parseCgroupDirs(F.KIND_POD_V2)?.container).toMatch(new RegExp(`cri-containerd-${F.CONTAINERD_ID}\\.scope$`));
+  });
+
+  it('names the unit of everything outside a container', () => {
+    expect(parseCgroupDirs(F.SYSTEMD_SERVICE_V2)).toEqual({ unit: '/system.slice/nginx.service' });
+    expect(parseCgroupDirs(F.USER_APP_SERVICE_V2)).toEqual({ unit: '/user.slice/user-1000.slice/user@1000.service/app.slice/pipewire.service' });
+    expect(parseCgroupDirs(F.USER_SESSION_V2)).toEqual({ unit: '/user.slice/user-1000.slice/session-3.scope' });
+  });
+
+  it('has nothing for cgroup v1, the root, or a unified line that does not hold the container', () => {
+    expect(parseCgroupDirs(F.SYSTEMD_SERVICE_V1)).toBeNull();
+    expect(parseCgroupDirs(F.K8S_V1_CGROUPFS)).toBeNull();
+    expect(parseCgroupDirs(F.KERNEL_THREAD_V2)).toBeNull();
+    // Docker on a hybrid host: parseCgroup finds the container in the v1 lines, the 0:: line has none.
+    expect(parseCgroupDirs(F.DOCKER_V1_CGROUPFS)?.container).toBeUndefined();
   });
 });

@@ -170,6 +170,9 @@ describe('ContainerResolver with the Docker Engine API', () => {
     const r = await resolver({ procfsRoot: root, docker: false, kubernetes: false }, captureLogger().logger);
     expect(r.resolveSync(1, 1)).toEqual({ systemdUnit: 'nginx.service' });
     expect(r.resolveSync(2, 1)).toEqual({ systemdUnit: 'session-3.scope' });
+    // The unit's cgroup v2 directory (for its cpu.stat), from the same read; nothing for another starttime.
+    expect(r.cgroupDirsSync(1, 1)).toEqual({ unit: '/system.slice/nginx.service' });
+    expect(r.cgroupDirsSync(1, 2)).toBeNull();
     expect(r.sweep()).toBe(0);
     r.resolveSync(1, 1);
     expect(r.sweep()).toBe(1);

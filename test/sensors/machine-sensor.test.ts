@@ -73,11 +73,13 @@ describe('MachineSensor on a synthetic procfs', () => {
     });
     expect(sample.host.memory?.totalBytes).toBe(16_000_000 * 1024);
     expect(sample.host.energyUj).toBeCloseTo((40_000_000 * sample.intervalMs) / 1000, 3);
+    // Shares of the 300 busy ticks of /proc/stat, applied to host power (the default `host` model).
     expect(sample.processes.map((p) => [p.pid, p.cpuTicks, p.powerUw])).toEqual([
-      [10, 200, 20_000_000],
-      [11, 100, 10_000_000],
+      [10, 200, 26_666_667],
+      [11, 100, 13_333_333],
       [12, 0, 0],
     ]);
+    expect(sample.host).toMatchObject({ attribution: 'host', unattributedPowerUw: 0, unattributedEnergyUj: 0 });
     const [vm, worker] = sample.processes;
     expect(vm).toMatchObject({
       exe: 'qemu-system-x86_64',
@@ -90,7 +92,7 @@ describe('MachineSensor on a synthetic procfs', () => {
       starttime: 500,
     });
     expect(vm?.cpuShare).toBeCloseTo(2 / 3, 12);
-    expect(vm?.energyUj).toBeCloseTo((20_000_000 * sample.intervalMs) / 1000, 3);
+    expect(vm?.energyUj).toBeCloseTo((26_666_667 * sample.intervalMs) / 1000, 3);
     expect(vm?.cpuUsagePercent).toBeCloseTo((200 / ((sample.intervalMs / 1000) * 100 * 4)) * 100, 9);
     expect(worker).toMatchObject({ vmName: null, container: { containerId: 'abc123', containerRuntime: 'docker' } });
     expect(sample.endedProcesses).toEqual([{ pid: 13, starttime: 800, exe: 'leaving', cmdline: 'leaving --now' }]);
@@ -100,7 +102,7 @@ describe('MachineSensor on a synthetic procfs', () => {
   it('treats a reused pid as a new process whose energy restarts at 0', async () => {
     const { tree, sensor } = setup({ hostPowerUw: 10_000_000 });
     await sensor.start();
-    tree.advanceCpu({ user: 400 }); // fully busy: active = host
+    tree.advanceCpu({ user: 100 }); // fully busy, all of it this process's
     tree.writeProcessStat({ ...busy, utime: busy.utime + 100 });
     const first = await sensor.read();
     const before = first.processes.find((p) => p.pid === 11);
@@ -114,7 +116,7 @@ describe('MachineSensor on a synthetic procfs', () => {
     expect(second.endedProcesses).toEqual([{ pid: 11, starttime: 600, exe: 'busy', cmdline: '/usr/bin/busy' }]);
 
     tree.writeProcessStat({ pid: 11, comm: 'newcomer', utime: 23, stime: 0, starttime: 9000 });
-    tree.advanceCpu({ user: 400 });
+    tree.advanceCpu({ user: 20 });
     const third = await sensor.read();
     const reborn = third.processes.find((p) => p.pid === 11);
     expect(reborn).toMatchObject({ starttime: 9000, exe: 'newcomer', cpuTicks: 20, powerUw: 10_000_000 });
@@ -154,7 +156,8 @@ describe('MachineSensor on a synthetic procfs', () => {
     expect(sample.host.valueSource).toBe('estimate');
     expect(sample.host.powerUw).toBeCloseTo(hostUw, 3);
     expect(sample.host.activePowerUw).toBe(Math.round(hostUw * 0.25));
-    expect(sample.processes[0]?.powerUw).toBe(sample.host.activePowerUw);
+    // The only busy process: all 50 busy ticks are its, so it gets the whole (modelled) host power.
+    expect(sample.processes[0]?.powerUw).toBe(Math.round(hostUw));
     expect(sample.sockets).toEqual([]);
     expect(sensor.kind).toBe('estimate');
   });

@@ -2,7 +2,7 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ProcfsReader, ProcfsUnreadableError, detectPageSizeBytes } from '../../src/sensors/procfs.js';
-import { parseCmdline, parsePidStat, parseProcStat } from '../../src/sensors/procfs-parse.js';
+import { parseCmdline, parsePidStat, parseProcStat, parseUptimeTicks } from '../../src/sensors/procfs-parse.js';
 import { ProcfsTree, generateProcesses, pidStatLine, type FakeProcess } from '../fixtures/procfs-tree.js';
 
 const trees: ProcfsTree[] = [];
@@ -16,11 +16,12 @@ afterEach(() => {
 });
 
 describe('parseProcStat', () => {
-  it('counts busy as all but idle and iowait, without counting guest time twice', () => {
+  it('counts busy as user + nice + system + irq + softirq: not idle, iowait or steal, guest time not twice', () => {
     const text = 'cpu  100 20 30 400 50 6 7 8 90 9\ncpu0 1 2 3 4 5 6 7 8 9 10\ncpu1 1 2 3 4 5 6 7 8 9 10\nintr 1\n';
     const stat = parseProcStat(text);
-    // total = 100+20+30+400+50+6+7+8 = 621; busy = 621 - 400 - 50 = 171 (guest 90 and guest_nice 9 excluded)
-    expect(stat.cpu).toEqual({ busyTicks: 171, totalTicks: 621 });
+    // total = 100+20+30+400+50+6+7+8 = 621; busy = 100+20+30+6+7 = 163: steal (8), the time the hypervisor
+    // gave to other guests, is not this machine's work; guest 90 and guest_nice 9 are inside user and nice.
+    expect(stat.cpu).toEqual({ busyTicks: 163, totalTicks: 621 });
     expect(stat.cpuCount).toBe(2);
   });
 
@@ -35,11 +36,13 @@ describe('parsePidStat', () => {
     return parsePidStat(buf, buf.length, pageSizeBytes);
   };
 
-  it('reads utime+stime, starttime, vsize and rss in bytes', () => {
-    const p: FakeProcess = { pid: 42, comm: 'nginx', utime: 1234, stime: 567, starttime: 98765, vsize: 123456789, rssPages: 250 };
+  it('reads ppid, utime+stime, cutime+cstime, starttime, vsize and rss in bytes', () => {
+    const p: FakeProcess = { pid: 42, comm: 'nginx', ppid: 7, utime: 1234, stime: 567, cutime: 90, cstime: 10, starttime: 98765, vsize: 123456789, rssPages: 250 };
     expect(parse(pidStatLine(p))).toEqual({
       comm: 'nginx',
+      ppid: 7,
       cpuTicksTotal: 1801,
+      childTicksTotal: 100,
       starttime: 98765,
       vsizeBytes: 123456789,
       rssBytes: 250 * 4096,
@@ -57,6 +60,15 @@ describe('parsePidStat', () => {
 
   it('returns null for a truncated line', () => {
     expect(parse('42 (x) S 1 2 3')).toBeNull();
+  });
+});
+
+describe('parseUptimeTicks', () => {
+  it('turns /proc/uptime seconds into USER_HZ ticks, the clock of starttime', () => {
+    expect(parseUptimeTicks('350735.47 234388.90\n', 100)).toBe(35_073_547);
+    expect(parseUptimeTicks('12.3\n', 100)).toBe(1230);
+    expect(parseUptimeTicks('garbage', 100)).toBeNull();
+    expect(parseUptimeTicks('-5 1', 100)).toBeNull();
   });
 });
 
