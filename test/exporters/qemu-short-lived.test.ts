@@ -15,22 +15,11 @@ import { QemuExporter } from '../../src/exporters/qemu.js';
 import { MachineSensor } from '../../src/sensors/machine-sensor.js';
 import { ConstantPowerSource } from '../fixtures/fake-power-source.js';
 import { LIBVIRT_ARGS, spawnFakeQemu, type FakeQemu } from '../fixtures/fake-qemu.js';
+import { busyTicks, SHORT_JOBS_SCRIPT, ticksOf } from '../fixtures/proc-truth.js';
 
 const HOST_UW = 120_000_000;
 const STEP_MS = 1000;
 const STEPS = 8;
-
-function busyTicks(): number {
-  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]?.trim().split(/\s+/).slice(1).map(Number) ?? [];
-  return (f[0] ?? 0) + (f[1] ?? 0) + (f[2] ?? 0) + (f[5] ?? 0) + (f[6] ?? 0);
-}
-
-/** utime + stime + cutime + cstime: the VM process and the children it waited for. */
-function ticksOf(pid: number): number {
-  const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = text.slice(text.lastIndexOf(')') + 2).split(' ').map(Number);
-  return (f[11] ?? 0) + (f[12] ?? 0) + (f[13] ?? 0) + (f[14] ?? 0);
-}
 
 let qemu: FakeQemu;
 let jobs: ChildProcess;
@@ -38,7 +27,7 @@ let path: string;
 
 beforeAll(async () => {
   qemu = spawnFakeQemu([{ args: LIBVIRT_ARGS('shortvm'), dutyPercent: 60 }]);
-  jobs = spawn('sh', ['-c', 'while :; do ( i=0; while [ $i -lt 10000 ]; do i=$((i+1)); done ); done'], { stdio: 'ignore' });
+  jobs = spawn('sh', ['-c', SHORT_JOBS_SCRIPT], { stdio: 'ignore' });
   path = mkdtempSync(join(tmpdir(), 'scaph-vmtrees-short-'));
   await sleep(300);
 });
@@ -68,11 +57,15 @@ describe('qemu exporter under short-lived load', () => {
     const counter = (): number => Number(readFileSync(join(path, 'shortvm', 'intel-rapl:0', 'energy_uj'), 'utf8'));
     const startUj = counter();
     const busyBefore = busyTicks();
-    const vmBefore = ticksOf(vmPid);
+    const vmTotal = (): number => {
+      const t = ticksOf(vmPid); // the VM and the children it waited for
+      return t.own + t.children;
+    };
+    const vmBefore = vmTotal();
     let seconds = 0;
     for (let i = 0; i < STEPS; i++) seconds += (await step()) / 1000;
     const busy = busyTicks() - busyBefore;
-    const vmTicks = ticksOf(vmPid) - vmBefore;
+    const vmTicks = vmTotal() - vmBefore;
     await exporter.stop(1000);
     await sensor.close();
 

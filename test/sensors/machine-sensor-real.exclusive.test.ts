@@ -16,31 +16,18 @@ import { silentLogger } from '../../src/core/log.js';
 import type { Sample } from '../../src/core/sample.js';
 import { MachineSensor } from '../../src/sensors/machine-sensor.js';
 import { ConstantPowerSource } from '../fixtures/fake-power-source.js';
+import { busyTicks, SHORT_JOBS_SCRIPT, ticksOf } from '../fixtures/proc-truth.js';
 
 const HOST_UW = 55_000_000;
 const STEPS = 6;
 const STEP_MS = 2000;
-
-/** busy = user + nice + system + irq + softirq of the aggregate line (written here from the man page, not shared with src). */
-function busyTicks(): number {
-  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]?.trim().split(/\s+/).slice(1).map(Number) ?? [];
-  return (f[0] ?? 0) + (f[1] ?? 0) + (f[2] ?? 0) + (f[5] ?? 0) + (f[6] ?? 0);
-}
-
-/** utime + stime and cutime + cstime (fields 14-17) of one process. */
-function ticksOf(pid: number): { own: number; children: number } {
-  const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = text.slice(text.lastIndexOf(')') + 2).split(' ').map(Number);
-  return { own: (f[11] ?? 0) + (f[12] ?? 0), children: (f[13] ?? 0) + (f[14] ?? 0) };
-}
 
 let burner: ChildProcess;
 let shell: ChildProcess;
 
 beforeAll(async () => {
   burner = spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' });
-  // Each ( … ) is a forked child burning ~20 ms in shell arithmetic, then exiting; sh waits for it.
-  shell = spawn('sh', ['-c', 'while :; do ( i=0; while [ $i -lt 10000 ]; do i=$((i+1)); done ); done'], { stdio: 'ignore' });
+  shell = spawn('sh', ['-c', SHORT_JOBS_SCRIPT], { stdio: 'ignore' });
   await sleep(500);
 });
 
