@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeServerCert, makeTestCerts, subjectAltName, type TestCerts } from './certs.js';
 import { RIEMANN_CONFIG_PATH } from './images.js';
-import { checkRiemannServerKey, riemannConfig, riemannContainerFiles, RiemannKeyFormatError, RIEMANN_TLS_FILES } from './riemann-container.js';
+import { checkRiemannServerKey, clojureFormsClose, riemannConfig, riemannContainerFiles, RiemannKeyFormatError, RIEMANN_TLS_FILES } from './riemann-container.js';
 
 let certs: TestCerts;
 beforeAll(() => {
@@ -17,30 +17,10 @@ beforeAll(() => {
 });
 afterAll(() => certs.cleanup());
 
-/** Clojure forms close: every ( and [ and { has its match, strings aside. */
-function balanced(text: string): boolean {
-  const pairs: Record<string, string> = { ')': '(', ']': '[', '}': '{' };
-  const stack: string[] = [];
-  let inString = false;
-  for (const line of text.split('\n')) {
-    for (let i = 0; i < line.length; i += 1) {
-      const c = line[i] as string;
-      if (inString) {
-        if (c === '\\') i += 1;
-        else if (c === '"') inString = false;
-      } else if (c === ';') break;
-      else if (c === '"') inString = true;
-      else if ('([{'.includes(c)) stack.push(c);
-      else if (c in pairs && stack.pop() !== pairs[c]) return false;
-    }
-  }
-  return stack.length === 0 && !inString;
-}
-
 describe('Riemann container config', () => {
   it('plain: logs on the console, listens on 0.0.0.0:5555, indexes every event', () => {
     const text = riemannConfig(false);
-    expect(balanced(text)).toBe(true);
+    expect(clojureFormsClose(text)).toBe(true);
     expect(text).toContain('(logging/init {:console? true})');
     expect(text).toContain('(let [host "0.0.0.0"]');
     expect(text).toContain('(tcp-server {:host host :port 5555})');
@@ -50,7 +30,7 @@ describe('Riemann container config', () => {
 
   it('TLS: a second listener on 5554 with :tls? and the key, certificate and CA where they are copied', () => {
     const text = riemannConfig(true);
-    expect(balanced(text)).toBe(true);
+    expect(clojureFormsClose(text)).toBe(true);
     expect(text).toContain('(tcp-server {:host host :port 5555})');
     expect(text.replace(/\s+/g, ' ')).toContain(
       `(tcp-server {:host host :port 5554 :tls? true :key "${RIEMANN_TLS_FILES.key}" :cert "${RIEMANN_TLS_FILES.cert}" :ca-cert "${RIEMANN_TLS_FILES.caCert}"})`,

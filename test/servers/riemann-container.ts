@@ -54,6 +54,26 @@ export function checkRiemannServerKey(pem: string, file: string): void {
   if (type !== 'rsa') throw new RiemannKeyFormatError(`${file}: Riemann loads RSA keys only (less-awful-ssl's RSA KeyFactory), this one is ${type ?? 'unknown'}`);
 }
 
+/** Every ( [ { of a Clojure text (a riemann.config) has its match, strings and ; comments aside. */
+export function clojureFormsClose(text: string): boolean {
+  const pairs: Record<string, string> = { ')': '(', ']': '[', '}': '{' };
+  const stack: string[] = [];
+  let inString = false;
+  for (const line of text.split('\n')) {
+    for (let i = 0; i < line.length; i += 1) {
+      const c = line[i] as string;
+      if (inString) {
+        if (c === '\\') i += 1;
+        else if (c === '"') inString = false;
+      } else if (c === ';') break;
+      else if (c === '"') inString = true;
+      else if ('([{'.includes(c)) stack.push(c);
+      else if (c in pairs && stack.pop() !== pairs[c]) return false;
+    }
+  }
+  return stack.length === 0 && !inString;
+}
+
 /** The riemann.config the container runs (Clojure): console logging, plain TCP, optional mutual TLS, an index. */
 export function riemannConfig(tls: boolean): string {
   const tlsServer = tls
