@@ -5,13 +5,13 @@
  * real Riemann image where testcontainers finds a container engine (left out with one line otherwise).
  */
 import { createServer, type Server } from 'node:net';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { runPipeline } from '../../src/run.js';
 import { RiemannTransport, createRiemannExporter } from '../../src/exporters/riemann.js';
-import { containerHookTimeoutMs, describeWithContainers, STOP_GRACE_MS } from '../servers/containers.js';
+import { containerForSuite, describeWithContainers } from '../servers/container-suites.js';
 import { RIEMANN_IMAGE } from '../servers/images.js';
 import { FakeRiemannServer } from '../servers/riemann.js';
-import { RIEMANN_START_MS, startRiemannContainer, type RiemannContainer } from '../servers/riemann-container.js';
+import { RIEMANN_START_MS, startRiemannContainer } from '../servers/riemann-container.js';
 import { metricOf, queryRiemann } from './riemann-backend.js';
 import {
   AGENT_HOSTNAME,
@@ -237,12 +237,6 @@ describe('Riemann exporter against the fake server (TCP)', { timeout: 40_000 }, 
 });
 
 await describeWithContainers('Riemann exporter against the real Riemann (testcontainers)', RIEMANN_IMAGE, () => {
-  let riemann: RiemannContainer;
-  beforeAll(async () => {
-    riemann = await startRiemannContainer();
-  }, containerHookTimeoutMs(RIEMANN_START_MS));
-  afterAll(async () => {
-    await riemann?.stop();
-  }, STOP_GRACE_MS + 10_000);
-  eventSuite(async () => ({ host: riemann.host, port: riemann.port }));
+  const riemann = containerForSuite(() => startRiemannContainer(), RIEMANN_START_MS);
+  eventSuite(async () => ({ host: riemann().host, port: riemann().port }));
 });

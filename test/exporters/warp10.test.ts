@@ -1,16 +1,16 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { resolveWriteToken } from '../../src/commands/warp10.js';
 import { UsageError } from '../../src/core/errors.js';
 import { METRIC_FAMILIES, sampleToMetrics, type MetricName } from '../../src/core/metrics.js';
 import { runPipeline } from '../../src/run.js';
 import { parseGtsLine, type GtsPoint } from '../servers/gts-parse.js';
 import { Warp10TestServer } from '../servers/warp10.js';
-import { containerHookTimeoutMs, describeWithContainers, STOP_GRACE_MS } from '../servers/containers.js';
+import { containerForSuite, describeWithContainers } from '../servers/container-suites.js';
 import { WARP10_IMAGE } from '../servers/images.js';
-import { fetchWindow, startWarp10Container, WARP10_START_MS, type Warp10Container } from '../servers/warp10-container.js';
+import { fetchWindow, startWarp10Container, WARP10_START_MS } from '../servers/warp10-container.js';
 import { makeProcess, makeSample, NASTY_NAMES } from './warp10-fixtures.js';
 import { asPush, capturingLogger, FakeSensor, planFor } from './warp10-harness.js';
 
@@ -199,16 +199,11 @@ describe('scaph warp10 write token', () => {
  * out with one line otherwise; a failure with SCAPH_REQUIRE_CONTAINERS=1).
  */
 await describeWithContainers('scaph warp10 against the real Warp 10 (testcontainers)', WARP10_IMAGE, () => {
-  let w10: Warp10Container;
-  beforeAll(async () => {
-    w10 = await startWarp10Container();
-  }, containerHookTimeoutMs(WARP10_START_MS));
-  afterAll(async () => {
-    await w10?.stop();
-  }, STOP_GRACE_MS + 10_000);
+  const warp10 = containerForSuite(() => startWarp10Container(), WARP10_START_MS);
 
   /** The points of `className` written at `timestampsMs` (the window is ours, not the container's clock). */
   async function fetchSeries(className: string, timestampsMs: readonly number[]): Promise<GtsPoint[]> {
+    const w10 = warp10();
     const q = new URLSearchParams({ token: w10.readToken, selector: `${encodeURIComponent(className)}{}`, ...fetchWindow(timestampsMs), format: 'text' });
     const res = await fetch(`${w10.baseUrl}/api/v0/fetch?${q.toString()}`);
     expect(res.status).toBe(200);
@@ -223,6 +218,7 @@ await describeWithContainers('scaph warp10 against the real Warp 10 (testcontain
   }
 
   it('stores every series with its labels, numeric types and timestamps', async () => {
+    const w10 = warp10();
     const processes = NASTY_NAMES.map((n, i) => makeProcess(300 + i, n));
     const log = capturingLogger();
     const plan = await planFor(['-H', w10.host, '-p', String(w10.port), '-S', '0.5', '-t', w10.writeToken], log.logger);
@@ -238,6 +234,7 @@ await describeWithContainers('scaph warp10 against the real Warp 10 (testcontain
   }, 120_000);
 
   it('reports a refused token once and stores nothing', async () => {
+    const w10 = warp10();
     const log = capturingLogger();
     const plan = await planFor(['-H', w10.host, '-p', String(w10.port), '-S', '0.3', '-t', 'not-a-token'], log.logger);
     await runPipeline({ sensor: new FakeSensor([]), exporters: [plan.exporter], stepMs: plan.stepMs, durationMs: 1_000, logger: log.logger, stopDeadlineMs: 10_000 });

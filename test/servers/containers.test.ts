@@ -11,12 +11,12 @@ import { join } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
 import type { StartedTestContainer, StopOptions } from 'testcontainers';
 import { describe, expect, it } from 'vitest';
+import { planContainerSuite } from './container-suites.js';
 import {
   ContainerPullTimeoutError,
   ContainerStartError,
   findContainerEngine,
   OutputTail,
-  planContainerSuite,
   pullImage,
   REQUIRED_ENGINE_MISSING_EXIT,
   requiredEngineMissingLine,

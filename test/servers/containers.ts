@@ -5,14 +5,14 @@
  *   ~/.testcontainers.properties, /var/run/docker.sock, $XDG_RUNTIME_DIR, ~/.docker/run and
  *   ~/.docker/desktop sockets, /run/user/UID), never a probe of ours that looks in fewer places.
  * - Without one, a real-server suite is left out with one line on stderr; with SCAPH_REQUIRE_CONTAINERS=1
- *   that absence is a failure (require-containers.setup.ts stops the run first, with one line).
+ *   that absence is a failure (require-containers.setup.ts stops the run first, with one line). The
+ *   suites' side of it is container-suites.ts.
  * - A first pull (hundreds of MB) and a slow start (an amd64 image emulated on Apple silicon) each get
  *   their own timeout; a failed start shows the container's last output; containers stop with a grace
  *   period (SIGTERM, then SIGKILL after 20 s), as the binary servers do.
  */
 import type { Readable } from 'node:stream';
 import type { GenericContainer, StartedTestContainer, StopOptions } from 'testcontainers';
-import { describe, it } from 'vitest';
 
 export const REQUIRE_CONTAINERS = 'SCAPH_REQUIRE_CONTAINERS';
 /** How a run asked to use containers ends without an engine (package.json's test script stops on it). */
@@ -41,10 +41,6 @@ export function findContainerEngine(): Promise<ContainerEngine> {
   return engine;
 }
 
-export class ContainerEngineRequiredError extends Error {
-  override readonly name = 'ContainerEngineRequiredError';
-}
-
 export class ContainerPullTimeoutError extends Error {
   override readonly name = 'ContainerPullTimeoutError';
   constructor(image: string, timeoutMs: number) {
@@ -62,39 +58,6 @@ export class ContainerStartError extends Error {
 /** The one line that ends a run asked to use containers when there is no engine. */
 export function requiredEngineMissingLine(reason: string): string {
   return `${REQUIRE_CONTAINERS}=1 but testcontainers found no container engine (${reason}): start Docker (or point DOCKER_HOST at one), or run without ${REQUIRE_CONTAINERS}`;
-}
-
-export type SuitePlan = { readonly kind: 'run' } | { readonly kind: 'leave-out' | 'fail'; readonly line: string };
-
-/** Run a real-server suite, leave it out (one line saying so), or fail it, given the engine and the environment. */
-export function planContainerSuite(suite: string, image: string, found: ContainerEngine, env: NodeJS.ProcessEnv): SuitePlan {
-  if (found.found) return { kind: 'run' };
-  if (env[REQUIRE_CONTAINERS] === '1') return { kind: 'fail', line: requiredEngineMissingLine(found.reason) };
-  return {
-    kind: 'leave-out',
-    line: `scaph tests: left out "${suite}" (${image}): no container engine found; ${REQUIRE_CONTAINERS}=1 npm test runs it or fails`,
-  };
-}
-
-/** `describe` for a suite that needs a container engine (see planContainerSuite). */
-export async function describeWithContainers(suite: string, image: string, body: () => void): Promise<void> {
-  const plan = planContainerSuite(suite, image, await findContainerEngine(), process.env);
-  if (plan.kind === 'run') {
-    describe(suite, body);
-  } else if (plan.kind === 'leave-out') {
-    process.stderr.write(`${plan.line}\n`);
-  } else {
-    describe(suite, () => {
-      it('has a container engine', () => {
-        throw new ContainerEngineRequiredError(plan.line);
-      });
-    });
-  }
-}
-
-/** Time a beforeAll that pulls and starts a container may take. */
-export function containerHookTimeoutMs(startMs: number): number {
-  return PULL_TIMEOUT_MS + startMs + 30_000;
 }
 
 export type PullImage = (image: string, platform: string | undefined) => Promise<void>;
