@@ -1,5 +1,5 @@
 # scaph agent image. Build: docker build -t scaph .   (docker-compose/compose.yaml builds it too)
-FROM node:20-bookworm-slim AS build
+FROM node:20.20.2-bookworm-slim AS build
 WORKDIR /src
 COPY package.json package-lock.json tsconfig.json ./
 RUN npm ci --ignore-scripts
@@ -7,7 +7,7 @@ COPY src ./src
 COPY proto ./proto
 RUN npx tsc -p tsconfig.json && npm prune --omit=dev --ignore-scripts
 
-FROM node:20-bookworm-slim
+FROM node:20.20.2-bookworm-slim
 WORKDIR /opt/scaph
 COPY --from=build /src/package.json ./
 COPY --from=build /src/node_modules ./node_modules

@@ -6,12 +6,49 @@ import { parse as parseYaml } from 'yaml';
 import { loadRunConfig, PUSH_TYPES } from '../../src/config.js';
 import { METRIC_FAMILIES } from '../../src/core/metrics.js';
 import { DeliveryStats } from '../../src/delivery/stats.js';
+import { RIEMANN_CONFIG_PATH, RIEMANN_IMAGE, RIEMANN_PLATFORM, WARP10_CI_IMAGE } from '../servers/images.js';
+import { clojureFormsClose } from '../servers/riemann-container.js';
+import { CI_TOKENS } from '../servers/warp10-container.js';
 
 const DIR = join(import.meta.dirname, '..', '..', 'docker-compose');
+interface ComposeService {
+  build?: { context: string; dockerfile: string };
+  image?: string;
+  platform?: string;
+  volumes?: string[];
+  command?: string[];
+  depends_on?: string[];
+  environment?: Record<string, string>;
+  ports?: string[];
+}
 const compose = parseYaml(readFileSync(join(DIR, 'compose.yaml'), 'utf8')) as {
-  services: Record<string, { build?: { context: string; dockerfile: string }; image?: string; volumes?: string[]; command?: string[]; depends_on?: string[] }>;
+  services: Record<string, ComposeService>;
   volumes: Record<string, unknown>;
 };
+
+/**
+ * What the images read, as their own sources say:
+ * - riemannio/riemann (riemann/riemann's Dockerfile): `CMD ["/bin/riemann", "/etc/riemann.config"]`;
+ *   its TCP/UDP port is 5555. No environment variables.
+ * - warp10io/warp10 3.x (senx/warp10-docker's docker-entrypoint.sh and README): FLAVOR, passed to
+ *   `warp10.sh init` (distributed, standalone, standalone+, in-memory, archive; 2.x's IN_MEMORY=true is
+ *   read by nothing any more), NO_SENSISION, WARP10_HEAP, WARP10_HEAP_MAX, and any dotted Warp 10
+ *   configuration key; data in /data (WARP10_VOLUME), extra configuration files in /config.extra.
+ */
+const RIEMANN_READS = '/etc/riemann.config';
+const WARP10_VARIABLES = new Set(['FLAVOR', 'NO_SENSISION', 'WARP10_HEAP', 'WARP10_HEAP_MAX']);
+const WARP10_FLAVORS = new Set(['distributed', 'standalone', 'standalone+', 'in-memory', 'archive']);
+const WARP10_PATHS = ['/data', '/config.extra/'];
+
+/** `${NAME:-default}` as compose reads it: the default. */
+function composeDefault(value: string, name: string): string | null {
+  return new RegExp(`^\\$\\{${name}:-([^}]*)\\}$`).exec(value)?.[1] ?? null;
+}
+
+/** A `source:target[:mode]` volume's target. */
+function mountTarget(volume: string): string {
+  return volume.split(':')[1] ?? '';
+}
 
 /** Every metric name scaph can ship: the metrics view's families and the delivery self-metrics. */
 function knownMetricNames(): Set<string> {
@@ -56,6 +93,42 @@ describe('docker-compose kit', () => {
     expect(checked.exporters.map((e) => [e.type, e.stepMs])).toEqual([['remote-write', 2000], ['riemann', 10_000], ['warp10', 10_000]]);
     expect(checked.exporters[1]?.opts['dispatchInterval']).toBe(10);
     expect(checked.exporters[2]?.opts['writeToken']).toBe('t0ken');
+  });
+
+  it("mounts the Riemann config where the image reads it, and the config listens on the published port", () => {
+    const riemann = compose.services['riemann']!;
+    expect(RIEMANN_CONFIG_PATH).toBe(RIEMANN_READS);
+    expect(riemann.volumes).toEqual([`./riemann/riemann.config:${RIEMANN_READS}:ro`]);
+    // The demo runs the Riemann the real-server suites run.
+    expect([riemann.image, riemann.platform]).toEqual([RIEMANN_IMAGE, RIEMANN_PLATFORM]);
+    expect(riemann.environment).toBeUndefined();
+    const config = readFileSync(join(DIR, 'riemann', 'riemann.config'), 'utf8');
+    expect(clojureFormsClose(config)).toBe(true);
+    // The image's own config only reaches 0.0.0.0 through a sed at build time: ours must say it.
+    expect(config).toContain('(let [host "0.0.0.0"]');
+    expect(config).toMatch(/\(tcp-server \{:host host\}\)/);
+    expect(riemann.ports).toEqual(['5555:5555']);
+  });
+
+  it('gives Warp 10 only variables and paths its 3.x image knows: in-memory through FLAVOR', () => {
+    const warp10 = compose.services['warp10']!;
+    expect(warp10.image).toBe(WARP10_CI_IMAGE);
+    const env = warp10.environment ?? {};
+    for (const name of Object.keys(env)) expect(WARP10_VARIABLES.has(name) || name.includes('.'), `warp10: ${name}`).toBe(true);
+    expect(env['IN_MEMORY']).toBeUndefined();
+    expect(env['FLAVOR']).toBe('in-memory');
+    expect(WARP10_FLAVORS.has(env['FLAVOR'] ?? '')).toBe(true);
+    for (const v of warp10.volumes ?? []) expect(WARP10_PATHS.some((p) => mountTarget(v) === p || mountTarget(v).startsWith(p)), `warp10: ${v}`).toBe(true);
+    expect(warp10.ports).toEqual(['8080:8080']);
+  });
+
+  it("hands scaph the demo Warp 10's write token with no manual step", () => {
+    const token = compose.services['scaph']?.environment?.['WARP10_WRITE_TOKEN'] ?? '';
+    expect(composeDefault(token, 'WARP10_WRITE_TOKEN')).toBe(CI_TOKENS.writeToken);
+    // What scaph runs with when .env sets nothing: the compose default through the config's ${WARP10_WRITE_TOKEN}.
+    const checked = loadRunConfig(join(DIR, 'scaph', 'scaph.toml'), { env: { WARP10_WRITE_TOKEN: CI_TOKENS.writeToken } });
+    const warp10 = checked.exporters.find((e) => e.type === 'warp10');
+    expect([warp10?.opts['host'], warp10?.opts['port'], warp10?.opts['writeToken']]).toEqual(['warp10', 8080, 'writeTokenCI']);
   });
 
   it('Grafana gets the Prometheus datasource and a dashboard whose queries use metrics scaph ships', () => {

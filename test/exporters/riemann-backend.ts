@@ -1,8 +1,7 @@
 /**
  * Reading a Riemann server back through its own protocol (a query Msg), so one suite runs against the
- * fake server and against a real Riemann; and the probe that decides whether a Docker engine is there.
+ * fake server and against a real Riemann.
  */
-import { existsSync } from 'node:fs';
 import { RiemannConnection } from '../../src/exporters/riemann-connection.js';
 import { encodeFrame, type RiemannEvent } from '../../src/exporters/riemann-proto.js';
 
@@ -24,21 +23,4 @@ export async function queryRiemann(host: string, port: number, query: string): P
 /** metric_sint64, else metric_d, else metric_f: what Riemann reads. */
 export function metricOf(e: RiemannEvent): number | undefined {
   return e.metricSint64 ?? e.metricD ?? e.metricF;
-}
-
-/**
- * True when testcontainers can reach a container engine. A socket probe first (no engine socket and no
- * DOCKER_HOST: answer at once), then testcontainers' own client, which also honours its config files.
- */
-export async function containerEngineReachable(): Promise<boolean> {
-  if (!process.env['DOCKER_HOST'] && !existsSync('/var/run/docker.sock') && !existsSync(`${process.env['XDG_RUNTIME_DIR'] ?? '/nonexistent'}/docker.sock`)) {
-    return false;
-  }
-  try {
-    const { getContainerRuntimeClient } = await import('testcontainers');
-    await getContainerRuntimeClient();
-    return true;
-  } catch {
-    return false;
-  }
 }

@@ -2,11 +2,19 @@
  * The Riemann exporter over mutual TLS against the fake server (which, like Riemann, requires a client
  * certificate signed by its CA): accepted with the right CA and each key format; refused with a wrong
  * CA, without a client certificate, with a client certificate from another CA, or for another name;
- * every refusal logged once in words a user can act on, survived, and recovered from.
+ * every refusal logged once in words a user can act on, survived, and recovered from. Then the same
+ * handshake against the real Riemann in a container, where testcontainers finds an engine.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { RiemannEvent } from '../../src/exporters/riemann-proto.js';
+import { makeServerCert, makeTestCerts, type CertPair, type TestCerts } from '../servers/certs.js';
+import { containerForSuite, describeWithContainers } from '../servers/container-suites.js';
+import { findContainerEngine } from '../servers/containers.js';
+import { waitFor } from '../servers/free-port.js';
+import { RIEMANN_IMAGE } from '../servers/images.js';
 import { FakeRiemannServer } from '../servers/riemann.js';
-import { makeTestCerts, type CertPair, type TestCerts } from '../servers/certs.js';
+import { RIEMANN_START_MS, startRiemannContainer } from '../servers/riemann-container.js';
+import { metricOf, queryRiemann } from './riemann-backend.js';
 import { captureLogger, eventually, pushExporter, riemannPlan, sampleAt, sleep, type LogLine } from './riemann-harness.js';
 
 let certs: TestCerts;
@@ -129,4 +137,54 @@ describe('Riemann exporter over mutual TLS', { timeout: 40_000 }, () => {
     expect(errors[0]?.msg).toContain('set -a/--address to a name or address the certificate lists');
     expect(server.events).toHaveLength(0);
   });
+});
+
+/**
+ * The same handshake against the real Riemann (its TLS is Netty + less-awful-ssl, not node:tls), where
+ * testcontainers finds a container engine: the container gets a config with a mutual-TLS listener, the
+ * test CA and a server certificate naming the engine's host (test/servers/riemann-container.ts).
+ */
+await describeWithContainers('Riemann exporter over mutual TLS against the real Riemann (testcontainers)', RIEMANN_IMAGE, () => {
+  const riemann = containerForSuite(async () => {
+    const engine = await findContainerEngine();
+    const hosts = ['localhost', '127.0.0.1', ...(engine.found ? [engine.host] : [])];
+    return startRiemannContainer({ caFile: certs.caFile, server: makeServerCert(certs, 'server-container', hosts) });
+  }, RIEMANN_START_MS);
+
+  /** The mutual-TLS port the container maps. */
+  function tlsPort(): number {
+    return riemann().tlsPort ?? 0;
+  }
+
+  /** Events carrying `tag` in Riemann's index (read over its plain port). */
+  function tagged(tag: string): Promise<RiemannEvent[]> {
+    return queryRiemann(riemann().host, riemann().port, `tagged "${tag}"`);
+  }
+
+  it('accepts scaph riemann --mtls with a client certificate signed by the test CA', async () => {
+    const tag = `mtls-accepted-${process.pid}`;
+    const { exporter } = await runAgent([...mtlsArgs(riemann().host, tlsPort(), certs.clientPkcs8), '--tag', tag]);
+    const hostPower = await waitFor(async () => (await tagged(tag)).find((e) => e.service === HOST_POWER) ?? null, 60_000, 'events over mutual TLS in Riemann');
+    expect(metricOf(hostPower)).toBe(40_000_000);
+    expect(exporter.stats.snapshot().failedAttempts).toBe(0);
+  }, 90_000);
+
+  it('refuses a client certificate signed by another CA: logged with the fix, nothing stored', async () => {
+    const tag = `mtls-wrong-client-${process.pid}`;
+    const { lines, exporter } = await runAgent([...mtlsArgs(riemann().host, tlsPort(), certs.clientWrongCa), '--tag', tag]);
+    await eventually(() => exporter.stats.snapshot().failedAttempts >= 2, 'two failed attempts', 60_000);
+    // An alert (bad/unknown certificate) or a close before any reply: both name the certificate.
+    expect(errorsContaining(lines, `refused our client certificate --cert ${certs.clientWrongCa.certFile}`).length).toBeGreaterThanOrEqual(1);
+    expect(exporter.stats.snapshot().sent).toBe(0);
+    expect(await tagged(tag)).toEqual([]);
+  }, 90_000);
+
+  it('refuses the server when --ca is another CA: logged once with the fix, nothing stored', async () => {
+    const tag = `mtls-wrong-ca-${process.pid}`;
+    const { lines, exporter } = await runAgent([...mtlsArgs(riemann().host, tlsPort(), certs.clientPkcs8, certs.wrongCaFile), '--tag', tag]);
+    await eventually(() => exporter.stats.snapshot().failedAttempts >= 2, 'two failed attempts', 60_000);
+    expect(errorsContaining(lines, `is not signed by the CA in --ca ${certs.wrongCaFile}`)).toHaveLength(1);
+    expect(exporter.stats.snapshot().sent).toBe(0);
+    expect(await tagged(tag)).toEqual([]);
+  }, 90_000);
 });

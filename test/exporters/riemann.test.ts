@@ -2,15 +2,17 @@
  * The Riemann exporter over TCP against the protocol-faithful server (test/servers/riemann.ts): events
  * end to end through the pipeline, partial acknowledgement and resend, ok=false, server killed and
  * restarted, the TTL bound on the queue, connect timeout. The same event checks also run against the
- * riemannio/riemann image when a container engine is reachable (that describe is only registered then).
+ * real Riemann image where testcontainers finds a container engine (left out with one line otherwise).
  */
 import { createServer, type Server } from 'node:net';
-import { GenericContainer, Wait } from 'testcontainers';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runPipeline } from '../../src/run.js';
 import { RiemannTransport, createRiemannExporter } from '../../src/exporters/riemann.js';
+import { containerForSuite, describeWithContainers } from '../servers/container-suites.js';
+import { RIEMANN_IMAGE } from '../servers/images.js';
 import { FakeRiemannServer } from '../servers/riemann.js';
-import { containerEngineReachable, metricOf, queryRiemann } from './riemann-backend.js';
+import { RIEMANN_START_MS, startRiemannContainer } from '../servers/riemann-container.js';
+import { metricOf, queryRiemann } from './riemann-backend.js';
 import {
   AGENT_HOSTNAME,
   FakeSensor,
@@ -234,13 +236,7 @@ describe('Riemann exporter against the fake server (TCP)', { timeout: 40_000 }, 
   });
 });
 
-const docker = await containerEngineReachable();
-if (docker) {
-  describe('Riemann exporter against riemannio/riemann (testcontainers)', { timeout: 180_000 }, () => {
-    eventSuite(async () => {
-      const container = await new GenericContainer('riemannio/riemann').withExposedPorts(5555).withWaitStrategy(Wait.forListeningPorts()).start();
-      cleanups.push(async () => void (await container.stop()));
-      return { host: container.getHost(), port: container.getMappedPort(5555) };
-    });
-  });
-}
+await describeWithContainers('Riemann exporter against the real Riemann (testcontainers)', RIEMANN_IMAGE, () => {
+  const riemann = containerForSuite(() => startRiemannContainer(), RIEMANN_START_MS);
+  eventSuite(async () => ({ host: riemann().host, port: riemann().port }));
+});

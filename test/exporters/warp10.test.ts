@@ -1,14 +1,16 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { resolveWriteToken } from '../../src/commands/warp10.js';
 import { UsageError } from '../../src/core/errors.js';
 import { METRIC_FAMILIES, sampleToMetrics, type MetricName } from '../../src/core/metrics.js';
 import { runPipeline } from '../../src/run.js';
 import { parseGtsLine, type GtsPoint } from '../servers/gts-parse.js';
 import { Warp10TestServer } from '../servers/warp10.js';
-import { dockerReachable, startWarp10Container, WARP10_IMAGE, type Warp10Container } from '../servers/warp10-container.js';
+import { containerForSuite, describeWithContainers } from '../servers/container-suites.js';
+import { WARP10_IMAGE } from '../servers/images.js';
+import { fetchWindow, startWarp10Container, WARP10_START_MS } from '../servers/warp10-container.js';
 import { makeProcess, makeSample, NASTY_NAMES } from './warp10-fixtures.js';
 import { asPush, capturingLogger, FakeSensor, planFor } from './warp10-harness.js';
 
@@ -193,57 +195,53 @@ describe('scaph warp10 write token', () => {
 });
 
 /**
- * The same checks against the real Warp 10 image. Defined only when a Docker engine answers (there is
- * none on the development box): without Docker this block is simply not registered, not skipped.
+ * The same checks against the real Warp 10 image, where testcontainers finds a container engine (left
+ * out with one line otherwise; a failure with SCAPH_REQUIRE_CONTAINERS=1).
  */
-if (await dockerReachable()) {
-  describe(`scaph warp10 against the real Warp 10 (${WARP10_IMAGE}, testcontainers)`, () => {
-    let w10: Warp10Container;
-    beforeAll(async () => {
-      w10 = await startWarp10Container();
-    }, 240_000);
-    afterAll(async () => {
-      await w10?.stop();
-    });
+await describeWithContainers('scaph warp10 against the real Warp 10 (testcontainers)', WARP10_IMAGE, () => {
+  const warp10 = containerForSuite(() => startWarp10Container(), WARP10_START_MS);
 
-    async function fetchSeries(className: string): Promise<GtsPoint[]> {
-      const q = new URLSearchParams({ token: w10.readToken, selector: `${encodeURIComponent(className)}{}`, now: 'now', timespan: '-1000', format: 'text' });
-      const res = await fetch(`${w10.baseUrl}/api/v0/fetch?${q.toString()}`);
-      expect(res.status).toBe(200);
-      let previous: GtsPoint | null = null;
-      const points: GtsPoint[] = [];
-      for (const line of (await res.text()).split('\n')) {
-        if (line.trim() === '') continue;
-        previous = parseGtsLine(line.trim(), previous, 0);
-        points.push(previous);
-      }
-      return points;
+  /** The points of `className` written at `timestampsMs` (the window is ours, not the container's clock). */
+  async function fetchSeries(className: string, timestampsMs: readonly number[]): Promise<GtsPoint[]> {
+    const w10 = warp10();
+    const q = new URLSearchParams({ token: w10.readToken, selector: `${encodeURIComponent(className)}{}`, ...fetchWindow(timestampsMs), format: 'text' });
+    const res = await fetch(`${w10.baseUrl}/api/v0/fetch?${q.toString()}`);
+    expect(res.status).toBe(200);
+    let previous: GtsPoint | null = null;
+    const points: GtsPoint[] = [];
+    for (const line of (await res.text()).split('\n')) {
+      if (line.trim() === '') continue;
+      previous = parseGtsLine(line.trim(), previous, 0);
+      points.push(previous);
     }
+    return points;
+  }
 
-    it('stores every series with its labels, numeric types and timestamps', async () => {
-      const processes = NASTY_NAMES.map((n, i) => makeProcess(300 + i, n));
-      const log = capturingLogger();
-      const plan = await planFor(['-H', new URL(w10.baseUrl).hostname, '-p', String(w10.port), '-S', '0.5', '-t', w10.writeToken], log.logger);
-      const sensor = new FakeSensor(processes);
-      await runPipeline({ sensor, exporters: [plan.exporter], stepMs: plan.stepMs, durationMs: 1_200, logger: log.logger, stopDeadlineMs: 30_000 });
-      expect(asPush(plan).stats.sent).toBe(sensor.timestamps.length);
-      const power = await fetchSeries('scaph_process_power_consumption_microwatts');
-      expect(new Set(power.map((p) => p.labels['exe']))).toEqual(new Set(NASTY_NAMES));
-      expect(power.every((p) => p.type === 'LONG' && p.labels['host'] === 'box')).toBe(true);
-      expect(new Set(power.map((p) => p.timestampUs / 1000))).toEqual(new Set(sensor.timestamps));
-      const cpu = await fetchSeries('scaph_process_cpu_usage_percentage');
-      expect(cpu.every((p) => p.type === 'DOUBLE' && p.value === 2.5)).toBe(true);
-    }, 120_000);
+  it('stores every series with its labels, numeric types and timestamps', async () => {
+    const w10 = warp10();
+    const processes = NASTY_NAMES.map((n, i) => makeProcess(300 + i, n));
+    const log = capturingLogger();
+    const plan = await planFor(['-H', w10.host, '-p', String(w10.port), '-S', '0.5', '-t', w10.writeToken], log.logger);
+    const sensor = new FakeSensor(processes);
+    await runPipeline({ sensor, exporters: [plan.exporter], stepMs: plan.stepMs, durationMs: 1_200, logger: log.logger, stopDeadlineMs: 30_000 });
+    expect(asPush(plan).stats.sent).toBe(sensor.timestamps.length);
+    const power = await fetchSeries('scaph_process_power_consumption_microwatts', sensor.timestamps);
+    expect(new Set(power.map((p) => p.labels['exe']))).toEqual(new Set(NASTY_NAMES));
+    expect(power.every((p) => p.type === 'LONG' && p.labels['host'] === 'box')).toBe(true);
+    expect(new Set(power.map((p) => p.timestampUs / 1000))).toEqual(new Set(sensor.timestamps));
+    const cpu = await fetchSeries('scaph_process_cpu_usage_percentage', sensor.timestamps);
+    expect(cpu.every((p) => p.type === 'DOUBLE' && p.value === 2.5)).toBe(true);
+  }, 120_000);
 
-    it('reports a refused token once and stores nothing', async () => {
-      const log = capturingLogger();
-      const plan = await planFor(['-H', new URL(w10.baseUrl).hostname, '-p', String(w10.port), '-S', '0.3', '-t', 'not-a-token'], log.logger);
-      await runPipeline({ sensor: new FakeSensor([]), exporters: [plan.exporter], stepMs: plan.stepMs, durationMs: 1_000, logger: log.logger, stopDeadlineMs: 10_000 });
-      expect(log.lines.filter((l) => String(l['msg']).includes('refused the write token'))).toHaveLength(1);
-      expect(asPush(plan).stats.sent).toBe(0);
-    }, 60_000);
-  });
-}
+  it('reports a refused token once and stores nothing', async () => {
+    const w10 = warp10();
+    const log = capturingLogger();
+    const plan = await planFor(['-H', w10.host, '-p', String(w10.port), '-S', '0.3', '-t', 'not-a-token'], log.logger);
+    await runPipeline({ sensor: new FakeSensor([]), exporters: [plan.exporter], stepMs: plan.stepMs, durationMs: 1_000, logger: log.logger, stopDeadlineMs: 10_000 });
+    expect(log.lines.filter((l) => String(l['msg']).includes('refused the write token'))).toHaveLength(1);
+    expect(asPush(plan).stats.sent).toBe(0);
+  }, 60_000);
+});
 
 function sortKeys(o: Readonly<Record<string, string>>): Record<string, string> {
   return Object.fromEntries(Object.entries(o).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));

@@ -5,6 +5,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -55,6 +56,23 @@ export function makeTestCerts(): TestCerts {
     read: (f) => readFileSync(f),
     cleanup: () => rmSync(dir, { recursive: true, force: true }),
   };
+}
+
+/**
+ * Another server certificate signed by the test CA, for `hosts` (names and IP addresses): e.g. for a
+ * container reached at the engine's host rather than 127.0.0.1. PKCS#8 RSA key, as Riemann requires.
+ */
+export function makeServerCert(certs: TestCerts, name: string, hosts: readonly string[]): CertPair {
+  return makeLeaf((n) => join(certs.dir, n), name, 'ca', 'pkcs8', hosts[0] ?? 'localhost', subjectAltName(hosts), 'serverAuth');
+}
+
+/** `DNS:a,IP:b` for a subjectAltName extension (duplicates dropped). */
+export function subjectAltName(hosts: readonly string[]): string {
+  const entries = hosts.map((h) => {
+    const bare = h.replace(/^\[(.*)\]$/, '$1');
+    return isIP(bare) ? `IP:${bare}` : `DNS:${h}`;
+  });
+  return [...new Set(entries)].join(',');
 }
 
 function openssl(args: readonly string[]): void {

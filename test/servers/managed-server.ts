@@ -1,13 +1,16 @@
 /**
  * Starts a real backend for integration tests: the binary on PATH first (Debian packages here and in
- * CI), else a container when a Docker engine is reachable, else a clear failure (never a skip).
- * The server can be stopped and started again on the same port and data directory (outage tests).
+ * CI), else a container when testcontainers finds an engine, else a clear failure (never a skip).
+ * The server can be stopped and started again on the same port and data directory (outage tests);
+ * both ways stop it gracefully (SIGTERM, SIGKILL after 20 s) so it flushes what it acknowledged.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
+import type { StartedTestContainer } from 'testcontainers';
+import { findContainerEngine, runContainer, STOP_GRACE_MS, stopContainer, urlHost, type StoppableContainer } from './containers.js';
 import { freePort } from './free-port.js';
 
 export interface ServerRecipe {
@@ -20,7 +23,7 @@ export interface ServerRecipe {
   prepare?(dataDir: string): Promise<void>;
   /** Path answering 200 once the server accepts writes. */
   readonly readyPath: string;
-  /** Container fallback. */
+  /** Container fallback (a pinned tag: see test/deploy/image-tags.test.ts). */
   readonly image: string;
   readonly containerPort: number;
   readonly containerDataDir: string;
@@ -94,7 +97,7 @@ class BinaryServer implements ManagedServer {
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    const timer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
     await exited;
     clearTimeout(timer);
   }
@@ -106,41 +109,73 @@ class BinaryServer implements ManagedServer {
 }
 
 async function containerServer(recipe: ServerRecipe, port: number, dataDir: string): Promise<ManagedServer> {
-  const tc = await import('testcontainers');
-  try {
-    await tc.getContainerRuntimeClient();
-  } catch (err) {
+  const engine = await findContainerEngine();
+  if (!engine.found) {
     throw new Error(
-      `${recipe.name}: neither the "${recipe.binary}" binary is on PATH nor a Docker engine reachable ` +
-        `(${(err as Error).message}). Install the Debian package (apt-get install ${recipe.binary}) or start Docker.`,
+      `${recipe.name}: neither the "${recipe.binary}" binary is on PATH nor a container engine reachable ` +
+        `(${engine.reason}). Install the Debian package (apt-get install ${recipe.binary}) or start Docker.`,
     );
   }
-  let started: Awaited<ReturnType<InstanceType<typeof tc.GenericContainer>['start']>> | null = null;
-  const server: ManagedServer = {
-    name: recipe.name,
-    via: 'container',
-    port,
-    dataDir,
-    baseUrl: `http://127.0.0.1:${port}`,
-    async start() {
-      started = await new tc.GenericContainer(recipe.image)
+  return new ContainerServer(recipe, port, dataDir, engine.host, launchRecipe);
+}
+
+/** Starts the recipe's image for one run of the server (a seam: tests hand ContainerServer a fake). */
+export type LaunchContainer = (recipe: ServerRecipe, port: number, dataDir: string) => Promise<StoppableContainer>;
+
+/** The recipe's server in a container, on a fixed host port and data directory so it can be stopped and started again. */
+export class ContainerServer implements ManagedServer {
+  readonly via = 'container';
+  readonly name: string;
+  private started: StoppableContainer | null = null;
+
+  constructor(
+    private readonly recipe: ServerRecipe,
+    readonly port: number,
+    readonly dataDir: string,
+    /** Where the engine publishes ports (testcontainers' host: DOCKER_HOST, TESTCONTAINERS_HOST_OVERRIDE...). */
+    readonly host: string,
+    private readonly launch: LaunchContainer,
+  ) {
+    this.name = recipe.name;
+  }
+
+  get baseUrl(): string {
+    return `http://${urlHost(this.host)}:${this.port}`;
+  }
+
+  async start(): Promise<void> {
+    this.started = await this.launch(this.recipe, this.port, this.dataDir);
+  }
+
+  async stop(): Promise<void> {
+    const started = this.started;
+    this.started = null;
+    if (started) await stopContainer(started);
+  }
+
+  async dispose(): Promise<void> {
+    await this.stop();
+    await rm(this.dataDir, { recursive: true, force: true });
+  }
+}
+
+/** Servers that are native binaries start in seconds, even emulated. */
+const MANAGED_START_MS = 120_000;
+
+async function launchRecipe(recipe: ServerRecipe, port: number, dataDir: string): Promise<StartedTestContainer> {
+  const { Wait } = await import('testcontainers');
+  return runContainer(
+    recipe.name,
+    recipe.image,
+    (c) =>
+      c
         .withExposedPorts({ container: recipe.containerPort, host: port })
         .withBindMounts([{ source: dataDir, target: recipe.containerDataDir, mode: 'rw' }])
         .withUser(`${process.getuid?.() ?? 0}:${process.getgid?.() ?? 0}`)
         .withCommand(recipe.containerArgs(recipe.containerDataDir))
-        .start();
-      await waitReady(`http://127.0.0.1:${port}${recipe.readyPath}`, 60_000, () => null);
-    },
-    async stop() {
-      await started?.stop({ remove: true });
-      started = null;
-    },
-    async dispose() {
-      await server.stop();
-      await rm(dataDir, { recursive: true, force: true });
-    },
-  };
-  return server;
+        .withWaitStrategy(Wait.forHttp(recipe.readyPath, recipe.containerPort).forStatusCode(200)),
+    { startMs: MANAGED_START_MS },
+  );
 }
 
 async function waitReady(url: string, timeoutMs: number, failed: () => string | null): Promise<void> {
