@@ -70,8 +70,9 @@ describe('MachineSensor on the real /proc, with short-lived jobs beside a steady
     console.log(JSON.stringify({ seconds, busyTicks: busy, truth, scaph, unattributedW, loadavg: readFileSync('/proc/loadavg', 'utf8').trim() }));
 
     expect(seconds).toBeGreaterThanOrEqual(10);
-    // The jobs really ran: a meaningful share of the machine went through the shell's reaped children.
-    expect(truth.shellChildrenW).toBeGreaterThan(5);
+    // The jobs really ran: at least half a second of CPU went through the shell's reaped children (even
+    // on a machine loaded by others, where their share, and the burner's, shrink).
+    expect(shellAfter.children - shellBefore.children).toBeGreaterThanOrEqual(50);
     expect(Math.abs(scaph.burnerW - truth.burnerW) / truth.burnerW).toBeLessThan(0.15);
     expect(scaph.shellW).toBeGreaterThanOrEqual(0.7 * truth.shellChildrenW);
     // Not more than the shell and its jobs used, either.
