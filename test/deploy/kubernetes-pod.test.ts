@@ -1,0 +1,225 @@
+/**
+ * The agent as the DaemonSet runs it, against the protocol-faithful Kubernetes API server: the service
+ * account's token and CA in a directory laid out as the kubelet mounts it, KUBERNETES_SERVICE_HOST/PORT
+ * and NODE_NAME in the environment, the node's processes read from a procfs whose cgroup paths are what
+ * a pod with its own cgroup namespace sees (`/../../kubepods-…`), Docker off (`--no-docker`), and a
+ * /metrics + /healthz exporter with --containers, all driven by the real scheduler.
+ */
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { GroupAggregator } from '../../src/core/aggregate.js';
+import type { Logger } from '../../src/core/log.js';
+import { Scheduler } from '../../src/core/scheduler.js';
+import { PrometheusExporter } from '../../src/exporters/prometheus.js';
+import { ContainerResolver } from '../../src/sensors/containers.js';
+import { createSensor } from '../../src/sensors/factory.js';
+import { POD_READ_RULE } from '../../src/sensors/kube-metadata.js';
+import * as F from '../fixtures/cgroups.js';
+import { ProcfsTree, type FakeProcess } from '../fixtures/procfs-tree.js';
+import { waitFor } from '../servers/free-port.js';
+import { startKubeApi, type FakeKubeApi } from '../servers/kube-api.js';
+import { makeTestPki, type TestPki } from '../servers/test-ca.js';
+import { captureLogger } from '../sensors/log-capture.js';
+
+const TOKEN = 'eyJhbGciOiJSUzI1NiJ9.scaph-daemonset-token';
+const NODE = 'node-a';
+const DB_CONTAINER_ID = 'e'.repeat(64);
+
+let dir: string;
+let pki: TestPki;
+let serviceAccountDir: string;
+const cleanups: Array<() => Promise<void> | void> = [];
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'scaph-kube-pod-'));
+  pki = makeTestPki(dir);
+  // What the kubelet projects into every pod with automountServiceAccountToken (the DaemonSet's default).
+  serviceAccountDir = join(dir, 'serviceaccount');
+  mkdirSync(serviceAccountDir);
+  writeFileSync(join(serviceAccountDir, 'token'), TOKEN);
+  copyFileSync(pki.caPath, join(serviceAccountDir, 'ca.crt'));
+  writeFileSync(join(serviceAccountDir, 'namespace'), 'scaph');
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+  vi.unstubAllEnvs();
+});
+
+const us = (uid: string): string => uid.replace(/-/g, '_');
+/** /proc/PID/cgroup of other pods' processes as read from inside scaph's pod (private cgroup namespace). */
+const WEB_CGROUP = `0::/../../kubepods-burstable.slice/kubepods-burstable-pod${us(F.POD_UID)}.slice/cri-containerd-${F.CONTAINERD_ID}.scope\n`;
+const DB_CGROUP = `0::/../../kubepods-besteffort.slice/kubepods-besteffort-pod${us(F.POD_UID_2)}.slice/cri-containerd-${DB_CONTAINER_ID}.scope\n`;
+const KUBELET_CGROUP = '0::/../../../../system.slice/kubelet.service\n';
+
+async function kubeApi(): Promise<FakeKubeApi> {
+  const api = await startKubeApi(pki, TOKEN, [
+    { uid: F.POD_UID, name: 'web-7d9f', namespace: 'shop', nodeName: NODE, containers: { nginx: `containerd://${F.CONTAINERD_ID}` } },
+    { uid: F.POD_UID_2, name: 'db-0', namespace: 'data', nodeName: NODE, containers: { postgres: `containerd://${DB_CONTAINER_ID}` } },
+    { uid: F.STATIC_POD_UID, name: 'elsewhere', namespace: 'shop', nodeName: 'node-b', containers: {} },
+  ]);
+  cleanups.push(() => api.close());
+  return api;
+}
+
+interface RunningAgent {
+  readonly exporter: PrometheusExporter;
+  readonly scheduler: Scheduler;
+  metrics(): Promise<string>;
+  health(): Promise<number>;
+}
+
+/** Starts resolver, sensor, exporter and scheduler the way `scaph --no-docker run` assembles them. */
+async function startAgent(api: FakeKubeApi, logger: Logger, refreshIntervalMs = 30_000): Promise<RunningAgent> {
+  vi.stubEnv('NODE_NAME', NODE);
+  const web: FakeProcess = { pid: 101, comm: 'nginx', utime: 0, stime: 0, starttime: 10 };
+  const db: FakeProcess = { pid: 102, comm: 'postgres', utime: 0, stime: 0, starttime: 11 };
+  const kubelet: FakeProcess = { pid: 201, comm: 'kubelet', utime: 0, stime: 0, starttime: 12 };
+  const tree = ProcfsTree.create({ cpuCount: 2, processes: [web, db, kubelet] });
+  cleanups.push(() => tree.cleanup());
+  writeFileSync(join(tree.root, '101', 'cgroup'), WEB_CGROUP);
+  writeFileSync(join(tree.root, '102', 'cgroup'), DB_CGROUP);
+  writeFileSync(join(tree.root, '201', 'cgroup'), KUBELET_CGROUP);
+  const timer = setInterval(() => {
+    tree.advanceCpu({ user: 60, idle: 140 });
+    web.utime += 30;
+    db.utime += 20;
+    kubelet.utime += 10;
+    for (const p of [web, db, kubelet]) tree.writeProcessStat(p);
+  }, 20);
+  cleanups.push(() => clearInterval(timer));
+
+  const { port } = new URL(api.url);
+  const resolver = new ContainerResolver(
+    {
+      procfsRoot: tree.root,
+      docker: false,
+      kubernetes: { serviceAccountDir, refreshIntervalMs },
+      env: { KUBERNETES_SERVICE_HOST: '127.0.0.1', KUBERNETES_SERVICE_PORT: port },
+    },
+    logger,
+  );
+  cleanups.push(() => resolver.stop());
+  await resolver.start();
+  const sensor = await createSensor(
+    { kind: 'estimate', powercapPath: join(dir, 'none'), procfsPath: tree.root, hostname: NODE, qemu: false, estimateIdleWattsPerCpu: undefined, estimateMaxWattsPerCpu: undefined, containers: resolver },
+    logger,
+  );
+  const exporter = new PrometheusExporter({
+    address: '127.0.0.1',
+    port: 0,
+    suffix: 'metrics',
+    metricsView: { containers: true, maxCmdlineLength: 256, groups: new GroupAggregator() },
+    version: '',
+    logger,
+    healthMaxAgeMs: 5_000,
+  });
+  await exporter.start();
+  cleanups.push(() => exporter.stop(1000));
+  const scheduler = new Scheduler(sensor, [exporter], { stepMs: 100, durationMs: null, logger });
+  scheduler.start();
+  cleanups.push(async () => {
+    scheduler.stop();
+    await scheduler.done;
+  });
+  const base = `http://127.0.0.1:${exporter.port}`;
+  return {
+    exporter,
+    scheduler,
+    metrics: async () => (await fetch(`${base}/metrics`)).text(),
+    health: async () => {
+      const res = await fetch(`${base}/healthz`);
+      await res.text();
+      return res.status;
+    },
+  };
+}
+
+/** The label sets of every series of one family in an exposition text. */
+function series(text: string, name: string): Array<Record<string, string>> {
+  const out: Array<Record<string, string>> = [];
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(`${name}{`)) continue;
+    const labels: Record<string, string> = {};
+    for (const m of line.slice(name.length, line.lastIndexOf('}') + 1).matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)) labels[m[1] ?? ''] = m[2] ?? '';
+    out.push(labels);
+  }
+  return out;
+}
+
+function processLabels(text: string, pid: number): Record<string, string> | undefined {
+  return series(text, 'scaph_process_power_consumption_microwatts').find((l) => l['pid'] === String(pid));
+}
+
+describe('scaph in its DaemonSet pod, with the Kubernetes API', () => {
+  it("labels other pods' processes with pod name, namespace and node, and adds pod and namespace series", async () => {
+    const api = await kubeApi();
+    const { logger, lines } = captureLogger();
+    const agent = await startAgent(api, logger);
+    const text = await waitFor(async () => {
+      const t = await agent.metrics();
+      return processLabels(t, 101)?.['kubernetes_pod_name'] && processLabels(t, 102) ? t : null;
+    }, 10_000, 'pod labels on /metrics', 50);
+
+    // Only this node's pods, with the mounted token (the server answers 401 to anything else).
+    expect(api.requests[0]).toBe(`GET /api/v1/pods?fieldSelector=${encodeURIComponent(`spec.nodeName=${NODE}`)}`);
+    expect(processLabels(text, 101)).toMatchObject({
+      exe: 'nginx',
+      container_id: F.CONTAINERD_ID,
+      container_runtime: 'containerd',
+      kubernetes_container_name: 'nginx',
+      kubernetes_pod_uid: F.POD_UID,
+      kubernetes_pod_name: 'web-7d9f',
+      kubernetes_pod_namespace: 'shop',
+      kubernetes_node_name: NODE,
+    });
+    expect(processLabels(text, 102)).toMatchObject({ kubernetes_pod_name: 'db-0', kubernetes_pod_namespace: 'data', kubernetes_node_name: NODE });
+    expect(processLabels(text, 201)).toMatchObject({ systemd_unit: 'kubelet.service' });
+    expect(processLabels(text, 201)).not.toHaveProperty('kubernetes_pod_name');
+
+    const pods = series(text, 'scaph_pod_power_microwatts').map((l) => `${l['kubernetes_pod_namespace']}/${l['kubernetes_pod_name']}@${l['kubernetes_node_name']}`);
+    expect(pods.sort()).toEqual([`data/db-0@${NODE}`, `shop/web-7d9f@${NODE}`]);
+    const containers = series(text, 'scaph_container_power_microwatts').map((l) => `${l['kubernetes_pod_name']}/${l['container_name']}`);
+    expect(containers.sort()).toEqual(['db-0/postgres', 'web-7d9f/nginx']);
+    const namespaces = series(text, 'scaph_namespace_power_microwatts').map((l) => l['kubernetes_pod_namespace']);
+    expect(namespaces.sort()).toEqual(['data', 'shop']);
+    expect(await agent.health()).toBe(200);
+    expect(lines.filter((l) => l.level >= 40)).toEqual([]);
+  });
+
+  it('a 403 from RBAC is one log line naming the rule to add; the agent runs on with cgroup labels, then picks names up once granted', async () => {
+    const api = await kubeApi();
+    api.failWithStatus = 403;
+    const { logger, lines } = captureLogger();
+    const agent = await startAgent(api, logger, 100);
+    // Several refused reloads and several samples later...
+    await waitFor(async () => (api.requests.length >= 4 && agent.scheduler.samples >= 5 ? true : null), 10_000, 'reloads and samples', 20);
+    const text = await agent.metrics();
+
+    const loud = lines.filter((l) => l.level >= 40);
+    expect(loud).toHaveLength(1);
+    const rule = `{apiGroups: [""], resources: ["pods"], verbs: ["get", "list", "watch"]}`;
+    expect(loud[0]?.msg).toBe(
+      'The Kubernetes API refused to list pods (HTTP 403: pods is forbidden: User "system:serviceaccount:scaph:scaph" cannot list ' +
+        'resource "pods" in API group "" at the cluster scope): pod names, namespaces, node and container names will be missing ' +
+        "(the cgroup labels remain). Bind scaph's service account (ClusterRoleBinding) to a ClusterRole with the rule " +
+        `${rule}, as deploy/kubernetes/rbac.yaml does`,
+    );
+    expect(POD_READ_RULE).toEqual({ apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch'] });
+    // The later refusals are debug lines, not more warnings.
+    expect(lines.filter((l) => l.msg === 'metadata load failed again').length).toBeGreaterThanOrEqual(2);
+
+    expect(processLabels(text, 101)).toMatchObject({ container_id: F.CONTAINERD_ID, container_runtime: 'containerd', kubernetes_pod_uid: F.POD_UID, kubernetes_pod_qos_class: 'burstable' });
+    expect(processLabels(text, 101)).not.toHaveProperty('kubernetes_pod_name');
+    expect(series(text, 'scaph_pod_power_microwatts').map((l) => l['kubernetes_pod_uid']).sort()).toEqual([F.POD_UID, F.POD_UID_2].sort());
+    expect(await agent.health()).toBe(200);
+
+    // Granting the rule needs no restart: the next reload brings the names.
+    api.failWithStatus = null;
+    await waitFor(async () => (processLabels(await agent.metrics(), 101)?.['kubernetes_pod_name'] === 'web-7d9f' ? true : null), 10_000, 'pod names after the grant', 50);
+    expect(lines.filter((l) => l.msg === 'Kubernetes API reachable again')).toHaveLength(1);
+    expect(lines.filter((l) => l.level >= 40)).toHaveLength(1);
+  });
+});
