@@ -1,4 +1,3 @@
-import { hostname as osHostname } from 'node:os';
 import { Command, CommanderError, Option, type OptionValues } from 'commander';
 import type { CommandContext, ExporterCommandSpec } from './commands/command.js';
 import { EXPORTER_COMMANDS } from './commands/index.js';
@@ -8,6 +7,7 @@ import { GroupAggregator } from './core/aggregate.js';
 import { ContainerResolver } from './sensors/containers.js';
 import { DEFAULT_DOCKER_SOCKET } from './sensors/docker-metadata.js';
 import { ScaphError } from './core/errors.js';
+import { agentHostname } from './core/hostname.js';
 import { createLogger, type Logger } from './core/log.js';
 import { runPipeline } from './run.js';
 import { createSensor, type SensorKind } from './sensors/factory.js';
@@ -101,7 +101,7 @@ function globalsFrom(o: OptionValues): GlobalOptions {
 }
 
 async function runExporter(spec: ExporterCommandSpec, opts: OptionValues, g: GlobalOptions, logger: Logger): Promise<void> {
-  const hostname = osHostname();
+  const hostname = agentHostname();
   const withContainers = opts['containers'] === true;
   const groups = withContainers ? new GroupAggregator() : null;
   const ctx: CommandContext = { logger, hostname, version: VERSION, qemu: opts['qemu'] === true, groups };
