@@ -18,7 +18,7 @@ export const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccoun
 
 /**
  * The one RBAC rule this source needs: it lists this node's pods (`list`); `get` and `watch` reveal
- * nothing `list` does not. deploy/kubernetes/rbac.yaml grants exactly this; a 403 names it.
+ * nothing `list` does not. deploy/kubernetes/base/rbac.yaml grants exactly this; a 403 names it.
  */
 export const POD_READ_RULE = { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch'] } as const;
 
@@ -180,7 +180,7 @@ export class KubernetesMetadata implements MetadataLoader {
         const refused = error.apiMessage ? `: ${error.apiMessage}` : '';
         return (
           `The Kubernetes API refused to list pods (HTTP 403${refused}): ${without}. Bind scaph's service account ` +
-          `(ClusterRoleBinding) to a ClusterRole with the rule ${ruleText()}, as deploy/kubernetes/rbac.yaml does`
+          `(ClusterRoleBinding) to a ClusterRole with the rule ${ruleText()}, as deploy/kubernetes/base/rbac.yaml does`
         );
       }
       return `${error.message}: ${without}`;
