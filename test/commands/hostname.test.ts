@@ -2,24 +2,15 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runFromConfig, type RunGlobals, type SensorSetup } from '../../src/commands/run.js';
+import { runFromConfig, type SensorSetup } from '../../src/commands/run.js';
 import { agentHostname } from '../../src/core/hostname.js';
 import { silentLogger } from '../../src/core/log.js';
 import { syntheticSample } from '../fixtures/synthetic-sample.js';
 import { built, fakePushCommand } from '../fixtures/fake-push-command.js';
+import { RUN_GLOBALS } from '../fixtures/run-globals.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'scaph-hostname-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-const globals: RunGlobals = {
-  sensor: 'auto',
-  vm: false,
-  powercapPath: '/sys/class/powercap',
-  procfsPath: '/proc',
-  header: false,
-  estimateIdleWattsPerCpu: undefined,
-  estimateMaxWattsPerCpu: undefined,
-};
 
 describe('the host name on every series', () => {
   it('is $SCAPH_HOSTNAME when set (a pod is named after itself, not its node), else the OS host name', () => {
@@ -39,7 +30,7 @@ describe('the host name on every series', () => {
       hostnames.push(args[1].hostname);
       return command.create(...args);
     } };
-    await runFromConfig(path, false, globals, silentLogger(), {
+    await runFromConfig(path, false, RUN_GLOBALS, silentLogger(), {
       commands: [spy],
       env: { SCAPH_HOSTNAME: 'node-a' },
       createSensor: async (s) => {

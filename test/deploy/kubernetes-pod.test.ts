@@ -21,6 +21,7 @@ import { createSensor } from '../../src/sensors/factory.js';
 import { POD_READ_RULE } from '../../src/sensors/kube-metadata.js';
 import * as F from '../fixtures/cgroups.js';
 import { ProcfsTree, type FakeProcess } from '../fixtures/procfs-tree.js';
+import { RUN_GLOBALS } from '../fixtures/run-globals.js';
 import { freePort, waitFor } from '../servers/free-port.js';
 import { startKubeApi, type FakeKubeApi } from '../servers/kube-api.js';
 import { startPrometheus } from '../servers/prometheus.js';
@@ -85,14 +86,7 @@ function nodeProcfs(): string {
   writeFileSync(join(tree.root, '101', 'cgroup'), WEB_CGROUP);
   writeFileSync(join(tree.root, '102', 'cgroup'), DB_CGROUP);
   writeFileSync(join(tree.root, '201', 'cgroup'), KUBELET_CGROUP);
-  const timer = setInterval(() => {
-    tree.advanceCpu({ user: 60, idle: 140 });
-    web.utime += 30;
-    db.utime += 20;
-    kubelet.utime += 10;
-    for (const p of [web, db, kubelet]) tree.writeProcessStat(p);
-  }, 20);
-  cleanups.push(() => clearInterval(timer));
+  cleanups.push(tree.runCpu({ user: 60, idle: 140 }, [[web, 30], [db, 20], [kubelet, 10]], 20));
   return tree.root;
 }
 
@@ -268,7 +262,7 @@ describe('scaph in its DaemonSet pod, with the Kubernetes API', () => {
     const file = join(dir, 'remote-write.toml');
     writeFileSync(file, stringifyToml(config));
 
-    const globals = { sensor: 'auto', vm: false, powercapPath: join(dir, 'none'), procfsPath: procfsRoot, header: false, estimateIdleWattsPerCpu: undefined, estimateMaxWattsPerCpu: undefined } as const;
+    const globals = { ...RUN_GLOBALS, powercapPath: join(dir, 'none'), procfsPath: procfsRoot };
     const running = runFromConfig(file, false, globals, logger, {
       env: { ...process.env, SCAPH_HOSTNAME: NODE },
       // What cli.ts does for `scaph --no-docker run`: the container lookup, then the sensor (no RAPL here).
