@@ -379,7 +379,8 @@ describe('deploy/kubernetes', () => {
 
     // runAsUser 0, capabilities drop ALL, allowPrivilegeEscalation false (no_new_privs).
     const agent = spawn('setpriv', ['--inh-caps=-all', '--ambient-caps=-all', '--bounding-set=-all', '--no-new-privs', '--', process.execPath, SCAPH_BIN, ...argv], {
-      env: { ...process.env, ...env },
+      // Not in a cluster: no KUBERNETES_SERVICE_HOST, so the agent never reaches for an API server.
+      env: { ...withoutKubernetes(process.env), ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stderr = '';
@@ -419,8 +420,15 @@ interface Ran {
   readonly stderr: string;
 }
 
+function withoutKubernetes(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const out = { ...env };
+  delete out['KUBERNETES_SERVICE_HOST'];
+  delete out['KUBERNETES_SERVICE_PORT'];
+  return out;
+}
+
 function runCommand(command: string, args: readonly string[], env: Record<string, string>): Promise<Ran> {
-  const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(command, args, { env: { ...withoutKubernetes(process.env), ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
