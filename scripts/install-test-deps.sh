@@ -3,8 +3,10 @@
 # Nothing is started here: each test starts its own server on a free 127.0.0.1 port.
 set -euo pipefail
 
-packages=(prometheus victoria-metrics prometheus-pushgateway riemann-c-client prometheus-process-exporter openssl gcc systemd)
-binaries=(prometheus victoria-metrics prometheus-pushgateway riemann-client prometheus-process-exporter openssl gcc systemd-analyze)
+# kubectl renders deploy/kubernetes (`kubectl kustomize`, no cluster needed); any kubectl on PATH will do,
+# Debian's kubernetes-client only when there is none. setpriv runs the agent with no capabilities.
+packages=(prometheus victoria-metrics prometheus-pushgateway riemann-c-client prometheus-process-exporter openssl gcc systemd kubernetes-client util-linux)
+binaries=(prometheus victoria-metrics prometheus-pushgateway riemann-client prometheus-process-exporter openssl gcc systemd-analyze kubectl setpriv)
 
 missing=()
 for i in "${!binaries[@]}"; do

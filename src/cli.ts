@@ -1,4 +1,3 @@
-import { hostname as osHostname } from 'node:os';
 import { Command, CommanderError, Option, type OptionValues } from 'commander';
 import type { CommandContext, ExporterCommandSpec } from './commands/command.js';
 import { EXPORTER_COMMANDS } from './commands/index.js';
@@ -7,6 +6,7 @@ import { configureRunCommand, runFromConfig, type SensorSetup } from './commands
 import { ContainerResolver } from './sensors/containers.js';
 import { DEFAULT_DOCKER_SOCKET } from './sensors/docker-metadata.js';
 import { ScaphError } from './core/errors.js';
+import { agentHostname } from './core/hostname.js';
 import { createLogger, type Logger } from './core/log.js';
 import { runPipeline } from './run.js';
 import { ATTRIBUTION_MODELS } from './sensors/attribution.js';
@@ -119,7 +119,7 @@ function globalsFrom(o: OptionValues): GlobalOptions {
 }
 
 async function runExporter(spec: ExporterCommandSpec, opts: OptionValues, g: GlobalOptions, logger: Logger): Promise<void> {
-  const hostname = osHostname();
+  const hostname = agentHostname();
   const withContainers = opts['containers'] === true;
   const ctx: CommandContext = { logger, hostname, version: VERSION, qemu: opts['qemu'] === true };
   const plan = await spec.create(opts, ctx);

@@ -21,13 +21,7 @@ describe('scaph --containers end to end', () => {
     writeFileSync(join(tree.root, '102', 'cgroup'), DOCKER_V2_SYSTEMD);
     writeFileSync(join(tree.root, '201', 'cgroup'), '0::/system.slice/postgresql.service\n');
     // CPU time advances while the agent runs: 30 + 10 ticks in the container, 20 in the unit, per 100 ms.
-    const timer = setInterval(() => {
-      tree.advanceCpu({ user: 60, idle: 140 });
-      web.utime += 30;
-      worker.utime += 10;
-      unit.utime += 20;
-      for (const p of [web, worker, unit]) tree.writeProcessStat(p);
-    }, 100);
+    const stopCpu = tree.runCpu({ user: 60, idle: 140 }, [[web, 30], [worker, 10], [unit, 20]], 100);
     try {
       const { code, stdout: out, stderr } = await runScaph(['--no-header', '--no-docker', '--sensor', 'estimate', '--procfs-path', tree.root, 'stdout', '--containers', '--raw-metrics', '-t', '2.2', '-s', '1']);
       expect(code, stderr).toBe(0);
@@ -46,7 +40,7 @@ describe('scaph --containers end to end', () => {
       // 40 of the 60 process ticks per period ran in the container.
       expect(container / (container + unitPower)).toBeCloseTo(2 / 3, 1);
     } finally {
-      clearInterval(timer);
+      stopCpu();
     }
   });
 });

@@ -14,15 +14,19 @@ export const prometheusCommand: ExporterCommandSpec = {
       .option('--max-cmdline-length <n>', 'cap the cmdline label at this many characters (0 = no cap)', nonNegativeInt('--max-cmdline-length'), 256)
       .option('-q, --qemu', 'label qemu-system processes with their VM name (vmname label)', false)
       .option('--containers', 'label processes with their container, pod or systemd unit', false)
+      .option('--health-max-age <seconds>', '/healthz answers 503 once the latest sample is older than this (default: 3 steps)', positiveSeconds('--health-max-age'))
       .addHelpText(
         'after',
         '\nScrapes get text format 0.0.4, or OpenMetrics when their Accept header asks for it.\n' +
+          '/healthz answers 200 while samples arrive, 503 before the first one and once sampling stalls\n' +
+          '(a liveness/readiness probe; /metrics keeps serving the last sample, so it cannot tell).\n' +
           'Example:\n  sudo scaph prometheus -p 8080 --containers\n' +
           'prometheus.yml:\n  scrape_configs:\n    - job_name: scaph\n      static_configs: [{ targets: ["host:8080"] }]\n',
       ),
   create: async (opts, ctx) => {
     const containers = opts['containers'] === true;
     const qemu = ctx.qemu || opts['qemu'] === true;
+    const stepS = opts['step'] as number;
     return {
       exporter: new PrometheusExporter({
         address: opts['address'] as string,
@@ -31,8 +35,9 @@ export const prometheusCommand: ExporterCommandSpec = {
         metricsView: { qemu, containers, maxCmdlineLength: opts['maxCmdlineLength'] as number },
         version: ctx.version,
         logger: ctx.logger,
+        healthMaxAgeMs: ((opts['healthMaxAge'] as number | undefined) ?? 3 * stepS) * 1000,
       }),
-      stepMs: (opts['step'] as number) * 1000,
+      stepMs: stepS * 1000,
       durationMs: null,
       qemu,
       containers,

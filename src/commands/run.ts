@@ -1,7 +1,7 @@
-import { hostname as osHostname } from 'node:os';
 import type { Command } from 'commander';
 import { loadRunConfig, type ExporterConfig, type RunConfig, type SensorKindSetting } from '../config.js';
 import type { Exporter } from '../core/exporter.js';
+import { agentHostname } from '../core/hostname.js';
 import type { Logger } from '../core/log.js';
 import type { AttributionModel } from '../core/sample.js';
 import type { Sensor } from '../core/sensor.js';
@@ -85,7 +85,7 @@ export async function runFromConfig(file: string, check: boolean, globals: RunGl
     (deps.print ?? ((line: string) => process.stdout.write(`${line}\n`)))(checkSummary(config));
     return;
   }
-  const hostname = osHostname();
+  const hostname = agentHostname(deps.env);
   const exporters: Exporter[] = [];
   let qemu = false;
   let containers = false;

@@ -2,7 +2,9 @@
  * The Prometheus pull exporter: an HTTP server that answers /<suffix> with the latest sample.
  * `export` only stores the sample; a scrape never triggers or skips a reading. The text is rendered
  * at the first scrape after a sample and cached per (sample, format), so scrapers hitting the same
- * sample share one rendering and a sample nobody scrapes costs nothing.
+ * sample share one rendering and a sample nobody scrapes costs nothing. `/healthz` says whether samples
+ * still arrive (a liveness/readiness probe): the metrics path keeps serving the last sample after the
+ * sensor stalls, so it cannot tell.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -26,7 +28,12 @@ export interface PrometheusExporterOptions {
   /** Value of scaph_self_version's version label; empty = no version metric. */
   readonly version: string;
   readonly logger: Logger;
+  /** `/healthz` answers 503 once the latest sample is older than this, ms. Default 15 s (3 default steps). */
+  readonly healthMaxAgeMs?: number;
 }
+
+export const DEFAULT_HEALTH_MAX_AGE_MS = 15_000;
+export const HEALTH_PATH = '/healthz';
 
 /** Listening failed (port in use, address not available): tells the user which flag to change. */
 export class PrometheusListenError extends ScaphError {
@@ -62,6 +69,10 @@ export class PrometheusExporter implements Exporter {
   private readonly metricsPath: string;
   private server: Server | null = null;
   private cache: RenderCache | null = null;
+  /** Monotonic time of the latest sample, ms (performance.now()). */
+  private lastSampleMs: number | null = null;
+  /** The current stall has been logged (once per stall, not per probe). */
+  private stallLogged = false;
   /** Scrapes answered with metrics (for tests and logs). */
   scrapes = 0;
   /** Renderings done: at most one per (sample, format). */
@@ -96,6 +107,27 @@ export class PrometheusExporter implements Exporter {
 
   export(sample: Sample): void {
     this.cache = { sample, metrics: null, texts: new Map(), gzipped: new Map() };
+    this.lastSampleMs = performance.now();
+    this.stallLogged = false;
+  }
+
+  /** Sample age beyond which `/healthz` answers 503, ms. */
+  get healthMaxAgeMs(): number {
+    return this.options.healthMaxAgeMs ?? DEFAULT_HEALTH_MAX_AGE_MS;
+  }
+
+  /** What `/healthz` answers: 200 while samples arrive, 503 before the first one and once they stall. */
+  health(): { readonly status: 200 | 503; readonly text: string } {
+    if (this.lastSampleMs === null) return { status: 503, text: 'not ready: no sample yet' };
+    const ageMs = performance.now() - this.lastSampleMs;
+    const maxAgeMs = this.healthMaxAgeMs;
+    const age = `last sample ${(ageMs / 1000).toFixed(1)} s ago`;
+    if (ageMs <= maxAgeMs) return { status: 200, text: `ok: ${age}` };
+    if (!this.stallLogged) {
+      this.stallLogged = true;
+      this.options.logger.warn({ ageMs: Math.round(ageMs), maxAgeMs }, 'no sample for longer than --health-max-age: sampling has stalled; /healthz answers 503');
+    }
+    return { status: 503, text: `stalled: ${age}, more than the ${maxAgeMs / 1000} s allowed (--health-max-age); see the agent's log` };
   }
 
   /** The exposition text of the latest sample in one format (what a scrape gets), or null before the first sample. */
@@ -146,7 +178,8 @@ export class PrometheusExporter implements Exporter {
     const q = url.indexOf('?');
     const path = q < 0 ? url : url.slice(0, q);
     if (path !== this.metricsPath && path !== `${this.metricsPath}/`) {
-      this.sendIndex(path, res);
+      if (path === HEALTH_PATH) this.sendHealth(res);
+      else this.sendIndex(path, res);
       return;
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -177,6 +210,11 @@ export class PrometheusExporter implements Exporter {
         res.writeHead(500, { 'Content-Type': 'text/plain; charset=utf-8' }).end('rendering metrics failed; see scaph logs\n');
       },
     );
+  }
+
+  private sendHealth(res: ServerResponse): void {
+    const { status, text } = this.health();
+    res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store' }).end(`${text}\n`);
   }
 
   private sendIndex(path: string, res: ServerResponse): void {

@@ -13,12 +13,23 @@ import type { ContainerRuntime } from './cgroup.js';
 import { errorCode, MetadataRefresher, refreshTiming, rememberMiss, type MetadataLoader, type RefreshTimingOptions } from './metadata-refresh.js';
 import { stringRecord } from './docker-metadata.js';
 
+/** Where the kubelet mounts a pod's service-account token, CA and namespace (automountServiceAccountToken). */
 export const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
+
+/**
+ * The one RBAC rule this source needs: it lists this node's pods (`list`); `get` and `watch` reveal
+ * nothing `list` does not. deploy/kubernetes/base/rbac.yaml grants exactly this; a 403 names it.
+ */
+export const POD_READ_RULE = { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch'] } as const;
 
 export interface KubernetesMetadataOptions extends RefreshTimingOptions {
   /** API server base URL; default https://$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT. */
   readonly apiUrl?: string;
+  /** Directory holding `token` and `ca.crt`, laid out as the kubelet mounts it. Default SERVICE_ACCOUNT_DIR. */
+  readonly serviceAccountDir?: string;
+  /** Default <serviceAccountDir>/token. */
   readonly tokenPath?: string;
+  /** Default <serviceAccountDir>/ca.crt. */
   readonly caPath?: string;
   /** This node's name; default $NODE_NAME, else the hostname. */
   readonly nodeName?: string;
@@ -46,9 +57,27 @@ export class KubernetesApiError extends ScaphError {
   constructor(
     readonly statusCode: number,
     path: string,
+    /** The `message` of the v1 Status the API answered with (names the user RBAC refused), if any. */
+    readonly apiMessage: string | null = null,
   ) {
-    super(`Kubernetes API answered HTTP ${statusCode} to GET ${path}`);
+    super(`Kubernetes API answered HTTP ${statusCode} to GET ${path}${apiMessage ? ` (${apiMessage})` : ''}`);
   }
+}
+
+/** The message of a v1 Status body (`{"kind":"Status","message":…}`), cut short; null for anything else. */
+export function statusMessage(body: string): string | null {
+  try {
+    const message = (JSON.parse(body) as { message?: unknown } | null)?.message;
+    return typeof message === 'string' && message !== '' ? message.slice(0, 300) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** `{apiGroups: [""], resources: ["pods"], verbs: ["get", "list", "watch"]}`, as a ClusterRole rule reads. */
+function ruleText(): string {
+  const list = (items: readonly string[]): string => `[${items.map((i) => JSON.stringify(i)).join(', ')}]`;
+  return `{apiGroups: ${list(POD_READ_RULE.apiGroups)}, resources: ${list(POD_READ_RULE.resources)}, verbs: ${list(POD_READ_RULE.verbs)}}`;
 }
 
 /** Neither an API URL nor KUBERNETES_SERVICE_HOST: scaph is not in a cluster. */
@@ -115,15 +144,14 @@ export class KubernetesMetadata implements MetadataLoader {
   async load(): Promise<void> {
     const agent = await this.ensureAgent();
     // Projected service-account tokens rotate: read the file on every load.
-    const token = (await readFile(this.options.tokenPath ?? `${SERVICE_ACCOUNT_DIR}/token`, 'utf8')).trim();
+    const token = (await readFile(this.options.tokenPath ?? `${this.serviceAccountDir}/token`, 'utf8')).trim();
     const response = await undici().request(`${this.apiUrl}${this.path}`, {
       dispatcher: agent,
       signal: AbortSignal.timeout(this.options.timeoutMs ?? 10_000),
       headers: { authorization: `Bearer ${token}`, accept: 'application/json' },
     });
     if (response.statusCode !== 200) {
-      await response.body.dump();
-      throw new KubernetesApiError(response.statusCode, this.path);
+      throw new KubernetesApiError(response.statusCode, this.path, statusMessage(await response.body.text()));
     }
     const tables = parsePodList(await response.body.json(), this.options.podLabels ?? []);
     this.byContainer = tables.byContainer;
@@ -131,21 +159,29 @@ export class KubernetesMetadata implements MetadataLoader {
     this.generation++;
   }
 
+  private get serviceAccountDir(): string {
+    return this.options.serviceAccountDir ?? SERVICE_ACCOUNT_DIR;
+  }
+
   private async ensureAgent(): Promise<Agent> {
     if (this.agent) return this.agent;
-    const ca = await readFile(this.options.caPath ?? `${SERVICE_ACCOUNT_DIR}/ca.crt`);
+    const ca = await readFile(this.options.caPath ?? `${this.serviceAccountDir}/ca.crt`);
     this.agent = new (undici().Agent)({ connect: { ca }, connections: 1 });
     return this.agent;
   }
 
   explain(error: unknown): string {
-    const without = 'pod names, namespaces and container names will be missing';
+    const without = 'pod names, namespaces, node and container names will be missing (the cgroup labels remain)';
     if (error instanceof KubernetesApiError) {
       if (error.statusCode === 401) {
         return `The Kubernetes API rejected the service-account token (HTTP 401): ${without}. Check that the pod mounts a valid service-account token`;
       }
       if (error.statusCode === 403) {
-        return `The service account may not list pods (HTTP 403): ${without}. Grant it "get, list" on pods with a ClusterRole and ClusterRoleBinding`;
+        const refused = error.apiMessage ? `: ${error.apiMessage}` : '';
+        return (
+          `The Kubernetes API refused to list pods (HTTP 403${refused}): ${without}. Bind scaph's service account ` +
+          `(ClusterRoleBinding) to a ClusterRole with the rule ${ruleText()}, as deploy/kubernetes/base/rbac.yaml does`
+        );
       }
       return `${error.message}: ${without}`;
     }

@@ -3,27 +3,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { jsonCommand } from '../../src/commands/json.js';
-import { checkSummary, runFromConfig, type RunGlobals, type SensorSetup } from '../../src/commands/run.js';
+import { checkSummary, runFromConfig, type SensorSetup } from '../../src/commands/run.js';
 import { ConfigError, loadRunConfig } from '../../src/config.js';
 import { silentLogger } from '../../src/core/log.js';
 import type { Sensor } from '../../src/core/sensor.js';
 import { syntheticSample } from '../fixtures/synthetic-sample.js';
 import { built, fakePushCommand } from '../fixtures/fake-push-command.js';
+import { RUN_GLOBALS } from '../fixtures/run-globals.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'scaph-run-'));
 const commands = [jsonCommand, fakePushCommand('remote-write'), fakePushCommand('riemann')];
-const globals: RunGlobals = {
-  sensor: 'auto',
-  vm: false,
-  powercapPath: '/sys/class/powercap',
-  procfsPath: '/proc',
-  cgroupfsPath: undefined,
-  attribution: 'host',
-  reapedChildren: true,
-  header: false,
-  estimateIdleWattsPerCpu: undefined,
-  estimateMaxWattsPerCpu: undefined,
-};
+const globals = RUN_GLOBALS;
 
 /** A sensor whose samples carry the wall clock of the reading, like the machine sensor. */
 function clockSensor(taken: number[]): Sensor {

@@ -4,9 +4,10 @@
  * Dockerfile `FROM`, YAML `image:`, and in TypeScript `image:` properties, `*IMAGE` constants,
  * `GenericContainer(...)` arguments, and any string naming one of the image repositories found.
  */
-import { readdirSync, readFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const SKIP_DIRS = new Set(['node_modules', 'dist', '.git', '.vitest-tmp', 'out']);
@@ -47,7 +48,7 @@ function imageReferences(file: string, text: string): ImageRef[] {
       if (m?.[2]) stages.add(m[2]);
     } else if (/\.ya?ml$/.test(name)) {
       const m = /^\s*-?\s*image:\s*["']?([^"'\s#]+)/.exec(line);
-      if (m?.[1]) add(m[1]);
+      if (m?.[1]) add(kustomizedImages(dirname(file)).get(m[1]) ?? m[1]);
     } else {
       for (const m of line.matchAll(/(?:\bimage:\s*|IMAGE\s*=\s*(?:[^;]*?\?\?\s*)?|GenericContainer\(\s*)['"`]([^'"`]+)['"`]/g)) {
         if (m[1] && LOOKS_LIKE_IMAGE.test(m[1]) && (m[1].includes('/') || m[1].includes(':'))) add(m[1]);
@@ -55,6 +56,21 @@ function imageReferences(file: string, text: string): ImageRef[] {
     }
   });
   return refs;
+}
+
+/**
+ * kustomize `images:` of the directory's kustomization.yaml (name -> newName:newTag): a manifest may name
+ * an image without a tag when its kustomization sets the tag (the one place deploy/kubernetes names it).
+ */
+function kustomizedImages(dir: string): Map<string, string> {
+  const file = join(dir, 'kustomization.yaml');
+  const out = new Map<string, string>();
+  if (!existsSync(file)) return out;
+  const doc = parseYaml(readFileSync(file, 'utf8')) as { images?: Array<{ name?: string; newName?: string; newTag?: string }> } | null;
+  for (const image of doc?.images ?? []) {
+    if (image.name && image.newTag) out.set(image.name, `${image.newName ?? image.name}:${image.newTag}`);
+  }
+  return out;
 }
 
 /** `repo:tag` with a tag that names a version (at least major.minor), not `latest` or a bare major. */

@@ -1,7 +1,8 @@
 /**
  * A Kubernetes API server stand-in over HTTPS (certificate from a CA made at test time), answering
  * `GET /api/v1/pods` with a v1 PodList filtered by the `spec.nodeName=<node>` field selector, and 401 (a
- * v1 Status) unless the request carries the expected bearer token.
+ * v1 Status) unless the request carries the expected bearer token. `failWithStatus = 403` answers what the
+ * API server's RBAC authorizer does for a service account without the rule: a Forbidden Status naming it.
  */
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -22,6 +23,8 @@ export interface FakeKubeApi {
   readonly requests: string[];
   pods: PodFixture[];
   failWithStatus: number | null;
+  /** The user a 403 names, as the API server derives it from the token. */
+  user: string;
   close(): Promise<void>;
 }
 
@@ -51,8 +54,14 @@ export function podJson(p: PodFixture): unknown {
   };
 }
 
-function status(code: number, reason: string, message: string): unknown {
-  return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, code };
+function status(code: number, reason: string, message: string, details?: Record<string, string>): unknown {
+  return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, ...(details ? { details } : {}), code };
+}
+
+/** The Status an API server answers when RBAC refuses `list pods` at the cluster scope. */
+function forbidden(user: string): unknown {
+  const message = `pods is forbidden: User "${user}" cannot list resource "pods" in API group "" at the cluster scope`;
+  return status(403, 'Forbidden', message, { kind: 'pods' });
 }
 
 export async function startKubeApi(pki: TestPki, token: string, pods: PodFixture[]): Promise<FakeKubeApi> {
@@ -63,7 +72,8 @@ export async function startKubeApi(pki: TestPki, token: string, pods: PodFixture
       res.end(JSON.stringify(body));
     };
     if (req.headers.authorization !== `Bearer ${token}`) return json(401, status(401, 'Unauthorized', 'Unauthorized'));
-    if (api.failWithStatus !== null) return json(api.failWithStatus, status(api.failWithStatus, 'Forbidden', 'no'));
+    if (api.failWithStatus === 403) return json(403, forbidden(api.user));
+    if (api.failWithStatus !== null) return json(api.failWithStatus, status(api.failWithStatus, 'InternalError', 'an error on the server has prevented the request from succeeding'));
     const url = new URL(req.url ?? '/', 'https://localhost');
     if (req.method !== 'GET' || url.pathname !== '/api/v1/pods') return json(404, status(404, 'NotFound', 'not found'));
     const selector = url.searchParams.get('fieldSelector') ?? '';
@@ -81,6 +91,7 @@ export async function startKubeApi(pki: TestPki, token: string, pods: PodFixture
     requests: [],
     pods,
     failWithStatus: null,
+    user: 'system:serviceaccount:scaph:scaph',
     close: () =>
       new Promise((resolve) => {
         server.closeAllConnections();
