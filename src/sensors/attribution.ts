@@ -14,10 +14,7 @@
  *   racing read, or any process at start-up) enters the state and counts from the next interval.
  * - **Reaped children**: the growth of a process's cutime + cstime is the CPU time of children that
  *   ended and were waited for. It goes to the parent, minus what those children had used by the time
- *   scaph last saw them (their utime + stime + cutime + cstime then): that part was attributed to them
- *   already, or spent before scaph started. An ended process is charged to its nearest ancestor that is
- *   still alive (a parent that ended in the same interval passes its children's time on to its own
- *   reaper). Children reaped by init or a subreaper after their parent ended go to that reaper.
+ *   scaph last saw them: see reaped-children.ts for the bookkeeping (scan order, orphans, bounds).
  * - **Remainder**: model total − Σ process power is `unattributed`: interrupts, processes that ended
  *   unobserved or unreaped, clock skew between the reads. When Σ process ticks exceeds the busy ticks
  *   (the reads of /proc/stat and /proc/PID/stat are not simultaneous), the shares are scaled down so they
@@ -30,6 +27,7 @@
 import { energyUjFromPower } from '../core/energy.js';
 import type { AttributionModel } from '../core/sample.js';
 import { USER_HZ } from './procfs.js';
+import { creditReapedChildren } from './reaped-children.js';
 
 export type { AttributionModel } from '../core/sample.js';
 export const ATTRIBUTION_MODELS: readonly AttributionModel[] = ['host', 'active'];
@@ -50,6 +48,10 @@ export interface ProcessState {
   readonly cpuTicksTotal: number;
   readonly childTicksTotal: number;
   readonly energyUj: number;
+  /** Ticks of ended children's debit still waiting for this process's cutime growth (reaped-children.ts). */
+  readonly pendingDebitTicks: number;
+  /** Intervals that debit has waited. */
+  readonly pendingDebitAge: number;
 }
 
 /** pid → what the last step knew of the process. */
@@ -112,9 +114,6 @@ export interface AttributionResult {
   readonly next: AttributionState;
 }
 
-/** An ancestor chain longer than this is a cycle in stale ppids (pid reuse), not a real tree. */
-const MAX_ANCESTRY = 64;
-
 export function splitHostPower(hostPowerUw: number, cpuBusyFraction: number): { activeUw: number; idleUw: number } {
   const busy = Math.min(1, Math.max(0, cpuBusyFraction));
   const activeUw = Math.round(hostPowerUw * busy);
@@ -158,19 +157,22 @@ export function attribute(input: AttributionInput): AttributionResult {
     }
   }
   const ended = endedKeys(previous, next);
+  const credits = input.reapedChildren
+    ? creditReapedChildren({ previous, current, own, growth: children, ended, startOfLive: (pid) => next.get(pid)?.starttime, busyTicks: input.busyTicks })
+    : null;
   const weights = own;
   let attributedTicks = 0;
-  const debits = input.reapedChildren && ended.length > 0 ? reapedDebits(previous, next, ended) : null;
   for (let i = 0; i < current.length; i++) {
     if ((own[i] as number) < 0) continue;
-    let credit = 0;
-    if (input.reapedChildren) {
-      const debit = debits?.get((current[i] as ProcessCpu).pid) ?? 0;
-      credit = Math.max(0, (children[i] as number) - debit);
-    }
+    const credit = credits ? (credits.ticks[i] as number) : 0;
     children[i] = credit;
     weights[i] = (own[i] as number) + credit;
     attributedTicks += weights[i] as number;
+    if (credits && (credits.carryTicks[i] as number) > 0) {
+      const state = next.get((current[i] as ProcessCpu).pid) as { pendingDebitTicks: number; pendingDebitAge: number };
+      state.pendingDebitTicks = credits.carryTicks[i] as number;
+      state.pendingDebitAge = credits.carryAge[i] as number;
+    }
   }
   const denominator = Math.max(input.busyTicks, attributedTicks);
   const attributedUw = denominator > 0 ? Math.round((modelTotalUw * attributedTicks) / denominator) : 0;
@@ -210,31 +212,15 @@ export function attribute(input: AttributionInput): AttributionResult {
 }
 
 function stateOf(p: ProcessCpu, energyUj: number): ProcessState {
-  return { starttime: p.starttime, ppid: p.ppid, cpuTicksTotal: p.cpuTicksTotal, childTicksTotal: p.childTicksTotal, energyUj };
-}
-
-/**
- * For each live process, the ticks its reaped-children growth already holds for ended processes that
- * scaph saw alive: what each had used (own + its own reaped children) at its last reading, charged to
- * its nearest ancestor alive at both readings.
- */
-function reapedDebits(previous: AttributionState, next: AttributionState, ended: readonly EndedKey[]): Map<number, number> {
-  const debits = new Map<number, number>();
-  for (const key of ended) {
-    const gone = previous.get(key.pid) as ProcessState;
-    let ancestor = gone.ppid;
-    for (let depth = 0; depth < MAX_ANCESTRY && ancestor > 0; depth++) {
-      const then = previous.get(ancestor);
-      if (!then) break; // A parent scaph never saw: nothing of this child was attributed through it.
-      const now = next.get(ancestor);
-      if (now && now.starttime === then.starttime) {
-        debits.set(ancestor, (debits.get(ancestor) ?? 0) + gone.cpuTicksTotal + gone.childTicksTotal);
-        break;
-      }
-      ancestor = then.ppid; // The parent ended too: its reaper receives both.
-    }
-  }
-  return debits;
+  return {
+    starttime: p.starttime,
+    ppid: p.ppid,
+    cpuTicksTotal: p.cpuTicksTotal,
+    childTicksTotal: p.childTicksTotal,
+    energyUj,
+    pendingDebitTicks: 0,
+    pendingDebitAge: 0,
+  };
 }
 
 /**

@@ -19,6 +19,7 @@ import type { Sensor } from '../core/sensor.js';
 import { attribute, initialState, type AttributionResult, type AttributionState } from './attribution.js';
 import type { CgroupDirs } from './cgroup.js';
 import { GroupPowerTracker, type GroupMember } from './group-power.js';
+import { reapersOfEnded } from './reaped-children.js';
 import type { PowerSource } from './power-source.js';
 import { ProcfsReader, type CpuTimes, type ProcessEntry, type ProcessIdentity } from './procfs.js';
 import { isQemuProcess, vmNameFromCmdline } from './qemu.js';
@@ -181,7 +182,21 @@ export class MachineSensor implements Sensor {
     const stat = this.reader.readStat();
     const uptimeTicks = this.reader.readUptimeTicks();
     const entries = await this.reader.snapshot();
+    if (this.options.reapedChildren !== false) this.rereadReapers(entries);
     return { monoNs, cpu: stat.cpu, cpuCount: stat.cpuCount, uptimeTicks, entries };
+  }
+
+  /**
+   * A parent read before its child was reaped, the child gone by the time its pid came up: the parent's
+   * cutime would show the child one reading late. A process leaves /proc only once reaped, so reading the
+   * reapers of the ended processes again now gets their growth into the interval it belongs to.
+   */
+  private rereadReapers(entries: Map<number, ProcessEntry>): void {
+    if (this.state.size === 0) return;
+    for (const pid of reapersOfEnded(this.state, (p) => entries.get(p)?.starttime)) {
+      const fresh = this.reader.readProcess(pid);
+      if (fresh && fresh.starttime === entries.get(pid)?.starttime) entries.set(pid, fresh);
+    }
   }
 
   private processSamples(list: readonly ProcessEntry[], result: AttributionResult, members: GroupMember[] | null): ProcessSample[] {

@@ -147,12 +147,19 @@ export function basename(path: string): string {
   return slash < 0 ? path : path.slice(slash + 1);
 }
 
-/** /proc/uptime's first figure (seconds since boot, CLOCK_BOOTTIME, as starttime counts) in USER_HZ ticks; null if unparsable. */
+/**
+ * /proc/uptime's first figure (seconds since boot with two decimals, CLOCK_BOOTTIME, the clock starttime
+ * counts in) in USER_HZ ticks; null if unparsable. Parsed from its digits: 12345.67 * 100 in floating
+ * point is 1234566.99…, one tick short.
+ */
 export function parseUptimeTicks(text: string, userHz: number): number | null {
-  const end = text.indexOf(' ');
-  const seconds = Number(end < 0 ? text.trim() : text.slice(0, end));
-  return Number.isFinite(seconds) && seconds >= 0 ? Math.floor(seconds * userHz) : null;
+  const m = UPTIME_RE.exec(text);
+  if (!m) return null;
+  const fraction = (m[2] ?? '').padEnd(2, '0').slice(0, 2);
+  return Number(m[1]) * userHz + Math.floor((Number(fraction) * userHz) / 100);
 }
+
+const UPTIME_RE = /^\s*(\d+)(?:\.(\d+))?(?:\s|$)/;
 
 export function parseLoadavg(text: string): readonly [number, number, number] {
   const [one = '0', five = '0', fifteen = '0'] = text.trim().split(' ');

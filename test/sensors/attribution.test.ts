@@ -227,6 +227,17 @@ describe('attribute: reaped children', () => {
     expect(r.processes[0]).toMatchObject({ childCpuTicks: 13, powerUw: (13 / 200) * 50_000_000 });
   });
 
+  it('charges a child that ended and was replaced by a new one with the same pid to its parent once', () => {
+    const state = initialState([proc(100, 0), proc(42, 300, { ppid: 100, starttime: 100 })]);
+    // Old 42 used 20 more ticks, ended, was reaped (cutime +320); a new 42 born inside the interval used 5.
+    const cur = [proc(100, 2, { childTicksTotal: 320 }), proc(42, 5, { ppid: 100, starttime: 900 })];
+    const r = step(state, cur, { bornAfterTicks: 800 });
+    expect(r.processes.map((p) => [cur[p.index]?.pid, p.cpuTicks, p.childCpuTicks])).toEqual([
+      [100, 2, 20],
+      [42, 5, 0],
+    ]);
+  });
+
   it('treats a reused pid as a new process: energy restarts and its parent is not charged twice', () => {
     let r = step(initialState([proc(42, 0, { starttime: 100 })]), [proc(42, 50, { starttime: 100 })]);
     expect(r.processes[0]?.energyUj).toBe(12_500_000); // 50 of 200 busy ticks of 50 W, 1 s
@@ -240,6 +251,60 @@ describe('attribute: reaped children', () => {
     r = step(r.next, [proc(42, 15, { starttime: 900 })], { hostPowerUw: 10_000_000 });
     expect(r.ended).toEqual([]);
     expect(r.processes[0]?.energyUj).toBe(1_250_000 + 500_000);
+  });
+
+  it('an orphan reaped by init after its parent was killed: init gets what the orphan ran since it was seen, no more', () => {
+    // bash (50) waits for make (60), which runs cc1 (70). make is killed: bash reaps make, init reaps cc1.
+    const state = initialState([
+      proc(1, 1000, { ppid: 0, starttime: 1 }),
+      proc(50, 10),
+      proc(60, 5, { ppid: 50 }),
+      proc(70, 3000, { ppid: 60 }),
+      proc(80, 0),
+    ]);
+    // cc1 ran 10 more ticks before it ended: init's cutime grew by its 3,010; bash's by make's 5; a burner used 150.
+    const cur = [proc(1, 1000, { ppid: 0, starttime: 1, childTicksTotal: 3010 }), proc(50, 10, { childTicksTotal: 5 }), proc(80, 150)];
+    const r = step(state, cur);
+    const by = (pid: number) => r.processes.find((p) => cur[p.index]?.pid === pid);
+    expect(by(80)?.powerUw).toBe(37_500_000); // its own 150 of 200 busy ticks, untouched
+    expect(by(1)).toMatchObject({ childCpuTicks: 10, powerUw: 2_500_000 });
+    expect(by(50)?.childCpuTicks).toBe(0);
+    expect(sumUw(r) + r.unattributedPowerUw).toBe(50_000_000);
+  });
+
+  it('a debit that comes before its growth (parent read before the reap) waits for it on the parent', () => {
+    const s0 = initialState([proc(100, 0), proc(200, 5000, { ppid: 100 }), proc(300, 0)]);
+    // Reading N: the parent's stat was read before the child was reaped; the child's was gone.
+    let cur = [proc(100, 1), proc(300, 150)];
+    let r = step(s0, cur);
+    expect(r.processes.map((p) => p.powerUw)).toEqual([250_000, 37_500_000]);
+    expect(r.next.get(100)).toMatchObject({ pendingDebitTicks: 5000, pendingDebitAge: 1 });
+    // Reading N+1: the growth arrives; only what the child ran after its last reading (10 ticks) is credited.
+    cur = [proc(100, 2, { childTicksTotal: 5010 }), proc(300, 300)];
+    r = step(r.next, cur);
+    expect(r.processes.map((p) => [p.childCpuTicks, p.powerUw])).toEqual([
+      [10, 2_750_000],
+      [0, 37_500_000],
+    ]);
+    expect(r.next.get(100)?.pendingDebitTicks).toBe(0);
+  });
+
+  it('never lets a growth that escaped its debit (child read alive just before the reap) take another process\'s own ticks', () => {
+    // pid wrap: the child (50) is read alive, then reaped, then its parent (900) read with the grown cutime.
+    const s0 = initialState([proc(50, 5000, { ppid: 900 }), proc(900, 0), proc(300, 0)]);
+    let cur = [proc(50, 5005, { ppid: 900 }), proc(300, 150), proc(900, 1, { childTicksTotal: 5010 })];
+    let r = step(s0, cur);
+    const burner = () => r.processes.find((p) => cur[p.index]?.pid === 300)?.powerUw;
+    expect(burner()).toBe(37_500_000);
+    // The parent's credit is bounded by the busy ticks no process's own time explains: 200 - 156.
+    expect(r.processes.find((p) => cur[p.index]?.pid === 900)?.childCpuTicks).toBe(44);
+    cur = [proc(300, 300), proc(900, 2, { childTicksTotal: 5010 })];
+    r = step(r.next, cur);
+    expect(burner()).toBe(37_500_000);
+    // The late debit waits on the parent for its next growth, then expires: it cannot eat credits forever.
+    expect(r.next.get(900)).toMatchObject({ pendingDebitTicks: 5005, pendingDebitAge: 1 });
+    for (let k = 0; k < 3; k++) r = step(r.next, [proc(300, 450 + 150 * k), proc(900, 3 + k, { childTicksTotal: 5010 + 20 * (k + 1) })]);
+    expect(r.processes.find((p) => p.index === 1)?.childCpuTicks).toBe(20);
   });
 
   it('never gives a parent a negative credit when a child\'s last ticks exceed what its cutime grew by', () => {

@@ -67,6 +67,8 @@ describe('parseUptimeTicks', () => {
   it('turns /proc/uptime seconds into USER_HZ ticks, the clock of starttime', () => {
     expect(parseUptimeTicks('350735.47 234388.90\n', 100)).toBe(35_073_547);
     expect(parseUptimeTicks('12.3\n', 100)).toBe(1230);
+    expect(parseUptimeTicks('12345.67 1.00\n', 100)).toBe(1_234_567); // not 1234566 (floating-point 12345.67 * 100)
+    expect(parseUptimeTicks('7', 100)).toBe(700);
     expect(parseUptimeTicks('garbage', 100)).toBeNull();
     expect(parseUptimeTicks('-5 1', 100)).toBeNull();
   });
