@@ -184,17 +184,27 @@ function lastUnitIndex(parts: readonly string[]): number {
   return -1;
 }
 
+/** Drops undefined fields so the object carries only what is known (labels are added per field). */
+function compact(info: { [K in keyof ContainerInfo]: ContainerInfo[K] | undefined }): ContainerInfo {
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(info) as (keyof ContainerInfo)[]) {
+    if (info[key] !== undefined) out[key] = info[key];
+  }
+  return out as ContainerInfo;
+}
+
 /**
  * The cgroup v2 directories of the container, pod and unit a process is in, from the `0::` line of its
- * /proc/PID/cgroup (the same choices as parseCgroup makes); null without a v2 line or at the root.
+ * /proc/PID/cgroup (the same choices as parseCgroup makes), as paths under the host's cgroup2 mount;
+ * null without a v2 line, at the root, or when a path seen from a private cgroup namespace cannot be placed.
  */
 export function parseCgroupDirs(text: string): CgroupDirs | null {
   const at = text.startsWith('0::') ? 0 : text.indexOf('\n0::') + 1;
   if (at === 0 && !text.startsWith('0::')) return null;
   let end = text.indexOf('\n', at);
   if (end < 0) end = text.length;
-  const parts = text.slice(at + 3, end).split('/').filter((p) => p !== '');
-  if (parts.length === 0) return null;
+  const parts = hostParts(text.slice(at + 3, end).split('/').filter((p) => p !== ''));
+  if (parts === null || parts.length === 0) return null;
   const dirOf = (index: number): string => `/${parts.slice(0, index + 1).join('/')}`;
   const container = innermostContainer(parts);
   const outerLimit = container ? nextContainerOutwards(parts, container.index) : -1;
@@ -207,11 +217,24 @@ export function parseCgroupDirs(text: string): CgroupDirs | null {
   return Object.keys(dirs).length === 0 ? null : dirs;
 }
 
-/** Drops undefined fields so the object carries only what is known (labels are added per field). */
-function compact(info: { [K in keyof ContainerInfo]: ContainerInfo[K] | undefined }): ContainerInfo {
-  const out: Record<string, unknown> = {};
-  for (const key of Object.keys(info) as (keyof ContainerInfo)[]) {
-    if (info[key] !== undefined) out[key] = info[key];
-  }
-  return out as ContainerInfo;
+/** Whether a cgroup line is seen from a private cgroup namespace (`0::/../../…`). */
+export function isNamespacedCgroup(text: string): boolean {
+  return text.startsWith('0::/..') || text.includes('\n0::/..');
+}
+
+/**
+ * A path seen from inside a private cgroup namespace (scaph in a pod or container) is relative to that
+ * namespace: `/../../kubepods-burstable-pod<uid>.slice/cri-containerd-<id>.scope`. systemd names a slice
+ * after its ancestors (`a-b-c.slice` lives in `a.slice/a-b.slice`), so a path that continues with a slice
+ * can be placed under the host's mount; any other one cannot (null).
+ */
+function hostParts(parts: string[]): string[] | null {
+  let up = 0;
+  while (parts[up] === '..') up++;
+  if (up === 0) return parts;
+  const first = parts[up];
+  if (first === undefined || !first.endsWith('.slice') || first === '-.slice') return null;
+  const names = first.slice(0, -'.slice'.length).split('-');
+  const slices = names.map((_, i) => `${names.slice(0, i + 1).join('-')}.slice`);
+  return [...slices, ...parts.slice(up + 1)];
 }

@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs';
 import type { Logger } from '../core/log.js';
 import type { ContainerInfo } from '../core/sample.js';
-import { parseCgroup, parseCgroupDirs, type CgroupDirs } from './cgroup.js';
+import { isNamespacedCgroup, parseCgroup, parseCgroupDirs, type CgroupDirs } from './cgroup.js';
 import { DockerMetadata, type DockerContainerMeta, type DockerMetadataOptions } from './docker-metadata.js';
 import {
   kubernetesApiUrl,
@@ -48,10 +48,13 @@ export class ContainerResolver {
   readonly kubernetes: KubernetesMetadata | null;
   private readonly cache = new Map<number, CacheEntry>();
   private readonly procfsRoot: string;
+  private readonly logger: Logger;
   private sweepGeneration = 0;
+  private namespacedSaid = false;
 
   constructor(options: ContainerResolverOptions, logger: Logger) {
     this.procfsRoot = options.procfsRoot ?? '/proc';
+    this.logger = logger;
     this.docker = options.docker === false ? null : new DockerMetadata(options.docker ?? {}, logger);
     const kubeOptions = options.kubernetes === false ? null : (options.kubernetes ?? {});
     const apiUrl = kubeOptions ? kubernetesApiUrl(kubeOptions, options.env ?? process.env) : null;
@@ -86,6 +89,7 @@ export class ContainerResolver {
       if (text === null) return null;
       const base = parseCgroup(text);
       const dirs = parseCgroupDirs(text);
+      if (dirs === null && !this.namespacedSaid && isNamespacedCgroup(text)) this.sayNamespaced(text);
       entry = { starttime, base: base && Object.freeze(base), dirs, merged: null, mergedGeneration: -1, seen: 0 };
       this.cache.set(pid, entry);
     }
@@ -135,6 +139,16 @@ export class ContainerResolver {
       // EACCES) leaves this process without container labels, like the root cgroup.
       return null;
     }
+  }
+
+  private sayNamespaced(text: string): void {
+    this.namespacedSaid = true;
+    this.logger.warn(
+      { cgroup: text.trim().split('\n').find((l) => l.startsWith('0::')) },
+      'cgroup paths are relative to scaph\'s own cgroup namespace and this one cannot be placed under the host\'s ' +
+        'hierarchy (only systemd slice paths can): container, pod and unit power is the sum of their processes. ' +
+        'Run scaph in the host\'s cgroup namespace, or use the systemd cgroup driver',
+    );
   }
 
   /** Both generations only grow, so their sum changes whenever either table is replaced. */

@@ -6,7 +6,7 @@ import type { Sensor } from '../core/sensor.js';
 import { EstimateSource } from './estimate.js';
 import { MachineSensor, type ContainerLookup } from './machine-sensor.js';
 import { PowercapMissingError, PowercapSource, probePowercap } from './powercap.js';
-import { ScaphError } from '../core/errors.js';
+import { ScaphError, UsageError } from '../core/errors.js';
 import type { PowerSource } from './power-source.js';
 
 export type SensorKind = 'powercap_rapl' | 'estimate' | 'auto';
@@ -67,9 +67,19 @@ export async function createSensor(o: SensorOptions, logger: Logger): Promise<Se
   return sensor;
 }
 
-/** An explicit --cgroupfs-path is taken as the v2 mount (or its parent on a hybrid host); default /sys/fs/cgroup. */
+/**
+ * The cgroup2 mount under --cgroupfs-path (or its `unified` child on a hybrid host); default /sys/fs/cgroup,
+ * where its absence means a cgroup v1 machine. A path the user gave that holds none is a usage error.
+ */
 function cgroupfsRoot(path: string | undefined): string | null {
-  return detectCgroupfsRoot(path ?? DEFAULT_CGROUPFS, existsSync);
+  const root = detectCgroupfsRoot(path ?? DEFAULT_CGROUPFS, existsSync);
+  if (root === null && path !== undefined) {
+    throw new UsageError(
+      `--cgroupfs-path (cgroupfs_path) ${path} is not a cgroup v2 mount: no cgroup.controllers in it or in its "unified" ` +
+        `directory. Give the host's cgroup2 mount (usually /sys/fs/cgroup; in a container, the host's mounted read-only).`,
+    );
+  }
+  return root;
 }
 
 const DEFAULT_CGROUPFS = '/sys/fs/cgroup';

@@ -4,13 +4,17 @@
  * With cgroup v2 a group's share of an interval comes from the kernel's own accounting: the growth of
  * `usage_usec` in its `cpu.stat` (CPU time of every task that ever ran inside, ended ones included)
  * over the machine's busy time, applied to the model's total. So a container whose processes came and
- * went between two readings (build jobs, cron, PHP workers) still gets its power, and a group whose
- * processes all ended inside the interval gets it too (its cgroup outlives them).
+ * went between two readings (build jobs, cron, PHP workers) still gets its power, and so does a group
+ * whose processes all ended: it is read while its cgroup exists and reported while its usage grows.
  *
- * Where cpu.stat cannot be read (cgroup v1, no access, the group's first interval) the group's power is
- * the sum of its live processes' power; which one applies is in GroupSample.source and said once in the
- * log. Within one kind, groups never sum to more than the model's total: cgroup figures are scaled down
- * when the accounting of the two files drifts apart. Namespaces are the sum of their pods.
+ * - A group is the set of cgroup directories its processes live in (one unit name can have several: the
+ *   system's dbus.service and each user manager's). Each directory keeps its own baseline; a directory
+ *   whose counter went down was recreated (a restart) and counts from 0.
+ * - Within one kind a group nested in another (a kind node container holding pod containers) is taken
+ *   out of the outer one, and cgroup figures are scaled down if the kind would exceed the model's total.
+ * - Where cpu.stat cannot be read (cgroup v1, no access, a directory's first interval) the group's power
+ *   is the sum of its live processes' power; GroupSample.source says which, and the log says why once.
+ * - Namespaces are the sum of their pods.
  */
 import { readFileSync } from 'node:fs';
 import { energyUjFromPower } from '../core/energy.js';
@@ -43,24 +47,26 @@ export interface GroupPowerOptions {
   /** cgroup2 mount (e.g. /sys/fs/cgroup), or null when the machine has none (cgroup v1 only). */
   readonly cgroupfsRoot: string | null;
   readonly logger: Logger;
-  /** How long a group without live processes keeps its energy counter, ms. Default 10 minutes. */
+  /** How long a group without live processes or growth keeps its energy counter, ms. Default 10 minutes. */
   readonly idleRetentionMs?: number;
   /** Reads a cpu.stat file (tests); default readFileSync. */
   readonly readText?: (path: string) => string;
+}
+
+interface DirBaseline {
+  /** usage_usec at the last successful read. */
+  usageUsec: number;
+  /** The step of that read: a baseline older than the previous step is stale. */
+  step: number;
 }
 
 interface TrackedGroup {
   readonly kind: GroupKind;
   readonly key: string;
   container: ContainerInfo;
-  dir: string | null;
-  /** usage_usec at the last reading, null when unread. */
-  usageUsec: number | null;
-  /** The step that last read usageUsec: a baseline older than the previous step is stale. */
-  usageStep: number;
+  /** The group's cgroup directories and their baselines (null: not read successfully yet). */
+  readonly dirs: Map<string, DirBaseline | null>;
   energyUj: number;
-  /** A live process was in it at the last reading. */
-  live: boolean;
   lastEmittedMs: number;
 }
 
@@ -69,12 +75,13 @@ interface StepGroup {
   /** Σ live members' power, whole µW. */
   processesUw: number;
   liveNow: boolean;
-  /** cgroup-based power before clamping, µW (float), or null when the group uses its processes. */
-  cgroupUw: number | null;
+  /** CPU time in the group's cgroups this interval, ticks; null when some directory could not be measured. */
+  cgroupTicks: number | null;
   powerUw: number;
 }
 
-const CGROUP_KINDS: readonly Exclude<GroupKind, 'namespace'>[] = ['container', 'pod', 'systemd_unit'];
+type CgroupKind = Exclude<GroupKind, 'namespace'>;
+const CGROUP_KINDS: readonly CgroupKind[] = ['container', 'pod', 'systemd_unit'];
 
 export class GroupPowerTracker {
   private readonly groups = new Map<string, TrackedGroup>();
@@ -97,18 +104,14 @@ export class GroupPowerTracker {
   /** Groups of one interval, every kind, in a stable order (kind, then first sighting). */
   step(input: GroupStepInput): GroupSample[] {
     this.stepCount += 1;
-    const byKind = new Map<GroupKind, StepGroup[]>();
-    for (const kind of CGROUP_KINDS) byKind.set(kind, this.stepKind(kind, input));
-    byKind.set('namespace', this.namespaces(byKind.get('pod') ?? [], input.nowMs));
     const out: GroupSample[] = [];
-    for (const [, list] of byKind) {
-      for (const g of list) {
-        const t = g.tracked;
-        t.energyUj += energyUjFromPower(g.powerUw, input.intervalMs);
-        t.lastEmittedMs = input.nowMs;
-        out.push({ kind: t.kind, key: t.key, container: t.container, powerUw: g.powerUw, energyUj: t.energyUj, source: g.cgroupUw === null ? 'processes' : 'cgroup' });
-      }
+    let pods: StepGroup[] = [];
+    for (const kind of CGROUP_KINDS) {
+      const list = this.stepKind(kind, input);
+      if (kind === 'pod') pods = list;
+      this.emit(list, input, out);
     }
+    this.emit(this.namespaces(pods), input, out);
     this.forgetIdle(input.nowMs);
     return out;
   }
@@ -118,8 +121,22 @@ export class GroupPowerTracker {
     return this.groups.size;
   }
 
-  private stepKind(kind: Exclude<GroupKind, 'namespace'>, input: GroupStepInput): StepGroup[] {
+  private emit(list: readonly StepGroup[], input: GroupStepInput, out: GroupSample[]): void {
+    for (const g of list) {
+      const t = g.tracked;
+      // A group is reported while it has a live process or its cgroups count CPU time.
+      if (!g.liveNow && !(g.cgroupTicks !== null && g.cgroupTicks > 0)) continue;
+      t.energyUj += energyUjFromPower(g.powerUw, input.intervalMs);
+      t.lastEmittedMs = input.nowMs;
+      const source = g.cgroupTicks === null ? 'processes' : 'cgroup';
+      out.push({ kind: t.kind, key: t.key, container: t.container, powerUw: g.powerUw, energyUj: t.energyUj, source });
+    }
+  }
+
+  private stepKind(kind: CgroupKind, input: GroupStepInput): StepGroup[] {
     const step = new Map<string, StepGroup>();
+    /** Directories with a live member this step: they must be measurable for the group to use its cgroups. */
+    const memberDirs = new Map<StepGroup, Set<string>>();
     for (const m of input.members) {
       const key = groupKey(kind, m.container);
       if (key === undefined) continue;
@@ -127,84 +144,98 @@ export class GroupPowerTracker {
       if (!g) {
         const tracked = this.track(kind, key, m.container);
         tracked.container = m.container; // names arrive after ids: the latest wins
-        const dir = dirOf(kind, m.dirs);
-        if (dir !== null) tracked.dir = dir;
-        g = { tracked, processesUw: 0, liveNow: true, cgroupUw: null, powerUw: 0 };
+        g = { tracked, processesUw: 0, liveNow: true, cgroupTicks: null, powerUw: 0 };
         step.set(key, g);
+        memberDirs.set(g, new Set());
       }
       g.processesUw += m.powerUw;
+      const dir = dirOf(kind, m.dirs);
+      if (dir !== null) {
+        memberDirs.get(g)?.add(dir);
+        if (!g.tracked.dirs.has(dir)) g.tracked.dirs.set(dir, null);
+      }
     }
-    // Groups that had a process at the last reading and none now: their cgroup still counts the interval.
+    // Groups without a live process now: their cgroups may still count CPU time (jobs between readings).
     for (const t of this.groups.values()) {
-      if (t.kind === kind && t.live && !step.has(t.key)) step.set(t.key, { tracked: t, processesUw: 0, liveNow: false, cgroupUw: null, powerUw: 0 });
+      if (t.kind === kind && t.dirs.size > 0 && !step.has(t.key)) step.set(t.key, { tracked: t, processesUw: 0, liveNow: false, cgroupTicks: null, powerUw: 0 });
     }
     const list = [...step.values()];
-    for (const g of list) this.readUsage(g, input);
-    clampKind(list, input.modelTotalUw);
-    for (const g of list) g.tracked.live = g.liveNow;
+    const dirTicks = new Map<string, { ticks: number; group: StepGroup }>();
+    for (const g of list) this.measure(g, memberDirs.get(g), dirTicks);
+    subtractNested(dirTicks);
+    toWholeMicrowatts(list, input);
     return list;
   }
 
-  private readUsage(g: StepGroup, input: GroupStepInput): void {
-    const t = g.tracked;
+  /** Reads every directory of the group; its cgroup ticks are set only when each live directory was measured. */
+  private measure(g: StepGroup, liveDirs: ReadonlySet<string> | undefined, dirTicks: Map<string, { ticks: number; group: StepGroup }>): void {
     const root = this.options.cgroupfsRoot;
-    if (root === null || t.dir === null) {
-      t.usageUsec = null;
-      return;
+    const t = g.tracked;
+    if (root === null) return;
+    let ticks = 0;
+    let complete = t.dirs.size > 0;
+    for (const dir of [...t.dirs.keys()]) {
+      const usage = this.usageUsec(`${root}${dir}/cpu.stat`, t.dirs.get(dir) === null);
+      const base = t.dirs.get(dir) ?? null;
+      if (usage === null) {
+        t.dirs.delete(dir); // gone (the group ended or moved) or unreadable
+        if (liveDirs?.has(dir)) complete = false;
+        continue;
+      }
+      t.dirs.set(dir, { usageUsec: usage, step: this.stepCount });
+      if (base === null || base.step !== this.stepCount - 1) {
+        if (liveDirs?.has(dir) || base !== null) complete = false; // no baseline for this interval yet
+        continue;
+      }
+      // A counter that went down belongs to a cgroup created again (a restart): all of it is new.
+      const dirTick = (usage >= base.usageUsec ? usage - base.usageUsec : usage) / USEC_PER_TICK;
+      dirTicks.set(dir, { ticks: dirTick, group: g });
+      ticks += dirTick;
     }
-    const usage = this.usageUsec(`${root}${t.dir}/cpu.stat`);
-    const fresh = t.usageStep === this.stepCount - 1;
-    t.usageStep = this.stepCount;
-    if (usage !== null && t.usageUsec !== null && fresh && input.busyTicks > 0) {
-      const ticks = Math.max(0, usage - t.usageUsec) / USEC_PER_TICK;
-      g.cgroupUw = (input.modelTotalUw * ticks) / input.busyTicks;
-    }
-    t.usageUsec = usage;
+    g.cgroupTicks = complete ? ticks : null;
   }
 
-  private usageUsec(path: string): number | null {
+  private usageUsec(path: string, firstRead: boolean): number | null {
     let text: string;
     try {
       text = this.readText(path);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code ?? 'error';
-      // ENOENT: the group ended (its cgroup is gone); other codes are worth one line.
-      if (code !== 'ENOENT') this.logOnce(code, path);
+      // ENOENT after a good read: the group ended. Before any: the path is not where scaph looks.
+      if (code !== 'ENOENT') this.logOnce(code, path, 'cannot read a cgroup\'s cpu.stat');
+      else if (firstRead) this.logOnce('not found', path, 'a cgroup directory named in /proc/PID/cgroup is not under the cgroup2 mount scaph reads (pass the host\'s mount with --cgroupfs-path, and run scaph in the host\'s cgroup namespace)');
       return null;
     }
     const at = text.indexOf('usage_usec ');
     const value = at < 0 ? Number.NaN : Number.parseInt(text.slice(at + 11), 10);
     if (!Number.isFinite(value)) {
-      this.logOnce('no usage_usec', path);
+      this.logOnce('no usage_usec', path, 'cannot read a cgroup\'s cpu.stat');
       return null;
     }
     return value;
   }
 
-  private logOnce(reason: string, path: string): void {
+  private logOnce(reason: string, path: string, what: string): void {
     if (this.loggedReasons.has(reason)) return;
     this.loggedReasons.add(reason);
-    this.options.logger.warn({ path, reason }, 'cannot read a cgroup\'s cpu.stat: such groups get the sum of their live processes\' power');
+    this.options.logger.warn({ path, reason }, `${what}: such groups get the sum of their live processes' power`);
   }
 
-  private namespaces(pods: readonly StepGroup[], nowMs: number): StepGroup[] {
+  private namespaces(pods: readonly StepGroup[]): StepGroup[] {
     const step = new Map<string, StepGroup>();
     for (const pod of pods) {
       const ns = pod.tracked.container.kubernetesPodNamespace;
-      if (!ns) continue;
+      if (!ns || (!pod.liveNow && !(pod.cgroupTicks !== null && pod.cgroupTicks > 0))) continue;
       let g = step.get(ns);
       if (!g) {
         const tracked = this.track('namespace', ns, { kubernetesPodNamespace: ns });
-        g = { tracked, processesUw: 0, liveNow: false, cgroupUw: 0, powerUw: 0 };
+        g = { tracked, processesUw: 0, liveNow: false, cgroupTicks: 0, powerUw: 0 };
         step.set(ns, g);
       }
       g.powerUw += pod.powerUw;
       g.liveNow ||= pod.liveNow;
-      if (pod.cgroupUw === null) g.cgroupUw = null;
-    }
-    for (const g of step.values()) {
-      g.tracked.live = g.liveNow;
-      g.tracked.lastEmittedMs = nowMs;
+      if (pod.cgroupTicks === null || g.cgroupTicks === null) g.cgroupTicks = null;
+      else g.cgroupTicks += pod.cgroupTicks;
     }
     return [...step.values()];
   }
@@ -213,7 +244,7 @@ export class GroupPowerTracker {
     const id = `${kind}\u0000${key}`;
     let t = this.groups.get(id);
     if (!t) {
-      t = { kind, key, container, dir: null, usageUsec: null, usageStep: -1, energyUj: 0, live: false, lastEmittedMs: 0 };
+      t = { kind, key, container, dirs: new Map(), energyUj: 0, lastEmittedMs: Number.NaN };
       this.groups.set(id, t);
     }
     return t;
@@ -223,34 +254,56 @@ export class GroupPowerTracker {
     const retention = this.options.idleRetentionMs ?? DEFAULT_IDLE_RETENTION_MS;
     for (const id of this.groups.keys()) {
       const t = this.groups.get(id) as TrackedGroup;
-      if (!t.live && nowMs - t.lastEmittedMs > retention) this.groups.delete(id);
+      // Kept (and its cgroups read) until it has been silent for the retention: a restarting service or a
+      // container between two jobs continues its energy counter.
+      if (!(nowMs - t.lastEmittedMs <= retention)) this.groups.delete(id);
     }
   }
 }
 
 /**
- * Whole-µW powers for one kind: cgroup figures scaled down if, with the process-summed groups, they
- * would exceed the model's total; floored so the kind's sum stays within it.
+ * A group whose cgroup lies inside another group's of the same kind (a kind or docker-in-docker node
+ * container around pod containers): its CPU time is counted in both, so it comes out of the outer one.
  */
-function clampKind(list: StepGroup[], modelTotalUw: number): void {
-  let fromProcesses = 0;
-  let fromCgroups = 0;
-  for (const g of list) {
-    if (g.cgroupUw === null) fromProcesses += g.processesUw;
-    else fromCgroups += g.cgroupUw;
+function subtractNested(dirTicks: Map<string, { ticks: number; group: StepGroup }>): void {
+  if (dirTicks.size < 2) return;
+  for (const dir of dirTicks.keys()) {
+    const inner = dirTicks.get(dir) as { ticks: number; group: StepGroup };
+    for (let cut = dir.lastIndexOf('/'); cut > 0; cut = dir.lastIndexOf('/', cut - 1)) {
+      const outer = dirTicks.get(dir.slice(0, cut));
+      if (!outer) continue;
+      // Also within one group (two of its directories, one inside the other): counted once.
+      if (outer.group.cgroupTicks !== null) outer.group.cgroupTicks = Math.max(0, outer.group.cgroupTicks - inner.ticks);
+      break;
+    }
   }
-  const room = Math.max(0, modelTotalUw - fromProcesses);
-  const scale = fromCgroups > room ? room / fromCgroups : 1;
-  for (const g of list) g.powerUw = g.cgroupUw === null ? g.processesUw : Math.floor(g.cgroupUw * scale);
 }
 
-function groupKey(kind: Exclude<GroupKind, 'namespace'>, c: ContainerInfo): string | undefined {
+/**
+ * Whole-µW powers for one kind: cgroup figures (ticks over busy ticks, of the model's total) scaled down
+ * if, with the process-summed groups, they would exceed the model's total; floored so the sum stays within.
+ */
+function toWholeMicrowatts(list: StepGroup[], input: GroupStepInput): void {
+  let fromProcesses = 0;
+  let fromCgroups = 0;
+  const uwOf = (g: StepGroup): number =>
+    g.cgroupTicks === null || input.busyTicks <= 0 ? 0 : (input.modelTotalUw * g.cgroupTicks) / input.busyTicks;
+  for (const g of list) {
+    if (g.cgroupTicks === null) fromProcesses += g.processesUw;
+    else fromCgroups += uwOf(g);
+  }
+  const room = Math.max(0, input.modelTotalUw - fromProcesses);
+  const scale = fromCgroups > room ? room / fromCgroups : 1;
+  for (const g of list) g.powerUw = g.cgroupTicks === null ? g.processesUw : Math.floor(uwOf(g) * scale);
+}
+
+function groupKey(kind: CgroupKind, c: ContainerInfo): string | undefined {
   if (kind === 'container') return c.containerId;
   if (kind === 'pod') return c.kubernetesPodUid;
   return c.systemdUnit;
 }
 
-function dirOf(kind: Exclude<GroupKind, 'namespace'>, dirs: CgroupDirs | null): string | null {
+function dirOf(kind: CgroupKind, dirs: CgroupDirs | null): string | null {
   if (!dirs) return null;
   const dir = kind === 'container' ? dirs.container : kind === 'pod' ? dirs.pod : dirs.unit;
   return dir ?? null;

@@ -21,6 +21,7 @@ import { sizeBytes } from '../../src/config/values.js';
 import { PUSH_DEFAULTS } from '../../src/delivery/push-exporter.js';
 import { HEALTH_PATH } from '../../src/exporters/prometheus.js';
 import { POD_READ_RULE, SERVICE_ACCOUNT_DIR } from '../../src/sensors/kube-metadata.js';
+import { CgroupfsTree } from '../fixtures/cgroupfs-tree.js';
 import { createPowercapTree } from '../fixtures/powercap-tree.js';
 import { SCAPH_BIN } from '../fixtures/run-scaph.js';
 import { freePort, waitFor } from '../servers/free-port.js';
@@ -176,7 +177,7 @@ describe('deploy/kubernetes', () => {
     }
   });
 
-  it('the DaemonSet: hostPID, read-only /proc and /sys/class/powercap, root with every capability dropped, not privileged, read-only root filesystem, on every node', () => {
+  it('the DaemonSet: hostPID, read-only /proc, /sys/class/powercap and /sys/fs/cgroup, root with every capability dropped, not privileged, read-only root filesystem, on every node', () => {
     for (const target of TARGETS) {
       const ds = one<IDaemonSet>(target, 'DaemonSet');
       const pod = ds.spec?.template.spec;
@@ -190,9 +191,10 @@ describe('deploy/kubernetes', () => {
       expect(pod?.nodeSelector).toEqual({ 'kubernetes.io/os': 'linux' });
       expect(ds.spec?.selector.matchLabels).toEqual(ds.spec?.template.metadata?.labels);
 
-      // Host paths: exactly /proc and /sys/class/powercap, both mounted read-only.
+      // Host paths: exactly /proc, /sys/class/powercap and the cgroup2 mount, all read-only.
       const hostPaths = volumes(ds).filter((v) => v.hostPath);
-      expect(hostPaths.map((v) => v.hostPath?.path).sort()).toEqual(['/proc', '/sys/class/powercap']);
+      expect(hostPaths.map((v) => v.hostPath?.path).sort()).toEqual(['/proc', '/sys/class/powercap', '/sys/fs/cgroup']);
+      expect(mountOf(ds, hostPaths.find((v) => v.hostPath?.path === '/sys/fs/cgroup'))).toMatchObject({ mountPath: '/host/sys/fs/cgroup', readOnly: true });
       const proc = mountOf(ds, hostPaths.find((v) => v.hostPath?.path === '/proc'));
       const powercap = mountOf(ds, hostPaths.find((v) => v.hostPath?.path === '/sys/class/powercap'));
       expect(proc).toMatchObject({ mountPath: '/host/proc', readOnly: true });
@@ -215,7 +217,8 @@ describe('deploy/kubernetes', () => {
       // No command: the image's ENTRYPOINT (node with the flags of bin.js's shebang) runs.
       expect(c.command).toBeUndefined();
       const args = c.args ?? [];
-      expect(args).toEqual(['--no-docker', '--procfs-path', '/host/proc', 'run', '-c', '/etc/scaph/scaph.toml']);
+      expect(args).toEqual(['--no-docker', '--procfs-path', '/host/proc', '--cgroupfs-path', '/host/sys/fs/cgroup', 'run', '-c', '/etc/scaph/scaph.toml']);
+      expect(args[args.indexOf('--cgroupfs-path') + 1]).toBe(mountOf(ds, volumes(ds).find((v) => v.hostPath?.path === '/sys/fs/cgroup')).mountPath);
       const config = mountOf(ds, volumes(ds).find((v) => v.configMap));
       expect(args[args.indexOf('-c') + 1]).toBe(`${config.mountPath}/scaph.toml`);
       expect(volumes(ds).find((v) => v.configMap)?.configMap?.name).toBe(one<KubeObject>(target, 'ConfigMap').metadata.name);
@@ -345,6 +348,7 @@ describe('deploy/kubernetes', () => {
     const c = container(ds);
     // Where each mount of the pod comes from on this machine.
     const tree = createPowercapTree('server2s', { clock: 'real' });
+    const cgroupfs = new CgroupfsTree();
     const energyFiles = tree.zones.map((z) => join(tree.powercapPath, z, 'energy_uj'));
     // As the kernel has them since CVE-2020-8694: owner only.
     for (const f of energyFiles) chmodSync(f, 0o400);
@@ -362,6 +366,7 @@ describe('deploy/kubernetes', () => {
     const localOf = (mountPath: string): string => {
       const volume = volumes(ds).find((v) => mountOf(ds, v).mountPath === mountPath);
       if (volume?.hostPath?.path === '/sys/class/powercap') return tree.powercapPath; // no RAPL on this machine
+      if (volume?.hostPath?.path === '/sys/fs/cgroup') return cgroupfs.root; // whatever this machine's cgroup layout
       if (volume?.hostPath) return volume.hostPath.path;
       if (volume?.configMap) return config;
       if (volume?.secret) return credentials;
@@ -409,6 +414,7 @@ describe('deploy/kubernetes', () => {
       agent.kill('SIGTERM');
       const code = await exited;
       tree.close();
+      cgroupfs.cleanup();
       expect(code, stderr).toBe(0);
     }
   });

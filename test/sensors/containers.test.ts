@@ -165,6 +165,17 @@ describe('ContainerResolver with the Docker Engine API', () => {
     });
   });
 
+  it('says once that cgroup paths seen from a private namespace cannot be placed (cgroupfs driver)', async () => {
+    const namespaced = `0::/../../pod${F.POD_UID}/${F.CONTAINERD_ID}\n`;
+    const root = procfs({ 1: namespaced, 2: namespaced.replace(F.CONTAINERD_ID, F.DOCKER_ID) });
+    const log = captureLogger();
+    const r = await resolver({ procfsRoot: root, docker: false, kubernetes: false }, log.logger);
+    r.resolveSync(1, 1);
+    r.resolveSync(2, 1);
+    expect(r.cgroupDirsSync(1, 1)).toBeNull();
+    expect(log.warnings().filter((l) => /cgroup namespace/.test(l.msg))).toHaveLength(1);
+  });
+
   it('sweep forgets processes not resolved since the previous sweep', async () => {
     const root = procfs({ 1: F.SYSTEMD_SERVICE_V2, 2: F.USER_SESSION_V2 });
     const r = await resolver({ procfsRoot: root, docker: false, kubernetes: false }, captureLogger().logger);

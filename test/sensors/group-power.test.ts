@@ -100,20 +100,80 @@ describe('GroupPowerTracker with cgroup v2', () => {
     expect(find(g, 'namespace', 'data')?.powerUw).toBe(16_666_666);
   });
 
-  it('does not use a baseline older than the previous step (a group back after a pause)', () => {
+  it('keeps reading a group whose processes are gone while its cgroup counts CPU time (jobs between readings)', () => {
     const { tree, step } = setup();
-    tree.advance(DIRS.nginx.unit, 0);
-    const nginx: GroupMember = { container: NGINX, dirs: DIRS.nginx, powerUw: 1_000 };
+    tree.advance(DIRS.cron.unit, 0);
+    const job: GroupMember = { container: CRON, dirs: DIRS.cron, powerUw: 100 };
+    step([job]);
+    step([]);
+    for (const usec of [200_000, 600_000]) {
+      tree.advance(DIRS.cron.unit, usec); // jobs that started and ended between two readings
+      const g = step([]);
+      expect(find(g, 'systemd_unit', 'cron.service')).toMatchObject({ powerUw: (usec / 2_000_000) * 50_000_000, source: 'cgroup' });
+    }
+    // Its cgroup removed (the unit stopped): no longer read or reported.
+    tree.remove(DIRS.cron.unit);
+    expect(find(step([]), 'systemd_unit', 'cron.service')).toBeUndefined();
+  });
+
+  it('counts a cgroup created again (a restart: its counter went down) from 0', () => {
+    const { tree, step } = setup();
+    tree.advance(DIRS.nginx.unit, 5_500_000);
+    const nginx: GroupMember = { container: NGINX, dirs: DIRS.nginx, powerUw: 1 };
     step([nginx]);
-    step([]); // just ended: reported once more
-    step([]);
-    step([]);
-    tree.advance(DIRS.nginx.unit, 30_000_000); // 30 s of CPU while scaph did not read it
-    let g = step([nginx]);
-    expect(find(g, 'systemd_unit', 'nginx.service')).toMatchObject({ powerUw: 1_000, source: 'processes' });
-    tree.advance(DIRS.nginx.unit, 200_000);
-    g = step([nginx]);
-    expect(find(g, 'systemd_unit', 'nginx.service')).toMatchObject({ powerUw: 5_000_000, source: 'cgroup' });
+    step([nginx]);
+    tree.remove(DIRS.nginx.unit);
+    tree.advance(DIRS.nginx.unit, 900_000); // restarted inside the interval: 0.9 s of CPU since
+    expect(find(step([nginx]), 'systemd_unit', 'nginx.service')).toMatchObject({ powerUw: 22_500_000, source: 'cgroup' });
+  });
+
+  it('sums the cgroups of one unit name living in several places (the system\'s and a user\'s dbus), each from its own baseline', () => {
+    const { tree, step } = setup();
+    const DBUS: ContainerInfo = { systemdUnit: 'dbus.service' };
+    const system = { unit: '/system.slice/dbus.service' };
+    const user = { unit: '/user.slice/user-1000.slice/user@1000.service/dbus.service' };
+    tree.advance(system.unit, 1_000_000);
+    tree.advance(user.unit, 40_000_000);
+    const members = (first: typeof system, second: typeof system): GroupMember[] => [
+      { container: DBUS, dirs: first, powerUw: 1 },
+      { container: DBUS, dirs: second, powerUw: 1 },
+    ];
+    step(members(system, user));
+    tree.advance(system.unit, 100_000);
+    tree.advance(user.unit, 200_000);
+    expect(find(step(members(system, user)), 'systemd_unit', 'dbus.service')?.powerUw).toBe(7_500_000);
+    // The order of the processes changes: same figure, no jump of 39 s between two baselines.
+    tree.advance(system.unit, 100_000);
+    tree.advance(user.unit, 200_000);
+    expect(find(step(members(user, system)), 'systemd_unit', 'dbus.service')?.powerUw).toBe(7_500_000);
+  });
+
+  it('takes a container nested in another (a kind node container around pod containers) out of the outer one', () => {
+    const { tree, step } = setup();
+    const NODE: ContainerInfo = { containerId: 'node', containerRuntime: 'docker' };
+    const node = { container: '/system.slice/docker-node.scope' };
+    const inner = { container: '/system.slice/docker-node.scope/kubelet.slice/kubepods.slice/cri-containerd-c1.scope' };
+    tree.advance(node.container, 0);
+    tree.advance(inner.container, 0);
+    const members: GroupMember[] = [
+      { container: NODE, dirs: node, powerUw: 1 },
+      { container: WEB, dirs: inner, powerUw: 1 },
+    ];
+    step(members);
+    tree.advance(node.container, 1_800_000); // includes the inner container's 1.5 s
+    tree.advance(inner.container, 1_500_000);
+    const g = step(members);
+    expect(find(g, 'container', 'node')?.powerUw).toBe(7_500_000);
+    expect(find(g, 'container', 'c1')?.powerUw).toBe(37_500_000);
+  });
+
+  it('says once when a directory named by /proc/PID/cgroup is not under the mount it reads', () => {
+    const { step, log } = setup();
+    const lost: GroupMember = { container: NGINX, dirs: { unit: '/elsewhere/nginx.service' }, powerUw: 3_000 };
+    step([lost]);
+    expect(find(step([lost]), 'systemd_unit', 'nginx.service')).toMatchObject({ powerUw: 3_000, source: 'processes' });
+    expect(log.warnings()).toHaveLength(1);
+    expect(log.warnings()[0]?.msg).toMatch(/--cgroupfs-path/);
   });
 });
 
