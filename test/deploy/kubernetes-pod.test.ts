@@ -26,6 +26,7 @@ import { startKubeApi, type FakeKubeApi } from '../servers/kube-api.js';
 import { startPrometheus } from '../servers/prometheus.js';
 import { makeTestPki, type TestPki } from '../servers/test-ca.js';
 import { captureLogger, type LogLine } from '../sensors/log-capture.js';
+import { CgroupfsTree } from '../fixtures/cgroupfs-tree.js';
 
 const TOKEN = 'eyJhbGciOiJSUzI1NiJ9.scaph-daemonset-token';
 const NODE = 'node-a';
@@ -75,7 +76,22 @@ interface RunningAgent {
   health(): Promise<number>;
 }
 
-/** The node's processes: nginx in web-7d9f, postgres in db-0, the kubelet in a systemd unit; CPU time advancing. */
+/** Where those paths are under the node's cgroup2 mount (the systemd driver's slices). */
+const WEB_POD_DIR = `/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod${us(F.POD_UID)}.slice`;
+const DB_POD_DIR = `/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod${us(F.POD_UID_2)}.slice`;
+const CGROUP_DIRS: ReadonlyArray<readonly [string, number]> = [
+  [WEB_POD_DIR, 30],
+  [`${WEB_POD_DIR}/cri-containerd-${F.CONTAINERD_ID}.scope`, 30],
+  [DB_POD_DIR, 20],
+  [`${DB_POD_DIR}/cri-containerd-${DB_CONTAINER_ID}.scope`, 20],
+  ['/system.slice/kubelet.service', 10],
+];
+let cgroupfs: CgroupfsTree;
+
+/**
+ * The node's processes: nginx in web-7d9f, postgres in db-0, the kubelet in a systemd unit; CPU time
+ * advancing in /proc and in their cgroups alike (`cgroupfs`, the node's mount the DaemonSet passes).
+ */
 function nodeProcfs(): string {
   const web: FakeProcess = { pid: 101, comm: 'nginx', utime: 0, stime: 0, starttime: 10 };
   const db: FakeProcess = { pid: 102, comm: 'postgres', utime: 0, stime: 0, starttime: 11 };
@@ -85,7 +101,13 @@ function nodeProcfs(): string {
   writeFileSync(join(tree.root, '101', 'cgroup'), WEB_CGROUP);
   writeFileSync(join(tree.root, '102', 'cgroup'), DB_CGROUP);
   writeFileSync(join(tree.root, '201', 'cgroup'), KUBELET_CGROUP);
-  cleanups.push(tree.runCpu({ user: 60, idle: 140 }, [[web, 30], [db, 20], [kubelet, 10]], 20));
+  cgroupfs = new CgroupfsTree();
+  cleanups.push(() => cgroupfs.cleanup());
+  const advanceCgroups = (): void => {
+    for (const [d, ticks] of CGROUP_DIRS) cgroupfs.advance(d, ticks * 10_000);
+  };
+  advanceCgroups();
+  cleanups.push(tree.runCpu({ user: 60, idle: 140 }, [[web, 30], [db, 20], [kubelet, 10]], 20, advanceCgroups));
   return tree.root;
 }
 
@@ -115,7 +137,7 @@ async function startAgent(api: FakeKubeApi, logger: Logger, refreshIntervalMs = 
   const procfsRoot = nodeProcfs();
   const resolver = await podResolver(api, procfsRoot, logger, refreshIntervalMs);
   const sensor = await createSensor(
-    { kind: 'estimate', powercapPath: join(dir, 'none'), procfsPath: procfsRoot, hostname: NODE, qemu: false, estimateIdleWattsPerCpu: undefined, estimateMaxWattsPerCpu: undefined, containers: resolver },
+    { kind: 'estimate', powercapPath: join(dir, 'none'), procfsPath: procfsRoot, cgroupfsPath: cgroupfs.root, hostname: NODE, qemu: false, estimateIdleWattsPerCpu: undefined, estimateMaxWattsPerCpu: undefined, containers: resolver },
     logger,
   );
   const exporter = new PrometheusExporter({
@@ -265,7 +287,7 @@ describe('scaph in its DaemonSet pod, with the Kubernetes API', () => {
     const running = runFromConfig(file, false, globals, logger, {
       env: { ...process.env, SCAPH_HOSTNAME: NODE },
       // What cli.ts does for `scaph --no-docker run`: the container lookup, then the sensor (no RAPL here).
-      createSensor: async (setup, l) => createSensor({ ...setup, kind: 'estimate', containers: await podResolver(api, procfsRoot, l) }, l),
+      createSensor: async (setup, l) => createSensor({ ...setup, kind: 'estimate', cgroupfsPath: cgroupfs.root, containers: await podResolver(api, procfsRoot, l) }, l),
     }, { durationMs: 30_000, stopDeadlineMs: 2_000 });
     let finished = false;
     const done = running.finally(() => {
