@@ -142,6 +142,8 @@ export function attribute(input: AttributionInput): AttributionResult {
   const own = new Float64Array(current.length).fill(-1);
   const children = new Float64Array(current.length);
   const next = new Map<number, { -readonly [K in keyof ProcessState]: ProcessState[K] }>();
+  /** Some process reaped a child or still waits to match a debit: the credits have work to do. */
+  let reaping = false;
   for (let i = 0; i < current.length; i++) {
     const p = current[i] as ProcessCpu;
     const before = previous.get(p.pid);
@@ -151,13 +153,15 @@ export function attribute(input: AttributionInput): AttributionResult {
       // Counters never decrease for a live process; guard anyway so a share is never negative.
       own[i] = Math.max(0, p.cpuTicksTotal - before.cpuTicksTotal);
       children[i] = Math.max(0, p.childTicksTotal - before.childTicksTotal);
+      reaping ||= (children[i] as number) > 0 || before.pendingDebitTicks > 0;
     } else if (input.bornAfterTicks !== null && p.starttime >= input.bornAfterTicks) {
       own[i] = p.cpuTicksTotal;
       children[i] = p.childTicksTotal;
+      reaping ||= (children[i] as number) > 0;
     }
   }
   const ended = endedKeys(previous, next);
-  const credits = input.reapedChildren
+  const credits = input.reapedChildren && (reaping || ended.length > 0)
     ? creditReapedChildren({ previous, current, own, growth: children, ended, startOfLive: (pid) => next.get(pid)?.starttime, busyTicks: input.busyTicks })
     : null;
   const weights = own;

@@ -192,7 +192,7 @@ export class MachineSensor implements Sensor {
    * reapers of the ended processes again now gets their growth into the interval it belongs to.
    */
   private rereadReapers(entries: Map<number, ProcessEntry>): void {
-    if (this.state.size === 0) return;
+    if (this.state.size === 0 || this.reader.endedInLastSnapshot === 0) return;
     for (const pid of reapersOfEnded(this.state, (p) => entries.get(p)?.starttime)) {
       const fresh = this.reader.readProcess(pid);
       if (fresh && fresh.starttime === entries.get(pid)?.starttime) entries.set(pid, fresh);

@@ -92,6 +92,13 @@ export function parsePidStat(buf: Buffer, length: number, pageSizeBytes: number)
   let rss = -1;
   let i = close + 2;
   while (i < length && field <= 24) {
+    if (field !== 4 && (field < 14 || field > 17) && field < 22) {
+      // A field we do not read (state, pgrp, flags, faults, priority, …): skip to the next space.
+      while (i < length && buf[i] !== CHAR_SPACE) i++;
+      field++;
+      i++;
+      continue;
+    }
     let value = 0;
     let negative = false;
     let c = buf[i] ?? CHAR_SPACE;

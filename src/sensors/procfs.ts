@@ -93,6 +93,7 @@ export class ProcfsReader {
   /** pid -> open fd of its stat file, for the process of the pid's current identity. */
   private statFds = new Map<number, number>();
   private maxOpenStatFiles: number;
+  private ended = 0;
 
   constructor(options: ProcfsReaderOptions = {}) {
     this.root = options.root ?? '/proc';
@@ -156,6 +157,7 @@ export class ProcfsReader {
    * are forgotten.
    */
   async snapshot(): Promise<Map<number, ProcessEntry>> {
+    this.ended = 0;
     const pids = this.listPids();
     const entries = new Map<number, ProcessEntry>();
     for (let i = 0; i < pids.length; i++) {
@@ -169,8 +171,17 @@ export class ProcfsReader {
     return entries;
   }
 
+  /** Processes of the previous snapshot that are gone from the last one (pid reuse included). */
+  get endedInLastSnapshot(): number {
+    return this.ended;
+  }
+
   private forgetEnded(alive: ReadonlyMap<number, ProcessEntry>): void {
-    for (const pid of this.identities.keys()) if (!alive.has(pid)) this.identities.delete(pid);
+    for (const pid of this.identities.keys()) {
+      if (alive.has(pid)) continue;
+      this.identities.delete(pid);
+      this.ended += 1;
+    }
     for (const [pid, fd] of this.statFds) {
       if (!alive.has(pid)) {
         closeQuietly(fd);
@@ -187,6 +198,7 @@ export class ProcfsReader {
     if (!stat) return this.forgetStatFd(pid);
     let identity = this.identities.get(pid);
     if (!identity || identity.starttime !== stat.starttime) {
+      if (identity) this.ended += 1; // the pid now names another process
       const fresh = this.readIdentity(pid, stat.starttime, stat.comm);
       if (!fresh) return this.forgetStatFd(pid);
       this.identities.set(pid, fresh);

@@ -76,6 +76,7 @@ export interface Credits {
   readonly carryAge: Float64Array;
 }
 
+/** Credits of the interval (call it only when something ended, grew or waits: see attribution.ts). */
 export function creditReapedChildren(input: CreditInput): Credits {
   const { current, own, growth, previous } = input;
   const n = current.length;

@@ -66,6 +66,13 @@ describe('ProcfsReader keeps stat files open between passes', () => {
     expect(after).toMatchObject({ starttime: 99_999, comm: 'reborn', cpuTicksTotal: 11 });
     expect(after?.identity.cmdline).toBe('reborn -x');
     expect(fdsInto(tree.root)).toBe(3);
+    // The old process ended (the sensor then reads its reaper again); nothing ended in a quiet pass.
+    expect(reader.endedInLastSnapshot).toBe(1);
+    await reader.snapshot();
+    expect(reader.endedInLastSnapshot).toBe(0);
+    tree.removeProcess(3002);
+    await reader.snapshot();
+    expect(reader.endedInLastSnapshot).toBe(1);
   });
 
   it('keeps at most maxOpenStatFiles open and reads the rest by path with the same values', async () => {
