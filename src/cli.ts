@@ -8,13 +8,16 @@ import { DEFAULT_DOCKER_SOCKET } from './sensors/docker-metadata.js';
 import { ScaphError } from './core/errors.js';
 import { agentHostname } from './core/hostname.js';
 import { createLogger, type Logger } from './core/log.js';
-import { runPipeline } from './run.js';
+import { firstSampleMs, runPipeline } from './run.js';
 import { ATTRIBUTION_MODELS } from './sensors/attribution.js';
 import type { AttributionModel } from './core/sample.js';
 import { createSensor, type SensorKind } from './sensors/factory.js';
 import { VERSION } from './version.js';
 
 const DEFAULT_POWERCAP = '/sys/class/powercap';
+/** Scaphandre's sensor buffer sizes: scaph has no such buffer, so they are accepted and have no effect. */
+const SOCKET_BUFFER_FLAG = '--sensor-buffer-per-socket-max-kB';
+const DOMAIN_BUFFER_FLAG = '--sensor-buffer-per-domain-max-kB';
 const DEFAULT_VM_POWERCAP = '/var/scaphandre';
 
 /** Global options, given before the exporter name (as with Scaphandre). */
@@ -34,6 +37,8 @@ export interface GlobalOptions {
   readonly dockerSocket: string | null;
   readonly kubernetesNode: string | undefined;
   readonly kubernetesPodLabels: readonly string[];
+  /** Scaphandre flags given that have no effect here (said once at start). */
+  readonly ignoredFlags: readonly string[];
 }
 
 export function buildProgram(
@@ -75,6 +80,8 @@ export function buildProgram(
     .option('--kubernetes-pod-label <key>', 'with --containers in a pod: copy this pod label as kubernetes_pod_label_<key> (repeatable)', collect)
     .option('--estimate-idle-watts-per-cpu <watts>', 'estimate sensor: watts per logical CPU when idle (default 0.74)', positiveSeconds('--estimate-idle-watts-per-cpu'))
     .option('--estimate-max-watts-per-cpu <watts>', 'estimate sensor: watts per logical CPU at 100 % (default 3.5)', positiveSeconds('--estimate-max-watts-per-cpu'))
+    .option(`${SOCKET_BUFFER_FLAG} <kB>`, "accepted for Scaphandre's unit files; no effect (scaph keeps one reading per counter, no buffer)")
+    .option(`${DOMAIN_BUFFER_FLAG} <kB>`, "accepted for Scaphandre's unit files; no effect (scaph keeps one reading per counter, no buffer)")
     .addHelpText(
       'after',
       '\nExamples:\n' +
@@ -87,11 +94,12 @@ export function buildProgram(
 
   for (const spec of EXPORTER_COMMANDS) {
     const sub = spec.configure(program.command(spec.name).description(spec.summary));
-    sub.exitOverride().action(async (opts: OptionValues) => {
+    sub.version(VERSION, '-V, --version', 'print the version').exitOverride().action(async (opts: OptionValues) => {
       await onRun(spec, opts, globalsFrom(program.opts()));
     });
   }
   configureRunCommand(program.command('run'))
+    .version(VERSION, '-V, --version', 'print the version')
     .exitOverride()
     .action(async (opts: OptionValues) => onRunConfig(opts, globalsFrom(program.opts())));
   return program;
@@ -115,7 +123,19 @@ function globalsFrom(o: OptionValues): GlobalOptions {
     dockerSocket: o['docker'] === false ? null : (o['dockerSocket'] as string),
     kubernetesNode: o['kubernetesNode'] as string | undefined,
     kubernetesPodLabels: (o['kubernetesPodLabel'] as string[] | undefined) ?? [],
+    ignoredFlags: [
+      ...(o['sensorBufferPerSocketMaxKB'] === undefined ? [] : [SOCKET_BUFFER_FLAG]),
+      ...(o['sensorBufferPerDomainMaxKB'] === undefined ? [] : [DOMAIN_BUFFER_FLAG]),
+    ],
   };
+}
+
+/** One line on stderr for Scaphandre flags scaph accepts but does not need. */
+function noticeIgnoredFlags(g: GlobalOptions): void {
+  if (g.ignoredFlags.length === 0) return;
+  process.stderr.write(
+    `scaph: ${g.ignoredFlags.join(' and ')} ${g.ignoredFlags.length === 1 ? 'has' : 'have'} no effect: scaph keeps one reading per energy counter, not a buffer (you may remove ${g.ignoredFlags.length === 1 ? 'it' : 'them'})\n`,
+  );
 }
 
 async function runExporter(spec: ExporterCommandSpec, opts: OptionValues, g: GlobalOptions, logger: Logger): Promise<void> {
@@ -143,7 +163,15 @@ async function runExporter(spec: ExporterCommandSpec, opts: OptionValues, g: Glo
     logger,
   );
   try {
-    await runPipeline({ sensor, exporters: [plan.exporter], stepMs: plan.stepMs, durationMs: plan.durationMs, logger, stopDeadlineMs: 10_000 });
+    await runPipeline({
+      sensor,
+      exporters: [plan.exporter],
+      stepMs: plan.stepMs,
+      firstSampleMs: firstSampleMs(plan.stepMs, g.vm),
+      durationMs: plan.durationMs,
+      logger,
+      stopDeadlineMs: 10_000,
+    });
   } finally {
     await containers?.stop();
   }
@@ -171,9 +199,11 @@ export async function main(argv: readonly string[]): Promise<number> {
   let logger: Logger | null = null;
   const program = buildProgram(async (spec, opts, globals) => {
     logger = createLogger(globals.verbose);
+    noticeIgnoredFlags(globals);
     await runExporter(spec, opts, globals, logger);
   }, async (opts, globals) => {
     logger = createLogger(globals.verbose);
+    noticeIgnoredFlags(globals);
     const timeout = opts['timeout'] as number | undefined;
     const durationMs = timeout === undefined || timeout < 0 ? null : timeout * 1000;
     let resolver: ContainerResolver | null = null;

@@ -7,10 +7,24 @@ export interface PipelineOptions {
   readonly sensor: Sensor;
   readonly exporters: readonly Exporter[];
   readonly stepMs: number;
+  /** First reading this long after start (default: one step), so a long step does not leave a long blank start. */
+  readonly firstSampleMs?: number;
   readonly durationMs: number | null;
   readonly logger: Logger;
   /** How long exporters get to flush on stop, ms. */
   readonly stopDeadlineMs: number;
+}
+
+/** The first reading comes at most this long after start, whatever the step. */
+export const FIRST_SAMPLE_MAX_MS = 1000;
+
+/**
+ * When the first reading is taken: within a second of start (a scrape or a push at start-up gets figures
+ * instead of a whole step of nothing), then every step. Except in a VM guest (`--vm`): its tree moves once
+ * per step of the host's `scaph qemu`, and a first interval shorter than that would show 0 W or a spike.
+ */
+export function firstSampleMs(stepMs: number, vm: boolean): number {
+  return vm ? stepMs : Math.min(stepMs, FIRST_SAMPLE_MAX_MS);
 }
 
 /**
@@ -19,7 +33,12 @@ export interface PipelineOptions {
  */
 export async function runPipeline(o: PipelineOptions): Promise<void> {
   for (const exporter of o.exporters) await exporter.start();
-  const scheduler = new Scheduler(o.sensor, o.exporters, { stepMs: o.stepMs, durationMs: o.durationMs, logger: o.logger });
+  const scheduler = new Scheduler(o.sensor, o.exporters, {
+    stepMs: o.stepMs,
+    ...(o.firstSampleMs === undefined ? {} : { firstTickMs: o.firstSampleMs }),
+    durationMs: o.durationMs,
+    logger: o.logger,
+  });
   const onSignal = (signal: NodeJS.Signals): void => {
     o.logger.info({ signal }, 'stopping');
     scheduler.stop();

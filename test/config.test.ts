@@ -190,6 +190,18 @@ exporter:
     expect(c.exporters[0]?.opts).toMatchObject({ timeout: 3, step: 15, bearerTokenFile: tokenFile, job: 'scaph' });
   });
 
+  it("has one key per option: Scaphandre's alias spellings are command-line only, and riemann's step is `step`", async () => {
+    const { riemannCommand } = await import('../src/commands/riemann.js');
+    const path = write('alias.toml', '[[exporter]]\ntype = "riemann"\ndispatch = 10\nper_socket_services = true\n');
+    const [problem] = problems(path, { commands: [riemannCommand] });
+    expect(problem).toMatch(/^.*alias\.toml:3: exporter\[0\]\.dispatch: \(riemann\) unknown key for a riemann exporter; valid keys: /);
+    expect(problem).not.toMatch(/\bdispatch\b.*\bdispatch\b/);
+    const ok = write('alias-ok.toml', '[[exporter]]\ntype = "riemann"\nstep = 10\nper_socket_services = true\n[[exporter]]\ntype = "json"\nstep_nano = 5000\n');
+    const c = loadRunConfig(ok, { commands: [riemannCommand, jsonCommand], env: {} });
+    expect(c.exporters.map((e) => e.opts['dispatchInterval'] ?? e.opts['stepNano'])).toEqual([10, 5000]);
+    expect(c.exporters[0]?.opts['perSocketServices']).toBe(true);
+  });
+
   it('needs at least one exporter and rejects unknown top-level keys', () => {
     const path = write('empty.toml', 'exporters = []\n[sensor]\nstep = "500ms"\n');
     expect(problems(path)).toEqual([

@@ -1,15 +1,15 @@
 import { JsonExporter } from '../exporters/json.js';
 import type { ExporterCommandSpec } from './command.js';
-import { nonNegativeInt, positiveInt, regex, signedSeconds, stepMsFrom } from './parse.js';
+import { addAlias, nonNegativeInt, positiveInt, regex, signedSeconds, stepMsFrom } from './parse.js';
 
 export const jsonCommand: ExporterCommandSpec = {
   name: 'json',
   summary: 'Write reports as one JSON array, to stdout or a file',
   configure: (cmd) =>
-    cmd
+    addAlias(cmd
       .option('-t, --timeout <seconds>', 'stop after this many seconds; negative = run until SIGINT/SIGTERM', signedSeconds('-t/--timeout'), 10)
       .option('-s, --step <seconds>', 'seconds between two measurements (whole or decimal)', stepSeconds, 2)
-      .option('--step-nano <ns>', 'nanoseconds added to --step (Scaphandre compatibility)', nonNegativeInt('--step-nano'), 0)
+      .option('-n, --step-nano <ns>', 'nanoseconds added to --step, e.g. -s 0 -n 100000000 for 100 ms', nonNegativeInt('-n/--step-nano'), 0), '--step_nano <ns>', '--step-nano')
       .option('-f, --file <path>', 'write to this file instead of stdout (truncated at start)')
       .option('-m, --max-top-consumers <n>', 'how many top consumers per report', positiveInt('--max-top-consumers'), 10)
       .option('-r, --process-regex <regex>', 'only report processes whose executable or command line matches', regex('--process-regex'))
@@ -20,7 +20,8 @@ export const jsonCommand: ExporterCommandSpec = {
       .addHelpText(
         'after',
         '\nThe output is a JSON array that stays valid when the run is stopped by SIGINT or SIGTERM.\n' +
-          'Example:\n  sudo scaph json -t 60 -s 5 -f /tmp/power.json --resources\n',
+          'Examples:\n  sudo scaph json -t 60 -s 5 -f /tmp/power.json --resources\n' +
+          '  sudo scaph json -t 10 -s 0 -n 100000000        # a report every 100 ms for 10 s\n',
       ),
   create: async (opts, ctx) => {
     const timeout = opts['timeout'] as number;

@@ -1,3 +1,4 @@
+import { Option, type Command } from 'commander';
 import { UsageError } from '../core/errors.js';
 
 /** Commander argument parsers that fail with a one-line usage error naming the flag. */
@@ -85,4 +86,28 @@ export function urlPathSuffix(flag: string): (value: string) => string {
     }
     return trimmed;
   };
+}
+
+/**
+ * Another spelling of an option (Scaphandre's older flag names: `--step_nano`, `--dispatch`). Listed in
+ * --help as the same as its target; parsed by the target's parser into the target's value.
+ */
+export class AliasOption extends Option {
+  constructor(flags: string, readonly target: Option) {
+    super(flags, `same as ${target.long ?? target.flags} (the spelling of Scaphandre's documentation)`);
+  }
+}
+
+/** Adds `flags` to `cmd` as an alias of its option `targetLong` (e.g. '--dispatch-interval'). */
+export function addAlias(cmd: Command, flags: string, targetLong: string): Command {
+  const target = cmd.options.find((o) => o.long === targetLong);
+  if (!target) throw new Error(`no option ${targetLong} to alias with ${flags}`);
+  const alias = new AliasOption(flags, target);
+  cmd.addOption(alias);
+  cmd.on(`option:${alias.name()}`, (value: string) => {
+    const key = target.attributeName();
+    const parsed: unknown = target.parseArg ? target.parseArg(value, cmd.getOptionValue(key)) : value;
+    cmd.setOptionValueWithSource(key, parsed, 'cli');
+  });
+  return cmd;
 }

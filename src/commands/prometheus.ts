@@ -1,5 +1,6 @@
 import { PrometheusExporter } from '../exporters/prometheus.js';
 import type { ExporterCommandSpec } from './command.js';
+import { UsageError } from '../core/errors.js';
 import { nonNegativeInt, port, positiveSeconds, urlPathSuffix } from './parse.js';
 
 export const prometheusCommand: ExporterCommandSpec = {
@@ -9,8 +10,8 @@ export const prometheusCommand: ExporterCommandSpec = {
     cmd
       .option('-a, --address <address>', 'address to listen on (:: = every IPv6 and IPv4 address)', '::')
       .option('-p, --port <port>', 'TCP port to listen on', port('-p/--port'), 8080)
-      .option('--suffix <path>', 'path of the metrics endpoint (without the leading /)', urlPathSuffix('--suffix'), 'metrics')
-      .option('-s, --step <seconds>', 'seconds between two measurements; scrapes read the latest one', positiveSeconds('-s/--step'), 5)
+      .option('-s, --suffix <path>', 'path of the metrics endpoint (without the leading /), as in Scaphandre', metricsSuffix, 'metrics')
+      .option('--step <seconds>', 'seconds between two measurements; scrapes read the latest one (the first comes within a second of start)', positiveSeconds('--step'), 5)
       .option('--max-cmdline-length <n>', 'cap the cmdline label at this many characters (0 = no cap)', nonNegativeInt('--max-cmdline-length'), 256)
       .option('-q, --qemu', 'label qemu-system processes with their VM name (vmname label)', false)
       .option('--containers', 'label processes with their container, pod or systemd unit', false)
@@ -20,7 +21,7 @@ export const prometheusCommand: ExporterCommandSpec = {
         '\nScrapes get text format 0.0.4, or OpenMetrics when their Accept header asks for it.\n' +
           '/healthz answers 200 while samples arrive, 503 before the first one and once sampling stalls\n' +
           '(a liveness/readiness probe; /metrics keeps serving the last sample, so it cannot tell).\n' +
-          'Example:\n  sudo scaph prometheus -p 8080 --containers\n' +
+          'Examples:\n  sudo scaph prometheus -p 8080 --containers\n  sudo scaph prometheus -s metrics2 --step 10     # serves /metrics2, a sample every 10 s\n' +
           'prometheus.yml:\n  scrape_configs:\n    - job_name: scaph\n      static_configs: [{ targets: ["host:8080"] }]\n',
       ),
   create: async (opts, ctx) => {
@@ -44,3 +45,16 @@ export const prometheusCommand: ExporterCommandSpec = {
     };
   },
 };
+
+const parseSuffix = urlPathSuffix('-s/--suffix');
+
+/**
+ * -s is the URL suffix, as in Scaphandre. scaph 0.1 made -s the step: a unit file still passing `-s 5`
+ * would serve /5 while Prometheus scrapes /metrics and finds nothing, so a number is refused.
+ */
+function metricsSuffix(value: string): string {
+  if (/^\d+(\.\d+)?$/.test(value.trim())) {
+    throw new UsageError(`-s/--suffix is the metrics path (as in Scaphandre), got the number "${value}": for the step between measurements use --step ${value}`);
+  }
+  return parseSuffix(value);
+}

@@ -3,7 +3,7 @@ import { UsageError } from '../core/errors.js';
 import { loadTls, type TlsOptions } from '../net/tls.js';
 import { createRiemannExporter, RIEMANN_DEFAULTS, RiemannTransport } from '../exporters/riemann.js';
 import type { CommandContext, ExporterCommandSpec, ExporterPlan } from './command.js';
-import { collect, nonNegativeInt, port, positiveInt, positiveSeconds } from './parse.js';
+import { addAlias, collect, nonNegativeInt, port, positiveInt, positiveSeconds } from './parse.js';
 
 const DEFAULT_ADDRESS = 'localhost';
 
@@ -11,13 +11,18 @@ export const riemannCommand: ExporterCommandSpec = {
   name: 'riemann',
   summary: 'Push metrics to a Riemann server as events (TCP, TLS or mutual TLS)',
   configure: (cmd) =>
-    cmd
+    addAlias(cmd
       .option('-a, --address <address>', `Riemann server name or IP; with TLS, the name checked against its certificate (default: "${DEFAULT_ADDRESS}")`)
       .option('-p, --port <port>', 'Riemann server TCP port (the TLS port is usually 5554)', port('-p/--port'), RIEMANN_DEFAULTS.port)
-      .option('-d, --dispatch-interval <seconds>', 'seconds between two measurements, each sent as one batch of events', positiveSeconds('-d/--dispatch-interval'), 5)
+      .option('-d, --dispatch-interval <seconds>', 'seconds between two measurements, each sent as one batch of events', positiveSeconds('-d/--dispatch-interval'), 5), '--dispatch <seconds>', '--dispatch-interval')
       .option('-q, --qemu', 'label qemu-system processes with their VM name (vmname attribute)', false)
       .option('--containers', 'label processes with their container, pod or systemd unit, and add per-group events', false)
-      .option('--mtls', 'mutual TLS: requires --address, --ca, --cert and --key (what a Riemann TLS server expects)', false)
+      .option(
+        '--per-socket-services',
+        'one service per socket and RAPL domain (scaph_socket_power_microwatts_1, scaph_domain_power_microwatts_0_dram) so Riemann\'s index keeps every one; default: Scaphandre\'s service names, ids in the socket_id/domain_name attributes',
+        false,
+      )
+      .option('--mtls', `mutual TLS: requires --ca, --cert and --key (what a Riemann TLS server expects); -a is the name checked against the server certificate (default "${DEFAULT_ADDRESS}")`, false)
       .option('--tls', 'TLS without a client certificate (requires --ca; Riemann itself always asks for one: prefer --mtls)', false)
       .option('--ca <file>', 'PEM file of the CA that signed the Riemann server certificate')
       .option('--cert <file>', 'PEM file of this client certificate (--mtls)')
@@ -32,7 +37,9 @@ export const riemannCommand: ExporterCommandSpec = {
         '\nExamples:\n  scaph riemann -a riemann.example.org -p 5555 -d 5\n' +
           '  scaph riemann --mtls -a riemann.example.org -p 5554 --ca ca.pem --cert client.pem --key client.key --tag prod\n' +
           '\nProcesses appear as service process_power_consumption_microwatts_<pid>_<exe>, e.g. in Riemann:\n' +
-          '  service =~ "process_power_consumption_microwatts_%_firefox"\n',
+          '  service =~ "process_power_consumption_microwatts_%_firefox"\n' +
+          'Sockets and domains keep Scaphandre\'s services (scaph_socket_power_microwatts, ids as attributes):\n' +
+          'Riemann\'s index then keeps the last socket per host; --per-socket-services keeps each (service =~ "scaph_socket_power_microwatts%").\n',
       ),
   create: async (opts, ctx) => createRiemannPlan(opts, ctx),
 };
@@ -55,13 +62,13 @@ export function checkRiemannFlags(opts: OptionValues): RiemannFlags {
   const mtls = opts['mtls'] === true;
   const tls = opts['tls'] === true;
   if (mtls) {
+    // The address defaults to localhost here too (Scaphandre's `riemann --mtls --ca --cert --key`).
     const missing = [
-      ['-a/--address', address],
       ['--ca', caFile],
       ['--cert', certFile],
       ['--key', keyFile],
     ].filter(([, v]) => v === undefined || v === '').map(([flag]) => flag);
-    if (missing.length > 0) throw new UsageError(`--mtls needs ${missing.join(', ')} (the server name, the CA that signed the server certificate, this client's certificate and key)`);
+    if (missing.length > 0) throw new UsageError(`--mtls needs ${missing.join(', ')} (the CA that signed the server certificate, this client's certificate and key)`);
   } else if (tls && caFile === undefined) {
     throw new UsageError('--tls needs --ca (the CA that signed the Riemann server certificate)');
   } else if (!tls && (caFile !== undefined || certFile !== undefined || keyFile !== undefined)) {
@@ -83,6 +90,7 @@ async function createRiemannPlan(opts: OptionValues, ctx: CommandContext): Promi
     hostname: ctx.hostname,
     ttlS,
     tags: (opts['tag'] as string[] | undefined) ?? [],
+    perSocketServices: opts['perSocketServices'] === true,
     maxEventsPerMsg: opts['maxEventsPerMsg'] as number,
     connectTimeoutMs: (opts['connectTimeout'] as number) * 1000,
     logger: ctx.logger,

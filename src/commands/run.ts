@@ -8,7 +8,7 @@ import type { Sensor } from '../core/sensor.js';
 import { SteppedExporter } from '../core/stepped-exporter.js';
 import type { PushExporter } from '../delivery/push-exporter.js';
 import { SpooledExporter } from '../delivery/spooled-exporter.js';
-import { runPipeline } from '../run.js';
+import { firstSampleMs, runPipeline } from '../run.js';
 import { VERSION } from '../version.js';
 import type { CommandContext, ExporterCommandSpec } from './command.js';
 import { signedSeconds } from './parse.js';
@@ -99,7 +99,15 @@ export async function runFromConfig(file: string, check: boolean, globals: RunGl
   const setup = sensorSetup(config, globals, hostname, qemu, containers);
   if (globals.header) process.stderr.write(`scaph ${VERSION}: run ${file}: ${exporters.map((x) => x.name).join(', ')}; sensor ${setup.kind}\n`);
   const sensor = await deps.createSensor(setup, logger);
-  await runPipeline({ sensor, exporters, stepMs: config.sensor.stepMs, durationMs: run.durationMs, logger, stopDeadlineMs: run.stopDeadlineMs ?? 10_000 });
+  await runPipeline({
+    sensor,
+    exporters,
+    stepMs: config.sensor.stepMs,
+    firstSampleMs: firstSampleMs(config.sensor.stepMs, setup.vm),
+    durationMs: run.durationMs,
+    logger,
+    stopDeadlineMs: run.stopDeadlineMs ?? 10_000,
+  });
 }
 
 function withSpool(exporter: Exporter, e: ExporterConfig, logger: Logger): Exporter {

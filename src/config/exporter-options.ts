@@ -1,6 +1,7 @@
 import { accessSync, constants, readFileSync } from 'node:fs';
 import { Command, type Option, type OptionValues } from 'commander';
 import type { ExporterCommandSpec } from '../commands/command.js';
+import { AliasOption } from '../commands/parse.js';
 import { isTable, show } from './values.js';
 
 /** A problem with one key of an [[exporter]] table (key null: the table as a whole). */
@@ -43,7 +44,7 @@ export function validKeys(cmd: Command): string[] {
   const keys = new Set<string>();
   for (const o of cmd.options) {
     const name = longName(o);
-    if (!name || isRunDuration(o) || name === 'step' || name === 'dispatch-interval') continue;
+    if (!name || o instanceof AliasOption || isRunDuration(o) || name === 'step' || name === 'dispatch-interval') continue;
     keys.add((o.negate ? name.replace(/^no-/, '') : name).replace(/-/g, '_'));
   }
   return [...keys].sort();
@@ -67,7 +68,8 @@ export function exporterArgs(spec: ExporterCommandSpec, table: Readonly<Record<s
   const byName = new Map<string, Option>();
   for (const o of cmd.options) {
     const name = longName(o);
-    if (!name) continue;
+    // A file has one key per option: `dispatch` would be a second, silent way to set riemann's step.
+    if (!name || o instanceof AliasOption) continue;
     byName.set(name, o);
     if (o.negate) byName.set(name.replace(/^no-/, ''), o);
   }

@@ -41,6 +41,13 @@ export const METRIC_FAMILIES = {
     'counter',
     'int',
   ),
+  // A point in time, so a gauge: Scaphandre's reference calls it a counter, but an OpenMetrics counter's
+  // samples must end in _total, and a Prometheus scraping that format would store it under another name.
+  scaph_host_energy_timestamp_seconds: fam(
+    'Time of the energy reading behind scaph_host_energy_microjoules, in seconds since the epoch',
+    'gauge',
+    'float',
+  ),
   scaph_host_active_power_microwatts: fam(
     'Part of the host power explained by CPU activity (host power x busy CPU fraction), in microwatts',
     'gauge',
@@ -145,6 +152,38 @@ export const METRIC_FAMILIES = {
     'int',
   ),
   scaph_self_topo_procs_nb: fam('Number of processes monitored for the host.', 'gauge', 'int'),
+  scaph_self_topo_stats_nb: fam(
+    'CPU statistics readings (/proc/stat) scaph keeps in memory for the host: the previous one, where the next interval starts',
+    'gauge',
+    'int',
+  ),
+  scaph_self_topo_records_nb: fam(
+    'Energy counter readings scaph keeps in memory to compute host power: the previous reading of each zone it sums (0 with the estimate)',
+    'gauge',
+    'int',
+  ),
+  scaph_self_socket_stats_nb: fam(
+    'CPU statistics readings scaph keeps in memory per socket: none, /proc/stat is read for the whole machine',
+    'gauge',
+    'int',
+  ),
+  scaph_self_socket_records_nb: fam(
+    'Energy counter readings scaph keeps in memory for the socket: the previous reading of its package zone',
+    'gauge',
+    'int',
+  ),
+  scaph_self_domain_records_nb: fam(
+    'Energy counter readings scaph keeps in memory for the RAPL domain: its previous reading',
+    'gauge',
+    'int',
+  ),
+  scaph_self_mem_total_program_size: fam('Total program size of scaph (size in /proc/self/statm), in pages', 'gauge', 'int'),
+  scaph_self_mem_resident_set_size: fam('Resident set size of scaph (resident in /proc/self/statm), in pages', 'gauge', 'int'),
+  scaph_self_mem_shared_resident_size: fam(
+    'Resident pages of scaph shared with other processes, backed by a file (shared in /proc/self/statm)',
+    'gauge',
+    'int',
+  ),
   scaph_self_memory_bytes: fam('Scaphandre memory usage, in bytes', 'gauge', 'int'),
   scaph_self_version: fam('Version of scaph that produced these metrics (the value is always 1)', 'gauge', 'int'),
 } as const satisfies Record<string, MetricFamily>;
@@ -193,9 +232,37 @@ export function sampleToMetrics(
   addProcessMetrics(list, sample, options, labelsOf);
   if (options.containers) addGroupMetrics(list, sample.groups);
   list.add('scaph_self_topo_procs_nb', sample.processes.length);
+  addBookkeepingMetrics(list, sample);
   if (sample.agentRssBytes !== undefined) list.add('scaph_self_memory_bytes', sample.agentRssBytes);
+  const mem = sample.agentMemory;
+  if (mem) {
+    list.add('scaph_self_mem_total_program_size', mem.totalProgramPages);
+    list.add('scaph_self_mem_resident_set_size', mem.residentPages);
+    list.add('scaph_self_mem_shared_resident_size', mem.sharedPages);
+  }
   if (version) list.add('scaph_self_version', 1, { version });
   return list.items;
+}
+
+/** scaph reads /proc/stat for the whole machine: it keeps no CPU statistics per socket. */
+const SOCKET_CPU_STATS_KEPT = 0;
+
+/** What the sensor keeps in memory, per host, socket and domain (absent from samples of older versions). */
+function addBookkeepingMetrics(list: MetricList, sample: Sample): void {
+  const h = sample.host;
+  if (h.cpuStatsKept !== undefined) list.add('scaph_self_topo_stats_nb', h.cpuStatsKept);
+  if (h.energyRecordsKept !== undefined) list.add('scaph_self_topo_records_nb', h.energyRecordsKept);
+  for (const s of sample.sockets) {
+    if (s.energyRecordsKept === undefined) continue;
+    const socketLabels = { socket_id: String(s.id) };
+    list.add('scaph_self_socket_stats_nb', SOCKET_CPU_STATS_KEPT, socketLabels);
+    list.add('scaph_self_socket_records_nb', s.energyRecordsKept, socketLabels);
+    for (const d of s.domains) {
+      if (d.energyRecordsKept !== undefined) {
+        list.add('scaph_self_domain_records_nb', d.energyRecordsKept, { socket_id: String(s.id), rapl_domain_name: d.name });
+      }
+    }
+  }
 }
 
 function addHostMetrics(list: MetricList, sample: Sample): void {
@@ -203,6 +270,7 @@ function addHostMetrics(list: MetricList, sample: Sample): void {
   const source = { value_source: h.valueSource };
   list.add('scaph_host_power_microwatts', h.powerUw, source);
   list.add('scaph_host_energy_microjoules', h.energyUj, source);
+  if (h.energyTimestampMs !== undefined) list.add('scaph_host_energy_timestamp_seconds', h.energyTimestampMs / 1000);
   list.add('scaph_host_active_power_microwatts', h.activePowerUw, source);
   list.add('scaph_host_idle_power_microwatts', h.idlePowerUw, source);
   list.add('scaph_host_unattributed_power_microwatts', h.unattributedPowerUw, source);

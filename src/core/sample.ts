@@ -24,6 +24,8 @@ export interface DomainSample {
   readonly energyUj: number;
   /** Mean power over the last interval, µW. */
   readonly powerUw: number;
+  /** Energy counter readings the sensor keeps for this domain (its previous reading: 1, or 0 without one). */
+  readonly energyRecordsKept?: number;
 }
 
 export interface SocketSample {
@@ -34,6 +36,8 @@ export interface SocketSample {
   /** Package power over the last interval, µW (dram not included: see host). */
   readonly powerUw: number;
   readonly domains: readonly DomainSample[];
+  /** Energy counter readings the sensor keeps for the socket's package zone (1, or 0 without one). */
+  readonly energyRecordsKept?: number;
 }
 
 export interface MemorySample {
@@ -50,6 +54,12 @@ export interface HostSample {
   readonly powerUw: number;
   /** Host energy since the agent started, wrap-corrected, µJ. */
   readonly energyUj: number;
+  /** Wall-clock time of the energy reading behind energyUj, ms since the epoch. */
+  readonly energyTimestampMs?: number;
+  /** /proc/stat readings the sensor keeps for the machine (to compute the next interval). */
+  readonly cpuStatsKept?: number;
+  /** Energy counter readings the sensor keeps to compute host power (one per zone it sums; 0 for the estimate). */
+  readonly energyRecordsKept?: number;
   /** Part of powerUw explained by CPU activity: powerUw × cpuBusyFraction, µW. */
   readonly activePowerUw: number;
   /** The rest of powerUw, µW. */
@@ -167,6 +177,21 @@ export interface Sample {
    * a sample replayed from the spool encodes to the same values as when it was first sent.
    */
   readonly agentRssBytes?: number;
+  /** scaph's own memory from /proc/self/statm at the reading (carried in the sample for the same reason). */
+  readonly agentMemory?: AgentMemorySample;
+}
+
+/**
+ * scaph's own memory as /proc/self/statm gives it, in pages. Optional fields of the sample (here and the
+ * `*Kept` counts above) are absent from samples spooled by an earlier version: exporters skip them.
+ */
+export interface AgentMemorySample {
+  /** statm `size`: total program size (VmSize), pages. */
+  readonly totalProgramPages: number;
+  /** statm `resident`: resident set size, pages. */
+  readonly residentPages: number;
+  /** statm `shared`: resident pages backed by a file, pages. */
+  readonly sharedPages: number;
 }
 
 export interface EndedProcess {
@@ -194,6 +219,7 @@ export function freezeSample(sample: Sample): Sample {
   Object.freeze(sample.endedProcesses);
   Object.freeze(sample.sockets);
   if (sample.host.memory) Object.freeze(sample.host.memory);
+  if (sample.agentMemory) Object.freeze(sample.agentMemory);
   Object.freeze(sample.host.loadAvg);
   Object.freeze(sample.host);
   return Object.freeze(sample);

@@ -5,6 +5,8 @@ import type { Sensor } from './sensor.js';
 
 export interface SchedulerOptions {
   readonly stepMs: number;
+  /** When the first reading is taken, ms after start (default: one step); the next ones follow every step. */
+  readonly firstTickMs?: number;
   /** Stop after this many ms (the exporters' -t); null = run until stop() is called. */
   readonly durationMs: number | null;
   readonly logger: Logger;
@@ -54,16 +56,22 @@ export class Scheduler {
     return Number(process.hrtime.bigint() - this.startNs) / 1e6;
   }
 
+  /** Start of tick k (1-based), ms after start: the first at firstTickMs, then one every step. */
+  private tickAtMs(k: number): number {
+    const { stepMs, firstTickMs = stepMs } = this.options;
+    return firstTickMs + (k - 1) * stepMs;
+  }
+
   private scheduleNext(): void {
     if (this.stopped) return;
     const { stepMs, durationMs } = this.options;
     const elapsed = this.elapsedMs();
-    let next = (this.tick + 1) * stepMs;
+    let next = this.tickAtMs(this.tick + 1);
     if (next <= elapsed) {
       const missed = Math.floor((elapsed - next) / stepMs) + 1;
       this.skippedTicks += missed;
       this.tick += missed;
-      next = (this.tick + 1) * stepMs;
+      next = this.tickAtMs(this.tick + 1);
       this.options.logger.warn({ missed, stepMs }, 'sampling overran its step; skipping ticks');
     }
     if (durationMs !== null && next > durationMs + 1) {

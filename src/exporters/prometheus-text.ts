@@ -78,8 +78,11 @@ export function renderMetrics(metrics: readonly Metric[], format: ExpositionForm
 }
 
 /**
- * Picks the format from an HTTP Accept header: OpenMetrics when it is listed with a quality at least
- * as high as the plain-text alternatives (Prometheus asks for OpenMetrics first), else text 0.0.4.
+ * Picks the format from an HTTP Accept header: text 0.0.4 whenever the scraper accepts it (Prometheus 2
+ * and 3 do, after OpenMetrics), OpenMetrics only for a scraper that accepts nothing else. OpenMetrics
+ * requires a counter's samples to end in `_total`: a Prometheus scraping it stores
+ * `scaph_host_energy_microjoules` as `scaph_host_energy_microjoules_total`, a name no Scaphandre
+ * dashboard or alert queries. Text 0.0.4 keeps Scaphandre's names.
  */
 export function negotiateFormat(accept: string | undefined): ExpositionFormat {
   if (!accept) return 'text';
@@ -92,7 +95,7 @@ export function negotiateFormat(accept: string | undefined): ExpositionFormat {
     if (type === 'application/openmetrics-text') openMetricsQ = Math.max(openMetricsQ, q);
     else if (type === 'text/plain' || type === '*/*' || type === 'text/*') textQ = Math.max(textQ, q);
   }
-  return openMetricsQ > 0 && openMetricsQ >= textQ ? 'openmetrics' : 'text';
+  return openMetricsQ > 0 && textQ <= 0 ? 'openmetrics' : 'text';
 }
 
 function qualityOf(params: readonly string[]): number {

@@ -4,10 +4,12 @@
  * service) keeps one per process and `service =~ "process_power_consumption_microwatts_%_firefox"`
  * finds firefox: `<name without scaph_>_<pid>_<exe>`.
  *
- * Other series that share a name (one per socket, per domain, per drop reason, per container…) get the
- * values of their identifying labels appended, e.g. `scaph_socket_power_microwatts_1` and
- * `scaph_domain_power_microwatts_0_dram`: with the bare name, Riemann's index would keep only the last
- * socket or domain (the one-socket bug Scaphandre has). The labels stay attributes as well.
+ * Socket and RAPL domain series keep Scaphandre's service (`scaph_socket_power_microwatts`), their ids
+ * in the socket_id / domain_name attributes, so existing streams and queries keep matching; Riemann's
+ * index then holds the last socket's event per host. `perSocketServices` appends the ids instead
+ * (`scaph_socket_power_microwatts_1`, `scaph_domain_power_microwatts_0_dram`) so the index keeps every
+ * socket. Series of scaph's own families that share a name (per drop reason, per container…) always get
+ * the values of their identifying labels appended. The labels stay attributes in every case.
  */
 import type { Metric, MetricLabels } from '../core/metrics.js';
 import type { RiemannAttribute, RiemannEvent } from './riemann-proto.js';
@@ -19,11 +21,15 @@ export interface RiemannEventOptions {
   readonly ttlS: number;
   /** Tags after "scaphandre" (--tag). */
   readonly tags: readonly string[];
+  /** One service per socket and domain (ids appended) instead of Scaphandre's shared ones. Default false. */
+  readonly perSocketServices?: boolean;
 }
 
 const PROCESS_PREFIX = 'scaph_process_';
 /** Labels that tell apart series of one name, in the order their values join the service. */
-const SERIES_KEYS = ['socket_id', 'domain_name', 'reason', 'container_id', 'kubernetes_pod_namespace', 'kubernetes_pod_name', 'systemd_unit'] as const;
+const SERIES_KEYS = ['reason', 'container_id', 'kubernetes_pod_namespace', 'kubernetes_pod_name', 'systemd_unit'] as const;
+/** The same for socket and RAPL domain series, joined only with perSocketServices. */
+const SOCKET_SERIES_KEYS = ['socket_id', 'domain_name', 'rapl_domain_name', ...SERIES_KEYS] as const;
 const SCAPH_PREFIX = 'scaph_';
 
 /**
@@ -74,7 +80,7 @@ export class RiemannEventBuilder {
   /** The metric name (plus its series labels' values), or `<name without scaph_>_<pid>_<exe>` for a process. */
   service(m: Metric): string {
     const pid = m.labels['pid'];
-    if (pid === undefined || !m.name.startsWith(PROCESS_PREFIX)) return m.name + seriesServiceSuffix(m.labels);
+    if (pid === undefined || !m.name.startsWith(PROCESS_PREFIX)) return m.name + seriesServiceSuffix(m.labels, this.options.perSocketServices === true);
     let prefix = this.processPrefixes.get(m.name);
     if (prefix === undefined) {
       prefix = processServicePrefix(m.name) as string;
@@ -120,10 +126,10 @@ export function processServiceSuffix(labels: MetricLabels): string | null {
   return pid === undefined ? null : `${pid}_${labels['exe'] ?? ''}`;
 }
 
-/** `_<value>` for each series label present, in SERIES_KEYS order ('' for none). */
-export function seriesServiceSuffix(labels: MetricLabels): string {
+/** `_<value>` for each series label present, in SERIES_KEYS order ('' for none); socket ids too with perSocket. */
+export function seriesServiceSuffix(labels: MetricLabels, perSocket: boolean): string {
   let suffix = '';
-  for (const key of SERIES_KEYS) {
+  for (const key of perSocket ? SOCKET_SERIES_KEYS : SERIES_KEYS) {
     const v = labels[key];
     if (v !== undefined) suffix += `_${v}`;
   }

@@ -216,7 +216,7 @@ export class RiemannWireEncoder {
       const attributes: Buffer[] = [];
       for (const key in labels) attributes.push(attributeField(key, labels[key] ?? ''));
       parts = {
-        seriesSuffix: Buffer.from(seriesServiceSuffix(labels), 'utf8'),
+        seriesSuffix: Buffer.from(seriesServiceSuffix(labels, this.options.perSocketServices === true), 'utf8'),
         processSuffix: processSuffix === null ? null : Buffer.from(processSuffix, 'utf8'),
         attributes: Buffer.concat(attributes),
       };

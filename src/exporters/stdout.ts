@@ -78,7 +78,7 @@ export class StdoutExporter implements Exporter {
   constructor(private readonly options: StdoutExporterOptions) {}
 
   async start(): Promise<void> {
-    this.options.write('Measurement step is running: the first figures come after one step.\n');
+    this.options.write('Measurement step is running: the first figures come within a second (one step with --vm).\n');
   }
 
   export(sample: Sample): void {

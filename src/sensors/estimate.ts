@@ -70,6 +70,9 @@ export class EstimateSource implements PowerSource {
       sockets: [],
       psysEnergyUj: null,
       valueSource: 'estimate',
+      readAtMs: Date.now(),
+      // A model of the CPU load: no energy reading is kept.
+      hostRecordsKept: 0,
     };
   }
 }

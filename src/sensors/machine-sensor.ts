@@ -8,6 +8,7 @@ import { energyUjFromPower } from '../core/energy.js';
 import type { Logger } from '../core/log.js';
 import {
   freezeSample,
+  type AgentMemorySample,
   type AttributionModel,
   type ContainerInfo,
   type EndedProcess,
@@ -21,7 +22,7 @@ import type { CgroupDirs } from './cgroup.js';
 import { GroupPowerTracker, type GroupMember } from './group-power.js';
 import { reapersOfEnded } from './reaped-children.js';
 import type { PowerSource } from './power-source.js';
-import { ProcfsReader, type CpuTimes, type ProcessEntry, type ProcessIdentity } from './procfs.js';
+import { ProcfsReader, readAgentMemory, type CpuTimes, type ProcessEntry, type ProcessIdentity } from './procfs.js';
 import { isQemuProcess, vmNameFromCmdline } from './qemu.js';
 
 export interface MachineSensorOptions {
@@ -153,6 +154,9 @@ export class MachineSensor implements Sensor {
         hostname: this.options.hostname,
         powerUw: power.hostPowerUw,
         energyUj: this.hostEnergyUj,
+        energyTimestampMs: power.readAtMs,
+        cpuStatsKept: CPU_STATS_KEPT,
+        energyRecordsKept: power.hostRecordsKept,
         activePowerUw: result.activePowerUw,
         idlePowerUw: result.idlePowerUw,
         attribution: this.model,
@@ -169,6 +173,7 @@ export class MachineSensor implements Sensor {
       endedProcesses: endedProcesses(previous.entries, result),
       groups,
       agentRssBytes: process.memoryUsage.rss(),
+      ...agentMemoryField(),
     });
   }
 
@@ -245,6 +250,14 @@ export class MachineSensor implements Sensor {
     this.decorations.set(identity, decoration);
     return decoration;
   }
+}
+
+/** /proc/stat readings kept between two samples: the previous one (`previous.cpu`), the next interval's start. */
+const CPU_STATS_KEPT = 1;
+
+function agentMemoryField(): { agentMemory?: AgentMemorySample } {
+  const memory = readAgentMemory();
+  return memory ? { agentMemory: memory } : {};
 }
 
 /** Busy share of all CPUs between two /proc/stat readings (0 when no tick elapsed). */

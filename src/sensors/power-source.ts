@@ -14,6 +14,10 @@ export interface PowerReading {
   /** Raw psys energy_uj as read, when the machine has a psys zone. */
   readonly psysEnergyUj: number | null;
   readonly valueSource: ValueSource;
+  /** Wall-clock time of the reading (the counters' read, or the estimate's computation), ms since the epoch. */
+  readonly readAtMs: number;
+  /** Energy counter readings the source keeps to compute host power: one per zone it sums, 0 for a model. */
+  readonly hostRecordsKept: number;
 }
 
 export interface PowerReadContext {

@@ -122,11 +122,12 @@ export class PowercapSource implements PowerSource {
     const t0 = this.now();
     const reads = await Promise.all(this.zones.map((s) => s.counter.read()));
     const atNs = midpoint(t0, this.now());
+    const readAtMs = Date.now();
     reads.forEach((r, i) => {
       const s = this.zones[i];
       if (s !== undefined) this.advance(s, r.ok ? r.valueUj : null, r.ok ? '' : r.problem, atNs);
     });
-    return this.reading();
+    return this.reading(readAtMs);
   }
 
   /** Folds one counter reading into its zone; a failed read keeps the last power and the old baseline. */
@@ -154,21 +155,24 @@ export class PowercapSource implements PowerSource {
     s.prevNs = atNs;
   }
 
-  private reading(): PowerReading {
+  private reading(readAtMs: number): PowerReading {
     const sockets: SocketSample[] = this.sockets.map((s) => ({
       id: s.id,
       energyUj: s.pkg?.cumulativeUj ?? 0,
       powerUw: s.pkg?.powerUw ?? 0,
       domains: s.domains.map(
-        (d): DomainSample => ({ name: d.zone.name, id: d.zone.domainId, energyUj: d.cumulativeUj, powerUw: d.powerUw }),
+        (d): DomainSample => ({ name: d.zone.name, id: d.zone.domainId, energyUj: d.cumulativeUj, powerUw: d.powerUw, energyRecordsKept: recordsKept(d) }),
       ),
+      energyRecordsKept: s.pkg ? recordsKept(s.pkg) : 0,
     }));
     const hostZones = this.psys ? [this.psys] : this.sockets.flatMap(hostZonesOf);
     let hostPowerUw = 0;
     let hostEnergyDeltaUj = 0;
+    let hostRecordsKept = 0;
     for (const z of hostZones) {
       hostPowerUw += z.powerUw;
       hostEnergyDeltaUj += z.lastDeltaUj;
+      hostRecordsKept += recordsKept(z);
     }
     this.hostEnergyUj += hostEnergyDeltaUj;
     return {
@@ -177,6 +181,8 @@ export class PowercapSource implements PowerSource {
       sockets,
       psysEnergyUj: this.psys ? this.psys.prevUj : null,
       valueSource: this.valueSource(),
+      readAtMs,
+      hostRecordsKept,
     };
   }
 
@@ -214,6 +220,14 @@ function newState(zone: PowercapZone): ZoneState {
     warnedProblem: false,
     warnedReset: false,
   };
+}
+
+/**
+ * Readings a zone keeps in memory: its previous counter value (the baseline of the next interval), or none
+ * before its first good read. Nothing else is buffered: power is the delta between two readings.
+ */
+function recordsKept(s: ZoneState): number {
+  return s.prevNs >= 0n ? 1 : 0;
 }
 
 /** Host power without psys: each socket's package plus its dram (RAPL dram is outside the package). */

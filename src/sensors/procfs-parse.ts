@@ -2,7 +2,7 @@
  * Pure parsers for procfs text. No I/O here, so every edge case (comm with ')' and spaces, guest
  * time, lenient cmdline decoding) is testable from strings and buffers.
  */
-import type { MemorySample } from '../core/sample.js';
+import type { AgentMemorySample, MemorySample } from '../core/sample.js';
 
 /** Aggregate CPU time from the `cpu` line of /proc/stat, in USER_HZ ticks. */
 export interface CpuTimes {
@@ -171,6 +171,17 @@ const UPTIME_RE = /^\s*(\d+)(?:\.(\d+))?(?:\s|$)/;
 export function parseLoadavg(text: string): readonly [number, number, number] {
   const [one = '0', five = '0', fifteen = '0'] = text.trim().split(' ');
   return [Number(one), Number(five), Number(fifteen)];
+}
+
+/** The first three fields of /proc/PID/statm (size, resident, shared), in pages; null when malformed. */
+export function parseStatm(text: string): AgentMemorySample | null {
+  const [size, resident, shared] = text.trim().split(' ').map(Number);
+  if (!isCount(size) || !isCount(resident) || !isCount(shared)) return null;
+  return { totalProgramPages: size, residentPages: resident, sharedPages: shared };
+}
+
+function isCount(n: number | undefined): n is number {
+  return n !== undefined && Number.isSafeInteger(n) && n >= 0;
 }
 
 /** MemTotal, MemFree, MemAvailable, SwapTotal, SwapFree in bytes; null when MemTotal is missing. */

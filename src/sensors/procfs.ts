@@ -15,7 +15,7 @@
  */
 import { closeSync, openSync, readdirSync, readFileSync, readlinkSync, readSync } from 'node:fs';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
-import type { MemorySample } from '../core/sample.js';
+import type { AgentMemorySample, MemorySample } from '../core/sample.js';
 import { ScaphError } from '../core/errors.js';
 import {
   basename,
@@ -25,11 +25,12 @@ import {
   parseMeminfo,
   parsePidStat,
   parseProcStat,
+  parseStatm,
   parseUptimeTicks,
   type ProcStat,
 } from './procfs-parse.js';
 
-export { parseCmdline, parseLoadavg, parseMeminfo, parsePidStat, parseProcStat } from './procfs-parse.js';
+export { parseCmdline, parseLoadavg, parseMeminfo, parsePidStat, parseProcStat, parseStatm } from './procfs-parse.js';
 export type { CpuTimes, PidStat, ProcStat } from './procfs-parse.js';
 
 /** Linux USER_HZ: the unit of every tick count in /proc (fixed at 100 on all Linux ABIs). */
@@ -332,6 +333,15 @@ export function defaultMaxOpenStatFiles(limitsText: string | null = readOptional
     return line?.includes('unlimited') ? 1 << 20 : RESERVED_FDS / 2;
   }
   return Math.max(soft - RESERVED_FDS, Math.floor(soft / 2));
+}
+
+/**
+ * scaph's own memory (/proc/self/statm), or null where it cannot be read. Always the real /proc: the
+ * agent itself, whatever tree --procfs-path points the process readings at.
+ */
+export function readAgentMemory(): AgentMemorySample | null {
+  const text = readOptional('/proc/self/statm');
+  return text === null ? null : parseStatm(text);
 }
 
 function readOptional(path: string): string | null {

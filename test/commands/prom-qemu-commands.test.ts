@@ -32,7 +32,7 @@ describe('prometheus command', () => {
   });
 
   it('serves on the given address, port and suffix, with --qemu labels and the cmdline cap', async () => {
-    const p = await plan(prometheusCommand, ['-a', '127.0.0.1', '-p', '0', '--suffix', '/x/m/', '-q', '--max-cmdline-length', '5', '-s', '1.5']);
+    const p = await plan(prometheusCommand, ['-a', '127.0.0.1', '-p', '0', '-s', '/x/m/', '-q', '--max-cmdline-length', '5', '--step', '1.5']);
     expect(p.stepMs).toBe(1500);
     expect(p.qemu).toBe(true);
     const e = p.exporter as PrometheusExporter;
@@ -49,6 +49,9 @@ describe('prometheus command', () => {
 
   it('rejects a bad suffix or port with a usage error', async () => {
     await expect(plan(prometheusCommand, ['--suffix', 'a b'])).rejects.toThrow(UsageError);
+    // scaph 0.1's `-s 5` meant the step: refused with the new spelling rather than served at /5.
+    await expect(plan(prometheusCommand, ['-s', '5'])).rejects.toThrow(/-s\/--suffix is the metrics path .* use --step 5/);
+    await expect(plan(prometheusCommand, ['--suffix', '2.5'])).rejects.toThrow(/--step 2.5/);
     await expect(plan(prometheusCommand, ['-p', '70000'])).rejects.toThrow(/TCP port/);
   });
 });

@@ -81,6 +81,38 @@ describe('sampleToMetrics', () => {
     expect(sampleToMetrics(makeSample()).find((m) => m.name === 'scaph_self_memory_bytes')).toBeUndefined();
   });
 
+  it("reports what the sensor keeps in memory and scaph's statm pages with Scaphandre's names and labels", () => {
+    const base = makeSample();
+    const sample = makeSample({
+      host: { ...base.host, energyTimestampMs: 1_767_225_600_250, cpuStatsKept: 1, energyRecordsKept: 4 },
+      sockets: base.sockets.map((s) => ({ ...s, energyRecordsKept: 1, domains: s.domains.map((d) => ({ ...d, energyRecordsKept: 1 })) })),
+      agentMemory: { totalProgramPages: 300_000, residentPages: 18_000, sharedPages: 9_000 },
+    });
+    const rows = sampleToMetrics(sample)
+      .filter((m) => /^scaph_(self_(mem|topo_(stats|records)|socket|domain)|host_energy_timestamp)/.test(m.name))
+      .map((m) => [m.name, m.labels, m.value]);
+    expect(rows).toEqual([
+      ['scaph_host_energy_timestamp_seconds', {}, 1_767_225_600.25],
+      ['scaph_self_topo_stats_nb', {}, 1],
+      ['scaph_self_topo_records_nb', {}, 4],
+      ['scaph_self_socket_stats_nb', { socket_id: '0' }, 0],
+      ['scaph_self_socket_records_nb', { socket_id: '0' }, 1],
+      ['scaph_self_domain_records_nb', { socket_id: '0', rapl_domain_name: 'core' }, 1],
+      ['scaph_self_domain_records_nb', { socket_id: '0', rapl_domain_name: 'uncore' }, 1],
+      ['scaph_self_domain_records_nb', { socket_id: '0', rapl_domain_name: 'dram' }, 1],
+      ['scaph_self_socket_stats_nb', { socket_id: '1' }, 0],
+      ['scaph_self_socket_records_nb', { socket_id: '1' }, 1],
+      ['scaph_self_domain_records_nb', { socket_id: '1', rapl_domain_name: 'core' }, 1],
+      ['scaph_self_domain_records_nb', { socket_id: '1', rapl_domain_name: 'dram' }, 1],
+      ['scaph_self_mem_total_program_size', {}, 300_000],
+      ['scaph_self_mem_resident_set_size', {}, 18_000],
+      ['scaph_self_mem_shared_resident_size', {}, 9_000],
+    ]);
+    expect(METRIC_FAMILIES.scaph_host_energy_timestamp_seconds).toMatchObject({ type: 'gauge', kind: 'float' });
+    // A sample spooled by an earlier version has none of them: nothing is made up.
+    expect(sampleToMetrics(base).filter((m) => /^scaph_(self_(mem|topo_(stats|records)|socket|domain)|host_energy_timestamp)/.test(m.name))).toEqual([]);
+  });
+
   it('fixes the process power HELP text that Scaphandre copy-pasted', () => {
     expect(METRIC_FAMILIES.scaph_process_power_consumption_microwatts.help).toMatch(/attributed to the process/);
   });

@@ -66,6 +66,21 @@ describe('Scheduler', () => {
     expect(s.skippedTicks).toBeGreaterThan(0);
   });
 
+  it('takes the first reading at firstTickMs, then keeps the step', async () => {
+    const sensor = new CountingSensor();
+    const t0 = performance.now();
+    const s = new Scheduler(sensor, [recorder('a')], { stepMs: 400, firstTickMs: 50, durationMs: 1000, logger: silentLogger() });
+    s.start();
+    await s.done;
+    // Ticks at 50, 450, 850 ms: the next (1250) is past the duration.
+    expect(sensor.reads).toHaveLength(3);
+    const [first = 0, ...rest] = sensor.reads;
+    expect(first - t0).toBeLessThan(300);
+    const gaps = rest.map((t, i) => t - (sensor.reads[i] ?? 0));
+    for (const gap of gaps) expect(gap).toBeGreaterThan(300);
+    expect(gaps.reduce((x, y) => x + y, 0) / gaps.length).toBeGreaterThan(350);
+  });
+
   it('stop() ends the loop promptly', async () => {
     const sensor = new CountingSensor();
     const s = new Scheduler(sensor, [recorder('a')], { stepMs: 50, durationMs: null, logger: silentLogger() });

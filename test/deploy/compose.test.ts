@@ -1,14 +1,17 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parse as parseToml } from 'smol-toml';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { loadRunConfig, PUSH_TYPES } from '../../src/config.js';
 import { METRIC_FAMILIES } from '../../src/core/metrics.js';
+import { createPowercapTree } from '../fixtures/powercap-tree.js';
 import { DeliveryStats } from '../../src/delivery/stats.js';
 import { RIEMANN_CONFIG_PATH, RIEMANN_IMAGE, RIEMANN_PLATFORM, WARP10_CI_IMAGE } from '../servers/images.js';
 import { clojureFormsClose } from '../servers/riemann-container.js';
 import { CI_TOKENS } from '../servers/warp10-container.js';
+import { emulateSysMounts, SERVER2S_ZONES, zonesAt } from './sys-mounts.js';
 
 const DIR = join(import.meta.dirname, '..', '..', 'docker-compose');
 interface ComposeService {
@@ -71,6 +74,33 @@ describe('docker-compose kit', () => {
     expect(JSON.stringify(compose.services['prometheus'])).toContain('--web.enable-remote-write-receiver');
   });
 
+  it("reaches the host's RAPL counters: /sys/class/powercap's relative symlinks into /sys/devices resolve in the container", async () => {
+    const scaph = compose.services['scaph']!;
+    const command = scaph.command ?? [];
+    const powercapPath = command[command.indexOf('--powercap-path') + 1] ?? '';
+    const procfsPath = command[command.indexOf('--procfs-path') + 1] ?? '';
+    const volumes = scaph.volumes ?? [];
+    // /proc is mounted where --procfs-path looks, read-only.
+    expect(volumes).toContain(`/proc:${procfsPath}:ro`);
+    // The host's /sys as the kernel lays it out: class/powercap/intel-rapl:0 -> ../../devices/virtual/powercap/….
+    const host = createPowercapTree('server2s');
+    const containers = mkdtempSync(join(tmpdir(), 'scaph-compose-'));
+    try {
+      expect(readlinkSync(join(host.powercapPath, 'intel-rapl:0'))).toBe('../../devices/virtual/powercap/intel-rapl/intel-rapl:0');
+      const composeView = join(containers, 'compose');
+      emulateSysMounts(volumes, host.root, composeView);
+      expect(volumes.filter((v) => v.startsWith('/sys')).every((v) => v.endsWith(':ro'))).toBe(true);
+      expect(await zonesAt(join(composeView, powercapPath))).toBe(SERVER2S_ZONES);
+      // What the demo mounted before: /sys/class/powercap alone, whose links then point nowhere.
+      const classOnly = join(containers, 'class-only');
+      emulateSysMounts([`/sys/class/powercap:${powercapPath}:ro`], host.root, classOnly);
+      expect(await zonesAt(join(classOnly, powercapPath))).toMatch(/^Powercap(Missing|Unusable)Error$/);
+    } finally {
+      host.close();
+      rmSync(containers, { recursive: true, force: true });
+    }
+  });
+
   it('mounts files that exist and volumes that are declared', () => {
     for (const [name, service] of Object.entries(compose.services)) {
       for (const v of service.volumes ?? []) {
@@ -131,6 +161,13 @@ describe('docker-compose kit', () => {
     expect([warp10?.opts['host'], warp10?.opts['port'], warp10?.opts['writeToken']]).toEqual(['warp10', 8080, 'writeTokenCI']);
   });
 
+  it("Grafana's admin password comes from GRAFANA_ADMIN_PASSWORD, \"secret\" by default (as the README says)", () => {
+    const password = compose.services['grafana']?.environment?.['GF_SECURITY_ADMIN_PASSWORD'] ?? '';
+    expect(composeDefault(password, 'GRAFANA_ADMIN_PASSWORD')).toBe('secret');
+    const readme = readFileSync(join(DIR, '..', 'README.md'), 'utf8');
+    expect(readme).toMatch(/`admin` with the password `secret`[\s\S]{0,120}`GRAFANA_ADMIN_PASSWORD`/);
+  });
+
   it('Grafana gets the Prometheus datasource and a dashboard whose queries use metrics scaph ships', () => {
     const ds = parseYaml(readFileSync(join(DIR, 'grafana/provisioning/datasources/prometheus.yaml'), 'utf8')) as { datasources: Array<{ uid: string; url: string; isDefault: boolean }> };
     expect(ds.datasources[0]).toMatchObject({ uid: 'scaph-prometheus', url: 'http://prometheus:9090', isDefault: true });
@@ -139,7 +176,14 @@ describe('docker-compose kit', () => {
 
     const dashboard = JSON.parse(readFileSync(join(DIR, 'grafana/dashboards/scaph.json'), 'utf8')) as {
       panels: Array<{ title: string; datasource: { uid: string }; targets: Array<{ expr: string; datasource: { uid: string } }> }>;
+      templating: { list: Array<{ name: string; type: string; query: string }> };
     };
+    // Scaphandre's demo: a process_filter text box and a "filtered process power, by exe" panel using it.
+    expect(dashboard.templating.list.find((v) => v.name === 'process_filter')).toMatchObject({ type: 'textbox' });
+    const filtered = dashboard.panels.find((p) => /^Filtered process .*power, by exe$/.test(p.title));
+    expect(filtered?.targets.map((t) => t.expr)).toEqual([
+      'sum by (instance, exe) (scaph_process_power_consumption_microwatts{instance=~"$instance", exe=~".*${process_filter:regex}.*"}) / 1e6',
+    ]);
     const titles = dashboard.panels.map((p) => p.title).join(' | ');
     for (const topic of ['Host', 'Sockets', 'processes', 'Containers', 'Delivery']) expect(titles).toContain(topic);
     const known = knownMetricNames();

@@ -110,9 +110,9 @@ describe('prometheus exporter /healthz', () => {
     expect((await probe(e)).status).toBe(200);
   });
 
-  it('defaults to 3 steps of the exporter (scaph prometheus -s), or --health-max-age', async () => {
+  it('defaults to 3 steps of the exporter (scaph prometheus --step), or --health-max-age', async () => {
     const limits: number[] = [];
-    for (const argv of [['-s', '2'], ['-s', '2', '--health-max-age', '45'], []]) {
+    for (const argv of [['--step', '2'], ['--step', '2', '--health-max-age', '45'], []]) {
       const cmd = specCommand(prometheusCommand);
       cmd.parse(argv, { from: 'user' });
       const plan = await prometheusCommand.create(cmd.opts(), { logger: silentLogger(), hostname: 'h', version: '', qemu: false });

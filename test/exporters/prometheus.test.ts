@@ -7,8 +7,10 @@ import { negotiateFormat } from '../../src/exporters/prometheus-text.js';
 import { makeProcess, makeSample } from '../fixtures/sample.js';
 import { promtoolCheckMetrics, remarkKinds } from '../servers/promtool.js';
 
+/** What Prometheus 2.42 sends. */
 const PROMETHEUS_ACCEPT =
   'application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1';
+const OPENMETRICS_ONLY_ACCEPT = 'application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75';
 
 const started: PrometheusExporter[] = [];
 
@@ -99,14 +101,24 @@ describe('PrometheusExporter', () => {
     expect(new Set(texts).size).toBe(1);
     expect(e.renders).toBe(1);
     expect(e.scrapes).toBe(5);
-    await (await fetch(url(e, '/metrics'), { headers: { accept: PROMETHEUS_ACCEPT } })).text();
+    await (await fetch(url(e, '/metrics'), { headers: { accept: OPENMETRICS_ONLY_ACCEPT } })).text();
     expect(e.renders).toBe(2);
   });
 
-  it('serves OpenMetrics when the Accept header asks for it', async () => {
+  it("serves Prometheus text to Prometheus, so its counters keep Scaphandre's names", async () => {
     const e = await startExporter();
     e.export(makeSample({ processes: [weird] }));
     const res = await fetch(url(e, '/metrics'), { headers: { accept: PROMETHEUS_ACCEPT } });
+    expect(res.headers.get('content-type')).toBe('text/plain; version=0.0.4; charset=utf-8');
+    const text = await res.text();
+    expect(text).toContain('# TYPE scaph_host_energy_microjoules counter\nscaph_host_energy_microjoules{value_source="powercap_rapl_pkg"} 200000000\n');
+    expect(text).not.toMatch(/^scaph_\w+_total[{ ]/m);
+  });
+
+  it('serves OpenMetrics to a scraper that accepts nothing else', async () => {
+    const e = await startExporter();
+    e.export(makeSample({ processes: [weird] }));
+    const res = await fetch(url(e, '/metrics'), { headers: { accept: OPENMETRICS_ONLY_ACCEPT } });
     expect(res.headers.get('content-type')).toBe('application/openmetrics-text; version=1.0.0; charset=utf-8');
     const text = await res.text();
     expect(text.endsWith('\n# EOF\n')).toBe(true);
@@ -199,9 +211,11 @@ describe('negotiateFormat', () => {
   it('follows the Accept header qualities', () => {
     expect(negotiateFormat(undefined)).toBe('text');
     expect(negotiateFormat('*/*')).toBe('text');
-    expect(negotiateFormat(PROMETHEUS_ACCEPT)).toBe('openmetrics');
+    expect(negotiateFormat(PROMETHEUS_ACCEPT)).toBe('text');
     expect(negotiateFormat('text/plain;version=0.0.4;q=1,application/openmetrics-text;q=0.5')).toBe('text');
+    expect(negotiateFormat(OPENMETRICS_ONLY_ACCEPT)).toBe('openmetrics');
     expect(negotiateFormat('application/openmetrics-text; version=1.0.0')).toBe('openmetrics');
+    expect(negotiateFormat('application/openmetrics-text;version=1.0.0,text/plain;q=0')).toBe('openmetrics');
     expect(negotiateFormat('application/openmetrics-text;q=0')).toBe('text');
   });
 });

@@ -130,7 +130,11 @@ describe('riemann command flags', () => {
     }
     expect(err).toBeInstanceOf(UsageError);
     expect((err as UsageError).exitCode).toBe(2);
-    expect((err as UsageError).message).toContain('--mtls needs -a/--address, --cert, --key');
+    expect((err as UsageError).message).toContain('--mtls needs --cert, --key');
+  });
+
+  it("--mtls with Scaphandre's documented flags only: the address defaults to localhost (the name checked against the certificate)", () => {
+    expect(checkRiemannFlags({ mtls: true, ca: 'a', cert: 'b', key: 'c' })).toMatchObject({ address: 'localhost', tls: true, mtls: true });
   });
 
   it('--tls needs --ca; --ca alone needs --tls or --mtls; address defaults to localhost', () => {
@@ -149,14 +153,32 @@ describe('riemann command flags', () => {
     await expect(riemannPlan(['--mtls', '-a', 'localhost', '--ca', '/nonexistent/ca.pem', '--cert', 'c', '--key', 'k'], logger)).rejects.toBeInstanceOf(
       TlsFileMissingError,
     );
-    await expect(riemannPlan(['--mtls', '--ca', 'a'], logger)).rejects.toThrow(/--mtls needs -a\/--address, --cert, --key/);
+    await expect(riemannPlan(['--mtls', '--ca', 'a'], logger)).rejects.toThrow(/--mtls needs --cert, --key/);
+  });
+
+  it('--dispatch (the documentation\'s spelling) sets the same step as -d/--dispatch-interval', async () => {
+    const { logger } = captureLogger();
+    expect((await riemannPlan(['--dispatch', '7'], logger)).stepMs).toBe(7000);
+    expect((await riemannPlan(['-d', '3'], logger)).stepMs).toBe(3000);
+    await expect(riemannPlan(['--dispatch', '0'], logger)).rejects.toThrow(/-d\/--dispatch-interval must be a positive number/);
   });
 });
 
 describe('services of series that share a name', () => {
-  it('are unique per socket and per domain, so Riemann keeps every socket in its index', async () => {
+  it("keep Scaphandre's service names for sockets and domains by default, the ids as attributes", async () => {
     const { makeSample } = await import('../fixtures/sample.js');
     const events = new RiemannEventBuilder(OPTIONS).build(sampleToMetrics(makeSample()), T0);
+    const sockets = events.filter((e) => e.service === 'scaph_socket_power_microwatts');
+    expect(sockets.map((e) => e.attributes?.find((a) => a.key === 'socket_id')?.value)).toEqual(['0', '1']);
+    const drams = events.filter((e) => e.service === 'scaph_domain_power_microwatts' && e.attributes?.some((a) => a.key === 'domain_name' && a.value === 'dram'));
+    expect(drams.map((e) => e.attributes?.find((a) => a.key === 'socket_id')?.value)).toEqual(['0', '1']);
+    expect(events.some((e) => /^scaph_(socket|domain)_\w+_\d/.test(e.service ?? ''))).toBe(false);
+    expect(events.map((e) => e.service)).toContain('process_power_consumption_microwatts_42_burner');
+  });
+
+  it('are unique per socket and per domain with perSocketServices, so Riemann keeps every socket in its index', async () => {
+    const { makeSample } = await import('../fixtures/sample.js');
+    const events = new RiemannEventBuilder({ ...OPTIONS, perSocketServices: true }).build(sampleToMetrics(makeSample()), T0);
     const services = events.map((e) => e.service);
     expect(services).toContain('scaph_socket_power_microwatts_0');
     expect(services).toContain('scaph_socket_power_microwatts_1');

@@ -67,7 +67,7 @@ const NAMES = [
   '',
   'métrique_🔥',
 ];
-const LABEL_KEYS = ['pid', 'exe', 'cmdline', 'socket_id', 'domain_name', 'reason', 'container_id', 'kubernetes_pod_namespace', 'kubernetes_pod_name', 'systemd_unit', 'vmname', 'ключ'];
+const LABEL_KEYS = ['pid', 'exe', 'cmdline', 'socket_id', 'domain_name', 'rapl_domain_name', 'reason', 'container_id', 'kubernetes_pod_namespace', 'kubernetes_pod_name', 'systemd_unit', 'vmname', 'ключ'];
 const VALUES = [
   0, -0, 1, -1, 63, -64, 64, -65, 127, 128, 2 ** 31 - 1, 2 ** 31, -(2 ** 31), 2 ** 32, 2 ** 35, -(2 ** 40) + 3,
   2 ** 53 - 1, -(2 ** 53 - 1), 2 ** 53, 2 ** 53 + 2, -(2 ** 60), 2 ** 64, 1e300, -1e-300, 0.5, -12.25, Math.PI,
@@ -102,7 +102,7 @@ function randomMetrics(rand: () => number, count: number): Metric[] {
 
 function randomOptions(rand: () => number): RiemannEventOptions {
   const tags = Array.from({ length: Math.floor(rand() * 3) }, () => pick(rand, TEXTS));
-  return { hostname: pick(rand, TEXTS), ttlS: pick(rand, [60, 0, 0.1, 1e-3, 3.5e38, 1e39, -5, Number.NaN]), tags };
+  return { hostname: pick(rand, TEXTS), ttlS: pick(rand, [60, 0, 0.1, 1e-3, 3.5e38, 1e39, -5, Number.NaN]), tags, perSocketServices: rand() < 0.5 };
 }
 
 function queued(metrics: Metric[], timestampMs: number): QueuedSample {

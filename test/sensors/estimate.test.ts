@@ -15,7 +15,8 @@ describe('EstimateSource', () => {
     // energy over the interval: 8.48 W × 2 s = 16.96 J
     expect(half.hostEnergyDeltaUj).toBeCloseTo(16_960_000, 3);
     expect(full.hostEnergyDeltaUj).toBeCloseTo(7_000_000, 3);
-    expect(half).toMatchObject({ sockets: [], psysEnergyUj: null, valueSource: 'estimate' });
+    expect(half).toMatchObject({ sockets: [], psysEnergyUj: null, valueSource: 'estimate', hostRecordsKept: 0 });
+    expect(Math.abs(half.readAtMs - Date.now())).toBeLessThan(5_000);
     expect(source.kind).toBe('estimate');
   });
 

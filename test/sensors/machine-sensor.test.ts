@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/core/log.js';
 import type { ContainerInfo } from '../../src/core/sample.js';
@@ -160,6 +161,30 @@ describe('MachineSensor on a synthetic procfs', () => {
     expect(sample.processes[0]?.powerUw).toBe(Math.round(hostUw));
     expect(sample.sockets).toEqual([]);
     expect(sensor.kind).toBe('estimate');
+    // The model keeps no energy reading; the machine keeps its previous /proc/stat reading.
+    expect([sample.host.cpuStatsKept, sample.host.energyRecordsKept]).toEqual([1, 0]);
+  });
+
+  it("carries scaph's own statm pages, the energy reading's time and what is kept in memory", async () => {
+    const { tree, sensor } = setup();
+    await sensor.start();
+    tree.advanceCpu({ user: 100, idle: 100 });
+    const before = Date.now();
+    const sample = await sensor.read();
+    expect(sample.host.energyTimestampMs).toBeGreaterThanOrEqual(before);
+    expect(sample.host.energyTimestampMs).toBeLessThanOrEqual(Date.now());
+    expect([sample.host.cpuStatsKept, sample.host.energyRecordsKept]).toEqual([1, 1]);
+    // The real /proc/self/statm of this process (not the synthetic tree's), read at the sample.
+    const [size = 0, resident = 0] = readFileSync('/proc/self/statm', 'latin1').trim().split(' ').map(Number);
+    const mem = sample.agentMemory;
+    expect(mem?.totalProgramPages).toBeGreaterThan(size * 0.8);
+    expect(mem?.totalProgramPages).toBeLessThan(size * 1.25);
+    expect(mem?.residentPages).toBeGreaterThan(resident * 0.8);
+    expect(mem?.residentPages).toBeLessThan(resident * 1.25);
+    expect(mem?.sharedPages).toBeGreaterThan(0);
+    expect(mem?.sharedPages).toBeLessThanOrEqual(mem?.residentPages ?? 0);
+    // ~4 KiB pages: the RSS the sample also carries in bytes agrees with resident × page size.
+    expect(Math.abs((mem?.residentPages ?? 0) * 4096 - (sample.agentRssBytes ?? 0))).toBeLessThan((sample.agentRssBytes ?? 0) * 0.2);
   });
 });
 

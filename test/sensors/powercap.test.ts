@@ -433,3 +433,29 @@ describe('PowercapSource with a top-level dram zone', () => {
     expectWithin(reading.hostPowerUw, truth.powerUw('intel-rapl:0') + truth.powerUw('intel-rapl:1'));
   });
 });
+
+describe('what PowercapSource keeps in memory (Scaphandre scaph_self_*_records_nb)', () => {
+  it('one previous reading per zone: per socket, per domain, and the zones host power sums; the read time in wall-clock ms', async () => {
+    const server = await startSource(tree('server2s'));
+    const before = Date.now();
+    const reading = await server.read(CONTEXT);
+    expect(reading.readAtMs).toBeGreaterThanOrEqual(before);
+    expect(reading.readAtMs).toBeLessThanOrEqual(Date.now());
+    expect(reading.sockets.map((s) => [s.id, s.energyRecordsKept, s.domains.map((d) => d.energyRecordsKept)])).toEqual([
+      [0, 1, [1, 1, 1]],
+      [1, 1, [1, 1, 1]],
+    ]);
+    // No psys: host power sums both packages and both drams.
+    expect(reading.hostRecordsKept).toBe(4);
+    const laptop = await startSource(tree('laptop'));
+    expect((await laptop.read(CONTEXT)).hostRecordsKept).toBe(1);
+  });
+
+  it('a zone left out at start keeps nothing and is not counted', async () => {
+    const t = tree('server2s');
+    t.corrupt('intel-rapl:1:2', 'N/A');
+    const reading = await (await startSource(t)).read(CONTEXT);
+    expect(reading.sockets[1]?.domains.map((d) => [d.name, d.energyRecordsKept])).toEqual([['core', 1], ['uncore', 1]]);
+    expect(reading.hostRecordsKept).toBe(3);
+  });
+});

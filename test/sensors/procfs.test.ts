@@ -2,7 +2,7 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ProcfsReader, ProcfsUnreadableError, detectPageSizeBytes } from '../../src/sensors/procfs.js';
-import { parseCmdline, parsePidStat, parseProcStat, parseUptimeTicks } from '../../src/sensors/procfs-parse.js';
+import { parseCmdline, parsePidStat, parseProcStat, parseStatm, parseUptimeTicks } from '../../src/sensors/procfs-parse.js';
 import { ProcfsTree, generateProcesses, pidStatLine, type FakeProcess } from '../fixtures/procfs-tree.js';
 
 const trees: ProcfsTree[] = [];
@@ -71,6 +71,15 @@ describe('parseUptimeTicks', () => {
     expect(parseUptimeTicks('7', 100)).toBe(700);
     expect(parseUptimeTicks('garbage', 100)).toBeNull();
     expect(parseUptimeTicks('-5 1', 100)).toBeNull();
+  });
+});
+
+describe('parseStatm', () => {
+  it("takes size, resident and shared pages from /proc/PID/statm (scaph's scaph_self_mem_* figures)", () => {
+    expect(parseStatm('301722 18301 9021 2 0 26433 0\n')).toEqual({ totalProgramPages: 301_722, residentPages: 18_301, sharedPages: 9021 });
+    expect(parseStatm('12 3')).toBeNull();
+    expect(parseStatm('a b c d')).toBeNull();
+    expect(parseStatm('')).toBeNull();
   });
 });
 
