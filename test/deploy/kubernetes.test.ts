@@ -177,7 +177,7 @@ describe('deploy/kubernetes', () => {
     }
   });
 
-  it('the DaemonSet: hostPID, read-only /proc, /sys/class/powercap and /sys/fs/cgroup, root with every capability dropped, not privileged, read-only root filesystem, on every node', () => {
+  it('the DaemonSet: hostPID, read-only /proc and /sys, root with every capability dropped, not privileged, read-only root filesystem, on every node', () => {
     for (const target of TARGETS) {
       const ds = one<IDaemonSet>(target, 'DaemonSet');
       const pod = ds.spec?.template.spec;
@@ -191,15 +191,15 @@ describe('deploy/kubernetes', () => {
       expect(pod?.nodeSelector).toEqual({ 'kubernetes.io/os': 'linux' });
       expect(ds.spec?.selector.matchLabels).toEqual(ds.spec?.template.metadata?.labels);
 
-      // Host paths: exactly /proc, /sys/class/powercap and the cgroup2 mount, all read-only.
+      // Host paths: exactly /proc and /sys, both read-only.
       const hostPaths = volumes(ds).filter((v) => v.hostPath);
-      expect(hostPaths.map((v) => v.hostPath?.path).sort()).toEqual(['/proc', '/sys/class/powercap', '/sys/fs/cgroup']);
-      expect(mountOf(ds, hostPaths.find((v) => v.hostPath?.path === '/sys/fs/cgroup'))).toMatchObject({ mountPath: '/host/sys/fs/cgroup', readOnly: true });
+      expect(hostPaths.map((v) => v.hostPath?.path).sort()).toEqual(['/proc', '/sys']);
       const proc = mountOf(ds, hostPaths.find((v) => v.hostPath?.path === '/proc'));
-      const powercap = mountOf(ds, hostPaths.find((v) => v.hostPath?.path === '/sys/class/powercap'));
+      const sys = mountOf(ds, hostPaths.find((v) => v.hostPath?.path === '/sys'));
       expect(proc).toMatchObject({ mountPath: '/host/proc', readOnly: true });
-      // At its own path: the entries are relative symlinks into /sys/devices; also scaph's default path.
-      expect(powercap).toMatchObject({ mountPath: '/sys/class/powercap', readOnly: true });
+      // The whole /sys: powercap's entries are relative links into /sys/devices, which the runtime masks
+      // in the container's own /sys; the cgroup2 mount is under it too.
+      expect(sys).toMatchObject({ mountPath: '/host/sys', readOnly: true });
       // The only writable mount is the spool (emptyDir).
       const writable = (c.volumeMounts ?? []).filter((m) => m.readOnly !== true).map((m) => volumes(ds).find((v) => v.name === m.name));
       expect(writable.map((v) => Object.keys(v ?? {}).filter((k) => k !== 'name'))).toEqual([['emptyDir']]);
@@ -217,8 +217,10 @@ describe('deploy/kubernetes', () => {
       // No command: the image's ENTRYPOINT (node with the flags of bin.js's shebang) runs.
       expect(c.command).toBeUndefined();
       const args = c.args ?? [];
-      expect(args).toEqual(['--no-docker', '--procfs-path', '/host/proc', '--cgroupfs-path', '/host/sys/fs/cgroup', 'run', '-c', '/etc/scaph/scaph.toml']);
-      expect(args[args.indexOf('--cgroupfs-path') + 1]).toBe(mountOf(ds, volumes(ds).find((v) => v.hostPath?.path === '/sys/fs/cgroup')).mountPath);
+      expect(args).toEqual(['--no-docker', '--procfs-path', '/host/proc', '--powercap-path', '/host/sys/class/powercap', '--cgroupfs-path', '/host/sys/fs/cgroup', 'run', '-c', '/etc/scaph/scaph.toml']);
+      const sysMount = mountOf(ds, volumes(ds).find((v) => v.hostPath?.path === '/sys')).mountPath;
+      expect(args[args.indexOf('--powercap-path') + 1]).toBe(`${sysMount}/class/powercap`);
+      expect(args[args.indexOf('--cgroupfs-path') + 1]).toBe(`${sysMount}/fs/cgroup`);
       const config = mountOf(ds, volumes(ds).find((v) => v.configMap));
       expect(args[args.indexOf('-c') + 1]).toBe(`${config.mountPath}/scaph.toml`);
       expect(volumes(ds).find((v) => v.configMap)?.configMap?.name).toBe(one<KubeObject>(target, 'ConfigMap').metadata.name);
@@ -347,8 +349,9 @@ describe('deploy/kubernetes', () => {
     const ds = one<IDaemonSet>('.', 'DaemonSet');
     const c = container(ds);
     // Where each mount of the pod comes from on this machine.
-    const tree = createPowercapTree('server2s', { clock: 'real' });
-    const cgroupfs = new CgroupfsTree();
+    // A tree playing the node's /sys: class/powercap with the kernel's relative links, and fs/cgroup.
+    const tree = createPowercapTree('server2s', { clock: 'real', layout: 'sysfs' });
+    const cgroupfs = new CgroupfsTree(join(tree.root, 'fs', 'cgroup'));
     const energyFiles = tree.zones.map((z) => join(tree.powercapPath, z, 'energy_uj'));
     // As the kernel has them since CVE-2020-8694: owner only.
     for (const f of energyFiles) chmodSync(f, 0o400);
@@ -365,8 +368,7 @@ describe('deploy/kubernetes', () => {
     writeFileSync(join(config, 'scaph.toml'), stringifyToml(toml));
     const localOf = (mountPath: string): string => {
       const volume = volumes(ds).find((v) => mountOf(ds, v).mountPath === mountPath);
-      if (volume?.hostPath?.path === '/sys/class/powercap') return tree.powercapPath; // no RAPL on this machine
-      if (volume?.hostPath?.path === '/sys/fs/cgroup') return cgroupfs.root; // whatever this machine's cgroup layout
+      if (volume?.hostPath?.path === '/sys') return tree.root; // no RAPL on this machine
       if (volume?.hostPath) return volume.hostPath.path;
       if (volume?.configMap) return config;
       if (volume?.secret) return credentials;
@@ -377,8 +379,7 @@ describe('deploy/kubernetes', () => {
       for (const m of c.volumeMounts ?? []) if (value === m.mountPath || value.startsWith(`${m.mountPath}/`)) return localOf(m.mountPath) + value.slice(m.mountPath.length);
       return value;
     };
-    // scaph reads /sys/class/powercap by default: the DaemonSet mounts it there and passes no flag.
-    const argv = ['--powercap-path', localOf('/sys/class/powercap'), ...(c.args ?? []).map(mapPath)];
+    const argv = (c.args ?? []).map(mapPath);
     const env: Record<string, string> = {};
     for (const e of c.env ?? []) env[e.name] = e.value !== undefined ? mapPath(e.value) : 'node-a';
 
