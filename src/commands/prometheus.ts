@@ -9,7 +9,7 @@ export const prometheusCommand: ExporterCommandSpec = {
   configure: (cmd) =>
     cmd
       .option('-a, --address <address>', 'address to listen on (:: = every IPv6 and IPv4 address)', '::')
-      .option('-p, --port <port>', 'TCP port to listen on', port('-p/--port'), 8080)
+      .option('-p, --port <port>', 'TCP port to listen on (0 = a free port, printed at start)', port('-p/--port'), 8080)
       .option('-s, --suffix <path>', 'path of the metrics endpoint (without the leading /), as in Scaphandre', metricsSuffix, 'metrics')
       .option('--step <seconds>', 'seconds between two measurements; scrapes read the latest one (the first comes within a second of start)', positiveSeconds('--step'), 5)
       .option('--max-cmdline-length <n>', 'cap the cmdline label at this many characters (0 = no cap)', nonNegativeInt('--max-cmdline-length'), 256)

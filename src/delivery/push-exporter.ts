@@ -101,6 +101,7 @@ class PushExporterImpl<Batch> implements PushExporter {
   private idleWaiters: Array<() => void> = [];
   private busy = false;
   private spool: SettleListener | null = null;
+  private retryAfterLogged = { askedS: -1, atMs: 0 };
 
   constructor(
     private readonly transport: Transport<Batch>,
@@ -233,9 +234,29 @@ class PushExporterImpl<Batch> implements PushExporter {
       this.stats.retried += entries.length;
       this.settleEvicted(DROP_QUEUE_FULL);
       this.failures.failure(outcome.error, 'retry');
-      throw new RetryLaterError(`${outcome.error} (attempt ${attemptNumber})`, outcome.afterMs);
+      throw new RetryLaterError(`${outcome.error} (attempt ${attemptNumber})`, this.cappedRetryAfter(outcome.afterMs));
     }
     this.finish(entries, outcome);
+  }
+
+  /**
+   * A server's Retry-After, honoured up to the longest backoff (30 s by default): a server asking for hours
+   * (misconfigured, or a date far ahead) must not stop delivery for hours. Said when it happens, with both
+   * figures (again when the server asks for something else, or after 10 minutes).
+   */
+  private cappedRetryAfter(afterMs: number | undefined): number | undefined {
+    const capMs = (this.options.backoff ?? DEFAULT_BACKOFF).maxDelayMs;
+    if (afterMs === undefined || afterMs <= capMs) return afterMs;
+    const t = this.now();
+    const askedS = Math.round(afterMs / 1000);
+    if (askedS !== this.retryAfterLogged.askedS || t - this.retryAfterLogged.atMs >= 600_000) {
+      this.retryAfterLogged = { askedS, atMs: t };
+      this.options.logger.warn(
+        { transport: this.name, retryAfterAskedS: askedS, retryInS: capMs / 1000 },
+        `the server asked to wait ${askedS} s before retrying (Retry-After); scaph waits at most ${capMs / 1000} s (its longest backoff) and retries then`,
+      );
+    }
+    return capMs;
   }
 
   private async send(batch: Batch): Promise<Outcome> {

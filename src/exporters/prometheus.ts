@@ -103,6 +103,10 @@ export class PrometheusExporter implements Exporter {
     server.on('error', (err) => this.options.logger.error({ err: err.message }, 'prometheus server error'));
     this.server = server;
     this.options.logger.info({ address: this.options.address, port: this.port, path: this.metricsPath }, 'prometheus exporter listening');
+    if (this.options.port === 0) {
+      // -p 0: the system chose the port; nobody could scrape it without being told.
+      this.options.logger.warn({ address: this.options.address, port: this.port, path: this.metricsPath }, `prometheus exporter listening on port ${this.port} (chosen by the system for -p 0)`);
+    }
   }
 
   export(sample: Sample): void {
