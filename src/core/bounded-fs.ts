@@ -96,29 +96,52 @@ export function readRegularFileSync(path: string, maxBytes = DEFAULT_MAX_BYTES):
 export interface ReadWithinOptions {
   /** Default DEFAULT_READ_TIMEOUT_MS. */
   readonly timeoutMs?: number;
-  /** Also read a pipe or device (blocking, within the deadline), as a shell's `<(command)` hands over. */
+  /** Also read a FIFO or character device, as a shell's `<(command)` hands over, until its writer closes it. */
   readonly pipes?: boolean;
 }
 
+/** How often an idle pipe is polled while its writer has not written yet. */
+const PIPE_POLL_MS = 20;
+
 /**
- * Reads a whole file within a deadline: a regular file, or with `pipes` also a FIFO or device. A read that
- * does not finish in time fails with ReadTimeoutError; the thread it holds is released when the writer
- * shows up or the process exits.
+ * Reads a whole file within a deadline: a regular file, or with `pipes` also a FIFO or device. Nothing here
+ * ever blocks in open or read (a thread stuck in a blocking open of a FIFO would even keep the process from
+ * exiting): a pipe is read non-blocking, polled until its writer has written and closed it, or the
+ * deadline passes (ReadTimeoutError).
  */
 export async function readFileWithin(path: string, options: ReadWithinOptions = {}): Promise<Buffer> {
   const timeoutMs = options.timeoutMs ?? DEFAULT_READ_TIMEOUT_MS;
-  let handle: FileHandle = await within(open(path, NONBLOCK_READ), path, timeoutMs, (h) => void h.close());
+  const handle: FileHandle = await within(open(path, NONBLOCK_READ), path, timeoutMs, (h) => void h.close());
   try {
     const stats = await handle.stat();
-    if (!stats.isFile()) {
-      if (!options.pipes || stats.isDirectory() || stats.isSocket()) throw new NotRegularFileError(path, fileKind(stats));
-      // A non-blocking read of an idle pipe fails with EAGAIN: read it blocking, in time.
-      await handle.close();
-      handle = await within(open(path, 'r'), path, timeoutMs, (h) => void h.close());
-    }
-    return await within(handle.readFile(), path, timeoutMs);
+    if (stats.isFile()) return await within(handle.readFile(), path, timeoutMs);
+    if (!options.pipes || stats.isDirectory() || stats.isSocket() || stats.isBlockDevice()) throw new NotRegularFileError(path, fileKind(stats));
+    return await readPipe(handle, path, Date.now() + timeoutMs, timeoutMs);
   } finally {
     await handle.close().catch(() => undefined);
+  }
+}
+
+/**
+ * A non-blocking pipe until EOF. Before anything arrived, EOF only means "no writer yet" (a FIFO nobody has
+ * opened for writing): keep polling until the deadline.
+ */
+async function readPipe(handle: FileHandle, path: string, deadline: number, timeoutMs: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  const chunk = Buffer.allocUnsafe(65_536);
+  for (;;) {
+    let n = -1;
+    try {
+      n = (await handle.read(chunk, 0, chunk.length, null)).bytesRead;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err;
+    }
+    if (n > 0) chunks.push(Buffer.from(chunk.subarray(0, n)));
+    else if (n === 0 && chunks.length > 0) return Buffer.concat(chunks);
+    if (n <= 0) {
+      if (Date.now() >= deadline) throw new ReadTimeoutError(path, timeoutMs);
+      await new Promise((r) => setTimeout(r, PIPE_POLL_MS));
+    }
   }
 }
 

@@ -468,7 +468,7 @@ export class Spool {
     }
     if (this.ackFailing) {
       this.ackFailing = false;
-      this.o.logger.info({ spool: this.o.dir }, 'spool acknowledgements recorded again');
+      this.o.logger.warn({ spool: this.o.dir }, 'spool acknowledgements recorded again');
     }
     this.ackWrittenSeq = this.ackedSeq;
   }

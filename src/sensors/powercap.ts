@@ -165,7 +165,7 @@ export class PowercapSource implements PowerSource {
     }
     if (s.warnedProblem) {
       s.warnedProblem = false;
-      this.options.logger.info({ file: s.counter.path }, 'RAPL energy file readable again');
+      this.options.logger.warn({ file: s.counter.path }, 'RAPL energy file readable again');
     }
     if (s.prevNs < 0n) {
       s.prevUj = r.valueUj;
