@@ -1,4 +1,4 @@
-import { accessSync, constants } from 'node:fs';
+import { accessSync, constants, statSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { Command, type Option, type OptionValues } from 'commander';
 import type { ExporterCommandSpec } from '../commands/command.js';
@@ -213,11 +213,12 @@ export function missingInputFiles(spec: ExporterCommandSpec, opts: OptionValues)
     if (!isInputFileOption(o)) continue;
     const path = opts[o.attributeName()] as unknown;
     if (typeof path !== 'string') continue;
+    const key = (longName(o) ?? o.name()).replace(/-/g, '_');
     try {
       accessSync(path, constants.R_OK);
+      if (statSync(path).isDirectory()) issues.push({ key, message: `file "${path}" is a directory: give the file itself` });
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code ?? 'unreadable';
-      const key = (longName(o) ?? o.name()).replace(/-/g, '_');
       issues.push({ key, message: `file "${path}" ${code === 'ENOENT' ? 'does not exist' : `cannot be read (${code})`}` });
     }
   }

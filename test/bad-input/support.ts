@@ -1,5 +1,5 @@
 /**
- * Shared by the bad-input suite (see README.md here): temp dirs, assertions on how a run ended, a
+ * Shared by the bad-input suite (README, Development): temp dirs, assertions on how a run ended, a
  * remote-write receiver with scripted answers, and the "sampled vs arrived" bookkeeping.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -84,6 +84,10 @@ export interface ScriptedAnswer {
   readonly status: number;
   readonly headers?: Readonly<Record<string, string>>;
   readonly body?: string;
+  /** Never answer (the connection stays open until the client gives up). */
+  readonly hang?: boolean;
+  /** Reset the connection instead of answering. */
+  readonly reset?: boolean;
 }
 
 /**
@@ -96,6 +100,8 @@ export class RemoteWriteReceiver {
   fallback: ScriptedAnswer = { status: 204 };
   /** Host power samples stored (answered 2xx), by timestamp ms. */
   readonly stored = new Map<number, number>();
+  /** Latest value of every self-metric series stored, by `name{k="v",…}` (labels sorted, job/instance left out). */
+  readonly selfMetrics = new Map<string, number>();
   readonly requests: Array<{ readonly status: number; readonly headers: IncomingHttpHeaders; readonly atMs: number }> = [];
   private server: Server | null = null;
   private portNumber = 0;
@@ -133,6 +139,11 @@ export class RemoteWriteReceiver {
       req.on('end', () => {
         const answer = this.script.shift() ?? this.fallback;
         this.requests.push({ status: answer.status, headers: req.headers, atMs: Date.now() });
+        if (answer.hang) return;
+        if (answer.reset) {
+          req.socket.destroy();
+          return;
+        }
         if (answer.status >= 200 && answer.status < 300) this.store(Buffer.concat(chunks));
         res.writeHead(answer.status, { 'content-type': 'text/plain', ...(answer.headers ?? {}) }).end(answer.body ?? '');
       });
@@ -148,8 +159,17 @@ export class RemoteWriteReceiver {
   private store(body: Buffer): void {
     const request = decodeWriteRequest(snappy.uncompressSync(body) as Buffer);
     for (const series of request.timeseries) {
-      if (!series.labels.some((l) => l.name === '__name__' && l.value === HOST_SERIES)) continue;
-      for (const s of series.samples) this.stored.set(Number(s.timestamp), s.value);
+      const name = series.labels.find((l) => l.name === '__name__')?.value ?? '';
+      if (name === HOST_SERIES) for (const s of series.samples) this.stored.set(Number(s.timestamp), s.value);
+      if (name.startsWith('scaph_delivery_')) {
+        const labels = series.labels
+          .filter((l) => l.name !== '__name__' && l.name !== 'job' && l.name !== 'instance')
+          .map((l) => `${l.name}="${l.value}"`)
+          .sort()
+          .join(',');
+        const last = series.samples[series.samples.length - 1];
+        if (last) this.selfMetrics.set(`${name}{${labels}}`, last.value);
+      }
     }
   }
 }
