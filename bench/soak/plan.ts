@@ -2,6 +2,7 @@
  * The soak's timeline: when each backend goes down and comes back, and when the agent is SIGKILLed and
  * restarted. Random, but from a seed, so a run that found something can be replayed (`--seed`).
  */
+import { seededRandom } from '../../test/fixtures/prng.js';
 
 export interface Outage {
   readonly startMs: number;
@@ -15,18 +16,6 @@ export interface SoakPlan {
   readonly outages: Readonly<Record<string, readonly Outage[]>>;
   /** When the agent is SIGKILLed, and how long it stays down. */
   readonly agentKills: readonly Outage[];
-}
-
-/** mulberry32: a small seeded generator, good enough to spread events over a run. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const between = (rand: () => number, lo: number, hi: number): number => Math.round(lo + rand() * (hi - lo));

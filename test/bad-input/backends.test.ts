@@ -4,31 +4,15 @@
  * sampled (a json exporter in the same run) is checked against what arrived plus what was counted as
  * dropped: nothing disappears silently.
  */
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { startScaph } from '../fixtures/run-scaph.js';
 import { FakeRiemannServer } from '../servers/riemann.js';
 import { Warp10TestServer } from '../servers/warp10.js';
-import {
-  eventually,
-  expectClean,
-  jsonReportTimes,
-  logLines,
-  missing,
-  RemoteWriteReceiver,
-  riemannHostTimes,
-  sleep,
-  tempDir,
-  type ScriptedAnswer,
-} from './support.js';
+import { eventually, expectClean, jsonReportTimes, logLines, missing, RemoteWriteReceiver, riemannHostTimes, runConfig, sleep, tempDir, type ScriptedAnswer } from './support.js';
 
-/** `scaph run`: one push exporter (its TOML lines), then a json exporter listing every sample taken. */
-function pushRun(exporter: string, step = '250ms') {
-  const dir = tempDir();
-  const sampled = join(dir, 'sampled.json');
-  const config = join(dir, 'scaph.toml');
-  writeFileSync(config, `[sensor]\nkind = "estimate"\nstep = "${step}"\n[[exporter]]\n${exporter}\n[[exporter]]\ntype = "json"\nfile = "${sampled}"\n`);
+/** `scaph run` with one push exporter (its TOML lines) and the list of every sample taken. */
+function pushRun(exporter: string) {
+  const { config, sampled } = runConfig(tempDir(), exporter);
   return { sampled, scaph: startScaph(['--no-header', 'run', '-c', config], { timeoutMs: 60_000 }) };
 }
 

@@ -11,18 +11,7 @@ import { segmentName } from '../../src/delivery/spool-segment.js';
 import { createPowercapTree, type PowercapTree } from '../fixtures/powercap-tree.js';
 import { ProcfsTree } from '../fixtures/procfs-tree.js';
 import { runScaph, startScaph } from '../fixtures/run-scaph.js';
-import {
-  eventually,
-  expectClean,
-  expectFailure,
-  jsonReportTimes,
-  logLines,
-  type LogLine,
-  missing,
-  RemoteWriteReceiver,
-  sleep,
-  tempDir,
-} from './support.js';
+import { eventually, expectClean, expectFailure, jsonReportTimes, logLines, missing, RemoteWriteReceiver, saying, sleep, tempDir } from './support.js';
 
 const trees: PowercapTree[] = [];
 const procs: ProcfsTree[] = [];
@@ -194,13 +183,11 @@ describe('a full disk under the spool', () => {
       expectClean(r);
       const sampled = jsonReportTimes(out);
       expect(missing(sampled, new Set(receiver.stored.keys()))).toEqual([]);
-      const lines = logLines(r.stderr);
-      const said = (re: RegExp): LogLine[] => lines.filter((l) => re.test(l.msg));
-      expect(said(/cannot write to the spool/)).toHaveLength(1);
-      expect(String(said(/cannot write to the spool/)[0]?.['err'])).toMatch(/ENOSPC/);
-      expect(said(/the spool takes writes again/)).toHaveLength(1);
-      expect(said(/cannot record delivered samples/)).toHaveLength(1);
-      expect(said(/spool acknowledgements recorded again/)).toHaveLength(1);
+      const degraded = saying(r.stderr, /cannot write to the spool/);
+      expect(degraded.map((l) => String(l['err']))).toEqual([expect.stringMatching(/ENOSPC/)]);
+      for (const once of [/the spool takes writes again/, /cannot record delivered samples/, /spool acknowledgements recorded again/]) {
+        expect(saying(r.stderr, once), String(once)).toHaveLength(1);
+      }
     } finally {
       await scaph.stop('SIGKILL');
       await receiver.stop();

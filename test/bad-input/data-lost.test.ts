@@ -6,36 +6,52 @@
 import { mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runScaph, startScaph, type ScaphProcess } from '../fixtures/run-scaph.js';
+import { runScaph, startScaph, type ScaphProcess, type ScaphRun } from '../fixtures/run-scaph.js';
 import { FakeRiemannServer } from '../servers/riemann.js';
-import {
-  eventually,
-  expectClean,
-  expectFailure,
-  jsonReportTimes,
-  logLines,
-  missing,
-  RemoteWriteReceiver,
-  riemannHostTimes,
-  sleep,
-  tempDir,
-} from './support.js';
+import { eventually, expectClean, expectFailure, jsonReportTimes, logLines, missing, RemoteWriteReceiver, riemannHostTimes, runConfig, saying, sleep, tempDir } from './support.js';
 
 /** A run config: a spooled Riemann exporter, then a json exporter listing every sample taken. */
-function riemannConfig(dir: string, port: number, spool: string, step = '250ms'): { config: string; sampled: string } {
-  const sampled = join(dir, `sampled-${Math.random().toString(36).slice(2)}.json`);
-  const config = join(dir, `scaph-${Math.random().toString(36).slice(2)}.toml`);
-  writeFileSync(
-    config,
-    `[sensor]\nkind = "estimate"\nstep = "${step}"\n` +
-      `[[exporter]]\ntype = "riemann"\naddress = "127.0.0.1"\nport = ${port}\nttl = 3600\nspool_dir = "${spool}"\n` +
-      `[[exporter]]\ntype = "json"\nfile = "${sampled}"\n`,
-  );
-  return { config, sampled };
+function riemannConfig(dir: string, port: number, spool: string): { config: string; sampled: string } {
+  return runConfig(dir, `type = "riemann"\naddress = "127.0.0.1"\nport = ${port}\nttl = 3600\nspool_dir = "${spool}"`);
 }
 
-async function stopAll(...runs: ScaphProcess[]): Promise<void> {
-  for (const r of runs) await r.stop('SIGKILL');
+interface KillDuringOutage {
+  /** While Riemann is down and agent A runs (A has sampled 4 steps): returns from when samples count. */
+  duringOutage(agent: ScaphProcess, spool: string, sampledByA: () => number[]): Promise<number>;
+  /** After A's SIGKILL, before agent B starts on the same spool. */
+  afterKill?(killed: ScaphRun, spool: string): void;
+}
+
+/**
+ * Agent A runs on a spool while Riemann is down, then is SIGKILLed; Riemann comes back and agent B starts
+ * on the same spool. Resolves once B has sampled too and everything counted (sampled since the time
+ * `duringOutage` returned, by either agent) arrived, or throws after 20 s.
+ */
+async function killDuringOutage(steps: KillDuringOutage): Promise<{ counted: number[]; arrived: Set<number> }> {
+  const dir = tempDir();
+  const riemann = await FakeRiemannServer.start();
+  await riemann.stop();
+  const spool = join(dir, 'spool');
+  // One list of samples per run: a restarted json exporter truncates its file.
+  const a = riemannConfig(dir, riemann.port, spool);
+  const b = riemannConfig(dir, riemann.port, spool);
+  const agent = startScaph(['--no-header', 'run', '-c', a.config], { timeoutMs: 60_000 });
+  let restarted: ScaphProcess | null = null;
+  try {
+    await eventually(() => jsonReportTimes(a.sampled).length >= 4, 10_000, 'samples taken during the outage');
+    const fromMs = await steps.duringOutage(agent, spool, () => jsonReportTimes(a.sampled));
+    steps.afterKill?.(await agent.stop('SIGKILL'), spool);
+    await riemann.restart();
+    restarted = startScaph(['--no-header', 'run', '-c', b.config], { timeoutMs: 60_000 });
+    const counted = (): number[] => [...jsonReportTimes(a.sampled), ...jsonReportTimes(b.sampled)].filter((t) => t >= fromMs);
+    await eventually(() => jsonReportTimes(b.sampled).length >= 4 && missing(counted(), riemannHostTimes(riemann.events)).length === 0, 20_000, 'every sample');
+    expectClean(await restarted.stop());
+    return { counted: counted(), arrived: riemannHostTimes(riemann.events) };
+  } finally {
+    await agent.stop('SIGKILL');
+    await restarted?.stop('SIGKILL');
+    await riemann.stop();
+  }
 }
 
 describe('two writers on one spool', () => {
@@ -74,70 +90,45 @@ describe('two writers on one spool', () => {
       expectClean(await first.stop());
       expect(missing(jsonReportTimes(sampled), riemannHostTimes(riemann.events))).toEqual([]);
     } finally {
-      await stopAll(first);
+      await first.stop('SIGKILL');
       await riemann.stop();
     }
   });
 
   it('a lock left by a SIGKILLed agent is taken over; what it sampled during the outage arrives after the restart', async () => {
-    const dir = tempDir();
-    const riemann = await FakeRiemannServer.start();
-    await riemann.stop();
-    const spool = join(dir, 'spool');
-    // Two configs on one spool: each run lists what it sampled in its own file.
-    const a = riemannConfig(dir, riemann.port, spool);
-    const b = riemannConfig(dir, riemann.port, spool);
-    const sampled = (): number[] => [...jsonReportTimes(a.sampled), ...jsonReportTimes(b.sampled)];
-    const killed = startScaph(['--no-header', 'run', '-c', a.config], { timeoutMs: 60_000 });
-    let restarted: ScaphProcess | null = null;
-    try {
-      await eventually(() => jsonReportTimes(a.sampled).length >= 6, 10_000, 'samples taken during the outage');
-      expect((await killed.stop('SIGKILL')).signal).toBe('SIGKILL');
-      expect(readFileSync(join(spool, 'lock'), 'utf8')).toMatch(new RegExp(`^${killed.pid} `));
-      await riemann.restart();
-      restarted = startScaph(['--no-header', 'run', '-c', b.config], { timeoutMs: 60_000 });
-      await eventually(() => jsonReportTimes(b.sampled).length >= 4 && missing(sampled(), riemannHostTimes(riemann.events)).length === 0, 20_000, 'every sample');
-      const r = await restarted.stop();
-      expectClean(r);
-      expect(jsonReportTimes(a.sampled).length).toBeGreaterThanOrEqual(6);
-      expect(missing(sampled(), riemannHostTimes(riemann.events))).toEqual([]);
-    } finally {
-      await stopAll(killed, ...(restarted ? [restarted] : []));
-      await riemann.stop();
-    }
+    let killedPid = 0;
+    const { counted, arrived } = await killDuringOutage({
+      duringOutage: async (agent, _spool, sampledByA) => {
+        await eventually(() => sampledByA().length >= 6, 10_000, 'six samples');
+        killedPid = agent.pid;
+        return 0;
+      },
+      afterKill: (killed, spool) => {
+        expect(killed.signal).toBe('SIGKILL');
+        expect(readFileSync(join(spool, 'lock'), 'utf8')).toMatch(new RegExp(`^${killedPid} `));
+      },
+    });
+    expect(counted.length).toBeGreaterThanOrEqual(10);
+    expect(missing(counted, arrived)).toEqual([]);
   });
 });
 
 describe('a spool deleted while running', () => {
   it('is noticed and recreated (said once); the steps sampled afterwards survive a SIGKILL and arrive', async () => {
-    const dir = tempDir();
-    const riemann = await FakeRiemannServer.start();
-    await riemann.stop();
-    const spool = join(dir, 'spool');
-    const a = riemannConfig(dir, riemann.port, spool);
-    const b = riemannConfig(dir, riemann.port, spool);
-    const agent = startScaph(['--no-header', 'run', '-c', a.config], { timeoutMs: 60_000 });
-    let restarted: ScaphProcess | null = null;
-    try {
-      await eventually(() => jsonReportTimes(a.sampled).length >= 4, 10_000, 'samples taken during the outage');
-      rmSync(spool, { recursive: true, force: true });
-      const deletedAt = Date.now();
-      await agent.waitForStderr(/the spool directory was deleted while scaph was running/);
-      await sleep(1500);
-      const killed = await agent.stop('SIGKILL');
-      const lines = logLines(killed.stderr).filter((l) => /was deleted while scaph was running/.test(l.msg));
-      expect(lines).toHaveLength(1);
-      await riemann.restart();
-      restarted = startScaph(['--no-header', 'run', '-c', b.config], { timeoutMs: 60_000 });
-      const after = (): number[] => [...jsonReportTimes(a.sampled), ...jsonReportTimes(b.sampled)].filter((t) => t > deletedAt);
-      await eventually(() => missing(after(), riemannHostTimes(riemann.events)).length === 0, 20_000, 'the samples taken after the deletion');
-      expectClean(await restarted.stop());
-      expect(after().length).toBeGreaterThanOrEqual(5);
-      expect(missing(after(), riemannHostTimes(riemann.events))).toEqual([]);
-    } finally {
-      await stopAll(agent, ...(restarted ? [restarted] : []));
-      await riemann.stop();
-    }
+    const { counted, arrived } = await killDuringOutage({
+      duringOutage: async (agent, spool) => {
+        rmSync(spool, { recursive: true, force: true });
+        const deletedAt = Date.now();
+        await agent.waitForStderr(/the spool directory was deleted while scaph was running/);
+        await sleep(1500);
+        return deletedAt;
+      },
+      afterKill: (killed) => {
+        expect(logLines(killed.stderr).filter((l) => /was deleted while scaph was running/.test(l.msg))).toHaveLength(1);
+      },
+    });
+    expect(counted.length).toBeGreaterThanOrEqual(5);
+    expect(missing(counted, arrived)).toEqual([]);
   });
 });
 
@@ -151,9 +142,9 @@ describe('a server that asks to wait for 27 hours', () => {
       // Killed at once: a clean stop would spend its 10 s flush deadline waiting out the 30 s.
       const r = await scaph.stop('SIGKILL');
       expect(r.stderr).not.toMatch(/\n\s+at /);
-      const line = logLines(r.stderr).find((l) => /Retry-After/.test(l.msg));
-      expect(line).toMatchObject({ retryAfterAskedS: 97200, retryInS: 30 });
-      expect(line?.msg).toMatch(/asked to wait 97200 s .*scaph waits at most 30 s/);
+      expect(saying(r.stderr, /Retry-After/)).toEqual([
+        expect.objectContaining({ retryAfterAskedS: 97200, retryInS: 30, msg: expect.stringMatching(/asked to wait 97200 s .*scaph waits at most 30 s/) }),
+      ]);
     } finally {
       await scaph.stop('SIGKILL');
       await receiver.stop();

@@ -2,7 +2,7 @@
  * Shared by the bad-input suite (README, Development): temp dirs, assertions on how a run ended, a
  * remote-write receiver with scripted answers, and the "sampled vs arrived" bookkeeping.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -60,6 +60,11 @@ export function logLines(stderr: string): LogLine[] {
     .split('\n')
     .filter((l) => l.startsWith('{'))
     .map((l) => JSON.parse(l) as LogLine);
+}
+
+/** The log lines of a run whose message matches. */
+export function saying(stderr: string, pattern: RegExp): LogLine[] {
+  return logLines(stderr).filter((l) => pattern.test(l.msg));
 }
 
 /** Host timestamps (ms) of the reports in a json exporter's file, even when the run was killed mid-array. */
@@ -191,6 +196,18 @@ export async function eventually(condition: () => boolean, timeoutMs: number, wh
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * A `scaph run` config: [sensor] estimate at `step`, the push exporter given as TOML lines, then a json
+ * exporter (last, so a sample listed there is already in every spool) listing each sample taken.
+ */
+export function runConfig(dir: string, exporterToml: string, step = '250ms'): { readonly config: string; readonly sampled: string } {
+  const id = Math.random().toString(36).slice(2);
+  const sampled = join(dir, `sampled-${id}.json`);
+  const config = join(dir, `scaph-${id}.toml`);
+  writeFileSync(config, `[sensor]\nkind = "estimate"\nstep = "${step}"\n[[exporter]]\n${exporterToml}\n[[exporter]]\ntype = "json"\nfile = "${sampled}"\n`);
+  return { config, sampled };
+}
 
 /** Timestamps (ms) of the host power events a Riemann test server stored. */
 export function riemannHostTimes(events: ReadonlyArray<{ service?: string; timeMicros?: number }>): Set<number> {
