@@ -157,10 +157,11 @@ describe('the terminal closes under scaph json (SIGHUP)', () => {
     const dir = tempDir();
     const out = join(dir, 'out.json');
     const scaph = startScaph(['--no-header', '--sensor', 'estimate', 'json', '-t', '-1', '-s', '0.25', '-f', out], { timeoutMs: 30_000 });
-    await eventually(() => (readFileSync(out, 'utf8').match(/"host"/g) ?? []).length >= 4, 10_000, 'reports');
+    await eventually(() => jsonReportTimes(out).length >= 4, 10_000, 'reports');
     const r = await scaph.stop('SIGHUP');
     expectClean(r);
     const reports = JSON.parse(readFileSync(out, 'utf8')) as unknown[];
     expect(reports.length).toBeGreaterThanOrEqual(4);
+    expect(reports.length).toBe(jsonReportTimes(out).length);
   });
 });
