@@ -36,6 +36,7 @@ export const prometheusCommand: ExporterCommandSpec = {
         metricsView: { qemu, containers, maxCmdlineLength: opts['maxCmdlineLength'] as number },
         version: ctx.version,
         logger: ctx.logger,
+        announce: (line) => process.stderr.write(`scaph: ${line}\n`),
         healthMaxAgeMs: ((opts['healthMaxAge'] as number | undefined) ?? 3 * stepS) * 1000,
       }),
       stepMs: stepS * 1000,

@@ -28,6 +28,8 @@ export interface PushExporterOptions {
   /** Per-request timeout (covers connect, send and response). Default 10 s. */
   readonly timeoutMs?: number;
   readonly backoff?: BackoffOptions;
+  /** Longest wait a server's Retry-After is honoured for; longer ones are cut to it. Default 30 s. */
+  readonly maxRetryAfterMs?: number;
   /** Append the scaph_delivery_* self-metrics to every batch. Default true. */
   readonly selfMetrics?: boolean;
   /** Fill QueuedSample.vanished (for staleness markers). Default false. */
@@ -54,6 +56,9 @@ export interface PushExporter extends Exporter {
    */
   attachSpool(listener: SettleListener): void;
 }
+
+/** The longest a server's Retry-After is honoured for (the longest default backoff). */
+export const MAX_RETRY_AFTER_MS = DEFAULT_BACKOFF.maxDelayMs;
 
 export const PUSH_DEFAULTS = {
   maxQueueSamples: 1000,
@@ -240,12 +245,12 @@ class PushExporterImpl<Batch> implements PushExporter {
   }
 
   /**
-   * A server's Retry-After, honoured up to the longest backoff (30 s by default): a server asking for hours
-   * (misconfigured, or a date far ahead) must not stop delivery for hours. Said when it happens, with both
-   * figures (again when the server asks for something else, or after 10 minutes).
+   * A server's Retry-After, honoured up to MAX_RETRY_AFTER_MS (30 s, the longest default backoff): a server
+   * asking for hours (misconfigured, or a date far ahead) must not stop delivery for hours. Said when it
+   * happens, with both figures (again when the server asks for something else, or after 10 minutes).
    */
   private cappedRetryAfter(afterMs: number | undefined): number | undefined {
-    const capMs = (this.options.backoff ?? DEFAULT_BACKOFF).maxDelayMs;
+    const capMs = this.options.maxRetryAfterMs ?? MAX_RETRY_AFTER_MS;
     if (afterMs === undefined || afterMs <= capMs) return afterMs;
     const t = this.now();
     const askedS = Math.round(afterMs / 1000);
@@ -253,7 +258,7 @@ class PushExporterImpl<Batch> implements PushExporter {
       this.retryAfterLogged = { askedS, atMs: t };
       this.options.logger.warn(
         { transport: this.name, retryAfterAskedS: askedS, retryInS: capMs / 1000 },
-        `the server asked to wait ${askedS} s before retrying (Retry-After); scaph waits at most ${capMs / 1000} s (its longest backoff) and retries then`,
+        `the server asked to wait ${askedS} s before retrying (Retry-After); scaph waits at most ${capMs / 1000} s and retries then`,
       );
     }
     return capMs;
