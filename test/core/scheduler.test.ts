@@ -96,28 +96,32 @@ describe('Scheduler', () => {
     const { pino } = await import('pino');
     const logger = pino({ level: 'warn' }, { write: (l: string) => void lines.push(JSON.parse(l) as Record<string, unknown>) });
     let reads = 0;
+    let scheduler: Scheduler | null = null;
     const sensor: Sensor = {
       kind: 'flaky',
       start: async () => undefined,
       read: async () => {
         reads += 1;
+        if (reads === 12) scheduler?.stop();
         if (reads >= 3 && reads <= 8) throw new MeasurementUnavailableError(`zone gone (read ${reads})`);
         return makeSample({ timestampMs: Date.now() });
       },
     };
     const a = recorder('a');
-    const s = new Scheduler(sensor, [a], { stepMs: 20, durationMs: 260, logger });
-    s.start();
-    await s.done;
-    expect(reads).toBeGreaterThanOrEqual(10);
-    expect(a.got).toHaveLength(reads - 6);
-    expect(s.failedReadings).toBe(6);
-    expect(lines.map((l) => l['msg'])).toEqual([
+    scheduler = new Scheduler(sensor, [a], { stepMs: 30, durationMs: null, logger });
+    scheduler.start();
+    await scheduler.done;
+    expect(reads).toBe(12);
+    expect(a.got).toHaveLength(6);
+    expect(scheduler.failedReadings).toBe(6);
+    // (A loaded machine may add an "overran its step" line: not what this test is about.)
+    const said = lines.filter((l) => !String(l['msg']).includes('overran'));
+    expect(said.map((l) => l['msg'])).toEqual([
       'no sample this step: nothing is published until readings work again (retried every step)',
       'readings work again: publishing resumes',
     ]);
-    expect(lines[0]?.['err']).toBe('zone gone (read 3)');
-    expect(lines[1]?.['skippedSteps']).toBe(6);
+    expect(said[0]?.['err']).toBe('zone gone (read 3)');
+    expect(said[1]?.['skippedSteps']).toBe(6);
   });
 
   it('stop() ends the loop promptly', async () => {
