@@ -1,6 +1,6 @@
 import { closeSync, fdatasyncSync, fstatSync, fsyncSync, ftruncateSync, lstatSync, openSync, readdirSync, readSync, renameSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileKind, fsErrorCode, mkdirsSync, NotRegularFileError, readRegularFileSync } from '../core/bounded-fs.js';
+import { fsErrorCode, mkdirsSync, NotRegularFileError, readRegularFileSync } from '../core/bounded-fs.js';
 import { ScaphError } from '../core/errors.js';
 import { acquireSpoolLock, releaseSpoolLock } from './spool-lock.js';
 import type { Logger } from '../core/log.js';
@@ -89,7 +89,6 @@ export class Spool {
     this.now = o.now ?? Date.now;
   }
 
-  /** Opens (or creates) the spool in `dir` and indexes what an earlier run left. */
   /**
    * Opens (or creates) the spool in `dir`, locks it for this process (another live agent holding it is a
    * SpoolLockedError naming its pid) and indexes what an earlier run left. Any setup problem is a
@@ -439,7 +438,7 @@ export class Spool {
       text = readRegularFileSync(path).toString('utf8');
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return -1;
-      const why = err instanceof NotRegularFileError ? `it is ${fileKind(lstatSync(path))}` : fsErrorCode(err);
+      const why = err instanceof NotRegularFileError ? `it is ${err.kind}` : fsErrorCode(err);
       throw new SpoolDirError(this.o.dir, `holds an unreadable "${ACK_FILE}" file (${why})`, 'remove it (samples may then be sent twice), or choose another spool_dir');
     }
     const n = Number(text.trim());
