@@ -58,7 +58,7 @@ describe('output files (json -f, stdout)', () => {
 
 describe('ports', () => {
   it('prometheus -p 0: the port the system chose is printed, and scrapes answer there', async () => {
-    const scaph = startScaph([...ESTIMATE, 'prometheus', '-a', '127.0.0.1', '-p', '0', '-s', '0.3'], { timeoutMs: 30_000 });
+    const scaph = startScaph([...ESTIMATE, 'prometheus', '-a', '127.0.0.1', '-p', '0', '--step', '0.3'], { timeoutMs: 30_000 });
     try {
       await scaph.waitForStderr(/^scaph: prometheus exporter listening on port \d+ of 127\.0\.0\.1 \(chosen by the system for -p 0\)$/m);
       const port = Number(/listening on port (\d+)/.exec(scaph.stderr)?.[1]);

@@ -36,7 +36,9 @@ const CASES: ReadonlyArray<readonly [readonly string[], RegExp]> = [
   [['remote-write', '-u', 'http://x/api/v1/write', '--basic-auth-password-file', '/etc/hostname'], /--basic-auth-password-file needs --basic-auth-user/],
   [['riemann', '-p', '0'], /-p\/--port must be the server's TCP port \(1-65535\), got "0"/],
   [['riemann', '--ttl', '0'], /--ttl must be a positive number of seconds/],
-  [['riemann', '--mtls'], /--mtls needs -a\/--address, --ca, --cert, --key/],
+  [['riemann', '--mtls'], /--mtls needs --ca, --cert, --key/],
+  // scaph 0.1 took -s as the step; -s is the metrics path again (as in Scaphandre): a number is refused.
+  [['prometheus', '-s', '5'], /-s\/--suffix is the metrics path \(as in Scaphandre\), got the number "5": for the step between measurements use --step 5/],
   [['riemann', '--ca', '/etc/hostname'], /--ca, --cert and --key are only used with --tls or --mtls/],
   [['warp10', '-p', '0', '-t', 'token'], /-p\/--port must be the server's TCP port \(1-65535\)/],
   [['warp10', '-s', 'ftp', '-t', 'token'], /-s\/--scheme must be http or https/],
