@@ -14,10 +14,12 @@
 // The Dockerfile passes the same flags (test/deploy/node-flags.test.ts checks they agree).
 import { main } from './cli.js';
 
-// `scaph json | head`: the reader went away. That ends the run quietly, like any Unix filter.
+// `scaph stdout | head`: the reader went away. That ends the run quietly, like any Unix filter. Any other
+// stdout error (`> /dev/full`: ENOSPC) is one line and exit 1, never a stack trace.
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {
   if (err.code === 'EPIPE') process.exit(0);
-  throw err;
+  process.stderr.write(`scaph: cannot write to stdout (${err.code ?? err.message}): free space or redirect it elsewhere\n`);
+  process.exit(1);
 });
 
 main(process.argv.slice(2)).then(

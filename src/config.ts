@@ -1,9 +1,11 @@
-import { readFileSync } from 'node:fs';
+import { realpathSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
 import type { OptionValues } from 'commander';
 import type { ExporterCommandSpec } from './commands/command.js';
 import { EXPORTER_COMMANDS } from './commands/index.js';
+import { fsErrorCode, NotRegularFileError, readRegularFileSync } from './core/bounded-fs.js';
 import { UsageError } from './core/errors.js';
-import { exporterArgs, missingInputFiles, specCommand } from './config/exporter-options.js';
+import { exporterArgs, missingInputFiles, resolvePathKeys, specCommand } from './config/exporter-options.js';
 import { parseConfigText, type ConfigProblem, type ConfigSource, type KeyPath } from './config/source.js';
 import { durationMs, expandEnv, isTable, show, sizeBytes } from './config/values.js';
 import type { AttributionModel } from './core/sample.js';
@@ -44,10 +46,20 @@ export interface ExporterConfig {
   readonly spool: SpoolConfig | null;
 }
 
+/** A path the file names, where (`sensor.powercap_path`, `exporter[0].spool_dir`) and as scaph uses it. */
+export interface ConfigPath {
+  readonly where: string;
+  readonly path: string;
+}
+
 export interface RunConfig {
   readonly file: string;
   readonly sensor: SensorConfig;
   readonly exporters: readonly ExporterConfig[];
+  /** Every path-valued setting, relative ones resolved against the file's directory. */
+  readonly paths: readonly ConfigPath[];
+  /** Keys holding a secret written in the file itself (not `${ENV}` nor a `*_file`), e.g. `exporter[1].write_token`. */
+  readonly inlineSecrets: readonly string[];
 }
 
 /** The file has problems: one line each, `file:line: where: what`. Exit 2 like any usage error. */
@@ -97,15 +109,18 @@ export interface LoadOptions {
 export function loadRunConfig(file: string, options: LoadOptions = {}): RunConfig {
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    text = readRegularFileSync(file).toString('utf8');
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
-    throw new UsageError(`cannot read the config file "${file}" (${code}): check the path given to -c`);
+    const why = err instanceof NotRegularFileError ? `it is ${err.kind}` : fsErrorCode(err);
+    throw new UsageError(`cannot read the config file "${file}" (${why}): check the path given to -c`);
   }
   return validateRunConfig(file, parseConfigText(file, text), options);
 }
 
-/** Validation of parsed data: collects problems instead of stopping at the first one. */
+/**
+ * Validation of parsed data: collects problems instead of stopping at the first one. Relative paths are
+ * resolved against the directory of `file`.
+ */
 export function validateRunConfig(file: string, source: ConfigSource, options: LoadOptions = {}): RunConfig {
   if (source.problems.length > 0) throw new ConfigError(file, source.problems);
   const problems: ConfigProblem[] = [];
@@ -117,13 +132,77 @@ export function validateRunConfig(file: string, source: ConfigSource, options: L
     throw new ConfigError(file, [{ line: 1, message: 'the file must hold a [sensor] table and [[exporter]] tables' }]);
   }
   for (const key of Object.keys(data)) if (key !== 'sensor' && key !== 'exporter') report([key], 'unknown top-level key; expected [sensor] and [[exporter]]');
-  const sensor = sensorConfig(data['sensor'], report);
-  const exporters = exportersConfig(data['exporter'], sensor.stepMs, options, report);
+  const paths: ConfigPath[] = [];
+  const at: PathResolver = { baseDir: dirname(resolve(file)), paths };
+  const sensor = sensorConfig(data['sensor'], report, at);
+  const exporters = exportersConfig(data['exporter'], sensor.stepMs, options, report, at);
+  checkSpoolsApart(exporters, report);
   if (problems.length > 0) throw new ConfigError(file, problems);
-  return { file, sensor, exporters };
+  return { file, sensor, exporters, paths, inlineSecrets: inlineSecrets(source.data) };
 }
 
 type Report = (path: KeyPath, message: string) => void;
+
+/** Resolves relative paths against the config file's directory and keeps a list of them for --check. */
+interface PathResolver {
+  readonly baseDir: string;
+  readonly paths: ConfigPath[];
+}
+
+function resolvePath(r: PathResolver, where: KeyPath, value: string): string {
+  const path = isAbsolute(value) ? value : resolve(r.baseDir, value);
+  r.paths.push({ where: describe(where), path });
+  return path;
+}
+
+/** Two exporters writing one spool would acknowledge (delete) each other's records: refused. */
+function checkSpoolsApart(exporters: readonly ExporterConfig[], report: Report): void {
+  const owners = new Map<string, ExporterConfig>();
+  for (const e of exporters) {
+    if (!e.spool) continue;
+    const key = canonicalDir(e.spool.dir);
+    const first = owners.get(key);
+    if (first) {
+      report(
+        ['exporter', e.index, 'spool_dir'],
+        `same spool directory as exporter[${first.index}] (${first.type}): "${e.spool.dir}". Each exporter needs its own ` +
+          `(one exporter's acknowledgements would delete the other's unsent samples), e.g. "${e.spool.dir}/${e.type}-${e.index}"`,
+      );
+    } else {
+      owners.set(key, e);
+    }
+  }
+}
+
+function canonicalDir(dir: string): string {
+  try {
+    return realpathSync(dir);
+  } catch {
+    return resolve(dir);
+  }
+}
+
+/** Keys whose value is a secret when written inline (a literal, not `${ENV}`). */
+const SECRET_KEYS = new Set(['write_token', 'write-token', 'password', 'token', 'bearer_token', 'bearer-token']);
+const SECRET_HEADER = /authorization|token|secret|password|api[-_]?key/i;
+
+/** `exporter[i].<key>` for each secret written in the raw (unexpanded) file. */
+function inlineSecrets(raw: unknown): string[] {
+  const out: string[] = [];
+  const literal = (v: unknown): boolean => typeof v === 'string' && v !== '' && !v.includes('${');
+  const list = isTable(raw) ? raw['exporter'] : undefined;
+  if (!Array.isArray(list)) return out;
+  list.forEach((e: unknown, i) => {
+    if (!isTable(e)) return;
+    for (const [k, v] of Object.entries(e)) {
+      if (SECRET_KEYS.has(k) && literal(v)) out.push(`exporter[${i}].${k}`);
+      if (k === 'header' && isTable(v)) {
+        for (const [name, value] of Object.entries(v)) if (SECRET_HEADER.test(name) && literal(value)) out.push(`exporter[${i}].header.${name}`);
+      }
+    }
+  });
+  return out;
+}
 
 function describe(path: KeyPath): string {
   let out = '';
@@ -146,11 +225,11 @@ function expandAll(value: unknown, path: Array<string | number>, env: NodeJS.Pro
   return value;
 }
 
-function sensorConfig(raw: unknown, report: Report): SensorConfig {
+function sensorConfig(raw: unknown, report: Report, paths: PathResolver): SensorConfig {
   const t = raw === undefined ? {} : raw;
   if (!isTable(t)) {
     report(['sensor'], 'must be a table ([sensor])');
-    return sensorConfig(undefined, report);
+    return sensorConfig(undefined, report, paths);
   }
   for (const key of Object.keys(t)) if (!SENSOR_KEYS.includes(key)) report(['sensor', key], `unknown key; valid keys: ${SENSOR_KEYS.join(', ')}`);
   const at = (k: string): KeyPath => ['sensor', k];
@@ -160,11 +239,15 @@ function sensorConfig(raw: unknown, report: Report): SensorConfig {
   if (attribution !== undefined && !ATTRIBUTION_MODELS.includes(attribution as AttributionModel)) {
     report(at('attribution'), `must be one of ${ATTRIBUTION_MODELS.join(', ')}, got ${show(attribution)}`);
   }
+  const path = (k: string): string | undefined => {
+    const v = optionalString(t, k, at, report);
+    return v === undefined ? undefined : resolvePath(paths, at(k), v);
+  };
   return {
     kind: kind as SensorKindSetting | undefined,
-    powercapPath: optionalString(t, 'powercap_path', at, report),
-    procfsPath: optionalString(t, 'procfs_path', at, report),
-    cgroupfsPath: optionalString(t, 'cgroupfs_path', at, report),
+    powercapPath: path('powercap_path'),
+    procfsPath: path('procfs_path'),
+    cgroupfsPath: path('cgroupfs_path'),
     attribution: ATTRIBUTION_MODELS.includes(attribution as AttributionModel) ? (attribution as AttributionModel) : undefined,
     reapedChildren: optionalBoolean(t, 'reaped_children', at, report),
     vm: optionalBoolean(t, 'vm', at, report),
@@ -174,7 +257,7 @@ function sensorConfig(raw: unknown, report: Report): SensorConfig {
   };
 }
 
-function exportersConfig(raw: unknown, sensorStepMs: number, options: LoadOptions, report: Report): ExporterConfig[] {
+function exportersConfig(raw: unknown, sensorStepMs: number, options: LoadOptions, report: Report, paths: PathResolver): ExporterConfig[] {
   if (raw === undefined || (Array.isArray(raw) && raw.length === 0)) {
     report(['exporter'], 'no exporter configured: add at least one [[exporter]] table with a type');
     return [];
@@ -185,13 +268,13 @@ function exportersConfig(raw: unknown, sensorStepMs: number, options: LoadOption
   }
   const out: ExporterConfig[] = [];
   raw.forEach((item: unknown, index) => {
-    const config = exporterConfig(item, index, sensorStepMs, options, report);
+    const config = exporterConfig(item, index, sensorStepMs, options, report, paths);
     if (config) out.push(config);
   });
   return out;
 }
 
-function exporterConfig(raw: unknown, index: number, sensorStepMs: number, options: LoadOptions, report: Report): ExporterConfig | null {
+function exporterConfig(raw: unknown, index: number, sensorStepMs: number, options: LoadOptions, report: Report, paths: PathResolver): ExporterConfig | null {
   const base: KeyPath = ['exporter', index];
   if (!isTable(raw)) {
     report(base, 'must be a table');
@@ -206,8 +289,11 @@ function exporterConfig(raw: unknown, index: number, sensorStepMs: number, optio
     return null;
   }
   const at = (k: string | null): KeyPath => (k === null ? base : [...base, k]);
-  const own: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(raw)) if (!RUN_KEYS.includes(k)) own[k] = v;
+  const ownRaw: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(raw)) if (!RUN_KEYS.includes(k)) ownRaw[k] = v;
+  const resolved = resolvePathKeys(spec, ownRaw, paths.baseDir);
+  for (const p of resolved.paths) paths.paths.push({ where: describe(at(p.key)), path: p.path });
+  const own = resolved.table;
   const stepMs = raw['step'] === undefined ? sensorStepMs : (convert(raw['step'], durationMs, at('step'), report) ?? sensorStepMs);
   const stepKey = specStepKey(spec);
   if (stepKey) own[stepKey] = stepMs / 1000;
@@ -216,7 +302,7 @@ function exporterConfig(raw: unknown, index: number, sensorStepMs: number, optio
   if (args.issues.length === 0 && options.checkFiles) {
     for (const issue of missingInputFiles(spec, args.opts)) report(at(issue.key), `(${spec.name}) ${issue.message}`);
   }
-  const spool = spoolConfig(raw, spec.name, options.pushTypes ?? PUSH_TYPES, at, report);
+  const spool = spoolConfig(raw, spec.name, options.pushTypes ?? PUSH_TYPES, at, report, paths);
   return { index, type: spec.name, spec, opts: args.opts, stepMs, spool };
 }
 
@@ -230,7 +316,14 @@ function specStepKey(spec: ExporterCommandSpec): string | null {
   return null;
 }
 
-function spoolConfig(t: Readonly<Record<string, unknown>>, type: string, pushTypes: ReadonlySet<string>, at: (k: string) => KeyPath, report: Report): SpoolConfig | null {
+function spoolConfig(
+  t: Readonly<Record<string, unknown>>,
+  type: string,
+  pushTypes: ReadonlySet<string>,
+  at: (k: string) => KeyPath,
+  report: Report,
+  paths: PathResolver,
+): SpoolConfig | null {
   const dir = t['spool_dir'];
   const hasCaps = t['spool_max_bytes'] !== undefined || t['spool_max_age'] !== undefined;
   if (dir === undefined) {
@@ -246,7 +339,7 @@ function spoolConfig(t: Readonly<Record<string, unknown>>, type: string, pushTyp
     return null;
   }
   return {
-    dir,
+    dir: resolvePath(paths, at('spool_dir'), dir),
     maxBytes: t['spool_max_bytes'] === undefined ? SPOOL_DEFAULTS.maxBytes : (convert(t['spool_max_bytes'], sizeBytes, at('spool_max_bytes'), report) ?? 0),
     maxAgeMs: t['spool_max_age'] === undefined ? SPOOL_DEFAULTS.maxAgeMs : (convert(t['spool_max_age'], durationMs, at('spool_max_age'), report) ?? 0),
   };

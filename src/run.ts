@@ -1,3 +1,4 @@
+import type { ScaphError } from './core/errors.js';
 import type { Exporter } from './core/exporter.js';
 import type { Logger } from './core/log.js';
 import { Scheduler } from './core/scheduler.js';
@@ -28,8 +29,15 @@ export function firstSampleMs(stepMs: number, vm: boolean): number {
 }
 
 /**
- * Runs sensor -> scheduler -> exporters until the duration ends or SIGINT/SIGTERM arrives, then stops
- * every exporter within the deadline. Resolves when everything is stopped.
+ * Signals that stop the run cleanly (exporters flush; the json array is closed). SIGHUP (the terminal was
+ * closed) is one of them: left to its default, it would kill scaph mid-write.
+ */
+export const STOP_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+
+/**
+ * Runs sensor -> scheduler -> exporters until the duration ends, a stop signal arrives, or no exporter
+ * can take samples any more (see Exporter.ended), then stops every exporter within the deadline. Resolves
+ * when everything is stopped; rejects with the error an exporter ended with, if any.
  */
 export async function runPipeline(o: PipelineOptions): Promise<void> {
   for (const exporter of o.exporters) await exporter.start();
@@ -43,12 +51,11 @@ export async function runPipeline(o: PipelineOptions): Promise<void> {
     o.logger.info({ signal }, 'stopping');
     scheduler.stop();
   };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  for (const signal of STOP_SIGNALS) process.once(signal, onSignal);
+  const failure = watchEnds(o, () => scheduler.stop());
   scheduler.start();
   await scheduler.done;
-  process.removeListener('SIGINT', onSignal);
-  process.removeListener('SIGTERM', onSignal);
+  for (const signal of STOP_SIGNALS) process.removeListener(signal, onSignal);
   await Promise.all(
     o.exporters.map(async (exporter) => {
       try {
@@ -59,4 +66,26 @@ export async function runPipeline(o: PipelineOptions): Promise<void> {
     }),
   );
   await o.sensor.close?.();
+  if (failure.error) throw failure.error;
+}
+
+/**
+ * Stops the run once every exporter has ended (a run with other exporters goes on, saying which one
+ * stopped and why); keeps the error of the exporter whose end stopped the run.
+ */
+function watchEnds(o: PipelineOptions, stop: () => void): { error: ScaphError | null } {
+  const state: { error: ScaphError | null } = { error: null };
+  let running = o.exporters.length;
+  for (const exporter of o.exporters) {
+    void exporter.ended?.then((err) => {
+      running -= 1;
+      if (running > 0) {
+        if (err) o.logger.error({ exporter: exporter.name, err: err.message }, 'exporter stopped; the others go on');
+        return;
+      }
+      state.error = err;
+      stop();
+    });
+  }
+  return state;
 }

@@ -167,7 +167,8 @@ exporter:
       `${path}:4: exporter[0].password: environment variable PROM_PASSWORD is not set (referenced as \${PROM_PASSWORD})`,
     ]);
     const c = loadRunConfig(path, { commands, env: { PROM_HOST: 'prom.example', PROM_PASSWORD: 'p@ss' } });
-    expect(c.exporters[0]?.opts).toMatchObject({ url: 'https://prom.example/api/v1/write', password: 'p@ss', writeTokenFile: '${CREDENTIALS}/x' });
+    // `$$` is a literal `$`; the path it leaves is relative, so it is resolved against the file's directory.
+    expect(c.exporters[0]?.opts).toMatchObject({ url: 'https://prom.example/api/v1/write', password: 'p@ss', writeTokenFile: join(dir, '${CREDENTIALS}/x') });
   });
 
   it('reads X_file into --X when the subcommand has no --X-file, and checks input files exist', () => {

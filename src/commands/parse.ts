@@ -3,10 +3,14 @@ import { UsageError } from '../core/errors.js';
 
 /** Commander argument parsers that fail with a one-line usage error naming the flag. */
 
+/** Longest step or timeout, s: what one timer can wait (2^31 - 1 ms, ~24.8 days). */
+export const MAX_SECONDS = 2_147_483;
+
 export function positiveSeconds(flag: string): (value: string) => number {
   return (value: string) => {
     const n = Number(value);
     if (!Number.isFinite(n) || n <= 0) throw new UsageError(`${flag} must be a positive number of seconds, got "${value}"`);
+    if (n > MAX_SECONDS) throw new UsageError(`${flag} must be at most ${MAX_SECONDS} seconds (about 24.8 days), got "${value}"`);
     return n;
   };
 }
@@ -36,10 +40,20 @@ export function nonNegativeInt(flag: string): (value: string) => number {
   };
 }
 
+/** A port to listen on: 0 lets the system choose one (the exporter then says which). */
 export function port(flag: string): (value: string) => number {
   return (value: string) => {
     const n = Number(value);
     if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UsageError(`${flag} must be a TCP port (0-65535), got "${value}"`);
+    return n;
+  };
+}
+
+/** A port to connect to: 1-65535 (nothing listens on port 0; retrying it would go on forever). */
+export function destinationPort(flag: string): (value: string) => number {
+  return (value: string) => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 1 || n > 65535) throw new UsageError(`${flag} must be the server's TCP port (1-65535), got "${value}"`);
     return n;
   };
 }

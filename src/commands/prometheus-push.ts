@@ -1,7 +1,7 @@
 import { UsageError } from '../core/errors.js';
 import { PushgatewayExporter } from '../exporters/pushgateway.js';
 import type { ExporterCommandSpec } from './command.js';
-import { nonNegativeInt, port, positiveSeconds, urlPathSuffix } from './parse.js';
+import { destinationPort, nonNegativeInt, positiveSeconds, urlPathSuffix } from './parse.js';
 
 export const prometheusPushCommand: ExporterCommandSpec = {
   name: 'prometheus-push',
@@ -9,7 +9,7 @@ export const prometheusPushCommand: ExporterCommandSpec = {
   configure: (cmd) =>
     cmd
       .option('-H, --host <host>', 'Pushgateway host name or address', 'localhost')
-      .option('-p, --port <port>', 'Pushgateway port', port('-p/--port'), 9091)
+      .option('-p, --port <port>', 'Pushgateway port', destinationPort('-p/--port'), 9091)
       .option('--suffix <path>', 'API path prefix on the Pushgateway', urlPathSuffix('--suffix'), 'metrics')
       .option('-S, --scheme <scheme>', 'http or https', scheme, 'http')
       .option('-s, --step <seconds>', 'seconds between two measurements (one push each)', positiveSeconds('-s/--step'), 30)

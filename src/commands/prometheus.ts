@@ -9,7 +9,7 @@ export const prometheusCommand: ExporterCommandSpec = {
   configure: (cmd) =>
     cmd
       .option('-a, --address <address>', 'address to listen on (:: = every IPv6 and IPv4 address)', '::')
-      .option('-p, --port <port>', 'TCP port to listen on', port('-p/--port'), 8080)
+      .option('-p, --port <port>', 'TCP port to listen on (0 = a free port, printed at start)', port('-p/--port'), 8080)
       .option('-s, --suffix <path>', 'path of the metrics endpoint (without the leading /), as in Scaphandre', metricsSuffix, 'metrics')
       .option('--step <seconds>', 'seconds between two measurements; scrapes read the latest one (the first comes within a second of start)', positiveSeconds('--step'), 5)
       .option('--max-cmdline-length <n>', 'cap the cmdline label at this many characters (0 = no cap)', nonNegativeInt('--max-cmdline-length'), 256)
@@ -36,6 +36,7 @@ export const prometheusCommand: ExporterCommandSpec = {
         metricsView: { qemu, containers, maxCmdlineLength: opts['maxCmdlineLength'] as number },
         version: ctx.version,
         logger: ctx.logger,
+        announce: (line) => process.stderr.write(`scaph: ${line}\n`),
         healthMaxAgeMs: ((opts['healthMaxAge'] as number | undefined) ?? 3 * stepS) * 1000,
       }),
       stepMs: stepS * 1000,

@@ -122,6 +122,7 @@ function httpUrl(value: string): string {
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw new UsageError(`-u/--url must use http or https, got "${url.protocol}"`);
   }
+  if (url.port === '0') throw new UsageError(`-u/--url must name the server's port (1-65535), got port 0 in "${value}"`);
   if (url.username || url.password) {
     throw new UsageError('-u/--url must not hold credentials: use --basic-auth-user and --basic-auth-password-file');
   }

@@ -3,7 +3,7 @@ import { UsageError } from '../core/errors.js';
 import { loadTls, type TlsOptions } from '../net/tls.js';
 import { createRiemannExporter, RIEMANN_DEFAULTS, RiemannTransport } from '../exporters/riemann.js';
 import type { CommandContext, ExporterCommandSpec, ExporterPlan } from './command.js';
-import { addAlias, collect, nonNegativeInt, port, positiveInt, positiveSeconds } from './parse.js';
+import { addAlias, collect, destinationPort, nonNegativeInt, positiveInt, positiveSeconds } from './parse.js';
 
 const DEFAULT_ADDRESS = 'localhost';
 
@@ -13,7 +13,7 @@ export const riemannCommand: ExporterCommandSpec = {
   configure: (cmd) =>
     addAlias(cmd
       .option('-a, --address <address>', `Riemann server name or IP; with TLS, the name checked against its certificate (default: "${DEFAULT_ADDRESS}")`)
-      .option('-p, --port <port>', 'Riemann server TCP port (the TLS port is usually 5554)', port('-p/--port'), RIEMANN_DEFAULTS.port)
+      .option('-p, --port <port>', 'Riemann server TCP port (the TLS port is usually 5554)', destinationPort('-p/--port'), RIEMANN_DEFAULTS.port)
       .option('-d, --dispatch-interval <seconds>', 'seconds between two measurements, each sent as one batch of events', positiveSeconds('-d/--dispatch-interval'), 5), '--dispatch <seconds>', '--dispatch-interval')
       .option('-q, --qemu', 'label qemu-system processes with their VM name (vmname attribute)', false)
       .option('--containers', 'label processes with their container, pod or systemd unit, and add per-group events', false)

@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import type { Command } from 'commander';
 import { loadRunConfig, type ExporterConfig, type RunConfig, type SensorKindSetting } from '../config.js';
 import type { Exporter } from '../core/exporter.js';
@@ -81,6 +82,7 @@ export function configureRunCommand(cmd: Command): Command {
  */
 export async function runFromConfig(file: string, check: boolean, globals: RunGlobals, logger: Logger, deps: RunDeps, run: RunOptions = { durationMs: null }): Promise<void> {
   const config = loadRunConfig(file, { checkFiles: true, ...(deps.commands ? { commands: deps.commands } : {}), ...(deps.pushTypes ? { pushTypes: deps.pushTypes } : {}), ...(deps.env ? { env: deps.env } : {}) });
+  warnAboutExposedSecrets(config, logger);
   if (check) {
     (deps.print ?? ((line: string) => process.stdout.write(`${line}\n`)))(checkSummary(config));
     return;
@@ -143,12 +145,36 @@ function sensorSetup(config: RunConfig, g: RunGlobals, hostname: string, qemu: b
   };
 }
 
-/** One line: `scaph.toml: OK: sensor every 2 s; 3 exporters: remote-write every 1 s (spool /var/…), …`. */
+/**
+ * `scaph.toml: OK: sensor every 2 s; 3 exporters: remote-write every 1 s (spool /var/…), …`, then one line
+ * per path the file names, as scaph will use it (relative ones resolved against the file's directory).
+ */
 export function checkSummary(c: RunConfig): string {
   const parts = c.exporters.map((e) => `${e.type} every ${seconds(e.stepMs)}${e.spool ? ` (spool ${e.spool.dir})` : ''}`);
   const n = c.exporters.length;
   const attribution = c.sensor.attribution ? `, ${c.sensor.attribution} attribution` : '';
-  return `${c.file}: OK: sensor ${c.sensor.kind ?? 'from the command line'} every ${seconds(c.sensor.stepMs)}${attribution}; ${n} exporter${n === 1 ? '' : 's'}: ${parts.join(', ')}`;
+  const head = `${c.file}: OK: sensor ${c.sensor.kind ?? 'from the command line'} every ${seconds(c.sensor.stepMs)}${attribution}; ${n} exporter${n === 1 ? '' : 's'}: ${parts.join(', ')}`;
+  return [head, ...c.paths.map((p) => `  ${p.where} = ${p.path}`)].join('\n');
+}
+
+/**
+ * A file holding a secret inline should be readable by scaph's user only, as ssh insists for its keys:
+ * one warning naming the file and the fix when group or others may read it.
+ */
+function warnAboutExposedSecrets(c: RunConfig, logger: Logger): void {
+  if (c.inlineSecrets.length === 0) return;
+  let mode: number;
+  try {
+    mode = statSync(c.file).mode & 0o777;
+  } catch {
+    return;
+  }
+  if ((mode & 0o044) === 0) return;
+  logger.warn(
+    { file: c.file, mode: `0${mode.toString(8)}`, keys: c.inlineSecrets },
+    `config file ${c.file} holds a secret (${c.inlineSecrets.join(', ')}) and other users may read it: ` +
+      `run "chmod 600 ${c.file}" (owned by scaph's user), or move the secret out of the file (write_token_file = "...", or "\${ENV_VAR}")`,
+  );
 }
 
 function seconds(ms: number): string {

@@ -3,7 +3,7 @@ import { createPushExporter } from '../delivery/push-exporter.js';
 import { readSecretFile } from '../net/secret.js';
 import { Warp10Transport, warp10BaseUrl, WARP10_DEFAULTS } from '../exporters/warp10.js';
 import type { ExporterCommandSpec } from './command.js';
-import { keyValue, nonNegativeInt, port, positiveSeconds } from './parse.js';
+import { destinationPort, keyValue, nonNegativeInt, positiveSeconds } from './parse.js';
 
 export const WARP10_TOKEN_ENV = 'SCAPH_WARP10_WRITE_TOKEN';
 
@@ -13,7 +13,7 @@ export const warp10Command: ExporterCommandSpec = {
   configure: (cmd) =>
     cmd
       .option('-H, --host <host>', 'Warp 10 host name or address', 'localhost')
-      .option('-p, --port <port>', 'Warp 10 port', port('-p/--port'), 8080)
+      .option('-p, --port <port>', 'Warp 10 port', destinationPort('-p/--port'), 8080)
       .option('-s, --scheme <scheme>', 'http or https', scheme, 'http')
       .option('-S, --step <seconds>', 'seconds between two measurements (one write per step)', positiveSeconds('-S/--step'), 30)
       .option('-t, --write-token <token>', `write token (visible in ps: prefer --write-token-file or ${WARP10_TOKEN_ENV})`)

@@ -1,7 +1,10 @@
-import { accessSync, constants, readFileSync } from 'node:fs';
+import { accessSync, constants, statSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
 import { Command, type Option, type OptionValues } from 'commander';
 import type { ExporterCommandSpec } from '../commands/command.js';
 import { AliasOption } from '../commands/parse.js';
+import { fsErrorCode, NotRegularFileError, readRegularFileSync } from '../core/bounded-fs.js';
+import { checkKeyPair } from '../net/tls.js';
 import { isTable, show } from './values.js';
 
 /** A problem with one key of an [[exporter]] table (key null: the table as a whole). */
@@ -54,6 +57,47 @@ export function validKeys(cmd: Command): string[] {
 export function isInputFileOption(o: Option): boolean {
   const name = longName(o);
   return name !== null && name !== 'file' && (/-file$/.test(name) || /^(tls-)?(ca|cert|key)$/.test(name));
+}
+
+/** Options whose value is a path: input files, `*-file`, and an output `file` or directory `path`. */
+function isPathOption(o: Option): boolean {
+  const name = longName(o);
+  return isInputFileOption(o) || name === 'file' || name === 'path';
+}
+
+/** One path-valued key of a file, as written and as scaph uses it. */
+export interface ResolvedPath {
+  readonly key: string;
+  readonly path: string;
+}
+
+/**
+ * Relative paths of an [[exporter]] table (its path options and `X_file` keys) resolved against `baseDir`,
+ * the config file's directory: a unit started from another working directory reads the same files.
+ */
+export function resolvePathKeys(
+  spec: ExporterCommandSpec,
+  table: Readonly<Record<string, unknown>>,
+  baseDir: string,
+): { readonly table: Record<string, unknown>; readonly paths: ResolvedPath[] } {
+  const pathNames = new Set<string>();
+  for (const o of specCommand(spec).options) {
+    const name = longName(o);
+    if (name && isPathOption(o)) pathNames.add(name);
+  }
+  const out: Record<string, unknown> = {};
+  const paths: ResolvedPath[] = [];
+  for (const [key, value] of Object.entries(table)) {
+    const name = key.replace(/_/g, '-');
+    if (typeof value === 'string' && value !== '' && (pathNames.has(name) || name.endsWith('-file'))) {
+      const path = isAbsolute(value) ? value : resolve(baseDir, value);
+      out[key] = path;
+      paths.push({ key, path });
+    } else {
+      out[key] = value;
+    }
+  }
+  return { table: out, paths };
 }
 
 /**
@@ -152,26 +196,39 @@ function isScalarValue(v: unknown): v is string | number | boolean {
 /** Reads a secret or value file for `X_file` keys: trailing newline trimmed; the message never shows content. */
 export function readSecret(path: string): string {
   try {
-    return readFileSync(path, 'utf8').replace(/\r?\n$/, '');
+    return readRegularFileSync(path).toString('utf8').replace(/\r?\n$/, '');
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
-    throw new Error(`cannot read "${path}" (${code}): check the path and that scaph's user may read it`);
+    if (err instanceof NotRegularFileError) throw new Error(`cannot read "${path}": it is ${err.kind}, not a regular file holding the value`);
+    throw new Error(`cannot read "${path}" (${fsErrorCode(err)}): check the path and that scaph's user may read it`);
   }
 }
 
-/** Every input file an exporter's options name (ca, cert, key, *-file) that is missing or unreadable. */
+/**
+ * Every input file an exporter's options name (ca, cert, key, *-file) that is missing or unreadable, and a
+ * client key that is encrypted or does not match its certificate.
+ */
 export function missingInputFiles(spec: ExporterCommandSpec, opts: OptionValues): KeyIssue[] {
   const issues: KeyIssue[] = [];
   for (const o of specCommand(spec).options) {
     if (!isInputFileOption(o)) continue;
     const path = opts[o.attributeName()] as unknown;
     if (typeof path !== 'string') continue;
+    const key = (longName(o) ?? o.name()).replace(/-/g, '_');
     try {
       accessSync(path, constants.R_OK);
+      if (statSync(path).isDirectory()) issues.push({ key, message: `file "${path}" is a directory: give the file itself` });
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code ?? 'unreadable';
-      const key = (longName(o) ?? o.name()).replace(/-/g, '_');
       issues.push({ key, message: `file "${path}" ${code === 'ENOENT' ? 'does not exist' : `cannot be read (${code})`}` });
+    }
+  }
+  const cert = opts['cert'];
+  const key = opts['key'];
+  if (issues.length === 0 && typeof cert === 'string' && typeof key === 'string') {
+    try {
+      checkKeyPair(readRegularFileSync(cert).toString('utf8'), readRegularFileSync(key).toString('utf8'), cert, key);
+    } catch (err) {
+      issues.push({ key: 'key', message: err instanceof Error ? err.message : String(err) });
     }
   }
   return issues;

@@ -1,3 +1,4 @@
+import type { ScaphError } from './errors.js';
 import type { Sample } from './sample.js';
 
 /**
@@ -10,4 +11,10 @@ export interface Exporter {
   start(): Promise<void>;
   export(sample: Sample): void;
   stop(deadlineMs: number): Promise<void>;
+  /**
+   * Optional: settles when the exporter can take no more samples (its output is gone): with null when
+   * that is a normal end (the reader of stdout left), with the error to report otherwise. The run then
+   * stops once no exporter is left.
+   */
+  readonly ended?: Promise<ScaphError | null>;
 }

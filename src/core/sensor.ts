@@ -1,3 +1,4 @@
+import { ScaphError } from './errors.js';
 import type { Sample } from './sample.js';
 
 /**
@@ -12,3 +13,9 @@ export interface Sensor {
   /** Releases open files and handles; optional. */
   close?(): Promise<void>;
 }
+
+/**
+ * The sensor has no sample for this step: what it measures cannot be measured right now (RAPL zones gone
+ * or unreadable). Not a failure of the run: the step is not published, and readings resume by themselves.
+ */
+export class MeasurementUnavailableError extends ScaphError {}

@@ -1,3 +1,4 @@
+import type { ScaphError } from './errors.js';
 import type { Exporter } from './exporter.js';
 import type { Sample } from './sample.js';
 
@@ -10,6 +11,7 @@ import type { Sample } from './sample.js';
  */
 export class SteppedExporter implements Exporter {
   readonly name: string;
+  readonly ended: Promise<ScaphError | null> | undefined;
   private dueMs: number | null = null;
 
   constructor(
@@ -19,6 +21,7 @@ export class SteppedExporter implements Exporter {
     private readonly nowMs: () => number = () => performance.now(),
   ) {
     this.name = inner.name;
+    this.ended = inner.ended;
   }
 
   start(): Promise<void> {

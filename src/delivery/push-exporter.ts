@@ -28,6 +28,8 @@ export interface PushExporterOptions {
   /** Per-request timeout (covers connect, send and response). Default 10 s. */
   readonly timeoutMs?: number;
   readonly backoff?: BackoffOptions;
+  /** Longest wait a server's Retry-After is honoured for; longer ones are cut to it. Default 30 s. */
+  readonly maxRetryAfterMs?: number;
   /** Append the scaph_delivery_* self-metrics to every batch. Default true. */
   readonly selfMetrics?: boolean;
   /** Fill QueuedSample.vanished (for staleness markers). Default false. */
@@ -54,6 +56,9 @@ export interface PushExporter extends Exporter {
    */
   attachSpool(listener: SettleListener): void;
 }
+
+/** The longest a server's Retry-After is honoured for (the longest default backoff). */
+export const MAX_RETRY_AFTER_MS = DEFAULT_BACKOFF.maxDelayMs;
 
 export const PUSH_DEFAULTS = {
   maxQueueSamples: 1000,
@@ -101,6 +106,7 @@ class PushExporterImpl<Batch> implements PushExporter {
   private idleWaiters: Array<() => void> = [];
   private busy = false;
   private spool: SettleListener | null = null;
+  private retryAfterLogged = { askedS: -1, atMs: 0 };
 
   constructor(
     private readonly transport: Transport<Batch>,
@@ -233,9 +239,29 @@ class PushExporterImpl<Batch> implements PushExporter {
       this.stats.retried += entries.length;
       this.settleEvicted(DROP_QUEUE_FULL);
       this.failures.failure(outcome.error, 'retry');
-      throw new RetryLaterError(`${outcome.error} (attempt ${attemptNumber})`, outcome.afterMs);
+      throw new RetryLaterError(`${outcome.error} (attempt ${attemptNumber})`, this.cappedRetryAfter(outcome.afterMs));
     }
     this.finish(entries, outcome);
+  }
+
+  /**
+   * A server's Retry-After, honoured up to MAX_RETRY_AFTER_MS (30 s, the longest default backoff): a server
+   * asking for hours (misconfigured, or a date far ahead) must not stop delivery for hours. Said when it
+   * happens, with both figures (again when the server asks for something else, or after 10 minutes).
+   */
+  private cappedRetryAfter(afterMs: number | undefined): number | undefined {
+    const capMs = this.options.maxRetryAfterMs ?? MAX_RETRY_AFTER_MS;
+    if (afterMs === undefined || afterMs <= capMs) return afterMs;
+    const t = this.now();
+    const askedS = Math.round(afterMs / 1000);
+    if (askedS !== this.retryAfterLogged.askedS || t - this.retryAfterLogged.atMs >= 600_000) {
+      this.retryAfterLogged = { askedS, atMs: t };
+      this.options.logger.warn(
+        { transport: this.name, retryAfterAskedS: askedS, retryInS: capMs / 1000 },
+        `the server asked to wait ${askedS} s before retrying (Retry-After); scaph waits at most ${capMs / 1000} s and retries then`,
+      );
+    }
+    return capMs;
   }
 
   private async send(batch: Batch): Promise<Outcome> {

@@ -1,12 +1,16 @@
-import { closeSync, fdatasyncSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, fdatasyncSync, fstatSync, fsyncSync, ftruncateSync, lstatSync, openSync, readdirSync, readSync, renameSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { fsErrorCode, mkdirsSync, NotRegularFileError, readRegularFileSync } from '../core/bounded-fs.js';
 import { ScaphError } from '../core/errors.js';
+import { acquireSpoolLock, releaseSpoolLock } from './spool-lock.js';
 import type { Logger } from '../core/log.js';
 import { encodeRecord, parseSegment, segmentFirstSeq, segmentName, type SpoolRecord } from './spool-segment.js';
 
 export const DROP_SPOOL_FULL = 'spool_full';
 export const DROP_SPOOL_TOO_OLD = 'spool_too_old';
 export const DROP_SPOOL_CORRUPT = 'spool_corrupt';
+/** Unsent records whose segment files were deleted from under the agent. */
+export const DROP_SPOOL_DELETED = 'spool_deleted';
 
 export interface SpoolOptions {
   readonly dir: string;
@@ -25,10 +29,20 @@ export interface SpoolOptions {
   readonly now?: () => number;
 }
 
-/** The spool directory cannot be created or written: the message says which and what to do. */
+/** The spool directory cannot be created, written or read: the message says which and what to do. */
 export class SpoolDirError extends ScaphError {
-  constructor(dir: string, why: string) {
-    super(`spool directory "${dir}" ${why}: create it writable for scaph's user (systemd: StateDirectory=scaph)`);
+  constructor(dir: string, why: string, what = "create it writable for scaph's user (systemd: StateDirectory=scaph)") {
+    super(`spool directory "${dir}" ${why}: ${what}`);
+  }
+}
+
+/** One append failed (disk full, I/O error): nothing of the record stays on disk. The caller carries on. */
+export class SpoolWriteError extends ScaphError {
+  constructor(
+    readonly dir: string,
+    readonly code: string,
+  ) {
+    super(`cannot write to the spool directory "${dir}" (${code})`);
   }
 }
 
@@ -66,6 +80,7 @@ export class Spool {
   private lastSyncMs = 0;
   private oldCountedThrough = -1;
   private cache: { path: string; records: SpoolRecord[] } | null = null;
+  private ackFailing = false;
   private readonly segmentBytes: number;
   private readonly now: () => number;
 
@@ -74,19 +89,34 @@ export class Spool {
     this.now = o.now ?? Date.now;
   }
 
-  /** Opens (or creates) the spool in `dir` and indexes what an earlier run left. */
+  /**
+   * Opens (or creates) the spool in `dir`, locks it for this process (another live agent holding it is a
+   * SpoolLockedError naming its pid) and indexes what an earlier run left. Any setup problem is a
+   * SpoolDirError naming the directory and the OS error: at start, never later.
+   */
   static open(o: SpoolOptions): Spool {
     const spool = new Spool(o);
+    spool.makeDir();
+    acquireSpoolLock(o.dir);
     try {
-      mkdirSync(o.dir, { recursive: true, mode: 0o700 });
+      spool.ackedSeq = spool.readAck();
+      spool.ackWrittenSeq = spool.ackedSeq;
+      spool.index();
+      spool.enforceCaps();
     } catch (err) {
-      throw new SpoolDirError(o.dir, `cannot be created (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+      releaseSpoolLock(o.dir);
+      throw err;
     }
-    spool.ackedSeq = spool.readAck();
-    spool.ackWrittenSeq = spool.ackedSeq;
-    spool.index();
-    spool.enforceCaps();
     return spool;
+  }
+
+  private makeDir(): void {
+    try {
+      mkdirsSync(this.o.dir, 0o700);
+    } catch (err) {
+      const at = (err as NodeJS.ErrnoException).path;
+      throw new SpoolDirError(this.o.dir, `cannot be created (${fsErrorCode(err)}${at && at !== this.o.dir ? ` at ${at}` : ''})`);
+    }
   }
 
   /** Records not yet acknowledged (approximate across gaps left by dropped segments). */
@@ -111,24 +141,130 @@ export class Spool {
     return this.ackedSeq;
   }
 
-  /** Writes one record; returns its seq. Rolls the segment and applies the caps. */
+  /**
+   * Writes one record; returns its seq. Rolls the segment and applies the caps. Throws SpoolWriteError when
+   * the disk refuses (full, read-only, I/O error): then nothing of the record is left on disk, and the next
+   * append tries again. A spool directory deleted from under the agent is noticed here and recreated.
+   */
   append(timestampMs: number, payload: Buffer): number {
-    const seq = this.nextSeq++;
+    if (this.deleted()) this.recreate();
+    const seq = this.nextSeq;
     const record = encodeRecord(seq, timestampMs, payload);
+    this.writeRecord(seq, timestampMs, record);
+    this.nextSeq = seq + 1;
+    this.enforceCaps();
+    return seq;
+  }
+
+  private writeRecord(seq: number, timestampMs: number, record: Buffer): void {
     let active = this.activeSegment();
-    if (active && active.count > 0 && active.bytes + record.length > this.segmentBytes) {
-      this.sealActive();
-      active = null;
+    try {
+      if (active && active.count > 0 && active.bytes + record.length > this.segmentBytes) {
+        active = null;
+        this.sealActive();
+      }
+      if (!active || this.fd === null) active = this.startSegment(seq);
+      writeAll(this.fd as number, record);
+      if (this.now() - this.lastSyncMs >= (this.o.fsyncIntervalMs ?? 1000)) this.sync();
+    } catch (err) {
+      this.abandonActive();
+      throw new SpoolWriteError(this.o.dir, fsErrorCode(err));
     }
-    if (!active || this.fd === null) active = this.startSegment(seq);
-    writeAll(this.fd as number, record);
     active.lastSeq = seq;
     active.count += 1;
     active.bytes += record.length;
     active.maxTimestampMs = Math.max(active.maxTimestampMs, timestampMs);
-    if (this.now() - this.lastSyncMs >= (this.o.fsyncIntervalMs ?? 1000)) this.sync();
-    this.enforceCaps();
-    return seq;
+  }
+
+  /**
+   * After a failed write: the torn record is cut off (or the segment closed), and a segment left empty is
+   * removed if it is a plain file we created. The next append starts a fresh segment.
+   */
+  private abandonActive(): void {
+    const active = this.activeSegment();
+    const fd = this.fd;
+    this.fd = null;
+    if (fd === null || !active) return;
+    try {
+      ftruncateSync(fd, active.bytes);
+    } catch {
+      // Not truncatable (a device): closed below, never appended to again.
+    }
+    try {
+      closeSync(fd);
+    } catch {
+      // Closing a failed descriptor: nothing more to release.
+    }
+    if (active.count > 0) return;
+    this.segments.pop();
+    try {
+      if (lstatSync(active.path).isFile()) unlinkSync(active.path);
+    } catch {
+      // Already gone.
+    }
+  }
+
+  /** The open segment (or, between segments, the directory) was deleted from under the agent. */
+  private deleted(): boolean {
+    try {
+      if (this.fd !== null) return fstatSync(this.fd).nlink === 0;
+      return !statSync(this.o.dir).isDirectory();
+    } catch {
+      return true;
+    }
+  }
+
+  /**
+   * Recreates a deleted spool: the directory, the lock, the acknowledgement, and the unacknowledged records
+   * of the open segment (still readable through its descriptor). Records of closed segments that were
+   * deleted are gone: counted as spool_deleted. Said once per occurrence.
+   */
+  private recreate(): void {
+    const active = this.activeSegment();
+    const salvaged = active && this.fd !== null ? this.readOpenSegment(this.fd) : [];
+    let lost = 0;
+    for (const s of this.segments) if (s !== active) lost += s.firstSeq > this.ackedSeq ? s.count : Math.max(0, s.lastSeq - this.ackedSeq);
+    if (this.fd !== null) {
+      try {
+        closeSync(this.fd);
+      } catch {
+        // The file is gone anyway.
+      }
+    }
+    this.fd = null;
+    this.segments.length = 0;
+    this.cache = null;
+    this.makeDir();
+    acquireSpoolLock(this.o.dir);
+    this.ackWrittenSeq = Number.NaN;
+    this.writeAck();
+    let kept = 0;
+    for (const r of salvaged) {
+      if (r.seq <= this.ackedSeq) continue;
+      this.writeRecord(r.seq, r.timestampMs, encodeRecord(r.seq, r.timestampMs, r.payload));
+      kept += 1;
+    }
+    this.o.logger.warn(
+      { spool: this.o.dir, rewritten: kept, lost },
+      'the spool directory was deleted while scaph was running: recreated it and wrote back the unsent samples still at hand',
+    );
+    this.drop(DROP_SPOOL_DELETED, lost);
+  }
+
+  private readOpenSegment(fd: number): SpoolRecord[] {
+    try {
+      const size = fstatSync(fd).size;
+      const buf = Buffer.allocUnsafe(size);
+      let at = 0;
+      while (at < size) {
+        const n = readSync(fd, buf, at, size - at, at);
+        if (n === 0) break;
+        at += n;
+      }
+      return parseSegment(buf.subarray(0, at)).records;
+    } catch {
+      return [];
+    }
   }
 
   /** Everything up to and including `seq` was delivered (or given up on): segments wholly behind it go. */
@@ -160,10 +296,16 @@ export class Spool {
     return out;
   }
 
-  /** Syncs and closes the open segment and records the acknowledged seq. */
+  /** Syncs and closes the open segment, records the acknowledged seq and releases the lock. */
   close(): void {
-    this.sealActive();
+    try {
+      this.sealActive();
+    } catch (err) {
+      this.o.logger.warn({ spool: this.o.dir, err: fsErrorCode(err) }, 'could not sync the spool segment on close');
+      this.fd = null;
+    }
     this.writeAck();
+    releaseSpoolLock(this.o.dir);
   }
 
   private activeSegment(): Segment | null {
@@ -172,11 +314,8 @@ export class Spool {
 
   private startSegment(firstSeq: number): Segment {
     const path = join(this.o.dir, segmentName(firstSeq));
-    try {
-      this.fd = openSync(path, 'a', 0o600);
-    } catch (err) {
-      throw new SpoolDirError(this.o.dir, `is not writable (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
-    }
+    // a+: appended to, and readable back should the directory be deleted from under us (see recreate).
+    this.fd = openSync(path, 'a+', 0o600);
     syncDir(this.o.dir);
     const segment: Segment = { path, firstSeq, lastSeq: firstSeq - 1, count: 0, bytes: 0, maxTimestampMs: 0 };
     this.segments.push(segment);
@@ -185,9 +324,14 @@ export class Spool {
 
   private sealActive(): void {
     if (this.fd === null) return;
-    this.sync();
-    closeSync(this.fd);
+    const fd = this.fd;
     this.fd = null;
+    try {
+      fdatasyncSync(fd);
+      this.lastSyncMs = this.now();
+    } finally {
+      closeSync(fd);
+    }
   }
 
   private sync(): void {
@@ -199,7 +343,7 @@ export class Spool {
     if (this.cache?.path === s.path && s !== this.activeSegment()) return this.cache.records;
     let records: SpoolRecord[];
     try {
-      records = parseSegment(readFileSync(s.path)).records;
+      records = parseSegment(readRegularFileSync(s.path, Number.MAX_SAFE_INTEGER)).records;
     } catch (err) {
       this.o.logger.warn({ segment: s.path, err: (err as Error).message }, 'spool segment unreadable; skipping it');
       records = [];
@@ -235,22 +379,31 @@ export class Spool {
     this.o.onDrop?.(reason, count);
   }
 
-  /** Indexes the segments an earlier run left; damaged ones keep their good records, empty ones go. */
+  /**
+   * Indexes the segments an earlier run left; damaged ones keep their good records, empty ones go. A segment
+   * that cannot be read at all (a directory or FIFO by that name, unreadable) stops the start: exit 1.
+   */
   private index(): void {
-    const names = readdirSync(this.o.dir)
+    let entries: string[];
+    try {
+      entries = readdirSync(this.o.dir);
+    } catch (err) {
+      throw new SpoolDirError(this.o.dir, `cannot be listed (${fsErrorCode(err)})`);
+    }
+    const names = entries
       .map((name) => ({ name, first: segmentFirstSeq(name) }))
       .filter((e): e is { name: string; first: number } => e.first !== null)
       .sort((a, b) => a.first - b.first);
     for (const { name, first } of names) {
       const path = join(this.o.dir, name);
-      const parsed = parseSegment(readFileSync(path));
+      const parsed = parseSegment(this.readSegmentAtStart(path, name));
       if (parsed.damage) {
         this.o.logger.warn({ segment: path, damage: parsed.damage, keptRecords: parsed.records.length }, 'damaged spool segment: keeping its valid records, skipping the rest');
         this.o.onDrop?.(DROP_SPOOL_CORRUPT, 1);
       }
       const last = parsed.records[parsed.records.length - 1];
       if (!last || last.seq <= this.ackedSeq) {
-        unlinkSync(path);
+        this.unlinkOrExplain(path, name);
         continue;
       }
       let maxTs = 0;
@@ -261,20 +414,61 @@ export class Spool {
     this.nextSeq = Math.max(this.nextSeq, this.ackedSeq + 1);
   }
 
-  private readAck(): number {
+  private readSegmentAtStart(path: string, name: string): Buffer {
     try {
-      const n = Number(readFileSync(join(this.o.dir, ACK_FILE), 'utf8').trim());
-      return Number.isInteger(n) && n >= -1 ? n : -1;
-    } catch {
-      return -1;
+      return readRegularFileSync(path, Number.MAX_SAFE_INTEGER);
+    } catch (err) {
+      const why = err instanceof NotRegularFileError ? `it is ${err.kind}` : fsErrorCode(err);
+      throw new SpoolDirError(this.o.dir, `holds "${name}", named like a spool segment but unreadable (${why})`, 'remove that entry, or choose another spool_dir');
     }
   }
 
+  private unlinkOrExplain(path: string, name: string): void {
+    try {
+      unlinkSync(path);
+    } catch (err) {
+      throw new SpoolDirError(this.o.dir, `holds "${name}", which cannot be removed (${fsErrorCode(err)})`);
+    }
+  }
+
+  private readAck(): number {
+    const path = join(this.o.dir, ACK_FILE);
+    let text: string;
+    try {
+      text = readRegularFileSync(path).toString('utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return -1;
+      const why = err instanceof NotRegularFileError ? `it is ${err.kind}` : fsErrorCode(err);
+      throw new SpoolDirError(this.o.dir, `holds an unreadable "${ACK_FILE}" file (${why})`, 'remove it (samples may then be sent twice), or choose another spool_dir');
+    }
+    const n = Number(text.trim());
+    return Number.isInteger(n) && n >= -1 ? n : -1;
+  }
+
+  /**
+   * Records the acknowledged seq (write + rename). A failure (disk full) is said once and retried at the
+   * next acknowledgement: in the meantime a restart would only send some delivered samples again.
+   */
   private writeAck(): void {
     if (this.ackedSeq === this.ackWrittenSeq) return;
     const tmp = join(this.o.dir, `${ACK_FILE}.tmp`);
-    writeFileSync(tmp, `${this.ackedSeq}\n`);
-    renameSync(tmp, join(this.o.dir, ACK_FILE));
+    try {
+      writeFileSync(tmp, `${this.ackedSeq}\n`);
+      renameSync(tmp, join(this.o.dir, ACK_FILE));
+    } catch (err) {
+      if (!this.ackFailing) {
+        this.ackFailing = true;
+        this.o.logger.warn(
+          { spool: this.o.dir, err: fsErrorCode(err) },
+          'cannot record delivered samples in the spool (retried at each delivery): after a restart some may be sent again',
+        );
+      }
+      return;
+    }
+    if (this.ackFailing) {
+      this.ackFailing = false;
+      this.o.logger.warn({ spool: this.o.dir }, 'spool acknowledgements recorded again');
+    }
     this.ackWrittenSeq = this.ackedSeq;
   }
 }

@@ -33,6 +33,8 @@ export class DeliveryStats {
   /** Disk spool backlog (records not yet acknowledged) and size; null when the transport has no spool. */
   spoolSamples: number | null = null;
   spoolBytes: number | null = null;
+  /** Samples the disk spool refused to store (disk full, read-only): kept in memory only. */
+  spoolWriteFailures = 0;
   private readonly dropped = new Map<string, number>();
 
   constructor(readonly transport: string) {}
@@ -79,6 +81,7 @@ export class DeliveryStats {
     }
     if (this.spoolBytes !== null) {
       out.push(gauge('scaph_delivery_spool_bytes', 'Size of the disk spool segment files, in bytes', t, this.spoolBytes, 'int'));
+      out.push(counter('scaph_delivery_spool_write_failures_total', 'Samples the disk spool could not store (kept in memory only)', t, this.spoolWriteFailures));
     }
     if (this.lastSuccessMs !== null) {
       out.push(

@@ -1,4 +1,5 @@
 import { closeSync, openSync, writeSync } from 'node:fs';
+import { ScaphError } from '../core/errors.js';
 import type { Exporter } from '../core/exporter.js';
 import { capCmdline } from '../core/metrics.js';
 import type { ContainerInfo, ProcessSample, Sample } from '../core/sample.js';
@@ -111,21 +112,49 @@ function round(uw: number): number {
   return Math.round(uw);
 }
 
+/** The JSON output cannot be opened or written: names the file (or stdout) and what to do. */
+export class JsonOutputError extends ScaphError {
+  constructor(file: string | null, code: string) {
+    const where = file === null ? 'stdout' : `"${file}"`;
+    const hint =
+      code === 'ENOENT'
+        ? 'its directory does not exist: create it, or give -f a path in an existing directory'
+        : code === 'EISDIR'
+          ? 'it is a directory: give -f a file path'
+          : code === 'ENOSPC' || code === 'EDQUOT'
+            ? 'no space left on that file system: free some, or write elsewhere'
+            : code === 'EACCES' || code === 'EPERM' || code === 'EROFS'
+              ? "scaph's user may not write there: choose another path"
+              : 'check the path given to -f';
+    super(`cannot write the JSON output to ${where} (${code}): ${hint}`);
+  }
+}
+
 /**
  * Writes one JSON array of reports. The opening bracket goes out at start and the closing one at stop,
- * with synchronous writes, so the output is valid JSON even when the run ends on SIGINT/SIGTERM.
+ * with synchronous writes, so the output is valid JSON even when the run ends on SIGINT/SIGTERM/SIGHUP.
+ * When the output goes away, the exporter ends (see Exporter.ended): quietly when the reader of stdout
+ * left (EPIPE, `scaph json | head`), with a JsonOutputError otherwise (disk full, …).
  */
 export class JsonExporter implements Exporter {
   readonly name = 'json';
+  readonly ended: Promise<ScaphError | null>;
   private fd = 1;
   private count = 0;
   private closed = false;
+  private end: (err: ScaphError | null) => void = () => undefined;
 
-  constructor(private readonly options: JsonExporterOptions) {}
+  constructor(private readonly options: JsonExporterOptions) {
+    this.ended = new Promise((resolve) => (this.end = resolve));
+  }
 
   async start(): Promise<void> {
-    if (this.options.file) this.fd = openSync(this.options.file, 'w');
-    writeSync(this.fd, '[');
+    try {
+      if (this.options.file) this.fd = openSync(this.options.file, 'w');
+      writeSync(this.fd, '[');
+    } catch (err) {
+      throw new JsonOutputError(this.options.file, (err as NodeJS.ErrnoException).code ?? (err as Error).message);
+    }
   }
 
   export(sample: Sample): void {
@@ -134,12 +163,11 @@ export class JsonExporter implements Exporter {
     try {
       writeSync(this.fd, `${this.count === 0 ? '\n' : ',\n'}${report}`);
     } catch (err) {
-      // The reader of our stdout went away (`scaph json | head`): nothing more can be written.
-      if ((err as NodeJS.ErrnoException).code === 'EPIPE') {
-        this.closed = true;
-        return;
-      }
-      throw err;
+      const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+      this.closed = true;
+      // The reader of our stdout went away (`scaph json | head`): the run ends quietly, like any filter.
+      this.end(code === 'EPIPE' ? null : new JsonOutputError(this.options.file, code));
+      return;
     }
     this.count += 1;
   }
@@ -147,7 +175,13 @@ export class JsonExporter implements Exporter {
   async stop(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    writeSync(this.fd, this.count === 0 ? ']\n' : '\n]\n');
-    if (this.fd !== 1) closeSync(this.fd);
+    try {
+      writeSync(this.fd, this.count === 0 ? ']\n' : '\n]\n');
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+      if (code !== 'EPIPE') throw new JsonOutputError(this.options.file, code);
+    } finally {
+      if (this.fd !== 1) closeSync(this.fd);
+    }
   }
 }

@@ -30,6 +30,8 @@ export interface PrometheusExporterOptions {
   readonly logger: Logger;
   /** `/healthz` answers 503 once the latest sample is older than this, ms. Default 15 s (3 default steps). */
   readonly healthMaxAgeMs?: number;
+  /** Tells the user something they must know to use scaph (the CLI prints it on stderr), e.g. the port -p 0 got. */
+  readonly announce?: (line: string) => void;
 }
 
 export const DEFAULT_HEALTH_MAX_AGE_MS = 15_000;
@@ -103,6 +105,8 @@ export class PrometheusExporter implements Exporter {
     server.on('error', (err) => this.options.logger.error({ err: err.message }, 'prometheus server error'));
     this.server = server;
     this.options.logger.info({ address: this.options.address, port: this.port, path: this.metricsPath }, 'prometheus exporter listening');
+    // -p 0: the system chose the port; nobody could scrape it without being told.
+    if (this.options.port === 0) this.options.announce?.(`prometheus exporter listening on port ${this.port} of ${this.options.address} (chosen by the system for -p 0)`);
   }
 
   export(sample: Sample): void {

@@ -13,8 +13,9 @@
  * Every file is written to a temp file in the same directory and renamed over the old one, so a guest
  * never reads a torn or empty value. A reader that keeps energy_uj open must reopen it to see updates.
  */
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { mkdirsSync } from '../core/bounded-fs.js';
 import { ScaphError } from '../core/errors.js';
 import type { Exporter } from '../core/exporter.js';
 import type { Logger } from '../core/log.js';
@@ -72,7 +73,7 @@ export class QemuExporter implements Exporter {
 
   async start(): Promise<void> {
     try {
-      await mkdir(this.options.path, { recursive: true, mode: 0o755 });
+      mkdirsSync(this.options.path, 0o755);
     } catch (err) {
       throw new QemuExportPathError(this.options.path, err as NodeJS.ErrnoException);
     }
@@ -168,8 +169,8 @@ export class QemuExporter implements Exporter {
   private async createTree(c: VmCounter): Promise<void> {
     const pkg = join(c.dir, 'intel-rapl:0');
     const core = join(c.dir, 'intel-rapl:0:0');
-    await mkdir(pkg, { recursive: true, mode: 0o755 });
-    await mkdir(core, { recursive: true, mode: 0o755 });
+    mkdirsSync(pkg, 0o755);
+    mkdirsSync(core, 0o755);
     if (!c.resumed) {
       // Until now counterUj held the energy added since this run first saw the VM.
       c.counterUj = ((await previousCounterUj(join(pkg, 'energy_uj'))) + c.counterUj) % (VM_MAX_ENERGY_RANGE_UJ + 1);

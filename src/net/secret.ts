@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { NotRegularFileError, ReadTimeoutError, readFileWithin } from '../core/bounded-fs.js';
 import { ScaphError } from '../core/errors.js';
 
 /** A secret file (token, password) we cannot use; the message names the file, never its content. */
@@ -15,10 +15,12 @@ export class SecretFileError extends ScaphError {
 export async function readSecretFile(what: string, path: string): Promise<string> {
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    // A pipe is fine too (`--bearer-token-file <(pass show token)`), if it delivers within the deadline.
+    text = (await readFileWithin(path, { pipes: true })).toString('utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw new SecretFileError(what, path, 'does not exist: check the path');
+    if (err instanceof NotRegularFileError || err instanceof ReadTimeoutError) throw new SecretFileError(what, path, `cannot be read: ${err.message}`);
     throw new SecretFileError(what, path, `cannot be read (${code ?? (err as Error).message}): check its permissions`);
   }
   const secret = text.replace(/\r?\n$/, '');

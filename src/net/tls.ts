@@ -1,5 +1,6 @@
-import { readFile } from 'node:fs/promises';
-import { ScaphError } from '../core/errors.js';
+import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
+import { NotRegularFileError, ReadTimeoutError, readFileWithin } from '../core/bounded-fs.js';
+import { ScaphError, UsageError } from '../core/errors.js';
 
 /** Paths given on the command line (--ca, --cert, --key) and --insecure. */
 export interface TlsFiles {
@@ -56,12 +57,22 @@ export class TlsClientPairError extends ScaphError {
   }
 }
 
+/**
+ * The client key cannot be used with its certificate (encrypted, not a key, not the certificate's key):
+ * a configuration mistake that retrying would hide behind "server unreachable", so scaph refuses to start.
+ */
+export class TlsKeyPairError extends UsageError {}
+
 /** Loads the CA / client cert / key files into TLS options, failing with a named error per file. */
 export async function loadTls(files: TlsFiles): Promise<TlsOptions> {
   if ((files.certFile === undefined) !== (files.keyFile === undefined)) throw new TlsClientPairError();
   const ca = files.caFile === undefined ? undefined : await readPem('CA certificate', files.caFile, 'CERTIFICATE');
   const cert = files.certFile === undefined ? undefined : await readPem('client certificate', files.certFile, 'CERTIFICATE');
   const key = files.keyFile === undefined ? undefined : await readPem('client key', files.keyFile, 'PRIVATE KEY');
+  if (ca !== undefined && files.caFile !== undefined) parseCertificate(ca, 'CA certificate', files.caFile);
+  if (cert !== undefined && key !== undefined && files.certFile !== undefined && files.keyFile !== undefined) {
+    checkKeyPair(cert, key, files.certFile, files.keyFile);
+  }
   return {
     ...(ca === undefined ? {} : { ca }),
     ...(cert === undefined ? {} : { cert }),
@@ -70,13 +81,48 @@ export async function loadTls(files: TlsFiles): Promise<TlsOptions> {
   };
 }
 
+/**
+ * Checks that `keyPem` is an unencrypted private key and the one `certPem` was issued for; throws
+ * TlsKeyPairError (exit 2) naming both files otherwise.
+ */
+export function checkKeyPair(certPem: string, keyPem: string, certFile: string, keyFile: string): void {
+  let key: KeyObject;
+  try {
+    key = createPrivateKey(keyPem);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? '';
+    if (code === 'ERR_MISSING_PASSPHRASE' || /ENCRYPTED/.test(keyPem)) {
+      throw new TlsKeyPairError(
+        `client key file "${keyFile}" is encrypted with a passphrase, which scaph does not take: write an unencrypted copy ` +
+          `("openssl pkey -in ${keyFile} -out <new key file>", readable by scaph's user only) and pass that to --key`,
+      );
+    }
+    throw new TlsKeyPairError(`client key file "${keyFile}" does not hold a usable private key (${(err as Error).message}): check the file given to --key`);
+  }
+  const cert = parseCertificate(certPem, 'client certificate', certFile);
+  if (!cert.checkPrivateKey(key)) {
+    throw new TlsKeyPairError(
+      `client key file "${keyFile}" does not match the client certificate "${certFile}": give --key the private key the certificate was issued for`,
+    );
+  }
+}
+
+function parseCertificate(pem: string, role: TlsFileRole, path: string): X509Certificate {
+  try {
+    return new X509Certificate(pem);
+  } catch (err) {
+    throw new TlsKeyPairError(`${role} file "${path}" does not hold a valid certificate (${(err as Error).message}): check the file`);
+  }
+}
+
 async function readPem(role: TlsFileRole, path: string, expected: string): Promise<string> {
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    text = (await readFileWithin(path, { pipes: true })).toString('utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw new TlsFileMissingError(role, path);
+    if (err instanceof NotRegularFileError || err instanceof ReadTimeoutError) throw new TlsFileUnreadableError(role, path, err.message);
     throw new TlsFileUnreadableError(role, path, code ?? (err as Error).message);
   }
   // "PRIVATE KEY" also matches "RSA PRIVATE KEY" / "EC PRIVATE KEY" blocks.

@@ -5,7 +5,7 @@
  * generation compare, and its answer changes when names arrive or a container is renamed — so call it
  * every sample rather than keeping the first answer for the process's life.
  */
-import { readFileSync } from 'node:fs';
+import { readRegularFileSync } from '../core/bounded-fs.js';
 import type { Logger } from '../core/log.js';
 import type { ContainerInfo } from '../core/sample.js';
 import { isNamespacedCgroup, parseCgroup, parseCgroupDirs, type CgroupDirs } from './cgroup.js';
@@ -133,7 +133,7 @@ export class ContainerResolver {
 
   private readCgroup(pid: number): string | null {
     try {
-      return readFileSync(`${this.procfsRoot}/${pid}/cgroup`, 'utf8');
+      return readRegularFileSync(`${this.procfsRoot}/${pid}/cgroup`).toString('utf8');
     } catch {
       // ENOENT/ESRCH: the process ended between listing and reading — normal. Anything else (hidepid,
       // EACCES) leaves this process without container labels, like the root cgroup.

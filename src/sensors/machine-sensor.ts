@@ -17,11 +17,11 @@ import {
   type Sample,
 } from '../core/sample.js';
 import type { Sensor } from '../core/sensor.js';
-import { attribute, initialState, type AttributionResult, type AttributionState } from './attribution.js';
+import { attribute, initialState, type AttributionInput, type AttributionResult, type AttributionState } from './attribution.js';
 import type { CgroupDirs } from './cgroup.js';
 import { GroupPowerTracker, type GroupMember } from './group-power.js';
 import { reapersOfEnded } from './reaped-children.js';
-import type { PowerSource } from './power-source.js';
+import { PowerUnavailableError, type PowerReading, type PowerSource } from './power-source.js';
 import { ProcfsReader, readAgentMemory, type CpuTimes, type ProcessEntry, type ProcessIdentity } from './procfs.js';
 import { isQemuProcess, vmNameFromCmdline } from './qemu.js';
 
@@ -84,6 +84,8 @@ export class MachineSensor implements Sensor {
   private unattributedEnergyUj = 0;
   private readonly model: AttributionModel;
   private readonly groups: GroupPowerTracker | null;
+  /** Processes that ended during steps that were not published: reported with the next sample. */
+  private pendingEnded: EndedProcess[] = [];
 
   constructor(options: MachineSensorOptions) {
     this.options = options;
@@ -123,13 +125,11 @@ export class MachineSensor implements Sensor {
     const cpuBusyFraction = busyFraction(previous.cpu, current.cpu);
     const intervalNs = current.monoNs - previous.monoNs;
     const intervalMs = Number(intervalNs) / 1e6;
-    const power = await this.options.powerSource.read({ cpuBusyFraction, intervalNs, cpuCount: current.cpuCount });
     const list = [...current.entries.values()];
     const busyTicks = Math.max(0, current.cpu.busyTicks - previous.cpu.busyTicks);
-    const result = attribute({
+    const input: Omit<AttributionInput, 'hostPowerUw'> = {
       previous: this.state,
       current: list,
-      hostPowerUw: power.hostPowerUw,
       cpuBusyFraction,
       busyTicks,
       intervalMs,
@@ -137,7 +137,16 @@ export class MachineSensor implements Sensor {
       model: this.model,
       reapedChildren: this.options.reapedChildren !== false,
       bornAfterTicks: previous.uptimeTicks,
-    });
+    };
+    let power: PowerReading;
+    try {
+      power = await this.options.powerSource.read({ cpuBusyFraction, intervalNs, cpuCount: current.cpuCount });
+    } catch (err) {
+      // Not measurable this step: nothing is published, and the next interval starts here, as the source's does.
+      if (err instanceof PowerUnavailableError) this.restartInterval(current, attribute({ ...input, hostPowerUw: 0 }));
+      throw err;
+    }
+    const result = attribute({ ...input, hostPowerUw: power.hostPowerUw });
     this.state = result.next;
     this.previous = current;
     this.hostEnergyUj += power.hostEnergyDeltaUj;
@@ -170,11 +179,26 @@ export class MachineSensor implements Sensor {
       },
       sockets: power.sockets,
       processes,
-      endedProcesses: endedProcesses(previous.entries, result),
+      endedProcesses: this.takeEnded(endedProcesses(previous.entries, result)),
       groups,
       agentRssBytes: process.memoryUsage.rss(),
       ...agentMemoryField(),
     });
+  }
+
+  /** A new interval from `current`: processes carried over with no energy added, ended ones kept for the next sample. */
+  private restartInterval(current: Reading, result: AttributionResult): void {
+    const previous = this.previous as Reading;
+    this.pendingEnded.push(...endedProcesses(previous.entries, result));
+    this.state = result.next;
+    this.previous = current;
+  }
+
+  private takeEnded(ended: EndedProcess[]): EndedProcess[] {
+    if (this.pendingEnded.length === 0) return ended;
+    const all = [...this.pendingEnded, ...ended];
+    this.pendingEnded = [];
+    return all;
   }
 
   async close(): Promise<void> {

@@ -1,3 +1,4 @@
+import { MeasurementUnavailableError } from '../core/sensor.js';
 import type { SocketSample, ValueSource } from '../core/sample.js';
 
 /**
@@ -29,10 +30,22 @@ export interface PowerReadContext {
   readonly cpuCount: number;
 }
 
+/**
+ * Host power cannot be measured for this step (zones gone, unreadable, or just back without a baseline).
+ * Not a failure of the run: the step is not published (a figure scaph cannot measure is never shown as a
+ * measurement), and the source starts a new interval at this reading, so the caller must too.
+ */
+export class PowerUnavailableError extends MeasurementUnavailableError {
+  constructor(readonly problems: readonly string[]) {
+    super(`host power cannot be measured: ${problems.join('; ')}`);
+  }
+}
+
 export interface PowerSource {
   readonly kind: 'powercap_rapl' | 'estimate';
   /** First reading; throws a ScaphError subclass with guidance when the source is missing or unreadable. */
   start(): Promise<void>;
+  /** Throws PowerUnavailableError when this step cannot be measured (the next one may be). */
   read(context: PowerReadContext): Promise<PowerReading>;
   /** Releases open files; optional. */
   close?(): Promise<void>;

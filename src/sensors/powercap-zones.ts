@@ -1,5 +1,6 @@
-import { readdir, readFile, realpath } from 'node:fs/promises';
+import { readdir, realpath } from 'node:fs/promises';
 import { join } from 'node:path';
+import { readFileWithin } from '../core/bounded-fs.js';
 import { PowercapMissingError } from './powercap-errors.js';
 
 /**
@@ -82,9 +83,10 @@ function pushCandidate(found: Candidate[], parent: string, entry: string): void 
   if (c) found.push(c);
 }
 
+/** A zone's small text file, or null when it is missing or unusable (a FIFO, stuck): never waits long. */
 async function readTrimmed(file: string): Promise<string | null> {
   try {
-    return (await readFile(file, 'latin1')).trim();
+    return (await readFileWithin(file, { timeoutMs: 1000 })).toString('latin1').trim();
   } catch {
     return null;
   }

@@ -2,10 +2,10 @@ import { join } from 'node:path';
 import { energyDeltaUj, powerUwFromEnergy } from '../core/energy.js';
 import { silentLogger, type Logger } from '../core/log.js';
 import type { DomainSample, SocketSample, ValueSource } from '../core/sample.js';
-import { EnergyCounterFile } from './powercap-counter.js';
+import { EnergyCounterFile, type CounterRead } from './powercap-counter.js';
 import { PowercapMissingError, PowercapPermissionError, PowercapUnusableError } from './powercap-errors.js';
 import { discoverZones, type PowercapZone } from './powercap-zones.js';
-import type { PowerReadContext, PowerReading, PowerSource } from './power-source.js';
+import { PowerUnavailableError, type PowerReadContext, type PowerReading, type PowerSource } from './power-source.js';
 
 export { PowercapMissingError, PowercapPermissionError, PowercapUnusableError } from './powercap-errors.js';
 export type { PowercapZone } from './powercap-zones.js';
@@ -23,10 +23,15 @@ interface ZoneState {
   readonly zone: PowercapZone;
   readonly counter: EnergyCounterFile;
   prevUj: number;
+  /** When prevUj was read; -1n: no baseline (never read, or the file was lost since). */
   prevNs: bigint;
   cumulativeUj: number;
   powerUw: number;
   lastDeltaUj: number;
+  /** This step's power is known: read now, from a baseline. */
+  fresh: boolean;
+  /** This step's read failed. */
+  failed: boolean;
   lastProblem: string;
   warnedProblem: boolean;
   warnedReset: boolean;
@@ -39,9 +44,15 @@ interface SocketStates {
 }
 
 /**
- * Host, socket and domain power from RAPL energy counters. Each zone keeps its own previous reading
- * and timestamp, so a zone whose read fails keeps its last power and catches up (with the energy it
- * missed) on its next good read: an interval is never dropped, zeroed or doubled.
+ * Host, socket and domain power from RAPL energy counters. Each zone keeps its own previous reading and
+ * timestamp. A figure that cannot be measured is never published, neither as 0 W nor as the last value:
+ * - a host zone (psys, or each socket's package and dram) that cannot be read makes the step unavailable
+ *   (read() throws PowerUnavailableError): nothing is published, and every host zone starts a new interval
+ *   there (one that failed, at its next good read), so the next published power covers exactly the
+ *   interval of the caller's next CPU reading. Readings resume by themselves when the files come back.
+ * - a domain (or a socket's package under psys) that cannot be read is left out of that step; when its
+ *   file stayed in place it catches up with the energy it missed on its next good read (the mean over the
+ *   gap: no interval dropped, zeroed or doubled); a file that went away starts a new baseline.
  */
 export class PowercapSource implements PowerSource {
   readonly kind = 'powercap_rapl' as const;
@@ -62,12 +73,17 @@ export class PowercapSource implements PowerSource {
     const candidates = discovered.map((zone) => newState(zone));
     const atNs = await this.primeAll(candidates);
     const usable = candidates.filter((s) => s.prevNs === atNs);
+    const problems = (): string[] => candidates.filter((s) => !usable.includes(s)).map((s) => `${s.counter.path}: ${s.lastProblem}`);
     if (usable.length === 0) {
       await closeAll(candidates);
-      const problems = candidates.map((s) => `${s.counter.path}: ${s.lastProblem}`);
-      throw new PowercapUnusableError(this.options.powercapPath, problems);
+      throw new PowercapUnusableError(this.options.powercapPath, problems());
     }
     this.arrange(usable, candidates);
+    if (this.hostZones().length === 0) {
+      // Domains alone cannot give host power: publishing their sum (or 0 W) as host power would lie.
+      await closeAll(candidates);
+      throw new PowercapUnusableError(this.options.powercapPath, [...problems(), 'no package or psys zone is readable, so host power cannot be measured']);
+    }
     this.started = true;
     this.options.logger.info(
       { zones: this.zones.map((s) => `${s.zone.zoneName}=${s.zone.name}`), valueSource: this.valueSource() },
@@ -125,19 +141,41 @@ export class PowercapSource implements PowerSource {
     const readAtMs = Date.now();
     reads.forEach((r, i) => {
       const s = this.zones[i];
-      if (s !== undefined) this.advance(s, r.ok ? r.valueUj : null, r.ok ? '' : r.problem, atNs);
+      if (s !== undefined) this.advance(s, r, atNs);
     });
+    const unknown = this.hostZones().filter((z) => !z.fresh);
+    if (unknown.length > 0) {
+      // A host zone that failed starts its new interval at its next good read (the others did so now).
+      for (const z of unknown) if (z.failed) z.prevNs = -1n;
+      throw new PowerUnavailableError(unknown.map((z) => `${z.counter.path}: ${z.lastProblem}`));
+    }
+    for (const s of this.zones) if (s.failed) this.warnProblem(s, s.lastProblem);
     return this.reading(readAtMs);
   }
 
-  /** Folds one counter reading into its zone; a failed read keeps the last power and the old baseline. */
-  private advance(s: ZoneState, valueUj: number | null, problem: string, atNs: bigint): void {
+  /** Folds one counter reading into its zone; see the class comment for failed reads. */
+  private advance(s: ZoneState, r: CounterRead, atNs: bigint): void {
     s.lastDeltaUj = 0;
-    if (valueUj === null) {
-      this.warnProblem(s, problem);
+    s.fresh = false;
+    s.failed = !r.ok;
+    if (!r.ok) {
+      s.lastProblem = r.problem;
+      if (r.fileLost) s.prevNs = -1n;
       return;
     }
+    if (s.warnedProblem) {
+      s.warnedProblem = false;
+      this.options.logger.warn({ file: s.counter.path }, 'RAPL energy file readable again');
+    }
+    if (s.prevNs < 0n) {
+      s.prevUj = r.valueUj;
+      s.prevNs = atNs;
+      s.lastProblem = 'readable again; its power is known from the next reading';
+      return;
+    }
+    s.fresh = true;
     if (atNs <= s.prevNs) return;
+    const valueUj = r.valueUj;
     const delta = energyDeltaUj(s.prevUj, valueUj, s.zone.maxRangeUj);
     if (delta.kind === 'reset' && !s.warnedReset) {
       s.warnedReset = true;
@@ -155,21 +193,30 @@ export class PowercapSource implements PowerSource {
     s.prevNs = atNs;
   }
 
+  /** The zones host power is made of: psys, or each socket's package plus its dram. */
+  private hostZones(): ZoneState[] {
+    return this.psys ? [this.psys] : this.sockets.flatMap(hostZonesOf);
+  }
+
+  /** This step's figures: only zones read now (a socket whose package was not, and such domains, are left out). */
   private reading(readAtMs: number): PowerReading {
-    const sockets: SocketSample[] = this.sockets.map((s) => ({
-      id: s.id,
-      energyUj: s.pkg?.cumulativeUj ?? 0,
-      powerUw: s.pkg?.powerUw ?? 0,
-      domains: s.domains.map(
-        (d): DomainSample => ({ name: d.zone.name, id: d.zone.domainId, energyUj: d.cumulativeUj, powerUw: d.powerUw, energyRecordsKept: recordsKept(d) }),
-      ),
-      energyRecordsKept: s.pkg ? recordsKept(s.pkg) : 0,
-    }));
-    const hostZones = this.psys ? [this.psys] : this.sockets.flatMap(hostZonesOf);
+    const sockets: SocketSample[] = [];
+    for (const s of this.sockets) {
+      if (s.pkg && !s.pkg.fresh) continue;
+      sockets.push({
+        id: s.id,
+        energyUj: s.pkg?.cumulativeUj ?? 0,
+        powerUw: s.pkg?.powerUw ?? 0,
+        domains: s.domains
+          .filter((d) => d.fresh)
+          .map((d): DomainSample => ({ name: d.zone.name, id: d.zone.domainId, energyUj: d.cumulativeUj, powerUw: d.powerUw, energyRecordsKept: recordsKept(d) })),
+        energyRecordsKept: s.pkg ? recordsKept(s.pkg) : 0,
+      });
+    }
     let hostPowerUw = 0;
     let hostEnergyDeltaUj = 0;
     let hostRecordsKept = 0;
-    for (const z of hostZones) {
+    for (const z of this.hostZones()) {
       hostPowerUw += z.powerUw;
       hostEnergyDeltaUj += z.lastDeltaUj;
       hostRecordsKept += recordsKept(z);
@@ -216,6 +263,8 @@ function newState(zone: PowercapZone): ZoneState {
     cumulativeUj: 0,
     powerUw: 0,
     lastDeltaUj: 0,
+    fresh: false,
+    failed: false,
     lastProblem: '',
     warnedProblem: false,
     warnedReset: false,

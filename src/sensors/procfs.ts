@@ -13,9 +13,10 @@
  * it after the process ended fails (ESRCH), so a reused pid is reopened by path and gets a fresh
  * identity. The synthetic tree of the tests emulates that by emptying stat before removing a process.
  */
-import { closeSync, openSync, readdirSync, readFileSync, readlinkSync, readSync } from 'node:fs';
+import { closeSync, constants, openSync, readdirSync, readlinkSync, readSync } from 'node:fs';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { AgentMemorySample, MemorySample } from '../core/sample.js';
+import { readRegularFileSync } from '../core/bounded-fs.js';
 import { ScaphError } from '../core/errors.js';
 import {
   basename,
@@ -39,6 +40,8 @@ const DEFAULT_PAGE_SIZE_BYTES = 4096;
 const PIDS_PER_SLICE = 1000;
 /** fds left to the rest of the agent (sockets, spool, files) when sizing the stat fd cache. */
 const RESERVED_FDS = 1024;
+/** procfs files are opened non-blocking: a FIFO planted in a tree given with --procfs-path reads as empty. */
+const NONBLOCK_READ = constants.O_RDONLY | constants.O_NONBLOCK;
 
 /** What does not change during a process's life: read once per (pid, starttime). */
 export interface ProcessIdentity {
@@ -112,7 +115,7 @@ export class ProcfsReader {
   readStat(): ProcStat {
     const path = `${this.root}/stat`;
     try {
-      return parseProcStat(readFileSync(path, 'latin1'));
+      return parseProcStat(readRegularFileSync(path).toString('latin1'));
     } catch (err) {
       throw new ProcfsUnreadableError(path, err);
     }
@@ -241,14 +244,14 @@ export class ProcfsReader {
   private openStat(pid: number): number {
     const path = `${this.root}/${pid}/stat`;
     try {
-      return openSync(path, 'r');
+      return openSync(path, NONBLOCK_READ);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if ((code !== 'EMFILE' && code !== 'ENFILE') || this.statFds.size === 0) return -1; // ENOENT: ended since readdir.
     }
     this.shrinkStatFds();
     try {
-      return openSync(path, 'r');
+      return openSync(path, NONBLOCK_READ);
     } catch {
       return -1;
     }
@@ -290,7 +293,7 @@ export class ProcfsReader {
   private readIdentity(pid: number, starttime: number, comm: string): ProcessIdentity | null {
     let argv: readonly string[];
     try {
-      argv = parseCmdline(readFileSync(`${this.root}/${pid}/cmdline`));
+      argv = parseCmdline(readRegularFileSync(`${this.root}/${pid}/cmdline`));
     } catch (err) {
       if (isGone(err)) return null;
       argv = [];
@@ -346,7 +349,7 @@ export function readAgentMemory(): AgentMemorySample | null {
 
 function readOptional(path: string): string | null {
   try {
-    return readFileSync(path, 'latin1');
+    return readRegularFileSync(path).toString('latin1');
   } catch {
     return null;
   }
@@ -365,7 +368,7 @@ export function detectPageSizeBytes(root: string): number {
 function readHead(path: string): string | null {
   let fd: number;
   try {
-    fd = openSync(path, 'r');
+    fd = openSync(path, NONBLOCK_READ);
   } catch {
     return null;
   }

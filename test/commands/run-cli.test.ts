@@ -12,13 +12,13 @@ function scaph(args: string[]) {
 }
 
 describe('scaph run (built CLI)', () => {
-  it('--check prints one line and exits 0; the run samples at [sensor] step until -t', () => {
+  it('--check prints a summary and the paths it will use, and exits 0; the run samples at [sensor] step until -t', () => {
     const out = join(dir, 'out.json');
     const config = join(dir, 'ok.toml');
     writeFileSync(config, `[sensor]\nkind = "estimate"\nstep = 0.5\n[[exporter]]\ntype = "json"\nfile = "${out}"\n`);
     const check = scaph(['run', '-c', config, '--check']);
     expect(check.status).toBe(0);
-    expect(check.stdout).toBe(`${config}: OK: sensor estimate every 0.5 s; 1 exporter: json every 0.5 s\n`);
+    expect(check.stdout).toBe(`${config}: OK: sensor estimate every 0.5 s; 1 exporter: json every 0.5 s\n  exporter[0].file = ${out}\n`);
     const run = scaph(['--no-header', 'run', '-c', config, '-t', '2.2']);
     expect(run.status).toBe(0);
     const reports = JSON.parse(readFileSync(out, 'utf8')) as Array<{ host: { value_source: string } }>;

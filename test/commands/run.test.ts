@@ -60,7 +60,7 @@ describe('scaph run', () => {
     expect(dead?.exporter.stats.sent).toBe(0);
   });
 
-  it('--check prints one summary line and starts nothing; a bad file throws every problem', async () => {
+  it('--check prints a summary and the resolved paths, and starts nothing; a bad file throws every problem', async () => {
     const path = join(dir, 'check.toml');
     writeFileSync(path, `[sensor]\nstep = 2\n[[exporter]]\ntype = "remote-write"\nurl = "x"\nstep = 10\nspool_dir = "${dir}/spool"\n[[exporter]]\ntype = "json"\n`);
     const printed: string[] = [];
@@ -74,7 +74,10 @@ describe('scaph run', () => {
       },
     });
     expect(sensors).toBe(0);
-    expect(printed).toEqual([`${path}: OK: sensor from the command line every 2 s; 2 exporters: remote-write every 10 s (spool ${dir}/spool), json every 2 s`]);
+    expect(printed).toEqual([
+      `${path}: OK: sensor from the command line every 2 s; 2 exporters: remote-write every 10 s (spool ${dir}/spool), json every 2 s\n` +
+        `  exporter[0].spool_dir = ${dir}/spool`,
+    ]);
     expect(checkSummary(loadRunConfig(path, { commands }))).toBe(printed[0]);
     const bad = join(dir, 'bad.toml');
     writeFileSync(bad, `[[exporter]]\ntype = "remote-write"\nca = "${dir}/missing-ca.pem"\n`);

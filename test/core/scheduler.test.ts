@@ -3,7 +3,7 @@ import type { Exporter } from '../../src/core/exporter.js';
 import { silentLogger } from '../../src/core/log.js';
 import type { Sample } from '../../src/core/sample.js';
 import { Scheduler } from '../../src/core/scheduler.js';
-import type { Sensor } from '../../src/core/sensor.js';
+import { MeasurementUnavailableError, type Sensor } from '../../src/core/sensor.js';
 import { makeSample } from '../fixtures/sample.js';
 
 class CountingSensor implements Sensor {
@@ -79,6 +79,49 @@ describe('Scheduler', () => {
     const gaps = rest.map((t, i) => t - (sensor.reads[i] ?? 0));
     for (const gap of gaps) expect(gap).toBeGreaterThan(300);
     expect(gaps.reduce((x, y) => x + y, 0) / gaps.length).toBeGreaterThan(350);
+  });
+
+  it('waits out a step longer than one timer can (24.8 days) instead of firing at once', async () => {
+    const sensor = new CountingSensor();
+    const s = new Scheduler(sensor, [recorder('a')], { stepMs: 3_000_000_000, durationMs: null, logger: silentLogger() });
+    s.start();
+    await new Promise((r) => setTimeout(r, 100));
+    s.stop();
+    await s.done;
+    expect(sensor.reads).toEqual([]);
+  });
+
+  it('says once that readings fail and once that they work again, publishing nothing in between', async () => {
+    const lines: Array<Record<string, unknown>> = [];
+    const { pino } = await import('pino');
+    const logger = pino({ level: 'warn' }, { write: (l: string) => void lines.push(JSON.parse(l) as Record<string, unknown>) });
+    let reads = 0;
+    let scheduler: Scheduler | null = null;
+    const sensor: Sensor = {
+      kind: 'flaky',
+      start: async () => undefined,
+      read: async () => {
+        reads += 1;
+        if (reads === 12) scheduler?.stop();
+        if (reads >= 3 && reads <= 8) throw new MeasurementUnavailableError(`zone gone (read ${reads})`);
+        return makeSample({ timestampMs: Date.now() });
+      },
+    };
+    const a = recorder('a');
+    scheduler = new Scheduler(sensor, [a], { stepMs: 30, durationMs: null, logger });
+    scheduler.start();
+    await scheduler.done;
+    expect(reads).toBe(12);
+    expect(a.got).toHaveLength(6);
+    expect(scheduler.failedReadings).toBe(6);
+    // (A loaded machine may add an "overran its step" line: not what this test is about.)
+    const said = lines.filter((l) => !String(l['msg']).includes('overran'));
+    expect(said.map((l) => l['msg'])).toEqual([
+      'no sample this step: nothing is published until readings work again (retried every step)',
+      'readings work again: publishing resumes',
+    ]);
+    expect(said[0]?.['err']).toBe('zone gone (read 3)');
+    expect(said[1]?.['skippedSteps']).toBe(6);
   });
 
   it('stop() ends the loop promptly', async () => {

@@ -19,6 +19,27 @@ const until = async (cond: () => boolean, ms = 10_000) => {
 };
 
 describe('createPushExporter', () => {
+  it("caps a server's Retry-After (30 s unless told), says both figures once, and delivers every sample", async () => {
+    const lines: Array<Record<string, unknown>> = [];
+    const { pino } = await import('pino');
+    const logger = pino({ level: 'warn' }, { write: (l: string) => void lines.push(JSON.parse(l) as Record<string, unknown>) });
+    const t = new FakeTransport([
+      { kind: 'retry', afterMs: 97_200_000, error: 'HTTP 429' },
+      { kind: 'retry', afterMs: 97_200_000, error: 'HTTP 429' },
+    ]);
+    const ex = createPushExporter(t, { logger, backoff: { minDelayMs: 10, maxDelayMs: 50 }, maxRetryAfterMs: 100 });
+    await ex.start();
+    const started = performance.now();
+    for (let i = 0; i < 5; i++) ex.export(sample(i));
+    await ex.idle();
+    expect(performance.now() - started).toBeLessThan(2000);
+    expect(t.delivered).toEqual(Array.from({ length: 5 }, (_, i) => T0 + i * 1000));
+    const said = lines.filter((l) => String(l['msg']).includes('Retry-After'));
+    expect(said).toHaveLength(1);
+    expect(said[0]).toMatchObject({ retryAfterAskedS: 97_200, retryInS: 0.1 });
+    await ex.stop(1000);
+  });
+
   it('export() returns at once while a send hangs; the queue grows instead', async () => {
     const t = new FakeTransport([], 'hang');
     const ex = createPushExporter(t, opts({ timeoutMs: 60_000 }));

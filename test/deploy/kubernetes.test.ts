@@ -299,7 +299,10 @@ describe('deploy/kubernetes', () => {
       writeFileSync(file, toml);
       const { code, stdout, stderr } = await runNode([SCAPH_BIN, 'run', '-c', file, '--check'], { CREDENTIALS_DIRECTORY: credentials, NODE_NAME: 'node-a' });
       expect(code, `${target}: ${stderr}`).toBe(0);
-      summaries.push(stdout.trim().replace(`${file}: `, `${target}: `));
+      // The summary line; the path lines after it show the mounted credentials and the spool as resolved.
+      const [summary, ...paths] = stdout.trim().split('\n');
+      summaries.push((summary ?? '').replace(`${file}: `, `${target}: `));
+      for (const line of paths) expect(line, target).toMatch(new RegExp(`^  exporter\\[\\d\\]\\.\\w+ = (${credentials}/|/var/lib/scaph/spool/)`));
 
       // Spools live on the DaemonSet's emptyDir, and fit in its size limit (or the kubelet evicts the pod).
       const ds = one<IDaemonSet>(target, 'DaemonSet');

@@ -10,6 +10,7 @@ import { RiemannEventBuilder, type RiemannEventOptions } from '../../src/exporte
 import { decodeMsg, encodeFrame, FRAME_HEADER_BYTES, type RiemannMsg } from '../../src/exporters/riemann-proto.js';
 import { RiemannWireEncoder } from '../../src/exporters/riemann-wire.js';
 import { syntheticSample } from '../fixtures/synthetic-sample.js';
+import { seededRandom } from '../fixtures/prng.js';
 
 const T0 = Date.parse('2026-03-01T12:00:00.123456Z');
 
@@ -40,18 +41,6 @@ function expectSameAsReference(encoder: RiemannWireEncoder, options: RiemannEven
   expect(decodeAll(frames.map((f) => f.bytes))).toEqual(decodeAll(reference));
   expect(frames).toHaveLength(reference.length);
   for (let i = 0; i < reference.length; i++) expect(frames[i]?.bytes.equals(reference[i] as Buffer), `frame ${i}`).toBe(true);
-}
-
-/** mulberry32: a small seeded PRNG, so a failure names a seed that reproduces it. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 // Valid UTF-16 only: see riemann-wire.ts on lone surrogates.
@@ -113,7 +102,7 @@ describe('RiemannWireEncoder', () => {
   it('gives the protobufjs frames, byte for byte, for random samples (unicode, empty strings, huge, negative, NaN)', () => {
     const times = [T0, T0 + 0.5, 0, 999, 1e15, -1500, -T0, 4.5e15];
     for (let seed = 1; seed <= 60; seed++) {
-      const rand = prng(seed);
+      const rand = seededRandom(seed);
       const options = randomOptions(rand);
       const max = pick(rand, [1, 2, 7, 500]);
       const encoder = new RiemannWireEncoder(options, max);
@@ -154,10 +143,10 @@ describe('RiemannWireEncoder', () => {
   it('frames of an earlier batch survive later encodes (the scratch buffer is not handed out)', () => {
     const options = { hostname: 'h', ttlS: 60, tags: [] };
     const encoder = new RiemannWireEncoder(options, 3);
-    const first = [queued(randomMetrics(prng(7), 20), T0)];
+    const first = [queued(randomMetrics(seededRandom(7), 20), T0)];
     const kept = encoder.encode(first).map((f) => f.bytes);
     const copy = kept.map((b) => Buffer.from(b));
-    encoder.encode([queued(randomMetrics(prng(8), 200), T0 + 1000)]);
+    encoder.encode([queued(randomMetrics(seededRandom(8), 200), T0 + 1000)]);
     expect(kept).toEqual(copy);
     expect(kept).toEqual(referenceFrames(options, 3, first));
   });
