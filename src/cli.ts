@@ -1,10 +1,10 @@
 import { Command, CommanderError, Option, type OptionValues } from 'commander';
-import type { CommandContext, ExporterCommandSpec } from './commands/command.js';
-import { EXPORTER_COMMANDS } from './commands/index.js';
-import { collect, positiveSeconds } from './commands/parse.js';
+import type { CommandContext, ExporterCommandSpec } from './exporters/command.js';
+import { EXPORTER_COMMANDS } from './exporters/index.js';
+import { collect, positiveSeconds } from './exporters/parse.js';
 import { configureRunCommand, runFromConfig, type SensorSetup } from './commands/run.js';
-import { ContainerResolver } from './sensors/containers.js';
-import { DEFAULT_DOCKER_SOCKET } from './sensors/docker-metadata.js';
+import { ContainerResolver } from './sensors/containers/resolver.js';
+import { DEFAULT_DOCKER_SOCKET } from './sensors/containers/docker.js';
 import { ScaphError } from './core/errors.js';
 import { agentHostname } from './core/hostname.js';
 import { createLogger, type Logger } from './core/log.js';

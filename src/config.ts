@@ -1,8 +1,8 @@
 import { realpathSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import type { OptionValues } from 'commander';
-import type { ExporterCommandSpec } from './commands/command.js';
-import { EXPORTER_COMMANDS } from './commands/index.js';
+import type { ExporterCommandSpec } from './exporters/command.js';
+import { EXPORTER_COMMANDS } from './exporters/index.js';
 import { fsErrorCode, NotRegularFileError, readRegularFileSync } from './core/bounded-fs.js';
 import { UsageError } from './core/errors.js';
 import { exporterArgs, missingInputFiles, resolvePathKeys, specCommand } from './config/exporter-options.js';

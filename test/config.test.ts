@@ -2,8 +2,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { jsonCommand } from '../src/commands/json.js';
-import { stdoutCommand } from '../src/commands/stdout.js';
+import { jsonCommand } from '../src/exporters/json/command.js';
+import { stdoutCommand } from '../src/exporters/stdout/command.js';
 import { ConfigError, loadRunConfig, SPOOL_DEFAULTS, type LoadOptions } from '../src/config.js';
 import { UsageError } from '../src/core/errors.js';
 import { fakePushCommand } from './fixtures/fake-push-command.js';
@@ -185,14 +185,14 @@ exporter:
   });
 
   it("keeps remote-write's own --timeout (a request timeout) and its file options", async () => {
-    const { remoteWriteCommand } = await import('../src/commands/remote-write.js');
+    const { remoteWriteCommand } = await import('../src/exporters/remote-write/command.js');
     const path = write('rw.toml', `[[exporter]]\ntype = "remote-write"\nurl = "http://127.0.0.1:9/api/v1/write"\ntimeout = 3\nbearer_token_file = "${tokenFile}"\nstep = 15\n`);
     const c = loadRunConfig(path, { commands: [remoteWriteCommand], env: {}, checkFiles: true });
     expect(c.exporters[0]?.opts).toMatchObject({ timeout: 3, step: 15, bearerTokenFile: tokenFile, job: 'scaph' });
   });
 
   it("has one key per option: Scaphandre's alias spellings are command-line only, and riemann's step is `step`", async () => {
-    const { riemannCommand } = await import('../src/commands/riemann.js');
+    const { riemannCommand } = await import('../src/exporters/riemann/command.js');
     const path = write('alias.toml', '[[exporter]]\ntype = "riemann"\ndispatch = 10\nper_socket_services = true\n');
     const [problem] = problems(path, { commands: [riemannCommand] });
     expect(problem).toMatch(/^.*alias\.toml:3: exporter\[0\]\.dispatch: \(riemann\) unknown key for a riemann exporter; valid keys: /);

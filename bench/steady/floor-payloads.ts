@@ -8,10 +8,10 @@ import { join } from 'node:path';
 import { silentLogger } from '../../src/core/log.js';
 import { metricsView } from '../../src/core/metrics-view.js';
 import type { QueuedSample } from '../../src/delivery/transport.js';
-import { RIEMANN_DEFAULTS } from '../../src/exporters/riemann.js';
-import { RiemannWireEncoder } from '../../src/exporters/riemann-wire.js';
-import { WriteRequestEncoder } from '../../src/exporters/remote-write-wire.js';
-import { Warp10Transport } from '../../src/exporters/warp10.js';
+import { RIEMANN_DEFAULTS } from '../../src/exporters/riemann/transport.js';
+import { RiemannWireEncoder } from '../../src/exporters/riemann/wire.js';
+import { WriteRequestEncoder } from '../../src/exporters/remote-write/wire.js';
+import { Warp10Transport } from '../../src/exporters/warp10/transport.js';
 import { createSensor } from '../../src/sensors/factory.js';
 import { FLOOR_CONFIG_FILE, REMOTE_WRITE_FILE, RIEMANN_FILE, WARP10_FILE, type FloorConfig } from './floor-config.js';
 

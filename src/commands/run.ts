@@ -11,8 +11,8 @@ import type { PushExporter } from '../delivery/push-exporter.js';
 import { SpooledExporter } from '../delivery/spooled-exporter.js';
 import { firstSampleMs, runPipeline } from '../run.js';
 import { VERSION } from '../version.js';
-import type { CommandContext, ExporterCommandSpec } from './command.js';
-import { signedSeconds } from './parse.js';
+import type { CommandContext, ExporterCommandSpec } from '../exporters/command.js';
+import { signedSeconds } from '../exporters/parse.js';
 
 /** The global CLI options `scaph run` reads (a subset of cli.ts's GlobalOptions): the file's [sensor] wins. */
 export interface RunGlobals {

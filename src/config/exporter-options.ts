@@ -1,8 +1,8 @@
 import { accessSync, constants, statSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { Command, type Option, type OptionValues } from 'commander';
-import type { ExporterCommandSpec } from '../commands/command.js';
-import { AliasOption } from '../commands/parse.js';
+import type { ExporterCommandSpec } from '../exporters/command.js';
+import { AliasOption } from '../exporters/parse.js';
 import { fsErrorCode, NotRegularFileError, readRegularFileSync } from '../core/bounded-fs.js';
 import { checkKeyPair } from '../net/tls.js';
 import { isTable, show } from './values.js';

@@ -1,11 +1,11 @@
 import { existsSync } from 'node:fs';
 import type { Logger } from '../core/log.js';
 import type { AttributionModel } from '../core/sample.js';
-import { detectCgroupfsRoot } from './group-power.js';
+import { detectCgroupfsRoot } from './containers/group-power.js';
 import type { Sensor } from '../core/sensor.js';
 import { EstimateSource } from './estimate.js';
 import { MachineSensor, type ContainerLookup } from './machine-sensor.js';
-import { PowercapMissingError, PowercapSource, probePowercap } from './powercap.js';
+import { PowercapMissingError, PowercapSource, probePowercap } from './powercap/source.js';
 import { ScaphError, UsageError } from '../core/errors.js';
 import type { PowerSource } from './power-source.js';
 

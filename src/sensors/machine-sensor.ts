@@ -18,11 +18,11 @@ import {
 } from '../core/sample.js';
 import type { Sensor } from '../core/sensor.js';
 import { attribute, initialState, type AttributionInput, type AttributionResult, type AttributionState } from './attribution.js';
-import type { CgroupDirs } from './cgroup.js';
-import { GroupPowerTracker, type GroupMember } from './group-power.js';
+import type { CgroupDirs } from './containers/cgroup.js';
+import { GroupPowerTracker, type GroupMember } from './containers/group-power.js';
 import { reapersOfEnded } from './reaped-children.js';
 import { PowerUnavailableError, type PowerReading, type PowerSource } from './power-source.js';
-import { ProcfsReader, readAgentMemory, type CpuTimes, type ProcessEntry, type ProcessIdentity } from './procfs.js';
+import { ProcfsReader, readAgentMemory, type CpuTimes, type ProcessEntry, type ProcessIdentity } from './procfs/reader.js';
 import { isQemuProcess, vmNameFromCmdline } from './qemu.js';
 
 export interface MachineSensorOptions {

@@ -5,13 +5,13 @@ import { Command, type OptionValues } from 'commander';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { UsageError } from '../../src/core/errors.js';
 import { silentLogger } from '../../src/core/log.js';
-import { BASIC_PASSWORD_ENV, authFrom, remoteWriteCommand } from '../../src/commands/remote-write.js';
+import { BASIC_PASSWORD_ENV, authFrom, remoteWriteCommand } from '../../src/exporters/remote-write/command.js';
 import { SecretFileError } from '../../src/net/secret.js';
 import { TlsClientPairError, TlsFileMissingError, TlsFileNotPemError } from '../../src/net/tls.js';
 import { syntheticSample } from '../fixtures/synthetic-sample.js';
 import { startRecordingHttpServer } from '../servers/recording-http.js';
 import snappy from 'snappy';
-import { decodeWriteRequest } from '../../src/exporters/remote-write-encode.js';
+import { decodeWriteRequest } from '../../src/exporters/remote-write/encode.js';
 
 function parse(args: string[]): OptionValues {
   const cmd = remoteWriteCommand.configure(new Command('remote-write')).exitOverride().configureOutput({ writeErr: () => {}, writeOut: () => {} });

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { jsonCommand } from '../../src/commands/json.js';
+import { jsonCommand } from '../../src/exporters/json/command.js';
 import { checkSummary, runFromConfig, type SensorSetup } from '../../src/commands/run.js';
 import { ConfigError, loadRunConfig } from '../../src/config.js';
 import { silentLogger } from '../../src/core/log.js';

@@ -10,7 +10,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EXPORTER_COMMANDS } from '../../src/commands/index.js';
+import { EXPORTER_COMMANDS } from '../../src/exporters/index.js';
 import { VERSION } from '../../src/version.js';
 import type { PowercapTree } from '../fixtures/powercap-tree.js';
 import { spawnFakeQemu, LIBVIRT_ARGS, type FakeQemu } from '../fixtures/fake-qemu.js';

@@ -5,7 +5,7 @@
  */
 import { runFromConfig } from '../../src/commands/run.js';
 import { createLogger } from '../../src/core/log.js';
-import { remoteWriteCommand } from '../../src/commands/remote-write.js';
+import { remoteWriteCommand } from '../../src/exporters/remote-write/command.js';
 import { syntheticSample } from '../fixtures/synthetic-sample.js';
 import { takenLogCommand } from '../fixtures/taken-log-command.js';
 

@@ -14,10 +14,10 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { runFromConfig } from '../../src/commands/run.js';
 import type { Logger } from '../../src/core/log.js';
 import { Scheduler } from '../../src/core/scheduler.js';
-import { PrometheusExporter } from '../../src/exporters/prometheus.js';
-import { ContainerResolver } from '../../src/sensors/containers.js';
+import { PrometheusExporter } from '../../src/exporters/prometheus/exporter.js';
+import { ContainerResolver } from '../../src/sensors/containers/resolver.js';
 import { createSensor } from '../../src/sensors/factory.js';
-import { POD_READ_RULE } from '../../src/sensors/kube-metadata.js';
+import { POD_READ_RULE } from '../../src/sensors/containers/kubernetes.js';
 import * as F from '../fixtures/cgroups.js';
 import { ProcfsTree, type FakeProcess } from '../fixtures/procfs-tree.js';
 import { RUN_GLOBALS } from '../fixtures/run-globals.js';

@@ -5,7 +5,7 @@
 import { cpSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { silentLogger } from '../../src/core/log.js';
-import { PowercapSource } from '../../src/sensors/powercap.js';
+import { PowercapSource } from '../../src/sensors/powercap/source.js';
 
 /**
  * Copies each `source:target[:mode]` volume whose source is under the host's /sys from `hostSys` (a tree

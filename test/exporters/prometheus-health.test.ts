@@ -1,11 +1,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { prometheusCommand } from '../../src/commands/prometheus.js';
+import { prometheusCommand } from '../../src/exporters/prometheus/command.js';
 import { specCommand } from '../../src/config/exporter-options.js';
 import { silentLogger, type Logger } from '../../src/core/log.js';
 import type { Sample } from '../../src/core/sample.js';
 import { Scheduler } from '../../src/core/scheduler.js';
 import type { Sensor } from '../../src/core/sensor.js';
-import { DEFAULT_HEALTH_MAX_AGE_MS, PrometheusExporter } from '../../src/exporters/prometheus.js';
+import { DEFAULT_HEALTH_MAX_AGE_MS, PrometheusExporter } from '../../src/exporters/prometheus/exporter.js';
 import { makeSample } from '../fixtures/sample.js';
 import { waitFor } from '../servers/free-port.js';
 import { captureLogger } from '../sensors/log-capture.js';

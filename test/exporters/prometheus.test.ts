@@ -2,8 +2,8 @@ import { get } from 'node:http';
 import { gunzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/core/log.js';
-import { acceptsGzip, PrometheusExporter, PrometheusListenError } from '../../src/exporters/prometheus.js';
-import { negotiateFormat } from '../../src/exporters/prometheus-text.js';
+import { acceptsGzip, PrometheusExporter, PrometheusListenError } from '../../src/exporters/prometheus/exporter.js';
+import { negotiateFormat } from '../../src/exporters/prometheus/wire.js';
 import { makeProcess, makeSample } from '../fixtures/sample.js';
 import { promtoolCheckMetrics, remarkKinds } from '../servers/promtool.js';
 

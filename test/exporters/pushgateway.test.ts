@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/core/log.js';
 import type { Sample } from '../../src/core/sample.js';
-import { groupingKeySegment, groupUrl, PushgatewayExporter } from '../../src/exporters/pushgateway.js';
+import { groupingKeySegment, groupUrl, PushgatewayExporter } from '../../src/exporters/pushgateway/transport.js';
 import { makeProcess, makeSample } from '../fixtures/sample.js';
 import type { ManagedServer } from '../servers/managed-server.js';
 import { pushgatewayGroups, startPushgateway, type PgGroup } from '../servers/pushgateway.js';

@@ -10,9 +10,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/core/log.js';
 import type { Sample } from '../../src/core/sample.js';
-import { QemuExporter, vmPowers } from '../../src/exporters/qemu.js';
+import { QemuExporter, vmPowers } from '../../src/exporters/qemu/exporter.js';
 import { MachineSensor } from '../../src/sensors/machine-sensor.js';
-import { PowercapSource } from '../../src/sensors/powercap.js';
+import { PowercapSource } from '../../src/sensors/powercap/source.js';
 import { ConstantPowerSource } from '../fixtures/fake-power-source.js';
 import { LIBVIRT_ARGS, PROXMOX_ARGS, spawnFakeQemu, type FakeQemu } from '../fixtures/fake-qemu.js';
 

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/core/log.js';
-import { QemuExporter } from '../../src/exporters/qemu.js';
+import { QemuExporter } from '../../src/exporters/qemu/exporter.js';
 import { MachineSensor } from '../../src/sensors/machine-sensor.js';
 import { ConstantPowerSource } from '../fixtures/fake-power-source.js';
 import { LIBVIRT_ARGS, spawnFakeQemu, type FakeQemu } from '../fixtures/fake-qemu.js';

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/core/log.js';
-import { QemuExporter, QemuExportPathError, VM_MAX_ENERGY_RANGE_UJ, safeDirName } from '../../src/exporters/qemu.js';
+import { QemuExporter, QemuExportPathError, VM_MAX_ENERGY_RANGE_UJ, safeDirName } from '../../src/exporters/qemu/exporter.js';
 import { makeProcess, makeSample } from '../fixtures/sample.js';
 
 let dir: string;

@@ -1,7 +1,7 @@
 import { silentLogger } from '../../src/core/log.js';
 import type { Sample } from '../../src/core/sample.js';
 import type { PushExporter, PushExporterOptions } from '../../src/delivery/push-exporter.js';
-import { createRemoteWriteExporter, type RemoteWriteOptions } from '../../src/exporters/remote-write.js';
+import { createRemoteWriteExporter, type RemoteWriteOptions } from '../../src/exporters/remote-write/transport.js';
 import { syntheticSample } from '../fixtures/synthetic-sample.js';
 
 export const HOSTNAME = 'scaph-test-host';

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { sampleToMetrics, type Metric } from '../../src/core/metrics.js';
 import type { QueuedSample } from '../../src/delivery/transport.js';
-import { decodeWriteRequest, encodeWriteRequest, toTimeSeries, type SeriesLabelOptions } from '../../src/exporters/remote-write-encode.js';
-import { WriteRequestEncoder } from '../../src/exporters/remote-write-wire.js';
+import { decodeWriteRequest, encodeWriteRequest, toTimeSeries, type SeriesLabelOptions } from '../../src/exporters/remote-write/encode.js';
+import { WriteRequestEncoder } from '../../src/exporters/remote-write/wire.js';
 import { syntheticSample } from '../fixtures/synthetic-sample.js';
 
 const T0 = Date.parse('2026-03-01T12:00:00Z');

@@ -4,13 +4,13 @@ import { readFileSync } from 'node:fs';
 import snappy from 'snappy';
 import { describe, expect, it } from 'vitest';
 import { sampleToMetrics } from '../../src/core/metrics.js';
-import { RemoteWriteTransport } from '../../src/exporters/remote-write.js';
+import { RemoteWriteTransport } from '../../src/exporters/remote-write/transport.js';
 import {
   STALE_NAN,
   decodeWriteRequest,
   encodeWriteRequest,
   toTimeSeries,
-} from '../../src/exporters/remote-write-encode.js';
+} from '../../src/exporters/remote-write/encode.js';
 import type { QueuedSample } from '../../src/delivery/transport.js';
 import { syntheticSample } from '../fixtures/synthetic-sample.js';
 import { startRecordingHttpServer } from '../servers/recording-http.js';

@@ -2,8 +2,8 @@
  * Reading a Riemann server back through its own protocol (a query Msg), so one suite runs against the
  * fake server and against a real Riemann.
  */
-import { RiemannConnection } from '../../src/exporters/riemann-connection.js';
-import { encodeFrame, type RiemannEvent } from '../../src/exporters/riemann-proto.js';
+import { RiemannConnection } from '../../src/exporters/riemann/connection.js';
+import { encodeFrame, type RiemannEvent } from '../../src/exporters/riemann/proto.js';
 
 /** The events of Riemann's index matching `query` (Riemann query language). */
 export async function queryRiemann(host: string, port: number, query: string): Promise<RiemannEvent[]> {

@@ -2,11 +2,11 @@
 import { describe, expect, it } from 'vitest';
 import { sampleToMetrics, type Metric } from '../../src/core/metrics.js';
 import { UsageError } from '../../src/core/errors.js';
-import { checkRiemannFlags } from '../../src/commands/riemann.js';
+import { checkRiemannFlags } from '../../src/exporters/riemann/command.js';
 import type { QueuedSample } from '../../src/delivery/transport.js';
-import { RiemannEventBuilder } from '../../src/exporters/riemann-events.js';
-import { decodeMsg, FrameReader } from '../../src/exporters/riemann-proto.js';
-import { RiemannTransport } from '../../src/exporters/riemann.js';
+import { RiemannEventBuilder } from '../../src/exporters/riemann/events.js';
+import { decodeMsg, FrameReader } from '../../src/exporters/riemann/proto.js';
+import { RiemannTransport } from '../../src/exporters/riemann/transport.js';
 import { TlsFileMissingError } from '../../src/net/tls.js';
 import { silentLogger } from '../../src/core/log.js';
 import { syntheticSample } from '../fixtures/synthetic-sample.js';

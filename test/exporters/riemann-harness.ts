@@ -8,8 +8,8 @@ import { pino } from 'pino';
 import type { Logger } from '../../src/core/log.js';
 import type { Sample } from '../../src/core/sample.js';
 import type { Sensor } from '../../src/core/sensor.js';
-import type { ExporterPlan } from '../../src/commands/command.js';
-import { riemannCommand } from '../../src/commands/riemann.js';
+import type { ExporterPlan } from '../../src/exporters/command.js';
+import { riemannCommand } from '../../src/exporters/riemann/command.js';
 import type { PushExporter } from '../../src/delivery/push-exporter.js';
 import { syntheticSample, type SyntheticProcess } from '../fixtures/synthetic-sample.js';
 

@@ -1,7 +1,7 @@
 /** TLS and network failures described in words a user can act on (codes as node:tls and OpenSSL report them). */
 import { describe, expect, it } from 'vitest';
-import { RiemannConnectionLostError } from '../../src/exporters/riemann-connection.js';
-import { describeRiemannFailure } from '../../src/exporters/riemann-problems.js';
+import { RiemannConnectionLostError } from '../../src/exporters/riemann/connection.js';
+import { describeRiemannFailure } from '../../src/exporters/riemann/problems.js';
 
 const ENDPOINT = { host: 'riemann.example.org', port: 5554, tls: { rejectUnauthorized: true }, connectTimeoutMs: 1000 };
 const FILES = { caFile: '/etc/scaph/ca.pem', certFile: '/etc/scaph/client.pem' };

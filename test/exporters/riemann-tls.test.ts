@@ -6,7 +6,7 @@
  * handshake against the real Riemann in a container, where testcontainers finds an engine.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { RiemannEvent } from '../../src/exporters/riemann-proto.js';
+import type { RiemannEvent } from '../../src/exporters/riemann/proto.js';
 import { makeServerCert, makeTestCerts, type CertPair, type TestCerts } from '../servers/certs.js';
 import { containerForSuite, describeWithContainers } from '../servers/container-suites.js';
 import { findContainerEngine } from '../servers/containers.js';

@@ -2,8 +2,8 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { JsonExporter, sampleToJsonReport } from '../../src/exporters/json.js';
-import { formatSampleTable, StdoutExporter } from '../../src/exporters/stdout.js';
+import { JsonExporter, sampleToJsonReport } from '../../src/exporters/json/exporter.js';
+import { formatSampleTable, StdoutExporter } from '../../src/exporters/stdout/exporter.js';
 import { makeProcess, makeSample } from '../fixtures/sample.js';
 
 describe('stdout layout', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { sampleToMetrics, type Metric } from '../../src/core/metrics.js';
-import { encodeGtsText, formatDouble, formatLong, Warp10Formatter } from '../../src/exporters/warp10-format.js';
+import { encodeGtsText, formatDouble, formatLong, Warp10Formatter } from '../../src/exporters/warp10/wire.js';
 import { parseGtsLine, type GtsPoint } from '../servers/gts-parse.js';
 import { makeProcess, makeSample, NASTY_NAMES } from './warp10-fixtures.js';
 
@@ -110,7 +110,7 @@ describe('warp10 format: encoding', () => {
 
 describe('ascii builder', () => {
   it('writes integers like String() and grows past its initial size', async () => {
-    const { AsciiBuilder } = await import('../../src/exporters/ascii-builder.js');
+    const { AsciiBuilder } = await import('../../src/exporters/warp10/ascii-builder.js');
     const b = new AsciiBuilder(4);
     const values = [0, -0, 7, -7, 10, 99, 100, 123456789, -9007199254740991, 9007199254740991, 1_700_000_000_000_000];
     for (const v of values) {

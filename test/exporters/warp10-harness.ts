@@ -1,8 +1,8 @@
 import { Writable } from 'node:stream';
 import { Command } from 'commander';
 import { pino } from 'pino';
-import type { ExporterPlan } from '../../src/commands/command.js';
-import { warp10Command } from '../../src/commands/warp10.js';
+import type { ExporterPlan } from '../../src/exporters/command.js';
+import { warp10Command } from '../../src/exporters/warp10/command.js';
 import type { Logger } from '../../src/core/log.js';
 import type { ProcessSample, Sample } from '../../src/core/sample.js';
 import type { Sensor } from '../../src/core/sensor.js';

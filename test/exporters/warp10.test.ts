@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { resolveWriteToken } from '../../src/commands/warp10.js';
+import { resolveWriteToken } from '../../src/exporters/warp10/command.js';
 import { UsageError } from '../../src/core/errors.js';
 import { METRIC_FAMILIES, sampleToMetrics, type MetricName } from '../../src/core/metrics.js';
 import { runPipeline } from '../../src/run.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isNamespacedCgroup, parseCgroup, parseCgroupDirs } from '../../src/sensors/cgroup.js';
+import { isNamespacedCgroup, parseCgroup, parseCgroupDirs } from '../../src/sensors/containers/cgroup.js';
 import * as F from '../fixtures/cgroups.js';
 
 describe('parseCgroup: containers', () => {

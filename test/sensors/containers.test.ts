@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, afterAll, describe, expect, it } from 'vitest';
-import { ContainerResolver } from '../../src/sensors/containers.js';
+import { ContainerResolver } from '../../src/sensors/containers/resolver.js';
 import * as F from '../fixtures/cgroups.js';
 import { containerSummary, startDockerApi, type FakeDockerApi } from '../servers/docker-api.js';
 import { startKubeApi, type FakeKubeApi } from '../servers/kube-api.js';

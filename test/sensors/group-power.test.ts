@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ContainerInfo, GroupSample } from '../../src/core/sample.js';
-import { detectCgroupfsRoot, GroupPowerTracker, type GroupMember } from '../../src/sensors/group-power.js';
+import { detectCgroupfsRoot, GroupPowerTracker, type GroupMember } from '../../src/sensors/containers/group-power.js';
 import { CgroupfsTree } from '../fixtures/cgroupfs-tree.js';
 import { captureLogger } from './log-capture.js';
 

@@ -6,7 +6,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/core/log.js';
 import type { ContainerInfo, Sample } from '../../src/core/sample.js';
-import type { CgroupDirs } from '../../src/sensors/cgroup.js';
+import type { CgroupDirs } from '../../src/sensors/containers/cgroup.js';
 import { MachineSensor, type MachineSensorOptions } from '../../src/sensors/machine-sensor.js';
 import { CgroupfsTree } from '../fixtures/cgroupfs-tree.js';
 import { ConstantPowerSource } from '../fixtures/fake-power-source.js';

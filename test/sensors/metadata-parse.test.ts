@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { isContainerChange, parseContainerList } from '../../src/sensors/docker-metadata.js';
-import { kubernetesApiUrl, parsePodList, podLabelMetricName } from '../../src/sensors/kube-metadata.js';
+import { isContainerChange, parseContainerList } from '../../src/sensors/containers/docker.js';
+import { kubernetesApiUrl, parsePodList, podLabelMetricName } from '../../src/sensors/containers/kubernetes.js';
 import { containerEvent, containerSummary } from '../servers/docker-api.js';
 import { podJson } from '../servers/kube-api.js';
 

@@ -2,7 +2,7 @@ import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
-import { EnergyCounterFile } from '../../src/sensors/powercap-counter.js';
+import { EnergyCounterFile } from '../../src/sensors/powercap/counter.js';
 
 it('an open energy_uj counter sees a file replaced by rename (how scaph qemu updates guest trees)', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'scaph-counter-'));

@@ -11,7 +11,7 @@ import {
   PowercapSource,
   PowercapUnusableError,
   probePowercap,
-} from '../../src/sensors/powercap.js';
+} from '../../src/sensors/powercap/source.js';
 import { createPowercapTree, type PowercapTree, type PowercapTreeOptions, type PresetName } from '../fixtures/powercap-tree.js';
 
 interface LogLine {

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { readdirSync, readlinkSync } from 'node:fs';
 import { once } from 'node:events';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ProcfsReader, defaultMaxOpenStatFiles } from '../../src/sensors/procfs.js';
+import { ProcfsReader, defaultMaxOpenStatFiles } from '../../src/sensors/procfs/reader.js';
 import { ProcfsTree, generateProcesses } from '../fixtures/procfs-tree.js';
 
 const trees: ProcfsTree[] = [];

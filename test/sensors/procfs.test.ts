@@ -1,8 +1,8 @@
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ProcfsReader, ProcfsUnreadableError, detectPageSizeBytes } from '../../src/sensors/procfs.js';
-import { parseCmdline, parsePidStat, parseProcStat, parseStatm, parseUptimeTicks } from '../../src/sensors/procfs-parse.js';
+import { ProcfsReader, ProcfsUnreadableError, detectPageSizeBytes } from '../../src/sensors/procfs/reader.js';
+import { parseCmdline, parsePidStat, parseProcStat, parseStatm, parseUptimeTicks } from '../../src/sensors/procfs/parse.js';
 import { ProcfsTree, generateProcesses, pidStatLine, type FakeProcess } from '../fixtures/procfs-tree.js';
 
 const trees: ProcfsTree[] = [];

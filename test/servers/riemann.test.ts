@@ -7,7 +7,7 @@ import { execFile } from 'node:child_process';
 import { connect } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encodeFrame } from '../../src/exporters/riemann-proto.js';
+import { encodeFrame } from '../../src/exporters/riemann/proto.js';
 import { makeTestCerts, type TestCerts } from './certs.js';
 import { FakeRiemannServer } from './riemann.js';
 

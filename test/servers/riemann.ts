@@ -7,7 +7,7 @@
  */
 import { createServer as createTcpServer, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
-import { decodeMsg, encodeFrame, FrameReader, type RiemannEvent, type RiemannMsg } from '../../src/exporters/riemann-proto.js';
+import { decodeMsg, encodeFrame, FrameReader, type RiemannEvent, type RiemannMsg } from '../../src/exporters/riemann/proto.js';
 
 export interface RiemannServerTls {
   readonly ca: Buffer;

@@ -1,0 +1,27 @@
+import { QemuExporter } from './exporter.js';
+import type { ExporterCommandSpec } from '../command.js';
+import { positiveSeconds } from '../parse.js';
+
+export const qemuCommand: ExporterCommandSpec = {
+  name: 'qemu',
+  summary: 'Write each VM’s attributed energy as a powercap tree its guest can read with scaph --vm',
+  configure: (cmd) =>
+    cmd
+      .option('--path <dir>', 'directory holding one tree per VM (<dir>/<vm name>/intel-rapl:0/…)', '/var/lib/libvirt/scaphandre')
+      .option('-s, --step <seconds>', 'seconds between two measurements (and counter updates)', positiveSeconds('-s/--step'), 5)
+      .addHelpText(
+        'after',
+        '\nVMs are qemu-system processes, named by their -name option (libvirt: guest=NAME; Proxmox: NAME).\n' +
+          'Share <dir>/<vm name> with the guest (virtiofs or 9p), mount it on /var/scaphandre there, and run\n' +
+          '  scaph --vm prometheus\n' +
+          'in the guest: its host power is then the energy this host attributes to the VM.\n' +
+          'Example:\n  sudo scaph qemu --path /var/lib/libvirt/scaphandre -s 5\n',
+      ),
+  create: async (opts, ctx) => ({
+    exporter: new QemuExporter({ path: opts['path'] as string, logger: ctx.logger }),
+    stepMs: (opts['step'] as number) * 1000,
+    durationMs: null,
+    // The exporter needs every qemu process's VM name, whatever the global --qemu says.
+    qemu: true,
+  }),
+};
