@@ -140,9 +140,10 @@ function noticeIgnoredFlags(g: GlobalOptions): void {
 
 async function runExporter(spec: ExporterCommandSpec, opts: OptionValues, g: GlobalOptions, logger: Logger): Promise<void> {
   const hostname = agentHostname();
-  const withContainers = opts['containers'] === true;
-  const ctx: CommandContext = { logger, hostname, version: VERSION, qemu: opts['qemu'] === true };
-  const plan = await spec.create(opts, ctx);
+  const settings = spec.settings(opts);
+  const withContainers = settings.containers;
+  const ctx: CommandContext = { logger, hostname, version: VERSION };
+  const plan = { ...settings, exporter: await spec.create(settings, ctx) };
   if (g.header) process.stderr.write(`scaph ${VERSION}: ${spec.name} exporter, sensor ${g.vm ? 'vm tree' : g.sensor}\n`);
   const containers = withContainers ? await startContainerResolver(g, logger) : null;
   const sensor = await createSensor(

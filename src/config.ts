@@ -1,11 +1,11 @@
 import { realpathSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import type { OptionValues } from 'commander';
-import type { ExporterCommandSpec } from './exporters/command.js';
+import { pushTypes, type ExporterCommandSpec, type ExporterSettings } from './exporters/command.js';
 import { EXPORTER_COMMANDS } from './exporters/index.js';
 import { fsErrorCode, NotRegularFileError, readRegularFileSync } from './core/bounded-fs.js';
 import { UsageError } from './core/errors.js';
-import { exporterArgs, missingInputFiles, resolvePathKeys, specCommand } from './config/exporter-options.js';
+import { exporterArgs, missingInputFiles, resolvePathKeys } from './config/exporter-options.js';
 import { parseConfigText, type ConfigProblem, type ConfigSource, type KeyPath } from './config/source.js';
 import { durationMs, expandEnv, isTable, show, sizeBytes } from './config/values.js';
 import type { AttributionModel } from './core/sample.js';
@@ -36,12 +36,13 @@ export interface SpoolConfig {
   readonly maxAgeMs: number;
 }
 
-/** One [[exporter]]: its subcommand, the options commander parsed for it, its step and spool. */
+/** One [[exporter]]: its subcommand, the options commander parsed for it, its typed settings, its step and spool. */
 export interface ExporterConfig {
   readonly index: number;
   readonly type: string;
   readonly spec: ExporterCommandSpec;
   readonly opts: OptionValues;
+  readonly settings: ExporterSettings;
   readonly stepMs: number;
   readonly spool: SpoolConfig | null;
 }
@@ -77,8 +78,8 @@ export class ConfigError extends UsageError {
 
 export const DEFAULT_SENSOR_STEP_MS = 2000;
 export const SPOOL_DEFAULTS = { maxBytes: 1024 ** 3, maxAgeMs: 24 * 3_600_000 } as const;
-/** Exporters whose delivery goes through the delivery core's queue, so a disk spool can back it. */
-export const PUSH_TYPES: ReadonlySet<string> = new Set(['remote-write', 'riemann', 'warp10', 'prometheus-push']);
+/** Exporters whose delivery goes through the delivery core's queue, so a disk spool can back it (their spec says so). */
+export const PUSH_TYPES: ReadonlySet<string> = pushTypes(EXPORTER_COMMANDS);
 
 const SENSOR_KINDS: readonly SensorKindSetting[] = ['powercap_rapl', 'estimate', 'auto'];
 const SENSOR_KEYS = [
@@ -97,10 +98,8 @@ const RUN_KEYS = ['type', 'step', 'spool_dir', 'spool_max_bytes', 'spool_max_age
 
 export interface LoadOptions {
   readonly env?: NodeJS.ProcessEnv;
-  /** The exporter subcommands a `type` may name (tests add fakes). */
+  /** The exporter subcommands a `type` may name (tests add fakes); those that push may take a spool. */
   readonly commands?: readonly ExporterCommandSpec[];
-  /** Exporter types that may take a spool. Default PUSH_TYPES. */
-  readonly pushTypes?: ReadonlySet<string>;
   /** Also check that input files (ca, cert, key, *_file) exist and can be read. */
   readonly checkFiles?: boolean;
 }
@@ -138,7 +137,7 @@ export function validateRunConfig(file: string, source: ConfigSource, options: L
   const exporters = exportersConfig(data['exporter'], sensor.stepMs, options, report, at);
   checkSpoolsApart(exporters, report);
   if (problems.length > 0) throw new ConfigError(file, problems);
-  return { file, sensor, exporters, paths, inlineSecrets: inlineSecrets(source.data) };
+  return { file, sensor, exporters: exporters.filter(hasSettings), paths, inlineSecrets: inlineSecrets(source.data) };
 }
 
 type Report = (path: KeyPath, message: string) => void;
@@ -156,8 +155,8 @@ function resolvePath(r: PathResolver, where: KeyPath, value: string): string {
 }
 
 /** Two exporters writing one spool would acknowledge (delete) each other's records: refused. */
-function checkSpoolsApart(exporters: readonly ExporterConfig[], report: Report): void {
-  const owners = new Map<string, ExporterConfig>();
+function checkSpoolsApart(exporters: readonly CheckedExporter[], report: Report): void {
+  const owners = new Map<string, CheckedExporter>();
   for (const e of exporters) {
     if (!e.spool) continue;
     const key = canonicalDir(e.spool.dir);
@@ -257,7 +256,16 @@ function sensorConfig(raw: unknown, report: Report, paths: PathResolver): Sensor
   };
 }
 
-function exportersConfig(raw: unknown, sensorStepMs: number, options: LoadOptions, report: Report, paths: PathResolver): ExporterConfig[] {
+/** An [[exporter]] as validated: no settings when its keys had problems (then the file is refused). */
+interface CheckedExporter extends Omit<ExporterConfig, 'settings'> {
+  readonly settings: ExporterSettings | null;
+}
+
+function hasSettings(e: CheckedExporter): e is ExporterConfig {
+  return e.settings !== null;
+}
+
+function exportersConfig(raw: unknown, sensorStepMs: number, options: LoadOptions, report: Report, paths: PathResolver): CheckedExporter[] {
   if (raw === undefined || (Array.isArray(raw) && raw.length === 0)) {
     report(['exporter'], 'no exporter configured: add at least one [[exporter]] table with a type');
     return [];
@@ -266,7 +274,7 @@ function exportersConfig(raw: unknown, sensorStepMs: number, options: LoadOption
     report(['exporter'], 'must be an array of tables ([[exporter]] in TOML, a list under "exporter:" in YAML)');
     return [];
   }
-  const out: ExporterConfig[] = [];
+  const out: CheckedExporter[] = [];
   raw.forEach((item: unknown, index) => {
     const config = exporterConfig(item, index, sensorStepMs, options, report, paths);
     if (config) out.push(config);
@@ -274,7 +282,7 @@ function exportersConfig(raw: unknown, sensorStepMs: number, options: LoadOption
   return out;
 }
 
-function exporterConfig(raw: unknown, index: number, sensorStepMs: number, options: LoadOptions, report: Report, paths: PathResolver): ExporterConfig | null {
+function exporterConfig(raw: unknown, index: number, sensorStepMs: number, options: LoadOptions, report: Report, paths: PathResolver): CheckedExporter | null {
   const base: KeyPath = ['exporter', index];
   if (!isTable(raw)) {
     report(base, 'must be a table');
@@ -295,25 +303,19 @@ function exporterConfig(raw: unknown, index: number, sensorStepMs: number, optio
   for (const p of resolved.paths) paths.paths.push({ where: describe(at(p.key)), path: p.path });
   const own = resolved.table;
   const stepMs = raw['step'] === undefined ? sensorStepMs : (convert(raw['step'], durationMs, at('step'), report) ?? sensorStepMs);
-  const stepKey = specStepKey(spec);
-  if (stepKey) own[stepKey] = stepMs / 1000;
+  own[specStepKey(spec)] = stepMs / 1000;
   const args = exporterArgs(spec, own);
   for (const issue of args.issues) report(at(issue.key), `(${spec.name}) ${issue.message}`);
   if (args.issues.length === 0 && options.checkFiles) {
     for (const issue of missingInputFiles(spec, args.opts)) report(at(issue.key), `(${spec.name}) ${issue.message}`);
   }
-  const spool = spoolConfig(raw, spec.name, options.pushTypes ?? PUSH_TYPES, at, report, paths);
-  return { index, type: spec.name, spec, opts: args.opts, stepMs, spool };
+  const spool = spoolConfig(raw, spec.name, pushTypes(commands), at, report, paths);
+  return { index, type: spec.name, spec, opts: args.opts, settings: args.settings, stepMs, spool };
 }
 
-/**
- * The subcommand's own step option (--step; riemann's Scaphandre-named --dispatch-interval) gets the
- * exporter's step, so both agree: `step` is the one key for it in a file.
- */
-function specStepKey(spec: ExporterCommandSpec): string | null {
-  const options = specCommand(spec).options;
-  for (const long of ['--step', '--dispatch-interval']) if (options.some((o) => o.long === long)) return long.slice(2).replace(/-/g, '_');
-  return null;
+/** The subcommand's own step option (--step; riemann's --dispatch-interval) as a file key: `step` sets it, so both agree. */
+function specStepKey(spec: ExporterCommandSpec): string {
+  return spec.stepOption.slice(2).replace(/-/g, '_');
 }
 
 function spoolConfig(

@@ -122,7 +122,7 @@ type = "influx"
       `${path}:7: exporter[0]: (remote-write) missing required key url`,
       `${path}:15: exporter[1].max_top_consumers: (json) --max-top-consumers must be a positive whole number, got "0"`,
       expect.stringMatching(new RegExp(`^${path}:17: exporter\\[1\\].timeout: \\(json\\) scaph run runs until stopped`)),
-      `${path}:16: exporter[1].spool_dir: a json exporter does not push: only remote-write, riemann, warp10, prometheus-push take a spool`,
+      `${path}:16: exporter[1].spool_dir: a json exporter does not push: only remote-write, riemann take a spool`,
       `${path}:20: exporter[2].type: unknown exporter type "influx"; known types: stdout, json, remote-write, riemann`,
     ]);
   });

@@ -7,7 +7,6 @@ import type { Logger } from '../core/log.js';
 import type { AttributionModel } from '../core/sample.js';
 import type { Sensor } from '../core/sensor.js';
 import { SteppedExporter } from '../core/stepped-exporter.js';
-import type { PushExporter } from '../delivery/push-exporter.js';
 import { SpooledExporter } from '../delivery/spooled-exporter.js';
 import { firstSampleMs, runPipeline } from '../run.js';
 import { VERSION } from '../version.js';
@@ -48,10 +47,8 @@ export interface SensorSetup {
 export interface RunDeps {
   /** Builds and starts the one sensor (cli.ts passes sensors/factory.ts createSensor). */
   createSensor(setup: SensorSetup, logger: Logger): Promise<Sensor>;
-  /** Exporter types a config may name. Default: EXPORTER_COMMANDS. */
+  /** Exporter types a config may name (those whose spec pushes may take a spool). Default: EXPORTER_COMMANDS. */
   readonly commands?: readonly ExporterCommandSpec[];
-  /** Exporter types that may take a spool. Default: config.ts PUSH_TYPES. */
-  readonly pushTypes?: ReadonlySet<string>;
   readonly env?: NodeJS.ProcessEnv;
   /** Where --check prints its summary line. Default stdout. */
   readonly print?: (line: string) => void;
@@ -81,7 +78,7 @@ export function configureRunCommand(cmd: Command): Command {
  * optional disk spool), so one dead backend never slows another. Throws ConfigError (exit 2) on a bad file.
  */
 export async function runFromConfig(file: string, check: boolean, globals: RunGlobals, logger: Logger, deps: RunDeps, run: RunOptions = { durationMs: null }): Promise<void> {
-  const config = loadRunConfig(file, { checkFiles: true, ...(deps.commands ? { commands: deps.commands } : {}), ...(deps.pushTypes ? { pushTypes: deps.pushTypes } : {}), ...(deps.env ? { env: deps.env } : {}) });
+  const config = loadRunConfig(file, { checkFiles: true, ...(deps.commands ? { commands: deps.commands } : {}), ...(deps.env ? { env: deps.env } : {}) });
   warnAboutExposedSecrets(config, logger);
   if (check) {
     (deps.print ?? ((line: string) => process.stdout.write(`${line}\n`)))(checkSummary(config));
@@ -92,11 +89,10 @@ export async function runFromConfig(file: string, check: boolean, globals: RunGl
   let qemu = false;
   let containers = false;
   for (const e of config.exporters) {
-    const ctx: CommandContext = { logger, hostname, version: VERSION, qemu: e.opts['qemu'] === true };
-    const plan = await e.spec.create(e.opts, ctx);
-    qemu ||= plan.qemu === true;
-    containers ||= plan.containers === true;
-    exporters.push(new SteppedExporter(withSpool(plan.exporter, e, logger), e.stepMs, config.sensor.stepMs));
+    const ctx: CommandContext = { logger, hostname, version: VERSION };
+    qemu ||= e.settings.qemu;
+    containers ||= e.settings.containers;
+    exporters.push(new SteppedExporter(await createExporter(e, ctx, logger), e.stepMs, config.sensor.stepMs));
   }
   const setup = sensorSetup(config, globals, hostname, qemu, containers);
   if (globals.header) process.stderr.write(`scaph ${VERSION}: run ${file}: ${exporters.map((x) => x.name).join(', ')}; sensor ${setup.kind}\n`);
@@ -112,17 +108,13 @@ export async function runFromConfig(file: string, check: boolean, globals: RunGl
   });
 }
 
-function withSpool(exporter: Exporter, e: ExporterConfig, logger: Logger): Exporter {
+/** Builds one [[exporter]]; a push exporter with spool_dir gets its disk spool in front of its queue. */
+async function createExporter(e: ExporterConfig, ctx: CommandContext, logger: Logger): Promise<Exporter> {
+  const spec = e.spec;
+  if (!spec.push) return spec.create(e.settings, ctx);
+  const exporter = await spec.create(e.settings, ctx);
   if (!e.spool) return exporter;
-  if (!isPushExporter(exporter)) {
-    logger.warn({ exporter: e.type }, 'spool_dir ignored: this exporter does not go through the delivery core');
-    return exporter;
-  }
   return new SpooledExporter(exporter, { dir: e.spool.dir, maxBytes: e.spool.maxBytes, maxAgeMs: e.spool.maxAgeMs, logger });
-}
-
-export function isPushExporter(e: Exporter): e is PushExporter {
-  return 'stats' in e && typeof (e as Partial<PushExporter>).attachSpool === 'function';
 }
 
 function sensorSetup(config: RunConfig, g: RunGlobals, hostname: string, qemu: boolean, containers: boolean): SensorSetup {

@@ -1,32 +1,62 @@
 import type { Command, OptionValues } from 'commander';
 import type { Exporter } from '../core/exporter.js';
 import type { Logger } from '../core/log.js';
+import type { PushExporter } from '../delivery/push-exporter.js';
 
-/** What an exporter subcommand gets from the global options and the environment. */
+/** What building an exporter gets from the agent and the environment. */
 export interface CommandContext {
   readonly logger: Logger;
   readonly hostname: string;
   readonly version: string;
-  /** --qemu on the subcommand or globally: label qemu processes with their VM name. */
-  readonly qemu: boolean;
 }
 
-/** What a subcommand builds: the exporter, and how often and how long the loop samples for it. */
-export interface ExporterPlan {
-  readonly exporter: Exporter;
+/** What every exporter's typed settings hold, whatever else they hold. */
+export interface ExporterSettings {
+  /** How often the exporter gets a sample (its step option), ms. */
   readonly stepMs: number;
-  /** null = run until SIGINT/SIGTERM. */
+  /** How long a run of this subcommand alone lasts (its run-duration option); null = until SIGINT/SIGTERM. */
   readonly durationMs: number | null;
-  /** Ask the sensor to label qemu processes with their VM name. */
-  readonly qemu?: boolean;
-  /** Ask the sensor to resolve containers (cgroups + runtime metadata). */
-  readonly containers?: boolean;
+  /** The sensor must label qemu processes with their VM name. */
+  readonly qemu: boolean;
+  /** The sensor must resolve containers (cgroups + runtime metadata). */
+  readonly containers: boolean;
 }
 
-/** One exporter subcommand: its options (with help) and how to build the exporter from them. */
-export interface ExporterCommandSpec {
+interface CommandSpecBase<S extends ExporterSettings> {
   readonly name: string;
   readonly summary: string;
+  /** Long flag of the step option (`--step`; riemann's `--dispatch-interval`): a file's `step` key sets it. */
+  readonly stepOption: string;
+  /**
+   * Long flag of the option saying how long a run lasts (stdout/json `-t, --timeout`), if any:
+   * meaningless inside `scaph run`, which runs until stopped, so a file may not set it.
+   */
+  readonly runDurationOption?: string;
+  /** Adds the subcommand's options (with help) to `cmd`. */
   configure(cmd: Command): Command;
-  create(opts: OptionValues, ctx: CommandContext): Promise<ExporterPlan>;
+  /**
+   * commander's option values -> this exporter's typed settings. No I/O (files are read in create);
+   * throws a UsageError for flags that do not go together.
+   */
+  settings(values: OptionValues): S;
+}
+
+/** An exporter that prints, serves or writes locally: its delivery does not go through the delivery core. */
+export interface LocalExporterCommand<S extends ExporterSettings = ExporterSettings> extends CommandSpecBase<S> {
+  readonly push: false;
+  create(settings: S, ctx: CommandContext): Promise<Exporter>;
+}
+
+/** A push exporter: it goes through the delivery core's queue, so a disk spool (`spool_dir`) can back it. */
+export interface PushExporterCommand<S extends ExporterSettings = ExporterSettings> extends CommandSpecBase<S> {
+  readonly push: true;
+  create(settings: S, ctx: CommandContext): Promise<PushExporter>;
+}
+
+/** One exporter subcommand: its capabilities, options, typed settings and how to build the exporter. */
+export type ExporterCommandSpec<S extends ExporterSettings = ExporterSettings> = LocalExporterCommand<S> | PushExporterCommand<S>;
+
+/** The exporter types that may take a spool: those whose spec says it pushes. */
+export function pushTypes(commands: readonly ExporterCommandSpec[]): ReadonlySet<string> {
+  return new Set(commands.filter((c) => c.push).map((c) => c.name));
 }

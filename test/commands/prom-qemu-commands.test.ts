@@ -3,7 +3,8 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { CommandContext, ExporterCommandSpec, ExporterPlan } from '../../src/exporters/command.js';
+import type { CommandContext, ExporterCommandSpec } from '../../src/exporters/command.js';
+import { commandPlan, type CommandPlan } from '../fixtures/command-plan.js';
 import { prometheusPushCommand } from '../../src/exporters/pushgateway/command.js';
 import { prometheusCommand } from '../../src/exporters/prometheus/command.js';
 import { qemuCommand } from '../../src/exporters/qemu/command.js';
@@ -13,12 +14,10 @@ import { PrometheusExporter } from '../../src/exporters/prometheus/exporter.js';
 import { PushgatewayExporter } from '../../src/exporters/pushgateway/transport.js';
 import { makeSample } from '../fixtures/sample.js';
 
-const ctx: CommandContext = { logger: silentLogger(), hostname: 'node/7', version: '1.2.3', qemu: false };
+const ctx: CommandContext = { logger: silentLogger(), hostname: 'node/7', version: '1.2.3' };
 
-async function plan(spec: ExporterCommandSpec, args: string[]): Promise<ExporterPlan> {
-  const cmd = spec.configure(new Command(spec.name)).exitOverride();
-  cmd.parse(args, { from: 'user' });
-  return spec.create(cmd.opts(), ctx);
+function plan(spec: ExporterCommandSpec, args: string[]): Promise<CommandPlan> {
+  return commandPlan(spec, args, ctx);
 }
 
 describe('prometheus command', () => {

@@ -8,6 +8,7 @@ import { silentLogger } from '../../src/core/log.js';
 import { BASIC_PASSWORD_ENV, authFrom, remoteWriteCommand } from '../../src/exporters/remote-write/command.js';
 import { SecretFileError } from '../../src/net/secret.js';
 import { TlsClientPairError, TlsFileMissingError, TlsFileNotPemError } from '../../src/net/tls.js';
+import { commandPlan } from '../fixtures/command-plan.js';
 import { syntheticSample } from '../fixtures/synthetic-sample.js';
 import { startRecordingHttpServer } from '../servers/recording-http.js';
 import snappy from 'snappy';
@@ -19,7 +20,8 @@ function parse(args: string[]): OptionValues {
   return cmd.opts();
 }
 
-const ctx = { logger: silentLogger(), hostname: 'node-7', version: '9.9.9', qemu: false };
+const ctx = { logger: silentLogger(), hostname: 'node-7', version: '9.9.9' };
+const create = (args: string[]) => remoteWriteCommand.create(remoteWriteCommand.settings(parse(args)), ctx);
 let dir: string;
 
 beforeAll(async () => {
@@ -91,16 +93,16 @@ describe('scaph remote-write auth and TLS', () => {
   });
 
   it('TLS files: missing, not PEM, unreadable and half a client pair are named errors', async () => {
-    await expect(remoteWriteCommand.create(parse(['-u', 'https://x', '--ca', join(dir, 'nope.pem')]), ctx)).rejects.toBeInstanceOf(TlsFileMissingError);
-    await expect(remoteWriteCommand.create(parse(['-u', 'https://x', '--ca', join(dir, 'not-pem')]), ctx)).rejects.toThrow(
+    await expect(create(['-u', 'https://x', '--ca', join(dir, 'nope.pem')])).rejects.toBeInstanceOf(TlsFileMissingError);
+    await expect(create(['-u', 'https://x', '--ca', join(dir, 'not-pem')])).rejects.toThrow(
       /CA certificate file ".*not-pem" is not PEM/,
     );
-    await expect(remoteWriteCommand.create(parse(['-u', 'https://x', '--cert', join(dir, 'not-pem')]), ctx)).rejects.toBeInstanceOf(TlsClientPairError);
-    await expect(remoteWriteCommand.create(parse(['-u', 'https://x', '--ca', join(dir, 'not-pem')]), ctx)).rejects.toBeInstanceOf(TlsFileNotPemError);
+    await expect(create(['-u', 'https://x', '--cert', join(dir, 'not-pem')])).rejects.toBeInstanceOf(TlsClientPairError);
+    await expect(create(['-u', 'https://x', '--ca', join(dir, 'not-pem')])).rejects.toBeInstanceOf(TlsFileNotPemError);
     if (process.getuid?.() !== 0) {
       await writeFile(join(dir, 'locked.pem'), '-----BEGIN CERTIFICATE-----\n');
       await chmod(join(dir, 'locked.pem'), 0o000);
-      await expect(remoteWriteCommand.create(parse(['-u', 'https://x', '--ca', join(dir, 'locked.pem')]), ctx)).rejects.toThrow(/cannot be read \(EACCES\)/);
+      await expect(create(['-u', 'https://x', '--ca', join(dir, 'locked.pem')])).rejects.toThrow(/cannot be read \(EACCES\)/);
     }
   });
 });
@@ -108,8 +110,9 @@ describe('scaph remote-write auth and TLS', () => {
 describe('scaph remote-write create()', () => {
   it('builds an exporter that pushes with the job, instance, --label and auth given', async () => {
     const { port, requests: got, server: srv } = await startRecordingHttpServer();
-    const plan = await remoteWriteCommand.create(
-      parse(['-u', `http://127.0.0.1:${port}/api/v1/write`, '-S', '2', '--bearer-token-file', join(dir, 'token'), '--label', 'dc=par1']),
+    const plan = await commandPlan(
+      remoteWriteCommand,
+      ['-u', `http://127.0.0.1:${port}/api/v1/write`, '-S', '2', '--bearer-token-file', join(dir, 'token'), '--label', 'dc=par1'],
       ctx,
     );
     expect(plan.stepMs).toBe(2000);

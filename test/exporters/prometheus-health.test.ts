@@ -115,8 +115,8 @@ describe('prometheus exporter /healthz', () => {
     for (const argv of [['--step', '2'], ['--step', '2', '--health-max-age', '45'], []]) {
       const cmd = specCommand(prometheusCommand);
       cmd.parse(argv, { from: 'user' });
-      const plan = await prometheusCommand.create(cmd.opts(), { logger: silentLogger(), hostname: 'h', version: '', qemu: false });
-      limits.push((plan.exporter as PrometheusExporter).healthMaxAgeMs);
+      const exporter = await prometheusCommand.create(prometheusCommand.settings(cmd.opts()), { logger: silentLogger(), hostname: 'h', version: '' });
+      limits.push((exporter as PrometheusExporter).healthMaxAgeMs);
     }
     expect(limits).toEqual([6_000, 45_000, 15_000]);
     expect(DEFAULT_HEALTH_MAX_AGE_MS).toBe(15_000);

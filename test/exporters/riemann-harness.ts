@@ -8,7 +8,7 @@ import { pino } from 'pino';
 import type { Logger } from '../../src/core/log.js';
 import type { Sample } from '../../src/core/sample.js';
 import type { Sensor } from '../../src/core/sensor.js';
-import type { ExporterPlan } from '../../src/exporters/command.js';
+import { commandPlan, type CommandPlan } from '../fixtures/command-plan.js';
 import { riemannCommand } from '../../src/exporters/riemann/command.js';
 import type { PushExporter } from '../../src/delivery/push-exporter.js';
 import { syntheticSample, type SyntheticProcess } from '../fixtures/synthetic-sample.js';
@@ -39,14 +39,12 @@ export function captureLogger(): { logger: Logger; lines: LogLine[] } {
 }
 
 /** Parses `args` as the riemann subcommand's flags and builds its plan. */
-export async function riemannPlan(args: readonly string[], logger: Logger, qemu = false): Promise<ExporterPlan> {
-  const cmd = riemannCommand.configure(new Command('riemann').exitOverride());
-  cmd.parse([...args], { from: 'user' });
-  return riemannCommand.create(cmd.opts(), { logger, hostname: AGENT_HOSTNAME, version: '9.9.9-test', qemu });
+export async function riemannPlan(args: readonly string[], logger: Logger, qemu = false): Promise<CommandPlan> {
+  return commandPlan(riemannCommand, qemu ? [...args, '--qemu'] : args, { logger, hostname: AGENT_HOSTNAME, version: '9.9.9-test' });
 }
 
 /** The plan's exporter, as the delivery core's PushExporter (stats, idle). */
-export function pushExporter(plan: ExporterPlan): PushExporter {
+export function pushExporter(plan: CommandPlan): PushExporter {
   return plan.exporter as PushExporter;
 }
 

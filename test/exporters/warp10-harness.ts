@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import { Command } from 'commander';
 import { pino } from 'pino';
-import type { ExporterPlan } from '../../src/exporters/command.js';
+import { commandPlan, type CommandPlan } from '../fixtures/command-plan.js';
 import { warp10Command } from '../../src/exporters/warp10/command.js';
 import type { Logger } from '../../src/core/log.js';
 import type { ProcessSample, Sample } from '../../src/core/sample.js';
@@ -40,13 +40,11 @@ export class FakeSensor implements Sensor {
 }
 
 /** Parses `argv` as the warp10 subcommand does and builds the plan, with a capturing logger. */
-export async function planFor(argv: readonly string[], logger: Logger, hostname = 'box'): Promise<ExporterPlan> {
-  const cmd = warp10Command.configure(new Command('warp10').exitOverride());
-  cmd.parse([...argv], { from: 'user' });
-  return warp10Command.create(cmd.opts(), { logger, hostname, version: '0.1.0-test', qemu: false });
+export async function planFor(argv: readonly string[], logger: Logger, hostname = 'box'): Promise<CommandPlan> {
+  return commandPlan(warp10Command, argv, { logger, hostname, version: '0.1.0-test' });
 }
 
-export function asPush(plan: ExporterPlan): PushExporter {
+export function asPush(plan: CommandPlan): PushExporter {
   const e = plan.exporter as Partial<PushExporter>;
   if (typeof e.idle !== 'function' || e.stats === undefined) throw new Error('warp10 exporter is not a push exporter');
   return plan.exporter as PushExporter;

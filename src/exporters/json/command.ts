@@ -1,10 +1,21 @@
 import { JsonExporter } from './exporter.js';
-import type { ExporterCommandSpec } from '../command.js';
+import type { ExporterSettings, LocalExporterCommand } from '../command.js';
 import { addAlias, nonNegativeInt, positiveInt, regex, signedSeconds, stepMsFrom } from '../parse.js';
 
-export const jsonCommand: ExporterCommandSpec = {
+export interface JsonSettings extends ExporterSettings {
+  readonly file: string | null;
+  readonly maxTopConsumers: number;
+  readonly processFilter: RegExp | null;
+  readonly resources: boolean;
+  readonly maxCmdlineLength: number;
+}
+
+export const jsonCommand: LocalExporterCommand<JsonSettings> = {
   name: 'json',
   summary: 'Write reports as one JSON array, to stdout or a file',
+  push: false,
+  stepOption: '--step',
+  runDurationOption: '--timeout',
   configure: (cmd) =>
     addAlias(cmd
       .option('-t, --timeout <seconds>', 'stop after this many seconds; negative = run until SIGINT/SIGTERM', signedSeconds('-t/--timeout'), 10)
@@ -23,24 +34,29 @@ export const jsonCommand: ExporterCommandSpec = {
           'Examples:\n  sudo scaph json -t 60 -s 5 -f /tmp/power.json --resources\n' +
           '  sudo scaph json -t 10 -s 0 -n 100000000        # a report every 100 ms for 10 s\n',
       ),
-  create: async (opts, ctx) => {
+  settings: (opts) => {
     const timeout = opts['timeout'] as number;
-    const containers = opts['containers'] === true;
     return {
-      exporter: new JsonExporter({
-        file: (opts['file'] as string | undefined) ?? null,
-        maxTopConsumers: opts['maxTopConsumers'] as number,
-        processFilter: (opts['processRegex'] as RegExp | undefined) ?? null,
-        resources: opts['resources'] === true,
-        containers,
-        maxCmdlineLength: opts['maxCmdlineLength'] as number,
-      }),
       stepMs: stepMsFrom(opts['step'] as number, opts['stepNano'] as number),
       durationMs: timeout < 0 ? null : timeout * 1000,
-      qemu: ctx.qemu,
-      containers,
+      qemu: opts['qemu'] === true,
+      containers: opts['containers'] === true,
+      file: (opts['file'] as string | undefined) ?? null,
+      maxTopConsumers: opts['maxTopConsumers'] as number,
+      processFilter: (opts['processRegex'] as RegExp | undefined) ?? null,
+      resources: opts['resources'] === true,
+      maxCmdlineLength: opts['maxCmdlineLength'] as number,
     };
   },
+  create: async (s) =>
+    new JsonExporter({
+      file: s.file,
+      maxTopConsumers: s.maxTopConsumers,
+      processFilter: s.processFilter,
+      resources: s.resources,
+      containers: s.containers,
+      maxCmdlineLength: s.maxCmdlineLength,
+    }),
 };
 
 /** Scaphandre's json accepts -s 0 with --step-nano; allow 0 here and check the sum in stepMsFrom. */

@@ -1,11 +1,21 @@
 import { PrometheusExporter } from './exporter.js';
-import type { ExporterCommandSpec } from '../command.js';
+import type { ExporterSettings, LocalExporterCommand } from '../command.js';
 import { UsageError } from '../../core/errors.js';
 import { nonNegativeInt, port, positiveSeconds, urlPathSuffix } from '../parse.js';
 
-export const prometheusCommand: ExporterCommandSpec = {
+export interface PrometheusSettings extends ExporterSettings {
+  readonly address: string;
+  readonly port: number;
+  readonly suffix: string;
+  readonly maxCmdlineLength: number;
+  readonly healthMaxAgeMs: number;
+}
+
+export const prometheusCommand: LocalExporterCommand<PrometheusSettings> = {
   name: 'prometheus',
   summary: 'Serve the latest measurements on an HTTP endpoint for Prometheus to scrape',
+  push: false,
+  stepOption: '--step',
   configure: (cmd) =>
     cmd
       .option('-a, --address <address>', 'address to listen on (:: = every IPv6 and IPv4 address)', '::')
@@ -24,27 +34,31 @@ export const prometheusCommand: ExporterCommandSpec = {
           'Examples:\n  sudo scaph prometheus -p 8080 --containers\n  sudo scaph prometheus -s metrics2 --step 10     # serves /metrics2, a sample every 10 s\n' +
           'prometheus.yml:\n  scrape_configs:\n    - job_name: scaph\n      static_configs: [{ targets: ["host:8080"] }]\n',
       ),
-  create: async (opts, ctx) => {
-    const containers = opts['containers'] === true;
-    const qemu = ctx.qemu || opts['qemu'] === true;
+  settings: (opts) => {
     const stepS = opts['step'] as number;
     return {
-      exporter: new PrometheusExporter({
-        address: opts['address'] as string,
-        port: opts['port'] as number,
-        suffix: opts['suffix'] as string,
-        metricsView: { qemu, containers, maxCmdlineLength: opts['maxCmdlineLength'] as number },
-        version: ctx.version,
-        logger: ctx.logger,
-        announce: (line) => process.stderr.write(`scaph: ${line}\n`),
-        healthMaxAgeMs: ((opts['healthMaxAge'] as number | undefined) ?? 3 * stepS) * 1000,
-      }),
       stepMs: stepS * 1000,
       durationMs: null,
-      qemu,
-      containers,
+      qemu: opts['qemu'] === true,
+      containers: opts['containers'] === true,
+      address: opts['address'] as string,
+      port: opts['port'] as number,
+      suffix: opts['suffix'] as string,
+      maxCmdlineLength: opts['maxCmdlineLength'] as number,
+      healthMaxAgeMs: ((opts['healthMaxAge'] as number | undefined) ?? 3 * stepS) * 1000,
     };
   },
+  create: async (s, ctx) =>
+    new PrometheusExporter({
+      address: s.address,
+      port: s.port,
+      suffix: s.suffix,
+      metricsView: { qemu: s.qemu, containers: s.containers, maxCmdlineLength: s.maxCmdlineLength },
+      version: ctx.version,
+      logger: ctx.logger,
+      announce: (line) => process.stderr.write(`scaph: ${line}\n`),
+      healthMaxAgeMs: s.healthMaxAgeMs,
+    }),
 };
 
 const parseSuffix = urlPathSuffix('-s/--suffix');

@@ -1,11 +1,22 @@
 import { UsageError } from '../../core/errors.js';
 import { PushgatewayExporter } from './transport.js';
-import type { ExporterCommandSpec } from '../command.js';
+import type { ExporterSettings, PushExporterCommand } from '../command.js';
 import { destinationPort, nonNegativeInt, positiveSeconds, urlPathSuffix } from '../parse.js';
 
-export const prometheusPushCommand: ExporterCommandSpec = {
+export interface PushgatewaySettings extends ExporterSettings {
+  readonly baseUrl: string;
+  readonly suffix: string;
+  readonly job: string;
+  readonly tlsCheck: boolean;
+  readonly deleteOnExit: boolean;
+  readonly maxCmdlineLength: number;
+}
+
+export const prometheusPushCommand: PushExporterCommand<PushgatewaySettings> = {
   name: 'prometheus-push',
   summary: 'Push the latest measurements to a Prometheus Pushgateway',
+  push: true,
+  stepOption: '--step',
   configure: (cmd) =>
     cmd
       .option('-H, --host <host>', 'Pushgateway host name or address', 'localhost')
@@ -25,33 +36,37 @@ export const prometheusPushCommand: ExporterCommandSpec = {
           'only the newest sample is kept meanwhile.\n' +
           'Example:\n  sudo scaph prometheus-push -H pushgateway.example -p 9091 -s 30 --delete-on-exit\n',
       ),
-  create: async (opts, ctx) => {
-    const containers = opts['containers'] === true;
-    const qemu = ctx.qemu || opts['qemu'] === true;
+  settings: (opts) => {
     const host = opts['host'] as string;
-    const stepMs = (opts['step'] as number) * 1000;
     return {
-      exporter: new PushgatewayExporter({
-        pushgateway: {
-          baseUrl: `${opts['scheme'] as string}://${host.includes(':') && !host.startsWith('[') ? `[${host}]` : host}:${opts['port'] as number}`,
-          suffix: opts['suffix'] as string,
-          job: opts['job'] as string,
-          instance: ctx.hostname,
-          version: ctx.version,
-          // A push slower than the step is superseded by the next sample anyway.
-          timeoutMs: Math.min(10_000, Math.max(1000, stepMs)),
-          tls: opts['tlsCheck'] === false ? { rejectUnauthorized: false } : undefined,
-        },
-        deleteOnExit: opts['deleteOnExit'] === true,
-        logger: ctx.logger,
-        metricsView: { qemu, containers, maxCmdlineLength: opts['maxCmdlineLength'] as number },
-      }),
-      stepMs,
+      stepMs: (opts['step'] as number) * 1000,
       durationMs: null,
-      qemu,
-      containers,
+      qemu: opts['qemu'] === true,
+      containers: opts['containers'] === true,
+      baseUrl: `${opts['scheme'] as string}://${host.includes(':') && !host.startsWith('[') ? `[${host}]` : host}:${opts['port'] as number}`,
+      suffix: opts['suffix'] as string,
+      job: opts['job'] as string,
+      tlsCheck: opts['tlsCheck'] !== false,
+      deleteOnExit: opts['deleteOnExit'] === true,
+      maxCmdlineLength: opts['maxCmdlineLength'] as number,
     };
   },
+  create: async (s, ctx) =>
+    new PushgatewayExporter({
+      pushgateway: {
+        baseUrl: s.baseUrl,
+        suffix: s.suffix,
+        job: s.job,
+        instance: ctx.hostname,
+        version: ctx.version,
+        // A push slower than the step is superseded by the next sample anyway.
+        timeoutMs: Math.min(10_000, Math.max(1000, s.stepMs)),
+        tls: s.tlsCheck ? undefined : { rejectUnauthorized: false },
+      },
+      deleteOnExit: s.deleteOnExit,
+      logger: ctx.logger,
+      metricsView: { qemu: s.qemu, containers: s.containers, maxCmdlineLength: s.maxCmdlineLength },
+    }),
 };
 
 function scheme(value: string): string {

@@ -6,12 +6,11 @@
  * shared HTTP policy. The group can be deleted on a clean stop (--delete-on-exit).
  */
 import type { Registry, RegistryContentType } from 'prom-client';
-import type { Exporter } from '../../core/exporter.js';
 import type { Logger } from '../../core/log.js';
 import type { Metric, MetricsViewOptions } from '../../core/metrics.js';
 import type { Sample } from '../../core/sample.js';
 import { classifyHttp, classifyNetworkError, type Outcome } from '../../delivery/outcome.js';
-import { createPushExporter, type PushExporter, type PushExporterOptions } from '../../delivery/push-exporter.js';
+import { createPushExporter, type PushExporter, type PushExporterOptions, type SettleListener } from '../../delivery/push-exporter.js';
 import type { QueuedSample, Transport } from '../../delivery/transport.js';
 import { HttpEndpoint } from '../../net/http.js';
 import type { TlsOptions } from '../../net/tls.js';
@@ -106,8 +105,11 @@ export interface PushgatewayExporterOptions {
   readonly delivery?: Omit<PushExporterOptions, 'logger' | 'metricsView' | 'version' | 'maxQueueSamples'>;
 }
 
-/** The Pushgateway exporter: the transport on the delivery core, plus the group deletion on stop. */
-export class PushgatewayExporter implements Exporter {
+/**
+ * The Pushgateway exporter: the transport on the delivery core, plus the group deletion on stop. It is a
+ * PushExporter itself (counters, spool hook), so a disk spool can back it like any push transport.
+ */
+export class PushgatewayExporter implements PushExporter {
   readonly name = 'pushgateway';
   readonly transport: PushgatewayTransport;
   readonly push: PushExporter;
@@ -124,6 +126,18 @@ export class PushgatewayExporter implements Exporter {
       maxQueueSamples: 1,
       maxSamplesPerSend: 1,
     });
+  }
+
+  get stats(): PushExporter['stats'] {
+    return this.push.stats;
+  }
+
+  idle(): Promise<void> {
+    return this.push.idle();
+  }
+
+  attachSpool(listener: SettleListener): void {
+    this.push.attachSpool(listener);
   }
 
   start(): Promise<void> {

@@ -1,10 +1,16 @@
 import { QemuExporter } from './exporter.js';
-import type { ExporterCommandSpec } from '../command.js';
+import type { ExporterSettings, LocalExporterCommand } from '../command.js';
 import { positiveSeconds } from '../parse.js';
 
-export const qemuCommand: ExporterCommandSpec = {
+export interface QemuSettings extends ExporterSettings {
+  readonly path: string;
+}
+
+export const qemuCommand: LocalExporterCommand<QemuSettings> = {
   name: 'qemu',
   summary: 'Write each VM’s attributed energy as a powercap tree its guest can read with scaph --vm',
+  push: false,
+  stepOption: '--step',
   configure: (cmd) =>
     cmd
       .option('--path <dir>', 'directory holding one tree per VM (<dir>/<vm name>/intel-rapl:0/…)', '/var/lib/libvirt/scaphandre')
@@ -17,11 +23,13 @@ export const qemuCommand: ExporterCommandSpec = {
           'in the guest: its host power is then the energy this host attributes to the VM.\n' +
           'Example:\n  sudo scaph qemu --path /var/lib/libvirt/scaphandre -s 5\n',
       ),
-  create: async (opts, ctx) => ({
-    exporter: new QemuExporter({ path: opts['path'] as string, logger: ctx.logger }),
+  settings: (opts) => ({
     stepMs: (opts['step'] as number) * 1000,
     durationMs: null,
     // The exporter needs every qemu process's VM name, whatever the global --qemu says.
     qemu: true,
+    containers: false,
+    path: opts['path'] as string,
   }),
+  create: async (s, ctx) => new QemuExporter({ path: s.path, logger: ctx.logger }),
 };

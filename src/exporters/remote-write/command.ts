@@ -1,10 +1,10 @@
 import type { Command, OptionValues } from 'commander';
 import { UsageError } from '../../core/errors.js';
-import { PUSH_DEFAULTS } from '../../delivery/push-exporter.js';
+import { PUSH_DEFAULTS, type PushExporter } from '../../delivery/push-exporter.js';
 import { createRemoteWriteExporter, type RemoteWriteAuth } from './transport.js';
 import { readSecretFile } from '../../net/secret.js';
 import { loadTls } from '../../net/tls.js';
-import type { CommandContext, ExporterCommandSpec, ExporterPlan } from '../command.js';
+import type { CommandContext, ExporterSettings, PushExporterCommand } from '../command.js';
 import { keyValue, nonNegativeInt, positiveInt, positiveSeconds } from '../parse.js';
 
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
@@ -14,10 +14,36 @@ const RESERVED_HEADERS = new Set(['content-encoding', 'content-type', 'content-l
 export const BEARER_TOKEN_ENV = 'SCAPH_REMOTE_WRITE_BEARER_TOKEN';
 export const BASIC_PASSWORD_ENV = 'SCAPH_REMOTE_WRITE_BASIC_AUTH_PASSWORD';
 
-export const remoteWriteCommand: ExporterCommandSpec = {
+/** The flags that choose how remote-write authenticates (secrets are read in create). */
+export interface RemoteWriteAuthFlags {
+  readonly bearerTokenFile?: string | undefined;
+  readonly basicAuthUser?: string | undefined;
+  readonly basicAuthPasswordFile?: string | undefined;
+}
+
+export interface RemoteWriteSettings extends ExporterSettings, RemoteWriteAuthFlags {
+  readonly url: string;
+  readonly job: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly caFile: string | undefined;
+  readonly certFile: string | undefined;
+  readonly keyFile: string | undefined;
+  readonly insecure: boolean;
+  readonly timeoutMs: number;
+  readonly queueMaxSamples: number;
+  readonly maxSamplesPerSend: number;
+  readonly maxAgeMs: number;
+  readonly maxCmdlineLength: number;
+}
+
+export const remoteWriteCommand: PushExporterCommand<RemoteWriteSettings> = {
   name: 'remote-write',
   summary: 'Push metrics to Prometheus, Mimir, Thanos, Cortex or VictoriaMetrics with remote-write 1.0',
+  push: true,
+  stepOption: '--step',
   configure,
+  settings,
   create,
 };
 
@@ -55,46 +81,62 @@ function configure(cmd: Command): Command {
     );
 }
 
-async function create(opts: OptionValues, ctx: CommandContext): Promise<ExporterPlan> {
-  const timeoutMs = (opts['timeout'] as number) * 1000;
-  const containers = opts['containers'] === true;
-  const qemu = ctx.qemu || opts['qemu'] === true;
-  const tls = await loadTls({
+function settings(opts: OptionValues): RemoteWriteSettings {
+  return {
+    stepMs: (opts['step'] as number) * 1000,
+    durationMs: null,
+    qemu: opts['qemu'] === true,
+    containers: opts['containers'] === true,
+    url: opts['url'] as string,
+    job: opts['job'] as string,
+    labels: opts['label'] as Record<string, string>,
+    headers: opts['header'] as Record<string, string>,
+    bearerTokenFile: opts['bearerTokenFile'] as string | undefined,
+    basicAuthUser: opts['basicAuthUser'] as string | undefined,
+    basicAuthPasswordFile: opts['basicAuthPasswordFile'] as string | undefined,
     caFile: opts['ca'] as string | undefined,
     certFile: opts['cert'] as string | undefined,
     keyFile: opts['key'] as string | undefined,
     insecure: opts['insecure'] === true,
-  });
-  const exporter = createRemoteWriteExporter(
+    timeoutMs: (opts['timeout'] as number) * 1000,
+    queueMaxSamples: opts['queueMaxSamples'] as number,
+    maxSamplesPerSend: opts['maxSamplesPerSend'] as number,
+    maxAgeMs: (opts['maxAge'] as number) * 1000,
+    maxCmdlineLength: opts['maxCmdlineLength'] as number,
+  };
+}
+
+async function create(s: RemoteWriteSettings, ctx: CommandContext): Promise<PushExporter> {
+  const tls = await loadTls({ caFile: s.caFile, certFile: s.certFile, keyFile: s.keyFile, insecure: s.insecure });
+  return createRemoteWriteExporter(
     {
-      url: opts['url'] as string,
+      url: s.url,
       version: ctx.version,
-      timeoutMs,
-      job: opts['job'] as string,
+      timeoutMs: s.timeoutMs,
+      job: s.job,
       instance: ctx.hostname,
-      extraLabels: opts['label'] as Record<string, string>,
-      headers: opts['header'] as Record<string, string>,
-      auth: await authFrom(opts),
+      extraLabels: s.labels,
+      headers: s.headers,
+      auth: await authFrom(s),
       tls,
     },
     {
       logger: ctx.logger,
       version: ctx.version,
-      metricsView: { qemu, containers, maxCmdlineLength: opts['maxCmdlineLength'] as number },
-      maxQueueSamples: opts['queueMaxSamples'] as number,
-      maxSamplesPerSend: opts['maxSamplesPerSend'] as number,
-      maxAgeMs: (opts['maxAge'] as number) * 1000,
-      timeoutMs,
+      metricsView: { qemu: s.qemu, containers: s.containers, maxCmdlineLength: s.maxCmdlineLength },
+      maxQueueSamples: s.queueMaxSamples,
+      maxSamplesPerSend: s.maxSamplesPerSend,
+      maxAgeMs: s.maxAgeMs,
+      timeoutMs: s.timeoutMs,
     },
   );
-  return { exporter, stepMs: (opts['step'] as number) * 1000, durationMs: null, qemu, containers };
 }
 
 /** Bearer or basic auth from files, else from the environment; both at once is a usage error. */
-export async function authFrom(opts: OptionValues, env: NodeJS.ProcessEnv = process.env): Promise<RemoteWriteAuth> {
-  const tokenFile = opts['bearerTokenFile'] as string | undefined;
-  const user = opts['basicAuthUser'] as string | undefined;
-  const passwordFile = opts['basicAuthPasswordFile'] as string | undefined;
+export async function authFrom(flags: RemoteWriteAuthFlags, env: NodeJS.ProcessEnv = process.env): Promise<RemoteWriteAuth> {
+  const tokenFile = flags.bearerTokenFile;
+  const user = flags.basicAuthUser;
+  const passwordFile = flags.basicAuthPasswordFile;
   const envToken = env[BEARER_TOKEN_ENV];
   const envPassword = env[BASIC_PASSWORD_ENV];
   const bearer = tokenFile !== undefined || (envToken !== undefined && envToken !== '');

@@ -1,15 +1,18 @@
 import type { OptionValues } from 'commander';
 import { UsageError } from '../../core/errors.js';
 import { loadTls, type TlsOptions } from '../../net/tls.js';
+import type { PushExporter } from '../../delivery/push-exporter.js';
 import { createRiemannExporter, RIEMANN_DEFAULTS, RiemannTransport } from './transport.js';
-import type { CommandContext, ExporterCommandSpec, ExporterPlan } from '../command.js';
+import type { CommandContext, ExporterSettings, PushExporterCommand } from '../command.js';
 import { addAlias, collect, destinationPort, nonNegativeInt, positiveInt, positiveSeconds } from '../parse.js';
 
 const DEFAULT_ADDRESS = 'localhost';
 
-export const riemannCommand: ExporterCommandSpec = {
+export const riemannCommand: PushExporterCommand<RiemannSettings> = {
   name: 'riemann',
   summary: 'Push metrics to a Riemann server as events (TCP, TLS or mutual TLS)',
+  push: true,
+  stepOption: '--dispatch-interval',
   configure: (cmd) =>
     addAlias(cmd
       .option('-a, --address <address>', `Riemann server name or IP; with TLS, the name checked against its certificate (default: "${DEFAULT_ADDRESS}")`)
@@ -41,10 +44,11 @@ export const riemannCommand: ExporterCommandSpec = {
           'Sockets and domains keep Scaphandre\'s services (scaph_socket_power_microwatts, ids as attributes):\n' +
           'Riemann\'s index then keeps the last socket per host; --per-socket-services keeps each (service =~ "scaph_socket_power_microwatts%").\n',
       ),
-  create: async (opts, ctx) => createRiemannPlan(opts, ctx),
+  settings: riemannSettings,
+  create: createRiemannExporterFrom,
 };
 
-interface RiemannFlags {
+export interface RiemannFlags {
   readonly address: string;
   readonly mtls: boolean;
   readonly tls: boolean;
@@ -77,30 +81,52 @@ export function checkRiemannFlags(opts: OptionValues): RiemannFlags {
   return { address: address ?? DEFAULT_ADDRESS, mtls, tls: tls || mtls, caFile, certFile, keyFile };
 }
 
-async function createRiemannPlan(opts: OptionValues, ctx: CommandContext): Promise<ExporterPlan> {
-  const flags = checkRiemannFlags(opts);
-  const tls: TlsOptions | null = flags.tls ? await loadTls({ caFile: flags.caFile, certFile: flags.certFile, keyFile: flags.keyFile }) : null;
-  const ttlS = opts['ttl'] as number;
-  const stepMs = (opts['dispatchInterval'] as number) * 1000;
-  const transport = new RiemannTransport({
-    host: flags.address,
+export interface RiemannSettings extends ExporterSettings, RiemannFlags {
+  readonly port: number;
+  readonly ttlS: number;
+  readonly tags: readonly string[];
+  readonly perSocketServices: boolean;
+  readonly maxEventsPerMsg: number;
+  readonly connectTimeoutMs: number;
+  readonly maxCmdlineLength: number;
+}
+
+function riemannSettings(opts: OptionValues): RiemannSettings {
+  return {
+    ...checkRiemannFlags(opts),
+    stepMs: (opts['dispatchInterval'] as number) * 1000,
+    durationMs: null,
+    qemu: opts['qemu'] === true,
+    containers: opts['containers'] === true,
     port: opts['port'] as number,
-    tls,
-    tlsFiles: { caFile: flags.caFile, certFile: flags.certFile },
-    hostname: ctx.hostname,
-    ttlS,
+    ttlS: opts['ttl'] as number,
     tags: (opts['tag'] as string[] | undefined) ?? [],
     perSocketServices: opts['perSocketServices'] === true,
     maxEventsPerMsg: opts['maxEventsPerMsg'] as number,
     connectTimeoutMs: (opts['connectTimeout'] as number) * 1000,
+    maxCmdlineLength: opts['maxCmdlineLength'] as number,
+  };
+}
+
+async function createRiemannExporterFrom(s: RiemannSettings, ctx: CommandContext): Promise<PushExporter> {
+  const tls: TlsOptions | null = s.tls ? await loadTls({ caFile: s.caFile, certFile: s.certFile, keyFile: s.keyFile }) : null;
+  const transport = new RiemannTransport({
+    host: s.address,
+    port: s.port,
+    tls,
+    tlsFiles: { caFile: s.caFile, certFile: s.certFile },
+    hostname: ctx.hostname,
+    ttlS: s.ttlS,
+    tags: s.tags,
+    perSocketServices: s.perSocketServices,
+    maxEventsPerMsg: s.maxEventsPerMsg,
+    connectTimeoutMs: s.connectTimeoutMs,
     logger: ctx.logger,
   });
-  const containers = opts['containers'] === true;
-  const exporter = createRiemannExporter(transport, ttlS, {
-    stepMs,
+  return createRiemannExporter(transport, s.ttlS, {
+    stepMs: s.stepMs,
     logger: ctx.logger,
     version: ctx.version,
-    metricsView: { qemu: ctx.qemu, containers, maxCmdlineLength: opts['maxCmdlineLength'] as number },
+    metricsView: { qemu: s.qemu, containers: s.containers, maxCmdlineLength: s.maxCmdlineLength },
   });
-  return { exporter, stepMs, durationMs: null, qemu: ctx.qemu, containers };
 }

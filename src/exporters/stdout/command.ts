@@ -1,10 +1,20 @@
 import { StdoutExporter } from './exporter.js';
-import type { ExporterCommandSpec } from '../command.js';
+import type { ExporterSettings, LocalExporterCommand } from '../command.js';
 import { nonNegativeInt, positiveInt, positiveSeconds, regex, signedSeconds } from '../parse.js';
 
-export const stdoutCommand: ExporterCommandSpec = {
+export interface StdoutSettings extends ExporterSettings {
+  readonly topN: number;
+  readonly processFilter: RegExp | null;
+  readonly rawMetrics: boolean;
+  readonly maxCmdlineLength: number;
+}
+
+export const stdoutCommand: LocalExporterCommand<StdoutSettings> = {
   name: 'stdout',
   summary: 'Print host, socket, domain and top-process power in the terminal',
+  push: false,
+  stepOption: '--step',
+  runDurationOption: '--timeout',
   configure: (cmd) =>
     cmd
       .option('-t, --timeout <seconds>', 'stop after this many seconds; negative = run until Ctrl-C', signedSeconds('-t/--timeout'), 10)
@@ -16,24 +26,25 @@ export const stdoutCommand: ExporterCommandSpec = {
       .option('-q, --qemu', 'label qemu-system processes with their VM name', false)
       .option('--containers', 'label processes with their container, pod or systemd unit', false)
       .addHelpText('after', '\nExample:\n  sudo scaph stdout -t 30 -s 1 -p 10 -r firefox\n'),
-  create: async (opts, ctx) => {
+  settings: (opts) => {
     const timeout = opts['timeout'] as number;
     return {
-      exporter: new StdoutExporter({
-        topN: opts['processNumber'] as number,
-        processFilter: (opts['regexFilter'] as RegExp | undefined) ?? null,
-        rawMetrics: opts['rawMetrics'] === true,
-        metricsView: {
-          qemu: ctx.qemu,
-          containers: opts['containers'] === true,
-          maxCmdlineLength: opts['maxCmdlineLength'] as number,
-        },
-        write: (text) => process.stdout.write(text),
-      }),
       stepMs: (opts['step'] as number) * 1000,
       durationMs: timeout < 0 ? null : timeout * 1000,
-      qemu: ctx.qemu,
+      qemu: opts['qemu'] === true,
       containers: opts['containers'] === true,
+      topN: opts['processNumber'] as number,
+      processFilter: (opts['regexFilter'] as RegExp | undefined) ?? null,
+      rawMetrics: opts['rawMetrics'] === true,
+      maxCmdlineLength: opts['maxCmdlineLength'] as number,
     };
   },
+  create: async (s) =>
+    new StdoutExporter({
+      topN: s.topN,
+      processFilter: s.processFilter,
+      rawMetrics: s.rawMetrics,
+      metricsView: { qemu: s.qemu, containers: s.containers, maxCmdlineLength: s.maxCmdlineLength },
+      write: (text) => process.stdout.write(text),
+    }),
 };

@@ -2,14 +2,24 @@ import { UsageError } from '../../core/errors.js';
 import { createPushExporter } from '../../delivery/push-exporter.js';
 import { readSecretFile } from '../../net/secret.js';
 import { Warp10Transport, warp10BaseUrl, WARP10_DEFAULTS } from './transport.js';
-import type { ExporterCommandSpec } from '../command.js';
+import type { ExporterSettings, PushExporterCommand } from '../command.js';
 import { destinationPort, keyValue, nonNegativeInt, positiveSeconds } from '../parse.js';
 
 export const WARP10_TOKEN_ENV = 'SCAPH_WARP10_WRITE_TOKEN';
 
-export const warp10Command: ExporterCommandSpec = {
+export interface Warp10Settings extends ExporterSettings {
+  readonly baseUrl: string;
+  readonly writeToken: string | undefined;
+  readonly writeTokenFile: string | undefined;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly gzipThresholdBytes: number;
+}
+
+export const warp10Command: PushExporterCommand<Warp10Settings> = {
   name: 'warp10',
   summary: 'Push metrics to a Warp 10 platform (GTS over HTTP, numeric values, retried)',
+  push: true,
+  stepOption: '--step',
   configure: (cmd) =>
     cmd
       .option('-H, --host <host>', 'Warp 10 host name or address', 'localhost')
@@ -35,26 +45,29 @@ export const warp10Command: ExporterCommandSpec = {
           'Example:\n' +
           `  ${WARP10_TOKEN_ENV}=$(cat /etc/scaph/warp10.token) scaph warp10 -H warp10.example.org -p 443 -s https -S 10\n`,
       ),
-  create: async (opts, ctx) => {
-    const writeToken = await resolveWriteToken(opts['writeToken'] as string | undefined, opts['writeTokenFile'] as string | undefined);
-    const qemu = ctx.qemu || opts['qemu'] === true;
-    const containers = opts['containers'] === true;
+  settings: (opts) => ({
+    stepMs: (opts['step'] as number) * 1000,
+    durationMs: null,
+    qemu: opts['qemu'] === true,
+    containers: opts['containers'] === true,
+    baseUrl: warp10BaseUrl(opts['scheme'] as string, opts['host'] as string, opts['port'] as number),
+    writeToken: opts['writeToken'] as string | undefined,
+    writeTokenFile: opts['writeTokenFile'] as string | undefined,
+    labels: (opts['label'] as Record<string, string> | undefined) ?? {},
+    gzipThresholdBytes: opts['gzipThreshold'] as number,
+  }),
+  create: async (s, ctx) => {
+    const writeToken = await resolveWriteToken(s.writeToken, s.writeTokenFile);
     const transport = new Warp10Transport({
-      baseUrl: warp10BaseUrl(opts['scheme'] as string, opts['host'] as string, opts['port'] as number),
+      baseUrl: s.baseUrl,
       writeToken,
       host: ctx.hostname,
-      extraLabels: (opts['label'] as Record<string, string> | undefined) ?? {},
-      gzipThresholdBytes: opts['gzipThreshold'] as number,
+      extraLabels: s.labels,
+      gzipThresholdBytes: s.gzipThresholdBytes,
       userAgent: `scaph/${ctx.version}`,
       logger: ctx.logger,
     });
-    return {
-      exporter: createPushExporter(transport, { logger: ctx.logger, metricsView: { qemu, containers }, version: ctx.version }),
-      stepMs: (opts['step'] as number) * 1000,
-      durationMs: null,
-      qemu,
-      containers,
-    };
+    return createPushExporter(transport, { logger: ctx.logger, metricsView: { qemu: s.qemu, containers: s.containers }, version: ctx.version });
   },
 };
 
