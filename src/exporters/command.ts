@@ -56,6 +56,19 @@ export interface PushExporterCommand<S extends ExporterSettings = ExporterSettin
 /** One exporter subcommand: its capabilities, options, typed settings and how to build the exporter. */
 export type ExporterCommandSpec<S extends ExporterSettings = ExporterSettings> = LocalExporterCommand<S> | PushExporterCommand<S>;
 
+/**
+ * The settings every exporter has, from commander's values: the step from the option `stepKey` (seconds),
+ * --qemu and --containers, and no run duration (set `durationMs` after for stdout/json's -t).
+ */
+export function commonSettings(values: OptionValues, stepKey = 'step'): ExporterSettings {
+  return { stepMs: (values[stepKey] as number) * 1000, durationMs: null, qemu: values['qemu'] === true, containers: values['containers'] === true };
+}
+
+/** A run-duration option's value (s) as ms; negative = until stopped (null). */
+export function runDurationMs(seconds: number): number | null {
+  return seconds < 0 ? null : seconds * 1000;
+}
+
 /** The exporter types that may take a spool: those whose spec says it pushes. */
 export function pushTypes(commands: readonly ExporterCommandSpec[]): ReadonlySet<string> {
   return new Set(commands.filter((c) => c.push).map((c) => c.name));

@@ -1,5 +1,5 @@
 import { JsonExporter } from './exporter.js';
-import type { ExporterSettings, LocalExporterCommand } from '../command.js';
+import { commonSettings, runDurationMs, type ExporterSettings, type LocalExporterCommand } from '../command.js';
 import { addAlias, nonNegativeInt, positiveInt, regex, signedSeconds, stepMsFrom } from '../parse.js';
 
 export interface JsonSettings extends ExporterSettings {
@@ -34,20 +34,16 @@ export const jsonCommand: LocalExporterCommand<JsonSettings> = {
           'Examples:\n  sudo scaph json -t 60 -s 5 -f /tmp/power.json --resources\n' +
           '  sudo scaph json -t 10 -s 0 -n 100000000        # a report every 100 ms for 10 s\n',
       ),
-  settings: (opts) => {
-    const timeout = opts['timeout'] as number;
-    return {
-      stepMs: stepMsFrom(opts['step'] as number, opts['stepNano'] as number),
-      durationMs: timeout < 0 ? null : timeout * 1000,
-      qemu: opts['qemu'] === true,
-      containers: opts['containers'] === true,
-      file: (opts['file'] as string | undefined) ?? null,
-      maxTopConsumers: opts['maxTopConsumers'] as number,
-      processFilter: (opts['processRegex'] as RegExp | undefined) ?? null,
-      resources: opts['resources'] === true,
-      maxCmdlineLength: opts['maxCmdlineLength'] as number,
-    };
-  },
+  settings: (opts) => ({
+    ...commonSettings(opts),
+    stepMs: stepMsFrom(opts['step'] as number, opts['stepNano'] as number),
+    durationMs: runDurationMs(opts['timeout'] as number),
+    file: (opts['file'] as string | undefined) ?? null,
+    maxTopConsumers: opts['maxTopConsumers'] as number,
+    processFilter: (opts['processRegex'] as RegExp | undefined) ?? null,
+    resources: opts['resources'] === true,
+    maxCmdlineLength: opts['maxCmdlineLength'] as number,
+  }),
   create: async (s) =>
     new JsonExporter({
       file: s.file,

@@ -1,5 +1,5 @@
 import { PrometheusExporter } from './exporter.js';
-import type { ExporterSettings, LocalExporterCommand } from '../command.js';
+import { commonSettings, type ExporterSettings, type LocalExporterCommand } from '../command.js';
 import { UsageError } from '../../core/errors.js';
 import { nonNegativeInt, port, positiveSeconds, urlPathSuffix } from '../parse.js';
 
@@ -34,20 +34,14 @@ export const prometheusCommand: LocalExporterCommand<PrometheusSettings> = {
           'Examples:\n  sudo scaph prometheus -p 8080 --containers\n  sudo scaph prometheus -s metrics2 --step 10     # serves /metrics2, a sample every 10 s\n' +
           'prometheus.yml:\n  scrape_configs:\n    - job_name: scaph\n      static_configs: [{ targets: ["host:8080"] }]\n',
       ),
-  settings: (opts) => {
-    const stepS = opts['step'] as number;
-    return {
-      stepMs: stepS * 1000,
-      durationMs: null,
-      qemu: opts['qemu'] === true,
-      containers: opts['containers'] === true,
-      address: opts['address'] as string,
-      port: opts['port'] as number,
-      suffix: opts['suffix'] as string,
-      maxCmdlineLength: opts['maxCmdlineLength'] as number,
-      healthMaxAgeMs: ((opts['healthMaxAge'] as number | undefined) ?? 3 * stepS) * 1000,
-    };
-  },
+  settings: (opts) => ({
+    ...commonSettings(opts),
+    address: opts['address'] as string,
+    port: opts['port'] as number,
+    suffix: opts['suffix'] as string,
+    maxCmdlineLength: opts['maxCmdlineLength'] as number,
+    healthMaxAgeMs: ((opts['healthMaxAge'] as number | undefined) ?? 3 * (opts['step'] as number)) * 1000,
+  }),
   create: async (s, ctx) =>
     new PrometheusExporter({
       address: s.address,

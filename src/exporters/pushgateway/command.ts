@@ -1,6 +1,6 @@
 import { UsageError } from '../../core/errors.js';
 import { PushgatewayExporter } from './transport.js';
-import type { ExporterSettings, PushExporterCommand } from '../command.js';
+import { commonSettings, type ExporterSettings, type PushExporterCommand } from '../command.js';
 import { destinationPort, nonNegativeInt, positiveSeconds, urlPathSuffix } from '../parse.js';
 
 export interface PushgatewaySettings extends ExporterSettings {
@@ -39,10 +39,7 @@ export const prometheusPushCommand: PushExporterCommand<PushgatewaySettings> = {
   settings: (opts) => {
     const host = opts['host'] as string;
     return {
-      stepMs: (opts['step'] as number) * 1000,
-      durationMs: null,
-      qemu: opts['qemu'] === true,
-      containers: opts['containers'] === true,
+      ...commonSettings(opts),
       baseUrl: `${opts['scheme'] as string}://${host.includes(':') && !host.startsWith('[') ? `[${host}]` : host}:${opts['port'] as number}`,
       suffix: opts['suffix'] as string,
       job: opts['job'] as string,

@@ -1,5 +1,5 @@
 import { QemuExporter } from './exporter.js';
-import type { ExporterSettings, LocalExporterCommand } from '../command.js';
+import { commonSettings, type ExporterSettings, type LocalExporterCommand } from '../command.js';
 import { positiveSeconds } from '../parse.js';
 
 export interface QemuSettings extends ExporterSettings {
@@ -24,11 +24,9 @@ export const qemuCommand: LocalExporterCommand<QemuSettings> = {
           'Example:\n  sudo scaph qemu --path /var/lib/libvirt/scaphandre -s 5\n',
       ),
   settings: (opts) => ({
-    stepMs: (opts['step'] as number) * 1000,
-    durationMs: null,
+    ...commonSettings(opts),
     // The exporter needs every qemu process's VM name, whatever the global --qemu says.
     qemu: true,
-    containers: false,
     path: opts['path'] as string,
   }),
   create: async (s, ctx) => new QemuExporter({ path: s.path, logger: ctx.logger }),

@@ -4,7 +4,7 @@ import { PUSH_DEFAULTS, type PushExporter } from '../../delivery/push-exporter.j
 import { createRemoteWriteExporter, type RemoteWriteAuth } from './transport.js';
 import { readSecretFile } from '../../net/secret.js';
 import { loadTls } from '../../net/tls.js';
-import type { CommandContext, ExporterSettings, PushExporterCommand } from '../command.js';
+import { commonSettings, type CommandContext, type ExporterSettings, type PushExporterCommand } from '../command.js';
 import { keyValue, nonNegativeInt, positiveInt, positiveSeconds } from '../parse.js';
 
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
@@ -83,10 +83,7 @@ function configure(cmd: Command): Command {
 
 function settings(opts: OptionValues): RemoteWriteSettings {
   return {
-    stepMs: (opts['step'] as number) * 1000,
-    durationMs: null,
-    qemu: opts['qemu'] === true,
-    containers: opts['containers'] === true,
+    ...commonSettings(opts),
     url: opts['url'] as string,
     job: opts['job'] as string,
     labels: opts['label'] as Record<string, string>,

@@ -3,7 +3,7 @@ import { UsageError } from '../../core/errors.js';
 import { loadTls, type TlsOptions } from '../../net/tls.js';
 import type { PushExporter } from '../../delivery/push-exporter.js';
 import { createRiemannExporter, RIEMANN_DEFAULTS, RiemannTransport } from './transport.js';
-import type { CommandContext, ExporterSettings, PushExporterCommand } from '../command.js';
+import { commonSettings, type CommandContext, type ExporterSettings, type PushExporterCommand } from '../command.js';
 import { addAlias, collect, destinationPort, nonNegativeInt, positiveInt, positiveSeconds } from '../parse.js';
 
 const DEFAULT_ADDRESS = 'localhost';
@@ -94,10 +94,7 @@ export interface RiemannSettings extends ExporterSettings, RiemannFlags {
 function riemannSettings(opts: OptionValues): RiemannSettings {
   return {
     ...checkRiemannFlags(opts),
-    stepMs: (opts['dispatchInterval'] as number) * 1000,
-    durationMs: null,
-    qemu: opts['qemu'] === true,
-    containers: opts['containers'] === true,
+    ...commonSettings(opts, 'dispatchInterval'),
     port: opts['port'] as number,
     ttlS: opts['ttl'] as number,
     tags: (opts['tag'] as string[] | undefined) ?? [],

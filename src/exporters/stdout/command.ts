@@ -1,5 +1,5 @@
 import { StdoutExporter } from './exporter.js';
-import type { ExporterSettings, LocalExporterCommand } from '../command.js';
+import { commonSettings, runDurationMs, type ExporterSettings, type LocalExporterCommand } from '../command.js';
 import { nonNegativeInt, positiveInt, positiveSeconds, regex, signedSeconds } from '../parse.js';
 
 export interface StdoutSettings extends ExporterSettings {
@@ -26,19 +26,14 @@ export const stdoutCommand: LocalExporterCommand<StdoutSettings> = {
       .option('-q, --qemu', 'label qemu-system processes with their VM name', false)
       .option('--containers', 'label processes with their container, pod or systemd unit', false)
       .addHelpText('after', '\nExample:\n  sudo scaph stdout -t 30 -s 1 -p 10 -r firefox\n'),
-  settings: (opts) => {
-    const timeout = opts['timeout'] as number;
-    return {
-      stepMs: (opts['step'] as number) * 1000,
-      durationMs: timeout < 0 ? null : timeout * 1000,
-      qemu: opts['qemu'] === true,
-      containers: opts['containers'] === true,
-      topN: opts['processNumber'] as number,
-      processFilter: (opts['regexFilter'] as RegExp | undefined) ?? null,
-      rawMetrics: opts['rawMetrics'] === true,
-      maxCmdlineLength: opts['maxCmdlineLength'] as number,
-    };
-  },
+  settings: (opts) => ({
+    ...commonSettings(opts),
+    durationMs: runDurationMs(opts['timeout'] as number),
+    topN: opts['processNumber'] as number,
+    processFilter: (opts['regexFilter'] as RegExp | undefined) ?? null,
+    rawMetrics: opts['rawMetrics'] === true,
+    maxCmdlineLength: opts['maxCmdlineLength'] as number,
+  }),
   create: async (s) =>
     new StdoutExporter({
       topN: s.topN,

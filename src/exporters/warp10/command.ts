@@ -2,7 +2,7 @@ import { UsageError } from '../../core/errors.js';
 import { createPushExporter } from '../../delivery/push-exporter.js';
 import { readSecretFile } from '../../net/secret.js';
 import { Warp10Transport, warp10BaseUrl, WARP10_DEFAULTS } from './transport.js';
-import type { ExporterSettings, PushExporterCommand } from '../command.js';
+import { commonSettings, type ExporterSettings, type PushExporterCommand } from '../command.js';
 import { destinationPort, keyValue, nonNegativeInt, positiveSeconds } from '../parse.js';
 
 export const WARP10_TOKEN_ENV = 'SCAPH_WARP10_WRITE_TOKEN';
@@ -46,10 +46,7 @@ export const warp10Command: PushExporterCommand<Warp10Settings> = {
           `  ${WARP10_TOKEN_ENV}=$(cat /etc/scaph/warp10.token) scaph warp10 -H warp10.example.org -p 443 -s https -S 10\n`,
       ),
   settings: (opts) => ({
-    stepMs: (opts['step'] as number) * 1000,
-    durationMs: null,
-    qemu: opts['qemu'] === true,
-    containers: opts['containers'] === true,
+    ...commonSettings(opts),
     baseUrl: warp10BaseUrl(opts['scheme'] as string, opts['host'] as string, opts['port'] as number),
     writeToken: opts['writeToken'] as string | undefined,
     writeTokenFile: opts['writeTokenFile'] as string | undefined,
