@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { jsonCommand } from '../src/exporters/json/command.js';
 import { stdoutCommand } from '../src/exporters/stdout/command.js';
-import { ConfigError, loadRunConfig, SPOOL_DEFAULTS, type LoadOptions } from '../src/config.js';
+import { ConfigError, loadRunConfig, SPOOL_DEFAULTS, type LoadOptions } from '../src/config/run-config.js';
 import { UsageError } from '../src/core/errors.js';
 import { fakePushCommand } from './fixtures/fake-push-command.js';
 

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runFromConfig, type SensorSetup } from '../../src/commands/run.js';
+import { runFromConfig, type SensorSetup } from '../../src/agent/run-command.js';
 import { agentHostname } from '../../src/core/hostname.js';
 import { silentLogger } from '../../src/core/log.js';
 import { syntheticSample } from '../fixtures/synthetic-sample.js';

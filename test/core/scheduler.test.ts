@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { Exporter } from '../../src/core/exporter.js';
 import { silentLogger } from '../../src/core/log.js';
 import type { Sample } from '../../src/core/sample.js';
-import { Scheduler } from '../../src/core/scheduler.js';
+import { Scheduler } from '../../src/agent/scheduler.js';
 import { MeasurementUnavailableError, type Sensor } from '../../src/core/sensor.js';
 import { makeSample } from '../fixtures/sample.js';
 

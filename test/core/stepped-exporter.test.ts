@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Exporter } from '../../src/core/exporter.js';
 import type { Sample } from '../../src/core/sample.js';
-import { SteppedExporter } from '../../src/core/stepped-exporter.js';
+import { SteppedExporter } from '../../src/agent/stepped-exporter.js';
 import { syntheticSample } from '../fixtures/synthetic-sample.js';
 
 function recorder(): Exporter & { got: number[] } {

@@ -3,7 +3,7 @@
  * from the timestamp, so stored values can be checked) and the test exporters. Compiled and spawned by
  * spool-prometheus.test.ts. Usage: node spool-agent.js CONFIG
  */
-import { runFromConfig } from '../../src/commands/run.js';
+import { runFromConfig } from '../../src/agent/run-command.js';
 import { createLogger } from '../../src/core/log.js';
 import { remoteWriteCommand } from '../../src/exporters/remote-write/command.js';
 import { syntheticSample } from '../fixtures/synthetic-sample.js';

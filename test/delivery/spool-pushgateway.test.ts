@@ -2,7 +2,7 @@ import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runFromConfig } from '../../src/commands/run.js';
+import { runFromConfig } from '../../src/agent/run-command.js';
 import { silentLogger } from '../../src/core/log.js';
 import type { Sensor } from '../../src/core/sensor.js';
 import { RUN_GLOBALS } from '../fixtures/run-globals.js';

@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { parse as parseToml } from 'smol-toml';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import { loadRunConfig, PUSH_TYPES } from '../../src/config.js';
+import { loadRunConfig, PUSH_TYPES } from '../../src/config/run-config.js';
 import { METRIC_FAMILIES } from '../../src/core/metrics.js';
 import { createPowercapTree } from '../fixtures/powercap-tree.js';
 import { DeliveryStats } from '../../src/delivery/stats.js';

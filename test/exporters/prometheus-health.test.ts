@@ -3,7 +3,7 @@ import { prometheusCommand } from '../../src/exporters/prometheus/command.js';
 import { specCommand } from '../../src/config/exporter-options.js';
 import { silentLogger, type Logger } from '../../src/core/log.js';
 import type { Sample } from '../../src/core/sample.js';
-import { Scheduler } from '../../src/core/scheduler.js';
+import { Scheduler } from '../../src/agent/scheduler.js';
 import type { Sensor } from '../../src/core/sensor.js';
 import { DEFAULT_HEALTH_MAX_AGE_MS, PrometheusExporter } from '../../src/exporters/prometheus/exporter.js';
 import { makeSample } from '../fixtures/sample.js';

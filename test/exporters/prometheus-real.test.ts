@@ -6,7 +6,7 @@
 import { hostname } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/core/log.js';
-import { Scheduler } from '../../src/core/scheduler.js';
+import { Scheduler } from '../../src/agent/scheduler.js';
 import { PrometheusExporter } from '../../src/exporters/prometheus/exporter.js';
 import { MachineSensor } from '../../src/sensors/machine-sensor.js';
 import type { PowerReadContext, PowerSource } from '../../src/sensors/power-source.js';

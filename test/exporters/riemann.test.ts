@@ -6,7 +6,7 @@
  */
 import { createServer, type Server } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { runPipeline } from '../../src/run.js';
+import { runPipeline } from '../../src/agent/pipeline.js';
 import { RiemannTransport, createRiemannExporter } from '../../src/exporters/riemann/transport.js';
 import { containerForSuite, describeWithContainers } from '../servers/container-suites.js';
 import { RIEMANN_IMAGE } from '../servers/images.js';

@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { resolveWriteToken } from '../../src/exporters/warp10/command.js';
 import { UsageError } from '../../src/core/errors.js';
 import { METRIC_FAMILIES, sampleToMetrics, type MetricName } from '../../src/core/metrics.js';
-import { runPipeline } from '../../src/run.js';
+import { runPipeline } from '../../src/agent/pipeline.js';
 import { parseGtsLine, type GtsPoint } from '../servers/gts-parse.js';
 import { Warp10TestServer } from '../servers/warp10.js';
 import { containerForSuite, describeWithContainers } from '../servers/container-suites.js';

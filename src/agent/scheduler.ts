@@ -1,7 +1,7 @@
-import type { Exporter } from './exporter.js';
-import type { Logger } from './log.js';
-import type { Sample } from './sample.js';
-import { MeasurementUnavailableError, type Sensor } from './sensor.js';
+import type { Exporter } from '../core/exporter.js';
+import type { Logger } from '../core/log.js';
+import type { Sample } from '../core/sample.js';
+import { MeasurementUnavailableError, type Sensor } from '../core/sensor.js';
 
 export interface SchedulerOptions {
   readonly stepMs: number;

@@ -1,14 +1,14 @@
 import { statSync } from 'node:fs';
 import type { Command } from 'commander';
-import { loadRunConfig, type ExporterConfig, type RunConfig, type SensorKindSetting } from '../config.js';
+import { loadRunConfig, type ExporterConfig, type RunConfig, type SensorKindSetting } from '../config/run-config.js';
 import type { Exporter } from '../core/exporter.js';
 import { agentHostname } from '../core/hostname.js';
 import type { Logger } from '../core/log.js';
 import type { AttributionModel } from '../core/sample.js';
 import type { Sensor } from '../core/sensor.js';
-import { SteppedExporter } from '../core/stepped-exporter.js';
+import { SteppedExporter } from './stepped-exporter.js';
 import { SpooledExporter } from '../delivery/spooled-exporter.js';
-import { firstSampleMs, runPipeline } from '../run.js';
+import { firstSampleMs, runPipeline } from './pipeline.js';
 import { VERSION } from '../version.js';
 import type { CommandContext, ExporterCommandSpec } from '../exporters/command.js';
 import { signedSeconds } from '../exporters/parse.js';

@@ -1,15 +1,15 @@
 import { realpathSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import type { OptionValues } from 'commander';
-import { pushTypes, type ExporterCommandSpec, type ExporterSettings } from './exporters/command.js';
-import { EXPORTER_COMMANDS } from './exporters/index.js';
-import { fsErrorCode, NotRegularFileError, readRegularFileSync } from './core/bounded-fs.js';
-import { UsageError } from './core/errors.js';
-import { exporterArgs, missingInputFiles, resolvePathKeys } from './config/exporter-options.js';
-import { parseConfigText, type ConfigProblem, type ConfigSource, type KeyPath } from './config/source.js';
-import { durationMs, expandEnv, isTable, show, sizeBytes } from './config/values.js';
-import type { AttributionModel } from './core/sample.js';
-import { ATTRIBUTION_MODELS } from './sensors/attribution.js';
+import { pushTypes, type ExporterCommandSpec, type ExporterSettings } from '../exporters/command.js';
+import { EXPORTER_COMMANDS } from '../exporters/index.js';
+import { fsErrorCode, NotRegularFileError, readRegularFileSync } from '../core/bounded-fs.js';
+import { UsageError } from '../core/errors.js';
+import { exporterArgs, missingInputFiles, resolvePathKeys } from './exporter-options.js';
+import { parseConfigText, type ConfigProblem, type ConfigSource, type KeyPath } from './source.js';
+import { durationMs, expandEnv, isTable, show, sizeBytes } from './values.js';
+import type { AttributionModel } from '../core/sample.js';
+import { ATTRIBUTION_MODELS } from '../sensors/attribution.js';
 
 export type SensorKindSetting = 'powercap_rapl' | 'estimate' | 'auto';
 

@@ -1,8 +1,8 @@
-import type { ScaphError } from './core/errors.js';
-import type { Exporter } from './core/exporter.js';
-import type { Logger } from './core/log.js';
-import { Scheduler } from './core/scheduler.js';
-import type { Sensor } from './core/sensor.js';
+import type { ScaphError } from '../core/errors.js';
+import type { Exporter } from '../core/exporter.js';
+import type { Logger } from '../core/log.js';
+import { Scheduler } from './scheduler.js';
+import type { Sensor } from '../core/sensor.js';
 
 export interface PipelineOptions {
   readonly sensor: Sensor;

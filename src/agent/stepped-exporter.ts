@@ -1,6 +1,6 @@
-import type { ScaphError } from './errors.js';
-import type { Exporter } from './exporter.js';
-import type { Sample } from './sample.js';
+import type { ScaphError } from '../core/errors.js';
+import type { Exporter } from '../core/exporter.js';
+import type { Sample } from '../core/sample.js';
 
 /**
  * Gives an exporter the latest sample at its own step, inside one sampling loop. Driven by sample arrival
