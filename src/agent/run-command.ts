@@ -1,55 +1,15 @@
 import { statSync } from 'node:fs';
 import type { Command } from 'commander';
-import { loadRunConfig, type ExporterConfig, type RunConfig, type SensorKindSetting } from '../config/run-config.js';
-import type { Exporter } from '../core/exporter.js';
-import { agentHostname } from '../core/hostname.js';
+import { loadRunConfig, type RunConfig } from '../config/run-config.js';
 import type { Logger } from '../core/log.js';
-import type { AttributionModel } from '../core/sample.js';
-import type { Sensor } from '../core/sensor.js';
-import { SteppedExporter } from './stepped-exporter.js';
-import { SpooledExporter } from '../delivery/spooled-exporter.js';
-import { firstSampleMs, runPipeline } from './pipeline.js';
-import { VERSION } from '../version.js';
-import type { CommandContext, ExporterCommandSpec } from '../exporters/command.js';
+import type { ExporterCommandSpec } from '../exporters/command.js';
 import { signedSeconds } from '../exporters/parse.js';
+import { VERSION } from '../version.js';
+import { runAgent, type AgentDeps, type AgentGlobals } from './assemble.js';
 
-/** The global CLI options `scaph run` reads (a subset of cli.ts's GlobalOptions): the file's [sensor] wins. */
-export interface RunGlobals {
-  readonly sensor: SensorKindSetting;
-  readonly vm: boolean;
-  readonly powercapPath: string;
-  readonly procfsPath: string;
-  readonly cgroupfsPath: string | undefined;
-  readonly attribution: AttributionModel;
-  readonly reapedChildren: boolean;
-  readonly header: boolean;
-  readonly estimateIdleWattsPerCpu: number | undefined;
-  readonly estimateMaxWattsPerCpu: number | undefined;
-}
-
-/** What the sensor factory gets: sensors/factory.ts SensorOptions without the container lookup, plus whether one is needed. */
-export interface SensorSetup {
-  readonly kind: SensorKindSetting;
-  readonly powercapPath: string;
-  readonly procfsPath: string;
-  readonly cgroupfsPath: string | undefined;
-  readonly attribution: AttributionModel;
-  readonly reapedChildren: boolean;
-  readonly hostname: string;
-  readonly qemu: boolean;
-  readonly vm: boolean;
-  /** Some exporter asked for container labels: the factory must resolve containers. */
-  readonly withContainers: boolean;
-  readonly estimateIdleWattsPerCpu: number | undefined;
-  readonly estimateMaxWattsPerCpu: number | undefined;
-}
-
-export interface RunDeps {
-  /** Builds and starts the one sensor (cli.ts passes sensors/factory.ts createSensor). */
-  createSensor(setup: SensorSetup, logger: Logger): Promise<Sensor>;
+export interface RunDeps extends AgentDeps {
   /** Exporter types a config may name (those whose spec pushes may take a spool). Default: EXPORTER_COMMANDS. */
   readonly commands?: readonly ExporterCommandSpec[];
-  readonly env?: NodeJS.ProcessEnv;
   /** Where --check prints its summary line. Default stdout. */
   readonly print?: (line: string) => void;
 }
@@ -59,8 +19,6 @@ export interface RunOptions {
   readonly durationMs: number | null;
   readonly stopDeadlineMs?: number;
 }
-
-const VM_POWERCAP = '/var/scaphandre';
 
 /** Adds `-c`, `--check` and `-t` to the `run` command cli.ts creates. */
 export function configureRunCommand(cmd: Command): Command {
@@ -77,64 +35,17 @@ export function configureRunCommand(cmd: Command): Command {
  * the latest sample at its own step (SteppedExporter), push exporters each with their own queue (and
  * optional disk spool), so one dead backend never slows another. Throws ConfigError (exit 2) on a bad file.
  */
-export async function runFromConfig(file: string, check: boolean, globals: RunGlobals, logger: Logger, deps: RunDeps, run: RunOptions = { durationMs: null }): Promise<void> {
+export async function runFromConfig(file: string, check: boolean, globals: AgentGlobals, logger: Logger, deps: RunDeps, run: RunOptions = { durationMs: null }): Promise<void> {
   const config = loadRunConfig(file, { checkFiles: true, ...(deps.commands ? { commands: deps.commands } : {}), ...(deps.env ? { env: deps.env } : {}) });
   warnAboutExposedSecrets(config, logger);
   if (check) {
     (deps.print ?? ((line: string) => process.stdout.write(`${line}\n`)))(checkSummary(config));
     return;
   }
-  const hostname = agentHostname(deps.env);
-  const exporters: Exporter[] = [];
-  let qemu = false;
-  let containers = false;
-  for (const e of config.exporters) {
-    const ctx: CommandContext = { logger, hostname, version: VERSION };
-    qemu ||= e.settings.qemu;
-    containers ||= e.settings.containers;
-    exporters.push(new SteppedExporter(await createExporter(e, ctx, logger), e.stepMs, config.sensor.stepMs));
-  }
-  const setup = sensorSetup(config, globals, hostname, qemu, containers);
-  if (globals.header) process.stderr.write(`scaph ${VERSION}: run ${file}: ${exporters.map((x) => x.name).join(', ')}; sensor ${setup.kind}\n`);
-  const sensor = await deps.createSensor(setup, logger);
-  await runPipeline({
-    sensor,
-    exporters,
-    stepMs: config.sensor.stepMs,
-    firstSampleMs: firstSampleMs(config.sensor.stepMs, setup.vm),
-    durationMs: run.durationMs,
-    logger,
-    stopDeadlineMs: run.stopDeadlineMs ?? 10_000,
+  await runAgent(config, globals, logger, deps, {
+    ...run,
+    banner: (exporters, sensor) => `scaph ${VERSION}: run ${file}: ${exporters.map((x) => x.name).join(', ')}; sensor ${sensor.kind}`,
   });
-}
-
-/** Builds one [[exporter]]; a push exporter with spool_dir gets its disk spool in front of its queue. */
-async function createExporter(e: ExporterConfig, ctx: CommandContext, logger: Logger): Promise<Exporter> {
-  const spec = e.spec;
-  if (!spec.push) return spec.create(e.settings, ctx);
-  const exporter = await spec.create(e.settings, ctx);
-  if (!e.spool) return exporter;
-  return new SpooledExporter(exporter, { dir: e.spool.dir, maxBytes: e.spool.maxBytes, maxAgeMs: e.spool.maxAgeMs, logger });
-}
-
-function sensorSetup(config: RunConfig, g: RunGlobals, hostname: string, qemu: boolean, containers: boolean): SensorSetup {
-  const s = config.sensor;
-  const vm = s.vm ?? g.vm;
-  const kind = s.kind ?? g.sensor;
-  return {
-    kind: vm && kind === 'auto' ? 'powercap_rapl' : kind,
-    powercapPath: s.powercapPath ?? (vm && !g.vm ? VM_POWERCAP : g.powercapPath),
-    procfsPath: s.procfsPath ?? g.procfsPath,
-    cgroupfsPath: s.cgroupfsPath ?? g.cgroupfsPath,
-    attribution: s.attribution ?? g.attribution,
-    reapedChildren: s.reapedChildren ?? g.reapedChildren,
-    hostname,
-    qemu,
-    vm,
-    withContainers: containers,
-    estimateIdleWattsPerCpu: s.estimateIdleWattsPerCpu ?? g.estimateIdleWattsPerCpu,
-    estimateMaxWattsPerCpu: s.estimateMaxWattsPerCpu ?? g.estimateMaxWattsPerCpu,
-  };
 }
 
 /**

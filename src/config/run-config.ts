@@ -10,24 +10,14 @@ import { parseConfigText, type ConfigProblem, type ConfigSource, type KeyPath } 
 import { durationMs, expandEnv, isTable, show, sizeBytes } from './values.js';
 import type { AttributionModel } from '../core/sample.js';
 import { ATTRIBUTION_MODELS } from '../sensors/attribution.js';
-
-export type SensorKindSetting = 'powercap_rapl' | 'estimate' | 'auto';
+import { SENSOR_KINDS, type SensorKind, type SensorSettings } from '../sensors/settings.js';
 
 /**
- * [sensor]: the global CLI options, plus the sampling step. A key the file leaves out takes the value of
- * the global option on the command line (or its default): the file wins where it speaks.
+ * [sensor]: the sensor settings the file gives (a key it leaves out takes the value of the global option
+ * on the command line, or its default: the file wins where it speaks), plus the sampling step.
  */
-export interface SensorConfig {
-  readonly kind: SensorKindSetting | undefined;
-  readonly powercapPath: string | undefined;
-  readonly procfsPath: string | undefined;
-  readonly cgroupfsPath: string | undefined;
-  readonly attribution: AttributionModel | undefined;
-  readonly reapedChildren: boolean | undefined;
-  readonly vm: boolean | undefined;
+export interface SensorConfig extends Partial<SensorSettings> {
   readonly stepMs: number;
-  readonly estimateIdleWattsPerCpu: number | undefined;
-  readonly estimateMaxWattsPerCpu: number | undefined;
 }
 
 export interface SpoolConfig {
@@ -81,7 +71,6 @@ export const SPOOL_DEFAULTS = { maxBytes: 1024 ** 3, maxAgeMs: 24 * 3_600_000 } 
 /** Exporters whose delivery goes through the delivery core's queue, so a disk spool can back it (their spec says so). */
 export const PUSH_TYPES: ReadonlySet<string> = pushTypes(EXPORTER_COMMANDS);
 
-const SENSOR_KINDS: readonly SensorKindSetting[] = ['powercap_rapl', 'estimate', 'auto'];
 const SENSOR_KEYS = [
   'kind',
   'powercap_path',
@@ -233,7 +222,7 @@ function sensorConfig(raw: unknown, report: Report, paths: PathResolver): Sensor
   for (const key of Object.keys(t)) if (!SENSOR_KEYS.includes(key)) report(['sensor', key], `unknown key; valid keys: ${SENSOR_KEYS.join(', ')}`);
   const at = (k: string): KeyPath => ['sensor', k];
   const kind = t['kind'];
-  if (kind !== undefined && !SENSOR_KINDS.includes(kind as SensorKindSetting)) report(at('kind'), `must be one of ${SENSOR_KINDS.join(', ')}, got ${show(kind)}`);
+  if (kind !== undefined && !SENSOR_KINDS.includes(kind as SensorKind)) report(at('kind'), `must be one of ${SENSOR_KINDS.join(', ')}, got ${show(kind)}`);
   const attribution = t['attribution'];
   if (attribution !== undefined && !ATTRIBUTION_MODELS.includes(attribution as AttributionModel)) {
     report(at('attribution'), `must be one of ${ATTRIBUTION_MODELS.join(', ')}, got ${show(attribution)}`);
@@ -243,7 +232,7 @@ function sensorConfig(raw: unknown, report: Report, paths: PathResolver): Sensor
     return v === undefined ? undefined : resolvePath(paths, at(k), v);
   };
   return {
-    kind: kind as SensorKindSetting | undefined,
+    kind: kind as SensorKind | undefined,
     powercapPath: path('powercap_path'),
     procfsPath: path('procfs_path'),
     cgroupfsPath: path('cgroupfs_path'),

@@ -2,7 +2,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runFromConfig, type SensorSetup } from '../../src/agent/run-command.js';
+import { runFromConfig } from '../../src/agent/run-command.js';
+import type { SensorRequest } from '../../src/agent/sensor.js';
 import { agentHostname } from '../../src/core/hostname.js';
 import { silentLogger } from '../../src/core/log.js';
 import { syntheticSample } from '../fixtures/synthetic-sample.js';
@@ -23,7 +24,7 @@ describe('the host name on every series', () => {
   it('scaph run hands it to the sensor and to every exporter', async () => {
     const path = join(dir, 'run.toml');
     writeFileSync(path, '[sensor]\nkind = "estimate"\nstep = "50ms"\n\n[[exporter]]\ntype = "remote-write"\nurl = "hostname-test"\n');
-    let setup: SensorSetup | null = null;
+    let setup: SensorRequest | null = null;
     const hostnames: string[] = [];
     const command = fakePushCommand('remote-write');
     const spy = { ...command, create: async (...args: Parameters<typeof command.create>) => {

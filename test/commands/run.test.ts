@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { jsonCommand } from '../../src/exporters/json/command.js';
-import { checkSummary, runFromConfig, type SensorSetup } from '../../src/agent/run-command.js';
+import { checkSummary, runFromConfig } from '../../src/agent/run-command.js';
+import type { SensorRequest } from '../../src/agent/sensor.js';
 import { ConfigError, loadRunConfig } from '../../src/config/run-config.js';
 import { silentLogger } from '../../src/core/log.js';
 import type { Sensor } from '../../src/core/sensor.js';
@@ -36,7 +37,7 @@ describe('scaph run', () => {
       `[sensor]\nkind = "estimate"\nstep = "100ms"\n\n[[exporter]]\ntype = "remote-write"\nurl = "dead"\nmode = "hang"\n\n[[exporter]]\ntype = "riemann"\nurl = "live"\n`,
     );
     const taken: number[] = [];
-    let setup: SensorSetup | null = null;
+    let setup: SensorRequest | null = null;
     await runFromConfig(path, false, globals, silentLogger(), {
       commands,
       createSensor: async (s) => {

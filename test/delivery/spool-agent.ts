@@ -7,6 +7,7 @@ import { runFromConfig } from '../../src/agent/run-command.js';
 import { createLogger } from '../../src/core/log.js';
 import { remoteWriteCommand } from '../../src/exporters/remote-write/command.js';
 import { syntheticSample } from '../fixtures/synthetic-sample.js';
+import { RUN_GLOBALS } from '../fixtures/run-globals.js';
 import { takenLogCommand } from '../fixtures/taken-log-command.js';
 
 /** The host power a sample taken at `timestampMs` reports, µW. */
@@ -20,7 +21,7 @@ if (config) {
   runFromConfig(
     config,
     false,
-    { sensor: 'estimate', vm: false, powercapPath: '/nonexistent', procfsPath: '/proc', cgroupfsPath: undefined, attribution: 'host', reapedChildren: true, header: false, estimateIdleWattsPerCpu: undefined, estimateMaxWattsPerCpu: undefined },
+    { ...RUN_GLOBALS, sensor: { ...RUN_GLOBALS.sensor, kind: 'estimate', powercapPath: '/nonexistent' } },
     logger,
     {
       commands: [remoteWriteCommand, takenLogCommand],

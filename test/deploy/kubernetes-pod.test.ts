@@ -20,7 +20,7 @@ import { createSensor } from '../../src/sensors/factory.js';
 import { POD_READ_RULE } from '../../src/sensors/containers/kubernetes.js';
 import * as F from '../fixtures/cgroups.js';
 import { ProcfsTree, type FakeProcess } from '../fixtures/procfs-tree.js';
-import { RUN_GLOBALS } from '../fixtures/run-globals.js';
+import { estimateSensorOptions, RUN_GLOBALS } from '../fixtures/run-globals.js';
 import { freePort, waitFor } from '../servers/free-port.js';
 import { startKubeApi, type FakeKubeApi } from '../servers/kube-api.js';
 import { startPrometheus } from '../servers/prometheus.js';
@@ -137,7 +137,7 @@ async function startAgent(api: FakeKubeApi, logger: Logger, refreshIntervalMs = 
   const procfsRoot = nodeProcfs();
   const resolver = await podResolver(api, procfsRoot, logger, refreshIntervalMs);
   const sensor = await createSensor(
-    { kind: 'estimate', powercapPath: join(dir, 'none'), procfsPath: procfsRoot, cgroupfsPath: cgroupfs.root, hostname: NODE, qemu: false, estimateIdleWattsPerCpu: undefined, estimateMaxWattsPerCpu: undefined, containers: resolver },
+    estimateSensorOptions(procfsRoot, NODE, { powercapPath: join(dir, 'none'), cgroupfsPath: cgroupfs.root, containers: resolver }),
     logger,
   );
   const exporter = new PrometheusExporter({
@@ -283,7 +283,7 @@ describe('scaph in its DaemonSet pod, with the Kubernetes API', () => {
     const file = join(dir, 'remote-write.toml');
     writeFileSync(file, stringifyToml(config));
 
-    const globals = { ...RUN_GLOBALS, powercapPath: join(dir, 'none'), procfsPath: procfsRoot };
+    const globals = { ...RUN_GLOBALS, sensor: { ...RUN_GLOBALS.sensor, powercapPath: join(dir, 'none'), procfsPath: procfsRoot } };
     const running = runFromConfig(file, false, globals, logger, {
       env: { ...process.env, SCAPH_HOSTNAME: NODE },
       // What cli.ts does for `scaph --no-docker run`: the container lookup, then the sensor (no RAPL here).

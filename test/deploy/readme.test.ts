@@ -81,10 +81,10 @@ describe('the README install and its image', () => {
         expect(['stdout', 'prometheus']).toContain(parsed.exporter);
         const volumes = argv.flatMap((a, j) => (a === '-v' ? [argv[j + 1] ?? ''] : []));
         expect(volumes).toEqual(['/sys:/host/sys:ro', '/proc:/host/proc:ro']);
-        expect(`/proc:${parsed.globals.procfsPath}:ro`).toBe(volumes[1]);
+        expect(`/proc:${parsed.globals.sensor.procfsPath}:ro`).toBe(volumes[1]);
         const container = join(dir, `run-${i}`);
         emulateSysMounts(volumes, host.root, container);
-        expect(await zonesAt(join(container, parsed.globals.powercapPath))).toBe(SERVER2S_ZONES);
+        expect(await zonesAt(join(container, parsed.globals.sensor.powercapPath))).toBe(SERVER2S_ZONES);
       }
     } finally {
       host.close();
@@ -142,11 +142,11 @@ describe("the README's sed list for Scaphandre unit files", () => {
       expect(parsed[0]?.opts).toMatchObject({ suffix: 'metrics2', step: 5 });
       expect(parsed[1]?.opts).toMatchObject({ mtls: true, dispatchInterval: 10 });
       expect(parsed[2]?.opts).toMatchObject({ timeout: 10, step: 0, stepNano: 100_000_000 });
-      expect(parsed[3]?.globals).toMatchObject({ vm: true, sensor: 'powercap_rapl' });
+      expect(parsed[3]?.globals.sensor).toMatchObject({ vm: true, kind: 'powercap_rapl' });
       expect(parsed[4]?.opts).toMatchObject({ suffix: 'metrics', step: 5, containers: true });
       expect(parsed[5]?.opts).toMatchObject({ step: 10 });
       // The image's argv after the sed: Scaphandre's `--vm prometheus`.
-      expect((await parseScaph(['--vm', 'prometheus'])).globals.vm).toBe(true);
+      expect((await parseScaph(['--vm', 'prometheus'])).globals.sensor.vm).toBe(true);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

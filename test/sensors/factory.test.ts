@@ -6,17 +6,9 @@ import { UsageError } from '../../src/core/errors.js';
 import { silentLogger } from '../../src/core/log.js';
 import { createSensor } from '../../src/sensors/factory.js';
 import { CgroupfsTree } from '../fixtures/cgroupfs-tree.js';
+import { estimateSensorOptions } from '../fixtures/run-globals.js';
 
-const base = {
-  kind: 'estimate' as const,
-  powercapPath: '/nonexistent',
-  procfsPath: '/proc',
-  hostname: 'h',
-  qemu: false,
-  estimateIdleWattsPerCpu: undefined,
-  estimateMaxWattsPerCpu: undefined,
-  containers: { resolveSync: () => null, sweep: () => 0 },
-};
+const base = estimateSensorOptions('/proc', 'h', { containers: { resolveSync: () => null, sweep: () => 0 } });
 
 describe('createSensor with --containers and --cgroupfs-path', () => {
   it('refuses a path that is not a cgroup v2 mount (exit 2, naming the path and the fix)', async () => {
