@@ -11,7 +11,7 @@ import { collect, positiveSeconds } from './exporters/parse.js';
 import { ATTRIBUTION_MODELS } from './sensors/attribution.js';
 import { DEFAULT_DOCKER_SOCKET } from './sensors/containers/docker.js';
 import { DEFAULT_POWERCAP_PATH, SENSOR_KINDS, VM_POWERCAP_PATH, type SensorKind } from './sensors/settings.js';
-import { VERSION } from './version.js';
+import { VERSION } from './core/version.js';
 
 /** Scaphandre's sensor buffer sizes: scaph has no such buffer, so they are accepted and have no effect. */
 const SOCKET_BUFFER_FLAG = '--sensor-buffer-per-socket-max-kB';

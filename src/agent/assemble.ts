@@ -6,7 +6,7 @@ import type { Sensor } from '../core/sensor.js';
 import { SpooledExporter } from '../delivery/spooled-exporter.js';
 import type { CommandContext } from '../exporters/command.js';
 import type { SensorSettings } from '../sensors/settings.js';
-import { VERSION } from '../version.js';
+import { VERSION } from '../core/version.js';
 import { firstSampleMs, runPipeline } from './pipeline.js';
 import { machineSensorFactory, resolveSensorSettings, type ContainerSources, type SensorFactory, type SensorRequest } from './sensor.js';
 import { SteppedExporter } from './stepped-exporter.js';

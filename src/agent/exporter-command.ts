@@ -2,7 +2,7 @@ import type { OptionValues } from 'commander';
 import type { ExporterConfig } from '../config/run-config.js';
 import type { Logger } from '../core/log.js';
 import type { ExporterCommandSpec } from '../exporters/command.js';
-import { VERSION } from '../version.js';
+import { VERSION } from '../core/version.js';
 import { runAgent, type AgentGlobals } from './assemble.js';
 
 /**

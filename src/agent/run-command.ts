@@ -4,7 +4,7 @@ import { loadRunConfig, type RunConfig } from '../config/run-config.js';
 import type { Logger } from '../core/log.js';
 import type { ExporterCommandSpec } from '../exporters/command.js';
 import { signedSeconds } from '../exporters/parse.js';
-import { VERSION } from '../version.js';
+import { VERSION } from '../core/version.js';
 import { runAgent, type AgentDeps, type AgentGlobals } from './assemble.js';
 
 export interface RunDeps extends AgentDeps {

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import snappy from 'snappy';
 import { afterAll, expect } from 'vitest';
-import { decodeWriteRequest } from '../../src/exporters/remote-write/encode.js';
+import { decodeWriteRequest } from '../support/oracles/remote-write.js';
 import type { ScaphRun } from '../fixtures/run-scaph.js';
 
 export const HOST_SERIES = 'scaph_host_power_microwatts';

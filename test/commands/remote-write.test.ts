@@ -12,7 +12,7 @@ import { commandPlan } from '../fixtures/command-plan.js';
 import { syntheticSample } from '../fixtures/synthetic-sample.js';
 import { startRecordingHttpServer } from '../servers/recording-http.js';
 import snappy from 'snappy';
-import { decodeWriteRequest } from '../../src/exporters/remote-write/encode.js';
+import { decodeWriteRequest } from '../support/oracles/remote-write.js';
 
 function parse(args: string[]): OptionValues {
   const cmd = remoteWriteCommand.configure(new Command('remote-write')).exitOverride().configureOutput({ writeErr: () => {}, writeOut: () => {} });

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXPORTER_COMMANDS } from '../../src/exporters/index.js';
-import { VERSION } from '../../src/version.js';
+import { VERSION } from '../../src/core/version.js';
 import type { PowercapTree } from '../fixtures/powercap-tree.js';
 import { spawnFakeQemu, LIBVIRT_ARGS, type FakeQemu } from '../fixtures/fake-qemu.js';
 import { SCAPH_BIN } from '../fixtures/run-scaph.js';

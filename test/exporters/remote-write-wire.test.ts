@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { sampleToMetrics, type Metric } from '../../src/core/metrics.js';
 import type { QueuedSample } from '../../src/delivery/transport.js';
-import { decodeWriteRequest, encodeWriteRequest, toTimeSeries, type SeriesLabelOptions } from '../../src/exporters/remote-write/encode.js';
+import type { SeriesLabelOptions } from '../../src/exporters/remote-write/wire.js';
+import { decodeWriteRequest, encodeWriteRequest, toTimeSeries } from '../support/oracles/remote-write.js';
 import { WriteRequestEncoder } from '../../src/exporters/remote-write/wire.js';
 import { syntheticSample } from '../fixtures/synthetic-sample.js';
 

@@ -10,7 +10,7 @@ import {
   decodeWriteRequest,
   encodeWriteRequest,
   toTimeSeries,
-} from '../../src/exporters/remote-write/encode.js';
+} from '../support/oracles/remote-write.js';
 import type { QueuedSample } from '../../src/delivery/transport.js';
 import { syntheticSample } from '../fixtures/synthetic-sample.js';
 import { startRecordingHttpServer } from '../servers/recording-http.js';

@@ -4,7 +4,7 @@ import { sampleToMetrics, type Metric } from '../../src/core/metrics.js';
 import { UsageError } from '../../src/core/errors.js';
 import { checkRiemannFlags } from '../../src/exporters/riemann/command.js';
 import type { QueuedSample } from '../../src/delivery/transport.js';
-import { RiemannEventBuilder } from '../../src/exporters/riemann/events.js';
+import { RiemannEventBuilder } from '../support/oracles/riemann-events.js';
 import { decodeMsg, FrameReader } from '../../src/exporters/riemann/proto.js';
 import { RiemannTransport } from '../../src/exporters/riemann/transport.js';
 import { TlsFileMissingError } from '../../src/net/tls.js';

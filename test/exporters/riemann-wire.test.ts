@@ -6,7 +6,8 @@
 import { describe, expect, it } from 'vitest';
 import { sampleToMetrics, type Metric, type MetricLabels } from '../../src/core/metrics.js';
 import type { QueuedSample } from '../../src/delivery/transport.js';
-import { RiemannEventBuilder, type RiemannEventOptions } from '../../src/exporters/riemann/events.js';
+import type { RiemannEventOptions } from '../../src/exporters/riemann/events.js';
+import { RiemannEventBuilder } from '../support/oracles/riemann-events.js';
 import { decodeMsg, encodeFrame, FRAME_HEADER_BYTES, type RiemannMsg } from '../../src/exporters/riemann/proto.js';
 import { RiemannWireEncoder } from '../../src/exporters/riemann/wire.js';
 import { syntheticSample } from '../fixtures/synthetic-sample.js';

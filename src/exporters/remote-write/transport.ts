@@ -9,8 +9,7 @@ import { createPushExporter, type PushExporter, type PushExporterOptions } from 
 import type { QueuedSample, Transport } from '../../delivery/transport.js';
 import { HttpEndpoint } from '../../net/http.js';
 import type { TlsOptions } from '../../net/tls.js';
-import type { SeriesLabelOptions } from './encode.js';
-import { WriteRequestEncoder } from './wire.js';
+import { WriteRequestEncoder, type SeriesLabelOptions } from './wire.js';
 
 /**
  * Copy the compressed bytes into an ordinary Buffer instead of handing V8 an external one. On a 500-process

@@ -12,7 +12,6 @@
  * the values of their identifying labels appended. The labels stay attributes in every case.
  */
 import type { Metric, MetricLabels } from '../../core/metrics.js';
-import type { RiemannAttribute, RiemannEvent } from './proto.js';
 
 export interface RiemannEventOptions {
   /** The event's host: this machine's name. */
@@ -31,64 +30,6 @@ const SERIES_KEYS = ['reason', 'container_id', 'kubernetes_pod_namespace', 'kube
 /** The same for socket and RAPL domain series, joined only with perSocketServices. */
 const SOCKET_SERIES_KEYS = ['socket_id', 'domain_name', 'rapl_domain_name', ...SERIES_KEYS] as const;
 const SCAPH_PREFIX = 'scaph_';
-
-/**
- * Turns metrics into event objects. The transport writes the same events as bytes directly
- * (riemann-wire.ts, tested byte for byte against this builder + protobufjs); this is the readable form.
- */
-export class RiemannEventBuilder {
-  private readonly tags: string[];
-  /** Metric name -> service prefix for per-process metrics ("process_..._"), computed once per name. */
-  private readonly processPrefixes = new Map<string, string>();
-
-  constructor(private readonly options: RiemannEventOptions) {
-    this.tags = eventTags(options);
-  }
-
-  /** The events of one sample, in metric order. */
-  build(metrics: readonly Metric[], timestampMs: number): RiemannEvent[] {
-    const time = eventTime(timestampMs);
-    const timeMicros = eventTimeMicros(timestampMs);
-    const events: RiemannEvent[] = new Array<RiemannEvent>(metrics.length);
-    // The metrics view hands the five metrics of one process the same labels object: convert it once.
-    let lastLabels: MetricLabels | null = null;
-    let lastAttributes: RiemannAttribute[] = [];
-    for (let i = 0; i < metrics.length; i++) {
-      const m = metrics[i] as Metric;
-      if (m.labels !== lastLabels) {
-        lastLabels = m.labels;
-        lastAttributes = toAttributes(m.labels);
-      }
-      const event: RiemannEvent = {
-        time,
-        timeMicros,
-        host: this.options.hostname,
-        service: this.service(m),
-        state: 'ok',
-        description: m.help,
-        tags: this.tags,
-        ttl: this.options.ttlS,
-        attributes: lastAttributes,
-      };
-      if (goesAsSint64(m)) event.metricSint64 = m.value;
-      else event.metricD = m.value;
-      events[i] = event;
-    }
-    return events;
-  }
-
-  /** The metric name (plus its series labels' values), or `<name without scaph_>_<pid>_<exe>` for a process. */
-  service(m: Metric): string {
-    const pid = m.labels['pid'];
-    if (pid === undefined || !m.name.startsWith(PROCESS_PREFIX)) return m.name + seriesServiceSuffix(m.labels, this.options.perSocketServices === true);
-    let prefix = this.processPrefixes.get(m.name);
-    if (prefix === undefined) {
-      prefix = processServicePrefix(m.name) as string;
-      this.processPrefixes.set(m.name, prefix);
-    }
-    return prefix + (processServiceSuffix(m.labels) as string);
-  }
-}
 
 /** Event.time: whole seconds. */
 export function eventTime(timestampMs: number): number {
@@ -134,10 +75,4 @@ export function seriesServiceSuffix(labels: MetricLabels, perSocket: boolean): s
     if (v !== undefined) suffix += `_${v}`;
   }
   return suffix;
-}
-
-function toAttributes(labels: MetricLabels): RiemannAttribute[] {
-  const out: RiemannAttribute[] = [];
-  for (const key in labels) out.push({ key, value: labels[key] ?? '' });
-  return out;
 }

@@ -1,13 +1,17 @@
 /**
- * Queued samples -> prompb WriteRequest (remote-write 1.0), uncompressed protobuf bytes.
+ * Test oracle: queued samples -> prompb WriteRequest (remote-write 1.0), uncompressed protobuf bytes, the
+ * readable way (protobufjs over proto/remote.proto). The transport's hand-written encoder
+ * (src/exporters/remote-write/wire.ts) must decode to exactly what this gives; decodeWriteRequest reads
+ * what receivers got.
  * Labels: the metric's own, plus `__name__`, `job`, `instance` and the user's extra labels; sorted by
  * name, one value per name, empty values left out (Prometheus refuses empty values and duplicates).
  */
 import protobuf from 'protobufjs';
-import { packageFile } from '../../core/package-file.js';
-import type { Metric } from '../../core/metrics.js';
-import type { QueuedSample } from '../../delivery/transport.js';
-import { seriesKey } from '../../delivery/series.js';
+import { packageFile } from '../../../src/core/package-file.js';
+import type { SeriesLabelOptions } from '../../../src/exporters/remote-write/wire.js';
+import type { Metric } from '../../../src/core/metrics.js';
+import type { QueuedSample } from '../../../src/delivery/transport.js';
+import { seriesKey } from '../../../src/delivery/series.js';
 
 /** Prometheus' staleness marker: a NaN with this exact bit pattern ends a series. */
 export const STALE_NAN_BITS = 0x7ff0000000000002n;
@@ -24,18 +28,6 @@ export interface PromSample {
 export interface PromTimeSeries {
   readonly labels: readonly PromLabel[];
   readonly samples: PromSample[];
-}
-
-export interface SeriesLabelOptions {
-  /** `job` label (what a scrape config's job_name would add). */
-  readonly job: string;
-  /** `instance` label (the host name). */
-  readonly instance: string;
-  /**
-   * User --label pairs. They override job/instance; a metric's own labels win over them, as a
-   * series' labels win over Prometheus' external labels.
-   */
-  readonly extraLabels: Readonly<Record<string, string>>;
 }
 
 let writeRequestType: protobuf.Type | null = null;
@@ -93,7 +85,7 @@ export function encodeWriteRequest(timeseries: readonly PromTimeSeries[]): Uint8
   return writeRequest().encode({ timeseries }).finish();
 }
 
-/** Decodes a WriteRequest (tests, debugging). */
+/** Decodes a WriteRequest. */
 export function decodeWriteRequest(bytes: Uint8Array): { timeseries: PromTimeSeries[] } {
   const type = writeRequest();
   return type.toObject(type.decode(bytes), { longs: Number, defaults: true }) as { timeseries: PromTimeSeries[] };
