@@ -13,7 +13,7 @@ import { RiemannWireEncoder } from '../../src/exporters/riemann/wire.js';
 import { WriteRequestEncoder } from '../../src/exporters/remote-write/wire.js';
 import { Warp10Transport } from '../../src/exporters/warp10/transport.js';
 import { createSensor } from '../../src/sensors/factory.js';
-import { estimateSensorOptions } from '../../test/fixtures/run-globals.js';
+import { estimateSensorOptions } from '../../test/support/fixtures/run-globals.js';
 import { FLOOR_CONFIG_FILE, REMOTE_WRITE_FILE, RIEMANN_FILE, WARP10_FILE, type FloorConfig } from './floor-config.js';
 
 export interface FloorBackends {
