@@ -2,7 +2,7 @@
  * The machine sensor: joins a power source (RAPL counters or the load estimate) with /proc into one
  * Sample per interval: host power split into active and idle, each process's share of the machine's
  * busy CPU time applied to the model's total (attribution.ts), what no process explains as the
- * unattributed remainder, and, with a container lookup, container / pod / unit power (group-power.ts).
+ * unattributed remainder, and, with a container lookup, container / pod / unit power (containers/group-power.ts).
  */
 import { energyUjFromPower } from '../core/energy.js';
 import type { Logger } from '../core/log.js';

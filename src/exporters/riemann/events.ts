@@ -52,7 +52,7 @@ export function eventTags(options: RiemannEventOptions): string[] {
 }
 
 /*
- * A service is a name part then a labels part, so the wire encoder (riemann-wire.ts) can keep the bytes
+ * A service is a name part then a labels part, so the wire encoder (wire.ts) can keep the bytes
  * of each part, per name and per labels object, and never build the string.
  */
 

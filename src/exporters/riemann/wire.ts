@@ -1,8 +1,9 @@
 /**
  * Queued samples -> Riemann frames (4-byte big-endian length + Msg), written by hand. The bytes are
- * exactly those of encodeFrame({ events: RiemannEventBuilder.build(...) }) split the same way (the test
- * oracle in test/support/oracles/riemann-events.ts; the test proves it), but the bench measured that path at 1.5x the npm `riemann` client for 1,000 processes,
- * short of the 5x goal: it builds an object per event and protobufjs walks each one. Here:
+ * exactly those of encodeFrame({ events: RiemannEventBuilder.build(...) }) split the same way (that
+ * builder is the test oracle in test/support/oracles/riemann-events.ts; the test proves it), but the
+ * bench measured that path at 1.5x the npm `riemann` client for 1,000 processes, short of the 5x goal:
+ * it builds an object per event and protobufjs walks each one. Here:
  * - per metric name: the name's service bytes and host + description + tags + ttl, which sit together
  *   on the wire (fields 4, 5, 7, 8), as one run of bytes;
  * - per labels object (the metrics view shares one between a process's five metrics): the attributes

@@ -4,11 +4,13 @@
  * run, or the reports themselves) against what arrived: nothing may be missing.
  */
 import { mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runScaph, startScaph, type ScaphProcess, type ScaphRun } from '../../support/fixtures/run-scaph.js';
 import { FakeRiemannServer } from '../../support/servers/riemann.js';
-import { eventually, expectClean, expectFailure, jsonReportTimes, logLines, missing, RemoteWriteReceiver, riemannHostTimes, runConfig, saying, sleep, tempDir } from '../../support/harness/bad-input.js';
+import { eventually, expectClean, expectFailure, HOST_SERIES, jsonHostPowers, jsonReportTimes, logLines, missing, RemoteWriteReceiver, riemannHostTimes, runConfig, saying, sleep, tempDir } from '../../support/harness/bad-input.js';
 
 /** A run config: a spooled Riemann exporter, then a json exporter listing every sample taken. */
 function riemannConfig(dir: string, port: number, spool: string): { config: string; sampled: string } {
@@ -112,6 +114,69 @@ describe('two writers on one spool', () => {
     expect(missing(counted, arrived)).toEqual([]);
   });
 });
+
+/** Host power (µW, rounded as the json exporter rounds it) of each Pushgateway push a server answered 200. */
+async function startPushgatewayStandIn(): Promise<{ port: number; up: { value: boolean }; pushed: number[]; close(): Promise<void> }> {
+  const up = { value: false };
+  const pushed: number[] = [];
+  const server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c.toString()));
+    req.on('end', () => {
+      if (!up.value) {
+        res.writeHead(503).end('down');
+        return;
+      }
+      const line = body.split('\n').find((l) => l.startsWith(`${HOST_SERIES}{`));
+      if (line !== undefined) pushed.push(Math.round(Number(line.slice(line.lastIndexOf(' ') + 1))));
+      res.writeHead(200).end();
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    port: (server.address() as AddressInfo).port,
+    up,
+    pushed,
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  };
+}
+
+describe('prometheus-push with spool_dir', () => {
+  it('the spool is used, not ignored: the newest sample unsent at a SIGKILL during an outage is the first push after the restart', async () => {
+    const dir = tempDir();
+    const pg = await startPushgatewayStandIn();
+    const toml = `type = "prometheus-push"\nhost = "127.0.0.1"\nport = ${pg.port}\nspool_dir = "${join(dir, 'spool')}"`;
+    const a = runConfig(dir, toml);
+    const b = runConfig(dir, toml);
+    const agent = startScaph(['--no-header', 'run', '-c', a.config], { timeoutMs: 60_000 });
+    let restarted: ScaphProcess | null = null;
+    try {
+      await eventually(() => jsonReportTimes(a.sampled).length >= 4, 10_000, 'samples taken during the outage');
+      expect(saying((await agent.stop('SIGKILL')).stderr, /spool_dir ignored/)).toEqual([]);
+      const sampledByA = jsonHostPowers(closedArray(a.sampled)).map((h) => h.consumption);
+      pg.up.value = true;
+      restarted = startScaph(['--no-header', 'run', '-c', b.config], { timeoutMs: 60_000 });
+      await eventually(() => pg.pushed.length >= 2, 10_000, 'pushes after the restart');
+      expectClean(await restarted.stop());
+      const sampledByB = jsonHostPowers(readFileSync(b.sampled, 'utf8')).map((h) => h.consumption);
+      const first = pg.pushed[0] as number;
+      // A's newest sample (or, if the kill fell between the spool write and the json line, one newer still):
+      // never one of B's, which is what an ignored spool_dir gave.
+      expect(sampledByB).not.toContain(first);
+      if (sampledByA.includes(first)) expect(first).toBe(sampledByA[sampledByA.length - 1]);
+    } finally {
+      await agent.stop('SIGKILL');
+      await restarted?.stop('SIGKILL');
+      await pg.close();
+    }
+  });
+});
+
+/** A json exporter's output as valid JSON, even when its run was killed mid-array. */
+function closedArray(file: string): string {
+  const text = readFileSync(file, 'utf8').trim();
+  return text.endsWith(']') ? text : `${text.replace(/,$/, '')}\n]`;
+}
 
 describe('a spool deleted while running', () => {
   it('is noticed and recreated (said once); the steps sampled afterwards survive a SIGKILL and arrive', async () => {

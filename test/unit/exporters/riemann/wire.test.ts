@@ -44,7 +44,7 @@ function expectSameAsReference(encoder: RiemannWireEncoder, options: RiemannEven
   for (let i = 0; i < reference.length; i++) expect(frames[i]?.bytes.equals(reference[i] as Buffer), `frame ${i}`).toBe(true);
 }
 
-// Valid UTF-16 only: see riemann-wire.ts on lone surrogates.
+// Valid UTF-16 only: see src/exporters/riemann/wire.ts on lone surrogates.
 const TEXTS = ['', 'a', 'firefox', 'énergie', '能源', '🔥 burner', 'x'.repeat(39), 'y'.repeat(40), 'z'.repeat(300), 'tab\tnew\nline', '\u0000nul'];
 const NAMES = [
   'scaph_host_power_microwatts',
