@@ -1,14 +1,6 @@
 import type { Metric, MetricLabels } from '../../../src/core/metrics.js';
-import {
-  eventTags,
-  eventTime,
-  eventTimeMicros,
-  goesAsSint64,
-  processServicePrefix,
-  processServiceSuffix,
-  seriesServiceSuffix,
-  type RiemannEventOptions,
-} from '../../../src/exporters/riemann/events.js';
+import * as rules from '../../../src/exporters/riemann/events.js';
+import type { RiemannEventOptions } from '../../../src/exporters/riemann/events.js';
 import type { RiemannAttribute, RiemannEvent } from '../../../src/exporters/riemann/proto.js';
 
 /**
@@ -20,13 +12,13 @@ export class RiemannEventBuilder {
   private readonly tags: string[];
 
   constructor(private readonly options: RiemannEventOptions) {
-    this.tags = eventTags(options);
+    this.tags = rules.eventTags(options);
   }
 
   /** The events of one sample, in metric order. */
   build(metrics: readonly Metric[], timestampMs: number): RiemannEvent[] {
-    const time = eventTime(timestampMs);
-    const timeMicros = eventTimeMicros(timestampMs);
+    const time = rules.eventTime(timestampMs);
+    const timeMicros = rules.eventTimeMicros(timestampMs);
     const events: RiemannEvent[] = new Array<RiemannEvent>(metrics.length);
     // The metrics view hands the five metrics of one process the same labels object: convert it once.
     let lastLabels: MetricLabels | null = null;
@@ -48,7 +40,7 @@ export class RiemannEventBuilder {
         ttl: this.options.ttlS,
         attributes: lastAttributes,
       };
-      if (goesAsSint64(m)) event.metricSint64 = m.value;
+      if (rules.goesAsSint64(m)) event.metricSint64 = m.value;
       else event.metricD = m.value;
       events[i] = event;
     }
@@ -57,9 +49,9 @@ export class RiemannEventBuilder {
 
   /** The metric name (plus its series labels' values), or `<name without scaph_>_<pid>_<exe>` for a process. */
   service(m: Metric): string {
-    const prefix = m.labels['pid'] === undefined ? null : processServicePrefix(m.name);
-    if (prefix === null) return m.name + seriesServiceSuffix(m.labels, this.options.perSocketServices === true);
-    return prefix + (processServiceSuffix(m.labels) as string);
+    const prefix = m.labels['pid'] === undefined ? null : rules.processServicePrefix(m.name);
+    if (prefix === null) return m.name + rules.seriesServiceSuffix(m.labels, this.options.perSocketServices === true);
+    return prefix + (rules.processServiceSuffix(m.labels) as string);
   }
 }
 
