@@ -6,10 +6,26 @@ import {
   RetryLaterError,
   retryUntilDone,
   serverDelayMs,
+  type BackoffOptions,
+  type RetryOptions,
 } from '../../src/delivery/retry.js';
 
 const never = (): number => 0;
 const almostOne = (): number => 0.999_999;
+
+/** The waits retryUntilDone announces for `failures` failed attempts (each carrying `afterMs`), then a success. */
+async function toldWaits(failures: number, afterMs: number | undefined, backoff: BackoffOptions, options: RetryOptions = {}): Promise<number[]> {
+  const told: number[] = [];
+  await retryUntilDone(
+    async (n) => {
+      if (n <= failures) throw new RetryLaterError('failed', afterMs);
+    },
+    new AbortController().signal,
+    backoff,
+    { ...options, onRetry: (_err, _n, waitMs) => told.push(waitMs) },
+  );
+  return told;
+}
 
 describe('backoffDelayMs', () => {
   it('doubles from the first wait and stops at the cap (no jitter drawn)', () => {
@@ -92,50 +108,24 @@ describe('retryUntilDone', () => {
   });
 
   it('"Retry-After: 0" asks for nothing: the backoff applies (no busy loop)', async () => {
-    const told: number[] = [];
-    await retryUntilDone(
-      async (n) => {
-        if (n < 4) throw new RetryLaterError('429', 0);
-      },
-      new AbortController().signal,
-      { minDelayMs: 20, maxDelayMs: 100, jitter: 0 },
-      { onRetry: (_err, _n, waitMs) => told.push(waitMs) },
-    );
-    expect(told).toEqual([20, 40, 80]);
+    expect(await toldWaits(3, 0, { minDelayMs: 20, maxDelayMs: 100, jitter: 0 })).toEqual([20, 40, 80]);
   });
 
   it('cuts a Retry-After at maxRetryAfterMs', async () => {
-    const told: number[] = [];
-    await retryUntilDone(
-      async (n) => {
-        if (n < 2) throw new RetryLaterError('429', 97_200_000);
-      },
-      new AbortController().signal,
-      DEFAULT_BACKOFF,
-      { maxRetryAfterMs: 50, onRetry: (_err, _n, waitMs) => told.push(waitMs) },
-    );
-    expect(told).toEqual([50]);
+    expect(await toldWaits(1, 97_200_000, DEFAULT_BACKOFF, { maxRetryAfterMs: 50 })).toEqual([50]);
   });
 
   it('two agents failing together do not retry in lockstep: their waits at the cap differ', async () => {
-    const waits: number[][] = [[], []];
-    const agent = (k: 0 | 1) =>
-      retryUntilDone(
-        async (n) => {
-          if (n < 12) throw new RetryLaterError('ECONNREFUSED', undefined);
-        },
-        new AbortController().signal,
-        { minDelayMs: 5, maxDelayMs: 40 },
-        { onRetry: (_err, _n, waitMs) => waits[k]?.push(waitMs) },
-      );
-    await Promise.all([agent(0), agent(1)]);
-    const capped = (k: 0 | 1) => (waits[k] ?? []).slice(5);
-    for (const w of [...capped(0), ...capped(1)]) {
+    const both = await Promise.all([0, 1].map(() => toldWaits(11, undefined, { minDelayMs: 5, maxDelayMs: 40 })));
+    // Nominal 5, 10, 20, 40, 40 ...: from the fifth wait on, at the cap, each drawn in [32, 40].
+    const [a, b] = both.map((waits) => waits.slice(4));
+    for (const w of [...(a ?? []), ...(b ?? [])]) {
       expect(w).toBeGreaterThanOrEqual(32);
       expect(w).toBeLessThanOrEqual(40);
     }
-    expect(capped(0)).not.toEqual(capped(1));
-    expect(new Set(capped(0)).size).toBeGreaterThan(1);
+    expect(a).toHaveLength(7);
+    expect(a).not.toEqual(b);
+    expect(new Set(a).size).toBeGreaterThan(1);
   });
 
   it('stops waiting when aborted', async () => {
