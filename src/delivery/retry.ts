@@ -41,7 +41,8 @@ export function backoffForStep(stepMs: number, given: { readonly minDelayMs?: nu
  */
 export function backoffDelayMs(failures: number, backoff: BackoffOptions, random: () => number = Math.random): number {
   const max = Math.max(0, backoff.maxDelayMs);
-  const nominal = Math.min(max, Math.min(backoff.minDelayMs, max) * 2 ** Math.max(0, failures - 1));
+  // The exponent stops at 52: far past any cap, and 0 × 2^52 is still 0 (0 × Infinity would be NaN).
+  const nominal = Math.min(max, Math.min(backoff.minDelayMs, max) * 2 ** Math.min(52, Math.max(0, failures - 1)));
   return Math.round(nominal * (1 - jitterOf(backoff) * random()));
 }
 

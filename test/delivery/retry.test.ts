@@ -46,6 +46,7 @@ describe('backoffDelayMs', () => {
   it('a first wait above the cap is cut to it; the thousandth failure is still capped', () => {
     expect(backoffDelayMs(1, { minDelayMs: 9000, maxDelayMs: 2000, jitter: 0 })).toBe(2000);
     expect(backoffDelayMs(1000, { minDelayMs: 500, maxDelayMs: 2000, jitter: 0 })).toBe(2000);
+    expect(backoffDelayMs(5000, { minDelayMs: 0, maxDelayMs: 2000, jitter: 0 })).toBe(0);
   });
 });
 
