@@ -48,7 +48,7 @@ export interface Recovery {
   readonly outageMs: number;
   /** From the end of stop() to the end of start() (the server's own start-up included). */
   readonly downMs: number;
-  /** Samples taken before the return that were not stored before the outage. */
+  /** Samples queued at the return (taken during the outage, plus one in flight when it began). */
   readonly backlog: number;
   /** From the return to the first stored sample taken during the outage. */
   readonly firstMs: number;
@@ -145,11 +145,11 @@ export async function measureRecovery(run: RecoveryRun): Promise<Recovery> {
     const upAt = Date.now();
     const attemptsAtReturn = push.stats.attempts;
     const acks = watchAcks(push, upAt);
+    // What waits in the queue at the return is the backlog (nothing could be sent meanwhile).
+    const backlog = push.stats.queueDepth;
     const beforeReturn = ticker.exportedMs.filter((t) => t < upAt);
-    const storedAtReturn = await storedTimes(backend, ticker.exportedMs);
-    const backlog = run.latestOnly ? 1 : beforeReturn.filter((t) => !storedAtReturn.has(t)).length;
-    // Taken during the outage (or just before, in flight when it began); latest wins: whatever is newest.
-    const fromOutage = (t: number): boolean => t >= downAt - stepMs && (run.latestOnly === true || t < upAt) && !storedAtReturn.has(t);
+    // Taken while the backend was down, so stored after its return for sure; latest wins: whatever is newest.
+    const fromOutage = (t: number): boolean => t >= downAt && (run.latestOnly === true || t < upAt);
     let firstMs = -1;
     let fullMs = -1;
     await until(
