@@ -2,9 +2,10 @@
  * Measures how soon a push transport gets data into a backend that comes back after an outage: samples
  * are exported one per step (wall-clock timestamps, host power encoding the step's rank), the backend is
  * stopped for `outageMs` and started again, and the backend itself is polled (every 100 ms) for what it
- * stores. "Return" is the moment the backend answers its readiness check again. Reported: the time from
- * the return to the first stored sample taken during the outage, and to the whole backlog (every sample
- * taken before the return) being stored.
+ * stores. "Return" is the moment the backend answers its readiness check again, or took a request if that
+ * came first (a server may accept one a little before its readiness check says so). Reported: the time
+ * from the return to the first stored sample taken during the outage, and to the whole backlog (every
+ * sample taken before the return) being stored.
  */
 import { Command } from 'commander';
 import type { ExporterCommandSpec, ExporterPlan } from '../../src/commands/command.js';
@@ -48,7 +49,7 @@ export interface Recovery {
   readonly outageMs: number;
   /** From the end of stop() to the end of start() (the server's own start-up included). */
   readonly downMs: number;
-  /** Samples queued at the return (taken during the outage, plus one in flight when it began). */
+  /** Samples queued at the stop (in flight) plus those taken until the return. */
   readonly backlog: number;
   /** From the return to the first stored sample taken during the outage. */
   readonly firstMs: number;
@@ -136,18 +137,20 @@ export async function measureRecovery(run: RecoveryRun): Promise<Recovery> {
     await until(async () => ticker.exportedMs.length >= before && (await backend.stored(ticker.exportedMs)).length > 0 && push.stats.queueDepth === 0, 20_000, 'the first samples');
     await backend.stop();
     const downAt = Date.now();
+    const queuedAtStop = push.stats.queueDepth;
+    const acks = watchAcks(push, downAt);
     let gaugeMaxS = 0;
     while (Date.now() - downAt < outageMs) {
       gaugeMaxS = Math.max(gaugeMaxS, (push.stats.nextAttemptInMs() ?? 0) / 1000);
       await sleep(Math.min(POLL_MS, outageMs - (Date.now() - downAt)));
     }
     await backend.start();
-    const upAt = Date.now();
+    // A server may take a request a little before its readiness check answers: then it was back by then.
+    const upAt = Math.min(Date.now(), acks.firstAckAt ?? Number.POSITIVE_INFINITY);
     const attemptsAtReturn = push.stats.attempts;
-    const acks = watchAcks(push, upAt);
-    // What waits in the queue at the return is the backlog (nothing could be sent meanwhile).
-    const backlog = push.stats.queueDepth;
     const beforeReturn = ticker.exportedMs.filter((t) => t < upAt);
+    // What was queued at the stop, and every sample taken until the return (latest wins: the newest only).
+    const backlog = run.latestOnly ? 1 : queuedAtStop + beforeReturn.filter((t) => t >= downAt).length;
     // Taken while the backend was down, so stored after its return for sure; latest wins: whatever is newest.
     const fromOutage = (t: number): boolean => t >= downAt && (run.latestOnly === true || t < upAt);
     let firstMs = -1;
@@ -188,21 +191,27 @@ export async function measureRecovery(run: RecoveryRun): Promise<Recovery> {
 }
 
 /**
- * Watches the delivery core's counters every 5 ms from the return: when the first request was acknowledged
+ * Watches the delivery core's counters every 5 ms from the stop: when the first request was acknowledged
  * and when the one that took the sent count past the backlog was (lastSuccessMs is the exact time of each).
  */
-function watchAcks(push: PushExporter, upAt: number): { until(backlog: number): Promise<{ firstAckAt: number; backlogAckAt: number }> } {
-  const sentAtReturn = push.stats.sent;
+function watchAcks(
+  push: PushExporter,
+  downAt: number,
+): { readonly firstAckAt: number | null; until(backlog: number): Promise<{ firstAckAt: number; backlogAckAt: number }> } {
+  const sentAtStop = push.stats.sent;
   let firstAckAt = -1;
   let backlogAckAt = -1;
   let target = Number.POSITIVE_INFINITY;
   const timer = setInterval(() => {
     const last = push.stats.lastSuccessMs;
-    if (last === null || last < upAt) return;
+    if (last === null || last < downAt) return;
     if (firstAckAt < 0) firstAckAt = last;
-    if (backlogAckAt < 0 && push.stats.sent - sentAtReturn >= target) backlogAckAt = last;
+    if (backlogAckAt < 0 && push.stats.sent - sentAtStop >= target) backlogAckAt = last;
   }, 5);
   return {
+    get firstAckAt() {
+      return firstAckAt < 0 ? null : firstAckAt;
+    },
     async until(backlog) {
       target = backlog;
       try {
