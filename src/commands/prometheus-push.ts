@@ -1,13 +1,14 @@
 import { UsageError } from '../core/errors.js';
 import { PushgatewayExporter } from '../exporters/pushgateway.js';
 import type { ExporterCommandSpec } from './command.js';
+import { addBackoffOptions, BACKOFF_HELP, backoffFrom } from './backoff.js';
 import { destinationPort, nonNegativeInt, positiveSeconds, urlPathSuffix } from './parse.js';
 
 export const prometheusPushCommand: ExporterCommandSpec = {
   name: 'prometheus-push',
   summary: 'Push the latest measurements to a Prometheus Pushgateway',
   configure: (cmd) =>
-    cmd
+    addBackoffOptions(cmd
       .option('-H, --host <host>', 'Pushgateway host name or address', 'localhost')
       .option('-p, --port <port>', 'Pushgateway port', destinationPort('-p/--port'), 9091)
       .option('--suffix <path>', 'API path prefix on the Pushgateway', urlPathSuffix('--suffix'), 'metrics')
@@ -18,11 +19,12 @@ export const prometheusPushCommand: ExporterCommandSpec = {
       .option('--delete-on-exit', 'delete the pushed group when scaph stops (SIGINT/SIGTERM)', false)
       .option('--max-cmdline-length <n>', 'cap the cmdline label at this many characters (0 = no cap)', nonNegativeInt('--max-cmdline-length'), 256)
       .option('-q, --qemu', 'label qemu-system processes with their VM name (vmname label)', false)
-      .option('--containers', 'label processes with their container, pod or systemd unit', false)
+      .option('--containers', 'label processes with their container, pod or systemd unit', false))
       .addHelpText(
         'after',
         '\nEach push replaces the group job=<job>, instance=<host name> (PUT). A failed push is retried;\n' +
           'only the newest sample is kept meanwhile.\n' +
+          BACKOFF_HELP +
           'Example:\n  sudo scaph prometheus-push -H pushgateway.example -p 9091 -s 30 --delete-on-exit\n',
       ),
   create: async (opts, ctx) => {
@@ -44,6 +46,7 @@ export const prometheusPushCommand: ExporterCommandSpec = {
         },
         deleteOnExit: opts['deleteOnExit'] === true,
         logger: ctx.logger,
+        delivery: { backoff: backoffFrom(opts, stepMs) },
         metricsView: { qemu, containers, maxCmdlineLength: opts['maxCmdlineLength'] as number },
       }),
       stepMs,

@@ -5,6 +5,7 @@ import { createRemoteWriteExporter, type RemoteWriteAuth } from '../exporters/re
 import { readSecretFile } from '../net/secret.js';
 import { loadTls } from '../net/tls.js';
 import type { CommandContext, ExporterCommandSpec, ExporterPlan } from './command.js';
+import { addBackoffOptions, BACKOFF_HELP, backoffFrom } from './backoff.js';
 import { keyValue, nonNegativeInt, positiveInt, positiveSeconds } from './parse.js';
 
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
@@ -22,7 +23,7 @@ export const remoteWriteCommand: ExporterCommandSpec = {
 };
 
 function configure(cmd: Command): Command {
-  return cmd
+  return addBackoffOptions(cmd
     .requiredOption('-u, --url <url>', 'remote-write endpoint, e.g. http://prometheus:9090/api/v1/write', httpUrl)
     .option('-S, --step <seconds>', 'seconds between two measurements (decimals allowed)', positiveSeconds('-S/--step'), 5)
     .option('--job <name>', 'value of the job label on every series', nonEmpty('--job'), 'scaph')
@@ -41,12 +42,13 @@ function configure(cmd: Command): Command {
     .option('--max-age <seconds>', 'drop queued samples older than this instead of sending them (Prometheus refuses samples older than about 1 h)', positiveSeconds('--max-age'), 3600)
     .option('-q, --qemu', 'label qemu-system processes with their VM name', false)
     .option('--containers', 'label processes with their container, pod or systemd unit', false)
-    .option('--max-cmdline-length <n>', 'cap the cmdline label (0 = no cap)', nonNegativeInt('--max-cmdline-length'), 256)
+    .option('--max-cmdline-length <n>', 'cap the cmdline label (0 = no cap)', nonNegativeInt('--max-cmdline-length'), 256))
     .addHelpText(
       'after',
-      '\nSamples are queued in memory and sent in order; network errors, timeouts, 5xx and 429 (after its Retry-After)\n' +
-        'are retried with backoff, other 4xx answers are dropped and logged. Secrets are read from files or the\n' +
-        `environment (${BEARER_TOKEN_ENV}, ${BASIC_PASSWORD_ENV}) and never logged.\n` +
+      '\nSamples are queued in memory and sent in order; network errors, timeouts, 5xx and 429 (after its Retry-After,\n' +
+        'honoured up to 30 s, or --max-backoff if longer) are retried, other 4xx answers are dropped and logged.\n' +
+        BACKOFF_HELP +
+        `Secrets are read from files or the environment (${BEARER_TOKEN_ENV}, ${BASIC_PASSWORD_ENV}) and never logged.\n` +
         '\nExamples:\n' +
         '  sudo scaph remote-write -u http://prometheus:9090/api/v1/write -S 10\n' +
         '  sudo scaph remote-write -u https://mimir.example/api/v1/push --header X-Scope-OrgID=infra \\\n' +
@@ -57,6 +59,7 @@ function configure(cmd: Command): Command {
 
 async function create(opts: OptionValues, ctx: CommandContext): Promise<ExporterPlan> {
   const timeoutMs = (opts['timeout'] as number) * 1000;
+  const stepMs = (opts['step'] as number) * 1000;
   const containers = opts['containers'] === true;
   const qemu = ctx.qemu || opts['qemu'] === true;
   const tls = await loadTls({
@@ -85,9 +88,10 @@ async function create(opts: OptionValues, ctx: CommandContext): Promise<Exporter
       maxSamplesPerSend: opts['maxSamplesPerSend'] as number,
       maxAgeMs: (opts['maxAge'] as number) * 1000,
       timeoutMs,
+      backoff: backoffFrom(opts, stepMs),
     },
   );
-  return { exporter, stepMs: (opts['step'] as number) * 1000, durationMs: null, qemu, containers };
+  return { exporter, stepMs, durationMs: null, qemu, containers };
 }
 
 /** Bearer or basic auth from files, else from the environment; both at once is a usage error. */

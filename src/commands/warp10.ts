@@ -3,6 +3,7 @@ import { createPushExporter } from '../delivery/push-exporter.js';
 import { readSecretFile } from '../net/secret.js';
 import { Warp10Transport, warp10BaseUrl, WARP10_DEFAULTS } from '../exporters/warp10.js';
 import type { ExporterCommandSpec } from './command.js';
+import { addBackoffOptions, BACKOFF_HELP, backoffFrom } from './backoff.js';
 import { destinationPort, keyValue, nonNegativeInt, positiveSeconds } from './parse.js';
 
 export const WARP10_TOKEN_ENV = 'SCAPH_WARP10_WRITE_TOKEN';
@@ -11,7 +12,7 @@ export const warp10Command: ExporterCommandSpec = {
   name: 'warp10',
   summary: 'Push metrics to a Warp 10 platform (GTS over HTTP, numeric values, retried)',
   configure: (cmd) =>
-    cmd
+    addBackoffOptions(cmd
       .option('-H, --host <host>', 'Warp 10 host name or address', 'localhost')
       .option('-p, --port <port>', 'Warp 10 port', destinationPort('-p/--port'), 8080)
       .option('-s, --scheme <scheme>', 'http or https', scheme, 'http')
@@ -26,12 +27,13 @@ export const warp10Command: ExporterCommandSpec = {
         'gzip request bodies larger than this many bytes (0 = always)',
         nonNegativeInt('--gzip-threshold'),
         WARP10_DEFAULTS.gzipThresholdBytes,
-      )
+      ))
       .addHelpText(
         'after',
         `\nThe write token comes from -t, --write-token-file, or the ${WARP10_TOKEN_ENV} environment variable.\n` +
           'Every series gets a host label. Values are written as LONG or DOUBLE. Failed writes (network\n' +
           'errors, 5xx, 429) are retried with their original timestamps; a refused token is not retried.\n' +
+          BACKOFF_HELP +
           'Example:\n' +
           `  ${WARP10_TOKEN_ENV}=$(cat /etc/scaph/warp10.token) scaph warp10 -H warp10.example.org -p 443 -s https -S 10\n`,
       ),
@@ -48,9 +50,10 @@ export const warp10Command: ExporterCommandSpec = {
       userAgent: `scaph/${ctx.version}`,
       logger: ctx.logger,
     });
+    const stepMs = (opts['step'] as number) * 1000;
     return {
-      exporter: createPushExporter(transport, { logger: ctx.logger, metricsView: { qemu, containers }, version: ctx.version }),
-      stepMs: (opts['step'] as number) * 1000,
+      exporter: createPushExporter(transport, { logger: ctx.logger, metricsView: { qemu, containers }, version: ctx.version, backoff: backoffFrom(opts, stepMs) }),
+      stepMs,
       durationMs: null,
       qemu,
       containers,
