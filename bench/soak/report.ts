@@ -1,6 +1,8 @@
 /** The soak's figures: sampled vs delivered per backend, RSS per minute, and their rendering. */
+import { RECOVERY_FLOOR_MS } from '../../src/delivery/retry.js';
 import type { RssPoint } from './agent.js';
 import type { SoakPlan } from './plan.js';
+import type { RecoverySummary } from './recovery.js';
 
 export interface DeliveryRow {
   readonly backend: string;
@@ -29,7 +31,14 @@ export interface SoakReport {
   readonly agentExitCode: number | null;
   readonly delivery: readonly DeliveryRow[];
   readonly rss: RssSummary;
+  /** Per backend, how soon it got data again after its restarts. */
+  readonly recovery: readonly RecoverySummary[];
   readonly agentLog: Readonly<Record<string, number>>;
+}
+
+/** The documented recovery bound at this step: max(5 s, step). */
+export function recoveryBoundMs(stepS: number): number {
+  return Math.max(RECOVERY_FLOOR_MS, stepS * 1000);
 }
 
 export function deliveryRows(
@@ -77,6 +86,10 @@ export function rssSummary(points: readonly RssPoint[], minutes: number): RssSum
   return { maxPerMinuteMb, runs };
 }
 
+function seconds(ms: number): string {
+  return Number.isFinite(ms) ? `${(ms / 1000).toFixed(1)} s` : 'n/a';
+}
+
 function round1(x: number): number {
   return Math.round(x * 10) / 10;
 }
@@ -90,6 +103,15 @@ export function renderReport(r: SoakReport): string {
     ...r.delivery.map((d) => {
       const outages = (r.plan.outages[d.backend] ?? []).map((o) => `${Math.round(o.startMs / 1000)}-${Math.round(o.endMs / 1000)}`).join(', ');
       return `| ${d.backend} | ${outages} | ${d.sampled} | ${d.sampledWhileDown} | ${d.delivered} | ${d.lost} | ${d.resent} |`;
+    }),
+    '',
+    `Recovery after each backend restart (bound: first send within max(5 s, step) = ${recoveryBoundMs(r.stepS) / 1000} s; polled every 0.2 s):`,
+    '',
+    '| backend | restarts | first outage sample stored after the return: median / max | whole backlog stored: median / max |',
+    '|---|---|---|---|',
+    ...r.recovery.map((x) => {
+      const left = x.leftOut > 0 ? ` (+${x.leftOut} with the agent SIGKILLed meanwhile, not counted)` : '';
+      return `| ${x.backend} | ${x.restarts}${left} | ${seconds(x.firstMedianMs)} / ${seconds(x.firstMaxMs)} | ${seconds(x.fullMedianMs)} / ${seconds(x.fullMaxMs)} |`;
     }),
     '',
     `RSS, highest per minute (MB): ${r.rss.maxPerMinuteMb.join(', ')}`,

@@ -3,11 +3,12 @@
  * backends are killed and restarted at random moments, and the agent itself SIGKILLed and restarted twice
  * (every exporter with a disk spool). At the end every backend is up; once the backlog has drained the
  * agent is stopped, and the soak reports, per backend, what was sampled against what arrived (lost must be
- * 0), and the agent's RSS over time (flat). Not part of `npm test`: it takes minutes.
+ * 0), how soon each backend got data again after each of its restarts (median and max; bound max(5 s,
+ * step)), and the agent's RSS over time (flat). Not part of `npm test`: it takes minutes.
  *
  *   node dist/bench/soak/soak.js [--minutes 10] [--step 1] [--seed N] [--out DIR]
  *
- * Exit 0 when nothing was lost, 1 otherwise.
+ * Exit 0 when nothing was lost and every recovery came within the bound, 1 otherwise.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,9 +19,13 @@ import { DEFAULT_OUT_DIR } from '../paths.js';
 import { SoakAgent } from './agent.js';
 import { startBackends, type SoakBackend } from './backends.js';
 import { makePlan, type SoakPlan } from './plan.js';
-import { deliveryRows, renderReport, rssSummary, type SoakReport } from './report.js';
+import { summarizeRecoveries, watchRecovery, type RecoveryMeasure } from './recovery.js';
+import { deliveryRows, recoveryBoundMs, renderReport, rssSummary, type SoakReport } from './report.js';
 
 const log = (line: string): void => void process.stderr.write(`soak: ${line}\n`);
+
+/** What measuring adds to a recovery figure: the 200 ms poll and one read of the backend (VictoriaMetrics: flush + export). */
+const RECOVERY_SLACK_MS = 1_000;
 
 interface SoakArgs {
   readonly minutes: number;
@@ -40,13 +45,24 @@ function parse(argv: readonly string[]): SoakArgs {
   return { minutes, stepS, seed: values.seed === undefined ? Date.now() % 1_000_000 : Number(values.seed), outDir: values.out };
 }
 
-/** Runs the plan's kills and restarts at their times, probing the agent's RSS every 5 s meanwhile. */
-async function runPlan(plan: SoakPlan, backends: readonly SoakBackend[], agent: SoakAgent, t0: number): Promise<void> {
+/**
+ * Runs the plan's kills and restarts at their times, probing the agent's RSS every 5 s meanwhile. Each
+ * restart starts a watch of the backend's recovery; their measures come back once all are done.
+ */
+async function runPlan(plan: SoakPlan, backends: readonly SoakBackend[], agent: SoakAgent, t0: number): Promise<() => Promise<RecoveryMeasure[]>> {
   const events: Array<{ atMs: number; what: string; run: () => Promise<void> }> = [];
+  const recoveries: Array<Promise<RecoveryMeasure>> = [];
   for (const b of backends) {
+    let downAt = 0;
     for (const o of plan.outages[b.name] ?? []) {
-      events.push({ atMs: o.startMs, what: `kill ${b.name}`, run: () => setUp(b, false) });
-      events.push({ atMs: o.endMs, what: `restart ${b.name}`, run: () => setUp(b, true) });
+      events.push({ atMs: o.startMs, what: `kill ${b.name}`, run: async () => {
+        await setUp(b, false);
+        downAt = Date.now();
+      } });
+      events.push({ atMs: o.endMs, what: `restart ${b.name}`, run: async () => {
+        await setUp(b, true);
+        recoveries.push(watchRecovery(b, agent, t0, downAt, Date.now(), plan.agentKills));
+      } });
     }
   }
   for (const k of plan.agentKills) {
@@ -66,6 +82,7 @@ async function runPlan(plan: SoakPlan, backends: readonly SoakBackend[], agent: 
   } finally {
     clearInterval(probe);
   }
+  return () => Promise.all(recoveries);
 }
 
 async function setUp(b: SoakBackend, up: boolean): Promise<void> {
@@ -102,9 +119,10 @@ async function main(): Promise<number> {
   const agent = new SoakAgent(workDir, backends, args.stepS, t0);
   try {
     agent.start();
-    await runPlan(plan, backends, agent, t0);
+    const recoveries = await runPlan(plan, backends, agent, t0);
     for (const b of backends) await setUp(b, true);
     await drain(agent, backends);
+    const recoveryMeasures = await recoveries();
     agent.probeRss();
     const exitCode = await agent.stop();
     const sampled = agent.sampled();
@@ -117,13 +135,15 @@ async function main(): Promise<number> {
       agentExitCode: exitCode,
       delivery: deliveryRows(sampled, backends.map((b, i) => ({ name: b.name, delivered: delivered[i] ?? new Map() })), plan, t0),
       rss: rssSummary(agent.rss, args.minutes),
+      recovery: summarizeRecoveries(recoveryMeasures, backends.map((b) => b.name)),
       agentLog: agent.logSummary(),
     };
     mkdirSync(args.outDir, { recursive: true });
-    writeFileSync(join(args.outDir, 'soak.json'), `${JSON.stringify({ ...report, rssPoints: agent.rss }, null, 1)}\n`);
+    writeFileSync(join(args.outDir, 'soak.json'), `${JSON.stringify({ ...report, rssPoints: agent.rss, recoveryMeasures }, null, 1)}\n`);
     process.stdout.write(renderReport(report));
     const lost = report.delivery.reduce((n, r) => n + r.lost, 0);
-    return lost === 0 && exitCode === 0 ? 0 : 1;
+    const late = report.recovery.filter((r) => r.restarts > 0 && !(r.firstMaxMs <= recoveryBoundMs(args.stepS) + RECOVERY_SLACK_MS)).length;
+    return lost === 0 && late === 0 && exitCode === 0 ? 0 : 1;
   } finally {
     await agent.kill();
     await Promise.all(backends.map((b) => b.dispose()));

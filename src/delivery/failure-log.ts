@@ -29,8 +29,8 @@ export class FailureLog {
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** A failed attempt: `action` is what the core does about it (retry / drop). */
-  failure(error: string, action: 'retry' | 'drop', reason?: string): void {
+  /** A failed attempt: `action` is what the core does about it (retry / drop); `waitMs`: until the retry. */
+  failure(error: string, action: 'retry' | 'drop', reason?: string, waitMs?: number): void {
     const t = this.now();
     this.failingSinceMs ??= t;
     const key = `${action}|${error}`;
@@ -38,7 +38,7 @@ export class FailureLog {
     if (last === undefined || t - last >= this.options.repeatEveryMs) {
       if (this.lastLogged.size >= MAX_REMEMBERED_ERRORS) this.lastLogged.clear();
       this.lastLogged.set(key, t);
-      const fields = { transport: this.stats.transport, error, ...(reason ? { reason } : {}) };
+      const fields = { transport: this.stats.transport, error, ...(reason ? { reason } : {}), ...(waitMs === undefined ? {} : { retryInS: seconds(waitMs) }) };
       if (action === 'drop') this.logger.error(fields, 'delivery rejected by the backend; dropping the batch (not retried)');
       else this.logger.warn(fields, 'delivery failed; will retry');
     }
@@ -61,11 +61,12 @@ export class FailureLog {
     if (this.lastSummaryMs !== null && t - this.lastSummaryMs < this.options.summaryEveryMs) return;
     if (this.lastSummaryMs === null && this.failingSinceMs !== null && t - this.failingSinceMs < this.options.summaryEveryMs) return;
     this.lastSummaryMs = t;
-    const s = this.stats.snapshot();
+    const s = this.stats.snapshot(t);
     this.logger.warn(
       {
         transport: this.stats.transport,
         failingForMs: this.failingSinceMs === null ? 0 : t - this.failingSinceMs,
+        nextAttemptInS: s.nextAttemptInMs === null ? 0 : seconds(s.nextAttemptInMs),
         sent: s.sent,
         retried: s.retried,
         dropped: s.dropped,
@@ -75,4 +76,9 @@ export class FailureLog {
       'delivery failing: summary',
     );
   }
+}
+
+/** ms as seconds with one decimal, for log fields. */
+function seconds(ms: number): number {
+  return Math.round(ms / 100) / 10;
 }

@@ -6,7 +6,7 @@ import type { Sample } from '../core/sample.js';
 import { DEFAULT_FAILURE_LOG, FailureLog, type FailureLogOptions } from './failure-log.js';
 import { classifyNetworkError, type Outcome } from './outcome.js';
 import { BoundedQueue } from './queue.js';
-import { DEFAULT_BACKOFF, RetryLaterError, retryUntilDone, type BackoffOptions } from './retry.js';
+import { DEFAULT_BACKOFF, MAX_RETRY_AFTER_MS, RetryLaterError, retryUntilDone, type BackoffOptions } from './retry.js';
 import { VanishedSeriesTracker } from './series.js';
 import { DeliveryStats, DROP_ENCODE_ERROR, DROP_QUEUE_FULL, DROP_SHUTDOWN, DROP_TOO_OLD } from './stats.js';
 import type { QueuedSample, Transport } from './transport.js';
@@ -27,8 +27,12 @@ export interface PushExporterOptions {
   readonly maxAgeMs?: number | null;
   /** Per-request timeout (covers connect, send and response). Default 10 s. */
   readonly timeoutMs?: number;
+  /**
+   * Waits between failed attempts: doubling from minDelayMs, capped at maxDelayMs (the recovery bound), jittered.
+   * Default 0.5 s to 5 s; the commands give max(5 s, step) (backoffForStep).
+   */
   readonly backoff?: BackoffOptions;
-  /** Longest wait a server's Retry-After is honoured for; longer ones are cut to it. Default 30 s. */
+  /** Longest wait a server's Retry-After is honoured for; longer ones are cut to it. Default max(30 s, backoff.maxDelayMs). */
   readonly maxRetryAfterMs?: number;
   /** Append the scaph_delivery_* self-metrics to every batch. Default true. */
   readonly selfMetrics?: boolean;
@@ -57,9 +61,6 @@ export interface PushExporter extends Exporter {
   attachSpool(listener: SettleListener): void;
 }
 
-/** The longest a server's Retry-After is honoured for (the longest default backoff). */
-export const MAX_RETRY_AFTER_MS = DEFAULT_BACKOFF.maxDelayMs;
-
 export const PUSH_DEFAULTS = {
   maxQueueSamples: 1000,
   maxQueueBytes: 64 * 1024 * 1024,
@@ -77,7 +78,9 @@ interface Entry extends QueuedSample {
  * Wraps a Transport with the delivery core: `export` converts the sample to metrics and enqueues it
  * (it never waits on the network); one send loop takes the oldest entries first, one request in
  * flight at a time so every series goes out in timestamp order, retries with backoff, and counts what
- * it sends, retries and drops.
+ * it sends, retries and drops. The wait between failed attempts is capped (backoff.maxDelayMs: max(5 s,
+ * step) from the commands), so a backend that returns is tried within that bound; after a success the
+ * next batch goes at once, so a backlog drains back to back at the transport's full rate.
  */
 export function createPushExporter<Batch>(transport: Transport<Batch>, options: PushExporterOptions): PushExporter {
   return new PushExporterImpl(transport, options);
@@ -94,6 +97,8 @@ class PushExporterImpl<Batch> implements PushExporter {
   private readonly maxPerSend: number;
   private readonly timeoutMs: number;
   private readonly maxAgeMs: number | null;
+  private readonly backoff: BackoffOptions;
+  private readonly maxRetryAfterMs: number;
   private readonly view: MetricsViewOptions;
   /** In-flight entries evicted by a full queue: counted when their request ends (sent or dropped). */
   private evictedInFlight = 0;
@@ -124,6 +129,8 @@ class PushExporterImpl<Batch> implements PushExporter {
     this.maxPerSend = Math.max(1, options.maxSamplesPerSend ?? PUSH_DEFAULTS.maxSamplesPerSend);
     this.timeoutMs = options.timeoutMs ?? PUSH_DEFAULTS.timeoutMs;
     this.maxAgeMs = options.maxAgeMs ?? null;
+    this.backoff = options.backoff ?? DEFAULT_BACKOFF;
+    this.maxRetryAfterMs = options.maxRetryAfterMs ?? Math.max(MAX_RETRY_AFTER_MS, this.backoff.maxDelayMs);
     this.view = options.metricsView ?? {};
   }
 
@@ -206,7 +213,10 @@ class PushExporterImpl<Batch> implements PushExporter {
       }
       this.busy = true;
       try {
-        await retryUntilDone((n) => this.attempt(n), this.abort.signal, this.options.backoff ?? DEFAULT_BACKOFF);
+        await retryUntilDone(() => this.attempt(), this.abort.signal, this.backoff, {
+          maxRetryAfterMs: this.maxRetryAfterMs,
+          onRetry: (err, _attempt, waitMs) => this.waiting(err.message, waitMs),
+        });
       } catch (err) {
         if (this.abort.signal.aborted) break;
         // Not a RetryLaterError: a bug in a transport. Drop the head batch so the loop cannot spin on it.
@@ -218,8 +228,14 @@ class PushExporterImpl<Batch> implements PushExporter {
     }
   }
 
+  /** A failed attempt, about to wait `waitMs`: the self-metric and the (rate-limited) log say when the next comes. */
+  private waiting(error: string, waitMs: number): void {
+    this.stats.nextAttemptAtMs = this.now() + waitMs;
+    this.failures.failure(error, 'retry', undefined, waitMs);
+  }
+
   /** One attempt at the oldest entries. Resolves when they are settled (sent or dropped); throws to retry. */
-  private async attempt(attemptNumber: number): Promise<void> {
+  private async attempt(): Promise<void> {
     this.dropTooOld();
     const entries = this.queue.peek(this.maxPerSend);
     if (entries.length === 0) return;
@@ -238,19 +254,18 @@ class PushExporterImpl<Batch> implements PushExporter {
       this.stats.failedAttempts += 1;
       this.stats.retried += entries.length;
       this.settleEvicted(DROP_QUEUE_FULL);
-      this.failures.failure(outcome.error, 'retry');
-      throw new RetryLaterError(`${outcome.error} (attempt ${attemptNumber})`, this.cappedRetryAfter(outcome.afterMs));
+      throw new RetryLaterError(outcome.error, this.cappedRetryAfter(outcome.afterMs));
     }
     this.finish(entries, outcome);
   }
 
   /**
-   * A server's Retry-After, honoured up to MAX_RETRY_AFTER_MS (30 s, the longest default backoff): a server
+   * A server's Retry-After, honoured up to maxRetryAfterMs (30 s, or the backoff's cap when longer): a server
    * asking for hours (misconfigured, or a date far ahead) must not stop delivery for hours. Said when it
    * happens, with both figures (again when the server asks for something else, or after 10 minutes).
    */
   private cappedRetryAfter(afterMs: number | undefined): number | undefined {
-    const capMs = this.options.maxRetryAfterMs ?? MAX_RETRY_AFTER_MS;
+    const capMs = this.maxRetryAfterMs;
     if (afterMs === undefined || afterMs <= capMs) return afterMs;
     const t = this.now();
     const askedS = Math.round(afterMs / 1000);
@@ -286,6 +301,8 @@ class PushExporterImpl<Batch> implements PushExporter {
     const last = entries[entries.length - 1];
     if (last) this.queue.shiftWhile((e) => e.seq <= last.seq);
     this.spool?.settled(entries, outcome);
+    // The backend answered: the next batch goes at once.
+    this.stats.nextAttemptAtMs = null;
     if (outcome.kind === 'ok') {
       this.stats.sent += entries.length;
       this.evictedInFlight = 0;
@@ -320,7 +337,7 @@ class PushExporterImpl<Batch> implements PushExporter {
     // Strictly increasing even if the wall clock steps back: receivers reject out-of-order samples
     // (Prometheus refuses the whole request), which would take the batch's real data down with it.
     this.selfTimestampMs = Math.max(this.now(), this.selfTimestampMs + 1);
-    const self: QueuedSample = { timestampMs: this.selfTimestampMs, metrics: this.stats.toMetrics(), vanished: [], endedProcesses: [] };
+    const self: QueuedSample = { timestampMs: this.selfTimestampMs, metrics: this.stats.toMetrics(this.now()), vanished: [], endedProcesses: [] };
     return [...entries, self];
   }
 

@@ -16,6 +16,8 @@ export interface DeliveryStatsSnapshot {
   readonly lastSuccessMs: number | null;
   readonly attempts: number;
   readonly failedAttempts: number;
+  /** While failing, ms until the next attempt (0 while one is in flight); null while delivering. */
+  readonly nextAttemptInMs: number | null;
 }
 
 /**
@@ -30,6 +32,8 @@ export class DeliveryStats {
   queueDepth = 0;
   queueBytes = 0;
   lastSuccessMs: number | null = null;
+  /** While failing: when the next attempt is due (wall clock, ms); null while delivering. */
+  nextAttemptAtMs: number | null = null;
   /** Disk spool backlog (records not yet acknowledged) and size; null when the transport has no spool. */
   spoolSamples: number | null = null;
   spoolBytes: number | null = null;
@@ -48,7 +52,12 @@ export class DeliveryStats {
     return this.dropped.get(reason) ?? 0;
   }
 
-  snapshot(): DeliveryStatsSnapshot {
+  /** ms until the next attempt while failing (0 once it is due or under way), null while delivering. */
+  nextAttemptInMs(nowMs: number = Date.now()): number | null {
+    return this.nextAttemptAtMs === null ? null : Math.max(0, this.nextAttemptAtMs - nowMs);
+  }
+
+  snapshot(nowMs: number = Date.now()): DeliveryStatsSnapshot {
     let droppedTotal = 0;
     for (const n of this.dropped.values()) droppedTotal += n;
     return {
@@ -61,11 +70,12 @@ export class DeliveryStats {
       lastSuccessMs: this.lastSuccessMs,
       attempts: this.attempts,
       failedAttempts: this.failedAttempts,
+      nextAttemptInMs: this.nextAttemptInMs(nowMs),
     };
   }
 
   /** The self-metrics, shipped in the same pipeline as the power metrics. */
-  toMetrics(): Metric[] {
+  toMetrics(nowMs: number = Date.now()): Metric[] {
     const t = { transport: this.transport };
     const out: Metric[] = [
       counter('scaph_delivery_samples_sent_total', 'Samples delivered and acknowledged by the backend', t, this.sent),
@@ -76,6 +86,15 @@ export class DeliveryStats {
     }
     out.push(gauge('scaph_delivery_queue_depth', 'Samples waiting in the delivery queue', t, this.queueDepth, 'int'));
     out.push(gauge('scaph_delivery_queue_bytes', 'Approximate memory held by the delivery queue, in bytes', t, this.queueBytes, 'int'));
+    out.push(
+      gauge(
+        'scaph_delivery_next_attempt_seconds',
+        'While delivery fails, seconds until the next attempt (0 while delivering or while an attempt is under way)',
+        t,
+        (this.nextAttemptInMs(nowMs) ?? 0) / 1000,
+        'float',
+      ),
+    );
     if (this.spoolSamples !== null) {
       out.push(gauge('scaph_delivery_spool_samples', 'Samples in the disk spool not yet acknowledged by the backend', t, this.spoolSamples, 'int'));
     }

@@ -2,6 +2,7 @@ import type { Command, OptionValues } from 'commander';
 import type { Exporter } from '../core/exporter.js';
 import type { Logger } from '../core/log.js';
 import type { PushExporter } from '../delivery/push-exporter.js';
+import type { BackoffOptions } from '../delivery/retry.js';
 
 /** What building an exporter gets from the agent and the environment. */
 export interface CommandContext {
@@ -20,6 +21,11 @@ export interface ExporterSettings {
   readonly qemu: boolean;
   /** The sensor must resolve containers (cgroups + runtime metadata). */
   readonly containers: boolean;
+}
+
+/** What every push exporter's settings hold besides: the delivery core's retry waits (--min-backoff, --max-backoff). */
+export interface PushSettings extends ExporterSettings {
+  readonly backoff: BackoffOptions;
 }
 
 interface CommandSpecBase<S extends ExporterSettings> {
@@ -47,7 +53,10 @@ export interface LocalExporterCommand<S extends ExporterSettings = ExporterSetti
   create(settings: S, ctx: CommandContext): Promise<Exporter>;
 }
 
-/** A push exporter: it goes through the delivery core's queue, so a disk spool (`spool_dir`) can back it. */
+/**
+ * A push exporter: it goes through the delivery core's queue, so a disk spool (`spool_dir`) can back it,
+ * and its settings are PushSettings: they carry the core's backoff (addBackoffOptions, pushSettings in backoff.ts).
+ */
 export interface PushExporterCommand<S extends ExporterSettings = ExporterSettings> extends CommandSpecBase<S> {
   readonly push: true;
   create(settings: S, ctx: CommandContext): Promise<PushExporter>;

@@ -101,7 +101,7 @@ export interface PushgatewayExporterOptions {
   readonly deleteOnExit: boolean;
   readonly logger: Logger;
   readonly metricsView?: MetricsViewOptions;
-  /** Delivery tuning (tests); the queue is always one sample. */
+  /** Delivery tuning (the backoff from --min-backoff/--max-backoff; tests); the queue is always one sample. */
   readonly delivery?: Omit<PushExporterOptions, 'logger' | 'metricsView' | 'version' | 'maxQueueSamples'>;
 }
 

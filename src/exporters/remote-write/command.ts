@@ -4,7 +4,8 @@ import { PUSH_DEFAULTS, type PushExporter } from '../../delivery/push-exporter.j
 import { createRemoteWriteExporter, type RemoteWriteAuth } from './transport.js';
 import { readSecretFile } from '../../net/secret.js';
 import { loadTls } from '../../net/tls.js';
-import { commonSettings, type CommandContext, type ExporterSettings, type PushExporterCommand } from '../command.js';
+import type { CommandContext, PushExporterCommand, PushSettings } from '../command.js';
+import { addBackoffOptions, BACKOFF_HELP, pushSettings } from '../backoff.js';
 import { keyValue, nonNegativeInt, positiveInt, positiveSeconds } from '../parse.js';
 
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
@@ -21,7 +22,7 @@ export interface RemoteWriteAuthFlags {
   readonly basicAuthPasswordFile?: string | undefined;
 }
 
-export interface RemoteWriteSettings extends ExporterSettings, RemoteWriteAuthFlags {
+export interface RemoteWriteSettings extends PushSettings, RemoteWriteAuthFlags {
   readonly url: string;
   readonly job: string;
   readonly labels: Readonly<Record<string, string>>;
@@ -48,7 +49,7 @@ export const remoteWriteCommand: PushExporterCommand<RemoteWriteSettings> = {
 };
 
 function configure(cmd: Command): Command {
-  return cmd
+  return addBackoffOptions(cmd
     .requiredOption('-u, --url <url>', 'remote-write endpoint, e.g. http://prometheus:9090/api/v1/write', httpUrl)
     .option('-S, --step <seconds>', 'seconds between two measurements (decimals allowed)', positiveSeconds('-S/--step'), 5)
     .option('--job <name>', 'value of the job label on every series', nonEmpty('--job'), 'scaph')
@@ -67,12 +68,13 @@ function configure(cmd: Command): Command {
     .option('--max-age <seconds>', 'drop queued samples older than this instead of sending them (Prometheus refuses samples older than about 1 h)', positiveSeconds('--max-age'), 3600)
     .option('-q, --qemu', 'label qemu-system processes with their VM name', false)
     .option('--containers', 'label processes with their container, pod or systemd unit', false)
-    .option('--max-cmdline-length <n>', 'cap the cmdline label (0 = no cap)', nonNegativeInt('--max-cmdline-length'), 256)
+    .option('--max-cmdline-length <n>', 'cap the cmdline label (0 = no cap)', nonNegativeInt('--max-cmdline-length'), 256))
     .addHelpText(
       'after',
-      '\nSamples are queued in memory and sent in order; network errors, timeouts, 5xx and 429 (after its Retry-After)\n' +
-        'are retried with backoff, other 4xx answers are dropped and logged. Secrets are read from files or the\n' +
-        `environment (${BEARER_TOKEN_ENV}, ${BASIC_PASSWORD_ENV}) and never logged.\n` +
+      '\nSamples are queued in memory and sent in order; network errors, timeouts, 5xx and 429 (after its Retry-After,\n' +
+        'honoured up to 30 s, or --max-backoff if longer) are retried, other 4xx answers are dropped and logged.\n' +
+        BACKOFF_HELP +
+        `Secrets are read from files or the environment (${BEARER_TOKEN_ENV}, ${BASIC_PASSWORD_ENV}) and never logged.\n` +
         '\nExamples:\n' +
         '  sudo scaph remote-write -u http://prometheus:9090/api/v1/write -S 10\n' +
         '  sudo scaph remote-write -u https://mimir.example/api/v1/push --header X-Scope-OrgID=infra \\\n' +
@@ -83,7 +85,7 @@ function configure(cmd: Command): Command {
 
 function settings(opts: OptionValues): RemoteWriteSettings {
   return {
-    ...commonSettings(opts),
+    ...pushSettings(opts),
     url: opts['url'] as string,
     job: opts['job'] as string,
     labels: opts['label'] as Record<string, string>,
@@ -125,6 +127,7 @@ async function create(s: RemoteWriteSettings, ctx: CommandContext): Promise<Push
       maxSamplesPerSend: s.maxSamplesPerSend,
       maxAgeMs: s.maxAgeMs,
       timeoutMs: s.timeoutMs,
+      backoff: s.backoff,
     },
   );
 }

@@ -3,7 +3,8 @@ import { UsageError } from '../../core/errors.js';
 import { loadTls, type TlsOptions } from '../../net/tls.js';
 import type { PushExporter } from '../../delivery/push-exporter.js';
 import { createRiemannExporter, RIEMANN_DEFAULTS, RiemannTransport } from './transport.js';
-import { commonSettings, type CommandContext, type ExporterSettings, type PushExporterCommand } from '../command.js';
+import type { CommandContext, PushExporterCommand, PushSettings } from '../command.js';
+import { addBackoffOptions, BACKOFF_HELP, pushSettings } from '../backoff.js';
 import { addAlias, collect, destinationPort, nonNegativeInt, positiveInt, positiveSeconds } from '../parse.js';
 
 const DEFAULT_ADDRESS = 'localhost';
@@ -14,7 +15,7 @@ export const riemannCommand: PushExporterCommand<RiemannSettings> = {
   push: true,
   stepOption: '--dispatch-interval',
   configure: (cmd) =>
-    addAlias(cmd
+    addBackoffOptions(addAlias(cmd
       .option('-a, --address <address>', `Riemann server name or IP; with TLS, the name checked against its certificate (default: "${DEFAULT_ADDRESS}")`)
       .option('-p, --port <port>', 'Riemann server TCP port (the TLS port is usually 5554)', destinationPort('-p/--port'), RIEMANN_DEFAULTS.port)
       .option('-d, --dispatch-interval <seconds>', 'seconds between two measurements, each sent as one batch of events', positiveSeconds('-d/--dispatch-interval'), 5), '--dispatch <seconds>', '--dispatch-interval')
@@ -33,11 +34,13 @@ export const riemannCommand: PushExporterCommand<RiemannSettings> = {
       .option('--ttl <seconds>', 'event ttl; also how long unsent events are kept while Riemann is unreachable', positiveSeconds('--ttl'), RIEMANN_DEFAULTS.ttlS)
       .option('--tag <tag>', 'add a tag to every event, after "scaphandre" (repeatable)', collect)
       .option('--max-events-per-msg <n>', 'most events in one Riemann message (one acknowledgement each)', positiveInt('--max-events-per-msg'), RIEMANN_DEFAULTS.maxEventsPerMsg)
-      .option('--connect-timeout <seconds>', 'give up a connection attempt after this long (then retry with backoff)', positiveSeconds('--connect-timeout'), RIEMANN_DEFAULTS.connectTimeoutMs / 1000)
-      .option('--max-cmdline-length <n>', 'cap the cmdline attribute (0 = no cap)', nonNegativeInt('--max-cmdline-length'), 256)
+      .option('--connect-timeout <seconds>', 'give up a connection attempt after this long (then retried, see --max-backoff)', positiveSeconds('--connect-timeout'), RIEMANN_DEFAULTS.connectTimeoutMs / 1000)
+      .option('--max-cmdline-length <n>', 'cap the cmdline attribute (0 = no cap)', nonNegativeInt('--max-cmdline-length'), 256))
       .addHelpText(
         'after',
-        '\nExamples:\n  scaph riemann -a riemann.example.org -p 5555 -d 5\n' +
+        '\nWhile Riemann is down scaph keeps one --ttl of samples and reconnects.\n' +
+          BACKOFF_HELP +
+          '\nExamples:\n  scaph riemann -a riemann.example.org -p 5555 -d 5\n' +
           '  scaph riemann --mtls -a riemann.example.org -p 5554 --ca ca.pem --cert client.pem --key client.key --tag prod\n' +
           '\nProcesses appear as service process_power_consumption_microwatts_<pid>_<exe>, e.g. in Riemann:\n' +
           '  service =~ "process_power_consumption_microwatts_%_firefox"\n' +
@@ -81,7 +84,7 @@ export function checkRiemannFlags(opts: OptionValues): RiemannFlags {
   return { address: address ?? DEFAULT_ADDRESS, mtls, tls: tls || mtls, caFile, certFile, keyFile };
 }
 
-export interface RiemannSettings extends ExporterSettings, RiemannFlags {
+export interface RiemannSettings extends PushSettings, RiemannFlags {
   readonly port: number;
   readonly ttlS: number;
   readonly tags: readonly string[];
@@ -94,7 +97,7 @@ export interface RiemannSettings extends ExporterSettings, RiemannFlags {
 function riemannSettings(opts: OptionValues): RiemannSettings {
   return {
     ...checkRiemannFlags(opts),
-    ...commonSettings(opts, 'dispatchInterval'),
+    ...pushSettings(opts, 'dispatchInterval'),
     port: opts['port'] as number,
     ttlS: opts['ttl'] as number,
     tags: (opts['tag'] as string[] | undefined) ?? [],
@@ -125,5 +128,6 @@ async function createRiemannExporterFrom(s: RiemannSettings, ctx: CommandContext
     logger: ctx.logger,
     version: ctx.version,
     metricsView: { qemu: s.qemu, containers: s.containers, maxCmdlineLength: s.maxCmdlineLength },
+    backoff: s.backoff,
   });
 }

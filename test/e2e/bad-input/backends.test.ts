@@ -113,6 +113,38 @@ describe('remote-write receivers that misbehave', () => {
     }
   });
 
+  // The issue's scenario: a 12 s outage left dashboards blind for up to 30 s after the return, the data
+  // sleeping in a backoff that had grown to 30 s, and no line said so.
+  it('down for 12 s: the first sample arrives within 5 s of its return, the backlog right after; the log said when it would retry', async () => {
+    const { receiver, sampled, scaph } = await remoteWriteThrough([]);
+    try {
+      await eventually(() => receiver.stored.size >= 2, 10_000, 'the first samples');
+      await receiver.stop();
+      const downAt = Date.now();
+      await sleep(12_000);
+      await receiver.restart();
+      const upAt = Date.now();
+      const taken = jsonReportTimes(sampled).filter((t) => t < upAt);
+      await eventually(() => [...receiver.stored.keys()].some((t) => t >= downAt && t < upAt), 10_000, 'a sample from the outage');
+      const firstMs = Date.now() - upAt;
+      await eventually(() => missing(taken, new Set(receiver.stored.keys())).length === 0, 5_000, 'the backlog');
+      const fullMs = Date.now() - upAt;
+      console.info(`[bad-input 12 s outage] first sample from the outage stored ${firstMs} ms after the return, all ${taken.length} taken before it at ${fullMs} ms`);
+      expect(firstMs).toBeLessThanOrEqual(5_000 + 500);
+      expect(fullMs - firstMs).toBeLessThan(1_000);
+      const r = await scaph.stop();
+      expectClean(r);
+      expect(missing(jsonReportTimes(sampled), new Set(receiver.stored.keys()))).toEqual([]);
+      const retry = logLines(r.stderr).filter((l) => l.msg === 'delivery failed; will retry');
+      expect(retry).toHaveLength(1);
+      expect(Number(retry[0]?.['retryInS'])).toBeGreaterThan(0);
+      expect(Number(retry[0]?.['retryInS'])).toBeLessThanOrEqual(5);
+    } finally {
+      await scaph.stop('SIGKILL');
+      await receiver.stop();
+    }
+  });
+
   it('a host name that does not resolve: said with the name, retried; SIGTERM still ends the run in time', async () => {
     const run = pushRun('type = "remote-write"\nurl = "http://scaph-no-such-host.invalid:9090/api/v1/write"\n');
     try {

@@ -198,7 +198,7 @@ describe('a spool deleted while running', () => {
 });
 
 describe('a server that asks to wait for 27 hours', () => {
-  it('Retry-After: 97200 is capped at the longest backoff, and the log says both figures', async () => {
+  it('Retry-After: 97200 is capped at 30 s, and the log says both figures', async () => {
     const receiver = await RemoteWriteReceiver.start();
     receiver.script.push({ status: 429, headers: { 'retry-after': '97200' }, body: 'slow down' });
     const scaph = startScaph(['--no-header', '--sensor', 'estimate', 'remote-write', '-u', receiver.url, '-S', '0.5'], { timeoutMs: 30_000 });

@@ -45,6 +45,11 @@ const CASES: ReadonlyArray<readonly [readonly string[], RegExp]> = [
   [['warp10'], /warp10 needs a write token: pass -t <token>, --write-token-file <path>, or set SCAPH_WARP10_WRITE_TOKEN/],
   [['prometheus-push', '-p', '0'], /-p\/--port must be the server's TCP port \(1-65535\)/],
   [['prometheus-push', '-S', 'gopher'], /-S\/--scheme must be http or https/],
+  [['remote-write', '-u', 'http://x/api/v1/write', '--max-backoff', '0'], /--max-backoff must be a positive number of seconds, got "0"/],
+  [['riemann', '--min-backoff', 'soon'], /--min-backoff must be a positive number of seconds, got "soon"/],
+  // A wait beyond a timer's range would fire at once: a dead backend hammered in a loop.
+  [['warp10', '-t', 'token', '--max-backoff', '99999999'], /--max-backoff must be at most 2147483 seconds/],
+  [['prometheus-push', '--max-backoff', '-5'], /--max-backoff must be a positive number of seconds/],
   [['qemu', '-s', '0'], /-s\/--step must be a positive number/],
   [['nosuchexporter'], /unknown command 'nosuchexporter'/],
   [['run'], /required option '-c, --config <file>' not specified/],

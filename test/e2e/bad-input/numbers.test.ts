@@ -91,6 +91,16 @@ interface Report {
   readonly sockets: ReadonlyArray<{ readonly id: number; readonly domains: ReadonlyArray<{ readonly name: string; readonly consumption: number }> }>;
 }
 
+/**
+ * Measured ~20 W: the counter is rewritten from the wall clock every 20 ms by this test's own timer, so on a
+ * loaded box one 0.3 s report can be off by a late rewrite (30 % seen); their median cannot.
+ */
+function expectAbout20W(reports: readonly Report[]): void {
+  const watts = reports.map((x) => x.host.consumption / 1e6).sort((a, b) => a - b);
+  expect(Math.abs((watts[Math.floor(watts.length / 2)] ?? 0) - 20)).toBeLessThan(2);
+  for (const w of watts) expect(Math.abs(w - 20)).toBeLessThan(12);
+}
+
 function reportsOf(stdout: string): Report[] {
   return JSON.parse(stdout) as Report[];
 }
@@ -124,8 +134,7 @@ describe('zones that go away while scaph runs', () => {
     const after = reports.filter((x) => x.host.timestamp * 1000 > repairedAt);
     expect(before.length).toBeGreaterThanOrEqual(3);
     expect(after.length).toBeGreaterThanOrEqual(3);
-    // 20 W, give or take the jitter of a counter rewritten every 20 ms on a loaded box.
-    for (const x of [...before, ...after]) expect(Math.abs(x.host.consumption / 1e6 - 20)).toBeLessThan(6);
+    expectAbout20W([...before, ...after]);
     const lines = logLines(r.stderr);
     const stopped = lines.filter((l) => /no sample this step/.test(l.msg));
     expect(stopped).toHaveLength(1);
@@ -144,7 +153,7 @@ describe('zones that go away while scaph runs', () => {
     );
     expectClean(r);
     expect(reports.filter((x) => x.host.timestamp * 1000 > brokeAt + 350 && x.host.timestamp * 1000 < repairedAt)).toEqual([]);
-    for (const x of reports) expect(Math.abs(x.host.consumption / 1e6 - 20)).toBeLessThan(6);
+    expectAbout20W(reports);
     expect(logLines(r.stderr).filter((l) => /no sample this step/.test(l.msg))).toHaveLength(1);
     expect(String(logLines(r.stderr).find((l) => /no sample this step/.test(l.msg))?.['err'])).toMatch(/intel-rapl:0\/energy_uj: not a number: "garbage"/);
   });
@@ -159,10 +168,8 @@ describe('zones that go away while scaph runs', () => {
     expectClean(r);
     const during = reports.filter((x) => x.host.timestamp * 1000 > brokeAt + 350 && x.host.timestamp * 1000 < repairedAt);
     expect(during.length).toBeGreaterThanOrEqual(4);
-    for (const x of during) {
-      expect(x.sockets[0]?.domains).toEqual([]);
-      expect(Math.abs(x.host.consumption / 1e6 - 20)).toBeLessThan(6);
-    }
+    for (const x of during) expect(x.sockets[0]?.domains).toEqual([]);
+    expectAbout20W(during);
     const last = reports[reports.length - 1];
     expect(last?.sockets[0]?.domains.map((d) => d.name)).toEqual(['core']);
     expect((last?.sockets[0]?.domains[0]?.consumption ?? 0) / 1e6).toBeGreaterThan(10);

@@ -1,5 +1,5 @@
 import { Option } from 'commander';
-import type { ExporterSettings, PushExporterCommand } from '../../../src/exporters/command.js';
+import type { PushExporterCommand, PushSettings } from '../../../src/exporters/command.js';
 import { keyValue, positiveSeconds } from '../../../src/exporters/parse.js';
 import { createPushExporter, type PushExporter } from '../../../src/delivery/push-exporter.js';
 import { FakeTransport } from './fake-transport.js';
@@ -11,7 +11,7 @@ export const built = new Map<string, { transport: FakeTransport; exporter: PushE
  * A push exporter subcommand like remote-write's (required --url, token file, TLS file, repeatable
  * labels, choices), over a scripted FakeTransport: `--mode hang` is a dead backend that never answers.
  */
-export interface FakePushSettings extends ExporterSettings {
+export interface FakePushSettings extends PushSettings {
   readonly url: string;
   readonly mode: 'ok' | 'hang';
   /** Every option value commander parsed. */
@@ -38,11 +38,13 @@ export function fakePushCommand(name: string): PushExporterCommand<FakePushSetti
     settings: (opts) => {
       const mode = opts['mode'] as string;
       if (mode !== 'ok' && mode !== 'hang') throw new Error(`bad mode ${mode}`);
-      return { stepMs: (opts['step'] as number) * 1000, durationMs: null, qemu: false, containers: false, url: opts['url'] as string, mode, opts };
+      const stepMs = (opts['step'] as number) * 1000;
+      // Short waits, so the tests of a failing backend do not wait out the real backoff.
+      return { stepMs, durationMs: null, qemu: false, containers: false, backoff: { minDelayMs: 50, maxDelayMs: 200 }, url: opts['url'] as string, mode, opts };
     },
     create: async (s, ctx) => {
       const transport = new FakeTransport([], s.mode === 'hang' ? 'hang' : { kind: 'ok' });
-      const exporter = createPushExporter(transport, { logger: ctx.logger, timeoutMs: 60_000, backoff: { minDelayMs: 50, maxDelayMs: 200 } });
+      const exporter = createPushExporter(transport, { logger: ctx.logger, timeoutMs: 60_000, backoff: s.backoff });
       built.set(s.url, { transport, exporter, opts: s.opts });
       return exporter;
     },

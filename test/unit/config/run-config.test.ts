@@ -203,6 +203,33 @@ exporter:
     expect(c.exporters[0]?.opts['perSocketServices']).toBe(true);
   });
 
+  it('takes min_backoff and max_backoff on every push exporter; the longest wait defaults to max(5 s, step)', async () => {
+    const { EXPORTER_COMMANDS } = await import('../../../src/exporters/index.js');
+    const { PUSH_TYPES } = await import('../../../src/config/run-config.js');
+    const extra: Record<string, string> = {
+      'remote-write': 'url = "http://127.0.0.1:9/api/v1/write"',
+      riemann: '',
+      warp10: 'write_token = "t"',
+      'prometheus-push': '',
+    };
+    const tables = [...PUSH_TYPES].flatMap((type) => [
+      `[[exporter]]\ntype = "${type}"\n${extra[type] ?? ''}\nstep = 1\nmin_backoff = 0.1\nmax_backoff = 2\n`,
+      `[[exporter]]\ntype = "${type}"\n${extra[type] ?? ''}\nstep = 30\n`,
+    ]);
+    const c = loadRunConfig(write('backoff.toml', tables.join('\n')), { commands: EXPORTER_COMMANDS, env: {} });
+    // The backoff is part of each push spec's typed settings.
+    expect(c.exporters.map((e) => [e.type, e.settings])).toEqual(
+      [...PUSH_TYPES].flatMap((type) => [
+        [type, expect.objectContaining({ stepMs: 1000, backoff: { minDelayMs: 100, maxDelayMs: 2000, jitter: 0.2 } })],
+        [type, expect.objectContaining({ stepMs: 30_000, backoff: { minDelayMs: 500, maxDelayMs: 30_000, jitter: 0.2 } })],
+      ]),
+    );
+    const bad = write('backoff-bad.toml', '[[exporter]]\ntype = "riemann"\nmax_backoff = 0\n');
+    expect(problems(bad, { commands: EXPORTER_COMMANDS })).toEqual([
+      `${bad}:3: exporter[0].max_backoff: (riemann) --max-backoff must be a positive number of seconds, got "0"`,
+    ]);
+  });
+
   it('needs at least one exporter and rejects unknown top-level keys', () => {
     const path = write('empty.toml', 'exporters = []\n[sensor]\nstep = "500ms"\n');
     expect(problems(path)).toEqual([

@@ -21,7 +21,7 @@ describe('classifyHttp (remote-write spec table)', () => {
     const h = new Headers({ 'Retry-After': 'Thu, 01 Jan 2026 00:00:12 GMT' });
     expect(classifyHttp(429, h, '', now)).toEqual({ kind: 'retry', afterMs: 12_000, error: 'HTTP 429' });
   });
-  it('429 with a date in the past retries at once; without the header, with backoff', () => {
+  it('429 with a date in the past asks for no wait (the backoff applies); without the header, with backoff', () => {
     expect(classifyHttp(429, { 'retry-after': 'Wed, 31 Dec 2025 23:00:00 GMT' }, '', now)).toMatchObject({ afterMs: 0 });
     expect(classifyHttp(429, {}, '', now)).toEqual({ kind: 'retry', error: 'HTTP 429' });
     expect(classifyHttp(429, { 'retry-after': 'soon' }, '', now)).toEqual({ kind: 'retry', error: 'HTTP 429' });

@@ -222,3 +222,55 @@ describe('self-metrics timestamps', () => {
     await ex.stop(100);
   });
 });
+
+describe('recovery after an outage', () => {
+  it('tries a returning backend within the backoff cap, then drains the backlog back to back', async () => {
+    const t = new FakeTransport([], { kind: 'retry', error: 'ECONNREFUSED' });
+    const ex = createPushExporter(t, opts({ backoff: { minDelayMs: 20, maxDelayMs: 300 }, maxSamplesPerSend: 5 }));
+    await ex.start();
+    for (let i = 0; i < 30; i++) ex.export(sample(i));
+    // Long enough for the waits to reach the cap (20, 40, 80, 160, 300, 300 ...).
+    await new Promise((r) => setTimeout(r, 1500));
+    const failedBefore = t.attempts.length;
+    const back = performance.now();
+    t.fallback = { kind: 'ok' };
+    await ex.idle();
+    const ok = t.attempts.slice(failedBefore);
+    expect(ok.map((a) => a.outcome)).toEqual(Array.from({ length: 6 }, () => ({ kind: 'ok' })));
+    expect((ok[0]?.atMs ?? 0) - back).toBeLessThanOrEqual(300 + 50);
+    // Six batches of five, each sent as soon as the previous one was acknowledged.
+    const drainMs = (ok[5]?.atMs ?? 0) - (ok[0]?.atMs ?? 0);
+    expect(drainMs).toBeLessThan(150);
+    expect(t.delivered).toEqual(Array.from({ length: 30 }, (_, i) => T0 + i * 1000));
+    await ex.stop(100);
+  });
+
+  it('while failing, the self-metrics and the logs say when the next attempt comes; 0 once delivering', async () => {
+    const lines: Array<Record<string, unknown>> = [];
+    const { pino } = await import('pino');
+    const logger = pino({ level: 'warn' }, { write: (l: string) => void lines.push(JSON.parse(l) as Record<string, unknown>) });
+    const t = new FakeTransport([], { kind: 'retry', error: 'HTTP 503' });
+    const ex = createPushExporter(t, {
+      logger,
+      backoff: { minDelayMs: 400, maxDelayMs: 400, jitter: 0 },
+      failureLog: { repeatEveryMs: 60_000, summaryEveryMs: 500 },
+    });
+    await ex.start();
+    ex.export(sample(0));
+    await until(() => t.attempts.length >= 1);
+    await new Promise((r) => setTimeout(r, 50));
+    const gauge = (): number | undefined => ex.stats.toMetrics().find((m) => m.name === 'scaph_delivery_next_attempt_seconds')?.value;
+    const waiting = gauge() ?? -1;
+    expect(waiting).toBeGreaterThan(0.2);
+    expect(waiting).toBeLessThanOrEqual(0.4);
+    expect(ex.stats.snapshot().nextAttemptInMs).toBeGreaterThan(200);
+    await until(() => t.attempts.length >= 3);
+    expect(lines.find((l) => l['msg'] === 'delivery failed; will retry')).toMatchObject({ error: 'HTTP 503', retryInS: 0.4 });
+    expect(lines.find((l) => l['msg'] === 'delivery failing: summary')).toMatchObject({ nextAttemptInS: 0.4 });
+    t.fallback = { kind: 'ok' };
+    await ex.idle();
+    expect(gauge()).toBe(0);
+    expect(ex.stats.snapshot().nextAttemptInMs).toBeNull();
+    await ex.stop(100);
+  });
+});
