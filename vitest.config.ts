@@ -6,7 +6,7 @@ export default defineConfig({
     // *.exclusive.test.ts need an idle box: vitest.exclusive.config.ts runs them first, alone.
     exclude: ['test/**/*.exclusive.test.ts', '**/node_modules/**'],
     // SCAPH_REQUIRE_CONTAINERS=1 without a container engine: stop at once, with one line.
-    globalSetup: ['test/servers/require-containers.setup.ts'],
+    globalSetup: ['test/support/servers/require-containers.setup.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     // Integration tests start real servers and spawn CPU burners: keep the 2-core box from oversubscribing.

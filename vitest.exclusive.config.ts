@@ -5,7 +5,7 @@ export default defineConfig({
   test: {
     include: ['test/**/*.exclusive.test.ts'],
     // The first of the two runs of `npm test`: SCAPH_REQUIRE_CONTAINERS=1 fails here already when there is no engine.
-    globalSetup: ['test/servers/require-containers.setup.ts'],
+    globalSetup: ['test/support/servers/require-containers.setup.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     maxWorkers: 1,

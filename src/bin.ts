@@ -11,7 +11,7 @@
 //   to allocate a step's metrics and process samples straight in the old space, with the same result.
 // - --single-threaded: no V8 background threads (concurrent marking, compilation), whose stacks and
 //   malloc arenas cost ~3 MB; that work runs between steps on the main thread instead.
-// The Dockerfile passes the same flags (test/deploy/node-flags.test.ts checks they agree).
+// The Dockerfile passes the same flags (test/e2e/deploy/node-flags.test.ts checks they agree).
 import { main } from './cli.js';
 
 // `scaph stdout | head`: the reader went away. That ends the run quietly, like any Unix filter. Any other

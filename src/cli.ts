@@ -1,42 +1,25 @@
 import { Command, CommanderError, Option, type OptionValues } from 'commander';
-import type { CommandContext, ExporterCommandSpec } from './commands/command.js';
-import { EXPORTER_COMMANDS } from './commands/index.js';
-import { collect, positiveSeconds } from './commands/parse.js';
-import { configureRunCommand, runFromConfig, type SensorSetup } from './commands/run.js';
-import { ContainerResolver } from './sensors/containers.js';
-import { DEFAULT_DOCKER_SOCKET } from './sensors/docker-metadata.js';
+import type { AgentGlobals } from './agent/assemble.js';
+import { runExporterCommand } from './agent/exporter-command.js';
+import { configureRunCommand, runFromConfig } from './agent/run-command.js';
 import { ScaphError } from './core/errors.js';
-import { agentHostname } from './core/hostname.js';
 import { createLogger, type Logger } from './core/log.js';
-import { firstSampleMs, runPipeline } from './run.js';
-import { ATTRIBUTION_MODELS } from './sensors/attribution.js';
 import type { AttributionModel } from './core/sample.js';
-import { createSensor, type SensorKind } from './sensors/factory.js';
-import { VERSION } from './version.js';
+import type { ExporterCommandSpec } from './exporters/command.js';
+import { EXPORTER_COMMANDS } from './exporters/index.js';
+import { collect, positiveSeconds } from './exporters/parse.js';
+import { ATTRIBUTION_MODELS } from './sensors/attribution.js';
+import { DEFAULT_DOCKER_SOCKET } from './sensors/containers/docker.js';
+import { DEFAULT_POWERCAP_PATH, SENSOR_KINDS, VM_POWERCAP_PATH, type SensorKind } from './sensors/settings.js';
+import { VERSION } from './core/version.js';
 
-const DEFAULT_POWERCAP = '/sys/class/powercap';
 /** Scaphandre's sensor buffer sizes: scaph has no such buffer, so they are accepted and have no effect. */
 const SOCKET_BUFFER_FLAG = '--sensor-buffer-per-socket-max-kB';
 const DOMAIN_BUFFER_FLAG = '--sensor-buffer-per-domain-max-kB';
-const DEFAULT_VM_POWERCAP = '/var/scaphandre';
 
 /** Global options, given before the exporter name (as with Scaphandre). */
-export interface GlobalOptions {
-  readonly sensor: SensorKind;
-  readonly vm: boolean;
-  readonly powercapPath: string;
-  readonly procfsPath: string;
-  /** cgroup2 mount for container / pod / unit power; undefined = detect under /sys/fs/cgroup. */
-  readonly cgroupfsPath: string | undefined;
-  readonly attribution: AttributionModel;
-  readonly reapedChildren: boolean;
+export interface GlobalOptions extends AgentGlobals {
   readonly verbose: number;
-  readonly header: boolean;
-  readonly estimateIdleWattsPerCpu: number | undefined;
-  readonly estimateMaxWattsPerCpu: number | undefined;
-  readonly dockerSocket: string | null;
-  readonly kubernetesNode: string | undefined;
-  readonly kubernetesPodLabels: readonly string[];
   /** Scaphandre flags given that have no effect here (said once at start). */
   readonly ignoredFlags: readonly string[];
 }
@@ -56,11 +39,11 @@ export function buildProgram(
     .configureOutput({ outputError: (str, write) => write(str) })
     .addOption(
       new Option('-s, --sensor <sensor>', 'where power comes from: RAPL counters, a CPU-load estimate, or auto (RAPL when readable)')
-        .choices(['powercap_rapl', 'estimate', 'auto'])
+        .choices([...SENSOR_KINDS])
         .default('auto'),
     )
-    .option('--vm', `run inside a VM: read the tree a hypervisor's "scaph qemu" writes (default ${DEFAULT_VM_POWERCAP})`, false)
-    .option('--powercap-path <dir>', `powercap tree to read (default ${DEFAULT_POWERCAP}, ${DEFAULT_VM_POWERCAP} with --vm, or $SCAPHANDRE_POWERCAP_PATH)`)
+    .option('--vm', `run inside a VM: read the tree a hypervisor's "scaph qemu" writes (default ${VM_POWERCAP_PATH})`, false)
+    .option('--powercap-path <dir>', `powercap tree to read (default ${DEFAULT_POWERCAP_PATH}, ${VM_POWERCAP_PATH} with --vm, or $SCAPHANDRE_POWERCAP_PATH)`)
     .option('--procfs-path <dir>', 'procfs to read processes from', '/proc')
     .addOption(
       new Option(
@@ -109,20 +92,24 @@ function globalsFrom(o: OptionValues): GlobalOptions {
   const vm = o['vm'] === true;
   const fromEnv = process.env['SCAPHANDRE_POWERCAP_PATH'];
   return {
-    sensor: o['sensor'] as SensorKind,
-    vm,
-    powercapPath: (o['powercapPath'] as string | undefined) ?? fromEnv ?? (vm ? DEFAULT_VM_POWERCAP : DEFAULT_POWERCAP),
-    procfsPath: o['procfsPath'] as string,
-    cgroupfsPath: o['cgroupfsPath'] as string | undefined,
-    attribution: o['attribution'] as AttributionModel,
-    reapedChildren: o['reapedChildren'] !== false,
+    sensor: {
+      kind: o['sensor'] as SensorKind,
+      vm,
+      powercapPath: (o['powercapPath'] as string | undefined) ?? fromEnv ?? (vm ? VM_POWERCAP_PATH : DEFAULT_POWERCAP_PATH),
+      procfsPath: o['procfsPath'] as string,
+      cgroupfsPath: o['cgroupfsPath'] as string | undefined,
+      attribution: o['attribution'] as AttributionModel,
+      reapedChildren: o['reapedChildren'] !== false,
+      estimateIdleWattsPerCpu: o['estimateIdleWattsPerCpu'] as number | undefined,
+      estimateMaxWattsPerCpu: o['estimateMaxWattsPerCpu'] as number | undefined,
+    },
+    containerSources: {
+      dockerSocket: o['docker'] === false ? null : (o['dockerSocket'] as string),
+      kubernetesNode: o['kubernetesNode'] as string | undefined,
+      kubernetesPodLabels: (o['kubernetesPodLabel'] as string[] | undefined) ?? [],
+    },
     verbose: o['verbose'] as number,
     header: o['header'] !== false,
-    estimateIdleWattsPerCpu: o['estimateIdleWattsPerCpu'] as number | undefined,
-    estimateMaxWattsPerCpu: o['estimateMaxWattsPerCpu'] as number | undefined,
-    dockerSocket: o['docker'] === false ? null : (o['dockerSocket'] as string),
-    kubernetesNode: o['kubernetesNode'] as string | undefined,
-    kubernetesPodLabels: (o['kubernetesPodLabel'] as string[] | undefined) ?? [],
     ignoredFlags: [
       ...(o['sensorBufferPerSocketMaxKB'] === undefined ? [] : [SOCKET_BUFFER_FLAG]),
       ...(o['sensorBufferPerDomainMaxKB'] === undefined ? [] : [DOMAIN_BUFFER_FLAG]),
@@ -138,88 +125,23 @@ function noticeIgnoredFlags(g: GlobalOptions): void {
   );
 }
 
-async function runExporter(spec: ExporterCommandSpec, opts: OptionValues, g: GlobalOptions, logger: Logger): Promise<void> {
-  const hostname = agentHostname();
-  const withContainers = opts['containers'] === true;
-  const ctx: CommandContext = { logger, hostname, version: VERSION, qemu: opts['qemu'] === true };
-  const plan = await spec.create(opts, ctx);
-  if (g.header) process.stderr.write(`scaph ${VERSION}: ${spec.name} exporter, sensor ${g.vm ? 'vm tree' : g.sensor}\n`);
-  const containers = withContainers ? await startContainerResolver(g, logger) : null;
-  const sensor = await createSensor(
-    {
-      kind: g.vm && g.sensor === 'auto' ? 'powercap_rapl' : g.sensor,
-      powercapPath: g.powercapPath,
-      procfsPath: g.procfsPath,
-      cgroupfsPath: g.cgroupfsPath,
-      attribution: g.attribution,
-      reapedChildren: g.reapedChildren,
-      hostname,
-      qemu: plan.qemu === true,
-      vm: g.vm,
-      estimateIdleWattsPerCpu: g.estimateIdleWattsPerCpu,
-      estimateMaxWattsPerCpu: g.estimateMaxWattsPerCpu,
-      containers,
-    },
-    logger,
-  );
-  try {
-    await runPipeline({
-      sensor,
-      exporters: [plan.exporter],
-      stepMs: plan.stepMs,
-      firstSampleMs: firstSampleMs(plan.stepMs, g.vm),
-      durationMs: plan.durationMs,
-      logger,
-      stopDeadlineMs: 10_000,
-    });
-  } finally {
-    await containers?.stop();
-  }
-}
-
-/** Container metadata sources; a missing socket or API is one warning inside, never a failure here. */
-async function startContainerResolver(g: GlobalOptions, logger: Logger): Promise<ContainerResolver> {
-  const resolver = new ContainerResolver(
-    {
-      procfsRoot: g.procfsPath,
-      docker: g.dockerSocket === null ? false : { socketPath: g.dockerSocket },
-      kubernetes: {
-        ...(g.kubernetesNode ? { nodeName: g.kubernetesNode } : {}),
-        podLabels: g.kubernetesPodLabels,
-      },
-    },
-    logger,
-  );
-  await resolver.start();
-  return resolver;
-}
-
 /** Entry point: parses argv, runs, and turns every failure into one line and an exit code. */
 export async function main(argv: readonly string[]): Promise<number> {
   let logger: Logger | null = null;
-  const program = buildProgram(async (spec, opts, globals) => {
-    logger = createLogger(globals.verbose);
-    noticeIgnoredFlags(globals);
-    await runExporter(spec, opts, globals, logger);
-  }, async (opts, globals) => {
-    logger = createLogger(globals.verbose);
-    noticeIgnoredFlags(globals);
-    const timeout = opts['timeout'] as number | undefined;
-    const durationMs = timeout === undefined || timeout < 0 ? null : timeout * 1000;
-    let resolver: ContainerResolver | null = null;
-    const log = logger;
-    try {
-      const deps = {
-        createSensor: async (s: SensorSetup, l: Logger) => {
-          resolver = s.withContainers ? await startContainerResolver(globals, l) : null;
-          return createSensor({ ...s, containers: resolver }, l);
-        },
-      };
-      await runFromConfig(opts['config'] as string, opts['check'] === true, globals, log, deps, { durationMs });
-    } finally {
-      await (resolver as ContainerResolver | null)?.stop();
-    }
-  });
+  const program = buildProgram(
+    async (spec, opts, globals) => {
+      logger = createLogger(globals.verbose);
+      noticeIgnoredFlags(globals);
+      await runExporterCommand(spec, opts, globals, logger);
+    },
+    async (opts, globals) => {
+      logger = createLogger(globals.verbose);
+      noticeIgnoredFlags(globals);
+      const timeout = opts['timeout'] as number | undefined;
+      const durationMs = timeout === undefined || timeout < 0 ? null : timeout * 1000;
+      await runFromConfig(opts['config'] as string, opts['check'] === true, globals, logger, {}, { durationMs });
+    },
+  );
   try {
     await program.parseAsync([...argv], { from: 'user' });
     return 0;

@@ -1,9 +1,9 @@
 /** scaph's three push encoders, exactly as the transports call them before a send (no I/O here). */
 import { silentLogger } from '../../src/core/log.js';
 import type { QueuedSample } from '../../src/delivery/transport.js';
-import { RemoteWriteTransport } from '../../src/exporters/remote-write.js';
-import { RIEMANN_DEFAULTS, RiemannTransport } from '../../src/exporters/riemann.js';
-import { Warp10Transport } from '../../src/exporters/warp10.js';
+import { RemoteWriteTransport } from '../../src/exporters/remote-write/transport.js';
+import { RIEMANN_DEFAULTS, RiemannTransport } from '../../src/exporters/riemann/transport.js';
+import { Warp10Transport } from '../../src/exporters/warp10/transport.js';
 
 export interface Encoder {
   readonly name: string;

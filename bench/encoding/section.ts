@@ -9,7 +9,7 @@ import { opsPerSecond } from './measure.js';
 import { peerRemoteWrite, peerRiemann, peerWarp10, PEER_NAMES } from './peer-encoders.js';
 import { scaphRemoteWrite, scaphRiemann, scaphWarp10, type Encoder } from './scaph-encoders.js';
 import { syntheticQueuedSample } from './synthetic-sample.js';
-import { RIEMANN_DEFAULTS } from '../../src/exporters/riemann.js';
+import { RIEMANN_DEFAULTS } from '../../src/exporters/riemann/transport.js';
 
 export interface EncodingPlan {
   readonly quick: boolean;

@@ -1,7 +1,7 @@
 /** One Sample of n processes (2 sockets, plausible figures) and its metrics, as a queued sample. */
 import { sampleToMetrics } from '../../src/core/metrics.js';
 import type { QueuedSample } from '../../src/delivery/transport.js';
-import { makeProcess, makeSample } from '../../test/fixtures/sample.js';
+import { makeProcess, makeSample } from '../../test/support/fixtures/sample.js';
 
 export function syntheticQueuedSample(processes: number): QueuedSample {
   const list = [];

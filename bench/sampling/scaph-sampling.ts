@@ -5,7 +5,7 @@
  */
 import { silentLogger } from '../../src/core/log.js';
 import { MachineSensor } from '../../src/sensors/machine-sensor.js';
-import { ConstantPowerSource } from '../../test/fixtures/fake-power-source.js';
+import { ConstantPowerSource } from '../../test/support/fakes/fake-power-source.js';
 import { elapsedNs, median, nowNs } from '../stats.js';
 
 const HOST_POWER_UW = 60_000_000;

@@ -7,7 +7,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ProcfsTree, generateProcesses } from '../../test/fixtures/procfs-tree.js';
+import { ProcfsTree, generateProcesses } from '../../test/support/fixtures/procfs-tree.js';
 import type { Goal, SamplingRow, SamplingSection, Skipped, Timing } from '../results.js';
 import { isSkipped } from '../results.js';
 import { median, round } from '../stats.js';

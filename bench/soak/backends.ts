@@ -5,9 +5,9 @@
  * scaph's), Riemann and Warp 10 to the protocol-faithful test servers (stopped by dropping every
  * connection at once, their store kept: a killed server whose data survived).
  */
-import { FakeRiemannServer } from '../../test/servers/riemann.js';
-import { startVictoriaMetrics, vmExport } from '../../test/servers/victoria-metrics.js';
-import { Warp10TestServer } from '../../test/servers/warp10.js';
+import { FakeRiemannServer } from '../../test/support/servers/riemann.js';
+import { startVictoriaMetrics, vmExport } from '../../test/support/servers/victoria-metrics.js';
+import { Warp10TestServer } from '../../test/support/servers/warp10.js';
 
 export const HOST_SERIES = 'scaph_host_power_microwatts';
 export const WARP10_TOKEN = 'soak-write-token';

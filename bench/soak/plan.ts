@@ -2,7 +2,7 @@
  * The soak's timeline: when each backend goes down and comes back, and when the agent is SIGKILLed and
  * restarted. Random, but from a seed, so a run that found something can be replayed (`--seed`).
  */
-import { seededRandom } from '../../test/fixtures/prng.js';
+import { seededRandom } from '../../test/support/fixtures/prng.js';
 
 export interface Outage {
   readonly startMs: number;

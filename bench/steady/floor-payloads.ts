@@ -8,11 +8,12 @@ import { join } from 'node:path';
 import { silentLogger } from '../../src/core/log.js';
 import { metricsView } from '../../src/core/metrics-view.js';
 import type { QueuedSample } from '../../src/delivery/transport.js';
-import { RIEMANN_DEFAULTS } from '../../src/exporters/riemann.js';
-import { RiemannWireEncoder } from '../../src/exporters/riemann-wire.js';
-import { WriteRequestEncoder } from '../../src/exporters/remote-write-wire.js';
-import { Warp10Transport } from '../../src/exporters/warp10.js';
+import { RIEMANN_DEFAULTS } from '../../src/exporters/riemann/transport.js';
+import { RiemannWireEncoder } from '../../src/exporters/riemann/wire.js';
+import { WriteRequestEncoder } from '../../src/exporters/remote-write/wire.js';
+import { Warp10Transport } from '../../src/exporters/warp10/transport.js';
 import { createSensor } from '../../src/sensors/factory.js';
+import { estimateSensorOptions } from '../../test/support/fixtures/run-globals.js';
 import { FLOOR_CONFIG_FILE, REMOTE_WRITE_FILE, RIEMANN_FILE, WARP10_FILE, type FloorConfig } from './floor-config.js';
 
 export interface FloorBackends {
@@ -26,10 +27,7 @@ export interface FloorBackends {
 export async function writeFloorPayloads(dir: string, procfsRoot: string, stepMs: number, b: FloorBackends): Promise<FloorConfig> {
   const host = hostname();
   const logger = silentLogger();
-  const sensor = await createSensor(
-    { kind: 'estimate', powercapPath: '/nonexistent', procfsPath: procfsRoot, hostname: host, qemu: false, estimateIdleWattsPerCpu: undefined, estimateMaxWattsPerCpu: undefined },
-    logger,
-  );
+  const sensor = await createSensor(estimateSensorOptions(procfsRoot, host), logger);
   const sample = await sensor.read();
   await sensor.close?.();
   const entry: QueuedSample = { timestampMs: sample.timestampMs, metrics: metricsView(sample), vanished: [], endedProcesses: [] };

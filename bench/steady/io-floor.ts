@@ -21,7 +21,7 @@ import { Agent, request } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import snappy from 'snappy';
-import { FrameReader } from '../../src/exporters/riemann-proto.js';
+import { FrameReader } from '../../src/exporters/riemann/proto.js';
 import { FLOOR_CONFIG_FILE, REMOTE_WRITE_FILE, RIEMANN_FILE, WARP10_FILE, type FloorConfig } from './floor-config.js';
 
 const agent = new Agent({ keepAlive: true, maxSockets: 1 });

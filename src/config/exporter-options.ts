@@ -1,8 +1,8 @@
 import { accessSync, constants, statSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { Command, type Option, type OptionValues } from 'commander';
-import type { ExporterCommandSpec } from '../commands/command.js';
-import { AliasOption } from '../commands/parse.js';
+import type { ExporterCommandSpec, ExporterSettings } from '../exporters/command.js';
+import { AliasOption } from '../exporters/parse.js';
 import { fsErrorCode, NotRegularFileError, readRegularFileSync } from '../core/bounded-fs.js';
 import { checkKeyPair } from '../net/tls.js';
 import { isTable, show } from './values.js';
@@ -16,17 +16,20 @@ export interface KeyIssue {
 export interface ExporterArgs {
   /** The argv the file's keys stand for, e.g. ['--url', 'https://…', '--gzip']. Secrets included: never log it. */
   readonly argv: readonly string[];
-  /** What commander parsed from argv: the same values `scaph <type> <argv>` would give spec.create. */
+  /** What commander parsed from argv: the same values `scaph <type> <argv>` would give spec.settings. */
   readonly opts: OptionValues;
+  /** spec.settings(opts); null when there are issues. */
+  readonly settings: ExporterSettings | null;
   readonly issues: readonly KeyIssue[];
 }
 
 /**
- * Scaphandre's `-t, --timeout` (stdout, json) is how long the run lasts: meaningless inside `scaph run`,
- * which runs until stopped. (remote-write's `--timeout`, without -t, is a request timeout and stays.)
+ * The spec's run-duration option (Scaphandre's stdout/json `-t, --timeout`: how long the run lasts) is
+ * meaningless inside `scaph run`, which runs until stopped. (remote-write's `--timeout` is a request
+ * timeout and stays.)
  */
-function isRunDuration(o: Option): boolean {
-  return o.long === '--timeout' && o.short === '-t';
+function isRunDuration(spec: ExporterCommandSpec, o: Option): boolean {
+  return spec.runDurationOption !== undefined && o.long === spec.runDurationOption;
 }
 const RUN_DURATION_REFUSAL = 'scaph run runs until stopped: remove "timeout" (or use `scaph run --timeout`)';
 
@@ -42,12 +45,12 @@ function longName(o: Option): string | null {
   return o.long ? o.long.replace(/^--/, '') : null;
 }
 
-/** The keys a file may use for this subcommand, snake_case, for "valid keys are …" messages. */
-export function validKeys(cmd: Command): string[] {
+/** The keys a file may use for this subcommand, snake_case, for "valid keys are …" messages (`step` stands for the step option). */
+export function validKeys(spec: ExporterCommandSpec, cmd: Command): string[] {
   const keys = new Set<string>();
   for (const o of cmd.options) {
     const name = longName(o);
-    if (!name || o instanceof AliasOption || isRunDuration(o) || name === 'step' || name === 'dispatch-interval') continue;
+    if (!name || o instanceof AliasOption || isRunDuration(spec, o) || o.long === spec.stepOption) continue;
     keys.add((o.negate ? name.replace(/^no-/, '') : name).replace(/-/g, '_'));
   }
   return [...keys].sort();
@@ -123,7 +126,7 @@ export function exporterArgs(spec: ExporterCommandSpec, table: Readonly<Record<s
   for (const [key, raw] of Object.entries(table)) {
     const name = key.replace(/_/g, '-');
     let option = byName.get(name);
-    if (option && isRunDuration(option)) {
+    if (option && isRunDuration(spec, option)) {
       issues.push({ key, message: RUN_DURATION_REFUSAL });
       continue;
     }
@@ -138,7 +141,7 @@ export function exporterArgs(spec: ExporterCommandSpec, table: Readonly<Record<s
       }
     }
     if (!option) {
-      issues.push({ key, message: `unknown key for a ${spec.name} exporter; valid keys: ${validKeys(cmd).join(', ')}` });
+      issues.push({ key, message: `unknown key for a ${spec.name} exporter; valid keys: ${validKeys(spec, cmd).join(', ')}` });
       continue;
     }
     given.add(option.attributeName());
@@ -151,13 +154,18 @@ export function exporterArgs(spec: ExporterCommandSpec, table: Readonly<Record<s
       issues.push({ key: null, message: `missing required key ${(longName(o) ?? o.name()).replace(/-/g, '_')}` });
     }
   }
-  if (issues.length > 0) return { argv, opts: {}, issues };
+  if (issues.length > 0) return { argv, opts: {}, settings: null, issues };
   try {
     cmd.parse(argv, { from: 'user' });
   } catch (err) {
-    return { argv, opts: {}, issues: [{ key: null, message: (err as Error).message.replace(/^error: /, '') }] };
+    return { argv, opts: {}, settings: null, issues: [{ key: null, message: (err as Error).message.replace(/^error: /, '') }] };
   }
-  return { argv, opts: cmd.opts(), issues };
+  const opts = cmd.opts();
+  try {
+    return { argv, opts, settings: spec.settings(opts), issues };
+  } catch (err) {
+    return { argv, opts, settings: null, issues: [{ key: null, message: (err as Error).message }] };
+  }
 }
 
 /** The argv tokens for one key, or the reason the value does not fit the option. */

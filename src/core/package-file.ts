@@ -27,8 +27,3 @@ export function packageRoot(): string {
 export function packageFile(relative: string): string {
   return join(packageRoot(), relative);
 }
-
-/** scaph's version, from package.json. */
-export function packageVersion(): string {
-  return (JSON.parse(readFileSync(packageFile('package.json'), 'utf8')) as { version: string }).version;
-}

@@ -26,7 +26,7 @@
  */
 import { energyUjFromPower } from '../core/energy.js';
 import type { AttributionModel } from '../core/sample.js';
-import { USER_HZ } from './procfs.js';
+import { USER_HZ } from './procfs/reader.js';
 import { creditReapedChildren } from './reaped-children.js';
 
 export type { AttributionModel } from '../core/sample.js';

@@ -1,33 +1,19 @@
 import { existsSync } from 'node:fs';
 import type { Logger } from '../core/log.js';
-import type { AttributionModel } from '../core/sample.js';
-import { detectCgroupfsRoot } from './group-power.js';
+import { detectCgroupfsRoot } from './containers/group-power.js';
 import type { Sensor } from '../core/sensor.js';
 import { EstimateSource } from './estimate.js';
 import { MachineSensor, type ContainerLookup } from './machine-sensor.js';
-import { PowercapMissingError, PowercapSource, probePowercap } from './powercap.js';
+import { PowercapMissingError, PowercapSource, probePowercap } from './powercap/source.js';
 import { ScaphError, UsageError } from '../core/errors.js';
 import type { PowerSource } from './power-source.js';
+import type { SensorSettings } from './settings.js';
 
-export type SensorKind = 'powercap_rapl' | 'estimate' | 'auto';
-
-export interface SensorOptions {
-  readonly kind: SensorKind;
-  readonly powercapPath: string;
-  readonly procfsPath: string;
-  /** cgroup2 mount (used with containers); undefined = detect under /sys/fs/cgroup. */
-  readonly cgroupfsPath?: string | undefined;
-  /** Default `host`. */
-  readonly attribution?: AttributionModel;
-  /** Default true. */
-  readonly reapedChildren?: boolean;
+/** The settings, and what the exporters need of the sensor. */
+export interface SensorOptions extends SensorSettings {
   readonly hostname: string;
   readonly qemu: boolean;
-  /** --vm: the tree is the one a hypervisor's `scaph qemu` writes for this guest. */
-  readonly vm?: boolean;
-  readonly estimateIdleWattsPerCpu: number | undefined;
-  readonly estimateMaxWattsPerCpu: number | undefined;
-  readonly containers?: ContainerLookup | null;
+  readonly containers: ContainerLookup | null;
 }
 
 /** Chooses the power source (`auto`: powercap when a readable tree exists, else the estimate, said once). */
@@ -54,8 +40,8 @@ export async function createSensor(o: SensorOptions, logger: Logger): Promise<Se
     hostname: o.hostname,
     logger,
     qemu: o.qemu,
-    attribution: o.attribution ?? 'host',
-    reapedChildren: o.reapedChildren !== false,
+    attribution: o.attribution,
+    reapedChildren: o.reapedChildren,
     ...(o.containers ? { containers: o.containers, cgroupfsRoot: cgroupfsRoot(o.cgroupfsPath) } : {}),
   });
   try {

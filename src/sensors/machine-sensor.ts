@@ -2,7 +2,7 @@
  * The machine sensor: joins a power source (RAPL counters or the load estimate) with /proc into one
  * Sample per interval: host power split into active and idle, each process's share of the machine's
  * busy CPU time applied to the model's total (attribution.ts), what no process explains as the
- * unattributed remainder, and, with a container lookup, container / pod / unit power (group-power.ts).
+ * unattributed remainder, and, with a container lookup, container / pod / unit power (containers/group-power.ts).
  */
 import { energyUjFromPower } from '../core/energy.js';
 import type { Logger } from '../core/log.js';
@@ -18,11 +18,11 @@ import {
 } from '../core/sample.js';
 import type { Sensor } from '../core/sensor.js';
 import { attribute, initialState, type AttributionInput, type AttributionResult, type AttributionState } from './attribution.js';
-import type { CgroupDirs } from './cgroup.js';
-import { GroupPowerTracker, type GroupMember } from './group-power.js';
+import type { CgroupDirs } from './containers/cgroup.js';
+import { GroupPowerTracker, type GroupMember } from './containers/group-power.js';
 import { reapersOfEnded } from './reaped-children.js';
 import { PowerUnavailableError, type PowerReading, type PowerSource } from './power-source.js';
-import { ProcfsReader, readAgentMemory, type CpuTimes, type ProcessEntry, type ProcessIdentity } from './procfs.js';
+import { ProcfsReader, readAgentMemory, type CpuTimes, type ProcessEntry, type ProcessIdentity } from './procfs/reader.js';
 import { isQemuProcess, vmNameFromCmdline } from './qemu.js';
 
 export interface MachineSensorOptions {

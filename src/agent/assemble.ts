@@ -1,0 +1,85 @@
+import type { ExporterConfig, RunConfig } from '../config/run-config.js';
+import type { Exporter } from '../core/exporter.js';
+import { agentHostname } from '../core/hostname.js';
+import type { Logger } from '../core/log.js';
+import type { Sensor } from '../core/sensor.js';
+import { SpooledExporter } from '../delivery/spooled-exporter.js';
+import type { CommandContext } from '../exporters/command.js';
+import type { SensorSettings } from '../sensors/settings.js';
+import { VERSION } from '../core/version.js';
+import { firstSampleMs, runPipeline } from './pipeline.js';
+import { machineSensorFactory, resolveSensorSettings, type ContainerSources, type SensorFactory, type SensorRequest } from './sensor.js';
+import { SteppedExporter } from './stepped-exporter.js';
+
+/** What the agent takes from the command line's global options. */
+export interface AgentGlobals {
+  readonly sensor: SensorSettings;
+  /** Say the one start-up line on stderr (--no-header: no). */
+  readonly header: boolean;
+  readonly containerSources: ContainerSources;
+}
+
+/** What to run: the [sensor] step and settings, and the exporters (a lone subcommand is a one-entry plan). */
+export type AgentPlan = Pick<RunConfig, 'sensor' | 'exporters'>;
+
+export interface AgentDeps {
+  /** Builds and starts the one sensor. Default: the machine sensor (and container lookup) of machineSensorFactory. */
+  createSensor?(request: SensorRequest, logger: Logger): Promise<Sensor>;
+  /** Environment for $SCAPH_HOSTNAME (tests). Default process.env. */
+  readonly env?: NodeJS.ProcessEnv;
+}
+
+export interface AgentRun {
+  /** Stop after this long; null = until SIGINT/SIGTERM/SIGHUP. */
+  readonly durationMs: number | null;
+  /** How long exporters get to flush on stop. Default 10 s. */
+  readonly stopDeadlineMs?: number;
+  /** The start-up line, said once the exporters are built. */
+  banner(exporters: readonly Exporter[], sensor: SensorSettings): string;
+}
+
+/**
+ * The one assembly path, for `scaph run` and every exporter subcommand alike: builds each exporter (a
+ * push exporter with spool_dir behind its disk spool), each fed the latest sample at its own step
+ * (SteppedExporter), then one sensor, then runs the loop until the duration ends or a signal stops it.
+ */
+export async function runAgent(plan: AgentPlan, globals: AgentGlobals, logger: Logger, deps: AgentDeps, run: AgentRun): Promise<void> {
+  const hostname = agentHostname(deps.env);
+  const ctx: CommandContext = { logger, hostname, version: VERSION };
+  const exporters: Exporter[] = [];
+  let qemu = false;
+  let containers = false;
+  for (const e of plan.exporters) {
+    qemu ||= e.settings.qemu;
+    containers ||= e.settings.containers;
+    exporters.push(new SteppedExporter(await createExporter(e, ctx, logger), e.stepMs, plan.sensor.stepMs));
+  }
+  const settings = resolveSensorSettings(globals.sensor, plan.sensor);
+  if (globals.header) process.stderr.write(`${run.banner(exporters, settings)}\n`);
+  const factory: SensorFactory = deps.createSensor
+    ? { create: deps.createSensor, stop: async () => undefined }
+    : machineSensorFactory(globals.containerSources, globals.sensor.procfsPath);
+  try {
+    const sensor = await factory.create({ ...settings, hostname, qemu, withContainers: containers }, logger);
+    await runPipeline({
+      sensor,
+      exporters,
+      stepMs: plan.sensor.stepMs,
+      firstSampleMs: firstSampleMs(plan.sensor.stepMs, settings.vm),
+      durationMs: run.durationMs,
+      logger,
+      stopDeadlineMs: run.stopDeadlineMs ?? 10_000,
+    });
+  } finally {
+    await factory.stop();
+  }
+}
+
+/** Builds one exporter; a push exporter with spool_dir gets its disk spool in front of its queue. */
+async function createExporter(e: ExporterConfig, ctx: CommandContext, logger: Logger): Promise<Exporter> {
+  const spec = e.spec;
+  if (!spec.push) return spec.create(e.settings, ctx);
+  const exporter = await spec.create(e.settings, ctx);
+  if (!e.spool) return exporter;
+  return new SpooledExporter(exporter, { dir: e.spool.dir, maxBytes: e.spool.maxBytes, maxAgeMs: e.spool.maxAgeMs, logger });
+}

@@ -1,0 +1,85 @@
+import { statSync } from 'node:fs';
+import type { Command } from 'commander';
+import { loadRunConfig, type RunConfig } from '../config/run-config.js';
+import type { Logger } from '../core/log.js';
+import type { ExporterCommandSpec } from '../exporters/command.js';
+import { signedSeconds } from '../exporters/parse.js';
+import { VERSION } from '../core/version.js';
+import { runAgent, type AgentDeps, type AgentGlobals } from './assemble.js';
+
+export interface RunDeps extends AgentDeps {
+  /** Exporter types a config may name (those whose spec pushes may take a spool). Default: EXPORTER_COMMANDS. */
+  readonly commands?: readonly ExporterCommandSpec[];
+  /** Where --check prints its summary line. Default stdout. */
+  readonly print?: (line: string) => void;
+}
+
+export interface RunOptions {
+  /** Stop after this long (`scaph run -t`); null = until SIGINT/SIGTERM. */
+  readonly durationMs: number | null;
+  readonly stopDeadlineMs?: number;
+}
+
+/** Adds `-c`, `--check` and `-t` to the `run` command cli.ts creates. */
+export function configureRunCommand(cmd: Command): Command {
+  return cmd
+    .description('Run one sensor and several exporters from a config file (TOML or YAML)')
+    .requiredOption('-c, --config <file>', 'config file: [sensor] and [[exporter]] tables (TOML, or YAML by extension/content)')
+    .option('--check', 'validate the file (keys, values, exporter types, input files) and exit: 0 if valid, 2 with every problem', false)
+    .option('-t, --timeout <seconds>', 'stop after this many seconds (default: run until SIGINT/SIGTERM)', signedSeconds('-t/--timeout'))
+    .addHelpText('after', '\nExample:\n  scaph run -c /etc/scaph/scaph.toml --check\n  scaph run -c /etc/scaph/scaph.toml\n');
+}
+
+/**
+ * `scaph run -c FILE [--check]`: one sensor, one sampling loop at [sensor] step, every [[exporter]] fed
+ * the latest sample at its own step (SteppedExporter), push exporters each with their own queue (and
+ * optional disk spool), so one dead backend never slows another. Throws ConfigError (exit 2) on a bad file.
+ */
+export async function runFromConfig(file: string, check: boolean, globals: AgentGlobals, logger: Logger, deps: RunDeps, run: RunOptions = { durationMs: null }): Promise<void> {
+  const config = loadRunConfig(file, { checkFiles: true, ...(deps.commands ? { commands: deps.commands } : {}), ...(deps.env ? { env: deps.env } : {}) });
+  warnAboutExposedSecrets(config, logger);
+  if (check) {
+    (deps.print ?? ((line: string) => process.stdout.write(`${line}\n`)))(checkSummary(config));
+    return;
+  }
+  await runAgent(config, globals, logger, deps, {
+    ...run,
+    banner: (exporters, sensor) => `scaph ${VERSION}: run ${file}: ${exporters.map((x) => x.name).join(', ')}; sensor ${sensor.kind}`,
+  });
+}
+
+/**
+ * `scaph.toml: OK: sensor every 2 s; 3 exporters: remote-write every 1 s (spool /var/…), …`, then one line
+ * per path the file names, as scaph will use it (relative ones resolved against the file's directory).
+ */
+export function checkSummary(c: RunConfig): string {
+  const parts = c.exporters.map((e) => `${e.type} every ${seconds(e.stepMs)}${e.spool ? ` (spool ${e.spool.dir})` : ''}`);
+  const n = c.exporters.length;
+  const attribution = c.sensor.attribution ? `, ${c.sensor.attribution} attribution` : '';
+  const head = `${c.file}: OK: sensor ${c.sensor.kind ?? 'from the command line'} every ${seconds(c.sensor.stepMs)}${attribution}; ${n} exporter${n === 1 ? '' : 's'}: ${parts.join(', ')}`;
+  return [head, ...c.paths.map((p) => `  ${p.where} = ${p.path}`)].join('\n');
+}
+
+/**
+ * A file holding a secret inline should be readable by scaph's user only, as ssh insists for its keys:
+ * one warning naming the file and the fix when group or others may read it.
+ */
+function warnAboutExposedSecrets(c: RunConfig, logger: Logger): void {
+  if (c.inlineSecrets.length === 0) return;
+  let mode: number;
+  try {
+    mode = statSync(c.file).mode & 0o777;
+  } catch {
+    return;
+  }
+  if ((mode & 0o044) === 0) return;
+  logger.warn(
+    { file: c.file, mode: `0${mode.toString(8)}`, keys: c.inlineSecrets },
+    `config file ${c.file} holds a secret (${c.inlineSecrets.join(', ')}) and other users may read it: ` +
+      `run "chmod 600 ${c.file}" (owned by scaph's user), or move the secret out of the file (write_token_file = "...", or "\${ENV_VAR}")`,
+  );
+}
+
+function seconds(ms: number): string {
+  return `${ms / 1000} s`;
+}

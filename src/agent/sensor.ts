@@ -1,0 +1,80 @@
+import type { Logger } from '../core/log.js';
+import type { Sensor } from '../core/sensor.js';
+import { ContainerResolver } from '../sensors/containers/resolver.js';
+import { createSensor } from '../sensors/factory.js';
+import { VM_POWERCAP_PATH, type SensorSettings } from '../sensors/settings.js';
+
+/** Where container names and pods come from (global flags: --docker-socket, --no-docker, --kubernetes-*). */
+export interface ContainerSources {
+  /** Docker Engine API socket; null = do not ask Docker (--no-docker). */
+  readonly dockerSocket: string | null;
+  /** This node's name; undefined = $NODE_NAME, else the host name. */
+  readonly kubernetesNode: string | undefined;
+  readonly kubernetesPodLabels: readonly string[];
+}
+
+/** What the agent asks the sensor factory for: the settings, and what its exporters need. */
+export interface SensorRequest extends SensorSettings {
+  readonly hostname: string;
+  /** Some exporter labels qemu processes with their VM name. */
+  readonly qemu: boolean;
+  /** Some exporter labels containers: the factory must resolve them. */
+  readonly withContainers: boolean;
+}
+
+/**
+ * The sensor settings a run uses: the file's [sensor] where it speaks, else the command line's. A VM
+ * guest's `auto` is the tree its hypervisor writes (powercap), and `vm = true` in a file moves the default
+ * tree to the guest's one.
+ */
+export function resolveSensorSettings(cli: SensorSettings, file: Partial<SensorSettings>): SensorSettings {
+  const vm = file.vm ?? cli.vm;
+  const kind = file.kind ?? cli.kind;
+  return {
+    kind: vm && kind === 'auto' ? 'powercap_rapl' : kind,
+    vm,
+    powercapPath: file.powercapPath ?? (vm && !cli.vm ? VM_POWERCAP_PATH : cli.powercapPath),
+    procfsPath: file.procfsPath ?? cli.procfsPath,
+    cgroupfsPath: file.cgroupfsPath ?? cli.cgroupfsPath,
+    attribution: file.attribution ?? cli.attribution,
+    reapedChildren: file.reapedChildren ?? cli.reapedChildren,
+    estimateIdleWattsPerCpu: file.estimateIdleWattsPerCpu ?? cli.estimateIdleWattsPerCpu,
+    estimateMaxWattsPerCpu: file.estimateMaxWattsPerCpu ?? cli.estimateMaxWattsPerCpu,
+  };
+}
+
+/** Builds the sensor; stop() ends what it started for it (the container lookup). */
+export interface SensorFactory {
+  create(request: SensorRequest, logger: Logger): Promise<Sensor>;
+  stop(): Promise<void>;
+}
+
+/**
+ * The machine sensor, with the container lookup when an exporter asked for containers (a missing socket
+ * or API is one warning inside it, never a failure). The lookup reads the command line's procfs.
+ */
+export function machineSensorFactory(sources: ContainerSources, procfsRoot: string): SensorFactory {
+  let resolver: ContainerResolver | null = null;
+  return {
+    async create(request, logger) {
+      if (request.withContainers) {
+        resolver = new ContainerResolver(
+          {
+            procfsRoot,
+            docker: sources.dockerSocket === null ? false : { socketPath: sources.dockerSocket },
+            kubernetes: {
+              ...(sources.kubernetesNode ? { nodeName: sources.kubernetesNode } : {}),
+              podLabels: sources.kubernetesPodLabels,
+            },
+          },
+          logger,
+        );
+        await resolver.start();
+      }
+      return createSensor({ ...request, containers: resolver }, logger);
+    },
+    async stop() {
+      await resolver?.stop();
+    },
+  };
+}

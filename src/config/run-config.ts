@@ -1,0 +1,369 @@
+import { realpathSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import type { OptionValues } from 'commander';
+import { pushTypes, type ExporterCommandSpec, type ExporterSettings } from '../exporters/command.js';
+import { EXPORTER_COMMANDS } from '../exporters/index.js';
+import { fsErrorCode, NotRegularFileError, readRegularFileSync } from '../core/bounded-fs.js';
+import { UsageError } from '../core/errors.js';
+import { exporterArgs, missingInputFiles, resolvePathKeys } from './exporter-options.js';
+import { parseConfigText, type ConfigProblem, type ConfigSource, type KeyPath } from './source.js';
+import { durationMs, expandEnv, isTable, show, sizeBytes } from './values.js';
+import type { AttributionModel } from '../core/sample.js';
+import { ATTRIBUTION_MODELS } from '../sensors/attribution.js';
+import { SENSOR_KINDS, type SensorKind, type SensorSettings } from '../sensors/settings.js';
+
+/**
+ * [sensor]: the sensor settings the file gives (a key it leaves out takes the value of the global option
+ * on the command line, or its default: the file wins where it speaks), plus the sampling step.
+ */
+export interface SensorConfig extends Partial<SensorSettings> {
+  readonly stepMs: number;
+}
+
+export interface SpoolConfig {
+  readonly dir: string;
+  readonly maxBytes: number;
+  readonly maxAgeMs: number;
+}
+
+/** One [[exporter]]: its subcommand, the options commander parsed for it, its typed settings, its step and spool. */
+export interface ExporterConfig {
+  readonly index: number;
+  readonly type: string;
+  readonly spec: ExporterCommandSpec;
+  readonly opts: OptionValues;
+  readonly settings: ExporterSettings;
+  readonly stepMs: number;
+  readonly spool: SpoolConfig | null;
+}
+
+/** A path the file names, where (`sensor.powercap_path`, `exporter[0].spool_dir`) and as scaph uses it. */
+export interface ConfigPath {
+  readonly where: string;
+  readonly path: string;
+}
+
+export interface RunConfig {
+  readonly file: string;
+  readonly sensor: SensorConfig;
+  readonly exporters: readonly ExporterConfig[];
+  /** Every path-valued setting, relative ones resolved against the file's directory. */
+  readonly paths: readonly ConfigPath[];
+  /** Keys holding a secret written in the file itself (not `${ENV}` nor a `*_file`), e.g. `exporter[1].write_token`. */
+  readonly inlineSecrets: readonly string[];
+}
+
+/** The file has problems: one line each, `file:line: where: what`. Exit 2 like any usage error. */
+export class ConfigError extends UsageError {
+  constructor(
+    readonly file: string,
+    readonly problems: readonly ConfigProblem[],
+  ) {
+    super(
+      problems.map((p) => `${file}${p.line === null ? '' : `:${p.line}`}: ${p.message}`).join('\n') +
+        `\n(${problems.length} problem${problems.length === 1 ? '' : 's'} in ${file}; "scaph run -c ${file} --check" re-checks it)`,
+    );
+  }
+}
+
+export const DEFAULT_SENSOR_STEP_MS = 2000;
+export const SPOOL_DEFAULTS = { maxBytes: 1024 ** 3, maxAgeMs: 24 * 3_600_000 } as const;
+/** Exporters whose delivery goes through the delivery core's queue, so a disk spool can back it (their spec says so). */
+export const PUSH_TYPES: ReadonlySet<string> = pushTypes(EXPORTER_COMMANDS);
+
+const SENSOR_KEYS = [
+  'kind',
+  'powercap_path',
+  'procfs_path',
+  'cgroupfs_path',
+  'attribution',
+  'reaped_children',
+  'vm',
+  'step',
+  'estimate_idle_watts_per_cpu',
+  'estimate_max_watts_per_cpu',
+];
+const RUN_KEYS = ['type', 'step', 'spool_dir', 'spool_max_bytes', 'spool_max_age'];
+
+export interface LoadOptions {
+  readonly env?: NodeJS.ProcessEnv;
+  /** The exporter subcommands a `type` may name (tests add fakes); those that push may take a spool. */
+  readonly commands?: readonly ExporterCommandSpec[];
+  /** Also check that input files (ca, cert, key, *_file) exist and can be read. */
+  readonly checkFiles?: boolean;
+}
+
+/** Reads, parses and validates a run config; throws ConfigError listing every problem found. */
+export function loadRunConfig(file: string, options: LoadOptions = {}): RunConfig {
+  let text: string;
+  try {
+    text = readRegularFileSync(file).toString('utf8');
+  } catch (err) {
+    const why = err instanceof NotRegularFileError ? `it is ${err.kind}` : fsErrorCode(err);
+    throw new UsageError(`cannot read the config file "${file}" (${why}): check the path given to -c`);
+  }
+  return validateRunConfig(file, parseConfigText(file, text), options);
+}
+
+/**
+ * Validation of parsed data: collects problems instead of stopping at the first one. Relative paths are
+ * resolved against the directory of `file`.
+ */
+export function validateRunConfig(file: string, source: ConfigSource, options: LoadOptions = {}): RunConfig {
+  if (source.problems.length > 0) throw new ConfigError(file, source.problems);
+  const problems: ConfigProblem[] = [];
+  const report = (path: KeyPath, message: string): void => {
+    problems.push({ line: source.lineOf(path), message: `${describe(path)}: ${message}` });
+  };
+  const data = expandAll(source.data, [], options.env ?? process.env, report);
+  if (!isTable(data)) {
+    throw new ConfigError(file, [{ line: 1, message: 'the file must hold a [sensor] table and [[exporter]] tables' }]);
+  }
+  for (const key of Object.keys(data)) if (key !== 'sensor' && key !== 'exporter') report([key], 'unknown top-level key; expected [sensor] and [[exporter]]');
+  const paths: ConfigPath[] = [];
+  const at: PathResolver = { baseDir: dirname(resolve(file)), paths };
+  const sensor = sensorConfig(data['sensor'], report, at);
+  const exporters = exportersConfig(data['exporter'], sensor.stepMs, options, report, at);
+  checkSpoolsApart(exporters, report);
+  if (problems.length > 0) throw new ConfigError(file, problems);
+  return { file, sensor, exporters: exporters.filter(hasSettings), paths, inlineSecrets: inlineSecrets(source.data) };
+}
+
+type Report = (path: KeyPath, message: string) => void;
+
+/** Resolves relative paths against the config file's directory and keeps a list of them for --check. */
+interface PathResolver {
+  readonly baseDir: string;
+  readonly paths: ConfigPath[];
+}
+
+function resolvePath(r: PathResolver, where: KeyPath, value: string): string {
+  const path = isAbsolute(value) ? value : resolve(r.baseDir, value);
+  r.paths.push({ where: describe(where), path });
+  return path;
+}
+
+/** Two exporters writing one spool would acknowledge (delete) each other's records: refused. */
+function checkSpoolsApart(exporters: readonly CheckedExporter[], report: Report): void {
+  const owners = new Map<string, CheckedExporter>();
+  for (const e of exporters) {
+    if (!e.spool) continue;
+    const key = canonicalDir(e.spool.dir);
+    const first = owners.get(key);
+    if (first) {
+      report(
+        ['exporter', e.index, 'spool_dir'],
+        `same spool directory as exporter[${first.index}] (${first.type}): "${e.spool.dir}". Each exporter needs its own ` +
+          `(one exporter's acknowledgements would delete the other's unsent samples), e.g. "${e.spool.dir}/${e.type}-${e.index}"`,
+      );
+    } else {
+      owners.set(key, e);
+    }
+  }
+}
+
+function canonicalDir(dir: string): string {
+  try {
+    return realpathSync(dir);
+  } catch {
+    return resolve(dir);
+  }
+}
+
+/** Keys whose value is a secret when written inline (a literal, not `${ENV}`). */
+const SECRET_KEYS = new Set(['write_token', 'write-token', 'password', 'token', 'bearer_token', 'bearer-token']);
+const SECRET_HEADER = /authorization|token|secret|password|api[-_]?key/i;
+
+/** `exporter[i].<key>` for each secret written in the raw (unexpanded) file. */
+function inlineSecrets(raw: unknown): string[] {
+  const out: string[] = [];
+  const literal = (v: unknown): boolean => typeof v === 'string' && v !== '' && !v.includes('${');
+  const list = isTable(raw) ? raw['exporter'] : undefined;
+  if (!Array.isArray(list)) return out;
+  list.forEach((e: unknown, i) => {
+    if (!isTable(e)) return;
+    for (const [k, v] of Object.entries(e)) {
+      if (SECRET_KEYS.has(k) && literal(v)) out.push(`exporter[${i}].${k}`);
+      if (k === 'header' && isTable(v)) {
+        for (const [name, value] of Object.entries(v)) if (SECRET_HEADER.test(name) && literal(value)) out.push(`exporter[${i}].header.${name}`);
+      }
+    }
+  });
+  return out;
+}
+
+function describe(path: KeyPath): string {
+  let out = '';
+  for (const p of path) out += typeof p === 'number' ? `[${p}]` : out ? `.${p}` : p;
+  return out;
+}
+
+/** ${ENV} references in every string, with errors at the key that holds them. */
+function expandAll(value: unknown, path: Array<string | number>, env: NodeJS.ProcessEnv, report: Report): unknown {
+  if (typeof value === 'string') {
+    try {
+      return expandEnv(value, env);
+    } catch (err) {
+      report(path, (err as Error).message);
+      return value;
+    }
+  }
+  if (Array.isArray(value)) return value.map((v, i) => expandAll(v, [...path, i], env, report));
+  if (isTable(value)) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, expandAll(v, [...path, k], env, report)]));
+  return value;
+}
+
+function sensorConfig(raw: unknown, report: Report, paths: PathResolver): SensorConfig {
+  const t = raw === undefined ? {} : raw;
+  if (!isTable(t)) {
+    report(['sensor'], 'must be a table ([sensor])');
+    return sensorConfig(undefined, report, paths);
+  }
+  for (const key of Object.keys(t)) if (!SENSOR_KEYS.includes(key)) report(['sensor', key], `unknown key; valid keys: ${SENSOR_KEYS.join(', ')}`);
+  const at = (k: string): KeyPath => ['sensor', k];
+  const kind = t['kind'];
+  if (kind !== undefined && !SENSOR_KINDS.includes(kind as SensorKind)) report(at('kind'), `must be one of ${SENSOR_KINDS.join(', ')}, got ${show(kind)}`);
+  const attribution = t['attribution'];
+  if (attribution !== undefined && !ATTRIBUTION_MODELS.includes(attribution as AttributionModel)) {
+    report(at('attribution'), `must be one of ${ATTRIBUTION_MODELS.join(', ')}, got ${show(attribution)}`);
+  }
+  const path = (k: string): string | undefined => {
+    const v = optionalString(t, k, at, report);
+    return v === undefined ? undefined : resolvePath(paths, at(k), v);
+  };
+  return {
+    kind: kind as SensorKind | undefined,
+    powercapPath: path('powercap_path'),
+    procfsPath: path('procfs_path'),
+    cgroupfsPath: path('cgroupfs_path'),
+    attribution: ATTRIBUTION_MODELS.includes(attribution as AttributionModel) ? (attribution as AttributionModel) : undefined,
+    reapedChildren: optionalBoolean(t, 'reaped_children', at, report),
+    vm: optionalBoolean(t, 'vm', at, report),
+    stepMs: t['step'] === undefined ? DEFAULT_SENSOR_STEP_MS : (convert(t['step'], durationMs, at('step'), report) ?? DEFAULT_SENSOR_STEP_MS),
+    estimateIdleWattsPerCpu: optionalPositive(t, 'estimate_idle_watts_per_cpu', at, report),
+    estimateMaxWattsPerCpu: optionalPositive(t, 'estimate_max_watts_per_cpu', at, report),
+  };
+}
+
+/** An [[exporter]] as validated: no settings when its keys had problems (then the file is refused). */
+interface CheckedExporter extends Omit<ExporterConfig, 'settings'> {
+  readonly settings: ExporterSettings | null;
+}
+
+function hasSettings(e: CheckedExporter): e is ExporterConfig {
+  return e.settings !== null;
+}
+
+function exportersConfig(raw: unknown, sensorStepMs: number, options: LoadOptions, report: Report, paths: PathResolver): CheckedExporter[] {
+  if (raw === undefined || (Array.isArray(raw) && raw.length === 0)) {
+    report(['exporter'], 'no exporter configured: add at least one [[exporter]] table with a type');
+    return [];
+  }
+  if (!Array.isArray(raw)) {
+    report(['exporter'], 'must be an array of tables ([[exporter]] in TOML, a list under "exporter:" in YAML)');
+    return [];
+  }
+  const out: CheckedExporter[] = [];
+  raw.forEach((item: unknown, index) => {
+    const config = exporterConfig(item, index, sensorStepMs, options, report, paths);
+    if (config) out.push(config);
+  });
+  return out;
+}
+
+function exporterConfig(raw: unknown, index: number, sensorStepMs: number, options: LoadOptions, report: Report, paths: PathResolver): CheckedExporter | null {
+  const base: KeyPath = ['exporter', index];
+  if (!isTable(raw)) {
+    report(base, 'must be a table');
+    return null;
+  }
+  const commands = options.commands ?? EXPORTER_COMMANDS;
+  const type = raw['type'];
+  const spec = commands.find((c) => c.name === type);
+  if (!spec) {
+    const names = commands.map((c) => c.name).join(', ');
+    report(type === undefined ? base : [...base, 'type'], type === undefined ? `missing key type (one of ${names})` : `unknown exporter type ${show(type)}; known types: ${names}`);
+    return null;
+  }
+  const at = (k: string | null): KeyPath => (k === null ? base : [...base, k]);
+  const ownRaw: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(raw)) if (!RUN_KEYS.includes(k)) ownRaw[k] = v;
+  const resolved = resolvePathKeys(spec, ownRaw, paths.baseDir);
+  for (const p of resolved.paths) paths.paths.push({ where: describe(at(p.key)), path: p.path });
+  const own = resolved.table;
+  const stepMs = raw['step'] === undefined ? sensorStepMs : (convert(raw['step'], durationMs, at('step'), report) ?? sensorStepMs);
+  own[specStepKey(spec)] = stepMs / 1000;
+  const args = exporterArgs(spec, own);
+  for (const issue of args.issues) report(at(issue.key), `(${spec.name}) ${issue.message}`);
+  if (args.issues.length === 0 && options.checkFiles) {
+    for (const issue of missingInputFiles(spec, args.opts)) report(at(issue.key), `(${spec.name}) ${issue.message}`);
+  }
+  const spool = spoolConfig(raw, spec.name, pushTypes(commands), at, report, paths);
+  return { index, type: spec.name, spec, opts: args.opts, settings: args.settings, stepMs, spool };
+}
+
+/** The subcommand's own step option (--step; riemann's --dispatch-interval) as a file key: `step` sets it, so both agree. */
+function specStepKey(spec: ExporterCommandSpec): string {
+  return spec.stepOption.slice(2).replace(/-/g, '_');
+}
+
+function spoolConfig(
+  t: Readonly<Record<string, unknown>>,
+  type: string,
+  pushTypes: ReadonlySet<string>,
+  at: (k: string) => KeyPath,
+  report: Report,
+  paths: PathResolver,
+): SpoolConfig | null {
+  const dir = t['spool_dir'];
+  const hasCaps = t['spool_max_bytes'] !== undefined || t['spool_max_age'] !== undefined;
+  if (dir === undefined) {
+    if (hasCaps) report(at(t['spool_max_bytes'] !== undefined ? 'spool_max_bytes' : 'spool_max_age'), 'needs spool_dir (where the spool lives)');
+    return null;
+  }
+  if (!pushTypes.has(type)) {
+    report(at('spool_dir'), `a ${type} exporter does not push: only ${[...pushTypes].join(', ')} take a spool`);
+    return null;
+  }
+  if (typeof dir !== 'string' || dir === '') {
+    report(at('spool_dir'), `must be a directory path, got ${show(dir)}`);
+    return null;
+  }
+  return {
+    dir: resolvePath(paths, at('spool_dir'), dir),
+    maxBytes: t['spool_max_bytes'] === undefined ? SPOOL_DEFAULTS.maxBytes : (convert(t['spool_max_bytes'], sizeBytes, at('spool_max_bytes'), report) ?? 0),
+    maxAgeMs: t['spool_max_age'] === undefined ? SPOOL_DEFAULTS.maxAgeMs : (convert(t['spool_max_age'], durationMs, at('spool_max_age'), report) ?? 0),
+  };
+}
+
+function convert<T>(value: unknown, fn: (v: unknown) => T, path: KeyPath, report: Report): T | undefined {
+  try {
+    return fn(value);
+  } catch (err) {
+    report(path, (err as Error).message);
+    return undefined;
+  }
+}
+
+function optionalString(t: Readonly<Record<string, unknown>>, k: string, at: (k: string) => KeyPath, report: Report): string | undefined {
+  const v = t[k];
+  if (v === undefined) return undefined;
+  if (typeof v === 'string' && v !== '') return v;
+  report(at(k), `must be a non-empty string, got ${show(v)}`);
+  return undefined;
+}
+
+function optionalBoolean(t: Readonly<Record<string, unknown>>, k: string, at: (k: string) => KeyPath, report: Report): boolean | undefined {
+  const v = t[k];
+  if (v === undefined || typeof v === 'boolean') return v;
+  report(at(k), `must be true or false, got ${show(v)}`);
+  return undefined;
+}
+
+function optionalPositive(t: Readonly<Record<string, unknown>>, k: string, at: (k: string) => KeyPath, report: Report): number | undefined {
+  const v = t[k];
+  if (v === undefined) return undefined;
+  if (typeof v === 'number' && Number.isFinite(v) && v > 0) return v;
+  report(at(k), `must be a positive number, got ${show(v)}`);
+  return undefined;
+}

@@ -1,0 +1,63 @@
+import { JsonExporter } from './exporter.js';
+import { commonSettings, runDurationMs, type ExporterSettings, type LocalExporterCommand } from '../command.js';
+import { addAlias, nonNegativeInt, positiveInt, regex, signedSeconds, stepMsFrom } from '../parse.js';
+
+export interface JsonSettings extends ExporterSettings {
+  readonly file: string | null;
+  readonly maxTopConsumers: number;
+  readonly processFilter: RegExp | null;
+  readonly resources: boolean;
+  readonly maxCmdlineLength: number;
+}
+
+export const jsonCommand: LocalExporterCommand<JsonSettings> = {
+  name: 'json',
+  summary: 'Write reports as one JSON array, to stdout or a file',
+  push: false,
+  stepOption: '--step',
+  runDurationOption: '--timeout',
+  configure: (cmd) =>
+    addAlias(cmd
+      .option('-t, --timeout <seconds>', 'stop after this many seconds; negative = run until SIGINT/SIGTERM', signedSeconds('-t/--timeout'), 10)
+      .option('-s, --step <seconds>', 'seconds between two measurements (whole or decimal)', stepSeconds, 2)
+      .option('-n, --step-nano <ns>', 'nanoseconds added to --step, e.g. -s 0 -n 100000000 for 100 ms', nonNegativeInt('-n/--step-nano'), 0), '--step_nano <ns>', '--step-nano')
+      .option('-f, --file <path>', 'write to this file instead of stdout (truncated at start)')
+      .option('-m, --max-top-consumers <n>', 'how many top consumers per report', positiveInt('--max-top-consumers'), 10)
+      .option('-r, --process-regex <regex>', 'only report processes whose executable or command line matches', regex('--process-regex'))
+      .option('--resources', 'add CPU and memory usage of each consumer', false)
+      .option('--containers', 'add the container, pod or systemd unit of each consumer', false)
+      .option('--max-cmdline-length <n>', 'cap each consumer cmdline (0 = no cap)', nonNegativeInt('--max-cmdline-length'), 0)
+      .option('-q, --qemu', 'label qemu-system processes with their VM name', false)
+      .addHelpText(
+        'after',
+        '\nThe output is a JSON array that stays valid when the run is stopped by SIGINT or SIGTERM.\n' +
+          'Examples:\n  sudo scaph json -t 60 -s 5 -f /tmp/power.json --resources\n' +
+          '  sudo scaph json -t 10 -s 0 -n 100000000        # a report every 100 ms for 10 s\n',
+      ),
+  settings: (opts) => ({
+    ...commonSettings(opts),
+    stepMs: stepMsFrom(opts['step'] as number, opts['stepNano'] as number),
+    durationMs: runDurationMs(opts['timeout'] as number),
+    file: (opts['file'] as string | undefined) ?? null,
+    maxTopConsumers: opts['maxTopConsumers'] as number,
+    processFilter: (opts['processRegex'] as RegExp | undefined) ?? null,
+    resources: opts['resources'] === true,
+    maxCmdlineLength: opts['maxCmdlineLength'] as number,
+  }),
+  create: async (s) =>
+    new JsonExporter({
+      file: s.file,
+      maxTopConsumers: s.maxTopConsumers,
+      processFilter: s.processFilter,
+      resources: s.resources,
+      containers: s.containers,
+      maxCmdlineLength: s.maxCmdlineLength,
+    }),
+};
+
+/** Scaphandre's json accepts -s 0 with --step-nano; allow 0 here and check the sum in stepMsFrom. */
+function stepSeconds(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0) return nonNegativeInt('-s/--step')(value);
+  return n;
+}

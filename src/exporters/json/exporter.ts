@@ -1,0 +1,187 @@
+import { closeSync, openSync, writeSync } from 'node:fs';
+import { ScaphError } from '../../core/errors.js';
+import type { Exporter } from '../../core/exporter.js';
+import { capCmdline } from '../../core/metrics.js';
+import type { ContainerInfo, ProcessSample, Sample } from '../../core/sample.js';
+import { topConsumers } from '../stdout/exporter.js';
+
+export interface JsonExporterOptions {
+  /** File to write the JSON array to; null = stdout. */
+  readonly file: string | null;
+  readonly maxTopConsumers: number;
+  readonly processFilter: RegExp | null;
+  /** Add per-consumer resources_usage (CPU, memory). */
+  readonly resources: boolean;
+  /** Add the container description of each consumer. */
+  readonly containers: boolean;
+  readonly maxCmdlineLength: number;
+}
+
+/**
+ * Scaphandre's JSON report, with every socket, the active/idle split and the unattributed remainder
+ * (µW, timestamps in seconds).
+ */
+export interface JsonReport {
+  readonly host: {
+    readonly consumption: number;
+    readonly active_consumption: number;
+    readonly idle_consumption: number;
+    /** Part of the attribution model's total that no live process explains, µW. */
+    readonly unattributed_consumption: number;
+    /** What the consumers' consumption is a share of: `host` or `active` power. */
+    readonly attribution: string;
+    readonly value_source: string;
+    readonly timestamp: number;
+  };
+  readonly consumers: readonly JsonConsumer[];
+  readonly sockets: readonly JsonSocket[];
+}
+
+interface JsonConsumer {
+  readonly exe: string;
+  readonly cmdline: string;
+  readonly pid: number;
+  readonly consumption: number;
+  readonly timestamp: number;
+  readonly resources_usage?: {
+    readonly cpu_usage: number;
+    readonly cpu_usage_unit: '%';
+    readonly memory_usage: number;
+    readonly memory_usage_unit: 'Bytes';
+    readonly memory_virtual_usage: number;
+    readonly memory_virtual_usage_unit: 'Bytes';
+  };
+  readonly container?: ContainerInfo | null;
+}
+
+interface JsonSocket {
+  readonly id: number;
+  readonly consumption: number;
+  readonly timestamp: number;
+  readonly domains: readonly { readonly name: string; readonly consumption: number; readonly timestamp: number }[];
+}
+
+export function sampleToJsonReport(sample: Sample, o: Omit<JsonExporterOptions, 'file'>): JsonReport {
+  const ts = sample.timestampMs / 1000;
+  const h = sample.host;
+  return {
+    host: {
+      consumption: round(h.powerUw),
+      active_consumption: round(h.activePowerUw),
+      idle_consumption: round(h.idlePowerUw),
+      unattributed_consumption: round(h.unattributedPowerUw),
+      attribution: h.attribution,
+      value_source: h.valueSource,
+      timestamp: ts,
+    },
+    consumers: topConsumers(sample.processes, o.maxTopConsumers, o.processFilter).map((p) => consumer(p, ts, o)),
+    sockets: sample.sockets.map((s) => ({
+      id: s.id,
+      consumption: round(s.powerUw),
+      timestamp: ts,
+      domains: s.domains.map((d) => ({ name: d.name, consumption: round(d.powerUw), timestamp: ts })),
+    })),
+  };
+}
+
+function consumer(p: ProcessSample, ts: number, o: Omit<JsonExporterOptions, 'file'>): JsonConsumer {
+  const base = {
+    exe: p.exePath || p.exe,
+    cmdline: capCmdline(p.cmdline, o.maxCmdlineLength),
+    pid: p.pid,
+    consumption: round(p.powerUw),
+    timestamp: ts,
+  };
+  const resources = o.resources
+    ? {
+        resources_usage: {
+          cpu_usage: Number(p.cpuUsagePercent.toFixed(3)),
+          cpu_usage_unit: '%' as const,
+          memory_usage: p.memoryBytes,
+          memory_usage_unit: 'Bytes' as const,
+          memory_virtual_usage: p.virtualMemoryBytes,
+          memory_virtual_usage_unit: 'Bytes' as const,
+        },
+      }
+    : {};
+  const container = o.containers ? { container: p.container } : {};
+  return { ...base, ...resources, ...container };
+}
+
+function round(uw: number): number {
+  return Math.round(uw);
+}
+
+/** The JSON output cannot be opened or written: names the file (or stdout) and what to do. */
+export class JsonOutputError extends ScaphError {
+  constructor(file: string | null, code: string) {
+    const where = file === null ? 'stdout' : `"${file}"`;
+    const hint =
+      code === 'ENOENT'
+        ? 'its directory does not exist: create it, or give -f a path in an existing directory'
+        : code === 'EISDIR'
+          ? 'it is a directory: give -f a file path'
+          : code === 'ENOSPC' || code === 'EDQUOT'
+            ? 'no space left on that file system: free some, or write elsewhere'
+            : code === 'EACCES' || code === 'EPERM' || code === 'EROFS'
+              ? "scaph's user may not write there: choose another path"
+              : 'check the path given to -f';
+    super(`cannot write the JSON output to ${where} (${code}): ${hint}`);
+  }
+}
+
+/**
+ * Writes one JSON array of reports. The opening bracket goes out at start and the closing one at stop,
+ * with synchronous writes, so the output is valid JSON even when the run ends on SIGINT/SIGTERM/SIGHUP.
+ * When the output goes away, the exporter ends (see Exporter.ended): quietly when the reader of stdout
+ * left (EPIPE, `scaph json | head`), with a JsonOutputError otherwise (disk full, …).
+ */
+export class JsonExporter implements Exporter {
+  readonly name = 'json';
+  readonly ended: Promise<ScaphError | null>;
+  private fd = 1;
+  private count = 0;
+  private closed = false;
+  private end: (err: ScaphError | null) => void = () => undefined;
+
+  constructor(private readonly options: JsonExporterOptions) {
+    this.ended = new Promise((resolve) => (this.end = resolve));
+  }
+
+  async start(): Promise<void> {
+    try {
+      if (this.options.file) this.fd = openSync(this.options.file, 'w');
+      writeSync(this.fd, '[');
+    } catch (err) {
+      throw new JsonOutputError(this.options.file, (err as NodeJS.ErrnoException).code ?? (err as Error).message);
+    }
+  }
+
+  export(sample: Sample): void {
+    if (this.closed) return;
+    const report = JSON.stringify(sampleToJsonReport(sample, this.options));
+    try {
+      writeSync(this.fd, `${this.count === 0 ? '\n' : ',\n'}${report}`);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+      this.closed = true;
+      // The reader of our stdout went away (`scaph json | head`): the run ends quietly, like any filter.
+      this.end(code === 'EPIPE' ? null : new JsonOutputError(this.options.file, code));
+      return;
+    }
+    this.count += 1;
+  }
+
+  async stop(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    try {
+      writeSync(this.fd, this.count === 0 ? ']\n' : '\n]\n');
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+      if (code !== 'EPIPE') throw new JsonOutputError(this.options.file, code);
+    } finally {
+      if (this.fd !== 1) closeSync(this.fd);
+    }
+  }
+}

@@ -1,0 +1,69 @@
+import { PrometheusExporter } from './exporter.js';
+import { commonSettings, type ExporterSettings, type LocalExporterCommand } from '../command.js';
+import { UsageError } from '../../core/errors.js';
+import { nonNegativeInt, port, positiveSeconds, urlPathSuffix } from '../parse.js';
+
+export interface PrometheusSettings extends ExporterSettings {
+  readonly address: string;
+  readonly port: number;
+  readonly suffix: string;
+  readonly maxCmdlineLength: number;
+  readonly healthMaxAgeMs: number;
+}
+
+export const prometheusCommand: LocalExporterCommand<PrometheusSettings> = {
+  name: 'prometheus',
+  summary: 'Serve the latest measurements on an HTTP endpoint for Prometheus to scrape',
+  push: false,
+  stepOption: '--step',
+  configure: (cmd) =>
+    cmd
+      .option('-a, --address <address>', 'address to listen on (:: = every IPv6 and IPv4 address)', '::')
+      .option('-p, --port <port>', 'TCP port to listen on (0 = a free port, printed at start)', port('-p/--port'), 8080)
+      .option('-s, --suffix <path>', 'path of the metrics endpoint (without the leading /), as in Scaphandre', metricsSuffix, 'metrics')
+      .option('--step <seconds>', 'seconds between two measurements; scrapes read the latest one (the first comes within a second of start)', positiveSeconds('--step'), 5)
+      .option('--max-cmdline-length <n>', 'cap the cmdline label at this many characters (0 = no cap)', nonNegativeInt('--max-cmdline-length'), 256)
+      .option('-q, --qemu', 'label qemu-system processes with their VM name (vmname label)', false)
+      .option('--containers', 'label processes with their container, pod or systemd unit', false)
+      .option('--health-max-age <seconds>', '/healthz answers 503 once the latest sample is older than this (default: 3 steps)', positiveSeconds('--health-max-age'))
+      .addHelpText(
+        'after',
+        '\nScrapes get text format 0.0.4, or OpenMetrics when their Accept header asks for it.\n' +
+          '/healthz answers 200 while samples arrive, 503 before the first one and once sampling stalls\n' +
+          '(a liveness/readiness probe; /metrics keeps serving the last sample, so it cannot tell).\n' +
+          'Examples:\n  sudo scaph prometheus -p 8080 --containers\n  sudo scaph prometheus -s metrics2 --step 10     # serves /metrics2, a sample every 10 s\n' +
+          'prometheus.yml:\n  scrape_configs:\n    - job_name: scaph\n      static_configs: [{ targets: ["host:8080"] }]\n',
+      ),
+  settings: (opts) => ({
+    ...commonSettings(opts),
+    address: opts['address'] as string,
+    port: opts['port'] as number,
+    suffix: opts['suffix'] as string,
+    maxCmdlineLength: opts['maxCmdlineLength'] as number,
+    healthMaxAgeMs: ((opts['healthMaxAge'] as number | undefined) ?? 3 * (opts['step'] as number)) * 1000,
+  }),
+  create: async (s, ctx) =>
+    new PrometheusExporter({
+      address: s.address,
+      port: s.port,
+      suffix: s.suffix,
+      metricsView: { qemu: s.qemu, containers: s.containers, maxCmdlineLength: s.maxCmdlineLength },
+      version: ctx.version,
+      logger: ctx.logger,
+      announce: (line) => process.stderr.write(`scaph: ${line}\n`),
+      healthMaxAgeMs: s.healthMaxAgeMs,
+    }),
+};
+
+const parseSuffix = urlPathSuffix('-s/--suffix');
+
+/**
+ * -s is the URL suffix, as in Scaphandre. scaph 0.1 made -s the step: a unit file still passing `-s 5`
+ * would serve /5 while Prometheus scrapes /metrics and finds nothing, so a number is refused.
+ */
+function metricsSuffix(value: string): string {
+  if (/^\d+(\.\d+)?$/.test(value.trim())) {
+    throw new UsageError(`-s/--suffix is the metrics path (as in Scaphandre), got the number "${value}": for the step between measurements use --step ${value}`);
+  }
+  return parseSuffix(value);
+}

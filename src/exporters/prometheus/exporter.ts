@@ -1,0 +1,245 @@
+/**
+ * The Prometheus pull exporter: an HTTP server that answers /<suffix> with the latest sample.
+ * `export` only stores the sample; a scrape never triggers or skips a reading. The text is rendered
+ * at the first scrape after a sample and cached per (sample, format), so scrapers hitting the same
+ * sample share one rendering and a sample nobody scrapes costs nothing. `/healthz` says whether samples
+ * still arrive (a liveness/readiness probe): the metrics path keeps serving the last sample after the
+ * sensor stalls, so it cannot tell.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { promisify } from 'node:util';
+import { gzip as gzipCallback } from 'node:zlib';
+import { ScaphError } from '../../core/errors.js';
+import type { Exporter } from '../../core/exporter.js';
+import type { Logger } from '../../core/log.js';
+import { sampleToMetrics, type Metric, type MetricsViewOptions } from '../../core/metrics.js';
+import type { Sample } from '../../core/sample.js';
+import { contentTypeOf, negotiateFormat, renderMetrics, type ExpositionFormat } from './wire.js';
+
+export interface PrometheusExporterOptions {
+  /** Listen address; `::` listens on every IPv6 and (dual-stack) IPv4 address. */
+  readonly address: string;
+  /** TCP port; 0 picks a free one (read it back from `port` after start). */
+  readonly port: number;
+  /** Metrics path without slashes, e.g. "metrics". */
+  readonly suffix: string;
+  readonly metricsView: MetricsViewOptions;
+  /** Value of scaph_self_version's version label; empty = no version metric. */
+  readonly version: string;
+  readonly logger: Logger;
+  /** `/healthz` answers 503 once the latest sample is older than this, ms. Default 15 s (3 default steps). */
+  readonly healthMaxAgeMs?: number;
+  /** Tells the user something they must know to use scaph (the CLI prints it on stderr), e.g. the port -p 0 got. */
+  readonly announce?: (line: string) => void;
+}
+
+export const DEFAULT_HEALTH_MAX_AGE_MS = 15_000;
+export const HEALTH_PATH = '/healthz';
+
+/** Listening failed (port in use, address not available): tells the user which flag to change. */
+export class PrometheusListenError extends ScaphError {
+  constructor(address: string, port: number, cause: NodeJS.ErrnoException) {
+    const hint =
+      cause.code === 'EADDRINUSE'
+        ? `port ${port} is already in use: stop the other program or choose another port with -p`
+        : cause.code === 'EACCES'
+          ? `binding port ${port} needs privileges: choose a port above 1023 with -p`
+          : `choose another address with -a (e.g. -a 0.0.0.0 when IPv6 is disabled)`;
+    super(`cannot listen on [${address}]:${port} (${cause.code ?? cause.message}): ${hint}`);
+  }
+}
+
+const gzip = promisify(gzipCallback);
+
+interface RenderCache {
+  readonly sample: Sample;
+  metrics: Metric[] | null;
+  readonly texts: Map<ExpositionFormat, Promise<string>>;
+  readonly gzipped: Map<ExpositionFormat, Promise<Buffer>>;
+}
+
+/** What one scrape is sent: the body and, when compressed, its encoding. */
+interface ScrapeBody {
+  readonly body: Buffer | string;
+  readonly gzip: boolean;
+}
+
+export class PrometheusExporter implements Exporter {
+  readonly name = 'prometheus';
+  private readonly options: PrometheusExporterOptions;
+  private readonly metricsPath: string;
+  private server: Server | null = null;
+  private cache: RenderCache | null = null;
+  /** Monotonic time of the latest sample, ms (performance.now()). */
+  private lastSampleMs: number | null = null;
+  /** The current stall has been logged (once per stall, not per probe). */
+  private stallLogged = false;
+  /** Scrapes answered with metrics (for tests and logs). */
+  scrapes = 0;
+  /** Renderings done: at most one per (sample, format). */
+  renders = 0;
+
+  constructor(options: PrometheusExporterOptions) {
+    this.options = options;
+    this.metricsPath = `/${options.suffix}`;
+  }
+
+  /** The bound port (useful with port 0). */
+  get port(): number {
+    const address = this.server?.address();
+    return address && typeof address === 'object' ? (address as AddressInfo).port : this.options.port;
+  }
+
+  async start(): Promise<void> {
+    const server = createServer((req, res) => this.handle(req, res));
+    server.keepAliveTimeout = 65_000;
+    await new Promise<void>((resolve, reject) => {
+      const onError = (err: NodeJS.ErrnoException): void => reject(new PrometheusListenError(this.options.address, this.options.port, err));
+      server.once('error', onError);
+      server.listen(this.options.port, this.options.address, () => {
+        server.removeListener('error', onError);
+        resolve();
+      });
+    });
+    server.on('error', (err) => this.options.logger.error({ err: err.message }, 'prometheus server error'));
+    this.server = server;
+    this.options.logger.info({ address: this.options.address, port: this.port, path: this.metricsPath }, 'prometheus exporter listening');
+    // -p 0: the system chose the port; nobody could scrape it without being told.
+    if (this.options.port === 0) this.options.announce?.(`prometheus exporter listening on port ${this.port} of ${this.options.address} (chosen by the system for -p 0)`);
+  }
+
+  export(sample: Sample): void {
+    this.cache = { sample, metrics: null, texts: new Map(), gzipped: new Map() };
+    this.lastSampleMs = performance.now();
+    this.stallLogged = false;
+  }
+
+  /** Sample age beyond which `/healthz` answers 503, ms. */
+  get healthMaxAgeMs(): number {
+    return this.options.healthMaxAgeMs ?? DEFAULT_HEALTH_MAX_AGE_MS;
+  }
+
+  /** What `/healthz` answers: 200 while samples arrive, 503 before the first one and once they stall. */
+  health(): { readonly status: 200 | 503; readonly text: string } {
+    if (this.lastSampleMs === null) return { status: 503, text: 'not ready: no sample yet' };
+    const ageMs = performance.now() - this.lastSampleMs;
+    const maxAgeMs = this.healthMaxAgeMs;
+    const age = `last sample ${(ageMs / 1000).toFixed(1)} s ago`;
+    if (ageMs <= maxAgeMs) return { status: 200, text: `ok: ${age}` };
+    if (!this.stallLogged) {
+      this.stallLogged = true;
+      this.options.logger.warn({ ageMs: Math.round(ageMs), maxAgeMs }, 'no sample for longer than --health-max-age: sampling has stalled; /healthz answers 503');
+    }
+    return { status: 503, text: `stalled: ${age}, more than the ${maxAgeMs / 1000} s allowed (--health-max-age); see the agent's log` };
+  }
+
+  /** The exposition text of the latest sample in one format (what a scrape gets), or null before the first sample. */
+  async render(format: ExpositionFormat): Promise<string | null> {
+    const cache = this.cache;
+    if (!cache) return null;
+    let text = cache.texts.get(format);
+    if (!text) {
+      cache.metrics ??= sampleToMetrics(cache.sample, this.options.metricsView, this.options.version);
+      this.renders += 1;
+      text = renderMetrics(cache.metrics, format);
+      cache.texts.set(format, text);
+    }
+    return text;
+  }
+
+  /**
+   * The scrape body, gzipped when the scraper accepts it (Prometheus does): about 1 KB of text per
+   * process shrinks ~10×. Compressed off the event loop (zlib's thread pool), once per (sample, format).
+   */
+  private async scrapeBody(format: ExpositionFormat, wantsGzip: boolean): Promise<ScrapeBody | null> {
+    const cache = this.cache;
+    const text = await this.render(format);
+    if (text === null || cache === null) return null;
+    if (!wantsGzip) return { body: text, gzip: false };
+    let compressed = cache.gzipped.get(format);
+    if (!compressed) {
+      compressed = gzip(text);
+      cache.gzipped.set(format, compressed);
+    }
+    return { body: await compressed, gzip: true };
+  }
+
+  async stop(deadlineMs: number): Promise<void> {
+    const server = this.server;
+    if (!server) return;
+    this.server = null;
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeIdleConnections();
+    const timer = setTimeout(() => server.closeAllConnections(), Math.max(0, deadlineMs));
+    timer.unref();
+    await closed;
+    clearTimeout(timer);
+  }
+
+  private handle(req: IncomingMessage, res: ServerResponse): void {
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const path = q < 0 ? url : url.slice(0, q);
+    if (path !== this.metricsPath && path !== `${this.metricsPath}/`) {
+      if (path === HEALTH_PATH) this.sendHealth(res);
+      else this.sendIndex(path, res);
+      return;
+    }
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { Allow: 'GET, HEAD', 'Content-Type': 'text/plain; charset=utf-8' }).end('use GET\n');
+      return;
+    }
+    const format = negotiateFormat(req.headers.accept);
+    this.scrapeBody(format, acceptsGzip(req.headers['accept-encoding'])).then(
+      (scrape) => {
+        if (scrape === null) {
+          res
+            .writeHead(503, { 'Content-Type': 'text/plain; charset=utf-8', 'Retry-After': '1' })
+            .end('scaph has not taken its first sample yet; retry in a few seconds\n');
+          return;
+        }
+        this.scrapes += 1;
+        const headers: Record<string, string | number> = {
+          'Content-Type': contentTypeOf(format),
+          'Content-Length': Buffer.byteLength(scrape.body),
+          Vary: 'Accept, Accept-Encoding',
+        };
+        if (scrape.gzip) headers['Content-Encoding'] = 'gzip';
+        res.writeHead(200, headers);
+        res.end(req.method === 'HEAD' ? undefined : scrape.body);
+      },
+      (err: unknown) => {
+        this.options.logger.error({ err: err instanceof Error ? err.message : String(err) }, 'rendering metrics failed');
+        res.writeHead(500, { 'Content-Type': 'text/plain; charset=utf-8' }).end('rendering metrics failed; see scaph logs\n');
+      },
+    );
+  }
+
+  private sendHealth(res: ServerResponse): void {
+    const { status, text } = this.health();
+    res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store' }).end(`${text}\n`);
+  }
+
+  private sendIndex(path: string, res: ServerResponse): void {
+    const status = path === '/' ? 200 : 404;
+    const body =
+      '<!DOCTYPE html>\n<html><head><title>scaph</title></head><body>\n' +
+      `<p>scaph Prometheus exporter. Metrics are at <a href="${this.metricsPath}">${this.metricsPath}</a>.</p>\n` +
+      '</body></html>\n';
+    res.writeHead(status, { 'Content-Type': 'text/html; charset=utf-8' }).end(body);
+  }
+}
+
+/** True when an Accept-Encoding header lists gzip (or *) with a non-zero quality. */
+export function acceptsGzip(header: string | undefined): boolean {
+  if (!header) return false;
+  for (const item of header.split(',')) {
+    const [coding = '', ...params] = item.split(';');
+    const name = coding.trim().toLowerCase();
+    if (name !== 'gzip' && name !== '*') continue;
+    const q = params.map((p) => p.trim()).find((p) => p.startsWith('q='));
+    if (q === undefined || Number(q.slice(2)) > 0) return true;
+  }
+  return false;
+}

@@ -1,0 +1,198 @@
+import type { Command, OptionValues } from 'commander';
+import { UsageError } from '../../core/errors.js';
+import { PUSH_DEFAULTS, type PushExporter } from '../../delivery/push-exporter.js';
+import { createRemoteWriteExporter, type RemoteWriteAuth } from './transport.js';
+import { readSecretFile } from '../../net/secret.js';
+import { loadTls } from '../../net/tls.js';
+import type { CommandContext, PushExporterCommand, PushSettings } from '../command.js';
+import { addBackoffOptions, BACKOFF_HELP, pushSettings } from '../backoff.js';
+import { keyValue, nonNegativeInt, positiveInt, positiveSeconds } from '../parse.js';
+
+const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+/** Headers the transport owns: a user value would break the protocol. */
+const RESERVED_HEADERS = new Set(['content-encoding', 'content-type', 'content-length', 'x-prometheus-remote-write-version', 'host']);
+export const BEARER_TOKEN_ENV = 'SCAPH_REMOTE_WRITE_BEARER_TOKEN';
+export const BASIC_PASSWORD_ENV = 'SCAPH_REMOTE_WRITE_BASIC_AUTH_PASSWORD';
+
+/** The flags that choose how remote-write authenticates (secrets are read in create). */
+export interface RemoteWriteAuthFlags {
+  readonly bearerTokenFile?: string | undefined;
+  readonly basicAuthUser?: string | undefined;
+  readonly basicAuthPasswordFile?: string | undefined;
+}
+
+export interface RemoteWriteSettings extends PushSettings, RemoteWriteAuthFlags {
+  readonly url: string;
+  readonly job: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly caFile: string | undefined;
+  readonly certFile: string | undefined;
+  readonly keyFile: string | undefined;
+  readonly insecure: boolean;
+  readonly timeoutMs: number;
+  readonly queueMaxSamples: number;
+  readonly maxSamplesPerSend: number;
+  readonly maxAgeMs: number;
+  readonly maxCmdlineLength: number;
+}
+
+export const remoteWriteCommand: PushExporterCommand<RemoteWriteSettings> = {
+  name: 'remote-write',
+  summary: 'Push metrics to Prometheus, Mimir, Thanos, Cortex or VictoriaMetrics with remote-write 1.0',
+  push: true,
+  stepOption: '--step',
+  configure,
+  settings,
+  create,
+};
+
+function configure(cmd: Command): Command {
+  return addBackoffOptions(cmd
+    .requiredOption('-u, --url <url>', 'remote-write endpoint, e.g. http://prometheus:9090/api/v1/write', httpUrl)
+    .option('-S, --step <seconds>', 'seconds between two measurements (decimals allowed)', positiveSeconds('-S/--step'), 5)
+    .option('--job <name>', 'value of the job label on every series', nonEmpty('--job'), 'scaph')
+    .option('--label <name=value>', 'add a label to every series (repeatable); overrides job/instance', label, {})
+    .option('--header <name=value>', 'add an HTTP header to every request (repeatable), e.g. X-Scope-OrgID=tenant', header, {})
+    .option('--bearer-token-file <file>', `send "Authorization: Bearer <token>" with the token read from this file (or $${BEARER_TOKEN_ENV})`)
+    .option('--basic-auth-user <user>', 'HTTP basic auth user name (needs a password)')
+    .option('--basic-auth-password-file <file>', `HTTP basic auth password, read from this file (or $${BASIC_PASSWORD_ENV})`)
+    .option('--ca <file>', 'PEM CA certificate(s) to verify the server with, instead of the system store')
+    .option('--cert <file>', 'PEM client certificate for mutual TLS (with --key)')
+    .option('--key <file>', 'PEM private key of the client certificate (with --cert)')
+    .option('--insecure', 'do not verify the server certificate (test setups only)', false)
+    .option('--timeout <seconds>', 'give up on one request after this many seconds (it is then retried)', positiveSeconds('--timeout'), 10)
+    .option('--queue-max-samples <n>', 'samples kept while the server is unreachable; the oldest are dropped beyond', positiveInt('--queue-max-samples'), PUSH_DEFAULTS.maxQueueSamples)
+    .option('--max-samples-per-send <n>', 'samples (steps) per request when catching up', positiveInt('--max-samples-per-send'), PUSH_DEFAULTS.maxSamplesPerSend)
+    .option('--max-age <seconds>', 'drop queued samples older than this instead of sending them (Prometheus refuses samples older than about 1 h)', positiveSeconds('--max-age'), 3600)
+    .option('-q, --qemu', 'label qemu-system processes with their VM name', false)
+    .option('--containers', 'label processes with their container, pod or systemd unit', false)
+    .option('--max-cmdline-length <n>', 'cap the cmdline label (0 = no cap)', nonNegativeInt('--max-cmdline-length'), 256))
+    .addHelpText(
+      'after',
+      '\nSamples are queued in memory and sent in order; network errors, timeouts, 5xx and 429 (after its Retry-After,\n' +
+        'honoured up to 30 s, or --max-backoff if longer) are retried, other 4xx answers are dropped and logged.\n' +
+        BACKOFF_HELP +
+        `Secrets are read from files or the environment (${BEARER_TOKEN_ENV}, ${BASIC_PASSWORD_ENV}) and never logged.\n` +
+        '\nExamples:\n' +
+        '  sudo scaph remote-write -u http://prometheus:9090/api/v1/write -S 10\n' +
+        '  sudo scaph remote-write -u https://mimir.example/api/v1/push --header X-Scope-OrgID=infra \\\n' +
+        '       --basic-auth-user scaph --basic-auth-password-file /etc/scaph/password --label dc=par1\n' +
+        '  sudo scaph remote-write -u http://victoria:8428/api/v1/write\n',
+    );
+}
+
+function settings(opts: OptionValues): RemoteWriteSettings {
+  return {
+    ...pushSettings(opts),
+    url: opts['url'] as string,
+    job: opts['job'] as string,
+    labels: opts['label'] as Record<string, string>,
+    headers: opts['header'] as Record<string, string>,
+    bearerTokenFile: opts['bearerTokenFile'] as string | undefined,
+    basicAuthUser: opts['basicAuthUser'] as string | undefined,
+    basicAuthPasswordFile: opts['basicAuthPasswordFile'] as string | undefined,
+    caFile: opts['ca'] as string | undefined,
+    certFile: opts['cert'] as string | undefined,
+    keyFile: opts['key'] as string | undefined,
+    insecure: opts['insecure'] === true,
+    timeoutMs: (opts['timeout'] as number) * 1000,
+    queueMaxSamples: opts['queueMaxSamples'] as number,
+    maxSamplesPerSend: opts['maxSamplesPerSend'] as number,
+    maxAgeMs: (opts['maxAge'] as number) * 1000,
+    maxCmdlineLength: opts['maxCmdlineLength'] as number,
+  };
+}
+
+async function create(s: RemoteWriteSettings, ctx: CommandContext): Promise<PushExporter> {
+  const tls = await loadTls({ caFile: s.caFile, certFile: s.certFile, keyFile: s.keyFile, insecure: s.insecure });
+  return createRemoteWriteExporter(
+    {
+      url: s.url,
+      version: ctx.version,
+      timeoutMs: s.timeoutMs,
+      job: s.job,
+      instance: ctx.hostname,
+      extraLabels: s.labels,
+      headers: s.headers,
+      auth: await authFrom(s),
+      tls,
+    },
+    {
+      logger: ctx.logger,
+      version: ctx.version,
+      metricsView: { qemu: s.qemu, containers: s.containers, maxCmdlineLength: s.maxCmdlineLength },
+      maxQueueSamples: s.queueMaxSamples,
+      maxSamplesPerSend: s.maxSamplesPerSend,
+      maxAgeMs: s.maxAgeMs,
+      timeoutMs: s.timeoutMs,
+      backoff: s.backoff,
+    },
+  );
+}
+
+/** Bearer or basic auth from files, else from the environment; both at once is a usage error. */
+export async function authFrom(flags: RemoteWriteAuthFlags, env: NodeJS.ProcessEnv = process.env): Promise<RemoteWriteAuth> {
+  const tokenFile = flags.bearerTokenFile;
+  const user = flags.basicAuthUser;
+  const passwordFile = flags.basicAuthPasswordFile;
+  const envToken = env[BEARER_TOKEN_ENV];
+  const envPassword = env[BASIC_PASSWORD_ENV];
+  const bearer = tokenFile !== undefined || (envToken !== undefined && envToken !== '');
+  if (passwordFile !== undefined && user === undefined) throw new UsageError('--basic-auth-password-file needs --basic-auth-user');
+  if (bearer && user !== undefined) throw new UsageError('choose one authentication: a bearer token or basic auth, not both');
+  if (user !== undefined) {
+    if (passwordFile === undefined && !envPassword) {
+      throw new UsageError(`--basic-auth-user needs a password: --basic-auth-password-file or $${BASIC_PASSWORD_ENV}`);
+    }
+    const password = passwordFile !== undefined ? await readSecretFile('basic auth password', passwordFile) : (envPassword as string);
+    return { kind: 'basic', user, password };
+  }
+  if (tokenFile !== undefined) return { kind: 'bearer', token: await readSecretFile('bearer token', tokenFile) };
+  if (envToken) return { kind: 'bearer', token: envToken };
+  return { kind: 'none' };
+}
+
+function httpUrl(value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new UsageError(`-u/--url must be an http(s) URL such as http://prometheus:9090/api/v1/write, got "${value}"`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new UsageError(`-u/--url must use http or https, got "${url.protocol}"`);
+  }
+  if (url.port === '0') throw new UsageError(`-u/--url must name the server's port (1-65535), got port 0 in "${value}"`);
+  if (url.username || url.password) {
+    throw new UsageError('-u/--url must not hold credentials: use --basic-auth-user and --basic-auth-password-file');
+  }
+  return url.toString();
+}
+
+function nonEmpty(flag: string): (value: string) => string {
+  return (value) => {
+    if (value.trim() === '') throw new UsageError(`${flag} must not be empty`);
+    return value;
+  };
+}
+
+const parseLabel = keyValue('--label');
+function label(value: string, previous: Record<string, string> | undefined): Record<string, string> {
+  const out = parseLabel(value, previous);
+  const name = value.slice(0, value.indexOf('='));
+  if (!LABEL_NAME.test(name) || name.startsWith('__')) {
+    throw new UsageError(`--label name "${name}" is not a valid Prometheus label name ([a-zA-Z_][a-zA-Z0-9_]*, not starting with __)`);
+  }
+  return out;
+}
+
+const parseHeader = keyValue('--header');
+function header(value: string, previous: Record<string, string> | undefined): Record<string, string> {
+  const name = value.slice(0, Math.max(0, value.indexOf('=')));
+  if (name && !HEADER_NAME.test(name)) throw new UsageError(`--header name "${name}" is not a valid HTTP header name`);
+  if (RESERVED_HEADERS.has(name.toLowerCase())) throw new UsageError(`--header ${name} is set by the remote-write protocol and cannot be replaced`);
+  if (/[\r\n]/.test(value)) throw new UsageError(`--header ${name} must not contain line breaks`);
+  return parseHeader(value, previous);
+}

@@ -1,0 +1,133 @@
+import type { OptionValues } from 'commander';
+import { UsageError } from '../../core/errors.js';
+import { loadTls, type TlsOptions } from '../../net/tls.js';
+import type { PushExporter } from '../../delivery/push-exporter.js';
+import { createRiemannExporter, RIEMANN_DEFAULTS, RiemannTransport } from './transport.js';
+import type { CommandContext, PushExporterCommand, PushSettings } from '../command.js';
+import { addBackoffOptions, BACKOFF_HELP, pushSettings } from '../backoff.js';
+import { addAlias, collect, destinationPort, nonNegativeInt, positiveInt, positiveSeconds } from '../parse.js';
+
+const DEFAULT_ADDRESS = 'localhost';
+
+export const riemannCommand: PushExporterCommand<RiemannSettings> = {
+  name: 'riemann',
+  summary: 'Push metrics to a Riemann server as events (TCP, TLS or mutual TLS)',
+  push: true,
+  stepOption: '--dispatch-interval',
+  configure: (cmd) =>
+    addBackoffOptions(addAlias(cmd
+      .option('-a, --address <address>', `Riemann server name or IP; with TLS, the name checked against its certificate (default: "${DEFAULT_ADDRESS}")`)
+      .option('-p, --port <port>', 'Riemann server TCP port (the TLS port is usually 5554)', destinationPort('-p/--port'), RIEMANN_DEFAULTS.port)
+      .option('-d, --dispatch-interval <seconds>', 'seconds between two measurements, each sent as one batch of events', positiveSeconds('-d/--dispatch-interval'), 5), '--dispatch <seconds>', '--dispatch-interval')
+      .option('-q, --qemu', 'label qemu-system processes with their VM name (vmname attribute)', false)
+      .option('--containers', 'label processes with their container, pod or systemd unit, and add per-group events', false)
+      .option(
+        '--per-socket-services',
+        'one service per socket and RAPL domain (scaph_socket_power_microwatts_1, scaph_domain_power_microwatts_0_dram) so Riemann\'s index keeps every one; default: Scaphandre\'s service names, ids in the socket_id/domain_name attributes',
+        false,
+      )
+      .option('--mtls', `mutual TLS: requires --ca, --cert and --key (what a Riemann TLS server expects); -a is the name checked against the server certificate (default "${DEFAULT_ADDRESS}")`, false)
+      .option('--tls', 'TLS without a client certificate (requires --ca; Riemann itself always asks for one: prefer --mtls)', false)
+      .option('--ca <file>', 'PEM file of the CA that signed the Riemann server certificate')
+      .option('--cert <file>', 'PEM file of this client certificate (--mtls)')
+      .option('--key <file>', 'PEM file of the client private key: RSA, PKCS#8 or EC (--mtls)')
+      .option('--ttl <seconds>', 'event ttl; also how long unsent events are kept while Riemann is unreachable', positiveSeconds('--ttl'), RIEMANN_DEFAULTS.ttlS)
+      .option('--tag <tag>', 'add a tag to every event, after "scaphandre" (repeatable)', collect)
+      .option('--max-events-per-msg <n>', 'most events in one Riemann message (one acknowledgement each)', positiveInt('--max-events-per-msg'), RIEMANN_DEFAULTS.maxEventsPerMsg)
+      .option('--connect-timeout <seconds>', 'give up a connection attempt after this long (then retried, see --max-backoff)', positiveSeconds('--connect-timeout'), RIEMANN_DEFAULTS.connectTimeoutMs / 1000)
+      .option('--max-cmdline-length <n>', 'cap the cmdline attribute (0 = no cap)', nonNegativeInt('--max-cmdline-length'), 256))
+      .addHelpText(
+        'after',
+        '\nWhile Riemann is down scaph keeps one --ttl of samples and reconnects.\n' +
+          BACKOFF_HELP +
+          '\nExamples:\n  scaph riemann -a riemann.example.org -p 5555 -d 5\n' +
+          '  scaph riemann --mtls -a riemann.example.org -p 5554 --ca ca.pem --cert client.pem --key client.key --tag prod\n' +
+          '\nProcesses appear as service process_power_consumption_microwatts_<pid>_<exe>, e.g. in Riemann:\n' +
+          '  service =~ "process_power_consumption_microwatts_%_firefox"\n' +
+          'Sockets and domains keep Scaphandre\'s services (scaph_socket_power_microwatts, ids as attributes):\n' +
+          'Riemann\'s index then keeps the last socket per host; --per-socket-services keeps each (service =~ "scaph_socket_power_microwatts%").\n',
+      ),
+  settings: riemannSettings,
+  create: createRiemannExporterFrom,
+};
+
+export interface RiemannFlags {
+  readonly address: string;
+  readonly mtls: boolean;
+  readonly tls: boolean;
+  readonly caFile: string | undefined;
+  readonly certFile: string | undefined;
+  readonly keyFile: string | undefined;
+}
+
+/** Checks the TLS flags together; the message names every missing flag. */
+export function checkRiemannFlags(opts: OptionValues): RiemannFlags {
+  const address = opts['address'] as string | undefined;
+  const caFile = opts['ca'] as string | undefined;
+  const certFile = opts['cert'] as string | undefined;
+  const keyFile = opts['key'] as string | undefined;
+  const mtls = opts['mtls'] === true;
+  const tls = opts['tls'] === true;
+  if (mtls) {
+    // The address defaults to localhost here too (Scaphandre's `riemann --mtls --ca --cert --key`).
+    const missing = [
+      ['--ca', caFile],
+      ['--cert', certFile],
+      ['--key', keyFile],
+    ].filter(([, v]) => v === undefined || v === '').map(([flag]) => flag);
+    if (missing.length > 0) throw new UsageError(`--mtls needs ${missing.join(', ')} (the CA that signed the server certificate, this client's certificate and key)`);
+  } else if (tls && caFile === undefined) {
+    throw new UsageError('--tls needs --ca (the CA that signed the Riemann server certificate)');
+  } else if (!tls && (caFile !== undefined || certFile !== undefined || keyFile !== undefined)) {
+    throw new UsageError('--ca, --cert and --key are only used with --tls or --mtls: add one of them');
+  }
+  return { address: address ?? DEFAULT_ADDRESS, mtls, tls: tls || mtls, caFile, certFile, keyFile };
+}
+
+export interface RiemannSettings extends PushSettings, RiemannFlags {
+  readonly port: number;
+  readonly ttlS: number;
+  readonly tags: readonly string[];
+  readonly perSocketServices: boolean;
+  readonly maxEventsPerMsg: number;
+  readonly connectTimeoutMs: number;
+  readonly maxCmdlineLength: number;
+}
+
+function riemannSettings(opts: OptionValues): RiemannSettings {
+  return {
+    ...checkRiemannFlags(opts),
+    ...pushSettings(opts, 'dispatchInterval'),
+    port: opts['port'] as number,
+    ttlS: opts['ttl'] as number,
+    tags: (opts['tag'] as string[] | undefined) ?? [],
+    perSocketServices: opts['perSocketServices'] === true,
+    maxEventsPerMsg: opts['maxEventsPerMsg'] as number,
+    connectTimeoutMs: (opts['connectTimeout'] as number) * 1000,
+    maxCmdlineLength: opts['maxCmdlineLength'] as number,
+  };
+}
+
+async function createRiemannExporterFrom(s: RiemannSettings, ctx: CommandContext): Promise<PushExporter> {
+  const tls: TlsOptions | null = s.tls ? await loadTls({ caFile: s.caFile, certFile: s.certFile, keyFile: s.keyFile }) : null;
+  const transport = new RiemannTransport({
+    host: s.address,
+    port: s.port,
+    tls,
+    tlsFiles: { caFile: s.caFile, certFile: s.certFile },
+    hostname: ctx.hostname,
+    ttlS: s.ttlS,
+    tags: s.tags,
+    perSocketServices: s.perSocketServices,
+    maxEventsPerMsg: s.maxEventsPerMsg,
+    connectTimeoutMs: s.connectTimeoutMs,
+    logger: ctx.logger,
+  });
+  return createRiemannExporter(transport, s.ttlS, {
+    stepMs: s.stepMs,
+    logger: ctx.logger,
+    version: ctx.version,
+    metricsView: { qemu: s.qemu, containers: s.containers, maxCmdlineLength: s.maxCmdlineLength },
+    backoff: s.backoff,
+  });
+}

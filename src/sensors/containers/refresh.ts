@@ -1,0 +1,133 @@
+/**
+ * Keeps one metadata source (Docker Engine API, Kubernetes API) fresh: a load at start, then at a
+ * bounded interval, plus an early load when a lookup misses (rate-limited). Failures are logged once per
+ * outage — one warning that says what failed and what to do — and the agent runs on without the labels.
+ */
+import type { Logger } from '../../core/log.js';
+
+export interface RefreshOptions {
+  /** Reload at least this often, ms. */
+  readonly intervalMs: number;
+  /** An early reload (on a lookup miss) waits at least this long after the previous load started, ms. */
+  readonly minGapMs: number;
+}
+
+/** The refresh timing a metadata source's options may set; the defaults suit both sources. */
+export interface RefreshTimingOptions {
+  /** Default 30 s. */
+  readonly refreshIntervalMs?: number;
+  /** Default 5 s. */
+  readonly minRefreshGapMs?: number;
+}
+
+export function refreshTiming(options: RefreshTimingOptions): RefreshOptions {
+  return { intervalMs: options.refreshIntervalMs ?? 30_000, minGapMs: options.minRefreshGapMs ?? 5_000 };
+}
+
+export interface MetadataLoader {
+  /** Human name of the source for logs: "Docker Engine API", "Kubernetes API". */
+  readonly sourceName: string;
+  /** Loads and installs fresh metadata; throws on failure. */
+  load(): Promise<void>;
+  /** One sentence saying what failed and what the user can do about it. */
+  explain(error: unknown): string;
+}
+
+export class MetadataRefresher {
+  private timer: NodeJS.Timeout | null = null;
+  private inFlight: Promise<void> | null = null;
+  private lastStartMs = Number.NEGATIVE_INFINITY;
+  private failing = false;
+  private stopped = false;
+
+  constructor(
+    private readonly loader: MetadataLoader,
+    private readonly options: RefreshOptions,
+    private readonly logger: Logger,
+  ) {}
+
+  /** First load (never throws: a failure is the one warning), then the interval timer. */
+  async start(): Promise<void> {
+    await this.refresh();
+    if (this.stopped) return;
+    this.timer = setInterval(() => void this.refresh(), this.options.intervalMs);
+    this.timer.unref();
+  }
+
+  /** Early reload after a lookup miss; ignored while failing (the interval retries) or too soon. */
+  refreshSoon(): void {
+    if (this.failing || this.stopped) return;
+    if (performance.now() - this.lastStartMs < this.options.minGapMs) return;
+    void this.refresh();
+  }
+
+  get isFailing(): boolean {
+    return this.failing;
+  }
+
+  /** Resolves when the load under way (if any) has ended: lets callers and tests wait for fresh data. */
+  async settled(): Promise<void> {
+    await this.inFlight;
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  /** One load at a time: a caller arriving during a load shares it. */
+  refresh(): Promise<void> {
+    if (this.inFlight) return this.inFlight;
+    this.lastStartMs = performance.now();
+    this.inFlight = this.runLoad().finally(() => {
+      this.inFlight = null;
+    });
+    return this.inFlight;
+  }
+
+  private async runLoad(): Promise<void> {
+    try {
+      await this.loader.load();
+      if (this.failing) this.logger.info({ source: this.loader.sourceName }, `${this.loader.sourceName} reachable again`);
+      this.failing = false;
+    } catch (error) {
+      if (this.failing) {
+        this.logger.debug({ source: this.loader.sourceName, err: errorText(error) }, 'metadata load failed again');
+        return;
+      }
+      this.failing = true;
+      this.logger.warn({ source: this.loader.sourceName, err: errorText(error) }, this.loader.explain(error));
+    }
+  }
+}
+
+export function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** The errno-style code of a (possibly wrapped) network error: undici puts the socket error in `cause`. */
+export function errorCode(error: unknown): string | undefined {
+  let e: unknown = error;
+  for (let depth = 0; depth < 4 && e !== null && typeof e === 'object'; depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && !code.startsWith('UND_ERR_')) return code;
+    if (typeof code === 'string' && code === 'UND_ERR_CONNECT_TIMEOUT') return 'ETIMEDOUT';
+    const name = (e as { name?: unknown }).name;
+    if (name === 'TimeoutError' || name === 'AbortError') return 'ETIMEDOUT';
+    e = (e as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+const MAX_REMEMBERED_MISSES = 10_000;
+
+/**
+ * Records that a key missed, so it triggers one early reload only: some ids never appear in the API
+ * (the pod sandbox / pause container, containers of other tools), and must not cause a reload loop.
+ * Those that do appear later are picked up by the interval reload. Bounded to stay small.
+ */
+export function rememberMiss(missed: Set<string>, key: string): void {
+  if (missed.size >= MAX_REMEMBERED_MISSES) missed.clear();
+  missed.add(key);
+}

@@ -1,0 +1,239 @@
+/**
+ * Broken backends: servers that refuse, fail, hang, reset, lie about waiting, or are not there. scaph keeps
+ * sampling, retries what may succeed, counts what it gives up on, and says each problem once. What was
+ * sampled (a json exporter in the same run) is checked against what arrived plus what was counted as
+ * dropped: nothing disappears silently.
+ */
+import { describe, expect, it } from 'vitest';
+import { startScaph } from '../../support/fixtures/run-scaph.js';
+import { FakeRiemannServer } from '../../support/servers/riemann.js';
+import { Warp10TestServer } from '../../support/servers/warp10.js';
+import { eventually, expectClean, jsonReportTimes, logLines, missing, RemoteWriteReceiver, riemannHostTimes, runConfig, sleep, tempDir, type ScriptedAnswer } from '../../support/harness/bad-input.js';
+
+/** `scaph run` with one push exporter (its TOML lines) and the list of every sample taken. */
+function pushRun(exporter: string) {
+  const { config, sampled } = runConfig(tempDir(), exporter);
+  return { sampled, scaph: startScaph(['--no-header', 'run', '-c', config], { timeoutMs: 60_000 }) };
+}
+
+async function remoteWriteThrough(script: readonly ScriptedAnswer[], extra = '') {
+  const receiver = await RemoteWriteReceiver.start();
+  receiver.script.push(...script);
+  const run = pushRun(`type = "remote-write"\nurl = "${receiver.url}"\n${extra}`);
+  return { receiver, ...run };
+}
+
+describe('remote-write receivers that misbehave', () => {
+  it('500 for a while: retried, then every sample arrives', async () => {
+    const { receiver, sampled, scaph } = await remoteWriteThrough(Array.from({ length: 3 }, () => ({ status: 500, body: 'internal error' })));
+    try {
+      await sleep(2000);
+      await eventually(() => receiver.stored.size > 0 && missing(jsonReportTimes(sampled), new Set(receiver.stored.keys())).length === 0, 20_000, 'every sample');
+      const r = await scaph.stop();
+      expectClean(r);
+      expect(missing(jsonReportTimes(sampled), new Set(receiver.stored.keys()))).toEqual([]);
+      expect(logLines(r.stderr).filter((l) => l.msg === 'delivery failed; will retry')).toHaveLength(1);
+    } finally {
+      await scaph.stop('SIGKILL');
+      await receiver.stop();
+    }
+  });
+
+  it('400 (rejected for good): dropped, counted in scaph_delivery_samples_dropped_total, logged once; sent + dropped = sampled', async () => {
+    const { receiver, sampled, scaph } = await remoteWriteThrough(Array.from({ length: 4 }, () => ({ status: 400, body: 'out of order sample' })), 'max_samples_per_send = 1\n');
+    try {
+      await eventually(() => receiver.requests.length >= 8, 20_000, 'requests after the rejections');
+      const r = await scaph.stop();
+      expectClean(r);
+      const taken = jsonReportTimes(sampled);
+      const dropped = receiver.selfMetrics.get('scaph_delivery_samples_dropped_total{reason="http_400",transport="remote-write"}') ?? 0;
+      const sent = receiver.selfMetrics.get('scaph_delivery_samples_sent_total{transport="remote-write"}') ?? 0;
+      expect(dropped).toBe(4);
+      expect(missing(taken, new Set(receiver.stored.keys()))).toHaveLength(4);
+      // The last request carried the counters as they were before it: it was sent and acknowledged too.
+      expect(sent + dropped + 1).toBe(receiver.stored.size + 4);
+      const rejected = logLines(r.stderr).filter((l) => /rejected by the backend/.test(l.msg));
+      expect(rejected).toHaveLength(1);
+      expect(rejected[0]?.['error']).toBe('HTTP 400: out of order sample');
+    } finally {
+      await scaph.stop('SIGKILL');
+      await receiver.stop();
+    }
+  });
+
+  it('a receiver that never answers: each request times out and is retried; every sample arrives when it answers', async () => {
+    const { receiver, sampled, scaph } = await remoteWriteThrough([{ status: 0, hang: true }, { status: 0, hang: true }], 'timeout = 1\n');
+    try {
+      await eventually(() => receiver.requests.length >= 3 && missing(jsonReportTimes(sampled), new Set(receiver.stored.keys())).length === 0, 20_000, 'every sample');
+      const r = await scaph.stop();
+      expectClean(r);
+      expect(logLines(r.stderr).some((l) => /timed out or aborted|no answer within 1000 ms/.test(String(l['error'])))).toBe(true);
+    } finally {
+      await scaph.stop('SIGKILL');
+      await receiver.stop();
+    }
+  });
+
+  it('connections reset before the answer: retried, nothing lost', async () => {
+    const { receiver, sampled, scaph } = await remoteWriteThrough([{ status: 0, reset: true }, { status: 0, reset: true }, { status: 0, reset: true }]);
+    try {
+      await eventually(() => receiver.requests.length >= 4 && missing(jsonReportTimes(sampled), new Set(receiver.stored.keys())).length === 0, 20_000, 'every sample');
+      expectClean(await scaph.stop());
+    } finally {
+      await scaph.stop('SIGKILL');
+      await receiver.stop();
+    }
+  });
+
+  it('a 5 MB error page: the log keeps a short excerpt, delivery goes on', async () => {
+    const page = `<html>${'x'.repeat(5 * 1024 * 1024)}</html>`;
+    const { receiver, sampled, scaph } = await remoteWriteThrough([{ status: 503, body: page }]);
+    try {
+      await eventually(() => receiver.stored.size > 2 && missing(jsonReportTimes(sampled), new Set(receiver.stored.keys())).length === 0, 20_000, 'every sample');
+      const r = await scaph.stop();
+      expectClean(r);
+      const failed = logLines(r.stderr).find((l) => l.msg === 'delivery failed; will retry');
+      expect(String(failed?.['error']).length).toBeLessThanOrEqual(220);
+    } finally {
+      await scaph.stop('SIGKILL');
+      await receiver.stop();
+    }
+  });
+
+  it('Retry-After as a date a day ahead: capped like a number of seconds', async () => {
+    const { receiver, scaph } = await remoteWriteThrough([{ status: 429, headers: { 'retry-after': new Date(Date.now() + 86_400_000).toUTCString() } }]);
+    try {
+      await scaph.waitForStderr(/Retry-After/);
+      const r = await scaph.stop('SIGKILL');
+      const line = logLines(r.stderr).find((l) => /Retry-After/.test(l.msg));
+      expect(Number(line?.['retryAfterAskedS'])).toBeGreaterThan(86_000);
+      expect(line?.['retryInS']).toBe(30);
+    } finally {
+      await receiver.stop();
+    }
+  });
+
+  // The issue's scenario: a 12 s outage left dashboards blind for up to 30 s after the return, the data
+  // sleeping in a backoff that had grown to 30 s, and no line said so.
+  it('down for 12 s: the first sample arrives within 5 s of its return, the backlog right after; the log said when it would retry', async () => {
+    const { receiver, sampled, scaph } = await remoteWriteThrough([]);
+    try {
+      await eventually(() => receiver.stored.size >= 2, 10_000, 'the first samples');
+      await receiver.stop();
+      const downAt = Date.now();
+      await sleep(12_000);
+      await receiver.restart();
+      const upAt = Date.now();
+      const taken = jsonReportTimes(sampled).filter((t) => t < upAt);
+      await eventually(() => [...receiver.stored.keys()].some((t) => t >= downAt && t < upAt), 10_000, 'a sample from the outage');
+      const firstMs = Date.now() - upAt;
+      await eventually(() => missing(taken, new Set(receiver.stored.keys())).length === 0, 5_000, 'the backlog');
+      const fullMs = Date.now() - upAt;
+      console.info(`[bad-input 12 s outage] first sample from the outage stored ${firstMs} ms after the return, all ${taken.length} taken before it at ${fullMs} ms`);
+      expect(firstMs).toBeLessThanOrEqual(5_000 + 500);
+      expect(fullMs - firstMs).toBeLessThan(1_000);
+      const r = await scaph.stop();
+      expectClean(r);
+      expect(missing(jsonReportTimes(sampled), new Set(receiver.stored.keys()))).toEqual([]);
+      const retry = logLines(r.stderr).filter((l) => l.msg === 'delivery failed; will retry');
+      expect(retry).toHaveLength(1);
+      expect(Number(retry[0]?.['retryInS'])).toBeGreaterThan(0);
+      expect(Number(retry[0]?.['retryInS'])).toBeLessThanOrEqual(5);
+    } finally {
+      await scaph.stop('SIGKILL');
+      await receiver.stop();
+    }
+  });
+
+  it('a host name that does not resolve: said with the name, retried; SIGTERM still ends the run in time', async () => {
+    const run = pushRun('type = "remote-write"\nurl = "http://scaph-no-such-host.invalid:9090/api/v1/write"\n');
+    try {
+      await run.scaph.waitForStderr(/delivery failed; will retry/);
+      const r = await run.scaph.stop();
+      expectClean(r);
+      expect(r.stderr).toMatch(/ENOTFOUND|EAI_AGAIN/);
+      expect(r.stderr).toContain('scaph-no-such-host.invalid');
+      expect(r.ms).toBeLessThan(20_000);
+    } finally {
+      await run.scaph.stop('SIGKILL');
+    }
+  });
+});
+
+describe('Riemann servers that misbehave', () => {
+  it('hangs up on the first messages: reconnects and resends, nothing lost', async () => {
+    const riemann = await FakeRiemannServer.start();
+    for (const n of [1, 2, 3]) riemann.hangUpAt.add(n);
+    const { sampled, scaph } = pushRun(`type = "riemann"\naddress = "127.0.0.1"\nport = ${riemann.port}\n`);
+    try {
+      await sleep(1500);
+      await eventually(() => missing(jsonReportTimes(sampled), riemannHostTimes(riemann.events)).length === 0, 20_000, 'every sample');
+      expectClean(await scaph.stop());
+      expect(riemann.counts.connections).toBeGreaterThanOrEqual(4);
+    } finally {
+      await scaph.stop('SIGKILL');
+      await riemann.stop();
+    }
+  });
+
+  it('answers ok=false: the rejected samples are dropped and counted (riemann_error), logged once', async () => {
+    const riemann = await FakeRiemannServer.start();
+    let rejections = 3;
+    riemann.reject = (msg) => ((msg.events ?? []).some((e) => e.service === 'scaph_host_power_microwatts') && rejections-- > 0 ? 'stream threw' : null);
+    const { sampled, scaph } = pushRun(`type = "riemann"\naddress = "127.0.0.1"\nport = ${riemann.port}\nmax_events_per_msg = 100000\n`);
+    try {
+      await sleep(2500);
+      const r = await scaph.stop();
+      expectClean(r);
+      const arrived = riemannHostTimes(riemann.events);
+      const lost = missing(jsonReportTimes(sampled), arrived);
+      expect(lost).toHaveLength(3);
+      const dropped = riemann.events.filter((e) => e.service?.startsWith('scaph_delivery_samples_dropped_total') && e.attributes?.some((a) => a.key === 'reason' && a.value === 'riemann_error'));
+      expect(Math.max(...dropped.map((e) => e.metricSint64 ?? 0))).toBe(3);
+      expect(logLines(r.stderr).filter((l) => /rejected by the backend/.test(l.msg))).toHaveLength(1);
+    } finally {
+      await scaph.stop('SIGKILL');
+      await riemann.stop();
+    }
+  });
+
+  it('is down and comes back: everything sampled in between arrives (TTL long enough)', async () => {
+    const riemann = await FakeRiemannServer.start();
+    await riemann.stop();
+    const { sampled, scaph } = pushRun(`type = "riemann"\naddress = "127.0.0.1"\nport = ${riemann.port}\nttl = 600\n`);
+    try {
+      await eventually(() => jsonReportTimes(sampled).length >= 6, 10_000, 'samples during the outage');
+      await riemann.restart();
+      await eventually(() => missing(jsonReportTimes(sampled), riemannHostTimes(riemann.events)).length === 0, 20_000, 'every sample');
+      const r = await scaph.stop();
+      expectClean(r);
+      expect(logLines(r.stderr).filter((l) => l.msg === 'delivery failed; will retry')).toHaveLength(1);
+    } finally {
+      await scaph.stop('SIGKILL');
+      await riemann.stop();
+    }
+  });
+});
+
+describe('Warp 10 refusing the token', () => {
+  it('403: said once (not per attempt), never echoing the token; nothing stored', async () => {
+    const warp10 = await Warp10TestServer.start({ writeTokens: ['the-right-token'] });
+    const { sampled, scaph } = pushRun(`type = "warp10"\nhost = "127.0.0.1"\nport = ${warp10.port}\nwrite_token = "a-wrong-token"\n`);
+    try {
+      await eventually(() => warp10.requests.length >= 4, 10_000, 'requests');
+      const r = await scaph.stop();
+      expectClean(r);
+      expect(r.stderr).not.toContain('a-wrong-token');
+      expect(warp10.points).toEqual([]);
+      // Not a line per attempt: the refusal once (what to fix), and the drop once (what it costs).
+      const lines = logLines(r.stderr).filter((l) => l.level >= 50);
+      expect(lines.filter((l) => /refused the write token/.test(l.msg))).toHaveLength(1);
+      expect(lines.filter((l) => /rejected by the backend/.test(l.msg))).toHaveLength(1);
+      expect(lines).toHaveLength(2);
+      expect(jsonReportTimes(sampled).length).toBeGreaterThanOrEqual(4);
+    } finally {
+      await scaph.stop('SIGKILL');
+      await warp10.stop();
+    }
+  });
+});

@@ -1,0 +1,73 @@
+/**
+ * Bad flags: every one is refused before anything starts, with exit 2 and one line naming the flag and
+ * what it takes, never a stack trace and never a run that goes on with a value nobody meant.
+ */
+import { describe, it } from 'vitest';
+import { runScaph } from '../../support/fixtures/run-scaph.js';
+import { expectFailure } from '../../support/harness/bad-input.js';
+
+const ESTIMATE = ['--no-header', '--sensor', 'estimate'];
+
+/** [what a user typed, what the one-line message must say]. */
+const CASES: ReadonlyArray<readonly [readonly string[], RegExp]> = [
+  [['stdout', '-s', '0'], /-s\/--step must be a positive number of seconds, got "0"/],
+  [['stdout', '-s', '-1'], /-s\/--step must be a positive number/],
+  [['stdout', '-s', 'abc'], /-s\/--step must be a positive number of seconds, got "abc"/],
+  [['stdout', '-s', '1e309'], /-s\/--step must be a positive number/],
+  // A step beyond what one timer can wait made the loop spin, sampling every millisecond.
+  [['stdout', '-s', '3000000'], /-s\/--step must be at most 2147483 seconds/],
+  [['stdout', '-p', '0'], /-p\/--process-number must be a positive whole number/],
+  [['stdout', '-t', '0'], /-t\/--timeout must be a non-zero number of seconds/],
+  [['stdout', '--max-cmdline-length', '-1'], /--max-cmdline-length must be a whole number >= 0/],
+  [['stdout', '-r', '(unclosed'], /-r\/--regex-filter is not a valid regular expression/],
+  [['json', '-m', '0'], /--max-top-consumers must be a positive whole number/],
+  [['json', '--step-nano', '-5'], /--step-nano must be a whole number >= 0/],
+  [['json', '-s', '0', '--step-nano', '0'], /the step must be longer than 0/],
+  [['prometheus', '-p', '65536'], /-p\/--port must be a TCP port \(0-65535\), got "65536"/],
+  [['prometheus', '--suffix', 'a b'], /--suffix must be a URL path/],
+  [['remote-write'], /required option '-u, --url <url>' not specified/],
+  [['remote-write', '-u', 'ftp://prom.example/api/v1/write'], /-u\/--url must use http or https/],
+  [['remote-write', '-u', 'http://user:pw@prom.example/api/v1/write'], /must not hold credentials/],
+  [['remote-write', '-u', 'http://127.0.0.1:0/api/v1/write'], /-u\/--url must name the server's port \(1-65535\), got port 0/],
+  [['remote-write', '-u', 'http://x/api/v1/write', '--header', 'Content-Type=text/plain'], /--header Content-Type is set by the remote-write protocol/],
+  [['remote-write', '-u', 'http://x/api/v1/write', '--label', '__x=y'], /--label name "__x" is not a valid Prometheus label name/],
+  // A request timeout beyond a timer's range fired after 1 ms: every request "timed out", nothing was ever sent.
+  [['remote-write', '-u', 'http://x/api/v1/write', '--timeout', '99999999'], /--timeout must be at most 2147483 seconds/],
+  [['remote-write', '-u', 'http://x/api/v1/write', '--basic-auth-password-file', '/etc/hostname'], /--basic-auth-password-file needs --basic-auth-user/],
+  [['riemann', '-p', '0'], /-p\/--port must be the server's TCP port \(1-65535\), got "0"/],
+  [['riemann', '--ttl', '0'], /--ttl must be a positive number of seconds/],
+  [['riemann', '--mtls'], /--mtls needs --ca, --cert, --key/],
+  // scaph 0.1 took -s as the step; -s is the metrics path again (as in Scaphandre): a number is refused.
+  [['prometheus', '-s', '5'], /-s\/--suffix is the metrics path \(as in Scaphandre\), got the number "5": for the step between measurements use --step 5/],
+  [['riemann', '--ca', '/etc/hostname'], /--ca, --cert and --key are only used with --tls or --mtls/],
+  [['warp10', '-p', '0', '-t', 'token'], /-p\/--port must be the server's TCP port \(1-65535\)/],
+  [['warp10', '-s', 'ftp', '-t', 'token'], /-s\/--scheme must be http or https/],
+  [['warp10'], /warp10 needs a write token: pass -t <token>, --write-token-file <path>, or set SCAPH_WARP10_WRITE_TOKEN/],
+  [['prometheus-push', '-p', '0'], /-p\/--port must be the server's TCP port \(1-65535\)/],
+  [['prometheus-push', '-S', 'gopher'], /-S\/--scheme must be http or https/],
+  [['remote-write', '-u', 'http://x/api/v1/write', '--max-backoff', '0'], /--max-backoff must be a positive number of seconds, got "0"/],
+  [['riemann', '--min-backoff', 'soon'], /--min-backoff must be a positive number of seconds, got "soon"/],
+  // A wait beyond a timer's range would fire at once: a dead backend hammered in a loop.
+  [['warp10', '-t', 'token', '--max-backoff', '99999999'], /--max-backoff must be at most 2147483 seconds/],
+  [['prometheus-push', '--max-backoff', '-5'], /--max-backoff must be a positive number of seconds/],
+  [['qemu', '-s', '0'], /-s\/--step must be a positive number/],
+  [['nosuchexporter'], /unknown command 'nosuchexporter'/],
+  [['run'], /required option '-c, --config <file>' not specified/],
+  [['stdout', '--bogus'], /unknown option '--bogus'/],
+];
+
+const GLOBAL_CASES: ReadonlyArray<readonly [readonly string[], RegExp]> = [
+  [['--sensor', 'magic', 'stdout'], /argument 'magic' is invalid/],
+  [['--estimate-idle-watts-per-cpu', '-1', 'stdout'], /--estimate-idle-watts-per-cpu must be a positive number/],
+  [['--sensor', 'estimate', '--estimate-idle-watts-per-cpu', '10', '--estimate-max-watts-per-cpu', '1', 'stdout', '-t', '1'], /0 <= idle \(10 W\) <= max \(1 W\)/],
+];
+
+describe('bad flags: exit 2 and one line naming the flag', () => {
+  it.each(CASES)('scaph %j', async (args, message) => {
+    expectFailure(await runScaph([...ESTIMATE, ...args], { env: { SCAPH_WARP10_WRITE_TOKEN: '' } }), 2, message);
+  });
+
+  it.each(GLOBAL_CASES)('scaph %j', async (args, message) => {
+    expectFailure(await runScaph(['--no-header', ...args]), 2, message);
+  });
+});

@@ -1,0 +1,73 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import snappy from 'snappy';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { writeFloorPayloads } from '../../../bench/steady/floor-payloads.js';
+import { REMOTE_WRITE_FILE, type FloorConfig } from '../../../bench/steady/floor-config.js';
+import { ProcfsTree, generateProcesses } from '../../support/fixtures/procfs-tree.js';
+import { FakeRiemannServer } from '../../support/servers/riemann.js';
+import { startRecordingHttpServer, type RecordingHttpServer } from '../../support/servers/recording-http.js';
+import { Warp10TestServer } from '../../support/servers/warp10.js';
+import { packageRoot } from '../../../src/core/package-file.js';
+
+// The bench's baseline (bench/steady/io-floor.ts) runs from dist/, built by the test's pretest step.
+const FLOOR = join(packageRoot(), 'dist', 'bench', 'steady', 'io-floor.js');
+
+describe('the steady bench I/O floor', () => {
+  let tree: ProcfsTree;
+  let dir: string;
+  let riemann: FakeRiemannServer;
+  let warp10: Warp10TestServer;
+  let sink: RecordingHttpServer;
+
+  beforeEach(async () => {
+    tree = ProcfsTree.create({ processes: generateProcesses(30), cpuCount: 2 });
+    dir = mkdtempSync(join(tmpdir(), 'scaph-io-floor-'));
+    [riemann, warp10, sink] = await Promise.all([FakeRiemannServer.start(), Warp10TestServer.start({ writeTokens: ['right'] }), startRecordingHttpServer()]);
+  });
+  afterEach(async () => {
+    sink.server.close();
+    await Promise.all([riemann.stop(), warp10.stop()]);
+    tree.cleanup();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const payloads = (token: string): Promise<FloorConfig> =>
+    writeFloorPayloads(dir, tree.root, 300, { remoteWriteUrl: `http://127.0.0.1:${sink.port}/api/v1/write`, warp10BaseUrl: warp10.url, warp10Token: token, riemannPort: riemann.port });
+
+  it("sends the agent's bytes to all three backends every step and reports its steps on SIGTERM", async () => {
+    const config = await payloads('right');
+    expect(config.riemannFrames).toBeGreaterThan(0);
+    const floor = spawn(process.execPath, [FLOOR, dir], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    floor.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    await sleep(1500);
+    const closed = once(floor, 'close');
+    floor.kill('SIGTERM');
+    const [code] = (await closed) as [number | null];
+    expect(code, stderr).toBe(0);
+    const steps = Number(/io-floor: (\d+) steps completed/.exec(stderr)?.[1]);
+    expect(steps).toBeGreaterThanOrEqual(3);
+    // Each completed step reached each backend: the same remote-write request, snappy-compressed each time …
+    expect(sink.requests.length).toBeGreaterThanOrEqual(steps);
+    const request = readFileSync(join(dir, REMOTE_WRITE_FILE));
+    for (const { body } of sink.requests) expect(Buffer.from(snappy.uncompressSync(body) as Buffer).equals(request)).toBe(true);
+    // … the host series on Riemann and Warp 10 once per step.
+    expect(riemann.events.filter((e) => e.service === 'scaph_host_power_microwatts').length).toBeGreaterThanOrEqual(steps);
+    expect(warp10.series('scaph_host_power_microwatts').length).toBeGreaterThanOrEqual(steps);
+  });
+
+  it('exits 1 with the status when a backend refuses, so the bench cannot time a floor that sends nothing', async () => {
+    await payloads('wrong');
+    const floor = spawn(process.execPath, [FLOOR, dir], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    floor.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    const [code] = (await once(floor, 'close')) as [number | null];
+    expect(code).toBe(1);
+    expect(stderr.trim()).toBe('io-floor: a backend answered HTTP 403');
+  });
+});

@@ -1,0 +1,122 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { BenchResults, EncodingSection, SamplingSection, SteadyStateSection, Timing } from '../../../bench/results.js';
+import { packageRoot } from '../../../src/core/package-file.js';
+
+// The bench runs from dist/ (npm run bench), and its steady-state part starts dist/src/bin.js: build first.
+const ROOT = packageRoot();
+const outDir = mkdtempSync(join(tmpdir(), 'scaph-bench-test-'));
+let stdout = '';
+let results: BenchResults;
+
+beforeAll(() => {
+  execFileSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(ROOT, 'tsconfig.json')], { stdio: 'pipe' });
+  const run = spawnSync(process.execPath, [join(ROOT, 'dist', 'bench', 'run.js'), '--quick', '--out', outDir], {
+    encoding: 'utf8',
+    timeout: 150_000,
+  });
+  expect(run.status, run.stderr).toBe(0);
+  stdout = run.stdout;
+  results = JSON.parse(readFileSync(join(outDir, 'results.json'), 'utf8')) as BenchResults;
+}, 180_000);
+afterAll(() => rmSync(outDir, { recursive: true, force: true }));
+
+function isTiming(t: Timing | { skipped: string }): t is Timing {
+  return !('skipped' in t);
+}
+
+describe('npm run bench command line', () => {
+  const bench = (args: string[]) => spawnSync(process.execPath, [join(ROOT, 'dist', 'bench', 'run.js'), ...args], { encoding: 'utf8' });
+
+  it('explains itself with --help and rejects bad flags and sections in one line with the usage, exit 2', () => {
+    const help = bench(['--help']);
+    expect(help.status).toBe(0);
+    expect(help.stdout).toMatch(/^usage: npm run bench -- \[--quick\]/);
+    expect(help.stdout).toContain('--only SECTIONS  comma-separated: sampling, encoding, steady');
+    for (const [args, message] of [
+      [['--bogus'], /^bench: Unknown option '--bogus'/],
+      [['--only', 'stedy,encoding'], /^bench: --only: unknown section "stedy"; choose from sampling, encoding, steady$/m],
+    ] as const) {
+      const run = bench([...args]);
+      expect(run.status).toBe(2);
+      expect(run.stderr).toMatch(message);
+      expect(run.stderr).toContain('usage: npm run bench');
+      expect(run.stderr).not.toMatch(/^\s+at /m);
+      expect(run.stdout).toBe('');
+    }
+  });
+});
+
+describe('npm run bench --quick', () => {
+  it('writes a results.json with every section measured', () => {
+    expect(results).toMatchObject({ version: 1, quick: true });
+    expect(results.environment.cpus).toBeGreaterThan(0);
+
+    const sampling = results.sampling as SamplingSection;
+    expect(sampling.rows.map((r) => r.tree)).toEqual(['real /proc', 'synthetic 20', 'synthetic 60']);
+    expect(sampling.rows.map((r) => r.processes).slice(1)).toEqual([20, 60]);
+    for (const row of sampling.rows) {
+      expect(row.scaph.usPerProcess).toBeGreaterThan(0);
+      // Per process = per pass / processes (both rounded to 3 significant digits).
+      expect(Math.abs(row.scaph.usPerProcess * row.processes - row.scaph.usPerPass) / row.scaph.usPerPass).toBeLessThan(0.01);
+      // cc and prometheus-process-exporter are installed on this box: both must have been measured.
+      expect(isTiming(row.cFloor) && row.cFloor.usPerProcess > 0).toBe(true);
+      expect(isTiming(row.peer) && row.peer.usPerProcess > 0).toBe(true);
+      expect(row.scaphToC).toBeGreaterThan(0);
+    }
+    expect(sampling.linearity.scaph).toBeGreaterThan(0);
+
+    const encoding = results.encoding as EncodingSection;
+    expect(encoding.processes).toBe(50);
+    expect(encoding.metrics).toBeGreaterThan(5 * 50);
+    expect(encoding.rows.map((r) => [r.transport, r.peer])).toEqual([
+      ['remote-write', 'prometheus-remote-write'],
+      ['riemann', 'riemann'],
+      ['warp10', '@senx/warp10'],
+    ]);
+    for (const row of encoding.rows) {
+      expect(row.scaphOpsPerSec).toBeGreaterThan(0);
+      expect(row.peerOpsPerSec).toBeGreaterThan(0);
+      expect(row.bytes).toBeGreaterThan(1000);
+      expect(row.peerBytes).toBeGreaterThan(1000);
+    }
+
+    const steady = results.steadyState as SteadyStateSection;
+    expect(steady).toMatchObject({ processes: 20, stepMs: 1000, windowMs: 3000 });
+    expect(steady.cpuSeconds).toBeGreaterThanOrEqual(0);
+    expect(steady.peakRssMb).toBeGreaterThan(10);
+    // VmHWM is the peak since start: no VmRSS sampled later can exceed it.
+    expect(steady.windowRssMaxMb).toBeGreaterThan(10);
+    expect(steady.windowRssMaxMb).toBeLessThanOrEqual(steady.peakRssMb);
+    // Each backend got samples during the run.
+    for (const transport of ['remote-write', 'riemann', 'warp10']) expect(steady.samplesDelivered[transport]).toBeGreaterThan(0);
+    // The I/O floor ran against the same backends: every step (one at start, then one per second over a
+    // 1.5 s warm-up and the 3 s window) got a 2xx from each, else it would have exited 1 and failed the run.
+    expect(steady.floor.stepsCompleted).toBeGreaterThanOrEqual(steady.windowMs / steady.stepMs);
+    expect(steady.floor.peakRssMb).toBeGreaterThan(10);
+    expect(steady.floor.cpuSeconds).toBeGreaterThanOrEqual(0);
+    if (steady.floor.cpuSeconds > 0) expect(steady.cpuVsFloor).toBeCloseTo(steady.cpuSeconds / steady.floor.cpuSeconds, 1);
+    expect(stdout).toMatch(/^I\/O floor +\d/m);
+    expect(stdout).toContain('scaph / I/O floor (CPU):');
+  });
+
+  it('judges every goal and prints the table with the verdicts', () => {
+    expect(results.goals.map((g) => g.id)).toEqual([
+      'sampling-vs-c-20', 'sampling-vs-c-60',
+      'encoding-remote-write', 'encoding-riemann', 'encoding-warp10',
+      'steady-cpu', 'steady-rss',
+    ]);
+    for (const goal of results.goals) {
+      expect(typeof goal.met).toBe('boolean');
+      expect(goal.measured).not.toBeNull();
+    }
+    expect(stdout).toContain('Sampling cost per process');
+    expect(stdout).toContain('Encoding throughput');
+    expect(stdout).toContain('Steady state: scaph run, 20 processes');
+    const met = results.goals.filter((g) => g.met).length;
+    expect(stdout).toContain(`${met} of 7 goals met.`);
+  });
+});

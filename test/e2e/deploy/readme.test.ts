@@ -1,0 +1,176 @@
+/**
+ * The README's commands that no other test runs: the image's `docker build` / `docker run` lines (no
+ * container engine here: they are checked against the Dockerfile and scaph's own parser, and their mounts
+ * are resolved with a kernel-like /sys), the sed list for Scaphandre unit files (run with the real sed on
+ * Scaphandre units, the result parsed by scaph), and the metric names it documents.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { OptionValues } from 'commander';
+import { describe, expect, it } from 'vitest';
+import { buildProgram, type GlobalOptions } from '../../../src/cli.js';
+import { METRIC_FAMILIES } from '../../../src/core/metrics.js';
+import { DeliveryStats } from '../../../src/delivery/stats.js';
+import { REFERENCE_NAMES } from '../../support/oracles/scaphandre-reference.js';
+import { createPowercapTree } from '../../support/fixtures/powercap-tree.js';
+import { emulateSysMounts, SERVER2S_ZONES, zonesAt } from '../../support/harness/sys-mounts.js';
+import { packageRoot } from '../../../src/core/package-file.js';
+
+const ROOT = packageRoot();
+const README = readFileSync(join(ROOT, 'README.md'), 'utf8');
+const DOCKERFILE = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
+const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+
+/** The lines of the README's sh code blocks, `\` continuations joined. */
+function shellLines(): string[] {
+  const lines: string[] = [];
+  for (const block of README.matchAll(/```sh\n([\s\S]*?)```/g)) {
+    lines.push(...(block[1] ?? '').replace(/\\\n\s*/g, ' ').split('\n'));
+  }
+  return lines.map((l) => l.replace(/\s+#.*$/, '').trim()).filter((l) => l !== '');
+}
+
+interface Parsed {
+  readonly exporter: string;
+  readonly opts: OptionValues;
+  readonly globals: GlobalOptions;
+}
+
+/** What scaph's own parser makes of an argv (as bin.js would get it), without running anything. */
+async function parseScaph(argv: readonly string[]): Promise<Parsed> {
+  let parsed: Parsed | null = null;
+  const program = buildProgram(
+    async (spec, opts, globals) => {
+      parsed = { exporter: spec.name, opts, globals };
+    },
+    async (opts, globals) => {
+      parsed = { exporter: 'run', opts, globals };
+    },
+  );
+  program.configureOutput({ writeErr: () => undefined, writeOut: () => undefined, outputError: () => undefined });
+  await program.parseAsync([...argv], { from: 'user' });
+  if (parsed === null) throw new Error(`scaph ran nothing for ${argv.join(' ')}`);
+  return parsed;
+}
+
+describe('the README install and its image', () => {
+  const lines = shellLines();
+  const build = lines.filter((l) => /^docker build -t scaph:/.test(l));
+  const runs = lines.filter((l) => l.startsWith('docker run ')).map((l) => l.split(/\s+/));
+
+  it('builds the Dockerfile at the repo root under a tag naming this version, and runs that tag', () => {
+    expect(build).toEqual([`docker build -t scaph:${VERSION} .`]);
+    expect(runs.length).toBeGreaterThanOrEqual(2);
+    for (const argv of runs) expect(argv).toContain(`scaph:${VERSION}`);
+    // What follows the image is scaph's argv: the entry point is the agent, its default command `run`.
+    expect(DOCKERFILE).toMatch(/^ENTRYPOINT \[.*"\/opt\/scaph\/dist\/src\/bin\.js"\]$/m);
+    expect(DOCKERFILE).toMatch(/^CMD \["run", "-c", "\/etc\/scaph\/scaph\.toml"\]$/m);
+    expect(README).toContain('without arguments it runs\n`scaph run -c /etc/scaph/scaph.toml`');
+    // The Scaphandre-style quickstart: stdout for 15 s.
+    expect(runs.some((argv) => argv.slice(-3).join(' ') === 'stdout -t 15')).toBe(true);
+  });
+
+  it("each docker run's arguments are valid scaph flags, and its mounts reach the host's RAPL counters and processes", async () => {
+    const host = createPowercapTree('server2s');
+    const dir = mkdtempSync(join(tmpdir(), 'scaph-readme-'));
+    try {
+      for (const [i, argv] of runs.entries()) {
+        const image = argv.indexOf(`scaph:${VERSION}`);
+        const parsed = await parseScaph(argv.slice(image + 1));
+        expect(['stdout', 'prometheus']).toContain(parsed.exporter);
+        const volumes = argv.flatMap((a, j) => (a === '-v' ? [argv[j + 1] ?? ''] : []));
+        expect(volumes).toEqual(['/sys:/host/sys:ro', '/proc:/host/proc:ro']);
+        expect(`/proc:${parsed.globals.sensor.procfsPath}:ro`).toBe(volumes[1]);
+        const container = join(dir, `run-${i}`);
+        emulateSysMounts(volumes, host.root, container);
+        expect(await zonesAt(join(container, parsed.globals.sensor.powercapPath))).toBe(SERVER2S_ZONES);
+      }
+    } finally {
+      host.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("the README's sed list for Scaphandre unit files", () => {
+  /** The IMAGE assignment and the sed expressions of the block after "Unit files:". */
+  function sedList(): { image: string; expressions: string[] } {
+    const at = README.indexOf('Unit files: this sed list');
+    const block = /```sh\n([\s\S]*?)```/.exec(README.slice(at))?.[1] ?? '';
+    const image = /^IMAGE=(\S+)$/m.exec(block)?.[1] ?? '';
+    const expressions = [...block.matchAll(/-e (['"])(.*?)\1 \\$/gm)].map((m) => (m[1] === '"' ? (m[2] ?? '').replaceAll('$IMAGE', image) : (m[2] ?? '')));
+    return { image, expressions };
+  }
+
+  /** Units as Scaphandre's docs and users write them (the Flatcar post's unit among them), and scaph 0.1's. */
+  const UNITS = [
+    'ExecStart=/usr/bin/scaphandre prometheus -s metrics2',
+    'ExecStart=/usr/local/bin/scaphandre --sensor-buffer-per-socket-max-kB 1 --sensor-buffer-per-domain-max-kB=2 riemann --mtls --ca /etc/scaphandre/ca.pem --cert /etc/scaphandre/c.pem --key /etc/scaphandre/c.key -d 10',
+    'ExecStart=scaphandre json -t 10 -s 0 -n 100000000 -f /var/log/scaphandre/report.json',
+    'ExecStart=/usr/bin/scaphandre --vm -s powercap_rapl warp10 -H warp10.example -S 30',
+    'ExecStart=/usr/bin/scaph prometheus -a :: -p 8080 -s 5 --containers',
+    'ExecStart=/usr/bin/scaph prometheus-push -H pg.example -s 10',
+    'ExecStartPre=/usr/bin/docker pull hubblo/scaphandre:latest',
+    'ExecStart=/usr/bin/docker run --name scaphandre --network=host --volume="/proc:/proc" --volume="/var/scaphandre:/var/scaphandre" --volume="/sys/class/powercap:/sys/class/powercap" hubblo/scaphandre:latest --vm prometheus',
+  ];
+
+  it('rewrites them for scaph: the binary and the image renamed, paths shared with Scaphandre kept, flags that scaph parses', async () => {
+    const { image, expressions } = sedList();
+    expect(image).toBe(`registry.example/scaph:${VERSION}`);
+    expect(expressions).toHaveLength(5);
+    const dir = mkdtempSync(join(tmpdir(), 'scaph-sed-'));
+    try {
+      const unit = join(dir, 'scaphandre.service');
+      writeFileSync(unit, `[Service]\n${UNITS.join('\n')}\n`);
+      execFileSync('sed', ['-i', '-E', ...expressions.flatMap((e) => ['-e', e]), unit]);
+      const out = readFileSync(unit, 'utf8').split('\n').slice(1, -1);
+      expect(out).toEqual([
+        'ExecStart=/usr/bin/scaph prometheus -s metrics2',
+        'ExecStart=/usr/bin/scaph riemann --mtls --ca /etc/scaphandre/ca.pem --cert /etc/scaphandre/c.pem --key /etc/scaphandre/c.key -d 10',
+        'ExecStart=/usr/bin/scaph json -t 10 -s 0 -n 100000000 -f /var/log/scaphandre/report.json',
+        'ExecStart=/usr/bin/scaph --vm -s powercap_rapl warp10 -H warp10.example -S 30',
+        'ExecStart=/usr/bin/scaph prometheus -a :: -p 8080 --step 5 --containers',
+        'ExecStart=/usr/bin/scaph prometheus-push -H pg.example -s 10',
+        `ExecStartPre=/usr/bin/docker pull ${image}`,
+        `ExecStart=/usr/bin/docker run --name scaphandre --network=host --volume="/proc:/proc" --volume="/var/scaphandre:/var/scaphandre" --volume="/sys/class/powercap:/sys/class/powercap" ${image} --vm prometheus`,
+      ]);
+      // What scaph makes of each rewritten command line.
+      const argvOf = (line: string) => line.slice(line.indexOf('/usr/bin/scaph ') + '/usr/bin/scaph '.length).split(' ');
+      const parsed = await Promise.all(out.slice(0, 6).map((line) => parseScaph(argvOf(line))));
+      expect(parsed.map((p) => p.exporter)).toEqual(['prometheus', 'riemann', 'json', 'warp10', 'prometheus', 'prometheus-push']);
+      expect(parsed[0]?.opts).toMatchObject({ suffix: 'metrics2', step: 5 });
+      expect(parsed[1]?.opts).toMatchObject({ mtls: true, dispatchInterval: 10 });
+      expect(parsed[2]?.opts).toMatchObject({ timeout: 10, step: 0, stepNano: 100_000_000 });
+      expect(parsed[3]?.globals.sensor).toMatchObject({ vm: true, kind: 'powercap_rapl' });
+      expect(parsed[4]?.opts).toMatchObject({ suffix: 'metrics', step: 5, containers: true });
+      expect(parsed[5]?.opts).toMatchObject({ step: 10 });
+      // The image's argv after the sed: Scaphandre's `--vm prometheus`.
+      expect((await parseScaph(['--vm', 'prometheus'])).globals.sensor.vm).toBe(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("the README's metric documentation", () => {
+  const metricsSection = README.slice(README.indexOf('## Metrics'), README.indexOf('## Permissions'));
+  const comingFrom = README.slice(README.indexOf('## Coming from Scaphandre'), README.indexOf('## Differences from Scaphandre'));
+
+  it("documents every name of Scaphandre's reference in the metric table", () => {
+    for (const name of REFERENCE_NAMES) expect(metricsSection, name).toContain(`\`${name}\``);
+  });
+
+  it('lists every other name scaph ships among the names it adds', () => {
+    const stats = new DeliveryStats('x');
+    stats.addDropped('queue_full', 1);
+    stats.lastSuccessMs = 1;
+    stats.spoolSamples = 0;
+    stats.spoolBytes = 0;
+    const shipped = new Set([...Object.keys(METRIC_FAMILIES), ...stats.toMetrics().map((m) => m.name)]);
+    const added = [...shipped].filter((n) => !REFERENCE_NAMES.includes(n));
+    expect(added.length).toBeGreaterThan(30);
+    for (const name of added) expect(comingFrom, name).toMatch(new RegExp(`\`${name}\`\\*?[,)]`));
+  });
+});

@@ -1,0 +1,52 @@
+import { Option } from 'commander';
+import type { PushExporterCommand, PushSettings } from '../../../src/exporters/command.js';
+import { keyValue, positiveSeconds } from '../../../src/exporters/parse.js';
+import { createPushExporter, type PushExporter } from '../../../src/delivery/push-exporter.js';
+import { FakeTransport } from './fake-transport.js';
+
+/** What each fake exporter was built with, by its --url (tests look their transport up here). */
+export const built = new Map<string, { transport: FakeTransport; exporter: PushExporter; opts: Record<string, unknown> }>();
+
+/**
+ * A push exporter subcommand like remote-write's (required --url, token file, TLS file, repeatable
+ * labels, choices), over a scripted FakeTransport: `--mode hang` is a dead backend that never answers.
+ */
+export interface FakePushSettings extends PushSettings {
+  readonly url: string;
+  readonly mode: 'ok' | 'hang';
+  /** Every option value commander parsed. */
+  readonly opts: Record<string, unknown>;
+}
+
+export function fakePushCommand(name: string): PushExporterCommand<FakePushSettings> {
+  return {
+    name,
+    summary: 'fake push exporter (tests)',
+    push: true,
+    stepOption: '--step',
+    configure: (cmd) =>
+      cmd
+        .requiredOption('-u, --url <url>', 'where to push')
+        .addOption(new Option('--mode <mode>', 'ok or hang').choices(['ok', 'hang']).default('ok'))
+        .option('-s, --step <seconds>', 'step', positiveSeconds('--step'), 2)
+        .option('--write-token-file <path>', 'token file')
+        .option('--password <password>', 'a secret')
+        .option('--ca <path>', 'CA file')
+        .option('--label <k=v>', 'extra label', keyValue('--label'))
+        .option('--gzip', 'compress', false)
+        .option('--no-self-metrics', 'no self metrics'),
+    settings: (opts) => {
+      const mode = opts['mode'] as string;
+      if (mode !== 'ok' && mode !== 'hang') throw new Error(`bad mode ${mode}`);
+      const stepMs = (opts['step'] as number) * 1000;
+      // Short waits, so the tests of a failing backend do not wait out the real backoff.
+      return { stepMs, durationMs: null, qemu: false, containers: false, backoff: { minDelayMs: 50, maxDelayMs: 200 }, url: opts['url'] as string, mode, opts };
+    },
+    create: async (s, ctx) => {
+      const transport = new FakeTransport([], s.mode === 'hang' ? 'hang' : { kind: 'ok' });
+      const exporter = createPushExporter(transport, { logger: ctx.logger, timeoutMs: 60_000, backoff: s.backoff });
+      built.set(s.url, { transport, exporter, opts: s.opts });
+      return exporter;
+    },
+  };
+}

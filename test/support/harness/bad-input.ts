@@ -1,0 +1,217 @@
+/**
+ * Shared by the bad-input suite (README, Development): temp dirs, assertions on how a run ended, a
+ * remote-write receiver with scripted answers, and the "sampled vs arrived" bookkeeping.
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import snappy from 'snappy';
+import { afterAll, expect } from 'vitest';
+import { decodeWriteRequest } from '../oracles/remote-write.js';
+import type { ScaphRun } from '../fixtures/run-scaph.js';
+
+export const HOST_SERIES = 'scaph_host_power_microwatts';
+
+const dirs: string[] = [];
+afterAll(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+/** A fresh temp directory, removed after the file's tests. */
+export function tempDir(prefix = 'scaph-bad-'): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  dirs.push(dir);
+  return dir;
+}
+
+/**
+ * The run ended by itself (no hang) with `code`, and its stderr ends with one `scaph: …` line matching
+ * every pattern, without a stack trace.
+ */
+export function expectFailure(r: ScaphRun, code: number, ...patterns: RegExp[]): void {
+  expect(r.timedOut, `hung:\n${r.stderr}`).toBe(false);
+  expect(r.code, r.stderr).toBe(code);
+  const lines = r.stderr.trim().split('\n').filter((l) => l.startsWith('scaph: ') || l.startsWith('error: '));
+  expect(lines.length, r.stderr).toBeGreaterThanOrEqual(1);
+  const message = lines.join('\n');
+  for (const p of patterns) expect(message).toMatch(p);
+  expect(r.stderr).not.toMatch(/\n\s+at /);
+  expect(r.stderr).not.toMatch(/unexpected error/);
+}
+
+/** Ended by itself with exit 0, no stack trace. */
+export function expectClean(r: ScaphRun): void {
+  expect(r.timedOut, `hung:\n${r.stderr}`).toBe(false);
+  expect(r.code, r.stderr).toBe(0);
+  expect(r.stderr).not.toMatch(/\n\s+at /);
+}
+
+/** pino lines of a run's stderr. */
+export interface LogLine {
+  readonly level: number;
+  readonly msg: string;
+  readonly [key: string]: unknown;
+}
+
+export function logLines(stderr: string): LogLine[] {
+  return stderr
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as LogLine);
+}
+
+/** The log lines of a run whose message matches. */
+export function saying(stderr: string, pattern: RegExp): LogLine[] {
+  return logLines(stderr).filter((l) => pattern.test(l.msg));
+}
+
+/** Host timestamps (ms) of the reports in a json exporter's file, even when the run was killed mid-array. */
+export function jsonReportTimes(file: string): number[] {
+  let text = readFileSync(file, 'utf8').trim();
+  if (!text.endsWith(']')) text = `${text.replace(/,$/, '')}\n]`;
+  const reports = JSON.parse(text) as Array<{ host: { timestamp: number } }>;
+  return reports.map((r) => Math.round(r.host.timestamp * 1000));
+}
+
+/** Host power values of a json exporter's output (µW), in order. */
+export function jsonHostPowers(text: string): Array<{ consumption: number; value_source: string }> {
+  return (JSON.parse(text) as Array<{ host: { consumption: number; value_source: string } }>).map((r) => r.host);
+}
+
+/** What of `sampled` did not arrive. */
+export function missing(sampled: readonly number[], arrived: ReadonlySet<number>): number[] {
+  return sampled.filter((t) => !arrived.has(t));
+}
+
+export interface ScriptedAnswer {
+  readonly status: number;
+  readonly headers?: Readonly<Record<string, string>>;
+  readonly body?: string;
+  /** Never answer (the connection stays open until the client gives up). */
+  readonly hang?: boolean;
+  /** Reset the connection instead of answering. */
+  readonly reset?: boolean;
+}
+
+/**
+ * A remote-write receiver on 127.0.0.1: decodes every request (snappy + protobuf) and keeps the host
+ * power timestamps of the requests it answered 2xx; each request takes the next scripted answer, then
+ * `fallback` (204).
+ */
+export class RemoteWriteReceiver {
+  readonly script: ScriptedAnswer[] = [];
+  fallback: ScriptedAnswer = { status: 204 };
+  /** Host power samples stored (answered 2xx), by timestamp ms. */
+  readonly stored = new Map<number, number>();
+  /** Latest value of every self-metric series stored, by `name{k="v",…}` (labels sorted, job/instance left out). */
+  readonly selfMetrics = new Map<string, number>();
+  readonly requests: Array<{ readonly status: number; readonly headers: IncomingHttpHeaders; readonly atMs: number }> = [];
+  private server: Server | null = null;
+  private portNumber = 0;
+
+  static async start(port = 0): Promise<RemoteWriteReceiver> {
+    const r = new RemoteWriteReceiver();
+    await r.listen(port);
+    return r;
+  }
+
+  get port(): number {
+    return this.portNumber;
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.portNumber}/api/v1/write`;
+  }
+
+  async stop(): Promise<void> {
+    const server = this.server;
+    this.server = null;
+    if (!server) return;
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  async restart(): Promise<void> {
+    if (!this.server) await this.listen(this.portNumber);
+  }
+
+  private async listen(port: number): Promise<void> {
+    const server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const answer = this.script.shift() ?? this.fallback;
+        this.requests.push({ status: answer.status, headers: req.headers, atMs: Date.now() });
+        if (answer.hang) return;
+        if (answer.reset) {
+          req.socket.destroy();
+          return;
+        }
+        if (answer.status >= 200 && answer.status < 300) this.store(Buffer.concat(chunks));
+        res.writeHead(answer.status, { 'content-type': 'text/plain', ...(answer.headers ?? {}) }).end(answer.body ?? '');
+      });
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, '127.0.0.1', () => resolve());
+    });
+    this.server = server;
+    this.portNumber = (server.address() as AddressInfo).port;
+  }
+
+  private store(body: Buffer): void {
+    const request = decodeWriteRequest(snappy.uncompressSync(body) as Buffer);
+    for (const series of request.timeseries) {
+      const name = series.labels.find((l) => l.name === '__name__')?.value ?? '';
+      if (name === HOST_SERIES) for (const s of series.samples) this.stored.set(Number(s.timestamp), s.value);
+      if (name.startsWith('scaph_delivery_')) {
+        const labels = series.labels
+          .filter((l) => l.name !== '__name__' && l.name !== 'job' && l.name !== 'instance')
+          .map((l) => `${l.name}="${l.value}"`)
+          .sort()
+          .join(',');
+        const last = series.samples[series.samples.length - 1];
+        if (last) this.selfMetrics.set(`${name}{${labels}}`, last.value);
+      }
+    }
+  }
+}
+
+/** Polls `condition` every 50 ms until it holds (a throw counts as not yet), or throws naming `what` after `timeoutMs`. */
+export async function eventually(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  const holds = (): boolean => {
+    try {
+      return condition();
+    } catch {
+      return false;
+    }
+  };
+  while (!holds()) {
+    if (Date.now() > until) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * A `scaph run` config: [sensor] estimate at `step`, the push exporter given as TOML lines, then a json
+ * exporter (last, so a sample listed there is already in every spool) listing each sample taken.
+ */
+export function runConfig(dir: string, exporterToml: string, step = '250ms'): { readonly config: string; readonly sampled: string } {
+  const id = Math.random().toString(36).slice(2);
+  const sampled = join(dir, `sampled-${id}.json`);
+  const config = join(dir, `scaph-${id}.toml`);
+  writeFileSync(config, `[sensor]\nkind = "estimate"\nstep = "${step}"\n[[exporter]]\n${exporterToml}\n[[exporter]]\ntype = "json"\nfile = "${sampled}"\n`);
+  return { config, sampled };
+}
+
+/** Timestamps (ms) of the host power events a Riemann test server stored. */
+export function riemannHostTimes(events: ReadonlyArray<{ service?: string; timeMicros?: number }>): Set<number> {
+  const out = new Set<number>();
+  for (const e of events) if (e.service === HOST_SERIES && e.timeMicros !== undefined) out.add(Math.round(e.timeMicros / 1000));
+  return out;
+}

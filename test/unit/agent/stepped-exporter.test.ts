@@ -1,0 +1,40 @@
+import { describe, expect, it } from 'vitest';
+import type { Exporter } from '../../../src/core/exporter.js';
+import type { Sample } from '../../../src/core/sample.js';
+import { SteppedExporter } from '../../../src/agent/stepped-exporter.js';
+import { syntheticSample } from '../../support/fixtures/synthetic-sample.js';
+
+function recorder(): Exporter & { got: number[] } {
+  const got: number[] = [];
+  return { name: 'rec', got, start: async () => undefined, stop: async () => undefined, export: (s: Sample) => void got.push(s.timestampMs) };
+}
+
+/** Feeds samples every sensorStep s for `total` s on a fake clock; returns the seconds the exporter took. */
+function run(stepS: number, sensorStepS: number, totalS: number, jitterMs = 0): number[] {
+  const rec = recorder();
+  let now = 0;
+  const gate = new SteppedExporter(rec, stepS * 1000, sensorStepS * 1000, () => now);
+  for (let t = 0; t <= totalS * 1000; t += sensorStepS * 1000) {
+    now = t + (t % 3 === 0 ? jitterMs : -jitterMs);
+    gate.export(syntheticSample({ timestampMs: t }));
+  }
+  return rec.got.map((ms) => ms / 1000);
+}
+
+describe('SteppedExporter', () => {
+  it('passes every sample when the exporter step is at or below the sensor step', () => {
+    expect(run(1, 2, 10)).toEqual([0, 2, 4, 6, 8, 10]);
+    expect(run(2, 2, 10, 300)).toEqual([0, 2, 4, 6, 8, 10]);
+  });
+
+  it('takes the latest sample at multiples of the sensor step, tolerating timer jitter', () => {
+    expect(run(6, 2, 24, 400)).toEqual([0, 6, 12, 18, 24]);
+    expect(run(1, 0.25, 3)).toEqual([0, 1, 2, 3]);
+  });
+
+  it('averages a step that is not a multiple of the sensor step to the requested rate', () => {
+    const taken = run(5, 2, 100);
+    expect(taken.slice(0, 6)).toEqual([0, 4, 10, 14, 20, 24]);
+    expect(taken).toHaveLength(21);
+  });
+});

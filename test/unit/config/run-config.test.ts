@@ -1,0 +1,240 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { jsonCommand } from '../../../src/exporters/json/command.js';
+import { stdoutCommand } from '../../../src/exporters/stdout/command.js';
+import { ConfigError, loadRunConfig, SPOOL_DEFAULTS, type LoadOptions } from '../../../src/config/run-config.js';
+import { UsageError } from '../../../src/core/errors.js';
+import { fakePushCommand } from '../../support/fakes/fake-push-command.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'scaph-config-'));
+const commands = [stdoutCommand, jsonCommand, fakePushCommand('remote-write'), fakePushCommand('riemann')];
+
+function write(name: string, text: string): string {
+  const path = join(dir, name);
+  writeFileSync(path, text);
+  return path;
+}
+
+function problems(path: string, o: LoadOptions = {}): string[] {
+  try {
+    loadRunConfig(path, { commands, env: {}, ...o });
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    expect(err).toBeInstanceOf(UsageError);
+    expect((err as ConfigError).exitCode).toBe(2);
+    return (err as ConfigError).message.split('\n').slice(0, -1);
+  }
+  throw new Error('expected a ConfigError');
+}
+
+const tokenFile = write('token', 'sekret-token\n');
+
+describe('run config', () => {
+  it('reads the TOML shape of the issue into sensor and exporter settings', () => {
+    const path = write(
+      'ok.toml',
+      `[sensor]
+kind = "estimate"
+powercap_path = "/sys/class/powercap"
+procfs_path = "/proc"
+attribution = "active"
+reaped_children = false
+cgroupfs_path = "/host/sys/fs/cgroup"
+step = 2
+
+[[exporter]]
+type = "remote-write"
+url = "https://prom.example/api/v1/write"
+step = 4
+spool_dir = "/var/lib/scaph/spool/rw"
+spool_max_bytes = "64MiB"
+spool_max_age = "6h"
+write_token_file = "${tokenFile}"
+label = { dc = "par1", rack = "r7" }
+gzip = true
+self_metrics = false
+
+[[exporter]]
+type = "riemann"
+url = "tcp://riemann.example:5555"
+`,
+    );
+    const c = loadRunConfig(path, { commands, env: {}, checkFiles: true });
+    expect(c.sensor).toEqual({
+      kind: 'estimate',
+      powercapPath: '/sys/class/powercap',
+      procfsPath: '/proc',
+      cgroupfsPath: '/host/sys/fs/cgroup',
+      attribution: 'active',
+      reapedChildren: false,
+      vm: undefined,
+      stepMs: 2000,
+      estimateIdleWattsPerCpu: undefined,
+      estimateMaxWattsPerCpu: undefined,
+    });
+    const [rw, riemann] = c.exporters;
+    expect(rw?.type).toBe('remote-write');
+    expect(rw?.stepMs).toBe(4000);
+    // The subcommand's own --step gets the exporter step; everything else as `scaph remote-write` would parse it.
+    expect(rw?.opts).toMatchObject({ url: 'https://prom.example/api/v1/write', step: 4, writeTokenFile: tokenFile, label: { dc: 'par1', rack: 'r7' }, gzip: true, selfMetrics: false, mode: 'ok' });
+    expect(rw?.spool).toEqual({ dir: '/var/lib/scaph/spool/rw', maxBytes: 64 * 1024 * 1024, maxAgeMs: 6 * 3_600_000 });
+    expect(riemann?.stepMs).toBe(2000);
+    expect(riemann?.opts['step']).toBe(2);
+    expect(riemann?.spool).toBeNull();
+  });
+
+  it('reports every problem of a TOML file, each with its line and key', () => {
+    const path = write(
+      'bad.toml',
+      `[sensor]
+kind = "magic"
+step = -1
+bogus = 1
+attribution = "idle"
+
+[[exporter]]
+type = "remote-write"
+urll = "https://x"
+mode = "sideways"
+gzip = "yes"
+
+[[exporter]]
+type = "json"
+max_top_consumers = 0
+spool_dir = "/tmp/s"
+timeout = 5
+
+[[exporter]]
+type = "influx"
+`,
+    );
+    const lines = problems(path);
+    expect(lines).toEqual([
+      `${path}:4: sensor.bogus: unknown key; valid keys: kind, powercap_path, procfs_path, cgroupfs_path, attribution, reaped_children, vm, step, estimate_idle_watts_per_cpu, estimate_max_watts_per_cpu`,
+      `${path}:2: sensor.kind: must be one of powercap_rapl, estimate, auto, got "magic"`,
+      `${path}:5: sensor.attribution: must be one of host, active, got "idle"`,
+      expect.stringMatching(new RegExp(`^${path}:3: sensor.step: must be a positive number of seconds`)),
+      `${path}:9: exporter[0].urll: (remote-write) unknown key for a remote-write exporter; valid keys: ca, gzip, label, mode, password, self_metrics, url, write_token_file`,
+      `${path}:10: exporter[0].mode: (remote-write) must be one of ok, hang, got "sideways"`,
+      `${path}:11: exporter[0].gzip: (remote-write) must be true or false, got "yes"`,
+      `${path}:7: exporter[0]: (remote-write) missing required key url`,
+      `${path}:15: exporter[1].max_top_consumers: (json) --max-top-consumers must be a positive whole number, got "0"`,
+      expect.stringMatching(new RegExp(`^${path}:17: exporter\\[1\\].timeout: \\(json\\) scaph run runs until stopped`)),
+      `${path}:16: exporter[1].spool_dir: a json exporter does not push: only remote-write, riemann take a spool`,
+      `${path}:20: exporter[2].type: unknown exporter type "influx"; known types: stdout, json, remote-write, riemann`,
+    ]);
+  });
+
+  it('reports TOML syntax errors with the line smol-toml gives', () => {
+    const path = write('syntax.toml', '[sensor]\nstep = 2\n[[exporter]]\ntype = "json\n');
+    const lines = problems(path);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(new RegExp(`^${path}:4: TOML syntax: `));
+  });
+
+  it('reads YAML (by extension and by content) with key lines from the yaml parser', () => {
+    const yaml = `sensor:
+  kind: auto
+  step: 1
+exporter:
+  - type: remote-write
+    url: http://127.0.0.1:9/api/v1/write
+    spool_dir: /tmp/spool
+  - type: stdout
+    process_number: many
+    color: true
+`;
+    for (const name of ['bad.yaml', 'bad.conf']) {
+      const path = write(name, yaml);
+      expect(problems(path)).toEqual([
+        `${path}:9: exporter[1].process_number: (stdout) -p/--process-number must be a positive whole number, got "many"`,
+        expect.stringMatching(new RegExp(`^${path}:10: exporter\\[1\\].color: \\(stdout\\) unknown key for a stdout exporter; valid keys: containers, `)),
+      ]);
+    }
+    const good = write('good.yml', yaml.split('\n').slice(0, 7).join('\n'));
+    const c = loadRunConfig(good, { commands, env: {} });
+    expect(c.sensor.stepMs).toBe(1000);
+    expect(c.exporters[0]?.spool).toEqual({ dir: '/tmp/spool', ...SPOOL_DEFAULTS });
+    const syntax = write('syntax.yaml', 'sensor:\n  step: [1,\nexporter: []\n');
+    expect(problems(syntax)[0]).toMatch(new RegExp(`^${syntax}:\\d+: YAML syntax: `));
+  });
+
+  it('expands ${ENV} references and names a missing variable with its key and line', () => {
+    const path = write('env.toml', `[[exporter]]\ntype = "remote-write"\nurl = "https://\${PROM_HOST}/api/v1/write"\npassword = "\${PROM_PASSWORD}"\nwrite_token_file = "$\${CREDENTIALS}/x"\n`);
+    expect(problems(path, { env: { PROM_HOST: 'prom.example' } })).toEqual([
+      `${path}:4: exporter[0].password: environment variable PROM_PASSWORD is not set (referenced as \${PROM_PASSWORD})`,
+    ]);
+    const c = loadRunConfig(path, { commands, env: { PROM_HOST: 'prom.example', PROM_PASSWORD: 'p@ss' } });
+    // `$$` is a literal `$`; the path it leaves is relative, so it is resolved against the file's directory.
+    expect(c.exporters[0]?.opts).toMatchObject({ url: 'https://prom.example/api/v1/write', password: 'p@ss', writeTokenFile: join(dir, '${CREDENTIALS}/x') });
+  });
+
+  it('reads X_file into --X when the subcommand has no --X-file, and checks input files exist', () => {
+    const pw = write('pw', 'from-file\n');
+    const path = write('files.toml', `[[exporter]]\ntype = "remote-write"\nurl = "https://x"\npassword_file = "${pw}"\n`);
+    expect(loadRunConfig(path, { commands, env: {} }).exporters[0]?.opts['password']).toBe('from-file');
+    const missing = write('missing.toml', `[[exporter]]\ntype = "remote-write"\nurl = "https://x"\npassword_file = "${dir}/nope"\nca = "${dir}/no-ca.pem"\nwrite_token_file = "${tokenFile}"\n`);
+    expect(problems(missing, { checkFiles: true })).toEqual([
+      expect.stringMatching(new RegExp(`^${missing}:4: exporter\\[0\\].password_file: \\(remote-write\\) cannot read "${dir}/nope" \\(ENOENT\\)`)),
+    ]);
+    const noCa = write('noca.toml', `[[exporter]]\ntype = "remote-write"\nurl = "https://x"\nca = "${dir}/no-ca.pem"\n`);
+    expect(problems(noCa, { checkFiles: true })).toEqual([`${noCa}:4: exporter[0].ca: (remote-write) file "${dir}/no-ca.pem" does not exist`]);
+    expect(loadRunConfig(noCa, { commands, env: {} }).exporters).toHaveLength(1);
+  });
+
+  it("keeps remote-write's own --timeout (a request timeout) and its file options", async () => {
+    const { remoteWriteCommand } = await import('../../../src/exporters/remote-write/command.js');
+    const path = write('rw.toml', `[[exporter]]\ntype = "remote-write"\nurl = "http://127.0.0.1:9/api/v1/write"\ntimeout = 3\nbearer_token_file = "${tokenFile}"\nstep = 15\n`);
+    const c = loadRunConfig(path, { commands: [remoteWriteCommand], env: {}, checkFiles: true });
+    expect(c.exporters[0]?.opts).toMatchObject({ timeout: 3, step: 15, bearerTokenFile: tokenFile, job: 'scaph' });
+  });
+
+  it("has one key per option: Scaphandre's alias spellings are command-line only, and riemann's step is `step`", async () => {
+    const { riemannCommand } = await import('../../../src/exporters/riemann/command.js');
+    const path = write('alias.toml', '[[exporter]]\ntype = "riemann"\ndispatch = 10\nper_socket_services = true\n');
+    const [problem] = problems(path, { commands: [riemannCommand] });
+    expect(problem).toMatch(/^.*alias\.toml:3: exporter\[0\]\.dispatch: \(riemann\) unknown key for a riemann exporter; valid keys: /);
+    expect(problem).not.toMatch(/\bdispatch\b.*\bdispatch\b/);
+    const ok = write('alias-ok.toml', '[[exporter]]\ntype = "riemann"\nstep = 10\nper_socket_services = true\n[[exporter]]\ntype = "json"\nstep_nano = 5000\n');
+    const c = loadRunConfig(ok, { commands: [riemannCommand, jsonCommand], env: {} });
+    expect(c.exporters.map((e) => e.opts['dispatchInterval'] ?? e.opts['stepNano'])).toEqual([10, 5000]);
+    expect(c.exporters[0]?.opts['perSocketServices']).toBe(true);
+  });
+
+  it('takes min_backoff and max_backoff on every push exporter; the longest wait defaults to max(5 s, step)', async () => {
+    const { EXPORTER_COMMANDS } = await import('../../../src/exporters/index.js');
+    const { PUSH_TYPES } = await import('../../../src/config/run-config.js');
+    const extra: Record<string, string> = {
+      'remote-write': 'url = "http://127.0.0.1:9/api/v1/write"',
+      riemann: '',
+      warp10: 'write_token = "t"',
+      'prometheus-push': '',
+    };
+    const tables = [...PUSH_TYPES].flatMap((type) => [
+      `[[exporter]]\ntype = "${type}"\n${extra[type] ?? ''}\nstep = 1\nmin_backoff = 0.1\nmax_backoff = 2\n`,
+      `[[exporter]]\ntype = "${type}"\n${extra[type] ?? ''}\nstep = 30\n`,
+    ]);
+    const c = loadRunConfig(write('backoff.toml', tables.join('\n')), { commands: EXPORTER_COMMANDS, env: {} });
+    // The backoff is part of each push spec's typed settings.
+    expect(c.exporters.map((e) => [e.type, e.settings])).toEqual(
+      [...PUSH_TYPES].flatMap((type) => [
+        [type, expect.objectContaining({ stepMs: 1000, backoff: { minDelayMs: 100, maxDelayMs: 2000, jitter: 0.2 } })],
+        [type, expect.objectContaining({ stepMs: 30_000, backoff: { minDelayMs: 500, maxDelayMs: 30_000, jitter: 0.2 } })],
+      ]),
+    );
+    const bad = write('backoff-bad.toml', '[[exporter]]\ntype = "riemann"\nmax_backoff = 0\n');
+    expect(problems(bad, { commands: EXPORTER_COMMANDS })).toEqual([
+      `${bad}:3: exporter[0].max_backoff: (riemann) --max-backoff must be a positive number of seconds, got "0"`,
+    ]);
+  });
+
+  it('needs at least one exporter and rejects unknown top-level keys', () => {
+    const path = write('empty.toml', 'exporters = []\n[sensor]\nstep = "500ms"\n');
+    expect(problems(path)).toEqual([
+      `${path}:1: exporters: unknown top-level key; expected [sensor] and [[exporter]]`,
+      `${path}: exporter: no exporter configured: add at least one [[exporter]] table with a type`,
+    ]);
+  });
+});

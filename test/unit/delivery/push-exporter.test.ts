@@ -1,0 +1,276 @@
+import { describe, expect, it } from 'vitest';
+import { silentLogger } from '../../../src/core/log.js';
+import { createPushExporter, type PushExporterOptions } from '../../../src/delivery/push-exporter.js';
+import type { QueuedSample, Transport } from '../../../src/delivery/transport.js';
+import type { Outcome } from '../../../src/delivery/outcome.js';
+import { syntheticSample } from '../../support/fixtures/synthetic-sample.js';
+import { FakeTransport } from '../../support/fakes/fake-transport.js';
+
+const FAST = { minDelayMs: 10, maxDelayMs: 40 };
+const T0 = Date.parse('2026-03-01T12:00:00Z');
+const opts = (o: Partial<PushExporterOptions> = {}): PushExporterOptions => ({ logger: silentLogger(), backoff: FAST, ...o });
+const sample = (i: number) => syntheticSample({ timestampMs: T0 + i * 1000 });
+const until = async (cond: () => boolean, ms = 10_000) => {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('condition not reached in time');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+};
+
+describe('createPushExporter', () => {
+  it("caps a server's Retry-After (30 s unless told), says both figures once, and delivers every sample", async () => {
+    const lines: Array<Record<string, unknown>> = [];
+    const { pino } = await import('pino');
+    const logger = pino({ level: 'warn' }, { write: (l: string) => void lines.push(JSON.parse(l) as Record<string, unknown>) });
+    const t = new FakeTransport([
+      { kind: 'retry', afterMs: 97_200_000, error: 'HTTP 429' },
+      { kind: 'retry', afterMs: 97_200_000, error: 'HTTP 429' },
+    ]);
+    const ex = createPushExporter(t, { logger, backoff: { minDelayMs: 10, maxDelayMs: 50 }, maxRetryAfterMs: 100 });
+    await ex.start();
+    const started = performance.now();
+    for (let i = 0; i < 5; i++) ex.export(sample(i));
+    await ex.idle();
+    expect(performance.now() - started).toBeLessThan(2000);
+    expect(t.delivered).toEqual(Array.from({ length: 5 }, (_, i) => T0 + i * 1000));
+    const said = lines.filter((l) => String(l['msg']).includes('Retry-After'));
+    expect(said).toHaveLength(1);
+    expect(said[0]).toMatchObject({ retryAfterAskedS: 97_200, retryInS: 0.1 });
+    await ex.stop(1000);
+  });
+
+  it('export() returns at once while a send hangs; the queue grows instead', async () => {
+    const t = new FakeTransport([], 'hang');
+    const ex = createPushExporter(t, opts({ timeoutMs: 60_000 }));
+    await ex.start();
+    ex.export(sample(0));
+    await until(() => t.attempts.length === 1);
+    const started = performance.now();
+    for (let i = 1; i <= 20; i++) ex.export(sample(i));
+    expect(performance.now() - started).toBeLessThan(200);
+    expect(ex.stats.queueDepth).toBe(21);
+    expect(t.attempts.length).toBe(1); // one request in flight, still hanging
+    await ex.stop(50);
+    expect(ex.stats.droppedFor('shutdown')).toBe(21);
+    expect(t.closed).toBe(true);
+  });
+
+  it('retries 5xx/network failures and delivers every sample once, oldest first, in order', async () => {
+    const retry: Outcome = { kind: 'retry', error: 'HTTP 503' };
+    const t = new FakeTransport([retry, retry, retry]);
+    const ex = createPushExporter(t, opts({ maxSamplesPerSend: 3 }));
+    await ex.start();
+    for (let i = 0; i < 10; i++) ex.export(sample(i));
+    await ex.idle();
+    expect(t.delivered).toEqual(Array.from({ length: 10 }, (_, i) => T0 + i * 1000));
+    expect(t.attempts.slice(0, 3).map((a) => a.timestamps)).toEqual([[T0, T0 + 1000, T0 + 2000], [T0, T0 + 1000, T0 + 2000], [T0, T0 + 1000, T0 + 2000]]);
+    expect(ex.stats.sent).toBe(10);
+    expect(ex.stats.retried).toBe(9);
+    expect(ex.stats.snapshot().droppedTotal).toBe(0);
+    await ex.stop(1000);
+  });
+
+  it('drops a rejected (4xx) batch once, counts it by reason, and goes on with the next', async () => {
+    const t = new FakeTransport([{ kind: 'drop', reason: 'http_400', error: 'HTTP 400: out of order sample' }]);
+    const ex = createPushExporter(t, opts({ maxSamplesPerSend: 2 }));
+    for (let i = 0; i < 5; i++) ex.export(sample(i));
+    await ex.start();
+    await ex.idle();
+    expect(t.attempts.length).toBe(3);
+    expect(ex.stats.droppedFor('http_400')).toBe(2);
+    expect(t.delivered).toEqual([T0 + 2000, T0 + 3000, T0 + 4000]);
+    await ex.stop(1000);
+  });
+
+  it('drops samples older than maxAgeMs instead of sending them', async () => {
+    const now = T0 + 100_000;
+    const t = new FakeTransport();
+    const ex = createPushExporter(t, opts({ maxAgeMs: 30_000, now: () => now }));
+    for (let i = 0; i < 100; i++) ex.export(sample(i * 1)); // T0 .. T0+99 s
+    await ex.start();
+    await ex.idle();
+    // Cut-off T0 + 70 s: samples 0..69 are too old.
+    expect(ex.stats.droppedFor('too_old')).toBe(70);
+    expect(t.delivered[0]).toBe(T0 + 70_000);
+    expect(t.delivered.length).toBe(30);
+    await ex.stop(100);
+  });
+
+  it('while the backend is down the queue stays capped and drops the oldest, counting them', async () => {
+    const t = new FakeTransport([], { kind: 'retry', error: 'ECONNREFUSED' });
+    const ex = createPushExporter(t, opts({ maxQueueSamples: 10, maxSamplesPerSend: 2 }));
+    await ex.start();
+    for (let i = 0; i < 50; i++) ex.export(sample(i));
+    expect(ex.stats.queueDepth).toBe(10);
+    await until(() => t.attempts.length >= 3);
+    const dropped = ex.stats.droppedFor('queue_full');
+    // Entries in flight when evicted are counted when their attempt ends: 40 in all once settled.
+    expect(dropped).toBe(40);
+    t.fallback = { kind: 'ok' };
+    await ex.idle();
+    expect(t.delivered).toEqual(Array.from({ length: 10 }, (_, i) => T0 + (40 + i) * 1000));
+    await ex.stop(100);
+  });
+
+  it('capacity 1 and no max age: latest wins (Pushgateway)', async () => {
+    const t = new FakeTransport(['hang']);
+    const ex = createPushExporter(t, opts({ maxQueueSamples: 1, maxAgeMs: null, timeoutMs: 300 }));
+    await ex.start();
+    ex.export(sample(0));
+    await until(() => t.attempts.length === 1);
+    for (let i = 1; i <= 5; i++) ex.export(sample(i));
+    await ex.idle();
+    expect(t.delivered).toEqual([T0 + 5000]);
+    expect(ex.stats.droppedFor('queue_full')).toBe(5); // 0 (in flight, timed out) and 1..4
+    await ex.stop(100);
+  });
+
+  it('a hanging send times out and is retried', async () => {
+    const t = new FakeTransport(['hang']);
+    const ex = createPushExporter(t, opts({ timeoutMs: 200 }));
+    await ex.start();
+    ex.export(sample(0));
+    await ex.idle();
+    expect(t.attempts.length).toBe(2);
+    const gap = (t.attempts[1]?.atMs ?? 0) - (t.attempts[0]?.atMs ?? 0);
+    expect(gap).toBeGreaterThanOrEqual(195);
+    expect(t.delivered).toEqual([T0]);
+    expect(ex.stats.retried).toBe(1);
+    await ex.stop(100);
+  });
+
+  it('stop() flushes what is queued within the deadline', async () => {
+    const t = new FakeTransport([{ kind: 'retry', error: 'HTTP 500' }]);
+    const ex = createPushExporter(t, opts({ maxSamplesPerSend: 1 }));
+    await ex.start();
+    for (let i = 0; i < 5; i++) ex.export(sample(i));
+    const started = performance.now();
+    await ex.stop(5000);
+    expect(performance.now() - started).toBeLessThan(4000);
+    expect(t.delivered.length).toBe(5);
+    expect(ex.stats.droppedFor('shutdown')).toBe(0);
+  });
+
+  it('stop() gives up at the deadline when the backend stays down', async () => {
+    const t = new FakeTransport([], { kind: 'retry', error: 'HTTP 503' });
+    const ex = createPushExporter(t, opts());
+    await ex.start();
+    for (let i = 0; i < 3; i++) ex.export(sample(i));
+    const started = performance.now();
+    await ex.stop(300);
+    const took = performance.now() - started;
+    expect(took).toBeGreaterThanOrEqual(290);
+    expect(took).toBeLessThan(2000);
+    expect(ex.stats.droppedFor('shutdown')).toBe(3);
+  });
+
+  it('appends the self-metrics to every batch and tracks vanished series on demand', async () => {
+    const batches: (readonly QueuedSample[])[] = [];
+    const t: Transport<readonly QueuedSample[]> = {
+      name: 'capture',
+      encode: (e) => e,
+      send: async (b) => {
+        batches.push(b);
+        return { kind: 'ok' };
+      },
+    };
+    const ex = createPushExporter(t, opts({ trackVanishedSeries: true, maxSamplesPerSend: 1 }));
+    await ex.start();
+    ex.export(syntheticSample({ timestampMs: T0, processes: [{ pid: 7, exe: 'burn', powerUw: 5 }] }));
+    await ex.idle();
+    ex.export(syntheticSample({ timestampMs: T0 + 1000 }));
+    await ex.idle();
+    expect(batches.length).toBe(2);
+    const self = batches[1]?.[1];
+    const sent = self?.metrics.find((m) => m.name === 'scaph_delivery_samples_sent_total');
+    expect(sent).toMatchObject({ labels: { transport: 'capture' }, value: 1, type: 'counter' });
+    expect(self?.metrics.find((m) => m.name === 'scaph_delivery_last_success_timestamp_seconds')?.value).toBeGreaterThan(T0 / 1000 - 1e6);
+    const vanished = batches[1]?.[0]?.vanished.map((m) => m.name) ?? [];
+    expect(vanished.sort()).toEqual([
+      'scaph_process_cpu_usage_percentage',
+      'scaph_process_energy_microjoules',
+      'scaph_process_memory_bytes',
+      'scaph_process_memory_virtual_bytes',
+      'scaph_process_power_consumption_microwatts',
+    ]);
+    expect(batches[0]?.[0]?.vanished).toEqual([]);
+    await ex.stop(100);
+  });
+});
+
+describe('self-metrics timestamps', () => {
+  it('stay strictly increasing when the wall clock steps back', async () => {
+    let now = T0 + 10_000;
+    const selfTs: number[] = [];
+    const t: Transport<readonly QueuedSample[]> = {
+      name: 'capture',
+      encode: (e) => e,
+      send: async (b) => {
+        selfTs.push(b[b.length - 1]?.timestampMs ?? 0);
+        return { kind: 'ok' };
+      },
+    };
+    const ex = createPushExporter(t, opts({ now: () => now }));
+    await ex.start();
+    for (const clock of [T0 + 10_000, T0 + 5_000, T0 + 5_000, T0 + 20_000]) {
+      now = clock;
+      ex.export(sample(0));
+      await ex.idle();
+    }
+    expect(selfTs).toEqual([T0 + 10_000, T0 + 10_001, T0 + 10_002, T0 + 20_000]);
+    await ex.stop(100);
+  });
+});
+
+describe('recovery after an outage', () => {
+  it('tries a returning backend within the backoff cap, then drains the backlog back to back', async () => {
+    const t = new FakeTransport([], { kind: 'retry', error: 'ECONNREFUSED' });
+    const ex = createPushExporter(t, opts({ backoff: { minDelayMs: 20, maxDelayMs: 300 }, maxSamplesPerSend: 5 }));
+    await ex.start();
+    for (let i = 0; i < 30; i++) ex.export(sample(i));
+    // Long enough for the waits to reach the cap (20, 40, 80, 160, 300, 300 ...).
+    await new Promise((r) => setTimeout(r, 1500));
+    const failedBefore = t.attempts.length;
+    const back = performance.now();
+    t.fallback = { kind: 'ok' };
+    await ex.idle();
+    const ok = t.attempts.slice(failedBefore);
+    expect(ok.map((a) => a.outcome)).toEqual(Array.from({ length: 6 }, () => ({ kind: 'ok' })));
+    expect((ok[0]?.atMs ?? 0) - back).toBeLessThanOrEqual(300 + 50);
+    // Six batches of five, each sent as soon as the previous one was acknowledged.
+    const drainMs = (ok[5]?.atMs ?? 0) - (ok[0]?.atMs ?? 0);
+    expect(drainMs).toBeLessThan(150);
+    expect(t.delivered).toEqual(Array.from({ length: 30 }, (_, i) => T0 + i * 1000));
+    await ex.stop(100);
+  });
+
+  it('while failing, the self-metrics and the logs say when the next attempt comes; 0 once delivering', async () => {
+    const lines: Array<Record<string, unknown>> = [];
+    const { pino } = await import('pino');
+    const logger = pino({ level: 'warn' }, { write: (l: string) => void lines.push(JSON.parse(l) as Record<string, unknown>) });
+    const t = new FakeTransport([], { kind: 'retry', error: 'HTTP 503' });
+    const ex = createPushExporter(t, {
+      logger,
+      backoff: { minDelayMs: 400, maxDelayMs: 400, jitter: 0 },
+      failureLog: { repeatEveryMs: 60_000, summaryEveryMs: 500 },
+    });
+    await ex.start();
+    ex.export(sample(0));
+    await until(() => t.attempts.length >= 1);
+    await new Promise((r) => setTimeout(r, 50));
+    const gauge = (): number | undefined => ex.stats.toMetrics().find((m) => m.name === 'scaph_delivery_next_attempt_seconds')?.value;
+    const waiting = gauge() ?? -1;
+    expect(waiting).toBeGreaterThan(0.2);
+    expect(waiting).toBeLessThanOrEqual(0.4);
+    expect(ex.stats.snapshot().nextAttemptInMs).toBeGreaterThan(200);
+    await until(() => t.attempts.length >= 3);
+    expect(lines.find((l) => l['msg'] === 'delivery failed; will retry')).toMatchObject({ error: 'HTTP 503', retryInS: 0.4 });
+    expect(lines.find((l) => l['msg'] === 'delivery failing: summary')).toMatchObject({ nextAttemptInS: 0.4 });
+    t.fallback = { kind: 'ok' };
+    await ex.idle();
+    expect(gauge()).toBe(0);
+    expect(ex.stats.snapshot().nextAttemptInMs).toBeNull();
+    await ex.stop(100);
+  });
+});

@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest';
+import { sampleToMetrics } from '../../../src/core/metrics.js';
+import { metricsView } from '../../../src/core/metrics-view.js';
+import { seriesKey, VanishedSeriesTracker } from '../../../src/delivery/series.js';
+import { makeProcess, makeSample } from '../../support/fixtures/sample.js';
+
+const A = makeProcess({ pid: 10 });
+const B = makeProcess({ pid: 11 });
+
+describe('VanishedSeriesTracker', () => {
+  it("returns an ended process's five series once, from the sample that no longer has it", () => {
+    const t = new VanishedSeriesTracker();
+    const options = {};
+    expect(t.next(metricsView(makeSample({ timestampMs: 1, processes: [A, B] }), options))).toEqual([]);
+    const vanished = t.next(metricsView(makeSample({ timestampMs: 2, processes: [A] }), options));
+    expect(vanished.map((m) => m.name).sort()).toEqual([
+      'scaph_process_cpu_usage_percentage', 'scaph_process_energy_microjoules', 'scaph_process_memory_bytes',
+      'scaph_process_memory_virtual_bytes', 'scaph_process_power_consumption_microwatts',
+    ]);
+    expect(new Set(vanished.map((m) => m.labels['pid']))).toEqual(new Set(['11']));
+    expect(t.next(metricsView(makeSample({ timestampMs: 3, processes: [A] }), options))).toEqual([]);
+  });
+
+  it('compares series by content: equal labels in a new (unfrozen) object are the same series', () => {
+    const t = new VanishedSeriesTracker();
+    t.next(sampleToMetrics(makeSample({ timestampMs: 1, processes: [A, B] })));
+    expect(t.next(sampleToMetrics(makeSample({ timestampMs: 2, processes: [A, B] })))).toEqual([]);
+    const gone = t.next(sampleToMetrics(makeSample({ timestampMs: 3, processes: [B] })));
+    expect(gone).toHaveLength(5);
+    expect(gone.every((m) => m.labels['pid'] === '10')).toBe(true);
+  });
+});
+
+describe('seriesKey', () => {
+  it('is the same for the same name and label content, different for another name or value', () => {
+    const m = { name: 'x', help: '', type: 'gauge', kind: 'int', value: 1 } as const;
+    const frozen = Object.freeze({ a: '1', b: '2' });
+    expect(seriesKey({ ...m, labels: frozen })).toBe(seriesKey({ ...m, labels: { a: '1', b: '2' } }));
+    expect(seriesKey({ ...m, labels: frozen })).not.toBe(seriesKey({ ...m, name: 'y', labels: frozen }));
+    expect(seriesKey({ ...m, labels: frozen })).not.toBe(seriesKey({ ...m, labels: { a: '1', b: '3' } }));
+  });
+});
