@@ -84,6 +84,53 @@ export interface SteadyStateSection {
   };
   /** scaph's CPU seconds ÷ the floor's over the same window length (null if the floor used none). */
   readonly cpuVsFloor: number | null;
+  /** scaph against what a user would run instead to push per-process figures by remote-write. */
+  readonly peer: PeerComparison | Skipped;
+}
+
+/** One program of a side of the peer row, measured over the window. */
+export interface PeerProgram {
+  readonly name: string;
+  readonly cpuSeconds: number;
+  readonly percentOfOneCore: number;
+  /** VmHWM, start-up included. */
+  readonly peakRssMb: number;
+  readonly windowRssMaxMb: number;
+}
+
+/** One side of the peer row: its programs and what reached VictoriaMetrics. */
+export interface PeerSide {
+  readonly label: string;
+  readonly programs: readonly PeerProgram[];
+  /** Sums over the programs. */
+  readonly cpuSeconds: number;
+  readonly percentOfOneCore: number;
+  readonly peakRssMb: number;
+  /** Distinct series the side delivered to VictoriaMetrics (the run's, warm-up included), by job label. */
+  readonly seriesByJob: Readonly<Record<string, number>>;
+  readonly series: number;
+  /** CPU µs per series per step: cpuSeconds over the window ÷ (series × steps in the window). */
+  readonly cpuUsPerSeriesStep: number | null;
+}
+
+/**
+ * The peer row: `scaph run` with remote-write alone, then the Prometheus agent scraping node_exporter
+ * (rapl, cpu) and process-exporter (a group per process), one after the other over the same trees (the
+ * steady section's procfs tree, a synthetic powercap tree), the same step, window and VictoriaMetrics.
+ */
+export interface PeerComparison {
+  readonly processes: number;
+  readonly stepMs: number;
+  readonly windowMs: number;
+  readonly scaph: PeerSide;
+  readonly stack: PeerSide;
+  /** scaph ÷ stack. */
+  readonly cpuVsStack: number | null;
+  readonly peakRssVsStack: number | null;
+  readonly seriesVsStack: number | null;
+  readonly cpuPerSeriesVsStack: number | null;
+  /** How each side was set up, where it departs from a program's defaults and why. */
+  readonly notes: readonly string[];
 }
 
 export interface BenchResults {
