@@ -6,8 +6,8 @@
  * it builds an object per event and protobufjs walks each one. Here:
  * - per metric name: the name's service bytes and host + description + tags + ttl, which sit together
  *   on the wire (fields 4, 5, 7, 8), as one run of bytes;
- * - per labels object (the metrics view shares one between a process's five metrics): the attributes
- *   and the service suffixes;
+ * - per labels object (the metrics view shares one between a process's five metrics): the attributes, with
+ *   and without cmdline (only the process power event carries it), and the service suffixes;
  * - per sample: time + state (fields 1, 2) and time_micros (field 10);
  * - one buffer per batch, sized from the last batch, that the frames are views of (no copy; it grows if
  *   the batch is larger, and a batch that uses under half of it is copied into one that fits).
