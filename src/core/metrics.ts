@@ -3,6 +3,7 @@
  * Every exporter that speaks "metrics" (prometheus, remote-write, riemann, warp10, pushgateway)
  * encodes from this list, so names, help texts, types and labels exist here only.
  */
+import type { MetricFilter } from './metric-filter.js';
 import type { ContainerInfo, GroupKind, GroupSample, ProcessSample, Sample } from './sample.js';
 
 export type MetricType = 'gauge' | 'counter';
@@ -31,6 +32,8 @@ export interface MetricsViewOptions {
   readonly maxCmdlineLength?: number;
   /** Only process series for processes whose exe or cmdline matches. */
   readonly processFilter?: RegExp | null;
+  /** Families and labels left out (--keep-metrics, --drop-metrics, --drop-labels): applied by metricsView after sampleToMetrics. */
+  readonly metricFilter?: MetricFilter | null;
 }
 
 /** Families: name → help/type/kind. Exporters that must declare families up front read this. */

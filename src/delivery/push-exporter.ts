@@ -305,6 +305,7 @@ class PushExporterImpl<Batch> implements PushExporter {
     this.stats.nextAttemptAtMs = null;
     if (outcome.kind === 'ok') {
       this.stats.sent += entries.length;
+      if (last) this.stats.seriesSent = last.metrics.length;
       this.evictedInFlight = 0;
       this.stats.lastSuccessMs = this.now();
       this.failures.success();

@@ -13,6 +13,7 @@ import { gzip as gzipCallback } from 'node:zlib';
 import { ScaphError } from '../../core/errors.js';
 import type { Exporter } from '../../core/exporter.js';
 import type { Logger } from '../../core/log.js';
+import { applyMetricFilter } from '../../core/metric-filter.js';
 import { sampleToMetrics, type Metric, type MetricsViewOptions } from '../../core/metrics.js';
 import type { Sample } from '../../core/sample.js';
 import { contentTypeOf, negotiateFormat, renderMetrics, type ExpositionFormat } from './wire.js';
@@ -140,7 +141,8 @@ export class PrometheusExporter implements Exporter {
     if (!cache) return null;
     let text = cache.texts.get(format);
     if (!text) {
-      cache.metrics ??= sampleToMetrics(cache.sample, this.options.metricsView, this.options.version);
+      const view = this.options.metricsView;
+      cache.metrics ??= applyMetricFilter(sampleToMetrics(cache.sample, view, this.options.version), view.metricFilter);
       this.renders += 1;
       text = renderMetrics(cache.metrics, format);
       cache.texts.set(format, text);

@@ -1,4 +1,5 @@
 import type { Exporter } from '../../core/exporter.js';
+import { applyMetricFilter } from '../../core/metric-filter.js';
 import { sampleToMetrics, type MetricsViewOptions } from '../../core/metrics.js';
 import type { ProcessSample, Sample } from '../../core/sample.js';
 
@@ -64,7 +65,7 @@ function watts(uw: number): string {
 }
 
 function formatRawMetrics(sample: Sample, view: MetricsViewOptions): string {
-  const rows = sampleToMetrics(sample, view).map((m) => {
+  const rows = applyMetricFilter(sampleToMetrics(sample, view), view.metricFilter).map((m) => {
     const labels = Object.entries(m.labels)
       .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
       .join(',');

@@ -90,6 +90,20 @@ describe('config files', () => {
     expectFailure(await runScaph(['run', '-c', path, '--check']), 2, new RegExp(`${path}:1: TOML syntax`));
   });
 
+  it('filter keys with a bad regex and an identity label: exit 2 naming the exporter and the key', async () => {
+    const path = file(
+      'filters.toml',
+      `[[exporter]]\ntype = "prometheus"\nkeep_metrics = ["scaph_host_.*", "scaph_(process"]\n\n[[exporter]]\ntype = "riemann"\ndrop_labels = ["cmdline", "pid"]\n`,
+    );
+    const r = await runScaph(['run', '-c', path, '--check']);
+    expectFailure(r, 2, /exporter\[0\]\.keep_metrics: \(prometheus\) --keep-metrics is not a valid regular expression/);
+    expect(r.stderr).toMatch(/exporter\[1\]\.drop_labels: \(riemann\) --drop-labels cannot drop "pid"/);
+    // Without --check the agent does not start either: nothing is sampled or sent.
+    const started = await runScaph(['--no-header', 'run', '-c', path]);
+    expectFailure(started, 2, /--keep-metrics is not a valid regular expression/);
+    expect(started.stdout).toBe('');
+  });
+
   it('every problem at once: a *_file that is a directory, a missing key file, an unknown key', async () => {
     const dir = tempDir();
     mkdirSync(join(dir, 'token-dir'));
