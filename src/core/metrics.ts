@@ -118,9 +118,7 @@ export const METRIC_FAMILIES = {
   scaph_process_memory_virtual_bytes: fam('Virtual RAM usage by the process, in bytes', 'gauge', 'int'),
   // Sent by an exporter that selects processes (--max-top-consumers, --min-process-power, --process-regex,
   // --exclude-process-regex): what it sends no series for, so the series still add up to the total.
-  scaph_process_others_power_microwatts: fam(othersPowerHelp('processes'), 'gauge', 'int'),
-  scaph_process_others_energy_microjoules: fam(othersEnergyHelp('processes'), 'counter', 'int'),
-  scaph_process_others_count: fam(othersCountHelp('processes'), 'gauge', 'int'),
+  ...othersFamilies('process', 'processes'),
   scaph_container_power_microwatts: fam(
     'Power attributed to a container: its cgroup CPU time over the busy CPU time of the machine (or the sum of its processes\' power without cgroup v2), in microwatts',
     'gauge',
@@ -161,18 +159,11 @@ export const METRIC_FAMILIES = {
     'counter',
     'int',
   ),
-  scaph_container_others_power_microwatts: fam(othersPowerHelp('containers'), 'gauge', 'int'),
-  scaph_container_others_energy_microjoules: fam(othersEnergyHelp('containers'), 'counter', 'int'),
-  scaph_container_others_count: fam(othersCountHelp('containers'), 'gauge', 'int'),
-  scaph_pod_others_power_microwatts: fam(othersPowerHelp('pods'), 'gauge', 'int'),
-  scaph_pod_others_energy_microjoules: fam(othersEnergyHelp('pods'), 'counter', 'int'),
-  scaph_pod_others_count: fam(othersCountHelp('pods'), 'gauge', 'int'),
-  scaph_namespace_others_power_microwatts: fam(othersPowerHelp('namespaces'), 'gauge', 'int'),
-  scaph_namespace_others_energy_microjoules: fam(othersEnergyHelp('namespaces'), 'counter', 'int'),
-  scaph_namespace_others_count: fam(othersCountHelp('namespaces'), 'gauge', 'int'),
-  scaph_systemd_unit_others_power_microwatts: fam(othersPowerHelp('systemd units'), 'gauge', 'int'),
-  scaph_systemd_unit_others_energy_microjoules: fam(othersEnergyHelp('systemd units'), 'counter', 'int'),
-  scaph_systemd_unit_others_count: fam(othersCountHelp('systemd units'), 'gauge', 'int'),
+  // The same rollups for groups (--containers with a selection), one set per kind.
+  ...othersFamilies('container', 'containers'),
+  ...othersFamilies('pod', 'pods'),
+  ...othersFamilies('namespace', 'namespaces'),
+  ...othersFamilies('systemd_unit', 'systemd units'),
   scaph_self_topo_procs_nb: fam('Number of processes monitored for the host.', 'gauge', 'int'),
   scaph_self_topo_stats_nb: fam(
     'CPU statistics readings (/proc/stat) scaph keeps in memory for the host: the previous one, where the next interval starts',
@@ -222,17 +213,20 @@ function fam(help: string, type: MetricType, kind: ValueKind): MetricFamily {
   return { help, type, kind };
 }
 
-/** Help of the `others` rollups, one wording for processes and every group kind. */
-function othersPowerHelp(what: string): string {
-  return `Power of the ${what} this exporter sends no series for (not selected by --max-top-consumers, --min-process-power${what === 'processes' ? ', --process-regex or --exclude-process-regex' : ''}), in microwatts: with the selected ${what}' power it adds up to the power of all ${what}`;
-}
+type OthersFamilyNames<K extends string> = `scaph_${K}_others_power_microwatts` | `scaph_${K}_others_energy_microjoules` | `scaph_${K}_others_count`;
 
-function othersEnergyHelp(what: string): string {
-  return `Energy of the ${what} this exporter sends no series for: each step adds what was rolled up in that step, in microjoules`;
-}
-
-function othersCountHelp(what: string): string {
-  return `Number of ${what} rolled up into the others power at the last step (those this exporter sends no series for)`;
+/** The three `others` rollup families of processes or of one group kind, one wording for all. */
+function othersFamilies<K extends string>(kind: K, what: string): Record<OthersFamilyNames<K>, MetricFamily> {
+  const by = kind === 'process' ? '--max-top-consumers, --min-process-power, --process-regex or --exclude-process-regex' : '--max-top-consumers or --min-process-power';
+  return {
+    [`scaph_${kind}_others_power_microwatts`]: fam(
+      `Power of the ${what} this exporter sends no series for (not selected by ${by}), in microwatts: with the selected ${what}' power it adds up to the power of all ${what}`,
+      'gauge',
+      'int',
+    ),
+    [`scaph_${kind}_others_energy_microjoules`]: fam(`Energy of the ${what} this exporter sends no series for: each step adds what was rolled up in that step, in microjoules`, 'counter', 'int'),
+    [`scaph_${kind}_others_count`]: fam(`Number of ${what} rolled up into the others power at the last step (those this exporter sends no series for)`, 'gauge', 'int'),
+  } as Record<OthersFamilyNames<K>, MetricFamily>;
 }
 
 const NO_LABELS: MetricLabels = Object.freeze({});
