@@ -67,7 +67,11 @@ function labelKey(o: MetricsViewOptions): string {
 }
 
 const labelCaches = new Map<string, ProcessLabelCache>();
-/** Ids of the objects a view key must compare by identity (the process filter). */
+/**
+ * Ids of the objects a view key must compare by identity: the process selector. A selector is stateful
+ * and each exporter owns its own, so an exporter that selects gets a list of its own; exporters that send
+ * every process still share one.
+ */
 const objectIds = new WeakMap<object, number>();
 let nextObjectId = 1;
 /**
@@ -117,7 +121,7 @@ function filteredView(list: Metric[], filter: MetricFilter): Metric[] {
 
 function unfilteredView(sample: Sample, options: MetricsViewOptions, version: string): Metric[] {
   const labels = labelKey(options);
-  const key = `${labels}|${idOf(options.processFilter)}|${version}`;
+  const key = `${labels}|${idOf(options.selector)}|${version}`;
   if (shared?.sample !== sample) {
     const current = { sample, lists: new Map<string, Metric[]>() };
     shared = current;

@@ -13,7 +13,7 @@ import type { QueuedSample, Transport } from './transport.js';
 
 export interface PushExporterOptions {
   readonly logger: Logger;
-  /** Passed to sampleToMetrics (qemu, containers, cmdline cap, process filter). */
+  /** Passed to sampleToMetrics (qemu, containers, cmdline cap, process selector). */
   readonly metricsView?: MetricsViewOptions;
   /** scaph's version, for the scaph_self_version metric. */
   readonly version?: string;

@@ -6,10 +6,11 @@ import type { PushExporterCommand, PushSettings } from '../command.js';
 import { addBackoffOptions, BACKOFF_HELP, pushSettings } from '../backoff.js';
 import { addFilterOptions, FILTER_HELP, filterSettings, type FilterSettings } from '../filter-options.js';
 import { destinationPort, keyValue, nonNegativeInt, positiveSeconds } from '../parse.js';
+import { addSelectionOptions, selectionSettings, selectorFor, selectionHelp, type SelectionSettings } from '../selection-options.js';
 
 export const WARP10_TOKEN_ENV = 'SCAPH_WARP10_WRITE_TOKEN';
 
-export interface Warp10Settings extends PushSettings, FilterSettings {
+export interface Warp10Settings extends PushSettings, FilterSettings, SelectionSettings {
   readonly baseUrl: string;
   readonly writeToken: string | undefined;
   readonly writeTokenFile: string | undefined;
@@ -23,7 +24,7 @@ export const warp10Command: PushExporterCommand<Warp10Settings> = {
   push: true,
   stepOption: '--step',
   configure: (cmd) =>
-    addFilterOptions(addBackoffOptions(cmd
+    addFilterOptions(addBackoffOptions(addSelectionOptions(cmd
       .option('-H, --host <host>', 'Warp 10 host name or address', 'localhost')
       .option('-p, --port <port>', 'Warp 10 port', destinationPort('-p/--port'), 8080)
       .option('-s, --scheme <scheme>', 'http or https', scheme, 'http')
@@ -38,7 +39,7 @@ export const warp10Command: PushExporterCommand<Warp10Settings> = {
         'gzip request bodies larger than this many bytes (0 = always)',
         nonNegativeInt('--gzip-threshold'),
         WARP10_DEFAULTS.gzipThresholdBytes,
-      )))
+      ))))
       .addHelpText(
         'after',
         `\nThe write token comes from -t, --write-token-file, or the ${WARP10_TOKEN_ENV} environment variable.\n` +
@@ -46,6 +47,7 @@ export const warp10Command: PushExporterCommand<Warp10Settings> = {
           'errors, 5xx, 429) are retried with their original timestamps; a refused token is not retried.\n' +
           BACKOFF_HELP +
           FILTER_HELP +
+          selectionHelp('its series get no more points (Warp 10 has no end-of-series marker)') +
           'Example:\n' +
           `  ${WARP10_TOKEN_ENV}=$(cat /etc/scaph/warp10.token) scaph warp10 -H warp10.example.org -p 443 -s https -S 10\n`,
       ),
@@ -57,6 +59,7 @@ export const warp10Command: PushExporterCommand<Warp10Settings> = {
     writeTokenFile: opts['writeTokenFile'] as string | undefined,
     labels: (opts['label'] as Record<string, string> | undefined) ?? {},
     gzipThresholdBytes: opts['gzipThreshold'] as number,
+    selection: selectionSettings(opts),
   }),
   create: async (s, ctx) => {
     const writeToken = await resolveWriteToken(s.writeToken, s.writeTokenFile);
@@ -69,7 +72,7 @@ export const warp10Command: PushExporterCommand<Warp10Settings> = {
       userAgent: `scaph/${ctx.version}`,
       logger: ctx.logger,
     });
-    return createPushExporter(transport, { logger: ctx.logger, metricsView: { qemu: s.qemu, containers: s.containers, metricFilter: s.metricFilter }, version: ctx.version, backoff: s.backoff });
+    return createPushExporter(transport, { logger: ctx.logger, metricsView: { qemu: s.qemu, containers: s.containers, metricFilter: s.metricFilter, selector: selectorFor(s.selection) }, version: ctx.version, backoff: s.backoff });
   },
 };
 

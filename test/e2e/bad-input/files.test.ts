@@ -120,6 +120,24 @@ describe('config files', () => {
   });
 });
 
+describe('process selection keys', () => {
+  it('bad selection keys in an [[exporter]] table: exit 2, every one named with its line, nothing started', async () => {
+    const path = file(
+      'selection.toml',
+      '[[exporter]]\ntype = "remote-write"\nurl = "http://x/api/v1/write"\nmax_top_consumers = 0\n\n' +
+        '[[exporter]]\ntype = "riemann"\nmin_process_power = -0.5\n\n' +
+        '[[exporter]]\ntype = "prometheus"\nexclude_process_regex = "(kworker"\n',
+    );
+    const r = await runScaph(['run', '-c', path]);
+    expectFailure(r, 2, new RegExp(`${path}:4: exporter\\[0\\]\\.max_top_consumers: \\(remote-write\\) --max-top-consumers must be a positive whole number, got "0"`));
+    expect(r.stderr).toContain(`${path}:8: exporter[1].min_process_power: (riemann) --min-process-power must be a number of watts >= 0 (decimals allowed), got "-0.5"`);
+    expect(r.stderr).toContain(`${path}:12: exporter[2].exclude_process_regex: (prometheus) --exclude-process-regex is not a valid regular expression`);
+    // Refused before the sensor or any exporter started: no banner, no log line.
+    expect(r.stdout).toBe('');
+    expect(logLines(r.stderr)).toEqual([]);
+  });
+});
+
 describe('container metadata sources', () => {
   it('a Docker socket path that is a regular file: one warning, the run completes with cgroup labels', async () => {
     const socket = file('docker.sock', 'not a socket');

@@ -64,6 +64,16 @@ const CASES: ReadonlyArray<readonly [readonly string[], RegExp]> = [
   // The table has no labels: a filter there would be ignored.
   [['stdout', '--drop-labels', 'cmdline'], /filter the metrics of --raw-metrics: add --raw-metrics/],
   [['qemu', '-s', '0'], /-s\/--step must be a positive number/],
+  // Process selection (issue 20): a top of 0 would send no process and roll every one into the others.
+  [['remote-write', '-u', 'http://x/api/v1/write', '--max-top-consumers', '0'], /--max-top-consumers must be a positive whole number, got "0"/],
+  [['prometheus', '--max-top-consumers', '2.5'], /--max-top-consumers must be a positive whole number, got "2.5"/],
+  [['warp10', '-t', 'token', '--min-process-power', '-1'], /--min-process-power must be a number of watts >= 0 \(decimals allowed\), got "-1"/],
+  [['prometheus-push', '--min-process-power', 'lots'], /--min-process-power must be a number of watts >= 0 \(decimals allowed\), got "lots"/],
+  [['riemann', '--process-regex', '(unclosed'], /--process-regex is not a valid regular expression/],
+  [['prometheus', '--exclude-process-regex', '[z-a]'], /--exclude-process-regex is not a valid regular expression/],
+  [['json', '--selection-hold-steps', '-1'], /--selection-hold-steps must be a whole number >= 0, got "-1"/],
+  // stdout's shared spelling is an alias of Scaphandre's -p: the message names the flag it stands for.
+  [['stdout', '--max-top-consumers', '0'], /-p\/--process-number must be a positive whole number, got "0"/],
   [['nosuchexporter'], /unknown command 'nosuchexporter'/],
   [['run'], /required option '-c, --config <file>' not specified/],
   [['stdout', '--bogus'], /unknown option '--bogus'/],
