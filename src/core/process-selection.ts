@@ -118,6 +118,27 @@ function growthUj(entry: Counted, energyUj: number, baseline: boolean): number {
   return growth;
 }
 
+/** The others of processes or of one group kind, as they build up: OthersRollup, mutable. */
+interface Rollup {
+  energyUj: number;
+  powerUw: number;
+  count: number;
+}
+
+/**
+ * Takes one process or group through the step's energy: when selected, returns its energy series (its
+ * counter less what it used while out); else rolls its power and growth up into `others` and returns null.
+ */
+function account(entry: Tracked & Counted, energyUj: number, powerUw: number, baseline: boolean, others: Rollup): number | null {
+  const growth = growthUj(entry, energyUj, baseline);
+  if (entry.selected) return entry.lastUj - entry.outUj;
+  entry.outUj += growth;
+  others.energyUj += growth;
+  others.powerUw += powerUw;
+  others.count += 1;
+  return null;
+}
+
 interface ProcessEntry extends Tracked, Counted {
   readonly starttime: number;
   exe: string;
@@ -192,7 +213,7 @@ interface GroupEntry extends Tracked, Counted {
 const GROUP_STATE_RETENTION_MS = 2 * GROUP_ENERGY_RETENTION_MS;
 
 /** Selection state of one group kind, made when the kind first appears (its rollup is sent from then on). */
-class GroupStage {
+class GroupStage implements Rollup {
   readonly entries = new Map<string, GroupEntry>();
   readonly cut = new Cut();
   energyUj = 0;
@@ -206,7 +227,7 @@ export class ProcessSelector {
   /** The entry of each process of the step, by index in sample.processes. */
   private readonly stepEntries: ProcessEntry[] = [];
   private readonly groupStages = new Map<GroupKind, GroupStage>();
-  private othersEnergyUj = 0;
+  private readonly others: Rollup = { energyUj: 0, powerUw: 0, count: 0 };
   private step = 0;
   /** Weak: holding a sample until the next one would keep its ~500 process objects alive. */
   private last: WeakRef<Sample> | null = null;
@@ -259,26 +280,21 @@ export class ProcessSelector {
     this.cut.decide(this.options);
     const selected: ProcessSample[] = [];
     const energyUj: number[] = [];
-    let powerUw = 0;
-    let count = 0;
+    const others = this.others;
+    others.powerUw = 0;
+    others.count = 0;
     for (let i = 0; i < list.length; i++) {
       const p = list[i] as ProcessSample;
-      const entry = entries[i] as ProcessEntry;
-      const growth = growthUj(entry, p.energyUj, step === 1);
-      if (entry.selected) {
+      const sent = account(entries[i] as ProcessEntry, p.energyUj, p.powerUw, step === 1, others);
+      if (sent !== null) {
         selected.push(p);
-        energyUj.push(entry.lastUj - entry.outUj);
-      } else {
-        entry.outUj += growth;
-        this.othersEnergyUj += growth;
-        powerUw += p.powerUw;
-        count += 1;
+        energyUj.push(sent);
       }
     }
     entries.length = 0;
     // keys() + get(), not entries(): an entries() loop allocates a pair per process, every step.
     for (const pid of this.processes.keys()) if (this.processes.get(pid)?.seen !== step) this.processes.delete(pid);
-    return { selected, energyUj, rollup: { powerUw, energyUj: this.othersEnergyUj, count } };
+    return { selected, energyUj, rollup: { powerUw: others.powerUw, energyUj: others.energyUj, count: others.count } };
   }
 
   /** The process's state, new for a new (pid, starttime); the regexes are tested again only when exe or cmdline change. */
@@ -331,17 +347,10 @@ export class ProcessSelector {
     const energyUj: number[] = [];
     for (let i = 0; i < entries.length; i++) {
       const g = sample.groups[i] as GroupSample;
-      const entry = entries[i] as GroupEntry;
-      const growth = growthUj(entry, g.energyUj, step === 1);
-      if (entry.selected) {
+      const sent = account(entries[i] as GroupEntry, g.energyUj, g.powerUw, step === 1, this.stageOf(g.kind));
+      if (sent !== null) {
         selected.push(g);
-        energyUj.push(entry.lastUj - entry.outUj);
-      } else {
-        const stage = this.stageOf(g.kind);
-        entry.outUj += growth;
-        stage.energyUj += growth;
-        stage.powerUw += g.powerUw;
-        stage.count += 1;
+        energyUj.push(sent);
       }
     }
     const oldestMs = sample.timestampMs - GROUP_STATE_RETENTION_MS;

@@ -21,35 +21,25 @@ afterEach(() => {
   for (const s of sinks.splice(0)) s.server.close();
 });
 
-/** 500 workers and a burner; the burner and 40 workers use CPU time as the run goes. */
-function busyTree(): { tree: ProcfsTree; stop: () => void } {
-  const workers = generateProcesses(500);
-  const burner: FakeProcess = { pid: 99, comm: 'burner', utime: 0, stime: 0, starttime: 5_000 };
-  const tree = ProcfsTree.create({ cpuCount: 2, processes: [burner, ...workers] });
-  trees.push(tree);
-  const ticks: Array<readonly [FakeProcess, number]> = [[burner, 30], ...workers.slice(0, 40).map((w, i) => [w, 1 + (i % 3)] as const)];
-  // 30 + 79 process ticks per period, 120 busy: some busy time stays unattributed.
-  return { tree, stop: tree.runCpu({ user: 120, idle: 80 }, ticks, 100) };
-}
-
 /**
- * busyTree plus two workers that take turns at the top: one uses 20 ticks a period for 1.2 s, then the
- * other, so with a top 5 each leaves the selection and comes back during a few seconds' run.
+ * 500 workers and a burner; the burner and 40 workers use CPU time as the run goes. With `swing`, two more
+ * workers take turns at the top: one uses 20 ticks a period for 1.2 s, then the other, so with a top 5
+ * each leaves the selection and comes back during a few seconds' run.
  */
-function swingTree(): { tree: ProcfsTree; stop: () => void } {
+function busyTree(swing = false): { tree: ProcfsTree; stop: () => void } {
   const workers = generateProcesses(500);
   const burner: FakeProcess = { pid: 99, comm: 'burner', utime: 0, stime: 0, starttime: 5_000 };
   const tree = ProcfsTree.create({ cpuCount: 2, processes: [burner, ...workers] });
   trees.push(tree);
   const ticks: Array<readonly [FakeProcess, number]> = [[burner, 30], ...workers.slice(0, 40).map((w, i) => [w, 1 + (i % 3)] as const)];
-  const swing = [workers[100], workers[101]] as [FakeProcess, FakeProcess];
   let period = 0;
   const turn = (): void => {
-    const p = swing[Math.floor(period++ / 12) % 2] as FakeProcess;
+    const p = workers[100 + (Math.floor(period++ / 12) % 2)] as FakeProcess;
     p.utime += 20;
     tree.writeProcessStat(p);
   };
-  return { tree, stop: tree.runCpu({ user: 140, idle: 60 }, ticks, 100, turn) };
+  // 30 + 79 process ticks per period (+ 20 swinging), 120 (140) busy: some busy time stays unattributed.
+  return { tree, stop: swing ? tree.runCpu({ user: 140, idle: 60 }, ticks, 100, turn) : tree.runCpu({ user: 120, idle: 80 }, ticks, 100) };
 }
 
 interface JsonReport {
@@ -149,7 +139,7 @@ describe('process selection end to end', () => {
   });
 
   it('an exporter step 3× the sensor step: its process energy series + others = every process\'s energy counter, exactly', async () => {
-    const { tree, stop } = swingTree();
+    const { tree, stop } = busyTree(true);
     const top = await startRecordingHttpServer();
     const all = await startRecordingHttpServer();
     sinks.push(top, all);
