@@ -119,6 +119,9 @@ export const METRIC_FAMILIES = {
   ),
   scaph_process_memory_bytes: fam('Physical RAM usage by the process, in bytes', 'gauge', 'int'),
   scaph_process_memory_virtual_bytes: fam('Virtual RAM usage by the process, in bytes', 'gauge', 'int'),
+  // Under a selection the process and group energy series count only the steps this exporter sent them
+  // (what they used meanwhile is in the others energy): said in the README's metrics table, not in these
+  // HELP texts, which Riemann repeats in every event of every process.
   // Sent by an exporter that selects processes (--max-top-consumers, --min-process-power, --process-regex,
   // --exclude-process-regex): what it sends no series for, so the series still add up to the total.
   ...othersFamilies('process', 'processes'),
@@ -227,7 +230,11 @@ function othersFamilies<K extends string>(kind: K, what: string): Record<OthersF
       'gauge',
       'int',
     ),
-    [`scaph_${kind}_others_energy_microjoules`]: fam(`Energy of the ${what} this exporter sends no series for: each step adds what was rolled up in that step, in microjoules`, 'counter', 'int'),
+    [`scaph_${kind}_others_energy_microjoules`]: fam(
+      `Energy of the ${what} this exporter sends no series for: the growth of their energy counters over the steps they were not sent, in microjoules; with the selected ${what}' energy it adds up to the energy of all ${what}`,
+      'counter',
+      'int',
+    ),
     [`scaph_${kind}_others_count`]: fam(`Number of ${what} rolled up into the others power at the last step (those this exporter sends no series for)`, 'gauge', 'int'),
   } as Record<OthersFamilyNames<K>, MetricFamily>;
 }
@@ -262,10 +269,13 @@ export function sampleToMetrics(
   addHostMetrics(list, sample);
   addSocketMetrics(list, sample);
   const selection = options.selector?.select(sample) ?? null;
-  addProcessMetrics(list, selection ? selection.processes : sample.processes, options, labelsOf);
-  if (selection) addOthers(list, PROCESS_OTHERS_FAMILIES, selection.others);
+  if (selection) {
+    addProcessMetrics(list, selection.processes, selection.processEnergyUj, options, labelsOf);
+    addOthers(list, PROCESS_OTHERS_FAMILIES, selection.others);
+  } else addProcessMetrics(list, sample.processes, null, options, labelsOf);
   if (options.containers) {
-    addGroupMetrics(list, selection ? selection.groups : sample.groups);
+    if (selection) addGroupMetrics(list, selection.groups, selection.groupEnergyUj);
+    else addGroupMetrics(list, sample.groups, null);
     if (selection) addGroupOthers(list, selection.groupOthers);
   }
   list.add('scaph_self_topo_procs_nb', sample.processes.length);
@@ -340,11 +350,22 @@ function addSocketMetrics(list: MetricList, sample: Sample): void {
   }
 }
 
-function addProcessMetrics(list: MetricList, processes: readonly ProcessSample[], options: MetricsViewOptions, labelsOf: ProcessLabelSource): void {
-  for (const p of processes) {
+/**
+ * `energyUj`: the energy series of each process (same index), as a selection sends them (Selection.processEnergyUj);
+ * null = each process's own counter.
+ */
+function addProcessMetrics(
+  list: MetricList,
+  processes: readonly ProcessSample[],
+  energyUj: readonly number[] | null,
+  options: MetricsViewOptions,
+  labelsOf: ProcessLabelSource,
+): void {
+  for (let i = 0; i < processes.length; i++) {
+    const p = processes[i] as ProcessSample;
     const labels = labelsOf(p, options);
     list.add('scaph_process_power_consumption_microwatts', p.powerUw, labels);
-    list.add('scaph_process_energy_microjoules', p.energyUj, labels);
+    list.add('scaph_process_energy_microjoules', energyUj ? (energyUj[i] as number) : p.energyUj, labels);
     list.add('scaph_process_cpu_usage_percentage', p.cpuUsagePercent, labels);
     list.add('scaph_process_memory_bytes', p.memoryBytes, labels);
     list.add('scaph_process_memory_virtual_bytes', p.virtualMemoryBytes, labels);
@@ -389,8 +410,10 @@ function addGroupOthers(list: MetricList, byKind: ReadonlyMap<GroupKind, OthersR
  */
 const groupLabelCache = new WeakMap<ContainerInfo, Partial<Record<GroupKind, MetricLabels>>>();
 
-function addGroupMetrics(list: MetricList, groups: readonly GroupSample[]): void {
-  for (const g of groups) {
+/** `energyUj` as for addProcessMetrics (Selection.groupEnergyUj, or null). */
+function addGroupMetrics(list: MetricList, groups: readonly GroupSample[], energyUj: readonly number[] | null): void {
+  for (let i = 0; i < groups.length; i++) {
+    const g = groups[i] as GroupSample;
     const [powerName, energyName] = GROUP_FAMILIES[g.kind];
     let byKind = groupLabelCache.get(g.container);
     if (!byKind) {
@@ -399,7 +422,7 @@ function addGroupMetrics(list: MetricList, groups: readonly GroupSample[]): void
     }
     const labels = (byKind[g.kind] ??= Object.freeze(groupLabels(g.kind, g.container)));
     list.add(powerName, g.powerUw, labels);
-    list.add(energyName, g.energyUj, labels);
+    list.add(energyName, energyUj ? (energyUj[i] as number) : g.energyUj, labels);
   }
 }
 

@@ -82,7 +82,8 @@ export function selectionHelp(ending: string): string {
     '\nProcess selection (--max-top-consumers, --min-process-power, --process-regex, --exclude-process-regex):\n' +
     'only the kept processes get series; the rest roll up into scaph_process_others_power_microwatts,\n' +
     '_energy_microjoules and _count, so kept + others = the power of all processes, exactly (the same for\n' +
-    'containers, pods, namespaces and units with --containers). A process that stops qualifying keeps its\n' +
+    'containers, pods, namespaces and units with --containers), and the energy too: a kept process\'s energy\n' +
+    'counts the steps it was sent, the rest is in the others. A process that stops qualifying keeps its\n' +
     `series --selection-hold-steps more steps (default ${DEFAULT_HOLD_STEPS}), so series do not flap.\nWhen it leaves, ${ending}.\n`
   );
 }

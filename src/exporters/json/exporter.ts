@@ -45,7 +45,7 @@ export interface JsonReport {
 interface JsonOthers {
   /** Σ their power, µW. */
   readonly consumption: number;
-  /** Energy rolled up since the run started (each report adds its others consumption × step), µJ. */
+  /** Energy of the processes while they were not listed, since the run started: the growth of their energy counters, µJ. */
   readonly energy: number;
   /** How many processes. */
   readonly count: number;

@@ -111,8 +111,8 @@ export class PrometheusExporter implements Exporter {
   }
 
   export(sample: Sample): void {
-    // The selection advances every step, scraped or not: its hold counts steps and its others energy
-    // integrates every interval. A scrape then renders with this step's selection.
+    // The selection advances every step, scraped or not: its hold counts steps, and a process's energy
+    // goes to others for exactly the steps it was not selected. A scrape then renders with this step's selection.
     this.options.metricsView.selector?.select(sample);
     this.cache = { sample, metrics: null, texts: new Map(), gzipped: new Map() };
     this.lastSampleMs = performance.now();

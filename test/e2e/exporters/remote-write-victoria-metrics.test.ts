@@ -59,8 +59,17 @@ const STEP_MS = 2000;
 /** Recent enough for VictoriaMetrics to keep, written at once (it accepts any order). */
 const T0 = Math.floor((Date.now() - 10 * 60_000) / STEP_MS) * STEP_MS;
 
-/** Processes of step i: pid 100 leads, pids 201 and 202 take turns at the 2nd rank every 2 steps, 20 idle ones below. */
-function processesAt(i: number): { pid: number; exe: string; powerUw: number }[] {
+/**
+ * Processes of step i: pid 100 leads, pids 201 and 202 take turns at the 2nd rank every 2 steps, 20 idle
+ * ones below. Each energy counter grows by its power × the step.
+ */
+function processesAt(i: number): { pid: number; exe: string; powerUw: number; energyUj: number }[] {
+  const energyUj = new Map<number, number>();
+  for (let k = 0; k <= i; k++) for (const p of powersAt(k)) energyUj.set(p.pid, (energyUj.get(p.pid) ?? 0) + (p.powerUw * STEP_MS) / 1000);
+  return powersAt(i).map((p) => ({ ...p, energyUj: energyUj.get(p.pid) as number }));
+}
+
+function powersAt(i: number): { pid: number; exe: string; powerUw: number }[] {
   const aLeads = Math.floor(i / 2) % 2 === 0;
   return [
     { pid: 100, exe: 'leader', powerUw: 20_000_000 },
@@ -147,9 +156,19 @@ describe('process selection on a real VictoriaMetrics (30 steps, top 2, two proc
       expect(selected.reduce((sum, p) => sum + p.value, 0) + (others?.points[i]?.value ?? Number.NaN)).toBe(all);
       expect(selected.length + (count?.points[i]?.value ?? Number.NaN)).toBe(23);
     }
-    // The others energy is a counter of what was rolled up: Σ others power × 2 s over the steps.
+    // Energy, as stored: the last value of each process's series (from the first step, the baseline, for
+    // one not sent yet) + the others counter = every process's counter, exactly, at every step. pid 202
+    // was out at step 1, so its series holds its counter less that step's 4 J.
     const [energy] = await vmExport(vm, `scaph_process_others_energy_microjoules{job="${job}"}`, STEPS);
-    const expected = (others?.points ?? []).reduce((sum, p) => sum + (p.value * STEP_MS) / 1000, 0);
-    expect(energy?.points[STEPS - 1]?.value).toBe(expected);
+    const series = await vmExport(vm, `scaph_process_energy_microjoules{job="${job}"}`);
+    const last = new Map(processesAt(0).map((p) => [String(p.pid), p.energyUj]));
+    for (let i = 0; i < STEPS; i++) {
+      const t = T0 + i * STEP_MS;
+      for (const s of series) for (const p of s.points) if (p.timestampMs === t && Number.isFinite(p.value)) last.set(s.labels['pid'] ?? '?', p.value);
+      const all = processesAt(i).reduce((sum, p) => sum + p.energyUj, 0);
+      expect([...last.values()].reduce((a, b) => a + b, energy?.points[i]?.value ?? Number.NaN)).toBe(all);
+    }
+    const duelB = processesAt(STEPS - 1).find((p) => p.pid === 202)?.energyUj as number;
+    expect(last.get('202')).toBe(duelB - (2_000_000 + 1) * 2);
   });
 });

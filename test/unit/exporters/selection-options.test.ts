@@ -89,14 +89,15 @@ describe('prometheus with a selection', () => {
   it('advances the selection every step, scraped or not, and renders the others', async () => {
     const selector = new ProcessSelector(selectionOptions({ maxTopConsumers: 1 }));
     const e = new PrometheusExporter({ address: '127.0.0.1', port: 0, suffix: 'metrics', metricsView: { selector }, version: '1', logger: silentLogger() });
-    const processes = [makeProcess({ pid: 1, powerUw: 5_000_000 }), makeProcess({ pid: 2, powerUw: 3_000_000 }), makeProcess({ pid: 3, powerUw: 1_000_000 })];
-    // Three steps of 2 s, no scrape in between: the others energy integrates all three.
-    for (let i = 0; i < 3; i++) e.export(makeSample({ timestampMs: 1_000_000 + i * 2000, processes }));
+    // Three steps of 2 s (each counter grows by power × 2 s), no scrape in between: the others energy has the
+    // growth of the two after the first (the baseline).
+    const processes = (i: number) => [5_000_000, 3_000_000, 1_000_000].map((powerUw, k) => makeProcess({ pid: k + 1, powerUw, energyUj: powerUw * 2 * (i + 1) }));
+    for (let i = 0; i < 3; i++) e.export(makeSample({ timestampMs: 1_000_000 + i * 2000, processes: processes(i) }));
     const text = (await e.render('text')) ?? '';
     expect(text).toMatch(/^scaph_process_power_consumption_microwatts\{pid="1",/m);
     expect(text).not.toMatch(/^scaph_process_power_consumption_microwatts\{pid="2",/m);
     expect(text).toContain('\nscaph_process_others_power_microwatts 4000000\n');
-    expect(text).toContain('\nscaph_process_others_energy_microjoules 24000000\n');
+    expect(text).toContain('\nscaph_process_others_energy_microjoules 16000000\n');
     expect(text).toContain('\nscaph_process_others_count 2\n');
     const check = await promtoolCheckMetrics(text);
     expect(check.errors).toEqual([]);

@@ -62,8 +62,8 @@ describe('json report', () => {
     ]);
     expect(r.consumers).toHaveLength(2);
     expect(r.consumers[0]).toMatchObject({ pid: 42, exe: '/usr/bin/proc42', consumption: 30_000_000 });
-    // The process not listed, in µW and µJ (2 W over the sample's 2 s interval).
-    expect(r.others).toEqual({ consumption: 2_000_000, energy: 4_000_000, count: 1 });
+    // The process not listed, in µW and µJ (0 in the first report: the baseline of the energy that follows).
+    expect(r.others).toEqual({ consumption: 2_000_000, energy: 0, count: 1 });
     expect(r.consumers[0]?.resources_usage).toEqual({ cpu_usage: 5, cpu_usage_unit: '%', memory_usage: 4096, memory_usage_unit: 'Bytes', memory_virtual_usage: 8192, memory_virtual_usage_unit: 'Bytes' });
   });
 

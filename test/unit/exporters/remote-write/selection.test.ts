@@ -19,17 +19,16 @@ afterEach(() => {
   sink = null;
 });
 
-/** Step i: pid 1 leads; pids 2 and 3 trade the 2nd rank at step 1; pid 4 stays at the bottom. */
+/**
+ * Step i (1 s steps): pid 1 leads; pids 2 and 3 trade the 2nd rank at step 1; pid 4 stays at the bottom.
+ * Each energy counter grows by its power × 1 s.
+ */
 function step(i: number) {
-  const [a, b] = i === 0 ? [3_000_000, 2_000_000] : [2_000_000, 3_000_000];
+  const power = (k: number) => (k === 0 ? [9_000_000, 3_000_000, 2_000_000, 5] : [9_000_000, 2_000_000, 3_000_000, 5]);
+  const energy = (p: number) => Array.from({ length: i + 1 }, (_, k) => power(k)[p] as number).reduce((a, b) => a + b, 0);
   return syntheticSample({
     timestampMs: T0 + i * 1000,
-    processes: [
-      { pid: 1, exe: 'big', powerUw: 9_000_000 },
-      { pid: 2, exe: 'a', powerUw: a },
-      { pid: 3, exe: 'b', powerUw: b },
-      { pid: 4, exe: 'idle', powerUw: 5 },
-    ],
+    processes: ['big', 'a', 'b', 'idle'].map((exe, p) => ({ pid: p + 1, exe, powerUw: power(i)[p] as number, energyUj: energy(p) })),
   });
 }
 
@@ -87,9 +86,17 @@ describe('remote-write with --max-top-consumers', () => {
     for (const s of stale) expect(s.samples.map((p) => [Number.isNaN(p.value), p.timestamp])).toEqual([[true, T0 + 2000]]);
     expect((requests[3] as PromTimeSeries[]).some((s) => label(s, 'pid') === '2')).toBe(false);
     expect(requests.flat().filter((s) => s.samples.some((p) => Number.isNaN(p.value))).every((s) => label(s, 'pid') === '2')).toBe(true);
-    // The others: what is not sent, in µW, µJ (1 s steps) and processes.
+    // The others: what is not sent, in µW, µJ (the growth of what was not sent) and processes.
     expect(requests.map((r) => others(r, 'scaph_process_others_power_microwatts'))).toEqual([2_000_005, 5, 2_000_005, 2_000_005]);
     expect(requests.map((r) => others(r, 'scaph_process_others_count'))).toEqual([2, 1, 2, 2]);
-    expect(requests.map((r) => others(r, 'scaph_process_others_energy_microjoules'))).toEqual([2_000_005, 2_000_010, 4_000_015, 6_000_020]);
+    // Energy: 0 at the first step (the baseline), then the growth of what was not sent: pid 4's 5 µJ a step,
+    // and pid 2's 2 J a step once it left.
+    expect(requests.map((r) => others(r, 'scaph_process_others_energy_microjoules'))).toEqual([0, 5, 2_000_010, 4_000_015]);
+    // pid 2's energy series stops at its 5 J counter (then its staleness marker); pid 3's goes on from its counter (nothing was counted
+    // in others for it after the baseline).
+    const energy = (series: readonly PromTimeSeries[], pid: string) =>
+      series.find((s) => label(s, '__name__') === 'scaph_process_energy_microjoules' && label(s, 'pid') === pid)?.samples[0]?.value;
+    expect(requests.map((r) => energy(r, '2'))).toEqual([3_000_000, 5_000_000, Number.NaN, undefined]);
+    expect(requests.map((r) => energy(r, '3'))).toEqual([undefined, 5_000_000, 8_000_000, 11_000_000]);
   });
 });
