@@ -11,6 +11,7 @@
 import { createRequire } from 'node:module';
 import type { Metric } from '../../src/core/metrics.js';
 import type { QueuedSample } from '../../src/delivery/transport.js';
+import { carriesAttribute } from '../../src/exporters/riemann/events.js';
 import { BENCH_LABELS, type Encoder } from './scaph-encoders.js';
 
 const require = createRequire(import.meta.url);
@@ -92,7 +93,10 @@ export function peerRiemann(maxEventsPerMsg: number): Encoder | string {
     description: m.help,
     tags: ['scaphandre'],
     ttl: 60,
-    attributes: Object.entries(m.labels).map(([key, value]) => ({ key, value })),
+    // The same events as scaph writes (cmdline on the process power event only), so both encode the same bytes.
+    attributes: Object.entries(m.labels)
+      .filter(([key]) => carriesAttribute(m.name, key))
+      .map(([key, value]) => ({ key, value })),
     ...(m.kind === 'int' ? { metricSint64: m.value } : { metricD: m.value }),
   });
   return {

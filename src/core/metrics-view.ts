@@ -5,7 +5,10 @@
  *   instead of re-encoding 500 label sets per step.
  * - Exporters that view the same sample the same way (`scaph run` with several push exporters) share
  *   one metric list instead of each building its own ~2,500 Metric objects. The list is read-only.
+ * - A metric filter (metric-filter.ts) is a stage on that list: exporters with the same filter share the
+ *   filtered list too, and exporters with different filters still share the list it comes from.
  */
+import type { MetricFilter } from './metric-filter.js';
 import { processLabels, sampleToMetrics, type Metric, type MetricLabels, type MetricsViewOptions } from './metrics.js';
 import type { ContainerInfo, ProcessSample, Sample } from './sample.js';
 
@@ -64,7 +67,11 @@ function labelKey(o: MetricsViewOptions): string {
 }
 
 const labelCaches = new Map<string, ProcessLabelCache>();
-/** Ids of the objects a view key must compare by identity (the process filter). */
+/**
+ * Ids of the objects a view key must compare by identity: the process selector. A selector is stateful
+ * and each exporter owns its own, so an exporter that selects gets a list of its own; exporters that send
+ * every process still share one.
+ */
 const objectIds = new WeakMap<object, number>();
 let nextObjectId = 1;
 /**
@@ -90,8 +97,31 @@ function idOf(o: object | null | undefined): number {
  * exporters (don't mutate it) and process labels objects are reused across samples.
  */
 export function metricsView(sample: Sample, options: MetricsViewOptions = {}, version = ''): Metric[] {
+  const list = unfilteredView(sample, options, version);
+  const filter = options.metricFilter ?? null;
+  return filter === null ? list : filteredView(list, filter);
+}
+
+/** Filtered lists per (shared list, filter): they live as long as the list they come from. */
+const filteredLists = new WeakMap<Metric[], Map<MetricFilter, Metric[]>>();
+
+function filteredView(list: Metric[], filter: MetricFilter): Metric[] {
+  let byFilter = filteredLists.get(list);
+  if (!byFilter) {
+    byFilter = new Map();
+    filteredLists.set(list, byFilter);
+  }
+  let filtered = byFilter.get(filter);
+  if (!filtered) {
+    filtered = filter.apply(list);
+    byFilter.set(filter, filtered);
+  }
+  return filtered;
+}
+
+function unfilteredView(sample: Sample, options: MetricsViewOptions, version: string): Metric[] {
   const labels = labelKey(options);
-  const key = `${labels}|${idOf(options.processFilter)}|${version}`;
+  const key = `${labels}|${idOf(options.selector)}|${version}`;
   if (shared?.sample !== sample) {
     const current = { sample, lists: new Map<string, Metric[]>() };
     shared = current;

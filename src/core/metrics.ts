@@ -3,6 +3,8 @@
  * Every exporter that speaks "metrics" (prometheus, remote-write, riemann, warp10, pushgateway)
  * encodes from this list, so names, help texts, types and labels exist here only.
  */
+import type { MetricFilter } from './metric-filter.js';
+import type { OthersRollup, ProcessSelector } from './process-selection.js';
 import type { ContainerInfo, GroupKind, GroupSample, ProcessSample, Sample } from './sample.js';
 
 export type MetricType = 'gauge' | 'counter';
@@ -29,8 +31,14 @@ export interface MetricsViewOptions {
   readonly containers?: boolean;
   /** Cap on the cmdline label length (characters); 0 = no cap. */
   readonly maxCmdlineLength?: number;
-  /** Only process series for processes whose exe or cmdline matches. */
-  readonly processFilter?: RegExp | null;
+  /** Families and labels left out (--keep-metrics, --drop-metrics, --drop-labels): applied by metricsView after sampleToMetrics. */
+  readonly metricFilter?: MetricFilter | null;
+  /**
+   * The exporter's process selection (--max-top-consumers, --min-process-power, --process-regex, …): only
+   * the processes and groups it selects get series, the rest go into the scaph_*_others_* rollups. Stateful
+   * (it remembers what it selected): one per exporter, handed every sample once. null = every process.
+   */
+  readonly selector?: ProcessSelector | null;
 }
 
 /** Families: name → help/type/kind. Exporters that must declare families up front read this. */
@@ -111,6 +119,12 @@ export const METRIC_FAMILIES = {
   ),
   scaph_process_memory_bytes: fam('Physical RAM usage by the process, in bytes', 'gauge', 'int'),
   scaph_process_memory_virtual_bytes: fam('Virtual RAM usage by the process, in bytes', 'gauge', 'int'),
+  // Under a selection the process and group energy series count only the steps this exporter sent them
+  // (what they used meanwhile is in the others energy): said in the README's metrics table, not in these
+  // HELP texts, which Riemann repeats in every event of every process.
+  // Sent by an exporter that selects processes (--max-top-consumers, --min-process-power, --process-regex,
+  // --exclude-process-regex): what it sends no series for, so the series still add up to the total.
+  ...othersFamilies('process', 'processes'),
   scaph_container_power_microwatts: fam(
     'Power attributed to a container: its cgroup CPU time over the busy CPU time of the machine (or the sum of its processes\' power without cgroup v2), in microwatts',
     'gauge',
@@ -151,6 +165,11 @@ export const METRIC_FAMILIES = {
     'counter',
     'int',
   ),
+  // The same rollups for groups (--containers with a selection), one set per kind.
+  ...othersFamilies('container', 'containers'),
+  ...othersFamilies('pod', 'pods'),
+  ...othersFamilies('namespace', 'namespaces'),
+  ...othersFamilies('systemd_unit', 'systemd units'),
   scaph_self_topo_procs_nb: fam('Number of processes monitored for the host.', 'gauge', 'int'),
   scaph_self_topo_stats_nb: fam(
     'CPU statistics readings (/proc/stat) scaph keeps in memory for the host: the previous one, where the next interval starts',
@@ -200,6 +219,26 @@ function fam(help: string, type: MetricType, kind: ValueKind): MetricFamily {
   return { help, type, kind };
 }
 
+type OthersFamilyNames<K extends string> = `scaph_${K}_others_power_microwatts` | `scaph_${K}_others_energy_microjoules` | `scaph_${K}_others_count`;
+
+/** The three `others` rollup families of processes or of one group kind, one wording for all. */
+function othersFamilies<K extends string>(kind: K, what: string): Record<OthersFamilyNames<K>, MetricFamily> {
+  const by = kind === 'process' ? '--max-top-consumers, --min-process-power, --process-regex or --exclude-process-regex' : '--max-top-consumers or --min-process-power';
+  return {
+    [`scaph_${kind}_others_power_microwatts`]: fam(
+      `Power of the ${what} this exporter sends no series for (not selected by ${by}), in microwatts: with the selected ${what}' power it adds up to the power of all ${what}`,
+      'gauge',
+      'int',
+    ),
+    [`scaph_${kind}_others_energy_microjoules`]: fam(
+      `Energy of the ${what} this exporter sends no series for: the growth of their energy counters over the steps they were not sent, in microjoules; with the selected ${what}' energy it adds up to the energy of all ${what}`,
+      'counter',
+      'int',
+    ),
+    [`scaph_${kind}_others_count`]: fam(`Number of ${what} rolled up into the others power at the last step (those this exporter sends no series for)`, 'gauge', 'int'),
+  } as Record<OthersFamilyNames<K>, MetricFamily>;
+}
+
 const NO_LABELS: MetricLabels = Object.freeze({});
 
 /** Builder that keeps the family facts (help, type, kind) out of every call site. */
@@ -229,8 +268,16 @@ export function sampleToMetrics(
   const list = new MetricList();
   addHostMetrics(list, sample);
   addSocketMetrics(list, sample);
-  addProcessMetrics(list, sample, options, labelsOf);
-  if (options.containers) addGroupMetrics(list, sample.groups);
+  const selection = options.selector?.select(sample) ?? null;
+  if (selection) {
+    addProcessMetrics(list, selection.processes, selection.processEnergyUj, options, labelsOf);
+    addOthers(list, PROCESS_OTHERS_FAMILIES, selection.others);
+  } else addProcessMetrics(list, sample.processes, null, options, labelsOf);
+  if (options.containers) {
+    if (selection) addGroupMetrics(list, selection.groups, selection.groupEnergyUj);
+    else addGroupMetrics(list, sample.groups, null);
+    if (selection) addGroupOthers(list, selection.groupOthers);
+  }
   list.add('scaph_self_topo_procs_nb', sample.processes.length);
   addBookkeepingMetrics(list, sample);
   if (sample.agentRssBytes !== undefined) list.add('scaph_self_memory_bytes', sample.agentRssBytes);
@@ -303,13 +350,22 @@ function addSocketMetrics(list: MetricList, sample: Sample): void {
   }
 }
 
-function addProcessMetrics(list: MetricList, sample: Sample, options: MetricsViewOptions, labelsOf: ProcessLabelSource): void {
-  const filter = options.processFilter ?? null;
-  for (const p of sample.processes) {
-    if (filter && !filter.test(p.exe) && !filter.test(p.cmdline)) continue;
+/**
+ * `energyUj`: the energy series of each process (same index), as a selection sends them (Selection.processEnergyUj);
+ * null = each process's own counter.
+ */
+function addProcessMetrics(
+  list: MetricList,
+  processes: readonly ProcessSample[],
+  energyUj: readonly number[] | null,
+  options: MetricsViewOptions,
+  labelsOf: ProcessLabelSource,
+): void {
+  for (let i = 0; i < processes.length; i++) {
+    const p = processes[i] as ProcessSample;
     const labels = labelsOf(p, options);
     list.add('scaph_process_power_consumption_microwatts', p.powerUw, labels);
-    list.add('scaph_process_energy_microjoules', p.energyUj, labels);
+    list.add('scaph_process_energy_microjoules', energyUj ? (energyUj[i] as number) : p.energyUj, labels);
     list.add('scaph_process_cpu_usage_percentage', p.cpuUsagePercent, labels);
     list.add('scaph_process_memory_bytes', p.memoryBytes, labels);
     list.add('scaph_process_memory_virtual_bytes', p.virtualMemoryBytes, labels);
@@ -323,14 +379,41 @@ const GROUP_FAMILIES: Readonly<Record<GroupKind, readonly [MetricName, MetricNam
   systemd_unit: ['scaph_systemd_unit_power_microwatts', 'scaph_systemd_unit_energy_microjoules'],
 };
 
+type OthersFamilies = readonly [power: MetricName, energy: MetricName, count: MetricName];
+
+const PROCESS_OTHERS_FAMILIES: OthersFamilies = ['scaph_process_others_power_microwatts', 'scaph_process_others_energy_microjoules', 'scaph_process_others_count'];
+
+/** Per kind, in the order they are written. */
+const GROUP_OTHERS_FAMILIES: ReadonlyArray<readonly [GroupKind, OthersFamilies]> = [
+  ['container', ['scaph_container_others_power_microwatts', 'scaph_container_others_energy_microjoules', 'scaph_container_others_count']],
+  ['pod', ['scaph_pod_others_power_microwatts', 'scaph_pod_others_energy_microjoules', 'scaph_pod_others_count']],
+  ['namespace', ['scaph_namespace_others_power_microwatts', 'scaph_namespace_others_energy_microjoules', 'scaph_namespace_others_count']],
+  ['systemd_unit', ['scaph_systemd_unit_others_power_microwatts', 'scaph_systemd_unit_others_energy_microjoules', 'scaph_systemd_unit_others_count']],
+];
+
+function addOthers(list: MetricList, [power, energy, count]: OthersFamilies, others: OthersRollup): void {
+  list.add(power, others.powerUw);
+  list.add(energy, others.energyUj);
+  list.add(count, others.count);
+}
+
+function addGroupOthers(list: MetricList, byKind: ReadonlyMap<GroupKind, OthersRollup>): void {
+  for (const [kind, families] of GROUP_OTHERS_FAMILIES) {
+    const others = byKind.get(kind);
+    if (others) addOthers(list, families, others);
+  }
+}
+
 /**
  * Group labels per (container info object, kind): the sensor hands out the same frozen ContainerInfo
  * while nothing about the group changes, so its series keep one labels object and the encoders' caches hit.
  */
 const groupLabelCache = new WeakMap<ContainerInfo, Partial<Record<GroupKind, MetricLabels>>>();
 
-function addGroupMetrics(list: MetricList, groups: readonly GroupSample[]): void {
-  for (const g of groups) {
+/** `energyUj` as for addProcessMetrics (Selection.groupEnergyUj, or null). */
+function addGroupMetrics(list: MetricList, groups: readonly GroupSample[], energyUj: readonly number[] | null): void {
+  for (let i = 0; i < groups.length; i++) {
+    const g = groups[i] as GroupSample;
     const [powerName, energyName] = GROUP_FAMILIES[g.kind];
     let byKind = groupLabelCache.get(g.container);
     if (!byKind) {
@@ -339,7 +422,7 @@ function addGroupMetrics(list: MetricList, groups: readonly GroupSample[]): void
     }
     const labels = (byKind[g.kind] ??= Object.freeze(groupLabels(g.kind, g.container)));
     list.add(powerName, g.powerUw, labels);
-    list.add(energyName, g.energyUj, labels);
+    list.add(energyName, energyUj ? (energyUj[i] as number) : g.energyUj, labels);
   }
 }
 

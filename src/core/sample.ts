@@ -140,6 +140,14 @@ export interface ProcessSample {
 
 export type GroupKind = 'container' | 'pod' | 'namespace' | 'systemd_unit';
 
+/**
+ * How long the sensor keeps the energy counter of a group that is absent from the samples (no live
+ * process, no CPU time growth), ms: a group back within it continues its counter (a restarting service, a
+ * container between two jobs), one back later starts again from 0. Whoever follows group counters across
+ * samples (the process selector) keeps them at least this long.
+ */
+export const GROUP_ENERGY_RETENTION_MS = 600_000;
+
 /** Power of a container, pod, namespace or systemd unit (with `--containers`), in the processes' model. */
 export interface GroupSample {
   readonly kind: GroupKind;

@@ -13,7 +13,7 @@ import type { QueuedSample, Transport } from './transport.js';
 
 export interface PushExporterOptions {
   readonly logger: Logger;
-  /** Passed to sampleToMetrics (qemu, containers, cmdline cap, process filter). */
+  /** Passed to sampleToMetrics (qemu, containers, cmdline cap, process selector). */
   readonly metricsView?: MetricsViewOptions;
   /** scaph's version, for the scaph_self_version metric. */
   readonly version?: string;
@@ -305,6 +305,7 @@ class PushExporterImpl<Batch> implements PushExporter {
     this.stats.nextAttemptAtMs = null;
     if (outcome.kind === 'ok') {
       this.stats.sent += entries.length;
+      if (last) this.stats.seriesSent = last.metrics.length;
       this.evictedInFlight = 0;
       this.stats.lastSuccessMs = this.now();
       this.failures.success();

@@ -18,6 +18,7 @@ export interface DeliveryStatsSnapshot {
   readonly failedAttempts: number;
   /** While failing, ms until the next attempt (0 while one is in flight); null while delivering. */
   readonly nextAttemptInMs: number | null;
+  readonly seriesSent: number;
 }
 
 /**
@@ -39,6 +40,11 @@ export class DeliveryStats {
   spoolBytes: number | null = null;
   /** Samples the disk spool refused to store (disk full, read-only): kept in memory only. */
   spoolWriteFailures = 0;
+  /**
+   * Series in the newest step the backend acknowledged: its metrics after the filters, one series each
+   * (not this transport's own scaph_delivery_* series, nor staleness markers). 0 until the first one.
+   */
+  seriesSent = 0;
   private readonly dropped = new Map<string, number>();
 
   constructor(readonly transport: string) {}
@@ -71,6 +77,7 @@ export class DeliveryStats {
       attempts: this.attempts,
       failedAttempts: this.failedAttempts,
       nextAttemptInMs: this.nextAttemptInMs(nowMs),
+      seriesSent: this.seriesSent,
     };
   }
 
@@ -84,6 +91,15 @@ export class DeliveryStats {
     for (const [reason, n] of [...this.dropped].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
       out.push(counter('scaph_delivery_samples_dropped_total', 'Samples given up on, by reason', { ...t, reason }, n));
     }
+    out.push(
+      gauge(
+        'scaph_delivery_series_sent',
+        'Series in the last step the backend acknowledged (after --keep-metrics, --drop-metrics; scaph_delivery_* not counted)',
+        t,
+        this.seriesSent,
+        'int',
+      ),
+    );
     out.push(gauge('scaph_delivery_queue_depth', 'Samples waiting in the delivery queue', t, this.queueDepth, 'int'));
     out.push(gauge('scaph_delivery_queue_bytes', 'Approximate memory held by the delivery queue, in bytes', t, this.queueBytes, 'int'));
     out.push(

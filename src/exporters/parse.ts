@@ -40,6 +40,15 @@ export function nonNegativeInt(flag: string): (value: string) => number {
   };
 }
 
+/** Watts (decimals allowed) >= 0, as whole µW. */
+export function nonNegativeWattsAsUw(flag: string): (value: string) => number {
+  return (value: string) => {
+    const n = Number(value);
+    if (value.trim() === '' || !Number.isFinite(n) || n < 0) throw new UsageError(`${flag} must be a number of watts >= 0 (decimals allowed), got "${value}"`);
+    return Math.round(n * 1e6);
+  };
+}
+
 /** A port to listen on: 0 lets the system choose one (the exporter then says which). */
 export function port(flag: string): (value: string) => number {
   return (value: string) => {
@@ -107,16 +116,16 @@ export function urlPathSuffix(flag: string): (value: string) => string {
  * --help as the same as its target; parsed by the target's parser into the target's value.
  */
 export class AliasOption extends Option {
-  constructor(flags: string, readonly target: Option) {
-    super(flags, `same as ${target.long ?? target.flags} (the spelling of Scaphandre's documentation)`);
+  constructor(flags: string, readonly target: Option, why = "the spelling of Scaphandre's documentation") {
+    super(flags, `same as ${target.long ?? target.flags} (${why})`);
   }
 }
 
-/** Adds `flags` to `cmd` as an alias of its option `targetLong` (e.g. '--dispatch-interval'). */
-export function addAlias(cmd: Command, flags: string, targetLong: string): Command {
+/** Adds `flags` to `cmd` as an alias of its option `targetLong` (e.g. '--dispatch-interval'); `why` ends its help. */
+export function addAlias(cmd: Command, flags: string, targetLong: string, why?: string): Command {
   const target = cmd.options.find((o) => o.long === targetLong);
   if (!target) throw new Error(`no option ${targetLong} to alias with ${flags}`);
-  const alias = new AliasOption(flags, target);
+  const alias = new AliasOption(flags, target, why);
   cmd.addOption(alias);
   cmd.on(`option:${alias.name()}`, (value: string) => {
     const key = target.attributeName();

@@ -25,7 +25,7 @@
  *   changed is a new process whose energy restarts at 0.
  */
 import { energyUjFromPower } from '../core/energy.js';
-import type { AttributionModel } from '../core/sample.js';
+import type { AttributionModel, ProcessSample } from '../core/sample.js';
 import { USER_HZ } from './procfs/reader.js';
 import { creditReapedChildren } from './reaped-children.js';
 
@@ -77,18 +77,11 @@ export interface AttributionInput {
   readonly bornAfterTicks: number | null;
 }
 
-export interface ProcessFigures {
+/** What the model works out for one process over the interval: the figures its ProcessSample carries. */
+export interface ProcessFigures
+  extends Pick<ProcessSample, 'cpuTicks' | 'childCpuTicks' | 'cpuShare' | 'cpuUsagePercent' | 'powerUw' | 'energyUj'> {
   /** Index of the process in `input.current`. */
   readonly index: number;
-  /** Its own CPU time over the interval (utime + stime growth), ticks. */
-  readonly cpuTicks: number;
-  /** CPU time of reaped children credited to it over the interval, ticks. */
-  readonly childCpuTicks: number;
-  /** (cpuTicks + childCpuTicks) / the machine's busy ticks (scaled down if the sum went over 1). */
-  readonly cpuShare: number;
-  readonly cpuUsagePercent: number;
-  readonly powerUw: number;
-  readonly energyUj: number;
 }
 
 export interface EndedKey {

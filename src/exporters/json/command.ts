@@ -1,11 +1,16 @@
 import { JsonExporter } from './exporter.js';
 import { commonSettings, runDurationMs, type ExporterSettings, type LocalExporterCommand } from '../command.js';
-import { addAlias, nonNegativeInt, positiveInt, regex, signedSeconds, stepMsFrom } from '../parse.js';
+import { addAlias, nonNegativeInt, signedSeconds, stepMsFrom } from '../parse.js';
+import { addSelectionOptions, selectionSettings, type SelectionSettings, type SelectionSpelling } from '../selection-options.js';
+import type { SelectionOptions } from '../../core/process-selection.js';
 
-export interface JsonSettings extends ExporterSettings {
+/** Scaphandre's json spelling: `-m, --max-top-consumers` (10 by default) and `-r, --process-regex`; a report lists the top n, no hold. */
+const SPELLING: SelectionSpelling = { top: '-m, --max-top-consumers <n>', topDefault: 10, include: '-r, --process-regex <regex>', holdDefault: 0 };
+
+export interface JsonSettings extends ExporterSettings, SelectionSettings {
   readonly file: string | null;
-  readonly maxTopConsumers: number;
-  readonly processFilter: RegExp | null;
+  /** Always set: the report lists the top consumers (10 by default). */
+  readonly selection: SelectionOptions;
   readonly resources: boolean;
   readonly maxCmdlineLength: number;
 }
@@ -17,13 +22,14 @@ export const jsonCommand: LocalExporterCommand<JsonSettings> = {
   stepOption: '--step',
   runDurationOption: '--timeout',
   configure: (cmd) =>
-    addAlias(cmd
-      .option('-t, --timeout <seconds>', 'stop after this many seconds; negative = run until SIGINT/SIGTERM', signedSeconds('-t/--timeout'), 10)
-      .option('-s, --step <seconds>', 'seconds between two measurements (whole or decimal)', stepSeconds, 2)
-      .option('-n, --step-nano <ns>', 'nanoseconds added to --step, e.g. -s 0 -n 100000000 for 100 ms', nonNegativeInt('-n/--step-nano'), 0), '--step_nano <ns>', '--step-nano')
-      .option('-f, --file <path>', 'write to this file instead of stdout (truncated at start)')
-      .option('-m, --max-top-consumers <n>', 'how many top consumers per report', positiveInt('--max-top-consumers'), 10)
-      .option('-r, --process-regex <regex>', 'only report processes whose executable or command line matches', regex('--process-regex'))
+    addSelectionOptions(
+      addAlias(cmd
+        .option('-t, --timeout <seconds>', 'stop after this many seconds; negative = run until SIGINT/SIGTERM', signedSeconds('-t/--timeout'), 10)
+        .option('-s, --step <seconds>', 'seconds between two measurements (whole or decimal)', stepSeconds, 2)
+        .option('-n, --step-nano <ns>', 'nanoseconds added to --step, e.g. -s 0 -n 100000000 for 100 ms', nonNegativeInt('-n/--step-nano'), 0), '--step_nano <ns>', '--step-nano')
+        .option('-f, --file <path>', 'write to this file instead of stdout (truncated at start)'),
+      SPELLING,
+    )
       .option('--resources', 'add CPU and memory usage of each consumer', false)
       .option('--containers', 'add the container, pod or systemd unit of each consumer', false)
       .option('--max-cmdline-length <n>', 'cap each consumer cmdline (0 = no cap)', nonNegativeInt('--max-cmdline-length'), 0)
@@ -31,24 +37,26 @@ export const jsonCommand: LocalExporterCommand<JsonSettings> = {
       .addHelpText(
         'after',
         '\nThe output is a JSON array that stays valid when the run is stopped by SIGINT or SIGTERM.\n' +
+          'Each report lists the selected consumers (the top -m, 10 by default) and, in "others", the power, energy\n' +
+          'and count of the processes it does not list: consumers + others + unattributed = host consumption.\n' +
           'Examples:\n  sudo scaph json -t 60 -s 5 -f /tmp/power.json --resources\n' +
-          '  sudo scaph json -t 10 -s 0 -n 100000000        # a report every 100 ms for 10 s\n',
+          '  sudo scaph json -t 10 -s 0 -n 100000000        # a report every 100 ms for 10 s\n' +
+          '  sudo scaph json -m 20 --min-process-power 0.5 --exclude-process-regex \'^kworker\'\n',
       ),
   settings: (opts) => ({
     ...commonSettings(opts),
     stepMs: stepMsFrom(opts['step'] as number, opts['stepNano'] as number),
     durationMs: runDurationMs(opts['timeout'] as number),
     file: (opts['file'] as string | undefined) ?? null,
-    maxTopConsumers: opts['maxTopConsumers'] as number,
-    processFilter: (opts['processRegex'] as RegExp | undefined) ?? null,
+    // -m has a default, so there is always a selection.
+    selection: selectionSettings(opts, SPELLING) as SelectionOptions,
     resources: opts['resources'] === true,
     maxCmdlineLength: opts['maxCmdlineLength'] as number,
   }),
   create: async (s) =>
     new JsonExporter({
       file: s.file,
-      maxTopConsumers: s.maxTopConsumers,
-      processFilter: s.processFilter,
+      selection: s.selection,
       resources: s.resources,
       containers: s.containers,
       maxCmdlineLength: s.maxCmdlineLength,

@@ -2,14 +2,17 @@ import { closeSync, openSync, writeSync } from 'node:fs';
 import { ScaphError } from '../../core/errors.js';
 import type { Exporter } from '../../core/exporter.js';
 import { capCmdline } from '../../core/metrics.js';
+import { ProcessSelector, type Selection, type SelectionOptions } from '../../core/process-selection.js';
 import type { ContainerInfo, ProcessSample, Sample } from '../../core/sample.js';
-import { topConsumers } from '../stdout/exporter.js';
 
-export interface JsonExporterOptions {
+export interface JsonExporterOptions extends JsonReportOptions {
   /** File to write the JSON array to; null = stdout. */
   readonly file: string | null;
-  readonly maxTopConsumers: number;
-  readonly processFilter: RegExp | null;
+  /** Which processes a report lists (-m, -r, …); the rest go into its `others`. */
+  readonly selection: SelectionOptions;
+}
+
+export interface JsonReportOptions {
   /** Add per-consumer resources_usage (CPU, memory). */
   readonly resources: boolean;
   /** Add the container description of each consumer. */
@@ -34,7 +37,18 @@ export interface JsonReport {
     readonly timestamp: number;
   };
   readonly consumers: readonly JsonConsumer[];
+  /** The processes not listed in consumers (not selected): consumers + others + unattributed = host consumption. */
+  readonly others: JsonOthers;
   readonly sockets: readonly JsonSocket[];
+}
+
+interface JsonOthers {
+  /** Σ their power, µW. */
+  readonly consumption: number;
+  /** Energy of the processes while they were not listed, since the run started: the growth of their energy counters, µJ. */
+  readonly energy: number;
+  /** How many processes. */
+  readonly count: number;
 }
 
 interface JsonConsumer {
@@ -61,7 +75,8 @@ interface JsonSocket {
   readonly domains: readonly { readonly name: string; readonly consumption: number; readonly timestamp: number }[];
 }
 
-export function sampleToJsonReport(sample: Sample, o: Omit<JsonExporterOptions, 'file'>): JsonReport {
+/** One report: `selection` is what the exporter's selector chose for this sample. */
+export function sampleToJsonReport(sample: Sample, selection: Selection, o: JsonReportOptions): JsonReport {
   const ts = sample.timestampMs / 1000;
   const h = sample.host;
   return {
@@ -74,7 +89,8 @@ export function sampleToJsonReport(sample: Sample, o: Omit<JsonExporterOptions, 
       value_source: h.valueSource,
       timestamp: ts,
     },
-    consumers: topConsumers(sample.processes, o.maxTopConsumers, o.processFilter).map((p) => consumer(p, ts, o)),
+    consumers: selection.processes.map((p) => consumer(p, ts, o)),
+    others: { consumption: selection.others.powerUw, energy: round(selection.others.energyUj), count: selection.others.count },
     sockets: sample.sockets.map((s) => ({
       id: s.id,
       consumption: round(s.powerUw),
@@ -84,7 +100,7 @@ export function sampleToJsonReport(sample: Sample, o: Omit<JsonExporterOptions, 
   };
 }
 
-function consumer(p: ProcessSample, ts: number, o: Omit<JsonExporterOptions, 'file'>): JsonConsumer {
+function consumer(p: ProcessSample, ts: number, o: JsonReportOptions): JsonConsumer {
   const base = {
     exe: p.exePath || p.exe,
     cmdline: capCmdline(p.cmdline, o.maxCmdlineLength),
@@ -143,9 +159,11 @@ export class JsonExporter implements Exporter {
   private count = 0;
   private closed = false;
   private end: (err: ScaphError | null) => void = () => undefined;
+  private readonly selector: ProcessSelector;
 
   constructor(private readonly options: JsonExporterOptions) {
     this.ended = new Promise((resolve) => (this.end = resolve));
+    this.selector = new ProcessSelector(options.selection);
   }
 
   async start(): Promise<void> {
@@ -159,7 +177,7 @@ export class JsonExporter implements Exporter {
 
   export(sample: Sample): void {
     if (this.closed) return;
-    const report = JSON.stringify(sampleToJsonReport(sample, this.options));
+    const report = JSON.stringify(sampleToJsonReport(sample, this.selector.select(sample), this.options));
     try {
       writeSync(this.fd, `${this.count === 0 ? '\n' : ',\n'}${report}`);
     } catch (err) {

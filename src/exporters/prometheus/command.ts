@@ -2,8 +2,10 @@ import { PrometheusExporter } from './exporter.js';
 import { commonSettings, type ExporterSettings, type LocalExporterCommand } from '../command.js';
 import { UsageError } from '../../core/errors.js';
 import { nonNegativeInt, port, positiveSeconds, urlPathSuffix } from '../parse.js';
+import { addFilterOptions, FILTER_HELP, filterSettings, type FilterSettings } from '../filter-options.js';
+import { addSelectionOptions, selectionSettings, selectorFor, selectionHelp, type SelectionSettings } from '../selection-options.js';
 
-export interface PrometheusSettings extends ExporterSettings {
+export interface PrometheusSettings extends ExporterSettings, FilterSettings, SelectionSettings {
   readonly address: string;
   readonly port: number;
   readonly suffix: string;
@@ -17,7 +19,7 @@ export const prometheusCommand: LocalExporterCommand<PrometheusSettings> = {
   push: false,
   stepOption: '--step',
   configure: (cmd) =>
-    cmd
+    addFilterOptions(addSelectionOptions(cmd
       .option('-a, --address <address>', 'address to listen on (:: = every IPv6 and IPv4 address)', '::')
       .option('-p, --port <port>', 'TCP port to listen on (0 = a free port, printed at start)', port('-p/--port'), 8080)
       .option('-s, --suffix <path>', 'path of the metrics endpoint (without the leading /), as in Scaphandre', metricsSuffix, 'metrics')
@@ -25,21 +27,25 @@ export const prometheusCommand: LocalExporterCommand<PrometheusSettings> = {
       .option('--max-cmdline-length <n>', 'cap the cmdline label at this many characters (0 = no cap)', nonNegativeInt('--max-cmdline-length'), 256)
       .option('-q, --qemu', 'label qemu-system processes with their VM name (vmname label)', false)
       .option('--containers', 'label processes with their container, pod or systemd unit', false)
-      .option('--health-max-age <seconds>', '/healthz answers 503 once the latest sample is older than this (default: 3 steps)', positiveSeconds('--health-max-age'))
+      .option('--health-max-age <seconds>', '/healthz answers 503 once the latest sample is older than this (default: 3 steps)', positiveSeconds('--health-max-age'))))
       .addHelpText(
         'after',
         '\nScrapes get text format 0.0.4, or OpenMetrics when their Accept header asks for it.\n' +
           '/healthz answers 200 while samples arrive, 503 before the first one and once sampling stalls\n' +
           '(a liveness/readiness probe; /metrics keeps serving the last sample, so it cannot tell).\n' +
+          FILTER_HELP +
+          selectionHelp('its series leave /metrics (Prometheus marks them stale)') +
           'Examples:\n  sudo scaph prometheus -p 8080 --containers\n  sudo scaph prometheus -s metrics2 --step 10     # serves /metrics2, a sample every 10 s\n' +
           'prometheus.yml:\n  scrape_configs:\n    - job_name: scaph\n      static_configs: [{ targets: ["host:8080"] }]\n',
       ),
   settings: (opts) => ({
     ...commonSettings(opts),
+    ...filterSettings(opts),
     address: opts['address'] as string,
     port: opts['port'] as number,
     suffix: opts['suffix'] as string,
     maxCmdlineLength: opts['maxCmdlineLength'] as number,
+    selection: selectionSettings(opts),
     healthMaxAgeMs: ((opts['healthMaxAge'] as number | undefined) ?? 3 * (opts['step'] as number)) * 1000,
   }),
   create: async (s, ctx) =>
@@ -47,7 +53,7 @@ export const prometheusCommand: LocalExporterCommand<PrometheusSettings> = {
       address: s.address,
       port: s.port,
       suffix: s.suffix,
-      metricsView: { qemu: s.qemu, containers: s.containers, maxCmdlineLength: s.maxCmdlineLength },
+      metricsView: { qemu: s.qemu, containers: s.containers, maxCmdlineLength: s.maxCmdlineLength, metricFilter: s.metricFilter, selector: selectorFor(s.selection) },
       version: ctx.version,
       logger: ctx.logger,
       announce: (line) => process.stderr.write(`scaph: ${line}\n`),

@@ -13,6 +13,7 @@ import { gzip as gzipCallback } from 'node:zlib';
 import { ScaphError } from '../../core/errors.js';
 import type { Exporter } from '../../core/exporter.js';
 import type { Logger } from '../../core/log.js';
+import { applyMetricFilter } from '../../core/metric-filter.js';
 import { sampleToMetrics, type Metric, type MetricsViewOptions } from '../../core/metrics.js';
 import type { Sample } from '../../core/sample.js';
 import { contentTypeOf, negotiateFormat, renderMetrics, type ExpositionFormat } from './wire.js';
@@ -110,6 +111,9 @@ export class PrometheusExporter implements Exporter {
   }
 
   export(sample: Sample): void {
+    // The selection advances every step, scraped or not: its hold counts steps, and a process's energy
+    // goes to others for exactly the steps it was not selected. A scrape then renders with this step's selection.
+    this.options.metricsView.selector?.select(sample);
     this.cache = { sample, metrics: null, texts: new Map(), gzipped: new Map() };
     this.lastSampleMs = performance.now();
     this.stallLogged = false;
@@ -140,7 +144,8 @@ export class PrometheusExporter implements Exporter {
     if (!cache) return null;
     let text = cache.texts.get(format);
     if (!text) {
-      cache.metrics ??= sampleToMetrics(cache.sample, this.options.metricsView, this.options.version);
+      const view = this.options.metricsView;
+      cache.metrics ??= applyMetricFilter(sampleToMetrics(cache.sample, view, this.options.version), view.metricFilter);
       this.renders += 1;
       text = renderMetrics(cache.metrics, format);
       cache.texts.set(format, text);

@@ -2,9 +2,11 @@ import { UsageError } from '../../core/errors.js';
 import { PushgatewayExporter } from './transport.js';
 import type { PushExporterCommand, PushSettings } from '../command.js';
 import { addBackoffOptions, BACKOFF_HELP, pushSettings } from '../backoff.js';
+import { addFilterOptions, FILTER_HELP, filterSettings, type FilterSettings } from '../filter-options.js';
 import { destinationPort, nonNegativeInt, positiveSeconds, urlPathSuffix } from '../parse.js';
+import { addSelectionOptions, selectionSettings, selectorFor, selectionHelp, type SelectionSettings } from '../selection-options.js';
 
-export interface PushgatewaySettings extends PushSettings {
+export interface PushgatewaySettings extends PushSettings, FilterSettings, SelectionSettings {
   readonly baseUrl: string;
   readonly suffix: string;
   readonly job: string;
@@ -19,7 +21,7 @@ export const prometheusPushCommand: PushExporterCommand<PushgatewaySettings> = {
   push: true,
   stepOption: '--step',
   configure: (cmd) =>
-    addBackoffOptions(cmd
+    addFilterOptions(addBackoffOptions(addSelectionOptions(cmd
       .option('-H, --host <host>', 'Pushgateway host name or address', 'localhost')
       .option('-p, --port <port>', 'Pushgateway port', destinationPort('-p/--port'), 9091)
       .option('--suffix <path>', 'API path prefix on the Pushgateway', urlPathSuffix('--suffix'), 'metrics')
@@ -30,24 +32,28 @@ export const prometheusPushCommand: PushExporterCommand<PushgatewaySettings> = {
       .option('--delete-on-exit', 'delete the pushed group when scaph stops (SIGINT/SIGTERM)', false)
       .option('--max-cmdline-length <n>', 'cap the cmdline label at this many characters (0 = no cap)', nonNegativeInt('--max-cmdline-length'), 256)
       .option('-q, --qemu', 'label qemu-system processes with their VM name (vmname label)', false)
-      .option('--containers', 'label processes with their container, pod or systemd unit', false))
+      .option('--containers', 'label processes with their container, pod or systemd unit', false))))
       .addHelpText(
         'after',
         '\nEach push replaces the group job=<job>, instance=<host name> (PUT). A failed push is retried;\n' +
           'only the newest sample is kept meanwhile.\n' +
           BACKOFF_HELP +
+          FILTER_HELP +
+          selectionHelp('its series leave the pushed group (each push replaces it)') +
           'Example:\n  sudo scaph prometheus-push -H pushgateway.example -p 9091 -s 30 --delete-on-exit\n',
       ),
   settings: (opts) => {
     const host = opts['host'] as string;
     return {
       ...pushSettings(opts),
+      ...filterSettings(opts),
       baseUrl: `${opts['scheme'] as string}://${host.includes(':') && !host.startsWith('[') ? `[${host}]` : host}:${opts['port'] as number}`,
       suffix: opts['suffix'] as string,
       job: opts['job'] as string,
       tlsCheck: opts['tlsCheck'] !== false,
       deleteOnExit: opts['deleteOnExit'] === true,
       maxCmdlineLength: opts['maxCmdlineLength'] as number,
+      selection: selectionSettings(opts),
     };
   },
   create: async (s, ctx) =>
@@ -65,7 +71,7 @@ export const prometheusPushCommand: PushExporterCommand<PushgatewaySettings> = {
       deleteOnExit: s.deleteOnExit,
       logger: ctx.logger,
       delivery: { backoff: s.backoff },
-      metricsView: { qemu: s.qemu, containers: s.containers, maxCmdlineLength: s.maxCmdlineLength },
+      metricsView: { qemu: s.qemu, containers: s.containers, maxCmdlineLength: s.maxCmdlineLength, metricFilter: s.metricFilter, selector: selectorFor(s.selection) },
     }),
 };
 

@@ -6,7 +6,9 @@ import { readSecretFile } from '../../net/secret.js';
 import { loadTls } from '../../net/tls.js';
 import type { CommandContext, PushExporterCommand, PushSettings } from '../command.js';
 import { addBackoffOptions, BACKOFF_HELP, pushSettings } from '../backoff.js';
+import { addFilterOptions, FILTER_HELP, filterSettings, type FilterSettings } from '../filter-options.js';
 import { keyValue, nonNegativeInt, positiveInt, positiveSeconds } from '../parse.js';
+import { addSelectionOptions, selectionSettings, selectorFor, selectionHelp, type SelectionSettings } from '../selection-options.js';
 
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
@@ -22,7 +24,7 @@ export interface RemoteWriteAuthFlags {
   readonly basicAuthPasswordFile?: string | undefined;
 }
 
-export interface RemoteWriteSettings extends PushSettings, RemoteWriteAuthFlags {
+export interface RemoteWriteSettings extends PushSettings, FilterSettings, RemoteWriteAuthFlags, SelectionSettings {
   readonly url: string;
   readonly job: string;
   readonly labels: Readonly<Record<string, string>>;
@@ -49,7 +51,7 @@ export const remoteWriteCommand: PushExporterCommand<RemoteWriteSettings> = {
 };
 
 function configure(cmd: Command): Command {
-  return addBackoffOptions(cmd
+  return addFilterOptions(addBackoffOptions(addSelectionOptions(cmd
     .requiredOption('-u, --url <url>', 'remote-write endpoint, e.g. http://prometheus:9090/api/v1/write', httpUrl)
     .option('-S, --step <seconds>', 'seconds between two measurements (decimals allowed)', positiveSeconds('-S/--step'), 5)
     .option('--job <name>', 'value of the job label on every series', nonEmpty('--job'), 'scaph')
@@ -68,12 +70,14 @@ function configure(cmd: Command): Command {
     .option('--max-age <seconds>', 'drop queued samples older than this instead of sending them (Prometheus refuses samples older than about 1 h)', positiveSeconds('--max-age'), 3600)
     .option('-q, --qemu', 'label qemu-system processes with their VM name', false)
     .option('--containers', 'label processes with their container, pod or systemd unit', false)
-    .option('--max-cmdline-length <n>', 'cap the cmdline label (0 = no cap)', nonNegativeInt('--max-cmdline-length'), 256))
+    .option('--max-cmdline-length <n>', 'cap the cmdline label (0 = no cap)', nonNegativeInt('--max-cmdline-length'), 256))))
     .addHelpText(
       'after',
       '\nSamples are queued in memory and sent in order; network errors, timeouts, 5xx and 429 (after its Retry-After,\n' +
         'honoured up to 30 s, or --max-backoff if longer) are retried, other 4xx answers are dropped and logged.\n' +
         BACKOFF_HELP +
+        FILTER_HELP +
+        selectionHelp('its series end with a staleness marker') +
         `Secrets are read from files or the environment (${BEARER_TOKEN_ENV}, ${BASIC_PASSWORD_ENV}) and never logged.\n` +
         '\nExamples:\n' +
         '  sudo scaph remote-write -u http://prometheus:9090/api/v1/write -S 10\n' +
@@ -86,6 +90,7 @@ function configure(cmd: Command): Command {
 function settings(opts: OptionValues): RemoteWriteSettings {
   return {
     ...pushSettings(opts),
+    ...filterSettings(opts),
     url: opts['url'] as string,
     job: opts['job'] as string,
     labels: opts['label'] as Record<string, string>,
@@ -102,6 +107,7 @@ function settings(opts: OptionValues): RemoteWriteSettings {
     maxSamplesPerSend: opts['maxSamplesPerSend'] as number,
     maxAgeMs: (opts['maxAge'] as number) * 1000,
     maxCmdlineLength: opts['maxCmdlineLength'] as number,
+    selection: selectionSettings(opts),
   };
 }
 
@@ -122,7 +128,7 @@ async function create(s: RemoteWriteSettings, ctx: CommandContext): Promise<Push
     {
       logger: ctx.logger,
       version: ctx.version,
-      metricsView: { qemu: s.qemu, containers: s.containers, maxCmdlineLength: s.maxCmdlineLength },
+      metricsView: { qemu: s.qemu, containers: s.containers, maxCmdlineLength: s.maxCmdlineLength, metricFilter: s.metricFilter, selector: selectorFor(s.selection) },
       maxQueueSamples: s.queueMaxSamples,
       maxSamplesPerSend: s.maxSamplesPerSend,
       maxAgeMs: s.maxAgeMs,

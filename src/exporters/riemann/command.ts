@@ -5,7 +5,9 @@ import type { PushExporter } from '../../delivery/push-exporter.js';
 import { createRiemannExporter, RIEMANN_DEFAULTS, RiemannTransport } from './transport.js';
 import type { CommandContext, PushExporterCommand, PushSettings } from '../command.js';
 import { addBackoffOptions, BACKOFF_HELP, pushSettings } from '../backoff.js';
+import { addFilterOptions, FILTER_HELP, filterSettings, type FilterSettings } from '../filter-options.js';
 import { addAlias, collect, destinationPort, nonNegativeInt, positiveInt, positiveSeconds } from '../parse.js';
+import { addSelectionOptions, selectionSettings, selectorFor, selectionHelp, type SelectionSettings } from '../selection-options.js';
 
 const DEFAULT_ADDRESS = 'localhost';
 
@@ -15,7 +17,7 @@ export const riemannCommand: PushExporterCommand<RiemannSettings> = {
   push: true,
   stepOption: '--dispatch-interval',
   configure: (cmd) =>
-    addBackoffOptions(addAlias(cmd
+    addFilterOptions(addBackoffOptions(addSelectionOptions(addAlias(cmd
       .option('-a, --address <address>', `Riemann server name or IP; with TLS, the name checked against its certificate (default: "${DEFAULT_ADDRESS}")`)
       .option('-p, --port <port>', 'Riemann server TCP port (the TLS port is usually 5554)', destinationPort('-p/--port'), RIEMANN_DEFAULTS.port)
       .option('-d, --dispatch-interval <seconds>', 'seconds between two measurements, each sent as one batch of events', positiveSeconds('-d/--dispatch-interval'), 5), '--dispatch <seconds>', '--dispatch-interval')
@@ -35,11 +37,16 @@ export const riemannCommand: PushExporterCommand<RiemannSettings> = {
       .option('--tag <tag>', 'add a tag to every event, after "scaphandre" (repeatable)', collect)
       .option('--max-events-per-msg <n>', 'most events in one Riemann message (one acknowledgement each)', positiveInt('--max-events-per-msg'), RIEMANN_DEFAULTS.maxEventsPerMsg)
       .option('--connect-timeout <seconds>', 'give up a connection attempt after this long (then retried, see --max-backoff)', positiveSeconds('--connect-timeout'), RIEMANN_DEFAULTS.connectTimeoutMs / 1000)
-      .option('--max-cmdline-length <n>', 'cap the cmdline attribute (0 = no cap)', nonNegativeInt('--max-cmdline-length'), 256))
+      .option('--max-cmdline-length <n>', 'cap the cmdline attribute (0 = no cap); only the process power event carries it', nonNegativeInt('--max-cmdline-length'), 256)
+      .option('--no-description', "leave out the event description (the metric's HELP text, 25 to 225 bytes on every event)"))))
       .addHelpText(
         'after',
         '\nWhile Riemann is down scaph keeps one --ttl of samples and reconnects.\n' +
+          "Every event carries the metric's HELP text as description (--no-description leaves it out); only the\n" +
+          'process power event carries the cmdline attribute (its other events name the same pid).\n' +
           BACKOFF_HELP +
+          FILTER_HELP +
+          selectionHelp('its events stop (Riemann expires them after --ttl)') +
           '\nExamples:\n  scaph riemann -a riemann.example.org -p 5555 -d 5\n' +
           '  scaph riemann --mtls -a riemann.example.org -p 5554 --ca ca.pem --cert client.pem --key client.key --tag prod\n' +
           '\nProcesses appear as service process_power_consumption_microwatts_<pid>_<exe>, e.g. in Riemann:\n' +
@@ -84,7 +91,7 @@ export function checkRiemannFlags(opts: OptionValues): RiemannFlags {
   return { address: address ?? DEFAULT_ADDRESS, mtls, tls: tls || mtls, caFile, certFile, keyFile };
 }
 
-export interface RiemannSettings extends PushSettings, RiemannFlags {
+export interface RiemannSettings extends PushSettings, FilterSettings, RiemannFlags, SelectionSettings {
   readonly port: number;
   readonly ttlS: number;
   readonly tags: readonly string[];
@@ -92,12 +99,14 @@ export interface RiemannSettings extends PushSettings, RiemannFlags {
   readonly maxEventsPerMsg: number;
   readonly connectTimeoutMs: number;
   readonly maxCmdlineLength: number;
+  readonly description: boolean;
 }
 
 function riemannSettings(opts: OptionValues): RiemannSettings {
   return {
     ...checkRiemannFlags(opts),
     ...pushSettings(opts, 'dispatchInterval'),
+    ...filterSettings(opts),
     port: opts['port'] as number,
     ttlS: opts['ttl'] as number,
     tags: (opts['tag'] as string[] | undefined) ?? [],
@@ -105,6 +114,8 @@ function riemannSettings(opts: OptionValues): RiemannSettings {
     maxEventsPerMsg: opts['maxEventsPerMsg'] as number,
     connectTimeoutMs: (opts['connectTimeout'] as number) * 1000,
     maxCmdlineLength: opts['maxCmdlineLength'] as number,
+    description: opts['description'] !== false,
+    selection: selectionSettings(opts),
   };
 }
 
@@ -119,6 +130,7 @@ async function createRiemannExporterFrom(s: RiemannSettings, ctx: CommandContext
     ttlS: s.ttlS,
     tags: s.tags,
     perSocketServices: s.perSocketServices,
+    description: s.description,
     maxEventsPerMsg: s.maxEventsPerMsg,
     connectTimeoutMs: s.connectTimeoutMs,
     logger: ctx.logger,
@@ -127,7 +139,7 @@ async function createRiemannExporterFrom(s: RiemannSettings, ctx: CommandContext
     stepMs: s.stepMs,
     logger: ctx.logger,
     version: ctx.version,
-    metricsView: { qemu: s.qemu, containers: s.containers, maxCmdlineLength: s.maxCmdlineLength },
+    metricsView: { qemu: s.qemu, containers: s.containers, maxCmdlineLength: s.maxCmdlineLength, metricFilter: s.metricFilter, selector: selectorFor(s.selection) },
     backoff: s.backoff,
   });
 }

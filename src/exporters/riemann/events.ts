@@ -9,7 +9,9 @@
  * index then holds the last socket's event per host. `perSocketServices` appends the ids instead
  * (`scaph_socket_power_microwatts_1`, `scaph_domain_power_microwatts_0_dram`) so the index keeps every
  * socket. Series of scaph's own families that share a name (per drop reason, per container…) always get
- * the values of their identifying labels appended. The labels stay attributes in every case.
+ * the values of their identifying labels appended. The labels stay attributes in every case, except
+ * `cmdline`: only the process power event carries it (a process's other events name the same pid, and
+ * the command line was most of their bytes).
  */
 import type { Metric, MetricLabels } from '../../core/metrics.js';
 
@@ -22,6 +24,8 @@ export interface RiemannEventOptions {
   readonly tags: readonly string[];
   /** One service per socket and domain (ids appended) instead of Scaphandre's shared ones. Default false. */
   readonly perSocketServices?: boolean;
+  /** The metric's HELP text as the event description. Default true; false (--no-description) saves its bytes on every event. */
+  readonly description?: boolean;
 }
 
 const PROCESS_PREFIX = 'scaph_process_';
@@ -61,10 +65,30 @@ export function processServicePrefix(name: string): string | null {
   return name.startsWith(PROCESS_PREFIX) ? `${name.slice(SCAPH_PREFIX.length)}_` : null;
 }
 
-/** `<pid>_<exe>` when the labels are a process's (they have a pid), else null. */
+/** `<pid>_<exe>` when the labels are a process's (they have a pid), else null; `<pid>` when exe was dropped (--drop-labels exe). */
 export function processServiceSuffix(labels: MetricLabels): string | null {
   const pid = labels['pid'];
-  return pid === undefined ? null : `${pid}_${labels['exe'] ?? ''}`;
+  if (pid === undefined) return null;
+  const exe = labels['exe'];
+  return exe === undefined ? pid : `${pid}_${exe}`;
+}
+
+/** The label only one family's events carry as an attribute. */
+export const CMDLINE_ATTRIBUTE = 'cmdline';
+
+/** Whether events of family `name` carry the cmdline attribute: the process power event only. */
+export function carriesCmdline(name: string): boolean {
+  return name === 'scaph_process_power_consumption_microwatts';
+}
+
+/** Whether an event of family `name` carries the label `key` as an attribute. */
+export function carriesAttribute(name: string, key: string): boolean {
+  return key !== CMDLINE_ATTRIBUTE || carriesCmdline(name);
+}
+
+/** Whether events carry the HELP text as description (RiemannEventOptions.description, default true). */
+export function withDescription(options: RiemannEventOptions): boolean {
+  return options.description !== false;
 }
 
 /** `_<value>` for each series label present, in SERIES_KEYS order ('' for none); socket ids too with perSocket. */

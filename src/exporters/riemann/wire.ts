@@ -6,8 +6,8 @@
  * it builds an object per event and protobufjs walks each one. Here:
  * - per metric name: the name's service bytes and host + description + tags + ttl, which sit together
  *   on the wire (fields 4, 5, 7, 8), as one run of bytes;
- * - per labels object (the metrics view shares one between a process's five metrics): the attributes
- *   and the service suffixes;
+ * - per labels object (the metrics view shares one between a process's five metrics): the attributes, with
+ *   and without cmdline (only the process power event carries it), and the service suffixes;
  * - per sample: time + state (fields 1, 2) and time_micros (field 10);
  * - one buffer per batch, sized from the last batch, that the frames are views of (no copy; it grows if
  *   the batch is larger, and a batch that uses under half of it is copied into one that fits).
@@ -19,6 +19,8 @@
 import type { Metric, MetricLabels } from '../../core/metrics.js';
 import type { QueuedSample } from '../../delivery/transport.js';
 import {
+  carriesCmdline,
+  CMDLINE_ATTRIBUTE,
   eventTags,
   eventTime,
   eventTimeMicros,
@@ -26,6 +28,7 @@ import {
   processServicePrefix,
   processServiceSuffix,
   seriesServiceSuffix,
+  withDescription,
   type RiemannEventOptions,
 } from './events.js';
 import { FRAME_HEADER_BYTES } from './proto.js';
@@ -65,8 +68,10 @@ interface NameParts {
   readonly service: Buffer;
   /** `<name without scaph_>_` for per-process names (process suffix follows), else null. */
   readonly processService: Buffer | null;
-  /** Fields 4, 5, 7, 8: host, description, tags, ttl. */
+  /** Fields 4, 5, 7, 8: host, description (unless turned off), tags, ttl. */
   readonly middle: Buffer;
+  /** Its events carry the cmdline attribute (carriesCmdline). */
+  readonly cmdline: boolean;
 }
 
 interface LabelParts {
@@ -74,6 +79,8 @@ interface LabelParts {
   readonly processSuffix: Buffer | null;
   /** Fields 9: one Attribute per label. */
   readonly attributes: Buffer;
+  /** The same without the cmdline Attribute (the same buffer when there is none). */
+  readonly attributesWithoutCmdline: Buffer;
 }
 
 /** What a frame covers in the batch buffer, until the buffer is final. */
@@ -146,13 +153,14 @@ export class RiemannWireEncoder {
       serviceSuffix = labels.processSuffix;
     }
     const serviceBytes = serviceName.length + serviceSuffix.length;
+    const attributes = name.cmdline ? labels.attributes : labels.attributesWithoutCmdline;
     const value = m.value;
     const sint64 = goesAsSint64(m);
     const body =
       this.head.length +
       1 + varintSize(serviceBytes) + serviceBytes +
       name.middle.length +
-      labels.attributes.length +
+      attributes.length +
       this.tail.length +
       (sint64 ? 1 + varintSize(zigzagMagnitude(value)) : 9);
     this.reserve(at, EVENT_HEAD_MAX_BYTES + body);
@@ -166,7 +174,7 @@ export class RiemannWireEncoder {
     o = put(out, o, serviceName);
     o = put(out, o, serviceSuffix);
     o = put(out, o, name.middle);
-    o = put(out, o, labels.attributes);
+    o = put(out, o, attributes);
     o = put(out, o, this.tail);
     if (sint64) {
       out[o++] = TAG_METRIC_SINT64;
@@ -201,9 +209,10 @@ export class RiemannWireEncoder {
       processService: processPrefix === null ? null : Buffer.from(processPrefix, 'utf8'),
       middle: Buffer.concat([
         stringField(TAG_HOST, this.options.hostname),
-        stringField(TAG_DESCRIPTION, m.help),
+        withDescription(this.options) ? stringField(TAG_DESCRIPTION, m.help) : Buffer.alloc(0),
         this.constantMiddle,
       ]),
+      cmdline: carriesCmdline(m.name),
     };
     this.names.set(m.name, parts);
     return parts;
@@ -214,12 +223,19 @@ export class RiemannWireEncoder {
     let parts = this.labelParts.get(labels);
     if (parts === undefined) {
       const processSuffix = processServiceSuffix(labels);
-      const attributes: Buffer[] = [];
-      for (const key in labels) attributes.push(attributeField(key, labels[key] ?? ''));
+      const all: Buffer[] = [];
+      const withoutCmdline: Buffer[] = [];
+      for (const key in labels) {
+        const field = attributeField(key, labels[key] ?? '');
+        all.push(field);
+        if (key !== CMDLINE_ATTRIBUTE) withoutCmdline.push(field);
+      }
+      const attributes = Buffer.concat(all);
       parts = {
         seriesSuffix: Buffer.from(seriesServiceSuffix(labels, this.options.perSocketServices === true), 'utf8'),
         processSuffix: processSuffix === null ? null : Buffer.from(processSuffix, 'utf8'),
-        attributes: Buffer.concat(attributes),
+        attributes,
+        attributesWithoutCmdline: withoutCmdline.length === all.length ? attributes : Buffer.concat(withoutCmdline),
       };
       this.labelParts.set(labels, parts);
     }

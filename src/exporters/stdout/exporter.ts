@@ -1,12 +1,12 @@
 import type { Exporter } from '../../core/exporter.js';
+import { applyMetricFilter } from '../../core/metric-filter.js';
 import { sampleToMetrics, type MetricsViewOptions } from '../../core/metrics.js';
-import type { ProcessSample, Sample } from '../../core/sample.js';
+import { ProcessSelector, type Selection, type SelectionOptions } from '../../core/process-selection.js';
+import type { Sample } from '../../core/sample.js';
 
 export interface StdoutExporterOptions {
-  /** How many top consumers to list. */
-  readonly topN: number;
-  /** Only list processes whose exe or cmdline matches. */
-  readonly processFilter: RegExp | null;
+  /** Which processes the table lists (-p, -r, …); the rest are its "others" line. */
+  readonly selection: SelectionOptions;
   /** Print every metric (name, labels, value) instead of the summary table. */
   readonly rawMetrics: boolean;
   readonly metricsView: MetricsViewOptions;
@@ -15,8 +15,11 @@ export interface StdoutExporterOptions {
 
 const RULE = '-'.repeat(60);
 
-/** Scaphandre's terminal layout: a host line, one line per socket with its domains, the top consumers. */
-export function formatSampleTable(sample: Sample, topN: number, processFilter: RegExp | null): string {
+/**
+ * Scaphandre's terminal layout: a host line, one line per socket with its domains, the selected consumers
+ * (`selection`, from the exporter's selector), then what they leave out: the others and the unattributed part.
+ */
+export function formatSampleTable(sample: Sample, selection: Selection, options: SelectionOptions): string {
   const domainNames = domainColumns(sample);
   const h = sample.host;
   const lines: string[] = [];
@@ -33,24 +36,23 @@ export function formatSampleTable(sample: Sample, topN: number, processFilter: R
       lines.push(`Socket${s.id}\t${watts(s.powerUw)} W |\t${cells.join('\t')}`);
     }
   }
-  const shown = topConsumers(sample.processes, topN, processFilter);
-  lines.push(processFilter ? `Top ${topN} consumers matching ${processFilter.source}:` : `Top ${topN} consumers:`);
+  lines.push(topTitle(options));
   lines.push('Power\t\tPID\tExe');
-  for (const p of shown) lines.push(`${watts(p.powerUw)} W\t${p.pid}\t${JSON.stringify(p.exePath || p.exe)}`);
+  for (const p of selection.processes) lines.push(`${watts(p.powerUw)} W\t${p.pid}\t${JSON.stringify(p.exePath || p.exe)}`);
+  const others = selection.others;
+  lines.push(`${watts(others.powerUw)} W\t-\tothers (${others.count} ${others.count === 1 ? 'process' : 'processes'} not listed)`);
   lines.push(`${watts(h.unattributedPowerUw)} W\t-\tunattributed (busy CPU time no live process explains; shares of ${h.attribution} power)`);
   lines.push(RULE);
   return `${lines.join('\n')}\n`;
 }
 
-export function topConsumers(processes: readonly ProcessSample[], topN: number, filter: RegExp | null): ProcessSample[] {
-  const out: ProcessSample[] = [];
-  // processes are sorted by power, highest first, by the sensor.
-  for (const p of processes) {
-    if (out.length >= topN) break;
-    if (filter && !filter.test(p.exe) && !filter.test(p.cmdline)) continue;
-    out.push(p);
-  }
-  return out;
+function topTitle(o: SelectionOptions): string {
+  const top = o.maxTopConsumers === null ? 'Selected consumers' : `Top ${o.maxTopConsumers} consumers`;
+  const filters: string[] = [];
+  if (o.include) filters.push(`matching ${o.include.source}`);
+  if (o.exclude) filters.push(`not matching ${o.exclude.source}`);
+  if (o.minPowerUw > 0) filters.push(`using at least ${watts(o.minPowerUw)} W`);
+  return `${[top, ...filters].join(' ')}:`;
 }
 
 function domainColumns(sample: Sample): string[] {
@@ -64,7 +66,7 @@ function watts(uw: number): string {
 }
 
 function formatRawMetrics(sample: Sample, view: MetricsViewOptions): string {
-  const rows = sampleToMetrics(sample, view).map((m) => {
+  const rows = applyMetricFilter(sampleToMetrics(sample, view), view.metricFilter).map((m) => {
     const labels = Object.entries(m.labels)
       .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
       .join(',');
@@ -75,7 +77,11 @@ function formatRawMetrics(sample: Sample, view: MetricsViewOptions): string {
 
 export class StdoutExporter implements Exporter {
   readonly name = 'stdout';
-  constructor(private readonly options: StdoutExporterOptions) {}
+  private readonly selector: ProcessSelector;
+
+  constructor(private readonly options: StdoutExporterOptions) {
+    this.selector = new ProcessSelector(options.selection);
+  }
 
   async start(): Promise<void> {
     this.options.write('Measurement step is running: the first figures come within a second (one step with --vm).\n');
@@ -83,7 +89,7 @@ export class StdoutExporter implements Exporter {
 
   export(sample: Sample): void {
     const o = this.options;
-    o.write(o.rawMetrics ? formatRawMetrics(sample, o.metricsView) : formatSampleTable(sample, o.topN, o.processFilter));
+    o.write(o.rawMetrics ? formatRawMetrics(sample, o.metricsView) : formatSampleTable(sample, this.selector.select(sample), o.selection));
   }
 
   async stop(): Promise<void> {}

@@ -4,11 +4,13 @@ import { readSecretFile } from '../../net/secret.js';
 import { Warp10Transport, warp10BaseUrl, WARP10_DEFAULTS } from './transport.js';
 import type { PushExporterCommand, PushSettings } from '../command.js';
 import { addBackoffOptions, BACKOFF_HELP, pushSettings } from '../backoff.js';
+import { addFilterOptions, FILTER_HELP, filterSettings, type FilterSettings } from '../filter-options.js';
 import { destinationPort, keyValue, nonNegativeInt, positiveSeconds } from '../parse.js';
+import { addSelectionOptions, selectionSettings, selectorFor, selectionHelp, type SelectionSettings } from '../selection-options.js';
 
 export const WARP10_TOKEN_ENV = 'SCAPH_WARP10_WRITE_TOKEN';
 
-export interface Warp10Settings extends PushSettings {
+export interface Warp10Settings extends PushSettings, FilterSettings, SelectionSettings {
   readonly baseUrl: string;
   readonly writeToken: string | undefined;
   readonly writeTokenFile: string | undefined;
@@ -22,7 +24,7 @@ export const warp10Command: PushExporterCommand<Warp10Settings> = {
   push: true,
   stepOption: '--step',
   configure: (cmd) =>
-    addBackoffOptions(cmd
+    addFilterOptions(addBackoffOptions(addSelectionOptions(cmd
       .option('-H, --host <host>', 'Warp 10 host name or address', 'localhost')
       .option('-p, --port <port>', 'Warp 10 port', destinationPort('-p/--port'), 8080)
       .option('-s, --scheme <scheme>', 'http or https', scheme, 'http')
@@ -37,23 +39,27 @@ export const warp10Command: PushExporterCommand<Warp10Settings> = {
         'gzip request bodies larger than this many bytes (0 = always)',
         nonNegativeInt('--gzip-threshold'),
         WARP10_DEFAULTS.gzipThresholdBytes,
-      ))
+      ))))
       .addHelpText(
         'after',
         `\nThe write token comes from -t, --write-token-file, or the ${WARP10_TOKEN_ENV} environment variable.\n` +
           'Every series gets a host label. Values are written as LONG or DOUBLE. Failed writes (network\n' +
           'errors, 5xx, 429) are retried with their original timestamps; a refused token is not retried.\n' +
           BACKOFF_HELP +
+          FILTER_HELP +
+          selectionHelp('its series get no more points (Warp 10 has no end-of-series marker)') +
           'Example:\n' +
           `  ${WARP10_TOKEN_ENV}=$(cat /etc/scaph/warp10.token) scaph warp10 -H warp10.example.org -p 443 -s https -S 10\n`,
       ),
   settings: (opts) => ({
     ...pushSettings(opts),
+    ...filterSettings(opts),
     baseUrl: warp10BaseUrl(opts['scheme'] as string, opts['host'] as string, opts['port'] as number),
     writeToken: opts['writeToken'] as string | undefined,
     writeTokenFile: opts['writeTokenFile'] as string | undefined,
     labels: (opts['label'] as Record<string, string> | undefined) ?? {},
     gzipThresholdBytes: opts['gzipThreshold'] as number,
+    selection: selectionSettings(opts),
   }),
   create: async (s, ctx) => {
     const writeToken = await resolveWriteToken(s.writeToken, s.writeTokenFile);
@@ -66,7 +72,7 @@ export const warp10Command: PushExporterCommand<Warp10Settings> = {
       userAgent: `scaph/${ctx.version}`,
       logger: ctx.logger,
     });
-    return createPushExporter(transport, { logger: ctx.logger, metricsView: { qemu: s.qemu, containers: s.containers }, version: ctx.version, backoff: s.backoff });
+    return createPushExporter(transport, { logger: ctx.logger, metricsView: { qemu: s.qemu, containers: s.containers, metricFilter: s.metricFilter, selector: selectorFor(s.selection) }, version: ctx.version, backoff: s.backoff });
   },
 };
 

@@ -19,12 +19,11 @@
 import { readFileSync } from 'node:fs';
 import { energyUjFromPower } from '../../core/energy.js';
 import type { Logger } from '../../core/log.js';
-import type { ContainerInfo, GroupKind, GroupSample } from '../../core/sample.js';
+import { GROUP_ENERGY_RETENTION_MS, type ContainerInfo, type GroupKind, type GroupSample } from '../../core/sample.js';
 import type { CgroupDirs } from './cgroup.js';
 import { USER_HZ } from '../procfs/reader.js';
 
 const USEC_PER_TICK = 1_000_000 / USER_HZ;
-const DEFAULT_IDLE_RETENTION_MS = 600_000;
 
 /** One live process as the group tracker sees it. */
 export interface GroupMember {
@@ -251,7 +250,7 @@ export class GroupPowerTracker {
   }
 
   private forgetIdle(nowMs: number): void {
-    const retention = this.options.idleRetentionMs ?? DEFAULT_IDLE_RETENTION_MS;
+    const retention = this.options.idleRetentionMs ?? GROUP_ENERGY_RETENTION_MS;
     for (const id of this.groups.keys()) {
       const t = this.groups.get(id) as TrackedGroup;
       // Kept (and its cgroups read) until it has been silent for the retention: a restarting service or a

@@ -90,6 +90,20 @@ describe('config files', () => {
     expectFailure(await runScaph(['run', '-c', path, '--check']), 2, new RegExp(`${path}:1: TOML syntax`));
   });
 
+  it('filter keys with a bad regex and an identity label: exit 2 naming the exporter and the key', async () => {
+    const path = file(
+      'filters.toml',
+      `[[exporter]]\ntype = "prometheus"\nkeep_metrics = ["scaph_host_.*", "scaph_(process"]\n\n[[exporter]]\ntype = "riemann"\ndrop_labels = ["cmdline", "pid"]\n`,
+    );
+    const r = await runScaph(['run', '-c', path, '--check']);
+    expectFailure(r, 2, /exporter\[0\]\.keep_metrics: \(prometheus\) --keep-metrics is not a valid regular expression/);
+    expect(r.stderr).toMatch(/exporter\[1\]\.drop_labels: \(riemann\) --drop-labels cannot drop "pid"/);
+    // Without --check the agent does not start either: nothing is sampled or sent.
+    const started = await runScaph(['--no-header', 'run', '-c', path]);
+    expectFailure(started, 2, /--keep-metrics is not a valid regular expression/);
+    expect(started.stdout).toBe('');
+  });
+
   it('every problem at once: a *_file that is a directory, a missing key file, an unknown key', async () => {
     const dir = tempDir();
     mkdirSync(join(dir, 'token-dir'));
@@ -103,6 +117,24 @@ describe('config files', () => {
     expectFailure(both, 2, new RegExp(`exporter\\[0\\]\\.bearer_token_file: \\(remote-write\\) file "${dir}/token-dir" is a directory`));
     expect(both.stderr).toContain(`exporter[0].ca: (remote-write) file "${dir}/missing.pem" does not exist`);
     expect(both.stderr).toContain('(2 problems in');
+  });
+});
+
+describe('process selection keys', () => {
+  it('bad selection keys in an [[exporter]] table: exit 2, every one named with its line, nothing started', async () => {
+    const path = file(
+      'selection.toml',
+      '[[exporter]]\ntype = "remote-write"\nurl = "http://x/api/v1/write"\nmax_top_consumers = 0\n\n' +
+        '[[exporter]]\ntype = "riemann"\nmin_process_power = -0.5\n\n' +
+        '[[exporter]]\ntype = "prometheus"\nexclude_process_regex = "(kworker"\n',
+    );
+    const r = await runScaph(['run', '-c', path]);
+    expectFailure(r, 2, new RegExp(`${path}:4: exporter\\[0\\]\\.max_top_consumers: \\(remote-write\\) --max-top-consumers must be a positive whole number, got "0"`));
+    expect(r.stderr).toContain(`${path}:8: exporter[1].min_process_power: (riemann) --min-process-power must be a number of watts >= 0 (decimals allowed), got "-0.5"`);
+    expect(r.stderr).toContain(`${path}:12: exporter[2].exclude_process_regex: (prometheus) --exclude-process-regex is not a valid regular expression`);
+    // Refused before the sensor or any exporter started: no banner, no log line.
+    expect(r.stdout).toBe('');
+    expect(logLines(r.stderr)).toEqual([]);
   });
 });
 

@@ -50,7 +50,30 @@ const CASES: ReadonlyArray<readonly [readonly string[], RegExp]> = [
   // A wait beyond a timer's range would fire at once: a dead backend hammered in a loop.
   [['warp10', '-t', 'token', '--max-backoff', '99999999'], /--max-backoff must be at most 2147483 seconds/],
   [['prometheus-push', '--max-backoff', '-5'], /--max-backoff must be a positive number of seconds/],
+  // Metric and label filters (--keep-metrics, --drop-metrics, --drop-labels): refused before anything starts.
+  [['remote-write', '-u', 'http://x/api/v1/write', '--keep-metrics', 'scaph_(host'], /--keep-metrics is not a valid regular expression/],
+  // Anchored like Prometheus relabelling: a part of a name matches nothing, and would silently send nothing.
+  [['riemann', '--drop-metrics', 'process'], /--drop-metrics "process" matches no metric family: it must match a whole name/],
+  [['riemann', '--keep-metrics', 'scaph_delivery_.*'], /matches no metric family.*scaph_delivery_\* are never filtered/],
+  // Dropping an identity label would merge series: two processes' power summed or overwritten.
+  [['warp10', '-t', 'token', '--drop-labels', 'cmdline,pid'], /--drop-labels cannot drop "pid": it tells series apart/],
+  [['prometheus', '--drop-labels', 'socket_id'], /--drop-labels cannot drop "socket_id"/],
+  [['prometheus-push', '--drop-labels', 'instance'], /--drop-labels cannot drop "instance": the exporter adds it/],
+  [['prometheus-push', '--drop-labels', 'cmd-line'], /--drop-labels "cmd-line" is not a label name/],
+  [['remote-write', '-u', 'http://x/api/v1/write', '--drop-labels', 'cmdline,,exe'], /--drop-labels takes label names separated by commas, got "cmdline,,exe"/],
+  // The table has no labels: a filter there would be ignored.
+  [['stdout', '--drop-labels', 'cmdline'], /filter the metrics of --raw-metrics: add --raw-metrics/],
   [['qemu', '-s', '0'], /-s\/--step must be a positive number/],
+  // Process selection (issue 20): a top of 0 would send no process and roll every one into the others.
+  [['remote-write', '-u', 'http://x/api/v1/write', '--max-top-consumers', '0'], /--max-top-consumers must be a positive whole number, got "0"/],
+  [['prometheus', '--max-top-consumers', '2.5'], /--max-top-consumers must be a positive whole number, got "2.5"/],
+  [['warp10', '-t', 'token', '--min-process-power', '-1'], /--min-process-power must be a number of watts >= 0 \(decimals allowed\), got "-1"/],
+  [['prometheus-push', '--min-process-power', 'lots'], /--min-process-power must be a number of watts >= 0 \(decimals allowed\), got "lots"/],
+  [['riemann', '--process-regex', '(unclosed'], /--process-regex is not a valid regular expression/],
+  [['prometheus', '--exclude-process-regex', '[z-a]'], /--exclude-process-regex is not a valid regular expression/],
+  [['json', '--selection-hold-steps', '-1'], /--selection-hold-steps must be a whole number >= 0, got "-1"/],
+  // stdout's shared spelling is an alias of Scaphandre's -p: the message names the flag it stands for.
+  [['stdout', '--max-top-consumers', '0'], /-p\/--process-number must be a positive whole number, got "0"/],
   [['nosuchexporter'], /unknown command 'nosuchexporter'/],
   [['run'], /required option '-c, --config <file>' not specified/],
   [['stdout', '--bogus'], /unknown option '--bogus'/],

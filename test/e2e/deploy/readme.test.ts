@@ -174,3 +174,23 @@ describe("the README's metric documentation", () => {
     for (const name of added) expect(comingFrom, name).toMatch(new RegExp(`\`${name}\`\\*?[,)]`));
   });
 });
+
+describe("the README's filter example", () => {
+  it('is a config `scaph run --check` accepts', async () => {
+    const section = README.slice(README.indexOf('### Choosing what is sent'), README.indexOf('### Delivery: queues'));
+    const toml = /```toml\n([\s\S]*?)```/.exec(section)?.[1] ?? '';
+    expect(toml).toContain('keep_metrics');
+    const dir = mkdtempSync(join(tmpdir(), 'scaph-readme-filters-'));
+    try {
+      const config = join(dir, 'scaph.toml');
+      writeFileSync(config, toml);
+      const { runScaph } = await import('../../support/fixtures/run-scaph.js');
+      const check = await runScaph(['run', '-c', config, '--check']);
+      expect(check.stderr).toBe('');
+      expect(check.code).toBe(0);
+      expect(check.stdout).toContain('3 exporters: remote-write every 5 s, riemann every 5 s, prometheus every 5 s');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -68,6 +68,8 @@ function eventSuite(backend: () => Promise<{ host: string; port: number }>): voi
     expect(metricOf(hostPower ?? {})).toBe(40_000_000);
     const [cpu] = await queryRiemann(host, port, 'service = "process_cpu_usage_percentage_99_bash"');
     expect(metricOf(cpu ?? {})).toBe(12.5);
+    // Only the power event carries the command line; the process's other events name the same pid.
+    expect(cpu?.attributes?.map((a) => a.key)).toEqual(['pid', 'exe']);
     const self = await queryRiemann(host, port, 'service = "scaph_delivery_samples_sent_total"');
     expect(self).toHaveLength(1);
   });

@@ -14,6 +14,8 @@ export interface SentBatch {
 export class FakeTransport implements Transport<readonly QueuedSample[]> {
   readonly name = 'fake';
   readonly attempts: SentBatch[] = [];
+  /** Every batch sent, as encoded (the self-metrics entry last). */
+  readonly batches: Array<readonly QueuedSample[]> = [];
   closed = false;
   constructor(
     public script: Array<Outcome | 'hang'> = [],
@@ -30,6 +32,7 @@ export class FakeTransport implements Transport<readonly QueuedSample[]> {
 
   async send(batch: readonly QueuedSample[], signal: AbortSignal): Promise<Outcome> {
     const next = this.script.shift() ?? this.fallback;
+    this.batches.push(batch);
     // Self-metrics ride along as the last entry: only the scaph samples' timestamps are recorded.
     const timestamps = batch.filter((e) => !e.metrics.some((m) => m.name.startsWith('scaph_delivery_'))).map((e) => e.timestampMs);
     if (next === 'hang') {

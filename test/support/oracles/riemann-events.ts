@@ -1,4 +1,4 @@
-import type { Metric, MetricLabels } from '../../../src/core/metrics.js';
+import type { Metric } from '../../../src/core/metrics.js';
 import * as rules from '../../../src/exporters/riemann/events.js';
 import type { RiemannEventOptions } from '../../../src/exporters/riemann/events.js';
 import type { RiemannAttribute, RiemannEvent } from '../../../src/exporters/riemann/proto.js';
@@ -20,25 +20,18 @@ export class RiemannEventBuilder {
     const time = rules.eventTime(timestampMs);
     const timeMicros = rules.eventTimeMicros(timestampMs);
     const events: RiemannEvent[] = new Array<RiemannEvent>(metrics.length);
-    // The metrics view hands the five metrics of one process the same labels object: convert it once.
-    let lastLabels: MetricLabels | null = null;
-    let lastAttributes: RiemannAttribute[] = [];
     for (let i = 0; i < metrics.length; i++) {
       const m = metrics[i] as Metric;
-      if (m.labels !== lastLabels) {
-        lastLabels = m.labels;
-        lastAttributes = toAttributes(m.labels);
-      }
       const event: RiemannEvent = {
         time,
         timeMicros,
         host: this.options.hostname,
         service: this.service(m),
         state: 'ok',
-        description: m.help,
+        ...(rules.withDescription(this.options) ? { description: m.help } : {}),
         tags: this.tags,
         ttl: this.options.ttlS,
-        attributes: lastAttributes,
+        attributes: toAttributes(m),
       };
       if (rules.goesAsSint64(m)) event.metricSint64 = m.value;
       else event.metricD = m.value;
@@ -55,8 +48,9 @@ export class RiemannEventBuilder {
   }
 }
 
-function toAttributes(labels: MetricLabels): RiemannAttribute[] {
+/** The labels as attributes, in label order; cmdline only where rules.carriesAttribute says so. */
+function toAttributes(m: Metric): RiemannAttribute[] {
   const out: RiemannAttribute[] = [];
-  for (const key in labels) out.push({ key, value: labels[key] ?? '' });
+  for (const key in m.labels) if (rules.carriesAttribute(m.name, key)) out.push({ key, value: m.labels[key] ?? '' });
   return out;
 }

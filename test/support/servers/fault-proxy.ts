@@ -16,6 +16,8 @@ export interface ProxiedRequest {
   readonly status: number | null;
   readonly headers: IncomingMessage['headers'];
   readonly bodyBytes: number;
+  /** The request body as the client sent it (what went on the wire). */
+  readonly body: Buffer;
 }
 
 export class FaultProxy {
@@ -52,7 +54,7 @@ export class FaultProxy {
     const body = await readAll(req);
     const fault = this.script.shift() ?? this.fallback;
     const record = (status: number | null) =>
-      this.requests.push({ atMs, fault: fault.kind, status, headers: req.headers, bodyBytes: body.length });
+      this.requests.push({ atMs, fault: fault.kind, status, headers: req.headers, bodyBytes: body.length, body });
     if (fault.kind === 'hang') {
       record(null);
       this.hanging.add(res);

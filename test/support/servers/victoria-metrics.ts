@@ -20,7 +20,8 @@ export interface VmSeries {
 }
 
 /**
- * Raw samples of the series matching `selector` (VM's /api/v1/export), after flushing its buffers.
+ * Raw samples of the series matching `selector` (VM's /api/v1/export), after flushing its buffers;
+ * staleness markers as NaN.
  * VictoriaMetrics makes freshly ingested rows searchable asynchronously: when `minPoints` is given,
  * poll (up to 10 s) until the first series has that many points, then return what is there.
  */
@@ -46,8 +47,9 @@ async function vmExportOnce(server: ManagedServer, selector: string): Promise<Vm
     .split('\n')
     .filter((l) => l.trim() !== '')
     .map((line) => {
-      const row = JSON.parse(line) as { metric: Record<string, string>; values: number[]; timestamps: number[] };
-      const points = row.timestamps.map((t, i) => ({ timestampMs: t, value: Number(row.values[i]) }));
+      // A staleness marker (a series' end) is stored and exported as null: it comes back as NaN.
+      const row = JSON.parse(line) as { metric: Record<string, string>; values: Array<number | null>; timestamps: number[] };
+      const points = row.timestamps.map((t, i) => ({ timestampMs: t, value: row.values[i] === null ? Number.NaN : Number(row.values[i]) }));
       points.sort((a, b) => a.timestampMs - b.timestampMs);
       return { labels: row.metric, points };
     });

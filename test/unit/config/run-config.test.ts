@@ -120,7 +120,7 @@ type = "influx"
       `${path}:10: exporter[0].mode: (remote-write) must be one of ok, hang, got "sideways"`,
       `${path}:11: exporter[0].gzip: (remote-write) must be true or false, got "yes"`,
       `${path}:7: exporter[0]: (remote-write) missing required key url`,
-      `${path}:15: exporter[1].max_top_consumers: (json) --max-top-consumers must be a positive whole number, got "0"`,
+      `${path}:15: exporter[1].max_top_consumers: (json) -m/--max-top-consumers must be a positive whole number, got "0"`,
       expect.stringMatching(new RegExp(`^${path}:17: exporter\\[1\\].timeout: \\(json\\) scaph run runs until stopped`)),
       `${path}:16: exporter[1].spool_dir: a json exporter does not push: only remote-write, riemann take a spool`,
       `${path}:20: exporter[2].type: unknown exporter type "influx"; known types: stdout, json, remote-write, riemann`,

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { sampleToMetrics, type Metric } from '../../../src/core/metrics.js';
 import { metricsView, ProcessLabelCache } from '../../../src/core/metrics-view.js';
+import { ProcessSelector } from '../../../src/core/process-selection.js';
+import { selectionOptions } from '../../support/fixtures/selection.js';
 import type { Sample } from '../../../src/core/sample.js';
 import { makeProcess, makeSample } from '../../support/fixtures/sample.js';
 
@@ -50,7 +52,12 @@ describe('metricsView', () => {
     const capped = metricsView(s, { maxCmdlineLength: 3 }, 'v');
     expect(capped).not.toBe(a);
     expect(labelsOfPid(capped, 11)['cmdline']).toBe('b …');
-    expect(metricsView(s, { processFilter: /proc10/ }, 'v').filter((m) => m.labels['pid'] !== undefined)).toHaveLength(5);
+    // A selector is stateful and one exporter's own: a view with one never shares another's list.
+    const selector = new ProcessSelector(selectionOptions({ include: /proc10/ }));
+    const selected = metricsView(s, { selector }, 'v');
+    expect(selected.filter((m) => m.labels['pid'] !== undefined)).toHaveLength(5);
+    expect(metricsView(s, { selector }, 'v')).toBe(selected);
+    expect(metricsView(s, { selector: new ProcessSelector(selectionOptions({ include: /proc10/ })) }, 'v')).not.toBe(selected);
   });
 });
 

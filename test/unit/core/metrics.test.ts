@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { METRIC_FAMILIES, capCmdline, sampleToMetrics } from '../../../src/core/metrics.js';
+import { ProcessSelector } from '../../../src/core/process-selection.js';
 import type { ContainerInfo, GroupSample } from '../../../src/core/sample.js';
+import { selectionOptions } from '../../support/fixtures/selection.js';
 import { makeProcess, makeSample } from '../../support/fixtures/sample.js';
 
 describe('sampleToMetrics', () => {
@@ -56,6 +58,54 @@ describe('sampleToMetrics', () => {
     const next = sampleToMetrics(makeSample({ groups, timestampMs: sample.timestampMs + 2000 }), { containers: true });
     const unitLabels = (list: typeof m) => list.find((x) => x.name === 'scaph_systemd_unit_power_microwatts')?.labels;
     expect(unitLabels(next)).toBe(unitLabels(m));
+  });
+
+  it('with a selection: the selected processes and groups, then the others of processes and of each kind seen', () => {
+    const unit = (name: string): ContainerInfo => ({ systemdUnit: name });
+    const groups: GroupSample[] = [
+      { kind: 'systemd_unit', key: 'a.service', container: unit('a.service'), powerUw: 3_000, energyUj: 6_000, source: 'cgroup' },
+      { kind: 'systemd_unit', key: 'b.service', container: unit('b.service'), powerUw: 2_000, energyUj: 4_000, source: 'cgroup' },
+      { kind: 'systemd_unit', key: 'c.service', container: unit('c.service'), powerUw: 500, energyUj: 1_000, source: 'cgroup' },
+    ];
+    const selector = new ProcessSelector(selectionOptions({ maxTopConsumers: 1 }));
+    const m = sampleToMetrics(makeSample({ groups }), { containers: true, selector });
+    const rows = m
+      .filter((x) => /_others_|^scaph_systemd_unit_|^scaph_process_(power_consumption|energy)/.test(x.name))
+      .map((x) => [x.name, x.labels['pid'] ?? x.labels['systemd_unit'] ?? '', x.value]);
+    // makeSample: processes of 30, 8 and 2 W, each with a 2 J counter. A selector's first step is its
+    // baseline: the others energy starts at 0 (its growth: test/unit/core/process-selection.test.ts).
+    expect(rows).toEqual([
+      ['scaph_process_power_consumption_microwatts', '42', 30_000_000],
+      ['scaph_process_energy_microjoules', '42', 2_000_000],
+      ['scaph_process_others_power_microwatts', '', 10_000_000],
+      ['scaph_process_others_energy_microjoules', '', 0],
+      ['scaph_process_others_count', '', 2],
+      ['scaph_systemd_unit_power_microwatts', 'a.service', 3_000],
+      ['scaph_systemd_unit_energy_microjoules', 'a.service', 6_000],
+      ['scaph_systemd_unit_others_power_microwatts', '', 2_500],
+      ['scaph_systemd_unit_others_energy_microjoules', '', 0],
+      ['scaph_systemd_unit_others_count', '', 2],
+    ]);
+    for (const name of ['scaph_process_others_power_microwatts', 'scaph_systemd_unit_others_count']) expect(m.find((x) => x.name === name)?.labels).toEqual({});
+    // The next step: each counter grew by its power × 2 s; the others energy by the growth of what is not sent.
+    const grown = makeSample({
+      timestampMs: 2000,
+      processes: [
+        makeProcess({ pid: 42, exe: 'burner', powerUw: 30_000_000, energyUj: 62_000_000 }),
+        makeProcess({ pid: 7, exe: 'sshd', powerUw: 8_000_000, energyUj: 18_000_000 }),
+        makeProcess({ pid: 1, exe: 'systemd', powerUw: 2_000_000, energyUj: 6_000_000 }),
+      ],
+      groups: groups.map((g) => ({ ...g, energyUj: g.energyUj * 2 })),
+    });
+    const next = sampleToMetrics(grown, { containers: true, selector });
+    const value = (name: string) => next.filter((x) => x.name === name).map((x) => x.value);
+    expect(value('scaph_process_energy_microjoules')).toEqual([62_000_000]);
+    expect(value('scaph_process_others_energy_microjoules')).toEqual([20_000_000]);
+    expect(value('scaph_systemd_unit_energy_microjoules')).toEqual([12_000]);
+    expect(value('scaph_systemd_unit_others_energy_microjoules')).toEqual([5_000]);
+    // Without --containers the group series and their others are not sent.
+    const plain = sampleToMetrics(makeSample({ groups, timestampMs: 5 }), { selector });
+    expect(plain.some((x) => x.name.startsWith('scaph_systemd_unit_'))).toBe(false);
   });
 
   it('reports every socket (Scaphandre JSON and some exporters only kept one)', () => {
@@ -123,8 +173,10 @@ describe('sampleToMetrics', () => {
     expect(plain?.labels['vmname']).toBeUndefined();
     const withQemu = sampleToMetrics(s, { qemu: true }).find((m) => m.labels['pid'] === '9');
     expect(withQemu?.labels['vmname']).toBe('web1');
-    const filtered = sampleToMetrics(s, { processFilter: /qemu/ }).filter((m) => m.name === 'scaph_process_power_consumption_microwatts');
-    expect(filtered.map((m) => m.labels['pid'])).toEqual(['9']);
+    const filtered = sampleToMetrics(s, { selector: new ProcessSelector(selectionOptions({ include: /qemu/ })) });
+    expect(filtered.filter((m) => m.name === 'scaph_process_power_consumption_microwatts').map((m) => m.labels['pid'])).toEqual(['9']);
+    // bash is not sent: it is in the others rollup.
+    expect(filtered.find((m) => m.name === 'scaph_process_others_count')?.value).toBe(1);
   });
 
   it('caps the cmdline label on whole characters', () => {

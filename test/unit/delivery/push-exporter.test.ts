@@ -71,6 +71,37 @@ describe('createPushExporter', () => {
     await ex.stop(1000);
   });
 
+  it('scaph_delivery_series_sent: the series of the newest step acknowledged, after the filters; not moved by a retry or a drop', async () => {
+    const { metricFilter } = await import('../../../src/core/metric-filter.js');
+    const withProcesses = (i: number, n: number) =>
+      syntheticSample({ timestampMs: T0 + i * 1000, processes: Array.from({ length: n }, (_, p) => ({ pid: 100 + p, exe: `p${p}`, powerUw: 1000 })) });
+    const seriesSent = (ex: { stats: { toMetrics(): readonly { name: string; value: number }[] } }): number | undefined =>
+      ex.stats.toMetrics().find((m) => m.name === 'scaph_delivery_series_sent')?.value;
+    const filter = metricFilter({ keepMetrics: ['scaph_process_.*'], dropMetrics: ['scaph_process_memory_.*'], dropLabels: [] });
+    const t = new FakeTransport([{ kind: 'ok' }, { kind: 'retry', error: 'HTTP 503' }, { kind: 'drop', reason: 'http_400', error: 'HTTP 400' }]);
+    const ex = createPushExporter(t, opts({ maxSamplesPerSend: 1, metricsView: { metricFilter: filter } }));
+    expect(seriesSent(ex)).toBe(0);
+    await ex.start();
+    ex.export(withProcesses(0, 4));
+    await ex.idle();
+    // 4 processes x 3 families kept (power, energy, cpu).
+    expect(seriesSent(ex)).toBe(12);
+    // The second step is retried, then dropped: the figure stays the first step's.
+    ex.export(withProcesses(1, 7));
+    await ex.idle();
+    expect(ex.stats.droppedFor('http_400')).toBe(1);
+    expect(ex.stats.retried).toBe(1);
+    expect(seriesSent(ex)).toBe(12);
+    ex.export(withProcesses(2, 2));
+    await ex.idle();
+    expect(seriesSent(ex)).toBe(6);
+    expect(ex.stats.snapshot().seriesSent).toBe(6);
+    // What the transport got in the acknowledged request: the same count, without the self-metrics entry.
+    const lastData = t.batches.at(-1)?.filter((e) => !e.metrics.some((m) => m.name.startsWith('scaph_delivery_')));
+    expect(lastData?.map((e) => e.metrics.length)).toEqual([6]);
+    await ex.stop(1000);
+  });
+
   it('drops a rejected (4xx) batch once, counts it by reason, and goes on with the next', async () => {
     const t = new FakeTransport([{ kind: 'drop', reason: 'http_400', error: 'HTTP 400: out of order sample' }]);
     const ex = createPushExporter(t, opts({ maxSamplesPerSend: 2 }));

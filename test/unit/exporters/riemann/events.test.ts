@@ -58,7 +58,7 @@ describe('Riemann events', () => {
     });
   });
 
-  it('process services are <name without scaph_>_<pid>_<exe>, with pid, exe and cmdline attributes', () => {
+  it('process services are <name without scaph_>_<pid>_<exe>, with pid and exe attributes, cmdline on the power event only', () => {
     const events = new RiemannEventBuilder(OPTIONS).build(metricsOf(), T0);
     const firefox = events.filter((e) => e.attributes?.some((a) => a.key === 'pid' && a.value === '1234'));
     expect(firefox.map((e) => e.service)).toEqual([
@@ -73,10 +73,30 @@ describe('Riemann events', () => {
       { key: 'exe', value: 'firefox' },
       { key: 'cmdline', value: 'firefox --run' },
     ]);
+    for (const other of firefox.slice(1)) {
+      expect(other.attributes).toEqual([
+        { key: 'pid', value: '1234' },
+        { key: 'exe', value: 'firefox' },
+      ]);
+    }
     expect(firefox[0]?.metricSint64).toBe(1_500_000);
     // Riemann's =~ is an anchored LIKE: % matches any run of characters.
     const like = /^process_power_consumption_microwatts_.*_firefox$/;
     expect(events.filter((e) => like.test(e.service ?? '')).map((e) => e.service)).toEqual(['process_power_consumption_microwatts_1234_firefox']);
+  });
+
+  it('description: false (--no-description) leaves the HELP text out of every event, nothing else', () => {
+    const metrics = metricsOf();
+    const withHelp = new RiemannEventBuilder(OPTIONS).build(metrics, T0);
+    const without = new RiemannEventBuilder({ ...OPTIONS, description: false }).build(metrics, T0);
+    expect(without.every((e) => e.description === undefined)).toBe(true);
+    expect(without).toEqual(withHelp.map(({ description: _d, ...e }) => e));
+  });
+
+  it('a process whose exe label was dropped (--drop-labels exe) is named <name without scaph_>_<pid>', () => {
+    const power = metricsOf().find((m) => m.name === 'scaph_process_power_consumption_microwatts' && m.labels['pid'] === '1234') as Metric;
+    const [event] = new RiemannEventBuilder(OPTIONS).build([{ ...power, labels: { pid: '1234' } }], T0);
+    expect(event?.service).toBe('process_power_consumption_microwatts_1234');
   });
 
   it('integer metrics go as metric_sint64, fractional ones as metric_d, never both', () => {

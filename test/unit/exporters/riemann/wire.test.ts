@@ -92,7 +92,13 @@ function randomMetrics(rand: () => number, count: number): Metric[] {
 
 function randomOptions(rand: () => number): RiemannEventOptions {
   const tags = Array.from({ length: Math.floor(rand() * 3) }, () => pick(rand, TEXTS));
-  return { hostname: pick(rand, TEXTS), ttlS: pick(rand, [60, 0, 0.1, 1e-3, 3.5e38, 1e39, -5, Number.NaN]), tags, perSocketServices: rand() < 0.5 };
+  return {
+    hostname: pick(rand, TEXTS),
+    ttlS: pick(rand, [60, 0, 0.1, 1e-3, 3.5e38, 1e39, -5, Number.NaN]),
+    tags,
+    perSocketServices: rand() < 0.5,
+    ...(rand() < 0.5 ? { description: rand() < 0.5 } : {}),
+  };
 }
 
 function queued(metrics: Metric[], timestampMs: number): QueuedSample {

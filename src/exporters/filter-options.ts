@@ -1,0 +1,82 @@
+import type { Command, OptionValues } from 'commander';
+import { UsageError } from '../core/errors.js';
+import { anchoredRegex, dropLabelProblem, metricFilter, type MetricFilter } from '../core/metric-filter.js';
+import { METRIC_FAMILIES } from '../core/metrics.js';
+
+/**
+ * The metric and label filters every exporter that encodes the metrics view has (prometheus,
+ * prometheus-push, remote-write, riemann, warp10, stdout --raw-metrics); in a config file they are the
+ * `keep_metrics`, `drop_metrics` and `drop_labels` keys of an [[exporter]] (a list repeats the flag).
+ * Named after Prometheus' relabelling actions (keep, drop, labeldrop), whose regexes also match whole names.
+ */
+export function addFilterOptions(cmd: Command): Command {
+  return cmd
+    .option(
+      '--keep-metrics <regex>',
+      'send only the metric families whose whole name matches, e.g. "scaph_(host|process)_power.*" (repeatable: any of them)',
+      familyRegex('--keep-metrics'),
+    )
+    .option('--drop-metrics <regex>', 'leave out the metric families whose whole name matches (repeatable; applied after --keep-metrics)', familyRegex('--drop-metrics'))
+    .option(
+      '--drop-labels <names>',
+      'remove these labels from every series, comma-separated, e.g. cmdline,exe (repeatable); labels that tell series apart (pid, socket_id...) are refused',
+      dropLabels,
+    );
+}
+
+export interface FilterSettings {
+  /** null: everything goes out. */
+  readonly metricFilter: MetricFilter | null;
+}
+
+/** The filter from those options (shared with every exporter filtering the same way). */
+export function filterSettings(values: OptionValues): FilterSettings {
+  return {
+    metricFilter: metricFilter({
+      keepMetrics: (values['keepMetrics'] as string[] | undefined) ?? [],
+      dropMetrics: (values['dropMetrics'] as string[] | undefined) ?? [],
+      dropLabels: (values['dropLabels'] as string[] | undefined) ?? [],
+    }),
+  };
+}
+
+/** For --help: what the filters do, with an example; `scope` says where they apply when not everywhere. */
+export function filterHelp(scope = ''): string {
+  return (
+    `Filters${scope}, applied before encoding: --keep-metrics, then --drop-metrics (regexes matching whole\n` +
+    'family names, as in Prometheus relabelling), then --drop-labels. scaph_delivery_* are never filtered.\n' +
+    "  e.g. --keep-metrics 'scaph_(host|socket|process)_.*' --drop-metrics 'scaph_process_memory_.*' --drop-labels cmdline\n"
+  );
+}
+
+export const FILTER_HELP = filterHelp();
+
+const FAMILY_NAMES = Object.keys(METRIC_FAMILIES);
+
+/** A repeatable regex flag: each value must compile and match the whole name of at least one family. */
+function familyRegex(flag: string): (value: string, previous: string[] | undefined) => string[] {
+  return (value, previous) => {
+    let re: RegExp | null;
+    try {
+      re = anchoredRegex([value]);
+    } catch (err) {
+      throw new UsageError(`${flag} is not a valid regular expression: ${(err as Error).message}`);
+    }
+    if (re === null || !FAMILY_NAMES.some((name) => re.test(name))) {
+      throw new UsageError(
+        `${flag} "${value}" matches no metric family: it must match a whole name such as scaph_process_power_consumption_microwatts (e.g. "scaph_process_.*"; scaph_delivery_* are never filtered)`,
+      );
+    }
+    return [...(previous ?? []), value];
+  };
+}
+
+function dropLabels(value: string, previous: string[] | undefined): string[] {
+  const names = value.split(',').map((n) => n.trim());
+  if (names.some((n) => n === '')) throw new UsageError(`--drop-labels takes label names separated by commas, got "${value}"`);
+  for (const name of names) {
+    const problem = dropLabelProblem(name);
+    if (problem !== null) throw new UsageError(`--drop-labels ${problem}`);
+  }
+  return [...(previous ?? []), ...names];
+}

@@ -1,0 +1,111 @@
+/**
+ * The selection options on every exporter subcommand that sends process figures: the same flags and
+ * [[exporter]] keys, Scaphandre's spellings kept on json and stdout, no selection by default on the metric
+ * exporters (every process, as before), and a selector of its own per exporter.
+ */
+import { describe, expect, it } from 'vitest';
+import { exporterArgs, specCommand } from '../../../src/config/exporter-options.js';
+import { silentLogger } from '../../../src/core/log.js';
+import { ProcessSelector } from '../../../src/core/process-selection.js';
+import type { ExporterCommandSpec } from '../../../src/exporters/command.js';
+import { EXPORTER_COMMANDS } from '../../../src/exporters/index.js';
+import { PrometheusExporter } from '../../../src/exporters/prometheus/exporter.js';
+import { selectorFor, type SelectionSettings } from '../../../src/exporters/selection-options.js';
+import { commandPlan } from '../../support/fixtures/command-plan.js';
+import { makeProcess, makeSample } from '../../support/fixtures/sample.js';
+import { selectionOptions } from '../../support/fixtures/selection.js';
+import { promtoolCheckMetrics, remarkKinds } from '../../support/servers/promtool.js';
+
+/** Keys a run config must give for the subcommand to parse at all. */
+const REQUIRED: Record<string, Record<string, unknown>> = { 'remote-write': { url: 'http://x/api/v1/write' } };
+const SELECTING = EXPORTER_COMMANDS.filter((spec) => spec.name !== 'qemu');
+const ctx = { logger: silentLogger(), hostname: 'h', version: '1' };
+
+function spec(name: string): ExporterCommandSpec {
+  const found = EXPORTER_COMMANDS.find((s) => s.name === name);
+  if (!found) throw new Error(`no exporter ${name}`);
+  return found;
+}
+
+async function selectionFromFlags(name: string, argv: string[]): Promise<SelectionSettings['selection']> {
+  return ((await commandPlan(spec(name), argv, ctx)) as unknown as SelectionSettings).selection;
+}
+
+function selectionOf(spec: ExporterCommandSpec, table: Record<string, unknown>): SelectionSettings['selection'] {
+  const args = exporterArgs(spec, { ...REQUIRED[spec.name], ...table });
+  expect(args.issues).toEqual([]);
+  return (args.settings as unknown as SelectionSettings).selection;
+}
+
+describe('selection options', () => {
+  it('every exporter but qemu (which must write every VM) has them, with the same long names', () => {
+    expect(SELECTING.map((s) => s.name)).toEqual(['stdout', 'json', 'prometheus', 'prometheus-push', 'remote-write', 'riemann', 'warp10']);
+    for (const command of EXPORTER_COMMANDS) {
+      const longs = specCommand(command).options.map((o) => o.long);
+      for (const flag of ['--max-top-consumers', '--min-process-power', '--process-regex', '--exclude-process-regex', '--selection-hold-steps']) {
+        expect(longs.includes(flag), `${command.name} ${flag}`).toBe(command.name !== 'qemu');
+      }
+    }
+  });
+
+  it.each(SELECTING.filter((s) => s.name !== 'stdout' && s.name !== 'json').map((s) => [s.name, s] as const))(
+    '%s: no selection by default (every process, no others series); the keys of a run config select',
+    (_name, command) => {
+      expect(selectionOf(command, {})).toBeNull();
+      // The hold alone selects nothing.
+      expect(selectionOf(command, { selection_hold_steps: 2 })).toBeNull();
+      expect(selectionOf(command, { max_top_consumers: 20, min_process_power: 0.05, process_regex: 'nginx', exclude_process_regex: '^kworker' })).toEqual({
+        maxTopConsumers: 20,
+        minPowerUw: 50_000,
+        include: /nginx/,
+        exclude: /^kworker/,
+        holdSteps: 5,
+      });
+      expect(selectionOf(command, { min_process_power: 1.5, selection_hold_steps: 0 })).toEqual(selectionOptions({ minPowerUw: 1_500_000 }));
+    },
+  );
+
+  it("json and stdout keep Scaphandre's spellings and defaults (top 10, top 5), without a hold", async () => {
+    expect(await selectionFromFlags('json', ['-m', '3', '-r', 'fire'])).toEqual(selectionOptions({ maxTopConsumers: 3, include: /fire/ }));
+    expect(selectionOf(spec('json'), {})).toEqual(selectionOptions({ maxTopConsumers: 10 }));
+    expect(selectionOf(spec('stdout'), {})).toEqual(selectionOptions({ maxTopConsumers: 5 }));
+    expect(await selectionFromFlags('stdout', ['-p', '7', '-r', 'x'])).toEqual(selectionOptions({ maxTopConsumers: 7, include: /x/ }));
+    // The shared names are accepted on stdout's command line as aliases of -p and -r.
+    expect(await selectionFromFlags('stdout', ['--max-top-consumers', '8', '--process-regex', 'y', '--exclude-process-regex', 'z'])).toEqual(
+      selectionOptions({ maxTopConsumers: 8, include: /y/, exclude: /z/ }),
+    );
+  });
+
+  it('gives each exporter a selector of its own', () => {
+    const options = selectionOptions({ maxTopConsumers: 1 });
+    expect(selectorFor(null)).toBeNull();
+    const a = selectorFor(options);
+    expect(a).toBeInstanceOf(ProcessSelector);
+    expect(selectorFor(options)).not.toBe(a);
+  });
+});
+
+describe('prometheus with a selection', () => {
+  it('advances the selection every step, scraped or not, and renders the others', async () => {
+    const selector = new ProcessSelector(selectionOptions({ maxTopConsumers: 1 }));
+    const e = new PrometheusExporter({ address: '127.0.0.1', port: 0, suffix: 'metrics', metricsView: { selector }, version: '1', logger: silentLogger() });
+    // Three steps of 2 s (each counter grows by power × 2 s), no scrape in between: the others energy has the
+    // growth of the two after the first (the baseline).
+    const processes = (i: number) => [5_000_000, 3_000_000, 1_000_000].map((powerUw, k) => makeProcess({ pid: k + 1, powerUw, energyUj: powerUw * 2 * (i + 1) }));
+    for (let i = 0; i < 3; i++) e.export(makeSample({ timestampMs: 1_000_000 + i * 2000, processes: processes(i) }));
+    const text = (await e.render('text')) ?? '';
+    expect(text).toMatch(/^scaph_process_power_consumption_microwatts\{pid="1",/m);
+    expect(text).not.toMatch(/^scaph_process_power_consumption_microwatts\{pid="2",/m);
+    expect(text).toContain('\nscaph_process_others_power_microwatts 4000000\n');
+    expect(text).toContain('\nscaph_process_others_energy_microjoules 16000000\n');
+    expect(text).toContain('\nscaph_process_others_count 2\n');
+    const check = await promtoolCheckMetrics(text);
+    expect(check.errors).toEqual([]);
+    // Lint remarks only, the issue's name scaph_process_others_count among them (a gauge ending in _count).
+    expect(remarkKinds(check.remarks)).toEqual([
+      'counter metrics should have "_total" suffix',
+      'non-histogram and non-summary metrics should not have "_count" suffix',
+      'use base unit "joules" instead of "microjoules"',
+    ]);
+  });
+});
