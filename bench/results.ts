@@ -70,6 +70,8 @@ export interface SteadyStateSection {
   /** The highest VmRSS sampled once a second during the window: what the agent settles at. */
   readonly windowRssMaxMb: number;
   readonly samplesDelivered: Readonly<Record<string, number>>;
+  /** Bytes scaph wrote per step over the window (`wchar`: the three transports' requests and frames, and its logs). */
+  readonly bytesPerStep: number;
   /**
    * The same run's baseline (bench/steady/io-floor.ts): a Node.js program with the agent's flags that per
    * step only reads the same stat files and sends the agent's bytes, encoded once, to the same backends.
@@ -86,6 +88,23 @@ export interface SteadyStateSection {
   readonly cpuVsFloor: number | null;
   /** scaph against what a user would run instead to push per-process figures by remote-write. */
   readonly peer: PeerComparison | Skipped;
+  /** The same scaph run with `max_top_consumers` on every exporter: what process selection saves. */
+  readonly topConsumers: TopConsumersRun;
+}
+
+/** scaph run again, same tree, backends and window, each exporter sending only its top N processes (+ others). */
+export interface TopConsumersRun {
+  readonly maxTopConsumers: number;
+  readonly cpuSeconds: number;
+  readonly percentOfOneCore: number;
+  readonly peakRssMb: number;
+  readonly bytesPerStep: number;
+  /** Host-power points each backend received during this run: one per step delivered. */
+  readonly samplesDelivered: Readonly<Record<string, number>>;
+  /** This run's CPU ÷ the all-series run's (null if that one used none). */
+  readonly cpuVsAllSeries: number | null;
+  /** This run's bytes per step ÷ the all-series run's. */
+  readonly bytesVsAllSeries: number | null;
 }
 
 /** One program of a side of the peer row, measured over the window. */

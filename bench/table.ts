@@ -76,8 +76,26 @@ function steadyLines(results: BenchResults): string[] {
     `  scaph / I/O floor (CPU): ${s.cpuVsFloor === null ? '-' : `${num(s.cpuVsFloor)}x`}`,
     '  I/O floor: the same stat files read and the agent\'s bytes (encoded once) sent to the same backends each step, nothing else',
     `  delivered: ${delivered}; I/O floor steps completed: ${s.floor.stepsCompleted}`,
+    ...topConsumersLines(s),
     '',
     ...peerLines(s),
+  ];
+}
+
+function topConsumersLines(s: SteadyStateSection): string[] {
+  const t = s.topConsumers;
+  const delivered = Object.entries(t.samplesDelivered).map(([k, v]) => `${k} ${v}`).join(', ');
+  return [
+    `  scaph run with max_top_consumers = ${t.maxTopConsumers} on every exporter (same tree, backends and window):`,
+    ...grid(
+      ['run', 'CPU s (window)', '% of one core', 'peak RSS MB', 'bytes written/step'],
+      [
+        ['all series', num(s.cpuSeconds), num(s.percentOfOneCore, ' %'), num(s.peakRssMb), String(s.bytesPerStep)],
+        [`top ${t.maxTopConsumers}`, num(t.cpuSeconds), num(t.percentOfOneCore, ' %'), num(t.peakRssMb), String(t.bytesPerStep)],
+      ],
+      [0],
+    ).map((l) => `  ${l}`),
+    `  top ${t.maxTopConsumers} / all series: CPU ${num(t.cpuVsAllSeries, 'x')}, bytes per step ${num(t.bytesVsAllSeries, 'x')}; delivered: ${delivered}`,
   ];
 }
 

@@ -1,4 +1,4 @@
-/** CPU time and peak RSS of another process, from its /proc/<pid>/stat and status. */
+/** CPU time, peak RSS and bytes written of another process, from its /proc/<pid>/stat, status and io. */
 import { readFileSync } from 'node:fs';
 
 const USER_HZ = 100;
@@ -26,4 +26,14 @@ function statusMb(pid: number, field: 'VmHWM' | 'VmRSS'): number {
   const line = text.split('\n').find((l) => l.startsWith(`${field}:`));
   if (!line) throw new Error(`no ${field} in /proc/${pid}/status`);
   return Number.parseInt(line.slice(field.length + 1).trim(), 10) / 1024;
+}
+
+/**
+ * Bytes the process has passed to write-type system calls (`wchar` of /proc/<pid>/io): what it sent on
+ * its sockets (libuv writes streams with write/writev) plus its log lines. Same-user processes only.
+ */
+export function bytesWrittenOf(pid: number): number {
+  const match = /^wchar:\s+(\d+)$/m.exec(readFileSync(`/proc/${pid}/io`, 'latin1'));
+  if (!match) throw new Error(`no wchar in /proc/${pid}/io`);
+  return Number(match[1]);
 }

@@ -7,7 +7,8 @@
  *
  * The baseline of the same run is the I/O floor (io-floor.ts): a Node.js program started with the same
  * flags that, each step, only reads the same stat files and sends the agent's bytes (encoded once) to the
- * same backends. scaph's CPU is reported as a ratio to it. Then the peer row (peer-row.ts): scaph with
+ * same backends. scaph's CPU is reported as a ratio to it. Then scaph again with `max_top_consumers = 20`
+ * on every exporter (CPU and bytes per step against the all-series run), then the peer row (peer-row.ts): scaph with
  * remote-write alone against the Prometheus agent + node_exporter + process-exporter stack, per series.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -37,6 +38,9 @@ export interface SteadyPlan {
 /** scaph's CPU at most this many times the I/O floor's, measured in the same run. */
 export const GOAL_CPU_VS_FLOOR = 1.5;
 export const GOAL_RSS_MB = 80;
+/** The selection of the second scaph run: each exporter sends its top N processes and the others rollup (5 of --quick's 20). */
+export const TOP_CONSUMERS = 20;
+const QUICK_TOP_CONSUMERS = 5;
 const WARP10_TOKEN = 'bench-write-token';
 const HOST_SERIES = 'scaph_host_power_microwatts';
 const FLOOR_SCRIPT = join(REPO_ROOT, 'dist', 'bench', 'steady', 'io-floor.js');
@@ -61,10 +65,20 @@ export async function runSteadyState(plan: SteadyPlan): Promise<{ section: Stead
   const floorWarmupMs = plan.quick ? 1500 : 5000;
   try {
     const configPath = join(workDir, 'scaph.toml');
-    writeFileSync(configPath, config(tree.root, stepMs, backends));
+    writeFileSync(configPath, config(tree.root, stepMs, backends, null));
     const agent = await measureNode('scaph run', agentArgv(AGENT_SCRIPT, ['run', '-c', configPath]), warmupMs, windowMs);
     const delivered = await deliveredSteps(backends);
-    plan.log(`steady: scaph run ${agent.percentOfOneCore.toFixed(2)} % of one core, peak RSS ${agent.peakRssMb.toFixed(1)} MB (window max ${agent.windowRssMaxMb.toFixed(1)} MB), delivered ${JSON.stringify(delivered)}`);
+    const stepsInWindow = windowMs / stepMs;
+    plan.log(`steady: scaph run ${agent.percentOfOneCore.toFixed(2)} % of one core, peak RSS ${agent.peakRssMb.toFixed(1)} MB (window max ${agent.windowRssMaxMb.toFixed(1)} MB), ${Math.round(agent.bytesWritten / stepsInWindow)} bytes/step, delivered ${JSON.stringify(delivered)}`);
+
+    // The same agent with a selection on every exporter, against the same backends (what it delivers is counted as the growth).
+    const topConfigPath = join(workDir, 'scaph-top.toml');
+    const topN = plan.quick ? QUICK_TOP_CONSUMERS : TOP_CONSUMERS;
+    writeFileSync(topConfigPath, config(tree.root, stepMs, backends, topN));
+    const top = await measureNode(`scaph run (top ${topN})`, agentArgv(AGENT_SCRIPT, ['run', '-c', topConfigPath]), warmupMs, windowMs);
+    const deliveredAfterTop = await deliveredSteps(backends);
+    const topDelivered = Object.fromEntries(Object.entries(deliveredAfterTop).map(([k, v]) => [k, v - (delivered[k] ?? 0)]));
+    plan.log(`steady: scaph run, top ${topN}: ${top.percentOfOneCore.toFixed(2)} % of one core, ${Math.round(top.bytesWritten / stepsInWindow)} bytes/step, delivered ${JSON.stringify(topDelivered)}`);
 
     // The baseline, after the agent (not beside it: both would share the 2 cores and the backends).
     await writeFloorPayloads(workDir, tree.root, stepMs, {
@@ -90,6 +104,7 @@ export async function runSteadyState(plan: SteadyPlan): Promise<{ section: Stead
       peakRssMb: round(agent.peakRssMb),
       windowRssMaxMb: round(agent.windowRssMaxMb),
       samplesDelivered: delivered,
+      bytesPerStep: Math.round(agent.bytesWritten / stepsInWindow),
       floor: {
         cpuSeconds: round(floor.cpuSeconds),
         cpuSecondsPerHour: round(floor.cpuSeconds * (3_600_000 / windowMs)),
@@ -99,6 +114,16 @@ export async function runSteadyState(plan: SteadyPlan): Promise<{ section: Stead
       },
       cpuVsFloor: floor.cpuSeconds > 0 ? round(agent.cpuSeconds / floor.cpuSeconds) : null,
       peer,
+      topConsumers: {
+        maxTopConsumers: topN,
+        cpuSeconds: round(top.cpuSeconds),
+        percentOfOneCore: round(top.percentOfOneCore),
+        peakRssMb: round(top.peakRssMb),
+        bytesPerStep: Math.round(top.bytesWritten / stepsInWindow),
+        samplesDelivered: topDelivered,
+        cpuVsAllSeries: agent.cpuSeconds > 0 ? round(top.cpuSeconds / agent.cpuSeconds) : null,
+        bytesVsAllSeries: agent.bytesWritten > 0 ? round(top.bytesWritten / agent.bytesWritten) : null,
+      },
     };
     return { section, goals: goals(section) };
   } finally {
@@ -123,14 +148,16 @@ async function startBackends(): Promise<Backends> {
   return { vm, riemann, warp10 };
 }
 
-function config(procfsPath: string, stepMs: number, b: Backends): string {
+/** The agent's config: the three push exporters, each with `max_top_consumers = top` when top is set. */
+function config(procfsPath: string, stepMs: number, b: Backends, top: number | null): string {
   const step = stepMs / 1000;
+  const common = [`step = ${step}`, ...(top === null ? [] : [`max_top_consumers = ${top}`]), ''];
   return [
     '[sensor]', 'kind = "estimate"', `procfs_path = "${procfsPath}"`, `step = ${step}`, '',
-    '[[exporter]]', 'type = "remote-write"', `url = "${b.vm.baseUrl}/api/v1/write"`, `step = ${step}`, '',
-    '[[exporter]]', 'type = "riemann"', 'address = "127.0.0.1"', `port = ${b.riemann.port}`, `step = ${step}`, '',
+    '[[exporter]]', 'type = "remote-write"', `url = "${b.vm.baseUrl}/api/v1/write"`, ...common,
+    '[[exporter]]', 'type = "riemann"', 'address = "127.0.0.1"', `port = ${b.riemann.port}`, ...common,
     '[[exporter]]', 'type = "warp10"', 'host = "127.0.0.1"', `port = ${b.warp10.port}`, 'scheme = "http"',
-    `write_token = "${WARP10_TOKEN}"`, `step = ${step}`, '',
+    `write_token = "${WARP10_TOKEN}"`, ...common,
   ].join('\n');
 }
 

@@ -1,15 +1,17 @@
 /**
  * How the steady section measures a program: after a warm-up, the CPU time (utime + stime) each of its
  * processes spends over a fixed window, their VmHWM (peak RSS, start-up included) and the highest VmRSS
- * sampled once a second during the window.
+ * sampled once a second during the window, and the bytes they wrote over it (sockets and logs).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { cpuSecondsOf, peakRssMbOf, rssMbOf } from './agent-usage.js';
+import { bytesWrittenOf, cpuSecondsOf, peakRssMbOf, rssMbOf } from './agent-usage.js';
 
 export interface ProcessUsage {
   readonly cpuSeconds: number;
   readonly peakRssMb: number;
   readonly windowRssMaxMb: number;
+  /** Bytes passed to write-type system calls over the window (`wchar`): what it sent, plus its logs. */
+  readonly bytesWritten: number;
 }
 
 /**
@@ -20,6 +22,7 @@ export async function measureWindow(pids: readonly number[], warmupMs: number, w
   await sleep(warmupMs);
   check();
   const cpuBefore = pids.map(cpuSecondsOf);
+  const writtenBefore = pids.map(bytesWrittenOf);
   const windowRssMaxMb = pids.map(rssMbOf);
   const probeRss = (): void => {
     pids.forEach((pid, i) => {
@@ -39,6 +42,7 @@ export async function measureWindow(pids: readonly number[], warmupMs: number, w
     cpuSeconds: cpuSecondsOf(pid) - (cpuBefore[i] as number),
     peakRssMb: peakRssMbOf(pid),
     windowRssMaxMb: windowRssMaxMb[i] as number,
+    bytesWritten: bytesWrittenOf(pid) - (writtenBefore[i] as number),
   }));
 }
 

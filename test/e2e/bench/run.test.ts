@@ -103,6 +103,19 @@ describe('npm run bench --quick', () => {
     expect(stdout).toContain('scaph / I/O floor (CPU):');
   });
 
+  it('runs scaph again with max_top_consumers on every exporter and reports CPU and bytes per step against the all-series run', () => {
+    const steady = results.steadyState as SteadyStateSection;
+    const top = steady.topConsumers;
+    expect(top.maxTopConsumers).toBe(5);
+    for (const transport of ['remote-write', 'riemann', 'warp10']) expect(top.samplesDelivered[transport]).toBeGreaterThan(0);
+    // 20 processes x 5 series against 5 x 5 + the 3 others series on each of three wires: fewer bytes, not none.
+    expect(steady.bytesPerStep).toBeGreaterThan(10_000);
+    expect(top.bytesPerStep).toBeGreaterThan(1000);
+    expect(top.bytesPerStep).toBeLessThan(steady.bytesPerStep);
+    expect(top.bytesVsAllSeries).toBeCloseTo(top.bytesPerStep / steady.bytesPerStep, 1);
+    if (steady.cpuSeconds > 0) expect(top.cpuVsAllSeries).toBeCloseTo(top.cpuSeconds / steady.cpuSeconds, 1);
+  });
+
   it('measures the peer row: scaph with remote-write alone against the Prometheus agent stack, in the same VictoriaMetrics', () => {
     const steady = results.steadyState as SteadyStateSection;
     // prometheus, prometheus-node-exporter and prometheus-process-exporter are installed here: measured, not skipped.
