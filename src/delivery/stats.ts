@@ -40,8 +40,16 @@ export class DeliveryStats {
   /** Samples the disk spool refused to store (disk full, read-only): kept in memory only. */
   spoolWriteFailures = 0;
   private readonly dropped = new Map<string, number>();
+  /**
+   * The self-metrics' labels, frozen and the same every step: the encoders keep what they derive from a
+   * frozen labels object (label bytes, series slots) instead of working it out again every step.
+   */
+  private readonly labels: MetricLabels;
+  private readonly reasonLabels = new Map<string, MetricLabels>();
 
-  constructor(readonly transport: string) {}
+  constructor(readonly transport: string) {
+    this.labels = Object.freeze({ transport });
+  }
 
   addDropped(reason: string, count: number): void {
     if (count <= 0) return;
@@ -76,13 +84,13 @@ export class DeliveryStats {
 
   /** The self-metrics, shipped in the same pipeline as the power metrics. */
   toMetrics(nowMs: number = Date.now()): Metric[] {
-    const t = { transport: this.transport };
+    const t = this.labels;
     const out: Metric[] = [
       counter('scaph_delivery_samples_sent_total', 'Samples delivered and acknowledged by the backend', t, this.sent),
       counter('scaph_delivery_samples_retried_total', 'Samples whose delivery attempt failed and was retried', t, this.retried),
     ];
     for (const [reason, n] of [...this.dropped].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
-      out.push(counter('scaph_delivery_samples_dropped_total', 'Samples given up on, by reason', { ...t, reason }, n));
+      out.push(counter('scaph_delivery_samples_dropped_total', 'Samples given up on, by reason', this.reasonLabelsOf(reason), n));
     }
     out.push(gauge('scaph_delivery_queue_depth', 'Samples waiting in the delivery queue', t, this.queueDepth, 'int'));
     out.push(gauge('scaph_delivery_queue_bytes', 'Approximate memory held by the delivery queue, in bytes', t, this.queueBytes, 'int'));
@@ -114,6 +122,15 @@ export class DeliveryStats {
       );
     }
     return out;
+  }
+
+  private reasonLabelsOf(reason: string): MetricLabels {
+    let labels = this.reasonLabels.get(reason);
+    if (labels === undefined) {
+      labels = Object.freeze({ transport: this.transport, reason });
+      this.reasonLabels.set(reason, labels);
+    }
+    return labels;
   }
 }
 
