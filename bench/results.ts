@@ -69,6 +69,8 @@ export interface SteadyStateSection {
   readonly peakRssMb: number;
   /** The highest VmRSS sampled once a second during the window: what the agent settles at. */
   readonly windowRssMaxMb: number;
+  /** Minor page faults per step over the window (each costs a trap, dearer in a VM). */
+  readonly minorFaultsPerStep: number;
   readonly samplesDelivered: Readonly<Record<string, number>>;
   /**
    * The same run's baseline (bench/steady/io-floor.ts): a Node.js program with the agent's flags that per
@@ -79,6 +81,7 @@ export interface SteadyStateSection {
     readonly cpuSecondsPerHour: number;
     readonly percentOfOneCore: number;
     readonly peakRssMb: number;
+    readonly minorFaultsPerStep: number;
     /** Steps the floor completed (every backend answered), warm-up included. */
     readonly stepsCompleted: number;
   };
