@@ -69,6 +69,8 @@ export interface SteadyStateSection {
   readonly peakRssMb: number;
   /** The highest VmRSS sampled once a second during the window: what the agent settles at. */
   readonly windowRssMaxMb: number;
+  /** Minor page faults per step over the window (each costs a trap, dearer in a VM). */
+  readonly minorFaultsPerStep: number;
   readonly samplesDelivered: Readonly<Record<string, number>>;
   /** Bytes scaph wrote per step over the window (`wchar`: the three transports' requests and frames, and its logs). */
   readonly bytesPerStep: number;
@@ -81,6 +83,7 @@ export interface SteadyStateSection {
     readonly cpuSecondsPerHour: number;
     readonly percentOfOneCore: number;
     readonly peakRssMb: number;
+    readonly minorFaultsPerStep: number;
     /** Steps the floor completed (every backend answered), warm-up included. */
     readonly stepsCompleted: number;
   };

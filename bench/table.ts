@@ -66,10 +66,10 @@ function steadyLines(results: BenchResults): string[] {
     `Steady state: scaph run, ${s.processes} processes, ${s.stepMs / 1000} s step, ${s.windowMs / 1000} s window, ` +
       `transports ${s.transports.join(' + ')}`,
     ...grid(
-      ['program', 'CPU s (window)', 'CPU s/hour', '% of one core', 'peak RSS MB', 'RSS MB in window (max)'],
+      ['program', 'CPU s (window)', 'CPU s/hour', '% of one core', 'minor faults/step', 'peak RSS MB', 'RSS MB in window (max)'],
       [
-        ['scaph run', num(s.cpuSeconds), num(s.cpuSecondsPerHour), num(s.percentOfOneCore, ' %'), num(s.peakRssMb), num(s.windowRssMaxMb)],
-        ['I/O floor', num(s.floor.cpuSeconds), num(s.floor.cpuSecondsPerHour), num(s.floor.percentOfOneCore, ' %'), num(s.floor.peakRssMb), ''],
+        ['scaph run', num(s.cpuSeconds), num(s.cpuSecondsPerHour), num(s.percentOfOneCore, ' %'), num(s.minorFaultsPerStep), num(s.peakRssMb), num(s.windowRssMaxMb)],
+        ['I/O floor', num(s.floor.cpuSeconds), num(s.floor.cpuSecondsPerHour), num(s.floor.percentOfOneCore, ' %'), num(s.floor.minorFaultsPerStep), num(s.floor.peakRssMb), ''],
       ],
       [0],
     ),

@@ -103,6 +103,7 @@ export async function runSteadyState(plan: SteadyPlan): Promise<{ section: Stead
       percentOfOneCore: round(agent.percentOfOneCore),
       peakRssMb: round(agent.peakRssMb),
       windowRssMaxMb: round(agent.windowRssMaxMb),
+      minorFaultsPerStep: round(agent.minorFaults / (windowMs / stepMs)),
       samplesDelivered: delivered,
       bytesPerStep: Math.round(agent.bytesWritten / stepsInWindow),
       floor: {
@@ -110,6 +111,7 @@ export async function runSteadyState(plan: SteadyPlan): Promise<{ section: Stead
         cpuSecondsPerHour: round(floor.cpuSeconds * (3_600_000 / windowMs)),
         percentOfOneCore: round(floor.percentOfOneCore),
         peakRssMb: round(floor.peakRssMb),
+        minorFaultsPerStep: round(floor.minorFaults / (windowMs / stepMs)),
         stepsCompleted: floorStepsCompleted,
       },
       cpuVsFloor: floor.cpuSeconds > 0 ? round(agent.cpuSeconds / floor.cpuSeconds) : null,

@@ -1,13 +1,15 @@
 /**
- * How the steady section measures a program: after a warm-up, the CPU time (utime + stime) each of its
- * processes spends over a fixed window, their VmHWM (peak RSS, start-up included) and the highest VmRSS
- * sampled once a second during the window, and the bytes they wrote over it (sockets and logs).
+ * How the steady section measures a program: after a warm-up, the CPU time (utime + stime) and minor page
+ * faults each of its processes has over a fixed window, their VmHWM (peak RSS, start-up included), the
+ * highest VmRSS sampled once a second during the window, and the bytes they wrote over it (sockets and logs).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { bytesWrittenOf, cpuSecondsOf, peakRssMbOf, rssMbOf } from './agent-usage.js';
+import { bytesWrittenOf, cpuSecondsOf, minorFaultsOf, peakRssMbOf, rssMbOf } from './agent-usage.js';
 
 export interface ProcessUsage {
   readonly cpuSeconds: number;
+  /** Minor page faults over the window. */
+  readonly minorFaults: number;
   readonly peakRssMb: number;
   readonly windowRssMaxMb: number;
   /** Bytes passed to write-type system calls over the window (`wchar`): what it sent, plus its logs. */
@@ -23,6 +25,7 @@ export async function measureWindow(pids: readonly number[], warmupMs: number, w
   check();
   const cpuBefore = pids.map(cpuSecondsOf);
   const writtenBefore = pids.map(bytesWrittenOf);
+  const faultsBefore = pids.map(minorFaultsOf);
   const windowRssMaxMb = pids.map(rssMbOf);
   const probeRss = (): void => {
     pids.forEach((pid, i) => {
@@ -40,6 +43,7 @@ export async function measureWindow(pids: readonly number[], warmupMs: number, w
   probeRss();
   return pids.map((pid, i) => ({
     cpuSeconds: cpuSecondsOf(pid) - (cpuBefore[i] as number),
+    minorFaults: minorFaultsOf(pid) - (faultsBefore[i] as number),
     peakRssMb: peakRssMbOf(pid),
     windowRssMaxMb: windowRssMaxMb[i] as number,
     bytesWritten: bytesWrittenOf(pid) - (writtenBefore[i] as number),

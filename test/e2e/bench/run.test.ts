@@ -98,6 +98,9 @@ describe('npm run bench --quick', () => {
     expect(steady.floor.stepsCompleted).toBeGreaterThanOrEqual(steady.windowMs / steady.stepMs);
     expect(steady.floor.peakRssMb).toBeGreaterThan(10);
     expect(steady.floor.cpuSeconds).toBeGreaterThanOrEqual(0);
+    expect(steady.minorFaultsPerStep).toBeGreaterThanOrEqual(0);
+    expect(steady.floor.minorFaultsPerStep).toBeGreaterThanOrEqual(0);
+    expect(stdout).toContain('minor faults/step');
     if (steady.floor.cpuSeconds > 0) expect(steady.cpuVsFloor).toBeCloseTo(steady.cpuSeconds / steady.floor.cpuSeconds, 1);
     expect(stdout).toMatch(/^I\/O floor +\d/m);
     expect(stdout).toContain('scaph / I/O floor (CPU):');
