@@ -13,10 +13,6 @@
 //   malloc arenas cost ~3 MB; that work runs between steps on the main thread instead.
 // The Dockerfile passes the same flags (test/e2e/deploy/node-flags.test.ts checks they agree).
 import { main } from './cli.js';
-import { keepYoungGenerationCommitted } from './core/young-generation.js';
-
-// No page faults for the memory every step allocates afresh (see young-generation.ts).
-keepYoungGenerationCommitted();
 
 // `scaph stdout | head`: the reader went away. That ends the run quietly, like any Unix filter. Any other
 // stdout error (`> /dev/full`: ENOSPC) is one line and exit 1, never a stack trace.

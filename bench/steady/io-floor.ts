@@ -1,8 +1,7 @@
 /**
  * The steady-state baseline: the least a Node.js agent must do per step for the same job as `scaph run`
  * in the steady section, and nothing more. Started the same way as the agent (same node binary, same
- * flags, same run-time V8 setting), against the same procfs tree and the same three backends, and measured
- * the same way.
+ * flags), against the same procfs tree and the same three backends, and measured the same way.
  *
  * Each step it
  * - lists the tree and reads every <pid>/stat through an fd kept open (scaph's own read path), without
@@ -22,12 +21,8 @@ import { Agent, request } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import snappy from 'snappy';
-import { keepYoungGenerationCommitted } from '../../src/core/young-generation.js';
 import { FrameReader } from '../../src/exporters/riemann/proto.js';
 import { FLOOR_CONFIG_FILE, REMOTE_WRITE_FILE, RIEMANN_FILE, WARP10_FILE, type FloorConfig } from './floor-config.js';
-
-// Started as the agent is: its node flags (the shebang's) and its run-time V8 setting (src/bin.ts).
-keepYoungGenerationCommitted();
 
 const agent = new Agent({ keepAlive: true, maxSockets: 1 });
 
