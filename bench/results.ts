@@ -69,7 +69,11 @@ export interface SteadyStateSection {
   readonly peakRssMb: number;
   /** The highest VmRSS sampled once a second during the window: what the agent settles at. */
   readonly windowRssMaxMb: number;
+  /** Minor page faults per step over the window (each costs a trap, dearer in a VM). */
+  readonly minorFaultsPerStep: number;
   readonly samplesDelivered: Readonly<Record<string, number>>;
+  /** Bytes scaph wrote per step over the window (`wchar`: the three transports' requests and frames, and its logs). */
+  readonly bytesPerStep: number;
   /**
    * The same run's baseline (bench/steady/io-floor.ts): a Node.js program with the agent's flags that per
    * step only reads the same stat files and sends the agent's bytes, encoded once, to the same backends.
@@ -79,11 +83,76 @@ export interface SteadyStateSection {
     readonly cpuSecondsPerHour: number;
     readonly percentOfOneCore: number;
     readonly peakRssMb: number;
+    readonly minorFaultsPerStep: number;
     /** Steps the floor completed (every backend answered), warm-up included. */
     readonly stepsCompleted: number;
   };
   /** scaph's CPU seconds ÷ the floor's over the same window length (null if the floor used none). */
   readonly cpuVsFloor: number | null;
+  /** scaph against what a user would run instead to push per-process figures by remote-write. */
+  readonly peer: PeerComparison | Skipped;
+  /** The same scaph run with `max_top_consumers` on every exporter: what process selection saves. */
+  readonly topConsumers: TopConsumersRun;
+}
+
+/** scaph run again, same tree, backends and window, each exporter sending only its top N processes (+ others). */
+export interface TopConsumersRun {
+  readonly maxTopConsumers: number;
+  readonly cpuSeconds: number;
+  readonly percentOfOneCore: number;
+  readonly peakRssMb: number;
+  readonly bytesPerStep: number;
+  /** Host-power points each backend received during this run: one per step delivered. */
+  readonly samplesDelivered: Readonly<Record<string, number>>;
+  /** This run's CPU ÷ the all-series run's (null if that one used none). */
+  readonly cpuVsAllSeries: number | null;
+  /** This run's bytes per step ÷ the all-series run's. */
+  readonly bytesVsAllSeries: number | null;
+}
+
+/** One program of a side of the peer row, measured over the window. */
+export interface PeerProgram {
+  readonly name: string;
+  readonly cpuSeconds: number;
+  readonly percentOfOneCore: number;
+  /** VmHWM, start-up included. */
+  readonly peakRssMb: number;
+  readonly windowRssMaxMb: number;
+}
+
+/** One side of the peer row: its programs and what reached VictoriaMetrics. */
+export interface PeerSide {
+  readonly label: string;
+  readonly programs: readonly PeerProgram[];
+  /** Sums over the programs. */
+  readonly cpuSeconds: number;
+  readonly percentOfOneCore: number;
+  readonly peakRssMb: number;
+  /** Distinct series the side delivered to VictoriaMetrics (the run's, warm-up included), by job label. */
+  readonly seriesByJob: Readonly<Record<string, number>>;
+  readonly series: number;
+  /** CPU µs per series per step: cpuSeconds over the window ÷ (series × steps in the window). */
+  readonly cpuUsPerSeriesStep: number | null;
+}
+
+/**
+ * The peer row: `scaph run` with remote-write alone, then the Prometheus agent scraping node_exporter
+ * (rapl, cpu) and process-exporter (a group per process), one after the other over the same trees (the
+ * steady section's procfs tree, a synthetic powercap tree), the same step, window and VictoriaMetrics.
+ */
+export interface PeerComparison {
+  readonly processes: number;
+  readonly stepMs: number;
+  readonly windowMs: number;
+  readonly scaph: PeerSide;
+  readonly stack: PeerSide;
+  /** scaph ÷ stack. */
+  readonly cpuVsStack: number | null;
+  readonly peakRssVsStack: number | null;
+  readonly seriesVsStack: number | null;
+  readonly cpuPerSeriesVsStack: number | null;
+  /** How each side was set up, where it departs from a program's defaults and why. */
+  readonly notes: readonly string[];
 }
 
 export interface BenchResults {

@@ -1,5 +1,5 @@
 /** Renders results.json as the plain-text table `npm run bench` prints. */
-import type { BenchResults, Goal, Skipped, Timing } from './results.js';
+import type { BenchResults, Goal, PeerComparison, PeerSide, Skipped, SteadyStateSection, Timing } from './results.js';
 import { isSkipped } from './results.js';
 
 /** Text columns (listed in `left`, default the first) are left-aligned, figures right-aligned. */
@@ -66,16 +66,61 @@ function steadyLines(results: BenchResults): string[] {
     `Steady state: scaph run, ${s.processes} processes, ${s.stepMs / 1000} s step, ${s.windowMs / 1000} s window, ` +
       `transports ${s.transports.join(' + ')}`,
     ...grid(
-      ['program', 'CPU s (window)', 'CPU s/hour', '% of one core', 'peak RSS MB', 'RSS MB in window (max)'],
+      ['program', 'CPU s (window)', 'CPU s/hour', '% of one core', 'minor faults/step', 'peak RSS MB', 'RSS MB in window (max)'],
       [
-        ['scaph run', num(s.cpuSeconds), num(s.cpuSecondsPerHour), num(s.percentOfOneCore, ' %'), num(s.peakRssMb), num(s.windowRssMaxMb)],
-        ['I/O floor', num(s.floor.cpuSeconds), num(s.floor.cpuSecondsPerHour), num(s.floor.percentOfOneCore, ' %'), num(s.floor.peakRssMb), ''],
+        ['scaph run', num(s.cpuSeconds), num(s.cpuSecondsPerHour), num(s.percentOfOneCore, ' %'), num(s.minorFaultsPerStep), num(s.peakRssMb), num(s.windowRssMaxMb)],
+        ['I/O floor', num(s.floor.cpuSeconds), num(s.floor.cpuSecondsPerHour), num(s.floor.percentOfOneCore, ' %'), num(s.floor.minorFaultsPerStep), num(s.floor.peakRssMb), ''],
       ],
       [0],
     ),
     `  scaph / I/O floor (CPU): ${s.cpuVsFloor === null ? '-' : `${num(s.cpuVsFloor)}x`}`,
     '  I/O floor: the same stat files read and the agent\'s bytes (encoded once) sent to the same backends each step, nothing else',
     `  delivered: ${delivered}; I/O floor steps completed: ${s.floor.stepsCompleted}`,
+    ...topConsumersLines(s),
+    '',
+    ...peerLines(s),
+  ];
+}
+
+function topConsumersLines(s: SteadyStateSection): string[] {
+  const t = s.topConsumers;
+  const delivered = Object.entries(t.samplesDelivered).map(([k, v]) => `${k} ${v}`).join(', ');
+  return [
+    `  scaph run with max_top_consumers = ${t.maxTopConsumers} on every exporter (same tree, backends and window):`,
+    ...grid(
+      ['run', 'CPU s (window)', '% of one core', 'peak RSS MB', 'bytes written/step'],
+      [
+        ['all series', num(s.cpuSeconds), num(s.percentOfOneCore, ' %'), num(s.peakRssMb), String(s.bytesPerStep)],
+        [`top ${t.maxTopConsumers}`, num(t.cpuSeconds), num(t.percentOfOneCore, ' %'), num(t.peakRssMb), String(t.bytesPerStep)],
+      ],
+      [0],
+    ).map((l) => `  ${l}`),
+    `  top ${t.maxTopConsumers} / all series: CPU ${num(t.cpuVsAllSeries, 'x')}, bytes per step ${num(t.bytesVsAllSeries, 'x')}; delivered: ${delivered}`,
+  ];
+}
+
+function peerSideRows(side: PeerSide): string[][] {
+  const rows = [[side.label, num(side.cpuSeconds), num(side.percentOfOneCore, ' %'), num(side.peakRssMb), String(side.series), num(side.cpuUsPerSeriesStep)]];
+  if (side.programs.length > 1) {
+    for (const p of side.programs) rows.push([`  ${p.name}`, num(p.cpuSeconds), num(p.percentOfOneCore, ' %'), num(p.peakRssMb), '', '']);
+  }
+  return rows;
+}
+
+function peerLines(s: SteadyStateSection): string[] {
+  const p: PeerComparison | Skipped = s.peer;
+  if (isSkipped(p)) return [`Peer row: ${p.skipped}`];
+  const byJob = (side: PeerSide): string => Object.entries(side.seriesByJob).map(([job, n]) => `job="${job}" ${n}`).join(', ');
+  return [
+    `Peer row: pushing per-process figures by remote-write, ${p.processes} processes, ${p.stepMs / 1000} s step, ${p.windowMs / 1000} s window, same trees and VictoriaMetrics`,
+    ...grid(
+      ['program', 'CPU s (window)', '% of one core', 'peak RSS MB', 'series', 'CPU µs/series/step'],
+      [...peerSideRows(p.scaph), ...peerSideRows(p.stack)],
+      [0],
+    ),
+    `  scaph / stack: CPU per series ${num(p.cpuPerSeriesVsStack, 'x')}, CPU ${num(p.cpuVsStack, 'x')}, peak RSS ${num(p.peakRssVsStack, 'x')}, series ${num(p.seriesVsStack, 'x')}`,
+    `  series by job label: scaph ${byJob(p.scaph)}; stack ${byJob(p.stack)}`,
+    ...p.notes.map((n) => `  ${n}`),
   ];
 }
 

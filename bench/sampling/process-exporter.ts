@@ -12,7 +12,8 @@ import { elapsedNs, median, nowNs } from '../stats.js';
 
 export const PROCESS_EXPORTER_BIN = 'prometheus-process-exporter';
 
-const CONFIG = 'process_names:\n  - name: "{{.Comm}}-{{.PID}}"\n    cmdline:\n    - ".*"\n';
+/** Every process its own group (named after its comm and pid), as scaph reports every process. */
+export const PROCESS_EXPORTER_CONFIG = 'process_names:\n  - name: "{{.Comm}}-{{.PID}}"\n    cmdline:\n    - ".*"\n';
 const READY_TIMEOUT_MS = 15_000;
 
 export class ProcessExporterPeer {
@@ -24,7 +25,7 @@ export class ProcessExporterPeer {
   /** Starts the exporter on a free loopback port; a string says why it is skipped. */
   static async start(root: string, workDir: string): Promise<ProcessExporterPeer | string> {
     const configPath = join(workDir, 'process-exporter.yml');
-    writeFileSync(configPath, CONFIG);
+    writeFileSync(configPath, PROCESS_EXPORTER_CONFIG);
     const port = await freePort();
     const child = spawn(
       PROCESS_EXPORTER_BIN,

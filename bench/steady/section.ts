@@ -7,14 +7,13 @@
  *
  * The baseline of the same run is the I/O floor (io-floor.ts): a Node.js program started with the same
  * flags that, each step, only reads the same stat files and sends the agent's bytes (encoded once) to the
- * same backends. scaph's CPU is reported as a ratio to it, beside the absolute goal.
+ * same backends. scaph's CPU is reported as a ratio to it. Then scaph again with `max_top_consumers = 20`
+ * on every exporter (CPU and bytes per step against the all-series run), then the peer row (peer-row.ts): scaph with
+ * remote-write alone against the Prometheus agent + node_exporter + process-exporter stack, per series.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { ProcfsTree, generateProcesses } from '../../test/support/fixtures/procfs-tree.js';
 import { FakeRiemannServer } from '../../test/support/servers/riemann.js';
 import { startVictoriaMetrics, vmExport } from '../../test/support/servers/victoria-metrics.js';
@@ -22,10 +21,13 @@ import { Warp10TestServer } from '../../test/support/servers/warp10.js';
 import type { ManagedServer } from '../../test/support/servers/managed-server.js';
 import { REPO_ROOT } from '../paths.js';
 import type { Goal, Skipped, SteadyStateSection } from '../results.js';
+import { isSkipped } from '../results.js';
+import { addPeerFiles } from '../sampling/peer-tree.js';
 import { round } from '../stats.js';
 import { agentArgv, shebangNodeFlags } from './agent-command.js';
 import { writeFloorPayloads } from './floor-payloads.js';
-import { cpuSecondsOf, peakRssMbOf, rssMbOf } from './agent-usage.js';
+import { AGENT_SCRIPT, measureNode } from './measure-node.js';
+import { GOAL_PEER_CPU_PER_SERIES, runPeerRow } from './peer-row.js';
 
 export interface SteadyPlan {
   readonly quick: boolean;
@@ -33,11 +35,14 @@ export interface SteadyPlan {
   readonly log: (line: string) => void;
 }
 
-export const GOAL_CPU_PERCENT = 0.5;
+/** scaph's CPU at most this many times the I/O floor's, measured in the same run. */
+export const GOAL_CPU_VS_FLOOR = 1.5;
 export const GOAL_RSS_MB = 80;
+/** The selection of the second scaph run: each exporter sends its top N processes and the others rollup (5 of --quick's 20). */
+export const TOP_CONSUMERS = 20;
+const QUICK_TOP_CONSUMERS = 5;
 const WARP10_TOKEN = 'bench-write-token';
 const HOST_SERIES = 'scaph_host_power_microwatts';
-const AGENT_SCRIPT = join(REPO_ROOT, 'dist', 'src', 'bin.js');
 const FLOOR_SCRIPT = join(REPO_ROOT, 'dist', 'bench', 'steady', 'io-floor.js');
 
 interface Backends {
@@ -53,15 +58,27 @@ export async function runSteadyState(plan: SteadyPlan): Promise<{ section: Stead
   const warmupMs = plan.quick ? 2500 : 15_000;
   const windowMs = plan.quick ? 3000 : 60_000;
   const tree = ProcfsTree.create({ processes: generateProcesses(processes), cpuCount: 2 });
+  // The files prometheus-process-exporter reads besides stat, for the peer row (scaph and the floor never open them).
+  addPeerFiles(tree.root);
   const workDir = mkdtempSync(join(tmpdir(), 'scaph-bench-steady-'));
   const backends = await startBackends();
   const floorWarmupMs = plan.quick ? 1500 : 5000;
   try {
     const configPath = join(workDir, 'scaph.toml');
-    writeFileSync(configPath, config(tree.root, stepMs, backends));
-    const agent = await measureChild('scaph run', agentArgv(AGENT_SCRIPT, ['run', '-c', configPath]), warmupMs, windowMs);
+    writeFileSync(configPath, config(tree.root, stepMs, backends, null));
+    const agent = await measureNode('scaph run', agentArgv(AGENT_SCRIPT, ['run', '-c', configPath]), warmupMs, windowMs);
     const delivered = await deliveredSteps(backends);
-    plan.log(`steady: scaph run ${agent.percentOfOneCore.toFixed(2)} % of one core, peak RSS ${agent.peakRssMb.toFixed(1)} MB (window max ${agent.windowRssMaxMb.toFixed(1)} MB), delivered ${JSON.stringify(delivered)}`);
+    const stepsInWindow = windowMs / stepMs;
+    plan.log(`steady: scaph run ${agent.percentOfOneCore.toFixed(2)} % of one core, peak RSS ${agent.peakRssMb.toFixed(1)} MB (window max ${agent.windowRssMaxMb.toFixed(1)} MB), ${Math.round(agent.bytesWritten / stepsInWindow)} bytes/step, delivered ${JSON.stringify(delivered)}`);
+
+    // The same agent with a selection on every exporter, against the same backends (what it delivers is counted as the growth).
+    const topConfigPath = join(workDir, 'scaph-top.toml');
+    const topN = plan.quick ? QUICK_TOP_CONSUMERS : TOP_CONSUMERS;
+    writeFileSync(topConfigPath, config(tree.root, stepMs, backends, topN));
+    const top = await measureNode(`scaph run (top ${topN})`, agentArgv(AGENT_SCRIPT, ['run', '-c', topConfigPath]), warmupMs, windowMs);
+    const deliveredAfterTop = await deliveredSteps(backends);
+    const topDelivered = Object.fromEntries(Object.entries(deliveredAfterTop).map(([k, v]) => [k, v - (delivered[k] ?? 0)]));
+    plan.log(`steady: scaph run, top ${topN}: ${top.percentOfOneCore.toFixed(2)} % of one core, ${Math.round(top.bytesWritten / stepsInWindow)} bytes/step, delivered ${JSON.stringify(topDelivered)}`);
 
     // The baseline, after the agent (not beside it: both would share the 2 cores and the backends).
     await writeFloorPayloads(workDir, tree.root, stepMs, {
@@ -70,9 +87,11 @@ export async function runSteadyState(plan: SteadyPlan): Promise<{ section: Stead
       warp10Token: WARP10_TOKEN,
       riemannPort: backends.riemann.port,
     });
-    const floor = await measureChild('the I/O floor', [...shebangNodeFlags(AGENT_SCRIPT), FLOOR_SCRIPT, workDir], floorWarmupMs, windowMs);
+    const floor = await measureNode('the I/O floor', [...shebangNodeFlags(AGENT_SCRIPT), FLOOR_SCRIPT, workDir], floorWarmupMs, windowMs);
     const floorStepsCompleted = floorSteps(floor.stderr);
     plan.log(`steady: I/O floor ${floor.percentOfOneCore.toFixed(2)} % of one core, peak RSS ${floor.peakRssMb.toFixed(1)} MB, ${floorStepsCompleted} steps`);
+
+    const peer = await runPeerRow({ procfsRoot: tree.root, processes, stepMs, warmupMs, windowMs, workDir, log: plan.log });
 
     const section: SteadyStateSection = {
       processes,
@@ -84,79 +103,35 @@ export async function runSteadyState(plan: SteadyPlan): Promise<{ section: Stead
       percentOfOneCore: round(agent.percentOfOneCore),
       peakRssMb: round(agent.peakRssMb),
       windowRssMaxMb: round(agent.windowRssMaxMb),
+      minorFaultsPerStep: round(agent.minorFaults / (windowMs / stepMs)),
       samplesDelivered: delivered,
+      bytesPerStep: Math.round(agent.bytesWritten / stepsInWindow),
       floor: {
         cpuSeconds: round(floor.cpuSeconds),
         cpuSecondsPerHour: round(floor.cpuSeconds * (3_600_000 / windowMs)),
         percentOfOneCore: round(floor.percentOfOneCore),
         peakRssMb: round(floor.peakRssMb),
+        minorFaultsPerStep: round(floor.minorFaults / (windowMs / stepMs)),
         stepsCompleted: floorStepsCompleted,
       },
       cpuVsFloor: floor.cpuSeconds > 0 ? round(agent.cpuSeconds / floor.cpuSeconds) : null,
+      peer,
+      topConsumers: {
+        maxTopConsumers: topN,
+        cpuSeconds: round(top.cpuSeconds),
+        percentOfOneCore: round(top.percentOfOneCore),
+        peakRssMb: round(top.peakRssMb),
+        bytesPerStep: Math.round(top.bytesWritten / stepsInWindow),
+        samplesDelivered: topDelivered,
+        cpuVsAllSeries: agent.cpuSeconds > 0 ? round(top.cpuSeconds / agent.cpuSeconds) : null,
+        bytesVsAllSeries: agent.bytesWritten > 0 ? round(top.bytesWritten / agent.bytesWritten) : null,
+      },
     };
     return { section, goals: goals(section) };
   } finally {
     await Promise.all([backends.vm.dispose(), backends.riemann.stop(), backends.warp10.stop()]);
     tree.cleanup();
     rmSync(workDir, { recursive: true, force: true });
-  }
-}
-
-interface ChildUsage {
-  readonly cpuSeconds: number;
-  readonly percentOfOneCore: number;
-  readonly peakRssMb: number;
-  readonly windowRssMaxMb: number;
-  /** What the child wrote to stderr (the tail), read after it stopped. */
-  readonly stderr: string;
-}
-
-/**
- * Starts `node argv`, lets it warm up, and measures its CPU time (utime + stime) over the window, its VmHWM
- * and the highest VmRSS sampled each second of the window; then stops it. An early exit is an error that
- * carries the child's stderr.
- */
-async function measureChild(what: string, argv: readonly string[], warmupMs: number, windowMs: number): Promise<ChildUsage> {
-  const child = spawn(process.execPath, argv, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, SCAPH_LOG_LEVEL: 'warn' } });
-  const stderr = collect(child);
-  const pid = child.pid as number;
-  const exited = (): Error => new Error(`${what} exited ${child.exitCode}: ${stderr()}`);
-  try {
-    await sleep(warmupMs);
-    if (child.exitCode !== null) throw exited();
-    const cpuBefore = cpuSecondsOf(pid);
-    let windowRssMaxMb = rssMbOf(pid);
-    const probeRss = (): void => {
-      try {
-        windowRssMaxMb = Math.max(windowRssMaxMb, rssMbOf(pid));
-      } catch {
-        // The child is gone: its exit is reported below, with its stderr.
-      }
-    };
-    const rssProbe = setInterval(probeRss, 1000);
-    await sleep(windowMs);
-    clearInterval(rssProbe);
-    if (child.exitCode !== null) throw exited();
-    probeRss();
-    const cpuSeconds = cpuSecondsOf(pid) - cpuBefore;
-    const peakRssMb = peakRssMbOf(pid);
-    await stop(child);
-    return { cpuSeconds, percentOfOneCore: (cpuSeconds / (windowMs / 1000)) * 100, peakRssMb, windowRssMaxMb, stderr: stderr() };
-  } finally {
-    await stop(child);
-  }
-}
-
-/** SIGTERM, then SIGKILL if it has not exited within 10 s; returns once its stderr is closed too. */
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exit = once(child, 'close');
-  child.kill('SIGTERM');
-  // Unref'd: once the child has closed, the fallback must not hold the bench open for 10 s.
-  const stopped = await Promise.race([exit.then(() => true), sleep(10_000, false, { ref: false })]);
-  if (!stopped) {
-    child.kill('SIGKILL');
-    await exit;
   }
 }
 
@@ -175,14 +150,16 @@ async function startBackends(): Promise<Backends> {
   return { vm, riemann, warp10 };
 }
 
-function config(procfsPath: string, stepMs: number, b: Backends): string {
+/** The agent's config: the three push exporters, each with `max_top_consumers = top` when top is set. */
+function config(procfsPath: string, stepMs: number, b: Backends, top: number | null): string {
   const step = stepMs / 1000;
+  const common = [`step = ${step}`, ...(top === null ? [] : [`max_top_consumers = ${top}`]), ''];
   return [
     '[sensor]', 'kind = "estimate"', `procfs_path = "${procfsPath}"`, `step = ${step}`, '',
-    '[[exporter]]', 'type = "remote-write"', `url = "${b.vm.baseUrl}/api/v1/write"`, `step = ${step}`, '',
-    '[[exporter]]', 'type = "riemann"', 'address = "127.0.0.1"', `port = ${b.riemann.port}`, `step = ${step}`, '',
+    '[[exporter]]', 'type = "remote-write"', `url = "${b.vm.baseUrl}/api/v1/write"`, ...common,
+    '[[exporter]]', 'type = "riemann"', 'address = "127.0.0.1"', `port = ${b.riemann.port}`, ...common,
     '[[exporter]]', 'type = "warp10"', 'host = "127.0.0.1"', `port = ${b.warp10.port}`, 'scheme = "http"',
-    `write_token = "${WARP10_TOKEN}"`, `step = ${step}`, '',
+    `write_token = "${WARP10_TOKEN}"`, ...common,
   ].join('\n');
 }
 
@@ -197,14 +174,15 @@ async function deliveredSteps(b: Backends): Promise<Record<string, number>> {
 }
 
 function goals(s: SteadyStateSection): Goal[] {
+  const peer = s.peer;
   return [
     {
-      id: 'steady-cpu',
-      description: `scaph run CPU, ${s.processes} processes, ${s.stepMs / 1000} s step, 3 push transports (% of one core)`,
-      measured: s.percentOfOneCore,
-      target: `<= ${GOAL_CPU_PERCENT} %`,
-      met: s.percentOfOneCore <= GOAL_CPU_PERCENT,
-      note: `I/O floor ${s.floor.percentOfOneCore} %; scaph = ${s.cpuVsFloor ?? '-'}x the floor`,
+      id: 'steady-cpu-vs-floor',
+      description: `scaph run CPU vs the I/O floor, ${s.processes} processes, ${s.stepMs / 1000} s step, 3 push transports, all series`,
+      measured: s.cpuVsFloor,
+      target: `<= ${GOAL_CPU_VS_FLOOR}x`,
+      met: s.cpuVsFloor === null ? null : s.cpuVsFloor <= GOAL_CPU_VS_FLOOR,
+      note: `scaph ${s.percentOfOneCore} % of one core, I/O floor ${s.floor.percentOfOneCore} %`,
     },
     {
       id: 'steady-rss',
@@ -213,13 +191,15 @@ function goals(s: SteadyStateSection): Goal[] {
       target: `<= ${GOAL_RSS_MB} MB`,
       met: s.peakRssMb <= GOAL_RSS_MB,
     },
+    isSkipped(peer)
+      ? { id: 'peer-cpu-per-series', description: 'scaph CPU per series vs the Prometheus agent stack', measured: null, target: `< ${GOAL_PEER_CPU_PER_SERIES}x`, met: null, note: peer.skipped }
+      : {
+          id: 'peer-cpu-per-series',
+          description: `scaph CPU per series delivered vs Prometheus agent + node_exporter + process-exporter (remote-write, ${s.processes} processes)`,
+          measured: peer.cpuPerSeriesVsStack,
+          target: `< ${GOAL_PEER_CPU_PER_SERIES}x`,
+          met: peer.cpuPerSeriesVsStack === null ? null : peer.cpuPerSeriesVsStack < GOAL_PEER_CPU_PER_SERIES,
+          note: `CPU µs per series per step: scaph ${peer.scaph.cpuUsPerSeriesStep ?? '-'}, stack ${peer.stack.cpuUsPerSeriesStep ?? '-'}; total CPU scaph/stack ${peer.cpuVsStack ?? '-'}x`,
+        },
   ];
-}
-
-function collect(child: ChildProcess): () => string {
-  let text = '';
-  child.stderr?.on('data', (chunk: Buffer) => {
-    if (text.length < 8000) text += chunk.toString();
-  });
-  return () => text.trim().slice(-2000);
 }

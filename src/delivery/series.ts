@@ -39,6 +39,8 @@ interface SeenSeries {
   /** The series' first metric: it names the series (name, labels); its value is not the latest one. */
   readonly metric: Metric;
   generation: number;
+  /** Left the tracker (it vanished): a labels object's record of it is stale. */
+  gone: boolean;
 }
 
 /**
@@ -47,27 +49,63 @@ interface SeenSeries {
  * samples (a series seen again is updated in place), so a steady set of series allocates nothing.
  * It keeps each series' first metric rather than its latest: holding every step's metrics until the next
  * step made V8 promote them (2,500 objects a step on 500 processes) and fill the old space with garbage.
+ *
+ * A frozen labels object (the metrics view hands out the same one for a process every step) keeps its
+ * series' records by metric name, so a steady series is found without building or hashing its key.
  */
 export class VanishedSeriesTracker {
   private readonly series = new Map<string, SeenSeries>();
+  private readonly byLabels = new WeakMap<MetricLabels, Map<string, SeenSeries>>();
   private generation = 0;
 
   /** Records `metrics` as the current series; returns the previous sample's series missing from it. */
   next(metrics: readonly Metric[]): Metric[] {
     const generation = ++this.generation;
+    let labels: MetricLabels | null = null;
+    let records: Map<string, SeenSeries> | null = null;
     for (const m of metrics) {
-      const key = seriesKey(m);
-      const seen = this.series.get(key);
-      if (seen) seen.generation = generation;
-      else this.series.set(key, { key, metric: m, generation });
+      // A process's metrics come in a row with one labels object: its records are looked up once.
+      if (m.labels !== labels) {
+        labels = m.labels;
+        records = this.recordsOf(labels);
+      }
+      let seen = records?.get(m.name);
+      if (seen === undefined || seen.gone) {
+        seen = this.track(m);
+        records?.set(m.name, seen);
+      }
+      seen.generation = generation;
     }
     const vanished: Metric[] = [];
     // values(), not entries(): an entries() loop allocates a [key, value] pair per series, every sample.
     for (const seen of this.series.values()) {
       if (seen.generation === generation) continue;
       vanished.push(seen.metric);
+      seen.gone = true;
       this.series.delete(seen.key);
     }
     return vanished;
+  }
+
+  /** The records of a frozen labels object (null for a mutable one: it could change under them). */
+  private recordsOf(labels: MetricLabels): Map<string, SeenSeries> | null {
+    if (!Object.isFrozen(labels)) return null;
+    let records = this.byLabels.get(labels);
+    if (records === undefined) {
+      records = new Map();
+      this.byLabels.set(labels, records);
+    }
+    return records;
+  }
+
+  /** The series of `m` by its key (equal labels in another object are the same series), added if new. */
+  private track(m: Metric): SeenSeries {
+    const key = seriesKey(m);
+    let seen = this.series.get(key);
+    if (seen === undefined) {
+      seen = { key, metric: m, generation: 0, gone: false };
+      this.series.set(key, seen);
+    }
+    return seen;
   }
 }

@@ -46,8 +46,16 @@ export class DeliveryStats {
    */
   seriesSent = 0;
   private readonly dropped = new Map<string, number>();
+  /**
+   * The self-metrics' labels, frozen and the same every step: the encoders keep what they derive from a
+   * frozen labels object (label bytes, series slots) instead of working it out again every step.
+   */
+  private readonly labels: MetricLabels;
+  private readonly reasonLabels = new Map<string, MetricLabels>();
 
-  constructor(readonly transport: string) {}
+  constructor(readonly transport: string) {
+    this.labels = Object.freeze({ transport });
+  }
 
   addDropped(reason: string, count: number): void {
     if (count <= 0) return;
@@ -83,13 +91,13 @@ export class DeliveryStats {
 
   /** The self-metrics, shipped in the same pipeline as the power metrics. */
   toMetrics(nowMs: number = Date.now()): Metric[] {
-    const t = { transport: this.transport };
+    const t = this.labels;
     const out: Metric[] = [
       counter('scaph_delivery_samples_sent_total', 'Samples delivered and acknowledged by the backend', t, this.sent),
       counter('scaph_delivery_samples_retried_total', 'Samples whose delivery attempt failed and was retried', t, this.retried),
     ];
     for (const [reason, n] of [...this.dropped].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
-      out.push(counter('scaph_delivery_samples_dropped_total', 'Samples given up on, by reason', { ...t, reason }, n));
+      out.push(counter('scaph_delivery_samples_dropped_total', 'Samples given up on, by reason', this.reasonLabelsOf(reason), n));
     }
     out.push(
       gauge(
@@ -130,6 +138,15 @@ export class DeliveryStats {
       );
     }
     return out;
+  }
+
+  private reasonLabelsOf(reason: string): MetricLabels {
+    let labels = this.reasonLabels.get(reason);
+    if (labels === undefined) {
+      labels = Object.freeze({ transport: this.transport, reason });
+      this.reasonLabels.set(reason, labels);
+    }
+    return labels;
   }
 }
 

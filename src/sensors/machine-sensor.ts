@@ -8,7 +8,6 @@ import { energyUjFromPower } from '../core/energy.js';
 import type { Logger } from '../core/log.js';
 import {
   freezeSample,
-  type AgentMemorySample,
   type AttributionModel,
   type ContainerInfo,
   type EndedProcess,
@@ -22,7 +21,7 @@ import type { CgroupDirs } from './containers/cgroup.js';
 import { GroupPowerTracker, type GroupMember } from './containers/group-power.js';
 import { reapersOfEnded } from './reaped-children.js';
 import { PowerUnavailableError, type PowerReading, type PowerSource } from './power-source.js';
-import { ProcfsReader, readAgentMemory, type CpuTimes, type ProcessEntry, type ProcessIdentity } from './procfs/reader.js';
+import { ownPageSizeBytes, ProcfsReader, type CpuTimes, type ProcessEntry, type ProcessIdentity } from './procfs/reader.js';
 import { isQemuProcess, vmNameFromCmdline } from './qemu.js';
 
 export interface MachineSensorOptions {
@@ -153,6 +152,7 @@ export class MachineSensor implements Sensor {
     this.unattributedEnergyUj += energyUjFromPower(result.unattributedPowerUw, intervalMs);
     const members: GroupMember[] | null = this.groups ? [] : null;
     const processes = this.processSamples(list, result, members);
+    const agentMemory = this.reader.readAgentMemory();
     const groups: GroupSample[] = this.groups && members
       ? this.groups.step({ members, busyTicks, modelTotalUw: result.modelTotalUw, intervalMs, nowMs: timestampMs })
       : [];
@@ -181,8 +181,9 @@ export class MachineSensor implements Sensor {
       processes,
       endedProcesses: this.takeEnded(endedProcesses(previous.entries, result)),
       groups,
-      agentRssBytes: process.memoryUsage.rss(),
-      ...agentMemoryField(),
+      // statm's resident pages are the rss process.memoryUsage.rss() reads from /proc/self/stat: no second read.
+      agentRssBytes: agentMemory ? agentMemory.residentPages * ownPageSizeBytes() : process.memoryUsage.rss(),
+      ...(agentMemory ? { agentMemory } : {}),
     });
   }
 
@@ -278,11 +279,6 @@ export class MachineSensor implements Sensor {
 
 /** /proc/stat readings kept between two samples: the previous one (`previous.cpu`), the next interval's start. */
 const CPU_STATS_KEPT = 1;
-
-function agentMemoryField(): { agentMemory?: AgentMemorySample } {
-  const memory = readAgentMemory();
-  return memory ? { agentMemory: memory } : {};
-}
 
 /** Busy share of all CPUs between two /proc/stat readings (0 when no tick elapsed). */
 export function busyFraction(before: CpuTimes, after: CpuTimes): number {

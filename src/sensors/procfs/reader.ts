@@ -18,6 +18,7 @@ import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { AgentMemorySample, MemorySample } from '../../core/sample.js';
 import { readRegularFileSync } from '../../core/bounded-fs.js';
 import { ScaphError } from '../../core/errors.js';
+import { KeptFile } from './kept-file.js';
 import {
   basename,
   cleanExePath,
@@ -98,26 +99,37 @@ export class ProcfsReader {
   private statFds = new Map<number, number>();
   private maxOpenStatFiles: number;
   private ended = 0;
+  /** The machine-wide files read every step, each through an fd kept open (kept-file.ts). */
+  private readonly statFile: KeptFile;
+  private readonly uptimeFile: KeptFile;
+  private readonly loadavgFile: KeptFile;
+  private readonly meminfoFile: KeptFile;
+  /** The agent's own memory: always the real /proc, whatever the root. */
+  private readonly selfStatmFile = new KeptFile('/proc/self/statm');
 
   constructor(options: ProcfsReaderOptions = {}) {
     this.root = options.root ?? '/proc';
     this.pageSizeBytes = options.pageSizeBytes ?? detectPageSizeBytes(this.root);
     this.maxOpenStatFiles = options.maxOpenStatFiles ?? defaultMaxOpenStatFiles();
+    this.statFile = new KeptFile(`${this.root}/stat`);
+    this.uptimeFile = new KeptFile(`${this.root}/uptime`);
+    this.loadavgFile = new KeptFile(`${this.root}/loadavg`);
+    this.meminfoFile = new KeptFile(`${this.root}/meminfo`);
   }
 
-  /** Closes the stat files kept open between passes. The reader stays usable (it reopens them). */
+  /** Closes the files kept open between passes. The reader stays usable (it reopens them). */
   close(): void {
     for (const fd of this.statFds.values()) closeQuietly(fd);
     this.statFds.clear();
+    for (const file of [this.statFile, this.uptimeFile, this.loadavgFile, this.meminfoFile, this.selfStatmFile]) file.close();
   }
 
   /** /proc/stat: aggregate CPU ticks and CPU count. Throws ProcfsUnreadableError when unreadable. */
   readStat(): ProcStat {
-    const path = `${this.root}/stat`;
     try {
-      return parseProcStat(readRegularFileSync(path).toString('latin1'));
+      return parseProcStat(this.statFile.readText());
     } catch (err) {
-      throw new ProcfsUnreadableError(path, err);
+      throw new ProcfsUnreadableError(this.statFile.path, err);
     }
   }
 
@@ -127,19 +139,25 @@ export class ProcfsReader {
    * reading.
    */
   readUptimeTicks(): number | null {
-    const text = readOptional(`${this.root}/uptime`);
+    const text = readKept(this.uptimeFile);
     return text === null ? null : parseUptimeTicks(text, USER_HZ);
   }
 
   /** 1/5/15-minute load averages; zeros when the file is missing (not worth failing a sample). */
   readLoadavg(): readonly [number, number, number] {
-    const text = readOptional(`${this.root}/loadavg`);
+    const text = readKept(this.loadavgFile);
     return text === null ? [0, 0, 0] : parseLoadavg(text);
   }
 
   readMeminfo(): MemorySample | null {
-    const text = readOptional(`${this.root}/meminfo`);
+    const text = readKept(this.meminfoFile);
     return text === null ? null : parseMeminfo(text);
+  }
+
+  /** scaph's own memory (/proc/self/statm), or null where it cannot be read. */
+  readAgentMemory(): AgentMemorySample | null {
+    const text = readKept(this.selfStatmFile);
+    return text === null ? null : parseStatm(text);
   }
 
   /** Numeric entries of the root: the pids alive now. */
@@ -338,13 +356,20 @@ export function defaultMaxOpenStatFiles(limitsText: string | null = readOptional
   return Math.max(soft - RESERVED_FDS, Math.floor(soft / 2));
 }
 
-/**
- * scaph's own memory (/proc/self/statm), or null where it cannot be read. Always the real /proc: the
- * agent itself, whatever tree --procfs-path points the process readings at.
- */
-export function readAgentMemory(): AgentMemorySample | null {
-  const text = readOptional('/proc/self/statm');
-  return text === null ? null : parseStatm(text);
+let ownPageSize = 0;
+
+/** This machine's page size (the real /proc's, whatever tree --procfs-path names), found once. */
+export function ownPageSizeBytes(): number {
+  if (ownPageSize === 0) ownPageSize = detectPageSizeBytes('/proc');
+  return ownPageSize;
+}
+
+function readKept(file: KeptFile): string | null {
+  try {
+    return file.readText();
+  } catch {
+    return null;
+  }
 }
 
 function readOptional(path: string): string | null {

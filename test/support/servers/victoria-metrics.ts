@@ -54,3 +54,40 @@ async function vmExportOnce(server: ManagedServer, selector: string): Promise<Vm
       return { labels: row.metric, points };
     });
 }
+
+/** VictoriaMetrics' default -search.maxSeries: /api/v1/series answers at most this many. */
+const VM_MAX_SERIES = 30_000;
+
+/**
+ * How many distinct series match `selector` (VM's /api/v1/series over all time), after flushing its
+ * buffers. Freshly ingested series become searchable asynchronously: poll (up to 10 s) until two reads a
+ * second apart agree.
+ */
+export async function vmSeriesCount(server: ManagedServer, selector: string): Promise<number> {
+  const end = Date.now() + 10_000;
+  let last = -1;
+  for (;;) {
+    const count = await vmSeriesCountOnce(server, selector);
+    if ((count === last && count > 0) || Date.now() > end) return count;
+    last = count;
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}
+
+/** Whether any series matching `selector` is searchable yet (after flushing VM's buffers). */
+export async function vmHasSeries(server: ManagedServer, selector: string): Promise<boolean> {
+  return (await vmSeriesCountOnce(server, selector)) > 0;
+}
+
+async function vmSeriesCountOnce(server: ManagedServer, selector: string): Promise<number> {
+  await fetch(new URL('/internal/force_flush', server.baseUrl));
+  const url = new URL('/api/v1/series', server.baseUrl);
+  url.searchParams.set('match[]', selector);
+  url.searchParams.set('start', '0');
+  url.searchParams.set('end', String(Math.ceil(Date.now() / 1000) + 3600));
+  const res = await fetch(url);
+  if (!res.ok) throw new Error(`victoria-metrics series failed: HTTP ${res.status} ${await res.text()}`);
+  const body = (await res.json()) as { data: unknown[] };
+  if (body.data.length >= VM_MAX_SERIES) throw new Error(`victoria-metrics: ${selector} matches ${VM_MAX_SERIES} series or more, its -search.maxSeries: count with a narrower selector`);
+  return body.data.length;
+}

@@ -29,6 +29,20 @@ describe('VanishedSeriesTracker', () => {
     expect(gone).toHaveLength(5);
     expect(gone.every((m) => m.labels['pid'] === '10')).toBe(true);
   });
+
+  it('tracks a series again when it comes back with the same (frozen) labels object, and reports it when it goes again', () => {
+    const t = new VanishedSeriesTracker();
+    const labels = Object.freeze({ pid: '7', exe: 'a', cmdline: 'a' });
+    const power = { name: 'scaph_process_power_consumption_microwatts', help: '', type: 'gauge', kind: 'int', labels, value: 1 } as const;
+    const energy = { ...power, name: 'scaph_process_energy_microjoules', type: 'counter' } as const;
+    expect(t.next([power, energy])).toEqual([]);
+    expect(t.next([power])).toEqual([energy]);
+    expect(t.next([power])).toEqual([]);
+    expect(t.next([power, energy])).toEqual([]);
+    expect(t.next([energy])).toEqual([power]);
+    expect(t.next([])).toEqual([energy]);
+    expect(t.next([])).toEqual([]);
+  });
 });
 
 describe('seriesKey', () => {
