@@ -35,13 +35,7 @@ export async function vmExport(server: ManagedServer, selector: string, minPoint
 }
 
 async function vmExportOnce(server: ManagedServer, selector: string): Promise<VmSeries[]> {
-  await fetch(new URL('/internal/force_flush', server.baseUrl));
-  const url = new URL('/api/v1/export', server.baseUrl);
-  url.searchParams.set('match[]', selector);
-  url.searchParams.set('start', '0');
-  url.searchParams.set('end', String(Math.ceil(Date.now() / 1000) + 3600));
-  const res = await fetch(url);
-  if (!res.ok) throw new Error(`victoria-metrics export failed: HTTP ${res.status} ${await res.text()}`);
+  const res = await flushedQuery(server, '/api/v1/export', selector, 'export');
   const text = await res.text();
   return text
     .split('\n')
@@ -80,14 +74,20 @@ export async function vmHasSeries(server: ManagedServer, selector: string): Prom
 }
 
 async function vmSeriesCountOnce(server: ManagedServer, selector: string): Promise<number> {
+  const res = await flushedQuery(server, '/api/v1/series', selector, 'series');
+  const body = (await res.json()) as { data: unknown[] };
+  if (body.data.length >= VM_MAX_SERIES) throw new Error(`victoria-metrics: ${selector} matches ${VM_MAX_SERIES} series or more, its -search.maxSeries: count with a narrower selector`);
+  return body.data.length;
+}
+
+/** Flushes VictoriaMetrics' buffers, then asks `path` for every point of `selector` (all time); a non-2xx answer throws. */
+async function flushedQuery(server: ManagedServer, path: string, selector: string, what: string): Promise<Response> {
   await fetch(new URL('/internal/force_flush', server.baseUrl));
-  const url = new URL('/api/v1/series', server.baseUrl);
+  const url = new URL(path, server.baseUrl);
   url.searchParams.set('match[]', selector);
   url.searchParams.set('start', '0');
   url.searchParams.set('end', String(Math.ceil(Date.now() / 1000) + 3600));
   const res = await fetch(url);
-  if (!res.ok) throw new Error(`victoria-metrics series failed: HTTP ${res.status} ${await res.text()}`);
-  const body = (await res.json()) as { data: unknown[] };
-  if (body.data.length >= VM_MAX_SERIES) throw new Error(`victoria-metrics: ${selector} matches ${VM_MAX_SERIES} series or more, its -search.maxSeries: count with a narrower selector`);
-  return body.data.length;
+  if (!res.ok) throw new Error(`victoria-metrics ${what} failed: HTTP ${res.status} ${await res.text()}`);
+  return res;
 }
