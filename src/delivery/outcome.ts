@@ -1,3 +1,5 @@
+import { parseHttpDate } from './http-date.js';
+
 /**
  * How one send ended, as a value. Every push transport returns one; the delivery core acts on it
  * (ok: forget the entries; retry: back off and send again; drop: count and forget). Each non-ok
@@ -37,14 +39,17 @@ export function httpErrorText(status: number, body: string): string {
   return excerpt ? `HTTP ${status}: ${excerpt}` : `HTTP ${status}`;
 }
 
-/** Retry-After is either delay-seconds or an HTTP-date (RFC 9110 §10.2.3). Undefined when absent or unparsable. */
+/**
+ * Retry-After is either delay-seconds or an HTTP-date (RFC 9110 §10.2.3), the date in any of its three
+ * forms and always GMT. Undefined when absent or unparsable.
+ */
 export function parseRetryAfterMs(value: string | undefined, nowMs = Date.now()): number | undefined {
   if (value === undefined) return undefined;
   const text = value.trim();
   if (text === '') return undefined;
   if (/^\d+$/.test(text)) return Number(text) * 1000;
-  const at = Date.parse(text);
-  if (Number.isNaN(at)) return undefined;
+  const at = parseHttpDate(text, nowMs);
+  if (at === undefined) return undefined;
   return Math.max(0, at - nowMs);
 }
 

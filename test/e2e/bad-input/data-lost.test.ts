@@ -217,6 +217,41 @@ describe('a server that asks to wait for 27 hours', () => {
   });
 });
 
+describe('a Retry-After date in the asctime form, read by an agent in another time zone', () => {
+  /** `Mon Dec  7 06:36:02 2026`: RFC 9110's asctime-date, which is GMT although it names no zone. */
+  function asctime(ms: number): string {
+    const d = new Date(ms);
+    const [day, month] = [d.toUTCString().slice(0, 3), d.toUTCString().slice(8, 11)];
+    const pad = (n: number): string => String(n).padStart(2, '0');
+    return `${day} ${month} ${String(d.getUTCDate()).padStart(2, ' ')} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())} ${d.getUTCFullYear()}`;
+  }
+
+  it('TZ=America/New_York: a wait of a few seconds is a few seconds (not 5 hours), and every sample arrives', async () => {
+    const dir = tempDir();
+    const receiver = await RemoteWriteReceiver.start();
+    const { config, sampled } = runConfig(dir, `type = "remote-write"\nurl = "${receiver.url}"\nmax_backoff = 1`);
+    receiver.script.push({ status: 429, headers: { 'retry-after': asctime(Date.now() + 4000) }, body: 'slow down' });
+    const scaph = startScaph(['--no-header', 'run', '-c', config], { timeoutMs: 60_000, env: { TZ: 'America/New_York' } });
+    try {
+      await eventually(() => receiver.requests.length >= 1, 10_000, 'the first request');
+      await sleep(1000);
+      await eventually(() => jsonReportTimes(sampled).length >= 8 && missing(jsonReportTimes(sampled), new Set(receiver.stored.keys())).length === 0, 15_000, 'every sample stored');
+      const r = await scaph.stop();
+      expectClean(r);
+      const retries = saying(r.stderr, /will retry/);
+      expect(retries).toHaveLength(1);
+      expect(Number(retries[0]?.['retryInS'])).toBeGreaterThan(0);
+      expect(Number(retries[0]?.['retryInS'])).toBeLessThanOrEqual(6);
+      // No "asked to wait 18003 s" line: the date was not read 5 hours late.
+      expect(saying(r.stderr, /asked to wait/)).toEqual([]);
+      expect(missing(jsonReportTimes(sampled), new Set(receiver.stored.keys()))).toEqual([]);
+    } finally {
+      await scaph.stop('SIGKILL');
+      await receiver.stop();
+    }
+  });
+});
+
 describe('the terminal closes under scaph json (SIGHUP)', () => {
   it('the array is closed: the file is valid JSON holding every report written', async () => {
     const dir = tempDir();

@@ -35,6 +35,12 @@ describe('classifyHttp (remote-write spec table)', () => {
     expect(parseRetryAfterMs(' 3 ', now)).toBe(3000);
     expect(parseRetryAfterMs('0', now)).toBe(0);
   });
+  it('parseRetryAfterMs reads every HTTP-date form as GMT', () => {
+    expect(parseRetryAfterMs('Thu, 01 Jan 2026 00:00:12 GMT', now)).toBe(12_000);
+    expect(parseRetryAfterMs('Thursday, 01-Jan-26 00:00:12 GMT', now)).toBe(12_000);
+    expect(parseRetryAfterMs('Thu Jan  1 00:00:12 2026', now)).toBe(12_000);
+    expect(parseRetryAfterMs('Thu Jan  1 00:00:12 2026 GMT', now)).toBeUndefined();
+  });
 });
 
 describe('classifyNetworkError', () => {
