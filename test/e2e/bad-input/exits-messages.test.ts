@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ProcfsTree } from '../../support/fixtures/procfs-tree.js';
 import { runScaph, startScaph } from '../../support/fixtures/run-scaph.js';
 import { FakeRiemannServer } from '../../support/servers/riemann.js';
-import { eventually, expectClean, expectFailure, logLines, tempDir } from '../../support/harness/bad-input.js';
+import { eventually, expectClean, expectFailure, logLines, tempDir, JSON_LOGS } from '../../support/harness/bad-input.js';
 
 const ESTIMATE = ['--no-header', '--sensor', 'estimate'];
 
@@ -186,7 +186,7 @@ describe('config files', () => {
     const config = join(dir, 'scaph.toml');
     writeFileSync(config, `[[exporter]]\ntype = "warp10"\nwrite_token = "s3cr3t-token"\n`);
     chmodSync(config, 0o644);
-    const open = await runScaph(['run', '-c', config, '--check']);
+    const open = await runScaph([...JSON_LOGS, 'run', '-c', config, '--check']);
     expectClean(open);
     const warnings = logLines(open.stderr).filter((l) => /holds a secret/.test(l.msg));
     expect(warnings).toHaveLength(1);

@@ -8,7 +8,7 @@ import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runScaph, startScaph } from '../../support/fixtures/run-scaph.js';
-import { eventually, expectClean, expectFailure, logLines, sleep, tempDir } from '../../support/harness/bad-input.js';
+import { eventually, expectClean, expectFailure, logLines, sleep, tempDir, JSON_LOGS } from '../../support/harness/bad-input.js';
 
 interface HandZone {
   readonly dir: string;
@@ -107,7 +107,7 @@ function reportsOf(stdout: string): Report[] {
 
 /** Runs `scaph json` on the tree and breaks it at `breakAtMs`, repairs it at `repairAtMs`. */
 async function runThrough(t: HandTree, breakIt: () => void, repairIt: () => void, breakAtMs = 1800, repairAtMs = 4200) {
-  const scaph = startScaph(['--no-header', '--sensor', 'powercap_rapl', '--powercap-path', t.root, 'json', '-t', '6.5', '-s', '0.3'], { timeoutMs: 30_000 });
+  const scaph = startScaph(['--no-header', ...JSON_LOGS, '--sensor', 'powercap_rapl', '--powercap-path', t.root, 'json', '-t', '6.5', '-s', '0.3'], { timeoutMs: 30_000 });
   const t0 = Date.now();
   await sleep(breakAtMs);
   const brokeAt = Date.now();
@@ -191,7 +191,7 @@ describe('a tree where only a domain can be read', () => {
   it('--sensor auto: the CPU-load estimate, labelled as such, with one warning', async () => {
     const t = handTree(AMD);
     t.breakZone('intel-rapl:0');
-    const r = await runScaph(['--no-header', '--powercap-path', t.root, 'json', '-t', '1.2', '-s', '0.5'], { timeoutMs: 20_000 });
+    const r = await runScaph(['--no-header', ...JSON_LOGS, '--powercap-path', t.root, 'json', '-t', '1.2', '-s', '0.5'], { timeoutMs: 20_000 });
     expectClean(r);
     const reports = reportsOf(r.stdout);
     expect(reports.length).toBeGreaterThanOrEqual(2);
