@@ -27,7 +27,8 @@ interface Counts {
  */
 export class DeliverySummaryLog {
   private accepted = false;
-  private periodStartMs: number;
+  /** The first period starts with the first sample handed over (not at construction: the sensor may take a while to start). */
+  private periodStartMs: number | null = null;
   private last: Counts = { sent: 0, retried: 0, failedAttempts: 0, dropped: {} };
 
   constructor(
@@ -36,9 +37,7 @@ export class DeliverySummaryLog {
     private readonly target: string | undefined,
     private readonly everyMs: number = deliverySummaryEveryMs(),
     private readonly now: () => number = Date.now,
-  ) {
-    this.periodStartMs = now();
-  }
+  ) {}
 
   /** A batch of `samples` was acknowledged (the stats already count it). */
   delivered(samples: number): void {
@@ -50,12 +49,14 @@ export class DeliverySummaryLog {
   /** Called as delivery goes on (each sample handed over, each retry): a summary once the period is over. */
   tick(): void {
     const t = this.now();
+    this.periodStartMs ??= t;
     if (t - this.periodStartMs >= this.everyMs) this.summary(t, 'delivery summary');
   }
 
   /** At stop: what happened since the last summary, if anything did. */
   final(): void {
     const t = this.now();
+    if (this.periodStartMs === null) return;
     const c = this.counts();
     if (c.sent === this.last.sent && c.retried === this.last.retried && total(c.dropped) === total(this.last.dropped) && this.stats.queueDepth === 0) return;
     this.summary(t, 'delivery summary at stop');
@@ -67,7 +68,7 @@ export class DeliverySummaryLog {
     const failedAttempts = c.failedAttempts - this.last.failedAttempts;
     const fields = {
       ...this.where(),
-      periodS: Math.round((t - this.periodStartMs) / 1000),
+      periodS: Math.round((t - (this.periodStartMs ?? t)) / 1000),
       sent: c.sent - this.last.sent,
       retried: c.retried - this.last.retried,
       failedAttempts,

@@ -214,3 +214,27 @@ describe('config files', () => {
     expectFailure(await runScaph(['run', '-c', dir, '--check']), 2, new RegExp(`cannot read the config file "${dir}" \\(it is a directory\\)`));
   });
 });
+
+describe('log settings from the environment', () => {
+  it('SCAPH_LOG_LEVEL=loud: exit 2 naming the levels (it was "unexpected error", exit 70)', async () => {
+    const r = await runScaph([...ESTIMATE, 'json', '-t', '1'], { env: { SCAPH_LOG_LEVEL: 'loud' } });
+    expectFailure(r, 2, /^scaph: SCAPH_LOG_LEVEL="loud" is not a log level: use one of fatal, error, warn, info, debug, trace, silent \(or unset it and use -v \/ -vv\)$/);
+    expect(r.stdout).toBe('');
+  });
+
+  it('SCAPH_LOG_FORMAT=xml: exit 2 naming the formats, before anything starts', async () => {
+    const r = await runScaph([...ESTIMATE, 'json', '-t', '1'], { env: { SCAPH_LOG_FORMAT: 'xml' } });
+    expectFailure(r, 2, /^scaph: SCAPH_LOG_FORMAT="xml" is not a log format: use text or json \(or unset it; --log-format wins over it\)$/);
+    expect(r.stdout).toBe('');
+    // The flag wins over a bad variable: the run goes on.
+    expectClean(await runScaph([...ESTIMATE, '--log-format', 'json', 'json', '-t', '1'], { env: { SCAPH_LOG_FORMAT: 'xml' }, stdout: 'ignore' }));
+  });
+
+  it('a JOURNAL_STREAM that is not device:inode (or names another stream): plain lines, no crash', async () => {
+    for (const value of ['garbage', '8:', '99999:99999']) {
+      const r = await runScaph(['--no-header', '--powercap-path', '/nonexistent-powercap', 'json', '-t', '1'], { env: { JOURNAL_STREAM: value }, stdout: 'ignore' });
+      expectClean(r);
+      expect(r.stderr, value).toMatch(/^WARN  no usable RAPL powercap zone under \/nonexistent-powercap; .* time=\S+Z\n$/);
+    }
+  });
+});
