@@ -41,7 +41,7 @@ export function buildProgram(
     .exitOverride()
     .configureOutput({ outputError: (str, write) => write(str) })
     .addOption(
-      new Option('-s, --sensor <sensor>', 'where power comes from: RAPL counters, a CPU-load estimate, or auto (RAPL when readable)')
+      new Option('-s, --sensor <sensor>', 'where power comes from: RAPL counters, a CPU-load estimate, or auto (RAPL when readable, else the estimate, warned about and marked by scaph_sensor_fallback)')
         .choices([...SENSOR_KINDS])
         .default('auto'),
     )
