@@ -13,19 +13,21 @@
 //   malloc arenas cost ~3 MB; that work runs between steps on the main thread instead.
 // The Dockerfile passes the same flags (test/e2e/deploy/node-flags.test.ts checks they agree).
 import { main } from './cli.js';
+import { JOURNAL_PRIORITY } from './core/journald.js';
+import { writeStderrLine } from './core/log.js';
 
 // `scaph stdout | head`: the reader went away. That ends the run quietly, like any Unix filter. Any other
 // stdout error (`> /dev/full`: ENOSPC) is one line and exit 1, never a stack trace.
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {
   if (err.code === 'EPIPE') process.exit(0);
-  process.stderr.write(`scaph: cannot write to stdout (${err.code ?? err.message}): free space or redirect it elsewhere\n`);
+  writeStderrLine(`scaph: cannot write to stdout (${err.code ?? err.message}): free space or redirect it elsewhere`, JOURNAL_PRIORITY.err);
   process.exit(1);
 });
 
 main(process.argv.slice(2)).then(
   (code) => finish(code),
   (err: unknown) => {
-    process.stderr.write(`scaph: ${(err as Error).message}\n`);
+    writeStderrLine(`scaph: ${(err as Error).message}`, JOURNAL_PRIORITY.err);
     finish(70);
   },
 );

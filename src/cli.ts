@@ -3,7 +3,8 @@ import type { AgentGlobals } from './agent/assemble.js';
 import { runExporterCommand } from './agent/exporter-command.js';
 import { configureRunCommand, runFromConfig } from './agent/run-command.js';
 import { ScaphError } from './core/errors.js';
-import { createLogger, type Logger } from './core/log.js';
+import { JOURNAL_PRIORITY, isJournalStream } from './core/journald.js';
+import { createLogger, LOG_FORMATS, writeStderrLine, type LogFormat, type Logger } from './core/log.js';
 import type { AttributionModel } from './core/sample.js';
 import type { ExporterCommandSpec } from './exporters/command.js';
 import { EXPORTER_COMMANDS } from './exporters/index.js';
@@ -20,6 +21,8 @@ const DOMAIN_BUFFER_FLAG = '--sensor-buffer-per-domain-max-kB';
 /** Global options, given before the exporter name (as with Scaphandre). */
 export interface GlobalOptions extends AgentGlobals {
   readonly verbose: number;
+  /** --log-format, when given (else $SCAPH_LOG_FORMAT, else text). */
+  readonly logFormat: LogFormat | undefined;
   /** Scaphandre flags given that have no effect here (said once at start). */
   readonly ignoredFlags: readonly string[];
 }
@@ -38,7 +41,7 @@ export function buildProgram(
     .exitOverride()
     .configureOutput({ outputError: (str, write) => write(str) })
     .addOption(
-      new Option('-s, --sensor <sensor>', 'where power comes from: RAPL counters, a CPU-load estimate, or auto (RAPL when readable)')
+      new Option('-s, --sensor <sensor>', 'where power comes from: RAPL counters, a CPU-load estimate, or auto (RAPL when readable, else the estimate, warned about and marked by scaph_sensor_fallback)')
         .choices([...SENSOR_KINDS])
         .default('auto'),
     )
@@ -55,7 +58,17 @@ export function buildProgram(
     )
     .option('--no-reaped-children', 'do not give the CPU time of children a process waited for (cutime, cstime) to that process')
     .option('--cgroupfs-path <dir>', 'with --containers: cgroup v2 mount whose cpu.stat gives container/pod/unit power (default: detected under /sys/fs/cgroup)')
-    .option('-v, --verbose', 'more logs on stderr (-v info, -vv debug)', (_v: string, prev: number) => prev + 1, 0)
+    .option(
+      '-v, --verbose',
+      'more logs on stderr: -v info, -vv debug (default: info; warn for stdout and json; $SCAPH_LOG_LEVEL overrides)',
+      (_v: string, prev: number) => prev + 1,
+      0,
+    )
+    .addOption(
+      new Option('--log-format <format>', 'log lines on stderr: text for people, json for log pipelines (default text, or $SCAPH_LOG_FORMAT)').choices([
+        ...LOG_FORMATS,
+      ]),
+    )
     .option('--no-header', "don't print the banner on stderr")
     .option('--docker-socket <path>', 'with --containers: Docker Engine API socket for container names and images', DEFAULT_DOCKER_SOCKET)
     .option('--no-docker', 'with --containers: do not ask Docker for container names (cgroup ids only)')
@@ -109,6 +122,7 @@ function globalsFrom(o: OptionValues): GlobalOptions {
       kubernetesPodLabels: (o['kubernetesPodLabel'] as string[] | undefined) ?? [],
     },
     verbose: o['verbose'] as number,
+    logFormat: o['logFormat'] as LogFormat | undefined,
     header: o['header'] !== false,
     ignoredFlags: [
       ...(o['sensorBufferPerSocketMaxKB'] === undefined ? [] : [SOCKET_BUFFER_FLAG]),
@@ -118,25 +132,28 @@ function globalsFrom(o: OptionValues): GlobalOptions {
 }
 
 /** One line on stderr for Scaphandre flags scaph accepts but does not need. */
-function noticeIgnoredFlags(g: GlobalOptions): void {
+function noticeIgnoredFlags(g: GlobalOptions, journal: boolean): void {
   if (g.ignoredFlags.length === 0) return;
-  process.stderr.write(
-    `scaph: ${g.ignoredFlags.join(' and ')} ${g.ignoredFlags.length === 1 ? 'has' : 'have'} no effect: scaph keeps one reading per energy counter, not a buffer (you may remove ${g.ignoredFlags.length === 1 ? 'it' : 'them'})\n`,
+  writeStderrLine(
+    `scaph: ${g.ignoredFlags.join(' and ')} ${g.ignoredFlags.length === 1 ? 'has' : 'have'} no effect: scaph keeps one reading per energy counter, not a buffer (you may remove ${g.ignoredFlags.length === 1 ? 'it' : 'them'})`,
+    JOURNAL_PRIORITY.notice,
+    journal,
   );
 }
 
 /** Entry point: parses argv, runs, and turns every failure into one line and an exit code. */
-export async function main(argv: readonly string[]): Promise<number> {
+export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
   let logger: Logger | null = null;
+  const journal = isJournalStream(env);
   const program = buildProgram(
     async (spec, opts, globals) => {
-      logger = createLogger(globals.verbose);
-      noticeIgnoredFlags(globals);
+      logger = createLogger({ verbosity: globals.verbose, defaultLevel: spec.defaultLogLevel ?? 'info', format: globals.logFormat }, env);
+      noticeIgnoredFlags(globals, journal);
       await runExporterCommand(spec, opts, globals, logger);
     },
     async (opts, globals) => {
-      logger = createLogger(globals.verbose);
-      noticeIgnoredFlags(globals);
+      logger = createLogger({ verbosity: globals.verbose, defaultLevel: 'info', format: globals.logFormat }, env);
+      noticeIgnoredFlags(globals, journal);
       const timeout = opts['timeout'] as number | undefined;
       const durationMs = timeout === undefined || timeout < 0 ? null : timeout * 1000;
       await runFromConfig(opts['config'] as string, opts['check'] === true, globals, logger, {}, { durationMs });
@@ -146,11 +163,11 @@ export async function main(argv: readonly string[]): Promise<number> {
     await program.parseAsync([...argv], { from: 'user' });
     return 0;
   } catch (err) {
-    return exitCodeFor(err, logger);
+    return exitCodeFor(err, logger, journal);
   }
 }
 
-function exitCodeFor(err: unknown, logger: Logger | null): number {
+function exitCodeFor(err: unknown, logger: Logger | null, journal: boolean): number {
   if (err instanceof CommanderError) {
     if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return 0;
     if (err.code === 'commander.executeSubCommandAsync') return err.exitCode;
@@ -158,11 +175,11 @@ function exitCodeFor(err: unknown, logger: Logger | null): number {
     return 2;
   }
   if (err instanceof ScaphError) {
-    process.stderr.write(`scaph: ${err.message}\n`);
+    writeStderrLine(`scaph: ${err.message}`, JOURNAL_PRIORITY.err, journal);
     return err.exitCode;
   }
   const e = err instanceof Error ? err : new Error(String(err));
-  process.stderr.write(`scaph: unexpected error: ${e.message}\n(run with -vv for details; please report it)\n`);
+  writeStderrLine(`scaph: unexpected error: ${e.message}\n(run with -vv for details; please report it)`, JOURNAL_PRIORITY.crit, journal);
   (logger as Logger | null)?.debug({ stack: e.stack }, 'unexpected error');
   return 70;
 }

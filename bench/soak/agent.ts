@@ -55,7 +55,8 @@ export class SoakAgent {
     const log = createWriteStream(join(this.workDir, `agent-${run}.log`));
     const child = spawn(process.execPath, agentArgv(AGENT_SCRIPT, ['--no-header', 'run', '-c', config]), {
       stdio: ['ignore', 'ignore', 'pipe'],
-      env: { ...process.env, SCAPH_LOG_LEVEL: 'warn' },
+      // JSON lines: logSummary() groups them by message.
+      env: { ...process.env, SCAPH_LOG_LEVEL: 'warn', SCAPH_LOG_FORMAT: 'json' },
     });
     child.stderr?.pipe(log);
     child.once('exit', (code, signal) => {

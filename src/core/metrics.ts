@@ -5,7 +5,7 @@
  */
 import type { MetricFilter } from './metric-filter.js';
 import type { OthersRollup, ProcessSelector } from './process-selection.js';
-import type { ContainerInfo, GroupKind, GroupSample, ProcessSample, Sample } from './sample.js';
+import type { ContainerInfo, GroupKind, GroupSample, ProcessSample, Sample, SensorFallbackReason } from './sample.js';
 
 export type MetricType = 'gauge' | 'counter';
 /** How a value is written where the wire distinguishes: integers stay integers, doubles stay doubles. */
@@ -205,6 +205,13 @@ export const METRIC_FAMILIES = {
   ),
   scaph_self_memory_bytes: fam('Scaphandre memory usage, in bytes', 'gauge', 'int'),
   scaph_self_version: fam('Version of scaph that produced these metrics (the value is always 1)', 'gauge', 'int'),
+  scaph_sensor_fallback: fam(
+    '1 when --sensor auto could not use RAPL and the host figures are the CPU-load estimate (value_source="estimate"); ' +
+      'reason: rapl_unreadable (the counters exist but scaph may not read them: give group scaph read access) or ' +
+      'rapl_missing (no usable RAPL zone). Absent when scaph measures, or was asked for the estimate',
+    'gauge',
+    'int',
+  ),
 } as const satisfies Record<string, MetricFamily>;
 
 export type MetricName = keyof typeof METRIC_FAMILIES;
@@ -324,6 +331,7 @@ function addHostMetrics(list: MetricList, sample: Sample): void {
   list.add('scaph_host_unattributed_energy_microjoules', h.unattributedEnergyUj, source);
   list.add('scaph_host_cpu_busy_ratio', h.cpuBusyFraction);
   if (h.psysEnergyUj !== null) list.add('scaph_host_rapl_psys_microjoules', h.psysEnergyUj);
+  if (h.sensorFallback !== undefined) list.add('scaph_sensor_fallback', 1, FALLBACK_LABELS[h.sensorFallback]);
   list.add('scaph_host_load_avg_one', h.loadAvg[0]);
   list.add('scaph_host_load_avg_five', h.loadAvg[1]);
   list.add('scaph_host_load_avg_fifteen', h.loadAvg[2]);
@@ -336,6 +344,12 @@ function addHostMetrics(list: MetricList, sample: Sample): void {
     list.add('scaph_host_swap_free_bytes', m.swapFreeBytes);
   }
 }
+
+/** One frozen labels object per reason: encoders cache what they derive from a labels object. */
+const FALLBACK_LABELS: Readonly<Record<SensorFallbackReason, MetricLabels>> = {
+  rapl_unreadable: Object.freeze({ reason: 'rapl_unreadable' }),
+  rapl_missing: Object.freeze({ reason: 'rapl_missing' }),
+};
 
 function addSocketMetrics(list: MetricList, sample: Sample): void {
   for (const s of sample.sockets) {

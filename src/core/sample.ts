@@ -10,6 +10,12 @@
 export type ValueSource = 'powercap_rapl_psys' | 'powercap_rapl_pkg' | 'estimate';
 
 /**
+ * Why `--sensor auto` publishes the estimate instead of RAPL: `rapl_unreadable`, the zones exist but this
+ * user may not read energy_uj (a fix away: group read access); `rapl_missing`, no usable RAPL zone.
+ */
+export type SensorFallbackReason = 'rapl_unreadable' | 'rapl_missing';
+
+/**
  * How process power is computed from a process's share of the machine's busy CPU time: `host` applies
  * the share to host power (Scaphandre's documented model), `active` to active power (host × busy fraction).
  */
@@ -77,6 +83,8 @@ export interface HostSample {
   /** Busy share of all CPUs over the interval (0..1), from /proc/stat. */
   readonly cpuBusyFraction: number;
   readonly valueSource: ValueSource;
+  /** Set when `--sensor auto` fell back to the estimate (absent otherwise, and in samples of older versions). */
+  readonly sensorFallback?: SensorFallbackReason;
   /** Raw psys counter (µJ, as read) when the machine has a psys zone. */
   readonly psysEnergyUj: number | null;
   /** 1, 5 and 15 minute load averages. */

@@ -9,6 +9,7 @@ import { BoundedQueue } from './queue.js';
 import { DEFAULT_BACKOFF, MAX_RETRY_AFTER_MS, RetryLaterError, retryUntilDone, type BackoffOptions } from './retry.js';
 import { VanishedSeriesTracker } from './series.js';
 import { DeliveryStats, DROP_ENCODE_ERROR, DROP_QUEUE_FULL, DROP_SHUTDOWN, DROP_TOO_OLD } from './stats.js';
+import { DeliverySummaryLog, deliverySummaryEveryMs } from './summary-log.js';
 import type { QueuedSample, Transport } from './transport.js';
 
 export interface PushExporterOptions {
@@ -39,6 +40,11 @@ export interface PushExporterOptions {
   /** Fill QueuedSample.vanished (for staleness markers). Default false. */
   readonly trackVanishedSeries?: boolean;
   readonly failureLog?: FailureLogOptions;
+  /**
+   * How often the delivery summary line comes, ms. Default 10 minutes (DELIVERY_SUMMARY_EVERY_MS; tests
+   * shorten it with $SCAPH_TEST_DELIVERY_SUMMARY_MS).
+   */
+  readonly summaryEveryMs?: number;
   /** Wall clock, ms (tests). */
   readonly now?: () => number;
 }
@@ -91,6 +97,7 @@ class PushExporterImpl<Batch> implements PushExporter {
   readonly stats: DeliveryStats;
   private readonly queue: BoundedQueue<Entry>;
   private readonly failures: FailureLog;
+  private readonly summary: DeliverySummaryLog;
   private readonly vanished: VanishedSeriesTracker | null;
   private readonly abort = new AbortController();
   private readonly now: () => number;
@@ -125,6 +132,7 @@ class PushExporterImpl<Batch> implements PushExporter {
     });
     this.now = options.now ?? Date.now;
     this.failures = new FailureLog(options.logger, this.stats, options.failureLog ?? DEFAULT_FAILURE_LOG, this.now);
+    this.summary = new DeliverySummaryLog(options.logger, this.stats, transport.target, options.summaryEveryMs ?? deliverySummaryEveryMs(), this.now);
     this.vanished = options.trackVanishedSeries ? new VanishedSeriesTracker() : null;
     this.maxPerSend = Math.max(1, options.maxSamplesPerSend ?? PUSH_DEFAULTS.maxSamplesPerSend);
     this.timeoutMs = options.timeoutMs ?? PUSH_DEFAULTS.timeoutMs;
@@ -158,6 +166,7 @@ class PushExporterImpl<Batch> implements PushExporter {
       }
     }
     this.updateDepth();
+    this.summary.tick();
     this.wake?.();
   }
 
@@ -189,6 +198,7 @@ class PushExporterImpl<Batch> implements PushExporter {
       this.stats.addDropped(DROP_SHUTDOWN, left);
       if (left > 0) this.options.logger.warn({ transport: this.name, samples: left }, 'shutdown deadline reached; unsent samples dropped');
     }
+    this.summary.final();
     this.notifyIdle();
     await this.transport.close?.();
   }
@@ -232,6 +242,7 @@ class PushExporterImpl<Batch> implements PushExporter {
   private waiting(error: string, waitMs: number): void {
     this.stats.nextAttemptAtMs = this.now() + waitMs;
     this.failures.failure(error, 'retry', undefined, waitMs);
+    this.summary.tick();
   }
 
   /** One attempt at the oldest entries. Resolves when they are settled (sent or dropped); throws to retry. */
@@ -309,6 +320,7 @@ class PushExporterImpl<Batch> implements PushExporter {
       this.evictedInFlight = 0;
       this.stats.lastSuccessMs = this.now();
       this.failures.success();
+      this.summary.delivered(entries.length);
     } else if (outcome.kind === 'drop') {
       this.stats.failedAttempts += 1;
       this.stats.addDropped(outcome.reason, entries.length);

@@ -27,6 +27,8 @@ export interface QueuedSample {
  */
 export interface Transport<Batch> {
   readonly name: string;
+  /** Where it sends, for log lines (a URL without credentials or query, host:port): never a secret. */
+  readonly target?: string;
   encode(entries: readonly QueuedSample[]): Batch;
   send(batch: Batch, signal: AbortSignal): Promise<Outcome>;
   close?(): Promise<void>;

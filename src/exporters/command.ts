@@ -38,6 +38,11 @@ interface CommandSpecBase<S extends ExporterSettings> {
    * meaningless inside `scaph run`, which runs until stopped, so a file may not set it.
    */
   readonly runDurationOption?: string;
+  /**
+   * The log level without -v (default `info`: under systemd an operator sees that deliveries work). `warn`
+   * for exporters whose output is for a person at the terminal (stdout, json): only what goes wrong.
+   */
+  readonly defaultLogLevel?: 'info' | 'warn';
   /** Adds the subcommand's options (with help) to `cmd`. */
   configure(cmd: Command): Command;
   /**

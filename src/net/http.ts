@@ -41,8 +41,15 @@ export class HttpEndpoint {
   private readonly path: string;
   private readonly timeoutMs: number;
 
+  /**
+   * The endpoint as a log line names it: scheme, host, port and path, without user:password or query (a
+   * token may ride in either).
+   */
+  readonly displayUrl: string;
+
   constructor(url: string | URL, options: HttpEndpointOptions) {
     this.url = new URL(url);
+    this.displayUrl = `${this.url.protocol}//${this.url.host}${this.url.pathname}`;
     this.path = `${this.url.pathname}${this.url.search}`;
     this.timeoutMs = options.timeoutMs;
     const common = { keepAlive: true, maxSockets: options.connections ?? 1 };

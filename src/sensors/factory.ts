@@ -4,7 +4,8 @@ import { detectCgroupfsRoot } from './containers/group-power.js';
 import type { Sensor } from '../core/sensor.js';
 import { EstimateSource } from './estimate.js';
 import { MachineSensor, type ContainerLookup } from './machine-sensor.js';
-import { PowercapMissingError, PowercapSource, probePowercap } from './powercap/source.js';
+import { FallbackSource } from './fallback.js';
+import { inspectPowercap, PowercapMissingError, PowercapSource } from './powercap/source.js';
 import { ScaphError, UsageError } from '../core/errors.js';
 import type { PowerSource } from './power-source.js';
 import type { SensorSettings } from './settings.js';
@@ -16,20 +17,24 @@ export interface SensorOptions extends SensorSettings {
   readonly containers: ContainerLookup | null;
 }
 
-/** Chooses the power source (`auto`: powercap when a readable tree exists, else the estimate, said once). */
+/**
+ * Chooses the power source. `auto`: powercap when a readable tree exists, else the estimate marked as a
+ * fallback (fallback.ts: why, on every reading; what to do, in the logs).
+ */
 export async function createPowerSource(o: SensorOptions, logger: Logger): Promise<PowerSource> {
   const powercap = (): PowerSource => new PowercapSource({ powercapPath: o.powercapPath, logger });
   const estimate = (): PowerSource =>
     new EstimateSource({ idleWattsPerCpu: o.estimateIdleWattsPerCpu, maxWattsPerCpu: o.estimateMaxWattsPerCpu });
   if (o.kind === 'powercap_rapl') return powercap();
   if (o.kind === 'estimate') return estimate();
-  const probe = await probePowercap(o.powercapPath);
-  if (probe === 'ok') return powercap();
-  logger.warn(
-    { powercapPath: o.powercapPath, reason: probe },
-    `no readable RAPL powercap tree (${probe}); using the CPU-load estimate: every figure is labelled value_source="estimate"`,
-  );
-  return estimate();
+  const probe = await inspectPowercap(o.powercapPath);
+  if (probe.status === 'ok') return powercap();
+  return new FallbackSource(estimate(), {
+    reason: probe.status === 'permission' ? 'rapl_unreadable' : 'rapl_missing',
+    powercapPath: o.powercapPath,
+    ...(probe.status === 'permission' ? { deniedFile: probe.file } : {}),
+    logger,
+  });
 }
 
 export async function createSensor(o: SensorOptions, logger: Logger): Promise<Sensor> {

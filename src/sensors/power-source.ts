@@ -1,5 +1,5 @@
 import { MeasurementUnavailableError } from '../core/sensor.js';
-import type { SocketSample, ValueSource } from '../core/sample.js';
+import type { SensorFallbackReason, SocketSample, ValueSource } from '../core/sample.js';
 
 /**
  * What a power source (powercap RAPL counters, or the CPU-load estimate) reports for one interval.
@@ -15,6 +15,8 @@ export interface PowerReading {
   /** Raw psys energy_uj as read, when the machine has a psys zone. */
   readonly psysEnergyUj: number | null;
   readonly valueSource: ValueSource;
+  /** Why this estimate stands in for RAPL (`--sensor auto`); absent when the source is the one asked for. */
+  readonly fallback?: SensorFallbackReason;
   /** Wall-clock time of the reading (the counters' read, or the estimate's computation), ms since the epoch. */
   readonly readAtMs: number;
   /** Energy counter readings the source keeps to compute host power: one per zone it sums, 0 for a model. */

@@ -21,6 +21,7 @@ export const jsonCommand: LocalExporterCommand<JsonSettings> = {
   push: false,
   stepOption: '--step',
   runDurationOption: '--timeout',
+  defaultLogLevel: 'warn',
   configure: (cmd) =>
     addSelectionOptions(
       addAlias(cmd

@@ -34,6 +34,8 @@ export interface JsonReport {
     /** What the consumers' consumption is a share of: `host` or `active` power. */
     readonly attribution: string;
     readonly value_source: string;
+    /** Why the figures are the estimate under `--sensor auto` (rapl_unreadable, rapl_missing); absent when measured. */
+    readonly sensor_fallback?: string;
     readonly timestamp: number;
   };
   readonly consumers: readonly JsonConsumer[];
@@ -87,6 +89,7 @@ export function sampleToJsonReport(sample: Sample, selection: Selection, o: Json
       unattributed_consumption: round(h.unattributedPowerUw),
       attribution: h.attribution,
       value_source: h.valueSource,
+      ...(h.sensorFallback === undefined ? {} : { sensor_fallback: h.sensorFallback }),
       timestamp: ts,
     },
     consumers: selection.processes.map((p) => consumer(p, ts, o)),

@@ -75,6 +75,10 @@ export class PushgatewayTransport implements Transport<Registry<RegistryContentT
   }
 
   /** Builds the registry (throws here, not in send, on metrics prom-client refuses: an encode error, dropped). */
+  get target(): string {
+    return this.endpoint.displayUrl;
+  }
+
   encode(entries: readonly QueuedSample[]): Registry<RegistryContentType> {
     return registryFromMetrics(latestMetrics(entries), 'text');
   }

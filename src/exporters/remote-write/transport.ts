@@ -47,6 +47,10 @@ export class RemoteWriteTransport implements Transport<Buffer> {
     this.headers = requestHeaders(options);
   }
 
+  get target(): string {
+    return this.endpoint.displayUrl;
+  }
+
   encode(entries: readonly QueuedSample[]): Buffer {
     return snappy.compressSync(this.wire.encodeTransient(entries), SNAPPY_OPTIONS);
   }

@@ -69,6 +69,11 @@ export class RiemannTransport implements Transport<RiemannBatch> {
   }
 
   /** Pure: the same entries always give the same frames (a Msg never spans two samples). */
+  get target(): string {
+    const host = this.options.host.includes(':') ? `[${this.options.host}]` : this.options.host;
+    return `${host}:${this.options.port}`;
+  }
+
   encode(entries: readonly QueuedSample[]): RiemannBatch {
     return { frames: this.encoder.encode(entries) };
   }

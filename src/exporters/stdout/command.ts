@@ -26,6 +26,7 @@ export const stdoutCommand: LocalExporterCommand<StdoutSettings> = {
   push: false,
   stepOption: '--step',
   runDurationOption: '--timeout',
+  defaultLogLevel: 'warn',
   configure: (cmd) => {
     addFilterOptions(
       addSelectionOptions(

@@ -2,7 +2,7 @@ import type { Exporter } from '../../core/exporter.js';
 import { applyMetricFilter } from '../../core/metric-filter.js';
 import { sampleToMetrics, type MetricsViewOptions } from '../../core/metrics.js';
 import { ProcessSelector, type Selection, type SelectionOptions } from '../../core/process-selection.js';
-import type { Sample } from '../../core/sample.js';
+import type { Sample, SensorFallbackReason } from '../../core/sample.js';
 
 export interface StdoutExporterOptions {
   /** Which processes the table lists (-p, -r, …); the rest are its "others" line. */
@@ -15,6 +15,12 @@ export interface StdoutExporterOptions {
 
 const RULE = '-'.repeat(60);
 
+/** After "from estimate" when `--sensor auto` fell back: why, in a few words (the warning on stderr says what to do). */
+const FALLBACK_NOTES: Readonly<Record<SensorFallbackReason, string>> = {
+  rapl_unreadable: 'as RAPL is not readable by this user',
+  rapl_missing: 'as there is no RAPL here',
+};
+
 /**
  * Scaphandre's terminal layout: a host line, one line per socket with its domains, the selected consumers
  * (`selection`, from the exporter's selector), then what they leave out: the others and the unattributed part.
@@ -24,7 +30,7 @@ export function formatSampleTable(sample: Sample, selection: Selection, options:
   const h = sample.host;
   const lines: string[] = [];
   lines.push(
-    `Host:\t${watts(h.powerUw)} W from ${h.valueSource} (active ${watts(h.activePowerUw)} W, idle ${watts(h.idlePowerUw)} W, CPU ${(h.cpuBusyFraction * 100).toFixed(1)} % busy)`,
+    `Host:\t${watts(h.powerUw)} W from ${h.valueSource}${h.sensorFallback === undefined ? '' : `, ${FALLBACK_NOTES[h.sensorFallback]}`} (active ${watts(h.activePowerUw)} W, idle ${watts(h.idlePowerUw)} W, CPU ${(h.cpuBusyFraction * 100).toFixed(1)} % busy)`,
   );
   if (sample.sockets.length > 0) {
     lines.push(`\tpackage\t\t${domainNames.join('\t\t')}`);

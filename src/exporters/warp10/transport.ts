@@ -83,6 +83,10 @@ export class Warp10Transport implements Transport<Warp10Batch> {
     return this.formatter.skippedValues;
   }
 
+  get target(): string {
+    return this.endpoint.displayUrl;
+  }
+
   encode(entries: readonly QueuedSample[]): Warp10Batch {
     const out = this.builder;
     out.reset();

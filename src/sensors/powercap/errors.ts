@@ -13,18 +13,30 @@ export class PowercapMissingError extends ScaphError {
   }
 }
 
+/** Where the scaph packages install the rules that give group `scaph` read access to energy_uj (systemd/ in the repository). */
+export const PACKAGED_TMPFILES_RULE = '/usr/lib/tmpfiles.d/scaph-powercap.conf';
+export const PACKAGED_UDEV_RULE = '/usr/lib/udev/rules.d/99-scaph-powercap.rules';
+
+/**
+ * How to let scaph read the RAPL counters without root, as the packages ship it: read access for the one
+ * group `scaph` (tmpfiles.d or udev), and scaph running in that group. Never read access for every user:
+ * the counters are root-only because they leak what other programs compute (CVE-2020-8694).
+ */
+export const GROUP_READ_FIX =
+  'give group scaph read access with the rule the scaph packages install, `sudo systemd-tmpfiles --create scaph-powercap.conf` ' +
+  `(${PACKAGED_TMPFILES_RULE}; or the udev rule ${PACKAGED_UDEV_RULE}; from a source checkout see docs/fleet.md), ` +
+  'and run scaph in group scaph (the packaged unit runs as User=scaph)';
+
+/** Said with the fix: the advice found elsewhere (chmod o+r) undoes the CVE's fix for every user of the machine. */
+export const NOT_WORLD_READABLE = 'Do not make energy_uj readable by all users: it is root-only against the PLATYPUS side channel (CVE-2020-8694).';
+
 /** energy_uj exists but this user may not read it (root-only since the PLATYPUS fix). */
 export class PowercapPermissionError extends ScaphError {
   readonly file: string;
   constructor(file: string) {
     super(
-      `Permission denied reading ${file}. RAPL energy_uj files are readable by root only since the fix for ` +
-        'CVE-2020-8694 (PLATYPUS). Either run scaph as root, or grant read access: ' +
-        '`sudo chmod o+r /sys/class/powercap/intel-rapl:*/energy_uj /sys/class/powercap/intel-rapl:*/*/energy_uj` ' +
-        '(lost at reboot); to make it permanent add a systemd-tmpfiles rule, e.g. /etc/tmpfiles.d/scaph.conf with ' +
-        '`z /sys/class/powercap/intel-rapl:*/energy_uj 0440 root scaph -` and ' +
-        '`z /sys/class/powercap/intel-rapl:*/*/energy_uj 0440 root scaph -` and run scaph as a member of group ' +
-        'scaph (or an equivalent udev rule).',
+      `Permission denied reading ${file}: RAPL energy_uj files are readable by root only since the fix for ` +
+        `CVE-2020-8694 (PLATYPUS). To measure without root, ${GROUP_READ_FIX}; or run scaph as root. ${NOT_WORLD_READABLE}`,
     );
     this.file = file;
   }

@@ -91,7 +91,7 @@ export class PowercapSource implements PowerSource {
     );
   }
 
-  /** First reading of every zone; EACCES anywhere stops start-up with the chmod/tmpfiles guidance. */
+  /** First reading of every zone; EACCES anywhere stops start-up with the group-read (tmpfiles/udev) guidance. */
   private async primeAll(states: readonly ZoneState[]): Promise<bigint> {
     // allSettled, not all: every open must have finished before we close them on the way out.
     const opened = await Promise.allSettled(states.map((s) => s.counter.open()));
@@ -299,18 +299,26 @@ async function closeAll(states: readonly ZoneState[]): Promise<void> {
 
 export type PowercapProbe = 'ok' | 'missing' | 'permission';
 
+/** A probe's answer, with the energy file this user may not read when the answer is 'permission'. */
+export type PowercapProbeResult = { readonly status: 'ok' | 'missing' } | { readonly status: 'permission'; readonly file: string };
+
 /**
  * What `--sensor auto` needs to know: can this machine be metered with powercap here?
  * 'missing' also covers a tree whose zones are all unusable.
  */
 export async function probePowercap(powercapPath: string, logger: Logger = silentLogger()): Promise<PowercapProbe> {
+  return (await inspectPowercap(powercapPath, logger)).status;
+}
+
+/** probePowercap, naming the first energy_uj this user may not read. */
+export async function inspectPowercap(powercapPath: string, logger: Logger = silentLogger()): Promise<PowercapProbeResult> {
   const source = new PowercapSource({ powercapPath, logger });
   try {
     await source.start();
-    return 'ok';
+    return { status: 'ok' };
   } catch (err) {
-    if (err instanceof PowercapPermissionError) return 'permission';
-    if (err instanceof PowercapMissingError || err instanceof PowercapUnusableError) return 'missing';
+    if (err instanceof PowercapPermissionError) return { status: 'permission', file: err.file };
+    if (err instanceof PowercapMissingError || err instanceof PowercapUnusableError) return { status: 'missing' };
     throw err;
   } finally {
     await source.close();

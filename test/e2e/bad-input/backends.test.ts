@@ -8,12 +8,12 @@ import { describe, expect, it } from 'vitest';
 import { startScaph } from '../../support/fixtures/run-scaph.js';
 import { FakeRiemannServer } from '../../support/servers/riemann.js';
 import { Warp10TestServer } from '../../support/servers/warp10.js';
-import { eventually, expectClean, jsonReportTimes, logLines, missing, RemoteWriteReceiver, riemannHostTimes, runConfig, sleep, tempDir, type ScriptedAnswer } from '../../support/harness/bad-input.js';
+import { eventually, expectClean, jsonReportTimes, logLines, missing, RemoteWriteReceiver, riemannHostTimes, runConfig, sleep, tempDir, type ScriptedAnswer, JSON_LOGS } from '../../support/harness/bad-input.js';
 
 /** `scaph run` with one push exporter (its TOML lines) and the list of every sample taken. */
 function pushRun(exporter: string) {
   const { config, sampled } = runConfig(tempDir(), exporter);
-  return { sampled, scaph: startScaph(['--no-header', 'run', '-c', config], { timeoutMs: 60_000 }) };
+  return { sampled, scaph: startScaph(['--no-header', ...JSON_LOGS, 'run', '-c', config], { timeoutMs: 60_000 }) };
 }
 
 async function remoteWriteThrough(script: readonly ScriptedAnswer[], extra = '') {

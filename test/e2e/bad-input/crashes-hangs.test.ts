@@ -11,7 +11,7 @@ import { segmentName } from '../../../src/delivery/spool-segment.js';
 import { createPowercapTree, type PowercapTree } from '../../support/fixtures/powercap-tree.js';
 import { ProcfsTree } from '../../support/fixtures/procfs-tree.js';
 import { runScaph, startScaph } from '../../support/fixtures/run-scaph.js';
-import { eventually, expectClean, expectFailure, jsonReportTimes, logLines, missing, RemoteWriteReceiver, saying, sleep, tempDir } from '../../support/harness/bad-input.js';
+import { eventually, expectClean, expectFailure, jsonReportTimes, logLines, missing, RemoteWriteReceiver, saying, sleep, tempDir, JSON_LOGS } from '../../support/harness/bad-input.js';
 
 const trees: PowercapTree[] = [];
 const procs: ProcfsTree[] = [];
@@ -33,7 +33,7 @@ function fifoAt(path: string): void {
 }
 
 const json = (tree: PowercapTree, ...more: string[]): string[] => [
-  '--no-header', '--sensor', 'powercap_rapl', '--powercap-path', tree.powercapPath, 'json', '-t', '2.5', '-s', '0.5', ...more,
+  '--no-header', ...JSON_LOGS, '--sensor', 'powercap_rapl', '--powercap-path', tree.powercapPath, 'json', '-t', '2.5', '-s', '0.5', ...more,
 ];
 
 describe('files that would block a read', () => {
@@ -164,7 +164,7 @@ describe('a full disk under the spool', () => {
         `[[exporter]]\ntype = "remote-write"\nurl = "${receiver.url}"\nspool_dir = "${spool}"\nspool_max_bytes = "256KiB"\n` +
         `[[exporter]]\ntype = "json"\nfile = "${out}"\n`,
     );
-    const scaph = startScaph(['--no-header', 'run', '-c', config], { timeoutMs: 90_000 });
+    const scaph = startScaph(['--no-header', ...JSON_LOGS, 'run', '-c', config], { timeoutMs: 90_000 });
     // ENOSPC on demand once the agent runs: the next segments (64 KiB each here) and the acknowledgement's
     // temp file lead to /dev/full.
     const full = [...Array.from({ length: 3000 }, (_, i) => join(spool, segmentName(i + 1))), join(spool, 'ack.tmp')];
@@ -204,7 +204,7 @@ describe('steps that would spin or flood', () => {
   });
 
   it('a step far shorter than a reading: skipped ticks are said at most once a minute', async () => {
-    const r = await runScaph(['--no-header', '--sensor', 'estimate', 'json', '-t', '2', '-s', '0.0005'], { timeoutMs: 20_000 });
+    const r = await runScaph(['--no-header', ...JSON_LOGS, '--sensor', 'estimate', 'json', '-t', '2', '-s', '0.0005'], { timeoutMs: 20_000 });
     expectClean(r);
     expect(logLines(r.stderr).filter((l) => /overran its step/.test(l.msg)).length).toBeLessThanOrEqual(1);
     expect((JSON.parse(r.stdout) as unknown[]).length).toBeGreaterThan(3);

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runScaph, startScaph, type ScaphProcess, type ScaphRun } from '../../support/fixtures/run-scaph.js';
 import { FakeRiemannServer } from '../../support/servers/riemann.js';
-import { eventually, expectClean, expectFailure, HOST_SERIES, jsonHostPowers, jsonReportTimes, logLines, missing, RemoteWriteReceiver, riemannHostTimes, runConfig, saying, sleep, tempDir } from '../../support/harness/bad-input.js';
+import { eventually, expectClean, expectFailure, HOST_SERIES, jsonHostPowers, jsonReportTimes, logLines, missing, RemoteWriteReceiver, riemannHostTimes, runConfig, saying, sleep, tempDir, JSON_LOGS } from '../../support/harness/bad-input.js';
 
 /** A run config: a spooled Riemann exporter, then a json exporter listing every sample taken. */
 function riemannConfig(dir: string, port: number, spool: string): { config: string; sampled: string } {
@@ -37,14 +37,14 @@ async function killDuringOutage(steps: KillDuringOutage): Promise<{ counted: num
   // One list of samples per run: a restarted json exporter truncates its file.
   const a = riemannConfig(dir, riemann.port, spool);
   const b = riemannConfig(dir, riemann.port, spool);
-  const agent = startScaph(['--no-header', 'run', '-c', a.config], { timeoutMs: 60_000 });
+  const agent = startScaph(['--no-header', ...JSON_LOGS, 'run', '-c', a.config], { timeoutMs: 60_000 });
   let restarted: ScaphProcess | null = null;
   try {
     await eventually(() => jsonReportTimes(a.sampled).length >= 4, 10_000, 'samples taken during the outage');
     const fromMs = await steps.duringOutage(agent, spool, () => jsonReportTimes(a.sampled));
     steps.afterKill?.(await agent.stop('SIGKILL'), spool);
     await riemann.restart();
-    restarted = startScaph(['--no-header', 'run', '-c', b.config], { timeoutMs: 60_000 });
+    restarted = startScaph(['--no-header', ...JSON_LOGS, 'run', '-c', b.config], { timeoutMs: 60_000 });
     const counted = (): number[] => [...jsonReportTimes(a.sampled), ...jsonReportTimes(b.sampled)].filter((t) => t >= fromMs);
     await eventually(() => jsonReportTimes(b.sampled).length >= 4 && missing(counted(), riemannHostTimes(riemann.events)).length === 0, 20_000, 'every sample');
     expectClean(await restarted.stop());
@@ -148,14 +148,14 @@ describe('prometheus-push with spool_dir', () => {
     const toml = `type = "prometheus-push"\nhost = "127.0.0.1"\nport = ${pg.port}\nspool_dir = "${join(dir, 'spool')}"`;
     const a = runConfig(dir, toml);
     const b = runConfig(dir, toml);
-    const agent = startScaph(['--no-header', 'run', '-c', a.config], { timeoutMs: 60_000 });
+    const agent = startScaph(['--no-header', ...JSON_LOGS, 'run', '-c', a.config], { timeoutMs: 60_000 });
     let restarted: ScaphProcess | null = null;
     try {
       await eventually(() => jsonReportTimes(a.sampled).length >= 4, 10_000, 'samples taken during the outage');
       expect(saying((await agent.stop('SIGKILL')).stderr, /spool_dir ignored/)).toEqual([]);
       const sampledByA = jsonHostPowers(closedArray(a.sampled)).map((h) => h.consumption);
       pg.up.value = true;
-      restarted = startScaph(['--no-header', 'run', '-c', b.config], { timeoutMs: 60_000 });
+      restarted = startScaph(['--no-header', ...JSON_LOGS, 'run', '-c', b.config], { timeoutMs: 60_000 });
       await eventually(() => pg.pushed.length >= 2, 10_000, 'pushes after the restart');
       expectClean(await restarted.stop());
       const sampledByB = jsonHostPowers(readFileSync(b.sampled, 'utf8')).map((h) => h.consumption);
@@ -201,7 +201,7 @@ describe('a server that asks to wait for 27 hours', () => {
   it('Retry-After: 97200 is capped at 30 s, and the log says both figures', async () => {
     const receiver = await RemoteWriteReceiver.start();
     receiver.script.push({ status: 429, headers: { 'retry-after': '97200' }, body: 'slow down' });
-    const scaph = startScaph(['--no-header', '--sensor', 'estimate', 'remote-write', '-u', receiver.url, '-S', '0.5'], { timeoutMs: 30_000 });
+    const scaph = startScaph(['--no-header', ...JSON_LOGS, '--sensor', 'estimate', 'remote-write', '-u', receiver.url, '-S', '0.5'], { timeoutMs: 30_000 });
     try {
       await scaph.waitForStderr(/Retry-After/);
       // Killed at once: a clean stop would spend its 10 s flush deadline waiting out the 30 s.
@@ -231,7 +231,7 @@ describe('a Retry-After date in the asctime form, read by an agent in another ti
     const receiver = await RemoteWriteReceiver.start();
     const { config, sampled } = runConfig(dir, `type = "remote-write"\nurl = "${receiver.url}"\nmax_backoff = 1`);
     receiver.script.push({ status: 429, headers: { 'retry-after': asctime(Date.now() + 4000) }, body: 'slow down' });
-    const scaph = startScaph(['--no-header', 'run', '-c', config], { timeoutMs: 60_000, env: { TZ: 'America/New_York' } });
+    const scaph = startScaph([...JSON_LOGS, '--no-header', 'run', '-c', config], { timeoutMs: 60_000, env: { TZ: 'America/New_York' } });
     try {
       await eventually(() => receiver.requests.length >= 1, 10_000, 'the first request');
       await sleep(1000);

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ProcfsTree } from '../../support/fixtures/procfs-tree.js';
 import { runScaph, startScaph } from '../../support/fixtures/run-scaph.js';
 import { FakeRiemannServer } from '../../support/servers/riemann.js';
-import { eventually, expectClean, expectFailure, logLines, tempDir } from '../../support/harness/bad-input.js';
+import { eventually, expectClean, expectFailure, logLines, tempDir, JSON_LOGS } from '../../support/harness/bad-input.js';
 
 const ESTIMATE = ['--no-header', '--sensor', 'estimate'];
 
@@ -186,7 +186,7 @@ describe('config files', () => {
     const config = join(dir, 'scaph.toml');
     writeFileSync(config, `[[exporter]]\ntype = "warp10"\nwrite_token = "s3cr3t-token"\n`);
     chmodSync(config, 0o644);
-    const open = await runScaph(['run', '-c', config, '--check']);
+    const open = await runScaph([...JSON_LOGS, 'run', '-c', config, '--check']);
     expectClean(open);
     const warnings = logLines(open.stderr).filter((l) => /holds a secret/.test(l.msg));
     expect(warnings).toHaveLength(1);
@@ -212,5 +212,29 @@ describe('config files', () => {
   it('a config file that is a directory: exit 2', async () => {
     const dir = tempDir();
     expectFailure(await runScaph(['run', '-c', dir, '--check']), 2, new RegExp(`cannot read the config file "${dir}" \\(it is a directory\\)`));
+  });
+});
+
+describe('log settings from the environment', () => {
+  it('SCAPH_LOG_LEVEL=loud: exit 2 naming the levels (it was "unexpected error", exit 70)', async () => {
+    const r = await runScaph([...ESTIMATE, 'json', '-t', '1'], { env: { SCAPH_LOG_LEVEL: 'loud' } });
+    expectFailure(r, 2, /^scaph: SCAPH_LOG_LEVEL="loud" is not a log level: use one of fatal, error, warn, info, debug, trace, silent \(or unset it and use -v \/ -vv\)$/);
+    expect(r.stdout).toBe('');
+  });
+
+  it('SCAPH_LOG_FORMAT=xml: exit 2 naming the formats, before anything starts', async () => {
+    const r = await runScaph([...ESTIMATE, 'json', '-t', '1'], { env: { SCAPH_LOG_FORMAT: 'xml' } });
+    expectFailure(r, 2, /^scaph: SCAPH_LOG_FORMAT="xml" is not a log format: use text or json \(or unset it; --log-format wins over it\)$/);
+    expect(r.stdout).toBe('');
+    // The flag wins over a bad variable: the run goes on.
+    expectClean(await runScaph([...ESTIMATE, '--log-format', 'json', 'json', '-t', '1'], { env: { SCAPH_LOG_FORMAT: 'xml' }, stdout: 'ignore' }));
+  });
+
+  it('a JOURNAL_STREAM that is not device:inode (or names another stream): plain lines, no crash', async () => {
+    for (const value of ['garbage', '8:', '99999:99999']) {
+      const r = await runScaph(['--no-header', '--powercap-path', '/nonexistent-powercap', 'json', '-t', '1'], { env: { JOURNAL_STREAM: value }, stdout: 'ignore' });
+      expectClean(r);
+      expect(r.stderr, value).toMatch(/^WARN  no usable RAPL powercap zone under \/nonexistent-powercap; .* time=\S+Z\n$/);
+    }
   });
 });

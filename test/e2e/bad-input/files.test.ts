@@ -7,7 +7,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runScaph } from '../../support/fixtures/run-scaph.js';
-import { expectClean, expectFailure, logLines, tempDir } from '../../support/harness/bad-input.js';
+import { expectClean, expectFailure, logLines, tempDir, JSON_LOGS } from '../../support/harness/bad-input.js';
 
 const ESTIMATE = ['--no-header', '--sensor', 'estimate'];
 const RW = [...ESTIMATE, 'remote-write', '-u', 'http://127.0.0.1:9/api/v1/write'];
@@ -141,7 +141,7 @@ describe('process selection keys', () => {
 describe('container metadata sources', () => {
   it('a Docker socket path that is a regular file: one warning, the run completes with cgroup labels', async () => {
     const socket = file('docker.sock', 'not a socket');
-    const r = await runScaph([...ESTIMATE, '--docker-socket', socket, 'json', '-t', '1.2', '-s', '0.5', '--containers']);
+    const r = await runScaph([...ESTIMATE, ...JSON_LOGS, '--docker-socket', socket, 'json', '-t', '1.2', '-s', '0.5', '--containers']);
     expectClean(r);
     expect((JSON.parse(r.stdout) as unknown[]).length).toBeGreaterThanOrEqual(2);
     expect(logLines(r.stderr).filter((l) => l.level === 40).length).toBeLessThanOrEqual(2);

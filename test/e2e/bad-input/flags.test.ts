@@ -81,6 +81,7 @@ const CASES: ReadonlyArray<readonly [readonly string[], RegExp]> = [
 
 const GLOBAL_CASES: ReadonlyArray<readonly [readonly string[], RegExp]> = [
   [['--sensor', 'magic', 'stdout'], /argument 'magic' is invalid/],
+  [['--log-format', 'xml', 'stdout'], /option '--log-format <format>' argument 'xml' is invalid\. Allowed choices are text, json/],
   [['--estimate-idle-watts-per-cpu', '-1', 'stdout'], /--estimate-idle-watts-per-cpu must be a positive number/],
   [['--sensor', 'estimate', '--estimate-idle-watts-per-cpu', '10', '--estimate-max-watts-per-cpu', '1', 'stdout', '-t', '1'], /0 <= idle \(10 W\) <= max \(1 W\)/],
 ];

@@ -55,12 +55,23 @@ export interface LogLine {
   readonly [key: string]: unknown;
 }
 
+/** A line of the text log format (the default): its level word first. */
+const TEXT_LOG_LINE = /^(<\d>)?(TRACE|DEBUG|INFO |WARN |ERROR|FATAL) /m;
+
+/**
+ * The log lines of a run started with `--log-format json` (JSON_LOGS), whose fields a test reads. A run
+ * logging text would give no line and let an assertion of "no such line" pass for nothing: refused.
+ */
 export function logLines(stderr: string): LogLine[] {
+  if (TEXT_LOG_LINE.test(stderr)) throw new Error(`logLines() reads JSON log lines: start the run with JSON_LOGS (--log-format json). stderr:\n${stderr}`);
   return stderr
     .split('\n')
     .filter((l) => l.startsWith('{'))
     .map((l) => JSON.parse(l) as LogLine);
 }
+
+/** Global flags that make a run log JSON lines, for tests that read the lines' fields (logLines, saying). */
+export const JSON_LOGS = ['--log-format', 'json'] as const;
 
 /** The log lines of a run whose message matches. */
 export function saying(stderr: string, pattern: RegExp): LogLine[] {

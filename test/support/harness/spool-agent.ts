@@ -17,7 +17,7 @@ export function powerAt(timestampMs: number): number {
 
 const config = process.argv[2];
 if (config) {
-  const logger = createLogger(1);
+  const logger = createLogger({ verbosity: 1, defaultLevel: 'info', format: undefined });
   runFromConfig(
     config,
     false,

@@ -308,11 +308,13 @@ describe('PowercapSource errors and broken zones', () => {
     expect(e.message).toContain(denied);
     expect(e.message).toContain('CVE-2020-8694');
     expect(e.message).toContain('run scaph as root');
-    expect(e.message).toContain(
-      '`sudo chmod o+r /sys/class/powercap/intel-rapl:*/energy_uj /sys/class/powercap/intel-rapl:*/*/energy_uj`',
-    );
-    expect(e.message).toContain('z /sys/class/powercap/intel-rapl:*/energy_uj 0440 root scaph -');
-    expect(e.message).toContain('systemd-tmpfiles');
+    // The fix the packages ship: group scaph reads, through their tmpfiles.d (or udev) rule.
+    expect(e.message).toContain('`sudo systemd-tmpfiles --create scaph-powercap.conf` (/usr/lib/tmpfiles.d/scaph-powercap.conf;');
+    expect(e.message).toContain('the udev rule /usr/lib/udev/rules.d/99-scaph-powercap.rules');
+    expect(e.message).toContain('run scaph in group scaph');
+    // Never the advice to open the counters to every user.
+    expect(e.message).not.toMatch(/o\+r|a\+r|chmod/);
+    expect(e.message).toContain('Do not make energy_uj readable by all users');
     expect(await asNonRoot(() => probePowercap(t.powercapPath))).toBe('permission');
     // Same tree, readable: the failure above was the permission and nothing else.
     chmodSync(denied, 0o444);
