@@ -139,7 +139,8 @@ export async function main(argv: readonly string[]): Promise<number> {
       noticeIgnoredFlags(globals);
       const timeout = opts['timeout'] as number | undefined;
       const durationMs = timeout === undefined || timeout < 0 ? null : timeout * 1000;
-      await runFromConfig(opts['config'] as string, opts['check'] === true, globals, logger, {}, { durationMs });
+      const credentialsDirectory = opts['credentialsDirectory'] as string | undefined;
+      await runFromConfig(opts['config'] as string, opts['check'] === true, globals, logger, {}, { durationMs, ...(credentialsDirectory === undefined ? {} : { credentialsDirectory }) });
     },
   );
   try {

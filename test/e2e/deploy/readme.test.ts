@@ -188,7 +188,7 @@ describe("the README's filter example", () => {
       const check = await runScaph(['run', '-c', config, '--check']);
       expect(check.stderr).toBe('');
       expect(check.code).toBe(0);
-      expect(check.stdout).toContain('3 exporters: remote-write every 5 s, riemann every 5 s, prometheus every 5 s');
+      expect(check.stdout).toContain('3 exporters: remote-write every 5 s (default), riemann every 5 s (default), prometheus every 5 s (default)');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
