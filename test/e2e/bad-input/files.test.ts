@@ -3,12 +3,12 @@
  * garbage. One line naming the file and what to do; exit 1 for a machine or file problem, 2 for usage and
  * config (and --check lists every problem of a config at once).
  */
-import { spawn } from 'node:child_process';
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runScaph, SCAPH_BIN, type ScaphRun } from '../../support/fixtures/run-scaph.js';
 import { expectClean, expectFailure, logLines, tempDir } from '../../support/harness/bad-input.js';
+import { runCommand, withoutDacOverride } from '../../support/harness/run-command.js';
 
 const ESTIMATE = ['--no-header', '--sensor', 'estimate'];
 const RW = [...ESTIMATE, 'remote-write', '-u', 'http://127.0.0.1:9/api/v1/write'];
@@ -207,7 +207,7 @@ describe('a config file scaph may not read', () => {
     const path = file('locked.toml', '[[exporter]]\ntype = "stdout"\n');
     chmodSync(path, 0o000);
     // As root, read permission is not checked: drop the capabilities that skip it, as the unit's user has none.
-    const r = await runScaphWithoutDacOverride(['run', '-c', path, '--check']);
+    const r = await runCommand(withoutDacOverride([process.execPath, SCAPH_BIN, 'run', '-c', path, '--check']));
     expectFailure(r, 2, new RegExp(`cannot read the config file "${path}" \\(EACCES\\): user .* may not read it or enter a directory above it\\. The scaph unit runs as user scaph: "chgrp scaph ${path} && chmod 640 ${path}"`));
     expect(r.stderr).not.toContain('check the path given to -c');
     expectNothingStarted(r);
@@ -224,30 +224,3 @@ describe('container metadata sources', () => {
   });
 });
 
-/**
- * The built CLI without CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH (as root, setpriv drops them from the
- * bounding set, so they are lost at exec): file modes apply as they do to the unit's unprivileged user.
- */
-function runScaphWithoutDacOverride(args: readonly string[]): Promise<ScaphRun> {
-  const started = performance.now();
-  const argv = [process.execPath, SCAPH_BIN, ...args];
-  const asRoot = process.getuid?.() === 0;
-  const child = asRoot
-    ? spawn('setpriv', ['--inh-caps=-all', '--bounding-set=-dac_override,-dac_read_search', '--', ...argv], { stdio: ['ignore', 'pipe', 'pipe'] })
-    : spawn(process.execPath, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    child.kill('SIGKILL');
-  }, 30_000);
-  return new Promise((resolve) =>
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr, ms: performance.now() - started, timedOut });
-    }),
-  );
-}
