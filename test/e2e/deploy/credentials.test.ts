@@ -82,6 +82,9 @@ describe("the unit's LoadCredential= and the documented configs", () => {
     const r = check(config, credentialsDirectory);
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
+    expect(r.stdout.split('\n')[0]).toContain(
+      '2 exporters: remote-write every 10 s (step; spool /var/lib/scaph/spool/remote-write), riemann every 10 s (dispatch_interval)',
+    );
     expect(r.stdout).toContain(`  exporter[0].bearer_token_file = ${credentialsDirectory}/scaph_remote-write-token`);
     expect(r.stdout).toContain(`  exporter[1].key = ${credentialsDirectory}/scaph_riemann-client.key`);
   });
