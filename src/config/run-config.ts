@@ -6,8 +6,8 @@ import { pushTypes, type ExporterCommandSpec, type ExporterSettings } from '../e
 import { EXPORTER_COMMANDS } from '../exporters/index.js';
 import { fsErrorCode, NotRegularFileError, readRegularFileSync } from '../core/bounded-fs.js';
 import { UsageError } from '../core/errors.js';
-import { exporterArgs, missingInputFiles, resolvePathKeys, type KeyIssue } from './exporter-options.js';
-import { optionKey, splitStepKeys } from './exporter-step.js';
+import { exporterArgs, missingInputFiles, resolvePathKeys, type ExporterArgs, type KeyIssue } from './exporter-options.js';
+import { optionKey, splitStepKeys, type StepKeys } from './exporter-step.js';
 import { parseConfigText, type ConfigProblem, type ConfigSource, type KeyPath } from './source.js';
 import { durationMs, expandEnv, isTable, show, sizeBytes } from './values.js';
 import type { AttributionModel } from '../core/sample.js';
@@ -356,26 +356,10 @@ function exporterConfig(raw: unknown, index: number, ctx: ExporterContext): Chec
   for (const issue of step.issues.filter(judge)) report(at(issue.key), `(${spec.name}) ${issue.message}`);
   const resolved = resolvePathKeys(spec, step.rest, paths.baseDir);
   for (const p of resolved.paths) paths.paths.push({ where: describe(at(p.key)), path: p.path });
-  const stepKey = optionKey(spec.stepOption);
-  const parse = (seconds: number | undefined) => exporterArgs(spec, seconds === undefined ? resolved.table : { ...resolved.table, [stepKey]: seconds });
+  const { args, stepFrom, refusal } = settleStep(spec, resolved.table, step, raw, ctx.sensorStepMs);
+  if (refusal) report(at(step.writtenAs ?? optionKey(spec.stepOption)), `(${spec.name}) ${refusal}`);
   // The step option's problems are the key the user wrote (`step` for riemann's dispatch_interval).
-  const keyOf = (issue: KeyIssue): KeyIssue => (issue.key === stepKey && step.writtenAs ? { ...issue, key: step.writtenAs } : issue);
-  let args = parse(step.seconds);
-  let stepFrom = stepSource(spec, raw, step.writtenAs);
-  const ownStepMs = args.settings?.stepMs;
-  if (ownStepMs !== undefined && ctx.sensorStepMs !== null && ownStepMs < ctx.sensorStepMs) {
-    if (stepFrom === 'default') {
-      // The subcommand's default is faster than the sampling the file asks for: each sample, then.
-      args = parse(ctx.sensorStepMs / 1000);
-      stepFrom = `default ${seconds(ownStepMs)}, raised to [sensor] step`;
-    } else {
-      report(
-        at(step.writtenAs ?? stepKey),
-        `(${spec.name}) a step of ${seconds(ownStepMs)} is shorter than [sensor] step (${seconds(ctx.sensorStepMs)}): the sensor samples ` +
-          `no faster than that. Lower [sensor] step to ${ownStepMs / 1000} or raise this step`,
-      );
-    }
-  }
+  const keyOf = (issue: KeyIssue): KeyIssue => (issue.key === optionKey(spec.stepOption) && step.writtenAs ? { ...issue, key: step.writtenAs } : issue);
   for (const issue of args.issues.map(keyOf).filter(judge)) report(at(issue.key), `(${spec.name}) ${issue.message}`);
   if (args.issues.length === 0 && options.checkFiles) {
     for (const issue of missingInputFiles(spec, args.opts).filter(judge)) report(at(issue.key), `(${spec.name}) ${issue.message}`);
@@ -383,6 +367,33 @@ function exporterConfig(raw: unknown, index: number, ctx: ExporterContext): Chec
   const spool = spoolConfig(raw, spec.name, pushTypes(commands), at, report, paths);
   const stepMs = args.settings?.stepMs ?? ctx.sensorStepMs ?? DEFAULT_SENSOR_STEP_MS;
   return { index, type: spec.name, spec, opts: args.opts, settings: args.settings, stepMs, stepFrom, spool };
+}
+
+/**
+ * The subcommand's parse of an [[exporter]] with its step settled: what the file wrote, else the
+ * subcommand's default; a default below the [sensor] step written is raised to it (each sample, then),
+ * and a step written below it is refused (`refusal`): the sensor cannot sample faster.
+ */
+function settleStep(
+  spec: ExporterCommandSpec,
+  table: Readonly<Record<string, unknown>>,
+  step: StepKeys,
+  raw: Readonly<Record<string, unknown>>,
+  sensorStepMs: number | null,
+): { readonly args: ExporterArgs; readonly stepFrom: string; readonly refusal: string | null } {
+  const parse = (seconds: number | undefined): ExporterArgs => exporterArgs(spec, seconds === undefined ? table : { ...table, [optionKey(spec.stepOption)]: seconds });
+  const args = parse(step.seconds);
+  const stepFrom = stepSource(spec, raw, step.writtenAs);
+  const ownStepMs = args.settings?.stepMs;
+  if (ownStepMs === undefined || sensorStepMs === null || ownStepMs >= sensorStepMs) return { args, stepFrom, refusal: null };
+  if (stepFrom === 'default') return { args: parse(sensorStepMs / 1000), stepFrom: `default ${seconds(ownStepMs)}, raised to [sensor] step`, refusal: null };
+  return {
+    args,
+    stepFrom,
+    refusal:
+      `a step of ${seconds(ownStepMs)} is shorter than [sensor] step (${seconds(sensorStepMs)}): the sensor samples no faster than that. ` +
+      `Lower [sensor] step to ${ownStepMs / 1000} or raise this step`,
+  };
 }
 
 /** The keys that set an exporter's step, as --check names them (`step`, `step + step_nano`), or `default`. */
