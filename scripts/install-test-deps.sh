@@ -5,8 +5,9 @@ set -euo pipefail
 
 # kubectl renders deploy/kubernetes (`kubectl kustomize`, no cluster needed); any kubectl on PATH will do,
 # Debian's kubernetes-client only when there is none. setpriv runs the agent with no capabilities.
-packages=(prometheus victoria-metrics prometheus-pushgateway riemann-c-client prometheus-process-exporter prometheus-node-exporter openssl gcc systemd kubernetes-client util-linux)
-binaries=(prometheus victoria-metrics prometheus-pushgateway riemann-client prometheus-process-exporter prometheus-node-exporter openssl gcc systemd-analyze kubectl setpriv)
+# strace watches a run for the system calls a unit's SystemCallFilter= would refuse.
+packages=(prometheus victoria-metrics prometheus-pushgateway riemann-c-client prometheus-process-exporter prometheus-node-exporter openssl gcc systemd kubernetes-client util-linux strace)
+binaries=(prometheus victoria-metrics prometheus-pushgateway riemann-client prometheus-process-exporter prometheus-node-exporter openssl gcc systemd-analyze kubectl setpriv strace)
 
 missing=()
 for i in "${!binaries[@]}"; do

@@ -156,7 +156,8 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
       noticeIgnoredFlags(globals, journal);
       const timeout = opts['timeout'] as number | undefined;
       const durationMs = timeout === undefined || timeout < 0 ? null : timeout * 1000;
-      await runFromConfig(opts['config'] as string, opts['check'] === true, globals, logger, {}, { durationMs });
+      const credentialsDirectory = opts['credentialsDirectory'] as string | undefined;
+      await runFromConfig(opts['config'] as string, opts['check'] === true, globals, logger, {}, { durationMs, ...(credentialsDirectory === undefined ? {} : { credentialsDirectory }) });
     },
   );
   try {

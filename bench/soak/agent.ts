@@ -120,8 +120,9 @@ export class SoakAgent {
   }
 
   private config(sampled: string): string {
-    const exporters = this.backends.map((b, i) => `[[exporter]]\n${b.exporterToml}\nspool_dir = "${join(this.workDir, `spool-${i}`)}"\n`);
-    return [`[sensor]\nkind = "estimate"\nstep = ${this.stepS}\n`, ...exporters, `[[exporter]]\ntype = "json"\nfile = "${sampled}"\n`].join('\n');
+    // Every exporter takes every sample (its own step is the sensor's, not its subcommand's default).
+    const exporters = this.backends.map((b, i) => `[[exporter]]\n${b.exporterToml}\nspool_dir = "${join(this.workDir, `spool-${i}`)}"\nstep = ${this.stepS}\n`);
+    return [`[sensor]\nkind = "estimate"\nstep = ${this.stepS}\n`, ...exporters, `[[exporter]]\ntype = "json"\nfile = "${sampled}"\nstep = ${this.stepS}\n`].join('\n');
   }
 }
 

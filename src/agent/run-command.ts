@@ -1,6 +1,10 @@
 import { statSync } from 'node:fs';
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
+import { stepSpacing } from '../config/exporter-step.js';
 import { loadRunConfig, type RunConfig } from '../config/run-config.js';
+import { fsErrorCode } from '../core/bounded-fs.js';
+import { UsageError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { ExporterCommandSpec } from '../exporters/command.js';
 import { signedSeconds } from '../exporters/parse.js';
@@ -18,6 +22,8 @@ export interface RunOptions {
   /** Stop after this long (`scaph run -t`); null = until SIGINT/SIGTERM. */
   readonly durationMs: number | null;
   readonly stopDeadlineMs?: number;
+  /** What `${CREDENTIALS_DIRECTORY}` expands to (`--credentials-directory`), instead of the environment's. */
+  readonly credentialsDirectory?: string;
 }
 
 /** Adds `-c`, `--check` and `-t` to the `run` command cli.ts creates. */
@@ -27,7 +33,17 @@ export function configureRunCommand(cmd: Command): Command {
     .requiredOption('-c, --config <file>', 'config file: [sensor] and [[exporter]] tables (TOML, or YAML by extension/content)')
     .option('--check', 'validate the file (keys, values, exporter types, input files) and exit: 0 if valid, 2 with every problem', false)
     .option('-t, --timeout <seconds>', 'stop after this many seconds (default: run until SIGINT/SIGTERM)', signedSeconds('-t/--timeout'))
-    .addHelpText('after', '\nExample:\n  scaph run -c /etc/scaph/scaph.toml --check\n  scaph run -c /etc/scaph/scaph.toml\n');
+    .option(
+      '--credentials-directory <dir>',
+      'what ${CREDENTIALS_DIRECTORY} in the file stands for (systemd sets it for the unit): a directory holding the secrets as the unit names them, to --check a file outside systemd',
+    )
+    .addHelpText(
+      'after',
+      '\nEach exporter takes a sample every `step` (riemann: `dispatch_interval`), or its subcommand\'s default\n' +
+        'step when the table has none; --check prints each step and where it came from.\n' +
+        'Example:\n  scaph run -c /etc/scaph/scaph.toml --check\n  scaph run -c /etc/scaph/scaph.toml\n' +
+        '  scaph run -c scaph.toml --check --credentials-directory ./credentials\n',
+    );
 }
 
 /**
@@ -36,7 +52,8 @@ export function configureRunCommand(cmd: Command): Command {
  * optional disk spool), so one dead backend never slows another. Throws ConfigError (exit 2) on a bad file.
  */
 export async function runFromConfig(file: string, check: boolean, globals: AgentGlobals, logger: Logger, deps: RunDeps, run: RunOptions = { durationMs: null }): Promise<void> {
-  const config = loadRunConfig(file, { checkFiles: true, ...(deps.commands ? { commands: deps.commands } : {}), ...(deps.env ? { env: deps.env } : {}) });
+  const env = withCredentialsDirectory(deps.env ?? process.env, run.credentialsDirectory);
+  const config = loadRunConfig(file, { checkFiles: true, env, ...(deps.commands ? { commands: deps.commands } : {}) });
   warnAboutExposedSecrets(config, logger);
   if (check) {
     (deps.print ?? ((line: string) => process.stdout.write(`${line}\n`)))(checkSummary(config));
@@ -49,14 +66,42 @@ export async function runFromConfig(file: string, check: boolean, globals: Agent
 }
 
 /**
- * `scaph.toml: OK: sensor every 2 s; 3 exporters: remote-write every 1 s (spool /var/…), …`, then one line
- * per path the file names, as scaph will use it (relative ones resolved against the file's directory).
+ * `--credentials-directory DIR`: the environment with CREDENTIALS_DIRECTORY set to DIR (absolute), for
+ * checking a unit's config outside systemd. Refused when DIR is not a directory: every credential would
+ * then be reported missing, one by one.
+ */
+function withCredentialsDirectory(env: NodeJS.ProcessEnv, dir: string | undefined): NodeJS.ProcessEnv {
+  if (dir === undefined) return env;
+  const path = resolve(dir);
+  let isDir: boolean;
+  try {
+    isDir = statSync(path).isDirectory();
+  } catch (err) {
+    throw new UsageError(`--credentials-directory "${path}" cannot be used (${fsErrorCode(err)}): give the directory holding the credentials`);
+  }
+  if (!isDir) throw new UsageError(`--credentials-directory "${path}" is not a directory: give the directory holding the credentials`);
+  return { ...env, CREDENTIALS_DIRECTORY: path };
+}
+
+/**
+ * `scaph.toml: OK: sensor every 2 s (default); 3 exporters: remote-write every 1 s (step; spool /var/…),
+ * warp10 every 30 s (default), …`: each step and where it came from; then one line per path the file
+ * names, as scaph will use it (relative ones resolved against the file's directory).
  */
 export function checkSummary(c: RunConfig): string {
-  const parts = c.exporters.map((e) => `${e.type} every ${seconds(e.stepMs)}${e.spool ? ` (spool ${e.spool.dir})` : ''}`);
+  const parts = c.exporters.map((e) => {
+    const spacing = stepSpacing(e.stepMs, c.sensor.stepMs);
+    const notes = [
+      e.stepFrom,
+      spacing && `${seconds(spacing.lowerMs)} or ${seconds(spacing.upperMs)} apart on the ${seconds(c.sensor.stepMs)} sensor step`,
+      e.spool && `spool ${e.spool.dir}`,
+    ].filter((n): n is string => typeof n === 'string' && n !== '');
+    return `${e.type} every ${seconds(e.stepMs)}${notes.length > 0 ? ` (${notes.join('; ')})` : ''}`;
+  });
   const n = c.exporters.length;
   const attribution = c.sensor.attribution ? `, ${c.sensor.attribution} attribution` : '';
-  const head = `${c.file}: OK: sensor ${c.sensor.kind ?? 'from the command line'} every ${seconds(c.sensor.stepMs)}${attribution}; ${n} exporter${n === 1 ? '' : 's'}: ${parts.join(', ')}`;
+  const from = c.sensor.stepFrom ? ` (${c.sensor.stepFrom})` : '';
+  const head = `${c.file}: OK: sensor ${c.sensor.kind ?? 'from the command line'} every ${seconds(c.sensor.stepMs)}${from}${attribution}; ${n} exporter${n === 1 ? '' : 's'}: ${parts.join(', ')}`;
   return [head, ...c.paths.map((p) => `  ${p.where} = ${p.path}`)].join('\n');
 }
 

@@ -5,6 +5,7 @@ import type { ExporterCommandSpec, ExporterSettings } from '../exporters/command
 import { AliasOption } from '../exporters/parse.js';
 import { fsErrorCode, NotRegularFileError, readRegularFileSync } from '../core/bounded-fs.js';
 import { checkKeyPair } from '../net/tls.js';
+import { stepKeys } from './exporter-step.js';
 import { isTable, show } from './values.js';
 
 /** A problem with one key of an [[exporter]] table (key null: the table as a whole). */
@@ -45,15 +46,41 @@ function longName(o: Option): string | null {
   return o.long ? o.long.replace(/^--/, '') : null;
 }
 
-/** The keys a file may use for this subcommand, snake_case, for "valid keys are …" messages (`step` stands for the step option). */
+/** The keys a file may use for this subcommand, snake_case, for "valid keys are …" messages (`step` as well as the step option's own name). */
 export function validKeys(spec: ExporterCommandSpec, cmd: Command): string[] {
-  const keys = new Set<string>();
+  const keys = new Set<string>(stepKeys(spec));
   for (const o of cmd.options) {
     const name = longName(o);
-    if (!name || o instanceof AliasOption || isRunDuration(spec, o) || o.long === spec.stepOption) continue;
+    if (!name || o instanceof AliasOption || isRunDuration(spec, o)) continue;
     keys.add((o.negate ? name.replace(/^no-/, '') : name).replace(/-/g, '_'));
   }
   return [...keys].sort();
+}
+
+/**
+ * A key spelled as on the command line (`d` for -d, `dispatch` for --dispatch): the option it stands for.
+ * A file has one key per option, its long name, so such a key is refused with the name to write.
+ */
+function commandLineSpelling(cmd: Command, key: string): Option | null {
+  for (const o of cmd.options) {
+    if (o.short === `-${key}`) return o instanceof AliasOption ? o.target : o;
+    if (o instanceof AliasOption && (o.long === `--${key}` || o.long === `--${key.replace(/_/g, '-')}`)) return o.target;
+  }
+  return null;
+}
+
+/** What a file writes for option `o`: its snake_case long name (and `step` for the step option). */
+function fileKeyFor(spec: ExporterCommandSpec, o: Option): string {
+  const name = (longName(o) ?? o.name()).replace(/^no-/, '').replace(/-/g, '_');
+  if (o.long !== spec.stepOption || name === 'step') return name;
+  return `${name} (or step)`;
+}
+
+function unknownKeyMessage(spec: ExporterCommandSpec, cmd: Command, key: string): string {
+  const option = commandLineSpelling(cmd, key);
+  if (option && isRunDuration(spec, option)) return RUN_DURATION_REFUSAL;
+  if (option) return `"${key}" is a command-line spelling of ${option.long ?? option.flags}: in a file write ${fileKeyFor(spec, option)}`;
+  return `unknown key for a ${spec.name} exporter; valid keys: ${validKeys(spec, cmd).join(', ')}`;
 }
 
 /** Options that name files which must exist at start (`*-file`, TLS ca/cert/key); not output files. */
@@ -115,7 +142,7 @@ export function exporterArgs(spec: ExporterCommandSpec, table: Readonly<Record<s
   const byName = new Map<string, Option>();
   for (const o of cmd.options) {
     const name = longName(o);
-    // A file has one key per option: `dispatch` would be a second, silent way to set riemann's step.
+    // One key per option: an alias (`dispatch`) is refused with the key to write (unknownKeyMessage).
     if (!name || o instanceof AliasOption) continue;
     byName.set(name, o);
     if (o.negate) byName.set(name.replace(/^no-/, ''), o);
@@ -141,7 +168,7 @@ export function exporterArgs(spec: ExporterCommandSpec, table: Readonly<Record<s
       }
     }
     if (!option) {
-      issues.push({ key, message: `unknown key for a ${spec.name} exporter; valid keys: ${validKeys(spec, cmd).join(', ')}` });
+      issues.push({ key, message: unknownKeyMessage(spec, cmd, key) });
       continue;
     }
     given.add(option.attributeName());

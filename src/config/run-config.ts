@@ -1,11 +1,13 @@
 import { realpathSync } from 'node:fs';
+import { userInfo } from 'node:os';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import type { OptionValues } from 'commander';
 import { pushTypes, type ExporterCommandSpec, type ExporterSettings } from '../exporters/command.js';
 import { EXPORTER_COMMANDS } from '../exporters/index.js';
 import { fsErrorCode, NotRegularFileError, readRegularFileSync } from '../core/bounded-fs.js';
 import { UsageError } from '../core/errors.js';
-import { exporterArgs, missingInputFiles, resolvePathKeys } from './exporter-options.js';
+import { exporterArgs, missingInputFiles, resolvePathKeys, type ExporterArgs, type KeyIssue } from './exporter-options.js';
+import { optionKey, splitStepKeys, type StepKeys } from './exporter-step.js';
 import { parseConfigText, type ConfigProblem, type ConfigSource, type KeyPath } from './source.js';
 import { durationMs, expandEnv, isTable, show, sizeBytes } from './values.js';
 import type { AttributionModel } from '../core/sample.js';
@@ -18,6 +20,8 @@ import { SENSOR_KINDS, type SensorKind, type SensorSettings } from '../sensors/s
  */
 export interface SensorConfig extends Partial<SensorSettings> {
   readonly stepMs: number;
+  /** Where the step came from, as --check says it: `[sensor] step`, `default`, `the shortest exporter step`. */
+  readonly stepFrom?: string;
 }
 
 export interface SpoolConfig {
@@ -34,6 +38,8 @@ export interface ExporterConfig {
   readonly opts: OptionValues;
   readonly settings: ExporterSettings;
   readonly stepMs: number;
+  /** Where the step came from, as --check says it: the key written (`step`, `dispatch_interval`) or `default`. */
+  readonly stepFrom?: string;
   readonly spool: SpoolConfig | null;
 }
 
@@ -83,7 +89,8 @@ const SENSOR_KEYS = [
   'estimate_idle_watts_per_cpu',
   'estimate_max_watts_per_cpu',
 ];
-const RUN_KEYS = ['type', 'step', 'spool_dir', 'spool_max_bytes', 'spool_max_age'];
+/** Keys of an [[exporter]] that are not options of its subcommand (the step keys are taken out apart: splitStepKeys). */
+const RUN_KEYS = ['type', 'spool_dir', 'spool_max_bytes', 'spool_max_age'];
 
 export interface LoadOptions {
   readonly env?: NodeJS.ProcessEnv;
@@ -99,10 +106,33 @@ export function loadRunConfig(file: string, options: LoadOptions = {}): RunConfi
   try {
     text = readRegularFileSync(file).toString('utf8');
   } catch (err) {
-    const why = err instanceof NotRegularFileError ? `it is ${err.kind}` : fsErrorCode(err);
-    throw new UsageError(`cannot read the config file "${file}" (${why}): check the path given to -c`);
+    throw new UsageError(unreadableConfigMessage(file, err));
   }
   return validateRunConfig(file, parseConfigText(file, text), options);
+}
+
+/**
+ * Why the config file could not be read, and the fix: a path that is wrong (ENOENT, a directory) is the
+ * -c argument's fault; one scaph may not read (EACCES, EPERM) is the file's mode, group or a directory
+ * above it: the packaged unit runs as user scaph, which reads the file through its group.
+ */
+function unreadableConfigMessage(file: string, err: unknown): string {
+  if (err instanceof NotRegularFileError) return `cannot read the config file "${file}" (it is ${err.kind}): check the path given to -c`;
+  const code = fsErrorCode(err);
+  if (code !== 'EACCES' && code !== 'EPERM') return `cannot read the config file "${file}" (${code}): check the path given to -c`;
+  return (
+    `cannot read the config file "${file}" (${code}): user ${currentUser()} may not read it or enter a directory above it. ` +
+    `The scaph unit runs as user scaph: "chgrp scaph ${file} && chmod 640 ${file}" (and o+x or group scaph on its directories)`
+  );
+}
+
+function currentUser(): string {
+  const uid = process.getuid?.() ?? -1;
+  try {
+    return `${userInfo().username} (uid ${uid})`;
+  } catch {
+    return `uid ${uid}`;
+  }
 }
 
 /**
@@ -115,18 +145,33 @@ export function validateRunConfig(file: string, source: ConfigSource, options: L
   const report = (path: KeyPath, message: string): void => {
     problems.push({ line: source.lineOf(path), message: `${describe(path)}: ${message}` });
   };
-  const data = expandAll(source.data, [], options.env ?? process.env, report);
+  const unexpanded = new Set<string>();
+  const data = expandAll(source.data, [], options.env ?? process.env, (path, message) => {
+    unexpanded.add(describe(path));
+    report(path, message);
+  });
   if (!isTable(data)) {
     throw new ConfigError(file, [{ line: 1, message: 'the file must hold a [sensor] table and [[exporter]] tables' }]);
   }
   for (const key of Object.keys(data)) if (key !== 'sensor' && key !== 'exporter') report([key], 'unknown top-level key; expected [sensor] and [[exporter]]');
   const paths: ConfigPath[] = [];
   const at: PathResolver = { baseDir: dirname(resolve(file)), paths };
-  const sensor = sensorConfig(data['sensor'], report, at);
-  const exporters = exportersConfig(data['exporter'], sensor.stepMs, options, report, at);
+  const { stepMs: sensorStepMs, ...sensorSettings } = sensorConfig(data['sensor'], report, at);
+  const exporters = exportersConfig(data['exporter'], { sensorStepMs, options, report, paths: at, unexpanded });
   checkSpoolsApart(exporters, report);
   if (problems.length > 0) throw new ConfigError(file, problems);
+  const sensor: SensorConfig = { ...sensorSettings, ...sensorStep(sensorStepMs, exporters) };
   return { file, sensor, exporters: exporters.filter(hasSettings), paths, inlineSecrets: inlineSecrets(source.data) };
+}
+
+/**
+ * The sampling step: [sensor] step when the file gives one; else 2 s, or the shortest exporter step when
+ * one is shorter, so that every exporter gets a sample as often as its step says.
+ */
+function sensorStep(givenMs: number | null, exporters: readonly CheckedExporter[]): Pick<SensorConfig, 'stepMs' | 'stepFrom'> {
+  if (givenMs !== null) return { stepMs: givenMs, stepFrom: '[sensor] step' };
+  const shortest = Math.min(...exporters.map((e) => e.stepMs));
+  return shortest < DEFAULT_SENSOR_STEP_MS ? { stepMs: shortest, stepFrom: 'the shortest exporter step' } : { stepMs: DEFAULT_SENSOR_STEP_MS, stepFrom: 'default' };
 }
 
 type Report = (path: KeyPath, message: string) => void;
@@ -213,7 +258,10 @@ function expandAll(value: unknown, path: Array<string | number>, env: NodeJS.Pro
   return value;
 }
 
-function sensorConfig(raw: unknown, report: Report, paths: PathResolver): SensorConfig {
+/** [sensor] as written: its step is null when the file leaves it out (sensorStep then chooses). */
+type WrittenSensor = Omit<SensorConfig, 'stepMs' | 'stepFrom'> & { readonly stepMs: number | null };
+
+function sensorConfig(raw: unknown, report: Report, paths: PathResolver): WrittenSensor {
   const t = raw === undefined ? {} : raw;
   if (!isTable(t)) {
     report(['sensor'], 'must be a table ([sensor])');
@@ -239,7 +287,7 @@ function sensorConfig(raw: unknown, report: Report, paths: PathResolver): Sensor
     attribution: ATTRIBUTION_MODELS.includes(attribution as AttributionModel) ? (attribution as AttributionModel) : undefined,
     reapedChildren: optionalBoolean(t, 'reaped_children', at, report),
     vm: optionalBoolean(t, 'vm', at, report),
-    stepMs: t['step'] === undefined ? DEFAULT_SENSOR_STEP_MS : (convert(t['step'], durationMs, at('step'), report) ?? DEFAULT_SENSOR_STEP_MS),
+    stepMs: t['step'] === undefined ? null : (convert(t['step'], durationMs, at('step'), report) ?? null),
     estimateIdleWattsPerCpu: optionalPositive(t, 'estimate_idle_watts_per_cpu', at, report),
     estimateMaxWattsPerCpu: optionalPositive(t, 'estimate_max_watts_per_cpu', at, report),
   };
@@ -254,24 +302,36 @@ function hasSettings(e: CheckedExporter): e is ExporterConfig {
   return e.settings !== null;
 }
 
-function exportersConfig(raw: unknown, sensorStepMs: number, options: LoadOptions, report: Report, paths: PathResolver): CheckedExporter[] {
+/** What building each [[exporter]] needs besides its table. */
+interface ExporterContext {
+  /** [sensor] step as written; null when the file leaves it out. */
+  readonly sensorStepMs: number | null;
+  readonly options: LoadOptions;
+  readonly report: Report;
+  readonly paths: PathResolver;
+  /** Keys (`exporter[1].key`) whose ${ENV} reference failed: already reported, so not judged again. */
+  readonly unexpanded: ReadonlySet<string>;
+}
+
+function exportersConfig(raw: unknown, ctx: ExporterContext): CheckedExporter[] {
   if (raw === undefined || (Array.isArray(raw) && raw.length === 0)) {
-    report(['exporter'], 'no exporter configured: add at least one [[exporter]] table with a type');
+    ctx.report(['exporter'], 'no exporter configured: add at least one [[exporter]] table with a type');
     return [];
   }
   if (!Array.isArray(raw)) {
-    report(['exporter'], 'must be an array of tables ([[exporter]] in TOML, a list under "exporter:" in YAML)');
+    ctx.report(['exporter'], 'must be an array of tables ([[exporter]] in TOML, a list under "exporter:" in YAML)');
     return [];
   }
   const out: CheckedExporter[] = [];
   raw.forEach((item: unknown, index) => {
-    const config = exporterConfig(item, index, sensorStepMs, options, report, paths);
+    const config = exporterConfig(item, index, ctx);
     if (config) out.push(config);
   });
   return out;
 }
 
-function exporterConfig(raw: unknown, index: number, sensorStepMs: number, options: LoadOptions, report: Report, paths: PathResolver): CheckedExporter | null {
+function exporterConfig(raw: unknown, index: number, ctx: ExporterContext): CheckedExporter | null {
+  const { options, report, paths } = ctx;
   const base: KeyPath = ['exporter', index];
   if (!isTable(raw)) {
     report(base, 'must be a table');
@@ -286,25 +346,65 @@ function exporterConfig(raw: unknown, index: number, sensorStepMs: number, optio
     return null;
   }
   const at = (k: string | null): KeyPath => (k === null ? base : [...base, k]);
+  // A key whose ${ENV} failed was reported with the variable's name: what its placeholder value would make
+  // of it (a file "${CREDENTIALS_DIRECTORY}/token" that does not exist) is noise.
+  const judge = (issue: KeyIssue): boolean =>
+    issue.key === null || ![issue.key, issue.key.replace(/_/g, '-')].some((k) => ctx.unexpanded.has(describe(at(k))));
   const ownRaw: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(raw)) if (!RUN_KEYS.includes(k)) ownRaw[k] = v;
-  const resolved = resolvePathKeys(spec, ownRaw, paths.baseDir);
+  const step = splitStepKeys(spec, ownRaw);
+  for (const issue of step.issues.filter(judge)) report(at(issue.key), `(${spec.name}) ${issue.message}`);
+  const resolved = resolvePathKeys(spec, step.rest, paths.baseDir);
   for (const p of resolved.paths) paths.paths.push({ where: describe(at(p.key)), path: p.path });
-  const own = resolved.table;
-  const stepMs = raw['step'] === undefined ? sensorStepMs : (convert(raw['step'], durationMs, at('step'), report) ?? sensorStepMs);
-  own[specStepKey(spec)] = stepMs / 1000;
-  const args = exporterArgs(spec, own);
-  for (const issue of args.issues) report(at(issue.key), `(${spec.name}) ${issue.message}`);
+  const { args, stepFrom, refusal } = settleStep(spec, resolved.table, step, raw, ctx.sensorStepMs);
+  if (refusal) report(at(step.writtenAs ?? optionKey(spec.stepOption)), `(${spec.name}) ${refusal}`);
+  // The step option's problems are the key the user wrote (`step` for riemann's dispatch_interval).
+  const keyOf = (issue: KeyIssue): KeyIssue => (issue.key === optionKey(spec.stepOption) && step.writtenAs ? { ...issue, key: step.writtenAs } : issue);
+  for (const issue of args.issues.map(keyOf).filter(judge)) report(at(issue.key), `(${spec.name}) ${issue.message}`);
   if (args.issues.length === 0 && options.checkFiles) {
-    for (const issue of missingInputFiles(spec, args.opts)) report(at(issue.key), `(${spec.name}) ${issue.message}`);
+    for (const issue of missingInputFiles(spec, args.opts).filter(judge)) report(at(issue.key), `(${spec.name}) ${issue.message}`);
   }
   const spool = spoolConfig(raw, spec.name, pushTypes(commands), at, report, paths);
-  return { index, type: spec.name, spec, opts: args.opts, settings: args.settings, stepMs, spool };
+  const stepMs = args.settings?.stepMs ?? ctx.sensorStepMs ?? DEFAULT_SENSOR_STEP_MS;
+  return { index, type: spec.name, spec, opts: args.opts, settings: args.settings, stepMs, stepFrom, spool };
 }
 
-/** The subcommand's own step option (--step; riemann's --dispatch-interval) as a file key: `step` sets it, so both agree. */
-function specStepKey(spec: ExporterCommandSpec): string {
-  return spec.stepOption.slice(2).replace(/-/g, '_');
+/**
+ * The subcommand's parse of an [[exporter]] with its step settled: what the file wrote, else the
+ * subcommand's default; a default below the [sensor] step written is raised to it (each sample, then),
+ * and a step written below it is refused (`refusal`): the sensor cannot sample faster.
+ */
+function settleStep(
+  spec: ExporterCommandSpec,
+  table: Readonly<Record<string, unknown>>,
+  step: StepKeys,
+  raw: Readonly<Record<string, unknown>>,
+  sensorStepMs: number | null,
+): { readonly args: ExporterArgs; readonly stepFrom: string; readonly refusal: string | null } {
+  const parse = (seconds: number | undefined): ExporterArgs => exporterArgs(spec, seconds === undefined ? table : { ...table, [optionKey(spec.stepOption)]: seconds });
+  const args = parse(step.seconds);
+  const stepFrom = stepSource(spec, raw, step.writtenAs);
+  const ownStepMs = args.settings?.stepMs;
+  if (ownStepMs === undefined || sensorStepMs === null || ownStepMs >= sensorStepMs) return { args, stepFrom, refusal: null };
+  if (stepFrom === 'default') return { args: parse(sensorStepMs / 1000), stepFrom: `default ${seconds(ownStepMs)}, raised to [sensor] step`, refusal: null };
+  return {
+    args,
+    stepFrom,
+    refusal:
+      `a step of ${seconds(ownStepMs)} is shorter than [sensor] step (${seconds(sensorStepMs)}): the sensor samples no faster than that. ` +
+      `Lower [sensor] step to ${ownStepMs / 1000} or raise this step`,
+  };
+}
+
+/** The keys that set an exporter's step, as --check names them (`step`, `step + step_nano`), or `default`. */
+function stepSource(spec: ExporterCommandSpec, raw: Readonly<Record<string, unknown>>, writtenAs: string | undefined): string {
+  const fraction = spec.stepFractionOption === undefined ? undefined : optionKey(spec.stepFractionOption);
+  const keys = [writtenAs, Object.keys(raw).find((k) => k.replace(/-/g, '_') === fraction)].filter((k): k is string => k !== undefined);
+  return keys.length === 0 ? 'default' : keys.join(' + ');
+}
+
+function seconds(ms: number): string {
+  return `${ms / 1000} s`;
 }
 
 function spoolConfig(

@@ -12,9 +12,16 @@ export function expandEnv(value: string, env: NodeJS.ProcessEnv): string {
   return value.replace(ENV_REF, (whole, name: string | undefined) => {
     if (whole === '$$') return '$';
     const v = env[name ?? ''];
-    if (v === undefined) throw new Error(`environment variable ${name ?? ''} is not set (referenced as \${${name ?? ''}})`);
+    if (v === undefined) throw new Error(`environment variable ${name ?? ''} is not set (referenced as \${${name ?? ''}})${unsetHint(name ?? '')}`);
     return v;
   });
+}
+
+/** systemd sets CREDENTIALS_DIRECTORY for a unit with LoadCredential=; outside one, scaph run takes it as a flag. */
+function unsetHint(name: string): string {
+  return name === 'CREDENTIALS_DIRECTORY'
+    ? ': systemd sets it for a unit with LoadCredential=; outside systemd give "scaph run --credentials-directory DIR", DIR holding the files as the unit names them'
+    : '';
 }
 
 const DURATION = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?$/;

@@ -31,8 +31,10 @@ export interface PushSettings extends ExporterSettings {
 interface CommandSpecBase<S extends ExporterSettings> {
   readonly name: string;
   readonly summary: string;
-  /** Long flag of the step option (`--step`; riemann's `--dispatch-interval`): a file's `step` key sets it. */
+  /** Long flag of the step option (`--step`; riemann's `--dispatch-interval`): a file's `step` key sets it too. */
   readonly stepOption: string;
+  /** Long flag of an option added to the step (json's `--step-nano`): --check names it where the step came from. */
+  readonly stepFractionOption?: string;
   /**
    * Long flag of the option saying how long a run lasts (stdout/json `-t, --timeout`), if any:
    * meaningless inside `scaph run`, which runs until stopped, so a file may not set it.

@@ -20,6 +20,7 @@ export const jsonCommand: LocalExporterCommand<JsonSettings> = {
   summary: 'Write reports as one JSON array, to stdout or a file',
   push: false,
   stepOption: '--step',
+  stepFractionOption: '--step-nano',
   runDurationOption: '--timeout',
   defaultLogLevel: 'warn',
   configure: (cmd) =>

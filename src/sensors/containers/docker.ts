@@ -152,6 +152,9 @@ export class DockerMetadata implements MetadataLoader {
         return `Nothing listens on ${where}: ${without}. Is the Docker daemon running?`;
       case 'ETIMEDOUT':
         return `${where} did not answer within ${this.timeoutMs} ms: ${without} until it does`;
+      case 'EAFNOSUPPORT':
+        // A systemd unit whose RestrictAddressFamilies= lacks AF_UNIX (Scaphandre's units allow AF_INET AF_INET6 only).
+        return `Cannot open a unix socket to reach ${where} (EAFNOSUPPORT): ${without}. Under systemd, add AF_UNIX to the unit's RestrictAddressFamilies=`;
       default:
         return `Cannot read containers from ${where} (${error instanceof Error ? error.message : String(error)}): ${without}`;
     }

@@ -161,8 +161,8 @@ describe('a full disk under the spool', () => {
     writeFileSync(
       config,
       `[sensor]\nkind = "estimate"\nstep = "250ms"\n` +
-        `[[exporter]]\ntype = "remote-write"\nurl = "${receiver.url}"\nspool_dir = "${spool}"\nspool_max_bytes = "256KiB"\n` +
-        `[[exporter]]\ntype = "json"\nfile = "${out}"\n`,
+        `[[exporter]]\ntype = "remote-write"\nurl = "${receiver.url}"\nspool_dir = "${spool}"\nspool_max_bytes = "256KiB"\nstep = "250ms"\n` +
+        `[[exporter]]\ntype = "json"\nfile = "${out}"\nstep = "250ms"\n`,
     );
     const scaph = startScaph(['--no-header', ...JSON_LOGS, 'run', '-c', config], { timeoutMs: 90_000 });
     // ENOSPC on demand once the agent runs: the next segments (64 KiB each here) and the acknowledgement's

@@ -158,8 +158,8 @@ describe('config files', () => {
     writeFileSync(
       config,
       `[sensor]\nkind = "estimate"\nprocfs_path = "proc"\nstep = 0.3\n` +
-        `[[exporter]]\ntype = "riemann"\naddress = "127.0.0.1"\nport = ${riemann.port}\nspool_dir = "spool/riemann"\n` +
-        `[[exporter]]\ntype = "json"\nfile = "out/power.json"\n`,
+        `[[exporter]]\ntype = "riemann"\naddress = "127.0.0.1"\nport = ${riemann.port}\nspool_dir = "spool/riemann"\nstep = 0.3\n` +
+        `[[exporter]]\ntype = "json"\nfile = "out/power.json"\nstep = 0.3\n`,
     );
     mkdirSync(join(dir, 'out'));
     const check = await runScaph(['run', '-c', config, '--check'], { cwd: '/' });

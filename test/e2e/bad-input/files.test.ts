@@ -3,11 +3,12 @@
  * garbage. One line naming the file and what to do; exit 1 for a machine or file problem, 2 for usage and
  * config (and --check lists every problem of a config at once).
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runScaph } from '../../support/fixtures/run-scaph.js';
+import { runScaph, SCAPH_BIN, type ScaphRun } from '../../support/fixtures/run-scaph.js';
 import { expectClean, expectFailure, logLines, tempDir, JSON_LOGS } from '../../support/harness/bad-input.js';
+import { runCommand, withoutDacOverride } from '../../support/harness/run-command.js';
 
 const ESTIMATE = ['--no-header', '--sensor', 'estimate'];
 const RW = [...ESTIMATE, 'remote-write', '-u', 'http://127.0.0.1:9/api/v1/write'];
@@ -138,6 +139,81 @@ describe('process selection keys', () => {
   });
 });
 
+/** Refused before the sensor or any exporter started: nothing sampled, nothing sent, no log line. */
+function expectNothingStarted(r: ScaphRun): void {
+  expect(r.stdout).toBe('');
+  expect(logLines(r.stderr)).toEqual([]);
+}
+
+describe('exporter steps', () => {
+  it("riemann's step written twice, differently (step = 5, dispatch_interval = 7): exit 2 naming both, by --check and at start", async () => {
+    const path = file('steps.toml', '[[exporter]]\ntype = "riemann"\nstep = 5\ndispatch_interval = 7\n');
+    for (const args of [['run', '-c', path, '--check'], [...ESTIMATE, 'run', '-c', path]]) {
+      const r = await runScaph(args);
+      expectFailure(r, 2, new RegExp(`${path}:4: exporter\\[0\\]\\.dispatch_interval: \\(riemann\\) step = 5 and dispatch_interval = 7 both set the riemann step \\(--dispatch-interval\\): keep one`));
+      expectNothingStarted(r);
+    }
+  });
+
+  it("the command line's spellings as keys (d, S, dispatch): exit 2, each told the key to write", async () => {
+    const path = file('spellings.toml', '[[exporter]]\ntype = "riemann"\nd = 7\ndispatch = 7\n[[exporter]]\ntype = "remote-write"\nurl = "http://x/api/v1/write"\nS = 10\n');
+    const r = await runScaph([...ESTIMATE, 'run', '-c', path]);
+    expectFailure(r, 2, /exporter\[0\]\.d: \(riemann\) "d" is a command-line spelling of --dispatch-interval: in a file write dispatch_interval \(or step\)/);
+    expect(r.stderr).toContain('exporter[0].dispatch: (riemann) "dispatch" is a command-line spelling of --dispatch-interval: in a file write dispatch_interval (or step)');
+    expect(r.stderr).toContain('exporter[1].S: (remote-write) "S" is a command-line spelling of --step: in a file write step');
+    expectNothingStarted(r);
+  });
+
+  it('an exporter step written below the [sensor] step written: exit 2, both steps and the fix named', async () => {
+    const path = file('below.toml', '[sensor]\nstep = 10\n[[exporter]]\ntype = "warp10"\nwrite_token_file = "t"\nstep = 2\n');
+    writeFileSync(join(dirname(path), 't'), 'token\n');
+    const r = await runScaph([...ESTIMATE, 'run', '-c', path]);
+    expectFailure(r, 2, /exporter\[0\]\.step: \(warp10\) a step of 2 s is shorter than \[sensor\] step \(10 s\): the sensor samples no faster than that\. Lower \[sensor\] step to 2 or raise this step/);
+    expectNothingStarted(r);
+  });
+});
+
+describe('credentials', () => {
+  const toml = '[[exporter]]\ntype = "riemann"\nmtls = true\nca = "${CREDENTIALS_DIRECTORY}/scaph_ca.pem"\ncert = "${CREDENTIALS_DIRECTORY}/scaph_client.pem"\nkey = "${CREDENTIALS_DIRECTORY}/scaph_client.key"\n';
+
+  it('${CREDENTIALS_DIRECTORY} unset outside systemd: exit 2, one line per key naming the variable and the flag, no missing-file noise', async () => {
+    const path = file('creds.toml', toml);
+    const r = await runScaph([...ESTIMATE, 'run', '-c', path], { env: { CREDENTIALS_DIRECTORY: undefined } });
+    expectFailure(r, 2, /exporter\[0\]\.ca: environment variable CREDENTIALS_DIRECTORY is not set .*outside systemd give "scaph run --credentials-directory DIR"/);
+    const problems = r.stderr.split('\n').filter((l) => l.includes(`${path}:`));
+    expect(problems.map((l) => /exporter\[0\]\.(\w+):/.exec(l)?.[1])).toEqual(['ca', 'cert', 'key']);
+    expect(r.stderr).not.toContain('does not exist');
+    expect(r.stderr).toContain(`(3 problems in ${path};`);
+    expectNothingStarted(r);
+  });
+
+  it('--credentials-directory that is a file or missing: exit 2 naming it', async () => {
+    const path = file('creds.toml', toml);
+    const notDir = file('not-a-dir', 'x');
+    expectFailure(await runScaph(['run', '-c', path, '--check', '--credentials-directory', notDir]), 2, new RegExp(`--credentials-directory "${notDir}" is not a directory`));
+    expectFailure(await runScaph(['run', '-c', path, '--check', '--credentials-directory', '/nonexistent/creds']), 2, /--credentials-directory "\/nonexistent\/creds" cannot be used \(ENOENT\)/);
+  });
+
+  it('a credential the directory lacks: exit 2 naming the file in it', async () => {
+    const path = file('creds.toml', toml);
+    const dir = tempDir();
+    const r = await runScaph(['run', '-c', path, '--check', '--credentials-directory', dir]);
+    expectFailure(r, 2, new RegExp(`exporter\\[0\\]\\.ca: \\(riemann\\) file "${dir}/scaph_ca.pem" does not exist`));
+  });
+});
+
+describe('a config file scaph may not read', () => {
+  it('EACCES: exit 2 with its own hint (the unit runs as user scaph: chgrp, chmod 640), not "check the path"', async () => {
+    const path = file('locked.toml', '[[exporter]]\ntype = "stdout"\n');
+    chmodSync(path, 0o000);
+    // As root, read permission is not checked: drop the capabilities that skip it, as the unit's user has none.
+    const r = await runCommand(withoutDacOverride([process.execPath, SCAPH_BIN, 'run', '-c', path, '--check']));
+    expectFailure(r, 2, new RegExp(`cannot read the config file "${path}" \\(EACCES\\): user .* may not read it or enter a directory above it\\. The scaph unit runs as user scaph: "chgrp scaph ${path} && chmod 640 ${path}"`));
+    expect(r.stderr).not.toContain('check the path given to -c');
+    expectNothingStarted(r);
+  });
+});
+
 describe('container metadata sources', () => {
   it('a Docker socket path that is a regular file: one warning, the run completes with cgroup labels', async () => {
     const socket = file('docker.sock', 'not a socket');
@@ -147,3 +223,4 @@ describe('container metadata sources', () => {
     expect(logLines(r.stderr).filter((l) => l.level === 40).length).toBeLessThanOrEqual(2);
   });
 });
+

@@ -112,7 +112,7 @@ describe('process selection end to end', () => {
     writeFileSync(
       config,
       `[sensor]\nkind = "estimate"\nprocfs_path = "${tree.root}"\nstep = "500ms"\n\n` +
-        `[[exporter]]\ntype = "remote-write"\nurl = "http://127.0.0.1:${sink.port}/api/v1/write"\nmax_top_consumers = 5\nselection_hold_steps = 0\n`,
+        `[[exporter]]\ntype = "remote-write"\nurl = "http://127.0.0.1:${sink.port}/api/v1/write"\nmax_top_consumers = 5\nselection_hold_steps = 0\nstep = "500ms"\n`,
     );
     try {
       const run = await runScaph(['--no-header', 'run', '-c', config, '--timeout', '3']);
@@ -149,7 +149,7 @@ describe('process selection end to end', () => {
       config,
       `[sensor]\nkind = "estimate"\nprocfs_path = "${tree.root}"\nstep = "300ms"\n\n` +
         `[[exporter]]\ntype = "remote-write"\nurl = "http://127.0.0.1:${top.port}/api/v1/write"\nstep = "900ms"\nmax_top_consumers = 5\nselection_hold_steps = 0\n\n` +
-        `[[exporter]]\ntype = "remote-write"\nurl = "http://127.0.0.1:${all.port}/api/v1/write"\n`,
+        `[[exporter]]\ntype = "remote-write"\nurl = "http://127.0.0.1:${all.port}/api/v1/write"\nstep = "300ms"\n`,
     );
     try {
       const run = await runScaph(['--no-header', 'run', '-c', config, '--timeout', '4']);

@@ -58,7 +58,7 @@ describe('disk spool with a real Prometheus', () => {
     const config = join(dir, 'scaph.toml');
     writeFileSync(
       config,
-      `[sensor]\nstep = "${STEP_MS}ms"\n\n[[exporter]]\ntype = "remote-write"\nurl = "${prom.baseUrl}/api/v1/write"\nlabel = { instance = "spool-test" }\nspool_dir = "${spoolDir}"\nspool_max_bytes = ${SPOOL_MAX_BYTES}\nspool_max_age = "1h"\n\n[[exporter]]\ntype = "taken-log"\npath = "${taken}"\n`,
+      `[sensor]\nstep = "${STEP_MS}ms"\n\n[[exporter]]\ntype = "remote-write"\nurl = "${prom.baseUrl}/api/v1/write"\nlabel = { instance = "spool-test" }\nspool_dir = "${spoolDir}"\nspool_max_bytes = ${SPOOL_MAX_BYTES}\nspool_max_age = "1h"\nstep = "${STEP_MS}ms"\n\n[[exporter]]\ntype = "taken-log"\npath = "${taken}"\nstep = "${STEP_MS}ms"\n`,
     );
 
     // Agent A delivers live, then the backend goes down and A spools; then A is SIGKILLed.

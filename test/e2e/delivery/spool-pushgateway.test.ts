@@ -65,7 +65,7 @@ describe('prometheus-push with spool_dir (scaph run)', () => {
     const config = join(dir, 'scaph.toml');
     writeFileSync(
       config,
-      `[sensor]\nstep = "100ms"\n\n[[exporter]]\ntype = "prometheus-push"\nhost = "127.0.0.1"\nport = ${new URL(proxy.url).port}\njob = "${JOB}"\nspool_dir = "${spool}"\n`,
+      `[sensor]\nstep = "100ms"\n\n[[exporter]]\ntype = "prometheus-push"\nhost = "127.0.0.1"\nport = ${new URL(proxy.url).port}\njob = "${JOB}"\nspool_dir = "${spool}"\nstep = "100ms"\n`,
     );
     const deps = { env: { SCAPH_HOSTNAME: HOST } };
 

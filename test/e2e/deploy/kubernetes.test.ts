@@ -317,12 +317,12 @@ describe('deploy/kubernetes', () => {
       expect(spoolBytes).toBeLessThan(quantity(spool?.emptyDir?.sizeLimit));
     }
     expect(summaries).toEqual([
-      '.: OK: sensor auto every 5 s; 1 exporter: prometheus every 5 s',
-      'overlays/mimir: OK: sensor auto every 5 s; 2 exporters: prometheus every 5 s, remote-write every 5 s (spool /var/lib/scaph/spool/remote-write)',
-      'overlays/pull: OK: sensor auto every 5 s; 1 exporter: prometheus every 5 s',
-      'overlays/remote-write: OK: sensor auto every 5 s; 2 exporters: prometheus every 5 s, remote-write every 5 s (spool /var/lib/scaph/spool/remote-write)',
-      'overlays/riemann-mtls: OK: sensor auto every 5 s; 2 exporters: prometheus every 5 s, riemann every 10 s',
-      'overlays/warp10: OK: sensor auto every 5 s; 2 exporters: prometheus every 5 s, warp10 every 30 s (spool /var/lib/scaph/spool/warp10)',
+      '.: OK: sensor auto every 5 s ([sensor] step); 1 exporter: prometheus every 5 s (default)',
+      'overlays/mimir: OK: sensor auto every 5 s ([sensor] step); 2 exporters: prometheus every 5 s (default), remote-write every 5 s (default; spool /var/lib/scaph/spool/remote-write)',
+      'overlays/pull: OK: sensor auto every 5 s ([sensor] step); 1 exporter: prometheus every 5 s (default)',
+      'overlays/remote-write: OK: sensor auto every 5 s ([sensor] step); 2 exporters: prometheus every 5 s (default), remote-write every 5 s (default; spool /var/lib/scaph/spool/remote-write)',
+      'overlays/riemann-mtls: OK: sensor auto every 5 s ([sensor] step); 2 exporters: prometheus every 5 s (default), riemann every 10 s (step)',
+      'overlays/warp10: OK: sensor auto every 5 s ([sensor] step); 2 exporters: prometheus every 5 s (default), warp10 every 30 s (step; spool /var/lib/scaph/spool/warp10)',
     ]);
   });
 

@@ -4,18 +4,17 @@
  * are resolved with a kernel-like /sys), the sed list for Scaphandre unit files (run with the real sed on
  * Scaphandre units, the result parsed by scaph), and the metric names it documents.
  */
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { OptionValues } from 'commander';
 import { describe, expect, it } from 'vitest';
-import { buildProgram, type GlobalOptions } from '../../../src/cli.js';
 import { METRIC_FAMILIES } from '../../../src/core/metrics.js';
 import { DeliveryStats } from '../../../src/delivery/stats.js';
 import { REFERENCE_NAMES } from '../../support/oracles/scaphandre-reference.js';
 import { createPowercapTree } from '../../support/fixtures/powercap-tree.js';
 import { emulateSysMounts, SERVER2S_ZONES, zonesAt } from '../../support/harness/sys-mounts.js';
+import { parseScaph } from '../../support/harness/parse-scaph.js';
+import { readmeSedList, runSedList } from '../../support/harness/readme-sed.js';
 import { packageRoot } from '../../../src/core/package-file.js';
 
 const ROOT = packageRoot();
@@ -30,29 +29,6 @@ function shellLines(): string[] {
     lines.push(...(block[1] ?? '').replace(/\\\n\s*/g, ' ').split('\n'));
   }
   return lines.map((l) => l.replace(/\s+#.*$/, '').trim()).filter((l) => l !== '');
-}
-
-interface Parsed {
-  readonly exporter: string;
-  readonly opts: OptionValues;
-  readonly globals: GlobalOptions;
-}
-
-/** What scaph's own parser makes of an argv (as bin.js would get it), without running anything. */
-async function parseScaph(argv: readonly string[]): Promise<Parsed> {
-  let parsed: Parsed | null = null;
-  const program = buildProgram(
-    async (spec, opts, globals) => {
-      parsed = { exporter: spec.name, opts, globals };
-    },
-    async (opts, globals) => {
-      parsed = { exporter: 'run', opts, globals };
-    },
-  );
-  program.configureOutput({ writeErr: () => undefined, writeOut: () => undefined, outputError: () => undefined });
-  await program.parseAsync([...argv], { from: 'user' });
-  if (parsed === null) throw new Error(`scaph ran nothing for ${argv.join(' ')}`);
-  return parsed;
 }
 
 describe('the README install and its image', () => {
@@ -95,15 +71,6 @@ describe('the README install and its image', () => {
 });
 
 describe("the README's sed list for Scaphandre unit files", () => {
-  /** The IMAGE assignment and the sed expressions of the block after "Unit files:". */
-  function sedList(): { image: string; expressions: string[] } {
-    const at = README.indexOf('Unit files: this sed list');
-    const block = /```sh\n([\s\S]*?)```/.exec(README.slice(at))?.[1] ?? '';
-    const image = /^IMAGE=(\S+)$/m.exec(block)?.[1] ?? '';
-    const expressions = [...block.matchAll(/-e (['"])(.*?)\1 \\$/gm)].map((m) => (m[1] === '"' ? (m[2] ?? '').replaceAll('$IMAGE', image) : (m[2] ?? '')));
-    return { image, expressions };
-  }
-
   /** Units as Scaphandre's docs and users write them (the Flatcar post's unit among them), and scaph 0.1's. */
   const UNITS = [
     'ExecStart=/usr/bin/scaphandre prometheus -s metrics2',
@@ -117,14 +84,15 @@ describe("the README's sed list for Scaphandre unit files", () => {
   ];
 
   it('rewrites them for scaph: the binary and the image renamed, paths shared with Scaphandre kept, flags that scaph parses', async () => {
-    const { image, expressions } = sedList();
+    const list = readmeSedList(README);
+    const { image, expressions } = list;
     expect(image).toBe(`registry.example/scaph:${VERSION}`);
-    expect(expressions).toHaveLength(5);
+    expect(expressions).toHaveLength(9);
     const dir = mkdtempSync(join(tmpdir(), 'scaph-sed-'));
     try {
       const unit = join(dir, 'scaphandre.service');
       writeFileSync(unit, `[Service]\n${UNITS.join('\n')}\n`);
-      execFileSync('sed', ['-i', '-E', ...expressions.flatMap((e) => ['-e', e]), unit]);
+      runSedList(list, [unit]);
       const out = readFileSync(unit, 'utf8').split('\n').slice(1, -1);
       expect(out).toEqual([
         'ExecStart=/usr/bin/scaph prometheus -s metrics2',
@@ -188,7 +156,7 @@ describe("the README's filter example", () => {
       const check = await runScaph(['run', '-c', config, '--check']);
       expect(check.stderr).toBe('');
       expect(check.code).toBe(0);
-      expect(check.stdout).toContain('3 exporters: remote-write every 5 s, riemann every 5 s, prometheus every 5 s');
+      expect(check.stdout).toContain('3 exporters: remote-write every 5 s (default), riemann every 5 s (default), prometheus every 5 s (default)');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

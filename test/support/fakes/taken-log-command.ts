@@ -11,7 +11,7 @@ export const takenLogCommand: LocalExporterCommand<ExporterSettings & { readonly
   push: false,
   stepOption: '--step',
   configure: (cmd) => cmd.requiredOption('--path <file>', 'log file').option('--step <seconds>', 'step', Number, 1),
-  settings: (opts) => ({ stepMs: 1000, durationMs: null, qemu: false, containers: false, path: opts['path'] as string }),
+  settings: (opts) => ({ stepMs: (opts['step'] as number) * 1000, durationMs: null, qemu: false, containers: false, path: opts['path'] as string }),
   create: async (s) => ({
     name: 'taken-log',
     start: async () => undefined,

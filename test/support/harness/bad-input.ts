@@ -210,13 +210,14 @@ export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeou
 
 /**
  * A `scaph run` config: [sensor] estimate at `step`, the push exporter given as TOML lines, then a json
- * exporter (last, so a sample listed there is already in every spool) listing each sample taken.
+ * exporter (last, so a sample listed there is already in every spool) listing each sample taken; both
+ * exporters take every sample (their own step is `step` too, not their subcommand's default).
  */
 export function runConfig(dir: string, exporterToml: string, step = '250ms'): { readonly config: string; readonly sampled: string } {
   const id = Math.random().toString(36).slice(2);
   const sampled = join(dir, `sampled-${id}.json`);
   const config = join(dir, `scaph-${id}.toml`);
-  writeFileSync(config, `[sensor]\nkind = "estimate"\nstep = "${step}"\n[[exporter]]\n${exporterToml}\n[[exporter]]\ntype = "json"\nfile = "${sampled}"\n`);
+  writeFileSync(config, `[sensor]\nkind = "estimate"\nstep = "${step}"\n[[exporter]]\n${exporterToml}\nstep = "${step}"\n[[exporter]]\ntype = "json"\nfile = "${sampled}"\nstep = "${step}"\n`);
   return { config, sampled };
 }
 

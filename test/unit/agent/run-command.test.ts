@@ -34,7 +34,7 @@ describe('scaph run', () => {
     const path = join(dir, 'two.toml');
     writeFileSync(
       path,
-      `[sensor]\nkind = "estimate"\nstep = "100ms"\n\n[[exporter]]\ntype = "remote-write"\nurl = "dead"\nmode = "hang"\n\n[[exporter]]\ntype = "riemann"\nurl = "live"\n`,
+      `[sensor]\nkind = "estimate"\nstep = "100ms"\n\n[[exporter]]\ntype = "remote-write"\nurl = "dead"\nmode = "hang"\nstep = "100ms"\n\n[[exporter]]\ntype = "riemann"\nurl = "live"\nstep = "100ms"\n`,
     );
     const taken: number[] = [];
     let setup: SensorRequest | null = null;
@@ -76,7 +76,7 @@ describe('scaph run', () => {
     });
     expect(sensors).toBe(0);
     expect(printed).toEqual([
-      `${path}: OK: sensor from the command line every 2 s; 2 exporters: remote-write every 10 s (spool ${dir}/spool), json every 2 s\n` +
+      `${path}: OK: sensor from the command line every 2 s ([sensor] step); 2 exporters: remote-write every 10 s (step; spool ${dir}/spool), json every 2 s (default)\n` +
         `  exporter[0].spool_dir = ${dir}/spool`,
     ]);
     expect(checkSummary(loadRunConfig(path, { commands }))).toBe(printed[0]);

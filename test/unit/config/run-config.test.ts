@@ -71,6 +71,7 @@ url = "tcp://riemann.example:5555"
       reapedChildren: false,
       vm: undefined,
       stepMs: 2000,
+      stepFrom: '[sensor] step',
       estimateIdleWattsPerCpu: undefined,
       estimateMaxWattsPerCpu: undefined,
     });
@@ -80,8 +81,11 @@ url = "tcp://riemann.example:5555"
     // The subcommand's own --step gets the exporter step; everything else as `scaph remote-write` would parse it.
     expect(rw?.opts).toMatchObject({ url: 'https://prom.example/api/v1/write', step: 4, writeTokenFile: tokenFile, label: { dc: 'par1', rack: 'r7' }, gzip: true, selfMetrics: false, mode: 'ok' });
     expect(rw?.spool).toEqual({ dir: '/var/lib/scaph/spool/rw', maxBytes: 64 * 1024 * 1024, maxAgeMs: 6 * 3_600_000 });
+    // No step of its own: the subcommand's default (the fake's --step defaults to 2 s), said as such.
+    expect(rw?.stepFrom).toBe('step');
     expect(riemann?.stepMs).toBe(2000);
     expect(riemann?.opts['step']).toBe(2);
+    expect(riemann?.stepFrom).toBe('default');
     expect(riemann?.spool).toBeNull();
   });
 
@@ -116,7 +120,7 @@ type = "influx"
       `${path}:2: sensor.kind: must be one of powercap_rapl, estimate, auto, got "magic"`,
       `${path}:5: sensor.attribution: must be one of host, active, got "idle"`,
       expect.stringMatching(new RegExp(`^${path}:3: sensor.step: must be a positive number of seconds`)),
-      `${path}:9: exporter[0].urll: (remote-write) unknown key for a remote-write exporter; valid keys: ca, gzip, label, mode, password, self_metrics, url, write_token_file`,
+      `${path}:9: exporter[0].urll: (remote-write) unknown key for a remote-write exporter; valid keys: ca, gzip, label, mode, password, self_metrics, step, url, write_token_file`,
       `${path}:10: exporter[0].mode: (remote-write) must be one of ok, hang, got "sideways"`,
       `${path}:11: exporter[0].gzip: (remote-write) must be true or false, got "yes"`,
       `${path}:7: exporter[0]: (remote-write) missing required key url`,
@@ -191,12 +195,17 @@ exporter:
     expect(c.exporters[0]?.opts).toMatchObject({ timeout: 3, step: 15, bearerTokenFile: tokenFile, job: 'scaph' });
   });
 
-  it("has one key per option: Scaphandre's alias spellings are command-line only, and riemann's step is `step`", async () => {
+  it("has one key per option: the command line's spellings (-d, --dispatch) are refused with the key to write", async () => {
     const { riemannCommand } = await import('../../../src/exporters/riemann/command.js');
-    const path = write('alias.toml', '[[exporter]]\ntype = "riemann"\ndispatch = 10\nper_socket_services = true\n');
-    const [problem] = problems(path, { commands: [riemannCommand] });
-    expect(problem).toMatch(/^.*alias\.toml:3: exporter\[0\]\.dispatch: \(riemann\) unknown key for a riemann exporter; valid keys: /);
-    expect(problem).not.toMatch(/\bdispatch\b.*\bdispatch\b/);
+    const { warp10Command } = await import('../../../src/exporters/warp10/command.js');
+    const path = write('alias.toml', '[[exporter]]\ntype = "riemann"\ndispatch = 10\nd = 10\na = "riemann.example"\n[[exporter]]\ntype = "warp10"\nS = 10\ns = "https"\n');
+    expect(problems(path, { commands: [riemannCommand, warp10Command] })).toEqual([
+      `${path}:3: exporter[0].dispatch: (riemann) "dispatch" is a command-line spelling of --dispatch-interval: in a file write dispatch_interval (or step)`,
+      `${path}:4: exporter[0].d: (riemann) "d" is a command-line spelling of --dispatch-interval: in a file write dispatch_interval (or step)`,
+      `${path}:5: exporter[0].a: (riemann) "a" is a command-line spelling of --address: in a file write address`,
+      `${path}:8: exporter[1].S: (warp10) "S" is a command-line spelling of --step: in a file write step`,
+      `${path}:9: exporter[1].s: (warp10) "s" is a command-line spelling of --scheme: in a file write scheme`,
+    ]);
     const ok = write('alias-ok.toml', '[[exporter]]\ntype = "riemann"\nstep = 10\nper_socket_services = true\n[[exporter]]\ntype = "json"\nstep_nano = 5000\n');
     const c = loadRunConfig(ok, { commands: [riemannCommand, jsonCommand], env: {} });
     expect(c.exporters.map((e) => e.opts['dispatchInterval'] ?? e.opts['stepNano'])).toEqual([10, 5000]);
