@@ -27,7 +27,15 @@ export function configureRunCommand(cmd: Command): Command {
     .requiredOption('-c, --config <file>', 'config file: [sensor] and [[exporter]] tables (TOML, or YAML by extension/content)')
     .option('--check', 'validate the file (keys, values, exporter types, input files) and exit: 0 if valid, 2 with every problem', false)
     .option('-t, --timeout <seconds>', 'stop after this many seconds (default: run until SIGINT/SIGTERM)', signedSeconds('-t/--timeout'))
-    .addHelpText('after', '\nExample:\n  scaph run -c /etc/scaph/scaph.toml --check\n  scaph run -c /etc/scaph/scaph.toml\n');
+    .addHelpText(
+      'after',
+      '\nSignals: SIGINT and SIGTERM stop the agent (push queues flushed within 10 s, the rest kept in the spool).\n' +
+        'SIGHUP (systemctl reload scaph) re-reads and re-checks the file, with the checks of --check: a valid file\n' +
+        'applies from the next step (unchanged exporters keep their queues and spools; nothing is lost or sent\n' +
+        'twice); an invalid one, or a [sensor] change other than its step (that needs a restart), leaves the\n' +
+        'running config as it is, with one log line saying why. See docs/fleet.md, "Changing the config".\n' +
+        '\nExample:\n  scaph run -c /etc/scaph/scaph.toml --check\n  scaph run -c /etc/scaph/scaph.toml\n',
+    );
 }
 
 /**
@@ -36,8 +44,13 @@ export function configureRunCommand(cmd: Command): Command {
  * optional disk spool), so one dead backend never slows another. Throws ConfigError (exit 2) on a bad file.
  */
 export async function runFromConfig(file: string, check: boolean, globals: AgentGlobals, logger: Logger, deps: RunDeps, run: RunOptions = { durationMs: null }): Promise<void> {
-  const config = loadRunConfig(file, { checkFiles: true, ...(deps.commands ? { commands: deps.commands } : {}), ...(deps.env ? { env: deps.env } : {}) });
-  warnAboutExposedSecrets(config, logger);
+  // One loader for the start, --check and every reload (SIGHUP): the same checks, input files included.
+  const load = (): RunConfig => {
+    const config = loadRunConfig(file, { checkFiles: true, ...(deps.commands ? { commands: deps.commands } : {}), ...(deps.env ? { env: deps.env } : {}) });
+    warnAboutExposedSecrets(config, logger);
+    return config;
+  };
+  const config = load();
   if (check) {
     (deps.print ?? ((line: string) => process.stdout.write(`${line}\n`)))(checkSummary(config));
     return;
@@ -45,6 +58,7 @@ export async function runFromConfig(file: string, check: boolean, globals: Agent
   await runAgent(config, globals, logger, deps, {
     ...run,
     banner: (exporters, sensor) => `scaph ${VERSION}: run ${file}: ${exporters.map((x) => x.name).join(', ')}; sensor ${sensor.kind}`,
+    reload: { file, load },
   });
 }
 
