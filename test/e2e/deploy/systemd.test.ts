@@ -49,6 +49,8 @@ describe('systemd unit', () => {
     }
     expect(d.get('ExecStart')).toEqual(['/usr/bin/scaph run -c /etc/scaph/scaph.toml']);
     expect(d.get('ExecStartPre')).toEqual(['/usr/bin/scaph run -c /etc/scaph/scaph.toml --check']);
+    // systemctl reload: the check (a bad file fails the reload visibly), then SIGHUP to the agent.
+    expect(d.get('ExecReload')).toEqual(['/usr/bin/scaph run -c /etc/scaph/scaph.toml --check', '/bin/kill -HUP $MAINPID']);
     expect(d.get('RestartPreventExitStatus')).toEqual(['2']);
     expect((d.get('LoadCredential') ?? []).length).toBeGreaterThanOrEqual(1);
     for (const c of d.get('LoadCredential') ?? []) expect(c).toMatch(/^[\w.-]+:\/etc\/scaph\/credentials\//);
