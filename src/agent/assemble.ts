@@ -8,6 +8,7 @@ import type { SensorSettings } from '../sensors/settings.js';
 import { VERSION } from '../core/version.js';
 import { createExporter } from './build-exporter.js';
 import { exporterIdentity, spoolKey } from './exporter-identity.js';
+import { Hangups } from './hangups.js';
 import { firstSampleMs, runPipeline } from './pipeline.js';
 import { Reloader, sensorPlanOf } from './reload.js';
 import { machineSensorFactory, resolveSensorSettings, type ContainerSources, type SensorFactory, type SensorRequest } from './sensor.js';
@@ -51,6 +52,16 @@ export interface AgentRun {
  * (SteppedExporter), then one sensor, then runs the loop until the duration ends or a signal stops it.
  */
 export async function runAgent(plan: AgentPlan, globals: AgentGlobals, logger: Logger, deps: AgentDeps, run: AgentRun): Promise<void> {
+  // Caught from the start: a reload asked for while the agent starts is applied once it runs.
+  const hangups = run.reload ? new Hangups() : null;
+  try {
+    await assembleAndRun(plan, globals, logger, deps, run, hangups);
+  } finally {
+    hangups?.dispose();
+  }
+}
+
+async function assembleAndRun(plan: AgentPlan, globals: AgentGlobals, logger: Logger, deps: AgentDeps, run: AgentRun, hangups: Hangups | null): Promise<void> {
   const hostname = agentHostname(deps.env);
   const ctx: CommandContext = { logger, hostname, version: VERSION };
   const exporters: SteppedExporter[] = [];
@@ -64,10 +75,12 @@ export async function runAgent(plan: AgentPlan, globals: AgentGlobals, logger: L
   const settings = resolveSensorSettings(globals.sensor, plan.sensor);
   const stopDeadlineMs = run.stopDeadlineMs ?? 10_000;
   // Identities once the spools exist, so their directories resolve as they will at the next reload.
-  const reload = run.reload
+  const source = run.reload;
+  const reload = source && hangups
     ? new Reloader({
-        load: () => (run.reload as NonNullable<AgentRun['reload']>).load(),
-        file: run.reload.file,
+        hangups,
+        load: () => source.load(),
+        file: source.file,
         cliSensor: globals.sensor,
         sensor: sensorPlanOf(globals.sensor, plan),
         exporters: plan.exporters.map((config, i) => ({ config, identity: exporterIdentity(config), spoolKey: spoolKey(config), stepped: exporters[i] as SteppedExporter })),

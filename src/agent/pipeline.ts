@@ -14,7 +14,7 @@ export interface PipelineOptions {
   readonly logger: Logger;
   /** How long exporters get to flush on stop, ms. */
   readonly stopDeadlineMs: number;
-  /** `scaph run`: SIGHUP re-reads the config (reload.ts). Without it SIGHUP stops the run like SIGTERM. */
+  /** `scaph run`: SIGHUP is the handler's (reload.ts: it re-reads the config). Without it SIGHUP stops the run like SIGTERM. */
   readonly reload?: ReloadHandler;
 }
 
@@ -26,8 +26,8 @@ export interface RunningPipeline {
 }
 
 export interface ReloadHandler {
-  /** A SIGHUP came: re-read the config and apply it to `pipeline` (queued behind one in progress). Never throws. */
-  request(pipeline: RunningPipeline): void;
+  /** The loop runs: from now on a reload applies to `pipeline`. */
+  attach(pipeline: RunningPipeline): void;
   /** The run is stopping: resolves once a reload in progress is applied; no further one starts. */
   close(): Promise<void>;
 }
@@ -79,18 +79,11 @@ export async function runPipeline(o: PipelineOptions): Promise<void> {
     o.logger.info({ signal }, 'stopping');
     scheduler.stop();
   };
-  let stopping = false;
-  const onHangup = (): void => {
-    if (stopping) o.logger.info('SIGHUP while stopping: no reload');
-    else o.reload?.request(pipeline);
-  };
   const stopSignals = o.reload ? STOP_SIGNALS.filter((s) => s !== 'SIGHUP') : STOP_SIGNALS;
   for (const signal of stopSignals) process.once(signal, onSignal);
-  // Registered for the whole run: a SIGHUP during the final flush must not kill scaph (its default).
-  if (o.reload) process.on('SIGHUP', onHangup);
+  o.reload?.attach(pipeline);
   scheduler.start();
   await scheduler.done;
-  stopping = true;
   for (const signal of stopSignals) process.removeListener(signal, onSignal);
   // A reload being applied finishes first: the exporters it started are in the list stopped below.
   await o.reload?.close();
@@ -103,7 +96,6 @@ export async function runPipeline(o: PipelineOptions): Promise<void> {
       }
     }),
   );
-  if (o.reload) process.removeListener('SIGHUP', onHangup);
   await o.sensor.close?.();
   if (ends.error) throw ends.error;
 }

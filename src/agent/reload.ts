@@ -29,6 +29,7 @@ import type { AgentPlan } from './assemble.js';
 import { buildExporter, withSpool, type BuiltExporter } from './build-exporter.js';
 import { exporterIdentity, exporterLabel, spoolKey } from './exporter-identity.js';
 import { HandoverExporter } from './handover.js';
+import type { Hangups } from './hangups.js';
 import { diffExporters, diffSensor, type ExporterDiff, type PlanEntry, type SensorPlan } from './plan-diff.js';
 import type { ReloadHandler, RunningPipeline } from './pipeline.js';
 import { resolveSensorSettings } from './sensor.js';
@@ -54,6 +55,8 @@ export interface ReloaderOptions {
   readonly stopDeadlineMs: number;
   /** The config file, for log lines. */
   readonly file: string;
+  /** SIGHUP, caught since the run started. */
+  readonly hangups: Pick<Hangups, 'handle'>;
 }
 
 /** The sensor a plan needs: the file's [sensor] over the command line's, and what its exporters ask of it. */
@@ -103,6 +106,14 @@ export class Reloader implements ReloadHandler {
     while (this.applying) await this.applying;
   }
 
+  attach(pipeline: RunningPipeline): void {
+    this.o.hangups.handle(() => {
+      if (this.closed) this.logger.info({ file: this.o.file }, 'SIGHUP while stopping: no reload');
+      else this.request(pipeline);
+    });
+  }
+
+  /** Re-read the file and apply it to `pipeline`, after the reload in progress if any. */
   request(pipeline: RunningPipeline): void {
     if (this.closed) return;
     if (this.applying) {

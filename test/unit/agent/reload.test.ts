@@ -49,6 +49,7 @@ class TestAgent {
     for (const s of stepped) await s.start();
     this.current = stepped;
     this.reloader = new Reloader({
+      hangups: { handle: () => undefined },
       load,
       file: this.file,
       cliSensor: DEFAULT_SENSOR,
