@@ -74,15 +74,21 @@ async function stored(job: string, minPoints = 0): Promise<{ counts: Map<number,
   return { counts, dc };
 }
 
-/** Every sampled timestamp is stored exactly once, and nothing else is. */
-function expectEachOnce(counts: ReadonlyMap<number, number>, taken: readonly number[]): void {
+/** Every step the run sampled is stored for `job` exactly once, and nothing else is; returns what was stored. */
+async function expectEachOnce(c: Config, job: string): Promise<{ taken: number[]; counts: Map<number, number>; dc: Map<number, string> }> {
+  const taken = c.taken();
+  const { counts, dc } = await stored(job, taken.length);
   expect([...counts.keys()].sort((a, b) => a - b)).toEqual([...taken].sort((a, b) => a - b));
   expect([...counts.values()].filter((n) => n !== 1)).toEqual([]);
+  return { taken, counts, dc };
 }
 
-async function hangUp(agent: ScaphProcess, reloads: number): Promise<void> {
+/** SIGHUP; resolves once the agent said what it did with the file and took 8 more samples. */
+async function hangUp(agent: ScaphProcess, c: Config, what = 'samples after the reload'): Promise<void> {
   agent.child.kill('SIGHUP');
-  await eventually(() => saying(agent.stderr, /^config (reloaded|not reloaded)/).length >= reloads, 30_000, `reload ${reloads}`);
+  await eventually(() => saying(agent.stderr, /^config (reloaded|not reloaded)/).length >= 1, 30_000, 'the reload');
+  const atReload = c.taken().length;
+  await eventually(() => c.taken().length >= atReload + 8, 30_000, what);
 }
 
 describe('scaph run reloaded (SIGHUP) while pushing to VictoriaMetrics', () => {
@@ -90,24 +96,25 @@ describe('scaph run reloaded (SIGHUP) while pushing to VictoriaMetrics', () => {
     const c = new Config();
     c.write(remoteWrite(vmUrl(), 'reload-label', 'label = { dc = "before" }'));
     const agent = c.start();
+    let hupAt = 0;
     try {
       await eventually(() => c.taken().length >= 8, 20_000, 'samples before the reload');
       c.write(remoteWrite(vmUrl(), 'reload-label', 'label = { dc = "after" }'));
-      const hupAt = Date.now();
-      await hangUp(agent, 1);
-      const atReload = c.taken().length;
-      await eventually(() => c.taken().length >= atReload + 8, 20_000, 'samples after the reload');
+      hupAt = Date.now();
+      await hangUp(agent, c);
       expectClean(await agent.stop());
     } finally {
       await agent.stop('SIGKILL');
     }
-    const taken = c.taken();
-    const { counts, dc } = await stored('reload-label', taken.length);
-    expectEachOnce(counts, taken);
+    const { taken, dc } = await expectEachOnce(c, 'reload-label');
     // The label changes once, at the reload: every sample before it has the old one, every one after the new.
-    const labels = [...taken].sort((a, b) => a - b).map((t) => dc.get(t));
+    const sorted = [...taken].sort((a, b) => a - b);
+    const labels = sorted.map((t) => dc.get(t));
     const first = labels.indexOf('after');
     expect(first).toBeGreaterThan(0);
+    // ...at the first step after the SIGHUP (the old exporter flushes at once: its backend is up).
+    expect(sorted[first]).toBeGreaterThanOrEqual(hupAt);
+    expect(sorted[first - 1]).toBeLessThan(hupAt + 2000);
     expect(labels.slice(0, first).every((l) => l === 'before')).toBe(true);
     expect(labels.slice(first).every((l) => l === 'after')).toBe(true);
     const reloaded = saying(agent.stderr, /^config reloaded/);
@@ -130,10 +137,8 @@ describe('scaph run reloaded (SIGHUP) while pushing to VictoriaMetrics', () => {
       const outageFrom = c.taken().length;
       await eventually(() => c.taken().length >= outageFrom + 8, 20_000, 'samples during the outage');
       c.write(kept + remoteWrite(receiver.url, 'reload-changed', 'label = { dc = "two" }'));
-      await hangUp(agent, 1);
-      beforeReload = c.taken().filter((t) => t >= (c.taken()[outageFrom] ?? 0));
-      const atReload = c.taken().length;
-      await eventually(() => c.taken().length >= atReload + 8, 20_000, 'samples after the reload, still in the outage');
+      beforeReload = c.taken().slice(outageFrom);
+      await hangUp(agent, c, 'samples after the reload, still in the outage');
       await vmBack();
       await eventually(() => receiver.stored.size >= c.taken().length - 2, 20_000, 'the changed exporter');
       // The kept exporter's queue drains once VictoriaMetrics is back (its backoff is at most 5 s).
@@ -144,9 +149,7 @@ describe('scaph run reloaded (SIGHUP) while pushing to VictoriaMetrics', () => {
       await vmBack();
       await receiver.stop();
     }
-    const taken = c.taken();
-    const { counts } = await stored('reload-kept', taken.length);
-    expectEachOnce(counts, taken);
+    const { taken, counts } = await expectEachOnce(c, 'reload-kept');
     // Those sampled during the outage before the reload were in the kept exporter's memory queue: a rebuilt
     // exporter (no spool) would have given them up at its stop deadline.
     expect(beforeReload.length).toBeGreaterThanOrEqual(8);
@@ -168,9 +171,7 @@ describe('scaph run reloaded (SIGHUP) while pushing to VictoriaMetrics', () => {
       const outageFrom = c.taken().length;
       await eventually(() => c.taken().length >= outageFrom + 8, 20_000, 'samples during the outage');
       c.write(remoteWrite(vmUrl(), 'reload-spooled', `label = { dc = "two" }\nspool_dir = "${spool}"`));
-      await hangUp(agent, 1);
-      const atReload = c.taken().length;
-      await eventually(() => c.taken().length >= atReload + 8, 30_000, 'samples after the reload, still in the outage');
+      await hangUp(agent, c, 'samples after the reload, still in the outage');
       await vmBack();
       await new Promise((r) => setTimeout(r, 7000));
       expectClean(await agent.stop());
@@ -178,9 +179,7 @@ describe('scaph run reloaded (SIGHUP) while pushing to VictoriaMetrics', () => {
       await agent.stop('SIGKILL');
       await vmBack();
     }
-    const taken = c.taken();
-    const { counts, dc } = await stored('reload-spooled', taken.length);
-    expectEachOnce(counts, taken);
+    const { dc } = await expectEachOnce(c, 'reload-spooled');
     // What the old exporter left in the spool went out through the new one, with its label: the spool holds
     // samples, not requests.
     expect(new Set(dc.values())).toContain('two');
@@ -196,17 +195,13 @@ describe('scaph run reloaded (SIGHUP) while pushing to VictoriaMetrics', () => {
     try {
       await eventually(() => c.taken().length >= 4, 20_000, 'first samples');
       writeFileSync(c.path, `[sensor]\nkind = "estimate"\nstep = "${STEP}"\n[[exporter]]\ntype = "remote-write"\nurl = "${vmUrl()}"\nlabel = { dc = "x" }\nbogus_key = 1\n`);
-      await hangUp(agent, 1);
-      const atReload = c.taken().length;
-      await eventually(() => c.taken().length >= atReload + 8, 20_000, 'samples after the refused reload');
+      await hangUp(agent, c, 'samples after the refused reload');
       expect(agent.child.exitCode).toBeNull();
       expectClean(await agent.stop());
     } finally {
       await agent.stop('SIGKILL');
     }
-    const taken = c.taken();
-    const { counts, dc } = await stored('reload-broken', taken.length);
-    expectEachOnce(counts, taken);
+    const { dc } = await expectEachOnce(c, 'reload-broken');
     expect(new Set(dc.values())).toEqual(new Set(['kept']));
     const refused = saying(agent.stderr, /^config not reloaded/);
     expect(refused).toHaveLength(1);
