@@ -296,6 +296,9 @@ export class Reloader implements ReloadHandler {
       return false;
     }
     handover.attach(f.exporter);
+    // Its spool directory exists now: resolved as the next reload will resolve it.
+    const spool = spoolKey(f.entry.config);
+    if (spool !== f.entry.spoolKey) this.running = this.running.map((r) => (r.stepped.inner === handover ? { ...r, identity: exporterIdentity(r.config), spoolKey: spool } : r));
     return true;
   }
 }

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -263,6 +263,21 @@ describe('Reloader', () => {
     await a.stop();
     agents.splice(agents.indexOf(a), 1);
     expect(JSON.parse(await import('node:fs').then((fs) => fs.readFileSync(join(a.dir, 'missing-dir', 'out.json'), 'utf8')))).toHaveLength(1);
+  });
+
+  it('a new spool behind a symlink: the same file reloaded again keeps it (its directory compared as it resolves once created)', async () => {
+    const a = await agent(SENSOR + push('remote-write', 'sym-a'));
+    mkdirSync(join(a.dir, 'real'));
+    symlinkSync(join(a.dir, 'real'), join(a.dir, 'link'));
+    const toml = SENSOR + push('remote-write', 'sym-a') + push('riemann', 'sym-b', 'spool_dir = "link/new-spool"');
+    await a.reload(toml);
+    const spooled = a.current[1];
+    await a.reload(toml);
+    expect(a.current[1]).toBe(spooled);
+    expect(a.lines(INFO, /^config reloaded/).map((l) => l.msg)).toEqual([
+      'config reloaded: 1 exporter kept, 0 rebuilt, 1 added (riemann[1]), 0 removed; sensor step 1 s (unchanged)',
+      'config reloaded: 2 exporters kept, 0 rebuilt, 0 added, 0 removed; sensor step 1 s (unchanged)',
+    ]);
   });
 
   it('SIGHUPs while a reload is being applied become one more reload, never interleaved', async () => {
