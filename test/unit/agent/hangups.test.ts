@@ -2,10 +2,10 @@
  * SIGHUP for `scaph run`, sent to this very process (vitest runs each file in a forked child): the latch
  * must catch it, or the child dies, which fails the file loudly.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { Hangups } from '../../../src/agent/hangups.js';
 import { runFromConfig } from '../../../src/agent/run-command.js';
 import type { Sensor } from '../../../src/core/sensor.js';
@@ -40,6 +40,7 @@ describe('Hangups', () => {
       `[sensor]\nkind = "estimate"\nstep = "100ms"\n[[exporter]]\ntype = "remote-write"\nurl = "early-hup"\nlabel = { n = "${label}" }\n`;
     writeFileSync(file, toml('1'));
     const log = captureLogger();
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
     await runFromConfig(
       file,
       false,

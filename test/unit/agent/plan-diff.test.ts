@@ -1,7 +1,7 @@
-import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { canonical, exporterIdentity, spoolKey } from '../../../src/agent/exporter-identity.js';
 import { diffExporters, diffSensor, type PlanEntry, type SensorPlan } from '../../../src/agent/plan-diff.js';
 import { validateRunConfig, type ExporterConfig } from '../../../src/config/run-config.js';
@@ -11,6 +11,7 @@ import { fakePushCommand } from '../../support/fakes/fake-push-command.js';
 import { DEFAULT_SENSOR } from '../../support/fixtures/run-globals.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'scaph-plan-diff-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const commands = [jsonCommand, fakePushCommand('remote-write'), fakePushCommand('riemann')];
 
 /** The [[exporter]] tables of a TOML text, as a run config loads them (relative paths against `dir`). */

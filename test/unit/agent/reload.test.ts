@@ -89,11 +89,14 @@ const agents: TestAgent[] = [];
 async function agent(toml: string): Promise<TestAgent> {
   const a = new TestAgent();
   agents.push(a);
+  dirs.push(a.dir);
   await a.start(toml);
   return a;
 }
+const dirs: string[] = [];
 afterEach(async () => {
   for (const a of agents.splice(0)) await a.stop();
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
 const push = (type: string, url: string, extra = ''): string => `[[exporter]]\ntype = "${type}"\nurl = "${url}"\n${extra}\n`;

@@ -1,7 +1,7 @@
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { packageRoot } from '../../../src/core/package-file.js';
 import { silentLogger } from '../../../src/core/log.js';
 import { metricsView } from '../../../src/core/metrics-view.js';
@@ -23,15 +23,27 @@ function snapshot(dir: string): Record<string, string> {
   return Object.fromEntries(readdirSync(dir).sort().map((f) => [f, readFileSync(join(dir, f)).toString('base64')]));
 }
 
+const temps: string[] = [];
+afterAll(() => {
+  for (const t of temps.splice(0)) rmSync(t, { recursive: true, force: true });
+});
+
+/** A fresh directory's `spool` path (not created), removed after the file's tests. */
+function spoolPath(): string {
+  const temp = mkdtempSync(join(tmpdir(), 'scaph-spool-format-'));
+  temps.push(temp);
+  return join(temp, 'spool');
+}
+
 function copyOfFixture(): string {
-  const dir = join(mkdtempSync(join(tmpdir(), 'scaph-spool-format-')), 'spool');
+  const dir = spoolPath();
   cpSync(FIXTURE, dir, { recursive: true });
   return dir;
 }
 
 describe('spool format', () => {
   it('a new spool is marked with the format this scaph writes', () => {
-    const dir = join(mkdtempSync(join(tmpdir(), 'scaph-spool-format-')), 'spool');
+    const dir = spoolPath();
     const s = open(dir);
     s.append(Date.now(), Buffer.from('x'));
     s.close();
