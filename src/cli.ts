@@ -18,6 +18,11 @@ import { VERSION } from './core/version.js';
 const SOCKET_BUFFER_FLAG = '--sensor-buffer-per-socket-max-kB';
 const DOMAIN_BUFFER_FLAG = '--sensor-buffer-per-domain-max-kB';
 
+/** An exporter command has no config to re-read: SIGHUP keeps its terminal meaning. */
+const EXPORTER_SIGNALS_HELP =
+  '\nSignals: SIGINT, SIGTERM and SIGHUP (the terminal closed) stop an exporter command cleanly (exit 0: the json\n' +
+  'array is closed, push queues are flushed within 10 s). Under "scaph run", SIGHUP reloads the config instead.\n';
+
 /** Global options, given before the exporter name (as with Scaphandre). */
 export interface GlobalOptions extends AgentGlobals {
   readonly verbose: number;
@@ -85,11 +90,12 @@ export function buildProgram(
         '  sudo scaph json -s 5 -f power.json       # a JSON report every 5 s\n' +
         '  scaph --sensor estimate stdout           # no RAPL (cloud VM): CPU-load estimate\n' +
         '  scaph --vm stdout                        # in a guest of a hypervisor running "scaph qemu"\n' +
-        '\nRun "scaph <exporter> --help" for the options of each exporter.\n',
+        '\nRun "scaph <exporter> --help" for the options of each exporter.\n' +
+        EXPORTER_SIGNALS_HELP,
     );
 
   for (const spec of EXPORTER_COMMANDS) {
-    const sub = spec.configure(program.command(spec.name).description(spec.summary));
+    const sub = spec.configure(program.command(spec.name).description(spec.summary)).addHelpText('after', EXPORTER_SIGNALS_HELP);
     sub.version(VERSION, '-V, --version', 'print the version').exitOverride().action(async (opts: OptionValues) => {
       await onRun(spec, opts, globalsFrom(program.opts()));
     });

@@ -1,13 +1,16 @@
-import type { ExporterConfig, RunConfig } from '../config/run-config.js';
+import type { RunConfig } from '../config/run-config.js';
 import type { Exporter } from '../core/exporter.js';
 import { agentHostname } from '../core/hostname.js';
 import type { Logger } from '../core/log.js';
 import type { Sensor } from '../core/sensor.js';
-import { SpooledExporter } from '../delivery/spooled-exporter.js';
 import type { CommandContext } from '../exporters/command.js';
 import type { SensorSettings } from '../sensors/settings.js';
 import { VERSION } from '../core/version.js';
+import { createExporter } from './build-exporter.js';
+import { exporterIdentity, spoolKey } from './exporter-identity.js';
+import { Hangups } from './hangups.js';
 import { firstSampleMs, runPipeline } from './pipeline.js';
+import { Reloader, sensorPlanOf } from './reload.js';
 import { machineSensorFactory, resolveSensorSettings, type ContainerSources, type SensorFactory, type SensorRequest } from './sensor.js';
 import { SteppedExporter } from './stepped-exporter.js';
 
@@ -30,12 +33,17 @@ export interface AgentDeps {
 }
 
 export interface AgentRun {
-  /** Stop after this long; null = until SIGINT/SIGTERM/SIGHUP. */
+  /** Stop after this long; null = until SIGINT/SIGTERM (and SIGHUP, without `reload`). */
   readonly durationMs: number | null;
-  /** How long exporters get to flush on stop. Default 10 s. */
+  /** How long exporters get to flush on stop (and a reload's leaving exporters). Default 10 s. */
   readonly stopDeadlineMs?: number;
   /** The start-up line, said once the exporters are built. */
   banner(exporters: readonly Exporter[], sensor: SensorSettings): string;
+  /**
+   * `scaph run`: the config file and how to read and check it again; SIGHUP then reloads it (reload.ts)
+   * instead of stopping the run.
+   */
+  readonly reload?: { readonly file: string; load(): AgentPlan };
 }
 
 /**
@@ -44,17 +52,42 @@ export interface AgentRun {
  * (SteppedExporter), then one sensor, then runs the loop until the duration ends or a signal stops it.
  */
 export async function runAgent(plan: AgentPlan, globals: AgentGlobals, logger: Logger, deps: AgentDeps, run: AgentRun): Promise<void> {
+  // Caught from the start: a reload asked for while the agent starts is applied once it runs.
+  const hangups = run.reload ? new Hangups() : null;
+  try {
+    await assembleAndRun(plan, globals, logger, deps, run, hangups);
+  } finally {
+    hangups?.dispose();
+  }
+}
+
+async function assembleAndRun(plan: AgentPlan, globals: AgentGlobals, logger: Logger, deps: AgentDeps, run: AgentRun, hangups: Hangups | null): Promise<void> {
   const hostname = agentHostname(deps.env);
   const ctx: CommandContext = { logger, hostname, version: VERSION };
-  const exporters: Exporter[] = [];
+  const exporters: SteppedExporter[] = [];
   let qemu = false;
   let containers = false;
   for (const e of plan.exporters) {
     qemu ||= e.settings.qemu;
     containers ||= e.settings.containers;
-    exporters.push(new SteppedExporter(await createExporter(e, ctx, logger), e.stepMs, plan.sensor.stepMs));
+    exporters.push(new SteppedExporter(await createExporter(e, ctx), e.stepMs, plan.sensor.stepMs));
   }
   const settings = resolveSensorSettings(globals.sensor, plan.sensor);
+  const stopDeadlineMs = run.stopDeadlineMs ?? 10_000;
+  // Identities once the spools exist, so their directories resolve as they will at the next reload.
+  const source = run.reload;
+  const reload = source && hangups
+    ? new Reloader({
+        hangups,
+        load: () => source.load(),
+        file: source.file,
+        cliSensor: globals.sensor,
+        sensor: sensorPlanOf(globals.sensor, plan),
+        exporters: plan.exporters.map((config, i) => ({ config, identity: exporterIdentity(config), spoolKey: spoolKey(config), stepped: exporters[i] as SteppedExporter })),
+        ctx,
+        stopDeadlineMs,
+      })
+    : undefined;
   if (globals.header) process.stderr.write(`${run.banner(exporters, settings)}\n`);
   const factory: SensorFactory = deps.createSensor
     ? { create: deps.createSensor, stop: async () => undefined }
@@ -68,18 +101,10 @@ export async function runAgent(plan: AgentPlan, globals: AgentGlobals, logger: L
       firstSampleMs: firstSampleMs(plan.sensor.stepMs, settings.vm),
       durationMs: run.durationMs,
       logger,
-      stopDeadlineMs: run.stopDeadlineMs ?? 10_000,
+      stopDeadlineMs,
+      ...(reload ? { reload } : {}),
     });
   } finally {
     await factory.stop();
   }
-}
-
-/** Builds one exporter; a push exporter with spool_dir gets its disk spool in front of its queue. */
-async function createExporter(e: ExporterConfig, ctx: CommandContext, logger: Logger): Promise<Exporter> {
-  const spec = e.spec;
-  if (!spec.push) return spec.create(e.settings, ctx);
-  const exporter = await spec.create(e.settings, ctx);
-  if (!e.spool) return exporter;
-  return new SpooledExporter(exporter, { dir: e.spool.dir, maxBytes: e.spool.maxBytes, maxAgeMs: e.spool.maxAgeMs, logger });
 }

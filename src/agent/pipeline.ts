@@ -14,6 +14,22 @@ export interface PipelineOptions {
   readonly logger: Logger;
   /** How long exporters get to flush on stop, ms. */
   readonly stopDeadlineMs: number;
+  /** `scaph run`: SIGHUP is the handler's (reload.ts: it re-reads the config). Without it SIGHUP stops the run like SIGTERM. */
+  readonly reload?: ReloadHandler;
+}
+
+/** What a reload may change in a running pipeline: both apply from the next tick. */
+export interface RunningPipeline {
+  /** The exporters samples go to; stopping those that leave is the caller's job. */
+  replaceExporters(exporters: readonly Exporter[]): void;
+  setStep(stepMs: number): void;
+}
+
+export interface ReloadHandler {
+  /** The loop runs: from now on a reload applies to `pipeline`. */
+  attach(pipeline: RunningPipeline): void;
+  /** The run is stopping: resolves once a reload in progress is applied; no further one starts. */
+  close(): Promise<void>;
 }
 
 /** The first reading comes at most this long after start, whatever the step. */
@@ -30,7 +46,8 @@ export function firstSampleMs(stepMs: number, vm: boolean): number {
 
 /**
  * Signals that stop the run cleanly (exporters flush; the json array is closed). SIGHUP (the terminal was
- * closed) is one of them: left to its default, it would kill scaph mid-write.
+ * closed) is one of them for an exporter subcommand: left to its default, it would kill scaph mid-write.
+ * `scaph run` (a service, with a config to re-read) takes SIGHUP as "reload" instead.
  */
 export const STOP_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 
@@ -47,17 +64,31 @@ export async function runPipeline(o: PipelineOptions): Promise<void> {
     durationMs: o.durationMs,
     logger: o.logger,
   });
+  const ends = new EndWatch(o.logger, () => scheduler.stop());
+  let exporters = o.exporters;
+  ends.watch(exporters);
+  const pipeline: RunningPipeline = {
+    replaceExporters: (next) => {
+      exporters = next;
+      scheduler.setExporters(next);
+      ends.watch(next);
+    },
+    setStep: (stepMs) => scheduler.setStep(stepMs),
+  };
   const onSignal = (signal: NodeJS.Signals): void => {
     o.logger.info({ signal }, 'stopping');
     scheduler.stop();
   };
-  for (const signal of STOP_SIGNALS) process.once(signal, onSignal);
-  const failure = watchEnds(o, () => scheduler.stop());
+  const stopSignals = o.reload ? STOP_SIGNALS.filter((s) => s !== 'SIGHUP') : STOP_SIGNALS;
+  for (const signal of stopSignals) process.once(signal, onSignal);
+  o.reload?.attach(pipeline);
   scheduler.start();
   await scheduler.done;
-  for (const signal of STOP_SIGNALS) process.removeListener(signal, onSignal);
+  for (const signal of stopSignals) process.removeListener(signal, onSignal);
+  // A reload being applied finishes first: the exporters it started are in the list stopped below.
+  await o.reload?.close();
   await Promise.all(
-    o.exporters.map(async (exporter) => {
+    exporters.map(async (exporter) => {
       try {
         await exporter.stop(o.stopDeadlineMs);
       } catch (err) {
@@ -66,26 +97,44 @@ export async function runPipeline(o: PipelineOptions): Promise<void> {
     }),
   );
   await o.sensor.close?.();
-  if (failure.error) throw failure.error;
+  if (ends.error) throw ends.error;
 }
 
 /**
- * Stops the run once every exporter has ended (a run with other exporters goes on, saying which one
- * stopped and why); keeps the error of the exporter whose end stopped the run.
+ * Stops the run once every exporter samples go to has ended (a run with other exporters goes on, saying
+ * which one stopped and why); keeps the error of the exporter whose end stopped the run. An exporter a
+ * reload removed no longer counts.
  */
-function watchEnds(o: PipelineOptions, stop: () => void): { error: ScaphError | null } {
-  const state: { error: ScaphError | null } = { error: null };
-  let running = o.exporters.length;
-  for (const exporter of o.exporters) {
-    void exporter.ended?.then((err) => {
-      running -= 1;
-      if (running > 0) {
-        if (err) o.logger.error({ exporter: exporter.name, err: err.message }, 'exporter stopped; the others go on');
-        return;
-      }
-      state.error = err;
-      stop();
-    });
+class EndWatch {
+  error: ScaphError | null = null;
+  private current: readonly Exporter[] = [];
+  private readonly ended = new WeakSet<Exporter>();
+  private readonly watched = new WeakSet<Exporter>();
+
+  constructor(
+    private readonly logger: Logger,
+    private readonly stop: () => void,
+  ) {}
+
+  /** `exporters` are the ones samples go to from now on. */
+  watch(exporters: readonly Exporter[]): void {
+    this.current = exporters;
+    for (const exporter of exporters) {
+      if (this.watched.has(exporter)) continue;
+      this.watched.add(exporter);
+      void exporter.ended?.then((err) => this.onEnded(exporter, err));
+    }
+    if (exporters.length > 0 && exporters.every((e) => this.ended.has(e))) this.stop();
   }
-  return state;
+
+  private onEnded(exporter: Exporter, err: ScaphError | null): void {
+    this.ended.add(exporter);
+    if (!this.current.includes(exporter)) return;
+    if (this.current.some((e) => !this.ended.has(e))) {
+      if (err) this.logger.error({ exporter: exporter.name, err: err.message }, 'exporter stopped; the others go on');
+      return;
+    }
+    this.error = err;
+    this.stop();
+  }
 }

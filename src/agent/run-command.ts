@@ -41,7 +41,12 @@ export function configureRunCommand(cmd: Command): Command {
       'after',
       '\nEach exporter takes a sample every `step` (riemann: `dispatch_interval`), or its subcommand\'s default\n' +
         'step when the table has none; --check prints each step and where it came from.\n' +
-        'Example:\n  scaph run -c /etc/scaph/scaph.toml --check\n  scaph run -c /etc/scaph/scaph.toml\n' +
+        '\nSignals: SIGINT and SIGTERM stop the agent (push queues flushed within 10 s, the rest kept in the spool).\n' +
+        'SIGHUP (systemctl reload scaph) re-reads and re-checks the file, with the checks of --check: a valid file\n' +
+        'applies from the next step (unchanged exporters keep their queues and spools; nothing is lost or sent\n' +
+        'twice); an invalid one, or a [sensor] change other than its step (that needs a restart), leaves the\n' +
+        'running config as it is, with one log line saying why. See docs/fleet.md, "Changing the config".\n' +
+        '\nExample:\n  scaph run -c /etc/scaph/scaph.toml --check\n  scaph run -c /etc/scaph/scaph.toml\n' +
         '  scaph run -c scaph.toml --check --credentials-directory ./credentials\n',
     );
 }
@@ -53,8 +58,13 @@ export function configureRunCommand(cmd: Command): Command {
  */
 export async function runFromConfig(file: string, check: boolean, globals: AgentGlobals, logger: Logger, deps: RunDeps, run: RunOptions = { durationMs: null }): Promise<void> {
   const env = withCredentialsDirectory(deps.env ?? process.env, run.credentialsDirectory);
-  const config = loadRunConfig(file, { checkFiles: true, env, ...(deps.commands ? { commands: deps.commands } : {}) });
-  warnAboutExposedSecrets(config, logger);
+  // One loader for the start, --check and every reload (SIGHUP): the same checks, input files included.
+  const load = (): RunConfig => {
+    const config = loadRunConfig(file, { checkFiles: true, env, ...(deps.commands ? { commands: deps.commands } : {}) });
+    warnAboutExposedSecrets(config, logger);
+    return config;
+  };
+  const config = load();
   if (check) {
     (deps.print ?? ((line: string) => process.stdout.write(`${line}\n`)))(checkSummary(config));
     return;
@@ -62,6 +72,7 @@ export async function runFromConfig(file: string, check: boolean, globals: Agent
   await runAgent(config, globals, logger, deps, {
     ...run,
     banner: (exporters, sensor) => `scaph ${VERSION}: run ${file}: ${exporters.map((x) => x.name).join(', ')}; sensor ${sensor.kind}`,
+    reload: { file, load },
   });
 }
 

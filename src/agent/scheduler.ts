@@ -41,15 +41,44 @@ export class Scheduler {
   private failing: { readonly sinceMs: number; steps: number; lastError: string } | null = null;
   private lastOverrunLogMs = Number.NEGATIVE_INFINITY;
   private overrunsSinceLog = 0;
+  private stepMs: number;
+  /** Tick `tick` starts at `atMs` after start, the next ones one step apart (moved by setStep). */
+  private anchor: { readonly tick: number; readonly atMs: number };
 
   constructor(
     private readonly sensor: Sensor,
-    private readonly exporters: readonly Exporter[],
+    private exporters: readonly Exporter[],
     private readonly options: SchedulerOptions,
   ) {
     this.done = new Promise((resolve) => {
       this.resolveDone = resolve;
     });
+    this.stepMs = options.stepMs;
+    this.anchor = { tick: 1, atMs: options.firstTickMs ?? options.stepMs };
+  }
+
+  /** From the next tick on, samples go to these exporters (a reload). */
+  setExporters(exporters: readonly Exporter[]): void {
+    this.exporters = exporters;
+  }
+
+  /**
+   * A new step (a reload): the next tick comes one new step after the last one (at once if that is past),
+   * the following ones one new step apart.
+   */
+  setStep(stepMs: number): void {
+    if (stepMs === this.stepMs) return;
+    const lastTickMs = this.tickAtMs(this.tick);
+    this.stepMs = stepMs;
+    // Before the first tick, the first stays at firstTickMs.
+    if (this.tick === 0) return;
+    const elapsed = this.elapsedMs();
+    this.anchor = { tick: this.tick + 1, atMs: Math.max(lastTickMs + stepMs, elapsed) };
+    if (this.timer && !this.stopped) {
+      clearTimeout(this.timer);
+      this.timer = null;
+      this.arm(this.anchor.atMs, elapsed);
+    }
   }
 
   /** Starts the loop; the sensor must already be started (its first reading taken). */
@@ -70,15 +99,14 @@ export class Scheduler {
     return Number(process.hrtime.bigint() - this.startNs) / 1e6;
   }
 
-  /** Start of tick k (1-based), ms after start: the first at firstTickMs, then one every step. */
+  /** Start of tick k (1-based), ms after start: the first at firstTickMs, then one every step (from the anchor a new step set). */
   private tickAtMs(k: number): number {
-    const { stepMs, firstTickMs = stepMs } = this.options;
-    return firstTickMs + (k - 1) * stepMs;
+    return this.anchor.atMs + (k - this.anchor.tick) * this.stepMs;
   }
 
   private scheduleNext(): void {
     if (this.stopped) return;
-    const { stepMs, durationMs } = this.options;
+    const { stepMs } = this;
     const elapsed = this.elapsedMs();
     let next = this.tickAtMs(this.tick + 1);
     if (next <= elapsed) {
@@ -88,6 +116,12 @@ export class Scheduler {
       next = this.tickAtMs(this.tick + 1);
       this.logOverrun(missed, elapsed);
     }
+    this.arm(next, elapsed);
+  }
+
+  /** Sets the timer of the tick due at `next` (ms after start), or stops when that is past the duration. */
+  private arm(next: number, elapsed: number): void {
+    const { durationMs } = this.options;
     if (durationMs !== null && next > durationMs + 1) {
       this.stop();
       return;
@@ -101,7 +135,7 @@ export class Scheduler {
     this.overrunsSinceLog += missed;
     if (elapsedMs - this.lastOverrunLogMs < OVERRUN_LOG_EVERY_MS) return;
     this.options.logger.warn(
-      { missed: this.overrunsSinceLog, stepMs: this.options.stepMs },
+      { missed: this.overrunsSinceLog, stepMs: this.stepMs },
       'sampling overran its step; skipping ticks (said at most once a minute)',
     );
     this.lastOverrunLogMs = elapsedMs;

@@ -17,11 +17,16 @@ export class SteppedExporter implements Exporter {
   constructor(
     readonly inner: Exporter,
     private readonly stepMs: number,
-    private readonly sensorStepMs: number,
+    private sensorStepMs: number,
     private readonly nowMs: () => number = () => performance.now(),
   ) {
     this.name = inner.name;
     this.ended = inner.ended;
+  }
+
+  /** The sensor samples at a new step (a reload): its own step and schedule stay. */
+  setSensorStep(sensorStepMs: number): void {
+    this.sensorStepMs = sensorStepMs;
   }
 
   start(): Promise<void> {

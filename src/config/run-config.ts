@@ -207,7 +207,8 @@ function checkSpoolsApart(exporters: readonly CheckedExporter[], report: Report)
   }
 }
 
-function canonicalDir(dir: string): string {
+/** The directory as the file system resolves it (symlinks followed); as written when it does not exist yet. */
+export function canonicalDir(dir: string): string {
   try {
     return realpathSync(dir);
   } catch {

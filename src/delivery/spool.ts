@@ -2,6 +2,7 @@ import { closeSync, fdatasyncSync, fstatSync, fsyncSync, ftruncateSync, lstatSyn
 import { join } from 'node:path';
 import { fsErrorCode, mkdirsSync, NotRegularFileError, readRegularFileSync } from '../core/bounded-fs.js';
 import { ScaphError } from '../core/errors.js';
+import { readSpoolFormat, writeSpoolFormat } from './spool-format.js';
 import { acquireSpoolLock, releaseSpoolLock } from './spool-lock.js';
 import type { Logger } from '../core/log.js';
 import { encodeRecord, parseSegment, segmentFirstSeq, segmentName, type SpoolRecord } from './spool-segment.js';
@@ -92,13 +93,17 @@ export class Spool {
   /**
    * Opens (or creates) the spool in `dir`, locks it for this process (another live agent holding it is a
    * SpoolLockedError naming its pid) and indexes what an earlier run left. Any setup problem is a
-   * SpoolDirError naming the directory and the OS error: at start, never later.
+   * SpoolDirError naming the directory and the OS error: at start, never later. A directory holding a
+   * format this scaph cannot read (spool-format.ts) is a SpoolFormatError, raised before anything in it
+   * is touched.
    */
   static open(o: SpoolOptions): Spool {
     const spool = new Spool(o);
     spool.makeDir();
+    const marked = readSpoolFormat(o.dir) !== null;
     acquireSpoolLock(o.dir);
     try {
+      if (!marked) spool.markFormat();
       spool.ackedSeq = spool.readAck();
       spool.ackWrittenSeq = spool.ackedSeq;
       spool.index();
@@ -108,6 +113,14 @@ export class Spool {
       throw err;
     }
     return spool;
+  }
+
+  private markFormat(): void {
+    try {
+      writeSpoolFormat(this.o.dir);
+    } catch (err) {
+      throw new SpoolDirError(this.o.dir, `cannot record its format (${fsErrorCode(err)})`, 'make it writable for scaph\'s user, or free some space');
+    }
   }
 
   private makeDir(): void {
@@ -236,6 +249,7 @@ export class Spool {
     this.cache = null;
     this.makeDir();
     acquireSpoolLock(this.o.dir);
+    this.markFormat();
     this.ackWrittenSeq = Number.NaN;
     this.writeAck();
     let kept = 0;

@@ -10,7 +10,24 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runScaph, startScaph, type ScaphProcess, type ScaphRun } from '../../support/fixtures/run-scaph.js';
 import { FakeRiemannServer } from '../../support/servers/riemann.js';
-import { eventually, expectClean, expectFailure, HOST_SERIES, jsonHostPowers, jsonReportTimes, logLines, missing, RemoteWriteReceiver, riemannHostTimes, runConfig, saying, sleep, tempDir, JSON_LOGS } from '../../support/harness/bad-input.js';
+import {
+  eventually,
+  expectClean,
+  expectFailure,
+  HOST_SERIES,
+  jsonHostPowers,
+  jsonReportTimes,
+  logLines,
+  missing,
+  refusedReload,
+  RemoteWriteReceiver,
+  riemannHostTimes,
+  runConfig,
+  saying,
+  sleep,
+  tempDir,
+  JSON_LOGS,
+} from '../../support/harness/bad-input.js';
 
 /** A run config: a spooled Riemann exporter, then a json exporter listing every sample taken. */
 function riemannConfig(dir: string, port: number, spool: string): { config: string; sampled: string } {
@@ -112,6 +129,50 @@ describe('two writers on one spool', () => {
     });
     expect(counted.length).toBeGreaterThanOrEqual(10);
     expect(missing(counted, arrived)).toEqual([]);
+  });
+});
+
+describe('two writers on one spool, by a reload (SIGHUP)', () => {
+  it('a reloaded file giving two exporters one spool_dir: refused, the running config stays, nothing lost', async () => {
+    const r = await refusedReload((config, dir) =>
+      writeFileSync(
+        config,
+        readFileSync(config, 'utf8').replace('type = "remote-write"', `type = "remote-write"\nspool_dir = "${dir}/spool"`) +
+          `[[exporter]]\ntype = "riemann"\nspool_dir = "${dir}/spool/"\n`,
+      ),
+    );
+    expect(r.aliveAfter).toBe(true);
+    expectClean(r.run);
+    expect(r.refused).toHaveLength(1);
+    expect(r.refused[0]?.msg).toMatch(/^config not reloaded, the running config stays: 1 problem: .*:\d+: exporter\[2\]\.spool_dir: same spool directory as exporter\[0\] \(remote-write\)/);
+    expect(r.sampledAfter).toBeGreaterThanOrEqual(4);
+    expect(r.missing).toEqual([]);
+  });
+
+  it("a reloaded file naming the spool another agent holds: refused naming that agent's pid; neither loses anything", async () => {
+    const dir = tempDir();
+    const riemann = await FakeRiemannServer.start();
+    const spool = join(dir, 'spool');
+    const other = riemannConfig(dir, riemann.port, spool);
+    const holder = startScaph(['--no-header', 'run', '-c', other.config], { timeoutMs: 60_000 });
+    try {
+      await eventually(() => riemannHostTimes(riemann.events).size >= 2, 10_000, "the other agent's deliveries");
+      const r = await refusedReload((config) => writeFileSync(config, readFileSync(config, 'utf8').replace('type = "remote-write"', `type = "remote-write"\nspool_dir = "${spool}"`)), { dir });
+      expect(r.aliveAfter).toBe(true);
+      expectClean(r.run);
+      expect(r.refused).toHaveLength(1);
+      expect(r.refused[0]?.msg).toBe(
+        `config not reloaded, the running config stays: remote-write[0]: spool directory "${spool}" is in use by another scaph agent (pid ${holder.pid}): ` +
+          "stop that agent first, or give this one its own spool_dir (two agents sharing a spool would delete each other's unsent samples)",
+      );
+      expect(r.missing).toEqual([]);
+      await sleep(1000);
+      expectClean(await holder.stop());
+      expect(missing(jsonReportTimes(other.sampled), riemannHostTimes(riemann.events))).toEqual([]);
+    } finally {
+      await holder.stop('SIGKILL');
+      await riemann.stop();
+    }
   });
 });
 

@@ -141,6 +141,22 @@ describe('spool directories holding odd entries', () => {
     writeFileSync(config, `[[exporter]]\ntype = "riemann"\nspool_dir = "spool"\n`);
     expectFailure(await runScaph([...ESTIMATE, 'run', '-c', config]), 1, /holds an unreadable "ack" file \(it is a directory\)/);
   });
+
+  it('a spool a newer scaph wrote (format 2, a downgrade): exit 1 naming the directory and both formats; nothing in it deleted', async () => {
+    const dir = tempDir();
+    const spool = join(dir, 'spool');
+    mkdirSync(spool);
+    const files: Record<string, string> = { format: 'scaph spool format 2\n', ack: '41\n', '0000000000000000.seg': 'records 0 to 41: acknowledged', '0000000000000042.seg': 'unsent, in a layout 0.1.0 cannot read' };
+    for (const [name, content] of Object.entries(files)) writeFileSync(join(spool, name), content);
+    const config = join(dir, 'scaph.toml');
+    writeFileSync(config, `[[exporter]]\ntype = "riemann"\nspool_dir = "spool"\n`);
+    const r = await runScaph([...ESTIMATE, 'run', '-c', config]);
+    expectFailure(r, 1, new RegExp(`spool directory "${spool}" holds spool format 2, written by a newer scaph; this scaph reads spool format 1\\. Nothing in it was changed`));
+    expect(r.ms).toBeLessThan(10_000);
+    // Not indexed (the acknowledged segment would have been deleted), not locked.
+    expect(Object.fromEntries(Object.keys(files).map((name) => [name, readFileSync(join(spool, name), 'utf8')]))).toEqual(files);
+    expect(existsSync(join(spool, 'lock'))).toBe(false);
+  });
 });
 
 describe('config files', () => {

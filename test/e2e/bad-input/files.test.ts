@@ -3,11 +3,11 @@
  * garbage. One line naming the file and what to do; exit 1 for a machine or file problem, 2 for usage and
  * config (and --check lists every problem of a config at once).
  */
-import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runScaph, SCAPH_BIN, type ScaphRun } from '../../support/fixtures/run-scaph.js';
-import { expectClean, expectFailure, logLines, tempDir, JSON_LOGS } from '../../support/harness/bad-input.js';
+import { NOBODY, runScaph, SCAPH_BIN, type ScaphRun } from '../../support/fixtures/run-scaph.js';
+import { expectClean, expectFailure, logLines, refusedReload, tempDir, JSON_LOGS, type RefusedReload } from '../../support/harness/bad-input.js';
 import { runCommand, withoutDacOverride } from '../../support/harness/run-command.js';
 
 const ESTIMATE = ['--no-header', '--sensor', 'estimate'];
@@ -118,6 +118,49 @@ describe('config files', () => {
     expectFailure(both, 2, new RegExp(`exporter\\[0\\]\\.bearer_token_file: \\(remote-write\\) file "${dir}/token-dir" is a directory`));
     expect(both.stderr).toContain(`exporter[0].ca: (remote-write) file "${dir}/missing.pem" does not exist`);
     expect(both.stderr).toContain('(2 problems in');
+  });
+});
+
+describe('config files spoiled under a running agent, then SIGHUP (reload)', () => {
+  /** Still running after the SIGHUP, one error line (the reason in full), sampling on, nothing lost. */
+  function expectRefused(r: RefusedReload, message: RegExp): void {
+    expect(r.aliveAfter, r.run.stderr).toBe(true);
+    expectClean(r.run);
+    expect(r.refused, r.run.stderr).toHaveLength(1);
+    expect(r.refused[0]?.level).toBe(50);
+    expect(r.refused[0]?.msg).toMatch(/^config not reloaded, the running config stays: /);
+    expect(r.refused[0]?.msg).toMatch(message);
+    expect(r.refused[0]?.msg).not.toContain('\n');
+    expect(logLines(r.run.stderr).filter((l) => l.level >= 50)).toHaveLength(1);
+    expect(r.sampledAfter).toBeGreaterThanOrEqual(4);
+    expect(r.missing).toEqual([]);
+  }
+
+  it('a file scaph may no longer read (EACCES): refused, the running config stays', async () => {
+    // Root reads a mode-000 file anyway: the agent runs as nobody, as the unit runs it as scaph.
+    const asRoot = process.getuid?.() === 0;
+    const dir = tempDir('scaph-reload-');
+    if (asRoot) chownSync(dir, 65534, 65534);
+    chmodSync(dir, 0o755);
+    const r = await refusedReload((config) => chmodSync(config, 0o000), { dir, ...(asRoot ? { as: NOBODY } : {}) });
+    expectRefused(r, /cannot read the config file ".*\/scaph-[a-z0-9]+\.toml" \(EACCES\)/);
+  });
+
+  it('a syntax error: refused with its line, the running config stays', async () => {
+    const r = await refusedReload((config) => writeFileSync(config, `${readFileSync(config, 'utf8')}\n[[exporter]\ntype = "json"\n`));
+    expectRefused(r, /1 problem: .*\.toml:11: TOML syntax: Invalid TOML document: expected end of table array declaration$/);
+  });
+
+  it('the file deleted (a package removal, a bad deploy): refused, the running config stays', async () => {
+    const r = await refusedReload((config) => rmSync(config));
+    expectRefused(r, /cannot read the config file ".*\.toml" \(ENOENT\)/);
+  });
+
+  it('every problem on the one line: an unknown key and an input file that is gone', async () => {
+    const r = await refusedReload((config, dir) =>
+      writeFileSync(config, `${readFileSync(config, 'utf8').replace('type = "remote-write"', 'type = "remote-write"\ncolor = "red"')}[[exporter]]\ntype = "riemann"\ntls = true\nca = "${dir}/gone.pem"\n`),
+    );
+    expectRefused(r, /2 problems: .*exporter\[0\]\.color: \(remote-write\) unknown key.*; .*exporter\[2\]\.ca: \(riemann\) file ".*\/gone\.pem" does not exist$/);
   });
 });
 

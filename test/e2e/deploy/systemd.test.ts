@@ -1,9 +1,12 @@
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { packageRoot } from '../../../src/core/package-file.js';
+import { SCAPH_BIN, startScaph } from '../../support/fixtures/run-scaph.js';
+import { eventually, expectClean, saying } from '../../support/harness/bad-input.js';
+import { FakeRiemannServer } from '../../support/servers/riemann.js';
 
 const SYSTEMD = join(packageRoot(), 'systemd');
 const unit = readFileSync(join(SYSTEMD, 'scaph.service'), 'utf8');
@@ -49,6 +52,8 @@ describe('systemd unit', () => {
     }
     expect(d.get('ExecStart')).toEqual(['/usr/bin/scaph run -c /etc/scaph/scaph.toml']);
     expect(d.get('ExecStartPre')).toEqual(['/usr/bin/scaph run -c /etc/scaph/scaph.toml --check']);
+    // systemctl reload: the check (a bad file fails the reload visibly), then SIGHUP to the agent.
+    expect(d.get('ExecReload')).toEqual(['/usr/bin/scaph run -c /etc/scaph/scaph.toml --check', '/bin/kill -HUP $MAINPID']);
     expect(d.get('RestartPreventExitStatus')).toEqual(['2']);
     // The whole credentials directory, whatever the config uses (test/e2e/deploy/credentials.test.ts).
     expect(d.get('LoadCredential')).toEqual(['scaph:/etc/scaph/credentials']);
@@ -77,6 +82,48 @@ describe('systemd unit', () => {
       const st = statSync(join(root, 'sys/class/powercap', z, 'energy_uj'));
       expect(st.mode & 0o777).toBe(0o440);
       if (process.getuid?.() === 0) expect(st.gid).toBe(990);
+    }
+  });
+
+  it('ExecReload, run as systemd runs it: a bad file fails the reload with its problems and the agent is not signalled; a good one is reloaded', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'scaph-unit-reload-'));
+    const config = join(dir, 'scaph.toml');
+    const riemann = await FakeRiemannServer.start();
+    const good = (label: string): string =>
+      `[sensor]\nkind = "estimate"\nstep = "250ms"\n[[exporter]]\ntype = "json"\nstep = "250ms"\nfile = "${dir}/out.json"\n[[exporter]]\ntype = "riemann"\naddress = "127.0.0.1"\nport = ${riemann.port}\ntag = ["${label}"]\n`;
+    writeFileSync(config, good('a'));
+    const agent = startScaph(['-v', '--no-header', 'run', '-c', config], { timeoutMs: 60_000 });
+    /** The ExecReload= lines in order, stopping at the first that fails (systemd's rule); the exit codes. */
+    const reload = (): Array<{ status: number | null; stderr: string }> => {
+      const out: Array<{ status: number | null; stderr: string }> = [];
+      for (const line of directives(unit).get('ExecReload') ?? []) {
+        const command = line.replaceAll('/usr/bin/scaph', `${process.execPath} ${SCAPH_BIN}`).replaceAll('/etc/scaph/scaph.toml', config).replaceAll('$MAINPID', String(agent.pid));
+        const r = spawnSync('sh', ['-c', command], { encoding: 'utf8' });
+        out.push({ status: r.status, stderr: r.stderr });
+        if (r.status !== 0) break;
+      }
+      return out;
+    };
+    try {
+      await agent.waitForStderr(/machine sensor started/);
+      writeFileSync(config, `${good('b')}colour = "blue"\n`);
+      const refused = reload();
+      expect(refused).toHaveLength(1);
+      expect(refused[0]?.status).toBe(2);
+      expect(refused[0]?.stderr).toMatch(/exporter\[1\]\.colour: \(riemann\) unknown key/);
+      await new Promise((r) => setTimeout(r, 500));
+      expect(saying(agent.stderr, /config (not )?reloaded/)).toEqual([]);
+      writeFileSync(config, good('b'));
+      const applied = reload();
+      expect(applied.map((r) => r.status)).toEqual([0, 0]);
+      await eventually(() => saying(agent.stderr, /^config reloaded/).length === 1, 15_000, 'the reload');
+      expect(saying(agent.stderr, /^config reloaded/)[0]?.msg).toMatch(/1 exporter kept, 1 rebuilt \(riemann\[1\]\)/);
+      expect(agent.child.exitCode).toBeNull();
+      expectClean(await agent.stop());
+    } finally {
+      await agent.stop('SIGKILL');
+      await riemann.stop();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

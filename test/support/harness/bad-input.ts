@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import snappy from 'snappy';
 import { afterAll, expect } from 'vitest';
 import { decodeWriteRequest } from '../oracles/remote-write.js';
-import type { ScaphRun } from '../fixtures/run-scaph.js';
+import { startScaph, type ScaphRun, type ScaphRunOptions } from '../fixtures/run-scaph.js';
 
 export const HOST_SERIES = 'scaph_host_power_microwatts';
 
@@ -226,4 +226,53 @@ export function riemannHostTimes(events: ReadonlyArray<{ service?: string; timeM
   const out = new Set<number>();
   for (const e of events) if (e.service === HOST_SERIES && e.timeMicros !== undefined) out.add(Math.round(e.timeMicros / 1000));
   return out;
+}
+
+/** What a `scaph run` did around a reload its config made it refuse. */
+export interface RefusedReload {
+  readonly run: ScaphRun;
+  /** The error lines saying a reload was refused. */
+  readonly refused: LogLine[];
+  /** The agent was still running after the SIGHUP (no exit, no restart needed). */
+  readonly aliveAfter: boolean;
+  readonly sampled: number[];
+  /** Samples taken after the SIGHUP, by the config that kept running. */
+  readonly sampledAfter: number;
+  /** What of the sampled steps did not reach the receiver. */
+  readonly missing: number[];
+}
+
+/**
+ * `scaph run` pushing to a remote-write receiver (a json exporter listing every sample taken), whose
+ * config `breakIt` spoils while it runs (given the config path and its directory), then SIGHUP: resolves
+ * once the agent said why it refuses and took 4 more samples, and was stopped (SIGTERM).
+ */
+export async function refusedReload(breakIt: (config: string, dir: string) => void, options: { readonly dir?: string } & Pick<ScaphRunOptions, 'as'> = {}): Promise<RefusedReload> {
+  const dir = options.dir ?? tempDir('scaph-reload-');
+  const receiver = await RemoteWriteReceiver.start();
+  const { config, sampled } = runConfig(dir, `type = "remote-write"\nurl = "${receiver.url}"`);
+  const agent = startScaph(['--no-header', ...JSON_LOGS, 'run', '-c', config], { timeoutMs: 60_000, ...(options.as ? { as: options.as } : {}) });
+  try {
+    await eventually(() => jsonReportTimes(sampled).length >= 4, 15_000, 'samples before the reload');
+    breakIt(config, dir);
+    const before = jsonReportTimes(sampled).length;
+    agent.child.kill('SIGHUP');
+    await eventually(() => saying(agent.stderr, /config not reloaded/).length >= 1, 15_000, 'the line refusing the reload');
+    await eventually(() => jsonReportTimes(sampled).length >= before + 4, 15_000, 'samples after the reload');
+    const aliveAfter = agent.child.exitCode === null && agent.child.signalCode === null;
+    await sleep(500);
+    const run = await agent.stop();
+    const taken = jsonReportTimes(sampled);
+    return {
+      run,
+      refused: saying(run.stderr, /config not reloaded/),
+      aliveAfter,
+      sampled: taken,
+      sampledAfter: taken.length - before,
+      missing: missing(taken, new Set(receiver.stored.keys())),
+    };
+  } finally {
+    await agent.stop('SIGKILL');
+    await receiver.stop();
+  }
 }

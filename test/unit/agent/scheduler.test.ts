@@ -124,6 +124,50 @@ describe('Scheduler', () => {
     expect(said[1]?.['skippedSteps']).toBe(6);
   });
 
+  it('a reload: new exporters and a new step apply from the next tick, with no burst and no gap', async () => {
+    const sensor = new CountingSensor();
+    const before = recorder('before');
+    const after = recorder('after');
+    let s: Scheduler | null = null;
+    const switchAt = 4;
+    const gate = recorder('gate', () => {
+      if (before.got.length === switchAt) {
+        s?.setExporters([after]);
+        s?.setStep(250);
+      }
+    });
+    s = new Scheduler(sensor, [before, gate], { stepMs: 60, durationMs: 1600, logger: silentLogger() });
+    s.start();
+    await s.done;
+    // Every sample went to one list or the other, the switch between two ticks.
+    expect(before.got).toHaveLength(switchAt);
+    expect(after.got.length).toBeGreaterThanOrEqual(3);
+    expect([...before.got, ...after.got]).toHaveLength(sensor.reads.length);
+    const gaps = sensor.reads.slice(1).map((t, i) => t - (sensor.reads[i] ?? 0));
+    for (const gap of gaps.slice(0, switchAt - 1)) expect(gap).toBeLessThan(200);
+    // From the switch on, one reading per new step: the first one new step after the last old tick.
+    for (const gap of gaps.slice(switchAt - 1)) expect(gap).toBeGreaterThan(200);
+  });
+
+  it('a shorter step whose next tick is already due: one reading at once (not counted as skipped), then the new step', async () => {
+    const sensor = new CountingSensor();
+    const s = new Scheduler(sensor, [recorder('a')], { stepMs: 400, firstTickMs: 10, durationMs: 1500, logger: silentLogger() });
+    s.start();
+    await new Promise((r) => setTimeout(r, 300));
+    expect(sensor.reads).toHaveLength(1);
+    const switchedAt = performance.now();
+    s.setStep(100);
+    await s.done;
+    // Tick 2 was due 100 ms after tick 1, long past: it comes at once, not 400 ms after tick 1, not skipped.
+    expect((sensor.reads[1] ?? 0) - switchedAt).toBeLessThan(150);
+    const gaps = sensor.reads.slice(2).map((t, i) => t - (sensor.reads[i + 1] ?? 0));
+    expect(gaps.reduce((x, y) => x + y, 0) / gaps.length).toBeGreaterThan(80);
+    expect(gaps.reduce((x, y) => x + y, 0) / gaps.length).toBeLessThan(150);
+    expect(sensor.reads.length).toBeGreaterThanOrEqual(10);
+    // A skip is counted only where the loop itself was late (a loaded machine), never for the switch.
+    expect(s.skippedTicks).toBeLessThanOrEqual(gaps.filter((g) => g > 150).length);
+  });
+
   it('stop() ends the loop promptly', async () => {
     const sensor = new CountingSensor();
     const s = new Scheduler(sensor, [recorder('a')], { stepMs: 50, durationMs: null, logger: silentLogger() });

@@ -38,3 +38,21 @@ describe('SteppedExporter', () => {
     expect(taken).toHaveLength(21);
   });
 });
+
+describe('SteppedExporter across a reload', () => {
+  it('keeps its own step and schedule when the sensor step changes', () => {
+    const rec = recorder();
+    let now = 0;
+    const gate = new SteppedExporter(rec, 6000, 2000, () => now);
+    const feed = (fromMs: number, toMs: number, everyMs: number): void => {
+      for (let t = fromMs; t <= toMs; t += everyMs) {
+        now = t;
+        gate.export(syntheticSample({ timestampMs: t }));
+      }
+    };
+    feed(0, 10_000, 2000);
+    gate.setSensorStep(500);
+    feed(10_500, 25_000, 500);
+    expect(rec.got.map((ms) => ms / 1000)).toEqual([0, 6, 12, 18, 24]);
+  });
+});
