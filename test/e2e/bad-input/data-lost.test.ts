@@ -99,7 +99,7 @@ describe('two writers on one spool', () => {
     const dir = tempDir();
     const riemann = await FakeRiemannServer.start();
     const { config, sampled } = riemannConfig(dir, riemann.port, join(dir, 'spool'));
-    const first = startScaph(['--no-header', 'run', '-c', config], { timeoutMs: 60_000 });
+    const first = startScaph(['--no-header', ...JSON_LOGS, 'run', '-c', config], { timeoutMs: 60_000 });
     try {
       await eventually(() => riemannHostTimes(riemann.events).size >= 2, 10_000, 'the first deliveries');
       const second = await runScaph(['--no-header', 'run', '-c', config], { timeoutMs: 20_000 });
@@ -154,7 +154,7 @@ describe('two writers on one spool, by a reload (SIGHUP)', () => {
     const riemann = await FakeRiemannServer.start();
     const spool = join(dir, 'spool');
     const other = riemannConfig(dir, riemann.port, spool);
-    const holder = startScaph(['--no-header', 'run', '-c', other.config], { timeoutMs: 60_000 });
+    const holder = startScaph(['--no-header', ...JSON_LOGS, 'run', '-c', other.config], { timeoutMs: 60_000 });
     try {
       await eventually(() => riemannHostTimes(riemann.events).size >= 2, 10_000, "the other agent's deliveries");
       const r = await refusedReload((config) => writeFileSync(config, readFileSync(config, 'utf8').replace('type = "remote-write"', `type = "remote-write"\nspool_dir = "${spool}"`)), { dir });

@@ -148,7 +148,7 @@ describe('config files spoiled under a running agent, then SIGHUP (reload)', () 
 
   it('a syntax error: refused with its line, the running config stays', async () => {
     const r = await refusedReload((config) => writeFileSync(config, `${readFileSync(config, 'utf8')}\n[[exporter]\ntype = "json"\n`));
-    expectRefused(r, /1 problem: .*\.toml:11: TOML syntax: Invalid TOML document: expected end of table array declaration$/);
+    expectRefused(r, /1 problem: .*\.toml:13: TOML syntax: Invalid TOML document: expected end of table array declaration$/);
   });
 
   it('the file deleted (a package removal, a bad deploy): refused, the running config stays', async () => {

@@ -9,7 +9,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startScaph, type ScaphProcess } from '../../support/fixtures/run-scaph.js';
-import { eventually, expectClean, HOST_SERIES, jsonReportTimes, RemoteWriteReceiver, saying, tempDir } from '../../support/harness/bad-input.js';
+import { eventually, expectClean, HOST_SERIES, jsonReportTimes, RemoteWriteReceiver, saying, tempDir, JSON_LOGS } from '../../support/harness/bad-input.js';
 import type { ManagedServer } from '../../support/servers/managed-server.js';
 import { startVictoriaMetrics, vmExport } from '../../support/servers/victoria-metrics.js';
 
@@ -47,7 +47,7 @@ class Config {
   }
 
   start(): ScaphProcess {
-    return startScaph(['-v', '--no-header', 'run', '-c', this.path], { timeoutMs: 120_000 });
+    return startScaph(['-v', '--no-header', ...JSON_LOGS, 'run', '-c', this.path], { timeoutMs: 120_000 });
   }
 
   taken(): number[] {

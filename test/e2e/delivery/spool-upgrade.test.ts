@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { packageRoot } from '../../../src/core/package-file.js';
 import { startScaph } from '../../support/fixtures/run-scaph.js';
-import { eventually, expectClean, HOST_SERIES, jsonReportTimes, missing, runConfig, tempDir } from '../../support/harness/bad-input.js';
+import { eventually, expectClean, HOST_SERIES, jsonReportTimes, missing, runConfig, tempDir, JSON_LOGS } from '../../support/harness/bad-input.js';
 import { Warp10TestServer } from '../../support/servers/warp10.js';
 
 const FIXTURE = join(packageRoot(), 'test', 'support', 'fixtures', 'spool-0.1.0');
@@ -37,7 +37,7 @@ describe('a spool written by scaph 0.1.0', () => {
       dir,
       `type = "warp10"\nhost = "127.0.0.1"\nport = ${warp10.port}\nwrite_token = "write-token"\nstep = "250ms"\nspool_dir = "${spool}"\nspool_max_age = "36500d"`,
     );
-    const agent = startScaph(['--no-header', 'run', '-c', config], { timeoutMs: 60_000 });
+    const agent = startScaph(['--no-header', ...JSON_LOGS, 'run', '-c', config], { timeoutMs: 60_000 });
     try {
       await eventually(() => jsonReportTimes(sampled).length >= 4 && missing(jsonReportTimes(sampled), new Set(stored().keys())).length === 0, 20_000, 'the new samples');
       expectClean(await agent.stop());

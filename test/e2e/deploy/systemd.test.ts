@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { packageRoot } from '../../../src/core/package-file.js';
 import { SCAPH_BIN, startScaph } from '../../support/fixtures/run-scaph.js';
-import { eventually, expectClean, saying } from '../../support/harness/bad-input.js';
+import { eventually, expectClean, saying, JSON_LOGS } from '../../support/harness/bad-input.js';
 import { FakeRiemannServer } from '../../support/servers/riemann.js';
 
 const SYSTEMD = join(packageRoot(), 'systemd');
@@ -92,7 +92,7 @@ describe('systemd unit', () => {
     const good = (label: string): string =>
       `[sensor]\nkind = "estimate"\nstep = "250ms"\n[[exporter]]\ntype = "json"\nstep = "250ms"\nfile = "${dir}/out.json"\n[[exporter]]\ntype = "riemann"\naddress = "127.0.0.1"\nport = ${riemann.port}\ntag = ["${label}"]\n`;
     writeFileSync(config, good('a'));
-    const agent = startScaph(['-v', '--no-header', 'run', '-c', config], { timeoutMs: 60_000 });
+    const agent = startScaph(['-v', '--no-header', ...JSON_LOGS, 'run', '-c', config], { timeoutMs: 60_000 });
     /** The ExecReload= lines in order, stopping at the first that fails (systemd's rule); the exit codes. */
     const reload = (): Array<{ status: number | null; stderr: string }> => {
       const out: Array<{ status: number | null; stderr: string }> = [];

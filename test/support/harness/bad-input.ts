@@ -217,7 +217,9 @@ export function runConfig(dir: string, exporterToml: string, step = '250ms'): { 
   const id = Math.random().toString(36).slice(2);
   const sampled = join(dir, `sampled-${id}.json`);
   const config = join(dir, `scaph-${id}.toml`);
-  writeFileSync(config, `[sensor]\nkind = "estimate"\nstep = "${step}"\n[[exporter]]\n${exporterToml}\nstep = "${step}"\n[[exporter]]\ntype = "json"\nfile = "${sampled}"\nstep = "${step}"\n`);
+  // The exporter takes every sample unless its lines give a step of their own.
+  const exporterStep = /^step\s*=/m.test(exporterToml) ? '' : `step = "${step}"\n`;
+  writeFileSync(config, `[sensor]\nkind = "estimate"\nstep = "${step}"\n[[exporter]]\n${exporterToml}\n${exporterStep}[[exporter]]\ntype = "json"\nfile = "${sampled}"\nstep = "${step}"\n`);
   return { config, sampled };
 }
 

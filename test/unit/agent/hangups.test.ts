@@ -37,7 +37,7 @@ describe('Hangups', () => {
     const dir = mkdtempSync(join(tmpdir(), 'scaph-hangups-'));
     const file = join(dir, 'scaph.toml');
     const toml = (label: string): string =>
-      `[sensor]\nkind = "estimate"\nstep = "100ms"\n[[exporter]]\ntype = "remote-write"\nurl = "early-hup"\nlabel = { n = "${label}" }\n`;
+      `[sensor]\nkind = "estimate"\nstep = "100ms"\n[[exporter]]\ntype = "remote-write"\nurl = "early-hup"\nstep = "100ms"\nlabel = { n = "${label}" }\n`;
     writeFileSync(file, toml('1'));
     const log = captureLogger();
     onTestFinished(() => rmSync(dir, { recursive: true, force: true }));

@@ -99,7 +99,8 @@ afterEach(async () => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
-const push = (type: string, url: string, extra = ''): string => `[[exporter]]\ntype = "${type}"\nurl = "${url}"\n${extra}\n`;
+// Every sample (the sensor's 1 s step) unless a test gives its own: without one an exporter takes its subcommand's default.
+const push = (type: string, url: string, extra = ''): string => `[[exporter]]\ntype = "${type}"\nurl = "${url}"\n${/\bstep\b/.test(extra) ? extra : `${extra}\nstep = 1`}\n`;
 const SENSOR = `[sensor]\nkind = "estimate"\nstep = 1\n`;
 const ERROR = 50;
 const INFO = 30;
@@ -152,7 +153,7 @@ describe('Reloader', () => {
     expect(errors).toHaveLength(1);
     expect(errors[0]?.msg).toBe(
       `config not reloaded, the running config stays: 2 problems: ${a.file}:7: exporter[0].colour: (remote-write) unknown key for a remote-write exporter; ` +
-        `valid keys: ca, gzip, label, mode, password, self_metrics, url, write_token_file; ${a.file}:9: exporter[1].type: unknown exporter type "nope"; known types: json, remote-write, riemann`,
+        `valid keys: ca, gzip, label, mode, password, self_metrics, step, url, write_token_file; ${a.file}:10: exporter[1].type: unknown exporter type "nope"; known types: json, remote-write, riemann`,
     );
     expect(errors[0]?.msg).not.toContain('\n');
     // A syntax error, a file gone: the same, one line each.
@@ -224,7 +225,7 @@ describe('Reloader', () => {
   it('removed exporters stop and added ones start; a spooled removed one leaves its unsent samples in its spool', async () => {
     const a = await agent(SENSOR + push('remote-write', 'leaves', 'mode = "hang"\nspool_dir = "left"') + push('riemann', 'r1'));
     a.feed(2);
-    await a.reload(SENSOR + push('riemann', 'r1') + '[[exporter]]\ntype = "json"\nfile = "out.json"\n');
+    await a.reload(SENSOR + push('riemann', 'r1') + '[[exporter]]\ntype = "json"\nfile = "out.json"\nstep = 1\n');
     a.feed(2);
     expect(built.get('leaves')?.transport.closed).toBe(true);
     expect(existsSync(join(a.dir, 'left', 'lock'))).toBe(false);
@@ -252,7 +253,7 @@ describe('Reloader', () => {
 
   it('an exporter that cannot start after the swap is said once and left out; the others run; the next reload builds it again', async () => {
     const a = await agent(SENSOR + push('remote-write', 'goes-on'));
-    await a.reload(SENSOR + push('remote-write', 'goes-on') + '[[exporter]]\ntype = "json"\nfile = "missing-dir/out.json"\n');
+    await a.reload(SENSOR + push('remote-write', 'goes-on') + '[[exporter]]\ntype = "json"\nfile = "missing-dir/out.json"\nstep = 1\n');
     const errors = a.lines(ERROR, /could not start after the reload/);
     expect(errors).toHaveLength(1);
     expect(errors[0]?.msg).toMatch(/^json\[1\] could not start after the reload and is not running \(cannot write the JSON output to ".*missing-dir\/out.json" \(ENOENT\)/);
