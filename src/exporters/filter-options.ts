@@ -52,7 +52,7 @@ export function filterSettings(values: OptionValues): FilterSettings {
 /** For --help: what the filters do, with an example; `scope` says where they apply when not everywhere. */
 export function filterHelp(scope = ''): string {
   return (
-    `Filters${scope}, applied before encoding: --keep-metrics, then --drop-metrics (regexes matching whole\n` +
+    `Filters${scope}, applied before encoding: --keep-metrics, then --drop-metrics (RE2 regexes matching whole\n` +
     'family names, as in Prometheus relabelling), then --drop-labels. scaph_delivery_* are never filtered.\n' +
     "  e.g. --keep-metrics 'scaph_(host|socket|process)_.*' --drop-metrics 'scaph_process_memory_.*' --drop-labels cmdline\n"
   );

@@ -95,6 +95,8 @@ export function selectionHelp(ending: string): string {
     '_energy_microjoules and _count, so kept + others = the power of all processes, exactly (the same for\n' +
     'containers, pods, namespaces and units with --containers), and the energy too: a kept process\'s energy\n' +
     'counts the steps it was sent, the rest is in the others. A process that stops qualifying keeps its\n' +
-    `series --selection-hold-steps more steps (default ${DEFAULT_HOLD_STEPS}), so series do not flap.\nWhen it leaves, ${ending}.\n`
+    `series --selection-hold-steps more steps (default ${DEFAULT_HOLD_STEPS}), so series do not flap.\nWhen it leaves, ${ending}.\n` +
+    'The regexes are RE2 (as in Prometheus; no backreferences or lookaround), matched anywhere in the\n' +
+    'executable name or command line; repeat a flag to give several (any of them).\n'
   );
 }
