@@ -3,6 +3,7 @@ import type { OptionValues } from 'commander';
 import { isInputFileOption, specCommand } from '../config/exporter-options.js';
 import { canonicalDir, type ExporterConfig } from '../config/run-config.js';
 import { fsErrorCode, readRegularFileSync } from '../core/bounded-fs.js';
+import { UserPatterns } from '../core/user-pattern.js';
 
 /**
  * What makes a running exporter the one an [[exporter]] table asks for: its type, the options commander
@@ -60,7 +61,7 @@ function readInputFile(path: string): Buffer {
 
 /**
  * A value commander parsed, as plain JSON data with object keys sorted (so the order of keys in the file
- * does not matter) and regexes by source and flags. Anything else (a class instance from a future option
+ * does not matter) and regexes and user patterns by source (and flags or scope). Anything else (a class instance from a future option
  * parser) is refused: comparing it by its enumerable fields could call two different settings equal.
  */
 export function canonical(value: unknown): unknown {
@@ -68,6 +69,7 @@ export function canonical(value: unknown): unknown {
   if (typeof value === 'number') return Number.isFinite(value) ? value : String(value);
   if (value === undefined) return null;
   if (value instanceof RegExp) return { regex: value.source, flags: value.flags };
+  if (value instanceof UserPatterns) return { patterns: [...value.sources], scope: value.scope };
   if (Array.isArray(value)) return value.map(canonical);
   if (typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
     const out: Record<string, unknown> = {};

@@ -2,7 +2,7 @@ import { accessSync, constants, statSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { Command, type Option, type OptionValues } from 'commander';
 import type { ExporterCommandSpec, ExporterSettings } from '../exporters/command.js';
-import { AliasOption } from '../exporters/parse.js';
+import { AliasOption, RepeatableOption } from '../exporters/parse.js';
 import { fsErrorCode, NotRegularFileError, readRegularFileSync } from '../core/bounded-fs.js';
 import { checkKeyPair } from '../net/tls.js';
 import { stepKeys } from './exporter-step.js';
@@ -134,8 +134,10 @@ export function resolvePathKeys(
  * Turns the keys of one [[exporter]] table into the subcommand's argv and lets commander parse it, so a
  * file accepts exactly what the subcommand accepts (same names, parsers, choices and defaults). Keys are
  * snake_case or kebab-case long option names; booleans are true/false (`header = false` for `--no-header`);
- * lists repeat the flag; tables become repeated `key=value` arguments. `X_file` reads the value of `--X`
- * from a file when the subcommand has no `--X-file` of its own.
+ * the key of a repeatable option takes a list (repeating the flag) or one value, and a table becomes
+ * repeated `key=value` arguments; the key of any other option takes one value and refuses a list or a
+ * table (the command line would keep only the last of repeated values: a file must not drop some
+ * silently). `X_file` reads the value of `--X` from a file when the subcommand has no `--X-file` of its own.
  */
 export function exporterArgs(spec: ExporterCommandSpec, table: Readonly<Record<string, unknown>>, readFile = readSecret): ExporterArgs {
   const cmd = specCommand(spec);
@@ -203,6 +205,7 @@ function optionTokens(o: Option, name: string, value: unknown): string[] | strin
     if (o.negate) return name.startsWith('no-') === value ? [flag] : [];
     return value ? [flag] : [];
   }
+  if (!(o instanceof RepeatableOption) && (Array.isArray(value) || isTable(value))) return oneValueRefusal(o, value);
   const items = Array.isArray(value)
     ? (value as unknown[])
     : isTable(value)
@@ -222,6 +225,12 @@ function optionTokens(o: Option, name: string, value: unknown): string[] | strin
     tokens.push(flag, text);
   }
   return tokens;
+}
+
+/** Why a list or a table does not fit an option that takes one value. */
+function oneValueRefusal(o: Option, value: unknown): string {
+  const what = Array.isArray(value) ? `a list of ${value.length}` : 'a table';
+  return `takes one value (${o.long ?? o.flags} cannot be repeated), got ${what}: write one value`;
 }
 
 function isScalarValue(v: unknown): v is string | number | boolean {

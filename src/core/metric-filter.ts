@@ -3,7 +3,8 @@
  * metrics view, before any encoder. Pure: metrics in, metrics out.
  *
  * - Families are kept or dropped by regex on their name, anchored at both ends like Prometheus'
- *   relabelling (`scaph_process_.*`, not `process`): keep first (when given), then drop.
+ *   relabelling (`scaph_process_.*`, not `process`): keep first (when given), then drop. The regexes are
+ *   user patterns (user-pattern.ts): RE2 syntax, as Prometheus has, matched in linear time.
  * - Labels are dropped by name. A label that tells series apart (IDENTITY_LABELS) cannot be dropped:
  *   two series would become one, and what a backend stored would depend on which came last.
  * - The filtered labels object is kept per source labels object (a WeakMap), so a process's series get
@@ -15,6 +16,7 @@
  *   and what was lost, whatever the filters.
  */
 import type { Metric, MetricLabels } from './metrics.js';
+import { UserPatterns } from './user-pattern.js';
 
 export interface MetricFilterSpec {
   /** Regexes (sources, unanchored as the user wrote them): a family is kept when one matches its whole name. Empty = keep all. */
@@ -46,11 +48,9 @@ export const TRANSPORT_LABELS: ReadonlySet<string> = new Set(['job', 'instance',
 
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 
-/** The whole-name regex of a list of alternatives; null for none. Throws SyntaxError on a bad source. */
-export function anchoredRegex(sources: readonly string[]): RegExp | null {
-  if (sources.length === 0) return null;
-  for (const s of sources) new RegExp(s);
-  return new RegExp(`^(?:${sources.map((s) => `(?:${s})`).join('|')})$`);
+/** The whole-name patterns of a list of alternatives given to `flag`; null for none. Throws UserPatternError on a pattern scaph will not run. */
+function familyPatterns(flag: string, sources: readonly string[]): UserPatterns | null {
+  return sources.length === 0 ? null : UserPatterns.compile({ flag }, sources, 'whole');
 }
 
 /** Why `name` cannot be dropped with --drop-labels, or null when it can. */
@@ -70,8 +70,8 @@ export function dropLabelProblem(name: string): string | null {
 export class MetricFilter {
   /** Canonical text of the spec: equal specs, equal keys. */
   readonly key: string;
-  private readonly keep: RegExp | null;
-  private readonly drop: RegExp | null;
+  private readonly keep: UserPatterns | null;
+  private readonly drop: UserPatterns | null;
   private readonly dropLabels: readonly string[];
   private readonly verdicts = new Map<string, boolean>();
   private readonly labelsCache = new WeakMap<MetricLabels, MetricLabels>();
@@ -79,8 +79,8 @@ export class MetricFilter {
   private lastFiltered: MetricLabels | null = null;
 
   constructor(spec: MetricFilterSpec) {
-    this.keep = anchoredRegex(spec.keepMetrics);
-    this.drop = anchoredRegex(spec.dropMetrics);
+    this.keep = familyPatterns('--keep-metrics', spec.keepMetrics);
+    this.drop = familyPatterns('--drop-metrics', spec.dropMetrics);
     for (const name of spec.dropLabels) {
       const problem = dropLabelProblem(name);
       if (problem !== null) throw new Error(problem);

@@ -5,7 +5,9 @@
  * - **Rules**: a process is a candidate when its exe or cmdline matches `include` (if set) and does not
  *   match `exclude`; it qualifies when it is also among the `maxTopConsumers` candidates with the most
  *   power and uses at least `minPowerUw`. Groups follow the same top-N and power rules within their kind
- *   (the regexes name processes, not groups).
+ *   (the regexes name processes, not groups). The regexes are user patterns (user-pattern.ts: RE2, linear
+ *   time, because a process chooses its own name), tested once per process and again only when its exe
+ *   or cmdline change.
  * - **Stability**: a selected process that stops qualifying (falls out of the top N, or under the power
  *   floor) stays selected for `holdSteps` more steps, and leaves at the next one if it still does not
  *   qualify. Two processes trading the N-th rank every few steps therefore both keep their series instead
@@ -38,16 +40,17 @@
  * idempotent for the latest sample (a scrape may ask again), so callers need not coordinate.
  */
 import { GROUP_ENERGY_RETENTION_MS, type GroupKind, type GroupSample, type ProcessSample, type Sample } from './sample.js';
+import type { UserPatterns } from './user-pattern.js';
 
 export interface SelectionOptions {
   /** Keep at most this many candidates by power (per kind for groups), besides those held; null = no cap. */
   readonly maxTopConsumers: number | null;
   /** Keep only those using at least this much power, µW; 0 = no floor. */
   readonly minPowerUw: number;
-  /** Keep only processes whose exe or cmdline matches; null = every process. */
-  readonly include: RegExp | null;
-  /** Never keep processes whose exe or cmdline matches; null = none excluded. */
-  readonly exclude: RegExp | null;
+  /** Keep only processes whose exe or cmdline matches one of these (RE2, linear time); null = every process. */
+  readonly include: UserPatterns | null;
+  /** Never keep processes whose exe or cmdline matches one of these; null = none excluded. */
+  readonly exclude: UserPatterns | null;
   /** Steps a selected process or group stays selected after it stops qualifying; 0 = it leaves at once. */
   readonly holdSteps: number;
 }

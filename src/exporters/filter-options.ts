@@ -1,26 +1,35 @@
 import type { Command, OptionValues } from 'commander';
 import { UsageError } from '../core/errors.js';
-import { anchoredRegex, dropLabelProblem, metricFilter, type MetricFilter } from '../core/metric-filter.js';
+import { dropLabelProblem, metricFilter, type MetricFilter } from '../core/metric-filter.js';
 import { METRIC_FAMILIES } from '../core/metrics.js';
+import { UserPatterns } from '../core/user-pattern.js';
+import { RepeatableOption } from './parse.js';
 
 /**
  * The metric and label filters every exporter that encodes the metrics view has (prometheus,
  * prometheus-push, remote-write, riemann, warp10, stdout --raw-metrics); in a config file they are the
  * `keep_metrics`, `drop_metrics` and `drop_labels` keys of an [[exporter]] (a list repeats the flag).
- * Named after Prometheus' relabelling actions (keep, drop, labeldrop), whose regexes also match whole names.
+ * Named after Prometheus' relabelling actions (keep, drop, labeldrop), whose regexes also match whole
+ * names and are RE2, as ours are (src/core/user-pattern.ts).
  */
 export function addFilterOptions(cmd: Command): Command {
   return cmd
-    .option(
-      '--keep-metrics <regex>',
-      'send only the metric families whose whole name matches, e.g. "scaph_(host|process)_power.*" (repeatable: any of them)',
-      familyRegex('--keep-metrics'),
+    .addOption(
+      new RepeatableOption(
+        '--keep-metrics <regex>',
+        'send only the metric families whose whole name matches, e.g. "scaph_(host|process)_power.*" (RE2 syntax; repeatable: any of them)',
+      ).argParser(familyRegex('--keep-metrics', 'to leave families out, give --drop-metrics')),
     )
-    .option('--drop-metrics <regex>', 'leave out the metric families whose whole name matches (repeatable; applied after --keep-metrics)', familyRegex('--drop-metrics'))
-    .option(
-      '--drop-labels <names>',
-      'remove these labels from every series, comma-separated, e.g. cmdline,exe (repeatable); labels that tell series apart (pid, socket_id...) are refused',
-      dropLabels,
+    .addOption(
+      new RepeatableOption('--drop-metrics <regex>', 'leave out the metric families whose whole name matches (RE2 syntax; repeatable; applied after --keep-metrics)').argParser(
+        familyRegex('--drop-metrics', 'to send only some families, give --keep-metrics'),
+      ),
+    )
+    .addOption(
+      new RepeatableOption(
+        '--drop-labels <names>',
+        'remove these labels from every series, comma-separated, e.g. cmdline,exe (repeatable); labels that tell series apart (pid, socket_id...) are refused',
+      ).argParser(dropLabels),
     );
 }
 
@@ -43,7 +52,7 @@ export function filterSettings(values: OptionValues): FilterSettings {
 /** For --help: what the filters do, with an example; `scope` says where they apply when not everywhere. */
 export function filterHelp(scope = ''): string {
   return (
-    `Filters${scope}, applied before encoding: --keep-metrics, then --drop-metrics (regexes matching whole\n` +
+    `Filters${scope}, applied before encoding: --keep-metrics, then --drop-metrics (RE2 regexes matching whole\n` +
     'family names, as in Prometheus relabelling), then --drop-labels. scaph_delivery_* are never filtered.\n' +
     "  e.g. --keep-metrics 'scaph_(host|socket|process)_.*' --drop-metrics 'scaph_process_memory_.*' --drop-labels cmdline\n"
   );
@@ -53,16 +62,15 @@ export const FILTER_HELP = filterHelp();
 
 const FAMILY_NAMES = Object.keys(METRIC_FAMILIES);
 
-/** A repeatable regex flag: each value must compile and match the whole name of at least one family. */
-function familyRegex(flag: string): (value: string, previous: string[] | undefined) => string[] {
+/**
+ * A repeatable regex flag: each value must be a pattern scaph runs (a UserPatternError says why not) and
+ * match the whole name of at least one family. The sources are kept: MetricFilter compiles them again,
+ * once per spec.
+ */
+function familyRegex(flag: string, insteadOfLookaround: string): (value: string, previous: string[] | undefined) => string[] {
   return (value, previous) => {
-    let re: RegExp | null;
-    try {
-      re = anchoredRegex([value]);
-    } catch (err) {
-      throw new UsageError(`${flag} is not a valid regular expression: ${(err as Error).message}`);
-    }
-    if (re === null || !FAMILY_NAMES.some((name) => re.test(name))) {
+    const re = UserPatterns.compile({ flag, insteadOfLookaround }, [value], 'whole');
+    if (!FAMILY_NAMES.some((name) => re.test(name))) {
       throw new UsageError(
         `${flag} "${value}" matches no metric family: it must match a whole name such as scaph_process_power_consumption_microwatts (e.g. "scaph_process_.*"; scaph_delivery_* are never filtered)`,
       );

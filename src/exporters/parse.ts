@@ -1,5 +1,6 @@
 import { Option, type Command } from 'commander';
 import { UsageError } from '../core/errors.js';
+import { UserPatterns, type PatternScope, type PatternUse } from '../core/user-pattern.js';
 
 /** Commander argument parsers that fail with a one-line usage error naming the flag. */
 
@@ -67,15 +68,20 @@ export function destinationPort(flag: string): (value: string) => number {
   };
 }
 
-export function regex(flag: string): (value: string) => RegExp {
-  return (value: string) => {
-    try {
-      return new RegExp(value);
-    } catch (err) {
-      throw new UsageError(`${flag} is not a valid regular expression: ${(err as Error).message}`);
-    }
-  };
+/**
+ * A repeatable pattern flag (user-pattern.ts: RE2 syntax, linear time): each value is checked at once
+ * (a UserPatternError names the flag, the pattern and why) and added as an alternative to the previous ones.
+ */
+export function patterns(use: PatternUse, scope: PatternScope): (value: string, previous: UserPatterns | undefined) => UserPatterns {
+  return (value, previous) => (previous ? previous.with(use, value) : UserPatterns.compile(use, [value], scope));
 }
+
+/**
+ * An option that may be given several times, each value adding to what the previous ones gave (its
+ * parser takes the previous value). In a config file its key takes a list, or one value; the key of
+ * any other option takes one value and refuses a list (exporter-options.ts).
+ */
+export class RepeatableOption extends Option {}
 
 /** Repeatable `k=v` flags collected into a record. */
 export function keyValue(flag: string): (value: string, previous: Record<string, string> | undefined) => Record<string, string> {

@@ -1,11 +1,16 @@
 import { Option, type Command, type OptionValues } from 'commander';
 import { DEFAULT_HOLD_STEPS, ProcessSelector, type SelectionOptions } from '../core/process-selection.js';
-import { nonNegativeInt, nonNegativeWattsAsUw, positiveInt, regex } from './parse.js';
+import type { UserPatterns } from '../core/user-pattern.js';
+import { nonNegativeInt, nonNegativeWattsAsUw, patterns, positiveInt, RepeatableOption } from './parse.js';
 
 /**
  * The process selection options every exporter that sends process figures has (all but qemu); in a config
  * file they are the `max_top_consumers`, `min_process_power`, `process_regex`, `exclude_process_regex` and
  * `selection_hold_steps` keys of an [[exporter]]. What they do: src/core/process-selection.ts.
+ *
+ * The two regex options are repeatable (any of the patterns), on the command line and in a file alike
+ * (a list), as --keep-metrics and --drop-metrics are: `exclude_process_regex = ["^kworker", "^ksoftirqd"]`
+ * leaves out both. Patterns are RE2 (src/core/user-pattern.ts), matched anywhere in the exe or cmdline.
  */
 export interface SelectionSpelling {
   /** Flags of the top-N option: Scaphandre's json has `-m, --max-top-consumers`, its stdout `-p, --process-number`. */
@@ -38,8 +43,14 @@ function topOption(spelling: SelectionSpelling): Option {
 }
 
 function includeOption(spelling: SelectionSpelling): Option {
-  const o = new Option(spelling.include ?? INCLUDE, 'keep only processes whose executable name or command line matches');
-  return o.argParser(regex(flagName(o)));
+  const o = new RepeatableOption(spelling.include ?? INCLUDE, 'keep only processes whose executable name or command line matches (RE2 syntax; repeatable: any of them)');
+  return o.argParser(patterns({ flag: flagName(o), insteadOfLookaround: 'to leave processes out, give --exclude-process-regex' }, 'anywhere'));
+}
+
+function excludeOption(): Option {
+  return new RepeatableOption(EXCLUDE, 'leave out processes whose executable name or command line matches (RE2 syntax; repeatable: any of them)').argParser(
+    patterns({ flag: '--exclude-process-regex', insteadOfLookaround: 'to keep only some processes, give --process-regex' }, 'anywhere'),
+  );
 }
 
 /** Adds the selection options to `cmd`, with the exporter's spelling of the two that Scaphandre already had. */
@@ -48,7 +59,7 @@ export function addSelectionOptions(cmd: Command, spelling: SelectionSpelling = 
     .addOption(topOption(spelling))
     .addOption(new Option(MIN_POWER, 'keep only processes (and groups) using at least this many watts, e.g. 0.5').argParser(nonNegativeWattsAsUw('--min-process-power')))
     .addOption(includeOption(spelling))
-    .addOption(new Option(EXCLUDE, 'leave out processes whose executable name or command line matches').argParser(regex('--exclude-process-regex')))
+    .addOption(excludeOption())
     .addOption(
       new Option(HOLD, 'a kept process or group that no longer qualifies stays kept this many more steps, so processes trading places around the n-th rank do not start and end series (0 = none)')
         .argParser(nonNegativeInt('--selection-hold-steps'))
@@ -60,8 +71,8 @@ export function addSelectionOptions(cmd: Command, spelling: SelectionSpelling = 
 export function selectionSettings(values: OptionValues, spelling: SelectionSpelling = {}): SelectionOptions | null {
   const top = values[topOption(spelling).attributeName()] as number | undefined;
   const minPowerUw = values['minProcessPower'] as number | undefined;
-  const include = (values[includeOption(spelling).attributeName()] as RegExp | undefined) ?? null;
-  const exclude = (values['excludeProcessRegex'] as RegExp | undefined) ?? null;
+  const include = (values[includeOption(spelling).attributeName()] as UserPatterns | undefined) ?? null;
+  const exclude = (values['excludeProcessRegex'] as UserPatterns | undefined) ?? null;
   if (top === undefined && minPowerUw === undefined && include === null && exclude === null) return null;
   return { maxTopConsumers: top ?? null, minPowerUw: minPowerUw ?? 0, include, exclude, holdSteps: values['selectionHoldSteps'] as number };
 }
@@ -84,6 +95,8 @@ export function selectionHelp(ending: string): string {
     '_energy_microjoules and _count, so kept + others = the power of all processes, exactly (the same for\n' +
     'containers, pods, namespaces and units with --containers), and the energy too: a kept process\'s energy\n' +
     'counts the steps it was sent, the rest is in the others. A process that stops qualifying keeps its\n' +
-    `series --selection-hold-steps more steps (default ${DEFAULT_HOLD_STEPS}), so series do not flap.\nWhen it leaves, ${ending}.\n`
+    `series --selection-hold-steps more steps (default ${DEFAULT_HOLD_STEPS}), so series do not flap.\nWhen it leaves, ${ending}.\n` +
+    'The regexes are RE2 (as in Prometheus; no backreferences or lookaround), matched anywhere in the\n' +
+    'executable name or command line; repeat a flag to give several (any of them).\n'
   );
 }

@@ -7,7 +7,7 @@ import { loadTls } from '../../net/tls.js';
 import type { CommandContext, PushExporterCommand, PushSettings } from '../command.js';
 import { addBackoffOptions, BACKOFF_HELP, pushSettings } from '../backoff.js';
 import { addFilterOptions, FILTER_HELP, filterSettings, type FilterSettings } from '../filter-options.js';
-import { keyValue, nonNegativeInt, positiveInt, positiveSeconds } from '../parse.js';
+import { keyValue, nonNegativeInt, positiveInt, positiveSeconds, RepeatableOption } from '../parse.js';
 import { addSelectionOptions, selectionSettings, selectorFor, selectionHelp, type SelectionSettings } from '../selection-options.js';
 
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
@@ -55,8 +55,8 @@ function configure(cmd: Command): Command {
     .requiredOption('-u, --url <url>', 'remote-write endpoint, e.g. http://prometheus:9090/api/v1/write', httpUrl)
     .option('-S, --step <seconds>', 'seconds between two measurements (decimals allowed)', positiveSeconds('-S/--step'), 5)
     .option('--job <name>', 'value of the job label on every series', nonEmpty('--job'), 'scaph')
-    .option('--label <name=value>', 'add a label to every series (repeatable); overrides job/instance', label, {})
-    .option('--header <name=value>', 'add an HTTP header to every request (repeatable), e.g. X-Scope-OrgID=tenant', header, {})
+    .addOption(new RepeatableOption('--label <name=value>', 'add a label to every series (repeatable); overrides job/instance').argParser(label).default({}))
+    .addOption(new RepeatableOption('--header <name=value>', 'add an HTTP header to every request (repeatable), e.g. X-Scope-OrgID=tenant').argParser(header).default({}))
     .option('--bearer-token-file <file>', `send "Authorization: Bearer <token>" with the token read from this file (or $${BEARER_TOKEN_ENV})`)
     .option('--basic-auth-user <user>', 'HTTP basic auth user name (needs a password)')
     .option('--basic-auth-password-file <file>', `HTTP basic auth password, read from this file (or $${BASIC_PASSWORD_ENV})`)

@@ -6,7 +6,7 @@ import { createRiemannExporter, RIEMANN_DEFAULTS, RiemannTransport } from './tra
 import type { CommandContext, PushExporterCommand, PushSettings } from '../command.js';
 import { addBackoffOptions, BACKOFF_HELP, pushSettings } from '../backoff.js';
 import { addFilterOptions, FILTER_HELP, filterSettings, type FilterSettings } from '../filter-options.js';
-import { addAlias, collect, destinationPort, nonNegativeInt, positiveInt, positiveSeconds } from '../parse.js';
+import { addAlias, collect, destinationPort, nonNegativeInt, positiveInt, positiveSeconds, RepeatableOption } from '../parse.js';
 import { addSelectionOptions, selectionSettings, selectorFor, selectionHelp, type SelectionSettings } from '../selection-options.js';
 
 const DEFAULT_ADDRESS = 'localhost';
@@ -34,7 +34,7 @@ export const riemannCommand: PushExporterCommand<RiemannSettings> = {
       .option('--cert <file>', 'PEM file of this client certificate (--mtls)')
       .option('--key <file>', 'PEM file of the client private key: RSA, PKCS#8 or EC (--mtls)')
       .option('--ttl <seconds>', 'event ttl; also how long unsent events are kept while Riemann is unreachable', positiveSeconds('--ttl'), RIEMANN_DEFAULTS.ttlS)
-      .option('--tag <tag>', 'add a tag to every event, after "scaphandre" (repeatable)', collect)
+      .addOption(new RepeatableOption('--tag <tag>', 'add a tag to every event, after "scaphandre" (repeatable)').argParser(collect))
       .option('--max-events-per-msg <n>', 'most events in one Riemann message (one acknowledgement each)', positiveInt('--max-events-per-msg'), RIEMANN_DEFAULTS.maxEventsPerMsg)
       .option('--connect-timeout <seconds>', 'give up a connection attempt after this long (then retried, see --max-backoff)', positiveSeconds('--connect-timeout'), RIEMANN_DEFAULTS.connectTimeoutMs / 1000)
       .option('--max-cmdline-length <n>', 'cap the cmdline attribute (0 = no cap); only the process power event carries it', nonNegativeInt('--max-cmdline-length'), 256)

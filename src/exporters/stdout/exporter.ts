@@ -55,8 +55,8 @@ export function formatSampleTable(sample: Sample, selection: Selection, options:
 function topTitle(o: SelectionOptions): string {
   const top = o.maxTopConsumers === null ? 'Selected consumers' : `Top ${o.maxTopConsumers} consumers`;
   const filters: string[] = [];
-  if (o.include) filters.push(`matching ${o.include.source}`);
-  if (o.exclude) filters.push(`not matching ${o.exclude.source}`);
+  if (o.include) filters.push(`matching ${o.include.toString()}`);
+  if (o.exclude) filters.push(`not matching ${o.exclude.toString()}`);
   if (o.minPowerUw > 0) filters.push(`using at least ${watts(o.minPowerUw)} W`);
   return `${[top, ...filters].join(' ')}:`;
 }

@@ -5,7 +5,7 @@ import { Warp10Transport, warp10BaseUrl, WARP10_DEFAULTS } from './transport.js'
 import type { PushExporterCommand, PushSettings } from '../command.js';
 import { addBackoffOptions, BACKOFF_HELP, pushSettings } from '../backoff.js';
 import { addFilterOptions, FILTER_HELP, filterSettings, type FilterSettings } from '../filter-options.js';
-import { destinationPort, keyValue, nonNegativeInt, positiveSeconds } from '../parse.js';
+import { destinationPort, keyValue, nonNegativeInt, positiveSeconds, RepeatableOption } from '../parse.js';
 import { addSelectionOptions, selectionSettings, selectorFor, selectionHelp, type SelectionSettings } from '../selection-options.js';
 
 export const WARP10_TOKEN_ENV = 'SCAPH_WARP10_WRITE_TOKEN';
@@ -33,7 +33,7 @@ export const warp10Command: PushExporterCommand<Warp10Settings> = {
       .option('--write-token-file <path>', 'file holding the write token on one line')
       .option('-q, --qemu', 'label qemu-system processes with their VM name', false)
       .option('--containers', 'label processes with their container, pod or systemd unit, and add per-group series', false)
-      .option('--label <key=value>', 'label added to every series (repeatable)', keyValue('--label'))
+      .addOption(new RepeatableOption('--label <key=value>', 'label added to every series (repeatable)').argParser(keyValue('--label')))
       .option(
         '--gzip-threshold <bytes>',
         'gzip request bodies larger than this many bytes (0 = always)',

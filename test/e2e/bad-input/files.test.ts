@@ -97,11 +97,11 @@ describe('config files', () => {
       `[[exporter]]\ntype = "prometheus"\nkeep_metrics = ["scaph_host_.*", "scaph_(process"]\n\n[[exporter]]\ntype = "riemann"\ndrop_labels = ["cmdline", "pid"]\n`,
     );
     const r = await runScaph(['run', '-c', path, '--check']);
-    expectFailure(r, 2, /exporter\[0\]\.keep_metrics: \(prometheus\) --keep-metrics is not a valid regular expression/);
+    expectFailure(r, 2, /exporter\[0\]\.keep_metrics: \(prometheus\) --keep-metrics "scaph_\(process" is not a valid regular expression: missing closing \)/);
     expect(r.stderr).toMatch(/exporter\[1\]\.drop_labels: \(riemann\) --drop-labels cannot drop "pid"/);
     // Without --check the agent does not start either: nothing is sampled or sent.
     const started = await runScaph(['--no-header', 'run', '-c', path]);
-    expectFailure(started, 2, /--keep-metrics is not a valid regular expression/);
+    expectFailure(started, 2, /--keep-metrics "scaph_\(process" is not a valid regular expression/);
     expect(started.stdout).toBe('');
   });
 
@@ -175,7 +175,7 @@ describe('process selection keys', () => {
     const r = await runScaph(['run', '-c', path]);
     expectFailure(r, 2, new RegExp(`${path}:4: exporter\\[0\\]\\.max_top_consumers: \\(remote-write\\) --max-top-consumers must be a positive whole number, got "0"`));
     expect(r.stderr).toContain(`${path}:8: exporter[1].min_process_power: (riemann) --min-process-power must be a number of watts >= 0 (decimals allowed), got "-0.5"`);
-    expect(r.stderr).toContain(`${path}:12: exporter[2].exclude_process_regex: (prometheus) --exclude-process-regex is not a valid regular expression`);
+    expect(r.stderr).toContain(`${path}:12: exporter[2].exclude_process_regex: (prometheus) --exclude-process-regex "(kworker" is not a valid regular expression: missing closing )`);
     // Refused before the sensor or any exporter started: no banner, no log line.
     expect(r.stdout).toBe('');
     expect(logLines(r.stderr)).toEqual([]);

@@ -19,7 +19,7 @@ const CASES: ReadonlyArray<readonly [readonly string[], RegExp]> = [
   [['stdout', '-p', '0'], /-p\/--process-number must be a positive whole number/],
   [['stdout', '-t', '0'], /-t\/--timeout must be a non-zero number of seconds/],
   [['stdout', '--max-cmdline-length', '-1'], /--max-cmdline-length must be a whole number >= 0/],
-  [['stdout', '-r', '(unclosed'], /-r\/--regex-filter is not a valid regular expression/],
+  [['stdout', '-r', '(unclosed'], /-r\/--regex-filter "\(unclosed" is not a valid regular expression: missing closing \)/],
   [['json', '-m', '0'], /--max-top-consumers must be a positive whole number/],
   [['json', '--step-nano', '-5'], /--step-nano must be a whole number >= 0/],
   [['json', '-s', '0', '--step-nano', '0'], /the step must be longer than 0/],
@@ -51,7 +51,7 @@ const CASES: ReadonlyArray<readonly [readonly string[], RegExp]> = [
   [['warp10', '-t', 'token', '--max-backoff', '99999999'], /--max-backoff must be at most 2147483 seconds/],
   [['prometheus-push', '--max-backoff', '-5'], /--max-backoff must be a positive number of seconds/],
   // Metric and label filters (--keep-metrics, --drop-metrics, --drop-labels): refused before anything starts.
-  [['remote-write', '-u', 'http://x/api/v1/write', '--keep-metrics', 'scaph_(host'], /--keep-metrics is not a valid regular expression/],
+  [['remote-write', '-u', 'http://x/api/v1/write', '--keep-metrics', 'scaph_(host'], /--keep-metrics "scaph_\(host" is not a valid regular expression/],
   // Anchored like Prometheus relabelling: a part of a name matches nothing, and would silently send nothing.
   [['riemann', '--drop-metrics', 'process'], /--drop-metrics "process" matches no metric family: it must match a whole name/],
   [['riemann', '--keep-metrics', 'scaph_delivery_.*'], /matches no metric family.*scaph_delivery_\* are never filtered/],
@@ -69,8 +69,8 @@ const CASES: ReadonlyArray<readonly [readonly string[], RegExp]> = [
   [['prometheus', '--max-top-consumers', '2.5'], /--max-top-consumers must be a positive whole number, got "2.5"/],
   [['warp10', '-t', 'token', '--min-process-power', '-1'], /--min-process-power must be a number of watts >= 0 \(decimals allowed\), got "-1"/],
   [['prometheus-push', '--min-process-power', 'lots'], /--min-process-power must be a number of watts >= 0 \(decimals allowed\), got "lots"/],
-  [['riemann', '--process-regex', '(unclosed'], /--process-regex is not a valid regular expression/],
-  [['prometheus', '--exclude-process-regex', '[z-a]'], /--exclude-process-regex is not a valid regular expression/],
+  [['riemann', '--process-regex', '(unclosed'], /--process-regex "\(unclosed" is not a valid regular expression/],
+  [['prometheus', '--exclude-process-regex', '[z-a]'], /--exclude-process-regex "\[z-a\]" is not a valid regular expression: invalid character class range/],
   [['json', '--selection-hold-steps', '-1'], /--selection-hold-steps must be a whole number >= 0, got "-1"/],
   // stdout's shared spelling is an alias of Scaphandre's -p: the message names the flag it stands for.
   [['stdout', '--max-top-consumers', '0'], /-p\/--process-number must be a positive whole number, got "0"/],

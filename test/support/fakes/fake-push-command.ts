@@ -1,6 +1,6 @@
 import { Option } from 'commander';
 import type { PushExporterCommand, PushSettings } from '../../../src/exporters/command.js';
-import { keyValue, positiveSeconds } from '../../../src/exporters/parse.js';
+import { keyValue, positiveSeconds, RepeatableOption } from '../../../src/exporters/parse.js';
 import { createPushExporter, type PushExporter } from '../../../src/delivery/push-exporter.js';
 import { FakeTransport } from './fake-transport.js';
 
@@ -32,7 +32,7 @@ export function fakePushCommand(name: string): PushExporterCommand<FakePushSetti
         .option('--write-token-file <path>', 'token file')
         .option('--password <password>', 'a secret')
         .option('--ca <path>', 'CA file')
-        .option('--label <k=v>', 'extra label', keyValue('--label'))
+        .addOption(new RepeatableOption('--label <k=v>', 'extra label (repeatable)').argParser(keyValue('--label')))
         .option('--gzip', 'compress', false)
         .option('--no-self-metrics', 'no self metrics'),
     settings: (opts) => {

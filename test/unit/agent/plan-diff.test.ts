@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { canonical, exporterIdentity, spoolKey } from '../../../src/agent/exporter-identity.js';
+import { UserPatterns } from '../../../src/core/user-pattern.js';
 import { diffExporters, diffSensor, type PlanEntry, type SensorPlan } from '../../../src/agent/plan-diff.js';
 import { validateRunConfig, type ExporterConfig } from '../../../src/config/run-config.js';
 import { parseConfigText } from '../../../src/config/source.js';
@@ -95,6 +96,15 @@ describe('exporter identity', () => {
     expect(canonical({ b: /x+/i, a: [1, undefined] })).toEqual({ a: [1, null], b: { regex: 'x+', flags: 'i' } });
     expect(JSON.stringify(canonical({ b: 1, a: 2 }))).toBe('{"a":2,"b":1}');
     expect(() => canonical({ when: new Date(0) })).toThrow(/cannot compare an exporter option of type \[object Date\]/);
+  });
+
+  it('compares user patterns by their sources and scope: the same list is the same option, another is a change', () => {
+    const use = { flag: '--process-regex' };
+    const a = UserPatterns.compile(use, ['^nginx', 'sshd'], 'anywhere');
+    expect(canonical({ processRegex: a })).toEqual({ processRegex: { patterns: ['^nginx', 'sshd'], scope: 'anywhere' } });
+    expect(JSON.stringify(canonical(a))).toBe(JSON.stringify(canonical(UserPatterns.compile(use, ['^nginx', 'sshd'], 'anywhere'))));
+    expect(JSON.stringify(canonical(a))).not.toBe(JSON.stringify(canonical(UserPatterns.compile(use, ['^nginx'], 'anywhere'))));
+    expect(JSON.stringify(canonical(a))).not.toBe(JSON.stringify(canonical(UserPatterns.compile(use, ['^nginx', 'sshd'], 'whole'))));
   });
 });
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { sampleToMetrics, type Metric } from '../../../src/core/metrics.js';
 import { metricsView, ProcessLabelCache } from '../../../src/core/metrics-view.js';
 import { ProcessSelector } from '../../../src/core/process-selection.js';
-import { selectionOptions } from '../../support/fixtures/selection.js';
+import { anywhere, selectionOptions } from '../../support/fixtures/selection.js';
 import type { Sample } from '../../../src/core/sample.js';
 import { makeProcess, makeSample } from '../../support/fixtures/sample.js';
 
@@ -53,11 +53,11 @@ describe('metricsView', () => {
     expect(capped).not.toBe(a);
     expect(labelsOfPid(capped, 11)['cmdline']).toBe('b …');
     // A selector is stateful and one exporter's own: a view with one never shares another's list.
-    const selector = new ProcessSelector(selectionOptions({ include: /proc10/ }));
+    const selector = new ProcessSelector(selectionOptions({ include: anywhere('proc10') }));
     const selected = metricsView(s, { selector }, 'v');
     expect(selected.filter((m) => m.labels['pid'] !== undefined)).toHaveLength(5);
     expect(metricsView(s, { selector }, 'v')).toBe(selected);
-    expect(metricsView(s, { selector: new ProcessSelector(selectionOptions({ include: /proc10/ })) }, 'v')).not.toBe(selected);
+    expect(metricsView(s, { selector: new ProcessSelector(selectionOptions({ include: anywhere('proc10') })) }, 'v')).not.toBe(selected);
   });
 });
 

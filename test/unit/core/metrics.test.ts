@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { METRIC_FAMILIES, capCmdline, sampleToMetrics } from '../../../src/core/metrics.js';
 import { ProcessSelector } from '../../../src/core/process-selection.js';
 import type { ContainerInfo, GroupSample } from '../../../src/core/sample.js';
-import { selectionOptions } from '../../support/fixtures/selection.js';
+import { anywhere, selectionOptions } from '../../support/fixtures/selection.js';
 import { makeProcess, makeSample } from '../../support/fixtures/sample.js';
 
 describe('sampleToMetrics', () => {
@@ -173,7 +173,7 @@ describe('sampleToMetrics', () => {
     expect(plain?.labels['vmname']).toBeUndefined();
     const withQemu = sampleToMetrics(s, { qemu: true }).find((m) => m.labels['pid'] === '9');
     expect(withQemu?.labels['vmname']).toBe('web1');
-    const filtered = sampleToMetrics(s, { selector: new ProcessSelector(selectionOptions({ include: /qemu/ })) });
+    const filtered = sampleToMetrics(s, { selector: new ProcessSelector(selectionOptions({ include: anywhere('qemu') })) });
     expect(filtered.filter((m) => m.name === 'scaph_process_power_consumption_microwatts').map((m) => m.labels['pid'])).toEqual(['9']);
     // bash is not sent: it is in the others rollup.
     expect(filtered.find((m) => m.name === 'scaph_process_others_count')?.value).toBe(1);

@@ -13,7 +13,7 @@ import { MachineSensor } from '../../../src/sensors/machine-sensor.js';
 import { ConstantPowerSource } from '../../support/fakes/fake-power-source.js';
 import { generateProcesses, ProcfsTree, type FakeProcess } from '../../support/fixtures/procfs-tree.js';
 import { makeProcess, makeSample } from '../../support/fixtures/sample.js';
-import { selectionOptions } from '../../support/fixtures/selection.js';
+import { anywhere, selectionOptions } from '../../support/fixtures/selection.js';
 import { EnergyLedger } from '../../support/oracles/energy-ledger.js';
 
 const trees: ProcfsTree[] = [];
@@ -59,7 +59,7 @@ async function* treeSteps(steps: number): AsyncGenerator<Sample> {
 
 describe('ProcessSelector on a 500-process synthetic tree with one burner', () => {
   it('selected + others = every process, and + unattributed = the model total, exactly, every step', async () => {
-    const options = selectionOptions({ maxTopConsumers: 20, minPowerUw: 10_000, exclude: /--id 7\b/, holdSteps: 2 });
+    const options = selectionOptions({ maxTopConsumers: 20, minPowerUw: 10_000, exclude: anywhere('--id 7\\b'), holdSteps: 2 });
     const selector = new ProcessSelector(options);
     const ledger = new EnergyLedger();
     let previous: { sample: Sample; selection: Selection } | null = null;
@@ -97,7 +97,7 @@ describe('ProcessSelector on a 500-process synthetic tree with one burner', () =
   });
 
   it('with only a regex: the matching processes and the rest as others', async () => {
-    const selector = new ProcessSelector(selectionOptions({ include: /^burner$|--id 1\d\b/ }));
+    const selector = new ProcessSelector(selectionOptions({ include: anywhere('^burner$|--id 1\\d\\b') }));
     for await (const sample of treeSteps(3)) {
       const selection = selector.select(sample);
       expect(pids(selection)).toEqual([99, ...Array.from({ length: 10 }, (_, i) => 1010 + i)]);
@@ -201,7 +201,7 @@ describe('ProcessSelector hold (hysteresis)', () => {
 
 describe('ProcessSelector regexes', () => {
   it('--process-regex on exe or cmdline, --exclude-process-regex wins, a rewritten cmdline leaves at once', () => {
-    const selector = new ProcessSelector(selectionOptions({ include: /^proc[23]$|special/, exclude: /--skip/, holdSteps: 5 }));
+    const selector = new ProcessSelector(selectionOptions({ include: anywhere('^proc[23]$|special'), exclude: anywhere('--skip'), holdSteps: 5 }));
     const sample = (cmdline3: string): Sample =>
       makeSample({ processes: [makeProcess({ pid: 1 }), makeProcess({ pid: 2 }), makeProcess({ pid: 3, cmdline: cmdline3 }), makeProcess({ pid: 4, cmdline: 'a special one' })] });
     expect(pids(selector.select(sample('/usr/bin/proc3')))).toEqual([2, 3, 4]);

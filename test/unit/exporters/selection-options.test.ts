@@ -13,7 +13,7 @@ import { PrometheusExporter } from '../../../src/exporters/prometheus/exporter.j
 import { selectorFor, type SelectionSettings } from '../../../src/exporters/selection-options.js';
 import { commandPlan } from '../../support/fixtures/command-plan.js';
 import { makeProcess, makeSample } from '../../support/fixtures/sample.js';
-import { selectionOptions } from '../../support/fixtures/selection.js';
+import { plainSelection, selectionOptions, type PlainSelection } from '../../support/fixtures/selection.js';
 import { promtoolCheckMetrics, remarkKinds } from '../../support/servers/promtool.js';
 
 /** Keys a run config must give for the subcommand to parse at all. */
@@ -27,15 +27,17 @@ function spec(name: string): ExporterCommandSpec {
   return found;
 }
 
-async function selectionFromFlags(name: string, argv: string[]): Promise<SelectionSettings['selection']> {
-  return ((await commandPlan(spec(name), argv, ctx)) as unknown as SelectionSettings).selection;
+async function selectionFromFlags(name: string, argv: string[]): Promise<PlainSelection | null> {
+  return plainSelection(((await commandPlan(spec(name), argv, ctx)) as unknown as SelectionSettings).selection);
 }
 
-function selectionOf(spec: ExporterCommandSpec, table: Record<string, unknown>): SelectionSettings['selection'] {
+function selectionOf(spec: ExporterCommandSpec, table: Record<string, unknown>): PlainSelection | null {
   const args = exporterArgs(spec, { ...REQUIRED[spec.name], ...table });
   expect(args.issues).toEqual([]);
-  return (args.settings as unknown as SelectionSettings).selection;
+  return plainSelection((args.settings as unknown as SelectionSettings).selection);
 }
+
+const plain = (over: Parameters<typeof selectionOptions>[0]): PlainSelection | null => plainSelection(selectionOptions(over));
 
 describe('selection options', () => {
   it('every exporter but qemu (which must write every VM) has them, with the same long names', () => {
@@ -57,22 +59,29 @@ describe('selection options', () => {
       expect(selectionOf(command, { max_top_consumers: 20, min_process_power: 0.05, process_regex: 'nginx', exclude_process_regex: '^kworker' })).toEqual({
         maxTopConsumers: 20,
         minPowerUw: 50_000,
-        include: /nginx/,
-        exclude: /^kworker/,
+        include: ['nginx'],
+        exclude: ['^kworker'],
         holdSteps: 5,
       });
-      expect(selectionOf(command, { min_process_power: 1.5, selection_hold_steps: 0 })).toEqual(selectionOptions({ minPowerUw: 1_500_000 }));
+      expect(selectionOf(command, { min_process_power: 1.5, selection_hold_steps: 0 })).toEqual(plain({ minPowerUw: 1_500_000 }));
     },
   );
 
   it("json and stdout keep Scaphandre's spellings and defaults (top 10, top 5), without a hold", async () => {
-    expect(await selectionFromFlags('json', ['-m', '3', '-r', 'fire'])).toEqual(selectionOptions({ maxTopConsumers: 3, include: /fire/ }));
-    expect(selectionOf(spec('json'), {})).toEqual(selectionOptions({ maxTopConsumers: 10 }));
-    expect(selectionOf(spec('stdout'), {})).toEqual(selectionOptions({ maxTopConsumers: 5 }));
-    expect(await selectionFromFlags('stdout', ['-p', '7', '-r', 'x'])).toEqual(selectionOptions({ maxTopConsumers: 7, include: /x/ }));
+    expect(await selectionFromFlags('json', ['-m', '3', '-r', 'fire'])).toEqual({ ...plain({ maxTopConsumers: 3 }), include: ['fire'] });
+    expect(selectionOf(spec('json'), {})).toEqual(plain({ maxTopConsumers: 10 }));
+    expect(selectionOf(spec('stdout'), {})).toEqual(plain({ maxTopConsumers: 5 }));
+    expect(await selectionFromFlags('stdout', ['-p', '7', '-r', 'x'])).toEqual({ ...plain({ maxTopConsumers: 7 }), include: ['x'] });
+    // The pattern flags are repeatable: any of the patterns (RE2), alias and flag alike.
+    expect(await selectionFromFlags('json', ['-r', 'fire', '--process-regex', 'fox', '--exclude-process-regex', '^k', '--exclude-process-regex', 'd$'])).toEqual({
+      ...plain({ maxTopConsumers: 10 }),
+      include: ['fire', 'fox'],
+      exclude: ['^k', 'd$'],
+    });
+    expect(await selectionFromFlags('stdout', ['-r', 'a', '--process-regex', 'b'])).toEqual({ ...plain({ maxTopConsumers: 5 }), include: ['a', 'b'] });
     // The shared names are accepted on stdout's command line as aliases of -p and -r.
     expect(await selectionFromFlags('stdout', ['--max-top-consumers', '8', '--process-regex', 'y', '--exclude-process-regex', 'z'])).toEqual(
-      selectionOptions({ maxTopConsumers: 8, include: /y/, exclude: /z/ }),
+      { ...plain({ maxTopConsumers: 8 }), include: ['y'], exclude: ['z'] },
     );
   });
 

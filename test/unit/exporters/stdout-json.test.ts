@@ -7,7 +7,7 @@ import { formatSampleTable, StdoutExporter } from '../../../src/exporters/stdout
 import { ProcessSelector, type SelectionOptions } from '../../../src/core/process-selection.js';
 import type { Sample } from '../../../src/core/sample.js';
 import { makeProcess, makeSample } from '../../support/fixtures/sample.js';
-import { selectionOptions } from '../../support/fixtures/selection.js';
+import { anywhere, selectionOptions } from '../../support/fixtures/selection.js';
 
 /** The table of one sample, with a fresh selector (its first step). */
 function table(sample: Sample, options: SelectionOptions): string {
@@ -32,7 +32,7 @@ describe('stdout layout', () => {
   });
 
   it('filters consumers with -r', () => {
-    const text = table(makeSample(), selectionOptions({ maxTopConsumers: 5, include: /sshd/ }));
+    const text = table(makeSample(), selectionOptions({ maxTopConsumers: 5, include: anywhere('sshd') }));
     expect(text).toContain('Top 5 consumers matching sshd:\n');
     expect(text).toContain('\t7\t');
     expect(text).not.toContain('\t42\t');

@@ -1,0 +1,133 @@
+/**
+ * An [[exporter]] key takes what its flag takes: a list (or one value) for a repeatable flag, with the
+ * same result as repeating the flag; one value for any other, a list or a table refused naming the key
+ * (the command line would keep only the last of repeated values, so a file would drop some silently).
+ */
+import { Command, type Option } from 'commander';
+import { describe, expect, it } from 'vitest';
+import { exporterArgs, specCommand, validKeys } from '../../../src/config/exporter-options.js';
+import type { ExporterCommandSpec } from '../../../src/exporters/command.js';
+import { EXPORTER_COMMANDS } from '../../../src/exporters/index.js';
+import { AliasOption, RepeatableOption } from '../../../src/exporters/parse.js';
+import type { SelectionSettings } from '../../../src/exporters/selection-options.js';
+
+/** Keys a table must give for the subcommand to parse at all. */
+const REQUIRED: Record<string, Record<string, unknown>> = {
+  'remote-write': { url: 'http://x/api/v1/write' },
+  warp10: { write_token: 't' },
+};
+
+/** The repeatable keys of each exporter: a new one is a decision, made here too. */
+const REPEATABLE: Record<string, readonly string[]> = {
+  stdout: ['drop_labels', 'drop_metrics', 'exclude_process_regex', 'keep_metrics', 'regex_filter'],
+  json: ['exclude_process_regex', 'process_regex'],
+  prometheus: ['drop_labels', 'drop_metrics', 'exclude_process_regex', 'keep_metrics', 'process_regex'],
+  'prometheus-push': ['drop_labels', 'drop_metrics', 'exclude_process_regex', 'keep_metrics', 'process_regex'],
+  'remote-write': ['drop_labels', 'drop_metrics', 'exclude_process_regex', 'header', 'keep_metrics', 'label', 'process_regex'],
+  riemann: ['drop_labels', 'drop_metrics', 'exclude_process_regex', 'keep_metrics', 'process_regex', 'tag'],
+  warp10: ['drop_labels', 'drop_metrics', 'exclude_process_regex', 'keep_metrics', 'label', 'process_regex'],
+  qemu: [],
+};
+
+/** Two values each repeatable key accepts (stdout needs --raw-metrics for the filters). */
+const TWO_VALUES: Record<string, readonly [string, string]> = {
+  drop_labels: ['cmdline', 'exe'],
+  keep_metrics: ['scaph_host_.*', 'scaph_process_.*'],
+  drop_metrics: ['scaph_process_memory_.*', 'scaph_host_load_avg_.*'],
+  process_regex: ['^nginx', 'python3?'],
+  regex_filter: ['^nginx', 'python3?'],
+  exclude_process_regex: ['^kworker', '^ksoftirqd'],
+  label: ['dc=par1', 'rack=r7'],
+  header: ['X-Scope-OrgID=tenant', 'X-Other=1'],
+  tag: ['blue', 'green'],
+};
+
+const keyOf = (o: Option): string => (o.long as string).replace(/^--/, '').replace(/-/g, '_');
+const base = (spec: ExporterCommandSpec): Record<string, unknown> => ({ ...REQUIRED[spec.name], ...(spec.name === 'stdout' ? { raw_metrics: true } : {}) });
+
+/** What commander gives for the same flags on a command line. */
+function cliOpts(spec: ExporterCommandSpec, argv: string[]): Record<string, unknown> {
+  const cmd = spec.configure(new Command(spec.name)).exitOverride();
+  cmd.parse(argv, { from: 'user' });
+  return cmd.opts();
+}
+
+/** An option value as tests compare it: compiled patterns by their sources. */
+function comparable(v: unknown): unknown {
+  return typeof v === 'object' && v !== null && 'sources' in v ? (v as { sources: unknown }).sources : v;
+}
+
+describe('[[exporter]] keys: a list for a repeatable flag, one value for the others', () => {
+  it.each(EXPORTER_COMMANDS.map((s) => [s.name, s] as const))('%s: the repeatable keys are the declared ones', (_name, spec) => {
+    const cmd = specCommand(spec);
+    const repeatable = cmd.options.filter((o) => o instanceof RepeatableOption).map(keyOf).sort();
+    expect(repeatable).toEqual(REPEATABLE[spec.name]);
+    for (const key of repeatable) expect(validKeys(spec, cmd)).toContain(key);
+  });
+
+  it.each(EXPORTER_COMMANDS.map((s) => [s.name, s] as const))('%s: a list, one value, or the flag repeated give the same', (_name, spec) => {
+    for (const key of REPEATABLE[spec.name] ?? []) {
+      const [a, b] = TWO_VALUES[key] as readonly [string, string];
+      const flag = `--${key.replace(/_/g, '-')}`;
+      const required = Object.entries(REQUIRED[spec.name] ?? {}).flatMap(([k, v]) => [`--${k.replace(/_/g, '-')}`, String(v)]);
+      const raw = spec.name === 'stdout' ? ['--raw-metrics'] : [];
+      const attribute = (specCommand(spec).options.find((o) => keyOf(o) === key) as Option).attributeName();
+
+      const list = exporterArgs(spec, { ...base(spec), [key]: [a, b] });
+      expect(list.issues, `${spec.name} ${key}`).toEqual([]);
+      const repeated = cliOpts(spec, [...required, ...raw, flag, a, flag, b]);
+      expect(comparable(list.opts[attribute]), `${spec.name} ${key}`).toEqual(comparable(repeated[attribute]));
+
+      const one = exporterArgs(spec, { ...base(spec), [key]: a });
+      expect(one.issues).toEqual([]);
+      expect(comparable(one.opts[attribute])).toEqual(comparable(cliOpts(spec, [...required, ...raw, flag, a])[attribute]));
+      expect(comparable(one.opts[attribute])).not.toEqual(comparable(list.opts[attribute]));
+    }
+  });
+
+  it.each(EXPORTER_COMMANDS.map((s) => [s.name, s] as const))('%s: every other key with a value refuses a list and a table, naming itself', (_name, spec) => {
+    const cmd = specCommand(spec);
+    const single = cmd.options.filter(
+      (o) => (o.required || o.optional) && !(o instanceof RepeatableOption) && !(o instanceof AliasOption) && validKeys(spec, cmd).includes(keyOf(o)),
+    );
+    expect(single.length).toBeGreaterThan(0);
+    for (const o of single) {
+      const key = keyOf(o);
+      const list = exporterArgs(spec, { ...base(spec), [key]: ['1', '2'] });
+      expect(list.settings).toBeNull();
+      expect(list.issues).toEqual([{ key, message: `takes one value (${o.long as string} cannot be repeated), got a list of 2: write one value` }]);
+      const table = exporterArgs(spec, { ...base(spec), [key]: { a: '1' } });
+      expect(table.issues).toEqual([{ key, message: `takes one value (${o.long as string} cannot be repeated), got a table: write one value` }]);
+    }
+  });
+
+  it('exclude_process_regex = ["a", "b"] leaves out both (the case of issue 27), on every exporter that selects', () => {
+    for (const spec of EXPORTER_COMMANDS.filter((s) => s.name !== 'qemu')) {
+      const args = exporterArgs(spec, { ...base(spec), exclude_process_regex: ['^kworker', '^ksoftirqd'] });
+      expect(args.issues).toEqual([]);
+      const exclude = (args.settings as unknown as SelectionSettings).selection?.exclude;
+      expect(exclude?.sources).toEqual(['^kworker', '^ksoftirqd']);
+      expect(['kworker/0:1', 'ksoftirqd/3', 'nginx'].map((n) => exclude?.test(n))).toEqual([true, true, false]);
+    }
+  });
+
+  it('max_top_consumers = [5, 10] is refused: the command line would have kept 10 alone', () => {
+    const spec = EXPORTER_COMMANDS.find((s) => s.name === 'prometheus') as ExporterCommandSpec;
+    expect(exporterArgs(spec, { max_top_consumers: [5, 10] }).issues).toEqual([
+      { key: 'max_top_consumers', message: 'takes one value (--max-top-consumers cannot be repeated), got a list of 2: write one value' },
+    ]);
+    expect(exporterArgs(spec, { max_top_consumers: [] }).issues).toEqual([
+      { key: 'max_top_consumers', message: 'takes one value (--max-top-consumers cannot be repeated), got a list of 0: write one value' },
+    ]);
+    expect(cliOpts(spec, ['--max-top-consumers', '5', '--max-top-consumers', '10'])['maxTopConsumers']).toBe(10);
+  });
+
+  it('a pattern in a list that RE2 does not run is refused, naming the key', () => {
+    const spec = EXPORTER_COMMANDS.find((s) => s.name === 'riemann') as ExporterCommandSpec;
+    const args = exporterArgs(spec, { process_regex: ['^nginx', '(a)\\1'] });
+    expect(args.settings).toBeNull();
+    expect(args.issues).toHaveLength(1);
+    expect(args.issues[0]?.key).toBe('process_regex');
+    expect(args.issues[0]?.message).toMatch(/^--process-regex "\(a\)\\1" uses a backreference/);
+  });
+});
