@@ -3,9 +3,12 @@
  * `GET /api/v1/pods` with a v1 PodList filtered by the `spec.nodeName=<node>` field selector, and 401 (a
  * v1 Status) unless the request carries the expected bearer token. `failWithStatus = 403` answers what the
  * API server's RBAC authorizer does for a service account without the rule: a Forbidden Status naming it.
+ * `misbehaviour` makes the pod list hang, answer garbage or a huge body (misbehaviour.ts); `pods` may be
+ * changed between requests (a list that changes under the agent).
  */
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { misbehave, type Misbehaviour } from './misbehaviour.js';
 import type { TestPki } from './test-ca.js';
 
 export interface PodFixture {
@@ -23,6 +26,8 @@ export interface FakeKubeApi {
   readonly requests: string[];
   pods: PodFixture[];
   failWithStatus: number | null;
+  /** When set, the pod list answers this way instead. */
+  misbehaviour: Misbehaviour | null;
   /** The user a 403 names, as the API server derives it from the token. */
   user: string;
   close(): Promise<void>;
@@ -76,6 +81,7 @@ export async function startKubeApi(pki: TestPki, token: string, pods: PodFixture
     if (api.failWithStatus !== null) return json(api.failWithStatus, status(api.failWithStatus, 'InternalError', 'an error on the server has prevented the request from succeeding'));
     const url = new URL(req.url ?? '/', 'https://localhost');
     if (req.method !== 'GET' || url.pathname !== '/api/v1/pods') return json(404, status(404, 'NotFound', 'not found'));
+    if (api.misbehaviour) return misbehave(res, api.misbehaviour);
     const selector = url.searchParams.get('fieldSelector') ?? '';
     const node = selector.startsWith('spec.nodeName=') ? selector.slice('spec.nodeName='.length) : null;
     const items = api.pods.filter((p) => node === null || p.nodeName === node).map(podJson);
@@ -91,6 +97,7 @@ export async function startKubeApi(pki: TestPki, token: string, pods: PodFixture
     requests: [],
     pods,
     failWithStatus: null,
+    misbehaviour: null,
     user: 'system:serviceaccount:scaph:scaph',
     close: () =>
       new Promise((resolve) => {
