@@ -10,7 +10,7 @@ import { ScaphError } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
 import { MetadataAnswerError, readJsonAnswer } from './answer.js';
 import { isDnsLabel, isDnsSubdomain, isDockerImage, isDockerName, shown, type RefusedValue } from './metadata-values.js';
-import { errorCode, MetadataRefresher, refreshTiming, rememberMiss, type MetadataLoader, type RefreshTimingOptions } from './refresh.js';
+import { errorCode, MetadataRefresher, refreshTiming, rememberMiss, withDeadline, type MetadataLoader, type RefreshTimingOptions } from './refresh.js';
 
 export interface DockerContainerMeta {
   /** Name without Docker's leading slash. */
@@ -110,22 +110,20 @@ export class DockerMetadata implements MetadataLoader {
     return undefined;
   }
 
-  async load(stop: AbortSignal): Promise<void> {
-    const path = '/containers/json';
-    const response = await undici().request(`http://docker${path}`, {
-      dispatcher: this.agent,
-      // One deadline for the whole request, the last byte of the answer included.
-      signal: AbortSignal.any([stop, AbortSignal.timeout(this.timeoutMs)]),
-      headers: { accept: 'application/json' },
+  load(stop: AbortSignal): Promise<void> {
+    // One deadline for the whole request, the last byte of the answer included.
+    return withDeadline(stop, this.timeoutMs, async (signal) => {
+      const path = '/containers/json';
+      const response = await undici().request(`http://docker${path}`, { dispatcher: this.agent, signal, headers: { accept: 'application/json' } });
+      if (response.statusCode !== 200) {
+        await response.body.dump();
+        throw new DockerApiError(response.statusCode, path);
+      }
+      const body = await readJsonAnswer(response.body, response.headers['content-length'], this.maxAnswerBytes, `GET ${path}`);
+      this.containers = parseContainerList(body, (field, value) => this.sayRefused(field, value));
+      this.generation++;
+      if (!this.events && !this.stopped) void this.watchEvents();
     });
-    if (response.statusCode !== 200) {
-      await response.body.dump();
-      throw new DockerApiError(response.statusCode, path);
-    }
-    const body = await readJsonAnswer(response.body, response.headers['content-length'], this.maxAnswerBytes, `GET ${path}`);
-    this.containers = parseContainerList(body, (field, value) => this.sayRefused(field, value));
-    this.generation++;
-    if (!this.events && !this.stopped) void this.watchEvents();
   }
 
   /** Once per run: Docker handed over a name, image or label its own rules would refuse. */

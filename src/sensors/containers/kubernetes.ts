@@ -12,7 +12,7 @@ import type { Logger } from '../../core/log.js';
 import { MetadataAnswerError, readJsonAnswer } from './answer.js';
 import type { ContainerRuntime } from './cgroup.js';
 import { isDnsLabel, isDnsSubdomain, isLabelValue, shown, type RefusedValue } from './metadata-values.js';
-import { errorCode, MetadataRefresher, refreshTiming, rememberMiss, type MetadataLoader, type RefreshTimingOptions } from './refresh.js';
+import { errorCode, MetadataRefresher, refreshTiming, rememberMiss, withDeadline, type MetadataLoader, type RefreshTimingOptions } from './refresh.js';
 import { stringRecord } from './docker.js';
 
 /** Where the kubelet mounts a pod's service-account token, CA and namespace (automountServiceAccountToken). */
@@ -159,10 +159,13 @@ export class KubernetesMetadata implements MetadataLoader {
     return undefined;
   }
 
-  async load(stop: AbortSignal): Promise<void> {
+  load(stop: AbortSignal): Promise<void> {
     const timeoutMs = this.options.timeoutMs ?? DEFAULT_KUBERNETES_TIMEOUT_MS;
     // One deadline for the whole load: the files, the connection, the headers and the last byte of the body.
-    const signal = AbortSignal.any([stop, AbortSignal.timeout(timeoutMs)]);
+    return withDeadline(stop, timeoutMs, (signal) => this.loadWithin(signal, timeoutMs));
+  }
+
+  private async loadWithin(signal: AbortSignal, timeoutMs: number): Promise<void> {
     const agent = await this.ensureAgent(timeoutMs);
     // Projected service-account tokens rotate: read the file on every load.
     const tokenPath = this.options.tokenPath ?? `${this.serviceAccountDir}/token`;

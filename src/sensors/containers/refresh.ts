@@ -113,6 +113,27 @@ export class MetadataRefresher {
   }
 }
 
+/**
+ * Runs `load` with one signal that aborts at `timeoutMs` (a TimeoutError, which errorCode reads as
+ * ETIMEDOUT) or when `stop` does. A plain timer, cleared when the load ends: Node holds the sources of
+ * AbortSignal.any weakly, so an AbortSignal.timeout in it can be garbage-collected and its timer never fires
+ * (nodejs/node#57736; seen here: a hung Docker socket never timed out in the agent, whose steps allocate).
+ */
+export async function withDeadline<T>(stop: AbortSignal, timeoutMs: number, load: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  if (stop.aborted) throw stop.reason;
+  const controller = new AbortController();
+  const onStop = (): void => controller.abort(stop.reason);
+  stop.addEventListener('abort', onStop, { once: true });
+  const timer = setTimeout(() => controller.abort(new DOMException(`no answer within ${timeoutMs} ms`, 'TimeoutError')), timeoutMs);
+  timer.unref();
+  try {
+    return await load(controller.signal);
+  } finally {
+    clearTimeout(timer);
+    stop.removeEventListener('abort', onStop);
+  }
+}
+
 export function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
