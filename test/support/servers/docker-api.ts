@@ -52,6 +52,8 @@ export interface FakeDockerApi {
   readonly socketPath: string;
   /** Every request's method and path, in order. */
   readonly requests: string[];
+  /** When each request arrived (performance.now()), in order. */
+  readonly requestedAt: number[];
   containers: ContainerSummary[];
   /** When set, every request is answered with this status and a Docker-style error body. */
   failWithStatus: number | null;
@@ -90,6 +92,7 @@ export async function startDockerApi(socketPath: string, containers: ContainerSu
   const api: FakeDockerApi = {
     socketPath,
     requests: [],
+    requestedAt: [],
     containers,
     failWithStatus: null,
     misbehaviour: null,
@@ -105,6 +108,7 @@ export async function startDockerApi(socketPath: string, containers: ContainerSu
   };
   const server: Server = createServer((req, res) => {
     api.requests.push(`${req.method ?? ''} ${req.url ?? ''}`);
+    api.requestedAt.push(performance.now());
     const json = (status: number, body: unknown): void => {
       res.writeHead(status, { 'content-type': 'application/json', 'api-version': '1.43' });
       res.end(JSON.stringify(body));

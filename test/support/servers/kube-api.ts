@@ -24,6 +24,8 @@ export interface PodFixture {
 export interface FakeKubeApi {
   readonly url: string;
   readonly requests: string[];
+  /** When each request arrived (performance.now()), in order. */
+  readonly requestedAt: number[];
   pods: PodFixture[];
   failWithStatus: number | null;
   /** When set, the pod list answers this way instead. */
@@ -72,6 +74,7 @@ function forbidden(user: string): unknown {
 export async function startKubeApi(pki: TestPki, token: string, pods: PodFixture[]): Promise<FakeKubeApi> {
   const server: Server = createServer({ cert: pki.cert, key: pki.key }, (req, res) => {
     api.requests.push(`${req.method ?? ''} ${req.url ?? ''}`);
+    api.requestedAt.push(performance.now());
     const json = (code: number, body: unknown): void => {
       res.writeHead(code, { 'content-type': 'application/json' });
       res.end(JSON.stringify(body));
@@ -95,6 +98,7 @@ export async function startKubeApi(pki: TestPki, token: string, pods: PodFixture
   const api: FakeKubeApi = {
     url: `https://127.0.0.1:${port}`,
     requests: [],
+    requestedAt: [],
     pods,
     failWithStatus: null,
     misbehaviour: null,

@@ -17,7 +17,8 @@ export type Misbehaviour =
   | { readonly kind: 'huge'; readonly bytes: number; readonly declared?: boolean };
 
 const CHUNK_ITEM = `"${'x'.repeat(1022)}",`;
-const CHUNK = Buffer.from(CHUNK_ITEM.repeat(64)); // 64 KiB of array items
+/** 1 MiB of array items: few writes, so even a loaded box streams the cap well within a request's deadline. */
+const CHUNK = Buffer.from(CHUNK_ITEM.repeat(1024));
 
 /** Answers `res` as `m` says. */
 export function misbehave(res: ServerResponse, m: Misbehaviour): void {
