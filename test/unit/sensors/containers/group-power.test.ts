@@ -257,15 +257,18 @@ describe('GroupPowerTracker fed a cgroup tree that lies or blocks', () => {
     trees.push(tree);
     const link = `${tree.root}-link`;
     symlinkSync(tree.root, link);
-    const log = captureLogger();
-    const tracker = new GroupPowerTracker({ cgroupfsRoot: link, logger: log.logger });
-    tree.advance(DIRS.nginx.unit, 0);
-    const input = (nowMs: number) => ({ members: [nginx()], busyTicks: 200, modelTotalUw: 50_000_000, intervalMs: 1000, nowMs, cpuCount: 4 });
-    tracker.step(input(1000));
-    tree.advance(DIRS.nginx.unit, 600_000);
-    expect(find(tracker.step(input(2000)), 'systemd_unit', 'nginx.service')).toMatchObject({ powerUw: 15_000_000, source: 'cgroup' });
-    expect(log.warnings()).toEqual([]);
-    rmSync(link);
+    try {
+      const log = captureLogger();
+      const tracker = new GroupPowerTracker({ cgroupfsRoot: link, logger: log.logger });
+      tree.advance(DIRS.nginx.unit, 0);
+      const input = (nowMs: number) => ({ members: [nginx()], busyTicks: 200, modelTotalUw: 50_000_000, intervalMs: 1000, nowMs, cpuCount: 4 });
+      tracker.step(input(1000));
+      tree.advance(DIRS.nginx.unit, 600_000);
+      expect(find(tracker.step(input(2000)), 'systemd_unit', 'nginx.service')).toMatchObject({ powerUw: 15_000_000, source: 'cgroup' });
+      expect(log.warnings()).toEqual([]);
+    } finally {
+      rmSync(link);
+    }
   });
 });
 
