@@ -110,9 +110,12 @@ export class SyntheticNode {
 }
 
 const nodes: SyntheticNode[] = [];
+const runs: ScrapedRun[] = [];
 /** Cleanups of the current test (servers, tripwires), run after it. */
 export const closers: Array<() => Promise<void>> = [];
 afterEach(async () => {
+  // A case that failed before stopping its agent: end it here, not when the worker exits (it would outlive it).
+  for (const r of runs.splice(0)) await r.kill();
   for (const n of nodes.splice(0)) n.cleanup();
   for (const c of closers.splice(0)) await c();
 });
@@ -144,6 +147,7 @@ export class ScrapedRun {
     private readonly port: number,
   ) {
     this.loop = this.scrapeLoop();
+    runs.push(this);
   }
 
   static async start(globals: readonly string[], options: ScaphRunOptions = {}, exporterFlags: readonly string[] = []): Promise<ScrapedRun> {
@@ -151,6 +155,13 @@ export class ScrapedRun {
     // --health-max-age well above the step: a late sample on a loaded box is not what these cases are about.
     const args = [...globals, 'prometheus', '-a', '127.0.0.1', '-p', String(port), '--step', String(STEP_S), '--health-max-age', '5', '--containers', ...exporterFlags];
     return new ScrapedRun(startScaph(args, { timeoutMs: 45_000, ...options }), port);
+  }
+
+  /** Stops scraping and SIGKILLs the agent if it still runs. */
+  async kill(): Promise<void> {
+    this.stopped = true;
+    await this.loop;
+    if (this.scaph.child.exitCode === null && this.scaph.child.signalCode === null) await this.scaph.stop('SIGKILL');
   }
 
   /** Resolves when the first sample was scraped (a loaded box may start the agent seconds late): ms after spawn. */
