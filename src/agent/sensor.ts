@@ -69,7 +69,8 @@ export function machineSensorFactory(sources: ContainerSources, procfsRoot: stri
           },
           logger,
         );
-        await resolver.start();
+        // Metadata loads run beside sampling: the first sample never waits for an API (labels follow).
+        resolver.start();
       }
       return createSensor({ ...request, containers: resolver }, logger);
     },

@@ -57,13 +57,15 @@ export function fileKind(stats: Stats): string {
 
 /**
  * Opens `path` for reading without ever blocking, and only if it is a regular file. Throws the open's
- * ErrnoException (ENOENT, EACCES, …) or NotRegularFileError.
+ * ErrnoException (ENOENT, EACCES, …) or NotRegularFileError. `onStats` gets the file's fstat (its inode
+ * tells a file created again from the one read before).
  */
-export function openRegularSync(path: string): number {
+export function openRegularSync(path: string, onStats?: (stats: Stats) => void): number {
   const fd = openSync(path, NONBLOCK_READ);
   try {
     const stats = fstatSync(fd);
     if (!stats.isFile()) throw new NotRegularFileError(path, fileKind(stats));
+    onStats?.(stats);
     return fd;
   } catch (err) {
     closeSync(fd);
@@ -71,9 +73,9 @@ export function openRegularSync(path: string): number {
   }
 }
 
-/** The whole of a small regular file, read without blocking (see openRegularSync for the errors). */
-export function readRegularFileSync(path: string, maxBytes = DEFAULT_MAX_BYTES): Buffer {
-  const fd = openRegularSync(path);
+/** The whole of a small regular file, read without blocking (see openRegularSync for the errors and `onStats`). */
+export function readRegularFileSync(path: string, maxBytes = DEFAULT_MAX_BYTES, onStats?: (stats: Stats) => void): Buffer {
+  const fd = openRegularSync(path, onStats);
   try {
     let buf = Buffer.allocUnsafe(4096);
     let length = 0;

@@ -4,8 +4,11 @@
  * RAPL counters (energy_uj) grow monotonically and wrap to 0 after max_energy_range_uj. A reading
  * lower than the previous one means the counter wrapped (once: we sample far more often than a wrap
  * takes, about 9 minutes at worst on AMD). With the range known, the true delta is
- * (range - previous) + current. Without it (a VM tree written by the qemu exporter), a decrease is a
- * reset: the counter restarted from 0, so the energy since the reset is the current value.
+ * (range - previous) + current. Without it (a VM tree written by Scaphandre's qemu exporter), a decrease
+ * is a reset, and a reset is not measured: the counter restarted (from 0, or from wherever a lying writer
+ * put it), so nothing tells how much energy the interval held. Counting the current value as "energy since
+ * the reset" would turn a counter set back to a large value into a spike; the reading is the next baseline
+ * instead (deltaUj 0, and the caller publishes no figure for that interval).
  */
 
 export type DeltaKind = 'normal' | 'wrapped' | 'reset';
@@ -27,7 +30,7 @@ export function energyDeltaUj(previousUj: number, currentUj: number, maxRangeUj:
     // The counter counts 0..max_energy_range_uj inclusive; the kernel wraps it modulo (range + 1).
     return { deltaUj: maxRangeUj - previousUj + currentUj + 1, kind: 'wrapped' };
   }
-  return { deltaUj: currentUj, kind: 'reset' };
+  return { deltaUj: 0, kind: 'reset' };
 }
 
 /** Mean power over an interval, µW, from energy in µJ and a duration in ns (monotonic clock). */

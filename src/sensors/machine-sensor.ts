@@ -154,7 +154,7 @@ export class MachineSensor implements Sensor {
     const processes = this.processSamples(list, result, members);
     const agentMemory = this.reader.readAgentMemory();
     const groups: GroupSample[] = this.groups && members
-      ? this.groups.step({ members, busyTicks, modelTotalUw: result.modelTotalUw, intervalMs, nowMs: timestampMs })
+      ? this.groups.step({ members, busyTicks, modelTotalUw: result.modelTotalUw, intervalMs, nowMs: timestampMs, cpuCount: current.cpuCount, totalTicks: Math.max(0, current.cpu.totalTicks - previous.cpu.totalTicks) })
       : [];
     return freezeSample({
       timestampMs,

@@ -16,7 +16,7 @@ import type { Logger } from '../../core/log.js';
 import { applyMetricFilter } from '../../core/metric-filter.js';
 import { sampleToMetrics, type Metric, type MetricsViewOptions } from '../../core/metrics.js';
 import type { Sample } from '../../core/sample.js';
-import { contentTypeOf, negotiateFormat, renderMetrics, type ExpositionFormat } from './wire.js';
+import { contentTypeOf, negotiateFormat, renderMetrics, warnRefusedOnce, type ExpositionFormat, type RefusedListener } from './wire.js';
 
 export interface PrometheusExporterOptions {
   /** Listen address; `::` listens on every IPv6 and (dual-stack) IPv4 address. */
@@ -80,10 +80,18 @@ export class PrometheusExporter implements Exporter {
   scrapes = 0;
   /** Renderings done: at most one per (sample, format). */
   renders = 0;
+  /** Series left out of renderings (one bad value never fails a scrape): said once per metric. */
+  private readonly refused: RefusedListener & { readonly count: () => number };
 
   constructor(options: PrometheusExporterOptions) {
     this.options = options;
     this.metricsPath = `/${options.suffix}`;
+    this.refused = warnRefusedOnce(options.logger, `/${options.suffix}`);
+  }
+
+  /** How many series renderings have left out so far. */
+  get refusedSeries(): number {
+    return this.refused.count();
   }
 
   /** The bound port (useful with port 0). */
@@ -147,7 +155,7 @@ export class PrometheusExporter implements Exporter {
       const view = this.options.metricsView;
       cache.metrics ??= applyMetricFilter(sampleToMetrics(cache.sample, view, this.options.version), view.metricFilter);
       this.renders += 1;
-      text = renderMetrics(cache.metrics, format);
+      text = renderMetrics(cache.metrics, format, this.refused);
       cache.texts.set(format, text);
     }
     return text;

@@ -3,10 +3,16 @@
  * prom-client. Each call builds a fresh Registry from that list only, so the output holds exactly
  * this sample's series: the series of a process that has ended are simply not there any more.
  * Shared by the pull exporter (/metrics) and the Pushgateway exporter (PUT body).
+ *
+ * One series never fails a rendering: a series prom-client would refuse (a counter value below 0 or not
+ * finite, which its Counter.inc throws on: "It is not possible to decrease a counter") is left out and
+ * reported, and the others are rendered. The sensor publishes no such value; this keeps a bug or a bad
+ * input from turning every scrape into an HTTP 500 (or every push into a dropped one).
  */
 import { createRequire } from 'node:module';
 import type { OpenMetricsContentType, PrometheusContentType, Registry, RegistryContentType } from 'prom-client';
-import type { Metric } from '../../core/metrics.js';
+import type { Logger } from '../../core/log.js';
+import type { Metric, MetricLabels } from '../../core/metrics.js';
 
 type PromClient = typeof import('prom-client');
 const requireFromHere = createRequire(import.meta.url);
@@ -46,35 +52,86 @@ function groupByFamily(metrics: readonly Metric[]): Map<string, FamilyGroup> {
   return groups;
 }
 
+/** A series left out of a rendering, and why. */
+export interface RefusedSeries {
+  readonly name: string;
+  readonly labels: MetricLabels;
+  readonly value: number;
+  readonly reason: string;
+}
+
+export type RefusedListener = (series: RefusedSeries) => void;
+
+/** Why a counter value cannot be rendered, or null when it can (a fresh counter is set by inc from 0). */
+function counterProblem(value: number): string | null {
+  if (!Number.isFinite(value)) return 'a counter value must be a finite number';
+  if (value < 0) return 'a counter value cannot be negative';
+  return null;
+}
+
 /**
  * A registry holding exactly these metrics. Families absent from the list are absent from the
- * registry (prom-client would otherwise print a label-less family as a 0 sample).
+ * registry (prom-client would otherwise print a label-less family as a 0 sample). A series prom-client
+ * would refuse is left out and handed to `refused`.
  */
-export function registryFromMetrics(metrics: readonly Metric[], format: ExpositionFormat): Registry<RegistryContentType> {
+export function registryFromMetrics(metrics: readonly Metric[], format: ExpositionFormat, refused: RefusedListener = () => undefined): Registry<RegistryContentType> {
   // prom-client's typings declare no constructor argument: set the content type afterwards.
   const { Counter, Gauge, Registry: PromRegistry } = promClient();
   const registry = new PromRegistry<RegistryContentType>();
   registry.setContentType(format === 'openmetrics' ? OPENMETRICS_CONTENT_TYPE : TEXT_CONTENT_TYPE);
   for (const [name, g] of groupByFamily(metrics)) {
     const config = { name, help: g.first.help, labelNames: [...g.labelNames], registers: [registry] };
+    const refuse = (m: Metric, reason: string): void => refused({ name, labels: m.labels, value: m.value, reason });
     if (g.first.type === 'counter') {
       const counter = new Counter(config);
-      // A fresh counter per render: inc from 0 sets the cumulative value the sensor computed.
-      for (const m of g.items) counter.inc(m.labels, m.value);
+      for (const m of g.items) {
+        const problem = counterProblem(m.value);
+        // A fresh counter per render: inc from 0 sets the cumulative value the sensor computed.
+        if (problem === null) addSeries(() => counter.inc(m.labels, m.value), m, refuse);
+        else refuse(m, problem);
+      }
     } else {
       const gauge = new Gauge(config);
-      for (const m of g.items) gauge.set(m.labels, m.value);
+      for (const m of g.items) addSeries(() => gauge.set(m.labels, m.value), m, refuse);
     }
   }
   return registry;
+}
+
+/** Adds one series; whatever prom-client throws leaves that series out, not the rendering. */
+function addSeries(add: () => void, m: Metric, refuse: (m: Metric, reason: string) => void): void {
+  try {
+    add();
+  } catch (err) {
+    refuse(m, err instanceof Error ? err.message : String(err));
+  }
 }
 
 /**
  * The exposition text of these metrics. Text 0.0.4 ends with a newline and carries no timestamps
  * (what the Pushgateway requires); OpenMetrics ends with `# EOF` and suffixes counters with `_total`.
  */
-export function renderMetrics(metrics: readonly Metric[], format: ExpositionFormat): Promise<string> {
-  return registryFromMetrics(metrics, format).metrics();
+export function renderMetrics(metrics: readonly Metric[], format: ExpositionFormat, refused?: RefusedListener): Promise<string> {
+  return registryFromMetrics(metrics, format, refused).metrics();
+}
+
+/**
+ * A RefusedListener that warns once per metric family (a bad value tends to repeat every step) and counts
+ * every series left out in `count`.
+ */
+export function warnRefusedOnce(logger: Logger, where: string): RefusedListener & { readonly count: () => number } {
+  const said = new Set<string>();
+  let count = 0;
+  const listener = (s: RefusedSeries): void => {
+    count += 1;
+    if (said.has(s.name)) return;
+    said.add(s.name);
+    logger.warn(
+      { metric: s.name, labels: s.labels, value: String(s.value), reason: s.reason },
+      `a series could not be encoded and is left out of ${where}; every other series is sent (said once per metric)`,
+    );
+  };
+  return Object.assign(listener, { count: () => count });
 }
 
 /**

@@ -14,7 +14,7 @@ import { createPushExporter, type PushExporter, type PushExporterOptions, type S
 import type { QueuedSample, Transport } from '../../delivery/transport.js';
 import { HttpEndpoint } from '../../net/http.js';
 import type { TlsOptions } from '../../net/tls.js';
-import { registryFromMetrics, TEXT_CONTENT_TYPE } from '../prometheus/wire.js';
+import { registryFromMetrics, TEXT_CONTENT_TYPE, warnRefusedOnce, type RefusedListener } from '../prometheus/wire.js';
 
 export interface PushgatewayOptions {
   /** Base URL, e.g. http://localhost:9091 */
@@ -69,18 +69,22 @@ export class PushgatewayTransport implements Transport<Registry<RegistryContentT
   readonly endpoint: HttpEndpoint;
   private readonly headers: Readonly<Record<string, string>>;
 
-  constructor(private readonly options: PushgatewayOptions) {
+  /** `refused` hears of each series the PUT body leaves out (a value no exposition can carry). */
+  constructor(
+    private readonly options: PushgatewayOptions,
+    private readonly refused?: RefusedListener,
+  ) {
     this.endpoint = new HttpEndpoint(groupUrl(options), { timeoutMs: options.timeoutMs, tls: options.tls });
     this.headers = { 'content-type': TEXT_CONTENT_TYPE, 'user-agent': `scaph/${options.version}` };
   }
 
-  /** Builds the registry (throws here, not in send, on metrics prom-client refuses: an encode error, dropped). */
   get target(): string {
     return this.endpoint.displayUrl;
   }
 
+  /** Builds the registry; a series prom-client refuses is left out (and reported), never the whole push. */
   encode(entries: readonly QueuedSample[]): Registry<RegistryContentType> {
-    return registryFromMetrics(latestMetrics(entries), 'text');
+    return registryFromMetrics(latestMetrics(entries), 'text', this.refused);
   }
 
   async send(batch: Registry<RegistryContentType>, signal: AbortSignal): Promise<Outcome> {
@@ -121,7 +125,7 @@ export class PushgatewayExporter implements PushExporter {
 
   constructor(options: PushgatewayExporterOptions) {
     this.options = options;
-    this.transport = new PushgatewayTransport(options.pushgateway);
+    this.transport = new PushgatewayTransport(options.pushgateway, warnRefusedOnce(options.logger, 'the push'));
     this.push = createPushExporter(this.transport, {
       ...options.delivery,
       logger: options.logger,

@@ -108,10 +108,13 @@ function cgroupPaths(text: string): string[] {
   return [...unified, ...systemd, ...others];
 }
 
-/** One cgroup path → container (innermost) with its pod, or the systemd unit, or null at the root. */
+/**
+ * One cgroup path → container (innermost) with its pod, or the systemd unit; null at the root, or for a
+ * path that leaves the hierarchy it names (see normaliseCgroupPath).
+ */
 export function parseCgroupPath(path: string): ContainerInfo | null {
-  const parts = path.split('/').filter((p) => p !== '');
-  if (parts.length === 0) return null;
+  const parts = normaliseCgroupPath(path)?.names;
+  if (parts === undefined || parts.length === 0) return null;
   const container = innermostContainer(parts);
   // The pod of a container is between it and the next container outwards (kind: node container, then pod).
   const outerLimit = container ? nextContainerOutwards(parts, container.index) : -1;
@@ -194,17 +197,74 @@ function compact(info: { [K in keyof ContainerInfo]: ContainerInfo[K] | undefine
 }
 
 /**
+ * A cgroup path as the names it goes through. The kernel writes a path relative to the reader's cgroup
+ * namespace root: `..` only at its start (a process outside that root, seen from a private namespace), never
+ * `.`, `..` or a NUL inside a name. Anything else is a file scaph did not get from the kernel: `..` after a
+ * name is resolved, and a path climbing above where it started (`/kubepods.slice/../../outside/x.service`)
+ * leaves the hierarchy: null, as is a name holding a NUL.
+ */
+export interface NormalisedCgroupPath {
+  /** The names below the namespace root, `.` and `..` resolved. */
+  readonly names: readonly string[];
+  /** How many leading `..` climb out of the reader's namespace root first (0 from the host's namespace). */
+  readonly up: number;
+}
+
+export function normaliseCgroupPath(path: string): NormalisedCgroupPath | null {
+  const names: string[] = [];
+  let up = 0;
+  let named = false;
+  for (const part of path.split('/')) {
+    if (part === '' || part === '.') continue;
+    if (part === '..') {
+      if (!named) up++;
+      else if (names.pop() === undefined) return null;
+      continue;
+    }
+    if (part.includes('\0')) return null;
+    names.push(part);
+    named = true;
+  }
+  return { names, up };
+}
+
+/** Where a process's cgroup v2 directories are, or why scaph does not read them. */
+export interface CgroupPlacement {
+  readonly dirs: CgroupDirs | null;
+  /**
+   * `outside`: the `0::` path leaves the mount (ignored); `unplaceable`: it is relative to a private cgroup
+   * namespace and cannot be placed under the host's mount; null: placed, or nothing to place.
+   */
+  readonly problem: 'outside' | 'unplaceable' | null;
+  /** The `0::` path as the file gave it ('' without one). */
+  readonly path: string;
+}
+
+/**
  * The cgroup v2 directories of the container, pod and unit a process is in, from the `0::` line of its
  * /proc/PID/cgroup (the same choices as parseCgroup makes), as paths under the host's cgroup2 mount;
- * null without a v2 line, at the root, or when a path seen from a private cgroup namespace cannot be placed.
+ * null dirs without a v2 line, at the root, or when the path cannot be placed under the mount (`problem`).
  */
-export function parseCgroupDirs(text: string): CgroupDirs | null {
+export function placeCgroupDirs(text: string): CgroupPlacement {
   const at = text.startsWith('0::') ? 0 : text.indexOf('\n0::') + 1;
-  if (at === 0 && !text.startsWith('0::')) return null;
+  if (at === 0 && !text.startsWith('0::')) return { dirs: null, problem: null, path: '' };
   let end = text.indexOf('\n', at);
   if (end < 0) end = text.length;
-  const parts = hostParts(text.slice(at + 3, end).split('/').filter((p) => p !== ''));
-  if (parts === null || parts.length === 0) return null;
+  const path = text.slice(at + 3, end);
+  const normalised = normaliseCgroupPath(path);
+  if (normalised === null) return { dirs: null, problem: 'outside', path };
+  const parts = hostParts(normalised);
+  if (parts === null) return { dirs: null, problem: 'unplaceable', path };
+  return { dirs: dirsOf(parts), problem: null, path };
+}
+
+/** placeCgroupDirs without the reason: the directories, or null. */
+export function parseCgroupDirs(text: string): CgroupDirs | null {
+  return placeCgroupDirs(text).dirs;
+}
+
+function dirsOf(parts: readonly string[]): CgroupDirs | null {
+  if (parts.length === 0) return null;
   const dirOf = (index: number): string => `/${parts.slice(0, index + 1).join('/')}`;
   const container = innermostContainer(parts);
   const outerLimit = container ? nextContainerOutwards(parts, container.index) : -1;
@@ -223,18 +283,16 @@ export function isNamespacedCgroup(text: string): boolean {
 }
 
 /**
- * A path seen from inside a private cgroup namespace (scaph in a pod or container) is relative to that
- * namespace: `/../../kubepods-burstable-pod<uid>.slice/cri-containerd-<id>.scope`. systemd names a slice
- * after its ancestors (`a-b-c.slice` lives in `a.slice/a-b.slice`), so a path that continues with a slice
- * can be placed under the host's mount; any other one cannot (null).
+ * The names of a path under the host's mount. One seen from inside a private cgroup namespace (scaph in a
+ * pod or container) is relative to that namespace: `/../../kubepods-burstable-pod<uid>.slice/cri-containerd-<id>.scope`.
+ * systemd names a slice after its ancestors (`a-b-c.slice` lives in `a.slice/a-b.slice`), so a path that
+ * continues with a slice can be placed under the host's mount; any other one cannot (null).
  */
-function hostParts(parts: string[]): string[] | null {
-  let up = 0;
-  while (parts[up] === '..') up++;
-  if (up === 0) return parts;
-  const first = parts[up];
+function hostParts({ names, up }: NormalisedCgroupPath): string[] | null {
+  if (up === 0) return [...names];
+  const first = names[0];
   if (first === undefined || !first.endsWith('.slice') || first === '-.slice') return null;
-  const names = first.slice(0, -'.slice'.length).split('-');
-  const slices = names.map((_, i) => `${names.slice(0, i + 1).join('-')}.slice`);
-  return [...slices, ...parts.slice(up + 1)];
+  const sliceNames = first.slice(0, -'.slice'.length).split('-');
+  const slices = sliceNames.map((_, i) => `${sliceNames.slice(0, i + 1).join('-')}.slice`);
+  return [...slices, ...names.slice(1)];
 }

@@ -8,23 +8,37 @@ import type { Agent } from 'undici';
 import { undici } from './undici-lazy.js';
 import { ScaphError } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
-import { errorCode, MetadataRefresher, refreshTiming, rememberMiss, type MetadataLoader, type RefreshTimingOptions } from './refresh.js';
+import { MetadataAnswerError, readJsonAnswer } from './answer.js';
+import { isDnsLabel, isDnsSubdomain, isDockerImage, isDockerName, shown, type RefusedValue } from './metadata-values.js';
+import { errorCode, MetadataRefresher, refreshTiming, rememberMiss, withDeadline, type MetadataLoader, type RefreshTimingOptions } from './refresh.js';
 
 export interface DockerContainerMeta {
   /** Name without Docker's leading slash. */
   readonly name: string;
   readonly image: string;
+  /** The `io.kubernetes.*` labels dockershim-era Kubernetes set on its containers (the only ones scaph reads), valid ones. */
   readonly labels: Readonly<Record<string, string>>;
 }
 
 export interface DockerMetadataOptions extends RefreshTimingOptions {
   /** Default /var/run/docker.sock. */
   readonly socketPath?: string;
-  /** Per request, default 5 s. */
+  /** Per request (answer included), default 5 s. */
   readonly timeoutMs?: number;
+  /** Largest container list accepted, bytes; default MAX_CONTAINER_LIST_BYTES. */
+  readonly maxAnswerBytes?: number;
 }
 
 export const DEFAULT_DOCKER_SOCKET = '/var/run/docker.sock';
+
+/**
+ * A container summary is one to a few KB: 16 MiB holds thousands of running containers, more than a host
+ * runs; a larger list is refused rather than held in memory.
+ */
+export const MAX_CONTAINER_LIST_BYTES = 16 * 1024 * 1024;
+
+/** An `/events` line is one event (well under a KB, plus the container's labels): a longer one is not an event. */
+const MAX_EVENT_LINE_BYTES = 1024 * 1024;
 
 export class DockerApiError extends ScaphError {
   constructor(
@@ -48,17 +62,29 @@ export class DockerMetadata implements MetadataLoader {
   private events: AbortController | null = null;
   private eventReload: NodeJS.Timeout | null = null;
   private stopped = false;
+  private refusedSaid = false;
+  private readonly maxAnswerBytes: number;
 
-  constructor(options: DockerMetadataOptions, logger: Logger) {
+  constructor(
+    options: DockerMetadataOptions,
+    private readonly logger: Logger,
+  ) {
     this.socketPath = options.socketPath ?? DEFAULT_DOCKER_SOCKET;
     this.timeoutMs = options.timeoutMs ?? 5_000;
+    this.maxAnswerBytes = options.maxAnswerBytes ?? MAX_CONTAINER_LIST_BYTES;
     // Two connections: the event stream holds one open, the container list uses the other.
     this.agent = new (undici().Agent)({ connect: { socketPath: this.socketPath }, connections: 2 });
     this.refresher = new MetadataRefresher(this, refreshTiming(options), logger);
   }
 
-  start(): Promise<void> {
-    return this.refresher.start();
+  /** Loads now, as the interval would (a load under way is shared); resolves when it has ended. */
+  reload(): Promise<void> {
+    return this.refresher.refresh();
+  }
+
+  /** Sets the first load going; names appear when it has answered (settled()). */
+  start(): void {
+    this.refresher.start();
   }
 
   async stop(): Promise<void> {
@@ -67,7 +93,7 @@ export class DockerMetadata implements MetadataLoader {
     if (this.eventReload) clearTimeout(this.eventReload);
     this.refresher.stop();
     await this.refresher.settled();
-    await this.agent.close();
+    await this.agent.destroy();
   }
 
   /** Waits for a load under way (tests, and callers that want fresh names right after a miss). */
@@ -84,20 +110,30 @@ export class DockerMetadata implements MetadataLoader {
     return undefined;
   }
 
-  async load(): Promise<void> {
-    const path = '/containers/json';
-    const response = await undici().request(`http://docker${path}`, {
-      dispatcher: this.agent,
-      signal: AbortSignal.timeout(this.timeoutMs),
-      headers: { accept: 'application/json' },
+  load(stop: AbortSignal): Promise<void> {
+    // One deadline for the whole request, the last byte of the answer included.
+    return withDeadline(stop, this.timeoutMs, async (signal) => {
+      const path = '/containers/json';
+      const response = await undici().request(`http://docker${path}`, { dispatcher: this.agent, signal, headers: { accept: 'application/json' } });
+      if (response.statusCode !== 200) {
+        await response.body.dump();
+        throw new DockerApiError(response.statusCode, path);
+      }
+      const body = await readJsonAnswer(response.body, response.headers['content-length'], this.maxAnswerBytes, `GET ${path}`);
+      this.containers = parseContainerList(body, (field, value) => this.sayRefused(field, value));
+      this.generation++;
+      if (!this.events && !this.stopped) void this.watchEvents();
     });
-    if (response.statusCode !== 200) {
-      await response.body.dump();
-      throw new DockerApiError(response.statusCode, path);
-    }
-    this.containers = parseContainerList(await response.body.json());
-    this.generation++;
-    if (!this.events && !this.stopped) void this.watchEvents();
+  }
+
+  /** Once per run: Docker handed over a name, image or label its own rules would refuse. */
+  private sayRefused(field: string, value: string): void {
+    if (this.refusedSaid) return;
+    this.refusedSaid = true;
+    this.logger.warn(
+      { source: this.sourceName, field, value: shown(value) },
+      'the Docker Engine API gave a container name, image or Kubernetes label that is not valid: such values are left out of the labels (said once)',
+    );
   }
 
   /** Follows `GET /events` for containers until the stream ends; the next successful load reopens it. */
@@ -121,6 +157,12 @@ export class DockerMetadata implements MetadataLoader {
         for (let nl = pending.indexOf('\n'); nl >= 0; nl = pending.indexOf('\n')) {
           if (isContainerChange(pending.slice(0, nl))) this.reloadAfterEvent();
           pending = pending.slice(nl + 1);
+        }
+        // No event is this long: the stream is not Docker's. Drop it (the interval reload reopens it).
+        if (pending.length > MAX_EVENT_LINE_BYTES) {
+          this.logger.debug({ source: this.sourceName }, 'an /events line longer than 1 MiB: stream dropped');
+          abort.abort();
+          return;
         }
       }
     } catch {
@@ -156,6 +198,7 @@ export class DockerMetadata implements MetadataLoader {
         // A systemd unit whose RestrictAddressFamilies= lacks AF_UNIX (Scaphandre's units allow AF_INET AF_INET6 only).
         return `Cannot open a unix socket to reach ${where} (EAFNOSUPPORT): ${without}. Under systemd, add AF_UNIX to the unit's RestrictAddressFamilies=`;
       default:
+        if (error instanceof MetadataAnswerError) return `${where}: ${error.message}; ${without} until it answers a container list`;
         return `Cannot read containers from ${where} (${error instanceof Error ? error.message : String(error)}): ${without}`;
     }
   }
@@ -176,20 +219,48 @@ export function isContainerChange(line: string): boolean {
   }
 }
 
-/** `GET /containers/json` body → id → metadata; entries without an Id are skipped. */
-export function parseContainerList(body: unknown): Map<string, DockerContainerMeta> {
+const POD_UID_RE = /^[0-9a-f-]+$/;
+
+/** The Docker labels dockershim-era Kubernetes set and scaph reads, with the rule each value follows. */
+const KUBERNETES_LABEL_RULES: Readonly<Record<string, (v: string) => boolean>> = {
+  'io.kubernetes.pod.name': isDnsSubdomain,
+  'io.kubernetes.pod.namespace': isDnsLabel,
+  'io.kubernetes.container.name': isDnsLabel,
+  'io.kubernetes.pod.uid': (v) => v.length <= 36 && POD_UID_RE.test(v),
+};
+
+/**
+ * `GET /containers/json` body → id → metadata. A body that is not an array is refused (MetadataAnswerError:
+ * the table in use stays); entries without an Id are skipped; names, images and the Kubernetes labels read
+ * (see KUBERNETES_LABEL_RULES) that Docker would not have written are left out, and `refused` is told each.
+ */
+export function parseContainerList(body: unknown, refused: RefusedValue = () => undefined): Map<string, DockerContainerMeta> {
   const out = new Map<string, DockerContainerMeta>();
-  if (!Array.isArray(body)) return out;
+  if (!Array.isArray(body)) throw new MetadataAnswerError('the answer to the container list is JSON but not an array of containers');
   for (const item of body as unknown[]) {
     if (item === null || typeof item !== 'object') continue;
     const c = item as { Id?: unknown; Names?: unknown; Image?: unknown; Labels?: unknown };
     if (typeof c.Id !== 'string') continue;
     const first = Array.isArray(c.Names) && typeof c.Names[0] === 'string' ? c.Names[0] : '';
+    const name = first.startsWith('/') ? first.slice(1) : first;
+    const image = typeof c.Image === 'string' ? c.Image : '';
     out.set(c.Id, {
-      name: first.startsWith('/') ? first.slice(1) : first,
-      image: typeof c.Image === 'string' ? c.Image : '',
-      labels: stringRecord(c.Labels),
+      name: name === '' || isDockerName(name) ? name : (refused('container name', name), ''),
+      image: image === '' || isDockerImage(image) ? image : (refused('image', image), ''),
+      labels: kubernetesLabels(stringRecord(c.Labels), refused),
     });
+  }
+  return out;
+}
+
+/** The labels scaph reads from a container, valid ones only. */
+function kubernetesLabels(labels: Readonly<Record<string, string>>, refused: RefusedValue): Readonly<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const [key, valid] of Object.entries(KUBERNETES_LABEL_RULES)) {
+    const v = labels[key];
+    if (v === undefined) continue;
+    if (valid(v)) out[key] = v;
+    else refused(`label ${key}`, v);
   }
   return out;
 }

@@ -9,14 +9,21 @@
  *
  * - A group is the set of cgroup directories its processes live in (one unit name can have several: the
  *   system's dbus.service and each user manager's). Each directory keeps its own baseline; a directory
- *   whose counter went down was recreated (a restart) and counts from 0.
+ *   created again since the last reading (a restart: its cpu.stat has another inode) counts from 0.
+ * - cpu.stat is input from outside, read like sysfs and procfs: non-blocking, regular files only, size-capped
+ *   (a FIFO or a directory there is left out with one warning), and only below the mount: a directory that
+ *   resolves outside --cgroupfs-path (a symlink) is never read. A counter that went down without its cgroup
+ *   being created again, or grew by more CPU time than the machine has, is a reset: that interval of the
+ *   directory is not measured (its group falls back to its processes' power) and the reading is the new
+ *   baseline. So a group's power never goes negative or swings, and its energy counter never decreases.
  * - Within one kind a group nested in another (a kind node container holding pod containers) is taken
  *   out of the outer one, and cgroup figures are scaled down if the kind would exceed the model's total.
  * - Where cpu.stat cannot be read (cgroup v1, no access, a directory's first interval) the group's power
  *   is the sum of its live processes' power; GroupSample.source says which, and the log says why once.
  * - Namespaces are the sum of their pods.
  */
-import { readFileSync } from 'node:fs';
+import { realpathSync } from 'node:fs';
+import { fsErrorCode, readRegularFileSync } from '../../core/bounded-fs.js';
 import { energyUjFromPower } from '../../core/energy.js';
 import type { Logger } from '../../core/log.js';
 import { GROUP_ENERGY_RETENTION_MS, type ContainerInfo, type GroupKind, type GroupSample } from '../../core/sample.js';
@@ -40,6 +47,16 @@ export interface GroupStepInput {
   readonly modelTotalUw: number;
   readonly intervalMs: number;
   readonly nowMs: number;
+  /** Logical CPUs: no cgroup can grow by more CPU time than they have over the interval. */
+  readonly cpuCount: number;
+  /** Every tick of every CPU over the interval as /proc/stat counts them (busy, idle, iowait, steal). */
+  readonly totalTicks: number;
+}
+
+/** One read of a cpu.stat file: its text and inode. */
+export interface CpuStatRead {
+  readonly text: string;
+  readonly ino: number;
 }
 
 export interface GroupPowerOptions {
@@ -48,8 +65,20 @@ export interface GroupPowerOptions {
   readonly logger: Logger;
   /** How long a group without live processes or growth keeps its energy counter, ms. Default 10 minutes. */
   readonly idleRetentionMs?: number;
-  /** Reads a cpu.stat file (tests); default readFileSync. */
-  readonly readText?: (path: string) => string;
+  /** Reads a cpu.stat file (tests); default readCpuStat. */
+  readonly readCpuStat?: (path: string) => CpuStatRead;
+}
+
+/** cpu.stat holds a dozen lines: a larger file is not one. */
+const CPU_STAT_MAX_BYTES = 64 * 1024;
+/** Directories found to resolve outside the mount, remembered so they are not resolved again each step. */
+const MAX_REFUSED_DIRS = 10_000;
+
+/** cpu.stat read as sysfs/procfs files are (bounded-fs): never blocks, regular files only, size-capped. */
+export function readCpuStat(path: string): CpuStatRead {
+  let ino = 0;
+  const text = readRegularFileSync(path, CPU_STAT_MAX_BYTES, (stats) => (ino = stats.ino)).toString('latin1');
+  return { text, ino };
 }
 
 interface DirBaseline {
@@ -57,6 +86,8 @@ interface DirBaseline {
   usageUsec: number;
   /** The step of that read: a baseline older than the previous step is stale. */
   step: number;
+  /** cpu.stat's inode at that read: another one is a cgroup created again. */
+  ino: number;
 }
 
 interface TrackedGroup {
@@ -85,13 +116,17 @@ const CGROUP_KINDS: readonly CgroupKind[] = ['container', 'pod', 'systemd_unit']
 export class GroupPowerTracker {
   private readonly groups = new Map<string, TrackedGroup>();
   private readonly options: GroupPowerOptions;
-  private readonly readText: (path: string) => string;
+  private readonly readStat: (path: string) => CpuStatRead;
   private readonly loggedReasons = new Set<string>();
+  /** The mount with its symlinks resolved: what every cpu.stat must resolve below. */
+  private readonly realRoot: string | null;
+  private readonly refusedDirs = new Set<string>();
   private stepCount = 0;
 
   constructor(options: GroupPowerOptions) {
     this.options = options;
-    this.readText = options.readText ?? ((path) => readFileSync(path, 'latin1'));
+    this.readStat = options.readCpuStat ?? readCpuStat;
+    this.realRoot = options.cgroupfsRoot === null ? null : realpathOr(options.cgroupfsRoot);
     if (options.cgroupfsRoot === null) {
       options.logger.info(
         'no cgroup v2 hierarchy: container, pod and unit power is the sum of their live processes\' power ' +
@@ -125,7 +160,8 @@ export class GroupPowerTracker {
       const t = g.tracked;
       // A group is reported while it has a live process or its cgroups count CPU time.
       if (!g.liveNow && !(g.cgroupTicks !== null && g.cgroupTicks > 0)) continue;
-      t.energyUj += energyUjFromPower(g.powerUw, input.intervalMs);
+      // Never negative, whatever a process figure says: the published energy counter never decreases.
+      t.energyUj += energyUjFromPower(Math.max(0, g.powerUw), input.intervalMs);
       t.lastEmittedMs = input.nowMs;
       const source = g.cgroupTicks === null ? 'processes' : 'cgroup';
       out.push({ kind: t.kind, key: t.key, container: t.container, powerUw: g.powerUw, energyUj: t.energyUj, source });
@@ -160,64 +196,112 @@ export class GroupPowerTracker {
     }
     const list = [...step.values()];
     const dirTicks = new Map<string, { ticks: number; group: StepGroup }>();
-    for (const g of list) this.measure(g, memberDirs.get(g), dirTicks);
+    // More CPU time than the machine had is a lie: every CPU over twice the interval plus a second (readings
+    // are not instantaneous), the interval as the wall clock or as /proc/stat measures it, whichever is longer
+    // (they agree on a kernel; a recorded or synthetic procfs tree may run its clock faster).
+    const statUsec = input.totalTicks * USEC_PER_TICK;
+    const maxGrowthUsec = Math.max(input.cpuCount * (2 * input.intervalMs + 1000) * 1000, 2 * statUsec + input.cpuCount * 1_000_000);
+    for (const g of list) this.measure(g, memberDirs.get(g), dirTicks, maxGrowthUsec);
     subtractNested(dirTicks);
     toWholeMicrowatts(list, input);
     return list;
   }
 
   /** Reads every directory of the group; its cgroup ticks are set only when each live directory was measured. */
-  private measure(g: StepGroup, liveDirs: ReadonlySet<string> | undefined, dirTicks: Map<string, { ticks: number; group: StepGroup }>): void {
+  private measure(
+    g: StepGroup,
+    liveDirs: ReadonlySet<string> | undefined,
+    dirTicks: Map<string, { ticks: number; group: StepGroup }>,
+    maxGrowthUsec: number,
+  ): void {
     const root = this.options.cgroupfsRoot;
     const t = g.tracked;
     if (root === null) return;
     let ticks = 0;
     let complete = t.dirs.size > 0;
     for (const dir of [...t.dirs.keys()]) {
-      const usage = this.usageUsec(`${root}${dir}/cpu.stat`, t.dirs.get(dir) === null);
       const base = t.dirs.get(dir) ?? null;
-      if (usage === null) {
-        t.dirs.delete(dir); // gone (the group ended or moved) or unreadable
+      const path = `${root}${dir}/cpu.stat`;
+      // Resolved once per directory (at its first reading, and after a failed one): symlinks do not appear in cgroupfs.
+      const read = base === null && !this.confined(dir, path) ? null : this.usageUsec(path, base === null);
+      if (read === null) {
+        t.dirs.delete(dir); // gone (the group ended or moved), unreadable, or outside the mount
         if (liveDirs?.has(dir)) complete = false;
         continue;
       }
-      t.dirs.set(dir, { usageUsec: usage, step: this.stepCount });
+      t.dirs.set(dir, { usageUsec: read.usageUsec, step: this.stepCount, ino: read.ino });
       if (base === null || base.step !== this.stepCount - 1) {
         if (liveDirs?.has(dir) || base !== null) complete = false; // no baseline for this interval yet
         continue;
       }
-      // A counter that went down belongs to a cgroup created again (a restart): all of it is new.
-      const dirTick = (usage >= base.usageUsec ? usage - base.usageUsec : usage) / USEC_PER_TICK;
+      // A cgroup created again (a restart) counts from 0: all of its usage is new.
+      const grownUsec = read.ino !== base.ino ? read.usageUsec : read.usageUsec - base.usageUsec;
+      if (grownUsec < 0 || grownUsec > maxGrowthUsec) {
+        this.sayReset(dir, base.usageUsec, read.usageUsec, grownUsec < 0);
+        complete = false;
+        continue;
+      }
+      const dirTick = grownUsec / USEC_PER_TICK;
       dirTicks.set(dir, { ticks: dirTick, group: g });
       ticks += dirTick;
     }
     g.cgroupTicks = complete ? ticks : null;
   }
 
-  private usageUsec(path: string, firstRead: boolean): number | null {
-    let text: string;
+  /** usage_usec and the file's inode, or null (said once per reason) when cpu.stat cannot be used. */
+  private usageUsec(path: string, firstRead: boolean): { usageUsec: number; ino: number } | null {
+    let read: CpuStatRead;
     try {
-      text = this.readText(path);
+      read = this.readStat(path);
     } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code ?? 'error';
+      const code = fsErrorCode(err);
       // ENOENT after a good read: the group ended. Before any: the path is not where scaph looks.
-      if (code !== 'ENOENT') this.logOnce(code, path, 'cannot read a cgroup\'s cpu.stat');
-      else if (firstRead) this.logOnce('not found', path, 'a cgroup directory named in /proc/PID/cgroup is not under the cgroup2 mount scaph reads (pass the host\'s mount with --cgroupfs-path, and run scaph in the host\'s cgroup namespace)');
+      if (code !== 'ENOENT') this.logOnce(code, { path, code, reason: err instanceof Error ? err.message : code }, 'cannot read a cgroup\'s cpu.stat');
+      else if (firstRead) this.logOnce('not found', { path, code }, 'a cgroup directory named in /proc/PID/cgroup is not under the cgroup2 mount scaph reads (pass the host\'s mount with --cgroupfs-path, and run scaph in the host\'s cgroup namespace)');
       return null;
     }
-    const at = text.indexOf('usage_usec ');
-    const value = at < 0 ? Number.NaN : Number.parseInt(text.slice(at + 11), 10);
-    if (!Number.isFinite(value)) {
-      this.logOnce('no usage_usec', path, 'cannot read a cgroup\'s cpu.stat');
+    const usageUsec = parseUsageUsec(read.text);
+    if (usageUsec === null) {
+      this.logOnce('no usage_usec', { path, reason: 'no usage_usec line holding a whole number of microseconds' }, 'cannot read a cgroup\'s cpu.stat');
       return null;
     }
-    return value;
+    return { usageUsec, ino: read.ino };
   }
 
-  private logOnce(reason: string, path: string, what: string): void {
+  /**
+   * Whether the cgroup's cpu.stat resolves below the mount. cgroupfs has no symlinks, but --cgroupfs-path may
+   * be a copy or a bind mount someone put one in: it is never followed out (said once).
+   */
+  private confined(dir: string, path: string): boolean {
+    if (this.refusedDirs.has(dir)) return false;
+    let real: string;
+    try {
+      real = realpathSync.native(path);
+    } catch {
+      return true; // missing or unreadable: the read says which
+    }
+    const root = this.realRoot as string;
+    if (real.startsWith(root.endsWith('/') ? root : `${root}/`)) return true;
+    if (this.refusedDirs.size >= MAX_REFUSED_DIRS) this.refusedDirs.clear();
+    this.refusedDirs.add(dir);
+    this.logOnce('outside', { path, resolvesTo: real }, 'a cgroup\'s cpu.stat resolves outside --cgroupfs-path (a symlink): not read');
+    return false;
+  }
+
+  /**
+   * A counter that went down (its cgroup was not created again) or grew impossibly fast: a reset for the
+   * interval. Going down is debug (a cgroup moved or a counter zeroed); an impossible growth is said once.
+   */
+  private sayReset(dir: string, previousUsec: number, currentUsec: number, wentDown: boolean): void {
+    const fields = { dir, previousUsec, currentUsec };
+    if (wentDown) this.options.logger.debug(fields, 'a cgroup\'s usage_usec went down: a reset, this interval not measured');
+    else this.logOnce('too fast', fields, 'a cgroup\'s usage_usec grew by more CPU time than the machine has: treated as a reset, this interval not measured');
+  }
+
+  private logOnce(reason: string, fields: Readonly<Record<string, unknown>>, what: string): void {
     if (this.loggedReasons.has(reason)) return;
     this.loggedReasons.add(reason);
-    this.options.logger.warn({ path, reason }, `${what}: such groups get the sum of their live processes' power`);
+    this.options.logger.warn(fields, `${what}: such groups get the sum of their live processes' power (said once)`);
   }
 
   private namespaces(pods: readonly StepGroup[]): StepGroup[] {
@@ -294,6 +378,31 @@ function toWholeMicrowatts(list: StepGroup[], input: GroupStepInput): void {
   const room = Math.max(0, input.modelTotalUw - fromProcesses);
   const scale = fromCgroups > room ? room / fromCgroups : 1;
   for (const g of list) g.powerUw = g.cgroupTicks === null ? g.processesUw : Math.floor(uwOf(g) * scale);
+}
+
+const USAGE_USEC = 'usage_usec ';
+const DIGITS_RE = /^\d{1,16}$/;
+
+/** usage_usec from cpu.stat's text: a whole number of µs (the kernel's u64, well within 2^53 in practice), else null. */
+export function parseUsageUsec(text: string): number | null {
+  const at = text.startsWith(USAGE_USEC) ? 0 : text.indexOf(`\n${USAGE_USEC}`) + 1;
+  if (at === 0 && !text.startsWith(USAGE_USEC)) return null;
+  const start = at + USAGE_USEC.length;
+  let end = text.indexOf('\n', start);
+  if (end < 0) end = text.length;
+  const digits = text.slice(start, end).trim();
+  if (!DIGITS_RE.test(digits)) return null;
+  const value = Number(digits);
+  return Number.isSafeInteger(value) ? value : null;
+}
+
+/** The path with its symlinks resolved, or itself when that fails (the reads will say why). */
+function realpathOr(path: string): string {
+  try {
+    return realpathSync.native(path);
+  } catch {
+    return path;
+  }
 }
 
 function groupKey(kind: CgroupKind, c: ContainerInfo): string | undefined {

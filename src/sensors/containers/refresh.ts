@@ -1,7 +1,10 @@
 /**
  * Keeps one metadata source (Docker Engine API, Kubernetes API) fresh: a load at start, then at a
- * bounded interval, plus an early load when a lookup misses (rate-limited). Failures are logged once per
- * outage — one warning that says what failed and what to do — and the agent runs on without the labels.
+ * bounded interval, plus an early load when a lookup misses (rate-limited). Loads run beside sampling and
+ * never before it: start() only sets them going, so a source that hangs holds up no power figure (labels
+ * appear when it answers). Each load has its deadline (the source's timeout) and stop() aborts the one under
+ * way. Failures are logged once per outage — one warning that says what failed and what to do — and the
+ * agent runs on without the labels.
  */
 import type { Logger } from '../../core/log.js';
 
@@ -27,8 +30,8 @@ export function refreshTiming(options: RefreshTimingOptions): RefreshOptions {
 export interface MetadataLoader {
   /** Human name of the source for logs: "Docker Engine API", "Kubernetes API". */
   readonly sourceName: string;
-  /** Loads and installs fresh metadata; throws on failure. */
-  load(): Promise<void>;
+  /** Loads and installs fresh metadata; throws on failure. `signal` aborts it (stop). */
+  load(signal: AbortSignal): Promise<void>;
   /** One sentence saying what failed and what the user can do about it. */
   explain(error: unknown): string;
 }
@@ -39,6 +42,7 @@ export class MetadataRefresher {
   private lastStartMs = Number.NEGATIVE_INFINITY;
   private failing = false;
   private stopped = false;
+  private readonly abort = new AbortController();
 
   constructor(
     private readonly loader: MetadataLoader,
@@ -46,10 +50,13 @@ export class MetadataRefresher {
     private readonly logger: Logger,
   ) {}
 
-  /** First load (never throws: a failure is the one warning), then the interval timer. */
-  async start(): Promise<void> {
-    await this.refresh();
+  /**
+   * Sets the first load going (not awaited: see settled()) and the interval timer. Never throws: a failure
+   * is the one warning.
+   */
+  start(): void {
     if (this.stopped) return;
+    void this.refresh();
     this.timer = setInterval(() => void this.refresh(), this.options.intervalMs);
     this.timer.unref();
   }
@@ -70,15 +77,18 @@ export class MetadataRefresher {
     await this.inFlight;
   }
 
+  /** No more loads; the one under way is aborted (a hung API must not hold up the agent's exit). */
   stop(): void {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
+    this.abort.abort();
   }
 
   /** One load at a time: a caller arriving during a load shares it. */
   refresh(): Promise<void> {
     if (this.inFlight) return this.inFlight;
+    if (this.stopped) return Promise.resolve();
     this.lastStartMs = performance.now();
     this.inFlight = this.runLoad().finally(() => {
       this.inFlight = null;
@@ -88,10 +98,11 @@ export class MetadataRefresher {
 
   private async runLoad(): Promise<void> {
     try {
-      await this.loader.load();
+      await this.loader.load(this.abort.signal);
       if (this.failing) this.logger.info({ source: this.loader.sourceName }, `${this.loader.sourceName} reachable again`);
       this.failing = false;
     } catch (error) {
+      if (this.stopped) return; // aborted by stop(): not a failure of the source
       if (this.failing) {
         this.logger.debug({ source: this.loader.sourceName, err: errorText(error) }, 'metadata load failed again');
         return;
@@ -99,6 +110,27 @@ export class MetadataRefresher {
       this.failing = true;
       this.logger.warn({ source: this.loader.sourceName, err: errorText(error) }, this.loader.explain(error));
     }
+  }
+}
+
+/**
+ * Runs `load` with one signal that aborts at `timeoutMs` (a TimeoutError, which errorCode reads as
+ * ETIMEDOUT) or when `stop` does. A plain timer, cleared when the load ends: Node holds the sources of
+ * AbortSignal.any weakly, so an AbortSignal.timeout in it can be garbage-collected and its timer never fires
+ * (nodejs/node#57736; seen here: a hung Docker socket never timed out in the agent, whose steps allocate).
+ */
+export async function withDeadline<T>(stop: AbortSignal, timeoutMs: number, load: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  if (stop.aborted) throw stop.reason;
+  const controller = new AbortController();
+  const onStop = (): void => controller.abort(stop.reason);
+  stop.addEventListener('abort', onStop, { once: true });
+  const timer = setTimeout(() => controller.abort(new DOMException(`no answer within ${timeoutMs} ms`, 'TimeoutError')), timeoutMs);
+  timer.unref();
+  try {
+    return await load(controller.signal);
+  } finally {
+    clearTimeout(timer);
+    stop.removeEventListener('abort', onStop);
   }
 }
 

@@ -177,18 +177,36 @@ export class PowercapSource implements PowerSource {
     if (atNs <= s.prevNs) return;
     const valueUj = r.valueUj;
     const delta = energyDeltaUj(s.prevUj, valueUj, s.zone.maxRangeUj);
-    if (delta.kind === 'reset' && !s.warnedReset) {
-      s.warnedReset = true;
-      this.options.logger.warn(
-        { file: s.counter.path, previousUj: s.prevUj, currentUj: valueUj },
-        'energy counter went down and the zone has no max_energy_range_uj: treating it as a counter reset (the energy since the reset is counted)',
-      );
-    } else if (delta.kind === 'wrapped') {
+    if (delta.kind === 'reset') {
+      this.resetInterval(s, valueUj, atNs);
+      return;
+    }
+    if (delta.kind === 'wrapped') {
       this.options.logger.debug({ file: s.counter.path }, 'energy counter wrapped');
     }
     s.powerUw = powerUwFromEnergy(delta.deltaUj, atNs - s.prevNs);
     s.lastDeltaUj = delta.deltaUj;
     s.cumulativeUj += delta.deltaUj;
+    s.prevUj = valueUj;
+    s.prevNs = atNs;
+  }
+
+  /**
+   * A counter that went down on a zone without max_energy_range_uj: a reset for that interval. Nothing is
+   * counted (energy since a reset is unknowable: the writer may have set it anywhere), the zone is left out
+   * of this step (a host zone: no sample this step, never a 0 W or a spike), and the reading is the baseline
+   * of the next interval. Warned once per file.
+   */
+  private resetInterval(s: ZoneState, valueUj: number, atNs: bigint): void {
+    if (!s.warnedReset) {
+      s.warnedReset = true;
+      this.options.logger.warn(
+        { file: s.counter.path, previousUj: s.prevUj, currentUj: valueUj },
+        'energy counter went down and the zone has no max_energy_range_uj: a counter reset, so that interval is not measured (no figure published for it); power resumes from the next reading (warned once per file)',
+      );
+    }
+    s.fresh = false;
+    s.lastProblem = 'its energy counter went down (a reset): its power is known from the next reading';
     s.prevUj = valueUj;
     s.prevNs = atNs;
   }

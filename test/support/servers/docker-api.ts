@@ -2,9 +2,11 @@
  * A Docker Engine API stand-in on a unix socket, answering what scaph asks with the documented shapes
  * (Engine API v1.43): `GET /containers/json` → ContainerSummary[], and `GET /events` → a stream of
  * newline-separated event objects that stays open. Optionally fails with a status, to test the warning
- * path. Paths with a version prefix (`/v1.43/containers/json`) are accepted too.
+ * path, or misbehaves on the list (hangs, garbage, a huge body: misbehaviour.ts). Paths with a version
+ * prefix (`/v1.43/containers/json`) are accepted too.
  */
 import { createServer, type ServerResponse, type Server } from 'node:http';
+import { misbehave, type Misbehaviour } from './misbehaviour.js';
 
 export interface ContainerSummary {
   readonly Id: string;
@@ -50,11 +52,17 @@ export interface FakeDockerApi {
   readonly socketPath: string;
   /** Every request's method and path, in order. */
   readonly requests: string[];
+  /** When each request arrived (performance.now()), in order. */
+  readonly requestedAt: number[];
   containers: ContainerSummary[];
   /** When set, every request is answered with this status and a Docker-style error body. */
   failWithStatus: number | null;
+  /** When set, `GET /containers/json` answers this way instead. */
+  misbehaviour: Misbehaviour | null;
   /** Sends container events (`docker events` shape) to every open `/events` stream, in one write. */
   emitContainerEvents(events: readonly (readonly [action: string, c: ContainerSummary])[]): void;
+  /** Writes `text` as it is to every open `/events` stream (garbage, a line that never ends). */
+  emitRaw(text: string | Buffer): void;
   /** How many `/events` streams are open now. */
   openEventStreams(): number;
   close(): Promise<void>;
@@ -84,10 +92,15 @@ export async function startDockerApi(socketPath: string, containers: ContainerSu
   const api: FakeDockerApi = {
     socketPath,
     requests: [],
+    requestedAt: [],
     containers,
     failWithStatus: null,
+    misbehaviour: null,
     emitContainerEvents: (events) => {
       const text = events.map(([action, c]) => `${JSON.stringify(containerEvent(action, c))}\n`).join('');
+      for (const res of streams) res.write(text);
+    },
+    emitRaw: (text) => {
       for (const res of streams) res.write(text);
     },
     openEventStreams: () => streams.size,
@@ -95,12 +108,16 @@ export async function startDockerApi(socketPath: string, containers: ContainerSu
   };
   const server: Server = createServer((req, res) => {
     api.requests.push(`${req.method ?? ''} ${req.url ?? ''}`);
+    api.requestedAt.push(performance.now());
     const json = (status: number, body: unknown): void => {
       res.writeHead(status, { 'content-type': 'application/json', 'api-version': '1.43' });
       res.end(JSON.stringify(body));
     };
     if (api.failWithStatus !== null) return json(api.failWithStatus, { message: 'server error' });
-    if (req.method === 'GET' && LIST_PATH_RE.test(req.url ?? '')) return json(200, api.containers);
+    if (req.method === 'GET' && LIST_PATH_RE.test(req.url ?? '')) {
+      if (api.misbehaviour) return misbehave(res, api.misbehaviour);
+      return json(200, api.containers);
+    }
     if (req.method === 'GET' && EVENTS_PATH_RE.test(req.url ?? '')) {
       res.writeHead(200, { 'content-type': 'application/json', 'api-version': '1.43' });
       res.flushHeaders();

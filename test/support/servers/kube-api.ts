@@ -3,9 +3,12 @@
  * `GET /api/v1/pods` with a v1 PodList filtered by the `spec.nodeName=<node>` field selector, and 401 (a
  * v1 Status) unless the request carries the expected bearer token. `failWithStatus = 403` answers what the
  * API server's RBAC authorizer does for a service account without the rule: a Forbidden Status naming it.
+ * `misbehaviour` makes the pod list hang, answer garbage or a huge body (misbehaviour.ts); `pods` may be
+ * changed between requests (a list that changes under the agent).
  */
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { misbehave, type Misbehaviour } from './misbehaviour.js';
 import type { TestPki } from './test-ca.js';
 
 export interface PodFixture {
@@ -21,8 +24,12 @@ export interface PodFixture {
 export interface FakeKubeApi {
   readonly url: string;
   readonly requests: string[];
+  /** When each request arrived (performance.now()), in order. */
+  readonly requestedAt: number[];
   pods: PodFixture[];
   failWithStatus: number | null;
+  /** When set, the pod list answers this way instead. */
+  misbehaviour: Misbehaviour | null;
   /** The user a 403 names, as the API server derives it from the token. */
   user: string;
   close(): Promise<void>;
@@ -67,6 +74,7 @@ function forbidden(user: string): unknown {
 export async function startKubeApi(pki: TestPki, token: string, pods: PodFixture[]): Promise<FakeKubeApi> {
   const server: Server = createServer({ cert: pki.cert, key: pki.key }, (req, res) => {
     api.requests.push(`${req.method ?? ''} ${req.url ?? ''}`);
+    api.requestedAt.push(performance.now());
     const json = (code: number, body: unknown): void => {
       res.writeHead(code, { 'content-type': 'application/json' });
       res.end(JSON.stringify(body));
@@ -76,6 +84,7 @@ export async function startKubeApi(pki: TestPki, token: string, pods: PodFixture
     if (api.failWithStatus !== null) return json(api.failWithStatus, status(api.failWithStatus, 'InternalError', 'an error on the server has prevented the request from succeeding'));
     const url = new URL(req.url ?? '/', 'https://localhost');
     if (req.method !== 'GET' || url.pathname !== '/api/v1/pods') return json(404, status(404, 'NotFound', 'not found'));
+    if (api.misbehaviour) return misbehave(res, api.misbehaviour);
     const selector = url.searchParams.get('fieldSelector') ?? '';
     const node = selector.startsWith('spec.nodeName=') ? selector.slice('spec.nodeName='.length) : null;
     const items = api.pods.filter((p) => node === null || p.nodeName === node).map(podJson);
@@ -89,8 +98,10 @@ export async function startKubeApi(pki: TestPki, token: string, pods: PodFixture
   const api: FakeKubeApi = {
     url: `https://127.0.0.1:${port}`,
     requests: [],
+    requestedAt: [],
     pods,
     failWithStatus: null,
+    misbehaviour: null,
     user: 'system:serviceaccount:scaph:scaph',
     close: () =>
       new Promise((resolve) => {

@@ -16,12 +16,14 @@ describe('energyDeltaUj', () => {
     expect(energyDeltaUj(range - 1_000_000, 2_000_000, range)).toEqual({ deltaUj: 3_000_001, kind: 'wrapped' });
   });
 
-  it('treats a decrease as a reset when the range is unknown: only the energy since the reset counts', () => {
-    expect(energyDeltaUj(5_000_000, 1_200, null)).toEqual({ deltaUj: 1_200, kind: 'reset' });
+  it('treats a decrease as a reset when the range is unknown: nothing counted for that interval, whatever the new value', () => {
+    expect(energyDeltaUj(5_000_000, 1_200, null)).toEqual({ deltaUj: 0, kind: 'reset' });
+    // Set back to a large value (a lying writer): still nothing, never a spike of 4e12 µJ.
+    expect(energyDeltaUj(5e12, 4e12, null)).toEqual({ deltaUj: 0, kind: 'reset' });
   });
 
   it('treats a previous value above the range as a reset, not a wrap (the range changed under us)', () => {
-    expect(energyDeltaUj(5_000, 10, 999)).toEqual({ deltaUj: 10, kind: 'reset' });
+    expect(energyDeltaUj(5_000, 10, 999)).toEqual({ deltaUj: 0, kind: 'reset' });
   });
 });
 

@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../../../src/core/log.js';
 import { acceptsGzip, PrometheusExporter, PrometheusListenError } from '../../../../src/exporters/prometheus/exporter.js';
 import { negotiateFormat } from '../../../../src/exporters/prometheus/wire.js';
+import { captureLogger } from '../../../support/fakes/log-capture.js';
 import { makeProcess, makeSample } from '../../../support/fixtures/sample.js';
 import { promtoolCheckMetrics, remarkKinds } from '../../../support/servers/promtool.js';
 
@@ -92,6 +93,28 @@ describe('PrometheusExporter', () => {
     expect(second).not.toContain('pid="1"');
     expect(second).toContain('scaph_process_power_consumption_microwatts{pid="42",exe="burner",cmdline="/usr/bin/proc42 --flag"} 5000000\n');
     expect(second).toContain('scaph_self_topo_procs_nb 1\n');
+  });
+
+  it('a counter value that went wrong (negative) leaves that series out: every scrape answers 200 with the rest, said once', async () => {
+    const log = captureLogger();
+    const e = new PrometheusExporter({ address: '127.0.0.1', port: 0, suffix: 'metrics', metricsView: { maxCmdlineLength: 256 }, version: '', logger: log.logger });
+    await e.start();
+    started.push(e);
+    const bad = makeProcess({ pid: 13, exe: 'liar', powerUw: 1_000_000, energyUj: -5_000 });
+    for (let step = 0; step < 3; step++) {
+      e.export(makeSample({ processes: [bad, makeProcess({ pid: 42, exe: 'burner', powerUw: 5_000_000, energyUj: 9_000 })] }));
+      for (const accept of [undefined, OPENMETRICS_ONLY_ACCEPT]) {
+        const res = await fetch(url(e, '/metrics'), accept ? { headers: { accept } } : {});
+        expect(res.status).toBe(200);
+        const text = await res.text();
+        expect(text).toContain('scaph_process_power_consumption_microwatts{pid="13",exe="liar",cmdline="/usr/bin/proc13 --flag"} 1000000\n');
+        expect(text).toMatch(/scaph_process_energy_microjoules(_total)?\{pid="42",exe="burner",cmdline="\/usr\/bin\/proc42 --flag"\} 9000\n/);
+        expect(text).not.toMatch(/scaph_process_energy_microjoules(_total)?\{pid="13"/);
+      }
+    }
+    expect(e.refusedSeries).toBe(6);
+    expect(log.warnings()).toHaveLength(1);
+    expect(log.warnings()[0]).toMatchObject({ metric: 'scaph_process_energy_microjoules', value: '-5000', reason: 'a counter value cannot be negative' });
   });
 
   it('renders once per sample and format however many scrapes come, and never reads a sample itself', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isNamespacedCgroup, parseCgroup, parseCgroupDirs } from '../../../../src/sensors/containers/cgroup.js';
+import { isNamespacedCgroup, normaliseCgroupPath, parseCgroup, parseCgroupDirs, placeCgroupDirs } from '../../../../src/sensors/containers/cgroup.js';
 import * as F from '../../../support/fixtures/cgroups.js';
 
 describe('parseCgroup: containers', () => {
@@ -120,5 +120,54 @@ describe('parseCgroupDirs: where a group\'s cpu.stat lives', () => {
     expect(parseCgroupDirs(F.KERNEL_THREAD_V2)).toBeNull();
     // Docker on a hybrid host: parseCgroup finds the container in the v1 lines, the 0:: line has none.
     expect(parseCgroupDirs(F.DOCKER_V1_CGROUPFS)?.container).toBeUndefined();
+  });
+});
+
+describe('cgroup paths that leave the hierarchy', () => {
+  const us = (uid: string): string => uid.replace(/-/g, '_');
+  const podSlice = `kubepods-burstable-pod${us(F.POD_UID)}.slice`;
+
+  it('normalises `.` and `..` inside a path; a path climbing above where it started is null', () => {
+    expect(normaliseCgroupPath('/system.slice/./nginx.service')).toEqual({ names: ['system.slice', 'nginx.service'], up: 0 });
+    expect(normaliseCgroupPath('/a.slice/b/../nginx.service')).toEqual({ names: ['a.slice', 'nginx.service'], up: 0 });
+    expect(normaliseCgroupPath('/kubepods.slice/../../outside/evil.service')).toBeNull();
+    expect(normaliseCgroupPath('/a/..')).toEqual({ names: [], up: 0 });
+    expect(normaliseCgroupPath('/a/../..')).toBeNull();
+    // Leading `..` only: a process outside a private namespace's root, as the kernel writes it.
+    expect(normaliseCgroupPath(`/../../${podSlice}/x.scope`)).toEqual({ names: [podSlice, 'x.scope'], up: 2 });
+    expect(normaliseCgroupPath(`/../../${podSlice}/../../../etc`)).toBeNull();
+    expect(normaliseCgroupPath('/system.slice/a\u0000b.service')).toBeNull();
+  });
+
+  it('the `0::` path of /kubepods.slice/../../outside/evil.service is ignored: no directory, no labels, the reason given', () => {
+    const evil = '0::/kubepods.slice/../../outside/evil.service\n';
+    expect(placeCgroupDirs(evil)).toEqual({ dirs: null, problem: 'outside', path: '/kubepods.slice/../../outside/evil.service' });
+    expect(parseCgroupDirs(evil)).toBeNull();
+    expect(parseCgroup(evil)).toBeNull();
+    // Escaping the root by one more `..` than the names it went through, in the middle of a container path.
+    const sneaky = `0::/kubepods.slice/kubepods-burstable.slice/${podSlice}/../../../../cri-containerd-${F.CONTAINERD_ID}.scope\n`;
+    expect(placeCgroupDirs(sneaky).problem).toBe('outside');
+    expect(parseCgroup(sneaky)).toBeNull();
+    // `..` that stays inside is resolved: the unit is the one the path ends in.
+    expect(parseCgroupDirs('0::/system.slice/cron.service/../nginx.service\n')).toEqual({ unit: '/system.slice/nginx.service' });
+    expect(parseCgroup('0::/system.slice/cron.service/../nginx.service\n')).toEqual({ systemdUnit: 'nginx.service' });
+  });
+
+  it('still places the systemd slice paths seen from a private cgroup namespace, and says why others cannot be', () => {
+    const fromPod = `0::/../../kubepods-burstable.slice/${podSlice}/cri-containerd-${F.CONTAINERD_ID}.scope\n`;
+    expect(isNamespacedCgroup(fromPod)).toBe(true);
+    expect(placeCgroupDirs(fromPod)).toEqual({
+      dirs: {
+        container: `/kubepods.slice/kubepods-burstable.slice/${podSlice}/cri-containerd-${F.CONTAINERD_ID}.scope`,
+        pod: `/kubepods.slice/kubepods-burstable.slice/${podSlice}`,
+      },
+      problem: null,
+      path: `/../../kubepods-burstable.slice/${podSlice}/cri-containerd-${F.CONTAINERD_ID}.scope`,
+    });
+    expect(parseCgroup(fromPod)).toMatchObject({ containerId: F.CONTAINERD_ID, kubernetesPodUid: F.POD_UID });
+    expect(parseCgroupDirs('0::/../../../../system.slice/kubelet.service\n')).toEqual({ unit: '/system.slice/kubelet.service' });
+    const cgroupfsDriver = `0::/../../pod${F.POD_UID}/${F.CONTAINERD_ID}\n`;
+    expect(placeCgroupDirs(cgroupfsDriver).problem).toBe('unplaceable');
+    expect(parseCgroup(cgroupfsDriver)).toMatchObject({ containerId: F.CONTAINERD_ID, kubernetesPodUid: F.POD_UID });
   });
 });

@@ -1,8 +1,8 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ContainerInfo, GroupSample } from '../../../../src/core/sample.js';
-import { detectCgroupfsRoot, GroupPowerTracker, type GroupMember } from '../../../../src/sensors/containers/group-power.js';
+import { detectCgroupfsRoot, GroupPowerTracker, parseUsageUsec, type GroupMember } from '../../../../src/sensors/containers/group-power.js';
 import { CgroupfsTree } from '../../../support/fixtures/cgroupfs-tree.js';
 import { captureLogger } from '../../../support/fakes/log-capture.js';
 
@@ -30,10 +30,10 @@ function setup(withCgroups = true) {
   const log = captureLogger();
   const tracker = new GroupPowerTracker({ cgroupfsRoot: withCgroups ? tree.root : null, logger: log.logger, idleRetentionMs: 5_000 });
   let nowMs = 0;
-  // 1 s intervals, 200 busy ticks (2 s of CPU time = 2,000,000 µs), 50 W to share.
-  const step = (members: GroupMember[], over: { busyTicks?: number; modelTotalUw?: number } = {}): GroupSample[] => {
+  // 1 s intervals on 4 CPUs, 200 busy ticks (2 s of CPU time = 2,000,000 µs), 50 W to share.
+  const step = (members: GroupMember[], over: { busyTicks?: number; modelTotalUw?: number; totalTicks?: number } = {}): GroupSample[] => {
     nowMs += 1000;
-    return tracker.step({ members, busyTicks: over.busyTicks ?? 200, modelTotalUw: over.modelTotalUw ?? 50_000_000, intervalMs: 1000, nowMs });
+    return tracker.step({ members, busyTicks: over.busyTicks ?? 200, modelTotalUw: over.modelTotalUw ?? 50_000_000, intervalMs: 1000, nowMs, cpuCount: 4, totalTicks: over.totalTicks ?? 400 });
   };
   return { tree, tracker, step, log };
 }
@@ -177,6 +177,123 @@ describe('GroupPowerTracker with cgroup v2', () => {
   });
 });
 
+describe('GroupPowerTracker fed a cgroup tree that lies or blocks', () => {
+  const nginx = (powerUw = 2_000): GroupMember => ({ container: NGINX, dirs: DIRS.nginx, powerUw });
+  /** Two good intervals: the unit reads 15 W from its cgroup (0.6 s of 2 s busy, of 50 W). */
+  function measured() {
+    const env = setup();
+    env.tree.advance(DIRS.nginx.unit, 5_000_000);
+    env.step([nginx()]);
+    env.tree.advance(DIRS.nginx.unit, 600_000);
+    expect(find(env.step([nginx()]), 'systemd_unit', 'nginx.service')).toMatchObject({ powerUw: 15_000_000, source: 'cgroup' });
+    return env;
+  }
+
+  it('a cpu.stat that is a FIFO: never opened for good (no hang), one warning naming it, its processes\' power', () => {
+    const { tree, step, log } = setup();
+    tree.fifoCpuStat(DIRS.nginx.unit);
+    const started = performance.now();
+    for (let i = 0; i < 5; i++) expect(find(step([nginx(4_000)]), 'systemd_unit', 'nginx.service')).toMatchObject({ powerUw: 4_000, source: 'processes' });
+    expect(performance.now() - started).toBeLessThan(1_000);
+    expect(log.warnings()).toHaveLength(1);
+    expect(log.warnings()[0]).toMatchObject({ code: 'EFTYPE', reason: `${join(tree.root, DIRS.nginx.unit, 'cpu.stat')} is a FIFO (named pipe), not a regular file` });
+  });
+
+  it('a usage_usec that goes back: a reset for that interval (its processes\' power), then the cgroup figure again; energy never decreases', () => {
+    const { tree, step, log } = measured();
+    const before = find(step([nginx()]), 'systemd_unit', 'nginx.service');
+    tree.setUsage(DIRS.nginx.unit, 1_000); // far below the baseline, same cgroup (same inode)
+    const reset = find(step([nginx(3_000)]), 'systemd_unit', 'nginx.service');
+    expect(reset).toMatchObject({ powerUw: 3_000, source: 'processes' });
+    expect(reset?.energyUj).toBe((before?.energyUj ?? 0) + 3_000);
+    tree.advance(DIRS.nginx.unit, 400_000);
+    const after = find(step([nginx()]), 'systemd_unit', 'nginx.service');
+    expect(after).toMatchObject({ powerUw: 10_000_000, source: 'cgroup' });
+    expect(after?.energyUj).toBe((reset?.energyUj ?? 0) + 10_000_000);
+    // A counter going back is no fault to warn about (debug only).
+    expect(log.warnings()).toEqual([]);
+  });
+
+  it('a usage_usec that jumps by more CPU time than the machine has: a reset for that interval, said once', () => {
+    const { tree, step, log } = measured();
+    for (let i = 0; i < 3; i++) {
+      tree.advance(DIRS.nginx.unit, 3_600_000_000); // an hour of CPU in a second on 4 CPUs
+      expect(find(step([nginx(3_000)]), 'systemd_unit', 'nginx.service')).toMatchObject({ powerUw: 3_000, source: 'processes' });
+    }
+    tree.advance(DIRS.nginx.unit, 200_000);
+    expect(find(step([nginx()]), 'systemd_unit', 'nginx.service')).toMatchObject({ powerUw: 5_000_000, source: 'cgroup' });
+    expect(log.warnings()).toHaveLength(1);
+    expect(log.warnings()[0]?.msg).toMatch(/more CPU time than the machine has/);
+  });
+
+  it('the CPU time the machine had is what /proc/stat counted when its clock runs ahead of the wall clock (a recorded tree)', () => {
+    const { tree, step, log } = measured();
+    // 1 s of wall clock, 50 s of /proc/stat time on 4 CPUs (20,000 ticks, 10,000 busy): 60 s of the unit's CPU is possible.
+    tree.advance(DIRS.nginx.unit, 60_000_000);
+    expect(find(step([nginx()], { busyTicks: 10_000, totalTicks: 20_000 }), 'systemd_unit', 'nginx.service')).toMatchObject({ powerUw: 30_000_000, source: 'cgroup' });
+    // An hour is still more than that machine had.
+    tree.advance(DIRS.nginx.unit, 3_600_000_000);
+    expect(find(step([nginx(3_000)], { busyTicks: 10_000, totalTicks: 20_000 }), 'systemd_unit', 'nginx.service')).toMatchObject({ powerUw: 3_000, source: 'processes' });
+    expect(log.warnings().map((l) => l.msg)).toEqual([expect.stringMatching(/more CPU time than the machine has/)]);
+  });
+
+  it('garbage in cpu.stat (negative, not a number, beyond 2^53, missing): its processes\' power, one warning', () => {
+    const { tree, step, log } = measured();
+    for (const text of ['usage_usec -5000\n', 'usage_usec 12abc\n', 'usage_usec 99999999999999999999\n', 'user_usec 5\n', '']) {
+      tree.writeCpuStat(DIRS.nginx.unit, text);
+      const g = find(step([nginx(7_000)]), 'systemd_unit', 'nginx.service');
+      expect(g, text).toMatchObject({ powerUw: 7_000, source: 'processes' });
+    }
+    expect(log.warnings()).toHaveLength(1);
+    expect(log.warnings()[0]).toMatchObject({ reason: 'no usage_usec line holding a whole number of microseconds' });
+  });
+
+  it('a cgroup directory that is a symlink out of the mount: never read, said once', () => {
+    const { tree, step, log } = setup();
+    const outside = new CgroupfsTree();
+    trees.push(outside);
+    outside.advance('/evil.service', 1_000_000);
+    mkdirSync(join(tree.root, 'system.slice'), { recursive: true });
+    symlinkSync(join(outside.root, 'evil.service'), join(tree.root, DIRS.nginx.unit));
+    for (let i = 0; i < 4; i++) {
+      outside.advance('/evil.service', 900_000);
+      expect(find(step([nginx(6_000)]), 'systemd_unit', 'nginx.service')).toMatchObject({ powerUw: 6_000, source: 'processes' });
+    }
+    expect(log.warnings()).toHaveLength(1);
+    expect(log.warnings()[0]).toMatchObject({ path: join(tree.root, DIRS.nginx.unit, 'cpu.stat'), resolvesTo: join(outside.root, 'evil.service', 'cpu.stat') });
+  });
+
+  it('a mount reached through a symlink is still the mount', () => {
+    const tree = new CgroupfsTree();
+    trees.push(tree);
+    const link = `${tree.root}-link`;
+    symlinkSync(tree.root, link);
+    try {
+      const log = captureLogger();
+      const tracker = new GroupPowerTracker({ cgroupfsRoot: link, logger: log.logger });
+      tree.advance(DIRS.nginx.unit, 0);
+      const input = (nowMs: number) => ({ members: [nginx()], busyTicks: 200, modelTotalUw: 50_000_000, intervalMs: 1000, nowMs, cpuCount: 4, totalTicks: 400 });
+      tracker.step(input(1000));
+      tree.advance(DIRS.nginx.unit, 600_000);
+      expect(find(tracker.step(input(2000)), 'systemd_unit', 'nginx.service')).toMatchObject({ powerUw: 15_000_000, source: 'cgroup' });
+      expect(log.warnings()).toEqual([]);
+    } finally {
+      rmSync(link);
+    }
+  });
+});
+
+describe('parseUsageUsec', () => {
+  it('reads the kernel\'s line, wherever it is; refuses anything but a whole number of µs', () => {
+    expect(parseUsageUsec('usage_usec 123\nuser_usec 100\n')).toBe(123);
+    expect(parseUsageUsec('nr_periods 0\nusage_usec 42')).toBe(42);
+    expect(parseUsageUsec('xusage_usec 5\n')).toBeNull();
+    expect(parseUsageUsec('usage_usec 1.5\n')).toBeNull();
+    expect(parseUsageUsec('usage_usec \n')).toBeNull();
+    expect(parseUsageUsec(`usage_usec ${2 ** 53 + 2}\n`)).toBeNull();
+  });
+});
+
 describe('GroupPowerTracker without cgroup v2', () => {
   it('sums the live processes\' power, says so once, and keeps energy across a short gap', () => {
     const { step, log, tracker } = setup(false);
@@ -203,7 +320,8 @@ describe('GroupPowerTracker without cgroup v2', () => {
     const g = step([nginx]);
     expect(find(g, 'systemd_unit', 'nginx.service')).toMatchObject({ powerUw: 4_000, source: 'processes' });
     expect(log.warnings()).toHaveLength(1);
-    expect(log.warnings()[0]).toMatchObject({ reason: 'EISDIR' });
+    // Read like sysfs and procfs: a directory (or a FIFO) where the file should be is refused without opening it for good.
+    expect(log.warnings()[0]).toMatchObject({ code: 'EFTYPE', reason: `${join(tree.root, DIRS.nginx.unit, 'cpu.stat')} is a directory, not a regular file` });
   });
 });
 

@@ -2,10 +2,12 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, afterAll, describe, expect, it } from 'vitest';
+import type { Logger } from '../../../../src/core/log.js';
+import type { KubernetesMetadataOptions } from '../../../../src/sensors/containers/kubernetes.js';
 import { ContainerResolver } from '../../../../src/sensors/containers/resolver.js';
 import * as F from '../../../support/fixtures/cgroups.js';
 import { containerSummary, startDockerApi, type FakeDockerApi } from '../../../support/servers/docker-api.js';
-import { startKubeApi, type FakeKubeApi } from '../../../support/servers/kube-api.js';
+import { startKubeApi, type FakeKubeApi, type PodFixture } from '../../../support/servers/kube-api.js';
 import { makeTestPki, type TestPki } from '../../../support/servers/test-ca.js';
 import { captureLogger } from '../../../support/fakes/log-capture.js';
 
@@ -53,10 +55,12 @@ async function until(check: () => boolean | Promise<boolean>, timeoutMs = 10_000
   }
 }
 
+/** A started resolver whose first metadata loads have ended (start() itself never waits for them). */
 async function resolver(...args: ConstructorParameters<typeof ContainerResolver>): Promise<ContainerResolver> {
   const r = new ContainerResolver(...args);
   cleanups.push(() => r.stop());
-  await r.start();
+  r.start();
+  await r.settled();
   return r;
 }
 
@@ -371,5 +375,213 @@ describe('ContainerResolver failures: one warning, no labels, the agent runs on'
     expect(r.kubernetes).not.toBeNull();
     expect(warnings()).toHaveLength(1);
     expect(warnings()[0]?.msg).toContain('Cannot read the service-account token or CA');
+  });
+});
+
+describe('ContainerResolver fed sources that hang, answer garbage, too much, or lie', () => {
+  const TOKEN = 'token-for-lies';
+
+  function tokenPath(): string {
+    const path = join(dir, `token-${seq++}`);
+    writeFileSync(path, `${TOKEN}\n`);
+    return path;
+  }
+
+  async function kube(pods: PodFixture[] = [WEB_POD]): Promise<FakeKubeApi> {
+    const api = await startKubeApi(pki, TOKEN, pods);
+    cleanups.push(() => api.close());
+    return api;
+  }
+
+  const WEB_POD: PodFixture = {
+    uid: F.POD_UID,
+    name: 'web-0',
+    namespace: 'shop',
+    nodeName: 'n',
+    labels: { app: 'web' },
+    containers: { nginx: `containerd://${F.CONTAINERD_ID}` },
+  };
+
+  function kubeResolver(api: FakeKubeApi, logger: Logger, extra: Partial<KubernetesMetadataOptions> = {}): ContainerResolver {
+    const r = new ContainerResolver(
+      {
+        procfsRoot: procfs({ 10: F.K8S_V2_BURSTABLE }),
+        docker: false,
+        kubernetes: { apiUrl: api.url, caPath: pki.caPath, tokenPath: tokenPath(), nodeName: 'n', podLabels: ['app'], ...extra },
+      },
+      logger,
+    );
+    cleanups.push(() => r.stop());
+    return r;
+  }
+
+  const CGROUP_FACTS = { containerId: F.CONTAINERD_ID, containerRuntime: 'containerd', kubernetesPodUid: F.POD_UID, kubernetesPodQosClass: 'burstable' };
+
+  it('a Kubernetes API that never answers: start() does not wait, the cgroup facts are there at once; one warning after the timeout; stop() is prompt', async () => {
+    const api = await kube();
+    api.misbehaviour = { kind: 'hang' };
+    const { logger, warnings } = captureLogger();
+    const r = kubeResolver(api, logger, { timeoutMs: 300 });
+    const started = performance.now();
+    r.start();
+    expect(r.resolveSync(10, 1)).toEqual(CGROUP_FACTS);
+    expect(performance.now() - started).toBeLessThan(100);
+    await r.settled();
+    expect(warnings().map((w) => w.msg)).toEqual([
+      `The Kubernetes API at ${api.url} did not answer within 300 ms: pod names, namespaces, node and container names will be missing (the cgroup labels remain) until it does (power figures are not held up)`,
+    ]);
+    // Answering again: the names arrive without a restart.
+    api.misbehaviour = null;
+    await r.kubernetes?.reload();
+    expect(r.resolveSync(10, 1)).toMatchObject({ kubernetesPodName: 'web-0' });
+    // A stop while a load hangs aborts it instead of waiting for its deadline.
+    api.misbehaviour = { kind: 'hang' };
+    void r.kubernetes?.reload();
+    const stopping = performance.now();
+    await r.stop();
+    expect(performance.now() - stopping).toBeLessThan(200);
+  });
+
+  it('garbage and a JSON body that is no PodList: one warning saying so; the names already known stay', async () => {
+    const api = await kube();
+    const { logger, warnings } = captureLogger();
+    const r = kubeResolver(api, logger);
+    r.start();
+    await r.settled();
+    expect(r.resolveSync(10, 1)).toMatchObject({ kubernetesPodName: 'web-0', kubernetesPodLabels: { kubernetes_pod_label_app: 'web' } });
+    api.misbehaviour = { kind: 'garbage', body: Buffer.from([0x1f, 0x8b, 0x08, 0, 0xff, 0xfe, 0x3c]) };
+    await r.kubernetes?.reload();
+    api.misbehaviour = { kind: 'garbage', body: '{"kind":"Status","items":17}' };
+    await r.kubernetes?.reload();
+    expect(r.resolveSync(10, 1)).toMatchObject({ kubernetesPodName: 'web-0' });
+    expect(warnings()).toHaveLength(1);
+    expect(warnings()[0]?.msg).toMatch(/^The Kubernetes API at https:\/\/127\.0\.0\.1:\d+: the answer to GET \/api\/v1\/pods\?fieldSelector=spec\.nodeName%3Dn is not JSON \(it starts with ".*"\); pod names/);
+  });
+
+  it('a 50 MB answer, chunked or declared: refused once past the cap, with the size in the message', async () => {
+    const api = await kube();
+    const { logger, warnings, lines } = captureLogger();
+    const r = kubeResolver(api, logger, { maxAnswerBytes: 1024 * 1024, refreshIntervalMs: 3_600_000 });
+    api.misbehaviour = { kind: 'huge', bytes: 50e6 };
+    const started = performance.now();
+    r.start();
+    await r.settled();
+    api.misbehaviour = { kind: 'huge', bytes: 50e6, declared: true };
+    await r.kubernetes?.reload();
+    // Refused as it streamed in: far sooner than 50 MB over TLS takes.
+    expect(performance.now() - started).toBeLessThan(5_000);
+    expect(warnings().map((w) => w.msg)).toEqual([
+      `The Kubernetes API at ${api.url}: the answer to GET /api/v1/pods?fieldSelector=spec.nodeName%3Dn is more than 1048576 bytes, more than the 1 MiB scaph accepts: refused; pod names, namespaces, node and container names will be missing (the cgroup labels remain) until it answers a pod list`,
+    ]);
+    expect(lines.find((l) => l.msg === 'metadata load failed again')?.['err']).toMatch(/is \d{8} bytes, more than the 1 MiB/);
+    expect(r.resolveSync(10, 1)).toEqual(CGROUP_FACTS);
+  });
+
+  it('an API that puts the container in another pod than its cgroup: the cgroup wins, said once', async () => {
+    const api = await kube([
+      { ...WEB_POD, containers: {} },
+      { uid: F.POD_UID_2, name: 'liar-0', namespace: 'other', nodeName: 'n', containers: { nginx: `containerd://${F.CONTAINERD_ID}` } },
+    ]);
+    const { logger, warnings } = captureLogger();
+    const r = kubeResolver(api, logger);
+    r.start();
+    await r.settled();
+    for (let i = 0; i < 3; i++) {
+      expect(r.resolveSync(10, i + 1)).toEqual({ ...CGROUP_FACTS, kubernetesPodName: 'web-0', kubernetesPodNamespace: 'shop', kubernetesNodeName: 'n', kubernetesPodLabels: { kubernetes_pod_label_app: 'web' } });
+    }
+    expect(warnings()).toHaveLength(1);
+    expect(warnings()[0]).toMatchObject({ containerId: F.CONTAINERD_ID, cgroupPodUid: F.POD_UID, claimedPodUid: F.POD_UID_2 });
+  });
+
+  it('a pod list that changes under the agent: each process follows the latest list; hostile values are left out, said once', async () => {
+    const api = await kube();
+    const { logger, warnings } = captureLogger();
+    const r = kubeResolver(api, logger);
+    r.start();
+    await r.settled();
+    expect(r.resolveSync(10, 1)).toMatchObject({ kubernetesPodName: 'web-0', kubernetesPodNamespace: 'shop' });
+    api.pods = [{ ...WEB_POD, name: 'web-1', namespace: 'shop2', labels: { app: 'x"}\n# EOF' } }];
+    await r.kubernetes?.reload();
+    expect(r.resolveSync(10, 1)).toEqual({ ...CGROUP_FACTS, kubernetesContainerName: 'nginx', kubernetesPodName: 'web-1', kubernetesPodNamespace: 'shop2', kubernetesNodeName: 'n' });
+    api.pods = [];
+    await r.kubernetes?.reload();
+    expect(r.resolveSync(10, 1)).toEqual(CGROUP_FACTS);
+    expect(warnings().map((w) => w.msg)).toEqual([
+      'the Kubernetes API gave a name or label value that Kubernetes itself does not allow: such values are left out of the labels (said once)',
+    ]);
+    expect(warnings()[0]).toMatchObject({ field: 'label app', value: JSON.stringify('x"}\n# EOF') });
+  });
+
+  it('a Docker Engine API that hangs, then answers garbage and 50 MB: one warning, cgroup facts throughout', async () => {
+    const api = await docker();
+    api.misbehaviour = { kind: 'hang' };
+    const { logger, warnings } = captureLogger();
+    const r = new ContainerResolver(
+      { procfsRoot: procfs({ 100: F.DOCKER_V2_SYSTEMD }), docker: { socketPath: api.socketPath, timeoutMs: 300, maxAnswerBytes: 1024 * 1024 }, kubernetes: false },
+      logger,
+    );
+    cleanups.push(() => r.stop());
+    const started = performance.now();
+    r.start();
+    expect(r.resolveSync(100, 1)).toEqual({ containerId: F.DOCKER_ID, containerRuntime: 'docker' });
+    expect(performance.now() - started).toBeLessThan(100);
+    await r.settled();
+    api.misbehaviour = { kind: 'garbage', body: 'not json at all' };
+    await r.docker?.reload();
+    api.misbehaviour = { kind: 'huge', bytes: 50e6 };
+    await r.docker?.reload();
+    expect(r.resolveSync(100, 1)).toEqual({ containerId: F.DOCKER_ID, containerRuntime: 'docker' });
+    expect(warnings().map((w) => w.msg)).toEqual([
+      `Docker socket ${api.socketPath} did not answer within 300 ms: container names and images will be missing for Docker containers until it does`,
+    ]);
+    api.misbehaviour = null;
+    await r.docker?.reload();
+    expect(r.resolveSync(100, 1)).toMatchObject({ containerName: 'web', containerImage: 'nginx:1.25' });
+  });
+
+  it('a Docker label naming another pod than the cgroup: Docker\'s container name stays, its pod names do not', async () => {
+    const api = await docker([
+      containerSummary(F.DOCKER_ID, 'k8s_app', 'shop/app:3', { 'io.kubernetes.pod.name': 'liar-0', 'io.kubernetes.pod.namespace': 'other', 'io.kubernetes.pod.uid': F.POD_UID_2 }),
+    ]);
+    const { logger, warnings } = captureLogger();
+    const r = await resolver({ procfsRoot: procfs({ 7: F.K8S_V1_CGROUPFS }), docker: { socketPath: api.socketPath }, kubernetes: false }, logger);
+    expect(r.resolveSync(7, 1)).toEqual({
+      containerId: F.DOCKER_ID,
+      containerRuntime: 'docker',
+      containerName: 'k8s_app',
+      containerImage: 'shop/app:3',
+      kubernetesPodUid: F.POD_UID,
+      kubernetesPodQosClass: 'besteffort',
+    });
+    expect(warnings()).toHaveLength(1);
+    expect(warnings()[0]).toMatchObject({ source: 'Docker Engine API', cgroupPodUid: F.POD_UID, claimedPodUid: F.POD_UID_2 });
+  });
+
+  it('an /events line that never ends: the stream is dropped (bounded memory), the list still loads', async () => {
+    const api = await docker();
+    const r = await resolver({ procfsRoot: procfs({ 100: F.DOCKER_V2_SYSTEMD }), docker: { socketPath: api.socketPath, refreshIntervalMs: 3_600_000 }, kubernetes: false }, captureLogger().logger);
+    await until(() => api.openEventStreams() === 1);
+    const chunk = Buffer.alloc(256 * 1024, 'x');
+    for (let i = 0; i < 5; i++) api.emitRaw(chunk);
+    await until(() => api.openEventStreams() === 0);
+    expect(r.resolveSync(100, 1)).toMatchObject({ containerName: 'web' });
+  });
+
+  it('/proc/PID/cgroup paths that climb out of the mount: ignored, said once for every process', async () => {
+    const evil = '0::/kubepods.slice/../../outside/evil.service\n';
+    const { logger, warnings } = captureLogger();
+    const r = await resolver({ procfsRoot: procfs({ 1: evil, 2: evil, 3: F.SYSTEMD_SERVICE_V2 }), docker: false, kubernetes: false }, logger);
+    for (let step = 0; step < 3; step++) {
+      for (const pid of [1, 2]) {
+        expect(r.resolveSync(pid, step)).toBeNull();
+        expect(r.cgroupDirsSync(pid, step)).toBeNull();
+      }
+      expect(r.cgroupDirsSync(3, step)).toBeNull();
+      expect(r.resolveSync(3, step)).toEqual({ systemdUnit: 'nginx.service' });
+      r.sweep();
+    }
+    expect(warnings()).toHaveLength(1);
+    expect(warnings()[0]).toMatchObject({ pid: 1, cgroup: '0::/kubepods.slice/../../outside/evil.service' });
+    expect(warnings()[0]?.msg).toMatch(/nothing outside --cgroupfs-path is read/);
   });
 });
