@@ -9,6 +9,7 @@ import type { SensorSettings } from '../sensors/settings.js';
 import { VERSION } from '../core/version.js';
 import { firstSampleMs, runPipeline } from './pipeline.js';
 import { machineSensorFactory, resolveSensorSettings, type ContainerSources, type SensorFactory, type SensorRequest } from './sensor.js';
+import { gridClockMs, hostSplayPlan } from './splay.js';
 import { SteppedExporter } from './stepped-exporter.js';
 
 /** What the agent takes from the command line's global options. */
@@ -41,7 +42,8 @@ export interface AgentRun {
 /**
  * The one assembly path, for `scaph run` and every exporter subcommand alike: builds each exporter (a
  * push exporter with spool_dir behind its disk spool), each fed the latest sample at its own step
- * (SteppedExporter), then one sensor, then runs the loop until the duration ends or a signal stops it.
+ * (SteppedExporter; push exporters at this host's splay offset), then one sensor, then runs the loop until
+ * the duration ends or a signal stops it.
  */
 export async function runAgent(plan: AgentPlan, globals: AgentGlobals, logger: Logger, deps: AgentDeps, run: AgentRun): Promise<void> {
   const hostname = agentHostname(deps.env);
@@ -49,10 +51,11 @@ export async function runAgent(plan: AgentPlan, globals: AgentGlobals, logger: L
   const exporters: Exporter[] = [];
   let qemu = false;
   let containers = false;
+  const splay = hostSplayPlan(plan.exporters, plan.sensor.stepMs, hostname, deps.env, logger);
   for (const e of plan.exporters) {
     qemu ||= e.settings.qemu;
     containers ||= e.settings.containers;
-    exporters.push(new SteppedExporter(await createExporter(e, ctx, logger), e.stepMs, plan.sensor.stepMs));
+    exporters.push(new SteppedExporter(await createExporter(e, ctx, logger), e.stepMs, plan.sensor.stepMs, gridClockMs, splay.gridOf(e)));
   }
   const settings = resolveSensorSettings(globals.sensor, plan.sensor);
   if (globals.header) process.stderr.write(`${run.banner(exporters, settings)}\n`);
@@ -66,6 +69,7 @@ export async function runAgent(plan: AgentPlan, globals: AgentGlobals, logger: L
       exporters,
       stepMs: plan.sensor.stepMs,
       firstSampleMs: firstSampleMs(plan.sensor.stepMs, settings.vm),
+      samplingPhaseMs: splay.samplingPhaseMs,
       durationMs: run.durationMs,
       logger,
       stopDeadlineMs: run.stopDeadlineMs ?? 10_000,

@@ -2,11 +2,20 @@ import type { Exporter } from '../core/exporter.js';
 import type { Logger } from '../core/log.js';
 import type { Sample } from '../core/sample.js';
 import { MeasurementUnavailableError, type Sensor } from '../core/sensor.js';
+import { gridClockMs, gridPointAtOrAfter } from './splay.js';
 
 export interface SchedulerOptions {
   readonly stepMs: number;
   /** When the first reading is taken, ms after start (default: one step); the next ones follow every step. */
   readonly firstTickMs?: number;
+  /**
+   * Splay: the ticks after the first land on the wall-clock grid `phaseMs + k × stepMs` (src/agent/splay.ts).
+   * The first grid tick is the first at least half a step, and at least firstTickMs, after the first tick,
+   * so no interval is shorter than that. Absent or null: every step after the first tick.
+   */
+  readonly phaseMs?: number | null;
+  /** The clock the grid is laid on (tests). Default gridClockMs. */
+  readonly clockMs?: () => number;
   /** Stop after this many ms (the exporters' -t); null = run until stop() is called. */
   readonly durationMs: number | null;
   readonly logger: Logger;
@@ -19,8 +28,8 @@ const OVERRUN_LOG_EVERY_MS = 60_000;
 
 /**
  * One loop, one sample per step, handed to every exporter without awaiting it. Ticks are aligned on
- * a monotonic schedule; a reading that overruns its step makes the loop skip the missed ticks instead
- * of running readings back to back.
+ * a monotonic schedule (with splay, on this host's phase of the wall clock); a reading that overruns its
+ * step makes the loop skip the missed ticks instead of running readings back to back.
  *
  * A reading that fails (power not measurable, procfs unreadable) publishes nothing for that step; the
  * loop carries on. It says so once when readings start failing (again when the reason changes, except
@@ -31,6 +40,8 @@ export class Scheduler {
   private running = false;
   private stopped = false;
   private readonly startNs = process.hrtime.bigint();
+  /** Splay: when the first grid tick comes, ms after start; null without splay. */
+  private readonly gridStartMs: number | null;
   private tick = 0;
   private resolveDone: (() => void) | null = null;
   readonly done: Promise<void>;
@@ -50,6 +61,7 @@ export class Scheduler {
     this.done = new Promise((resolve) => {
       this.resolveDone = resolve;
     });
+    this.gridStartMs = options.phaseMs === undefined || options.phaseMs === null ? null : gridStartMs(options, (options.clockMs ?? gridClockMs)());
   }
 
   /** Starts the loop; the sensor must already be started (its first reading taken). */
@@ -70,19 +82,29 @@ export class Scheduler {
     return Number(process.hrtime.bigint() - this.startNs) / 1e6;
   }
 
-  /** Start of tick k (1-based), ms after start: the first at firstTickMs, then one every step. */
+  /** Start of tick k (1-based), ms after start: the first at firstTickMs, then one every step (from the grid's start with splay). */
   private tickAtMs(k: number): number {
     const { stepMs, firstTickMs = stepMs } = this.options;
-    return firstTickMs + (k - 1) * stepMs;
+    if (k === 1) return firstTickMs;
+    return this.gridStartMs === null ? firstTickMs + (k - 1) * stepMs : this.gridStartMs + (k - 2) * stepMs;
+  }
+
+  /** How many ticks start at or before `elapsedMs`. */
+  private ticksUpTo(elapsedMs: number): number {
+    const { stepMs, firstTickMs = stepMs } = this.options;
+    if (elapsedMs < firstTickMs) return 0;
+    if (this.gridStartMs === null) return Math.floor((elapsedMs - firstTickMs) / stepMs) + 1;
+    if (elapsedMs < this.gridStartMs) return 1;
+    return Math.floor((elapsedMs - this.gridStartMs) / stepMs) + 2;
   }
 
   private scheduleNext(): void {
     if (this.stopped) return;
-    const { stepMs, durationMs } = this.options;
+    const { durationMs } = this.options;
     const elapsed = this.elapsedMs();
     let next = this.tickAtMs(this.tick + 1);
     if (next <= elapsed) {
-      const missed = Math.floor((elapsed - next) / stepMs) + 1;
+      const missed = this.ticksUpTo(elapsed) - this.tick;
       this.skippedTicks += missed;
       this.tick += missed;
       next = this.tickAtMs(this.tick + 1);
@@ -160,6 +182,17 @@ export class Scheduler {
       }
     }
   }
+}
+
+/**
+ * Splay: ms after start of the first grid tick, the first point of the grid at least max(half a step,
+ * firstTickMs) after the first tick. A shorter first interval would make a noisy figure of a few CPU ticks
+ * (and in a VM guest, whose tree moves once per step, 0 W or a spike).
+ */
+export function gridStartMs(options: Pick<SchedulerOptions, 'stepMs' | 'firstTickMs' | 'phaseMs'>, startWallMs: number): number {
+  const { stepMs, firstTickMs = stepMs } = options;
+  const earliest = startWallMs + firstTickMs + Math.max(stepMs / 2, firstTickMs);
+  return gridPointAtOrAfter(earliest, options.phaseMs ?? 0, stepMs) - startWallMs;
 }
 
 function errorText(err: unknown): string {

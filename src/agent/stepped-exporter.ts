@@ -1,6 +1,7 @@
 import type { ScaphError } from '../core/errors.js';
 import type { Exporter } from '../core/exporter.js';
 import type { Sample } from '../core/sample.js';
+import { gridClockMs, gridPointAfter, gridPointAtOrAfter, type SplayGrid } from './splay.js';
 
 /**
  * Gives an exporter the latest sample at its own step, inside one sampling loop. Driven by sample arrival
@@ -8,17 +9,24 @@ import type { Sample } from '../core/sample.js';
  * a sample passes when the exporter is due, within half a sensor step. An exporter step at or below the
  * sensor step passes every sample; a step that is not a multiple of the sensor step averages out to it
  * (sensor 2 s, exporter 5 s: samples at 0, 4, 10, 14, 20 s).
+ *
+ * With splay (a grid, src/agent/splay.ts), the exporter is due at the points of its grid on the wall
+ * clock instead of one step after the previous sample, and the start-up reading is not passed: a fleet
+ * started together would send it in the same second. Energy figures are counters, so the first sample
+ * passed holds the start-up interval's energy too.
  */
 export class SteppedExporter implements Exporter {
   readonly name: string;
   readonly ended: Promise<ScaphError | null> | undefined;
   private dueMs: number | null = null;
+  private startupSeen = false;
 
   constructor(
     readonly inner: Exporter,
     private readonly stepMs: number,
     private readonly sensorStepMs: number,
-    private readonly nowMs: () => number = () => performance.now(),
+    private readonly nowMs: () => number = gridClockMs,
+    private readonly grid: SplayGrid | null = null,
   ) {
     this.name = inner.name;
     this.ended = inner.ended;
@@ -29,6 +37,10 @@ export class SteppedExporter implements Exporter {
   }
 
   export(sample: Sample): void {
+    if (this.grid) {
+      this.exportOnGrid(sample, this.grid);
+      return;
+    }
     if (this.stepMs <= this.sensorStepMs) {
       this.inner.export(sample);
       return;
@@ -38,6 +50,32 @@ export class SteppedExporter implements Exporter {
     if (this.dueMs !== null && now < this.dueMs - slack) return;
     // Behind by more than a step (loop skipped ticks, machine suspended): restart the schedule from now.
     this.dueMs = this.dueMs === null || now - this.dueMs > this.stepMs ? now + this.stepMs : this.dueMs + this.stepMs;
+    this.inner.export(sample);
+  }
+
+  /**
+   * The first sample (the start-up reading) is not passed; every later one comes from a tick of the loop's
+   * grid. An exporter at or below the sensor step shares that grid: it takes them all. A longer one is due
+   * at the points of its own grid and takes the tick nearest each (from half a sensor step before it); its
+   * first due point is set at the first grid tick, so that the tick nearest to it is never the first grid
+   * tick by default (hosts started in the same second would bunch there). After a gap (suspend, skipped
+   * ticks) the overdue sample goes at once and the next is due at the following grid point.
+   */
+  private exportOnGrid(sample: Sample, grid: SplayGrid): void {
+    if (!this.startupSeen) {
+      this.startupSeen = true;
+      return;
+    }
+    if (this.stepMs <= this.sensorStepMs) {
+      this.inner.export(sample);
+      return;
+    }
+    const now = this.nowMs();
+    const slack = this.sensorStepMs / 2;
+    this.dueMs ??= gridPointAtOrAfter(now - slack, grid.phaseMs, grid.periodMs);
+    if (now < this.dueMs - slack) return;
+    const next = this.dueMs + grid.periodMs;
+    this.dueMs = next - slack > now ? next : gridPointAfter(now + slack, grid.phaseMs, grid.periodMs);
     this.inner.export(sample);
   }
 
