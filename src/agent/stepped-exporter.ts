@@ -11,15 +11,17 @@ import { gridClockMs, gridPointAfter, gridPointAtOrAfter, type SplayGrid } from 
  * (sensor 2 s, exporter 5 s: samples at 0, 4, 10, 14, 20 s).
  *
  * With splay (a grid, src/agent/splay.ts), the exporter is due at the points of its grid on the wall
- * clock instead of one step after the previous sample, and the start-up reading is not passed: a fleet
- * started together would send it in the same second. Energy figures are counters, so the first sample
- * passed holds the start-up interval's energy too.
+ * clock instead of one step after the previous sample, and the start-up reading waits for the first of
+ * them: passed at once, a fleet started together would send it in the same second. It is the one sample
+ * ever held back (at most about 1.5 steps), passed just before the first sample on the grid, or on stop.
  */
 export class SteppedExporter implements Exporter {
   readonly name: string;
   readonly ended: Promise<ScaphError | null> | undefined;
   private dueMs: number | null = null;
   private startupSeen = false;
+  /** Splay: the start-up reading, until the first sample on the grid. */
+  private held: Sample | null = null;
 
   constructor(
     readonly inner: Exporter,
@@ -54,7 +56,7 @@ export class SteppedExporter implements Exporter {
   }
 
   /**
-   * The first sample (the start-up reading) is not passed; every later one comes from a tick of the loop's
+   * The first sample (the start-up reading) is held; every later one comes from a tick of the loop's
    * grid. An exporter at or below the sensor step shares that grid: it takes them all. A longer one is due
    * at the points of its own grid and takes the tick nearest each (from half a sensor step before it); its
    * first due point is set at the first grid tick, so that the tick nearest to it is never the first grid
@@ -64,10 +66,11 @@ export class SteppedExporter implements Exporter {
   private exportOnGrid(sample: Sample, grid: SplayGrid): void {
     if (!this.startupSeen) {
       this.startupSeen = true;
+      this.held = sample;
       return;
     }
     if (this.stepMs <= this.sensorStepMs) {
-      this.inner.export(sample);
+      this.pass(sample);
       return;
     }
     const now = this.nowMs();
@@ -76,10 +79,20 @@ export class SteppedExporter implements Exporter {
     if (now < this.dueMs - slack) return;
     const next = this.dueMs + grid.periodMs;
     this.dueMs = next - slack > now ? next : gridPointAfter(now + slack, grid.phaseMs, grid.periodMs);
-    this.inner.export(sample);
+    this.pass(sample);
+  }
+
+  /** Passes `sample`, after the held start-up reading if there is one (older first: series stay in order). */
+  private pass(sample: Sample | null): void {
+    const held = this.held;
+    this.held = null;
+    if (held) this.inner.export(held);
+    if (sample) this.inner.export(sample);
   }
 
   stop(deadlineMs: number): Promise<void> {
+    // A run stopped before the first grid tick still delivers its start-up reading.
+    this.pass(null);
     return this.inner.stop(deadlineMs);
   }
 }

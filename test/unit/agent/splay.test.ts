@@ -190,7 +190,8 @@ describe('the splayed schedule', () => {
       const startWall = T0 + random() * 1000;
       let now = 0;
       const pushed: number[] = [];
-      const inner: Exporter = { name: 'rec', start: async () => undefined, stop: async () => undefined, export: () => void pushed.push(now) };
+      // One push per moment the exporter is handed samples (the first carries the start-up reading too).
+      const inner: Exporter = { name: 'rec', start: async () => undefined, stop: async () => undefined, export: () => void (pushed.at(-1) !== now && pushed.push(now)) };
       const gate = new SteppedExporter(inner, e.stepMs, S, () => now, plan.gridOf(e));
       const gridStart = plan.samplingPhaseMs === null ? firstTickMs + S : gridStartMs({ stepMs: S, firstTickMs, phaseMs: plan.samplingPhaseMs }, startWall);
       const ticks = [firstTickMs];
@@ -227,7 +228,7 @@ describe('the splayed schedule', () => {
     }
   });
 
-  it('sends the first push at the offset, never the start-up reading, within 1.5 steps + 1 s of start', () => {
+  it('holds the start-up reading until the first push at the offset (1.5 steps + 1 s at most), then sends it first', async () => {
     for (const [sensorStepS, exporterStepS] of [[10, 10], [2, 10]] as const) {
       const random = seededRandom(77);
       const e = remoteWrite(sensorStepS, exporterStepS, true);
@@ -235,9 +236,9 @@ describe('the splayed schedule', () => {
       for (let h = 0; h < 200; h++) {
         const plan = splayPlan([e], S, `${hex32(random)} web-${h}`);
         let now = 0;
-        const pushed: number[] = [];
+        const got: Array<{ sampleMs: number; atMs: number }> = [];
         const gate = new SteppedExporter(
-          { name: 'rec', start: async () => undefined, stop: async () => undefined, export: () => void pushed.push(now) },
+          { name: 'rec', start: async () => undefined, stop: async () => undefined, export: (x) => void got.push({ sampleMs: x.timestampMs, atMs: now }) },
           e.stepMs,
           S,
           () => now,
@@ -246,15 +247,27 @@ describe('the splayed schedule', () => {
         const gridStart = gridStartMs({ stepMs: S, firstTickMs: 1000, phaseMs: plan.samplingPhaseMs }, 0);
         now = 1000;
         gate.export(syntheticSample({ timestampMs: now }));
-        expect(pushed).toEqual([]);
-        for (let t = gridStart; pushed.length === 0; t += S) {
+        expect(got).toEqual([]);
+        for (let t = gridStart; got.length === 0; t += S) {
           now = t;
           gate.export(syntheticSample({ timestampMs: now }));
         }
-        expect(pushed[0]).toBeLessThanOrEqual(1.5 * exporterStepS * 1000 + 1000);
-        expect(pushed[0]).toBeGreaterThanOrEqual(1000 + S / 2);
+        expect(got).toEqual([
+          { sampleMs: 1000, atMs: now },
+          { sampleMs: now, atMs: now },
+        ]);
+        expect(now).toBeLessThanOrEqual(1.5 * exporterStepS * 1000 + 1000);
+        expect(now).toBeGreaterThanOrEqual(1000 + S / 2);
       }
     }
+    // Stopped before its first push: the start-up reading is still delivered.
+    const e = remoteWrite(10, 10, true);
+    const got: number[] = [];
+    const gate = new SteppedExporter({ name: 'rec', start: async () => undefined, stop: async () => undefined, export: (x) => void got.push(x.timestampMs) }, 10_000, 10_000, () => 1000, splayPlan([e], 10_000, 'web-1').gridOf(e));
+    gate.export(syntheticSample({ timestampMs: 1000 }));
+    expect(got).toEqual([]);
+    await gate.stop(1000);
+    expect(got).toEqual([1000]);
   });
 
   it('without splay, a fleet started in the same second pushes in the same second (today)', () => {
@@ -272,15 +285,16 @@ describe('the splayed schedule', () => {
     const grid = { phaseMs: 4_300, periodMs: 10_000 };
     let now = 0;
     const pushed: number[] = [];
-    const gate = new SteppedExporter({ name: 'rec', start: async () => undefined, stop: async () => undefined, export: () => void pushed.push(now) }, e.stepMs, 2000, () => now, grid);
+    const gate = new SteppedExporter({ name: 'rec', start: async () => undefined, stop: async () => undefined, export: (x) => void pushed.push(x.timestampMs) }, e.stepMs, 2000, () => now, grid);
     // The loop's grid: 700 ms past every 2 s; start-up reading at 1 s.
     const ticks = [1000, ...Array.from({ length: 12 }, (_, k) => 2700 + 2000 * k), ...Array.from({ length: 8 }, (_, k) => 60_700 + 2000 * k)];
     for (const t of ticks) {
       now = t;
       gate.export(syntheticSample({ timestampMs: t }));
     }
-    // Nearest ticks to 4.3, 14.3, 24.3 s; nothing from 26.7 to 60.7 s; the first sample after the gap is
-    // overdue (34.3 s) and goes at once; then the ticks nearest 64.3 and 74.3 s: back on the grid.
-    expect(pushed).toEqual([4_700, 14_700, 24_700, 60_700, 64_700, 74_700]);
+    // The start-up reading with the tick nearest 4.3 s, then those nearest 14.3, 24.3 s; nothing from 26.7
+    // to 60.7 s; the first sample after the gap is overdue (34.3 s) and goes at once; then the ticks nearest
+    // 64.3 and 74.3 s: back on the grid.
+    expect(pushed).toEqual([1_000, 4_700, 14_700, 24_700, 60_700, 64_700, 74_700]);
   });
 });
