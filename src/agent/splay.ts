@@ -8,7 +8,8 @@ import { readMachineId } from '../core/machine-id.js';
  * to its backend in the same second of every step. Each host lays its schedule on a wall-clock grid
  * `phase + k × step` whose phase comes from a hash of the host's identity: stable across restarts,
  * uniform across hosts. Samples are not held back: the sampling loop ticks on the grid, and an exporter
- * whose step is longer than the loop's picks the sample nearest to its own grid.
+ * whose step is longer than the loop's picks the sample nearest to its own grid. Only the start-up reading
+ * (taken within a second of start, for local exporters) waits for a splayed exporter's first push.
  */
 
 /**

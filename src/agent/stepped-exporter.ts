@@ -13,7 +13,7 @@ import { gridClockMs, gridPointAfter, gridPointAtOrAfter, type SplayGrid } from 
  * With splay (a grid, src/agent/splay.ts), the exporter is due at the points of its grid on the wall
  * clock instead of one step after the previous sample, and the start-up reading waits for the first of
  * them: passed at once, a fleet started together would send it in the same second. It is the one sample
- * ever held back (at most about 1.5 steps), passed just before the first sample on the grid, or on stop.
+ * ever held back, passed just before the first sample on the grid, or on stop.
  */
 export class SteppedExporter implements Exporter {
   readonly name: string;
@@ -58,10 +58,11 @@ export class SteppedExporter implements Exporter {
   /**
    * The first sample (the start-up reading) is held; every later one comes from a tick of the loop's
    * grid. An exporter at or below the sensor step shares that grid: it takes them all. A longer one is due
-   * at the points of its own grid and takes the tick nearest each (from half a sensor step before it); its
-   * first due point is set at the first grid tick, so that the tick nearest to it is never the first grid
-   * tick by default (hosts started in the same second would bunch there). After a gap (suspend, skipped
-   * ticks) the overdue sample goes at once and the next is due at the following grid point.
+   * at the points of its own grid and takes the tick nearest each (from half a sensor step before it). Its
+   * first due point is chosen when the loop's first tick on its grid comes: the first point whose nearest
+   * tick is that one or a later one. Chosen at the start-up reading, it could fall before the loop's grid
+   * begins, and every host started in that second would then take that first grid tick: bunched. After a gap (suspend, skipped ticks) the overdue
+   * sample goes at once and the next is due at the following grid point.
    */
   private exportOnGrid(sample: Sample, grid: SplayGrid): void {
     if (!this.startupSeen) {
