@@ -31,13 +31,28 @@ let proxy: FaultProxy;
 let powercap: PowercapTree;
 let procfs: ProcfsTree;
 let stopCpu: () => void;
+/**
+ * The tree's counters are rewritten by this process's timer every REFRESH_MS: when the machine is loaded
+ * the timer fires late, and a counter read meanwhile is that much behind the truth. The worst lateness seen
+ * sets the tolerance of the power and energy checks (what the fixture's own timing allows, not a guess).
+ */
+const REFRESH_MS = 20;
+let worstLagMs = 0;
+let stopLagWatch: () => void;
 const dir = mkdtempSync(join(tmpdir(), 'scaph-fleet-'));
 
 beforeAll(async () => {
   vm = await startVictoriaMetrics();
   proxy = new FaultProxy(vm.baseUrl);
   await proxy.start();
-  powercap = createPowercapTree('amd', { clock: 'real', refreshMs: 20 });
+  powercap = createPowercapTree('amd', { clock: 'real', refreshMs: REFRESH_MS });
+  let last = performance.now();
+  const watch = setInterval(() => {
+    const now = performance.now();
+    worstLagMs = Math.max(worstLagMs, now - last - REFRESH_MS);
+    last = now;
+  }, REFRESH_MS);
+  stopLagWatch = () => clearInterval(watch);
   // A small machine: two processes sharing the busy CPU time.
   const worker = { pid: 4000, comm: 'worker', utime: 100, stime: 0, starttime: 500 };
   const db = { pid: 4001, comm: 'db', utime: 300, stime: 20, starttime: 600 };
@@ -47,6 +62,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await killFleetLeftovers();
+  stopLagWatch?.();
   stopCpu?.();
   powercap?.close();
   procfs?.cleanup();
@@ -106,6 +122,11 @@ async function runFleet(job: string, splay: boolean, runMs: number): Promise<Fle
   return { releasedAtMs, stoppedAtMs, warmUpMs, arrivals: arrivals(proxy.requests.slice(seen)) };
 }
 
+/** How far off a figure over `seconds` may be when each end of it can read a counter stale by the worst lag seen (+1 %). */
+function tolerance(seconds: number): number {
+  return (2 * (worstLagMs + REFRESH_MS)) / 1000 / seconds + 0.01;
+}
+
 /** Every request of the run, by second of the 10 s step it arrived in. */
 function histogramOf(run: FleetRun): number[] {
   return secondOfStepHistogram(run.arrivals.map((a) => a.atMs), STEP_MS);
@@ -151,10 +172,11 @@ async function expectNoneLost(job: string, run: FleetRun): Promise<void> {
       expect(gap, `${instance}: one sample per step`).toBeGreaterThan(STEP_MS - 1500);
       expect(gap, `${instance}: one sample per step`).toBeLessThan(STEP_MS + 1500);
     }
-    // Power from the counters at every step. The tree's counters are rewritten by this process every 20 ms,
-    // late when the machine is loaded: that lag weighs on one interval (the start-up reading's second
-    // most), hardly on a sum over the run (expectEnergyExact).
-    for (const p of points.slice(1)) expect(Math.abs(p.value / 1e6 - HOST_W) / HOST_W, `${instance}: ${p.value / 1e6} W`).toBeLessThan(0.1);
+    // Power from the counters at every step, within what the tree's timing allows over the shortest sensor
+    // interval of the fleet (2 s, the run agents'); the start-up reading's one second aside.
+    for (const p of points.slice(1)) {
+      expect(Math.abs(p.value / 1e6 - HOST_W) / HOST_W, `${instance}: ${p.value / 1e6} W (worst timer lag ${worstLagMs.toFixed(0)} ms)`).toBeLessThan(tolerance(2));
+    }
   }
   await expectEnergyExact(job, [...pushed.keys()]);
 }
@@ -174,7 +196,7 @@ async function expectEnergyExact(job: string, instances: readonly string[]): Pro
     expect(t.length, instance).toBe(e.length);
     const joules = ((e.at(-1)?.value ?? 0) - (e[0]?.value ?? 0)) / 1e6;
     const seconds = (t.at(-1)?.value ?? 0) - (t[0]?.value ?? 0);
-    expect(Math.abs(joules / seconds / HOST_W - 1), `${instance}: ${joules} J in ${seconds} s`).toBeLessThan(0.03);
+    expect(Math.abs(joules / seconds / HOST_W - 1), `${instance}: ${joules} J in ${seconds} s (worst timer lag ${worstLagMs.toFixed(0)} ms)`).toBeLessThan(tolerance(seconds));
   }
 }
 
