@@ -25,12 +25,13 @@ export function writeBarrier(dir: string): string {
   writeFileSync(
     path,
     `await import(${JSON.stringify(cli)});\n` +
-      `process.stderr.write(${JSON.stringify(`${BARRIER_READY}\n`)});\n` +
       'await new Promise((resolve) => {\n' +
       '  const keepAlive = setInterval(() => undefined, 60_000);\n' +
       // Never left behind by a test that died before releasing it.
       "  const giveUp = setTimeout(() => { process.stderr.write('fleet-barrier: never released\\n'); process.exit(3); }, 300_000);\n" +
       "  process.once('SIGUSR2', () => { clearInterval(keepAlive); clearTimeout(giveUp); resolve(); });\n" +
+      // Ready only once SIGUSR2 is handled: sent earlier, its default action would kill the agent.
+      `  process.stderr.write(${JSON.stringify(`${BARRIER_READY}\n`)});\n` +
       '});\n',
   );
   return path;
@@ -40,7 +41,8 @@ export interface FleetAgent {
   readonly hostname: string;
   readonly child: ChildProcess;
   stderr: string;
-  readonly exited: Promise<number | null>;
+  /** The exit code, or the signal that ended it. */
+  readonly exited: Promise<number | NodeJS.Signals | null>;
 }
 
 export interface AgentSpec {
@@ -69,7 +71,7 @@ export async function spawnFleet(barrier: string, specs: readonly AgentSpec[], t
       hostname: spec.hostname,
       child,
       stderr: '',
-      exited: new Promise((resolve) => child.on('close', (code) => resolve(code))),
+      exited: new Promise((resolve) => child.on('close', (code, signal) => resolve(code ?? signal))),
     };
     child.stderr?.on('data', (d: Buffer) => (agent.stderr += d.toString()));
     live.add(agent);
@@ -96,8 +98,8 @@ export function releaseFleet(agents: readonly FleetAgent[]): number {
   return at;
 }
 
-/** Stops every agent; their exit codes, by host name. */
-export async function stopFleet(agents: readonly FleetAgent[], signal: NodeJS.Signals = 'SIGTERM'): Promise<Map<string, number | null>> {
+/** Stops every agent; their exit codes (or the signal that ended them), by host name. */
+export async function stopFleet(agents: readonly FleetAgent[], signal: NodeJS.Signals = 'SIGTERM'): Promise<Map<string, number | NodeJS.Signals | null>> {
   for (const a of agents) if (a.child.exitCode === null && a.child.signalCode === null) a.child.kill(signal);
   const codes = await Promise.all(agents.map((a) => a.exited));
   return new Map(agents.map((a, i) => [a.hostname, codes[i] ?? null]));
