@@ -12,6 +12,7 @@ import { Hangups } from './hangups.js';
 import { firstSampleMs, runPipeline } from './pipeline.js';
 import { Reloader, sensorPlanOf } from './reload.js';
 import { machineSensorFactory, resolveSensorSettings, type ContainerSources, type SensorFactory, type SensorRequest } from './sensor.js';
+import { gridClockMs, hostSplayPlan } from './splay.js';
 import { SteppedExporter } from './stepped-exporter.js';
 
 /** What the agent takes from the command line's global options. */
@@ -49,7 +50,8 @@ export interface AgentRun {
 /**
  * The one assembly path, for `scaph run` and every exporter subcommand alike: builds each exporter (a
  * push exporter with spool_dir behind its disk spool), each fed the latest sample at its own step
- * (SteppedExporter), then one sensor, then runs the loop until the duration ends or a signal stops it.
+ * (SteppedExporter; push exporters at this host's splay offset), then one sensor, then runs the loop until
+ * the duration ends or a signal stops it.
  */
 export async function runAgent(plan: AgentPlan, globals: AgentGlobals, logger: Logger, deps: AgentDeps, run: AgentRun): Promise<void> {
   // Caught from the start: a reload asked for while the agent starts is applied once it runs.
@@ -67,10 +69,11 @@ async function assembleAndRun(plan: AgentPlan, globals: AgentGlobals, logger: Lo
   const exporters: SteppedExporter[] = [];
   let qemu = false;
   let containers = false;
+  const splay = hostSplayPlan(plan.exporters, plan.sensor.stepMs, hostname, deps.env, logger);
   for (const e of plan.exporters) {
     qemu ||= e.settings.qemu;
     containers ||= e.settings.containers;
-    exporters.push(new SteppedExporter(await createExporter(e, ctx), e.stepMs, plan.sensor.stepMs));
+    exporters.push(new SteppedExporter(await createExporter(e, ctx), e.stepMs, plan.sensor.stepMs, gridClockMs, splay.gridOf(e)));
   }
   const settings = resolveSensorSettings(globals.sensor, plan.sensor);
   const stopDeadlineMs = run.stopDeadlineMs ?? 10_000;
@@ -99,6 +102,7 @@ async function assembleAndRun(plan: AgentPlan, globals: AgentGlobals, logger: Lo
       exporters,
       stepMs: plan.sensor.stepMs,
       firstSampleMs: firstSampleMs(plan.sensor.stepMs, settings.vm),
+      samplingPhaseMs: splay.samplingPhaseMs,
       durationMs: run.durationMs,
       logger,
       stopDeadlineMs,

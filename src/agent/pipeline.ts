@@ -10,6 +10,8 @@ export interface PipelineOptions {
   readonly stepMs: number;
   /** First reading this long after start (default: one step), so a long step does not leave a long blank start. */
   readonly firstSampleMs?: number;
+  /** Splay: readings after the first on this phase of the wall clock within the step (splay.ts); null: every step from the first. */
+  readonly samplingPhaseMs?: number | null;
   readonly durationMs: number | null;
   readonly logger: Logger;
   /** How long exporters get to flush on stop, ms. */
@@ -61,6 +63,7 @@ export async function runPipeline(o: PipelineOptions): Promise<void> {
   const scheduler = new Scheduler(o.sensor, o.exporters, {
     stepMs: o.stepMs,
     ...(o.firstSampleMs === undefined ? {} : { firstTickMs: o.firstSampleMs }),
+    phaseMs: o.samplingPhaseMs ?? null,
     durationMs: o.durationMs,
     logger: o.logger,
   });

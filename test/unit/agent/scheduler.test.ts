@@ -81,6 +81,45 @@ describe('Scheduler', () => {
     expect(gaps.reduce((x, y) => x + y, 0) / gaps.length).toBeGreaterThan(350);
   });
 
+  /** Runs a scheduler on the grid clock `clockMs` (its value at construction); the reads' times, ms after construction. */
+  async function readTimes(options: { stepMs: number; firstTickMs: number; phaseMs: number | null; durationMs: number; delayMs?: number }) {
+    const sensor = new CountingSensor(options.delayMs ?? 0);
+    const t0 = performance.now();
+    const s = new Scheduler(sensor, [recorder('a')], { ...options, logger: silentLogger(), clockMs: () => 0 });
+    s.start();
+    await s.done;
+    return { reads: sensor.reads.map((t) => t - t0), scheduler: s };
+  }
+
+  /** Each read within `lateMs` after its expected time (timers fire late, never early). */
+  function expectOnTime(reads: readonly number[], expected: readonly number[], lateMs: number): void {
+    expect(reads).toHaveLength(expected.length);
+    reads.forEach((t, i) => {
+      expect(t, `read ${i + 1} at ${t.toFixed(0)} ms, expected ${expected[i]}`).toBeGreaterThanOrEqual((expected[i] as number) - 2);
+      expect(t, `read ${i + 1} at ${t.toFixed(0)} ms, expected ${expected[i]}`).toBeLessThan((expected[i] as number) + lateMs);
+    });
+  }
+
+  it('with splay, lays the ticks after the first on the wall-clock grid (phase + k x step)', async () => {
+    // Grid 370 ms past every second of the clock (0 at start); the first grid tick at least 500 ms after
+    // the first tick (100 ms): 1370 ms. Without splay: 100, 1100, 2100, 3100.
+    const { reads } = await readTimes({ stepMs: 1000, firstTickMs: 100, phaseMs: 370, durationMs: 3500 });
+    expectOnTime(reads, [100, 1370, 2370, 3370], 200);
+  });
+
+  it('with splay off (phaseMs null), keeps today\'s steps from the first tick', async () => {
+    const { reads } = await readTimes({ stepMs: 1000, firstTickMs: 100, phaseMs: null, durationMs: 3500 });
+    expectOnTime(reads, [100, 1100, 2100, 3100], 200);
+  });
+
+  it('with splay, a reading that overruns its step skips to the next point of the grid', async () => {
+    // Grid 130 ms past every 400 ms, from 530 ms; each reading takes 500 ms: read at 100 (ends 600: 530
+    // skipped), 930 (ends 1430: 1330 skipped), 1730, 2530.
+    const { reads, scheduler } = await readTimes({ stepMs: 400, firstTickMs: 100, phaseMs: 130, durationMs: 3000, delayMs: 500 });
+    expectOnTime(reads, [100, 930, 1730, 2530], 200);
+    expect(scheduler.skippedTicks).toBeGreaterThanOrEqual(3);
+  });
+
   it('waits out a step longer than one timer can (24.8 days) instead of firing at once', async () => {
     const sensor = new CountingSensor();
     const s = new Scheduler(sensor, [recorder('a')], { stepMs: 3_000_000_000, durationMs: null, logger: silentLogger() });
