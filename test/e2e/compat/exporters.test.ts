@@ -204,9 +204,10 @@ describe('riemann exporter: scaph riemann --mtls --ca --cert --key', () => {
       const services = new Set(server.events.map((e) => e.service));
       for (const s of ['scaph_socket_power_microwatts_0', 'scaph_socket_power_microwatts_1', 'scaph_domain_power_microwatts_1_dram', 'scaph_self_domain_records_nb_0_core']) expect(services.has(s), s).toBe(true);
       expect(services.has('scaph_socket_power_microwatts')).toBe(false);
-      // Log lines on stderr in the text format (level and message first), and the line saying Riemann took data.
+      // Log lines on stderr in the text format (level and message first), and the line saying Riemann took
+      // data: its first batch, the start-up reading with the first sample on the grid (splay).
       expect(run.stderr).toMatch(/^INFO  machine sensor started procfsPath=\S+ processes=\d+ /m);
-      expect(run.stderr).toMatch(new RegExp(`^INFO  first delivery accepted by the backend transport=riemann target=127\\.0\\.0\\.1:${server.port} samples=1 series=\\d+ time=`, 'm'));
+      expect(run.stderr).toMatch(new RegExp(`^INFO  first delivery accepted by the backend transport=riemann target=127\\.0\\.0\\.1:${server.port} samples=2 series=\\d+ time=`, 'm'));
     } finally {
       expect((await run.stop()).code).toBe(0);
       await server.stop();
