@@ -12,7 +12,7 @@ import { Hangups } from './hangups.js';
 import { firstSampleMs, runPipeline } from './pipeline.js';
 import { Reloader, sensorPlanOf } from './reload.js';
 import { machineSensorFactory, resolveSensorSettings, type ContainerSources, type SensorFactory, type SensorRequest } from './sensor.js';
-import { gridClockMs, hostSplayPlan } from './splay.js';
+import { gridClockMs, hostSplayPlan, splayKey } from './splay.js';
 import { SteppedExporter } from './stepped-exporter.js';
 
 /** What the agent takes from the command line's global options. */
@@ -69,7 +69,9 @@ async function assembleAndRun(plan: AgentPlan, globals: AgentGlobals, logger: Lo
   const exporters: SteppedExporter[] = [];
   let qemu = false;
   let containers = false;
-  const splay = hostSplayPlan(plan.exporters, plan.sensor.stepMs, hostname, deps.env, logger);
+  // Read once: a reload lays its new grids with the same key (the machine id is only read at start).
+  const key = splayKey(hostname, deps.env);
+  const splay = hostSplayPlan(plan.exporters, plan.sensor.stepMs, key, logger);
   for (const e of plan.exporters) {
     qemu ||= e.settings.qemu;
     containers ||= e.settings.containers;
@@ -89,6 +91,7 @@ async function assembleAndRun(plan: AgentPlan, globals: AgentGlobals, logger: Lo
         exporters: plan.exporters.map((config, i) => ({ config, identity: exporterIdentity(config), spoolKey: spoolKey(config), stepped: exporters[i] as SteppedExporter })),
         ctx,
         stopDeadlineMs,
+        splay: { key, samplingPhaseMs: splay.samplingPhaseMs },
       })
     : undefined;
   if (globals.header) process.stderr.write(`${run.banner(exporters, settings)}\n`);

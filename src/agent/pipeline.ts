@@ -24,7 +24,8 @@ export interface PipelineOptions {
 export interface RunningPipeline {
   /** The exporters samples go to; stopping those that leave is the caller's job. */
   replaceExporters(exporters: readonly Exporter[]): void;
-  setStep(stepMs: number): void;
+  /** The sampling step, and the loop's splay phase within it (null: no exporter splays). */
+  setStep(stepMs: number, phaseMs: number | null): void;
 }
 
 export interface ReloadHandler {
@@ -76,7 +77,7 @@ export async function runPipeline(o: PipelineOptions): Promise<void> {
       scheduler.setExporters(next);
       ends.watch(next);
     },
-    setStep: (stepMs) => scheduler.setStep(stepMs),
+    setStep: (stepMs, phaseMs) => scheduler.setStep(stepMs, phaseMs),
   };
   const onSignal = (signal: NodeJS.Signals): void => {
     o.logger.info({ signal }, 'stopping');

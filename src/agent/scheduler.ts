@@ -95,12 +95,12 @@ export class Scheduler {
   }
 
   /**
-   * A new step, or splay turned on or off (a reload; `phaseMs` as SchedulerOptions.phaseMs). Without splay
-   * the next tick comes one new step after the last one (at once if that is past); with splay it is the
-   * first point of the new grid at least half a new step after the last one (and not in the past). The
-   * following ones are one new step apart. Before the first tick, the first stays at firstTickMs.
+   * A new step, or splay turned on or off (a reload; `phaseMs` as SchedulerOptions.phaseMs, the new step's).
+   * Without splay the next tick comes one new step after the last one (at once if that is past); with splay
+   * it is the first point of the new grid at least shortestGridGapMs after the last one, and not in the
+   * past. The following ones are one new step apart. Before the first tick, the first stays at firstTickMs.
    */
-  setStep(stepMs: number, phaseMs: number | null = this.phaseMs): void {
+  setStep(stepMs: number, phaseMs: number | null): void {
     if (stepMs === this.stepMs && phaseMs === this.phaseMs) return;
     this.stepMs = stepMs;
     this.phaseMs = phaseMs;

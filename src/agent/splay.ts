@@ -100,9 +100,14 @@ export function splayPlan(exporters: readonly ExporterConfig[], sensorStepMs: nu
 }
 
 /** The host's splay plan for this run, said once (info): each splayed exporter's second within its step. */
-export function hostSplayPlan(exporters: readonly ExporterConfig[], sensorStepMs: number, hostname: string, env: NodeJS.ProcessEnv | undefined, logger: Logger): SplayPlan {
-  const key = splayKey(hostname, env);
+export function hostSplayPlan(exporters: readonly ExporterConfig[], sensorStepMs: number, key: SplayKey, logger: Logger): SplayPlan {
   const plan = splayPlan(exporters, sensorStepMs, key.key);
+  saySplay(plan, exporters, key, logger);
+  return plan;
+}
+
+/** One info line per exporter of `exporters` that `plan` splays: its second within its step. */
+export function saySplay(plan: SplayPlan, exporters: readonly ExporterConfig[], key: SplayKey, logger: Logger): void {
   for (const e of exporters) {
     const grid = plan.gridOf(e);
     if (!grid) continue;
@@ -111,5 +116,4 @@ export function hostSplayPlan(exporters: readonly ExporterConfig[], sensorStepMs
       `splay: ${e.type} sends near ${(grid.phaseMs / 1000).toFixed(3)} s past every multiple of ${grid.periodMs / 1000} s of the clock (this host's offset; "splay = false" or --no-splay turns it off)`,
     );
   }
-  return plan;
 }

@@ -28,15 +28,22 @@ export class SteppedExporter implements Exporter {
     private readonly stepMs: number,
     private sensorStepMs: number,
     private readonly nowMs: () => number = gridClockMs,
-    private readonly grid: SplayGrid | null = null,
+    private grid: SplayGrid | null = null,
   ) {
     this.name = inner.name;
     this.ended = inner.ended;
   }
 
-  /** The sensor samples at a new step (a reload): its own step and schedule stay. */
-  setSensorStep(sensorStepMs: number): void {
+  /**
+   * The sensor samples at a new step (a reload): without splay, or when its grid stays (an exporter on its
+   * own grid, longer than both sensor steps), its schedule stays; on a new grid (the loop's, which moves
+   * with the sensor step) its next due point is taken on that grid.
+   */
+  setSensorStep(sensorStepMs: number, grid: SplayGrid | null = this.grid): void {
     this.sensorStepMs = sensorStepMs;
+    if (sameGrid(grid, this.grid)) return;
+    this.grid = grid;
+    this.dueMs = null;
   }
 
   start(): Promise<void> {
@@ -101,4 +108,8 @@ export class SteppedExporter implements Exporter {
     this.pass(null);
     return this.inner.stop(deadlineMs);
   }
+}
+
+function sameGrid(a: SplayGrid | null, b: SplayGrid | null): boolean {
+  return a === b || (a !== null && b !== null && a.phaseMs === b.phaseMs && a.periodMs === b.periodMs);
 }
