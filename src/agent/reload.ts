@@ -12,7 +12,9 @@
  *    HandoverExporter that holds the samples; the new sensor step applies from the next tick. Splay grids
  *    come from the new plan (this host's key, read at start): the loop moves to the new step's grid, or
  *    back to start-relative ticks when no exporter splays any more; a kept exporter keeps its grid unless
- *    the sensor step moves it; a new one gets its own.
+ *    the sensor step moves it; a new one gets its own. A rebuilt exporter goes on with the schedule of the
+ *    one it replaces (at the same step and grid: its next sample is the one the old one would have taken),
+ *    and no exporter a reload builds holds its first sample as a start-up reading.
  * 5. The leaving exporters (removed, and the old side of rebuilt ones) stop as at shutdown: they flush
  *    within the stop deadline, a spooled one leaves what is unsent in its spool and releases its lock.
  * 6. The new exporters then open the spools they take over (replaying what the old one had not sent),
@@ -183,7 +185,7 @@ export class Reloader implements ReloadHandler {
     }
     const stepMs = plan.sensor.stepMs;
     // The grids of the new exporters and sensor step, laid with the key of the start: a kept exporter's stays
-    // unless the sensor step moved it.
+    // unless the sensor step moved it, a rebuilt one goes on where the one it replaces was.
     const splay = splayPlan(plan.exporters, stepMs, this.o.splay.key.key);
     this.running = this.swap(pipeline, diff, next, fresh, stepMs, splay);
     if (sensorStepMs !== null || splay.samplingPhaseMs !== this.samplingPhaseMs) pipeline.setStep(stepMs, splay.samplingPhaseMs);
@@ -264,7 +266,11 @@ export class Reloader implements ReloadHandler {
     return fresh;
   }
 
-  /** The new exporter list, handed to the scheduler in one call: it applies from the next tick; a new exporter on its splay grid. */
+  /**
+   * The new exporter list, handed to the scheduler in one call: it applies from the next tick. A new
+   * exporter takes the loop's ticks from its first (no start-up reading to hold), on its splay grid; a
+   * rebuilt one goes on with the schedule of the one it replaces.
+   */
   private swap(
     pipeline: RunningPipeline,
     diff: ExporterDiff<RunningExporter, PlanEntry>,
@@ -274,6 +280,7 @@ export class Reloader implements ReloadHandler {
     splay: SplayPlan,
   ): RunningExporter[] {
     const kept = new Map(diff.kept.map((p) => [p.to, p.from]));
+    const replaced = new Map(diff.rebuilt.map((p) => [p.to, p.from]));
     const built = new Map(fresh.map((f) => [f.entry, f]));
     const running = next.map((entry): RunningExporter => {
       const grid = splay.gridOf(entry.config);
@@ -284,7 +291,10 @@ export class Reloader implements ReloadHandler {
       }
       const f = built.get(entry) as Fresh;
       f.handover = new HandoverExporter(f.built.exporter.name);
-      return { ...entry, stepped: new SteppedExporter(f.handover, entry.config.stepMs, stepMs, this.o.clockMs ?? gridClockMs, grid) };
+      const stepped = new SteppedExporter(f.handover, entry.config.stepMs, stepMs, this.o.clockMs ?? gridClockMs, grid, 'loop tick');
+      const previous = replaced.get(entry);
+      if (previous) stepped.continueSchedule(previous.stepped);
+      return { ...entry, stepped };
     });
     pipeline.replaceExporters(running.map((r) => r.stepped));
     return running;

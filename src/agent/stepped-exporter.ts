@@ -4,6 +4,12 @@ import type { Sample } from '../core/sample.js';
 import { gridClockMs, gridPointAfter, gridPointAtOrAfter, type SplayGrid } from './splay.js';
 
 /**
+ * What an exporter's first sample is: the loop's start-up reading (an exporter built at start), or a tick
+ * like any other (an exporter a reload builds: the loop has been running, on its grid with splay).
+ */
+export type FirstSample = 'start-up reading' | 'loop tick';
+
+/**
  * Gives an exporter the latest sample at its own step, inside one sampling loop. Driven by sample arrival
  * (no timer of its own, so it never sends the same sample twice and never drifts against the loop):
  * a sample passes when the exporter is due, within half a sensor step. An exporter step at or below the
@@ -13,13 +19,16 @@ import { gridClockMs, gridPointAfter, gridPointAtOrAfter, type SplayGrid } from 
  * With splay (a grid, src/agent/splay.ts), the exporter is due at the points of its grid on the wall
  * clock instead of one step after the previous sample, and the start-up reading waits for the first of
  * them: passed at once, a fleet started together would send it in the same second. It is the one sample
- * ever held back, passed just before the first sample on the grid, or on stop.
+ * ever held back, passed just before the first sample on the grid, or on stop. An exporter a reload builds
+ * holds nothing: its first sample is a tick of the loop (on the loop's grid), and the exporter it replaces
+ * took every sample before it, so holding it would only delay it (or, at a longer step, send one more
+ * sample than the step asks for).
  */
 export class SteppedExporter implements Exporter {
   readonly name: string;
   readonly ended: Promise<ScaphError | null> | undefined;
   private dueMs: number | null = null;
-  private startupSeen = false;
+  private startupSeen: boolean;
   /** Splay: the start-up reading, until the first sample on the grid. */
   private held: Sample | null = null;
 
@@ -29,9 +38,11 @@ export class SteppedExporter implements Exporter {
     private sensorStepMs: number,
     private readonly nowMs: () => number = gridClockMs,
     private grid: SplayGrid | null = null,
+    first: FirstSample = 'start-up reading',
   ) {
     this.name = inner.name;
     this.ended = inner.ended;
+    this.startupSeen = first === 'loop tick';
   }
 
   /**
@@ -44,6 +55,16 @@ export class SteppedExporter implements Exporter {
     if (sameGrid(grid, this.grid)) return;
     this.grid = grid;
     this.dueMs = null;
+  }
+
+  /**
+   * A reload rebuilt the exporter `previous` fed (new labels, a new backend...) at the same step and on the
+   * same grid: this one goes on with its schedule, so the first sample it takes is the one `previous` would
+   * have taken next (none twice in one step, none skipped). At another step or grid it starts its own.
+   */
+  continueSchedule(previous: SteppedExporter): void {
+    if (previous.stepMs !== this.stepMs || !sameGrid(previous.grid, this.grid)) return;
+    this.dueMs = previous.dueMs;
   }
 
   start(): Promise<void> {

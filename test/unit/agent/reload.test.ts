@@ -338,6 +338,74 @@ describe('Reloader with splay', () => {
       out.push(t);
     }
   }
+  /** Signed distance of `t` to the point of `grid` it was taken for (a tick from half a sensor step before it). */
+  const offGrid = (t: number, grid: SplayGrid, sensorStepMs: number): number => t - gridPointAtOrAfter(t - sensorStepMs / 2, grid.phaseMs, grid.periodMs);
+
+  it('a label change on a splayed exporter: the new one goes on on its grid, each of its steps delivered once', async () => {
+    const toml = (dc: string): string => SENSOR + push('riemann', 'splay-label', `splay = true\nstep = 5\nlabel = { dc = "${dc}" }`);
+    const a = await agent(toml('a'));
+    const grid = { phaseMs: exporterPhaseMs(KEY.key, 'riemann', 5000), periodMs: 5000 };
+    const startMs = Math.floor(a.clock / 60_000) * 60_000;
+    // The loop as the Scheduler runs it with splay: the start-up reading, then ticks on its grid.
+    const startup = startMs + 1000;
+    const ticks = onGrid(LOOP_1S, 1000, startMs + 1500, 30);
+    a.feedAt(startup);
+    for (const t of ticks.slice(0, 13)) a.feedAt(t);
+    const old = built.get('splay-label');
+    await a.reload(toml('b'));
+    for (const t of ticks.slice(13)) a.feedAt(t);
+    const fresh = built.get('splay-label');
+    expect(fresh).not.toBe(old);
+    expect(fresh?.opts['label']).toEqual({ dc: 'b' });
+    const expected = picks(ticks, grid, 1000);
+    const afterSwap = expected.filter((t) => t > (ticks[12] as number));
+    expect(afterSwap.length).toBeGreaterThanOrEqual(3);
+    await until(() => old?.transport.closed === true && fresh?.transport.delivered.length === afterSwap.length, 'deliveries');
+    // The start-up reading went with the old exporter's first push; then one sample per 5 s step, the old
+    // one's up to the swap and the new one's after it: none twice, none skipped, none held back.
+    expect([...(old?.transport.delivered ?? []), ...(fresh?.transport.delivered ?? [])]).toEqual([startup, ...expected]);
+    expect(fresh?.transport.delivered).toEqual(afterSwap);
+    for (const t of fresh?.transport.delivered ?? []) {
+      expect(offGrid(t, grid, 1000)).toBeGreaterThanOrEqual(-500);
+      expect(offGrid(t, grid, 1000)).toBeLessThan(500);
+    }
+  });
+
+  it('a splayed exporter rebuilt right after it took a grid point: the next tick, 1 ms early, is not taken for that point again', async () => {
+    const toml = (dc: string): string => SENSOR + push('riemann', 'splay-edge', `splay = true\nstep = 5\nlabel = { dc = "${dc}" }`);
+    const a = await agent(toml('a'));
+    const grid = { phaseMs: exporterPhaseMs(KEY.key, 'riemann', 5000), periodMs: 5000 };
+    const g = gridPointAtOrAfter(a.clock + 30_000, grid.phaseMs, grid.periodMs);
+    // The last tick before the reload is the earliest one that point takes (half a sensor step before it);
+    // the next, a timer firing 1 ms early, is 999 ms later.
+    a.feedAt(g - 14_200);
+    for (let k = 13; k >= 0; k--) a.feedAt(g - 500 - k * 1000);
+    const old = built.get('splay-edge');
+    await a.reload(toml('b'));
+    for (let k = 0; k <= 5; k++) a.feedAt(g + 499 + k * 1000);
+    const fresh = built.get('splay-edge');
+    await until(() => old?.transport.closed === true && fresh?.transport.delivered.length === 1, 'deliveries');
+    expect(old?.transport.delivered.at(-1)).toBe(g - 500);
+    // The next point (g + 5 s) takes its first tick from 4.5 s after g on: the one at g + 5.499 s.
+    expect(fresh?.transport.delivered).toEqual([g + 5499]);
+    const points = [...(old?.transport.delivered ?? []), ...(fresh?.transport.delivered ?? [])].slice(1).map((t) => t - offGrid(t, grid, 1000));
+    expect(points.slice(1).map((p, i) => p - (points[i] as number))).toEqual(points.slice(1).map(() => 5000));
+  });
+
+  it('without splay, a rebuilt exporter at a longer step goes on with the schedule of the one it replaces', async () => {
+    const toml = (dc: string): string => SENSOR + push('riemann', 'plain-label', `step = 5\nlabel = { dc = "${dc}" }`);
+    const a = await agent(toml('a'));
+    const t0 = a.clock;
+    a.feed(12);
+    const old = built.get('plain-label');
+    await a.reload(toml('b'));
+    a.feed(10);
+    const fresh = built.get('plain-label');
+    await until(() => old?.transport.closed === true && fresh?.transport.delivered.length === 2, 'deliveries');
+    // 1 s samples: the old one took the 1st, 6th and 11th; the new one the 16th and 21st, not the 13th at once.
+    expect(old?.transport.delivered).toEqual([1, 6, 11].map((k) => t0 + k * 1000));
+    expect(fresh?.transport.delivered).toEqual([16, 21].map((k) => t0 + k * 1000));
+  });
 
   it('a new sensor step on a splayed loop: the loop goes to the new step\'s grid, a kept exporter follows it', async () => {
     const exporter = push('riemann', 'splay-step', 'splay = true\nstep = 2');
@@ -365,7 +433,7 @@ describe('Reloader with splay', () => {
     expect(said[0]).toMatchObject({ exporter: 'riemann', stepS: 2, offsetS: Number((loop2s / 1000).toFixed(3)) });
   });
 
-  it('splay turned off (the only splayed exporter rebuilt without it, or removed) and on again: the loop follows', async () => {
+  it('splay turned off (the only splayed exporter rebuilt without it, or removed) and on again: the loop follows; a new exporter holds no sample', async () => {
     const plain = push('remote-write', 'splay-plain');
     const splayed = (on: boolean): string => push('riemann', 'splay-toggle', on ? 'splay = true\nstep = 1' : 'step = 1');
     const a = await agent(SENSOR + plain + splayed(true));
@@ -374,6 +442,10 @@ describe('Reloader with splay', () => {
     expect(a.phases).toEqual([null]);
     await a.reload(SENSOR + plain + splayed(true));
     expect(a.phases).toEqual([null, LOOP_1S]);
+    // A new splayed exporter passes the loop's next tick at once: it is no start-up reading.
+    a.feed(1);
+    await until(() => built.get('splay-toggle')?.transport.delivered.length === 1, 'the first sample after the reload');
+    expect(built.get('splay-toggle')?.transport.delivered).toEqual(a.fed.slice(-1));
     await a.reload();
     await a.reload(SENSOR + plain);
     expect(a.phases).toEqual([null, LOOP_1S, null]);
