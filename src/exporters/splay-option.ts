@@ -15,5 +15,6 @@ export function addSplayOption(cmd: Command): Command {
 export const SPLAY_HELP =
   "Splay: each host sends at its own offset within the step, hashed from /etc/machine-id (or $SCAPH_MACHINE_ID_FILE)\n" +
   'and the host name: stable across restarts, uniform across a fleet, so hosts restarted together do not hit\n' +
-  'the backend in the same second. The first push comes at that offset, at most 1.5 steps + 1 s after start (the\n' +
-  'start-up reading is not sent; energy counters include it). --no-splay: first push within a second of start.\n';
+  'the backend in the same second. The first push comes at that offset, at most 1.5 steps + 1 s after start, and\n' +
+  'carries the start-up reading too. A reload of scaph run keeps the offsets. --no-splay: first push within a\n' +
+  'second of start.\n';
