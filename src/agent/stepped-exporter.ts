@@ -89,13 +89,14 @@ export class SteppedExporter implements Exporter {
   }
 
   /**
-   * The first sample (the start-up reading) is held; every later one comes from a tick of the loop's
-   * grid. An exporter at or below the sensor step shares that grid: it takes them all. A longer one is due
-   * at the points of its own grid and takes the tick nearest each (from half a sensor step before it). Its
-   * first due point is chosen when the loop's first tick on its grid comes: the first point whose nearest
-   * tick is that one or a later one. Chosen at the start-up reading, it could fall before the loop's grid
-   * begins, and every host started in that second would then take that first grid tick: bunched. After a gap (suspend, skipped ticks) the overdue
-   * sample goes at once and the next is due at the following grid point.
+   * The start-up reading (the first sample of an exporter built at start) is held; every later sample
+   * comes from a tick of the loop's grid. An exporter at or below the sensor step shares that grid: it
+   * takes them all. A longer one is due at the points of its own grid and takes the tick nearest each (from
+   * half a sensor step before it). Its first due point is chosen when the loop's first tick on its grid
+   * comes: the first point whose nearest tick is that one or a later one. Chosen at the start-up reading,
+   * it could fall before the loop's grid begins, and every host started in that second would then take
+   * that first grid tick: bunched. After a gap (suspend, skipped ticks) the overdue sample goes at once and
+   * the next is due at the following grid point.
    */
   private exportOnGrid(sample: Sample, grid: SplayGrid): void {
     if (!this.startupSeen) {
