@@ -4,16 +4,9 @@
  * this sample's series: the series of a process that has ended are simply not there any more.
  * Shared by the pull exporter (/metrics) and the Pushgateway exporter (PUT body).
  */
-import { createRequire } from 'node:module';
 import type { OpenMetricsContentType, PrometheusContentType, Registry, RegistryContentType } from 'prom-client';
+import { promClient } from '../../core/lazy-modules.cjs';
 import type { Metric } from '../../core/metrics.js';
-
-type PromClient = typeof import('prom-client');
-const requireFromHere = createRequire(import.meta.url);
-/** Loaded on the first render: every command module imports this file, and prom-client costs ~4 MB to load. */
-function promClient(): PromClient {
-  return requireFromHere('prom-client') as PromClient;
-}
 
 export type ExpositionFormat = 'text' | 'openmetrics';
 

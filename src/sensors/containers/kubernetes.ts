@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import type { Agent } from 'undici';
-import { undici } from './undici-lazy.js';
+import { undici } from '../../core/lazy-modules.cjs';
 import { ScaphError } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
 import type { ContainerRuntime } from './cgroup.js';
