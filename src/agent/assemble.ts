@@ -2,6 +2,7 @@ import type { ExporterConfig, RunConfig } from '../config/run-config.js';
 import type { Exporter } from '../core/exporter.js';
 import { agentHostname } from '../core/hostname.js';
 import type { Logger } from '../core/log.js';
+import { runtimeFacts } from '../core/runtime.js';
 import type { Sensor } from '../core/sensor.js';
 import { SpooledExporter } from '../delivery/spooled-exporter.js';
 import type { CommandContext } from '../exporters/command.js';
@@ -44,6 +45,7 @@ export interface AgentRun {
  * (SteppedExporter), then one sensor, then runs the loop until the duration ends or a signal stops it.
  */
 export async function runAgent(plan: AgentPlan, globals: AgentGlobals, logger: Logger, deps: AgentDeps, run: AgentRun): Promise<void> {
+  logger.debug(runtimeFacts(), 'runtime');
   const hostname = agentHostname(deps.env);
   const ctx: CommandContext = { logger, hostname, version: VERSION };
   const exporters: Exporter[] = [];
