@@ -55,7 +55,7 @@ export async function buildDeb(plan: DebPlan): Promise<string> {
   for (const f of ['conffiles', 'md5sums', 'control']) chmodSync(join(control, f), 0o644);
 
   const out = join(plan.outDir, `${plan.meta.name}_${plan.meta.version}_${plan.arch}.deb`);
-  await run('dpkg-deb', ['--root-owner-group', `-Z${COMPRESSION.deb}`, `-z${COMPRESSION.level}`, '--build', tree, out], { timeout: 600_000 });
+  await run('dpkg-deb', ['--root-owner-group', `-Z${COMPRESSION.deb}`, `-z${COMPRESSION.level}`, '--threads-max=1', '--build', tree, out], { timeout: 600_000 });
   return out;
 }
 
