@@ -83,8 +83,13 @@ describe('the .deb', () => {
     const out = dpkg(['-i', pkgs.deb]);
     expect(out).toContain('scaph: installed, not started. Check /etc/scaph/scaph.toml, then: systemctl enable --now scaph');
     expect(status()).toBe(`ii ${pkgs.version}`);
-    const files = dpkg(['-L', 'scaph']).split('\n').filter((f) => f !== '' && !statSync(f).isDirectory()).sort();
-    expect(files).toEqual(
+    // What the package holds (dpkg -c: a host's dpkg may be told to skip /usr/share/doc and man pages).
+    const contents = execFileSync('dpkg-deb', ['-c', pkgs.deb], { encoding: 'utf8' })
+      .split('\n')
+      .filter((l) => l.startsWith('-'))
+      .map((l) => l.slice(l.indexOf('./') + 1))
+      .sort();
+    expect(contents).toEqual(
       [
         '/etc/scaph/scaph.toml',
         '/usr/bin/scaph',
@@ -99,6 +104,7 @@ describe('the .deb', () => {
         '/usr/share/man/man1/scaph.1.gz',
       ].sort(),
     );
+    for (const f of contents.filter((c) => !c.startsWith('/usr/share/'))) expect(existsSync(f), f).toBe(true);
     expect(readFileSync('/usr/bin/scaph').equals(readFileSync(pkgs.executable))).toBe(true);
     for (const [installed, source] of [
       ['/usr/lib/systemd/system/scaph.service', 'systemd/scaph.service'],
@@ -125,7 +131,15 @@ describe('the .deb', () => {
     expect(check.stderr).toBe('');
     expect(check.stdout).toMatch(/^\/etc\/scaph\/scaph\.toml: OK: sensor auto every 2 s; 1 exporter: prometheus every \d+ s$/m);
     expect(check.code).toBe(0);
-    expect(sh('man', ['-l', '-P', 'cat', '/usr/share/man/man1/scaph.1.gz']).stdout).toContain('scaph run -c /etc/scaph/scaph.toml');
+    // The man page and the copyright, from the package itself.
+    const unpacked = join(work, 'unpacked');
+    execFileSync('dpkg-deb', ['-x', pkgs.deb, unpacked]);
+    expect(sh('man', ['-l', '-P', 'cat', join(unpacked, 'usr/share/man/man1/scaph.1.gz')]).stdout).toContain('scaph run -c /etc/scaph/scaph.toml');
+    const copyright = readFileSync(join(unpacked, 'usr/share/doc/scaph/copyright'), 'utf8');
+    expect(copyright).toMatch(/^Format: https:\/\/www\.debian\.org\/doc\/packaging-manuals\/copyright-format\/1\.0\/\n/);
+    expect(copyright).toMatch(/^Files: \*\nCopyright: scaph developers\nLicense: Apache-2\.0$/m);
+    expect(copyright).toMatch(/^Files: node\/\*\nCopyright: Node\.js contributors/m);
+    expect(copyright).toMatch(/^Files: node_modules\/undici\/\*\n/m);
   }, STEP_MS);
 
   it('keeps a local edit of scaph.toml across a reinstall and an upgrade; enables the service only when asked', () => {
