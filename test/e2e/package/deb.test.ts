@@ -129,7 +129,7 @@ describe('the .deb', () => {
     expect(verify.code).toBe(0);
     const check = sh('/usr/bin/scaph', ['run', '-c', CONFIG, '--check'], { CREDENTIALS_DIRECTORY: '' });
     expect(check.stderr).toBe('');
-    expect(check.stdout).toMatch(/^\/etc\/scaph\/scaph\.toml: OK: sensor auto every 2 s; 1 exporter: prometheus every \d+ s$/m);
+    expect(check.stdout).toMatch(/^\/etc\/scaph\/scaph\.toml: OK: sensor auto every 2 s \(\[sensor\] step\); 1 exporter: prometheus every 2 s \(step\)$/m);
     expect(check.code).toBe(0);
     // The man page and the copyright, from the package itself.
     const unpacked = join(work, 'unpacked');

@@ -22,7 +22,7 @@ describe('the packaged scaph.toml', () => {
     const check = await runScaph(['run', '-c', config, '--check'], { env: { CREDENTIALS_DIRECTORY: undefined } });
     expect(check.stderr).toBe('');
     expect(check.code).toBe(0);
-    expect(check.stdout).toMatch(/: OK: sensor auto every 2 s; 1 exporter: prometheus every \d+ s\n/);
+    expect(check.stdout).toMatch(/: OK: sensor auto every 2 s \(\[sensor\] step\); 1 exporter: prometheus every 2 s \(step\)\n/);
     expect(SHIPPED).toMatch(/^address = "127\.0\.0\.1"$/m);
   });
 
@@ -46,7 +46,7 @@ describe('the packaged scaph.toml', () => {
     const check = await runScaph(['run', '-c', config, '--check'], { env: { CREDENTIALS_DIRECTORY: credentials } });
     expect(check.stderr).toBe('');
     expect(check.code).toBe(0);
-    expect(check.stdout).toMatch(/: OK: sensor auto every 2 s; 3 exporters: prometheus every \d+ s, remote-write every 10 s \(spool \S+\/var\/spool\/remote-write\), riemann every \d+ s \(spool \S+\/var\/spool\/riemann\)\n/);
+    expect(check.stdout).toMatch(/: OK: sensor auto every 2 s \(\[sensor\] step\); 3 exporters: prometheus every 2 s \(step\), remote-write every 10 s \(step; spool \S+\/var\/spool\/remote-write\), riemann every 10 s \(step; spool \S+\/var\/spool\/riemann\)\n/);
     expect(check.stdout).toContain(`bearer_token_file = ${join(credentials, 'scaph_remote-write-token')}`);
     expect(check.stdout).toContain(`key = ${join(credentials, 'scaph_riemann-client.key')}`);
   });
