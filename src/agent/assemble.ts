@@ -2,6 +2,7 @@ import type { RunConfig } from '../config/run-config.js';
 import type { Exporter } from '../core/exporter.js';
 import { agentHostname } from '../core/hostname.js';
 import type { Logger } from '../core/log.js';
+import { runtimeFacts } from '../core/runtime.js';
 import type { Sensor } from '../core/sensor.js';
 import type { CommandContext } from '../exporters/command.js';
 import type { SensorSettings } from '../sensors/settings.js';
@@ -54,6 +55,7 @@ export interface AgentRun {
  * the duration ends or a signal stops it.
  */
 export async function runAgent(plan: AgentPlan, globals: AgentGlobals, logger: Logger, deps: AgentDeps, run: AgentRun): Promise<void> {
+  logger.debug(runtimeFacts(), 'runtime');
   // Caught from the start: a reload asked for while the agent starts is applied once it runs.
   const hangups = run.reload ? new Hangups() : null;
   try {
