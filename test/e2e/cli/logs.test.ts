@@ -111,7 +111,14 @@ describe('what an agent says by default (info), and the stdout/json subcommands 
     const env = { SCAPH_TEST_DELIVERY_SUMMARY_MS: '1000' };
     const text = startScaph(args(rt), { env });
     const json = startScaph([...JSON_LOGS, ...args(rj)], { env });
-    await eventually(() => rt.stored.size >= 7 && rj.stored.size >= 7, 30_000, 'seven samples delivered by each run');
+    // Two periodic summaries in each run (the stop adds a third): the samples alone don't pace them, as the
+    // splayed first batch carries two samples and a loaded machine delays the 1 s timer.
+    const summaryCount = (s: string): number => s.split('\n').filter((l) => l.includes('delivery summary')).length;
+    await eventually(
+      () => rt.stored.size >= 7 && rj.stored.size >= 7 && summaryCount(text.stderr) >= 2 && summaryCount(json.stderr) >= 2,
+      30_000,
+      'seven samples delivered and two summaries written by each run',
+    );
     const [t, j] = [await text.stop(), await json.stop()];
     expectClean(t);
     expectClean(j);
