@@ -28,6 +28,7 @@ import { makeTestPki, type TestPki } from '../../support/servers/test-ca.js';
 import { captureLogger, type LogLine } from '../../support/fakes/log-capture.js';
 import { CgroupfsTree } from '../../support/fixtures/cgroupfs-tree.js';
 import { packageRoot } from '../../../src/core/package-file.js';
+import { docSection } from '../../support/harness/markdown-docs.js';
 
 const TOKEN = 'eyJhbGciOiJSUzI1NiJ9.scaph-daemonset-token';
 const NODE = 'node-a';
@@ -300,8 +301,7 @@ describe('scaph in its DaemonSet pod, with the Kubernetes API', () => {
       await done;
     });
 
-    const readme = readFileSync(join(repo, 'README.md'), 'utf8');
-    const section = readme.slice(readme.indexOf('## Kubernetes'));
+    const section = docSection('README.md', '## Kubernetes');
     const block = /```promql\n([\s\S]*?)```/.exec(section)?.[1] ?? '';
     const queries = block.split('\n').map((l) => l.replace(/\s+#.*$/, '').trim()).filter((l) => l !== '');
     expect(queries).toHaveLength(5);

@@ -11,7 +11,6 @@ import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileS
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { packageRoot } from '../../../src/core/package-file.js';
 import { DOCKER_ID, DOCKER_V2_SYSTEMD } from '../../support/fixtures/cgroups.js';
 import { ProcfsTree } from '../../support/fixtures/procfs-tree.js';
 import { SCAPH_BIN } from '../../support/fixtures/run-scaph.js';
@@ -24,6 +23,7 @@ import {
 } from '../../support/fixtures/scaphandre-units.js';
 import { expectClean, expectFailure, RemoteWriteReceiver } from '../../support/harness/bad-input.js';
 import { parseScaph } from '../../support/harness/parse-scaph.js';
+import { docSection } from '../../support/harness/markdown-docs.js';
 import { readmeSedList, runSedList } from '../../support/harness/readme-sed.js';
 import { runCommand, withoutDacOverride } from '../../support/harness/run-command.js';
 import { sandboxed, type Sandbox } from '../../support/harness/unit-sandbox.js';
@@ -31,8 +31,7 @@ import { containerSummary, startDockerApi } from '../../support/servers/docker-a
 import { FakeRiemannServer } from '../../support/servers/riemann.js';
 import { Warp10TestServer } from '../../support/servers/warp10.js';
 
-const README = readFileSync(join(packageRoot(), 'README.md'), 'utf8');
-const SED = readmeSedList(README);
+const SED = readmeSedList(docSection('README.md', '## Coming from Scaphandre'));
 const work = mkdtempSync(join(tmpdir(), 'scaph-migrate-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 

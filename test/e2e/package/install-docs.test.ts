@@ -8,10 +8,12 @@ import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { layout } from '../../../packaging/layout.js';
 import { packageRoot } from '../../../src/core/package-file.js';
+import { docSection } from '../../support/harness/markdown-docs.js';
 
 const ROOT = packageRoot();
 const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
-const README = readFileSync(join(ROOT, 'README.md'), 'utf8');
+/** The front page's install: the packages, then the bare executable. */
+const INSTALL = docSection('README.md', '## Install');
 const FLEET = readFileSync(join(ROOT, 'docs', 'fleet.md'), 'utf8');
 const EXECUTABLE = `dist/pkg/scaph-${VERSION}-linux-x64`;
 
@@ -26,11 +28,11 @@ function block(doc: string, heading: string): string[] {
 describe('the install commands of the docs', () => {
   it('name the artefacts npm run package writes for this version', () => {
     const names = [`scaph_${VERSION}_amd64.deb`, `scaph-${VERSION}-1.x86_64.rpm`];
-    expect(block(README, '### Packages').slice(0, 2)).toEqual([`sudo apt install ./${names[0]}`, `sudo dnf install ./${names[1]}`]);
+    expect(block(INSTALL, '### Packages').slice(0, 2)).toEqual([`sudo apt install ./${names[0]}`, `sudo dnf install ./${names[1]}`]);
     expect(block(FLEET, '## 1. Install')).toEqual([`apt install ./${names[0]}`]);
     expect(FLEET).toContain(`dnf install ./${names[1]}`);
-    expect(block(README, 'The bare executable runs anywhere')).toContain(`sudo install -m 0755 scaph-${VERSION}-linux-x64 /usr/local/bin/scaph`);
-    expect(README).toContain(`sudo SCAPH_ENABLE_SERVICE=1 apt install ./${names[0]}`);
+    expect(block(INSTALL, 'The bare executable runs anywhere')).toContain(`sudo install -m 0755 scaph-${VERSION}-linux-x64 /usr/local/bin/scaph`);
+    expect(INSTALL).toContain(`sudo SCAPH_ENABLE_SERVICE=1 apt install ./${names[0]}`);
   });
 
   it('install without the packages puts each file where the packages do, with their modes, and no more', () => {
