@@ -1,7 +1,7 @@
 /**
- * The Layout table of the development docs and the folder READMEs describe the tree as it is: every directory they name
- * exists, every source directory is named, test/unit/ mirrors src/, and each README's file table lists
- * exactly the files of its folder.
+ * The Layout table of docs/development.md and the folder READMEs describe the tree as it is: every
+ * directory they name exists, every source directory is named, test/unit/ mirrors src/, and each README's
+ * file table lists exactly the files of its folder.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,7 +10,7 @@ import { packageRoot } from '../../../src/core/package-file.js';
 import { docSection } from '../../support/harness/markdown-docs.js';
 
 const ROOT = packageRoot();
-const LAYOUT = docSection('README.md', '### Layout');
+const LAYOUT = docSection('docs/development.md', '## Layout');
 
 /** Rows of the table under "### Layout": the backticked paths of the first cell, and the row. */
 function layoutRows(): Array<{ readonly paths: string[]; readonly row: string }> {
@@ -68,7 +68,7 @@ describe('the Layout table', () => {
   it('names every directory of src/, and links the README of every exporter folder', () => {
     const unnamed = dirsUnder('src', true).filter((d) => !named.has(d) && !exporterFolders.includes(d));
     expect(unnamed).toEqual([]);
-    const linked = [...rowOf('src/exporters/<name>').matchAll(/\]\((src\/exporters\/[\w-]+)\/README\.md\)/g)].map((m) => m[1]);
+    const linked = [...rowOf('src/exporters/<name>').matchAll(/\]\(\.\.\/(src\/exporters\/[\w-]+)\/README\.md\)/g)].map((m) => m[1]);
     expect(linked.sort()).toEqual([...exporterFolders].sort());
   });
 
