@@ -23,7 +23,7 @@ const ROOT = packageRoot();
 /** Where the docs hold the container image, the migration from Scaphandre, the metrics and the filters. */
 const IMAGE_SECTION = docSection('README.md', '### The container image');
 const COMING_FROM = docSection('README.md', '## Coming from Scaphandre');
-const METRICS = docSection('README.md', '## Metrics');
+const METRICS = docSection('docs/metrics.md', '# Metrics');
 const FILTERS = docSection('README.md', '### Choosing what is sent');
 const DOCKERFILE = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
 const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
