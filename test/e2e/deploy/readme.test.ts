@@ -15,14 +15,14 @@ import { REFERENCE_NAMES } from '../../support/oracles/scaphandre-reference.js';
 import { createPowercapTree } from '../../support/fixtures/powercap-tree.js';
 import { emulateSysMounts, SERVER2S_ZONES, zonesAt } from '../../support/harness/sys-mounts.js';
 import { parseScaph } from '../../support/harness/parse-scaph.js';
-import { readmeSedList, runSedList } from '../../support/harness/readme-sed.js';
+import { migrationSedList, runSedList } from '../../support/harness/migration-sed.js';
 import { docSection } from '../../support/harness/markdown-docs.js';
 import { packageRoot } from '../../../src/core/package-file.js';
 
 const ROOT = packageRoot();
 /** Where the docs hold the container image, the migration from Scaphandre, the metrics and the filters. */
 const IMAGE_SECTION = docSection('README.md', '### The container image');
-const COMING_FROM = docSection('README.md', '## Coming from Scaphandre');
+const COMING_FROM = docSection('docs/coming-from-scaphandre.md', '# Coming from Scaphandre');
 const METRICS = docSection('docs/metrics.md', '# Metrics');
 const FILTERS = docSection('README.md', '### Choosing what is sent');
 const DOCKERFILE = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
@@ -76,7 +76,7 @@ describe('the README install and its image', () => {
   });
 });
 
-describe("the README's sed list for Scaphandre unit files", () => {
+describe("the sed list for Scaphandre unit files", () => {
   /** Units as Scaphandre's docs and users write them (the Flatcar post's unit among them), and scaph 0.1's. */
   const UNITS = [
     'ExecStart=/usr/bin/scaphandre prometheus -s metrics2',
@@ -90,7 +90,7 @@ describe("the README's sed list for Scaphandre unit files", () => {
   ];
 
   it('rewrites them for scaph: the binary and the image renamed, paths shared with Scaphandre kept, flags that scaph parses', async () => {
-    const list = readmeSedList(COMING_FROM);
+    const list = migrationSedList(COMING_FROM);
     const { image, expressions } = list;
     expect(image).toBe(`registry.example/scaph:${VERSION}`);
     expect(expressions).toHaveLength(9);
@@ -128,7 +128,7 @@ describe("the README's sed list for Scaphandre unit files", () => {
   });
 });
 
-describe("the README's metric documentation", () => {
+describe("the docs' metric documentation", () => {
 
   it("documents every name of Scaphandre's reference in the metric table", () => {
     for (const name of REFERENCE_NAMES) expect(METRICS, name).toContain(`\`${name}\``);
