@@ -24,7 +24,7 @@ const ROOT = packageRoot();
 const IMAGE_SECTION = docSection('README.md', '### The container image');
 const COMING_FROM = docSection('docs/coming-from-scaphandre.md', '# Coming from Scaphandre');
 const METRICS = docSection('docs/metrics.md', '# Metrics');
-const FILTERS = docSection('README.md', '### Choosing what is sent');
+const FILTERS = docSection('docs/selection-and-filters.md', '## Choosing what is sent');
 const DOCKERFILE = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
 const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 
@@ -147,7 +147,7 @@ describe("the docs' metric documentation", () => {
   });
 });
 
-describe("the README's filter example", () => {
+describe("the docs' filter example", () => {
   it('is a config `scaph run --check` accepts', async () => {
     const toml = /```toml\n([\s\S]*?)```/.exec(FILTERS)?.[1] ?? '';
     expect(toml).toContain('keep_metrics');
