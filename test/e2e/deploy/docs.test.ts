@@ -7,6 +7,8 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { packageRoot } from '../../../src/core/package-file.js';
+import { EXPORTER_COMMANDS } from '../../../src/exporters/index.js';
+import { exporterFolder } from '../../support/fixtures/exporter-flags.js';
 import { docSection, headingAnchors, readDoc, relativeLinks } from '../../support/harness/markdown-docs.js';
 
 const ROOT = packageRoot();
@@ -76,6 +78,14 @@ describe('links between the docs', () => {
   it('makes anchors as GitHub does: punctuation and backticks gone, a repeated heading numbered', () => {
     const anchors = headingAnchors('## Reading the logs (`journalctl -u scaph`)\n## 7. Splay: a fleet\n### Logs\n### Logs\n## `scaph_self_*` and Über\n');
     expect([...anchors]).toEqual(['reading-the-logs-journalctl--u-scaph', '7-splay-a-fleet', 'logs', 'logs-1', 'scaph_self_-and-über']);
+  });
+});
+
+describe('the front page', () => {
+  it("lists every exporter, each linked to its folder's README", () => {
+    const rows = docSection('README.md', '## Exporters').split('\n').filter((l) => l.startsWith('| ['));
+    const listed = rows.map((r) => /^\| \[`([\w-]+)`\]\(src\/exporters\/([\w-]+)\/README\.md\)/.exec(r)?.slice(1, 3).join(' in '));
+    expect(listed).toEqual(EXPORTER_COMMANDS.map((spec) => `${spec.name} in ${exporterFolder(spec)}`));
   });
 });
 
