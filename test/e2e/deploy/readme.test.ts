@@ -21,7 +21,7 @@ import { packageRoot } from '../../../src/core/package-file.js';
 
 const ROOT = packageRoot();
 /** Where the docs hold the container image, the migration from Scaphandre, the metrics and the filters. */
-const IMAGE_SECTION = docSection('README.md', '### The container image');
+const IMAGE_SECTION = docSection('docs/install.md', '## The container image');
 const COMING_FROM = docSection('docs/coming-from-scaphandre.md', '# Coming from Scaphandre');
 const METRICS = docSection('docs/metrics.md', '# Metrics');
 const FILTERS = docSection('docs/selection-and-filters.md', '## Choosing what is sent');
@@ -37,7 +37,7 @@ function shellLines(): string[] {
   return lines.map((l) => l.replace(/\s+#.*$/, '').trim()).filter((l) => l !== '');
 }
 
-describe('the README install and its image', () => {
+describe('the container image of the install docs', () => {
   const lines = shellLines();
   const build = lines.filter((l) => /^docker build -t scaph:/.test(l));
   const runs = lines.filter((l) => l.startsWith('docker run ')).map((l) => l.split(/\s+/));
