@@ -166,7 +166,7 @@ describe('docker-compose kit', () => {
   it("Grafana's admin password comes from GRAFANA_ADMIN_PASSWORD, \"secret\" by default (as the docs say)", () => {
     const password = compose.services['grafana']?.environment?.['GF_SECURITY_ADMIN_PASSWORD'] ?? '';
     expect(composeDefault(password, 'GRAFANA_ADMIN_PASSWORD')).toBe('secret');
-    expect(docSection('README.md', '## Fleet deployment')).toMatch(/`admin` with the password `secret`[\s\S]{0,120}`GRAFANA_ADMIN_PASSWORD`/);
+    expect(docSection('docs/fleet.md', '## 6. Try it')).toMatch(/user admin, password "secret" \(GRAFANA_ADMIN_PASSWORD=<yours> in docker-compose\/\.env\)/);
   });
 
   it('Grafana gets the Prometheus datasource and a dashboard whose queries use metrics scaph ships', () => {
