@@ -9,9 +9,11 @@ import { describe, expect, it } from 'vitest';
 import { packageRoot } from '../../../src/core/package-file.js';
 import { EXPORTER_COMMANDS } from '../../../src/exporters/index.js';
 import { exporterFolder } from '../../support/fixtures/exporter-flags.js';
-import { docSection, headingAnchors, readDoc, relativeLinks } from '../../support/harness/markdown-docs.js';
+import { docSection, headingAnchors, lineCount, readDoc, relativeLinks } from '../../support/harness/markdown-docs.js';
 
 const ROOT = packageRoot();
+/** The front page stays a front page: reference text goes to docs/ (issue 28: about 250 lines at most). */
+const README_MAX_LINES = 250;
 
 /** `*.md` below `dir` (relative to the root), at every depth. */
 function markdownUnder(dir: string): string[] {
@@ -82,6 +84,20 @@ describe('links between the docs', () => {
 });
 
 describe('the front page', () => {
+  it(`README.md holds at most ${README_MAX_LINES} lines`, () => {
+    const lines = lineCount('README.md');
+    expect(lines).toBeGreaterThan(50);
+    expect(lines).toBeLessThanOrEqual(README_MAX_LINES);
+  });
+
+  it('links the docs index, and the index links every page of docs/', () => {
+    expect(relativeLinks(readDoc('README.md')).map((l) => l.target)).toContain('docs/README.md');
+    const indexed = new Set(relativeLinks(readDoc('docs/README.md')).map((l) => l.target.split('#')[0]));
+    const pages = readdirSync(join(ROOT, 'docs')).filter((f) => f.endsWith('.md') && f !== 'README.md');
+    expect(pages.length).toBeGreaterThan(10);
+    expect(pages.filter((p) => !indexed.has(p))).toEqual([]);
+  });
+
   it("lists every exporter, each linked to its folder's README", () => {
     const rows = docSection('README.md', '## Exporters').split('\n').filter((l) => l.startsWith('| ['));
     const listed = rows.map((r) => /^\| \[`([\w-]+)`\]\(src\/exporters\/([\w-]+)\/README\.md\)/.exec(r)?.slice(1, 3).join(' in '));
