@@ -26,6 +26,13 @@ function markdownUnder(dir: string): string[] {
   return out.sort();
 }
 
+/** `*.ts` below `dir`, at every depth. */
+function sourcesUnder(dir: string): string[] {
+  return readdirSync(join(ROOT, dir), { recursive: true, encoding: 'utf8' })
+    .filter((f) => f.endsWith('.ts'))
+    .map((f) => `${dir}/${f}`);
+}
+
 /** The docs a user reads: the front page, docs/, and the README of every source and packaging folder. */
 const DOCS = ['README.md', ...markdownUnder('docs'), ...markdownUnder('src'), 'packaging/README.md', 'proto/README.md'];
 
@@ -102,6 +109,31 @@ describe('the front page', () => {
     const rows = docSection('README.md', '## Exporters').split('\n').filter((l) => l.startsWith('| ['));
     const listed = rows.map((r) => /^\| \[`([\w-]+)`\]\(src\/exporters\/([\w-]+)\/README\.md\)/.exec(r)?.slice(1, 3).join(' in '));
     expect(listed).toEqual(EXPORTER_COMMANDS.map((spec) => `${spec.name} in ${exporterFolder(spec)}`));
+  });
+});
+
+describe('docs named by messages and --help', () => {
+  /** Every `docs/<page>.md` that a source file names, with the quoted section that follows it, if any. */
+  function namedDocs(): Array<{ readonly file: string; readonly doc: string; readonly section: string | undefined }> {
+    const named: Array<{ file: string; doc: string; section: string | undefined }> = [];
+    for (const file of sourcesUnder('src')) {
+      for (const m of readFileSync(join(ROOT, file), 'utf8').matchAll(/\b(docs\/[\w-]+\.md)(?:, "([^"]+)")?/g)) {
+        named.push({ file, doc: m[1] as string, section: m[2] });
+      }
+    }
+    return named;
+  }
+
+  it('exist, and so do the sections they name', () => {
+    const named = namedDocs();
+    expect(named.length).toBeGreaterThanOrEqual(2);
+    for (const { file, doc, section } of named) {
+      expect(existsSync(join(ROOT, doc)), `${file} names ${doc}`).toBe(true);
+      if (section !== undefined) {
+        const headings = readDoc(doc).split('\n').filter((l) => /^#+ /.test(l));
+        expect(headings.some((h) => h.includes(section)), `${file} names "${section}" in ${doc}`).toBe(true);
+      }
+    }
   });
 });
 
