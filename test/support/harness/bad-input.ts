@@ -1,5 +1,5 @@
 /**
- * Shared by the bad-input suite (README, Development): temp dirs, assertions on how a run ended, a
+ * Shared by the bad-input suite (docs/development.md): temp dirs, assertions on how a run ended, a
  * remote-write receiver with scripted answers, and the "sampled vs arrived" bookkeeping.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
