@@ -233,7 +233,7 @@ describe('what the directives do to node, reproduced without systemd', () => {
     const spooled = (umaskOf: string, dir: string) => {
       const config = out(`${dir}.toml`);
       writeFileSync(config, `[sensor]\nkind = "estimate"\nstep = 0.5\n[[exporter]]\ntype = "remote-write"\nurl = "${receiver.url}"\nstep = 0.5\nspool_dir = "${out(dir)}"\n`);
-      return runCommand(withoutDacOverride(sandboxed(box(umaskOf), [process.execPath, SCAPH_BIN, '--no-header', 'run', '-c', config, '-t', '1.2'])));
+      return runCommand(withoutDacOverride(sandboxed(box(umaskOf), [process.execPath, SCAPH_BIN, '--no-header', 'run', '-c', config, '-t', '2'])));
     };
     try {
       expectFailure(await spooled(ORIGINAL, 'spool-0777'), 1, new RegExp(`${out('spool-0777')}.*EACCES`));
