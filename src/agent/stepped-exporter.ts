@@ -1,5 +1,5 @@
 import type { ScaphError } from '../core/errors.js';
-import type { Exporter } from '../core/exporter.js';
+import type { Exporter, MissedStep } from '../core/exporter.js';
 import type { Sample } from '../core/sample.js';
 
 /**
@@ -44,6 +44,17 @@ export class SteppedExporter implements Exporter {
     // Behind by more than a step (loop skipped ticks, machine suspended): restart the schedule from now.
     this.dueMs = this.dueMs === null || now - this.dueMs > this.stepMs ? now + this.stepMs : this.dueMs + this.stepMs;
     this.inner.export(sample);
+  }
+
+  /**
+   * A step without a sample reaches the exporter whatever its step: the figure it holds is no longer
+   * current. One that withdrew its figures gets the next sample at once (its schedule starts again there),
+   * not up to a whole step of its own later.
+   */
+  missed(step: MissedStep): boolean {
+    const withdrew = this.inner.missed?.(step) ?? false;
+    if (withdrew) this.dueMs = null;
+    return withdrew;
   }
 
   stop(deadlineMs: number): Promise<void> {

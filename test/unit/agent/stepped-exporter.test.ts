@@ -56,3 +56,49 @@ describe('SteppedExporter across a reload', () => {
     expect(rec.got.map((ms) => ms / 1000)).toEqual([0, 6, 12, 18, 24]);
   });
 });
+
+describe('SteppedExporter: a step without a sample', () => {
+  function gated(withdraws: boolean): { gate: SteppedExporter; got: number[]; missed: string[]; at: (ms: number) => void } {
+    const got: number[] = [];
+    const missed: string[] = [];
+    let now = 0;
+    const inner: Exporter = {
+      name: 'inner',
+      start: async () => undefined,
+      stop: async () => undefined,
+      export: (s: Sample) => void got.push(s.timestampMs / 1000),
+      missed: (step) => {
+        missed.push(step.reason);
+        return withdraws;
+      },
+    };
+    return { gate: new SteppedExporter(inner, 10_000, 2_000, () => now), got, missed, at: (ms) => (now = ms) };
+  }
+
+  it('reaches the exporter whatever its step; one that withdrew its figures gets the next sample at once', () => {
+    const { gate, got, missed, at } = gated(true);
+    for (const t of [0, 2, 4]) {
+      at(t * 1000);
+      gate.export(syntheticSample({ timestampMs: t * 1000 }));
+    }
+    at(6000);
+    expect(gate.missed({ timestampMs: 6000, reason: 'zone gone' })).toBe(true);
+    for (const t of [8, 10, 12, 14, 16, 18, 20]) {
+      at(t * 1000);
+      gate.export(syntheticSample({ timestampMs: t * 1000 }));
+    }
+    expect(missed).toEqual(['zone gone']);
+    // 0, then (withdrawn at 6) 8 at once instead of 10, and every 10 s from there.
+    expect(got).toEqual([0, 8, 18]);
+  });
+
+  it('an exporter with nothing to withdraw keeps its schedule', () => {
+    const { gate, got, at } = gated(false);
+    for (const t of [0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20]) {
+      at(t * 1000);
+      if (t === 6) expect(gate.missed({ timestampMs: 6000, reason: 'zone gone' })).toBe(false);
+      else gate.export(syntheticSample({ timestampMs: t * 1000 }));
+    }
+    expect(got).toEqual([0, 10, 20]);
+  });
+});
