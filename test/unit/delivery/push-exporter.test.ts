@@ -157,6 +157,36 @@ describe('createPushExporter', () => {
     await ex.stop(100);
   });
 
+  it('a step without a sample: a Pushgateway-like core (withdrawOnMissedStep) queues an entry without figures that replaces the latest; others ignore it', async () => {
+    const withdrawing = new FakeTransport(['hang']);
+    const pg = createPushExporter(withdrawing, opts({ maxQueueSamples: 1, maxAgeMs: null, timeoutMs: 300, withdrawOnMissedStep: true }));
+    await pg.start();
+    pg.export(sample(0));
+    await until(() => withdrawing.attempts.length === 1);
+    pg.export(sample(1));
+    expect(pg.missed?.({ timestampMs: T0 + 2000, reason: 'zone gone' })).toBe(true);
+    await pg.idle();
+    // The hung push of 0 timed out; 1 was replaced by the step without figures, which went out alone (plus the self-metrics).
+    const last = withdrawing.batches[withdrawing.batches.length - 1] ?? [];
+    expect(last.map((e) => [e.timestampMs, e.metrics.filter((m) => !m.name.startsWith('scaph_delivery_')).length])).toEqual([
+      [T0 + 2000, 0],
+      [expect.any(Number), 0],
+    ]);
+    expect(withdrawing.delivered).toEqual([T0 + 2000]);
+    await pg.stop(100);
+
+    const plain = new FakeTransport();
+    const rw = createPushExporter(plain, opts());
+    await rw.start();
+    rw.export(sample(0));
+    expect(rw.missed?.({ timestampMs: T0 + 1000, reason: 'zone gone' })).toBe(false);
+    rw.export(sample(2));
+    await rw.idle();
+    // Each point goes with its own timestamp, once: nothing to withdraw, nothing resent.
+    expect(plain.delivered).toEqual([T0, T0 + 2000]);
+    await rw.stop(100);
+  });
+
   it('a hanging send times out and is retried', async () => {
     const t = new FakeTransport(['hang']);
     const ex = createPushExporter(t, opts({ timeoutMs: 200 }));
