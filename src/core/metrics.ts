@@ -298,6 +298,17 @@ export function sampleToMetrics(
   return list.items;
 }
 
+/**
+ * What an exporter that serves a latest sample shows while it has no current one (a step without a
+ * sample, or none for longer than it allows): no figure, only scaph_self_version (when `version` is set),
+ * so a scrape says scaph runs while every power series is absent.
+ */
+export function noSampleMetrics(version = ''): Metric[] {
+  const list = new MetricList();
+  if (version) list.add('scaph_self_version', 1, { version });
+  return list.items;
+}
+
 /** scaph reads /proc/stat for the whole machine: it keeps no CPU statistics per socket. */
 const SOCKET_CPU_STATS_KEPT = 0;
 

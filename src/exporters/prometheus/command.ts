@@ -27,12 +27,18 @@ export const prometheusCommand: LocalExporterCommand<PrometheusSettings> = {
       .option('--max-cmdline-length <n>', 'cap the cmdline label at this many characters (0 = no cap)', nonNegativeInt('--max-cmdline-length'), 256)
       .option('-q, --qemu', 'label qemu-system processes with their VM name (vmname label)', false)
       .option('--containers', 'label processes with their container, pod or systemd unit', false)
-      .option('--health-max-age <seconds>', '/healthz answers 503 once the latest sample is older than this (default: 3 steps)', positiveSeconds('--health-max-age'))))
+      .option(
+        '--health-max-age <seconds>',
+        `/healthz answers 503 (and /metrics serves no figure) once the latest sample is older than this (default: 3 steps)`,
+        positiveSeconds('--health-max-age'),
+      )))
       .addHelpText(
         'after',
         '\nScrapes get text format 0.0.4, or OpenMetrics when their Accept header asks for it.\n' +
-          '/healthz answers 200 while samples arrive, 503 before the first one and once sampling stalls\n' +
-          '(a liveness/readiness probe; /metrics keeps serving the last sample, so it cannot tell).\n' +
+          '/healthz answers 200 while samples arrive, 503 before the first one and once sampling stalls or\n' +
+          'readings fail for longer than --health-max-age (a liveness/readiness probe). /metrics serves a figure\n' +
+          'only while it is current: after a reading that failed (host power not measurable) or a stall it\n' +
+          'answers with scaph_self_version alone, so Prometheus marks the power series stale (a gap in graphs).\n' +
           FILTER_HELP +
           selectionHelp('its series leave /metrics (Prometheus marks them stale)') +
           'Examples:\n  sudo scaph prometheus -p 8080 --containers\n  sudo scaph prometheus -s metrics2 --step 10     # serves /metrics2, a sample every 10 s\n' +
@@ -46,7 +52,7 @@ export const prometheusCommand: LocalExporterCommand<PrometheusSettings> = {
     suffix: opts['suffix'] as string,
     maxCmdlineLength: opts['maxCmdlineLength'] as number,
     selection: selectionSettings(opts),
-    healthMaxAgeMs: ((opts['healthMaxAge'] as number | undefined) ?? 3 * (opts['step'] as number)) * 1000,
+    healthMaxAgeMs: healthMaxAgeMs(opts['healthMaxAge'] as number | undefined, opts['step'] as number),
   }),
   create: async (s, ctx) =>
     new PrometheusExporter({
@@ -58,8 +64,14 @@ export const prometheusCommand: LocalExporterCommand<PrometheusSettings> = {
       logger: ctx.logger,
       announce: (line) => process.stderr.write(`scaph: ${line}\n`),
       healthMaxAgeMs: s.healthMaxAgeMs,
+      stepMs: s.stepMs,
     }),
 };
+
+/** --health-max-age in ms (3 steps when not given). */
+function healthMaxAgeMs(givenS: number | undefined, stepS: number): number {
+  return Math.round((givenS ?? 3 * stepS) * 1000);
+}
 
 const parseSuffix = urlPathSuffix('-s/--suffix');
 
