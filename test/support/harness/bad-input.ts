@@ -116,6 +116,8 @@ export class RemoteWriteReceiver {
   fallback: ScriptedAnswer = { status: 204 };
   /** Host power samples stored (answered 2xx), by timestamp ms. */
   readonly stored = new Map<number, number>();
+  /** The timestamps (ms) of every host power sample stored, in arrival order: one sent twice is there twice. */
+  readonly hostPoints: number[] = [];
   /** Latest value of every self-metric series stored, by `name{k="v",…}` (labels sorted, job/instance left out). */
   readonly selfMetrics = new Map<string, number>();
   readonly requests: Array<{ readonly status: number; readonly headers: IncomingHttpHeaders; readonly atMs: number }> = [];
@@ -176,7 +178,12 @@ export class RemoteWriteReceiver {
     const request = decodeWriteRequest(snappy.uncompressSync(body) as Buffer);
     for (const series of request.timeseries) {
       const name = series.labels.find((l) => l.name === '__name__')?.value ?? '';
-      if (name === HOST_SERIES) for (const s of series.samples) this.stored.set(Number(s.timestamp), s.value);
+      if (name === HOST_SERIES) {
+        for (const s of series.samples) {
+          this.stored.set(Number(s.timestamp), s.value);
+          this.hostPoints.push(Number(s.timestamp));
+        }
+      }
       if (name.startsWith('scaph_delivery_')) {
         const labels = series.labels
           .filter((l) => l.name !== '__name__' && l.name !== 'job' && l.name !== 'instance')
