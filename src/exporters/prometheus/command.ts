@@ -1,4 +1,4 @@
-import { PrometheusExporter } from './exporter.js';
+import { MIN_HEALTH_MAX_AGE_STEPS, PrometheusExporter } from './exporter.js';
 import { commonSettings, type ExporterSettings, type LocalExporterCommand } from '../command.js';
 import { UsageError } from '../../core/errors.js';
 import { nonNegativeInt, port, positiveSeconds, urlPathSuffix } from '../parse.js';
@@ -29,7 +29,7 @@ export const prometheusCommand: LocalExporterCommand<PrometheusSettings> = {
       .option('--containers', 'label processes with their container, pod or systemd unit', false)
       .option(
         '--health-max-age <seconds>',
-        `/healthz answers 503 (and /metrics serves no figure) once the latest sample is older than this (default: 3 steps)`,
+        `/healthz answers 503 (and /metrics serves no figure) once the latest sample is older than this (default: 3 steps; at least ${MIN_HEALTH_MAX_AGE_STEPS} steps)`,
         positiveSeconds('--health-max-age'),
       )))
       .addHelpText(
@@ -68,9 +68,20 @@ export const prometheusCommand: LocalExporterCommand<PrometheusSettings> = {
     }),
 };
 
-/** --health-max-age in ms (3 steps when not given). */
+/**
+ * --health-max-age in ms: 3 steps when not given; one given below MIN_HEALTH_MAX_AGE_STEPS steps is refused
+ * (samples that come on time would be called a stall), naming both values and the smallest accepted.
+ */
 function healthMaxAgeMs(givenS: number | undefined, stepS: number): number {
-  return Math.round((givenS ?? 3 * stepS) * 1000);
+  if (givenS === undefined) return Math.round(3 * stepS * 1000);
+  const smallest = decimal(MIN_HEALTH_MAX_AGE_STEPS * stepS);
+  if (givenS < smallest) {
+    throw new UsageError(
+      `--health-max-age ${givenS} is shorter than ${MIN_HEALTH_MAX_AGE_STEPS} steps (--step ${stepS}): samples come one step apart, so /healthz would ` +
+        `answer 503 between samples that arrive on time. The smallest accepted is ${smallest} (or leave it out: 3 steps, ${decimal(3 * stepS)})`,
+    );
+  }
+  return Math.round(givenS * 1000);
 }
 
 const parseSuffix = urlPathSuffix('-s/--suffix');
@@ -84,4 +95,9 @@ function metricsSuffix(value: string): string {
     throw new UsageError(`-s/--suffix is the metrics path (as in Scaphandre), got the number "${value}": for the step between measurements use --step ${value}`);
   }
   return parseSuffix(value);
+}
+
+/** 0.30000000000000004 -> 0.3: a product of decimal seconds as a person wrote it. */
+function decimal(n: number): number {
+  return Number(n.toPrecision(12));
 }

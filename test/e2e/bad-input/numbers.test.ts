@@ -444,3 +444,44 @@ describe('every exporter while the zones are gone (issue 27: a stale figure serv
     }
   });
 });
+
+describe('--health-max-age against the step (issue 27: 503 while every sample arrives on time)', () => {
+  it('below 2 steps: refused, exit 2, naming both values and the smallest accepted; by --check in a file too', async () => {
+    expectFailure(
+      await runScaph(['--no-header', '--sensor', 'estimate', 'prometheus', '--step', '2', '--health-max-age', '1']),
+      2,
+      /--health-max-age 1 is shorter than 2 steps \(--step 2\): samples come one step apart, so \/healthz would answer 503 between samples that arrive on time\. The smallest accepted is 4 \(or leave it out: 3 steps, 6\)/,
+    );
+    const config = join(tempDir(), 'health.toml');
+    writeFileSync(config, '[[exporter]]\ntype = "prometheus"\nstep = 2\nhealth_max_age = 1\n');
+    const r = await runScaph(['run', '-c', config, '--check']);
+    expectFailure(r, 2, /exporter\[0\]: \(prometheus\) --health-max-age 1 is shorter than 2 steps \(--step 2\).*The smallest accepted is 4/);
+    expect(r.stdout).toBe('');
+  });
+
+  it('at the smallest accepted (2 steps), samples on time: every probe 200, /metrics always has the figure, no stall line', async () => {
+    const port = await freePort();
+    const scaph = startScaph(['--no-header', ...JSON_LOGS, '--sensor', 'estimate', 'prometheus', '-a', '127.0.0.1', '-p', String(port), '--step', '0.5', '--health-max-age', '1'], {
+      timeoutMs: 30_000,
+    });
+    try {
+      await waitFor(async () => ((await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => null))?.status === 200 ? true : null), 15_000, 'the first sample', 50);
+      const statuses: number[] = [];
+      let withFigure = 0;
+      const until = Date.now() + 4000;
+      while (Date.now() < until) {
+        statuses.push((await fetch(`http://127.0.0.1:${port}/healthz`)).status);
+        if (/^scaph_host_power_microwatts\{value_source="estimate"\} \d+$/m.test(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text())) withFigure += 1;
+        await sleep(50);
+      }
+      const r = await scaph.stop();
+      expectClean(r);
+      expect(statuses.length).toBeGreaterThanOrEqual(20);
+      expect(statuses.filter((s) => s !== 200)).toEqual([]);
+      expect(withFigure).toBe(statuses.length);
+      expect(logLines(r.stderr).filter((l) => /stalled|readings have failed/.test(l.msg))).toEqual([]);
+    } finally {
+      await scaph.stop('SIGKILL');
+    }
+  });
+});

@@ -168,4 +168,17 @@ describe('prometheus exporter /healthz', () => {
     expect(limits).toEqual([6_000, 45_000, 15_000]);
     expect(DEFAULT_HEALTH_MAX_AGE_MS).toBe(15_000);
   });
+
+  it('refuses a --health-max-age below 2 steps, naming both and the smallest accepted; 2 steps are accepted', () => {
+    const settings = (argv: string[]): unknown => {
+      const cmd = specCommand(prometheusCommand);
+      cmd.parse(argv, { from: 'user' });
+      return prometheusCommand.settings(cmd.opts());
+    };
+    expect(() => settings(['--step', '2', '--health-max-age', '1'])).toThrow(
+      '--health-max-age 1 is shorter than 2 steps (--step 2): samples come one step apart, so /healthz would answer 503 between samples that arrive on time. The smallest accepted is 4 (or leave it out: 3 steps, 6)',
+    );
+    expect(() => settings(['--step', '0.1', '--health-max-age', '0.19'])).toThrow(/The smallest accepted is 0\.2 \(or leave it out: 3 steps, 0\.3\)$/);
+    expect(settings(['--step', '0.1', '--health-max-age', '0.2'])).toMatchObject({ healthMaxAgeMs: 200, stepMs: 100 });
+  });
 });
