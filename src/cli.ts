@@ -8,7 +8,7 @@ import { createLogger, LOG_FORMATS, writeStderrLine, type LogFormat, type Logger
 import type { AttributionModel } from './core/sample.js';
 import type { ExporterCommandSpec } from './exporters/command.js';
 import { EXPORTER_COMMANDS } from './exporters/index.js';
-import { collect, positiveSeconds } from './exporters/parse.js';
+import { collect, guardOptionValues, wattsPerCpu } from './exporters/parse.js';
 import { ATTRIBUTION_MODELS } from './sensors/attribution.js';
 import { DEFAULT_DOCKER_SOCKET } from './sensors/containers/docker.js';
 import { DEFAULT_POWERCAP_PATH, SENSOR_KINDS, VM_POWERCAP_PATH, type SensorKind } from './sensors/settings.js';
@@ -79,8 +79,8 @@ export function buildProgram(
     .option('--no-docker', 'with --containers: do not ask Docker for container names (cgroup ids only)')
     .option('--kubernetes-node <name>', 'with --containers in a pod: this node\'s name (default $NODE_NAME, else the hostname)')
     .option('--kubernetes-pod-label <key>', 'with --containers in a pod: copy this pod label as kubernetes_pod_label_<key> (repeatable)', collect)
-    .option('--estimate-idle-watts-per-cpu <watts>', 'estimate sensor: watts per logical CPU when idle (default 0.74)', positiveSeconds('--estimate-idle-watts-per-cpu'))
-    .option('--estimate-max-watts-per-cpu <watts>', 'estimate sensor: watts per logical CPU at 100 % (default 3.5)', positiveSeconds('--estimate-max-watts-per-cpu'))
+    .option('--estimate-idle-watts-per-cpu <watts>', 'estimate sensor: watts per logical CPU when idle (default 0.74)', wattsPerCpu('--estimate-idle-watts-per-cpu'))
+    .option('--estimate-max-watts-per-cpu <watts>', 'estimate sensor: watts per logical CPU at 100 % (default 3.5)', wattsPerCpu('--estimate-max-watts-per-cpu'))
     .option(`${SOCKET_BUFFER_FLAG} <kB>`, "accepted for Scaphandre's unit files; no effect (scaph keeps one reading per counter, no buffer)")
     .option(`${DOMAIN_BUFFER_FLAG} <kB>`, "accepted for Scaphandre's unit files; no effect (scaph keeps one reading per counter, no buffer)")
     .addHelpText(
@@ -94,13 +94,14 @@ export function buildProgram(
         EXPORTER_SIGNALS_HELP,
     );
 
+  guardOptionValues(program);
   for (const spec of EXPORTER_COMMANDS) {
-    const sub = spec.configure(program.command(spec.name).description(spec.summary)).addHelpText('after', EXPORTER_SIGNALS_HELP);
+    const sub = guardOptionValues(spec.configure(program.command(spec.name).description(spec.summary))).addHelpText('after', EXPORTER_SIGNALS_HELP);
     sub.version(VERSION, '-V, --version', 'print the version').exitOverride().action(async (opts: OptionValues) => {
       await onRun(spec, opts, globalsFrom(program.opts()));
     });
   }
-  configureRunCommand(program.command('run'))
+  guardOptionValues(configureRunCommand(program.command('run')))
     .version(VERSION, '-V, --version', 'print the version')
     .exitOverride()
     .action(async (opts: OptionValues) => onRunConfig(opts, globalsFrom(program.opts())));

@@ -2,7 +2,7 @@ import { accessSync, constants, statSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { Command, type Option, type OptionValues } from 'commander';
 import type { ExporterCommandSpec, ExporterSettings } from '../exporters/command.js';
-import { AliasOption, RepeatableOption } from '../exporters/parse.js';
+import { AliasOption, guardOptionValues, RepeatableOption } from '../exporters/parse.js';
 import { fsErrorCode, NotRegularFileError, readRegularFileSync } from '../core/bounded-fs.js';
 import { checkKeyPair } from '../net/tls.js';
 import { stepKeys } from './exporter-step.js';
@@ -36,7 +36,8 @@ const RUN_DURATION_REFUSAL = 'scaph run runs until stopped: remove "timeout" (or
 
 /** A commander Command with the subcommand's own options, parsing quietly (errors come back as values). */
 export function specCommand(spec: ExporterCommandSpec): Command {
-  const cmd = spec.configure(new Command(spec.name));
+  // The same guard as on the command line (cli.ts): a key's value goes through the same parsers.
+  const cmd = guardOptionValues(spec.configure(new Command(spec.name)));
   cmd.exitOverride().configureOutput({ writeErr: () => undefined, writeOut: () => undefined, outputError: () => undefined });
   return cmd;
 }
@@ -215,6 +216,8 @@ function optionTokens(o: Option, name: string, value: unknown): string[] | strin
   let previous: unknown = o.defaultValue;
   for (const item of items) {
     if (!isScalarValue(item)) return `must be a string, a number, or a list of them, got ${show(item)}`;
+    // true/false are for switches; a value option given one is a mistake (`address = true` was the host "true").
+    if (typeof item === 'boolean') return `takes a value (${o.flags}), not ${String(item)}`;
     const text = String(item);
     if (o.argChoices && !o.argChoices.includes(text)) return `must be one of ${o.argChoices.join(', ')}, got ${show(text)}`;
     try {

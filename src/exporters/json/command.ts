@@ -1,6 +1,6 @@
 import { JsonExporter } from './exporter.js';
 import { commonSettings, runDurationMs, type ExporterSettings, type LocalExporterCommand } from '../command.js';
-import { addAlias, nonNegativeInt, signedSeconds, stepMsFrom } from '../parse.js';
+import { addAlias, decimalNumber, nonNegativeInt, signedSeconds, stepMsFrom } from '../parse.js';
 import { addSelectionOptions, selectionSettings, type SelectionSettings, type SelectionSpelling } from '../selection-options.js';
 import type { SelectionOptions } from '../../core/process-selection.js';
 
@@ -67,7 +67,7 @@ export const jsonCommand: LocalExporterCommand<JsonSettings> = {
 
 /** Scaphandre's json accepts -s 0 with --step-nano; allow 0 here and check the sum in stepMsFrom. */
 function stepSeconds(value: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n < 0) return nonNegativeInt('-s/--step')(value);
+  const n = decimalNumber(value);
+  if (!(n >= 0)) return nonNegativeInt('-s/--step')(value);
   return n;
 }

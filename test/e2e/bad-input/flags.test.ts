@@ -82,7 +82,8 @@ const CASES: ReadonlyArray<readonly [readonly string[], RegExp]> = [
 const GLOBAL_CASES: ReadonlyArray<readonly [readonly string[], RegExp]> = [
   [['--sensor', 'magic', 'stdout'], /argument 'magic' is invalid/],
   [['--log-format', 'xml', 'stdout'], /option '--log-format <format>' argument 'xml' is invalid\. Allowed choices are text, json/],
-  [['--estimate-idle-watts-per-cpu', '-1', 'stdout'], /--estimate-idle-watts-per-cpu must be a positive number/],
+  // Watts, not seconds: the flag had borrowed the step's parser ("must be a positive number of seconds", "at most 24.8 days").
+  [['--estimate-idle-watts-per-cpu', '-1', 'stdout'], /--estimate-idle-watts-per-cpu must be a number of watts per logical CPU above 0 and at most 1000 \(decimals allowed\), got "-1"/],
   [['--sensor', 'estimate', '--estimate-idle-watts-per-cpu', '10', '--estimate-max-watts-per-cpu', '1', 'stdout', '-t', '1'], /0 <= idle \(10 W\) <= max \(1 W\)/],
 ];
 
