@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { Option, type Command } from 'commander';
 import { UsageError } from '../core/errors.js';
 import { quoted } from '../core/quoted.js';
@@ -76,6 +77,25 @@ export function nonNegativeWattsAsUw(flag: string): (value: string) => number {
     const n = decimalNumber(value);
     if (!(n >= 0) || n > MAX_THRESHOLD_WATTS) throw new UsageError(`${flag} must be a number of watts >= 0 (decimals allowed), got ${quoted(value)}`);
     return Math.round(n * 1e6);
+  };
+}
+
+const HOST_LABEL = /^[A-Za-z0-9_](?:[A-Za-z0-9_-]*[A-Za-z0-9_])?$/;
+
+/**
+ * A host name or an IP address (IPv6 with or without brackets), as a URL's or a socket's host. Anything else
+ * (a space, a slash, a scheme) made an invalid URL at start ("unexpected error: Invalid URL", exit 70) or a
+ * connection retried forever to a name that cannot exist.
+ */
+export function hostName(flag: string): (value: string) => string {
+  return (value: string) => {
+    const bare = value.startsWith('[') && value.endsWith(']') ? value.slice(1, -1) : value;
+    if (isIP(bare) !== 0) return bare;
+    const labels = value.endsWith('.') ? value.slice(0, -1).split('.') : value.split('.');
+    if (value.length > 253 || !labels.every((l) => l.length <= 63 && HOST_LABEL.test(l))) {
+      throw new UsageError(`${flag} must be a host name or an IP address, got ${quoted(value)}`);
+    }
+    return value;
   };
 }
 

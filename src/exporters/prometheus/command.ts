@@ -1,7 +1,7 @@
 import { MIN_HEALTH_MAX_AGE_STEPS, PrometheusExporter } from './exporter.js';
 import { commonSettings, type ExporterSettings, type LocalExporterCommand } from '../command.js';
 import { UsageError } from '../../core/errors.js';
-import { nonNegativeInt, port, positiveSeconds, urlPathSuffix } from '../parse.js';
+import { hostName, nonNegativeInt, port, positiveSeconds, urlPathSuffix } from '../parse.js';
 import { addFilterOptions, FILTER_HELP, filterSettings, type FilterSettings } from '../filter-options.js';
 import { addSelectionOptions, selectionSettings, selectorFor, selectionHelp, type SelectionSettings } from '../selection-options.js';
 
@@ -20,7 +20,7 @@ export const prometheusCommand: LocalExporterCommand<PrometheusSettings> = {
   stepOption: '--step',
   configure: (cmd) =>
     addFilterOptions(addSelectionOptions(cmd
-      .option('-a, --address <address>', 'address to listen on (:: = every IPv6 and IPv4 address)', '::')
+      .option('-a, --address <address>', 'address to listen on (:: = every IPv6 and IPv4 address)', hostName('-a/--address'), '::')
       .option('-p, --port <port>', 'TCP port to listen on (0 = a free port, printed at start)', port('-p/--port'), 8080)
       .option('-s, --suffix <path>', 'path of the metrics endpoint (without the leading /), as in Scaphandre', metricsSuffix, 'metrics')
       .option('--step <seconds>', 'seconds between two measurements; scrapes read the latest one (the first comes within a second of start)', positiveSeconds('--step'), 5)

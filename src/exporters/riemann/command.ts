@@ -6,7 +6,7 @@ import { createRiemannExporter, RIEMANN_DEFAULTS, RiemannTransport } from './tra
 import type { CommandContext, PushExporterCommand, PushSettings } from '../command.js';
 import { addBackoffOptions, BACKOFF_HELP, pushSettings } from '../backoff.js';
 import { addFilterOptions, FILTER_HELP, filterSettings, type FilterSettings } from '../filter-options.js';
-import { addAlias, collect, destinationPort, nonNegativeInt, positiveInt, positiveSeconds, RepeatableOption } from '../parse.js';
+import { addAlias, collect, destinationPort, hostName, nonNegativeInt, positiveInt, positiveSeconds, RepeatableOption } from '../parse.js';
 import { addSelectionOptions, selectionSettings, selectorFor, selectionHelp, type SelectionSettings } from '../selection-options.js';
 
 const DEFAULT_ADDRESS = 'localhost';
@@ -18,7 +18,7 @@ export const riemannCommand: PushExporterCommand<RiemannSettings> = {
   stepOption: '--dispatch-interval',
   configure: (cmd) =>
     addFilterOptions(addBackoffOptions(addSelectionOptions(addAlias(cmd
-      .option('-a, --address <address>', `Riemann server name or IP; with TLS, the name checked against its certificate (default: "${DEFAULT_ADDRESS}")`)
+      .option('-a, --address <address>', `Riemann server name or IP; with TLS, the name checked against its certificate (default: "${DEFAULT_ADDRESS}")`, hostName('-a/--address'))
       .option('-p, --port <port>', 'Riemann server TCP port (the TLS port is usually 5554)', destinationPort('-p/--port'), RIEMANN_DEFAULTS.port)
       .option('-d, --dispatch-interval <seconds>', 'seconds between two measurements, each sent as one batch of events', positiveSeconds('-d/--dispatch-interval'), 5), '--dispatch <seconds>', '--dispatch-interval')
       .option('-q, --qemu', 'label qemu-system processes with their VM name (vmname attribute)', false)

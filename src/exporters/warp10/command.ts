@@ -5,7 +5,7 @@ import { Warp10Transport, warp10BaseUrl, WARP10_DEFAULTS } from './transport.js'
 import type { PushExporterCommand, PushSettings } from '../command.js';
 import { addBackoffOptions, BACKOFF_HELP, pushSettings } from '../backoff.js';
 import { addFilterOptions, FILTER_HELP, filterSettings, type FilterSettings } from '../filter-options.js';
-import { destinationPort, keyValue, nonNegativeInt, positiveSeconds, RepeatableOption } from '../parse.js';
+import { destinationPort, hostName, keyValue, nonNegativeInt, positiveSeconds, RepeatableOption } from '../parse.js';
 import { addSelectionOptions, selectionSettings, selectorFor, selectionHelp, type SelectionSettings } from '../selection-options.js';
 
 export const WARP10_TOKEN_ENV = 'SCAPH_WARP10_WRITE_TOKEN';
@@ -25,7 +25,7 @@ export const warp10Command: PushExporterCommand<Warp10Settings> = {
   stepOption: '--step',
   configure: (cmd) =>
     addFilterOptions(addBackoffOptions(addSelectionOptions(cmd
-      .option('-H, --host <host>', 'Warp 10 host name or address', 'localhost')
+      .option('-H, --host <host>', 'Warp 10 host name or address', hostName('-H/--host'), 'localhost')
       .option('-p, --port <port>', 'Warp 10 port', destinationPort('-p/--port'), 8080)
       .option('-s, --scheme <scheme>', 'http or https', scheme, 'http')
       .option('-S, --step <seconds>', 'seconds between two measurements (one write per step)', positiveSeconds('-S/--step'), 30)
