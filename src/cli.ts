@@ -8,9 +8,10 @@ import { createLogger, LOG_FORMATS, writeStderrLine, type LogFormat, type Logger
 import type { AttributionModel } from './core/sample.js';
 import type { ExporterCommandSpec } from './exporters/command.js';
 import { EXPORTER_COMMANDS } from './exporters/index.js';
-import { collect, guardOptionValues, wattsPerCpu } from './exporters/parse.js';
+import { guardOptionValues, wattsPerCpu } from './exporters/parse.js';
 import { ATTRIBUTION_MODELS } from './sensors/attribution.js';
 import { DEFAULT_DOCKER_SOCKET } from './sensors/containers/docker.js';
+import { nodeName, podLabelKeys } from './sensors/containers/kubernetes-options.js';
 import { DEFAULT_POWERCAP_PATH, SENSOR_KINDS, VM_POWERCAP_PATH, type SensorKind } from './sensors/settings.js';
 import { VERSION } from './core/version.js';
 
@@ -77,8 +78,12 @@ export function buildProgram(
     .option('--no-header', "don't print the banner on stderr")
     .option('--docker-socket <path>', 'with --containers: Docker Engine API socket for container names and images', DEFAULT_DOCKER_SOCKET)
     .option('--no-docker', 'with --containers: do not ask Docker for container names (cgroup ids only)')
-    .option('--kubernetes-node <name>', 'with --containers in a pod: this node\'s name (default $NODE_NAME, else the hostname)')
-    .option('--kubernetes-pod-label <key>', 'with --containers in a pod: copy this pod label as kubernetes_pod_label_<key> (repeatable)', collect)
+    .option('--kubernetes-node <name>', 'with --containers in a pod: this node\'s name (default $NODE_NAME, else the hostname)', nodeName('--kubernetes-node'))
+    .option(
+      '--kubernetes-pod-label <key>',
+      'with --containers in a pod: copy this pod label as kubernetes_pod_label_<key> (repeatable; characters other than letters, digits and _ become _, and two keys that become one label are refused)',
+      podLabelKeys('--kubernetes-pod-label'),
+    )
     .option('--estimate-idle-watts-per-cpu <watts>', 'estimate sensor: watts per logical CPU when idle (default 0.74)', wattsPerCpu('--estimate-idle-watts-per-cpu'))
     .option('--estimate-max-watts-per-cpu <watts>', 'estimate sensor: watts per logical CPU at 100 % (default 3.5)', wattsPerCpu('--estimate-max-watts-per-cpu'))
     .option(`${SOCKET_BUFFER_FLAG} <kB>`, "accepted for Scaphandre's unit files; no effect (scaph keeps one reading per counter, no buffer)")

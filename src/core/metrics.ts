@@ -521,6 +521,28 @@ function addContainerLabels(labels: Record<string, string>, c: ContainerInfo): v
   if (c.kubernetesPodLabels) Object.assign(labels, c.kubernetesPodLabels);
 }
 
+/**
+ * Every label name the metrics view writes (host, sockets, domains, processes, groups, self-metrics), and
+ * the prefix of the pod labels a user copies (`--kubernetes-pod-label`). A label a transport adds to every
+ * series (`--label`) must not take one of these names: it would be dropped from the series that have
+ * their own, and stuck onto those that have not (pid="7" on the host power).
+ */
+export const METRIC_LABEL_NAMES: ReadonlySet<string> = new Set([
+  'value_source',
+  'reason',
+  'version',
+  'socket_id',
+  'rapl_domain_name',
+  'domain_name',
+  'domain_id',
+  'pid',
+  'exe',
+  'cmdline',
+  'vmname',
+  ...CONTAINER_LABEL_NAMES.map(([, label]) => label),
+]);
+export const POD_LABEL_PREFIX = 'kubernetes_pod_label_';
+
 /** Caps a command line to maxLength characters (whole code points), marking the cut with an ellipsis. */
 export function capCmdline(cmdline: string, maxLength: number): string {
   if (maxLength <= 0 || cmdline.length <= maxLength) return cmdline;
