@@ -71,6 +71,18 @@ export function nonNegativeInt(flag: string): (value: string) => number {
   };
 }
 
+/**
+ * A whole number from 0 to `max`, as an unsigned integer flag of Scaphandre takes it (clap refuses the
+ * rest, so a unit file that starts Scaphandre gives one of these).
+ */
+export function wholeNumberUpTo(flag: string, max: number): (value: string) => number {
+  return (value: string) => {
+    const n = decimalNumber(value);
+    if (!Number.isInteger(n) || n < 0 || n > max) throw new UsageError(`${flag} must be a whole number from 0 to ${max}, got ${quoted(value)}`);
+    return n;
+  };
+}
+
 /** Watts (decimals allowed) >= 0, as whole µW. */
 export function nonNegativeWattsAsUw(flag: string): (value: string) => number {
   return (value: string) => {

@@ -84,6 +84,9 @@ const GLOBAL_CASES: ReadonlyArray<readonly [readonly string[], RegExp]> = [
   [['--log-format', 'xml', 'stdout'], /option '--log-format <format>' argument 'xml' is invalid\. Allowed choices are text, json/],
   // Watts, not seconds: the flag had borrowed the step's parser ("must be a positive number of seconds", "at most 24.8 days").
   [['--estimate-idle-watts-per-cpu', '-1', 'stdout'], /--estimate-idle-watts-per-cpu must be a number of watts per logical CPU above 0 and at most 1000 \(decimals allowed\), got "-1"/],
+  // Scaphandre's buffer sizes have no effect here, yet take what Scaphandre takes (a u16): "abc" was accepted.
+  [['--sensor-buffer-per-socket-max-kB', 'abc', 'stdout'], /--sensor-buffer-per-socket-max-kB must be a whole number from 0 to 65535, got "abc"/],
+  [['--sensor-buffer-per-domain-max-kB', '-1', 'stdout'], /--sensor-buffer-per-domain-max-kB must be a whole number from 0 to 65535, got "-1"/],
   [['--sensor', 'estimate', '--estimate-idle-watts-per-cpu', '10', '--estimate-max-watts-per-cpu', '1', 'stdout', '-t', '1'], /0 <= idle \(10 W\) <= max \(1 W\)/],
 ];
 
