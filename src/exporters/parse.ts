@@ -35,11 +35,15 @@ export function positiveSeconds(flag: string): (value: string) => number {
   };
 }
 
-/** Seconds that may be negative (meaning "forever"), e.g. the stdout/json -t timeout. */
+/**
+ * Seconds that may be negative (meaning "forever"), e.g. the stdout/json -t timeout. At most MAX_SECONDS,
+ * as every other number of seconds: `-t 9007199254740993` was taken as a run no clock would end.
+ */
 export function signedSeconds(flag: string): (value: string) => number {
   return (value: string) => {
     const n = decimalNumber(value);
     if (Number.isNaN(n) || n === 0) throw new UsageError(`${flag} must be a non-zero number of seconds (negative = run until stopped), got ${quoted(value)}`);
+    if (n > MAX_SECONDS) throw new UsageError(`${flag} must be at most ${MAX_SECONDS} seconds (about 24.8 days; negative = run until stopped), got ${quoted(value)}`);
     return n;
   };
 }

@@ -18,6 +18,9 @@ const CASES: ReadonlyArray<readonly [readonly string[], RegExp]> = [
   [['stdout', '-s', '3000000'], /-s\/--step must be at most 2147483 seconds/],
   [['stdout', '-p', '0'], /-p\/--process-number must be a positive whole number/],
   [['stdout', '-t', '0'], /-t\/--timeout must be a non-zero number of seconds/],
+  // Beyond every other flag's seconds: a run no clock would end, taken without a word.
+  [['json', '-t', '9007199254740993'], /-t\/--timeout must be at most 2147483 seconds \(about 24.8 days; negative = run until stopped\), got "9007199254740993"/],
+  [['run', '-c', '/dev/null', '-t', '3000000'], /-t\/--timeout must be at most 2147483 seconds/],
   [['stdout', '--max-cmdline-length', '-1'], /--max-cmdline-length must be a whole number >= 0/],
   [['stdout', '-r', '(unclosed'], /-r\/--regex-filter "\(unclosed" is not a valid regular expression: missing closing \)/],
   [['json', '-m', '0'], /--max-top-consumers must be a positive whole number/],
