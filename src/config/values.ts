@@ -1,3 +1,5 @@
+import { quoted } from '../core/quoted.js';
+
 /** Value helpers for the config file: ${ENV} references, durations and sizes. Each throws an Error whose
  *  message completes "<key>: ...". */
 
@@ -67,8 +69,9 @@ export function sizeBytes(value: unknown): number {
   throw new Error(`must be a size in bytes or like "512MiB", "1GiB", "200MB", got ${show(value)}`);
 }
 
+/** A value as a message quotes it: a string escaped and cut (quoted), so a 5,000-character value is not a 5,000-character line. */
 export function show(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'string') return quoted(value);
   if (value === null || value === undefined) return String(value);
   if (Array.isArray(value)) return 'a list';
   if (typeof value === 'object') return 'a table';

@@ -239,6 +239,17 @@ exporter:
     ]);
   });
 
+  it('quotes a refused value on one short line: a 5000-character kind, type or step is cut, its length said', () => {
+    const long = 'x'.repeat(5000);
+    const path = write('long.toml', `[sensor]\nkind = "${long}"\nstep = "${long}"\n\n[[exporter]]\ntype = "${long}"\n`);
+    const found = problems(path);
+    expect(found).toHaveLength(3);
+    const cut = `"${'x'.repeat(80)}"… (5000 characters)`;
+    expect(found[0]).toBe(`${path}:2: sensor.kind: must be one of powercap_rapl, estimate, auto, got ${cut}`);
+    expect(found[1]).toBe(`${path}:3: sensor.step: must be a positive number of seconds or a duration like "500ms", "30s", "24h", "7d", got ${cut}`);
+    expect(found[2]).toMatch(new RegExp(`^${path}:6: exporter\\[0\\]\\.type: unknown exporter type "x{80}"… \\(5000 characters\\); known types: `));
+  });
+
   it('needs at least one exporter and rejects unknown top-level keys', () => {
     const path = write('empty.toml', 'exporters = []\n[sensor]\nstep = "500ms"\n');
     expect(problems(path)).toEqual([
