@@ -2,7 +2,8 @@ import { accessSync, constants, statSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { Command, type Option, type OptionValues } from 'commander';
 import type { ExporterCommandSpec, ExporterSettings } from '../exporters/command.js';
-import { AliasOption, guardOptionValues, RepeatableOption } from '../exporters/parse.js';
+import { AliasOption, guardOptionValues, RepeatableOption, valueProblem } from '../exporters/parse.js';
+import { quoted } from '../core/quoted.js';
 import { fsErrorCode, NotRegularFileError, readRegularFileSync } from '../core/bounded-fs.js';
 import { checkKeyPair } from '../net/tls.js';
 import { stepKeys } from './exporter-step.js';
@@ -161,10 +162,18 @@ export function exporterArgs(spec: ExporterCommandSpec, table: Readonly<Record<s
       continue;
     }
     let value = raw;
-    if (!option && name.endsWith('-file') && byName.get(name.slice(0, -5))?.required) {
-      option = byName.get(name.slice(0, -5));
+    const target = !option && name.endsWith('-file') ? byName.get(name.slice(0, -5)) : undefined;
+    if (target?.required) {
+      option = target;
+      // The option is given (by file), even when the file cannot be read: not also "missing required key".
+      given.add(target.attributeName());
+      const problem = valueFileProblem(raw);
+      if (problem !== null) {
+        issues.push({ key, message: problem });
+        continue;
+      }
       try {
-        value = readFile(String(raw));
+        value = readFile(raw as string);
       } catch (err) {
         issues.push({ key, message: (err as Error).message });
         continue;
@@ -240,13 +249,23 @@ function isScalarValue(v: unknown): v is string | number | boolean {
   return typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean';
 }
 
+/**
+ * Why an `X_file` value cannot name the file to read, or null: it must be a path, with the guard every value
+ * has (valueProblem). A path with a newline broke the "cannot read" line in two, one with an escape sequence
+ * wrote it to the terminal, and 5,000 characters made a line as long.
+ */
+function valueFileProblem(raw: unknown): string | null {
+  if (typeof raw !== 'string') return `must be the path of a file holding the value, got ${show(raw)}`;
+  return valueProblem(raw);
+}
+
 /** Reads a secret or value file for `X_file` keys: trailing newline trimmed; the message never shows content. */
 export function readSecret(path: string): string {
   try {
     return readRegularFileSync(path).toString('utf8').replace(/\r?\n$/, '');
   } catch (err) {
-    if (err instanceof NotRegularFileError) throw new Error(`cannot read "${path}": it is ${err.kind}, not a regular file holding the value`);
-    throw new Error(`cannot read "${path}" (${fsErrorCode(err)}): check the path and that scaph's user may read it`);
+    if (err instanceof NotRegularFileError) throw new Error(`cannot read ${quoted(path)}: it is ${err.kind}, not a regular file holding the value`);
+    throw new Error(`cannot read ${quoted(path)} (${fsErrorCode(err)}): check the path and that scaph's user may read it`);
   }
 }
 

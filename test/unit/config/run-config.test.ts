@@ -188,6 +188,20 @@ exporter:
     expect(loadRunConfig(noCa, { commands, env: {} }).exporters).toHaveLength(1);
   });
 
+  it('an X_file naming no usable path: one line each (escaped, cut), and not also "missing required key"', () => {
+    const path = write(
+      'bad-files.toml',
+      `[[exporter]]\ntype = "remote-write"\nurl_file = "a\\nb"\n\n[[exporter]]\ntype = "remote-write"\nurl_file = ""\n\n` +
+        `[[exporter]]\ntype = "remote-write"\nurl_file = true\n\n[[exporter]]\ntype = "remote-write"\nurl_file = "${'x'.repeat(5000)}"\n`,
+    );
+    expect(problems(path)).toEqual([
+      `${path}:3: exporter[0].url_file: (remote-write) must not hold control characters (a newline, a tab, an escape...): got "${dir}/a\\nb", with U+000A at character ${dir.length + 3}`,
+      `${path}:7: exporter[1].url_file: (remote-write) must not be empty`,
+      `${path}:11: exporter[2].url_file: (remote-write) must be the path of a file holding the value, got true`,
+      expect.stringMatching(new RegExp(`^${path}:15: exporter\\[3\\]\\.url_file: \\(remote-write\\) is ${dir.length + 5001} characters long: at most 4096 are accepted, got ".{80}"… \\(${dir.length + 5001} characters\\)$`)),
+    ]);
+  });
+
   it("keeps remote-write's own --timeout (a request timeout) and its file options", async () => {
     const { remoteWriteCommand } = await import('../../../src/exporters/remote-write/command.js');
     const path = write('rw.toml', `[[exporter]]\ntype = "remote-write"\nurl = "http://127.0.0.1:9/api/v1/write"\ntimeout = 3\nbearer_token_file = "${tokenFile}"\nstep = 15\n`);
