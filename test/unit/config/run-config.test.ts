@@ -188,6 +188,16 @@ exporter:
     expect(loadRunConfig(noCa, { commands, env: {} }).exporters).toHaveLength(1);
   });
 
+  it('spool sizes and ages beyond 2^53 (bytes, ms) are refused: they are no longer exact', () => {
+    const path = write('huge-spool.toml', `[[exporter]]\ntype = "remote-write"\nurl = "https://x"\nspool_dir = "s"\nspool_max_bytes = 1e16\nspool_max_age = "9007199254740993"\n`);
+    expect(problems(path)).toEqual([
+      `${path}:5: exporter[0].spool_max_bytes: must be at most 9007199254740991 bytes (2^53 - 1, 8 PiB), got 10000000000000000`,
+      `${path}:6: exporter[0].spool_max_age: must be at most 9007199254740991 ms (2^53 - 1, about 285,000 years), got "9007199254740993"`,
+    ]);
+    const ok = write('ok-spool.toml', `[[exporter]]\ntype = "remote-write"\nurl = "https://x"\nspool_dir = "s"\nspool_max_bytes = "1024GiB"\nspool_max_age = "3650d"\n`);
+    expect(loadRunConfig(ok, { commands, env: {} }).exporters[0]?.spool).toMatchObject({ maxBytes: 1024 ** 4, maxAgeMs: 3650 * 86_400_000 });
+  });
+
   it('an X_file naming no usable path: one line each (escaped, cut), and not also "missing required key"', () => {
     const path = write(
       'bad-files.toml',
