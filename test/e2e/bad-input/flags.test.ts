@@ -26,6 +26,9 @@ const CASES: ReadonlyArray<readonly [readonly string[], RegExp]> = [
   [['json', '-m', '0'], /--max-top-consumers must be a positive whole number/],
   [['json', '--step-nano', '-5'], /--step-nano must be a whole number >= 0/],
   [['json', '-s', '0', '--step-nano', '0'], /the step must be longer than 0/],
+  [['json', '-s', '-0.5'], /-s\/--step must be a number of seconds >= 0 \(0 with -n\/--step-nano\), got "-0.5"/],
+  // Named by -s itself (in a file: its key and line), not only by the check of -s plus -n.
+  [['json', '-s', '9007199254740993'], /-s\/--step must be at most 2147483 seconds \(about 24.8 days\), got "9007199254740993"/],
   [['prometheus', '-p', '65536'], /-p\/--port must be a TCP port \(0-65535\), got "65536"/],
   [['prometheus', '--suffix', 'a b'], /--suffix must be a URL path/],
   [['remote-write'], /required option '-u, --url <url>' not specified/],
