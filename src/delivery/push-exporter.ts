@@ -297,9 +297,11 @@ class PushExporterImpl<Batch> implements PushExporter {
     const askedS = Math.round(afterMs / 1000);
     if (askedS !== this.retryAfterLogged.askedS || t - this.retryAfterLogged.atMs >= 600_000) {
       this.retryAfterLogged = { askedS, atMs: t };
+      // "Retry-After: 999…9" (400 digits) is Infinity here: said as what it is, not as "Infinity s" (nor a null field).
+      const exact = Number.isSafeInteger(askedS);
       this.options.logger.warn(
-        { transport: this.name, retryAfterAskedS: askedS, retryInS: capMs / 1000 },
-        `the server asked to wait ${askedS} s before retrying (Retry-After); scaph waits at most ${capMs / 1000} s and retries then`,
+        { transport: this.name, ...(exact ? { retryAfterAskedS: askedS } : {}), retryInS: capMs / 1000 },
+        `the server asked to wait ${exact ? askedS : `more than ${Number.MAX_SAFE_INTEGER}`} s before retrying (Retry-After); scaph waits at most ${capMs / 1000} s and retries then`,
       );
     }
     return capMs;

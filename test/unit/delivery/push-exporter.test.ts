@@ -40,6 +40,23 @@ describe('createPushExporter', () => {
     await ex.stop(1000);
   });
 
+  it('a Retry-After no clock reaches (400 digits: Infinity) is said as "more than 2^53 - 1 s", with no field holding null', async () => {
+    const lines: Array<Record<string, unknown>> = [];
+    const { pino } = await import('pino');
+    const logger = pino({ level: 'warn' }, { write: (l: string) => void lines.push(JSON.parse(l) as Record<string, unknown>) });
+    const t = new FakeTransport([{ kind: 'retry', afterMs: Number.POSITIVE_INFINITY, error: 'HTTP 429' }]);
+    const ex = createPushExporter(t, { logger, backoff: { minDelayMs: 10, maxDelayMs: 50 }, maxRetryAfterMs: 100 });
+    await ex.start();
+    ex.export(sample(0));
+    await ex.idle();
+    expect(t.delivered).toEqual([T0]);
+    const said = lines.filter((l) => String(l['msg']).includes('Retry-After'));
+    expect(said).toHaveLength(1);
+    expect(said[0]?.['msg']).toBe('the server asked to wait more than 9007199254740991 s before retrying (Retry-After); scaph waits at most 0.1 s and retries then');
+    expect(said[0]).not.toHaveProperty('retryAfterAskedS');
+    await ex.stop(1000);
+  });
+
   it('export() returns at once while a send hangs; the queue grows instead', async () => {
     const t = new FakeTransport([], 'hang');
     const ex = createPushExporter(t, opts({ timeoutMs: 60_000 }));
