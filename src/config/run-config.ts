@@ -79,7 +79,8 @@ export const SPOOL_DEFAULTS = { maxBytes: 1024 ** 3, maxAgeMs: 24 * 3_600_000 } 
 /** Exporters whose delivery goes through the delivery core's queue, so a disk spool can back it (their spec says so). */
 export const PUSH_TYPES: ReadonlySet<string> = pushTypes(EXPORTER_COMMANDS);
 
-const SENSOR_KEYS = [
+/** The keys [sensor] takes (the bad-input suite feeds each of them bad values). */
+export const SENSOR_KEYS: readonly string[] = [
   'kind',
   'powercap_path',
   'procfs_path',
@@ -92,7 +93,7 @@ const SENSOR_KEYS = [
   'estimate_max_watts_per_cpu',
 ];
 /** Keys of an [[exporter]] that are not options of its subcommand (the step keys are taken out apart: splitStepKeys). */
-const RUN_KEYS = ['type', 'spool_dir', 'spool_max_bytes', 'spool_max_age'];
+export const RUN_KEYS: readonly string[] = ['type', 'spool_dir', 'spool_max_bytes', 'spool_max_age'];
 
 export interface LoadOptions {
   readonly env?: NodeJS.ProcessEnv;
