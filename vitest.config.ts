@@ -1,6 +1,8 @@
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
+  // src/core/lazy-modules.cts is TypeScript too (CommonJS on purpose: see that file).
+  oxc: { include: /\.(m?ts|cts|[jt]sx)$/ },
   test: {
     include: ['test/**/*.test.ts'],
     // *.exclusive.test.ts need an idle box: vitest.exclusive.config.ts runs them first, alone.

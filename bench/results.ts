@@ -93,6 +93,48 @@ export interface SteadyStateSection {
   readonly peer: PeerComparison | Skipped;
   /** The same scaph run with `max_top_consumers` on every exporter: what process selection saves. */
   readonly topConsumers: TopConsumersRun;
+  /** The single executable of `npm run package` against node + dist (and node 24 + dist), same config. */
+  readonly executable: ExecutableComparison | Skipped;
+}
+
+export interface Spread {
+  readonly min: number;
+  readonly median: number;
+  readonly max: number;
+}
+
+/** One way of running the agent, over the rounds of the executable row. */
+export interface ExecutableVariant {
+  /** `node + dist`, `node 24 + dist`, `executable`. */
+  readonly label: string;
+  readonly runtime: string;
+  readonly percentOfOneCore: Spread;
+  /** VmHWM, start-up included. */
+  readonly peakRssMb: Spread;
+  readonly windowRssMaxMb: Spread;
+  /** Spawn to the first json report on stdout (the first sample comes one 0.5 s step after start). */
+  readonly firstSampleMs: Spread;
+  /** Spawn to exit of `--version`. */
+  readonly versionMs: Spread;
+}
+
+/**
+ * The executable row: the three variants measured in turn (order rotating), `rounds` times, with the steady
+ * run's config, tree and backends; then their start-up, `startupRuns` times each.
+ */
+export interface ExecutableComparison {
+  readonly rounds: number;
+  readonly warmupMs: number;
+  readonly windowMs: number;
+  readonly startupRuns: number;
+  readonly firstSampleStepMs: number;
+  readonly variants: readonly ExecutableVariant[];
+  /** Medians, executable ÷ node + dist: the goal (within 5 %). */
+  readonly cpuVsNode: number | null;
+  readonly rssVsNode: number | null;
+  /** Medians, executable ÷ node 24 + dist: the packaging alone, same runtime. */
+  readonly cpuVsNode24: number | null;
+  readonly rssVsNode24: number | null;
 }
 
 /** scaph run again, same tree, backends and window, each exporter sending only its top N processes (+ others). */

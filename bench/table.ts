@@ -1,5 +1,5 @@
 /** Renders results.json as the plain-text table `npm run bench` prints. */
-import type { BenchResults, Goal, PeerComparison, PeerSide, Skipped, SteadyStateSection, Timing } from './results.js';
+import type { BenchResults, ExecutableComparison, Goal, PeerComparison, PeerSide, Skipped, Spread, SteadyStateSection, Timing } from './results.js';
 import { isSkipped } from './results.js';
 
 /** Text columns (listed in `left`, default the first) are left-aligned, figures right-aligned. */
@@ -79,6 +79,28 @@ function steadyLines(results: BenchResults): string[] {
     ...topConsumersLines(s),
     '',
     ...peerLines(s),
+    '',
+    ...executableLines(s),
+  ];
+}
+
+function spreadText(s: Spread, unit = ''): string {
+  return `${num(s.median, unit)} (${num(s.min)}-${num(s.max)})`;
+}
+
+function executableLines(s: SteadyStateSection): string[] {
+  const e: ExecutableComparison | Skipped = s.executable;
+  if (isSkipped(e)) return [`Executable row: ${e.skipped}`];
+  return [
+    `Executable row: the single executable against node + dist, same config, ${e.rounds} rounds in turn (order rotating), ` +
+      `${e.windowMs / 1000} s window after ${e.warmupMs / 1000} s; median (min-max)`,
+    ...grid(
+      ['program', 'runtime', '% of one core', 'peak RSS MB', 'RSS MB in window (max)', 'first sample ms', '--version ms'],
+      e.variants.map((v) => [v.label, v.runtime, spreadText(v.percentOfOneCore, ' %'), spreadText(v.peakRssMb), spreadText(v.windowRssMaxMb), spreadText(v.firstSampleMs), spreadText(v.versionMs)]),
+      [0, 1],
+    ),
+    `  executable / node + dist: CPU ${num(e.cpuVsNode, 'x')}, peak RSS ${num(e.rssVsNode, 'x')}; executable / node 24 + dist: CPU ${num(e.cpuVsNode24, 'x')}, peak RSS ${num(e.rssVsNode24, 'x')}`,
+    `  first sample: spawn to the first json report, ${e.firstSampleStepMs} ms step (the first sample is taken one step after start); ${e.startupRuns} runs each`,
   ];
 }
 

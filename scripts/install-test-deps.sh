@@ -6,12 +6,20 @@ set -euo pipefail
 # kubectl renders deploy/kubernetes (`kubectl kustomize`, no cluster needed); any kubectl on PATH will do,
 # Debian's kubernetes-client only when there is none. setpriv runs the agent with no capabilities.
 # strace watches a run for the system calls a unit's SystemCallFilter= would refuse.
-packages=(prometheus victoria-metrics prometheus-pushgateway riemann-c-client prometheus-process-exporter prometheus-node-exporter openssl gcc systemd kubernetes-client util-linux strace)
-binaries=(prometheus victoria-metrics prometheus-pushgateway riemann-client prometheus-process-exporter prometheus-node-exporter openssl gcc systemd-analyze kubectl setpriv strace)
+# npm run package and test/e2e/package: dpkg-deb and dpkg-shlibdeps (dpkg-dev), rpmbuild (rpm), strip
+# (binutils), lintian, man (the man page), and for the arm64 executable its strip and qemu with Debian's
+# arm64 C and C++ libraries. An entry starting with / is a file to look for rather than a command.
+packages=(prometheus victoria-metrics prometheus-pushgateway riemann-c-client prometheus-process-exporter prometheus-node-exporter openssl gcc systemd kubernetes-client util-linux strace
+  dpkg-dev rpm binutils lintian man-db binutils-aarch64-linux-gnu qemu-user libc6-arm64-cross libstdc++6-arm64-cross)
+binaries=(prometheus victoria-metrics prometheus-pushgateway riemann-client prometheus-process-exporter prometheus-node-exporter openssl gcc systemd-analyze kubectl setpriv strace
+  dpkg-shlibdeps rpmbuild strip lintian man aarch64-linux-gnu-strip qemu-aarch64 /usr/aarch64-linux-gnu/lib/ld-linux-aarch64.so.1 /usr/aarch64-linux-gnu/lib/libstdc++.so.6)
 
 missing=()
 for i in "${!binaries[@]}"; do
-  command -v "${binaries[$i]}" >/dev/null 2>&1 || missing+=("${packages[$i]}")
+  case "${binaries[$i]}" in
+    /*) [ -e "${binaries[$i]}" ] || missing+=("${packages[$i]}") ;;
+    *) command -v "${binaries[$i]}" >/dev/null 2>&1 || missing+=("${packages[$i]}") ;;
+  esac
 done
 if [ ${#missing[@]} -eq 0 ]; then
   echo "install-test-deps: all test backends present"

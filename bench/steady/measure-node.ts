@@ -1,4 +1,4 @@
-/** The steady section's node programs (the agent, the I/O floor): started, measured over the window, stopped. */
+/** The steady section's programs (the agent, the I/O floor, the single executable): started, measured over the window, stopped. */
 import { join } from 'node:path';
 import { REPO_ROOT } from '../paths.js';
 import { WatchedChild } from './child.js';
@@ -13,12 +13,17 @@ export interface NodeUsage extends ProcessUsage {
   readonly stderr: string;
 }
 
+/** `node argv` with this bench's node, measured as measureProgram does. */
+export function measureNode(what: string, argv: readonly string[], warmupMs: number, windowMs: number): Promise<NodeUsage> {
+  return measureProgram(what, process.execPath, argv, warmupMs, windowMs);
+}
+
 /**
- * Starts `node argv` (warn-level logs), lets it warm up, measures it over the window (usage-window.ts),
+ * Starts `command args` (warn-level logs), lets it warm up, measures it over the window (usage-window.ts),
  * then stops it. An early exit is an error that carries its stderr.
  */
-export async function measureNode(what: string, argv: readonly string[], warmupMs: number, windowMs: number): Promise<NodeUsage> {
-  const child = WatchedChild.start(what, process.execPath, argv, { env: { ...process.env, SCAPH_LOG_LEVEL: 'warn' } });
+export async function measureProgram(what: string, command: string, args: readonly string[], warmupMs: number, windowMs: number): Promise<NodeUsage> {
+  const child = WatchedChild.start(what, command, args, { env: { ...process.env, SCAPH_LOG_LEVEL: 'warn' } });
   try {
     const [usage] = await measureWindow([child.pid], warmupMs, windowMs, () => child.check());
     const u = usage as ProcessUsage;

@@ -9,7 +9,8 @@
  * flags that, each step, only reads the same stat files and sends the agent's bytes (encoded once) to the
  * same backends. scaph's CPU is reported as a ratio to it. Then scaph again with `max_top_consumers = 20`
  * on every exporter (CPU and bytes per step against the all-series run), then the peer row (peer-row.ts): scaph with
- * remote-write alone against the Prometheus agent + node_exporter + process-exporter stack, per series.
+ * remote-write alone against the Prometheus agent + node_exporter + process-exporter stack, per series;
+ * then the executable row (executable-row.ts): the single executable against node + dist, same config.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -27,6 +28,7 @@ import { round } from '../stats.js';
 import { agentArgv, shebangNodeFlags } from './agent-command.js';
 import { writeFloorPayloads } from './floor-payloads.js';
 import { AGENT_SCRIPT, measureNode } from './measure-node.js';
+import { runExecutableRow } from './executable-row.js';
 import { GOAL_PEER_CPU_PER_SERIES, runPeerRow } from './peer-row.js';
 
 export interface SteadyPlan {
@@ -38,6 +40,8 @@ export interface SteadyPlan {
 /** scaph's CPU at most this many times the I/O floor's, measured in the same run. */
 export const GOAL_CPU_VS_FLOOR = 1.5;
 export const GOAL_RSS_MB = 80;
+/** The single executable's CPU and peak RSS at most this many times node + dist's (medians, same run). */
+export const GOAL_EXECUTABLE_VS_NODE = 1.05;
 /** The selection of the second scaph run: each exporter sends its top N processes and the others rollup (5 of --quick's 20). */
 export const TOP_CONSUMERS = 20;
 const QUICK_TOP_CONSUMERS = 5;
@@ -92,6 +96,7 @@ export async function runSteadyState(plan: SteadyPlan): Promise<{ section: Stead
     plan.log(`steady: I/O floor ${floor.percentOfOneCore.toFixed(2)} % of one core, peak RSS ${floor.peakRssMb.toFixed(1)} MB, ${floorStepsCompleted} steps`);
 
     const peer = await runPeerRow({ procfsRoot: tree.root, processes, stepMs, warmupMs, windowMs, workDir, log: plan.log });
+    const executable = await runExecutableRow({ quick: plan.quick, configPath, procfsRoot: tree.root, warmupMs, outDir: plan.outDir, log: plan.log });
 
     const section: SteadyStateSection = {
       processes,
@@ -116,6 +121,7 @@ export async function runSteadyState(plan: SteadyPlan): Promise<{ section: Stead
       },
       cpuVsFloor: floor.cpuSeconds > 0 ? round(agent.cpuSeconds / floor.cpuSeconds) : null,
       peer,
+      executable,
       topConsumers: {
         maxTopConsumers: topN,
         cpuSeconds: round(top.cpuSeconds),
@@ -173,6 +179,23 @@ async function deliveredSteps(b: Backends): Promise<Record<string, number>> {
   };
 }
 
+function executableGoals(s: SteadyStateSection): Goal[] {
+  const e = s.executable;
+  const target = `<= ${GOAL_EXECUTABLE_VS_NODE}x`;
+  if (isSkipped(e)) {
+    return [
+      { id: 'executable-cpu', description: 'single executable CPU vs node + dist', measured: null, target, met: null, note: e.skipped },
+      { id: 'executable-rss', description: 'single executable peak RSS vs node + dist', measured: null, target, met: null, note: e.skipped },
+    ];
+  }
+  const within = (r: number | null): boolean | null => (r === null ? null : r <= GOAL_EXECUTABLE_VS_NODE);
+  const how = `medians of ${e.rounds} interleaved rounds, same config as above`;
+  return [
+    { id: 'executable-cpu', description: `single executable CPU vs node + dist (${how})`, measured: e.cpuVsNode, target, met: within(e.cpuVsNode), note: `vs node 24 + dist: ${e.cpuVsNode24 ?? '-'}x` },
+    { id: 'executable-rss', description: `single executable peak RSS vs node + dist (${how})`, measured: e.rssVsNode, target, met: within(e.rssVsNode), note: `vs node 24 + dist: ${e.rssVsNode24 ?? '-'}x` },
+  ];
+}
+
 function goals(s: SteadyStateSection): Goal[] {
   const peer = s.peer;
   return [
@@ -201,5 +224,6 @@ function goals(s: SteadyStateSection): Goal[] {
           met: peer.cpuPerSeriesVsStack === null ? null : peer.cpuPerSeriesVsStack < GOAL_PEER_CPU_PER_SERIES,
           note: `CPU µs per series per step: scaph ${peer.scaph.cpuUsPerSeriesStep ?? '-'}, stack ${peer.stack.cpuUsPerSeriesStep ?? '-'}; total CPU scaph/stack ${peer.cpuVsStack ?? '-'}x`,
         },
+    ...executableGoals(s),
   ];
 }

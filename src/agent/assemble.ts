@@ -2,6 +2,7 @@ import type { RunConfig } from '../config/run-config.js';
 import type { Exporter } from '../core/exporter.js';
 import { agentHostname } from '../core/hostname.js';
 import type { Logger } from '../core/log.js';
+import { runtimeFacts } from '../core/runtime.js';
 import type { Sensor } from '../core/sensor.js';
 import type { CommandContext } from '../exporters/command.js';
 import type { SensorSettings } from '../sensors/settings.js';
@@ -12,6 +13,7 @@ import { Hangups } from './hangups.js';
 import { firstSampleMs, runPipeline } from './pipeline.js';
 import { Reloader, sensorPlanOf } from './reload.js';
 import { machineSensorFactory, resolveSensorSettings, type ContainerSources, type SensorFactory, type SensorRequest } from './sensor.js';
+import { gridClockMs, hostSplayPlan, splayKey } from './splay.js';
 import { SteppedExporter } from './stepped-exporter.js';
 
 /** What the agent takes from the command line's global options. */
@@ -49,9 +51,11 @@ export interface AgentRun {
 /**
  * The one assembly path, for `scaph run` and every exporter subcommand alike: builds each exporter (a
  * push exporter with spool_dir behind its disk spool), each fed the latest sample at its own step
- * (SteppedExporter), then one sensor, then runs the loop until the duration ends or a signal stops it.
+ * (SteppedExporter; push exporters at this host's splay offset), then one sensor, then runs the loop until
+ * the duration ends or a signal stops it.
  */
 export async function runAgent(plan: AgentPlan, globals: AgentGlobals, logger: Logger, deps: AgentDeps, run: AgentRun): Promise<void> {
+  logger.debug(runtimeFacts(), 'runtime');
   // Caught from the start: a reload asked for while the agent starts is applied once it runs.
   const hangups = run.reload ? new Hangups() : null;
   try {
@@ -67,10 +71,13 @@ async function assembleAndRun(plan: AgentPlan, globals: AgentGlobals, logger: Lo
   const exporters: SteppedExporter[] = [];
   let qemu = false;
   let containers = false;
+  // Read once: a reload lays its new grids with the same key (the machine id is only read at start).
+  const key = splayKey(hostname, deps.env);
+  const splay = hostSplayPlan(plan.exporters, plan.sensor.stepMs, key, logger);
   for (const e of plan.exporters) {
     qemu ||= e.settings.qemu;
     containers ||= e.settings.containers;
-    exporters.push(new SteppedExporter(await createExporter(e, ctx), e.stepMs, plan.sensor.stepMs));
+    exporters.push(new SteppedExporter(await createExporter(e, ctx), e.stepMs, plan.sensor.stepMs, gridClockMs, splay.gridOf(e)));
   }
   const settings = resolveSensorSettings(globals.sensor, plan.sensor);
   const stopDeadlineMs = run.stopDeadlineMs ?? 10_000;
@@ -86,6 +93,7 @@ async function assembleAndRun(plan: AgentPlan, globals: AgentGlobals, logger: Lo
         exporters: plan.exporters.map((config, i) => ({ config, identity: exporterIdentity(config), spoolKey: spoolKey(config), stepped: exporters[i] as SteppedExporter })),
         ctx,
         stopDeadlineMs,
+        splay: { key, samplingPhaseMs: splay.samplingPhaseMs },
       })
     : undefined;
   if (globals.header) process.stderr.write(`${run.banner(exporters, settings)}\n`);
@@ -99,6 +107,7 @@ async function assembleAndRun(plan: AgentPlan, globals: AgentGlobals, logger: Lo
       exporters,
       stepMs: plan.sensor.stepMs,
       firstSampleMs: firstSampleMs(plan.sensor.stepMs, settings.vm),
+      samplingPhaseMs: splay.samplingPhaseMs,
       durationMs: run.durationMs,
       logger,
       stopDeadlineMs,

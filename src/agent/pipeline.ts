@@ -10,6 +10,8 @@ export interface PipelineOptions {
   readonly stepMs: number;
   /** First reading this long after start (default: one step), so a long step does not leave a long blank start. */
   readonly firstSampleMs?: number;
+  /** Splay: readings after the first on this phase of the wall clock within the step (splay.ts); null: every step from the first. */
+  readonly samplingPhaseMs?: number | null;
   readonly durationMs: number | null;
   readonly logger: Logger;
   /** How long exporters get to flush on stop, ms. */
@@ -22,7 +24,8 @@ export interface PipelineOptions {
 export interface RunningPipeline {
   /** The exporters samples go to; stopping those that leave is the caller's job. */
   replaceExporters(exporters: readonly Exporter[]): void;
-  setStep(stepMs: number): void;
+  /** The sampling step, and the loop's splay phase within it (null: no exporter splays). */
+  setStep(stepMs: number, phaseMs: number | null): void;
 }
 
 export interface ReloadHandler {
@@ -61,6 +64,7 @@ export async function runPipeline(o: PipelineOptions): Promise<void> {
   const scheduler = new Scheduler(o.sensor, o.exporters, {
     stepMs: o.stepMs,
     ...(o.firstSampleMs === undefined ? {} : { firstTickMs: o.firstSampleMs }),
+    phaseMs: o.samplingPhaseMs ?? null,
     durationMs: o.durationMs,
     logger: o.logger,
   });
@@ -73,7 +77,7 @@ export async function runPipeline(o: PipelineOptions): Promise<void> {
       scheduler.setExporters(next);
       ends.watch(next);
     },
-    setStep: (stepMs) => scheduler.setStep(stepMs),
+    setStep: (stepMs, phaseMs) => scheduler.setStep(stepMs, phaseMs),
   };
   const onSignal = (signal: NodeJS.Signals): void => {
     o.logger.info({ signal }, 'stopping');

@@ -9,7 +9,12 @@
  *    opened). A failure closes what was built, one line, the running config stays.
  * 4. Swap, synchronously between two ticks: kept exporters go on as they are (same instance, queue,
  *    spool, process selection, step schedule); each new one is fed from the next sample on, through a
- *    HandoverExporter that holds the samples; the new sensor step applies from the next tick.
+ *    HandoverExporter that holds the samples; the new sensor step applies from the next tick. Splay grids
+ *    come from the new plan (this host's key, read at start): the loop moves to the new step's grid, or
+ *    back to start-relative ticks when no exporter splays any more; a kept exporter keeps its grid unless
+ *    the sensor step moves it; a new one gets its own. A rebuilt exporter goes on with the schedule of the
+ *    one it replaces (at the same step and grid: its next sample is the one the old one would have taken),
+ *    and no exporter a reload builds holds its first sample as a start-up reading.
  * 5. The leaving exporters (removed, and the old side of rebuilt ones) stop as at shutdown: they flush
  *    within the stop deadline, a spooled one leaves what is unsent in its spool and releases its lock.
  * 6. The new exporters then open the spools they take over (replaying what the old one had not sent),
@@ -33,6 +38,7 @@ import type { Hangups } from './hangups.js';
 import { diffExporters, diffSensor, type ExporterDiff, type PlanEntry, type SensorPlan } from './plan-diff.js';
 import type { ReloadHandler, RunningPipeline } from './pipeline.js';
 import { resolveSensorSettings } from './sensor.js';
+import { gridClockMs, saySplay, splayPlan, type SplayKey, type SplayPlan } from './splay.js';
 import { SteppedExporter } from './stepped-exporter.js';
 
 /** One exporter the agent runs, as a reload sees it. */
@@ -57,6 +63,10 @@ export interface ReloaderOptions {
   readonly file: string;
   /** SIGHUP, caught since the run started. */
   readonly hangups: Pick<Hangups, 'handle'>;
+  /** What the run's splay grids were laid with: this host's key (read once, at start) and the loop's phase. */
+  readonly splay: { readonly key: SplayKey; readonly samplingPhaseMs: number | null };
+  /** The clock the exporters it builds keep their step on (tests); default gridClockMs, as at start. */
+  readonly clockMs?: () => number;
 }
 
 /** The sensor a plan needs: the file's [sensor] over the command line's, and what its exporters ask of it. */
@@ -83,6 +93,8 @@ class ReloadRefused extends Error {}
 export class Reloader implements ReloadHandler {
   private running: readonly RunningExporter[];
   private sensor: SensorPlan;
+  /** The sampling loop's splay phase (null: on start-relative ticks). */
+  private samplingPhaseMs: number | null;
   private applying: Promise<void> | null = null;
   private queued: RunningPipeline | null = null;
   private closed = false;
@@ -93,6 +105,7 @@ export class Reloader implements ReloadHandler {
   constructor(private readonly o: ReloaderOptions) {
     this.running = o.exporters;
     this.sensor = o.sensor;
+    this.samplingPhaseMs = o.splay.samplingPhaseMs;
     this.logger = o.ctx.logger;
   }
 
@@ -171,8 +184,14 @@ export class Reloader implements ReloadHandler {
       return;
     }
     const stepMs = plan.sensor.stepMs;
-    this.running = this.swap(pipeline, diff, next, fresh, stepMs);
-    if (sensorStepMs !== null) pipeline.setStep(sensorStepMs);
+    // The grids of the new exporters and sensor step, laid with the key of the start: a kept exporter's stays
+    // unless the sensor step moved it, a rebuilt one goes on where the one it replaces was.
+    const splay = splayPlan(plan.exporters, stepMs, this.o.splay.key.key);
+    this.running = this.swap(pipeline, diff, next, fresh, stepMs, splay);
+    if (sensorStepMs !== null || splay.samplingPhaseMs !== this.samplingPhaseMs) pipeline.setStep(stepMs, splay.samplingPhaseMs);
+    this.samplingPhaseMs = splay.samplingPhaseMs;
+    const regridded = sensorStepMs === null ? [...diff.rebuilt.map((p) => p.to), ...diff.added] : next;
+    saySplay(splay, regridded.map((e) => e.config), this.o.splay.key, this.logger);
     const previousStepMs = this.sensor.stepMs;
     this.sensor = { ...this.sensor, stepMs };
     await Promise.all(leaving.map((r) => this.stopLeaving(r)));
@@ -247,19 +266,35 @@ export class Reloader implements ReloadHandler {
     return fresh;
   }
 
-  /** The new exporter list, handed to the scheduler in one call: it applies from the next tick. */
-  private swap(pipeline: RunningPipeline, diff: ExporterDiff<RunningExporter, PlanEntry>, next: readonly PlanEntry[], fresh: Fresh[], stepMs: number): RunningExporter[] {
+  /**
+   * The new exporter list, handed to the scheduler in one call: it applies from the next tick. A new
+   * exporter takes the loop's ticks from its first (no start-up reading to hold), on its splay grid; a
+   * rebuilt one goes on with the schedule of the one it replaces.
+   */
+  private swap(
+    pipeline: RunningPipeline,
+    diff: ExporterDiff<RunningExporter, PlanEntry>,
+    next: readonly PlanEntry[],
+    fresh: Fresh[],
+    stepMs: number,
+    splay: SplayPlan,
+  ): RunningExporter[] {
     const kept = new Map(diff.kept.map((p) => [p.to, p.from]));
+    const replaced = new Map(diff.rebuilt.map((p) => [p.to, p.from]));
     const built = new Map(fresh.map((f) => [f.entry, f]));
     const running = next.map((entry): RunningExporter => {
+      const grid = splay.gridOf(entry.config);
       const from = kept.get(entry);
       if (from) {
-        from.stepped.setSensorStep(stepMs);
+        from.stepped.setSensorStep(stepMs, grid);
         return { ...entry, stepped: from.stepped };
       }
       const f = built.get(entry) as Fresh;
       f.handover = new HandoverExporter(f.built.exporter.name);
-      return { ...entry, stepped: new SteppedExporter(f.handover, entry.config.stepMs, stepMs) };
+      const stepped = new SteppedExporter(f.handover, entry.config.stepMs, stepMs, this.o.clockMs ?? gridClockMs, grid, 'loop tick');
+      const previous = replaced.get(entry);
+      if (previous) stepped.continueSchedule(previous.stepped);
+      return { ...entry, stepped };
     });
     pipeline.replaceExporters(running.map((r) => r.stepped));
     return running;

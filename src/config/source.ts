@@ -1,13 +1,6 @@
 import { parse as parseToml, TomlError } from 'smol-toml';
-import { createRequire } from 'node:module';
 import type { Node } from 'yaml';
-
-type YamlModule = typeof import('yaml');
-const requireFromHere = createRequire(import.meta.url);
-/** Loaded on the first YAML file only: most configs are TOML, and yaml costs ~5 MB of RSS to load. */
-function yaml(): YamlModule {
-  return requireFromHere('yaml') as YamlModule;
-}
+import { yaml } from '../core/lazy-modules.cjs';
 
 export type ConfigFormat = 'toml' | 'yaml';
 

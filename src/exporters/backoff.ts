@@ -39,10 +39,13 @@ export function backoffFrom(values: OptionValues, stepMs: number): BackoffOption
   return backoff;
 }
 
-/** The settings every push exporter has: commonSettings (step from the option `stepKey`) and the backoff at that step. */
+/**
+ * The settings every push exporter has: commonSettings (step from the option `stepKey`), the backoff at that
+ * step, and splay (on unless --no-splay: addSplayOption).
+ */
 export function pushSettings(values: OptionValues, stepKey = 'step'): PushSettings {
   const common = commonSettings(values, stepKey);
-  return { ...common, backoff: backoffFrom(values, common.stepMs) };
+  return { ...common, backoff: backoffFrom(values, common.stepMs), splay: values['splay'] !== false };
 }
 
 /** One sentence for a push command's --help: how failures are retried and the recovery bound. */

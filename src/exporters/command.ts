@@ -21,6 +21,11 @@ export interface ExporterSettings {
   readonly qemu: boolean;
   /** The sensor must resolve containers (cgroups + runtime metadata). */
   readonly containers: boolean;
+  /**
+   * Push exporters: send at this host's offset within the step rather than from the start (src/agent/splay.ts);
+   * on unless --no-splay (`splay = false`). Absent: off.
+   */
+  readonly splay?: boolean;
 }
 
 /** What every push exporter's settings hold besides: the delivery core's retry waits (--min-backoff, --max-backoff). */

@@ -9,17 +9,10 @@
  * reported, and the others are rendered. The sensor publishes no such value; this keeps a bug or a bad
  * input from turning every scrape into an HTTP 500 (or every push into a dropped one).
  */
-import { createRequire } from 'node:module';
 import type { OpenMetricsContentType, PrometheusContentType, Registry, RegistryContentType } from 'prom-client';
+import { promClient } from '../../core/lazy-modules.cjs';
 import type { Logger } from '../../core/log.js';
 import type { Metric, MetricLabels } from '../../core/metrics.js';
-
-type PromClient = typeof import('prom-client');
-const requireFromHere = createRequire(import.meta.url);
-/** Loaded on the first render: every command module imports this file, and prom-client costs ~4 MB to load. */
-function promClient(): PromClient {
-  return requireFromHere('prom-client') as PromClient;
-}
 
 export type ExpositionFormat = 'text' | 'openmetrics';
 

@@ -2,6 +2,7 @@ import { UsageError } from '../../core/errors.js';
 import { PushgatewayExporter } from './transport.js';
 import type { PushExporterCommand, PushSettings } from '../command.js';
 import { addBackoffOptions, BACKOFF_HELP, pushSettings } from '../backoff.js';
+import { addSplayOption, SPLAY_HELP } from '../splay-option.js';
 import { addFilterOptions, FILTER_HELP, filterSettings, type FilterSettings } from '../filter-options.js';
 import { destinationPort, hostName, nonNegativeInt, positiveSeconds, urlPathSuffix } from '../parse.js';
 import { addSelectionOptions, selectionSettings, selectorFor, selectionHelp, type SelectionSettings } from '../selection-options.js';
@@ -21,7 +22,7 @@ export const prometheusPushCommand: PushExporterCommand<PushgatewaySettings> = {
   push: true,
   stepOption: '--step',
   configure: (cmd) =>
-    addFilterOptions(addBackoffOptions(addSelectionOptions(cmd
+    addFilterOptions(addSplayOption(addBackoffOptions(addSelectionOptions(cmd
       .option('-H, --host <host>', 'Pushgateway host name or address', hostName('-H/--host'), 'localhost')
       .option('-p, --port <port>', 'Pushgateway port', destinationPort('-p/--port'), 9091)
       .option('--suffix <path>', 'API path prefix on the Pushgateway', urlPathSuffix('--suffix'), 'metrics')
@@ -32,12 +33,13 @@ export const prometheusPushCommand: PushExporterCommand<PushgatewaySettings> = {
       .option('--delete-on-exit', 'delete the pushed group when scaph stops (SIGINT/SIGTERM)', false)
       .option('--max-cmdline-length <n>', 'cap the cmdline label at this many characters (0 = no cap)', nonNegativeInt('--max-cmdline-length'), 256)
       .option('-q, --qemu', 'label qemu-system processes with their VM name (vmname label)', false)
-      .option('--containers', 'label processes with their container, pod or systemd unit', false))))
+      .option('--containers', 'label processes with their container, pod or systemd unit', false)))))
       .addHelpText(
         'after',
         '\nEach push replaces the group job=<job>, instance=<host name> (PUT). A failed push is retried;\n' +
           'only the newest sample is kept meanwhile.\n' +
           BACKOFF_HELP +
+          SPLAY_HELP +
           FILTER_HELP +
           selectionHelp('its series leave the pushed group (each push replaces it)') +
           'Example:\n  sudo scaph prometheus-push -H pushgateway.example -p 9091 -s 30 --delete-on-exit\n',

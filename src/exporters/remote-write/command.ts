@@ -6,6 +6,7 @@ import { readSecretFile } from '../../net/secret.js';
 import { loadTls } from '../../net/tls.js';
 import type { CommandContext, PushExporterCommand, PushSettings } from '../command.js';
 import { addBackoffOptions, BACKOFF_HELP, pushSettings } from '../backoff.js';
+import { addSplayOption, SPLAY_HELP } from '../splay-option.js';
 import { addFilterOptions, FILTER_HELP, filterSettings, type FilterSettings } from '../filter-options.js';
 import { extraLabel } from '../extra-labels.js';
 import { keyValue, nonNegativeInt, positiveInt, positiveSeconds, RepeatableOption } from '../parse.js';
@@ -52,7 +53,7 @@ export const remoteWriteCommand: PushExporterCommand<RemoteWriteSettings> = {
 };
 
 function configure(cmd: Command): Command {
-  return addFilterOptions(addBackoffOptions(addSelectionOptions(cmd
+  return addFilterOptions(addSplayOption(addBackoffOptions(addSelectionOptions(cmd
     .requiredOption('-u, --url <url>', 'remote-write endpoint, e.g. http://prometheus:9090/api/v1/write', httpUrl)
     .option('-S, --step <seconds>', 'seconds between two measurements (decimals allowed)', positiveSeconds('-S/--step'), 5)
     .option('--job <name>', 'value of the job label on every series', nonEmpty('--job'), 'scaph')
@@ -71,12 +72,13 @@ function configure(cmd: Command): Command {
     .option('--max-age <seconds>', 'drop queued samples older than this instead of sending them (Prometheus refuses samples older than about 1 h)', positiveSeconds('--max-age'), 3600)
     .option('-q, --qemu', 'label qemu-system processes with their VM name', false)
     .option('--containers', 'label processes with their container, pod or systemd unit', false)
-    .option('--max-cmdline-length <n>', 'cap the cmdline label (0 = no cap)', nonNegativeInt('--max-cmdline-length'), 256))))
+    .option('--max-cmdline-length <n>', 'cap the cmdline label (0 = no cap)', nonNegativeInt('--max-cmdline-length'), 256)))))
     .addHelpText(
       'after',
       '\nSamples are queued in memory and sent in order; network errors, timeouts, 5xx and 429 (after its Retry-After,\n' +
         'honoured up to 30 s, or --max-backoff if longer) are retried, other 4xx answers are dropped and logged.\n' +
         BACKOFF_HELP +
+        SPLAY_HELP +
         FILTER_HELP +
         selectionHelp('its series end with a staleness marker') +
         `Secrets are read from files or the environment (${BEARER_TOKEN_ENV}, ${BASIC_PASSWORD_ENV}) and never logged.\n` +

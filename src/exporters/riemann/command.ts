@@ -7,6 +7,7 @@ import { BASE_TAG } from './events.js';
 import { createRiemannExporter, RIEMANN_DEFAULTS, RiemannTransport } from './transport.js';
 import type { CommandContext, PushExporterCommand, PushSettings } from '../command.js';
 import { addBackoffOptions, BACKOFF_HELP, pushSettings } from '../backoff.js';
+import { addSplayOption, SPLAY_HELP } from '../splay-option.js';
 import { addFilterOptions, FILTER_HELP, filterSettings, type FilterSettings } from '../filter-options.js';
 import { addAlias, destinationPort, hostName, nonNegativeInt, positiveInt, positiveSeconds, RepeatableOption } from '../parse.js';
 import { addSelectionOptions, selectionSettings, selectorFor, selectionHelp, type SelectionSettings } from '../selection-options.js';
@@ -19,7 +20,7 @@ export const riemannCommand: PushExporterCommand<RiemannSettings> = {
   push: true,
   stepOption: '--dispatch-interval',
   configure: (cmd) =>
-    addFilterOptions(addBackoffOptions(addSelectionOptions(addAlias(cmd
+    addFilterOptions(addSplayOption(addBackoffOptions(addSelectionOptions(addAlias(cmd
       .option('-a, --address <address>', `Riemann server name or IP; with TLS, the name checked against its certificate (default: "${DEFAULT_ADDRESS}")`, hostName('-a/--address'))
       .option('-p, --port <port>', 'Riemann server TCP port (the TLS port is usually 5554)', destinationPort('-p/--port'), RIEMANN_DEFAULTS.port)
       .option('-d, --dispatch-interval <seconds>', 'seconds between two measurements, each sent as one batch of events', positiveSeconds('-d/--dispatch-interval'), 5), '--dispatch <seconds>', '--dispatch-interval')
@@ -40,13 +41,14 @@ export const riemannCommand: PushExporterCommand<RiemannSettings> = {
       .option('--max-events-per-msg <n>', 'most events in one Riemann message (one acknowledgement each)', positiveInt('--max-events-per-msg'), RIEMANN_DEFAULTS.maxEventsPerMsg)
       .option('--connect-timeout <seconds>', 'give up a connection attempt after this long (then retried, see --max-backoff)', positiveSeconds('--connect-timeout'), RIEMANN_DEFAULTS.connectTimeoutMs / 1000)
       .option('--max-cmdline-length <n>', 'cap the cmdline attribute (0 = no cap); only the process power event carries it', nonNegativeInt('--max-cmdline-length'), 256)
-      .option('--no-description', "leave out the event description (the metric's HELP text, 25 to 225 bytes on every event)"))))
+      .option('--no-description', "leave out the event description (the metric's HELP text, 25 to 225 bytes on every event)")))))
       .addHelpText(
         'after',
         '\nWhile Riemann is down scaph keeps one --ttl of samples and reconnects.\n' +
           "Every event carries the metric's HELP text as description (--no-description leaves it out); only the\n" +
           'process power event carries the cmdline attribute (its other events name the same pid).\n' +
           BACKOFF_HELP +
+          SPLAY_HELP +
           FILTER_HELP +
           selectionHelp('its events stop (Riemann expires them after --ttl)') +
           '\nExamples:\n  scaph riemann -a riemann.example.org -p 5555 -d 5\n' +

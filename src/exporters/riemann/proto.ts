@@ -4,9 +4,8 @@
  * module: the schema is five small messages, loading takes a few milliseconds once per process, and
  * proto/riemann.proto stays the single source (no generated code to keep in step, no build tool).
  */
-import { existsSync } from 'node:fs';
 import protobuf from 'protobufjs';
-import { packageFile } from '../../core/package-file.js';
+import { packageFileText } from '../../core/package-file.js';
 
 /** Field names as protobufjs exposes them (camelCase). Longs are numbers here: our values fit in 2^53. */
 export interface RiemannAttribute {
@@ -43,18 +42,11 @@ export const MAX_FRAME_BYTES = 64 * 1024 * 1024;
 
 const PROTO_FILE = 'proto/riemann.proto';
 
-/** proto/riemann.proto at the package root (the same from src/ and from dist/src/). */
-export function riemannProtoPath(): string {
-  const path = packageFile(PROTO_FILE);
-  if (!existsSync(path)) throw new Error(`${PROTO_FILE} not found at ${path}; the package is incomplete: reinstall scaph`);
-  return path;
-}
-
 let msgType: protobuf.Type | null = null;
 
 /** The riemann.Msg type, loaded once. */
 export function riemannMsgType(): protobuf.Type {
-  msgType ??= protobuf.loadSync(riemannProtoPath()).lookupType('riemann.Msg');
+  msgType ??= protobuf.parse(packageFileText(PROTO_FILE)).root.lookupType('riemann.Msg');
   return msgType;
 }
 

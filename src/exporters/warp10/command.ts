@@ -4,6 +4,7 @@ import { readSecretFile } from '../../net/secret.js';
 import { Warp10Transport, warp10BaseUrl, WARP10_DEFAULTS } from './transport.js';
 import type { PushExporterCommand, PushSettings } from '../command.js';
 import { addBackoffOptions, BACKOFF_HELP, pushSettings } from '../backoff.js';
+import { addSplayOption, SPLAY_HELP } from '../splay-option.js';
 import { addFilterOptions, FILTER_HELP, filterSettings, type FilterSettings } from '../filter-options.js';
 import { extraLabel } from '../extra-labels.js';
 import { destinationPort, hostName, nonNegativeInt, positiveSeconds, RepeatableOption } from '../parse.js';
@@ -25,7 +26,7 @@ export const warp10Command: PushExporterCommand<Warp10Settings> = {
   push: true,
   stepOption: '--step',
   configure: (cmd) =>
-    addFilterOptions(addBackoffOptions(addSelectionOptions(cmd
+    addFilterOptions(addSplayOption(addBackoffOptions(addSelectionOptions(cmd
       .option('-H, --host <host>', 'Warp 10 host name or address', hostName('-H/--host'), 'localhost')
       .option('-p, --port <port>', 'Warp 10 port', destinationPort('-p/--port'), 8080)
       .option('-s, --scheme <scheme>', 'http or https', scheme, 'http')
@@ -40,13 +41,14 @@ export const warp10Command: PushExporterCommand<Warp10Settings> = {
         'gzip request bodies larger than this many bytes (0 = always)',
         nonNegativeInt('--gzip-threshold'),
         WARP10_DEFAULTS.gzipThresholdBytes,
-      ))))
+      )))))
       .addHelpText(
         'after',
         `\nThe write token comes from -t, --write-token-file, or the ${WARP10_TOKEN_ENV} environment variable.\n` +
           'Every series gets a host label. Values are written as LONG or DOUBLE. Failed writes (network\n' +
           'errors, 5xx, 429) are retried with their original timestamps; a refused token is not retried.\n' +
           BACKOFF_HELP +
+          SPLAY_HELP +
           FILTER_HELP +
           selectionHelp('its series get no more points (Warp 10 has no end-of-series marker)') +
           'Example:\n' +

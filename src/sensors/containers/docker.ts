@@ -5,7 +5,7 @@
  * unknown container shows up — never per sample per process.
  */
 import type { Agent } from 'undici';
-import { undici } from './undici-lazy.js';
+import { undici } from '../../core/lazy-modules.cjs';
 import { ScaphError } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
 import { MetadataAnswerError, readJsonAnswer } from './answer.js';

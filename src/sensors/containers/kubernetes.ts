@@ -5,7 +5,7 @@
  */
 import { hostname } from 'node:os';
 import type { Agent } from 'undici';
-import { undici } from './undici-lazy.js';
+import { undici } from '../../core/lazy-modules.cjs';
 import { readFileWithin } from '../../core/bounded-fs.js';
 import { ScaphError } from '../../core/errors.js';
 import { POD_LABEL_PREFIX } from '../../core/metrics.js';

@@ -3,12 +3,15 @@
  * garbage. One line naming the file and what to do; exit 1 for a machine or file problem, 2 for usage and
  * config (and --check lists every problem of a config at once).
  */
+import { execFileSync } from 'node:child_process';
 import { chmodSync, chownSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { MACHINE_ID_FILE_ENV } from '../../../src/core/machine-id.js';
 import { NOBODY, runScaph, SCAPH_BIN, type ScaphRun } from '../../support/fixtures/run-scaph.js';
-import { expectClean, expectFailure, logLines, refusedReload, tempDir, JSON_LOGS, type RefusedReload } from '../../support/harness/bad-input.js';
+import { expectClean, expectFailure, logLines, refusedReload, saying, tempDir, JSON_LOGS, type RefusedReload } from '../../support/harness/bad-input.js';
 import { runCommand, withoutDacOverride } from '../../support/harness/run-command.js';
+import { startRecordingHttpServer } from '../../support/servers/recording-http.js';
 
 const ESTIMATE = ['--no-header', '--sensor', 'estimate'];
 const RW = [...ESTIMATE, 'remote-write', '-u', 'http://127.0.0.1:9/api/v1/write'];
@@ -267,3 +270,34 @@ describe('container metadata sources', () => {
   });
 });
 
+describe('splay', () => {
+  it('a splay key that is not a boolean, or on an exporter that does not push: exit 2 naming it', async () => {
+    const path = file('splay.toml', '[[exporter]]\ntype = "remote-write"\nurl = "http://x/api/v1/write"\nsplay = "no"\n\n[[exporter]]\ntype = "prometheus"\nsplay = false\n');
+    const r = await runScaph(['--no-header', 'run', '-c', path]);
+    expectFailure(r, 2, new RegExp(`${path}:4: exporter\\[0\\]\\.splay: \\(remote-write\\) must be true or false, got "no"`));
+    expect(r.stderr).toContain(`${path}:8: exporter[1].splay: (prometheus) unknown key for a prometheus exporter`);
+    expect(r.stdout).toBe('');
+  });
+
+  // The machine id only chooses this host's offset: whatever stands at its path, the agent runs (on the
+  // host name alone), never hangs on a FIFO, and delivers (here its start-up reading, at the stop).
+  it.each(['a FIFO', 'a directory', 'binary garbage'])('a machine id file that is %s: the host name alone, no hang, the run delivers', async (kind) => {
+    const dir = tempDir();
+    const path = join(dir, 'machine-id');
+    if (kind === 'a FIFO') execFileSync('mkfifo', [path]);
+    else if (kind === 'a directory') mkdirSync(path);
+    else writeFileSync(path, Buffer.from([0xff, 0x00, 0x41, 0x0a]));
+    const sink = await startRecordingHttpServer();
+    try {
+      const config = join(dir, 'scaph.toml');
+      writeFileSync(config, `[sensor]\nkind = "estimate"\nstep = 2\n\n[[exporter]]\ntype = "remote-write"\nurl = "http://127.0.0.1:${sink.port}/api/v1/write"\n`);
+      const r = await runScaph([...JSON_LOGS, '-v', '--no-header', 'run', '-c', config, '-t', '1.5'], { env: { [MACHINE_ID_FILE_ENV]: path, SCAPH_HOSTNAME: 'splay-odd-id' }, timeoutMs: 20_000 });
+      expectClean(r);
+      expect(r.ms).toBeLessThan(10_000);
+      expect(saying(r.stderr, /^splay: remote-write sends near/).map((l) => l['from'])).toEqual(['host name']);
+      expect(sink.requests.length).toBeGreaterThanOrEqual(1);
+    } finally {
+      sink.server.close();
+    }
+  });
+});

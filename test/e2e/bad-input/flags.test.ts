@@ -83,6 +83,8 @@ const CASES: ReadonlyArray<readonly [readonly string[], RegExp]> = [
   [['nosuchexporter'], /unknown command 'nosuchexporter'/],
   [['run'], /required option '-c, --config <file>' not specified/],
   [['stdout', '--bogus'], /unknown option '--bogus'/],
+  // Splay is the push exporters' (their sends are what bunch); a local exporter has no such flag.
+  [['prometheus', '--no-splay'], /unknown option '--no-splay'/],
 ];
 
 const GLOBAL_CASES: ReadonlyArray<readonly [readonly string[], RegExp]> = [

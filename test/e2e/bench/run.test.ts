@@ -3,7 +3,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { BenchResults, EncodingSection, PeerComparison, SamplingSection, SteadyStateSection, Timing } from '../../../bench/results.js';
+import type { BenchResults, EncodingSection, ExecutableComparison, ExecutableVariant, PeerComparison, SamplingSection, SteadyStateSection, Timing } from '../../../bench/results.js';
+import { runtimePins } from '../../../packaging/executable/node-runtime.js';
 import { packageRoot } from '../../../src/core/package-file.js';
 
 // The bench runs from dist/ (npm run bench), and its steady-state part starts dist/src/bin.js: build first.
@@ -16,12 +17,13 @@ beforeAll(() => {
   execFileSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(ROOT, 'tsconfig.json')], { stdio: 'pipe' });
   const run = spawnSync(process.execPath, [join(ROOT, 'dist', 'bench', 'run.js'), '--quick', '--out', outDir], {
     encoding: 'utf8',
-    timeout: 150_000,
+    // The executable row builds the single executable first (npm run package -- --executable-only).
+    timeout: 420_000,
   });
   expect(run.status, run.stderr).toBe(0);
   stdout = run.stdout;
   results = JSON.parse(readFileSync(join(outDir, 'results.json'), 'utf8')) as BenchResults;
-}, 180_000);
+}, 450_000);
 afterAll(() => rmSync(outDir, { recursive: true, force: true }));
 
 function isTiming(t: Timing | { skipped: string }): t is Timing {
@@ -151,14 +153,37 @@ describe('npm run bench --quick', () => {
     expect(stdout).toContain('scaph / stack: CPU per series');
   });
 
+  it('measures the single executable against node + dist and node 24 + dist, with the same config, and their start-up', () => {
+    const steady = results.steadyState as SteadyStateSection;
+    expect(steady.executable).not.toHaveProperty('skipped');
+    const e = steady.executable as ExecutableComparison;
+    expect(e).toMatchObject({ rounds: 1, windowMs: 3000, startupRuns: 2, firstSampleStepMs: 500 });
+    expect(e.variants.map((v) => v.label)).toEqual(['node + dist', 'node 24 + dist', 'executable']);
+    const v24 = `node v${runtimePins().version}`;
+    expect(e.variants.map((v) => v.runtime)).toEqual([`node ${process.version}`, v24, `${v24} (single executable)`]);
+    for (const v of e.variants) {
+      expect(v.peakRssMb.median).toBeGreaterThan(10);
+      expect(v.peakRssMb.min).toBeLessThanOrEqual(v.peakRssMb.max);
+      // The first sample comes one 0.5 s step after start, plus the start-up itself.
+      expect(v.firstSampleMs.min).toBeGreaterThan(500);
+      expect(v.versionMs.min).toBeGreaterThan(0);
+      expect(v.versionMs.max).toBeLessThan(v.firstSampleMs.max + 60_000);
+    }
+    const [node, node24, exe] = e.variants as [ExecutableVariant, ExecutableVariant, ExecutableVariant];
+    expect(e.rssVsNode).toBeCloseTo(exe.peakRssMb.median / node.peakRssMb.median, 2);
+    expect(e.rssVsNode24).toBeCloseTo(exe.peakRssMb.median / node24.peakRssMb.median, 2);
+    expect(stdout).toMatch(/^Executable row: the single executable against node \+ dist/m);
+    expect(stdout).toMatch(new RegExp(`^executable +${v24.replaceAll('.', '\\.')} \\(single executable\\) +\\d`, 'm'));
+  });
+
   it('judges every goal and prints the table with the verdicts', () => {
     expect(results.goals.map((g) => g.id)).toEqual([
       'sampling-vs-c-20', 'sampling-vs-c-60',
       'encoding-remote-write', 'encoding-riemann', 'encoding-warp10',
-      'steady-cpu-vs-floor', 'steady-rss', 'peer-cpu-per-series',
+      'steady-cpu-vs-floor', 'steady-rss', 'peer-cpu-per-series', 'executable-cpu', 'executable-rss',
     ]);
     // In --quick's 3 s window a program may use less than one 10 ms tick: a ratio over 0 is not measured.
-    const ratioGoals = new Set(['steady-cpu-vs-floor', 'peer-cpu-per-series']);
+    const ratioGoals = new Set(['steady-cpu-vs-floor', 'peer-cpu-per-series', 'executable-cpu']);
     for (const goal of results.goals) {
       if (ratioGoals.has(goal.id) && goal.measured === null) {
         expect(goal.met).toBeNull();
@@ -173,6 +198,7 @@ describe('npm run bench --quick', () => {
     expect(stdout).toContain('Encoding throughput');
     expect(stdout).toContain('Steady state: scaph run, 20 processes');
     const met = results.goals.filter((g) => g.met).length;
-    expect(stdout).toContain(`${met} of 8 goals met.`);
+    expect(results.goals.find((g) => g.id === 'executable-rss')?.target).toBe('<= 1.05x');
+    expect(stdout).toContain(`${met} of 10 goals met.`);
   });
 });

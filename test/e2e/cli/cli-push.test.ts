@@ -33,6 +33,9 @@ describe('scaph remote-write (built CLI)', () => {
     );
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    // 3 s of outage from the agent's first attempt (a loaded machine may take seconds to start node).
+    const until = Date.now() + 20_000;
+    while (!proxy.requests.some((r) => r.status === 503) && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
     await new Promise((r) => setTimeout(r, 3000));
     const failedBefore = proxy.requests.filter((r) => r.status === 503).length;
     proxy.fallback = { kind: 'pass' };

@@ -111,7 +111,14 @@ describe('what an agent says by default (info), and the stdout/json subcommands 
     const env = { SCAPH_TEST_DELIVERY_SUMMARY_MS: '1000' };
     const text = startScaph(args(rt), { env });
     const json = startScaph([...JSON_LOGS, ...args(rj)], { env });
-    await eventually(() => rt.stored.size >= 7 && rj.stored.size >= 7, 30_000, 'seven samples delivered by each run');
+    // Two periodic summaries in each run (the stop adds a third): the samples alone don't pace them, as the
+    // splayed first batch carries two samples and a loaded machine delays the 1 s timer.
+    const summaryCount = (s: string): number => s.split('\n').filter((l) => l.includes('delivery summary')).length;
+    await eventually(
+      () => rt.stored.size >= 7 && rj.stored.size >= 7 && summaryCount(text.stderr) >= 2 && summaryCount(json.stderr) >= 2,
+      30_000,
+      'seven samples delivered and two summaries written by each run',
+    );
     const [t, j] = [await text.stop(), await json.stop()];
     expectClean(t);
     expectClean(j);
@@ -119,26 +126,31 @@ describe('what an agent says by default (info), and the stdout/json subcommands 
     const other = /^(stopping|sampling overran its step)/;
 
     const textLines = t.stderr.trim().split('\n').filter((l) => !other.test(l.slice(6)));
-    expect(textLines[0]).toMatch(/^INFO  machine sensor started /);
+    // This host's offset within the step (splay), then the sensor.
+    expect(textLines[0]).toMatch(/^INFO  splay: remote-write sends near 0\.\d{3} s past every multiple of 0\.5 s of the clock .* exporter=remote-write offsetS=[\d.]+ stepS=0\.5 from=/);
+    expect(textLines[1]).toMatch(/^INFO  machine sensor started /);
+    // The first batch: the start-up reading and the first sample at the offset.
     const firstText = textLines.filter((l) => l.includes('first delivery accepted'));
     expect(firstText).toEqual([
-      expect.stringMatching(new RegExp(`^INFO  first delivery accepted by the backend transport=remote-write target=http://127\\.0\\.0\\.1:${rt.port}/api/v1/write samples=1 series=\\d+ time=\\S+$`)),
+      expect.stringMatching(new RegExp(`^INFO  first delivery accepted by the backend transport=remote-write target=http://127\\.0\\.0\\.1:${rt.port}/api/v1/write samples=2 series=\\d+ time=\\S+$`)),
     ]);
-    const rest = textLines.slice(1).filter((l) => !l.includes('first delivery accepted'));
+    const rest = textLines.slice(2).filter((l) => !l.includes('first delivery accepted'));
     expect(rest.length).toBeGreaterThanOrEqual(3);
     for (const l of rest) expect(l).toMatch(/^INFO  delivery summary( at stop)? transport=remote-write target=\S+ periodS=\d+ sent=\d+ retried=0 failedAttempts=0 dropped=0 queued=\d+ sentTotal=\d+ time=\S+$/);
     // What the text run said it sent is what its receiver stored.
     expect(rest.reduce((n, l) => n + Number(/ sent=(\d+)/.exec(l)?.[1]), 0)).toBe(rt.stored.size);
 
     const lines = logLines(j.stderr).filter((l) => !other.test(l.msg));
-    expect(lines[0]?.msg).toBe('machine sensor started');
+    expect(lines[0]).toMatchObject({ level: 30, exporter: 'remote-write', stepS: 0.5 });
+    expect(lines[0]?.msg).toMatch(/^splay: remote-write sends near /);
+    expect(lines[1]?.msg).toBe('machine sensor started');
     const first = lines.findIndex((l) => l.msg === 'first delivery accepted by the backend');
     expect(lines.filter((l) => l.msg === 'first delivery accepted by the backend')).toHaveLength(1);
-    const summaries = lines.slice(1).filter((l) => l.msg !== 'first delivery accepted by the backend');
+    const summaries = lines.slice(2).filter((l) => l.msg !== 'first delivery accepted by the backend');
     expect(summaries.map((l) => l.msg)).toEqual([...summaries.slice(1).map(() => 'delivery summary'), 'delivery summary at stop']);
     expect(summaries.length).toBeGreaterThanOrEqual(3);
     // Before the backend took the first batch (a slow first request on a loaded machine), a summary has nothing sent.
-    for (const s of lines.slice(1, first)) expect(s['sent']).toBe(0);
+    for (const s of lines.slice(2, first)) expect(s['sent']).toBe(0);
     for (const s of summaries) expect(s).toMatchObject({ level: 30, transport: 'remote-write', retried: 0, dropped: 0, failedAttempts: 0 });
     // The summaries add up: every sample the run delivered is in exactly one of them, and it is what the receiver stored.
     const sent = summaries.reduce((n, l) => n + Number(l['sent']), 0);

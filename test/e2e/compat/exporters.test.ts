@@ -195,16 +195,19 @@ describe('riemann exporter: scaph riemann --mtls --ca --cert --key', () => {
     const server = await FakeRiemannServer.start();
     const run = startScaph(['-vv', 'riemann', '-a', '127.0.0.1', '-p', String(server.port), '--dispatch', '1', '--per-socket-services'], env);
     try {
-      await server.waitFor((events) => sampleTimes(events).length >= 2, 15_000);
+      await server.waitFor((events) => sampleTimes(events).length >= 3, 15_000);
       const times = sampleTimes(server.events);
-      expect((times[1] ?? 0) - (times[0] ?? 0)).toBeGreaterThan(0.7e6);
-      expect((times[1] ?? 0) - (times[0] ?? 0)).toBeLessThan(1.5e6);
+      // One second between two samples on the step's grid (the start-up reading, the first, comes 1 to 2 s
+      // before the first of them with splay: the grid starts at this host's offset).
+      expect((times[2] ?? 0) - (times[1] ?? 0)).toBeGreaterThan(0.7e6);
+      expect((times[2] ?? 0) - (times[1] ?? 0)).toBeLessThan(1.5e6);
       const services = new Set(server.events.map((e) => e.service));
       for (const s of ['scaph_socket_power_microwatts_0', 'scaph_socket_power_microwatts_1', 'scaph_domain_power_microwatts_1_dram', 'scaph_self_domain_records_nb_0_core']) expect(services.has(s), s).toBe(true);
       expect(services.has('scaph_socket_power_microwatts')).toBe(false);
-      // Log lines on stderr in the text format (level and message first), and the line saying Riemann took data.
+      // Log lines on stderr in the text format (level and message first), and the line saying Riemann took
+      // data: its first batch, the start-up reading with the first sample on the grid (splay).
       expect(run.stderr).toMatch(/^INFO  machine sensor started procfsPath=\S+ processes=\d+ /m);
-      expect(run.stderr).toMatch(new RegExp(`^INFO  first delivery accepted by the backend transport=riemann target=127\\.0\\.0\\.1:${server.port} samples=1 series=\\d+ time=`, 'm'));
+      expect(run.stderr).toMatch(new RegExp(`^INFO  first delivery accepted by the backend transport=riemann target=127\\.0\\.0\\.1:${server.port} samples=2 series=\\d+ time=`, 'm'));
     } finally {
       expect((await run.stop()).code).toBe(0);
       await server.stop();
@@ -215,7 +218,9 @@ describe('riemann exporter: scaph riemann --mtls --ca --cert --key', () => {
 describe('warp10 exporter: SCAPH_WARP10_WRITE_TOKEN=… scaph warp10 -H host -S 30', () => {
   it('writes every reference name as a class, with a host label, with the token from the environment, from the first second', async () => {
     const server = await Warp10TestServer.start({ writeTokens: ['w-token-from-env'] });
-    const run = startScaph(['warp10', '-H', '127.0.0.1', '-p', String(server.port), '-S', '30'], { ...env, SCAPH_WARP10_WRITE_TOKEN: 'w-token-from-env' });
+    // --no-splay: Scaphandre's timing (the first write at once); with splay it would wait for this host's
+    // offset within the 30 s step (test/unit/agent/splay.test.ts).
+    const run = startScaph(['warp10', '-H', '127.0.0.1', '-p', String(server.port), '-S', '30', '--no-splay'], { ...env, SCAPH_WARP10_WRITE_TOKEN: 'w-token-from-env' });
     try {
       // The step is 30 s; the first write does not wait for it.
       await waitFor(async () => (server.requests.some((r) => r.status === 200 && r.text.includes(`{pid=${marker.pid},`)) ? true : null), 15_000, 'a write with the marker');

@@ -51,7 +51,7 @@ function check(config: string, dir: string) {
 describe("the unit's LoadCredential= and the documented configs", () => {
   it('a literal follower of docs/fleet.md: the files it installs become the names its sample config uses, and --check passes', () => {
     // §3: what the operator puts in /etc/scaph/credentials/ (the unit needs the directory itself).
-    const install = blockUnder(FLEET, '## 3. The systemd unit', 'sh', 'scaph.service');
+    const install = blockUnder(FLEET, '## 3. The systemd unit', 'sh', '/etc/scaph/credentials');
     expect(install).toMatch(/^install -d -m 0700 \/etc\/scaph\/credentials\b/m);
     const installed = [...install.matchAll(/^install -m 0600 (\S+) \/etc\/scaph\/credentials\/$/gm)].map((m) => m[1] ?? '');
     expect(installed).toEqual(['remote-write-token', 'riemann-client.key']);

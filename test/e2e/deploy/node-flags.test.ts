@@ -2,8 +2,10 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { agentArgv, shebangNodeFlags } from '../../../bench/steady/agent-command.js';
+import { agentArgv } from '../../../bench/steady/agent-command.js';
+import { shebangNodeFlags } from '../../../packaging/executable/node-flags.js';
 import { packageRoot } from '../../../src/core/package-file.js';
+import { builtPackages } from '../../support/harness/packages.js';
 
 const ROOT = packageRoot();
 const BIN = join(ROOT, 'dist', 'src', 'bin.js');
@@ -30,6 +32,19 @@ describe('node flags of the installed agent', () => {
     expect(run.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
     expect(run.status).toBe(0);
   });
+
+  it('the single executable (npm run package) runs with the flags of src/bin.ts, the one place they are written', async () => {
+    expect(shebangNodeFlags(join(ROOT, 'src', 'bin.ts'))).toEqual(FLAGS);
+    const { executable } = await builtPackages();
+    const run = spawnSync(executable, ['-vv', '--no-header', '--sensor', 'estimate', 'stdout', '-t', '1'], {
+      encoding: 'utf8',
+      env: { ...process.env, SCAPH_LOG_FORMAT: 'json', SCAPH_LOG_LEVEL: 'debug' },
+      timeout: 60_000,
+    });
+    expect(run.status, run.stderr).toBe(0);
+    const line = run.stderr.split('\n').find((l) => l.includes('"msg":"runtime"')) ?? '{}';
+    expect(JSON.parse(line)).toMatchObject({ execArgv: FLAGS, singleExecutable: true });
+  }, 30 * 60_000);
 
   it('the bench starts the agent with those flags, and a shebang without flags gives none', () => {
     expect(agentArgv(BIN, ['run', '-c', 'x.toml'])).toEqual([...FLAGS, BIN, 'run', '-c', 'x.toml']);

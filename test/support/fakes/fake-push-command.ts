@@ -34,13 +34,15 @@ export function fakePushCommand(name: string): PushExporterCommand<FakePushSetti
         .option('--ca <path>', 'CA file')
         .addOption(new RepeatableOption('--label <k=v>', 'extra label (repeatable)').argParser(keyValue('--label')))
         .option('--gzip', 'compress', false)
-        .option('--no-self-metrics', 'no self metrics'),
+        .option('--no-self-metrics', 'no self metrics')
+        // Off unless asked for (`splay = true`): the tests written before splay time their pushes from the start.
+        .option('--splay', "send at this host's offset within the step, as a real push exporter does unless --no-splay", false),
     settings: (opts) => {
       const mode = opts['mode'] as string;
       if (mode !== 'ok' && mode !== 'hang') throw new Error(`bad mode ${mode}`);
       const stepMs = (opts['step'] as number) * 1000;
       // Short waits, so the tests of a failing backend do not wait out the real backoff.
-      return { stepMs, durationMs: null, qemu: false, containers: false, backoff: { minDelayMs: 50, maxDelayMs: 200 }, url: opts['url'] as string, mode, opts };
+      return { stepMs, durationMs: null, qemu: false, containers: false, splay: opts['splay'] === true, backoff: { minDelayMs: 50, maxDelayMs: 200 }, url: opts['url'] as string, mode, opts };
     },
     create: async (s, ctx) => {
       const transport = new FakeTransport([], s.mode === 'hang' ? 'hang' : { kind: 'ok' });

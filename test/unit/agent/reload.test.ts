@@ -6,6 +6,7 @@ import { createExporter } from '../../../src/agent/build-exporter.js';
 import { exporterIdentity, spoolKey } from '../../../src/agent/exporter-identity.js';
 import type { RunningPipeline } from '../../../src/agent/pipeline.js';
 import { Reloader, sensorPlanOf } from '../../../src/agent/reload.js';
+import { exporterPhaseMs, gridPointAtOrAfter, samplingPhaseMs, splayPlan, type SplayGrid, type SplayKey } from '../../../src/agent/splay.js';
 import { SteppedExporter } from '../../../src/agent/stepped-exporter.js';
 import { loadRunConfig } from '../../../src/config/run-config.js';
 import type { Exporter } from '../../../src/core/exporter.js';
@@ -18,6 +19,8 @@ import { syntheticSample } from '../../support/fixtures/synthetic-sample.js';
 
 const commands = [jsonCommand, fakePushCommand('remote-write'), fakePushCommand('riemann')];
 const STOP_DEADLINE_MS = 300;
+/** The host's splay key (its phases): the host name alone, as without a machine id. */
+const KEY: SplayKey = { key: 'test-host', from: 'host name' };
 
 /**
  * An agent as runAgent assembles it, without the sensor and the timer: the test feeds samples itself,
@@ -30,13 +33,19 @@ class TestAgent {
   /** What the scheduler feeds, as the last replaceExporters left it. */
   current: readonly Exporter[] = [];
   readonly steps: number[] = [];
+  /** The loop's splay phase given with each step. */
+  readonly phases: Array<number | null> = [];
   /** Timestamps of the samples fed so far. */
   readonly fed: number[] = [];
   reloader!: Reloader;
-  private clock = Date.now() - 600_000;
+  /** The wall clock the exporters read (ms since the epoch): each sample is fed at its timestamp. */
+  clock = Date.now() - 600_000;
   private readonly pipeline: RunningPipeline = {
     replaceExporters: (list) => (this.current = list),
-    setStep: (ms) => this.steps.push(ms),
+    setStep: (ms, phaseMs) => {
+      this.steps.push(ms);
+      this.phases.push(phaseMs);
+    },
   };
 
   async start(toml: string): Promise<void> {
@@ -44,8 +53,9 @@ class TestAgent {
     const load = () => loadRunConfig(this.file, { checkFiles: true, commands });
     const plan = load();
     const ctx = { logger: this.log.logger, hostname: 'test-host', version: VERSION };
+    const splay = splayPlan(plan.exporters, plan.sensor.stepMs, KEY.key);
     const stepped: SteppedExporter[] = [];
-    for (const e of plan.exporters) stepped.push(new SteppedExporter(await createExporter(e, ctx), e.stepMs, plan.sensor.stepMs));
+    for (const e of plan.exporters) stepped.push(new SteppedExporter(await createExporter(e, ctx), e.stepMs, plan.sensor.stepMs, () => this.clock, splay.gridOf(e)));
     for (const s of stepped) await s.start();
     this.current = stepped;
     this.reloader = new Reloader({
@@ -57,16 +67,22 @@ class TestAgent {
       exporters: plan.exporters.map((config, i) => ({ config, identity: exporterIdentity(config), spoolKey: spoolKey(config), stepped: stepped[i] as SteppedExporter })),
       ctx,
       stopDeadlineMs: STOP_DEADLINE_MS,
+      splay: { key: KEY, samplingPhaseMs: splay.samplingPhaseMs },
+      clockMs: () => this.clock,
     });
   }
 
-  feed(n: number): void {
-    for (let i = 0; i < n; i++) {
-      this.clock += 1000;
-      this.fed.push(this.clock);
-      const sample = syntheticSample({ timestampMs: this.clock });
-      for (const e of this.current) e.export(sample);
-    }
+  /** `n` samples, `everyMs` apart (the sensor's 1 s step by default). */
+  feed(n: number, everyMs = 1000): void {
+    for (let i = 0; i < n; i++) this.feedAt(this.clock + everyMs);
+  }
+
+  /** One sample taken at `atMs` (ms since the epoch), to what the scheduler feeds. */
+  feedAt(atMs: number): void {
+    this.clock = atMs;
+    this.fed.push(atMs);
+    const sample = syntheticSample({ timestampMs: atMs });
+    for (const e of this.current) e.export(sample);
   }
 
   /** Rewrites the file (when given) and sends the "SIGHUP"; resolves once the reload is applied. */
@@ -153,7 +169,7 @@ describe('Reloader', () => {
     expect(errors).toHaveLength(1);
     expect(errors[0]?.msg).toBe(
       `config not reloaded, the running config stays: 2 problems: ${a.file}:7: exporter[0].colour: (remote-write) unknown key for a remote-write exporter; ` +
-        `valid keys: ca, gzip, label, mode, password, self_metrics, step, url, write_token_file; ${a.file}:10: exporter[1].type: unknown exporter type "nope"; known types: json, remote-write, riemann`,
+        `valid keys: ca, gzip, label, mode, password, self_metrics, splay, step, url, write_token_file; ${a.file}:10: exporter[1].type: unknown exporter type "nope"; known types: json, remote-write, riemann`,
     );
     expect(errors[0]?.msg).not.toContain('\n');
     // A syntax error, a file gone: the same, one line each.
@@ -298,5 +314,144 @@ describe('Reloader', () => {
     const applied = a.lines(INFO, /^config reloaded/);
     expect(applied).toHaveLength(2);
     expect(built.get('q1')?.opts['label']).toEqual({ n: '2' });
+  });
+});
+
+describe('Reloader with splay', () => {
+  const LOOP_1S = samplingPhaseMs(KEY.key, 1000);
+  /** `n` ticks of a loop on the grid `phaseMs + k × stepMs` of the clock, from the first at or after `fromMs`. */
+  const onGrid = (phaseMs: number, stepMs: number, fromMs: number, n: number): number[] => {
+    const first = gridPointAtOrAfter(fromMs, phaseMs, stepMs);
+    return Array.from({ length: n }, (_, k) => first + k * stepMs);
+  };
+  /**
+   * What an exporter on `grid` takes of a loop's `ticks` (`sensorStepMs` apart): from the grid point at or
+   * after half a sensor step before the first tick, for each point the first tick at most half a sensor step
+   * before it.
+   */
+  function picks(ticks: readonly number[], grid: SplayGrid, sensorStepMs: number): number[] {
+    const slack = sensorStepMs / 2;
+    const out: number[] = [];
+    for (let g = gridPointAtOrAfter((ticks[0] as number) - slack, grid.phaseMs, grid.periodMs); ; g += grid.periodMs) {
+      const t = ticks.find((x) => x >= g - slack);
+      if (t === undefined) return out;
+      out.push(t);
+    }
+  }
+  /** Signed distance of `t` to the point of `grid` it was taken for (a tick from half a sensor step before it). */
+  const offGrid = (t: number, grid: SplayGrid, sensorStepMs: number): number => t - gridPointAtOrAfter(t - sensorStepMs / 2, grid.phaseMs, grid.periodMs);
+
+  it('a label change on a splayed exporter: the new one goes on on its grid, each of its steps delivered once', async () => {
+    const toml = (dc: string): string => SENSOR + push('riemann', 'splay-label', `splay = true\nstep = 5\nlabel = { dc = "${dc}" }`);
+    const a = await agent(toml('a'));
+    const grid = { phaseMs: exporterPhaseMs(KEY.key, 'riemann', 5000), periodMs: 5000 };
+    const startMs = Math.floor(a.clock / 60_000) * 60_000;
+    // The loop as the Scheduler runs it with splay: the start-up reading, then ticks on its grid.
+    const startup = startMs + 1000;
+    const ticks = onGrid(LOOP_1S, 1000, startMs + 1500, 30);
+    a.feedAt(startup);
+    for (const t of ticks.slice(0, 13)) a.feedAt(t);
+    const old = built.get('splay-label');
+    await a.reload(toml('b'));
+    for (const t of ticks.slice(13)) a.feedAt(t);
+    const fresh = built.get('splay-label');
+    expect(fresh).not.toBe(old);
+    expect(fresh?.opts['label']).toEqual({ dc: 'b' });
+    const expected = picks(ticks, grid, 1000);
+    const afterSwap = expected.filter((t) => t > (ticks[12] as number));
+    expect(afterSwap.length).toBeGreaterThanOrEqual(3);
+    await until(() => old?.transport.closed === true && fresh?.transport.delivered.length === afterSwap.length, 'deliveries');
+    // The start-up reading went with the old exporter's first push; then one sample per 5 s step, the old
+    // one's up to the swap and the new one's after it: none twice, none skipped, none held back.
+    expect([...(old?.transport.delivered ?? []), ...(fresh?.transport.delivered ?? [])]).toEqual([startup, ...expected]);
+    expect(fresh?.transport.delivered).toEqual(afterSwap);
+    for (const t of fresh?.transport.delivered ?? []) {
+      expect(offGrid(t, grid, 1000)).toBeGreaterThanOrEqual(-500);
+      expect(offGrid(t, grid, 1000)).toBeLessThan(500);
+    }
+  });
+
+  it('a splayed exporter rebuilt right after it took a grid point: the next tick, 1 ms early, is not taken for that point again', async () => {
+    const toml = (dc: string): string => SENSOR + push('riemann', 'splay-edge', `splay = true\nstep = 5\nlabel = { dc = "${dc}" }`);
+    const a = await agent(toml('a'));
+    const grid = { phaseMs: exporterPhaseMs(KEY.key, 'riemann', 5000), periodMs: 5000 };
+    const g = gridPointAtOrAfter(a.clock + 30_000, grid.phaseMs, grid.periodMs);
+    // The last tick before the reload is the earliest one that point takes (half a sensor step before it);
+    // the next, a timer firing 1 ms early, is 999 ms later.
+    a.feedAt(g - 14_200);
+    for (let k = 13; k >= 0; k--) a.feedAt(g - 500 - k * 1000);
+    const old = built.get('splay-edge');
+    await a.reload(toml('b'));
+    for (let k = 0; k <= 5; k++) a.feedAt(g + 499 + k * 1000);
+    const fresh = built.get('splay-edge');
+    await until(() => old?.transport.closed === true && fresh?.transport.delivered.length === 1, 'deliveries');
+    expect(old?.transport.delivered.at(-1)).toBe(g - 500);
+    // The next point (g + 5 s) takes its first tick from 4.5 s after g on: the one at g + 5.499 s.
+    expect(fresh?.transport.delivered).toEqual([g + 5499]);
+    const points = [...(old?.transport.delivered ?? []), ...(fresh?.transport.delivered ?? [])].slice(1).map((t) => t - offGrid(t, grid, 1000));
+    expect(points.slice(1).map((p, i) => p - (points[i] as number))).toEqual(points.slice(1).map(() => 5000));
+  });
+
+  it('without splay, a rebuilt exporter at a longer step goes on with the schedule of the one it replaces', async () => {
+    const toml = (dc: string): string => SENSOR + push('riemann', 'plain-label', `step = 5\nlabel = { dc = "${dc}" }`);
+    const a = await agent(toml('a'));
+    const t0 = a.clock;
+    a.feed(12);
+    const old = built.get('plain-label');
+    await a.reload(toml('b'));
+    a.feed(10);
+    const fresh = built.get('plain-label');
+    await until(() => old?.transport.closed === true && fresh?.transport.delivered.length === 2, 'deliveries');
+    // 1 s samples: the old one took the 1st, 6th and 11th; the new one the 16th and 21st, not the 13th at once.
+    expect(old?.transport.delivered).toEqual([1, 6, 11].map((k) => t0 + k * 1000));
+    expect(fresh?.transport.delivered).toEqual([16, 21].map((k) => t0 + k * 1000));
+  });
+
+  it('a new sensor step on a splayed loop: the loop goes to the new step\'s grid, a kept exporter follows it', async () => {
+    const exporter = push('riemann', 'splay-step', 'splay = true\nstep = 2');
+    const a = await agent(SENSOR + exporter);
+    const kept = a.current[0];
+    const own = { phaseMs: exporterPhaseMs(KEY.key, 'riemann', 2000), periodMs: 2000 };
+    const before = onGrid(LOOP_1S, 1000, a.clock + 2000, 12);
+    a.feedAt(a.clock + 1000);
+    for (const t of before) a.feedAt(t);
+    await a.reload(SENSOR.replace('step = 1', 'step = 2') + exporter);
+    const loop2s = samplingPhaseMs(KEY.key, 2000);
+    expect(a.steps).toEqual([2000]);
+    expect(a.phases).toEqual([loop2s]);
+    expect(a.current[0]).toBe(kept);
+    // The loop's next ticks on the 2 s grid, at least a second after the last one.
+    const after = onGrid(loop2s, 2000, (before.at(-1) as number) + 1000, 5);
+    for (const t of after) a.feedAt(t);
+    const r = built.get('splay-step');
+    const expected = [a.fed[0] as number, ...picks(before, own, 1000), ...after];
+    await until(() => r?.transport.delivered.length === expected.length, 'deliveries');
+    // Before: its own 2 s grid over the 1 s loop; after: the loop's grid, which is its own now (every sample).
+    expect(r?.transport.delivered).toEqual(expected);
+    const said = a.lines(INFO, /^splay: riemann sends near/);
+    expect(said).toHaveLength(1);
+    expect(said[0]).toMatchObject({ exporter: 'riemann', stepS: 2, offsetS: Number((loop2s / 1000).toFixed(3)) });
+  });
+
+  it('splay turned off (the only splayed exporter rebuilt without it, or removed) and on again: the loop follows; a new exporter holds no sample', async () => {
+    const plain = push('remote-write', 'splay-plain');
+    const splayed = (on: boolean): string => push('riemann', 'splay-toggle', on ? 'splay = true\nstep = 1' : 'step = 1');
+    const a = await agent(SENSOR + plain + splayed(true));
+    a.feed(2);
+    await a.reload(SENSOR + plain + splayed(false));
+    expect(a.phases).toEqual([null]);
+    await a.reload(SENSOR + plain + splayed(true));
+    expect(a.phases).toEqual([null, LOOP_1S]);
+    // A new splayed exporter passes the loop's next tick at once: it is no start-up reading.
+    a.feed(1);
+    await until(() => built.get('splay-toggle')?.transport.delivered.length === 1, 'the first sample after the reload');
+    expect(built.get('splay-toggle')?.transport.delivered).toEqual(a.fed.slice(-1));
+    await a.reload();
+    await a.reload(SENSOR + plain);
+    expect(a.phases).toEqual([null, LOOP_1S, null]);
+    expect(a.steps).toEqual([1000, 1000, 1000]);
+    a.feed(2);
+    await until(() => built.get('splay-plain')?.transport.delivered.length === a.fed.length, 'the kept one');
+    expect(built.get('splay-plain')?.transport.delivered).toEqual(a.fed);
   });
 });

@@ -9,7 +9,8 @@ import { makeSample } from '../../support/fixtures/sample.js';
 class CountingSensor implements Sensor {
   readonly kind = 'test';
   reads: number[] = [];
-  constructor(private readonly delayMs = 0) {}
+  /** How long each reading takes (a test may change it while the loop runs). */
+  constructor(public delayMs = 0) {}
   async start(): Promise<void> {}
   async read(): Promise<Sample> {
     this.reads.push(performance.now());
@@ -81,6 +82,129 @@ describe('Scheduler', () => {
     expect(gaps.reduce((x, y) => x + y, 0) / gaps.length).toBeGreaterThan(350);
   });
 
+  /** Runs a scheduler on the grid clock `clockMs` (its value at construction); the reads' times, ms after construction. */
+  async function readTimes(options: { stepMs: number; firstTickMs: number; phaseMs: number | null; durationMs: number; delayMs?: number }) {
+    const sensor = new CountingSensor(options.delayMs ?? 0);
+    const t0 = performance.now();
+    const s = new Scheduler(sensor, [recorder('a')], { ...options, logger: silentLogger(), clockMs: () => 0 });
+    s.start();
+    await s.done;
+    return { reads: sensor.reads.map((t) => t - t0), scheduler: s };
+  }
+
+  /** Each read within `lateMs` after its expected time (timers fire late, never early). */
+  function expectOnTime(reads: readonly number[], expected: readonly number[], lateMs: number): void {
+    expect(reads).toHaveLength(expected.length);
+    reads.forEach((t, i) => {
+      expect(t, `read ${i + 1} at ${t.toFixed(0)} ms, expected ${expected[i]}`).toBeGreaterThanOrEqual((expected[i] as number) - 2);
+      expect(t, `read ${i + 1} at ${t.toFixed(0)} ms, expected ${expected[i]}`).toBeLessThan((expected[i] as number) + lateMs);
+    });
+  }
+
+  it('with splay, lays the ticks after the first on the wall-clock grid (phase + k x step)', async () => {
+    // Grid 370 ms past every second of the clock (0 at start); the first grid tick at least 500 ms after
+    // the first tick (100 ms): 1370 ms. Without splay: 100, 1100, 2100, 3100.
+    const { reads } = await readTimes({ stepMs: 1000, firstTickMs: 100, phaseMs: 370, durationMs: 3500 });
+    expectOnTime(reads, [100, 1370, 2370, 3370], 200);
+  });
+
+  it('with splay off (phaseMs null), keeps today\'s steps from the first tick', async () => {
+    const { reads } = await readTimes({ stepMs: 1000, firstTickMs: 100, phaseMs: null, durationMs: 3500 });
+    expectOnTime(reads, [100, 1100, 2100, 3100], 200);
+  });
+
+  it('with splay, a reading that overruns its step skips to the next point of the grid', async () => {
+    // Grid 130 ms past every 400 ms, from 530 ms; each reading takes 500 ms: read at 100 (ends 600: 530
+    // skipped), 930 (ends 1430: 1330 skipped), 1730, 2530.
+    const { reads, scheduler } = await readTimes({ stepMs: 400, firstTickMs: 100, phaseMs: 130, durationMs: 3000, delayMs: 500 });
+    expectOnTime(reads, [100, 930, 1730, 2530], 200);
+    expect(scheduler.skippedTicks).toBeGreaterThanOrEqual(3);
+  });
+
+  /**
+   * Runs a scheduler on the grid clock (0 at construction) until its duration; `changes[n]` is called when
+   * the n-th sample is handed out (a reload between two ticks). The reads' times, ms after construction,
+   * and the samples each exporter got.
+   */
+  async function readTimesChanging(
+    options: { stepMs: number; firstTickMs: number; phaseMs: number | null; durationMs: number },
+    changes: Readonly<Record<number, (s: Scheduler, sensor: CountingSensor, gate: Exporter) => void>>,
+  ) {
+    const sensor = new CountingSensor();
+    const t0 = performance.now();
+    let s: Scheduler | null = null;
+    let handed = 0;
+    const gate: Exporter = recorder('gate', () => {
+      handed += 1;
+      if (s) changes[handed]?.(s, sensor, gate);
+    });
+    s = new Scheduler(sensor, [gate], { ...options, logger: silentLogger(), clockMs: () => 0 });
+    s.start();
+    await s.done;
+    return { reads: sensor.reads.map((t) => t - t0), scheduler: s };
+  }
+
+  it('with splay, setStep moves the loop to the new step\'s grid (its phase), never less than half a step after the last tick; setExporters from the next tick', async () => {
+    const a = recorder('a');
+    const b = recorder('b');
+    // 130 ms past every 400 ms: 100 (first tick), 530, 930; then a 1 s step 200 ms past every second: its
+    // point at 1200 is 270 ms after the last tick (under half a step), so the next is 2200, then 3200.
+    const { reads } = await readTimesChanging(
+      { stepMs: 400, firstTickMs: 100, phaseMs: 130, durationMs: 3300 },
+      {
+        1: (s, _sensor, gate) => s.setExporters([gate, a]),
+        3: (s, _sensor, gate) => {
+          s.setExporters([gate, b]);
+          s.setStep(1000, 200);
+        },
+      },
+    );
+    expectOnTime(reads, [100, 530, 930, 2200, 3200], 200);
+    // Each list from the tick after its switch (the one that switched is handed out in full): a the 2nd and
+    // 3rd reading, b the last two.
+    expect(a.got).toHaveLength(2);
+    expect(b.got).toHaveLength(2);
+  });
+
+  it('splay turned off by a reload: one step after the last tick; turned on again: the first grid point far enough after it', async () => {
+    // 100, 530, 930 on the grid; off: 1330, 1730 (a step after the last tick); on: the first point of 130 +
+    // k x 400 at least 200 ms (half a step) after 1730: 2130, then 2530, 2930.
+    const { reads, scheduler } = await readTimesChanging(
+      { stepMs: 400, firstTickMs: 100, phaseMs: 130, durationMs: 3000 },
+      { 3: (s) => s.setStep(400, null), 5: (s) => s.setStep(400, 130) },
+    );
+    expectOnTime(reads, [100, 530, 930, 1330, 1730, 2130, 2530, 2930], 200);
+    expect(scheduler.skippedTicks).toBe(0);
+  });
+
+  it('with splay, a new step set before the first tick keeps the first tick and starts the grid of the new step after it', async () => {
+    // The first tick stays at 100 (the 400 ms grid would have come next at 530); the 1 s grid 370 ms past
+    // every second, from at least 100 + 500 ms: 1370.
+    const sensor = new CountingSensor();
+    const t0 = performance.now();
+    const s = new Scheduler(sensor, [recorder('a')], { stepMs: 400, firstTickMs: 100, phaseMs: 130, durationMs: 2500, logger: silentLogger(), clockMs: () => 0 });
+    s.start();
+    s.setStep(1000, 370);
+    await s.done;
+    expectOnTime(sensor.reads.map((t) => t - t0), [100, 1370, 2370], 200);
+  });
+
+  it('with splay, readings that overrun the new step skip to the next points of the new grid', async () => {
+    // 100, 530, 930 on the 400 ms grid; then 300 ms, 50 ms past (from at least 150 ms after 930: 1250), and
+    // each reading takes 400 ms: read at 1250 (ends 1650: 1550 skipped), 1850 (2150 skipped), 2450, 3050.
+    const { reads, scheduler } = await readTimesChanging(
+      { stepMs: 400, firstTickMs: 100, phaseMs: 130, durationMs: 3200 },
+      {
+        3: (s, sensor) => {
+          sensor.delayMs = 400;
+          s.setStep(300, 50);
+        },
+      },
+    );
+    expectOnTime(reads, [100, 530, 930, 1250, 1850, 2450, 3050], 200);
+    expect(scheduler.skippedTicks).toBeGreaterThanOrEqual(3);
+  });
+
   it('waits out a step longer than one timer can (24.8 days) instead of firing at once', async () => {
     const sensor = new CountingSensor();
     const s = new Scheduler(sensor, [recorder('a')], { stepMs: 3_000_000_000, durationMs: null, logger: silentLogger() });
@@ -139,7 +263,7 @@ describe('Scheduler', () => {
     const gate = recorder('gate', () => {
       if (before.got.length === switchAt) {
         s?.setExporters([after]);
-        s?.setStep(250);
+        s?.setStep(250, null);
       }
     });
     s = new Scheduler(sensor, [before, gate], { stepMs: 60, durationMs: 1600, logger: silentLogger() });
@@ -162,7 +286,7 @@ describe('Scheduler', () => {
     await new Promise((r) => setTimeout(r, 300));
     expect(sensor.reads).toHaveLength(1);
     const switchedAt = performance.now();
-    s.setStep(100);
+    s.setStep(100, null);
     await s.done;
     // Tick 2 was due 100 ms after tick 1, long past: it comes at once, not 400 ms after tick 1, not skipped.
     expect((sensor.reads[1] ?? 0) - switchedAt).toBeLessThan(150);

@@ -120,7 +120,7 @@ type = "influx"
       `${path}:2: sensor.kind: must be one of powercap_rapl, estimate, auto, got "magic"`,
       `${path}:5: sensor.attribution: must be one of host, active, got "idle"`,
       expect.stringMatching(new RegExp(`^${path}:3: sensor.step: must be a positive number of seconds`)),
-      `${path}:9: exporter[0].urll: (remote-write) unknown key for a remote-write exporter; valid keys: ca, gzip, label, mode, password, self_metrics, step, url, write_token_file`,
+      `${path}:9: exporter[0].urll: (remote-write) unknown key for a remote-write exporter; valid keys: ca, gzip, label, mode, password, self_metrics, splay, step, url, write_token_file`,
       `${path}:10: exporter[0].mode: (remote-write) must be one of ok, hang, got "sideways"`,
       `${path}:11: exporter[0].gzip: (remote-write) must be true or false, got "yes"`,
       `${path}:7: exporter[0]: (remote-write) missing required key url`,
