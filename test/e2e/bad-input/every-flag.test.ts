@@ -12,7 +12,7 @@
  * created and nothing started.
  *
  * The table runs the CLI's entry in this process (harness/in-process-cli.ts), with the agent's start
- * replaced by a counter: 139 flags (67 numeric) make 891 cases, 288 keys make 2,274 files, each run through
+ * replaced by a counter: 139 flags (67 numeric) make 891 cases, 291 keys make 2,280 files, each run through
  * --check and through the start: 13 s in all on the 2-core box under a load of 10. A sample of them runs
  * through the built binary too (12 flag and 12 file runs) and must give the same exit code, stderr and
  * stdout, byte for byte.
@@ -260,8 +260,10 @@ function exporterKeys(spec: ExporterCommandSpec): KeyUnderTest[] {
   const options = optionKeys(spec);
   for (const [key, o] of options) {
     keys.push({ id: `${spec.name} ${key}`, kind: kindOf(o), where: `exporter[0].${key}`, file: (l) => table(key, l) });
-    // `X_file` reads X's value from a file, for every option taking a value that has no X-file of its own.
-    if (takesValue(o) && !options.has(`${key}_file`)) {
+    // `X_file` reads X's value from a file, for every option taking a value that has no X-file of its own
+    // (X its own name: `step` standing for riemann's dispatch_interval has no step_file).
+    const ownName = o.long === `--${key.replace(/_/g, '-')}`;
+    if (takesValue(o) && ownName && !options.has(`${key}_file`)) {
       keys.push({ id: `${spec.name} ${key}_file`, kind: 'value', where: `exporter[0].${key}_file`, file: (l) => table(`${key}_file`, l) });
     }
   }
@@ -311,8 +313,9 @@ function keyVerdict(r: InProcessRun, started: boolean, file: string, line: numbe
   const lines = r.stderr.split('\n').filter((l) => l !== '');
   const [problem, count] = lines;
   if (lines.length !== 2 || count !== `(1 problem in ${file}; "scaph run -c ${file} --check" re-checks it)`) return `not one problem: ${JSON.stringify(r.stderr.slice(0, 600))}`;
-  if (!problem?.startsWith(`scaph: ${file}:${line}: ${where}: `)) return `does not name ${where} at line ${line}: ${problem}`;
-  if ((problem?.length ?? 0) > 500) return `a line of ${problem?.length} characters`;
+  const head = `scaph: ${file}:${line}: ${where}: `;
+  if (!problem?.startsWith(head)) return `does not name ${where} at line ${line}: ${problem}`;
+  if (problem.length - head.length > 400) return `a message of ${problem.length - head.length} characters after its place`;
   if (/unexpected error/.test(problem ?? '')) return `not a usage error: ${problem}`;
   if (CONTROL.test(problem ?? '')) return `a control character written as it is: ${JSON.stringify(problem)}`;
   return null;
