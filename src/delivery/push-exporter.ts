@@ -1,4 +1,4 @@
-import type { Exporter } from '../core/exporter.js';
+import type { Exporter, MissedStep } from '../core/exporter.js';
 import type { Logger } from '../core/log.js';
 import type { Metric, MetricsViewOptions } from '../core/metrics.js';
 import { metricsView } from '../core/metrics-view.js';
@@ -39,6 +39,12 @@ export interface PushExporterOptions {
   readonly selfMetrics?: boolean;
   /** Fill QueuedSample.vanished (for staleness markers). Default false. */
   readonly trackVanishedSeries?: boolean;
+  /**
+   * A step without a sample (Exporter.missed) is queued as an entry without figures, so the next send
+   * replaces what the backend holds as current (the Pushgateway: its group is the latest push, shown with
+   * no timestamp). Default false: a backend storing each point at its own timestamp has nothing to withdraw.
+   */
+  readonly withdrawOnMissedStep?: boolean;
   readonly failureLog?: FailureLogOptions;
   /**
    * How often the delivery summary line comes, ms. Default 10 minutes (DELIVERY_SUMMARY_EVERY_MS; tests
@@ -148,13 +154,22 @@ class PushExporterImpl<Batch> implements PushExporter {
 
   export(sample: Sample): void {
     if (this.stopping) return;
-    const metrics = metricsView(sample, this.view, this.options.version ?? '');
+    this.enqueue(sample.timestampMs, metricsView(sample, this.view, this.options.version ?? ''), sample.endedProcesses);
+  }
+
+  missed(step: MissedStep): boolean {
+    if (this.stopping || this.options.withdrawOnMissedStep !== true) return false;
+    this.enqueue(step.timestampMs, [], []);
+    return true;
+  }
+
+  private enqueue(timestampMs: number, metrics: readonly Metric[], endedProcesses: QueuedSample['endedProcesses']): void {
     const entry: Entry = {
       seq: this.seq++,
-      timestampMs: sample.timestampMs,
+      timestampMs,
       metrics,
       vanished: this.vanished ? this.vanished.next(metrics) : [],
-      endedProcesses: sample.endedProcesses,
+      endedProcesses,
       bytes: estimateBytes(metrics),
       inFlight: false,
     };
@@ -282,9 +297,11 @@ class PushExporterImpl<Batch> implements PushExporter {
     const askedS = Math.round(afterMs / 1000);
     if (askedS !== this.retryAfterLogged.askedS || t - this.retryAfterLogged.atMs >= 600_000) {
       this.retryAfterLogged = { askedS, atMs: t };
+      // "Retry-After: 999…9" (400 digits) is Infinity here: said as what it is, not as "Infinity s" (nor a null field).
+      const exact = Number.isSafeInteger(askedS);
       this.options.logger.warn(
-        { transport: this.name, retryAfterAskedS: askedS, retryInS: capMs / 1000 },
-        `the server asked to wait ${askedS} s before retrying (Retry-After); scaph waits at most ${capMs / 1000} s and retries then`,
+        { transport: this.name, ...(exact ? { retryAfterAskedS: askedS } : {}), retryInS: capMs / 1000 },
+        `the server asked to wait ${exact ? askedS : `more than ${Number.MAX_SAFE_INTEGER}`} s before retrying (Retry-After); scaph waits at most ${capMs / 1000} s and retries then`,
       );
     }
     return capMs;

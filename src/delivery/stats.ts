@@ -52,6 +52,8 @@ export class DeliveryStats {
    */
   private readonly labels: MetricLabels;
   private readonly reasonLabels = new Map<string, MetricLabels>();
+  /** The label names of the scaph_delivery_* series. */
+  static readonly LABEL_NAMES: readonly string[] = ['transport', 'reason'];
 
   constructor(readonly transport: string) {
     this.labels = Object.freeze({ transport });

@@ -4,8 +4,14 @@
  * processes that ended disappear with the next push. Latest wins: the delivery core runs it with a
  * queue of one sample (an older sample is worthless once a newer one exists) and retries it with the
  * shared HTTP policy. The group can be deleted on a clean stop (--delete-on-exit).
+ *
+ * The Pushgateway serves the group it was last given, without timestamps, until replaced: Prometheus reads
+ * it as current however old it is. So a step without a sample (host power could not be measured) pushes a
+ * group without figures (the delivery counters only): their series leave the Pushgateway, Prometheus marks
+ * them stale at its next scrape, and the next sample brings them back.
  */
 import type { Registry, RegistryContentType } from 'prom-client';
+import type { MissedStep } from '../../core/exporter.js';
 import type { Logger } from '../../core/log.js';
 import type { Metric, MetricsViewOptions } from '../../core/metrics.js';
 import type { Sample } from '../../core/sample.js';
@@ -133,6 +139,7 @@ export class PushgatewayExporter implements PushExporter {
       ...(options.metricsView ? { metricsView: options.metricsView } : {}),
       maxQueueSamples: 1,
       maxSamplesPerSend: 1,
+      withdrawOnMissedStep: true,
     });
   }
 
@@ -154,6 +161,11 @@ export class PushgatewayExporter implements PushExporter {
 
   export(sample: Sample): void {
     this.push.export(sample);
+  }
+
+  /** No sample this step: the next push replaces the group with one without figures (the newer sample, if one comes first, wins). */
+  missed(step: MissedStep): boolean {
+    return this.push.missed?.(step) ?? false;
   }
 
   /** Flushes the last push; with --delete-on-exit, then deletes the group. Half the deadline each. */
