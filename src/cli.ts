@@ -1,18 +1,18 @@
-import { Command, CommanderError, Option, type OptionValues } from 'commander';
+import { Command, CommanderError, type OptionValues } from 'commander';
 import type { AgentGlobals } from './agent/assemble.js';
 import { runExporterCommand } from './agent/exporter-command.js';
-import { configureRunCommand, runFromConfig } from './agent/run-command.js';
+import { configureRunCommand, runFromConfig, RUN_OPTIONS, type RunValues } from './agent/run-command.js';
+import { addDeclaredOptions, choiceOption, counterOption, declaredValues, repeatableOption, switchOption, textOption, valueOption, type ValuesOf } from './config/declared-options.js';
+import { SENSOR_OPTIONS } from './config/sensor-options.js';
 import { ScaphError } from './core/errors.js';
 import { JOURNAL_PRIORITY, isJournalStream } from './core/journald.js';
 import { createLogger, LOG_FORMATS, writeStderrLine, type LogFormat, type Logger } from './core/log.js';
-import type { AttributionModel } from './core/sample.js';
-import type { ExporterCommandSpec } from './exporters/command.js';
+import { commandFor, type ExporterCommandSpec } from './exporters/command.js';
 import { EXPORTER_COMMANDS } from './exporters/index.js';
-import { guardOptionValues, wattsPerCpu, wholeNumberUpTo } from './exporters/parse.js';
-import { ATTRIBUTION_MODELS } from './sensors/attribution.js';
+import { guardOptionValues, wholeNumberUpTo } from './exporters/parse.js';
 import { DEFAULT_DOCKER_SOCKET } from './sensors/containers/docker.js';
 import { nodeName, podLabelKeys } from './sensors/containers/kubernetes-options.js';
-import { DEFAULT_POWERCAP_PATH, SENSOR_KINDS, VM_POWERCAP_PATH, type SensorKind } from './sensors/settings.js';
+import { DEFAULT_POWERCAP_PATH, VM_POWERCAP_PATH } from './sensors/settings.js';
 import { VERSION } from './core/version.js';
 
 /**
@@ -22,6 +22,7 @@ import { VERSION } from './core/version.js';
 const SOCKET_BUFFER_FLAG = '--sensor-buffer-per-socket-max-kB';
 const DOMAIN_BUFFER_FLAG = '--sensor-buffer-per-domain-max-kB';
 const MAX_BUFFER_KB = 65_535;
+const BUFFER_HELP = "accepted for Scaphandre's unit files (0-65535); no effect (scaph keeps one reading per counter, no buffer)";
 
 /** An exporter command has no config to re-read: SIGHUP keeps its terminal meaning. */
 const EXPORTER_SIGNALS_HELP =
@@ -37,9 +38,40 @@ export interface GlobalOptions extends AgentGlobals {
   readonly ignoredFlags: readonly string[];
 }
 
+/**
+ * The global options, declared once (config/declared-options.ts), in the order --help lists them: the
+ * sensor's (whose [sensor] keys a run config may set: sensor-options.ts), logging, the container lookup.
+ */
+const GLOBAL_OPTIONS = {
+  kind: SENSOR_OPTIONS.kind,
+  vm: SENSOR_OPTIONS.vm,
+  powercapPath: SENSOR_OPTIONS.powercapPath,
+  procfsPath: SENSOR_OPTIONS.procfsPath,
+  attribution: SENSOR_OPTIONS.attribution,
+  reapedChildren: SENSOR_OPTIONS.reapedChildren,
+  cgroupfsPath: SENSOR_OPTIONS.cgroupfsPath,
+  verbose: counterOption('-v, --verbose', 'more logs on stderr: -v info, -vv debug (default: info; warn for stdout and json; $SCAPH_LOG_LEVEL overrides)'),
+  logFormat: choiceOption('--log-format <format>', 'log lines on stderr: text for people, json for log pipelines (default text, or $SCAPH_LOG_FORMAT)', LOG_FORMATS),
+  header: switchOption('--no-header', "don't print the banner on stderr"),
+  dockerSocket: textOption('--docker-socket <path>', 'with --containers: Docker Engine API socket for container names and images', { default: DEFAULT_DOCKER_SOCKET }),
+  docker: switchOption('--no-docker', 'with --containers: do not ask Docker for container names (cgroup ids only)'),
+  kubernetesNode: valueOption('--kubernetes-node <name>', "with --containers in a pod: this node's name (default $NODE_NAME, else the hostname)", nodeName('--kubernetes-node')),
+  kubernetesPodLabel: repeatableOption(
+    '--kubernetes-pod-label <key>',
+    'with --containers in a pod: copy this pod label as kubernetes_pod_label_<key> (repeatable; characters other than letters, digits and _ become _, and two keys that become one label are refused)',
+    podLabelKeys('--kubernetes-pod-label'),
+  ),
+  estimateIdleWattsPerCpu: SENSOR_OPTIONS.estimateIdleWattsPerCpu,
+  estimateMaxWattsPerCpu: SENSOR_OPTIONS.estimateMaxWattsPerCpu,
+  sensorBufferPerSocketMaxKB: valueOption(`${SOCKET_BUFFER_FLAG} <kB>`, BUFFER_HELP, wholeNumberUpTo(SOCKET_BUFFER_FLAG, MAX_BUFFER_KB), { unit: 'kB' }),
+  sensorBufferPerDomainMaxKB: valueOption(`${DOMAIN_BUFFER_FLAG} <kB>`, BUFFER_HELP, wholeNumberUpTo(DOMAIN_BUFFER_FLAG, MAX_BUFFER_KB), { unit: 'kB' }),
+};
+
+type GlobalValues = ValuesOf<typeof GLOBAL_OPTIONS>;
+
 export function buildProgram(
   onRun: (spec: ExporterCommandSpec, opts: OptionValues, globals: GlobalOptions) => Promise<void>,
-  onRunConfig: (opts: OptionValues, globals: GlobalOptions) => Promise<void> = async () => undefined,
+  onRunConfig: (opts: RunValues, globals: GlobalOptions) => Promise<void> = async () => undefined,
 ): Command {
   const program = new Command('scaph')
     .description(
@@ -49,101 +81,56 @@ export function buildProgram(
     .version(VERSION, '-V, --version', 'print the version')
     .enablePositionalOptions()
     .exitOverride()
-    .configureOutput({ outputError: (str, write) => write(str) })
-    .addOption(
-      new Option('-s, --sensor <sensor>', 'where power comes from: RAPL counters, a CPU-load estimate, or auto (RAPL when readable, else the estimate, warned about and marked by scaph_sensor_fallback)')
-        .choices([...SENSOR_KINDS])
-        .default('auto'),
-    )
-    .option('--vm', `run inside a VM: read the tree a hypervisor's "scaph qemu" writes (default ${VM_POWERCAP_PATH})`, false)
-    .option('--powercap-path <dir>', `powercap tree to read (default ${DEFAULT_POWERCAP_PATH}, ${VM_POWERCAP_PATH} with --vm, or $SCAPHANDRE_POWERCAP_PATH)`)
-    .option('--procfs-path <dir>', 'procfs to read processes from', '/proc')
-    .addOption(
-      new Option(
-        '--attribution <model>',
-        'what a process\'s share of the busy CPU time is applied to: host power (Scaphandre\'s model) or active power (host x busy fraction; idle power stays out of processes)',
-      )
-        .choices([...ATTRIBUTION_MODELS])
-        .default('host'),
-    )
-    .option('--no-reaped-children', 'do not give the CPU time of children a process waited for (cutime, cstime) to that process')
-    .option('--cgroupfs-path <dir>', 'with --containers: cgroup v2 mount whose cpu.stat gives container/pod/unit power (default: detected under /sys/fs/cgroup)')
-    .option(
-      '-v, --verbose',
-      'more logs on stderr: -v info, -vv debug (default: info; warn for stdout and json; $SCAPH_LOG_LEVEL overrides)',
-      (_v: string, prev: number) => prev + 1,
-      0,
-    )
-    .addOption(
-      new Option('--log-format <format>', 'log lines on stderr: text for people, json for log pipelines (default text, or $SCAPH_LOG_FORMAT)').choices([
-        ...LOG_FORMATS,
-      ]),
-    )
-    .option('--no-header', "don't print the banner on stderr")
-    .option('--docker-socket <path>', 'with --containers: Docker Engine API socket for container names and images', DEFAULT_DOCKER_SOCKET)
-    .option('--no-docker', 'with --containers: do not ask Docker for container names (cgroup ids only)')
-    .option('--kubernetes-node <name>', 'with --containers in a pod: this node\'s name (default $NODE_NAME, else the hostname)', nodeName('--kubernetes-node'))
-    .option(
-      '--kubernetes-pod-label <key>',
-      'with --containers in a pod: copy this pod label as kubernetes_pod_label_<key> (repeatable; characters other than letters, digits and _ become _, and two keys that become one label are refused)',
-      podLabelKeys('--kubernetes-pod-label'),
-    )
-    .option('--estimate-idle-watts-per-cpu <watts>', 'estimate sensor: watts per logical CPU when idle (default 0.74)', wattsPerCpu('--estimate-idle-watts-per-cpu'))
-    .option('--estimate-max-watts-per-cpu <watts>', 'estimate sensor: watts per logical CPU at 100 % (default 3.5)', wattsPerCpu('--estimate-max-watts-per-cpu'))
-    .option(`${SOCKET_BUFFER_FLAG} <kB>`, "accepted for Scaphandre's unit files (0-65535); no effect (scaph keeps one reading per counter, no buffer)", wholeNumberUpTo(SOCKET_BUFFER_FLAG, MAX_BUFFER_KB))
-    .option(`${DOMAIN_BUFFER_FLAG} <kB>`, "accepted for Scaphandre's unit files (0-65535); no effect (scaph keeps one reading per counter, no buffer)", wholeNumberUpTo(DOMAIN_BUFFER_FLAG, MAX_BUFFER_KB))
-    .addHelpText(
-      'after',
-      '\nExamples:\n' +
-        '  sudo scaph stdout -t 15                  # watch host and top processes for 15 s\n' +
-        '  sudo scaph json -s 5 -f power.json       # a JSON report every 5 s\n' +
-        '  scaph --sensor estimate stdout           # no RAPL (cloud VM): CPU-load estimate\n' +
-        '  scaph --vm stdout                        # in a guest of a hypervisor running "scaph qemu"\n' +
-        '\nRun "scaph <exporter> --help" for the options of each exporter.\n' +
-        EXPORTER_SIGNALS_HELP,
-    );
+    .configureOutput({ outputError: (str, write) => write(str) });
+  addDeclaredOptions(program, GLOBAL_OPTIONS).addHelpText(
+    'after',
+    '\nExamples:\n' +
+      '  sudo scaph stdout -t 15                  # watch host and top processes for 15 s\n' +
+      '  sudo scaph json -s 5 -f power.json       # a JSON report every 5 s\n' +
+      '  scaph --sensor estimate stdout           # no RAPL (cloud VM): CPU-load estimate\n' +
+      '  scaph --vm stdout                        # in a guest of a hypervisor running "scaph qemu"\n' +
+      '\nRun "scaph <exporter> --help" for the options of each exporter.\n' +
+      EXPORTER_SIGNALS_HELP,
+  );
 
   guardOptionValues(program);
+  const globals = (): GlobalOptions => globalsFrom(declaredValues(GLOBAL_OPTIONS, program.opts()));
   for (const spec of EXPORTER_COMMANDS) {
-    const sub = guardOptionValues(spec.configure(program.command(spec.name).description(spec.summary))).addHelpText('after', EXPORTER_SIGNALS_HELP);
+    const sub = program.command(spec.name).description(spec.summary);
+    guardOptionValues(commandFor(spec, sub)).addHelpText('after', EXPORTER_SIGNALS_HELP);
     sub.version(VERSION, '-V, --version', 'print the version').exitOverride().action(async (opts: OptionValues) => {
-      await onRun(spec, opts, globalsFrom(program.opts()));
+      await onRun(spec, opts, globals());
     });
   }
   guardOptionValues(configureRunCommand(program.command('run')))
     .version(VERSION, '-V, --version', 'print the version')
     .exitOverride()
-    .action(async (opts: OptionValues) => onRunConfig(opts, globalsFrom(program.opts())));
+    .action(async (opts: OptionValues) => onRunConfig(declaredValues(RUN_OPTIONS, opts), globals()));
   return program;
 }
 
-function globalsFrom(o: OptionValues): GlobalOptions {
-  const vm = o['vm'] === true;
-  const fromEnv = process.env['SCAPHANDRE_POWERCAP_PATH'];
+function globalsFrom(o: GlobalValues): GlobalOptions {
   return {
     sensor: {
-      kind: o['sensor'] as SensorKind,
-      vm,
-      powercapPath: (o['powercapPath'] as string | undefined) ?? fromEnv ?? (vm ? VM_POWERCAP_PATH : DEFAULT_POWERCAP_PATH),
-      procfsPath: o['procfsPath'] as string,
-      cgroupfsPath: o['cgroupfsPath'] as string | undefined,
-      attribution: o['attribution'] as AttributionModel,
-      reapedChildren: o['reapedChildren'] !== false,
-      estimateIdleWattsPerCpu: o['estimateIdleWattsPerCpu'] as number | undefined,
-      estimateMaxWattsPerCpu: o['estimateMaxWattsPerCpu'] as number | undefined,
+      kind: o.kind,
+      vm: o.vm,
+      powercapPath: o.powercapPath ?? process.env['SCAPHANDRE_POWERCAP_PATH'] ?? (o.vm ? VM_POWERCAP_PATH : DEFAULT_POWERCAP_PATH),
+      procfsPath: o.procfsPath,
+      cgroupfsPath: o.cgroupfsPath,
+      attribution: o.attribution,
+      reapedChildren: o.reapedChildren,
+      estimateIdleWattsPerCpu: o.estimateIdleWattsPerCpu,
+      estimateMaxWattsPerCpu: o.estimateMaxWattsPerCpu,
     },
     containerSources: {
-      dockerSocket: o['docker'] === false ? null : (o['dockerSocket'] as string),
-      kubernetesNode: o['kubernetesNode'] as string | undefined,
-      kubernetesPodLabels: (o['kubernetesPodLabel'] as string[] | undefined) ?? [],
+      dockerSocket: o.docker ? o.dockerSocket : null,
+      kubernetesNode: o.kubernetesNode,
+      kubernetesPodLabels: o.kubernetesPodLabel ?? [],
     },
-    verbose: o['verbose'] as number,
-    logFormat: o['logFormat'] as LogFormat | undefined,
-    header: o['header'] !== false,
-    ignoredFlags: [
-      ...(o['sensorBufferPerSocketMaxKB'] === undefined ? [] : [SOCKET_BUFFER_FLAG]),
-      ...(o['sensorBufferPerDomainMaxKB'] === undefined ? [] : [DOMAIN_BUFFER_FLAG]),
-    ],
+    verbose: o.verbose,
+    logFormat: o.logFormat,
+    header: o.header,
+    ignoredFlags: [...(o.sensorBufferPerSocketMaxKB === undefined ? [] : [SOCKET_BUFFER_FLAG]), ...(o.sensorBufferPerDomainMaxKB === undefined ? [] : [DOMAIN_BUFFER_FLAG])],
   };
 }
 
@@ -170,10 +157,9 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     async (opts, globals) => {
       logger = createLogger({ verbosity: globals.verbose, defaultLevel: 'info', format: globals.logFormat }, env);
       noticeIgnoredFlags(globals, journal);
-      const timeout = opts['timeout'] as number | undefined;
-      const durationMs = timeout === undefined || timeout < 0 ? null : timeout * 1000;
-      const credentialsDirectory = opts['credentialsDirectory'] as string | undefined;
-      await runFromConfig(opts['config'] as string, opts['check'] === true, globals, logger, {}, { durationMs, ...(credentialsDirectory === undefined ? {} : { credentialsDirectory }) });
+      const durationMs = opts.timeout === undefined || opts.timeout < 0 ? null : opts.timeout * 1000;
+      const credentialsDirectory = opts.credentialsDirectory;
+      await runFromConfig(opts.config, opts.check, globals, logger, {}, { durationMs, ...(credentialsDirectory === undefined ? {} : { credentialsDirectory }) });
     },
   );
   try {

@@ -1,4 +1,5 @@
-import type { Command, OptionValues } from 'commander';
+import { Command, type OptionValues } from 'commander';
+import { addDeclaredOptions, declaredValues, type OptionTable, type ValuesOf } from '../config/declared-options.js';
 import type { Exporter } from '../core/exporter.js';
 import type { Logger } from '../core/log.js';
 import type { PushExporter } from '../delivery/push-exporter.js';
@@ -33,34 +34,31 @@ export interface PushSettings extends ExporterSettings {
   readonly backoff: BackoffOptions;
 }
 
-interface CommandSpecBase<S extends ExporterSettings> {
+interface CommandSpecBase<S extends ExporterSettings, D extends OptionTable> {
   readonly name: string;
   readonly summary: string;
-  /** Long flag of the step option (`--step`; riemann's `--dispatch-interval`): a file's `step` key sets it too. */
-  readonly stepOption: string;
-  /** Long flag of an option added to the step (json's `--step-nano`): --check names it where the step came from. */
-  readonly stepFractionOption?: string;
   /**
-   * Long flag of the option saying how long a run lasts (stdout/json `-t, --timeout`), if any:
-   * meaningless inside `scaph run`, which runs until stopped, so a file may not set it.
+   * The subcommand's options, declared once (config/declared-options.ts): the command line's flags and an
+   * [[exporter]]'s keys. One has the role `step` (a file's `step` key sets it too); one may have
+   * `run-duration` (no file key: `scaph run` runs until stopped) and `step-fraction`.
    */
-  readonly runDurationOption?: string;
+  readonly options: D;
+  /** What --help says after the options: how it works, examples. */
+  readonly helpText: string;
   /**
    * The log level without -v (default `info`: under systemd an operator sees that deliveries work). `warn`
    * for exporters whose output is for a person at the terminal (stdout, json): only what goes wrong.
    */
   readonly defaultLogLevel?: 'info' | 'warn';
-  /** Adds the subcommand's options (with help) to `cmd`. */
-  configure(cmd: Command): Command;
   /**
-   * commander's option values -> this exporter's typed settings. No I/O (files are read in create);
+   * The options' typed values -> this exporter's typed settings. No I/O (files are read in create);
    * throws a UsageError for flags that do not go together.
    */
-  settings(values: OptionValues): S;
+  settings(values: ValuesOf<D>): S;
 }
 
 /** An exporter that prints, serves or writes locally: its delivery does not go through the delivery core. */
-export interface LocalExporterCommand<S extends ExporterSettings = ExporterSettings> extends CommandSpecBase<S> {
+export interface LocalExporterCommand<S extends ExporterSettings = ExporterSettings, D extends OptionTable = OptionTable> extends CommandSpecBase<S, D> {
   readonly push: false;
   create(settings: S, ctx: CommandContext): Promise<Exporter>;
 }
@@ -69,20 +67,26 @@ export interface LocalExporterCommand<S extends ExporterSettings = ExporterSetti
  * A push exporter: it goes through the delivery core's queue, so a disk spool (`spool_dir`) can back it,
  * and its settings are PushSettings: they carry the core's backoff (addBackoffOptions, pushSettings in backoff.ts).
  */
-export interface PushExporterCommand<S extends ExporterSettings = ExporterSettings> extends CommandSpecBase<S> {
+export interface PushExporterCommand<S extends ExporterSettings = ExporterSettings, D extends OptionTable = OptionTable> extends CommandSpecBase<S, D> {
   readonly push: true;
   create(settings: S, ctx: CommandContext): Promise<PushExporter>;
 }
 
 /** One exporter subcommand: its capabilities, options, typed settings and how to build the exporter. */
-export type ExporterCommandSpec<S extends ExporterSettings = ExporterSettings> = LocalExporterCommand<S> | PushExporterCommand<S>;
+export type ExporterCommandSpec<S extends ExporterSettings = ExporterSettings, D extends OptionTable = OptionTable> = LocalExporterCommand<S, D> | PushExporterCommand<S, D>;
+
+/** The options every exporter that measures processes has: --qemu and --containers. */
+export interface LabelValues {
+  readonly qemu: boolean;
+  readonly containers: boolean;
+}
 
 /**
- * The settings every exporter has, from commander's values: the step from the option `stepKey` (seconds),
- * --qemu and --containers, and no run duration (set `durationMs` after for stdout/json's -t).
+ * The settings every exporter has: the step (seconds), --qemu and --containers, and no run duration (set
+ * `durationMs` after for stdout/json's -t).
  */
-export function commonSettings(values: OptionValues, stepKey = 'step'): ExporterSettings {
-  return { stepMs: (values[stepKey] as number) * 1000, durationMs: null, qemu: values['qemu'] === true, containers: values['containers'] === true };
+export function commonSettings(stepS: number, values: Partial<LabelValues> = {}): ExporterSettings {
+  return { stepMs: stepS * 1000, durationMs: null, qemu: values.qemu === true, containers: values.containers === true };
 }
 
 /** A run-duration option's value (s) as ms; negative = until stopped (null). */
@@ -93,4 +97,14 @@ export function runDurationMs(seconds: number): number | null {
 /** The exporter types that may take a spool: those whose spec says it pushes. */
 export function pushTypes(commands: readonly ExporterCommandSpec[]): ReadonlySet<string> {
   return new Set(commands.filter((c) => c.push).map((c) => c.name));
+}
+
+/** The subcommand's options and help added to `cmd` (the CLI's subcommand, or a file's parser: specCommand). */
+export function commandFor(spec: ExporterCommandSpec, cmd: Command = new Command(spec.name)): Command {
+  return addDeclaredOptions(cmd, spec.options).addHelpText('after', spec.helpText);
+}
+
+/** The spec's typed settings from what commander parsed for its options. */
+export function settingsFrom<S extends ExporterSettings>(spec: ExporterCommandSpec<S>, values: OptionValues): S {
+  return spec.settings(declaredValues(spec.options, values));
 }
