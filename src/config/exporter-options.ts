@@ -4,6 +4,7 @@ import type { Command, Option, OptionValues } from 'commander';
 import { commandFor, settingsFrom, type ExporterCommandSpec, type ExporterSettings } from '../exporters/command.js';
 import { AliasOption, guardOptionValues, valueProblem } from '../exporters/parse.js';
 import { DeclaredOption, declOf, type OptionRole } from './declared-options.js';
+import { didYouMean } from './did-you-mean.js';
 import { quoted } from '../core/quoted.js';
 import { fsErrorCode, NotRegularFileError, readRegularFileSync } from '../core/bounded-fs.js';
 import { checkKeyPair } from '../net/tls.js';
@@ -108,7 +109,7 @@ function unknownKeyMessage(spec: ExporterCommandSpec, cmd: Command, key: string)
     return `"${key}" is a command-line spelling of ${flags}: in a file write ${options.map(fileKeyFor).join(' or ')}`;
   }
   const keys = validKeys(spec, cmd);
-  return `unknown key for a ${spec.name} exporter; valid keys: ${keys.join(', ')}`;
+  return `unknown key for a ${spec.name} exporter${didYouMean(key, keys)}; valid keys: ${keys.join(', ')}`;
 }
 
 /** Options that name files which must exist at start: declared `input-file` (TLS files, `*-file` options). */

@@ -7,7 +7,7 @@
  * command line takes, and the declarations say which keys are files to check, paths to resolve against the
  * file's directory, secrets, or the step). The keys that are not an option of any subcommand are declared
  * here (RUN_KEYS: type and the spool) and in sensor-options.ts ([sensor]). A key none of them declares is
- * refused, listing the valid ones. `${ENV}` references are expanded
+ * refused, naming the nearest known one when it is close (did-you-mean.ts). `${ENV}` references are expanded
  * before any of it (values.ts), so a secret need not be written in the file.
  */
 import { realpathSync } from 'node:fs';
@@ -19,6 +19,7 @@ import { EXPORTER_COMMANDS } from '../exporters/index.js';
 import { fsErrorCode, NotRegularFileError, readRegularFileSync } from '../core/bounded-fs.js';
 import { UsageError } from '../core/errors.js';
 import { fileKey, fileText, type FileKeyDecl } from './declared-options.js';
+import { closest, didYouMean } from './did-you-mean.js';
 import { exporterArgs, inlineSecretKeys, missingInputFiles, resolvePathKeys, type ExporterArgs, type KeyIssue } from './exporter-options.js';
 import { roleKey, splitStepKeys, stepOptionKey, type StepKeys } from './exporter-step.js';
 import { SENSOR_OPTIONS, SENSOR_STEP, SENSOR_TABLE } from './sensor-options.js';
@@ -167,7 +168,7 @@ export function validateRunConfig(file: string, source: ConfigSource, options: L
     throw new ConfigError(file, [{ line: 1, message: 'the file must hold a [sensor] table and [[exporter]] tables' }]);
   }
   for (const key of Object.keys(data)) {
-    if (key !== 'sensor' && key !== 'exporter') report([key], 'unknown top-level key; expected [sensor] and [[exporter]]');
+    if (key !== 'sensor' && key !== 'exporter') report([key], `unknown top-level key${didYouMean(key, ['sensor', 'exporter'])}; expected [sensor] and [[exporter]]`);
   }
   const paths: ConfigPath[] = [];
   const at: PathResolver = { baseDir: dirname(resolve(file)), paths };
@@ -267,7 +268,7 @@ function sensorConfig(raw: unknown, report: Report, paths: PathResolver): Writte
     report(['sensor'], 'must be a table ([sensor])');
     return sensorConfig(undefined, report, paths);
   }
-  for (const key of Object.keys(t)) if (!SENSOR_KEYS.includes(key)) report(['sensor', key], `unknown key; valid keys: ${SENSOR_KEYS.join(', ')}`);
+  for (const key of Object.keys(t)) if (!SENSOR_KEYS.includes(key)) report(['sensor', key], `unknown key${didYouMean(key, SENSOR_KEYS)}; valid keys: ${SENSOR_KEYS.join(', ')}`);
   const at = (k: string): KeyPath => ['sensor', k];
   const read = <T>(key: string, decl: { readFile?(value: unknown): T }): T | undefined => readKey(t, key, decl, at(key), report);
   const path = (key: string): string | undefined => {
@@ -388,8 +389,10 @@ function typeNames(commands: readonly ExporterCommandSpec[]): string {
   return commands.map((c) => c.name).join(', ');
 }
 
+/** A type close to a known one (`remote_write`) names it. */
 function unknownTypeMessage(type: unknown, commands: readonly ExporterCommandSpec[]): string {
-  return `unknown exporter type ${show(type)}; known types: ${typeNames(commands)}`;
+  const near = typeof type === 'string' ? closest(type, commands.map((c) => c.name)) : null;
+  return `unknown exporter type ${show(type)}${near === null ? '' : ` (did you mean ${near}?)`}; known types: ${typeNames(commands)}`;
 }
 
 /**

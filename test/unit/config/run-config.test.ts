@@ -120,7 +120,7 @@ type = "influx"
       `${path}:2: sensor.kind: must be one of powercap_rapl, estimate, auto, got "magic"`,
       `${path}:5: sensor.attribution: must be one of host, active, got "idle"`,
       expect.stringMatching(new RegExp(`^${path}:3: sensor.step: must be a positive number of seconds`)),
-      `${path}:9: exporter[0].urll: (remote-write) unknown key for a remote-write exporter; valid keys: ca, gzip, label, mode, password, self_metrics, splay, step, url, write_token_file`,
+      `${path}:9: exporter[0].urll: (remote-write) unknown key for a remote-write exporter (did you mean url?); valid keys: ca, gzip, label, mode, password, self_metrics, splay, step, url, write_token_file`,
       `${path}:10: exporter[0].mode: (remote-write) must be one of ok, hang, got "sideways"`,
       `${path}:11: exporter[0].gzip: (remote-write) must be true or false, got "yes"`,
       `${path}:7: exporter[0]: (remote-write) missing required key url`,
@@ -277,8 +277,31 @@ exporter:
   it('needs at least one exporter and rejects unknown top-level keys', () => {
     const path = write('empty.toml', 'exporters = []\n[sensor]\nstep = "500ms"\n');
     expect(problems(path)).toEqual([
-      `${path}:1: exporters: unknown top-level key; expected [sensor] and [[exporter]]`,
+      `${path}:1: exporters: unknown top-level key (did you mean exporter?); expected [sensor] and [[exporter]]`,
       `${path}: exporter: no exporter configured: add at least one [[exporter]] table with a type`,
+    ]);
+  });
+
+  it('a key or type close to a known one is refused naming it; a command-line spelling names the key to write', async () => {
+    const { EXPORTER_COMMANDS } = await import('../../../src/exporters/index.js');
+    const path = write(
+      'near.toml',
+      '[sensor]\nprocfs-path = "/proc"\n\n[[exporter]]\ntype = "prometheus"\nadress = "127.0.0.1"\nno_splay = true\n\n' +
+        '[[exporter]]\ntype = "remote_write"\n\n[[exporter]]\ntype = "riemann"\nno_splay = true\ntimeout = 3\n\n' +
+        '[[exporter]]\ntype = "stdout"\ntimeout = 3\nt = 3\n',
+    );
+    const found = problems(path, { commands: EXPORTER_COMMANDS });
+    const keys = 'address, containers, drop_labels, drop_metrics, exclude_process_regex, health_max_age, keep_metrics, max_cmdline_length, max_top_consumers, min_process_power, port, process_regex, qemu, selection_hold_steps, step, suffix';
+    expect(found).toEqual([
+      `${path}:2: sensor.procfs-path: unknown key (did you mean procfs_path?); valid keys: kind, powercap_path, procfs_path, cgroupfs_path, attribution, reaped_children, vm, step, estimate_idle_watts_per_cpu, estimate_max_watts_per_cpu`,
+      `${path}:6: exporter[0].adress: (prometheus) unknown key for a prometheus exporter (did you mean address?); valid keys: ${keys}`,
+      `${path}:7: exporter[0].no_splay: (prometheus) unknown key for a prometheus exporter; valid keys: ${keys}`,
+      `${path}:10: exporter[1].type: unknown exporter type "remote_write" (did you mean remote-write?); known types: stdout, json, prometheus, prometheus-push, remote-write, riemann, warp10, qemu`,
+      `${path}:14: exporter[2].no_splay: (riemann) "no_splay" is a command-line spelling of --no-splay: in a file write splay = false`,
+      // riemann has no run duration: its timeout is only a misspelt key (connect_timeout is not close enough).
+      expect.stringMatching(new RegExp(`^${path}:15: exporter\\[2\\]\\.timeout: \\(riemann\\) unknown key for a riemann exporter; valid keys: address, ca, cert, connect_timeout, `)),
+      `${path}:19: exporter[3].timeout: (stdout) scaph run runs until stopped: remove "timeout" (or use \`scaph run --timeout\`)`,
+      `${path}:20: exporter[3].t: (stdout) scaph run runs until stopped: remove "timeout" (or use \`scaph run --timeout\`)`,
     ]);
   });
 });
