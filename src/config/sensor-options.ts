@@ -20,7 +20,7 @@ export const SENSOR_OPTIONS = {
   powercapPath: textOption('--powercap-path <dir>', `powercap tree to read (default ${DEFAULT_POWERCAP_PATH}, ${VM_POWERCAP_PATH} with --vm, or $SCAPHANDRE_POWERCAP_PATH)`, {
     role: 'path',
   }),
-  procfsPath: textOption('--procfs-path <dir>', 'procfs to read processes from', { role: 'path', default: '/proc' }),
+  procfsPath: textOption('--procfs-path <dir>', 'procfs to read processes from (and, with --containers, their cgroups)', { role: 'path', default: '/proc' }),
   attribution: choiceOption(
     '--attribution <model>',
     "what a process's share of the busy CPU time is applied to: host power (Scaphandre's model) or active power (host x busy fraction; idle power stays out of processes)",
