@@ -96,7 +96,7 @@ export function buildProgram(
   guardOptionValues(program);
   const globals = (): GlobalOptions => globalsFrom(declaredValues(GLOBAL_OPTIONS, program.opts()));
   for (const spec of EXPORTER_COMMANDS) {
-    const sub = program.command(spec.name).description(spec.summary);
+    const sub = program.command(spec.name).description(spec.summary).aliases([...(spec.aliases ?? [])]);
     guardOptionValues(commandFor(spec, sub)).addHelpText('after', EXPORTER_SIGNALS_HELP);
     sub.version(VERSION, '-V, --version', 'print the version').exitOverride().action(async (opts: OptionValues) => {
       await onRun(spec, opts, globals());

@@ -1,4 +1,5 @@
 import { Option, type Command, type OptionValues } from 'commander';
+import { UsageError } from '../core/errors.js';
 import { AliasOption, valueProblem } from '../exporters/parse.js';
 import { show } from './values.js';
 
@@ -87,13 +88,28 @@ export interface ValueDecl<T> extends Described {
   parse(value: string, previous: T | undefined): T;
 }
 
-export type Decl = SwitchDecl | CounterDecl | ValueDecl<unknown>;
+/**
+ * Short letters that take one of several options' values, told apart by the value (warp10's -s and -S:
+ * Scaphandre 0.5 reads -s as the scheme and -S as the step, 1.0 the other way round). Command line only.
+ */
+export interface LettersDecl {
+  readonly kind: 'letters';
+  /** Each letter's flags, e.g. ['-s <scheme|seconds>', '-S <scheme|seconds>']. */
+  readonly flags: readonly string[];
+  readonly help: string;
+  /** The keys of the options a letter may set. */
+  readonly targets: readonly string[];
+  /** Which target the value is for and its parsed value; throws a UsageError naming `flag` and every meaning. */
+  resolve(value: string, flag: string): { readonly key: string; readonly value: unknown };
+}
+
+export type Decl = SwitchDecl | CounterDecl | ValueDecl<unknown> | LettersDecl;
 export type OptionTable = Readonly<Record<string, Decl>>;
 
 type ValueOf<D> = D extends SwitchDecl ? boolean : D extends CounterDecl ? number : D extends ValueDecl<infer T> ? T : never;
 
-/** The typed values of a table's options, by key. */
-export type ValuesOf<D extends OptionTable> = { readonly [K in keyof D]: ValueOf<D[K]> };
+/** The typed values of a table's options, by key (letters set other options, so they have none). */
+export type ValuesOf<D extends OptionTable> = { readonly [K in keyof D as D[K] extends LettersDecl ? never : K]: ValueOf<D[K]> };
 
 type Extra = Omit<Described, 'flags' | 'help'>;
 type ValueExtra<T> = Extra & Partial<Pick<ValueDecl<T>, 'unit' | 'mandatory' | 'defaultText' | 'secretEntry' | 'tls' | 'readFile'>>;
@@ -149,6 +165,11 @@ export function repeatableOption<T>(
   extra: ValueExtra<T> & { readonly default?: T } = {},
 ): ValueDecl<T | undefined> {
   return { kind: 'value', type: extra.unit === undefined ? 'text' : 'number', repeatable: true, flags, help, parse, ...extra };
+}
+
+/** Letters that each set one of `targets`, as the value says (LettersDecl). */
+export function lettersOption(flags: readonly string[], help: string, targets: readonly string[], resolve: LettersDecl['resolve']): LettersDecl {
+  return { kind: 'letters', flags, help, targets, resolve };
 }
 
 function asWritten(value: string): string {
@@ -219,7 +240,24 @@ export class DeclaredOption extends Option {
   }
 }
 
-/** The declaration behind a commander option, or null (an alias, or an option added by hand). */
+/** Letters of a LettersDecl: each sets the option its value is for (resolve). */
+export class LettersOption extends Option {
+  constructor(
+    readonly letter: string,
+    flags: string,
+    readonly decl: LettersDecl,
+    help: string,
+  ) {
+    super(flags, help);
+  }
+
+  /** Its own value is kept apart, under a name no option has: it sets its targets'. */
+  override attributeName(): string {
+    return `letter ${this.letter}`;
+  }
+}
+
+/** The declaration behind a commander option, or null (an alias, letters, or an option added by hand). */
 export function declOf(o: Option): SwitchDecl | CounterDecl | ValueDecl<unknown> | null {
   return o instanceof DeclaredOption ? o.decl : null;
 }
@@ -229,9 +267,17 @@ export function typeOf(decl: SwitchDecl | CounterDecl | ValueDecl<unknown>): Opt
   return decl.kind === 'value' ? decl.type : 'switch';
 }
 
-/** Adds the table's options to `cmd`, in its order, each alias right after its option. */
+/**
+ * Adds the table's options to `cmd`, in its order, each alias right after its option. Letters set options
+ * declared before them; a value given for one meaning under two spellings (`-s 30 -S 10`, `-S http
+ * --scheme https`) is refused naming both: neither may silently win.
+ */
 export function addDeclaredOptions(cmd: Command, table: OptionTable): Command {
   for (const [key, decl] of Object.entries(table)) {
+    if (decl.kind === 'letters') {
+      addLetters(cmd, decl);
+      continue;
+    }
     const option = new DeclaredOption(key, decl);
     cmd.addOption(option);
     for (const alias of decl.aliases ?? []) addAliasOf(cmd, option, alias);
@@ -249,6 +295,37 @@ function addAliasOf(cmd: Command, target: Option, spelling: Spelling): void {
   });
 }
 
+function addLetters(cmd: Command, decl: LettersDecl): void {
+  // Which spelling gave each target its value in this parse.
+  const givenBy = new Map<string, { readonly flag: string; readonly value: string }>();
+  const record = (key: string, flag: string, value: string): void => {
+    const earlier = givenBy.get(key);
+    if (earlier && earlier.flag !== flag) {
+      throw new UsageError(
+        `${earlier.flag} ${earlier.value} and ${flag} ${value} both give the ${key}: keep one ` +
+          `(${decl.flags.map((f) => f.split(' ')[0]).join(' and ')} each take the ${decl.targets.join(' or the ')}, told apart by the value)`,
+      );
+    }
+    givenBy.set(key, { flag, value });
+  };
+  for (const key of decl.targets) {
+    const target = cmd.options.find((o) => o instanceof DeclaredOption && o.key === key);
+    if (!target) throw new Error(`no option ${key} declared before the letters ${decl.flags.join(', ')}`);
+    cmd.on(`option:${target.name()}`, (value: string) => record(key, target.long ?? target.flags, value));
+  }
+  const first = decl.flags[0]?.split(' ')[0] ?? '';
+  for (const flags of decl.flags) {
+    const letter = flags.split(' ')[0] ?? flags;
+    const option = new LettersOption(letter, flags, decl, letter === first ? decl.help : `the same as ${first}: either letter takes either`);
+    cmd.addOption(option);
+    cmd.on(`option:${option.name()}`, (value: string) => {
+      const { key, value: parsed } = decl.resolve(value, option.letter);
+      record(key, option.letter, value);
+      cmd.setOptionValueWithSource(key, parsed, 'cli');
+    });
+  }
+}
+
 /**
  * The typed values of a table from what commander parsed. Each value is what the key's declared parser
  * returned or its declared default (DeclaredOption stores it under the key), so it has the type ValuesOf
@@ -257,6 +334,7 @@ function addAliasOf(cmd: Command, target: Option, spelling: Spelling): void {
 export function declaredValues<D extends OptionTable>(table: D, values: OptionValues): ValuesOf<D> {
   const out: Record<string, unknown> = {};
   for (const [key, decl] of Object.entries(table)) {
+    if (decl.kind === 'letters') continue;
     const value: unknown = values[key];
     out[key] = decl.kind === 'switch' ? (isNegated(decl) ? value !== false : value === true) : value;
   }

@@ -3,7 +3,7 @@ import { isAbsolute, resolve } from 'node:path';
 import type { Command, Option, OptionValues } from 'commander';
 import { commandFor, settingsFrom, type ExporterCommandSpec, type ExporterSettings } from '../exporters/command.js';
 import { AliasOption, guardOptionValues, valueProblem } from '../exporters/parse.js';
-import { DeclaredOption, declOf, type OptionRole } from './declared-options.js';
+import { DeclaredOption, declOf, LettersOption, type OptionRole } from './declared-options.js';
 import { didYouMean } from './did-you-mean.js';
 import { quoted } from '../core/quoted.js';
 import { fsErrorCode, NotRegularFileError, readRegularFileSync } from '../core/bounded-fs.js';
@@ -79,7 +79,7 @@ export function isRepeatable(o: Option): boolean {
 }
 
 /**
- * A key spelled as on the command line (`d` for -d, `dispatch` for --dispatch, `no_splay`): the options it
+ * A key spelled as on the command line (`d` for -d, `dispatch` for --dispatch, warp10's `S`): the options it
  * stands for. A file has one key per option, its long name, so such a key is refused with the name to write.
  */
 function commandLineSpelling(cmd: Command, key: string): Option[] {
@@ -87,10 +87,15 @@ function commandLineSpelling(cmd: Command, key: string): Option[] {
   for (const o of cmd.options) {
     // `no_splay` for --no-splay (its key is splay), `timeout` for stdout's run duration (no key).
     if (o instanceof DeclaredOption && o.long === dashed && keyOf(o) !== key) return [o];
+    if (o instanceof LettersOption && o.letter === `-${key}`) return o.decl.targets.map((t) => optionOfKey(cmd, t)).filter((t): t is Option => t !== null);
     if (o.short === `-${key}`) return [o instanceof AliasOption ? o.target : o];
     if (o instanceof AliasOption && (o.long === `--${key}` || o.long === `--${key.replace(/_/g, '-')}`)) return [o.target];
   }
   return [];
+}
+
+function optionOfKey(cmd: Command, key: string): Option | null {
+  return cmd.options.find((o) => o instanceof DeclaredOption && o.key === key) ?? null;
 }
 
 /** What a file writes for option `o`: its snake_case long name (and `step` for the step option). */

@@ -389,10 +389,16 @@ function typeNames(commands: readonly ExporterCommandSpec[]): string {
   return commands.map((c) => c.name).join(', ');
 }
 
-/** A type close to a known one (`remote_write`) names it. */
+/**
+ * `type = "warpten"` (the command line's alias) names the type to write; a type close to a known one
+ * (`remote_write`) names it too.
+ */
 function unknownTypeMessage(type: unknown, commands: readonly ExporterCommandSpec[]): string {
+  const names = typeNames(commands);
+  const aliased = commands.find((c) => c.aliases?.some((a) => a === type));
+  if (aliased) return `${show(type)} is the command line's other name of ${aliased.name}: in a file write type = "${aliased.name}"`;
   const near = typeof type === 'string' ? closest(type, commands.map((c) => c.name)) : null;
-  return `unknown exporter type ${show(type)}${near === null ? '' : ` (did you mean ${near}?)`}; known types: ${typeNames(commands)}`;
+  return `unknown exporter type ${show(type)}${near === null ? '' : ` (did you mean ${near}?)`}; known types: ${names}`;
 }
 
 /**

@@ -36,6 +36,8 @@ export interface PushSettings extends ExporterSettings {
 
 interface CommandSpecBase<S extends ExporterSettings, D extends OptionTable> {
   readonly name: string;
+  /** Other names of the subcommand on the command line (warp10: `warpten`, Scaphandre 1.0's); a file's `type` uses the name. */
+  readonly aliases?: readonly string[];
   readonly summary: string;
   /**
    * The subcommand's options, declared once (config/declared-options.ts): the command line's flags and an

@@ -13,7 +13,7 @@
  * created and nothing started.
  *
  * The table runs the CLI's entry in this process (harness/in-process-cli.ts), with the agent's start
- * replaced by a counter: 139 flags (67 numeric) make 891 cases, 291 keys make 2,280 files, each run through
+ * replaced by a counter: 141 flags (69 numeric) make 909 cases, 291 keys make 2,280 files, each run through
  * --check and through the start: 13 s in all on the 2-core box under a load of 10. A sample of them runs
  * through the built binary too (12 flag and 12 file runs) and must give the same exit code, stderr and
  * stdout, byte for byte.
@@ -41,7 +41,7 @@ import { join } from 'node:path';
 import type { Command, Option } from 'commander';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { buildProgram } from '../../../src/cli.js';
-import { DeclaredOption, declOf, typeOf, type FileKeyDecl, type SwitchDecl, type ValueDecl } from '../../../src/config/declared-options.js';
+import { DeclaredOption, declOf, LettersOption, typeOf, type FileKeyDecl, type SwitchDecl, type ValueDecl } from '../../../src/config/declared-options.js';
 import { specCommand, validKeys } from '../../../src/config/exporter-options.js';
 import { RUN_KEYS, SENSOR_KEYS } from '../../../src/config/run-config.js';
 import { SENSOR_TABLE } from '../../../src/config/sensor-options.js';
@@ -112,8 +112,9 @@ const TOML_SWITCH_CASES: ReadonlyArray<readonly [string, string]> = [
 
 // ---- the options, from the program's definitions ----------------------------------------------------
 
-/** The option takes a number: its declaration says so (an alias: its target's). */
-function isNumeric(option: Option): boolean {
+/** The option takes a number: its declaration says so (an alias: its target's; letters: any of their targets'). */
+function isNumeric(option: Option, cmd: Command): boolean {
+  if (option instanceof LettersOption) return option.decl.targets.some((t) => isNumeric(cmd.options.find((o) => o instanceof DeclaredOption && o.key === t) as Option, cmd));
   const decl = declOf(option instanceof AliasOption ? option.target : option);
   return decl !== null && typeOf(decl) === 'number';
 }
@@ -158,13 +159,13 @@ function flagsUnderTest(program: Command, runConfig: string): FlagUnderTest[] {
   const out: FlagUnderTest[] = [];
   for (const o of program.options.filter(takesValue)) {
     const flag = o.long ?? o.flags;
-    out.push({ id: `(global) ${flagId(o)}`, numeric: isNumeric(o), names: namesOf(o), argv: (v) => [...PREFIX, flag, v, 'stdout'] });
+    out.push({ id: `(global) ${flagId(o)}`, numeric: isNumeric(o, program), names: namesOf(o), argv: (v) => [...PREFIX, flag, v, 'stdout'] });
   }
   for (const sub of program.commands) {
     const baseline = sub.name() === 'run' ? ['-c', runConfig] : (BASELINE[sub.name()] ?? []);
     for (const o of sub.options.filter(takesValue)) {
       const flag = o.long ?? o.short ?? o.flags;
-      out.push({ id: `${sub.name()} ${flagId(o)}`, numeric: isNumeric(o), names: namesOf(o), argv: (v) => [...PREFIX, sub.name(), ...baseline, flag, v] });
+      out.push({ id: `${sub.name()} ${flagId(o)}`, numeric: isNumeric(o, sub), names: namesOf(o), argv: (v) => [...PREFIX, sub.name(), ...baseline, flag, v] });
     }
   }
   return out;

@@ -11,6 +11,8 @@ import {
   addDeclaredOptions,
   declaredValues,
   DeclaredOption,
+  LettersOption,
+  lettersOption,
   switchOption,
   textOption,
   valueOption,
@@ -24,14 +26,14 @@ import { EXPORTER_COMMANDS } from '../../../src/exporters/index.js';
 import { AliasOption, positiveSeconds } from '../../../src/exporters/parse.js';
 
 describe('every option is declared', () => {
-  it('each subcommand, the program and run: commander options built from declarations (or aliases of declared ones)', () => {
+  it('each subcommand, the program and run: commander options built from declarations (aliases and letters of declared ones)', () => {
     const program = buildProgram(async () => undefined);
     const commands = [program, ...program.commands];
     expect(commands.map((c) => c.name())).toEqual(['scaph', ...EXPORTER_COMMANDS.map((s) => s.name), 'run']);
     for (const cmd of commands) {
       for (const o of cmd.options) {
         if (o.long === '--version') continue;
-        const declared = o instanceof DeclaredOption || (o instanceof AliasOption && o.target instanceof DeclaredOption);
+        const declared = o instanceof DeclaredOption || (o instanceof AliasOption && o.target instanceof DeclaredOption) || o instanceof LettersOption;
         expect(declared, `${cmd.name()} ${o.flags}`).toBe(true);
       }
     }
@@ -52,7 +54,7 @@ describe('every option is declared', () => {
     for (const spec of EXPORTER_COMMANDS) {
       const expected = new Set(['step']);
       for (const decl of Object.values(spec.options)) {
-        if (decl.role === 'run-duration') continue;
+        if (decl.kind === 'letters' || decl.role === 'run-duration') continue;
         const long = /--(?:no-)?([\w-]+)/.exec(decl.flags)?.[1] ?? '';
         expected.add(long.replace(/-/g, '_'));
       }
@@ -115,5 +117,31 @@ describe('roles come from the declaration, not the key', () => {
     const rw = EXPORTER_COMMANDS.find((s) => s.name === 'remote-write');
     if (!rw) throw new Error('no remote-write');
     expect(inlineSecretKeys(rw, { url: 'http://x', header: { Authorization: 'Bearer t', 'X-Scope-OrgID': 'tenant', 'X-Api-Key': '${KEY}' } })).toEqual(['header.Authorization']);
+  });
+});
+
+describe('letters told apart by value', () => {
+  const TABLE = {
+    scheme: textOption('--scheme <s>', 'scheme', { default: 'http' }),
+    step: valueOption('--step <n>', 'step', Number, { unit: 'seconds', default: 30 }),
+    letters: lettersOption(['-s <x>', '-S <x>'], 'scheme or step', ['scheme', 'step'], (value) => (/^\d+$/.test(value) ? { key: 'step', value: Number(value) } : { key: 'scheme', value })),
+  };
+  const parse = (argv: string[]) => {
+    const cmd = addDeclaredOptions(new Command('t').exitOverride().configureOutput({ writeErr: () => undefined }), TABLE);
+    cmd.parse(argv, { from: 'user' });
+    return declaredValues(TABLE, cmd.opts());
+  };
+
+  it('either letter sets either option', () => {
+    expect(parse(['-S', 'https', '-s', '10'])).toEqual({ scheme: 'https', step: 10 });
+    expect(parse(['-s', 'https', '-S', '10'])).toEqual({ scheme: 'https', step: 10 });
+    expect(parse([])).toEqual({ scheme: 'http', step: 30 });
+    // The same spelling twice: the last, as for any flag.
+    expect(parse(['-S', '5', '-S', '6'])).toEqual({ scheme: 'http', step: 6 });
+  });
+
+  it('one meaning under two spellings is refused, naming both', () => {
+    expect(() => parse(['-s', '10', '-S', '20'])).toThrow('-s 10 and -S 20 both give the step: keep one (-s and -S each take the scheme or the step, told apart by the value)');
+    expect(() => parse(['--scheme', 'http', '-S', 'https'])).toThrow('--scheme http and -S https both give the scheme: keep one');
   });
 });

@@ -227,8 +227,9 @@ exporter:
       `${path}:3: exporter[0].dispatch: (riemann) "dispatch" is a command-line spelling of --dispatch-interval: in a file write dispatch_interval (or step)`,
       `${path}:4: exporter[0].d: (riemann) "d" is a command-line spelling of --dispatch-interval: in a file write dispatch_interval (or step)`,
       `${path}:5: exporter[0].a: (riemann) "a" is a command-line spelling of --address: in a file write address`,
-      `${path}:8: exporter[1].S: (warp10) "S" is a command-line spelling of --step: in a file write step`,
-      `${path}:9: exporter[1].s: (warp10) "s" is a command-line spelling of --scheme: in a file write scheme`,
+      // Either letter takes the scheme or the step on the command line (Scaphandre 0.5 and 1.0 disagree).
+      `${path}:8: exporter[1].S: (warp10) "S" is a command-line spelling of --scheme or --step: in a file write scheme or step`,
+      `${path}:9: exporter[1].s: (warp10) "s" is a command-line spelling of --scheme or --step: in a file write scheme or step`,
     ]);
     const ok = write('alias-ok.toml', '[[exporter]]\ntype = "riemann"\nstep = 10\nper_socket_services = true\n[[exporter]]\ntype = "json"\nstep_nano = 5000\n');
     const c = loadRunConfig(ok, { commands: [riemannCommand, jsonCommand], env: {} });
@@ -282,12 +283,12 @@ exporter:
     ]);
   });
 
-  it('a key or type close to a known one is refused naming it; a command-line spelling names the key to write', async () => {
+  it('a key or type close to a known one is refused naming it; warpten (the command line\'s alias) names the type to write', async () => {
     const { EXPORTER_COMMANDS } = await import('../../../src/exporters/index.js');
     const path = write(
       'near.toml',
       '[sensor]\nprocfs-path = "/proc"\n\n[[exporter]]\ntype = "prometheus"\nadress = "127.0.0.1"\nno_splay = true\n\n' +
-        '[[exporter]]\ntype = "remote_write"\n\n[[exporter]]\ntype = "riemann"\nno_splay = true\ntimeout = 3\n\n' +
+        '[[exporter]]\ntype = "remote_write"\n\n[[exporter]]\ntype = "warpten"\n\n[[exporter]]\ntype = "riemann"\nno_splay = true\ntimeout = 3\n\n' +
         '[[exporter]]\ntype = "stdout"\ntimeout = 3\nt = 3\n',
     );
     const found = problems(path, { commands: EXPORTER_COMMANDS });
@@ -297,11 +298,12 @@ exporter:
       `${path}:6: exporter[0].adress: (prometheus) unknown key for a prometheus exporter (did you mean address?); valid keys: ${keys}`,
       `${path}:7: exporter[0].no_splay: (prometheus) unknown key for a prometheus exporter; valid keys: ${keys}`,
       `${path}:10: exporter[1].type: unknown exporter type "remote_write" (did you mean remote-write?); known types: stdout, json, prometheus, prometheus-push, remote-write, riemann, warp10, qemu`,
-      `${path}:14: exporter[2].no_splay: (riemann) "no_splay" is a command-line spelling of --no-splay: in a file write splay = false`,
+      `${path}:13: exporter[2].type: "warpten" is the command line's other name of warp10: in a file write type = "warp10"`,
+      `${path}:17: exporter[3].no_splay: (riemann) "no_splay" is a command-line spelling of --no-splay: in a file write splay = false`,
       // riemann has no run duration: its timeout is only a misspelt key (connect_timeout is not close enough).
-      expect.stringMatching(new RegExp(`^${path}:15: exporter\\[2\\]\\.timeout: \\(riemann\\) unknown key for a riemann exporter; valid keys: address, ca, cert, connect_timeout, `)),
-      `${path}:19: exporter[3].timeout: (stdout) scaph run runs until stopped: remove "timeout" (or use \`scaph run --timeout\`)`,
-      `${path}:20: exporter[3].t: (stdout) scaph run runs until stopped: remove "timeout" (or use \`scaph run --timeout\`)`,
+      expect.stringMatching(new RegExp(`^${path}:18: exporter\\[3\\]\\.timeout: \\(riemann\\) unknown key for a riemann exporter; valid keys: address, ca, cert, connect_timeout, `)),
+      `${path}:22: exporter[4].timeout: (stdout) scaph run runs until stopped: remove "timeout" (or use \`scaph run --timeout\`)`,
+      `${path}:23: exporter[4].t: (stdout) scaph run runs until stopped: remove "timeout" (or use \`scaph run --timeout\`)`,
     ]);
   });
 });
