@@ -91,9 +91,9 @@ export function commonSettings(stepS: number, values: Partial<LabelValues> = {})
   return { stepMs: stepS * 1000, durationMs: null, qemu: values.qemu === true, containers: values.containers === true };
 }
 
-/** A run-duration option's value (s) as ms; negative = until stopped (null). */
+/** A run-duration option's value (s) as ms; 0 (stdout's -t 0) or negative = until stopped (null). */
 export function runDurationMs(seconds: number): number | null {
-  return seconds < 0 ? null : seconds * 1000;
+  return seconds <= 0 ? null : seconds * 1000;
 }
 
 /** The exporter types that may take a spool: those whose spec says it pushes. */

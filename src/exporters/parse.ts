@@ -48,6 +48,19 @@ export function signedSeconds(flag: string): (value: string) => number {
   };
 }
 
+/**
+ * How long stdout runs, s: 0 or negative = until stopped, as Scaphandre's stdout documentation says of
+ * `-t 0` ("display top consumers infinitely"). At most MAX_SECONDS, as every other number of seconds.
+ */
+export function untilStoppedSeconds(flag: string): (value: string) => number {
+  return (value: string) => {
+    const n = decimalNumber(value);
+    if (Number.isNaN(n)) throw new UsageError(`${flag} must be a number of seconds (0 or negative = run until stopped), got ${quoted(value)}`);
+    if (n > MAX_SECONDS) throw new UsageError(`${flag} must be at most ${MAX_SECONDS} seconds (about 24.8 days; 0 or negative = run until stopped), got ${quoted(value)}`);
+    return n;
+  };
+}
+
 /** Watts per logical CPU for the estimate: above 0, at most MAX_WATTS_PER_CPU. */
 export function wattsPerCpu(flag: string): (value: string) => number {
   return (value: string) => {

@@ -1,5 +1,6 @@
 import { Option } from 'commander';
 import { DEFAULT_HOLD_STEPS, ProcessSelector, type SelectionOptions } from '../core/process-selection.js';
+import { UsageError } from '../core/errors.js';
 import { repeatableOption, valueOption, type Spelling, type ValueDecl, type ValuesOf } from '../config/declared-options.js';
 import { flagName, nonNegativeInt, nonNegativeWattsAsUw, patterns, positiveInt } from './parse.js';
 
@@ -16,13 +17,13 @@ import { flagName, nonNegativeInt, nonNegativeWattsAsUw, patterns, positiveInt }
 export interface SelectionSpelling {
   /** Flags of the top-N option: Scaphandre's json has `-m, --max-top-consumers`, its stdout `-p, --process-number`. */
   readonly top?: string;
-  /** Other spellings of the top-N option (stdout: --max-top-consumers, the other exporters' name). */
+  /** Other spellings of the top-N option (stdout: Scaphandre 0.5's --process, 1.0's --processes). */
   readonly topAliases?: readonly Spelling[];
   /** Its default (json 10, stdout 5); none = every process (the metric exporters, as before). */
   readonly topDefault?: number;
   /** Flags of the include regex: json `-r, --process-regex`, stdout `-r, --regex-filter`. */
   readonly include?: string;
-  /** Other spellings of the include regex (stdout: --process-regex, the other exporters' name). */
+  /** Other spellings of the include regex (stdout: Scaphandre 0.5's --regex). */
   readonly includeAliases?: readonly Spelling[];
   /** Default of --selection-hold-steps: DEFAULT_HOLD_STEPS; 0 for the printed top lists (stdout, json). */
   readonly holdDefault?: number;
@@ -72,25 +73,44 @@ export function selectionOptions(spelling: SelectionSpelling = {}) {
   return options;
 }
 
+/**
+ * Scaphandre 1.0's json --container-regex (stdout and json have it): only the processes of a container whose
+ * name (Docker's, as Scaphandre's container_names) matches; without --containers scaph knows no container
+ * names, so it is refused then rather than selecting nothing.
+ */
+export const CONTAINER_REGEX_OPTION = repeatableOption(
+  '--container-regex <regex>',
+  "keep only processes in a container whose name (Docker's) matches (RE2 syntax; repeatable: any of them); needs --containers",
+  patterns({ flag: '--container-regex', insteadOfLookaround: 'to leave processes out, give --exclude-process-regex' }, 'anywhere'),
+);
+
 /** What the selection options give, whichever exporter's spelling. */
-export type SelectionValues = ValuesOf<ReturnType<typeof selectionOptions>>;
+export type SelectionValues = ValuesOf<ReturnType<typeof selectionOptions>> & Partial<ValuesOf<{ readonly containerRegex: typeof CONTAINER_REGEX_OPTION }>>;
 
 /** The selection the options ask for; null when none of them selects (every process gets its series, no rollup). */
-export function selectionSettings(values: SelectionValues): SelectionOptions | null {
-  const s = listedSelection(values);
-  const selects = s.maxTopConsumers !== null || values.minProcessPower !== undefined || s.include !== null || s.exclude !== null;
+export function selectionSettings(values: SelectionValues, containers = false): SelectionOptions | null {
+  const s = listedSelection(values, containers);
+  const selects = s.maxTopConsumers !== null || values.minProcessPower !== undefined || s.include !== null || s.exclude !== null || s.containerInclude !== undefined;
   return selects ? s : null;
 }
 
-/** The selection of a printed top list (stdout, json), whose top-N option has a default: there is always one. */
-export function listedSelection(values: SelectionValues): SelectionOptions {
-  return {
+/**
+ * The selection of a printed top list (stdout, json), whose top-N option has a default: there is always
+ * one. Refuses --container-regex without --containers, which alone looks up containers.
+ */
+export function listedSelection(values: SelectionValues, containers: boolean): SelectionOptions {
+  const containerInclude = values.containerRegex ?? null;
+  if (containerInclude !== null && !containers) {
+    throw new UsageError('--container-regex selects processes by the name of their container: add --containers (without it scaph looks up no container)');
+  }
+  const selection = {
     maxTopConsumers: values.maxTopConsumers ?? null,
     minPowerUw: values.minProcessPower ?? 0,
     include: values.processRegex ?? null,
     exclude: values.excludeProcessRegex ?? null,
     holdSteps: values.selectionHoldSteps,
   };
+  return containerInclude === null ? selection : { ...selection, containerInclude };
 }
 
 /** A selector of its own for one exporter (selection state is per exporter), or null without a selection. */

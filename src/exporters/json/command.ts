@@ -4,10 +4,13 @@ import { UsageError } from '../../core/errors.js';
 import { quoted } from '../../core/quoted.js';
 import { decimalNumber, MAX_SECONDS, nonNegativeInt, signedSeconds, stepMsFrom } from '../parse.js';
 import { switchOption, textOption, valueOption } from '../../config/declared-options.js';
-import { listedSelection, selectionOptions, type SelectionSettings, type SelectionSpelling } from '../selection-options.js';
+import { CONTAINER_REGEX_OPTION, listedSelection, selectionOptions, type SelectionSettings, type SelectionSpelling } from '../selection-options.js';
 import type { SelectionOptions } from '../../core/process-selection.js';
 
-/** Scaphandre's json spelling: `-m, --max-top-consumers` (10 by default) and `-r, --process-regex`; a report lists the top n, no hold. */
+/**
+ * Scaphandre's json spelling: `-m, --max-top-consumers` (10 by default), `-r, --process-regex` and 1.0's
+ * `--container-regex`; a report lists the top n, no hold.
+ */
 const SPELLING: SelectionSpelling = { top: '-m, --max-top-consumers <n>', topDefault: 10, include: '-r, --process-regex <regex>', holdDefault: 0 };
 
 export interface JsonSettings extends ExporterSettings, SelectionSettings {
@@ -33,6 +36,7 @@ const OPTIONS = {
   }),
   file: textOption('-f, --file <path>', 'write to this file instead of stdout (truncated at start)', { role: 'path' }),
   ...selectionOptions(SPELLING),
+  containerRegex: CONTAINER_REGEX_OPTION,
   resources: switchOption('--resources', 'add CPU and memory usage of each consumer', { showDefault: true }),
   containers: switchOption('--containers', 'add the container, pod or systemd unit of each consumer', { showDefault: true }),
   maxCmdlineLength: valueOption('--max-cmdline-length <n>', 'cap each consumer cmdline (0 = no cap)', nonNegativeInt('--max-cmdline-length'), { unit: 'characters', default: 0 }),
@@ -51,14 +55,15 @@ export const jsonCommand: LocalExporterCommand<JsonSettings, typeof OPTIONS> = {
     'and count of the processes it does not list: consumers + others + unattributed = host consumption.\n' +
     'Examples:\n  sudo scaph json -t 60 -s 5 -f /tmp/power.json --resources\n' +
     '  sudo scaph json -t 10 -s 0 -n 100000000        # a report every 100 ms for 10 s\n' +
-    "  sudo scaph json -m 20 --min-process-power 0.5 --exclude-process-regex '^kworker'\n",
+    "  sudo scaph json -m 20 --min-process-power 0.5 --exclude-process-regex '^kworker'\n" +
+    "  sudo scaph json --containers --container-regex '^web'   # only the processes of containers named web...\n",
   settings: (v) => ({
     ...commonSettings(v.step, v),
     stepMs: stepMsFrom(v.step, v.stepNano),
     durationMs: runDurationMs(v.timeout),
     file: v.file ?? null,
     // -m has a default: the report always lists the top n.
-    selection: listedSelection(v),
+    selection: listedSelection(v, v.containers),
     resources: v.resources,
     maxCmdlineLength: v.maxCmdlineLength,
   }),

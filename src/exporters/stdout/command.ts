@@ -1,23 +1,30 @@
 import { StdoutExporter } from './exporter.js';
 import { commonSettings, runDurationMs, type ExporterSettings, type LocalExporterCommand } from '../command.js';
-import { nonNegativeInt, positiveSeconds, signedSeconds } from '../parse.js';
+import { nonNegativeInt, positiveSeconds, untilStoppedSeconds } from '../parse.js';
 import { switchOption, valueOption } from '../../config/declared-options.js';
 import { FILTER_OPTIONS, filterHelp, filterSettings, type FilterSettings } from '../filter-options.js';
-import { listedSelection, selectionOptions, type SelectionSettings, type SelectionSpelling } from '../selection-options.js';
+import { CONTAINER_REGEX_OPTION, listedSelection, selectionOptions, type SelectionSettings, type SelectionSpelling } from '../selection-options.js';
 import type { SelectionOptions } from '../../core/process-selection.js';
 import { UsageError } from '../../core/errors.js';
 
 /**
  * Scaphandre's stdout spelling: `-p, --process-number` (5 by default) and `-r, --regex-filter`; the shared
- * names --max-top-consumers and --process-regex are accepted on the command line as their aliases. The
- * table lists the top n each step: no hold.
+ * names --max-top-consumers and --process-regex are accepted on the command line as their aliases, and so
+ * are Scaphandre 1.0's --processes and 0.5's --process and --regex. The table lists the top n each step: no hold.
  */
 const SPELLING: SelectionSpelling = {
   top: '-p, --process-number <n>',
-  topAliases: [{ flags: '--max-top-consumers <n>', why: 'the name the other exporters use' }],
+  topAliases: [
+    { flags: '--max-top-consumers <n>', why: 'the name the other exporters use' },
+    { flags: '--processes <n>', why: "Scaphandre 1.0's spelling" },
+    { flags: '--process <n>', why: "Scaphandre 0.5's spelling" },
+  ],
   topDefault: 5,
   include: '-r, --regex-filter <regex>',
-  includeAliases: [{ flags: '--process-regex <regex>', why: 'the name the other exporters use' }],
+  includeAliases: [
+    { flags: '--process-regex <regex>', why: 'the name the other exporters use' },
+    { flags: '--regex <regex>', why: "Scaphandre 0.5's spelling" },
+  ],
   holdDefault: 0,
 };
 
@@ -29,13 +36,14 @@ export interface StdoutSettings extends ExporterSettings, FilterSettings, Select
 }
 
 const OPTIONS = {
-  timeout: valueOption('-t, --timeout <seconds>', 'stop after this many seconds; negative = run until Ctrl-C', signedSeconds('-t/--timeout'), {
+  timeout: valueOption('-t, --timeout <seconds>', 'stop after this many seconds; 0 or negative = run until Ctrl-C', untilStoppedSeconds('-t/--timeout'), {
     unit: 'seconds',
     role: 'run-duration',
     default: 10,
   }),
   step: valueOption('-s, --step <seconds>', 'seconds between two measurements (decimals allowed)', positiveSeconds('-s/--step'), { unit: 'seconds', role: 'step', default: 2 }),
   ...selectionOptions(SPELLING),
+  containerRegex: CONTAINER_REGEX_OPTION,
   rawMetrics: switchOption('--raw-metrics', 'print every metric (name, labels, value) of every process instead of the table', { showDefault: true }),
   maxCmdlineLength: valueOption('--max-cmdline-length <n>', 'cap the cmdline label in --raw-metrics (0 = no cap)', nonNegativeInt('--max-cmdline-length'), {
     unit: 'characters',
@@ -57,14 +65,15 @@ export const stdoutCommand: LocalExporterCommand<StdoutSettings, typeof OPTIONS>
     'processes it does not list, so the column adds up to host power with the unattributed line.\n' +
     '--raw-metrics prints every process, as Scaphandre does.\n' +
     `${filterHelp(' (--raw-metrics only)')}\n` +
-    'Examples:\n  sudo scaph stdout -t 30 -s 1 -p 10 -r firefox\n  sudo scaph stdout -p 10 --exclude-process-regex \'^kworker\'\n',
+    'Examples:\n  sudo scaph stdout -t 30 -s 1 -p 10 -r firefox\n  sudo scaph stdout -p 10 --exclude-process-regex \'^kworker\'\n' +
+    '  sudo scaph stdout -t 0                      # until Ctrl-C (Scaphandre\'s "display top consumers infinitely")\n',
   settings: (v) => {
     const filter = filterSettings(v);
     if (filter.metricFilter !== null && !v.rawMetrics) {
       throw new UsageError('--keep-metrics, --drop-metrics and --drop-labels filter the metrics of --raw-metrics: add --raw-metrics (the table shows no metric names or labels)');
     }
     // -p has a default: the table always lists the top n.
-    const selection = listedSelection(v);
+    const selection = listedSelection(v, v.containers);
     return { ...commonSettings(v.step, v), ...filter, durationMs: runDurationMs(v.timeout), selection, rawMetrics: v.rawMetrics, maxCmdlineLength: v.maxCmdlineLength };
   },
   create: async (s) =>

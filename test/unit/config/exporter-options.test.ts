@@ -19,8 +19,8 @@ const REQUIRED: Record<string, Record<string, unknown>> = {
 
 /** The repeatable keys of each exporter: a new one is a decision, made here too. */
 const REPEATABLE: Record<string, readonly string[]> = {
-  stdout: ['drop_labels', 'drop_metrics', 'exclude_process_regex', 'keep_metrics', 'regex_filter'],
-  json: ['exclude_process_regex', 'process_regex'],
+  stdout: ['container_regex', 'drop_labels', 'drop_metrics', 'exclude_process_regex', 'keep_metrics', 'regex_filter'],
+  json: ['container_regex', 'exclude_process_regex', 'process_regex'],
   prometheus: ['drop_labels', 'drop_metrics', 'exclude_process_regex', 'keep_metrics', 'process_regex'],
   'prometheus-push': ['drop_labels', 'drop_metrics', 'exclude_process_regex', 'keep_metrics', 'process_regex'],
   'remote-write': ['drop_labels', 'drop_metrics', 'exclude_process_regex', 'header', 'keep_metrics', 'label', 'process_regex'],
@@ -36,6 +36,7 @@ const TWO_VALUES: Record<string, readonly [string, string]> = {
   drop_metrics: ['scaph_process_memory_.*', 'scaph_host_load_avg_.*'],
   process_regex: ['^nginx', 'python3?'],
   regex_filter: ['^nginx', 'python3?'],
+  container_regex: ['^web', 'db$'],
   exclude_process_regex: ['^kworker', '^ksoftirqd'],
   label: ['dc=par1', 'rack=r7'],
   header: ['X-Scope-OrgID=tenant', 'X-Other=1'],
@@ -43,8 +44,8 @@ const TWO_VALUES: Record<string, readonly [string, string]> = {
 };
 
 const keyOf = (o: Option): string => (o.long ?? o.flags).replace(/^--/, '').replace(/-/g, '_');
-/** stdout needs --raw-metrics for the filters. */
-const EXTRA: Record<string, Record<string, unknown>> = { stdout: { raw_metrics: true } };
+/** stdout needs --raw-metrics for the filters; --container-regex (stdout, json) needs --containers. */
+const EXTRA: Record<string, Record<string, unknown>> = { stdout: { raw_metrics: true, containers: true }, json: { containers: true } };
 const base = (spec: ExporterCommandSpec): Record<string, unknown> => ({ ...REQUIRED[spec.name], ...EXTRA[spec.name] });
 
 /** What commander gives for the same flags on a command line. */

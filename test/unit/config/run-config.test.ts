@@ -154,7 +154,7 @@ exporter:
       const path = write(name, yaml);
       expect(problems(path)).toEqual([
         `${path}:9: exporter[1].process_number: (stdout) -p/--process-number must be a positive whole number, got "many"`,
-        expect.stringMatching(new RegExp(`^${path}:10: exporter\\[1\\].color: \\(stdout\\) unknown key for a stdout exporter; valid keys: containers, `)),
+        expect.stringMatching(new RegExp(`^${path}:10: exporter\\[1\\].color: \\(stdout\\) unknown key for a stdout exporter; valid keys: container_regex, containers, `)),
       ]);
     }
     const good = write('good.yml', yaml.split('\n').slice(0, 7).join('\n'));
