@@ -3,10 +3,11 @@ import { isAbsolute, resolve } from 'node:path';
 import { Command, type Option, type OptionValues } from 'commander';
 import type { ExporterCommandSpec, ExporterSettings } from '../exporters/command.js';
 import { AliasOption, RepeatableOption } from '../exporters/parse.js';
-import { fsErrorCode, NotRegularFileError, readRegularFileSync } from '../core/bounded-fs.js';
+import { NotRegularFileError, readRegularFileSync } from '../core/bounded-fs.js';
 import { checkKeyPair } from '../net/tls.js';
 import { stepKeys } from './exporter-step.js';
 import { isTable, show } from './values.js';
+import { errorCodeOrText, errorText } from '../core/errors.js';
 
 /** A problem with one key of an [[exporter]] table (key null: the table as a whole). */
 export interface KeyIssue {
@@ -243,7 +244,7 @@ export function readSecret(path: string): string {
     return readRegularFileSync(path).toString('utf8').replace(/\r?\n$/, '');
   } catch (err) {
     if (err instanceof NotRegularFileError) throw new Error(`cannot read "${path}": it is ${err.kind}, not a regular file holding the value`);
-    throw new Error(`cannot read "${path}" (${fsErrorCode(err)}): check the path and that scaph's user may read it`);
+    throw new Error(`cannot read "${path}" (${errorCodeOrText(err)}): check the path and that scaph's user may read it`);
   }
 }
 
@@ -272,7 +273,7 @@ export function missingInputFiles(spec: ExporterCommandSpec, opts: OptionValues)
     try {
       checkKeyPair(readRegularFileSync(cert).toString('utf8'), readRegularFileSync(key).toString('utf8'), cert, key);
     } catch (err) {
-      issues.push({ key: 'key', message: err instanceof Error ? err.message : String(err) });
+      issues.push({ key: 'key', message: errorText(err) });
     }
   }
   return issues;

@@ -1,3 +1,4 @@
+import { errorText } from '../core/errors.js';
 import type { Exporter } from '../core/exporter.js';
 import type { Logger } from '../core/log.js';
 import type { Metric, MetricsViewOptions } from '../core/metrics.js';
@@ -390,8 +391,4 @@ class RequestTimeoutError extends Error {
     super(`no answer within ${timeoutMs} ms`);
     this.name = 'TimeoutError';
   }
-}
-
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

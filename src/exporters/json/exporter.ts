@@ -1,5 +1,5 @@
 import { closeSync, openSync, writeSync } from 'node:fs';
-import { ScaphError } from '../../core/errors.js';
+import { errorCodeOrText, ScaphError } from '../../core/errors.js';
 import type { Exporter } from '../../core/exporter.js';
 import { capCmdline } from '../../core/metrics.js';
 import { ProcessSelector, type Selection, type SelectionOptions } from '../../core/process-selection.js';
@@ -174,7 +174,7 @@ export class JsonExporter implements Exporter {
       if (this.options.file) this.fd = openSync(this.options.file, 'w');
       writeSync(this.fd, '[');
     } catch (err) {
-      throw new JsonOutputError(this.options.file, (err as NodeJS.ErrnoException).code ?? (err as Error).message);
+      throw new JsonOutputError(this.options.file, errorCodeOrText(err));
     }
   }
 
@@ -184,7 +184,7 @@ export class JsonExporter implements Exporter {
     try {
       writeSync(this.fd, `${this.count === 0 ? '\n' : ',\n'}${report}`);
     } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+      const code = errorCodeOrText(err);
       this.closed = true;
       // The reader of our stdout went away (`scaph json | head`): the run ends quietly, like any filter.
       this.end(code === 'EPIPE' ? null : new JsonOutputError(this.options.file, code));
@@ -199,7 +199,7 @@ export class JsonExporter implements Exporter {
     try {
       writeSync(this.fd, this.count === 0 ? ']\n' : '\n]\n');
     } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+      const code = errorCodeOrText(err);
       if (code !== 'EPIPE') throw new JsonOutputError(this.options.file, code);
     } finally {
       if (this.fd !== 1) closeSync(this.fd);

@@ -10,7 +10,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { promisify } from 'node:util';
 import { gzip as gzipCallback } from 'node:zlib';
-import { ScaphError } from '../../core/errors.js';
+import { errorText, ScaphError } from '../../core/errors.js';
 import type { Exporter } from '../../core/exporter.js';
 import type { Logger } from '../../core/log.js';
 import { applyMetricFilter } from '../../core/metric-filter.js';
@@ -223,7 +223,7 @@ export class PrometheusExporter implements Exporter {
         res.end(req.method === 'HEAD' ? undefined : scrape.body);
       },
       (err: unknown) => {
-        this.options.logger.error({ err: err instanceof Error ? err.message : String(err) }, 'rendering metrics failed');
+        this.options.logger.error({ err: errorText(err) }, 'rendering metrics failed');
         res.writeHead(500, { 'Content-Type': 'text/plain; charset=utf-8' }).end('rendering metrics failed; see scaph logs\n');
       },
     );

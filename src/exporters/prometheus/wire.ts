@@ -13,6 +13,7 @@ import type { OpenMetricsContentType, PrometheusContentType, Registry, RegistryC
 import { promClient } from '../../core/lazy-modules.cjs';
 import type { Logger } from '../../core/log.js';
 import type { Metric, MetricLabels } from '../../core/metrics.js';
+import { errorText } from '../../core/errors.js';
 
 export type ExpositionFormat = 'text' | 'openmetrics';
 
@@ -96,7 +97,7 @@ function addSeries(add: () => void, m: Metric, refuse: (m: Metric, reason: strin
   try {
     add();
   } catch (err) {
-    refuse(m, err instanceof Error ? err.message : String(err));
+    refuse(m, errorText(err));
   }
 }
 
