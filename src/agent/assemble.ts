@@ -1,4 +1,3 @@
-import type { RunConfig } from '../config/run-config.js';
 import type { Exporter } from '../core/exporter.js';
 import { agentHostname } from '../core/hostname.js';
 import type { Logger } from '../core/log.js';
@@ -11,6 +10,7 @@ import { createExporter } from './build-exporter.js';
 import { exporterIdentity, spoolKey } from './exporter-identity.js';
 import { Hangups } from './hangups.js';
 import { firstSampleMs, runPipeline } from './pipeline.js';
+import type { AgentPlan } from './plan.js';
 import { Reloader, sensorPlanOf } from './reload.js';
 import { machineSensorFactory, resolveSensorSettings, type ContainerSources, type SensorFactory, type SensorRequest } from './sensor.js';
 import { gridClockMs, hostSplayPlan, splayKey } from './splay.js';
@@ -23,9 +23,6 @@ export interface AgentGlobals {
   readonly header: boolean;
   readonly containerSources: ContainerSources;
 }
-
-/** What to run: the [sensor] step and settings, and the exporters (a lone subcommand is a one-entry plan). */
-export type AgentPlan = Pick<RunConfig, 'sensor' | 'exporters'>;
 
 export interface AgentDeps {
   /** Builds and starts the one sensor. Default: the machine sensor (and container lookup) of machineSensorFactory. */

@@ -30,7 +30,7 @@ import type { Logger } from '../core/log.js';
 import { ConfigError } from '../config/run-config.js';
 import type { CommandContext } from '../exporters/command.js';
 import type { SensorSettings } from '../sensors/settings.js';
-import type { AgentPlan } from './assemble.js';
+import type { AgentPlan } from './plan.js';
 import { buildExporter, withSpool, type BuiltExporter } from './build-exporter.js';
 import { exporterIdentity, exporterLabel, spoolKey } from './exporter-identity.js';
 import { HandoverExporter } from './handover.js';

@@ -6,14 +6,9 @@ import { AliasOption, RepeatableOption } from '../exporters/parse.js';
 import { NotRegularFileError, readRegularFileSync } from '../core/bounded-fs.js';
 import { checkKeyPair } from '../net/tls.js';
 import { stepKeys } from './exporter-step.js';
+import type { KeyIssue } from './key-issue.js';
 import { isTable, show } from './values.js';
 import { errorCodeOrText, errorText } from '../core/errors.js';
-
-/** A problem with one key of an [[exporter]] table (key null: the table as a whole). */
-export interface KeyIssue {
-  readonly key: string | null;
-  readonly message: string;
-}
 
 export interface ExporterArgs {
   /** The argv the file's keys stand for, e.g. ['--url', 'https://…', '--gzip']. Secrets included: never log it. */

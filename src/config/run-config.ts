@@ -6,7 +6,8 @@ import { pushTypes, type ExporterCommandSpec, type ExporterSettings } from '../e
 import { EXPORTER_COMMANDS } from '../exporters/index.js';
 import { NotRegularFileError, readRegularFileSync } from '../core/bounded-fs.js';
 import { errorCodeOrText, UsageError } from '../core/errors.js';
-import { exporterArgs, missingInputFiles, resolvePathKeys, type ExporterArgs, type KeyIssue } from './exporter-options.js';
+import { exporterArgs, missingInputFiles, resolvePathKeys, type ExporterArgs } from './exporter-options.js';
+import type { KeyIssue } from './key-issue.js';
 import { optionKey, splitStepKeys, type StepKeys } from './exporter-step.js';
 import { parseConfigText, type ConfigProblem, type ConfigSource, type KeyPath } from './source.js';
 import { durationMs, expandEnv, isTable, show, sizeBytes } from './values.js';
