@@ -3,15 +3,17 @@ import type { Exporter } from '../core/exporter.js';
 import type { Logger } from '../core/log.js';
 import type { PushExporter } from '../delivery/push-exporter.js';
 import { SpooledExporter } from '../delivery/spooled-exporter.js';
-import type { CommandContext } from '../exporters/command.js';
+import { MetricsView } from '../core/metrics-view.js';
+import { metricsViewOptions, type CommandContext, type ExporterContext } from '../exporters/command.js';
 
 /** An exporter as its spec builds it: a push exporter (which a spool may back) or a local one. */
 export type BuiltExporter = { readonly push: true; readonly exporter: PushExporter } | { readonly push: false; readonly exporter: Exporter };
 
-/** Builds one [[exporter]]'s exporter (reads its TLS and secret files); no spool yet. */
+/** Builds one [[exporter]]'s exporter with its own metrics view (reads its TLS and secret files); no spool yet. */
 export async function buildExporter(e: ExporterConfig, ctx: CommandContext): Promise<BuiltExporter> {
   const spec = e.spec;
-  return spec.push ? { push: true, exporter: await spec.create(e.settings, ctx) } : { push: false, exporter: await spec.create(e.settings, ctx) };
+  const exporterCtx: ExporterContext = { ...ctx, view: new MetricsView(metricsViewOptions(e.settings, ctx.version)) };
+  return spec.push ? { push: true, exporter: await spec.create(e.settings, exporterCtx) } : { push: false, exporter: await spec.create(e.settings, exporterCtx) };
 }
 
 /** The exporter with its disk spool in front, when it has one (opening the spool takes its lock). */

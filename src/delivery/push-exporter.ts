@@ -1,8 +1,8 @@
 import { errorText } from '../core/errors.js';
 import type { Exporter } from '../core/exporter.js';
 import type { Logger } from '../core/log.js';
-import type { Metric, MetricsViewOptions } from '../core/metrics.js';
-import { metricsView } from '../core/metrics-view.js';
+import type { Metric } from '../core/metric-families.js';
+import { MetricsView } from '../core/metrics-view.js';
 import type { Sample } from '../core/sample.js';
 import { DEFAULT_FAILURE_LOG, FailureLog, type FailureLogOptions } from './failure-log.js';
 import { classifyNetworkError, type Outcome } from './outcome.js';
@@ -15,10 +15,8 @@ import type { QueuedSample, Transport } from './transport.js';
 
 export interface PushExporterOptions {
   readonly logger: Logger;
-  /** Passed to sampleToMetrics (qemu, containers, cmdline cap, process selector). */
-  readonly metricsView?: MetricsViewOptions;
-  /** scaph's version, for the scaph_self_version metric. */
-  readonly version?: string;
+  /** The exporter's metrics view: its metrics (selection, filters, version) and its delivery self-metrics. Default: every process, no filter, no version. */
+  readonly view?: MetricsView;
   /** Queue cap in samples (steps). 1 = "latest wins" (Pushgateway). Default 1000. */
   readonly maxQueueSamples?: number;
   /** Queue cap in (approximate) bytes. Default 64 MiB. */
@@ -107,7 +105,7 @@ class PushExporterImpl<Batch> implements PushExporter {
   private readonly maxAgeMs: number | null;
   private readonly backoff: BackoffOptions;
   private readonly maxRetryAfterMs: number;
-  private readonly view: MetricsViewOptions;
+  private readonly view: MetricsView;
   /** In-flight entries evicted by a full queue: counted when their request ends (sent or dropped). */
   private evictedInFlight = 0;
   private seq = 0;
@@ -140,7 +138,7 @@ class PushExporterImpl<Batch> implements PushExporter {
     this.maxAgeMs = options.maxAgeMs ?? null;
     this.backoff = options.backoff ?? DEFAULT_BACKOFF;
     this.maxRetryAfterMs = options.maxRetryAfterMs ?? Math.max(MAX_RETRY_AFTER_MS, this.backoff.maxDelayMs);
-    this.view = options.metricsView ?? {};
+    this.view = options.view ?? new MetricsView();
   }
 
   async start(): Promise<void> {
@@ -149,7 +147,7 @@ class PushExporterImpl<Batch> implements PushExporter {
 
   export(sample: Sample): void {
     if (this.stopping) return;
-    const metrics = metricsView(sample, this.view, this.options.version ?? '');
+    const metrics = this.view.metrics(sample);
     const entry: Entry = {
       seq: this.seq++,
       timestampMs: sample.timestampMs,
@@ -351,7 +349,7 @@ class PushExporterImpl<Batch> implements PushExporter {
     // Strictly increasing even if the wall clock steps back: receivers reject out-of-order samples
     // (Prometheus refuses the whole request), which would take the batch's real data down with it.
     this.selfTimestampMs = Math.max(this.now(), this.selfTimestampMs + 1);
-    const self: QueuedSample = { timestampMs: this.selfTimestampMs, metrics: this.stats.toMetrics(this.now()), vanished: [], endedProcesses: [] };
+    const self: QueuedSample = { timestampMs: this.selfTimestampMs, metrics: this.view.deliveryMetrics(this.name, this.stats.figures(this.now())), vanished: [], endedProcesses: [] };
     return [...entries, self];
   }
 

@@ -1,4 +1,4 @@
-import type { Metric } from '../core/metrics.js';
+import type { Metric } from '../core/metric-families.js';
 import type { EndedProcess } from '../core/sample.js';
 import type { Outcome } from './outcome.js';
 

@@ -1,6 +1,9 @@
 import type { Command, OptionValues } from 'commander';
 import type { Exporter } from '../core/exporter.js';
 import type { Logger } from '../core/log.js';
+import type { MetricFilter } from '../core/metric-filter.js';
+import type { MetricsView, MetricsViewOptions } from '../core/metrics-view.js';
+import type { SelectionOptions } from '../core/process-selection.js';
 import type { PushExporter } from '../delivery/push-exporter.js';
 import type { BackoffOptions } from '../delivery/retry.js';
 
@@ -9,6 +12,12 @@ export interface CommandContext {
   readonly logger: Logger;
   readonly hostname: string;
   readonly version: string;
+}
+
+/** What one exporter's create gets: the agent's context and the exporter's own metrics view. */
+export interface ExporterContext extends CommandContext {
+  /** Where the exporter gets its metrics (and its process selection) from: built from its settings by metricsViewOptions. */
+  readonly view: MetricsView;
 }
 
 /** What every exporter's typed settings hold, whatever else they hold. */
@@ -26,6 +35,13 @@ export interface ExporterSettings {
    * on unless --no-splay (`splay = false`). Absent: off.
    */
   readonly splay?: boolean;
+  // How its metrics view labels, selects and filters (metricsViewOptions); absent: no cap, every process, no filter.
+  /** Cap on the cmdline label (--max-cmdline-length); 0 = no cap. */
+  readonly maxCmdlineLength?: number;
+  /** The process selection (selection-options.ts); null = every process. */
+  readonly selection?: SelectionOptions | null;
+  /** The metric and label filters (filter-options.ts); null = everything goes out. */
+  readonly metricFilter?: MetricFilter | null;
 }
 
 /** What every push exporter's settings hold besides: the delivery core's retry waits (--min-backoff, --max-backoff). */
@@ -62,7 +78,7 @@ interface CommandSpecBase<S extends ExporterSettings> {
 /** An exporter that prints, serves or writes locally: its delivery does not go through the delivery core. */
 export interface LocalExporterCommand<S extends ExporterSettings = ExporterSettings> extends CommandSpecBase<S> {
   readonly push: false;
-  create(settings: S, ctx: CommandContext): Promise<Exporter>;
+  create(settings: S, ctx: ExporterContext): Promise<Exporter>;
 }
 
 /**
@@ -71,7 +87,7 @@ export interface LocalExporterCommand<S extends ExporterSettings = ExporterSetti
  */
 export interface PushExporterCommand<S extends ExporterSettings = ExporterSettings> extends CommandSpecBase<S> {
   readonly push: true;
-  create(settings: S, ctx: CommandContext): Promise<PushExporter>;
+  create(settings: S, ctx: ExporterContext): Promise<PushExporter>;
 }
 
 /** One exporter subcommand: its capabilities, options, typed settings and how to build the exporter. */
@@ -83,6 +99,22 @@ export type ExporterCommandSpec<S extends ExporterSettings = ExporterSettings> =
  */
 export function commonSettings(values: OptionValues, stepKey = 'step'): ExporterSettings {
   return { stepMs: (values[stepKey] as number) * 1000, durationMs: null, qemu: values['qemu'] === true, containers: values['containers'] === true };
+}
+
+/**
+ * The one place an exporter's metrics view options are made: from its settings (qemu, containers, the
+ * cmdline cap, the process selection, the filters) and scaph's version. The agent builds each exporter's
+ * MetricsView with it (src/agent/build-exporter.ts).
+ */
+export function metricsViewOptions(s: ExporterSettings, version: string): MetricsViewOptions {
+  return {
+    qemu: s.qemu,
+    containers: s.containers,
+    maxCmdlineLength: s.maxCmdlineLength ?? 0,
+    selection: s.selection ?? null,
+    filter: s.metricFilter ?? null,
+    version,
+  };
 }
 
 /** A run-duration option's value (s) as ms; negative = until stopped (null). */

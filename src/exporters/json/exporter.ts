@@ -2,14 +2,15 @@ import { closeSync, openSync, writeSync } from 'node:fs';
 import { errorCodeOrText, ScaphError } from '../../core/errors.js';
 import type { Exporter } from '../../core/exporter.js';
 import { capCmdline } from '../../core/metrics.js';
-import { ProcessSelector, type Selection, type SelectionOptions } from '../../core/process-selection.js';
+import type { MetricsView } from '../../core/metrics-view.js';
+import { everyProcess, type Selection } from '../../core/process-selection.js';
 import type { ContainerInfo, ProcessSample, Sample } from '../../core/sample.js';
 
 export interface JsonExporterOptions extends JsonReportOptions {
   /** File to write the JSON array to; null = stdout. */
   readonly file: string | null;
-  /** Which processes a report lists (-m, -r, …); the rest go into its `others`. */
-  readonly selection: SelectionOptions;
+  /** Which processes a report lists (-m, -r, …: its selection); the rest go into its `others`. */
+  readonly view: MetricsView;
 }
 
 export interface JsonReportOptions {
@@ -162,11 +163,8 @@ export class JsonExporter implements Exporter {
   private count = 0;
   private closed = false;
   private end: (err: ScaphError | null) => void = () => undefined;
-  private readonly selector: ProcessSelector;
-
   constructor(private readonly options: JsonExporterOptions) {
     this.ended = new Promise((resolve) => (this.end = resolve));
-    this.selector = new ProcessSelector(options.selection);
   }
 
   async start(): Promise<void> {
@@ -180,7 +178,7 @@ export class JsonExporter implements Exporter {
 
   export(sample: Sample): void {
     if (this.closed) return;
-    const report = JSON.stringify(sampleToJsonReport(sample, this.selector.select(sample), this.options));
+    const report = JSON.stringify(sampleToJsonReport(sample, this.options.view.select(sample) ?? everyProcess(sample), this.options));
     try {
       writeSync(this.fd, `${this.count === 0 ? '\n' : ',\n'}${report}`);
     } catch (err) {

@@ -2,10 +2,10 @@ import { PrometheusExporter } from './exporter.js';
 import { commonSettings, type ExporterSettings, type LocalExporterCommand } from '../command.js';
 import { UsageError } from '../../core/errors.js';
 import { nonNegativeInt, port, positiveSeconds, urlPathSuffix } from '../parse.js';
-import { addFilterOptions, FILTER_HELP, filterSettings, type FilterSettings } from '../filter-options.js';
-import { addSelectionOptions, selectionSettings, selectorFor, selectionHelp, type SelectionSettings } from '../selection-options.js';
+import { addFilterOptions, FILTER_HELP, filterSettings } from '../filter-options.js';
+import { addSelectionOptions, selectionSettings, selectionHelp } from '../selection-options.js';
 
-export interface PrometheusSettings extends ExporterSettings, FilterSettings, SelectionSettings {
+export interface PrometheusSettings extends ExporterSettings {
   readonly address: string;
   readonly port: number;
   readonly suffix: string;
@@ -53,8 +53,7 @@ export const prometheusCommand: LocalExporterCommand<PrometheusSettings> = {
       address: s.address,
       port: s.port,
       suffix: s.suffix,
-      metricsView: { qemu: s.qemu, containers: s.containers, maxCmdlineLength: s.maxCmdlineLength, metricFilter: s.metricFilter, selector: selectorFor(s.selection) },
-      version: ctx.version,
+      view: ctx.view,
       logger: ctx.logger,
       announce: (line) => process.stderr.write(`scaph: ${line}\n`),
       healthMaxAgeMs: s.healthMaxAgeMs,

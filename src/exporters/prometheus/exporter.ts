@@ -13,8 +13,8 @@ import { gzip as gzipCallback } from 'node:zlib';
 import { errorText, ScaphError } from '../../core/errors.js';
 import type { Exporter } from '../../core/exporter.js';
 import type { Logger } from '../../core/log.js';
-import { applyMetricFilter } from '../../core/metric-filter.js';
-import { sampleToMetrics, type Metric, type MetricsViewOptions } from '../../core/metrics.js';
+import type { Metric } from '../../core/metric-families.js';
+import type { MetricsView } from '../../core/metrics-view.js';
 import type { Sample } from '../../core/sample.js';
 import { contentTypeOf, negotiateFormat, renderMetrics, warnRefusedOnce, type ExpositionFormat, type RefusedListener } from './wire.js';
 
@@ -25,9 +25,8 @@ export interface PrometheusExporterOptions {
   readonly port: number;
   /** Metrics path without slashes, e.g. "metrics". */
   readonly suffix: string;
-  readonly metricsView: MetricsViewOptions;
-  /** Value of scaph_self_version's version label; empty = no version metric. */
-  readonly version: string;
+  /** Where a scrape's metrics come from (selection, filters, scaph_self_version). */
+  readonly view: MetricsView;
   readonly logger: Logger;
   /** `/healthz` answers 503 once the latest sample is older than this, ms. Default 15 s (3 default steps). */
   readonly healthMaxAgeMs?: number;
@@ -55,7 +54,7 @@ const gzip = promisify(gzipCallback);
 
 interface RenderCache {
   readonly sample: Sample;
-  metrics: Metric[] | null;
+  metrics: readonly Metric[] | null;
   readonly texts: Map<ExpositionFormat, Promise<string>>;
   readonly gzipped: Map<ExpositionFormat, Promise<Buffer>>;
 }
@@ -121,7 +120,7 @@ export class PrometheusExporter implements Exporter {
   export(sample: Sample): void {
     // The selection advances every step, scraped or not: its hold counts steps, and a process's energy
     // goes to others for exactly the steps it was not selected. A scrape then renders with this step's selection.
-    this.options.metricsView.selector?.select(sample);
+    this.options.view.select(sample);
     this.cache = { sample, metrics: null, texts: new Map(), gzipped: new Map() };
     this.lastSampleMs = performance.now();
     this.stallLogged = false;
@@ -152,8 +151,7 @@ export class PrometheusExporter implements Exporter {
     if (!cache) return null;
     let text = cache.texts.get(format);
     if (!text) {
-      const view = this.options.metricsView;
-      cache.metrics ??= applyMetricFilter(sampleToMetrics(cache.sample, view, this.options.version), view.metricFilter);
+      cache.metrics ??= this.options.view.metrics(cache.sample);
       this.renders += 1;
       text = renderMetrics(cache.metrics, format, this.refused);
       cache.texts.set(format, text);

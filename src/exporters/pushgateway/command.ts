@@ -3,11 +3,11 @@ import { PushgatewayExporter } from './transport.js';
 import type { PushExporterCommand, PushSettings } from '../command.js';
 import { addBackoffOptions, BACKOFF_HELP, pushSettings } from '../backoff.js';
 import { addSplayOption, SPLAY_HELP } from '../splay-option.js';
-import { addFilterOptions, FILTER_HELP, filterSettings, type FilterSettings } from '../filter-options.js';
+import { addFilterOptions, FILTER_HELP, filterSettings } from '../filter-options.js';
 import { destinationPort, nonNegativeInt, positiveSeconds, urlPathSuffix } from '../parse.js';
-import { addSelectionOptions, selectionSettings, selectorFor, selectionHelp, type SelectionSettings } from '../selection-options.js';
+import { addSelectionOptions, selectionSettings, selectionHelp } from '../selection-options.js';
 
-export interface PushgatewaySettings extends PushSettings, FilterSettings, SelectionSettings {
+export interface PushgatewaySettings extends PushSettings {
   readonly baseUrl: string;
   readonly suffix: string;
   readonly job: string;
@@ -73,7 +73,7 @@ export const prometheusPushCommand: PushExporterCommand<PushgatewaySettings> = {
       deleteOnExit: s.deleteOnExit,
       logger: ctx.logger,
       delivery: { backoff: s.backoff },
-      metricsView: { qemu: s.qemu, containers: s.containers, maxCmdlineLength: s.maxCmdlineLength, metricFilter: s.metricFilter, selector: selectorFor(s.selection) },
+      view: ctx.view,
     }),
 };
 

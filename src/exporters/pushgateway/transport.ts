@@ -7,7 +7,8 @@
  */
 import type { Registry, RegistryContentType } from 'prom-client';
 import type { Logger } from '../../core/log.js';
-import type { Metric, MetricsViewOptions } from '../../core/metrics.js';
+import type { Metric } from '../../core/metric-families.js';
+import type { MetricsView } from '../../core/metrics-view.js';
 import type { Sample } from '../../core/sample.js';
 import { classifyHttp, classifyNetworkError, type Outcome } from '../../delivery/outcome.js';
 import { createPushExporter, type PushExporter, type PushExporterOptions, type SettleListener } from '../../delivery/push-exporter.js';
@@ -108,9 +109,9 @@ export interface PushgatewayExporterOptions {
   readonly pushgateway: PushgatewayOptions;
   readonly deleteOnExit: boolean;
   readonly logger: Logger;
-  readonly metricsView?: MetricsViewOptions;
+  readonly view?: MetricsView;
   /** Delivery tuning (the backoff from --min-backoff/--max-backoff; tests); the queue is always one sample. */
-  readonly delivery?: Omit<PushExporterOptions, 'logger' | 'metricsView' | 'version' | 'maxQueueSamples'>;
+  readonly delivery?: Omit<PushExporterOptions, 'logger' | 'view' | 'maxQueueSamples'>;
 }
 
 /**
@@ -129,8 +130,7 @@ export class PushgatewayExporter implements PushExporter {
     this.push = createPushExporter(this.transport, {
       ...options.delivery,
       logger: options.logger,
-      version: options.pushgateway.version,
-      ...(options.metricsView ? { metricsView: options.metricsView } : {}),
+      ...(options.view ? { view: options.view } : {}),
       maxQueueSamples: 1,
       maxSamplesPerSend: 1,
     });

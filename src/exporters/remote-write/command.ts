@@ -4,12 +4,12 @@ import { PUSH_DEFAULTS, type PushExporter } from '../../delivery/push-exporter.j
 import { createRemoteWriteExporter, type RemoteWriteAuth } from './transport.js';
 import { readSecretFile } from '../../net/secret.js';
 import { loadTls } from '../../net/tls.js';
-import type { CommandContext, PushExporterCommand, PushSettings } from '../command.js';
+import type { ExporterContext, PushExporterCommand, PushSettings } from '../command.js';
 import { addBackoffOptions, BACKOFF_HELP, pushSettings } from '../backoff.js';
 import { addSplayOption, SPLAY_HELP } from '../splay-option.js';
-import { addFilterOptions, FILTER_HELP, filterSettings, type FilterSettings } from '../filter-options.js';
+import { addFilterOptions, FILTER_HELP, filterSettings } from '../filter-options.js';
 import { keyValue, nonNegativeInt, positiveInt, positiveSeconds, RepeatableOption } from '../parse.js';
-import { addSelectionOptions, selectionSettings, selectorFor, selectionHelp, type SelectionSettings } from '../selection-options.js';
+import { addSelectionOptions, selectionSettings, selectionHelp } from '../selection-options.js';
 
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
@@ -25,7 +25,7 @@ export interface RemoteWriteAuthFlags {
   readonly basicAuthPasswordFile?: string | undefined;
 }
 
-export interface RemoteWriteSettings extends PushSettings, FilterSettings, RemoteWriteAuthFlags, SelectionSettings {
+export interface RemoteWriteSettings extends PushSettings, RemoteWriteAuthFlags {
   readonly url: string;
   readonly job: string;
   readonly labels: Readonly<Record<string, string>>;
@@ -113,7 +113,7 @@ function settings(opts: OptionValues): RemoteWriteSettings {
   };
 }
 
-async function create(s: RemoteWriteSettings, ctx: CommandContext): Promise<PushExporter> {
+async function create(s: RemoteWriteSettings, ctx: ExporterContext): Promise<PushExporter> {
   const tls = await loadTls({ caFile: s.caFile, certFile: s.certFile, keyFile: s.keyFile, insecure: s.insecure });
   return createRemoteWriteExporter(
     {
@@ -129,8 +129,7 @@ async function create(s: RemoteWriteSettings, ctx: CommandContext): Promise<Push
     },
     {
       logger: ctx.logger,
-      version: ctx.version,
-      metricsView: { qemu: s.qemu, containers: s.containers, maxCmdlineLength: s.maxCmdlineLength, metricFilter: s.metricFilter, selector: selectorFor(s.selection) },
+      view: ctx.view,
       maxQueueSamples: s.queueMaxSamples,
       maxSamplesPerSend: s.maxSamplesPerSend,
       maxAgeMs: s.maxAgeMs,

@@ -3,12 +3,12 @@ import { UsageError } from '../../core/errors.js';
 import { loadTls, type TlsOptions } from '../../net/tls.js';
 import type { PushExporter } from '../../delivery/push-exporter.js';
 import { createRiemannExporter, RIEMANN_DEFAULTS, RiemannTransport } from './transport.js';
-import type { CommandContext, PushExporterCommand, PushSettings } from '../command.js';
+import type { ExporterContext, PushExporterCommand, PushSettings } from '../command.js';
 import { addBackoffOptions, BACKOFF_HELP, pushSettings } from '../backoff.js';
 import { addSplayOption, SPLAY_HELP } from '../splay-option.js';
-import { addFilterOptions, FILTER_HELP, filterSettings, type FilterSettings } from '../filter-options.js';
+import { addFilterOptions, FILTER_HELP, filterSettings } from '../filter-options.js';
 import { addAlias, collect, destinationPort, nonNegativeInt, positiveInt, positiveSeconds, RepeatableOption } from '../parse.js';
-import { addSelectionOptions, selectionSettings, selectorFor, selectionHelp, type SelectionSettings } from '../selection-options.js';
+import { addSelectionOptions, selectionSettings, selectionHelp } from '../selection-options.js';
 
 const DEFAULT_ADDRESS = 'localhost';
 
@@ -93,7 +93,7 @@ export function checkRiemannFlags(opts: OptionValues): RiemannFlags {
   return { address: address ?? DEFAULT_ADDRESS, mtls, tls: tls || mtls, caFile, certFile, keyFile };
 }
 
-export interface RiemannSettings extends PushSettings, FilterSettings, RiemannFlags, SelectionSettings {
+export interface RiemannSettings extends PushSettings, RiemannFlags {
   readonly port: number;
   readonly ttlS: number;
   readonly tags: readonly string[];
@@ -121,7 +121,7 @@ function riemannSettings(opts: OptionValues): RiemannSettings {
   };
 }
 
-async function createRiemannExporterFrom(s: RiemannSettings, ctx: CommandContext): Promise<PushExporter> {
+async function createRiemannExporterFrom(s: RiemannSettings, ctx: ExporterContext): Promise<PushExporter> {
   const tls: TlsOptions | null = s.tls ? await loadTls({ caFile: s.caFile, certFile: s.certFile, keyFile: s.keyFile }) : null;
   const transport = new RiemannTransport({
     host: s.address,
@@ -140,8 +140,7 @@ async function createRiemannExporterFrom(s: RiemannSettings, ctx: CommandContext
   return createRiemannExporter(transport, s.ttlS, {
     stepMs: s.stepMs,
     logger: ctx.logger,
-    version: ctx.version,
-    metricsView: { qemu: s.qemu, containers: s.containers, maxCmdlineLength: s.maxCmdlineLength, metricFilter: s.metricFilter, selector: selectorFor(s.selection) },
+    view: ctx.view,
     backoff: s.backoff,
   });
 }

@@ -18,7 +18,7 @@
  * encoded `{…}` of a label object is reused while consecutive metrics share it (the metrics view gives
  * the five series of one process the same labels object).
  */
-import type { Metric, MetricLabels } from '../../core/metrics.js';
+import type { Metric, MetricLabels } from '../../core/metric-families.js';
 import { AsciiBuilder } from './ascii-builder.js';
 
 export interface Warp10FormatOptions {

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../../src/core/log.js';
+import { MetricsView } from '../../../src/core/metrics-view.js';
 import type { Sample } from '../../../src/core/sample.js';
 import { groupingKeySegment, groupUrl, PushgatewayExporter } from '../../../src/exporters/pushgateway/transport.js';
 import { makeProcess, makeSample } from '../../support/fixtures/sample.js';
@@ -19,7 +20,7 @@ function exporterFor(job: string, instance: string, deleteOnExit: boolean): Push
     pushgateway: { baseUrl: pg.baseUrl, suffix: 'metrics', job, instance, version: '0.1.0', timeoutMs: 2000 },
     deleteOnExit,
     logger: silentLogger(),
-    metricsView: { maxCmdlineLength: 256 },
+    view: new MetricsView({ maxCmdlineLength: 256 }),
     delivery: { backoff: { minDelayMs: 100, maxDelayMs: 300 } },
   });
 }

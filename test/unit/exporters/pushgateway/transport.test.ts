@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Metric } from '../../../../src/core/metrics.js';
+import type { Metric } from '../../../../src/core/metric-families.js';
 import { PushgatewayTransport } from '../../../../src/exporters/pushgateway/transport.js';
 import type { RefusedSeries } from '../../../../src/exporters/prometheus/wire.js';
 
