@@ -6,7 +6,7 @@ import type { Sensor } from '../core/sensor.js';
 import type { CommandContext } from '../exporters/command.js';
 import type { SensorSettings } from '../sensors/settings.js';
 import { VERSION } from '../core/version.js';
-import { createExporter } from './build-exporter.js';
+import { attachExporter } from './attach.js';
 import { exporterIdentity, spoolKey } from './exporter-identity.js';
 import { Hangups } from './hangups.js';
 import { firstSampleMs, runPipeline } from './pipeline.js';
@@ -74,7 +74,7 @@ async function assembleAndRun(plan: AgentPlan, globals: AgentGlobals, logger: Lo
   for (const e of plan.exporters) {
     qemu ||= e.settings.qemu;
     containers ||= e.settings.containers;
-    exporters.push(new SteppedExporter(await createExporter(e, ctx), e.stepMs, plan.sensor.stepMs, gridClockMs, splay.gridOf(e)));
+    exporters.push(new SteppedExporter(await attachExporter(e, ctx), e.stepMs, plan.sensor.stepMs, gridClockMs, splay.gridOf(e)));
   }
   const settings = resolveSensorSettings(globals.sensor, plan.sensor);
   const stopDeadlineMs = run.stopDeadlineMs ?? 10_000;

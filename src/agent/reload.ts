@@ -31,7 +31,7 @@ import { ConfigError } from '../config/run-config.js';
 import type { CommandContext } from '../exporters/command.js';
 import type { SensorSettings } from '../sensors/settings.js';
 import type { AgentPlan } from './plan.js';
-import { buildExporter, withSpool, type BuiltExporter } from './build-exporter.js';
+import { buildExporter, withSpool, type BuiltExporter } from './attach.js';
 import { exporterIdentity, exporterLabel, spoolKey } from './exporter-identity.js';
 import { HandoverExporter } from './handover.js';
 import type { Hangups } from './hangups.js';

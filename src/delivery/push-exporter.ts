@@ -36,8 +36,6 @@ export interface PushExporterOptions {
   readonly maxRetryAfterMs?: number;
   /** Append the scaph_delivery_* self-metrics to every batch. Default true. */
   readonly selfMetrics?: boolean;
-  /** Fill QueuedSample.vanished (for staleness markers). Default false. */
-  readonly trackVanishedSeries?: boolean;
   readonly failureLog?: FailureLogOptions;
   /**
    * How often the delivery summary line comes, ms. Default 10 minutes (DELIVERY_SUMMARY_EVERY_MS; tests
@@ -47,6 +45,9 @@ export interface PushExporterOptions {
   /** Wall clock, ms (tests). */
   readonly now?: () => number;
 }
+
+/** What an exporter's spec tunes of its delivery core; the rest (logger, view, backoff) is the agent's (src/agent/attach.ts). */
+export type DeliveryTuning = Pick<PushExporterOptions, 'maxQueueSamples' | 'maxQueueBytes' | 'maxSamplesPerSend' | 'maxAgeMs' | 'timeoutMs'>;
 
 /** Told when the core is done with queued entries; a disk spool acknowledges its records with it. */
 export interface SettleListener {
@@ -132,7 +133,7 @@ class PushExporterImpl<Batch> implements PushExporter {
     this.now = options.now ?? Date.now;
     this.failures = new FailureLog(options.logger, this.stats, options.failureLog ?? DEFAULT_FAILURE_LOG, this.now);
     this.summary = new DeliverySummaryLog(options.logger, this.stats, transport.target, options.summaryEveryMs ?? deliverySummaryEveryMs(), this.now);
-    this.vanished = options.trackVanishedSeries ? new VanishedSeriesTracker() : null;
+    this.vanished = transport.marksVanishedSeries === true ? new VanishedSeriesTracker() : null;
     this.maxPerSend = Math.max(1, options.maxSamplesPerSend ?? PUSH_DEFAULTS.maxSamplesPerSend);
     this.timeoutMs = options.timeoutMs ?? PUSH_DEFAULTS.timeoutMs;
     this.maxAgeMs = options.maxAgeMs ?? null;
@@ -174,13 +175,16 @@ class PushExporterImpl<Batch> implements PushExporter {
     return this.stopped;
   }
 
+  /** Flushes within the deadline, less the transport's share (closeShare), which close() then gets with what is left. */
   private async stopWithin(deadlineMs: number): Promise<void> {
+    const startedMs = performance.now();
     this.stopping = true;
     this.wake?.();
     const loop = this.loop ?? Promise.resolve();
+    const flushMs = Math.max(0, deadlineMs) * (1 - Math.min(1, Math.max(0, this.transport.closeShare ?? 0)));
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<'deadline'>((resolve) => {
-      timer = setTimeout(() => resolve('deadline'), Math.max(0, deadlineMs));
+      timer = setTimeout(() => resolve('deadline'), flushMs);
     });
     const how = await Promise.race([loop.then(() => 'flushed' as const), deadline]);
     clearTimeout(timer);
@@ -199,7 +203,7 @@ class PushExporterImpl<Batch> implements PushExporter {
     }
     this.summary.final();
     this.notifyIdle();
-    await this.transport.close?.();
+    await this.transport.close?.(Math.max(0, deadlineMs - (performance.now() - startedMs)));
   }
 
   attachSpool(listener: SettleListener): void {

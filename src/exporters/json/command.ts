@@ -54,14 +54,10 @@ export const jsonCommand: LocalExporterCommand<JsonSettings> = {
     resources: opts['resources'] === true,
     maxCmdlineLength: opts['maxCmdlineLength'] as number,
   }),
-  create: async (s, ctx) =>
-    new JsonExporter({
-      file: s.file,
-      view: ctx.view,
-      resources: s.resources,
-      containers: s.containers,
-      maxCmdlineLength: s.maxCmdlineLength,
-    }),
+  create: async (s, ctx) => ({
+    kind: 'local',
+    exporter: new JsonExporter({ file: s.file, view: ctx.view, resources: s.resources, containers: s.containers, maxCmdlineLength: s.maxCmdlineLength }),
+  }),
 };
 
 /** Scaphandre's json accepts -s 0 with --step-nano; allow 0 here and check the sum in stepMsFrom. */

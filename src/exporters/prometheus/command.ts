@@ -48,8 +48,9 @@ export const prometheusCommand: LocalExporterCommand<PrometheusSettings> = {
     selection: selectionSettings(opts),
     healthMaxAgeMs: ((opts['healthMaxAge'] as number | undefined) ?? 3 * (opts['step'] as number)) * 1000,
   }),
-  create: async (s, ctx) =>
-    new PrometheusExporter({
+  create: async (s, ctx) => ({
+    kind: 'local',
+    exporter: new PrometheusExporter({
       address: s.address,
       port: s.port,
       suffix: s.suffix,
@@ -58,6 +59,7 @@ export const prometheusCommand: LocalExporterCommand<PrometheusSettings> = {
       announce: (line) => process.stderr.write(`scaph: ${line}\n`),
       healthMaxAgeMs: s.healthMaxAgeMs,
     }),
+  }),
 };
 
 const parseSuffix = urlPathSuffix('-s/--suffix');

@@ -1,5 +1,5 @@
 import { UsageError } from '../../core/errors.js';
-import { PushgatewayExporter } from './transport.js';
+import { PUSHGATEWAY_DELIVERY, PushgatewayTransport } from './transport.js';
 import type { PushExporterCommand, PushSettings } from '../command.js';
 import { addBackoffOptions, BACKOFF_HELP, pushSettings } from '../backoff.js';
 import { addSplayOption, SPLAY_HELP } from '../splay-option.js';
@@ -58,9 +58,10 @@ export const prometheusPushCommand: PushExporterCommand<PushgatewaySettings> = {
       selection: selectionSettings(opts),
     };
   },
-  create: async (s, ctx) =>
-    new PushgatewayExporter({
-      pushgateway: {
+  create: async (s, ctx) => ({
+    kind: 'push',
+    transport: new PushgatewayTransport(
+      {
         baseUrl: s.baseUrl,
         suffix: s.suffix,
         job: s.job,
@@ -69,12 +70,12 @@ export const prometheusPushCommand: PushExporterCommand<PushgatewaySettings> = {
         // A push slower than the step is superseded by the next sample anyway.
         timeoutMs: Math.min(10_000, Math.max(1000, s.stepMs)),
         tls: s.tlsCheck ? undefined : { rejectUnauthorized: false },
+        deleteOnExit: s.deleteOnExit,
       },
-      deleteOnExit: s.deleteOnExit,
-      logger: ctx.logger,
-      delivery: { backoff: s.backoff },
-      view: ctx.view,
-    }),
+      ctx.logger,
+    ),
+    delivery: PUSHGATEWAY_DELIVERY,
+  }),
 };
 
 function scheme(value: string): string {

@@ -1,10 +1,10 @@
 import type { Command, OptionValues } from 'commander';
 import { UsageError } from '../../core/errors.js';
-import { PUSH_DEFAULTS, type PushExporter } from '../../delivery/push-exporter.js';
-import { createRemoteWriteExporter, type RemoteWriteAuth } from './transport.js';
+import { PUSH_DEFAULTS } from '../../delivery/push-exporter.js';
+import { RemoteWriteTransport, type RemoteWriteAuth } from './transport.js';
 import { readSecretFile } from '../../net/secret.js';
 import { loadTls } from '../../net/tls.js';
-import type { ExporterContext, PushExporterCommand, PushSettings } from '../command.js';
+import type { ExporterContext, PushExporterCommand, PushOutput, PushSettings } from '../command.js';
 import { addBackoffOptions, BACKOFF_HELP, pushSettings } from '../backoff.js';
 import { addSplayOption, SPLAY_HELP } from '../splay-option.js';
 import { addFilterOptions, FILTER_HELP, filterSettings } from '../filter-options.js';
@@ -113,30 +113,20 @@ function settings(opts: OptionValues): RemoteWriteSettings {
   };
 }
 
-async function create(s: RemoteWriteSettings, ctx: ExporterContext): Promise<PushExporter> {
+async function create(s: RemoteWriteSettings, ctx: ExporterContext): Promise<PushOutput> {
   const tls = await loadTls({ caFile: s.caFile, certFile: s.certFile, keyFile: s.keyFile, insecure: s.insecure });
-  return createRemoteWriteExporter(
-    {
-      url: s.url,
-      version: ctx.version,
-      timeoutMs: s.timeoutMs,
-      job: s.job,
-      instance: ctx.hostname,
-      extraLabels: s.labels,
-      headers: s.headers,
-      auth: await authFrom(s),
-      tls,
-    },
-    {
-      logger: ctx.logger,
-      view: ctx.view,
-      maxQueueSamples: s.queueMaxSamples,
-      maxSamplesPerSend: s.maxSamplesPerSend,
-      maxAgeMs: s.maxAgeMs,
-      timeoutMs: s.timeoutMs,
-      backoff: s.backoff,
-    },
-  );
+  const transport = new RemoteWriteTransport({
+    url: s.url,
+    version: ctx.version,
+    timeoutMs: s.timeoutMs,
+    job: s.job,
+    instance: ctx.hostname,
+    extraLabels: s.labels,
+    headers: s.headers,
+    auth: await authFrom(s),
+    tls,
+  });
+  return { kind: 'push', transport, delivery: { maxQueueSamples: s.queueMaxSamples, maxSamplesPerSend: s.maxSamplesPerSend, maxAgeMs: s.maxAgeMs, timeoutMs: s.timeoutMs } };
 }
 
 /** Bearer or basic auth from files, else from the environment; both at once is a usage error. */

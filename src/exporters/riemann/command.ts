@@ -1,9 +1,8 @@
 import type { OptionValues } from 'commander';
 import { UsageError } from '../../core/errors.js';
 import { loadTls, type TlsOptions } from '../../net/tls.js';
-import type { PushExporter } from '../../delivery/push-exporter.js';
-import { createRiemannExporter, RIEMANN_DEFAULTS, RiemannTransport } from './transport.js';
-import type { ExporterContext, PushExporterCommand, PushSettings } from '../command.js';
+import { riemannDelivery, RIEMANN_DEFAULTS, RiemannTransport } from './transport.js';
+import type { ExporterContext, PushExporterCommand, PushOutput, PushSettings } from '../command.js';
 import { addBackoffOptions, BACKOFF_HELP, pushSettings } from '../backoff.js';
 import { addSplayOption, SPLAY_HELP } from '../splay-option.js';
 import { addFilterOptions, FILTER_HELP, filterSettings } from '../filter-options.js';
@@ -57,7 +56,7 @@ export const riemannCommand: PushExporterCommand<RiemannSettings> = {
           'Riemann\'s index then keeps the last socket per host; --per-socket-services keeps each (service =~ "scaph_socket_power_microwatts%").\n',
       ),
   settings: riemannSettings,
-  create: createRiemannExporterFrom,
+  create: createRiemannTransport,
 };
 
 export interface RiemannFlags {
@@ -121,7 +120,7 @@ function riemannSettings(opts: OptionValues): RiemannSettings {
   };
 }
 
-async function createRiemannExporterFrom(s: RiemannSettings, ctx: ExporterContext): Promise<PushExporter> {
+async function createRiemannTransport(s: RiemannSettings, ctx: ExporterContext): Promise<PushOutput> {
   const tls: TlsOptions | null = s.tls ? await loadTls({ caFile: s.caFile, certFile: s.certFile, keyFile: s.keyFile }) : null;
   const transport = new RiemannTransport({
     host: s.address,
@@ -137,10 +136,5 @@ async function createRiemannExporterFrom(s: RiemannSettings, ctx: ExporterContex
     connectTimeoutMs: s.connectTimeoutMs,
     logger: ctx.logger,
   });
-  return createRiemannExporter(transport, s.ttlS, {
-    stepMs: s.stepMs,
-    logger: ctx.logger,
-    view: ctx.view,
-    backoff: s.backoff,
-  });
+  return { kind: 'push', transport, delivery: riemannDelivery(s.ttlS, s.stepMs) };
 }

@@ -66,11 +66,8 @@ export const stdoutCommand: LocalExporterCommand<StdoutSettings> = {
       maxCmdlineLength: opts['maxCmdlineLength'] as number,
     };
   },
-  create: async (s, ctx) =>
-    new StdoutExporter({
-      selection: s.selection,
-      rawMetrics: s.rawMetrics,
-      view: ctx.view,
-      write: (text) => process.stdout.write(text),
-    }),
+  create: async (s, ctx) => ({
+    kind: 'local',
+    exporter: new StdoutExporter({ selection: s.selection, rawMetrics: s.rawMetrics, view: ctx.view, write: (text) => process.stdout.write(text) }),
+  }),
 };

@@ -1,5 +1,4 @@
 import { UsageError } from '../../core/errors.js';
-import { createPushExporter } from '../../delivery/push-exporter.js';
 import { readSecretFile } from '../../net/secret.js';
 import { Warp10Transport, warp10BaseUrl, WARP10_DEFAULTS } from './transport.js';
 import type { PushExporterCommand, PushSettings } from '../command.js';
@@ -74,7 +73,7 @@ export const warp10Command: PushExporterCommand<Warp10Settings> = {
       userAgent: `scaph/${ctx.version}`,
       logger: ctx.logger,
     });
-    return createPushExporter(transport, { logger: ctx.logger, view: ctx.view, backoff: s.backoff });
+    return { kind: 'push', transport };
   },
 };
 

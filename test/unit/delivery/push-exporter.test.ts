@@ -205,13 +205,14 @@ describe('createPushExporter', () => {
     const batches: (readonly QueuedSample[])[] = [];
     const t: Transport<readonly QueuedSample[]> = {
       name: 'capture',
+      marksVanishedSeries: true,
       encode: (e) => e,
       send: async (b) => {
         batches.push(b);
         return { kind: 'ok' };
       },
     };
-    const ex = createPushExporter(t, opts({ trackVanishedSeries: true, maxSamplesPerSend: 1 }));
+    const ex = createPushExporter(t, opts({ maxSamplesPerSend: 1 }));
     await ex.start();
     ex.export(syntheticSample({ timestampMs: T0, processes: [{ pid: 7, exe: 'burn', powerUw: 5 }] }));
     await ex.idle();
@@ -241,6 +242,7 @@ describe('self-metrics timestamps', () => {
     const selfTs: number[] = [];
     const t: Transport<readonly QueuedSample[]> = {
       name: 'capture',
+      marksVanishedSeries: true,
       encode: (e) => e,
       send: async (b) => {
         selfTs.push(b[b.length - 1]?.timestampMs ?? 0);

@@ -6,7 +6,8 @@ import snappy from 'snappy';
 import { afterEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../../../src/core/log.js';
 import { MetricsView } from '../../../../src/core/metrics-view.js';
-import { createRemoteWriteExporter } from '../../../../src/exporters/remote-write/transport.js';
+import { createPushExporter } from '../../../../src/delivery/push-exporter.js';
+import { RemoteWriteTransport } from '../../../../src/exporters/remote-write/transport.js';
 import { decodeWriteRequest, type PromTimeSeries } from '../../../support/oracles/remote-write.js';
 import { selectionOptions } from '../../../support/fixtures/selection.js';
 import { syntheticSample } from '../../../support/fixtures/synthetic-sample.js';
@@ -48,8 +49,8 @@ function markers(body: Buffer): number {
 describe('remote-write with --max-top-consumers', () => {
   it('sends the selected processes and the others, and ends a leaving process with staleness markers', async () => {
     sink = await startRecordingHttpServer();
-    const ex = createRemoteWriteExporter(
-      { url: `http://127.0.0.1:${sink.port}/api/v1/write`, version: 't', timeoutMs: 3000, job: 'scaph', instance: 'h', extraLabels: {} },
+    const ex = createPushExporter(
+      new RemoteWriteTransport({ url: `http://127.0.0.1:${sink.port}/api/v1/write`, version: 't', timeoutMs: 3000, job: 'scaph', instance: 'h', extraLabels: {} }),
       { logger: silentLogger(), view: new MetricsView({ selection: selectionOptions({ maxTopConsumers: 2, holdSteps: 1 }) }), selfMetrics: false },
     );
     await ex.start();
