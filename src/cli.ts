@@ -8,15 +8,20 @@ import { createLogger, LOG_FORMATS, writeStderrLine, type LogFormat, type Logger
 import type { AttributionModel } from './core/sample.js';
 import type { ExporterCommandSpec } from './exporters/command.js';
 import { EXPORTER_COMMANDS } from './exporters/index.js';
-import { collect, positiveSeconds } from './exporters/parse.js';
+import { guardOptionValues, wattsPerCpu, wholeNumberUpTo } from './exporters/parse.js';
 import { ATTRIBUTION_MODELS } from './sensors/attribution.js';
 import { DEFAULT_DOCKER_SOCKET } from './sensors/containers/docker.js';
+import { nodeName, podLabelKeys } from './sensors/containers/kubernetes-options.js';
 import { DEFAULT_POWERCAP_PATH, SENSOR_KINDS, VM_POWERCAP_PATH, type SensorKind } from './sensors/settings.js';
 import { VERSION } from './core/version.js';
 
-/** Scaphandre's sensor buffer sizes: scaph has no such buffer, so they are accepted and have no effect. */
+/**
+ * Scaphandre's sensor buffer sizes: scaph has no such buffer, so they are accepted and have no effect. They
+ * take what Scaphandre takes (a u16 of kB): a value it would refuse is a mistake here too.
+ */
 const SOCKET_BUFFER_FLAG = '--sensor-buffer-per-socket-max-kB';
 const DOMAIN_BUFFER_FLAG = '--sensor-buffer-per-domain-max-kB';
+const MAX_BUFFER_KB = 65_535;
 
 /** An exporter command has no config to re-read: SIGHUP keeps its terminal meaning. */
 const EXPORTER_SIGNALS_HELP =
@@ -77,12 +82,16 @@ export function buildProgram(
     .option('--no-header', "don't print the banner on stderr")
     .option('--docker-socket <path>', 'with --containers: Docker Engine API socket for container names and images', DEFAULT_DOCKER_SOCKET)
     .option('--no-docker', 'with --containers: do not ask Docker for container names (cgroup ids only)')
-    .option('--kubernetes-node <name>', 'with --containers in a pod: this node\'s name (default $NODE_NAME, else the hostname)')
-    .option('--kubernetes-pod-label <key>', 'with --containers in a pod: copy this pod label as kubernetes_pod_label_<key> (repeatable)', collect)
-    .option('--estimate-idle-watts-per-cpu <watts>', 'estimate sensor: watts per logical CPU when idle (default 0.74)', positiveSeconds('--estimate-idle-watts-per-cpu'))
-    .option('--estimate-max-watts-per-cpu <watts>', 'estimate sensor: watts per logical CPU at 100 % (default 3.5)', positiveSeconds('--estimate-max-watts-per-cpu'))
-    .option(`${SOCKET_BUFFER_FLAG} <kB>`, "accepted for Scaphandre's unit files; no effect (scaph keeps one reading per counter, no buffer)")
-    .option(`${DOMAIN_BUFFER_FLAG} <kB>`, "accepted for Scaphandre's unit files; no effect (scaph keeps one reading per counter, no buffer)")
+    .option('--kubernetes-node <name>', 'with --containers in a pod: this node\'s name (default $NODE_NAME, else the hostname)', nodeName('--kubernetes-node'))
+    .option(
+      '--kubernetes-pod-label <key>',
+      'with --containers in a pod: copy this pod label as kubernetes_pod_label_<key> (repeatable; characters other than letters, digits and _ become _, and two keys that become one label are refused)',
+      podLabelKeys('--kubernetes-pod-label'),
+    )
+    .option('--estimate-idle-watts-per-cpu <watts>', 'estimate sensor: watts per logical CPU when idle (default 0.74)', wattsPerCpu('--estimate-idle-watts-per-cpu'))
+    .option('--estimate-max-watts-per-cpu <watts>', 'estimate sensor: watts per logical CPU at 100 % (default 3.5)', wattsPerCpu('--estimate-max-watts-per-cpu'))
+    .option(`${SOCKET_BUFFER_FLAG} <kB>`, "accepted for Scaphandre's unit files (0-65535); no effect (scaph keeps one reading per counter, no buffer)", wholeNumberUpTo(SOCKET_BUFFER_FLAG, MAX_BUFFER_KB))
+    .option(`${DOMAIN_BUFFER_FLAG} <kB>`, "accepted for Scaphandre's unit files (0-65535); no effect (scaph keeps one reading per counter, no buffer)", wholeNumberUpTo(DOMAIN_BUFFER_FLAG, MAX_BUFFER_KB))
     .addHelpText(
       'after',
       '\nExamples:\n' +
@@ -94,13 +103,14 @@ export function buildProgram(
         EXPORTER_SIGNALS_HELP,
     );
 
+  guardOptionValues(program);
   for (const spec of EXPORTER_COMMANDS) {
-    const sub = spec.configure(program.command(spec.name).description(spec.summary)).addHelpText('after', EXPORTER_SIGNALS_HELP);
+    const sub = guardOptionValues(spec.configure(program.command(spec.name).description(spec.summary))).addHelpText('after', EXPORTER_SIGNALS_HELP);
     sub.version(VERSION, '-V, --version', 'print the version').exitOverride().action(async (opts: OptionValues) => {
       await onRun(spec, opts, globalsFrom(program.opts()));
     });
   }
-  configureRunCommand(program.command('run'))
+  guardOptionValues(configureRunCommand(program.command('run')))
     .version(VERSION, '-V, --version', 'print the version')
     .exitOverride()
     .action(async (opts: OptionValues) => onRunConfig(opts, globalsFrom(program.opts())));

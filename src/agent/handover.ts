@@ -1,5 +1,5 @@
 import type { ScaphError } from '../core/errors.js';
-import type { Exporter } from '../core/exporter.js';
+import type { Exporter, MissedStep } from '../core/exporter.js';
 import type { Sample } from '../core/sample.js';
 
 /** How long one slice of the hand-over may keep the event loop (the sampling loop must not skip a tick). */
@@ -17,7 +17,8 @@ const SLICE_MS = 5;
 export class HandoverExporter implements Exporter {
   readonly ended: Promise<ScaphError | null>;
   private target: Exporter | null = null;
-  private held: Sample[] = [];
+  /** Samples, and steps without one, in the order they came. */
+  private held: Array<Sample | MissedStep> = [];
   private next = 0;
   private failed = false;
   private resolveEnded: (target: Exporter) => void = () => undefined;
@@ -26,7 +27,7 @@ export class HandoverExporter implements Exporter {
     this.ended = new Promise<Exporter>((resolve) => (this.resolveEnded = resolve)).then((target) => target.ended ?? new Promise<never>(() => undefined));
   }
 
-  /** Samples held and not handed over yet. */
+  /** Samples (and steps without one) held and not handed over yet. */
   get holding(): number {
     return this.held.length - this.next;
   }
@@ -38,6 +39,14 @@ export class HandoverExporter implements Exporter {
     if (this.failed) return;
     if (this.target && this.holding === 0) this.target.export(sample);
     else this.held.push(sample);
+  }
+
+  /** A step without a sample is held in its place among the samples: the exporter withdraws what came before it. */
+  missed(step: MissedStep): boolean {
+    if (this.failed) return false;
+    if (this.target && this.holding === 0) return this.target.missed?.(step) ?? false;
+    this.held.push(step);
+    return false;
   }
 
   /** `target` is started: it gets the samples held, oldest first, and every one after. */
@@ -56,7 +65,11 @@ export class HandoverExporter implements Exporter {
     const target = this.target;
     if (!target) return;
     const until = performance.now() + SLICE_MS;
-    while (this.next < this.held.length && performance.now() < until) target.export(this.held[this.next++] as Sample);
+    while (this.next < this.held.length && performance.now() < until) {
+      const item = this.held[this.next++] as Sample | MissedStep;
+      if (isMissedStep(item)) target.missed?.(item);
+      else target.export(item);
+    }
     if (this.holding > 0) {
       setImmediate(() => this.handOver());
       return;
@@ -67,7 +80,8 @@ export class HandoverExporter implements Exporter {
 
   /** The exporter could not be built or started: from now on samples go nowhere. Returns how many held ones are lost. */
   fail(): number {
-    const lost = this.holding;
+    let lost = 0;
+    for (let i = this.next; i < this.held.length; i++) if (!isMissedStep(this.held[i] as Sample | MissedStep)) lost += 1;
     this.held = [];
     this.next = 0;
     this.failed = true;
@@ -78,4 +92,8 @@ export class HandoverExporter implements Exporter {
     await this.drained();
     await this.target?.stop(deadlineMs);
   }
+}
+
+function isMissedStep(item: Sample | MissedStep): item is MissedStep {
+  return 'reason' in item;
 }

@@ -1,5 +1,5 @@
 import { errorText } from '../core/errors.js';
-import type { Exporter } from '../core/exporter.js';
+import type { Exporter, MissedStep } from '../core/exporter.js';
 import type { Logger } from '../core/log.js';
 import type { Sample } from '../core/sample.js';
 import { MeasurementUnavailableError, type Sensor } from '../core/sensor.js';
@@ -42,7 +42,8 @@ const OVERRUN_LOG_EVERY_MS = 60_000;
  * tick is at firstTickMs; without splay the anchor is that tick, with splay it is the first grid tick
  * (tick 2), and a new step or phase (a reload) moves it to the next tick, on the new grid with splay.
  *
- * A reading that fails (power not measurable, procfs unreadable) publishes nothing for that step; the
+ * A reading that fails (power not measurable, procfs unreadable) publishes nothing for that step, and
+ * every exporter is told (Exporter.missed: one that presents a latest sample as current withdraws it); the
  * loop carries on. It says so once when readings start failing (again when the reason changes, except
  * while power is unavailable) and once when they recover, with the number of steps skipped.
  */
@@ -221,6 +222,7 @@ export class Scheduler {
   private readingFailed(err: unknown): void {
     this.failedReadings += 1;
     const error = errorText(err);
+    this.dispatchMissed({ timestampMs: Date.now(), reason: error });
     const failing = this.failing;
     if (failing) {
       failing.steps += 1;
@@ -240,6 +242,16 @@ export class Scheduler {
       { skippedSteps: failing.steps, failedForMs: Math.round(this.elapsedMs() - failing.sinceMs) },
       'readings work again: publishing resumes',
     );
+  }
+
+  private dispatchMissed(step: MissedStep): void {
+    for (const exporter of this.exporters) {
+      try {
+        exporter.missed?.(step);
+      } catch (err) {
+        this.options.logger.error({ exporter: exporter.name, err: errorText(err) }, 'exporter failed on a step without a sample');
+      }
+    }
   }
 
   private dispatch(sample: Sample): void {

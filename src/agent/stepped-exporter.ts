@@ -1,5 +1,5 @@
 import type { ScaphError } from '../core/errors.js';
-import type { Exporter } from '../core/exporter.js';
+import type { Exporter, MissedStep } from '../core/exporter.js';
 import type { Sample } from '../core/sample.js';
 import { gridClockMs, gridPointAfter, gridPointAtOrAfter, type SplayGrid } from './splay.js';
 
@@ -123,6 +123,18 @@ export class SteppedExporter implements Exporter {
     this.held = null;
     if (held) this.inner.export(held);
     if (sample) this.inner.export(sample);
+  }
+
+  /**
+   * A step without a sample reaches the exporter whatever its step: the figure it holds is no longer
+   * current. One that withdrew its figures gets the next sample at once, not up to a whole step of its own
+   * later: without a grid its schedule starts again there; on a grid that sample is overdue (it goes at
+   * once) and the one after is due at the following grid point, as after any gap.
+   */
+  missed(step: MissedStep): boolean {
+    const withdrew = this.inner.missed?.(step) ?? false;
+    if (withdrew) this.dueMs = this.grid ? Number.NEGATIVE_INFINITY : null;
+    return withdrew;
   }
 
   stop(deadlineMs: number): Promise<void> {

@@ -2,7 +2,8 @@ import { accessSync, constants, statSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { Command, type Option, type OptionValues } from 'commander';
 import type { ExporterCommandSpec, ExporterSettings } from '../exporters/command.js';
-import { AliasOption, RepeatableOption } from '../exporters/parse.js';
+import { AliasOption, guardOptionValues, RepeatableOption, valueProblem } from '../exporters/parse.js';
+import { quoted } from '../core/quoted.js';
 import { NotRegularFileError, readRegularFileSync } from '../core/bounded-fs.js';
 import { checkKeyPair } from '../net/tls.js';
 import { stepKeys } from './exporter-step.js';
@@ -32,7 +33,8 @@ const RUN_DURATION_REFUSAL = 'scaph run runs until stopped: remove "timeout" (or
 
 /** A commander Command with the subcommand's own options, parsing quietly (errors come back as values). */
 export function specCommand(spec: ExporterCommandSpec): Command {
-  const cmd = spec.configure(new Command(spec.name));
+  // The same guard as on the command line (cli.ts): a key's value goes through the same parsers.
+  const cmd = guardOptionValues(spec.configure(new Command(spec.name)));
   cmd.exitOverride().configureOutput({ writeErr: () => undefined, writeOut: () => undefined, outputError: () => undefined });
   return cmd;
 }
@@ -156,10 +158,18 @@ export function exporterArgs(spec: ExporterCommandSpec, table: Readonly<Record<s
       continue;
     }
     let value = raw;
-    if (!option && name.endsWith('-file') && byName.get(name.slice(0, -5))?.required) {
-      option = byName.get(name.slice(0, -5));
+    const target = !option && name.endsWith('-file') ? byName.get(name.slice(0, -5)) : undefined;
+    if (target?.required) {
+      option = target;
+      // The option is given (by file), even when the file cannot be read: not also "missing required key".
+      given.add(target.attributeName());
+      const problem = valueFileProblem(raw);
+      if (problem !== null) {
+        issues.push({ key, message: problem });
+        continue;
+      }
       try {
-        value = readFile(String(raw));
+        value = readFile(raw as string);
       } catch (err) {
         issues.push({ key, message: (err as Error).message });
         continue;
@@ -211,6 +221,8 @@ function optionTokens(o: Option, name: string, value: unknown): string[] | strin
   let previous: unknown = o.defaultValue;
   for (const item of items) {
     if (!isScalarValue(item)) return `must be a string, a number, or a list of them, got ${show(item)}`;
+    // true/false are for switches; a value option given one is a mistake (`address = true` was the host "true").
+    if (typeof item === 'boolean') return `takes a value (${o.flags}), not ${String(item)}`;
     const text = String(item);
     if (o.argChoices && !o.argChoices.includes(text)) return `must be one of ${o.argChoices.join(', ')}, got ${show(text)}`;
     try {
@@ -233,13 +245,23 @@ function isScalarValue(v: unknown): v is string | number | boolean {
   return typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean';
 }
 
+/**
+ * Why an `X_file` value cannot name the file to read, or null: it must be a path, with the guard every value
+ * has (valueProblem). A path with a newline broke the "cannot read" line in two, one with an escape sequence
+ * wrote it to the terminal, and 5,000 characters made a line as long.
+ */
+function valueFileProblem(raw: unknown): string | null {
+  if (typeof raw !== 'string') return `must be the path of a file holding the value, got ${show(raw)}`;
+  return valueProblem(raw);
+}
+
 /** Reads a secret or value file for `X_file` keys: trailing newline trimmed; the message never shows content. */
 export function readSecret(path: string): string {
   try {
     return readRegularFileSync(path).toString('utf8').replace(/\r?\n$/, '');
   } catch (err) {
-    if (err instanceof NotRegularFileError) throw new Error(`cannot read "${path}": it is ${err.kind}, not a regular file holding the value`);
-    throw new Error(`cannot read "${path}" (${errorCodeOrText(err)}): check the path and that scaph's user may read it`);
+    if (err instanceof NotRegularFileError) throw new Error(`cannot read ${quoted(path)}: it is ${err.kind}, not a regular file holding the value`);
+    throw new Error(`cannot read ${quoted(path)} (${errorCodeOrText(err)}): check the path and that scaph's user may read it`);
   }
 }
 

@@ -12,7 +12,9 @@ import { optionKey, splitStepKeys, type StepKeys } from './exporter-step.js';
 import { parseConfigText, type ConfigProblem, type ConfigSource, type KeyPath } from './source.js';
 import { durationMs, expandEnv, isTable, show, sizeBytes } from './values.js';
 import type { AttributionModel } from '../core/sample.js';
+import { MAX_SECONDS, MAX_WATTS_PER_CPU, valueProblem } from '../exporters/parse.js';
 import { ATTRIBUTION_MODELS } from '../sensors/attribution.js';
+import { CCF_IDLE_WATTS_PER_CPU, CCF_MAX_WATTS_PER_CPU } from '../sensors/estimate.js';
 import { SENSOR_KINDS, type SensorKind, type SensorSettings } from '../sensors/settings.js';
 
 /**
@@ -78,7 +80,8 @@ export const SPOOL_DEFAULTS = { maxBytes: 1024 ** 3, maxAgeMs: 24 * 3_600_000 } 
 /** Exporters whose delivery goes through the delivery core's queue, so a disk spool can back it (their spec says so). */
 export const PUSH_TYPES: ReadonlySet<string> = pushTypes(EXPORTER_COMMANDS);
 
-const SENSOR_KEYS = [
+/** The keys [sensor] takes (the bad-input suite feeds each of them bad values). */
+export const SENSOR_KEYS: readonly string[] = [
   'kind',
   'powercap_path',
   'procfs_path',
@@ -91,7 +94,7 @@ const SENSOR_KEYS = [
   'estimate_max_watts_per_cpu',
 ];
 /** Keys of an [[exporter]] that are not options of its subcommand (the step keys are taken out apart: splitStepKeys). */
-const RUN_KEYS = ['type', 'spool_dir', 'spool_max_bytes', 'spool_max_age'];
+export const RUN_KEYS: readonly string[] = ['type', 'spool_dir', 'spool_max_bytes', 'spool_max_age'];
 
 export interface LoadOptions {
   readonly env?: NodeJS.ProcessEnv;
@@ -281,6 +284,9 @@ function sensorConfig(raw: unknown, report: Report, paths: PathResolver): Writte
     const v = optionalString(t, k, at, report);
     return v === undefined ? undefined : resolvePath(paths, at(k), v);
   };
+  const idle = optionalWattsPerCpu(t, 'estimate_idle_watts_per_cpu', at, report);
+  const max = optionalWattsPerCpu(t, 'estimate_max_watts_per_cpu', at, report);
+  checkEstimate(idle, max, at, report);
   return {
     kind: kind as SensorKind | undefined,
     powercapPath: path('powercap_path'),
@@ -289,10 +295,17 @@ function sensorConfig(raw: unknown, report: Report, paths: PathResolver): Writte
     attribution: ATTRIBUTION_MODELS.includes(attribution as AttributionModel) ? (attribution as AttributionModel) : undefined,
     reapedChildren: optionalBoolean(t, 'reaped_children', at, report),
     vm: optionalBoolean(t, 'vm', at, report),
-    stepMs: t['step'] === undefined ? null : (convert(t['step'], durationMs, at('step'), report) ?? null),
-    estimateIdleWattsPerCpu: optionalPositive(t, 'estimate_idle_watts_per_cpu', at, report),
-    estimateMaxWattsPerCpu: optionalPositive(t, 'estimate_max_watts_per_cpu', at, report),
+    stepMs: t['step'] === undefined ? null : (convert(t['step'], sensorStepMs, at('step'), report) ?? null),
+    estimateIdleWattsPerCpu: idle,
+    estimateMaxWattsPerCpu: max,
   };
+}
+
+/** [sensor] step: a duration, at most what one timer waits (as every step flag). */
+function sensorStepMs(value: unknown): number {
+  const ms = durationMs(value);
+  if (ms > MAX_SECONDS * 1000) throw new Error(`must be at most ${MAX_SECONDS} seconds (about 24.8 days), got ${show(value)}`);
+  return ms;
 }
 
 /** An [[exporter]] as validated: no settings when its keys had problems (then the file is refused). */
@@ -431,6 +444,11 @@ function spoolConfig(
     report(at('spool_dir'), `must be a directory path, got ${show(dir)}`);
     return null;
   }
+  const problem = valueProblem(dir);
+  if (problem !== null) {
+    report(at('spool_dir'), problem);
+    return null;
+  }
   return {
     dir: resolvePath(paths, at('spool_dir'), dir),
     maxBytes: t['spool_max_bytes'] === undefined ? SPOOL_DEFAULTS.maxBytes : (convert(t['spool_max_bytes'], sizeBytes, at('spool_max_bytes'), report) ?? 0),
@@ -450,8 +468,14 @@ function convert<T>(value: unknown, fn: (v: unknown) => T, path: KeyPath, report
 function optionalString(t: Readonly<Record<string, unknown>>, k: string, at: (k: string) => KeyPath, report: Report): string | undefined {
   const v = t[k];
   if (v === undefined) return undefined;
-  if (typeof v === 'string' && v !== '') return v;
-  report(at(k), `must be a non-empty string, got ${show(v)}`);
+  if (typeof v !== 'string') {
+    report(at(k), `must be a non-empty string, got ${show(v)}`);
+    return undefined;
+  }
+  // The guard every flag has (parse.ts): not empty, not huge, no control character.
+  const problem = valueProblem(v);
+  if (problem === null) return v;
+  report(at(k), problem);
   return undefined;
 }
 
@@ -462,10 +486,26 @@ function optionalBoolean(t: Readonly<Record<string, unknown>>, k: string, at: (k
   return undefined;
 }
 
-function optionalPositive(t: Readonly<Record<string, unknown>>, k: string, at: (k: string) => KeyPath, report: Report): number | undefined {
+/** Watts per logical CPU of the estimate, as --estimate-*-watts-per-cpu takes them (above 0, at most MAX_WATTS_PER_CPU). */
+function optionalWattsPerCpu(t: Readonly<Record<string, unknown>>, k: string, at: (k: string) => KeyPath, report: Report): number | undefined {
   const v = t[k];
   if (v === undefined) return undefined;
-  if (typeof v === 'number' && Number.isFinite(v) && v > 0) return v;
-  report(at(k), `must be a positive number, got ${show(v)}`);
+  if (typeof v === 'number' && v > 0 && v <= MAX_WATTS_PER_CPU) return v;
+  report(at(k), `must be a number of watts per logical CPU above 0 and at most ${MAX_WATTS_PER_CPU}, got ${show(v)}`);
   return undefined;
+}
+
+/**
+ * The estimate's two coefficients together, defaults filled in: idle above max is refused by --check as it
+ * is at start (the estimate would not build), naming both keys.
+ */
+function checkEstimate(idle: number | undefined, max: number | undefined, at: (k: string) => KeyPath, report: Report): void {
+  if (idle === undefined && max === undefined) return;
+  const idleW = idle ?? CCF_IDLE_WATTS_PER_CPU;
+  const maxW = max ?? CCF_MAX_WATTS_PER_CPU;
+  if (idleW <= maxW) return;
+  report(
+    at(max === undefined ? 'estimate_idle_watts_per_cpu' : 'estimate_max_watts_per_cpu'),
+    `estimate_idle_watts_per_cpu (${idleW} W${idle === undefined ? ', the default' : ''}) is above estimate_max_watts_per_cpu (${maxW} W${max === undefined ? ', the default' : ''}): a CPU cannot draw less at 100 % than idle`,
+  );
 }

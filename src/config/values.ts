@@ -1,3 +1,5 @@
+import { quoted } from '../core/quoted.js';
+
 /** Value helpers for the config file: ${ENV} references, durations and sizes. Each throws an Error whose
  *  message completes "<key>: ...". */
 
@@ -27,17 +29,21 @@ function unsetHint(name: string): string {
 const DURATION = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?$/;
 const DURATION_MS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
-/** A number of seconds, or a string like "500ms", "30s", "15m", "24h", "7d"; returns ms (> 0). */
+/**
+ * A number of seconds, or a string like "500ms", "30s", "15m", "24h", "7d"; returns ms (> 0), at most
+ * 2^53 - 1: beyond, the milliseconds are no longer exact (spool_max_age = 1e16 was taken).
+ */
 export function durationMs(value: unknown): number {
-  if (typeof value === 'number' && Number.isFinite(value) && value > 0) return value * 1000;
-  if (typeof value === 'string') {
-    const m = DURATION.exec(value.trim());
-    if (m?.[1]) {
-      const ms = Number(m[1]) * (DURATION_MS[m[2] ?? 's'] ?? 1000);
-      if (ms > 0) return ms;
-    }
-  }
+  const ms = typeof value === 'number' && Number.isFinite(value) && value > 0 ? value * 1000 : typeof value === 'string' ? writtenDurationMs(value) : 0;
+  if (ms > Number.MAX_SAFE_INTEGER) throw new Error(`must be at most ${Number.MAX_SAFE_INTEGER} ms (2^53 - 1, about 285,000 years), got ${show(value)}`);
+  if (ms > 0) return ms;
   throw new Error(`must be a positive number of seconds or a duration like "500ms", "30s", "24h", "7d", got ${show(value)}`);
+}
+
+/** "30s" as ms; 0 when it is not a duration. */
+function writtenDurationMs(value: string): number {
+  const m = DURATION.exec(value.trim());
+  return m?.[1] ? Number(m[1]) * (DURATION_MS[m[2] ?? 's'] ?? 1000) : 0;
 }
 
 const SIZE = /^(\d+(?:\.\d+)?)\s*(B|KB|MB|GB|KiB|MiB|GiB|K|M|G)?$/i;
@@ -54,21 +60,26 @@ const SIZE_BYTES: Readonly<Record<string, number>> = {
   gib: 1024 ** 3,
 };
 
-/** A number of bytes, or a string like "512MiB", "1G", "200MB"; returns bytes (> 0, whole). */
+/**
+ * A number of bytes, or a string like "512MiB", "1G", "200MB"; returns bytes (> 0, whole), at most 2^53 - 1
+ * (8 PiB): beyond, whole numbers are not exact ("9007199254740993" was taken as ...992).
+ */
 export function sizeBytes(value: unknown): number {
-  if (typeof value === 'number' && Number.isInteger(value) && value > 0) return value;
-  if (typeof value === 'string') {
-    const m = SIZE.exec(value.trim());
-    if (m?.[1]) {
-      const bytes = Math.floor(Number(m[1]) * (SIZE_BYTES[(m[2] ?? 'b').toLowerCase()] ?? 1));
-      if (bytes > 0) return bytes;
-    }
-  }
+  const bytes = typeof value === 'number' && Number.isInteger(value) ? value : typeof value === 'string' ? writtenSizeBytes(value) : 0;
+  if (bytes > Number.MAX_SAFE_INTEGER) throw new Error(`must be at most ${Number.MAX_SAFE_INTEGER} bytes (2^53 - 1, 8 PiB), got ${show(value)}`);
+  if (bytes > 0) return bytes;
   throw new Error(`must be a size in bytes or like "512MiB", "1GiB", "200MB", got ${show(value)}`);
 }
 
+/** "512MiB" as bytes; 0 when it is not a size. */
+function writtenSizeBytes(value: string): number {
+  const m = SIZE.exec(value.trim());
+  return m?.[1] ? Math.floor(Number(m[1]) * (SIZE_BYTES[(m[2] ?? 'b').toLowerCase()] ?? 1)) : 0;
+}
+
+/** A value as a message quotes it: a string escaped and cut (quoted), so a 5,000-character value is not a 5,000-character line. */
 export function show(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'string') return quoted(value);
   if (value === null || value === undefined) return String(value);
   if (Array.isArray(value)) return 'a list';
   if (typeof value === 'object') return 'a table';

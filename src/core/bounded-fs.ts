@@ -44,6 +44,18 @@ export class ReadTimeoutError extends Error {
   }
 }
 
+/** A file, pipe or device that holds more than a read takes (/dev/zero given as a token file never ends). */
+export class FileTooLargeError extends Error {
+  readonly code = 'EFBIG';
+  constructor(
+    readonly path: string,
+    readonly maxBytes: number,
+  ) {
+    super(`${path} holds more than ${maxBytes} bytes (a device or a wrong path?)`);
+    this.name = 'FileTooLargeError';
+  }
+}
+
 /** What a path is, in words for a message: "a FIFO", "a directory", … */
 export function fileKind(stats: Stats): string {
   if (stats.isFile()) return 'a regular file';
@@ -81,7 +93,7 @@ export function readRegularFileSync(path: string, maxBytes = DEFAULT_MAX_BYTES, 
     let length = 0;
     for (;;) {
       if (length === buf.length) {
-        if (buf.length >= maxBytes) throw new Error(`${path} is larger than ${maxBytes} bytes`);
+        if (buf.length >= maxBytes) throw new FileTooLargeError(path, maxBytes);
         const bigger = Buffer.allocUnsafe(Math.min(maxBytes, buf.length * 2));
         buf.copy(bigger, 0, 0, length);
         buf = bigger;
@@ -100,6 +112,8 @@ export interface ReadWithinOptions {
   readonly timeoutMs?: number;
   /** Also read a FIFO or character device, as a shell's `<(command)` hands over, until its writer closes it. */
   readonly pipes?: boolean;
+  /** Most bytes read (FileTooLargeError beyond). Default 16 MiB. */
+  readonly maxBytes?: number;
 }
 
 /** How often an idle pipe is polled while its writer has not written yet. */
@@ -109,16 +123,21 @@ const PIPE_POLL_MS = 20;
  * Reads a whole file within a deadline: a regular file, or with `pipes` also a FIFO or device. Nothing here
  * ever blocks in open or read (a thread stuck in a blocking open of a FIFO would even keep the process from
  * exiting): a pipe is read non-blocking, polled until its writer has written and closed it, or the
- * deadline passes (ReadTimeoutError).
+ * deadline passes (ReadTimeoutError). Neither reads more than `maxBytes` (FileTooLargeError): a device that
+ * never ends (/dev/zero, /dev/urandom) is refused instead of filling memory.
  */
 export async function readFileWithin(path: string, options: ReadWithinOptions = {}): Promise<Buffer> {
   const timeoutMs = options.timeoutMs ?? DEFAULT_READ_TIMEOUT_MS;
+  const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
   const handle: FileHandle = await within(open(path, NONBLOCK_READ), path, timeoutMs, (h) => void h.close());
   try {
     const stats = await handle.stat();
-    if (stats.isFile()) return await within(handle.readFile(), path, timeoutMs);
+    if (stats.isFile()) {
+      if (stats.size > maxBytes) throw new FileTooLargeError(path, maxBytes);
+      return await within(handle.readFile(), path, timeoutMs);
+    }
     if (!options.pipes || stats.isDirectory() || stats.isSocket() || stats.isBlockDevice()) throw new NotRegularFileError(path, fileKind(stats));
-    return await readPipe(handle, path, Date.now() + timeoutMs, timeoutMs);
+    return await readPipe(handle, path, { deadline: Date.now() + timeoutMs, timeoutMs, maxBytes });
   } finally {
     await handle.close().catch(() => undefined);
   }
@@ -126,10 +145,11 @@ export async function readFileWithin(path: string, options: ReadWithinOptions = 
 
 /**
  * A non-blocking pipe until EOF. Before anything arrived, EOF only means "no writer yet" (a FIFO nobody has
- * opened for writing): keep polling until the deadline.
+ * opened for writing): keep polling until the deadline. The deadline and the size hold while data flows too.
  */
-async function readPipe(handle: FileHandle, path: string, deadline: number, timeoutMs: number): Promise<Buffer> {
+async function readPipe(handle: FileHandle, path: string, limits: { readonly deadline: number; readonly timeoutMs: number; readonly maxBytes: number }): Promise<Buffer> {
   const chunks: Buffer[] = [];
+  let length = 0;
   const chunk = Buffer.allocUnsafe(65_536);
   for (;;) {
     let n = -1;
@@ -138,12 +158,13 @@ async function readPipe(handle: FileHandle, path: string, deadline: number, time
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err;
     }
-    if (n > 0) chunks.push(Buffer.from(chunk.subarray(0, n)));
-    else if (n === 0 && chunks.length > 0) return Buffer.concat(chunks);
-    if (n <= 0) {
-      if (Date.now() >= deadline) throw new ReadTimeoutError(path, timeoutMs);
-      await new Promise((r) => setTimeout(r, PIPE_POLL_MS));
-    }
+    if (n > 0) {
+      length += n;
+      if (length > limits.maxBytes) throw new FileTooLargeError(path, limits.maxBytes);
+      chunks.push(Buffer.from(chunk.subarray(0, n)));
+    } else if (n === 0 && chunks.length > 0) return Buffer.concat(chunks);
+    if (Date.now() >= limits.deadline) throw new ReadTimeoutError(path, limits.timeoutMs);
+    if (n <= 0) await new Promise((r) => setTimeout(r, PIPE_POLL_MS));
   }
 }
 

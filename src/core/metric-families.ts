@@ -126,7 +126,7 @@ export const METRIC_FAMILIES = {
   scaph_process_memory_bytes: fam('Physical RAM usage by the process, in bytes', 'gauge', 'int', 'bytes'),
   scaph_process_memory_virtual_bytes: fam('Virtual RAM usage by the process, in bytes', 'gauge', 'int', 'bytes'),
   // Under a selection the process and group energy series count only the steps this exporter sent them
-  // (what they used meanwhile is in the others energy): said in the README's metrics table, not in these
+  // (what they used meanwhile is in the others energy): said in docs/metrics.md's table, not in these
   // HELP texts, which Riemann repeats in every event of every process.
   // Sent by an exporter that selects processes (--max-top-consumers, --min-process-power, --process-regex,
   // --exclude-process-regex): what it sends no series for, so the series still add up to the total.

@@ -22,7 +22,7 @@
  */
 import type { Metric, MetricLabels } from './metric-families.js';
 import type { MetricFilter } from './metric-filter.js';
-import { DeliveryLabels, deliveryToMetrics, processLabels, sampleToMetrics, type DeliveryFigures, type LabelOptions } from './metrics.js';
+import { DeliveryLabels, deliveryToMetrics, noSampleMetrics, processLabels, sampleToMetrics, type DeliveryFigures, type LabelOptions } from './metrics.js';
 import { ProcessSelector, type Selection, type SelectionOptions } from './process-selection.js';
 import type { ContainerInfo, ProcessSample, Sample } from './sample.js';
 
@@ -72,6 +72,15 @@ export class MetricsView {
   metrics(sample: Sample): readonly Metric[] {
     const list = this.unfiltered(sample);
     return this.filter === null ? list : filteredView(list, this.filter);
+  }
+
+  /**
+   * What an exporter that serves a latest sample shows while it has no current one (a step without a
+   * sample, or a stall): no figure, only scaph_self_version, through its filter.
+   */
+  noSampleMetrics(): readonly Metric[] {
+    const list = noSampleMetrics(this.version);
+    return this.filter === null ? list : this.filter.apply(list);
   }
 
   /** A push exporter's scaph_delivery_* metrics, for its transport: never filtered. */

@@ -70,6 +70,17 @@ export function sampleToMetrics(
   return list.items;
 }
 
+/**
+ * What an exporter that serves a latest sample shows while it has no current one (a step without a
+ * sample, or none for longer than it allows): no figure, only scaph_self_version (when `version` is set),
+ * so a scrape says scaph runs while every power series is absent.
+ */
+export function noSampleMetrics(version = ''): Metric[] {
+  const list = new MetricList();
+  if (version) list.add('scaph_self_version', 1, { version });
+  return list.items;
+}
+
 /** What a push exporter's delivery core says of itself (DeliveryStats.figures), for its scaph_delivery_* series. */
 export interface DeliveryFigures {
   readonly sent: number;
@@ -344,6 +355,29 @@ function addContainerLabels(labels: Record<string, string>, c: ContainerInfo): v
   // Already metric label names (kubernetes_pod_label_<key>), chosen by the user.
   if (c.kubernetesPodLabels) Object.assign(labels, c.kubernetesPodLabels);
 }
+
+/**
+ * Every label name the metrics view writes (host, sockets, domains, processes, groups, self-metrics, the
+ * delivery core's transport), and the prefix of the pod labels a user copies (`--kubernetes-pod-label`). A
+ * label a transport adds to every series (`--label`) must not take one of these names: it would be dropped
+ * from the series that have their own, and stuck onto those that have not (pid="7" on the host power).
+ */
+export const METRIC_LABEL_NAMES: ReadonlySet<string> = new Set([
+  'value_source',
+  'reason',
+  'version',
+  'socket_id',
+  'rapl_domain_name',
+  'domain_name',
+  'domain_id',
+  'pid',
+  'exe',
+  'cmdline',
+  'vmname',
+  'transport',
+  ...CONTAINER_LABEL_NAMES.map(([, label]) => label),
+]);
+export const POD_LABEL_PREFIX = 'kubernetes_pod_label_';
 
 /** Caps a command line to maxLength characters (whole code points), marking the cut with an ellipsis. */
 export function capCmdline(cmdline: string, maxLength: number): string {

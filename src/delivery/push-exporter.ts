@@ -1,5 +1,5 @@
 import { errorText } from '../core/errors.js';
-import type { Exporter } from '../core/exporter.js';
+import type { Exporter, MissedStep } from '../core/exporter.js';
 import type { Logger } from '../core/log.js';
 import type { Metric } from '../core/metric-families.js';
 import { MetricsView } from '../core/metrics-view.js';
@@ -36,6 +36,12 @@ export interface PushExporterOptions {
   readonly maxRetryAfterMs?: number;
   /** Append the scaph_delivery_* self-metrics to every batch. Default true. */
   readonly selfMetrics?: boolean;
+  /**
+   * A step without a sample (Exporter.missed) is queued as an entry without figures, so the next send
+   * replaces what the backend holds as current (the Pushgateway: its group is the latest push, shown with
+   * no timestamp). Default false: a backend storing each point at its own timestamp has nothing to withdraw.
+   */
+  readonly withdrawOnMissedStep?: boolean;
   readonly failureLog?: FailureLogOptions;
   /**
    * How often the delivery summary line comes, ms. Default 10 minutes (DELIVERY_SUMMARY_EVERY_MS; tests
@@ -47,7 +53,7 @@ export interface PushExporterOptions {
 }
 
 /** What an exporter's spec tunes of its delivery core; the rest (logger, view, backoff) is the agent's (src/agent/attach.ts). */
-export type DeliveryTuning = Pick<PushExporterOptions, 'maxQueueSamples' | 'maxQueueBytes' | 'maxSamplesPerSend' | 'maxAgeMs' | 'timeoutMs'>;
+export type DeliveryTuning = Pick<PushExporterOptions, 'maxQueueSamples' | 'maxQueueBytes' | 'maxSamplesPerSend' | 'maxAgeMs' | 'timeoutMs' | 'withdrawOnMissedStep'>;
 
 /** Told when the core is done with queued entries; a disk spool acknowledges its records with it. */
 export interface SettleListener {
@@ -148,13 +154,22 @@ class PushExporterImpl<Batch> implements PushExporter {
 
   export(sample: Sample): void {
     if (this.stopping) return;
-    const metrics = this.view.metrics(sample);
+    this.enqueue(sample.timestampMs, this.view.metrics(sample), sample.endedProcesses);
+  }
+
+  missed(step: MissedStep): boolean {
+    if (this.stopping || this.options.withdrawOnMissedStep !== true) return false;
+    this.enqueue(step.timestampMs, [], []);
+    return true;
+  }
+
+  private enqueue(timestampMs: number, metrics: readonly Metric[], endedProcesses: QueuedSample['endedProcesses']): void {
     const entry: Entry = {
       seq: this.seq++,
-      timestampMs: sample.timestampMs,
+      timestampMs,
       metrics,
       vanished: this.vanished ? this.vanished.next(metrics) : [],
-      endedProcesses: sample.endedProcesses,
+      endedProcesses,
       bytes: estimateBytes(metrics),
       inFlight: false,
     };
@@ -285,9 +300,11 @@ class PushExporterImpl<Batch> implements PushExporter {
     const askedS = Math.round(afterMs / 1000);
     if (askedS !== this.retryAfterLogged.askedS || t - this.retryAfterLogged.atMs >= 600_000) {
       this.retryAfterLogged = { askedS, atMs: t };
+      // "Retry-After: 999…9" (400 digits) is Infinity here: said as what it is, not as "Infinity s" (nor a null field).
+      const exact = Number.isSafeInteger(askedS);
       this.options.logger.warn(
-        { transport: this.name, retryAfterAskedS: askedS, retryInS: capMs / 1000 },
-        `the server asked to wait ${askedS} s before retrying (Retry-After); scaph waits at most ${capMs / 1000} s and retries then`,
+        { transport: this.name, ...(exact ? { retryAfterAskedS: askedS } : {}), retryInS: capMs / 1000 },
+        `the server asked to wait ${exact ? askedS : `more than ${Number.MAX_SAFE_INTEGER}`} s before retrying (Retry-After); scaph waits at most ${capMs / 1000} s and retries then`,
       );
     }
     return capMs;

@@ -1,5 +1,5 @@
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
-import type { Exporter } from '../core/exporter.js';
+import type { Exporter, MissedStep } from '../core/exporter.js';
 import type { Logger } from '../core/log.js';
 import type { Sample } from '../core/sample.js';
 import type { Outcome } from './outcome.js';
@@ -78,6 +78,15 @@ export class SpooledExporter implements Exporter, SettleListener {
     this.writeToDisk();
     this.pump();
     this.updateStats();
+  }
+
+  /**
+   * Straight to the core, not through the disk: a step without a sample is no data to keep. Only a core
+   * that withdraws figures (the Pushgateway's, whose queue holds one sample and no timestamps) acts on it.
+   */
+  missed(step: MissedStep): boolean {
+    if (this.stopped) return false;
+    return this.inner.missed?.(step) ?? false;
   }
 
   settled(entries: readonly QueuedSample[], _outcome: Outcome): void {

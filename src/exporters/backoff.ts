@@ -1,5 +1,6 @@
 import type { Command, OptionValues } from 'commander';
 import { backoffForStep, DEFAULT_MIN_DELAY_MS, RECOVERY_FLOOR_MS, type BackoffOptions } from '../delivery/retry.js';
+import { UsageError } from '../core/errors.js';
 import { commonSettings, type PushSettings } from './command.js';
 import { positiveSeconds } from './parse.js';
 
@@ -18,11 +19,24 @@ export function addBackoffOptions(cmd: Command): Command {
     );
 }
 
-/** The delivery core's backoff from those options: max(5 s, step) when --max-backoff is not given. */
+/**
+ * The delivery core's backoff from those options: max(5 s, step) when --max-backoff is not given. A first
+ * wait longer than the longest is refused, naming both: the core would cut it to the longest without a word.
+ */
 export function backoffFrom(values: OptionValues, stepMs: number): BackoffOptions {
   const min = values['minBackoff'] as number | undefined;
   const max = values['maxBackoff'] as number | undefined;
-  return backoffForStep(stepMs, { minDelayMs: min === undefined ? undefined : min * 1000, maxDelayMs: max === undefined ? undefined : max * 1000 });
+  const backoff = backoffForStep(stepMs, { minDelayMs: min === undefined ? undefined : min * 1000, maxDelayMs: max === undefined ? undefined : max * 1000 });
+  if (backoff.minDelayMs > backoff.maxDelayMs) {
+    const longest =
+      max === undefined
+        ? `the longest wait, ${backoff.maxDelayMs / 1000} s (--max-backoff's default: the larger of ${RECOVERY_FLOOR_MS / 1000} s and the step)`
+        : `--max-backoff ${max}`;
+    throw new UsageError(
+      `--min-backoff ${backoff.minDelayMs / 1000} is longer than ${longest}: the first wait would be cut to the longest. Give --max-backoff ${backoff.minDelayMs / 1000} or more, or a shorter --min-backoff`,
+    );
+  }
+  return backoff;
 }
 
 /**

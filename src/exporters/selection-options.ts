@@ -1,7 +1,7 @@
 import { Option, type Command, type OptionValues } from 'commander';
 import { DEFAULT_HOLD_STEPS, type SelectionOptions } from '../core/process-selection.js';
 import type { UserPatterns } from '../core/user-pattern.js';
-import { nonNegativeInt, nonNegativeWattsAsUw, patterns, positiveInt, RepeatableOption } from './parse.js';
+import { flagName, nonNegativeInt, nonNegativeWattsAsUw, patterns, positiveInt, RepeatableOption } from './parse.js';
 
 /**
  * The process selection options every exporter that sends process figures has (all but qemu); in a config
@@ -28,11 +28,6 @@ const INCLUDE = '--process-regex <regex>';
 const MIN_POWER = '--min-process-power <watts>';
 const EXCLUDE = '--exclude-process-regex <regex>';
 const HOLD = '--selection-hold-steps <n>';
-
-/** `-m/--max-top-consumers` for `-m, --max-top-consumers <n>`: how a parser's message names the flag. */
-function flagName(option: Option): string {
-  return option.short && option.long ? `${option.short}/${option.long}` : (option.long ?? option.flags);
-}
 
 function topOption(spelling: SelectionSpelling): Option {
   const o = new Option(spelling.top ?? TOP, 'keep only the n processes with the most power (and the n containers, pods, namespaces and units of each kind); the rest are summed up as others');

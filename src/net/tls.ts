@@ -1,5 +1,5 @@
 import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
-import { NotRegularFileError, ReadTimeoutError, readFileWithin } from '../core/bounded-fs.js';
+import { FileTooLargeError, NotRegularFileError, ReadTimeoutError, readFileWithin } from '../core/bounded-fs.js';
 import { ScaphError, UsageError } from '../core/errors.js';
 
 /** Paths given on the command line (--ca, --cert, --key) and --insecure. */
@@ -39,8 +39,9 @@ export class TlsFileMissingError extends TlsFileError {
 }
 
 export class TlsFileUnreadableError extends TlsFileError {
-  constructor(role: TlsFileRole, path: string, reason: string) {
-    super(role, path, `cannot be read (${reason}): check its permissions for the user scaph runs as`);
+  /** `hint` says what to check; by default the permissions (EACCES and the like). */
+  constructor(role: TlsFileRole, path: string, reason: string, hint = 'check its permissions for the user scaph runs as') {
+    super(role, path, `cannot be read (${reason}): ${hint}`);
   }
 }
 
@@ -122,7 +123,9 @@ async function readPem(role: TlsFileRole, path: string, expected: string): Promi
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw new TlsFileMissingError(role, path);
-    if (err instanceof NotRegularFileError || err instanceof ReadTimeoutError) throw new TlsFileUnreadableError(role, path, err.message);
+    if (err instanceof NotRegularFileError || err instanceof ReadTimeoutError || err instanceof FileTooLargeError) {
+      throw new TlsFileUnreadableError(role, path, err.message, 'give the PEM file itself');
+    }
     throw new TlsFileUnreadableError(role, path, code ?? (err as Error).message);
   }
   // "PRIVATE KEY" also matches "RSA PRIVATE KEY" / "EC PRIVATE KEY" blocks.

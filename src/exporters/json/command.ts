@@ -1,6 +1,8 @@
 import { JsonExporter } from './exporter.js';
 import { commonSettings, runDurationMs, type ExporterSettings, type LocalExporterCommand } from '../command.js';
-import { addAlias, nonNegativeInt, signedSeconds, stepMsFrom } from '../parse.js';
+import { UsageError } from '../../core/errors.js';
+import { quoted } from '../../core/quoted.js';
+import { addAlias, decimalNumber, MAX_SECONDS, nonNegativeInt, signedSeconds, stepMsFrom } from '../parse.js';
 import { addSelectionOptions, selectionSettings, type SelectionSpelling } from '../selection-options.js';
 import type { SelectionOptions } from '../../core/process-selection.js';
 
@@ -60,9 +62,13 @@ export const jsonCommand: LocalExporterCommand<JsonSettings> = {
   }),
 };
 
-/** Scaphandre's json accepts -s 0 with --step-nano; allow 0 here and check the sum in stepMsFrom. */
+/**
+ * Scaphandre's json accepts -s 0 with --step-nano; allow 0 here and check the sum in stepMsFrom. Above
+ * MAX_SECONDS is refused here, naming -s (and its key in a file), not only by the sum's check.
+ */
 function stepSeconds(value: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n < 0) return nonNegativeInt('-s/--step')(value);
+  const n = decimalNumber(value);
+  if (!(n >= 0)) throw new UsageError(`-s/--step must be a number of seconds >= 0 (0 with -n/--step-nano), got ${quoted(value)}`);
+  if (n > MAX_SECONDS) throw new UsageError(`-s/--step must be at most ${MAX_SECONDS} seconds (about 24.8 days), got ${quoted(value)}`);
   return n;
 }

@@ -1,4 +1,4 @@
-import { closeSync, openSync, writeSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, writeSync } from 'node:fs';
 import { errorCodeOrText, ScaphError } from '../../core/errors.js';
 import type { Exporter } from '../../core/exporter.js';
 import { capCmdline } from '../../core/metrics.js';
@@ -139,6 +139,8 @@ export class JsonOutputError extends ScaphError {
     const hint =
       code === 'ENOENT'
         ? 'its directory does not exist: create it, or give -f a path in an existing directory'
+        : code === 'ENXIO'
+          ? 'it is a FIFO (named pipe) that nobody reads: start its reader first, or give -f a file'
         : code === 'EISDIR'
           ? 'it is a directory: give -f a file path'
           : code === 'ENOSPC' || code === 'EDQUOT'
@@ -169,7 +171,7 @@ export class JsonExporter implements Exporter {
 
   async start(): Promise<void> {
     try {
-      if (this.options.file) this.fd = openSync(this.options.file, 'w');
+      if (this.options.file) this.fd = openOutput(this.options.file);
       writeSync(this.fd, '[');
     } catch (err) {
       throw new JsonOutputError(this.options.file, errorCodeOrText(err));
@@ -202,5 +204,21 @@ export class JsonExporter implements Exporter {
     } finally {
       if (this.fd !== 1) closeSync(this.fd);
     }
+  }
+}
+
+/**
+ * Opens -f for writing (created or truncated) without ever blocking. An ordinary open of a FIFO nobody
+ * reads waits for a reader, forever, before the first sample: opened non-blocking it fails at once with
+ * ENXIO instead. A FIFO that has a reader is opened again in blocking mode (a full pipe then slows the
+ * writes down as it would for stdout, rather than failing them with EAGAIN).
+ */
+function openOutput(file: string): number {
+  const fd = openSync(file, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NONBLOCK, 0o666);
+  if (!fstatSync(fd).isFIFO()) return fd;
+  try {
+    return openSync(file, constants.O_WRONLY);
+  } finally {
+    closeSync(fd);
   }
 }

@@ -1,7 +1,7 @@
-import { PrometheusExporter } from './exporter.js';
+import { MIN_HEALTH_MAX_AGE_STEPS, PrometheusExporter } from './exporter.js';
 import { commonSettings, type ExporterSettings, type LocalExporterCommand } from '../command.js';
 import { UsageError } from '../../core/errors.js';
-import { nonNegativeInt, port, positiveSeconds, urlPathSuffix } from '../parse.js';
+import { hostName, nonNegativeInt, port, positiveSeconds, urlPathSuffix } from '../parse.js';
 import { addFilterOptions, FILTER_HELP, filterSettings } from '../filter-options.js';
 import { addSelectionOptions, selectionSettings, selectionHelp } from '../selection-options.js';
 
@@ -20,19 +20,25 @@ export const prometheusCommand: LocalExporterCommand<PrometheusSettings> = {
   stepOption: '--step',
   configure: (cmd) =>
     addFilterOptions(addSelectionOptions(cmd
-      .option('-a, --address <address>', 'address to listen on (:: = every IPv6 and IPv4 address)', '::')
+      .option('-a, --address <address>', 'address to listen on (:: = every IPv6 and IPv4 address)', hostName('-a/--address'), '::')
       .option('-p, --port <port>', 'TCP port to listen on (0 = a free port, printed at start)', port('-p/--port'), 8080)
       .option('-s, --suffix <path>', 'path of the metrics endpoint (without the leading /), as in Scaphandre', metricsSuffix, 'metrics')
       .option('--step <seconds>', 'seconds between two measurements; scrapes read the latest one (the first comes within a second of start)', positiveSeconds('--step'), 5)
       .option('--max-cmdline-length <n>', 'cap the cmdline label at this many characters (0 = no cap)', nonNegativeInt('--max-cmdline-length'), 256)
       .option('-q, --qemu', 'label qemu-system processes with their VM name (vmname label)', false)
       .option('--containers', 'label processes with their container, pod or systemd unit', false)
-      .option('--health-max-age <seconds>', '/healthz answers 503 once the latest sample is older than this (default: 3 steps)', positiveSeconds('--health-max-age'))))
+      .option(
+        '--health-max-age <seconds>',
+        `/healthz answers 503 (and /metrics serves no figure) once the latest sample is older than this (default: 3 steps; at least ${MIN_HEALTH_MAX_AGE_STEPS} steps)`,
+        positiveSeconds('--health-max-age'),
+      )))
       .addHelpText(
         'after',
         '\nScrapes get text format 0.0.4, or OpenMetrics when their Accept header asks for it.\n' +
-          '/healthz answers 200 while samples arrive, 503 before the first one and once sampling stalls\n' +
-          '(a liveness/readiness probe; /metrics keeps serving the last sample, so it cannot tell).\n' +
+          '/healthz answers 200 while samples arrive, 503 before the first one and once sampling stalls or\n' +
+          'readings fail for longer than --health-max-age (a liveness/readiness probe). /metrics serves a figure\n' +
+          'only while it is current: after a reading that failed (host power not measurable) or a stall it\n' +
+          'answers with scaph_self_version alone, so Prometheus marks the power series stale (a gap in graphs).\n' +
           FILTER_HELP +
           selectionHelp('its series leave /metrics (Prometheus marks them stale)') +
           'Examples:\n  sudo scaph prometheus -p 8080 --containers\n  sudo scaph prometheus -s metrics2 --step 10     # serves /metrics2, a sample every 10 s\n' +
@@ -46,7 +52,7 @@ export const prometheusCommand: LocalExporterCommand<PrometheusSettings> = {
     suffix: opts['suffix'] as string,
     maxCmdlineLength: opts['maxCmdlineLength'] as number,
     selection: selectionSettings(opts),
-    healthMaxAgeMs: ((opts['healthMaxAge'] as number | undefined) ?? 3 * (opts['step'] as number)) * 1000,
+    healthMaxAgeMs: healthMaxAgeMs(opts['healthMaxAge'] as number | undefined, opts['step'] as number),
   }),
   create: async (s, ctx) => ({
     kind: 'local',
@@ -58,9 +64,26 @@ export const prometheusCommand: LocalExporterCommand<PrometheusSettings> = {
       logger: ctx.logger,
       announce: (line) => process.stderr.write(`scaph: ${line}\n`),
       healthMaxAgeMs: s.healthMaxAgeMs,
+      stepMs: s.stepMs,
     }),
   }),
 };
+
+/**
+ * --health-max-age in ms: 3 steps when not given; one given below MIN_HEALTH_MAX_AGE_STEPS steps is refused
+ * (samples that come on time would be called a stall), naming both values and the smallest accepted.
+ */
+function healthMaxAgeMs(givenS: number | undefined, stepS: number): number {
+  if (givenS === undefined) return Math.round(3 * stepS * 1000);
+  const smallest = decimal(MIN_HEALTH_MAX_AGE_STEPS * stepS);
+  if (givenS < smallest) {
+    throw new UsageError(
+      `--health-max-age ${givenS} is shorter than ${MIN_HEALTH_MAX_AGE_STEPS} steps (--step ${stepS}): samples come one step apart, so /healthz would ` +
+        `answer 503 between samples that arrive on time. The smallest accepted is ${smallest} (or leave it out: 3 steps, ${decimal(3 * stepS)})`,
+    );
+  }
+  return Math.round(givenS * 1000);
+}
 
 const parseSuffix = urlPathSuffix('-s/--suffix');
 
@@ -73,4 +96,9 @@ function metricsSuffix(value: string): string {
     throw new UsageError(`-s/--suffix is the metrics path (as in Scaphandre), got the number "${value}": for the step between measurements use --step ${value}`);
   }
   return parseSuffix(value);
+}
+
+/** 0.30000000000000004 -> 0.3: a product of decimal seconds as a person wrote it. */
+function decimal(n: number): number {
+  return Number(n.toPrecision(12));
 }

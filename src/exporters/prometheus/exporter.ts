@@ -2,16 +2,24 @@
  * The Prometheus pull exporter: an HTTP server that answers /<suffix> with the latest sample.
  * `export` only stores the sample; a scrape never triggers or skips a reading. The text is rendered
  * at the first scrape after a sample and cached per (sample, format), so scrapers hitting the same
- * sample share one rendering and a sample nobody scrapes costs nothing. `/healthz` says whether samples
- * still arrive (a liveness/readiness probe): the metrics path keeps serving the last sample after the
- * sensor stalls, so it cannot tell.
+ * sample share one rendering and a sample nobody scrapes costs nothing.
+ *
+ * A figure is served only while it is current: from its sample until a reading fails (Exporter.missed:
+ * host power could not be measured) or the sample is older than --health-max-age (sampling stalled).
+ * Then /metrics answers with no figure (scaph_self_version only): Prometheus marks every power series
+ * stale at its next scrape, a graph shows a gap where nothing was measured, and the figures come back
+ * with the next sample. Serving the old figures with their sample's timestamp instead was not chosen:
+ * Prometheus does not mark series stale that carry their own timestamps and keeps returning the last
+ * one for its whole lookback window (5 minutes by default; Prometheus documentation, "Querying basics",
+ * Staleness), which is the stale figure shown as current again. `/healthz` says whether samples still
+ * arrive (a liveness/readiness probe), and why not.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { promisify } from 'node:util';
 import { gzip as gzipCallback } from 'node:zlib';
 import { errorText, ScaphError } from '../../core/errors.js';
-import type { Exporter } from '../../core/exporter.js';
+import type { Exporter, MissedStep } from '../../core/exporter.js';
 import type { Logger } from '../../core/log.js';
 import type { Metric } from '../../core/metric-families.js';
 import type { MetricsView } from '../../core/metrics-view.js';
@@ -28,13 +36,25 @@ export interface PrometheusExporterOptions {
   /** Where a scrape's metrics come from (selection, filters, scaph_self_version). */
   readonly view: MetricsView;
   readonly logger: Logger;
-  /** `/healthz` answers 503 once the latest sample is older than this, ms. Default 15 s (3 default steps). */
+  /**
+   * `/healthz` answers 503, and /metrics serves no figure, once the latest sample is older than this, ms.
+   * Default 15 s (3 default steps); the command refuses less than 2 steps (MIN_HEALTH_MAX_AGE_STEPS).
+   */
   readonly healthMaxAgeMs?: number;
+  /** The exporter's step, ms: the next sample is due one step after the last (how late a stall is). Default a third of healthMaxAgeMs. */
+  readonly stepMs?: number;
   /** Tells the user something they must know to use scaph (the CLI prints it on stderr), e.g. the port -p 0 got. */
   readonly announce?: (line: string) => void;
 }
 
 export const DEFAULT_HEALTH_MAX_AGE_MS = 15_000;
+/**
+ * --health-max-age is at least this many steps: samples arrive one step apart (a little more: the reading
+ * takes time, and a step of the exporter that is not a multiple of the sensor's spaces samples up to half a
+ * sensor step further), so a bound of one step would call samples that come on time a stall. At two steps a
+ * 503 means a reading is more than a whole step late.
+ */
+export const MIN_HEALTH_MAX_AGE_STEPS = 2;
 export const HEALTH_PATH = '/healthz';
 
 /** Listening failed (port in use, address not available): tells the user which flag to change. */
@@ -52,8 +72,9 @@ export class PrometheusListenError extends ScaphError {
 
 const gzip = promisify(gzipCallback);
 
+/** The renderings of one metric list: a sample's (`sample` set, its metrics made at the first scrape) or the no-figure list. */
 interface RenderCache {
-  readonly sample: Sample;
+  readonly sample: Sample | null;
   metrics: readonly Metric[] | null;
   readonly texts: Map<ExpositionFormat, Promise<string>>;
   readonly gzipped: Map<ExpositionFormat, Promise<Buffer>>;
@@ -71,10 +92,14 @@ export class PrometheusExporter implements Exporter {
   private readonly metricsPath: string;
   private server: Server | null = null;
   private cache: RenderCache | null = null;
+  /** What a scrape gets while no sample is current (made at the first such scrape). */
+  private noFigures: RenderCache | null = null;
   /** Monotonic time of the latest sample, ms (performance.now()). */
   private lastSampleMs: number | null = null;
-  /** The current stall has been logged (once per stall, not per probe). */
-  private stallLogged = false;
+  /** Readings that failed since the latest sample (Exporter.missed), and the last one's reason. */
+  private failing: { steps: number; reason: string } | null = null;
+  /** The episode (state and sample) last logged: said once per stall or failure, not per probe or scrape. */
+  private loggedEpisode: string | null = null;
   /** Scrapes answered with metrics (for tests and logs). */
   scrapes = 0;
   /** Renderings done: at most one per (sample, format). */
@@ -123,35 +148,84 @@ export class PrometheusExporter implements Exporter {
     this.options.view.select(sample);
     this.cache = { sample, metrics: null, texts: new Map(), gzipped: new Map() };
     this.lastSampleMs = performance.now();
-    this.stallLogged = false;
+    this.failing = null;
   }
 
-  /** Sample age beyond which `/healthz` answers 503, ms. */
+  /** A reading failed: the latest sample is no longer current, /metrics serves no figure until the next one. */
+  missed(step: MissedStep): boolean {
+    this.failing = { steps: (this.failing?.steps ?? 0) + 1, reason: step.reason };
+    return true;
+  }
+
+  /** Sample age beyond which `/healthz` answers 503 (and /metrics serves no figure), ms. */
   get healthMaxAgeMs(): number {
     return this.options.healthMaxAgeMs ?? DEFAULT_HEALTH_MAX_AGE_MS;
   }
 
-  /** What `/healthz` answers: 200 while samples arrive, 503 before the first one and once they stall. */
-  health(): { readonly status: 200 | 503; readonly text: string } {
-    if (this.lastSampleMs === null) return { status: 503, text: 'not ready: no sample yet' };
-    const ageMs = performance.now() - this.lastSampleMs;
-    const maxAgeMs = this.healthMaxAgeMs;
-    const age = `last sample ${(ageMs / 1000).toFixed(1)} s ago`;
-    if (ageMs <= maxAgeMs) return { status: 200, text: `ok: ${age}` };
-    if (!this.stallLogged) {
-      this.stallLogged = true;
-      this.options.logger.warn({ ageMs: Math.round(ageMs), maxAgeMs }, 'no sample for longer than --health-max-age: sampling has stalled; /healthz answers 503');
-    }
-    return { status: 503, text: `stalled: ${age}, more than the ${maxAgeMs / 1000} s allowed (--health-max-age); see the agent's log` };
+  private get stepMs(): number {
+    return this.options.stepMs ?? this.healthMaxAgeMs / 3;
   }
 
-  /** The exposition text of the latest sample in one format (what a scrape gets), or null before the first sample. */
+  /** Whether the latest sample is current, and if not, why. */
+  freshness(): Freshness {
+    if (this.lastSampleMs === null) return { kind: 'none' };
+    const ageMs = performance.now() - this.lastSampleMs;
+    if (this.failing) return { kind: 'failing', ageMs, steps: this.failing.steps, reason: this.failing.reason };
+    if (ageMs > this.healthMaxAgeMs) return { kind: 'stalled', ageMs, lateMs: ageMs - this.stepMs };
+    return { kind: 'current', ageMs };
+  }
+
+  /**
+   * What `/healthz` answers: 200 while samples arrive, 503 before the first one and once the latest is older
+   * than --health-max-age, saying why: readings that fail (power not measurable), or a reading that has not
+   * come (sampling stalled: how late it is).
+   */
+  health(): { readonly status: 200 | 503; readonly text: string } {
+    const state = this.freshness();
+    if (state.kind === 'none') return { status: 503, text: 'not ready: no sample yet' };
+    const age = `last sample ${seconds(state.ageMs)} s ago`;
+    const maxAgeMs = this.healthMaxAgeMs;
+    const over = `more than the ${exact(maxAgeMs)} s allowed (--health-max-age); see the agent's log`;
+    if (state.kind === 'current') return { status: 200, text: `ok: ${age}` };
+    if (state.kind === 'failing') {
+      const failed = `the last ${state.steps === 1 ? 'reading' : `${state.steps} readings`} failed (${state.reason}), /metrics serves no figure until one works`;
+      if (state.ageMs <= maxAgeMs) return { status: 200, text: `ok: ${age}; ${failed}` };
+      this.sayOnce(state);
+      return { status: 503, text: `readings failing: ${failed}; ${age}, ${over}` };
+    }
+    this.sayOnce(state);
+    return { status: 503, text: `stalled: the reading due ${seconds(state.lateMs)} s ago has not come (a step is ${exact(this.stepMs)} s); ${age}, ${over}` };
+  }
+
+  /** One log line per episode (a stall, or failing readings past --health-max-age) saying what is true, not one per probe or scrape. */
+  private sayOnce(state: Extract<Freshness, { kind: 'failing' | 'stalled' }>): void {
+    const episode = `${state.kind}@${this.lastSampleMs ?? 0}`;
+    if (this.loggedEpisode === episode) return;
+    this.loggedEpisode = episode;
+    const maxAgeMs = this.healthMaxAgeMs;
+    if (state.kind === 'stalled') {
+      this.options.logger.warn(
+        { lateMs: Math.round(state.lateMs), ageMs: Math.round(state.ageMs), stepMs: this.stepMs, maxAgeMs },
+        `sampling has stalled: the reading due ${seconds(state.lateMs)} s ago has not come (a step is ${exact(this.stepMs)} s); /metrics serves no figure and /healthz answers 503 until one comes`,
+      );
+      return;
+    }
+    this.options.logger.warn(
+      { failedReadings: state.steps, ageMs: Math.round(state.ageMs), maxAgeMs, err: state.reason },
+      `readings have failed for longer than --health-max-age (${exact(maxAgeMs)} s): /healthz answers 503 until one works`,
+    );
+  }
+
+  /**
+   * The exposition text a scrape gets now in one format: the latest sample's while it is current, else
+   * the no-figure list; null before the first sample.
+   */
   async render(format: ExpositionFormat): Promise<string | null> {
-    const cache = this.cache;
+    const cache = this.servedCache();
     if (!cache) return null;
     let text = cache.texts.get(format);
     if (!text) {
-      cache.metrics ??= this.options.view.metrics(cache.sample);
+      cache.metrics ??= cache.sample ? this.options.view.metrics(cache.sample) : this.options.view.noSampleMetrics();
       this.renders += 1;
       text = renderMetrics(cache.metrics, format, this.refused);
       cache.texts.set(format, text);
@@ -159,12 +233,22 @@ export class PrometheusExporter implements Exporter {
     return text;
   }
 
+  /** The renderings a scrape gets now: the latest sample's while current, else the no-figure ones (null before any sample). */
+  private servedCache(): RenderCache | null {
+    const state = this.freshness();
+    if (state.kind === 'none') return null;
+    if (state.kind === 'current') return this.cache;
+    if (state.kind === 'stalled') this.sayOnce(state);
+    this.noFigures ??= { sample: null, metrics: null, texts: new Map(), gzipped: new Map() };
+    return this.noFigures;
+  }
+
   /**
    * The scrape body, gzipped when the scraper accepts it (Prometheus does): about 1 KB of text per
    * process shrinks ~10×. Compressed off the event loop (zlib's thread pool), once per (sample, format).
    */
   private async scrapeBody(format: ExpositionFormat, wantsGzip: boolean): Promise<ScrapeBody | null> {
-    const cache = this.cache;
+    const cache = this.servedCache();
     const text = await this.render(format);
     if (text === null || cache === null) return null;
     if (!wantsGzip) return { body: text, gzip: false };
@@ -240,6 +324,25 @@ export class PrometheusExporter implements Exporter {
       '</body></html>\n';
     res.writeHead(status, { 'Content-Type': 'text/html; charset=utf-8' }).end(body);
   }
+}
+
+/** Whether the latest sample is current (`current`), or why not. Ages in ms. */
+export type Freshness =
+  | { readonly kind: 'none' }
+  | { readonly kind: 'current'; readonly ageMs: number }
+  /** Readings failed since the latest sample (`steps` of them; `reason`: the last one's). */
+  | { readonly kind: 'failing'; readonly ageMs: number; readonly steps: number; readonly reason: string }
+  /** No reading for longer than --health-max-age: the one due after the latest sample is `lateMs` late. */
+  | { readonly kind: 'stalled'; readonly ageMs: number; readonly lateMs: number };
+
+/** A duration as a rounded reading: 1234 ms -> "1.2". */
+function seconds(ms: number): string {
+  return (ms / 1000).toFixed(1);
+}
+
+/** A setting in seconds as it was given: 900 ms -> "0.9", never 0.8999999999999999. */
+function exact(ms: number): string {
+  return String(Number((ms / 1000).toPrecision(12)));
 }
 
 /** True when an Accept-Encoding header lists gzip (or *) with a non-zero quality. */

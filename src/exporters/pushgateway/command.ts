@@ -4,7 +4,7 @@ import type { PushExporterCommand, PushSettings } from '../command.js';
 import { addBackoffOptions, BACKOFF_HELP, pushSettings } from '../backoff.js';
 import { addSplayOption, SPLAY_HELP } from '../splay-option.js';
 import { addFilterOptions, FILTER_HELP, filterSettings } from '../filter-options.js';
-import { destinationPort, nonNegativeInt, positiveSeconds, urlPathSuffix } from '../parse.js';
+import { destinationPort, hostName, nonNegativeInt, positiveSeconds, urlPathSuffix } from '../parse.js';
 import { addSelectionOptions, selectionSettings, selectionHelp } from '../selection-options.js';
 
 export interface PushgatewaySettings extends PushSettings {
@@ -23,7 +23,7 @@ export const prometheusPushCommand: PushExporterCommand<PushgatewaySettings> = {
   stepOption: '--step',
   configure: (cmd) =>
     addFilterOptions(addSplayOption(addBackoffOptions(addSelectionOptions(cmd
-      .option('-H, --host <host>', 'Pushgateway host name or address', 'localhost')
+      .option('-H, --host <host>', 'Pushgateway host name or address', hostName('-H/--host'), 'localhost')
       .option('-p, --port <port>', 'Pushgateway port', destinationPort('-p/--port'), 9091)
       .option('--suffix <path>', 'API path prefix on the Pushgateway', urlPathSuffix('--suffix'), 'metrics')
       .option('-S, --scheme <scheme>', 'http or https', scheme, 'http')

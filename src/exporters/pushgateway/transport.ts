@@ -5,6 +5,12 @@
  * queue of one sample (PUSHGATEWAY_DELIVERY: an older sample is worthless once a newer one exists) and
  * retries it with the shared HTTP policy. The group can be deleted on a clean stop (--delete-on-exit:
  * close, within its share of the stop deadline).
+ *
+ * The Pushgateway serves the group it was last given, without timestamps, until replaced: Prometheus reads
+ * it as current however old it is. So a step without a sample (host power could not be measured) pushes a
+ * group without figures (the delivery counters only): their series leave the Pushgateway, Prometheus marks
+ * them stale at its next scrape, and the next sample brings them back (PUSHGATEWAY_DELIVERY's
+ * withdrawOnMissedStep).
  */
 import type { Registry, RegistryContentType } from 'prom-client';
 import type { Logger } from '../../core/log.js';
@@ -33,9 +39,9 @@ export interface PushgatewayOptions {
 
 /**
  * Latest wins: a queue of one sample, one sample per push (a newer sample evicts the queued one, and a
- * retry always sends the newest).
+ * retry always sends the newest); a step without a sample queues a push without figures.
  */
-export const PUSHGATEWAY_DELIVERY: DeliveryTuning = { maxQueueSamples: 1, maxSamplesPerSend: 1 };
+export const PUSHGATEWAY_DELIVERY: DeliveryTuning = { maxQueueSamples: 1, maxSamplesPerSend: 1, withdrawOnMissedStep: true };
 
 /**
  * One grouping-key element of a Pushgateway URL. A value with `/` cannot be a path segment and an

@@ -8,6 +8,7 @@ import type { ExporterContext, PushExporterCommand, PushOutput, PushSettings } f
 import { addBackoffOptions, BACKOFF_HELP, pushSettings } from '../backoff.js';
 import { addSplayOption, SPLAY_HELP } from '../splay-option.js';
 import { addFilterOptions, FILTER_HELP, filterSettings } from '../filter-options.js';
+import { extraLabel } from '../extra-labels.js';
 import { keyValue, nonNegativeInt, positiveInt, positiveSeconds, RepeatableOption } from '../parse.js';
 import { addSelectionOptions, selectionSettings, selectionHelp } from '../selection-options.js';
 
@@ -175,15 +176,12 @@ function nonEmpty(flag: string): (value: string) => string {
   };
 }
 
-const parseLabel = keyValue('--label');
-function label(value: string, previous: Record<string, string> | undefined): Record<string, string> {
-  const out = parseLabel(value, previous);
-  const name = value.slice(0, value.indexOf('='));
-  if (!LABEL_NAME.test(name) || name.startsWith('__')) {
-    throw new UsageError(`--label name "${name}" is not a valid Prometheus label name ([a-zA-Z_][a-zA-Z0-9_]*, not starting with __)`);
-  }
-  return out;
-}
+/** --label: a Prometheus label name; job and instance (the transport's) may be replaced. */
+const label = extraLabel({
+  flag: '--label',
+  nameProblem: (name) => (LABEL_NAME.test(name) && !name.startsWith('__') ? null : 'is not a valid Prometheus label name ([a-zA-Z_][a-zA-Z0-9_]*, not starting with __)'),
+  replaces: ['job', 'instance'],
+});
 
 const parseHeader = keyValue('--header');
 function header(value: string, previous: Record<string, string> | undefined): Record<string, string> {

@@ -1,12 +1,14 @@
 import type { OptionValues } from 'commander';
 import { UsageError } from '../../core/errors.js';
+import { quoted } from '../../core/quoted.js';
 import { loadTls, type TlsOptions } from '../../net/tls.js';
+import { BASE_TAG } from './events.js';
 import { riemannDelivery, RIEMANN_DEFAULTS, RiemannTransport } from './transport.js';
 import type { ExporterContext, PushExporterCommand, PushOutput, PushSettings } from '../command.js';
 import { addBackoffOptions, BACKOFF_HELP, pushSettings } from '../backoff.js';
 import { addSplayOption, SPLAY_HELP } from '../splay-option.js';
 import { addFilterOptions, FILTER_HELP, filterSettings } from '../filter-options.js';
-import { addAlias, collect, destinationPort, nonNegativeInt, positiveInt, positiveSeconds, RepeatableOption } from '../parse.js';
+import { addAlias, destinationPort, hostName, nonNegativeInt, positiveInt, positiveSeconds, RepeatableOption } from '../parse.js';
 import { addSelectionOptions, selectionSettings, selectionHelp } from '../selection-options.js';
 
 const DEFAULT_ADDRESS = 'localhost';
@@ -18,7 +20,7 @@ export const riemannCommand: PushExporterCommand<RiemannSettings> = {
   stepOption: '--dispatch-interval',
   configure: (cmd) =>
     addFilterOptions(addSplayOption(addBackoffOptions(addSelectionOptions(addAlias(cmd
-      .option('-a, --address <address>', `Riemann server name or IP; with TLS, the name checked against its certificate (default: "${DEFAULT_ADDRESS}")`)
+      .option('-a, --address <address>', `Riemann server name or IP; with TLS, the name checked against its certificate (default: "${DEFAULT_ADDRESS}")`, hostName('-a/--address'))
       .option('-p, --port <port>', 'Riemann server TCP port (the TLS port is usually 5554)', destinationPort('-p/--port'), RIEMANN_DEFAULTS.port)
       .option('-d, --dispatch-interval <seconds>', 'seconds between two measurements, each sent as one batch of events', positiveSeconds('-d/--dispatch-interval'), 5), '--dispatch <seconds>', '--dispatch-interval')
       .option('-q, --qemu', 'label qemu-system processes with their VM name (vmname attribute)', false)
@@ -34,7 +36,7 @@ export const riemannCommand: PushExporterCommand<RiemannSettings> = {
       .option('--cert <file>', 'PEM file of this client certificate (--mtls)')
       .option('--key <file>', 'PEM file of the client private key: RSA, PKCS#8 or EC (--mtls)')
       .option('--ttl <seconds>', 'event ttl; also how long unsent events are kept while Riemann is unreachable', positiveSeconds('--ttl'), RIEMANN_DEFAULTS.ttlS)
-      .addOption(new RepeatableOption('--tag <tag>', 'add a tag to every event, after "scaphandre" (repeatable)').argParser(collect))
+      .addOption(new RepeatableOption('--tag <tag>', 'add a tag to every event, after "scaphandre" (repeatable)').argParser(tag))
       .option('--max-events-per-msg <n>', 'most events in one Riemann message (one acknowledgement each)', positiveInt('--max-events-per-msg'), RIEMANN_DEFAULTS.maxEventsPerMsg)
       .option('--connect-timeout <seconds>', 'give up a connection attempt after this long (then retried, see --max-backoff)', positiveSeconds('--connect-timeout'), RIEMANN_DEFAULTS.connectTimeoutMs / 1000)
       .option('--max-cmdline-length <n>', 'cap the cmdline attribute (0 = no cap); only the process power event carries it', nonNegativeInt('--max-cmdline-length'), 256)
@@ -58,6 +60,13 @@ export const riemannCommand: PushExporterCommand<RiemannSettings> = {
   settings: riemannSettings,
   create: createRiemannTransport,
 };
+
+/** --tag, repeatable: a tag given twice, or "scaphandre" (every event has it), is a mistake worth a word. */
+function tag(value: string, previous: string[] | undefined): string[] {
+  if (value === BASE_TAG) throw new UsageError(`--tag ${quoted(value)}: every event carries it already (the first tag); give the tags to add after it`);
+  if (previous?.includes(value)) throw new UsageError(`--tag ${quoted(value)} is given twice: give each tag once`);
+  return [...(previous ?? []), value];
+}
 
 export interface RiemannFlags {
   readonly address: string;

@@ -50,9 +50,12 @@ export function goesAsSint64(m: Metric): boolean {
   return m.kind === 'int' && Number.isSafeInteger(m.value);
 }
 
+/** The tag every event carries first (Scaphandre's). */
+export const BASE_TAG = 'scaphandre';
+
 /** Event.tags: "scaphandre", then --tag's. */
 export function eventTags(options: RiemannEventOptions): string[] {
-  return ['scaphandre', ...options.tags];
+  return [BASE_TAG, ...options.tags];
 }
 
 /*

@@ -5,7 +5,8 @@ import type { PushExporterCommand, PushSettings } from '../command.js';
 import { addBackoffOptions, BACKOFF_HELP, pushSettings } from '../backoff.js';
 import { addSplayOption, SPLAY_HELP } from '../splay-option.js';
 import { addFilterOptions, FILTER_HELP, filterSettings } from '../filter-options.js';
-import { destinationPort, keyValue, nonNegativeInt, positiveSeconds, RepeatableOption } from '../parse.js';
+import { extraLabel } from '../extra-labels.js';
+import { destinationPort, hostName, nonNegativeInt, positiveSeconds, RepeatableOption } from '../parse.js';
 import { addSelectionOptions, selectionSettings, selectionHelp } from '../selection-options.js';
 
 export const WARP10_TOKEN_ENV = 'SCAPH_WARP10_WRITE_TOKEN';
@@ -25,7 +26,7 @@ export const warp10Command: PushExporterCommand<Warp10Settings> = {
   stepOption: '--step',
   configure: (cmd) =>
     addFilterOptions(addSplayOption(addBackoffOptions(addSelectionOptions(cmd
-      .option('-H, --host <host>', 'Warp 10 host name or address', 'localhost')
+      .option('-H, --host <host>', 'Warp 10 host name or address', hostName('-H/--host'), 'localhost')
       .option('-p, --port <port>', 'Warp 10 port', destinationPort('-p/--port'), 8080)
       .option('-s, --scheme <scheme>', 'http or https', scheme, 'http')
       .option('-S, --step <seconds>', 'seconds between two measurements (one write per step)', positiveSeconds('-S/--step'), 30)
@@ -33,7 +34,7 @@ export const warp10Command: PushExporterCommand<Warp10Settings> = {
       .option('--write-token-file <path>', 'file holding the write token on one line')
       .option('-q, --qemu', 'label qemu-system processes with their VM name', false)
       .option('--containers', 'label processes with their container, pod or systemd unit, and add per-group series', false)
-      .addOption(new RepeatableOption('--label <key=value>', 'label added to every series (repeatable)').argParser(keyValue('--label')))
+      .addOption(new RepeatableOption('--label <key=value>', 'label added to every series (repeatable); may replace host').argParser(label))
       .option(
         '--gzip-threshold <bytes>',
         'gzip request bodies larger than this many bytes (0 = always)',
@@ -87,6 +88,17 @@ export async function resolveWriteToken(flag: string | undefined, file: string |
     `warp10 needs a write token: pass -t <token>, --write-token-file <path>, or set ${WARP10_TOKEN_ENV}`,
   );
 }
+
+/**
+ * --label: any name Warp 10 takes (it percent-encodes the rest), but not one starting with "." (.producer,
+ * .owner, .app: Warp 10 sets those from the write token and silently overwrites a written one); `host` (the
+ * transport's) may be replaced.
+ */
+const label = extraLabel({
+  flag: '--label',
+  nameProblem: (name) => (name.startsWith('.') ? 'starts with ".": Warp 10 sets its dot labels (.producer, .owner, .app) from the write token and replaces a written one' : null),
+  replaces: ['host'],
+});
 
 function scheme(value: string): string {
   if (value !== 'http' && value !== 'https') throw new UsageError(`-s/--scheme must be http or https, got "${value}"`);

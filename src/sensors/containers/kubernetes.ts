@@ -8,6 +8,7 @@ import type { Agent } from 'undici';
 import { undici } from '../../core/lazy-modules.cjs';
 import { readFileWithin } from '../../core/bounded-fs.js';
 import { errorText, ScaphError } from '../../core/errors.js';
+import { POD_LABEL_PREFIX } from '../../core/metrics.js';
 import type { Logger } from '../../core/log.js';
 import { MetadataAnswerError, readJsonAnswer } from './answer.js';
 import type { ContainerRuntime } from './cgroup.js';
@@ -319,5 +320,5 @@ const LABEL_UNSAFE_RE = /[^a-zA-Z0-9_]/g;
 
 /** `app.kubernetes.io/name` → `kubernetes_pod_label_app_kubernetes_io_name` (Prometheus label charset). */
 export function podLabelMetricName(key: string): string {
-  return `kubernetes_pod_label_${key.replace(LABEL_UNSAFE_RE, '_')}`;
+  return `${POD_LABEL_PREFIX}${key.replace(LABEL_UNSAFE_RE, '_')}`;
 }

@@ -11,6 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { runScaph, startScaph, type ScaphProcess, type ScaphRun } from '../../support/fixtures/run-scaph.js';
 import { FakeRiemannServer } from '../../support/servers/riemann.js';
 import {
+  asctimeDate,
   eventually,
   expectClean,
   expectFailure,
@@ -279,19 +280,11 @@ describe('a server that asks to wait for 27 hours', () => {
 });
 
 describe('a Retry-After date in the asctime form, read by an agent in another time zone', () => {
-  /** `Mon Dec  7 06:36:02 2026`: RFC 9110's asctime-date, which is GMT although it names no zone. */
-  function asctime(ms: number): string {
-    const d = new Date(ms);
-    const [day, month] = [d.toUTCString().slice(0, 3), d.toUTCString().slice(8, 11)];
-    const pad = (n: number): string => String(n).padStart(2, '0');
-    return `${day} ${month} ${String(d.getUTCDate()).padStart(2, ' ')} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())} ${d.getUTCFullYear()}`;
-  }
-
   it('TZ=America/New_York: a wait of a few seconds is a few seconds (not 5 hours), and every sample arrives', async () => {
     const dir = tempDir();
     const receiver = await RemoteWriteReceiver.start();
     const { config, sampled } = runConfig(dir, `type = "remote-write"\nurl = "${receiver.url}"\nmax_backoff = 1`);
-    receiver.script.push({ status: 429, headers: { 'retry-after': asctime(Date.now() + 4000) }, body: 'slow down' });
+    receiver.script.push({ status: 429, headers: { 'retry-after': asctimeDate(Date.now() + 4000) }, body: 'slow down' });
     const scaph = startScaph([...JSON_LOGS, '--no-header', 'run', '-c', config], { timeoutMs: 60_000, env: { TZ: 'America/New_York' } });
     try {
       await eventually(() => receiver.requests.length >= 1, 10_000, 'the first request');

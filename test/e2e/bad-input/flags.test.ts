@@ -18,11 +18,17 @@ const CASES: ReadonlyArray<readonly [readonly string[], RegExp]> = [
   [['stdout', '-s', '3000000'], /-s\/--step must be at most 2147483 seconds/],
   [['stdout', '-p', '0'], /-p\/--process-number must be a positive whole number/],
   [['stdout', '-t', '0'], /-t\/--timeout must be a non-zero number of seconds/],
+  // Beyond every other flag's seconds: a run no clock would end, taken without a word.
+  [['json', '-t', '9007199254740993'], /-t\/--timeout must be at most 2147483 seconds \(about 24.8 days; negative = run until stopped\), got "9007199254740993"/],
+  [['run', '-c', '/dev/null', '-t', '3000000'], /-t\/--timeout must be at most 2147483 seconds/],
   [['stdout', '--max-cmdline-length', '-1'], /--max-cmdline-length must be a whole number >= 0/],
   [['stdout', '-r', '(unclosed'], /-r\/--regex-filter "\(unclosed" is not a valid regular expression: missing closing \)/],
   [['json', '-m', '0'], /--max-top-consumers must be a positive whole number/],
   [['json', '--step-nano', '-5'], /--step-nano must be a whole number >= 0/],
   [['json', '-s', '0', '--step-nano', '0'], /the step must be longer than 0/],
+  [['json', '-s', '-0.5'], /-s\/--step must be a number of seconds >= 0 \(0 with -n\/--step-nano\), got "-0.5"/],
+  // Named by -s itself (in a file: its key and line), not only by the check of -s plus -n.
+  [['json', '-s', '9007199254740993'], /-s\/--step must be at most 2147483 seconds \(about 24.8 days\), got "9007199254740993"/],
   [['prometheus', '-p', '65536'], /-p\/--port must be a TCP port \(0-65535\), got "65536"/],
   [['prometheus', '--suffix', 'a b'], /--suffix must be a URL path/],
   [['remote-write'], /required option '-u, --url <url>' not specified/],
@@ -84,7 +90,11 @@ const CASES: ReadonlyArray<readonly [readonly string[], RegExp]> = [
 const GLOBAL_CASES: ReadonlyArray<readonly [readonly string[], RegExp]> = [
   [['--sensor', 'magic', 'stdout'], /argument 'magic' is invalid/],
   [['--log-format', 'xml', 'stdout'], /option '--log-format <format>' argument 'xml' is invalid\. Allowed choices are text, json/],
-  [['--estimate-idle-watts-per-cpu', '-1', 'stdout'], /--estimate-idle-watts-per-cpu must be a positive number/],
+  // Watts, not seconds: the flag had borrowed the step's parser ("must be a positive number of seconds", "at most 24.8 days").
+  [['--estimate-idle-watts-per-cpu', '-1', 'stdout'], /--estimate-idle-watts-per-cpu must be a number of watts per logical CPU above 0 and at most 1000 \(decimals allowed\), got "-1"/],
+  // Scaphandre's buffer sizes have no effect here, yet take what Scaphandre takes (a u16): "abc" was accepted.
+  [['--sensor-buffer-per-socket-max-kB', 'abc', 'stdout'], /--sensor-buffer-per-socket-max-kB must be a whole number from 0 to 65535, got "abc"/],
+  [['--sensor-buffer-per-domain-max-kB', '-1', 'stdout'], /--sensor-buffer-per-domain-max-kB must be a whole number from 0 to 65535, got "-1"/],
   [['--sensor', 'estimate', '--estimate-idle-watts-per-cpu', '10', '--estimate-max-watts-per-cpu', '1', 'stdout', '-t', '1'], /0 <= idle \(10 W\) <= max \(1 W\)/],
 ];
 

@@ -1,7 +1,7 @@
 /**
  * The container metadata sources fed bad input: Kubernetes and Docker APIs that hang, answer garbage or
  * 50 MB, or lie (another pod for a container, a pod list that changes under the agent, names and labels
- * their own rules refuse). Each case runs `scaph prometheus --containers` on a synthetic node
+ * their own rules refuse, a Docker list naming a container no cgroup holds and leaving out the one running). Each case runs `scaph prometheus --containers` on a synthetic node
  * (harness/container-node.ts), in its pod for Kubernetes (harness/in-pod.ts), scraped throughout: the first
  * sample comes on time whatever the API does, the one-line warning is said once, memory stays bounded,
  * SIGTERM is never held up, and the power figures keep coming and stay the node's.
@@ -9,7 +9,7 @@
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as F from '../../support/fixtures/cgroups.js';
-import { sleep, tempDir } from '../../support/harness/bad-input.js';
+import { eventually, sleep, tempDir } from '../../support/harness/bad-input.js';
 import {
   closers,
   DB_ID,
@@ -250,6 +250,21 @@ describe('the Docker Engine API: hangs, garbage, 50 MB, lies', () => {
     expect(peak).toBeLessThan(MAX_PEAK_RSS_BYTES);
     expectGroupFigures(r, 'container', { container_id: DB_ID }, EXPECTED_UW.db);
     console.info(`[bad-input docker 50 MB] peak RSS ${Math.round(peak / 1e6)} MB`);
+  });
+
+  it("a list that lies: db's name on a container no cgroup holds, db itself left out: no phantom series, db's figures under its id", async () => {
+    const api = await docker([containerSummary(F.DOCKER_ID, 'db', 'postgres:16')]);
+    const r = await dockerRun(api);
+    await eventually(() => api.requests.some((q) => q.includes('/containers/json')), 30_000, 'the container list asked for');
+    const end = await r.stopAfter(2_500);
+    expectHealthyRun(r, end);
+    const last = r.samples.at(-1) ?? [];
+    // The name goes with the id Docker gave it, not with a container of this node Docker did not list.
+    expect(seriesOf(last, 'scaph_container_power_microwatts', { container_id: DB_ID })[0]?.labels).toEqual({ container_id: DB_ID, container_runtime: 'docker' });
+    expect(seriesOf(last, 'scaph_container_power_microwatts', { container_id: F.DOCKER_ID })).toEqual([]);
+    expect(seriesOf(last, 'scaph_container_power_microwatts', { container_name: 'db' })).toEqual([]);
+    expect(warnings(end.run)).toEqual([]);
+    expectGroupFigures(r, 'container', { container_id: DB_ID }, EXPECTED_UW.db);
   });
 
   it('names, images and pod labels Docker would never write: left out, said once; /metrics stays parseable and exact', async () => {

@@ -5,73 +5,30 @@
  * resume. An estimate standing in for RAPL counters scaph may not read says so, in every figure and in the
  * logs, with the fix (never by opening the counters to every user).
  */
-import { chmodSync, chownSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { AMD_HAND_ZONES, HandTree, type HandZone } from '../../support/fixtures/hand-tree.js';
 import { createPowercapTree, type PowercapTree } from '../../support/fixtures/powercap-tree.js';
 import { NOBODY, runScaph, startScaph } from '../../support/fixtures/run-scaph.js';
+import { spawnFakeQemu, LIBVIRT_ARGS } from '../../support/fakes/fake-qemu.js';
 import { freePort, waitFor } from '../../support/servers/free-port.js';
-import { eventually, expectClean, expectFailure, logLines, sleep, tempDir, JSON_LOGS } from '../../support/harness/bad-input.js';
-
-interface HandZone {
-  readonly dir: string;
-  readonly name: string;
-  readonly watts: number;
-}
-
-/**
- * A flat powercap tree whose counters grow in real time at known wattages. Each counter is replaced by
- * rename every 20 ms (as `scaph qemu` does), so a zone can be removed and brought back, or made to hold
- * garbage, at any moment.
- */
-class HandTree {
-  readonly root = tempDir('scaph-hand-tree-');
-  private readonly startMs = Date.now();
-  private readonly broken = new Map<string, string | null>();
-  private readonly timer: NodeJS.Timeout;
-
-  constructor(private readonly zones: readonly HandZone[]) {
-    for (const z of zones) this.create(z);
-    this.timer = setInterval(() => this.update(), 20);
-  }
-
-  /** The zone disappears (module unloaded, VM migrated), or holds `content` instead of a number. */
-  breakZone(dir: string, content: string | null = null): void {
-    this.broken.set(dir, content);
-    if (content === null) rmSync(join(this.root, dir), { recursive: true, force: true });
-  }
-
-  repair(dir: string): void {
-    this.broken.delete(dir);
-    const z = this.zones.find((x) => x.dir === dir);
-    if (z) this.create(z);
-  }
-
-  close(): void {
-    clearInterval(this.timer);
-  }
-
-  private create(z: HandZone): void {
-    mkdirSync(join(this.root, z.dir), { recursive: true });
-    writeFileSync(join(this.root, z.dir, 'name'), `${z.name}\n`);
-    this.write(z);
-  }
-
-  private update(): void {
-    for (const z of this.zones) if (this.broken.get(z.dir) !== null) this.write(z);
-  }
-
-  private write(z: HandZone): void {
-    const content = this.broken.get(z.dir) ?? String(Math.floor(z.watts * (Date.now() - this.startMs) * 1000 + 1e9));
-    const file = join(this.root, z.dir, 'energy_uj');
-    try {
-      writeFileSync(`${file}.tmp`, `${content}\n`);
-      renameSync(`${file}.tmp`, file);
-    } catch {
-      // The zone was removed in between.
-    }
-  }
-}
+import { startScrapingPrometheus, type RunningPrometheus } from '../../support/servers/prometheus-scrape.js';
+import { pushgatewayGroups, startPushgateway } from '../../support/servers/pushgateway.js';
+import { FakeRiemannServer } from '../../support/servers/riemann.js';
+import { Warp10TestServer } from '../../support/servers/warp10.js';
+import {
+  eventually,
+  expectClean,
+  expectFailure,
+  HOST_SERIES,
+  jsonReportTimes,
+  logLines,
+  RemoteWriteReceiver,
+  sleep,
+  tempDir,
+  JSON_LOGS,
+} from '../../support/harness/bad-input.js';
 
 const trees: HandTree[] = [];
 afterEach(() => {
@@ -84,10 +41,7 @@ function handTree(zones: readonly HandZone[]): HandTree {
   return t;
 }
 
-const AMD: readonly HandZone[] = [
-  { dir: 'intel-rapl:0', name: 'package-0', watts: 20 },
-  { dir: 'intel-rapl:0:0', name: 'core', watts: 12 },
-];
+const AMD = AMD_HAND_ZONES;
 
 interface Report {
   /** sensor_fallback: set when --sensor auto publishes the estimate instead of RAPL. */
@@ -328,5 +282,206 @@ describe('RAPL counters scaph may not read (root-only energy_uj, an agent that i
       expect(x.sockets.map((s) => s.id)).toEqual([0, 1]);
     }
     expect(r.stderr).toBe('');
+  });
+});
+
+/** What one probe of the prometheus exporter saw: /metrics with or without the host figure, /healthz. */
+interface Probe {
+  readonly atMs: number;
+  readonly hostUw: number | null;
+  readonly version: boolean;
+  readonly health: number;
+  readonly healthText: string;
+}
+
+/** The host power a /metrics body holds (µW), or null when it holds none. */
+function hostPowerOf(body: string): number | null {
+  const m = /^scaph_host_power_microwatts\{value_source="powercap_rapl_pkg"\} (\d+)$/m.exec(body);
+  return m ? Number(m[1]) : null;
+}
+
+/** The host power a real Prometheus returns for an instant query at `atMs` (µW), or null for no series. */
+async function promHostAt(prom: RunningPrometheus, atMs: number): Promise<number | null> {
+  const res = await fetch(`${prom.url}/api/v1/query?query=scaph_host_power_microwatts&time=${atMs / 1000}`);
+  const body = (await res.json()) as { data: { result: Array<{ value: [number, string] }> } };
+  const first = body.data.result[0];
+  return first ? Number(first.value[1]) : null;
+}
+
+describe('every exporter while the zones are gone (issue 27: a stale figure served as current)', () => {
+  it('nothing publishes or keeps serving the last host power as current; each push keeps its sample time; figures come back with the readings', async () => {
+    const tree = handTree(AMD);
+    const dir = tempDir('scaph-gone-');
+    const rw = await RemoteWriteReceiver.start();
+    const riemann = await FakeRiemannServer.start();
+    const warp = await Warp10TestServer.start();
+    const pg = await startPushgateway();
+    const promPort = await freePort();
+    const guest = spawnFakeQemu([{ args: LIBVIRT_ARGS('vm-gone'), dutyPercent: 40 }]);
+    const sampled = join(dir, 'sampled.json');
+    writeFileSync(join(dir, 'token'), 'write-token\n');
+    const config = join(dir, 'scaph.toml');
+    const step = 'step = "300ms"';
+    writeFileSync(
+      config,
+      `[sensor]\nkind = "powercap_rapl"\npowercap_path = "${tree.root}"\n${step}\n` +
+        `[[exporter]]\ntype = "prometheus"\naddress = "127.0.0.1"\nport = ${promPort}\n${step}\n` +
+        `[[exporter]]\ntype = "prometheus-push"\nhost = "127.0.0.1"\nport = ${new URL(pg.baseUrl).port}\n${step}\n` +
+        `[[exporter]]\ntype = "remote-write"\nurl = "${rw.url}"\n${step}\n` +
+        `[[exporter]]\ntype = "riemann"\naddress = "127.0.0.1"\nport = ${riemann.port}\n${step}\n` +
+        `[[exporter]]\ntype = "warp10"\nhost = "127.0.0.1"\nport = ${warp.port}\nwrite_token_file = "token"\n${step}\n` +
+        `[[exporter]]\ntype = "qemu"\npath = "${join(dir, 'vms')}"\n${step}\n` +
+        `[[exporter]]\ntype = "stdout"\n${step}\n` +
+        `[[exporter]]\ntype = "json"\nfile = "${sampled}"\n${step}\n`,
+    );
+    const prom = await startScrapingPrometheus(`127.0.0.1:${promPort}`);
+    const agent = startScaph(['--no-header', ...JSON_LOGS, 'run', '-c', config], { timeoutMs: 90_000 });
+    // When each stdout table arrived (they carry no timestamp).
+    const tables: number[] = [];
+    agent.child.stdout?.on('data', (d: Buffer) => {
+      for (const line of d.toString().split('\n')) if (line.startsWith('Host:')) tables.push(Date.now());
+    });
+    const probes: Probe[] = [];
+    const pgSeen: Array<{ readonly atMs: number; readonly host: boolean; readonly delivery: boolean }> = [];
+    let probing = true;
+    const probeLoop = (async () => {
+      while (probing) {
+        const atMs = Date.now();
+        try {
+          const metrics = await (await fetch(`http://127.0.0.1:${promPort}/metrics`)).text();
+          const health = await fetch(`http://127.0.0.1:${promPort}/healthz`);
+          probes.push({ atMs, hostUw: hostPowerOf(metrics), version: metrics.includes('scaph_self_version{'), health: health.status, healthText: await health.text() });
+          const group = (await pushgatewayGroups(pg)).find((g) => g.labels['job'] === 'scaphandre');
+          if (group) pgSeen.push({ atMs, host: group.families.has(HOST_SERIES), delivery: group.families.has('scaph_delivery_queue_depth') });
+        } catch {
+          // Not listening yet.
+        }
+        await sleep(100);
+      }
+    })();
+    const vmCounter = (): number => Number(readFileSync(join(dir, 'vms', 'vm-gone', 'intel-rapl:0', 'energy_uj'), 'utf8'));
+    try {
+      await eventually(() => jsonReportTimes(sampled).length >= 6 && probes.some((p) => p.hostUw !== null) && pgSeen.some((g) => g.host), 30_000, 'samples before the zones go');
+      await waitFor(async () => ((await promHostAt(prom, Date.now())) === null ? null : true), 15_000, 'Prometheus to have scraped the host power', 200);
+      const brokeAt = Date.now();
+      for (const z of AMD) tree.breakZone(z.dir);
+      await sleep(1200);
+      const vmDuring = vmCounter();
+      await sleep(2300);
+      const vmLater = vmCounter();
+      const repairedAt = Date.now();
+      for (const z of AMD) tree.repair(z.dir);
+      await eventually(() => jsonReportTimes(sampled).filter((t) => t > repairedAt + 300).length >= 6, 15_000, 'samples after the zones came back');
+      await sleep(1500);
+      const vmAfter = vmCounter();
+      probing = false;
+      await probeLoop;
+      const run = await agent.stop();
+      expectClean(run);
+
+      const taken = jsonReportTimes(sampled);
+      // A reading in flight when the zones went may still land: the gap starts two steps in.
+      const gapFrom = brokeAt + 700;
+      const inGap = (t: number): boolean => t > gapFrom && t < repairedAt;
+      expect(taken.filter(inGap)).toEqual([]);
+      const before = taken.filter((t) => t < brokeAt);
+      const after = taken.filter((t) => t > repairedAt);
+      expect(before.length).toBeGreaterThanOrEqual(5);
+      expect(after.length).toBeGreaterThanOrEqual(5);
+
+      // prometheus: the figure while readings worked, none (the version only, HTTP 200) from the failed reading on,
+      // the figure again after; /healthz says readings fail (never "stalled") once past --health-max-age (3 steps).
+      const during = probes.filter((p) => inGap(p.atMs));
+      expect(during.length).toBeGreaterThanOrEqual(15);
+      for (const p of during) expect(p, JSON.stringify(p)).toMatchObject({ hostUw: null, version: true });
+      expect(probes.filter((p) => p.atMs < brokeAt).some((p) => p.hostUw !== null && Math.abs(p.hostUw / 1e6 - 20) < 6)).toBe(true);
+      expect(probes.filter((p) => p.atMs > repairedAt + 1000).every((p) => p.hostUw !== null)).toBe(true);
+      const unhealthy = during.filter((p) => p.health === 503);
+      expect(unhealthy.length).toBeGreaterThanOrEqual(5);
+      for (const p of unhealthy) expect(p.healthText).toMatch(/^readings failing: the last \d+ readings failed \(host power cannot be measured: .*ENOENT.*\), \/metrics serves no figure until one works; last sample \d+\.\d s ago, more than the 0\.9 s allowed/);
+      expect(probes.filter((p) => p.atMs > repairedAt + 1000).every((p) => p.health === 200)).toBe(true);
+      const lines = logLines(run.stderr);
+      expect(lines.filter((l) => /sampling has stalled/.test(l.msg))).toEqual([]);
+      expect(lines.filter((l) => /readings have failed for longer than --health-max-age/.test(l.msg)).length).toBeLessThanOrEqual(1);
+
+      // A real Prometheus scraping it: the series is absent mid-gap (marked stale), present before and after.
+      expect(await promHostAt(prom, brokeAt - 10)).not.toBeNull();
+      expect(await promHostAt(prom, brokeAt + 2500)).toBeNull();
+      expect(await promHostAt(prom, Date.now())).not.toBeNull();
+
+      // prometheus-push: the group keeps its delivery counters but loses the host figure during the gap.
+      const pgDuring = pgSeen.filter((g) => inGap(g.atMs) && g.atMs > gapFrom + 500);
+      expect(pgDuring.length).toBeGreaterThanOrEqual(10);
+      for (const g of pgDuring) expect(g).toMatchObject({ host: false, delivery: true });
+      expect(pgSeen.filter((g) => g.atMs > repairedAt + 1500).every((g) => g.host)).toBe(true);
+
+      // remote-write, Riemann, Warp 10: every sample taken arrived once, at its own timestamp; nothing in the gap.
+      const sampledSet = new Set(taken);
+      const sorted = (xs: Iterable<number>): number[] => [...xs].sort((a, b) => a - b);
+      expect(sorted(rw.hostPoints)).toEqual(sorted(sampledSet));
+      const riemannTimes = riemann.events.filter((e) => e.service === HOST_SERIES).map((e) => Math.round((e.timeMicros ?? 0) / 1000));
+      expect(sorted(riemannTimes)).toEqual(sorted(sampledSet));
+      const warpTimes = warp.series(HOST_SERIES).map((p) => Math.round(p.timestampUs / 1000));
+      expect(sorted(warpTimes)).toEqual(sorted(sampledSet));
+
+      // qemu: the VM's counter does not grow on a power nobody measured; it grows again after.
+      expect(vmLater).toBe(vmDuring);
+      expect(vmAfter).toBeGreaterThan(vmLater);
+
+      // stdout: no table printed in the gap.
+      expect(tables.filter(inGap)).toEqual([]);
+      expect(tables.filter((t) => t > repairedAt).length).toBeGreaterThanOrEqual(3);
+    } finally {
+      probing = false;
+      await probeLoop;
+      await agent.stop('SIGKILL');
+      guest.stop();
+      await prom.stop();
+      await pg.stop();
+      await rw.stop();
+      await riemann.stop();
+      await warp.stop();
+    }
+  });
+});
+
+describe('--health-max-age against the step (issue 27: 503 while every sample arrives on time)', () => {
+  it('below 2 steps: refused, exit 2, naming both values and the smallest accepted; by --check in a file too', async () => {
+    expectFailure(
+      await runScaph(['--no-header', '--sensor', 'estimate', 'prometheus', '--step', '2', '--health-max-age', '1']),
+      2,
+      /--health-max-age 1 is shorter than 2 steps \(--step 2\): samples come one step apart, so \/healthz would answer 503 between samples that arrive on time\. The smallest accepted is 4 \(or leave it out: 3 steps, 6\)/,
+    );
+    const config = join(tempDir(), 'health.toml');
+    writeFileSync(config, '[[exporter]]\ntype = "prometheus"\nstep = 2\nhealth_max_age = 1\n');
+    const r = await runScaph(['run', '-c', config, '--check']);
+    expectFailure(r, 2, /exporter\[0\]: \(prometheus\) --health-max-age 1 is shorter than 2 steps \(--step 2\).*The smallest accepted is 4/);
+    expect(r.stdout).toBe('');
+  });
+
+  it('at the smallest accepted (2 steps), samples on time: every probe 200, /metrics always has the figure, no stall line', async () => {
+    const port = await freePort();
+    const scaph = startScaph(['--no-header', ...JSON_LOGS, '--sensor', 'estimate', 'prometheus', '-a', '127.0.0.1', '-p', String(port), '--step', '0.5', '--health-max-age', '1'], {
+      timeoutMs: 30_000,
+    });
+    try {
+      await waitFor(async () => ((await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => null))?.status === 200 ? true : null), 15_000, 'the first sample', 50);
+      const statuses: number[] = [];
+      let withFigure = 0;
+      const until = Date.now() + 4000;
+      while (Date.now() < until) {
+        statuses.push((await fetch(`http://127.0.0.1:${port}/healthz`)).status);
+        if (/^scaph_host_power_microwatts\{value_source="estimate"\} \d+$/m.test(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text())) withFigure += 1;
+        await sleep(50);
+      }
+      const r = await scaph.stop();
+      expectClean(r);
+      expect(statuses.length).toBeGreaterThanOrEqual(20);
+      expect(statuses.filter((s) => s !== 200)).toEqual([]);
+      expect(withFigure).toBe(statuses.length);
+      expect(logLines(r.stderr).filter((l) => /stalled|readings have failed/.test(l.msg))).toEqual([]);
+    } finally {
+      await scaph.stop('SIGKILL');
+    }
   });
 });

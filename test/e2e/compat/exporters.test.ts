@@ -45,7 +45,7 @@ function expectReferenceSeries(samples: readonly ExpositionSample[]): void {
   expect(domains).toEqual(['0/core', '0/uncore', '0/dram', '1/core', '1/uncore', '1/dram']);
 }
 
-/** The values the README's metric table documents, for the server2s tree. */
+/** The values the metric table of docs/metrics.md documents, for the server2s tree. */
 function expectReferenceValues(samples: readonly ExpositionSample[], readAfterMs: number): void {
   const value = (name: string) => samples.find((s) => s.name === name)?.value ?? Number.NaN;
   expect(Math.abs(value('scaph_host_power_microwatts') / 1e6 - SERVER2S_HOST_W)).toBeLessThan(SERVER2S_HOST_W * 0.1);

@@ -12,6 +12,7 @@ import { clojureFormsClose } from '../../support/servers/riemann-container.js';
 import { CI_TOKENS } from '../../support/servers/warp10-container.js';
 import { emulateSysMounts, SERVER2S_ZONES, zonesAt } from '../../support/harness/sys-mounts.js';
 import { packageRoot } from '../../../src/core/package-file.js';
+import { docSection } from '../../support/harness/markdown-docs.js';
 
 const DIR = join(packageRoot(), 'docker-compose');
 interface ComposeService {
@@ -156,11 +157,10 @@ describe('docker-compose kit', () => {
     expect([warp10?.opts['host'], warp10?.opts['port'], warp10?.opts['writeToken']]).toEqual(['warp10', 8080, 'writeTokenCI']);
   });
 
-  it("Grafana's admin password comes from GRAFANA_ADMIN_PASSWORD, \"secret\" by default (as the README says)", () => {
+  it("Grafana's admin password comes from GRAFANA_ADMIN_PASSWORD, \"secret\" by default (as the docs say)", () => {
     const password = compose.services['grafana']?.environment?.['GF_SECURITY_ADMIN_PASSWORD'] ?? '';
     expect(composeDefault(password, 'GRAFANA_ADMIN_PASSWORD')).toBe('secret');
-    const readme = readFileSync(join(DIR, '..', 'README.md'), 'utf8');
-    expect(readme).toMatch(/`admin` with the password `secret`[\s\S]{0,120}`GRAFANA_ADMIN_PASSWORD`/);
+    expect(docSection('docs/fleet.md', '## 6. Try it')).toMatch(/user admin, password "secret" \(GRAFANA_ADMIN_PASSWORD=<yours> in docker-compose\/\.env\)/);
   });
 
   it('Grafana gets the Prometheus datasource and a dashboard whose queries use metrics scaph ships', () => {

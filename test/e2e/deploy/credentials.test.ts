@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { packageRoot } from '../../../src/core/package-file.js';
+import { docSection } from '../../support/harness/markdown-docs.js';
 import { SCAPH_BIN } from '../../support/fixtures/run-scaph.js';
 import { loadedCredentials, materialize } from '../../support/fixtures/systemd-credentials.js';
 import { makeTestPki } from '../../support/servers/test-ca.js';
@@ -18,7 +19,7 @@ import { makeTestPki } from '../../support/servers/test-ca.js';
 const ROOT = packageRoot();
 const UNIT = readFileSync(join(ROOT, 'systemd', 'scaph.service'), 'utf8');
 const FLEET = readFileSync(join(ROOT, 'docs', 'fleet.md'), 'utf8');
-const README = readFileSync(join(ROOT, 'README.md'), 'utf8');
+const FLEET_SAMPLE = docSection('README.md', '## Fleet deployment');
 const work = mkdtempSync(join(tmpdir(), 'scaph-credentials-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
@@ -101,7 +102,7 @@ describe("the unit's LoadCredential= and the documented configs", () => {
   });
 
   it("the README's fleet sample names its secrets the same way and passes --check with them", () => {
-    const sample = blockUnder(README, '## Fleet deployment', 'toml');
+    const sample = blockUnder(FLEET_SAMPLE, '## Fleet deployment', 'toml');
     const names = referencedCredentials(sample);
     expect(names).toEqual(['scaph_remote-write-token', 'scaph_warp10-write-token']);
     const dir = join(work, 'readme-credentials');

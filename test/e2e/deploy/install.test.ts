@@ -1,6 +1,6 @@
 /**
- * The README's install from a checkout, as a fresh machine runs it: `npm pack`, then a global install of
- * the tarball (here into a temporary prefix), then `scaph` from that prefix's bin. `npm test` has built
+ * The install from a checkout of docs/install.md, as a fresh machine runs it: `npm pack`, then a global
+ * install of the tarball (here into a temporary prefix), then `scaph` from that prefix's bin. `npm test` has built
  * dist/ already, so the pack skips `prepare` (a second tsc would rewrite dist/ under the tests running
  * beside this one). The install resolves the dependencies as any global install does: from the npm cache
  * when it has them (--prefer-offline), else from the registry.

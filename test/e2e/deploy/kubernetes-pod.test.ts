@@ -4,7 +4,7 @@
  * and NODE_NAME in the environment, the node's processes read from a procfs whose cgroup paths are what
  * a pod with its own cgroup namespace sees (`/../../kubepods-…`), Docker off (`--no-docker`), and a
  * /metrics + /healthz exporter with --containers, all driven by the real scheduler; then the remote-write
- * overlay's config run by `scaph run`'s assembly into a real Prometheus, queried with the README's PromQL.
+ * overlay's config run by `scaph run`'s assembly into a real Prometheus, queried with the PromQL of docs/kubernetes.md.
  */
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -29,6 +29,7 @@ import { makeTestPki, type TestPki } from '../../support/servers/test-ca.js';
 import { captureLogger, type LogLine } from '../../support/fakes/log-capture.js';
 import { CgroupfsTree } from '../../support/fixtures/cgroupfs-tree.js';
 import { packageRoot } from '../../../src/core/package-file.js';
+import { docSection } from '../../support/harness/markdown-docs.js';
 
 const TOKEN = 'eyJhbGciOiJSUzI1NiJ9.scaph-daemonset-token';
 const NODE = 'node-a';
@@ -263,7 +264,7 @@ describe('scaph in its DaemonSet pod, with the Kubernetes API', () => {
     expect(loud(lines)).toHaveLength(1);
   });
 
-  it("pushes pod power with the remote-write overlay's config; the README's PromQL gives power per namespace and per pod", async () => {
+  it("pushes pod power with the remote-write overlay's config; the PromQL of docs/kubernetes.md gives power per namespace and per pod", async () => {
     const prom = await startPrometheus();
     cleanups.push(() => prom.dispose());
     const api = await kubeApi();
@@ -300,8 +301,7 @@ describe('scaph in its DaemonSet pod, with the Kubernetes API', () => {
       await done;
     });
 
-    const readme = readFileSync(join(repo, 'README.md'), 'utf8');
-    const section = readme.slice(readme.indexOf('## Kubernetes'));
+    const section = docSection('docs/kubernetes.md', '# Kubernetes');
     const block = /```promql\n([\s\S]*?)```/.exec(section)?.[1] ?? '';
     const queries = block.split('\n').map((l) => l.replace(/\s+#.*$/, '').trim()).filter((l) => l !== '');
     expect(queries).toHaveLength(5);

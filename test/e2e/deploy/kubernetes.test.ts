@@ -32,7 +32,7 @@ import { packageRoot } from '../../../src/core/package-file.js';
 const REPO = packageRoot();
 const KUBE = join(REPO, 'deploy', 'kubernetes');
 const VERSION = (JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { version: string }).version;
-/** `scaph run`'s steady figures from README "Benchmarks" (2026-11-23): peak RSS and CPU, 500 processes, 2 s step. */
+/** `scaph run`'s steady figures from docs/benchmarks.md (2026-11-23): peak RSS and CPU, 500 processes, 2 s step. */
 const BENCH_PEAK_RSS_BYTES = 78.5e6;
 const BENCH_CPU_CORES = 0.0107;
 /** A spool may exceed spool_max_bytes by one segment (src/delivery/spool.ts: at most 8 MiB). */

@@ -1,20 +1,20 @@
 /**
- * The README's Layout table and the folder READMEs describe the tree as it is: every directory they name
- * exists, every source directory is named, test/unit/ mirrors src/, and each README's file table lists
- * exactly the files of its folder.
+ * The Layout table of docs/development.md and the folder READMEs describe the tree as it is: every
+ * directory they name exists, every source directory is named, test/unit/ mirrors src/, and each README's
+ * file table lists exactly the files of its folder.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { packageRoot } from '../../../src/core/package-file.js';
+import { docSection } from '../../support/harness/markdown-docs.js';
 
 const ROOT = packageRoot();
-const README = readFileSync(join(ROOT, 'README.md'), 'utf8');
+const LAYOUT = docSection('docs/development.md', '## Layout');
 
 /** Rows of the table under "### Layout": the backticked paths of the first cell, and the row. */
 function layoutRows(): Array<{ readonly paths: string[]; readonly row: string }> {
-  const section = README.slice(README.indexOf('### Layout'));
-  const lines = section.split('\n');
+  const lines = LAYOUT.split('\n');
   const start = lines.findIndex((l) => l.startsWith('| directory |'));
   const rows: Array<{ paths: string[]; row: string }> = [];
   for (const line of lines.slice(start + 2)) {
@@ -58,7 +58,7 @@ const named = new Set(rows.flatMap((r) => r.paths).map((p) => p.replace(/\/$/, '
 const rowOf = (path: string): string => rows.find((r) => r.paths.includes(`${path}/`))?.row ?? '';
 const exporterFolders = dirsUnder('src/exporters', false);
 
-describe('README Layout', () => {
+describe('the Layout table', () => {
   it('names only directories that exist', () => {
     expect(rows.length).toBeGreaterThan(10);
     const absent = [...named].filter((p) => !p.includes('<name>') && !(existsSync(join(ROOT, p)) && statSync(join(ROOT, p)).isDirectory()));
@@ -68,7 +68,7 @@ describe('README Layout', () => {
   it('names every directory of src/, and links the README of every exporter folder', () => {
     const unnamed = dirsUnder('src', true).filter((d) => !named.has(d) && !exporterFolders.includes(d));
     expect(unnamed).toEqual([]);
-    const linked = [...rowOf('src/exporters/<name>').matchAll(/\]\((src\/exporters\/[\w-]+)\/README\.md\)/g)].map((m) => m[1]);
+    const linked = [...rowOf('src/exporters/<name>').matchAll(/\]\(\.\.\/(src\/exporters\/[\w-]+)\/README\.md\)/g)].map((m) => m[1]);
     expect(linked.sort()).toEqual([...exporterFolders].sort());
   });
 

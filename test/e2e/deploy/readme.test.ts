@@ -1,8 +1,9 @@
 /**
- * The README's commands that no other test runs: the image's `docker build` / `docker run` lines (no
+ * The docs' commands that no other test runs: the image's `docker build` / `docker run` lines (no
  * container engine here: they are checked against the Dockerfile and scaph's own parser, and their mounts
  * are resolved with a kernel-like /sys), the sed list for Scaphandre unit files (run with the real sed on
- * Scaphandre units, the result parsed by scaph), and the metric names it documents.
+ * Scaphandre units, the result parsed by scaph), and the metric names they document. Each section is read
+ * by its heading, in the doc that holds it.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,24 +14,29 @@ import { REFERENCE_NAMES } from '../../support/oracles/scaphandre-reference.js';
 import { createPowercapTree } from '../../support/fixtures/powercap-tree.js';
 import { emulateSysMounts, SERVER2S_ZONES, zonesAt } from '../../support/harness/sys-mounts.js';
 import { parseScaph } from '../../support/harness/parse-scaph.js';
-import { readmeSedList, runSedList } from '../../support/harness/readme-sed.js';
+import { migrationSedList, runSedList } from '../../support/harness/migration-sed.js';
+import { docSection } from '../../support/harness/markdown-docs.js';
 import { packageRoot } from '../../../src/core/package-file.js';
 
 const ROOT = packageRoot();
-const README = readFileSync(join(ROOT, 'README.md'), 'utf8');
+/** Where the docs hold the container image, the migration from Scaphandre, the metrics and the filters. */
+const IMAGE_SECTION = docSection('docs/install.md', '## The container image');
+const COMING_FROM = docSection('docs/coming-from-scaphandre.md', '# Coming from Scaphandre');
+const METRICS = docSection('docs/metrics.md', '# Metrics');
+const FILTERS = docSection('docs/selection-and-filters.md', '## Choosing what is sent');
 const DOCKERFILE = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
 const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 
-/** The lines of the README's sh code blocks, `\` continuations joined. */
+/** The lines of the image section's sh code blocks, `\` continuations joined. */
 function shellLines(): string[] {
   const lines: string[] = [];
-  for (const block of README.matchAll(/```sh\n([\s\S]*?)```/g)) {
+  for (const block of IMAGE_SECTION.matchAll(/```sh\n([\s\S]*?)```/g)) {
     lines.push(...(block[1] ?? '').replace(/\\\n\s*/g, ' ').split('\n'));
   }
   return lines.map((l) => l.replace(/\s+#.*$/, '').trim()).filter((l) => l !== '');
 }
 
-describe('the README install and its image', () => {
+describe('the container image of the install docs', () => {
   const lines = shellLines();
   const build = lines.filter((l) => /^docker build -t scaph:/.test(l));
   const runs = lines.filter((l) => l.startsWith('docker run ')).map((l) => l.split(/\s+/));
@@ -42,7 +48,7 @@ describe('the README install and its image', () => {
     // What follows the image is scaph's argv: the entry point is the agent, its default command `run`.
     expect(DOCKERFILE).toMatch(/^ENTRYPOINT \[.*"\/opt\/scaph\/dist\/src\/bin\.js"\]$/m);
     expect(DOCKERFILE).toMatch(/^CMD \["run", "-c", "\/etc\/scaph\/scaph\.toml"\]$/m);
-    expect(README).toContain('without arguments it runs\n`scaph run -c /etc/scaph/scaph.toml`');
+    expect(IMAGE_SECTION).toContain('without arguments it runs\n`scaph run -c /etc/scaph/scaph.toml`');
     // The Scaphandre-style quickstart: stdout for 15 s.
     expect(runs.some((argv) => argv.slice(-3).join(' ') === 'stdout -t 15')).toBe(true);
   });
@@ -69,7 +75,7 @@ describe('the README install and its image', () => {
   });
 });
 
-describe("the README's sed list for Scaphandre unit files", () => {
+describe("the sed list for Scaphandre unit files", () => {
   /** Units as Scaphandre's docs and users write them (the Flatcar post's unit among them), and scaph 0.1's. */
   const UNITS = [
     'ExecStart=/usr/bin/scaphandre prometheus -s metrics2',
@@ -83,7 +89,7 @@ describe("the README's sed list for Scaphandre unit files", () => {
   ];
 
   it('rewrites them for scaph: the binary and the image renamed, paths shared with Scaphandre kept, flags that scaph parses', async () => {
-    const list = readmeSedList(README);
+    const list = migrationSedList(COMING_FROM);
     const { image, expressions } = list;
     expect(image).toBe(`registry.example/scaph:${VERSION}`);
     expect(expressions).toHaveLength(9);
@@ -121,26 +127,23 @@ describe("the README's sed list for Scaphandre unit files", () => {
   });
 });
 
-describe("the README's metric documentation", () => {
-  const metricsSection = README.slice(README.indexOf('## Metrics'), README.indexOf('## Permissions'));
-  const comingFrom = README.slice(README.indexOf('## Coming from Scaphandre'), README.indexOf('## Differences from Scaphandre'));
+describe("the docs' metric documentation", () => {
 
   it("documents every name of Scaphandre's reference in the metric table", () => {
-    for (const name of REFERENCE_NAMES) expect(metricsSection, name).toContain(`\`${name}\``);
+    for (const name of REFERENCE_NAMES) expect(METRICS, name).toContain(`\`${name}\``);
   });
 
   it('lists every other name scaph ships among the names it adds', () => {
     const shipped = new Set(Object.keys(METRIC_FAMILIES));
     const added = [...shipped].filter((n) => !REFERENCE_NAMES.includes(n));
     expect(added.length).toBeGreaterThan(30);
-    for (const name of added) expect(comingFrom, name).toMatch(new RegExp(`\`${name}\`\\*?[,)]`));
+    for (const name of added) expect(COMING_FROM, name).toMatch(new RegExp(`\`${name}\`\\*?[,)]`));
   });
 });
 
-describe("the README's filter example", () => {
+describe("the docs' filter example", () => {
   it('is a config `scaph run --check` accepts', async () => {
-    const section = README.slice(README.indexOf('### Choosing what is sent'), README.indexOf('### Delivery: queues'));
-    const toml = /```toml\n([\s\S]*?)```/.exec(section)?.[1] ?? '';
+    const toml = /```toml\n([\s\S]*?)```/.exec(FILTERS)?.[1] ?? '';
     expect(toml).toContain('keep_metrics');
     const dir = mkdtempSync(join(tmpdir(), 'scaph-readme-filters-'));
     try {

@@ -1,5 +1,5 @@
 /**
- * Migrating Scaphandre's packaged units (README, "Coming from Scaphandre"): the README's sed list run with
+ * Migrating Scaphandre's packaged units (docs/coming-from-scaphandre.md): the doc's sed list run with
  * the real sed on the three units and their environment files (built from their directives:
  * test/support/fixtures/scaphandre-units.ts), each result checked by `systemd-analyze verify` and by
  * scaph's own parser, and what the directives the list changes or keeps do to node reproduced without
@@ -11,7 +11,6 @@ import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileS
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { packageRoot } from '../../../src/core/package-file.js';
 import { DOCKER_ID, DOCKER_V2_SYSTEMD } from '../../support/fixtures/cgroups.js';
 import { ProcfsTree } from '../../support/fixtures/procfs-tree.js';
 import { SCAPH_BIN } from '../../support/fixtures/run-scaph.js';
@@ -24,21 +23,21 @@ import {
 } from '../../support/fixtures/scaphandre-units.js';
 import { expectClean, expectFailure, RemoteWriteReceiver } from '../../support/harness/bad-input.js';
 import { parseScaph } from '../../support/harness/parse-scaph.js';
-import { readmeSedList, runSedList } from '../../support/harness/readme-sed.js';
+import { docSection } from '../../support/harness/markdown-docs.js';
+import { migrationSedList, runSedList } from '../../support/harness/migration-sed.js';
 import { runCommand, withoutDacOverride } from '../../support/harness/run-command.js';
 import { sandboxed, type Sandbox } from '../../support/harness/unit-sandbox.js';
 import { containerSummary, startDockerApi } from '../../support/servers/docker-api.js';
 import { FakeRiemannServer } from '../../support/servers/riemann.js';
 import { Warp10TestServer } from '../../support/servers/warp10.js';
 
-const README = readFileSync(join(packageRoot(), 'README.md'), 'utf8');
-const SED = readmeSedList(README);
+const SED = migrationSedList(docSection('docs/coming-from-scaphandre.md', '# Coming from Scaphandre'));
 const work = mkdtempSync(join(tmpdir(), 'scaph-migrate-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 interface Host {
   readonly root: string;
-  /** The units as the README has them: in /etc/systemd/system. */
+  /** The units as the doc has them: in /etc/systemd/system. */
   readonly units: ReadonlyArray<{ readonly unit: ScaphandreUnit; readonly path: string }>;
 }
 
@@ -73,7 +72,7 @@ function host(name: string, units: readonly ScaphandreUnit[]): Host {
   return { root, units: placed };
 }
 
-/** The README's command on a host root: its unit files and the regular files of /etc/scaphandre(/). */
+/** The doc's command on a host root: its unit files and the regular files of /etc/scaphandre(/). */
 function migrate(h: Host): void {
   const etc = join(h.root, 'etc/scaphandre');
   const environment = !statExists(etc) ? [] : statSync(etc).isFile() ? [etc] : readdirSync(etc).map((f) => join(etc, f));
@@ -108,7 +107,7 @@ const ubuntu = SCAPHANDRE_UNITS.filter((u) => u.name.startsWith('ubuntu/'));
 const redhat = SCAPHANDRE_UNITS.filter((u) => u.name.startsWith('redhat/'));
 const ORIGINAL = SCAPHANDRE_UNITS[0]?.text ?? '';
 
-describe("the README's sed list on Scaphandre's three packaged units", () => {
+describe("the migration sed list on Scaphandre's three packaged units", () => {
   const migrated = [host('ubuntu', ubuntu), host('redhat', redhat)];
   for (const h of migrated) migrate(h);
   const all = migrated.flatMap((h) => h.units.map((u) => ({ ...u, text: readFileSync(u.path, 'utf8'), root: h.root })));
@@ -234,7 +233,7 @@ describe('what the directives do to node, reproduced without systemd', () => {
     const spooled = (umaskOf: string, dir: string) => {
       const config = out(`${dir}.toml`);
       writeFileSync(config, `[sensor]\nkind = "estimate"\nstep = 0.5\n[[exporter]]\ntype = "remote-write"\nurl = "${receiver.url}"\nstep = 0.5\nspool_dir = "${out(dir)}"\n`);
-      return runCommand(withoutDacOverride(sandboxed(box(umaskOf), [process.execPath, SCAPH_BIN, '--no-header', 'run', '-c', config, '-t', '1.2'])));
+      return runCommand(withoutDacOverride(sandboxed(box(umaskOf), [process.execPath, SCAPH_BIN, '--no-header', 'run', '-c', config, '-t', '2'])));
     };
     try {
       expectFailure(await spooled(ORIGINAL, 'spool-0777'), 1, new RegExp(`${out('spool-0777')}.*EACCES`));

@@ -1,17 +1,21 @@
 /**
- * The install commands of the README and docs/fleet.md against what `npm run package` writes and what the
- * packages install: the artefact names of this version, and, for the install without packages, every file
- * copied from this repository to the path and mode the packages give it (packaging/layout.ts).
+ * The install commands of the README, docs/install.md and docs/fleet.md against what `npm run package`
+ * writes and what the packages install: the artefact names of this version, and, for the install without
+ * packages, every file copied from this repository to the path and mode the packages give it
+ * (packaging/layout.ts).
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { layout } from '../../../packaging/layout.js';
 import { packageRoot } from '../../../src/core/package-file.js';
+import { docSection } from '../../support/harness/markdown-docs.js';
 
 const ROOT = packageRoot();
 const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
-const README = readFileSync(join(ROOT, 'README.md'), 'utf8');
+/** The front page's install (the packages, then the bare executable), and what the packages do. */
+const INSTALL = docSection('README.md', '## Install');
+const PACKAGES = docSection('docs/install.md', '## What the packages do');
 const FLEET = readFileSync(join(ROOT, 'docs', 'fleet.md'), 'utf8');
 const EXECUTABLE = `dist/pkg/scaph-${VERSION}-linux-x64`;
 
@@ -26,11 +30,11 @@ function block(doc: string, heading: string): string[] {
 describe('the install commands of the docs', () => {
   it('name the artefacts npm run package writes for this version', () => {
     const names = [`scaph_${VERSION}_amd64.deb`, `scaph-${VERSION}-1.x86_64.rpm`];
-    expect(block(README, '### Packages').slice(0, 2)).toEqual([`sudo apt install ./${names[0]}`, `sudo dnf install ./${names[1]}`]);
+    expect(block(INSTALL, '### Packages').slice(0, 2)).toEqual([`sudo apt install ./${names[0]}`, `sudo dnf install ./${names[1]}`]);
     expect(block(FLEET, '## 1. Install')).toEqual([`apt install ./${names[0]}`]);
     expect(FLEET).toContain(`dnf install ./${names[1]}`);
-    expect(block(README, 'The bare executable runs anywhere')).toContain(`sudo install -m 0755 scaph-${VERSION}-linux-x64 /usr/local/bin/scaph`);
-    expect(README).toContain(`sudo SCAPH_ENABLE_SERVICE=1 apt install ./${names[0]}`);
+    expect(block(INSTALL, 'The bare executable runs anywhere')).toContain(`sudo install -m 0755 scaph-${VERSION}-linux-x64 /usr/local/bin/scaph`);
+    expect(PACKAGES).toContain(`sudo SCAPH_ENABLE_SERVICE=1 apt install ./${names[0]}`);
   });
 
   it('install without the packages puts each file where the packages do, with their modes, and no more', () => {

@@ -1,5 +1,5 @@
 /**
- * Shared by the bad-input suite (README, Development): temp dirs, assertions on how a run ended, a
+ * Shared by the bad-input suite (docs/development.md): temp dirs, assertions on how a run ended, a
  * remote-write receiver with scripted answers, and the "sampled vs arrived" bookkeeping.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -98,7 +98,8 @@ export function missing(sampled: readonly number[], arrived: ReadonlySet<number>
 
 export interface ScriptedAnswer {
   readonly status: number;
-  readonly headers?: Readonly<Record<string, string>>;
+  /** Response headers, or made when the request is answered (a date a few seconds ahead of that moment). */
+  readonly headers?: Readonly<Record<string, string>> | ((nowMs: number) => Readonly<Record<string, string>>);
   readonly body?: string;
   /** Never answer (the connection stays open until the client gives up). */
   readonly hang?: boolean;
@@ -116,6 +117,8 @@ export class RemoteWriteReceiver {
   fallback: ScriptedAnswer = { status: 204 };
   /** Host power samples stored (answered 2xx), by timestamp ms. */
   readonly stored = new Map<number, number>();
+  /** The timestamps (ms) of every host power sample stored, in arrival order: one sent twice is there twice. */
+  readonly hostPoints: number[] = [];
   /** Latest value of every self-metric series stored, by `name{k="v",…}` (labels sorted, job/instance left out). */
   readonly selfMetrics = new Map<string, number>();
   readonly requests: Array<{ readonly status: number; readonly headers: IncomingHttpHeaders; readonly atMs: number }> = [];
@@ -161,7 +164,8 @@ export class RemoteWriteReceiver {
           return;
         }
         if (answer.status >= 200 && answer.status < 300) this.store(Buffer.concat(chunks));
-        res.writeHead(answer.status, { 'content-type': 'text/plain', ...(answer.headers ?? {}) }).end(answer.body ?? '');
+        const headers = typeof answer.headers === 'function' ? answer.headers(Date.now()) : answer.headers;
+        res.writeHead(answer.status, { 'content-type': 'text/plain', ...(headers ?? {}) }).end(answer.body ?? '');
       });
     });
     await new Promise<void>((resolve, reject) => {
@@ -176,7 +180,12 @@ export class RemoteWriteReceiver {
     const request = decodeWriteRequest(snappy.uncompressSync(body) as Buffer);
     for (const series of request.timeseries) {
       const name = series.labels.find((l) => l.name === '__name__')?.value ?? '';
-      if (name === HOST_SERIES) for (const s of series.samples) this.stored.set(Number(s.timestamp), s.value);
+      if (name === HOST_SERIES) {
+        for (const s of series.samples) {
+          this.stored.set(Number(s.timestamp), s.value);
+          this.hostPoints.push(Number(s.timestamp));
+        }
+      }
       if (name.startsWith('scaph_delivery_')) {
         const labels = series.labels
           .filter((l) => l.name !== '__name__' && l.name !== 'job' && l.name !== 'instance')
@@ -188,6 +197,14 @@ export class RemoteWriteReceiver {
       }
     }
   }
+}
+
+/** `Mon Dec  7 06:36:02 2026`: RFC 9110's asctime-date, which is GMT although it names no zone. */
+export function asctimeDate(ms: number): string {
+  const d = new Date(ms);
+  const [day, month] = [d.toUTCString().slice(0, 3), d.toUTCString().slice(8, 11)];
+  const pad = (n: number): string => String(n).padStart(2, '0');
+  return `${day} ${month} ${String(d.getUTCDate()).padStart(2, ' ')} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())} ${d.getUTCFullYear()}`;
 }
 
 /** Polls `condition` every 50 ms until it holds (a throw counts as not yet), or throws naming `what` after `timeoutMs`. */

@@ -1,5 +1,5 @@
 /**
- * vitest globalSetup: with SCAPH_REQUIRE_CONTAINERS=1 (the laptop command, see the README) a run
+ * vitest globalSetup: with SCAPH_REQUIRE_CONTAINERS=1 (the laptop command, see docs/development.md) a run
  * without a container engine stops before any test, with one line saying why, instead of leaving the
  * real-server suites out.
  */

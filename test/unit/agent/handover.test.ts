@@ -71,3 +71,33 @@ describe('HandoverExporter', () => {
     expect(settled).toBe('running');
   });
 });
+
+describe('HandoverExporter: steps without a sample', () => {
+  it('holds them in their place among the samples and hands them over in order; after that, passes them straight on', async () => {
+    const h = new HandoverExporter('rec');
+    const events: string[] = [];
+    const target: Exporter = {
+      name: 'rec',
+      start: async () => undefined,
+      stop: async () => undefined,
+      export: (s: Sample) => void events.push(`sample ${s.timestampMs}`),
+      missed: (step) => events.push(`missed ${step.timestampMs}`) > 0,
+    };
+    h.export(sample(1));
+    expect(h.missed({ timestampMs: 2, reason: 'zone gone' })).toBe(false);
+    h.export(sample(3));
+    h.attach(target);
+    await h.drained();
+    expect(h.missed({ timestampMs: 4, reason: 'zone gone' })).toBe(true);
+    expect(events).toEqual(['sample 1', 'missed 2', 'sample 3', 'missed 4']);
+  });
+
+  it('an exporter that could not be built: the samples held are lost (a step without one is no sample)', () => {
+    const h = new HandoverExporter('rec');
+    h.export(sample(1));
+    h.missed({ timestampMs: 2, reason: 'zone gone' });
+    h.export(sample(3));
+    expect(h.fail()).toBe(2);
+    expect(h.missed({ timestampMs: 4, reason: 'zone gone' })).toBe(false);
+  });
+});

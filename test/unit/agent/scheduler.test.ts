@@ -232,11 +232,17 @@ describe('Scheduler', () => {
       },
     };
     const a = recorder('a');
-    scheduler = new Scheduler(sensor, [a], { stepMs: 30, durationMs: null, logger });
+    const missed: Array<{ readonly reason: string; readonly timestampMs: number }> = [];
+    // An exporter that withdraws what it holds on a step without a sample hears of every such step, in order.
+    const withdrawing: Exporter = { ...recorder('w'), missed: (step) => missed.push(step) > 0 };
+    const startedAt = Date.now();
+    scheduler = new Scheduler(sensor, [a, withdrawing], { stepMs: 30, durationMs: null, logger });
     scheduler.start();
     await scheduler.done;
     expect(reads).toBe(12);
     expect(a.got).toHaveLength(6);
+    expect(missed.map((m) => m.reason)).toEqual([3, 4, 5, 6, 7, 8].map((n) => `zone gone (read ${n})`));
+    for (const m of missed) expect(m.timestampMs).toBeGreaterThanOrEqual(startedAt);
     expect(scheduler.failedReadings).toBe(6);
     // (A loaded machine may add an "overran its step" line: not what this test is about.)
     const said = lines.filter((l) => !String(l['msg']).includes('overran'));

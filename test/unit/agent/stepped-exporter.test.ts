@@ -57,6 +57,73 @@ describe('SteppedExporter across a reload', () => {
   });
 });
 
+describe('SteppedExporter: a step without a sample', () => {
+  function gated(withdraws: boolean): { gate: SteppedExporter; got: number[]; missed: string[]; at: (ms: number) => void } {
+    const got: number[] = [];
+    const missed: string[] = [];
+    let now = 0;
+    const inner: Exporter = {
+      name: 'inner',
+      start: async () => undefined,
+      stop: async () => undefined,
+      export: (s: Sample) => void got.push(s.timestampMs / 1000),
+      missed: (step) => {
+        missed.push(step.reason);
+        return withdraws;
+      },
+    };
+    return { gate: new SteppedExporter(inner, 10_000, 2_000, () => now), got, missed, at: (ms) => (now = ms) };
+  }
+
+  it('reaches the exporter whatever its step; one that withdrew its figures gets the next sample at once', () => {
+    const { gate, got, missed, at } = gated(true);
+    for (const t of [0, 2, 4]) {
+      at(t * 1000);
+      gate.export(syntheticSample({ timestampMs: t * 1000 }));
+    }
+    at(6000);
+    expect(gate.missed({ timestampMs: 6000, reason: 'zone gone' })).toBe(true);
+    for (const t of [8, 10, 12, 14, 16, 18, 20]) {
+      at(t * 1000);
+      gate.export(syntheticSample({ timestampMs: t * 1000 }));
+    }
+    expect(missed).toEqual(['zone gone']);
+    // 0, then (withdrawn at 6) 8 at once instead of 10, and every 10 s from there.
+    expect(got).toEqual([0, 8, 18]);
+  });
+
+  it('an exporter with nothing to withdraw keeps its schedule', () => {
+    const { gate, got, at } = gated(false);
+    for (const t of [0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20]) {
+      at(t * 1000);
+      if (t === 6) expect(gate.missed({ timestampMs: 6000, reason: 'zone gone' })).toBe(false);
+      else gate.export(syntheticSample({ timestampMs: t * 1000 }));
+    }
+    expect(got).toEqual([0, 10, 20]);
+  });
+
+  it('on a splay grid, one that withdrew gets the next sample at once, then its grid points again', () => {
+    const got: number[] = [];
+    const clock = { now: 0 };
+    const inner: Exporter = { name: 'inner', start: async () => undefined, stop: async () => undefined, export: (s: Sample) => void got.push(s.timestampMs), missed: () => true };
+    const gate = new SteppedExporter(inner, 10_000, 2000, () => clock.now, { phaseMs: 3_000, periodMs: 10_000 });
+    const feed = (times: readonly number[]): void => {
+      for (const t of times) {
+        clock.now = t;
+        gate.export(syntheticSample({ timestampMs: t }));
+      }
+    };
+    // The start-up reading at 1 s (held), the grid ticks 700 ms past every 2 s: 2.7 s (nearest 3 s) takes it.
+    feed([1000, 2700, 4700, 6700]);
+    clock.now = 8700;
+    expect(gate.missed({ timestampMs: 8700, reason: 'zone gone' })).toBe(true);
+    // 10.7 s at once (not 23 s away, at the grid point after the one it would have taken), then the grid
+    // points as after any gap: the next one (13 s, taken at 12.7 s), 23 s, 33 s.
+    feed([10_700, 12_700, 14_700, 16_700, 18_700, 20_700, 22_700, 24_700, 26_700, 28_700, 30_700, 32_700]);
+    expect(got).toEqual([1000, 2700, 10_700, 12_700, 22_700, 32_700]);
+  });
+});
+
 describe('SteppedExporter with splay across a reload', () => {
   const feed = (gate: SteppedExporter, clock: { now: number }, times: readonly number[]): void => {
     for (const t of times) {

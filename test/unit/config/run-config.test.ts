@@ -188,6 +188,30 @@ exporter:
     expect(loadRunConfig(noCa, { commands, env: {} }).exporters).toHaveLength(1);
   });
 
+  it('spool sizes and ages beyond 2^53 (bytes, ms) are refused: they are no longer exact', () => {
+    const path = write('huge-spool.toml', `[[exporter]]\ntype = "remote-write"\nurl = "https://x"\nspool_dir = "s"\nspool_max_bytes = 1e16\nspool_max_age = "9007199254740993"\n`);
+    expect(problems(path)).toEqual([
+      `${path}:5: exporter[0].spool_max_bytes: must be at most 9007199254740991 bytes (2^53 - 1, 8 PiB), got 10000000000000000`,
+      `${path}:6: exporter[0].spool_max_age: must be at most 9007199254740991 ms (2^53 - 1, about 285,000 years), got "9007199254740993"`,
+    ]);
+    const ok = write('ok-spool.toml', `[[exporter]]\ntype = "remote-write"\nurl = "https://x"\nspool_dir = "s"\nspool_max_bytes = "1024GiB"\nspool_max_age = "3650d"\n`);
+    expect(loadRunConfig(ok, { commands, env: {} }).exporters[0]?.spool).toMatchObject({ maxBytes: 1024 ** 4, maxAgeMs: 3650 * 86_400_000 });
+  });
+
+  it('an X_file naming no usable path: one line each (escaped, cut), and not also "missing required key"', () => {
+    const path = write(
+      'bad-files.toml',
+      `[[exporter]]\ntype = "remote-write"\nurl_file = "a\\nb"\n\n[[exporter]]\ntype = "remote-write"\nurl_file = ""\n\n` +
+        `[[exporter]]\ntype = "remote-write"\nurl_file = true\n\n[[exporter]]\ntype = "remote-write"\nurl_file = "${'x'.repeat(5000)}"\n`,
+    );
+    expect(problems(path)).toEqual([
+      `${path}:3: exporter[0].url_file: (remote-write) must not hold control characters (a newline, a tab, an escape...): got "${dir}/a\\nb", with U+000A at character ${dir.length + 3}`,
+      `${path}:7: exporter[1].url_file: (remote-write) must not be empty`,
+      `${path}:11: exporter[2].url_file: (remote-write) must be the path of a file holding the value, got true`,
+      expect.stringMatching(new RegExp(`^${path}:15: exporter\\[3\\]\\.url_file: \\(remote-write\\) is ${dir.length + 5001} characters long: at most 4096 are accepted, got ".{80}"… \\(${dir.length + 5001} characters\\)$`)),
+    ]);
+  });
+
   it("keeps remote-write's own --timeout (a request timeout) and its file options", async () => {
     const { remoteWriteCommand } = await import('../../../src/exporters/remote-write/command.js');
     const path = write('rw.toml', `[[exporter]]\ntype = "remote-write"\nurl = "http://127.0.0.1:9/api/v1/write"\ntimeout = 3\nbearer_token_file = "${tokenFile}"\nstep = 15\n`);
@@ -237,6 +261,17 @@ exporter:
     expect(problems(bad, { commands: EXPORTER_COMMANDS })).toEqual([
       `${bad}:3: exporter[0].max_backoff: (riemann) --max-backoff must be a positive number of seconds, got "0"`,
     ]);
+  });
+
+  it('quotes a refused value on one short line: a 5000-character kind, type or step is cut, its length said', () => {
+    const long = 'x'.repeat(5000);
+    const path = write('long.toml', `[sensor]\nkind = "${long}"\nstep = "${long}"\n\n[[exporter]]\ntype = "${long}"\n`);
+    const found = problems(path);
+    expect(found).toHaveLength(3);
+    const cut = `"${'x'.repeat(80)}"… (5000 characters)`;
+    expect(found[0]).toBe(`${path}:2: sensor.kind: must be one of powercap_rapl, estimate, auto, got ${cut}`);
+    expect(found[1]).toBe(`${path}:3: sensor.step: must be a positive number of seconds or a duration like "500ms", "30s", "24h", "7d", got ${cut}`);
+    expect(found[2]).toMatch(new RegExp(`^${path}:6: exporter\\[0\\]\\.type: unknown exporter type "x{80}"… \\(5000 characters\\); known types: `));
   });
 
   it('needs at least one exporter and rejects unknown top-level keys', () => {

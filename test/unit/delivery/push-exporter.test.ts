@@ -46,6 +46,23 @@ describe('createPushExporter', () => {
     await ex.stop(1000);
   });
 
+  it('a Retry-After no clock reaches (400 digits: Infinity) is said as "more than 2^53 - 1 s", with no field holding null', async () => {
+    const lines: Array<Record<string, unknown>> = [];
+    const { pino } = await import('pino');
+    const logger = pino({ level: 'warn' }, { write: (l: string) => void lines.push(JSON.parse(l) as Record<string, unknown>) });
+    const t = new FakeTransport([{ kind: 'retry', afterMs: Number.POSITIVE_INFINITY, error: 'HTTP 429' }]);
+    const ex = createPushExporter(t, { logger, backoff: { minDelayMs: 10, maxDelayMs: 50 }, maxRetryAfterMs: 100 });
+    await ex.start();
+    ex.export(sample(0));
+    await ex.idle();
+    expect(t.delivered).toEqual([T0]);
+    const said = lines.filter((l) => String(l['msg']).includes('Retry-After'));
+    expect(said).toHaveLength(1);
+    expect(said[0]?.['msg']).toBe('the server asked to wait more than 9007199254740991 s before retrying (Retry-After); scaph waits at most 0.1 s and retries then');
+    expect(said[0]).not.toHaveProperty('retryAfterAskedS');
+    await ex.stop(1000);
+  });
+
   it('export() returns at once while a send hangs; the queue grows instead', async () => {
     const t = new FakeTransport([], 'hang');
     const ex = createPushExporter(t, opts({ timeoutMs: 60_000 }));
@@ -160,6 +177,36 @@ describe('createPushExporter', () => {
     expect(t.delivered).toEqual([T0 + 5000]);
     expect(ex.stats.droppedFor('queue_full')).toBe(5); // 0 (in flight, timed out) and 1..4
     await ex.stop(100);
+  });
+
+  it('a step without a sample: a Pushgateway-like core (withdrawOnMissedStep) queues an entry without figures that replaces the latest; others ignore it', async () => {
+    const withdrawing = new FakeTransport(['hang']);
+    const pg = createPushExporter(withdrawing, opts({ maxQueueSamples: 1, maxAgeMs: null, timeoutMs: 300, withdrawOnMissedStep: true }));
+    await pg.start();
+    pg.export(sample(0));
+    await until(() => withdrawing.attempts.length === 1);
+    pg.export(sample(1));
+    expect(pg.missed?.({ timestampMs: T0 + 2000, reason: 'zone gone' })).toBe(true);
+    await pg.idle();
+    // The hung push of 0 timed out; 1 was replaced by the step without figures, which went out alone (plus the self-metrics).
+    const last = withdrawing.batches[withdrawing.batches.length - 1] ?? [];
+    expect(last.map((e) => [e.timestampMs, e.metrics.filter((m) => !m.name.startsWith('scaph_delivery_')).length])).toEqual([
+      [T0 + 2000, 0],
+      [expect.any(Number), 0],
+    ]);
+    expect(withdrawing.delivered).toEqual([T0 + 2000]);
+    await pg.stop(100);
+
+    const plain = new FakeTransport();
+    const rw = createPushExporter(plain, opts());
+    await rw.start();
+    rw.export(sample(0));
+    expect(rw.missed?.({ timestampMs: T0 + 1000, reason: 'zone gone' })).toBe(false);
+    rw.export(sample(2));
+    await rw.idle();
+    // Each point goes with its own timestamp, once: nothing to withdraw, nothing resent.
+    expect(plain.delivered).toEqual([T0, T0 + 2000]);
+    await rw.stop(100);
   });
 
   it('a hanging send times out and is retried', async () => {

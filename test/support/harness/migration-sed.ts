@@ -1,18 +1,18 @@
 /**
- * The README's sed list for Scaphandre unit files (section "Coming from Scaphandre"), as an operator runs
+ * The sed list for Scaphandre unit files (docs/coming-from-scaphandre.md), as an operator runs
  * it: the IMAGE assignment and the `-e` expressions of the block after "Unit files:", applied with the real
  * GNU sed (`sed -i -E`).
  */
 import { execFileSync } from 'node:child_process';
 
-export interface ReadmeSedList {
+export interface MigrationSedList {
   readonly image: string;
   readonly expressions: readonly string[];
 }
 
-export function readmeSedList(readme: string): ReadmeSedList {
-  const at = readme.indexOf('Unit files: ');
-  const block = /```sh\n([\s\S]*?)```/.exec(readme.slice(at))?.[1] ?? '';
+export function migrationSedList(doc: string): MigrationSedList {
+  const at = doc.indexOf('Unit files: ');
+  const block = /```sh\n([\s\S]*?)```/.exec(doc.slice(at))?.[1] ?? '';
   const image = /^IMAGE=(\S+)$/m.exec(block)?.[1] ?? '';
   // '…' is taken as written; "…" (the image's) has $IMAGE expanded, as the shell does.
   const expressions = [...block.matchAll(/-e (['"])(.*?)\1 \\$/gm)].map((m) => (m[1] === '"' ? (m[2] ?? '').replaceAll('$IMAGE', image) : (m[2] ?? '')));
@@ -20,6 +20,6 @@ export function readmeSedList(readme: string): ReadmeSedList {
 }
 
 /** Runs the list on `files` in place, as `sed -i -E -e … files` does. */
-export function runSedList(list: ReadmeSedList, files: readonly string[]): void {
+export function runSedList(list: MigrationSedList, files: readonly string[]): void {
   execFileSync('sed', ['-i', '-E', ...list.expressions.flatMap((e) => ['-e', e]), ...files]);
 }
