@@ -173,6 +173,7 @@ export class MachineSensor implements Sensor {
         unattributedEnergyUj: this.unattributedEnergyUj,
         cpuBusyFraction,
         valueSource: power.valueSource,
+        ...(power.outsideRaplPowerUw === undefined ? {} : { outsideRaplPowerUw: power.outsideRaplPowerUw }),
         ...(power.fallback === undefined ? {} : { sensorFallback: power.fallback }),
         psysEnergyUj: power.psysEnergyUj,
         loadAvg: this.reader.readLoadavg(),
