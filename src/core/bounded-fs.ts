@@ -100,6 +100,20 @@ export interface ReadWithinOptions {
   readonly timeoutMs?: number;
   /** Also read a FIFO or character device, as a shell's `<(command)` hands over, until its writer closes it. */
   readonly pipes?: boolean;
+  /** A regular file larger than this is refused (FileTooLargeError) without reading the rest; default: no cap. */
+  readonly maxBytes?: number;
+}
+
+/** A file larger than the caller accepts (a sysfs attribute is at most a page: a larger one is not one). */
+export class FileTooLargeError extends Error {
+  readonly code = 'EFBIG';
+  constructor(
+    readonly path: string,
+    readonly maxBytes: number,
+  ) {
+    super(`${path} is larger than ${maxBytes} bytes`);
+    this.name = 'FileTooLargeError';
+  }
 }
 
 /** How often an idle pipe is polled while its writer has not written yet. */
@@ -116,11 +130,23 @@ export async function readFileWithin(path: string, options: ReadWithinOptions = 
   const handle: FileHandle = await within(open(path, NONBLOCK_READ), path, timeoutMs, (h) => void h.close());
   try {
     const stats = await handle.stat();
-    if (stats.isFile()) return await within(handle.readFile(), path, timeoutMs);
+    if (stats.isFile()) return await within(options.maxBytes === undefined ? handle.readFile() : readCapped(handle, path, options.maxBytes), path, timeoutMs);
     if (!options.pipes || stats.isDirectory() || stats.isSocket() || stats.isBlockDevice()) throw new NotRegularFileError(path, fileKind(stats));
     return await readPipe(handle, path, Date.now() + timeoutMs, timeoutMs);
   } finally {
     await handle.close().catch(() => undefined);
+  }
+}
+
+/** At most `maxBytes` of a regular file, from its start; FileTooLargeError when there is more. */
+async function readCapped(handle: FileHandle, path: string, maxBytes: number): Promise<Buffer> {
+  const buf = Buffer.allocUnsafe(maxBytes + 1);
+  let length = 0;
+  for (;;) {
+    const { bytesRead } = await handle.read(buf, length, buf.length - length, length);
+    if (bytesRead === 0) return buf.subarray(0, length);
+    length += bytesRead;
+    if (length > maxBytes) throw new FileTooLargeError(path, maxBytes);
   }
 }
 
