@@ -7,7 +7,7 @@ export const MAX_PLATFORM_POWER_UW = 100_000 * 1e6;
 
 /** Why `powerUw` cannot be a machine's power, or null when it can. */
 export function platformPowerProblem(powerUw: number): string | null {
-  if (!Number.isFinite(powerUw) || powerUw < 0) return `not a power: ${String(powerUw)}`;
+  if (!Number.isFinite(powerUw) || powerUw < 0) return `${String(powerUw / 1e6)} W is not a power`;
   if (powerUw > MAX_PLATFORM_POWER_UW) return `${(powerUw / 1e6).toPrecision(4)} W is beyond the 100 kW a machine can draw: refused as garbage`;
   return null;
 }
