@@ -51,11 +51,13 @@ export class RedfishClient {
   auth: RedfishAuth | null = null;
 
   constructor(private readonly o: RedfishClientOptions) {
+    // undici's own timeouts are a backstop: the request's deadline (withDeadline) ends it first, with one error.
+    const backstopMs = o.timeoutMs + 1000;
     this.agent = new (undici().Agent)({
-      connect: { ...(o.ca === undefined ? {} : { ca: o.ca }), rejectUnauthorized: o.rejectUnauthorized, timeout: o.timeoutMs },
+      connect: { ...(o.ca === undefined ? {} : { ca: o.ca }), rejectUnauthorized: o.rejectUnauthorized, timeout: backstopMs },
       connections: 1,
-      headersTimeout: o.timeoutMs,
-      bodyTimeout: o.timeoutMs,
+      headersTimeout: backstopMs,
+      bodyTimeout: backstopMs,
     });
   }
 

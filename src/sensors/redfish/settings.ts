@@ -26,12 +26,12 @@ export async function redfishSourceOptions(s: SensorSettings, env: NodeJS.Proces
   if (s.redfishUrl === undefined) throw new UsageError('--sensor redfish needs the BMC\'s address: --redfish-url https://<bmc> (redfish_url in [sensor])');
   const problem = redfishUrlProblem(s.redfishUrl);
   if (problem !== null) throw new UsageError(`--redfish-url ${problem}`);
+  if (s.redfishInsecure && s.redfishCa !== undefined) throw new UsageError('--redfish-ca and --redfish-insecure contradict each other: give the CA to check the BMC against, or skip the check, not both');
   if (s.redfishUser === undefined || s.redfishUser === '') throw new UsageError('--sensor redfish needs a BMC user: --redfish-user <name> (redfish_user in [sensor]), one with read-only rights is enough');
   const password = s.redfishPasswordFile === undefined ? env[REDFISH_PASSWORD_ENV] : await readSecretFile('Redfish password', s.redfishPasswordFile);
   if (password === undefined || password === '') {
     throw new UsageError(`--sensor redfish needs the BMC password: in a file given to --redfish-password-file (redfish_password_file in [sensor]), or in $${REDFISH_PASSWORD_ENV}`);
   }
-  if (s.redfishInsecure && s.redfishCa !== undefined) throw new UsageError('--redfish-ca and --redfish-insecure contradict each other: give the CA to check the BMC against, or skip the check, not both');
   const tls = s.redfishCa === undefined ? undefined : await loadTls({ caFile: s.redfishCa });
   if (new URL(s.redfishUrl).protocol === 'http:') {
     logger.warn({ url: s.redfishUrl }, 'the BMC is reached over plain http: its password crosses the network in clear. Use https:// (with --redfish-ca for its certificate)');
