@@ -105,7 +105,7 @@ const SENSOR_KEYS: ReadonlyArray<readonly [keyof SensorSettings, string]> = [
   ['redfishCa', 'redfish_ca'],
   ['redfishInsecure', 'redfish_insecure'],
   ['redfishChassis', 'redfish_chassis'],
-  ['redfishIntervalMs', 'redfish_interval'],
+  ['redfishIntervalMs', 'redfish_interval (ms)'],
 ];
 
 /**
