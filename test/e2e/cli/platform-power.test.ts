@@ -15,7 +15,7 @@ import { makeTestPki, type TestPki } from '../../support/servers/test-ca.js';
 
 interface Report {
   readonly host: { readonly consumption: number; readonly value_source: string; readonly outside_rapl_consumption?: number; readonly timestamp: number };
-  readonly sockets: ReadonlyArray<{ readonly id: number; readonly consumption: number; readonly domains: ReadonlyArray<{ readonly name: string }> }>;
+  readonly sockets: ReadonlyArray<{ readonly id: number; readonly consumption: number; readonly domains: ReadonlyArray<{ readonly name: string; readonly consumption: number }> }>;
 }
 
 // server2s: packages 62 + 48 W, dram 11.25 + 9.5 W.
@@ -49,9 +49,14 @@ function expectPlatformReports(reports: readonly Report[], valueSource: string, 
     expect(r.host.value_source).toBe(valueSource);
     expect(r.sockets.map((s) => s.id)).toEqual([0, 1]);
     expect(r.sockets[0]?.domains.map((d) => d.name).sort()).toEqual(['core', 'dram', 'uncore']);
-    // RAPL's counters are rewritten every 10 ms by this process: a few % of timing noise on its sum.
-    expect(Math.abs((r.host.outside_rapl_consumption ?? -1) / 1e6 - (w - RAPL_HOST_W))).toBeLessThan(0.05 * RAPL_HOST_W);
+    // What RAPL does not see is the meter minus RAPL's host sum (packages and dram) of the same step.
+    const raplUw = r.sockets.reduce((sum, s) => sum + s.consumption + (s.domains.find((d) => d.name === 'dram')?.consumption ?? 0), 0);
+    expect(Math.abs((r.host.outside_rapl_consumption ?? -1) - Math.max(0, r.host.consumption - raplUw))).toBeLessThanOrEqual(8);
   }
+  // RAPL's counters are rewritten every 10 ms by this process: on a loaded box one step can be off by a late
+  // rewrite; the median cannot.
+  const rapl = reports.map((r) => (r.host.consumption - (r.host.outside_rapl_consumption ?? 0)) / 1e6).sort((a, b) => a - b);
+  expect(relative(rapl[Math.floor(rapl.length / 2)] ?? 0, RAPL_HOST_W)).toBeLessThan(0.05);
 }
 
 describe('scaph --sensor hwmon', () => {
