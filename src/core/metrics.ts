@@ -76,6 +76,11 @@ export const METRIC_FAMILIES = {
     'counter',
     'int',
   ),
+  scaph_host_outside_rapl_power_microwatts: fam(
+    'Part of the host power a platform meter (hwmon, Redfish) reads that RAPL does not see: platform power minus the sum of RAPL packages and dram (power supply losses, fans, disks, NICs, GPUs), never negative, in microwatts. Only with --sensor hwmon or redfish and readable RAPL counters',
+    'gauge',
+    'int',
+  ),
   scaph_host_cpu_busy_ratio: fam('Busy share of all CPUs over the last interval, from 0 to 1', 'gauge', 'float'),
   scaph_host_rapl_psys_microjoules: fam(
     'Raw RAPL psys (platform) energy counter, in microjoules, as read from powercap',
@@ -340,6 +345,7 @@ function addHostMetrics(list: MetricList, sample: Sample): void {
   list.add('scaph_host_idle_power_microwatts', h.idlePowerUw, source);
   list.add('scaph_host_unattributed_power_microwatts', h.unattributedPowerUw, source);
   list.add('scaph_host_unattributed_energy_microjoules', h.unattributedEnergyUj, source);
+  if (h.outsideRaplPowerUw !== undefined) list.add('scaph_host_outside_rapl_power_microwatts', h.outsideRaplPowerUw, source);
   list.add('scaph_host_cpu_busy_ratio', h.cpuBusyFraction);
   if (h.psysEnergyUj !== null) list.add('scaph_host_rapl_psys_microjoules', h.psysEnergyUj);
   if (h.sensorFallback !== undefined) list.add('scaph_sensor_fallback', 1, FALLBACK_LABELS[h.sensorFallback]);
