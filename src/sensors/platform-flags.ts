@@ -3,13 +3,15 @@
  * config: each check gives the problem in words (null when the value is good), the flag parsers throw it
  * as a usage error (exit 2) naming the flag.
  */
+import { decimalNumber } from '../core/decimal-number.js';
 import { UsageError } from '../core/errors.js';
+import { quoted } from '../core/quoted.js';
 import { CHANNEL_SELECTOR_FORM, parseChannelSelector } from './hwmon/channels.js';
 import { redfishUrlProblem } from './redfish/settings.js';
 import { MIN_REDFISH_INTERVAL_MS } from './settings.js';
 
 export function hwmonChannelProblem(text: string): string | null {
-  return parseChannelSelector(text) === null ? `must be ${CHANNEL_SELECTOR_FORM}, e.g. power_meter/power1 or hwmon3/energy1, got ${JSON.stringify(text)}` : null;
+  return parseChannelSelector(text) === null ? `must be ${CHANNEL_SELECTOR_FORM}, e.g. power_meter/power1 or hwmon3/energy1, got ${quoted(text)}` : null;
 }
 
 /** Why `ms` cannot be the Redfish poll interval, or null. */
@@ -34,8 +36,8 @@ export function redfishUrlFlag(value: string): string {
 
 /** --redfish-interval seconds, as ms. */
 export function redfishIntervalFlag(value: string): number {
-  const ms = Number(value) * 1000;
-  const problem = value.trim() === '' ? 'must be a number of seconds' : redfishIntervalProblem(ms);
-  if (problem !== null) throw new UsageError(`--redfish-interval ${problem}, got "${value}"`);
+  const ms = decimalNumber(value) * 1000;
+  const problem = Number.isNaN(ms) ? 'must be a number of seconds' : redfishIntervalProblem(ms);
+  if (problem !== null) throw new UsageError(`--redfish-interval ${problem}, got ${quoted(value)}`);
   return ms;
 }

@@ -312,7 +312,7 @@ exporter:
     const found = problems(path);
     expect(found).toHaveLength(3);
     const cut = `"${'x'.repeat(80)}"… (5000 characters)`;
-    expect(found[0]).toBe(`${path}:2: sensor.kind: must be one of powercap_rapl, estimate, auto, got ${cut}`);
+    expect(found[0]).toBe(`${path}:2: sensor.kind: must be one of powercap_rapl, estimate, auto, hwmon, redfish, got ${cut}`);
     expect(found[1]).toBe(`${path}:3: sensor.step: must be a positive number of seconds or a duration like "500ms", "30s", "24h", "7d", got ${cut}`);
     expect(found[2]).toMatch(new RegExp(`^${path}:6: exporter\\[0\\]\\.type: unknown exporter type "x{80}"… \\(5000 characters\\); known types: `));
   });
