@@ -12,7 +12,8 @@ import { guardOptionValues, wattsPerCpu, wholeNumberUpTo } from './exporters/par
 import { ATTRIBUTION_MODELS } from './sensors/attribution.js';
 import { DEFAULT_DOCKER_SOCKET } from './sensors/containers/docker.js';
 import { nodeName, podLabelKeys } from './sensors/containers/kubernetes-options.js';
-import { DEFAULT_POWERCAP_PATH, SENSOR_KINDS, VM_POWERCAP_PATH, type SensorKind } from './sensors/settings.js';
+import { hwmonChannelFlag, redfishIntervalFlag, redfishUrlFlag } from './sensors/platform-flags.js';
+import { DEFAULT_HWMON_PATH, DEFAULT_POWERCAP_PATH, DEFAULT_REDFISH_INTERVAL_MS, SENSOR_KINDS, VM_POWERCAP_PATH, type SensorKind } from './sensors/settings.js';
 import { VERSION } from './core/version.js';
 
 /**
@@ -51,7 +52,11 @@ export function buildProgram(
     .exitOverride()
     .configureOutput({ outputError: (str, write) => write(str) })
     .addOption(
-      new Option('-s, --sensor <sensor>', 'where power comes from: RAPL counters, a CPU-load estimate, or auto (RAPL when readable, else the estimate, warned about and marked by scaph_sensor_fallback)')
+      new Option(
+        '-s, --sensor <sensor>',
+        'where power comes from: RAPL counters, a CPU-load estimate, auto (RAPL when readable, else the estimate, warned about and marked by scaph_sensor_fallback), ' +
+          'or a platform meter for host power: hwmon (the ACPI power meter, or --hwmon-channel) or redfish (the BMC), with RAPL beside it for sockets when readable',
+      )
         .choices([...SENSOR_KINDS])
         .default('auto'),
     )
@@ -90,6 +95,23 @@ export function buildProgram(
     )
     .option('--estimate-idle-watts-per-cpu <watts>', 'estimate sensor: watts per logical CPU when idle (default 0.74)', wattsPerCpu('--estimate-idle-watts-per-cpu'))
     .option('--estimate-max-watts-per-cpu <watts>', 'estimate sensor: watts per logical CPU at 100 % (default 3.5)', wattsPerCpu('--estimate-max-watts-per-cpu'))
+    .option('--hwmon-path <dir>', `--sensor hwmon: the hwmon class directory (in a container: the host's, e.g. /host/sys/class/hwmon)`, DEFAULT_HWMON_PATH)
+    .option(
+      '--hwmon-channel <device/channel>',
+      '--sensor hwmon: a channel to add to host power instead of the ACPI power meter, as <device>/<channel>: device by name or hwmonN, channel powerN, energyN or an attribute (power1_input); repeatable, summed',
+      hwmonChannelFlag,
+    )
+    .option('--redfish-url <url>', '--sensor redfish: the BMC\'s address, https://<bmc>', redfishUrlFlag)
+    .option('--redfish-user <name>', '--sensor redfish: the BMC user (read-only rights are enough)')
+    .option('--redfish-password-file <file>', '--sensor redfish: file holding the BMC password (default: $SCAPH_REDFISH_PASSWORD)')
+    .option('--redfish-ca <file>', '--sensor redfish: PEM CA certificate to check the BMC\'s certificate against (default: the system\'s CAs)')
+    .option('--redfish-insecure', '--sensor redfish: do not check the BMC\'s certificate (a self-signed one you have not saved)', false)
+    .option('--redfish-chassis <id>', '--sensor redfish: the chassis to read, by Id (default: the first chassis that reports power)')
+    .option(
+      '--redfish-interval <seconds>',
+      `--sensor redfish: ask the BMC every this many seconds, at least 1 (default ${DEFAULT_REDFISH_INTERVAL_MS / 1000}; slower when its sensor says it refreshes less often); a reading older than two intervals is not published`,
+      redfishIntervalFlag,
+    )
     .option(`${SOCKET_BUFFER_FLAG} <kB>`, "accepted for Scaphandre's unit files (0-65535); no effect (scaph keeps one reading per counter, no buffer)", wholeNumberUpTo(SOCKET_BUFFER_FLAG, MAX_BUFFER_KB))
     .option(`${DOMAIN_BUFFER_FLAG} <kB>`, "accepted for Scaphandre's unit files (0-65535); no effect (scaph keeps one reading per counter, no buffer)", wholeNumberUpTo(DOMAIN_BUFFER_FLAG, MAX_BUFFER_KB))
     .addHelpText(
@@ -99,6 +121,9 @@ export function buildProgram(
         '  sudo scaph json -s 5 -f power.json       # a JSON report every 5 s\n' +
         '  scaph --sensor estimate stdout           # no RAPL (cloud VM): CPU-load estimate\n' +
         '  scaph --vm stdout                        # in a guest of a hypervisor running "scaph qemu"\n' +
+        '  scaph --sensor hwmon stdout              # host power from the server\'s ACPI power meter\n' +
+        '  SCAPH_REDFISH_PASSWORD=... scaph --sensor redfish --redfish-url https://bmc --redfish-user monitor prometheus\n' +
+        '                                           # host power from the BMC (docs/platform-power.md)\n' +
         '\nRun "scaph <exporter> --help" for the options of each exporter.\n' +
         EXPORTER_SIGNALS_HELP,
     );
@@ -131,6 +156,15 @@ function globalsFrom(o: OptionValues): GlobalOptions {
       reapedChildren: o['reapedChildren'] !== false,
       estimateIdleWattsPerCpu: o['estimateIdleWattsPerCpu'] as number | undefined,
       estimateMaxWattsPerCpu: o['estimateMaxWattsPerCpu'] as number | undefined,
+      hwmonPath: o['hwmonPath'] as string,
+      hwmonChannels: (o['hwmonChannel'] as string[] | undefined) ?? [],
+      redfishUrl: o['redfishUrl'] as string | undefined,
+      redfishUser: o['redfishUser'] as string | undefined,
+      redfishPasswordFile: o['redfishPasswordFile'] as string | undefined,
+      redfishCa: o['redfishCa'] as string | undefined,
+      redfishInsecure: o['redfishInsecure'] === true,
+      redfishChassis: o['redfishChassis'] as string | undefined,
+      redfishIntervalMs: (o['redfishInterval'] as number | undefined) ?? DEFAULT_REDFISH_INTERVAL_MS,
     },
     containerSources: {
       dockerSocket: o['docker'] === false ? null : (o['dockerSocket'] as string),

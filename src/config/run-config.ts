@@ -1,4 +1,4 @@
-import { realpathSync } from 'node:fs';
+import { accessSync, constants, realpathSync, statSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import type { OptionValues } from 'commander';
@@ -15,6 +15,8 @@ import type { AttributionModel } from '../core/sample.js';
 import { MAX_SECONDS, MAX_WATTS_PER_CPU, valueProblem } from '../exporters/parse.js';
 import { ATTRIBUTION_MODELS } from '../sensors/attribution.js';
 import { CCF_IDLE_WATTS_PER_CPU, CCF_MAX_WATTS_PER_CPU } from '../sensors/estimate.js';
+import { hwmonChannelProblem, redfishIntervalProblem } from '../sensors/platform-flags.js';
+import { redfishUrlProblem } from '../sensors/redfish/settings.js';
 import { SENSOR_KINDS, type SensorKind, type SensorSettings } from '../sensors/settings.js';
 
 /**
@@ -92,6 +94,15 @@ export const SENSOR_KEYS: readonly string[] = [
   'step',
   'estimate_idle_watts_per_cpu',
   'estimate_max_watts_per_cpu',
+  'hwmon_path',
+  'hwmon_channel',
+  'redfish_url',
+  'redfish_user',
+  'redfish_password_file',
+  'redfish_ca',
+  'redfish_insecure',
+  'redfish_chassis',
+  'redfish_interval',
 ];
 /** Keys of an [[exporter]] that are not options of its subcommand (the step keys are taken out apart: splitStepKeys). */
 export const RUN_KEYS: readonly string[] = ['type', 'spool_dir', 'spool_max_bytes', 'spool_max_age'];
@@ -160,7 +171,7 @@ export function validateRunConfig(file: string, source: ConfigSource, options: L
   for (const key of Object.keys(data)) if (key !== 'sensor' && key !== 'exporter') report([key], 'unknown top-level key; expected [sensor] and [[exporter]]');
   const paths: ConfigPath[] = [];
   const at: PathResolver = { baseDir: dirname(resolve(file)), paths };
-  const { stepMs: sensorStepMs, ...sensorSettings } = sensorConfig(data['sensor'], report, at);
+  const { stepMs: sensorStepMs, ...sensorSettings } = sensorConfig(data['sensor'], report, at, options.checkFiles === true);
   const exporters = exportersConfig(data['exporter'], { sensorStepMs, options, report, paths: at, unexpanded });
   checkSpoolsApart(exporters, report);
   if (problems.length > 0) throw new ConfigError(file, problems);
@@ -266,11 +277,11 @@ function expandAll(value: unknown, path: Array<string | number>, env: NodeJS.Pro
 /** [sensor] as written: its step is null when the file leaves it out (sensorStep then chooses). */
 type WrittenSensor = Omit<SensorConfig, 'stepMs' | 'stepFrom'> & { readonly stepMs: number | null };
 
-function sensorConfig(raw: unknown, report: Report, paths: PathResolver): WrittenSensor {
+function sensorConfig(raw: unknown, report: Report, paths: PathResolver, checkFiles = false): WrittenSensor {
   const t = raw === undefined ? {} : raw;
   if (!isTable(t)) {
     report(['sensor'], 'must be a table ([sensor])');
-    return sensorConfig(undefined, report, paths);
+    return sensorConfig(undefined, report, paths, checkFiles);
   }
   for (const key of Object.keys(t)) if (!SENSOR_KEYS.includes(key)) report(['sensor', key], `unknown key; valid keys: ${SENSOR_KEYS.join(', ')}`);
   const at = (k: string): KeyPath => ['sensor', k];
@@ -287,6 +298,17 @@ function sensorConfig(raw: unknown, report: Report, paths: PathResolver): Writte
   const idle = optionalWattsPerCpu(t, 'estimate_idle_watts_per_cpu', at, report);
   const max = optionalWattsPerCpu(t, 'estimate_max_watts_per_cpu', at, report);
   checkEstimate(idle, max, at, report);
+  const inputFile = (k: string): string | undefined => {
+    const file = path(k);
+    const problem = file === undefined || !checkFiles ? null : unreadableFile(file);
+    if (problem !== null) report(at(k), problem);
+    return file;
+  };
+  const checked = <T>(k: string, value: T | undefined, problem: (v: T) => string | null): T | undefined => {
+    const why = value === undefined ? null : problem(value);
+    if (why !== null) report(at(k), why);
+    return why === null ? value : undefined;
+  };
   return {
     kind: kind as SensorKind | undefined,
     powercapPath: path('powercap_path'),
@@ -298,6 +320,15 @@ function sensorConfig(raw: unknown, report: Report, paths: PathResolver): Writte
     stepMs: t['step'] === undefined ? null : (convert(t['step'], sensorStepMs, at('step'), report) ?? null),
     estimateIdleWattsPerCpu: idle,
     estimateMaxWattsPerCpu: max,
+    hwmonPath: path('hwmon_path'),
+    hwmonChannels: optionalStrings(t, 'hwmon_channel', at, report)?.filter((c) => checked('hwmon_channel', c, hwmonChannelProblem) !== undefined),
+    redfishUrl: checked('redfish_url', optionalString(t, 'redfish_url', at, report), redfishUrlProblem),
+    redfishUser: optionalString(t, 'redfish_user', at, report),
+    redfishPasswordFile: inputFile('redfish_password_file'),
+    redfishCa: inputFile('redfish_ca'),
+    redfishInsecure: optionalBoolean(t, 'redfish_insecure', at, report),
+    redfishChassis: optionalString(t, 'redfish_chassis', at, report),
+    redfishIntervalMs: checked('redfish_interval', t['redfish_interval'] === undefined ? undefined : convert(t['redfish_interval'], durationMs, at('redfish_interval'), report), redfishIntervalProblem),
   };
 }
 
@@ -306,6 +337,27 @@ function sensorStepMs(value: unknown): number {
   const ms = durationMs(value);
   if (ms > MAX_SECONDS * 1000) throw new Error(`must be at most ${MAX_SECONDS} seconds (about 24.8 days), got ${show(value)}`);
   return ms;
+}
+
+/** Why scaph could not read `file` (missing, a directory, denied), or null. */
+function unreadableFile(file: string): string | null {
+  try {
+    accessSync(file, constants.R_OK);
+    return statSync(file).isDirectory() ? `file "${file}" is a directory: give the file itself` : null;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'unreadable';
+    return `file "${file}" ${code === 'ENOENT' ? 'does not exist' : `cannot be read (${code})`}`;
+  }
+}
+
+/** A repeatable key: one string or a list of them. */
+function optionalStrings(t: Readonly<Record<string, unknown>>, k: string, at: (k: string) => KeyPath, report: Report): string[] | undefined {
+  const v = t[k];
+  if (v === undefined) return undefined;
+  const items = Array.isArray(v) ? (v as unknown[]) : [v];
+  if (items.every((i): i is string => typeof i === 'string' && i !== '')) return items;
+  report(at(k), `must be a string or a list of strings, got ${show(v)}`);
+  return undefined;
 }
 
 /** An [[exporter]] as validated: no settings when its keys had problems (then the file is refused). */

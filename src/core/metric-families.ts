@@ -76,6 +76,12 @@ export const METRIC_FAMILIES = {
     'int',
     'microjoules',
   ),
+  scaph_host_outside_rapl_power_microwatts: fam(
+    'Part of the host power a platform meter (hwmon, Redfish) reads that RAPL does not see: platform power minus the sum of RAPL packages and dram (power supply losses, fans, disks, NICs, GPUs), never negative, in microwatts. Only with --sensor hwmon or redfish and readable RAPL counters',
+    'gauge',
+    'int',
+    'microwatts',
+  ),
   scaph_host_cpu_busy_ratio: fam('Busy share of all CPUs over the last interval, from 0 to 1', 'gauge', 'float', 'ratio'),
   scaph_host_rapl_psys_microjoules: fam(
     'Raw RAPL psys (platform) energy counter, in microjoules, as read from powercap',

@@ -175,6 +175,7 @@ function addHostMetrics(list: MetricList, sample: Sample): void {
   list.add('scaph_host_idle_power_microwatts', h.idlePowerUw, source);
   list.add('scaph_host_unattributed_power_microwatts', h.unattributedPowerUw, source);
   list.add('scaph_host_unattributed_energy_microjoules', h.unattributedEnergyUj, source);
+  if (h.outsideRaplPowerUw !== undefined) list.add('scaph_host_outside_rapl_power_microwatts', h.outsideRaplPowerUw, source);
   list.add('scaph_host_cpu_busy_ratio', h.cpuBusyFraction);
   if (h.psysEnergyUj !== null) list.add('scaph_host_rapl_psys_microjoules', h.psysEnergyUj);
   if (h.sensorFallback !== undefined) list.add('scaph_sensor_fallback', 1, FALLBACK_LABELS[h.sensorFallback]);

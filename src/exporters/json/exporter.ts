@@ -37,6 +37,8 @@ export interface JsonReport {
     readonly value_source: string;
     /** Why the figures are the estimate under `--sensor auto` (rapl_unreadable, rapl_missing); absent when measured. */
     readonly sensor_fallback?: string;
+    /** With a platform meter beside readable RAPL: the part of consumption RAPL does not see, µW. */
+    readonly outside_rapl_consumption?: number;
     readonly timestamp: number;
   };
   readonly consumers: readonly JsonConsumer[];
@@ -91,6 +93,7 @@ export function sampleToJsonReport(sample: Sample, selection: Selection, o: Json
       attribution: h.attribution,
       value_source: h.valueSource,
       ...(h.sensorFallback === undefined ? {} : { sensor_fallback: h.sensorFallback }),
+      ...(h.outsideRaplPowerUw === undefined ? {} : { outside_rapl_consumption: round(h.outsideRaplPowerUw) }),
       timestamp: ts,
     },
     consumers: selection.processes.map((p) => consumer(p, ts, o)),

@@ -31,7 +31,7 @@ export function formatSampleTable(sample: Sample, selection: Selection, options:
   const h = sample.host;
   const lines: string[] = [];
   lines.push(
-    `Host:\t${watts(h.powerUw)} W from ${h.valueSource}${h.sensorFallback === undefined ? '' : `, ${FALLBACK_NOTES[h.sensorFallback]}`} (active ${watts(h.activePowerUw)} W, idle ${watts(h.idlePowerUw)} W, CPU ${(h.cpuBusyFraction * 100).toFixed(1)} % busy)`,
+    `Host:\t${watts(h.powerUw)} W from ${h.valueSource}${h.sensorFallback === undefined ? '' : `, ${FALLBACK_NOTES[h.sensorFallback]}`} (active ${watts(h.activePowerUw)} W, idle ${watts(h.idlePowerUw)} W, CPU ${(h.cpuBusyFraction * 100).toFixed(1)} % busy)${h.outsideRaplPowerUw === undefined ? '' : `; ${watts(h.outsideRaplPowerUw)} W of it outside RAPL`}`,
   );
   if (sample.sockets.length > 0) {
     lines.push(`\tpackage\t\t${domainNames.join('\t\t')}`);

@@ -194,6 +194,15 @@ const SENSOR_KEY_KINDS: Readonly<Record<string, KeyKind>> = {
   step: 'number',
   estimate_idle_watts_per_cpu: 'number',
   estimate_max_watts_per_cpu: 'number',
+  hwmon_path: 'value',
+  hwmon_channel: 'value',
+  redfish_url: 'value',
+  redfish_user: 'value',
+  redfish_password_file: 'value',
+  redfish_ca: 'value',
+  redfish_insecure: 'switch',
+  redfish_chassis: 'value',
+  redfish_interval: 'number',
 };
 
 /** What each run key of an [[exporter]] takes (RUN_KEYS, checked likewise). */

@@ -31,6 +31,15 @@ describe('sampleToMetrics', () => {
     expect(processes + 60_000_000).toBe(find('scaph_host_power_microwatts')[0]?.value);
   });
 
+  it('publishes the power RAPL cannot see only when the sample has it (a platform meter beside RAPL), with the value source', () => {
+    expect(find('scaph_host_outside_rapl_power_microwatts')).toEqual([]);
+    const base = makeSample();
+    const platform = makeSample({ host: { ...base.host, valueSource: 'hwmon_power_meter', outsideRaplPowerUw: 46_250_000 } });
+    expect(sampleToMetrics(platform).filter((m) => m.name === 'scaph_host_outside_rapl_power_microwatts')).toEqual([
+      { name: 'scaph_host_outside_rapl_power_microwatts', help: METRIC_FAMILIES.scaph_host_outside_rapl_power_microwatts.help, type: 'gauge', kind: 'int', labels: { value_source: 'hwmon_power_meter' }, value: 46_250_000 },
+    ]);
+  });
+
   it('writes the sensor\'s group figures with their labels, only with containers, one labels object per group', () => {
     const web: ContainerInfo = { containerId: 'c1', containerName: 'web', containerRuntime: 'docker', kubernetesPodUid: 'u1', kubernetesPodName: 'shop-0', kubernetesPodNamespace: 'shop', kubernetesPodQosClass: 'burstable', kubernetesNodeName: 'n1', kubernetesPodLabels: { kubernetes_pod_label_app: 'shop' } };
     const ns: ContainerInfo = { kubernetesPodNamespace: 'shop' };
