@@ -18,9 +18,9 @@ export function shebangNodeFlags(script: string): string[] {
 }
 
 /**
- * V8 flags for the executable's Node.js 24 (V8 13.6), on top of the shebang's, so that it holds no more
- * memory than `node dist/src/bin.js` on Node.js 20 (bench, executable row: peak RSS 88 -> 82 MB with the
- * ASCII bundle, steady CPU unchanged at ~0.6x Node 20's):
+ * V8 flags for the executable's Node.js 24 (V8 13.6), on top of the shebang's, so that it holds about the
+ * memory of `node dist/src/bin.js` on Node.js 20 (bench, executable row: node 24 + dist 95.4 -> 86.9 MB
+ * peak RSS; the executable, with its one-byte bundle, 82.8 MB against Node 20's 77.8; CPU 0.6x Node 20's):
  * - --max-opt=2: Maglev is the top tier, Turbofan never runs. Node 24 ships both optimising compilers
  *   (Node 20's build has no Maglev); Turbofan's code alone is ~6 MB of the binary's pages that a run of the
  *   agent faults in, and Maglev's code is fast enough for a process idle between steps.
