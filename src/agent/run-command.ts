@@ -3,8 +3,7 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { stepSpacing } from '../config/exporter-step.js';
 import { loadRunConfig, type RunConfig } from '../config/run-config.js';
-import { fsErrorCode } from '../core/bounded-fs.js';
-import { UsageError } from '../core/errors.js';
+import { errorCodeOrText, UsageError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { ExporterCommandSpec } from '../exporters/command.js';
 import { signedSeconds } from '../exporters/parse.js';
@@ -106,7 +105,7 @@ function withCredentialsDirectory(env: NodeJS.ProcessEnv, dir: string | undefine
   try {
     isDir = statSync(path).isDirectory();
   } catch (err) {
-    throw new UsageError(`--credentials-directory "${path}" cannot be used (${fsErrorCode(err)}): give the directory holding the credentials`);
+    throw new UsageError(`--credentials-directory "${path}" cannot be used (${errorCodeOrText(err)}): give the directory holding the credentials`);
   }
   if (!isDir) throw new UsageError(`--credentials-directory "${path}" is not a directory: give the directory holding the credentials`);
   return { ...env, CREDENTIALS_DIRECTORY: path };

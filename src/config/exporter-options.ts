@@ -4,16 +4,12 @@ import { Command, type Option, type OptionValues } from 'commander';
 import type { ExporterCommandSpec, ExporterSettings } from '../exporters/command.js';
 import { AliasOption, guardOptionValues, RepeatableOption, valueProblem } from '../exporters/parse.js';
 import { quoted } from '../core/quoted.js';
-import { fsErrorCode, NotRegularFileError, readRegularFileSync } from '../core/bounded-fs.js';
+import { NotRegularFileError, readRegularFileSync } from '../core/bounded-fs.js';
 import { checkKeyPair } from '../net/tls.js';
 import { stepKeys } from './exporter-step.js';
+import type { KeyIssue } from './key-issue.js';
 import { isTable, show } from './values.js';
-
-/** A problem with one key of an [[exporter]] table (key null: the table as a whole). */
-export interface KeyIssue {
-  readonly key: string | null;
-  readonly message: string;
-}
+import { errorCodeOrText, errorText } from '../core/errors.js';
 
 export interface ExporterArgs {
   /** The argv the file's keys stand for, e.g. ['--url', 'https://…', '--gzip']. Secrets included: never log it. */
@@ -265,7 +261,7 @@ export function readSecret(path: string): string {
     return readRegularFileSync(path).toString('utf8').replace(/\r?\n$/, '');
   } catch (err) {
     if (err instanceof NotRegularFileError) throw new Error(`cannot read ${quoted(path)}: it is ${err.kind}, not a regular file holding the value`);
-    throw new Error(`cannot read ${quoted(path)} (${fsErrorCode(err)}): check the path and that scaph's user may read it`);
+    throw new Error(`cannot read ${quoted(path)} (${errorCodeOrText(err)}): check the path and that scaph's user may read it`);
   }
 }
 
@@ -294,7 +290,7 @@ export function missingInputFiles(spec: ExporterCommandSpec, opts: OptionValues)
     try {
       checkKeyPair(readRegularFileSync(cert).toString('utf8'), readRegularFileSync(key).toString('utf8'), cert, key);
     } catch (err) {
-      issues.push({ key: 'key', message: err instanceof Error ? err.message : String(err) });
+      issues.push({ key: 'key', message: errorText(err) });
     }
   }
   return issues;

@@ -1,5 +1,5 @@
 import type { ExporterCommandSpec } from '../exporters/command.js';
-import type { KeyIssue } from './exporter-options.js';
+import type { KeyIssue } from './key-issue.js';
 import { durationMs } from './values.js';
 
 /**

@@ -4,9 +4,10 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import type { OptionValues } from 'commander';
 import { pushTypes, type ExporterCommandSpec, type ExporterSettings } from '../exporters/command.js';
 import { EXPORTER_COMMANDS } from '../exporters/index.js';
-import { fsErrorCode, NotRegularFileError, readRegularFileSync } from '../core/bounded-fs.js';
-import { UsageError } from '../core/errors.js';
-import { exporterArgs, missingInputFiles, resolvePathKeys, type ExporterArgs, type KeyIssue } from './exporter-options.js';
+import { NotRegularFileError, readRegularFileSync } from '../core/bounded-fs.js';
+import { errorCodeOrText, UsageError } from '../core/errors.js';
+import { exporterArgs, missingInputFiles, resolvePathKeys, type ExporterArgs } from './exporter-options.js';
+import type { KeyIssue } from './key-issue.js';
 import { optionKey, splitStepKeys, type StepKeys } from './exporter-step.js';
 import { parseConfigText, type ConfigProblem, type ConfigSource, type KeyPath } from './source.js';
 import { durationMs, expandEnv, isTable, show, sizeBytes } from './values.js';
@@ -132,7 +133,7 @@ export function loadRunConfig(file: string, options: LoadOptions = {}): RunConfi
  */
 function unreadableConfigMessage(file: string, err: unknown): string {
   if (err instanceof NotRegularFileError) return `cannot read the config file "${file}" (it is ${err.kind}): check the path given to -c`;
-  const code = fsErrorCode(err);
+  const code = errorCodeOrText(err);
   if (code !== 'EACCES' && code !== 'EPERM') return `cannot read the config file "${file}" (${code}): check the path given to -c`;
   return (
     `cannot read the config file "${file}" (${code}): user ${currentUser()} may not read it or enter a directory above it. ` +

@@ -1,7 +1,7 @@
 import type { Command, OptionValues } from 'commander';
 import { UsageError } from '../core/errors.js';
 import { dropLabelProblem, metricFilter, type MetricFilter } from '../core/metric-filter.js';
-import { METRIC_FAMILIES } from '../core/metrics.js';
+import { isDeliveryFamily, METRIC_FAMILIES } from '../core/metric-families.js';
 import { UserPatterns } from '../core/user-pattern.js';
 import { RepeatableOption } from './parse.js';
 
@@ -33,13 +33,8 @@ export function addFilterOptions(cmd: Command): Command {
     );
 }
 
-export interface FilterSettings {
-  /** null: everything goes out. */
-  readonly metricFilter: MetricFilter | null;
-}
-
-/** The filter from those options (shared with every exporter filtering the same way). */
-export function filterSettings(values: OptionValues): FilterSettings {
+/** The filter from those options (shared with every exporter filtering the same way); null: everything goes out. */
+export function filterSettings(values: OptionValues): { readonly metricFilter: MetricFilter | null } {
   return {
     metricFilter: metricFilter({
       keepMetrics: (values['keepMetrics'] as string[] | undefined) ?? [],
@@ -60,7 +55,8 @@ export function filterHelp(scope = ''): string {
 
 export const FILTER_HELP = filterHelp();
 
-const FAMILY_NAMES = Object.keys(METRIC_FAMILIES);
+/** The families a filter acts on: all but the delivery self-metrics. */
+const FAMILY_NAMES = Object.keys(METRIC_FAMILIES).filter((name) => !isDeliveryFamily(name));
 
 /**
  * A repeatable regex flag: each value must be a pattern scaph runs (a UserPatternError says why not) and

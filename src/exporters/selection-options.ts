@@ -1,5 +1,5 @@
 import { Option, type Command, type OptionValues } from 'commander';
-import { DEFAULT_HOLD_STEPS, ProcessSelector, type SelectionOptions } from '../core/process-selection.js';
+import { DEFAULT_HOLD_STEPS, type SelectionOptions } from '../core/process-selection.js';
 import type { UserPatterns } from '../core/user-pattern.js';
 import { flagName, nonNegativeInt, nonNegativeWattsAsUw, patterns, positiveInt, RepeatableOption } from './parse.js';
 
@@ -70,16 +70,6 @@ export function selectionSettings(values: OptionValues, spelling: SelectionSpell
   const exclude = (values['excludeProcessRegex'] as UserPatterns | undefined) ?? null;
   if (top === undefined && minPowerUw === undefined && include === null && exclude === null) return null;
   return { maxTopConsumers: top ?? null, minPowerUw: minPowerUw ?? 0, include, exclude, holdSteps: values['selectionHoldSteps'] as number };
-}
-
-/** A selector of its own for one exporter (selection state is per exporter), or null without a selection. */
-export function selectorFor(selection: SelectionOptions | null): ProcessSelector | null {
-  return selection ? new ProcessSelector(selection) : null;
-}
-
-/** What an exporter's settings hold for the selection options. */
-export interface SelectionSettings {
-  readonly selection: SelectionOptions | null;
 }
 
 /** One paragraph for a metric exporter's --help: what the selection does and what the others series are; `ending` says how a series ends. */

@@ -10,6 +10,7 @@
  */
 import type { Logger } from '../core/log.js';
 import { PowerUnavailableError, type PowerReadContext, type PowerReading, type PowerSource } from './power-source.js';
+import { errorText } from '../core/errors.js';
 
 export class PlatformWithRapl implements PowerSource {
   readonly kind: PowerSource['kind'];
@@ -30,7 +31,7 @@ export class PlatformWithRapl implements PowerSource {
       await this.rapl.start();
     } catch (err) {
       // Probed readable a moment ago: whatever changed since, host power does not need RAPL.
-      this.logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'RAPL could not be started: sockets and RAPL domains are not published');
+      this.logger.warn({ err: errorText(err) }, 'RAPL could not be started: sockets and RAPL domains are not published');
       this.rapl = null;
     }
   }

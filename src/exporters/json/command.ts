@@ -3,16 +3,16 @@ import { commonSettings, runDurationMs, type ExporterSettings, type LocalExporte
 import { UsageError } from '../../core/errors.js';
 import { quoted } from '../../core/quoted.js';
 import { addAlias, decimalNumber, MAX_SECONDS, nonNegativeInt, signedSeconds, stepMsFrom } from '../parse.js';
-import { addSelectionOptions, selectionSettings, type SelectionSettings, type SelectionSpelling } from '../selection-options.js';
+import { addSelectionOptions, selectionSettings, type SelectionSpelling } from '../selection-options.js';
 import type { SelectionOptions } from '../../core/process-selection.js';
 
 /** Scaphandre's json spelling: `-m, --max-top-consumers` (10 by default) and `-r, --process-regex`; a report lists the top n, no hold. */
 const SPELLING: SelectionSpelling = { top: '-m, --max-top-consumers <n>', topDefault: 10, include: '-r, --process-regex <regex>', holdDefault: 0 };
 
-export interface JsonSettings extends ExporterSettings, SelectionSettings {
+export interface JsonSettings extends ExporterSettings {
   readonly file: string | null;
-  /** Always set: the report lists the top consumers (10 by default). */
-  readonly selection: SelectionOptions;
+  /** The report's top consumers (10 by default, so always set); its metrics view selects them. */
+  readonly selection: SelectionOptions | null;
   readonly resources: boolean;
   readonly maxCmdlineLength: number;
 }
@@ -52,19 +52,14 @@ export const jsonCommand: LocalExporterCommand<JsonSettings> = {
     stepMs: stepMsFrom(opts['step'] as number, opts['stepNano'] as number),
     durationMs: runDurationMs(opts['timeout'] as number),
     file: (opts['file'] as string | undefined) ?? null,
-    // -m has a default, so there is always a selection.
-    selection: selectionSettings(opts, SPELLING) as SelectionOptions,
+    selection: selectionSettings(opts, SPELLING),
     resources: opts['resources'] === true,
     maxCmdlineLength: opts['maxCmdlineLength'] as number,
   }),
-  create: async (s) =>
-    new JsonExporter({
-      file: s.file,
-      selection: s.selection,
-      resources: s.resources,
-      containers: s.containers,
-      maxCmdlineLength: s.maxCmdlineLength,
-    }),
+  create: async (s, ctx) => ({
+    kind: 'local',
+    exporter: new JsonExporter({ file: s.file, view: ctx.view, resources: s.resources, containers: s.containers, maxCmdlineLength: s.maxCmdlineLength }),
+  }),
 };
 
 /**

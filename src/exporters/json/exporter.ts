@@ -1,15 +1,16 @@
 import { closeSync, constants, fstatSync, openSync, writeSync } from 'node:fs';
-import { ScaphError } from '../../core/errors.js';
+import { errorCodeOrText, ScaphError } from '../../core/errors.js';
 import type { Exporter } from '../../core/exporter.js';
 import { capCmdline } from '../../core/metrics.js';
-import { ProcessSelector, type Selection, type SelectionOptions } from '../../core/process-selection.js';
+import type { MetricsView } from '../../core/metrics-view.js';
+import { everyProcess, type Selection } from '../../core/process-selection.js';
 import type { ContainerInfo, ProcessSample, Sample } from '../../core/sample.js';
 
 export interface JsonExporterOptions extends JsonReportOptions {
   /** File to write the JSON array to; null = stdout. */
   readonly file: string | null;
-  /** Which processes a report lists (-m, -r, …); the rest go into its `others`. */
-  readonly selection: SelectionOptions;
+  /** Which processes a report lists (-m, -r, …: its selection); the rest go into its `others`. */
+  readonly view: MetricsView;
 }
 
 export interface JsonReportOptions {
@@ -167,11 +168,8 @@ export class JsonExporter implements Exporter {
   private count = 0;
   private closed = false;
   private end: (err: ScaphError | null) => void = () => undefined;
-  private readonly selector: ProcessSelector;
-
   constructor(private readonly options: JsonExporterOptions) {
     this.ended = new Promise((resolve) => (this.end = resolve));
-    this.selector = new ProcessSelector(options.selection);
   }
 
   async start(): Promise<void> {
@@ -179,17 +177,17 @@ export class JsonExporter implements Exporter {
       if (this.options.file) this.fd = openOutput(this.options.file);
       writeSync(this.fd, '[');
     } catch (err) {
-      throw new JsonOutputError(this.options.file, (err as NodeJS.ErrnoException).code ?? (err as Error).message);
+      throw new JsonOutputError(this.options.file, errorCodeOrText(err));
     }
   }
 
   export(sample: Sample): void {
     if (this.closed) return;
-    const report = JSON.stringify(sampleToJsonReport(sample, this.selector.select(sample), this.options));
+    const report = JSON.stringify(sampleToJsonReport(sample, this.options.view.select(sample) ?? everyProcess(sample), this.options));
     try {
       writeSync(this.fd, `${this.count === 0 ? '\n' : ',\n'}${report}`);
     } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+      const code = errorCodeOrText(err);
       this.closed = true;
       // The reader of our stdout went away (`scaph json | head`): the run ends quietly, like any filter.
       this.end(code === 'EPIPE' ? null : new JsonOutputError(this.options.file, code));
@@ -204,7 +202,7 @@ export class JsonExporter implements Exporter {
     try {
       writeSync(this.fd, this.count === 0 ? ']\n' : '\n]\n');
     } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+      const code = errorCodeOrText(err);
       if (code !== 'EPIPE') throw new JsonOutputError(this.options.file, code);
     } finally {
       if (this.fd !== 1) closeSync(this.fd);

@@ -2,10 +2,10 @@ import { MIN_HEALTH_MAX_AGE_STEPS, PrometheusExporter } from './exporter.js';
 import { commonSettings, type ExporterSettings, type LocalExporterCommand } from '../command.js';
 import { UsageError } from '../../core/errors.js';
 import { hostName, nonNegativeInt, port, positiveSeconds, urlPathSuffix } from '../parse.js';
-import { addFilterOptions, FILTER_HELP, filterSettings, type FilterSettings } from '../filter-options.js';
-import { addSelectionOptions, selectionSettings, selectorFor, selectionHelp, type SelectionSettings } from '../selection-options.js';
+import { addFilterOptions, FILTER_HELP, filterSettings } from '../filter-options.js';
+import { addSelectionOptions, selectionSettings, selectionHelp } from '../selection-options.js';
 
-export interface PrometheusSettings extends ExporterSettings, FilterSettings, SelectionSettings {
+export interface PrometheusSettings extends ExporterSettings {
   readonly address: string;
   readonly port: number;
   readonly suffix: string;
@@ -54,18 +54,19 @@ export const prometheusCommand: LocalExporterCommand<PrometheusSettings> = {
     selection: selectionSettings(opts),
     healthMaxAgeMs: healthMaxAgeMs(opts['healthMaxAge'] as number | undefined, opts['step'] as number),
   }),
-  create: async (s, ctx) =>
-    new PrometheusExporter({
+  create: async (s, ctx) => ({
+    kind: 'local',
+    exporter: new PrometheusExporter({
       address: s.address,
       port: s.port,
       suffix: s.suffix,
-      metricsView: { qemu: s.qemu, containers: s.containers, maxCmdlineLength: s.maxCmdlineLength, metricFilter: s.metricFilter, selector: selectorFor(s.selection) },
-      version: ctx.version,
+      view: ctx.view,
       logger: ctx.logger,
       announce: (line) => process.stderr.write(`scaph: ${line}\n`),
       healthMaxAgeMs: s.healthMaxAgeMs,
       stepMs: s.stepMs,
     }),
+  }),
 };
 
 /**

@@ -1,13 +1,13 @@
 import { UsageError } from '../../core/errors.js';
-import { PushgatewayExporter } from './transport.js';
+import { PUSHGATEWAY_DELIVERY, PushgatewayTransport } from './transport.js';
 import type { PushExporterCommand, PushSettings } from '../command.js';
 import { addBackoffOptions, BACKOFF_HELP, pushSettings } from '../backoff.js';
 import { addSplayOption, SPLAY_HELP } from '../splay-option.js';
-import { addFilterOptions, FILTER_HELP, filterSettings, type FilterSettings } from '../filter-options.js';
+import { addFilterOptions, FILTER_HELP, filterSettings } from '../filter-options.js';
 import { destinationPort, hostName, nonNegativeInt, positiveSeconds, urlPathSuffix } from '../parse.js';
-import { addSelectionOptions, selectionSettings, selectorFor, selectionHelp, type SelectionSettings } from '../selection-options.js';
+import { addSelectionOptions, selectionSettings, selectionHelp } from '../selection-options.js';
 
-export interface PushgatewaySettings extends PushSettings, FilterSettings, SelectionSettings {
+export interface PushgatewaySettings extends PushSettings {
   readonly baseUrl: string;
   readonly suffix: string;
   readonly job: string;
@@ -58,9 +58,10 @@ export const prometheusPushCommand: PushExporterCommand<PushgatewaySettings> = {
       selection: selectionSettings(opts),
     };
   },
-  create: async (s, ctx) =>
-    new PushgatewayExporter({
-      pushgateway: {
+  create: async (s, ctx) => ({
+    kind: 'push',
+    transport: new PushgatewayTransport(
+      {
         baseUrl: s.baseUrl,
         suffix: s.suffix,
         job: s.job,
@@ -69,12 +70,12 @@ export const prometheusPushCommand: PushExporterCommand<PushgatewaySettings> = {
         // A push slower than the step is superseded by the next sample anyway.
         timeoutMs: Math.min(10_000, Math.max(1000, s.stepMs)),
         tls: s.tlsCheck ? undefined : { rejectUnauthorized: false },
+        deleteOnExit: s.deleteOnExit,
       },
-      deleteOnExit: s.deleteOnExit,
-      logger: ctx.logger,
-      delivery: { backoff: s.backoff },
-      metricsView: { qemu: s.qemu, containers: s.containers, maxCmdlineLength: s.maxCmdlineLength, metricFilter: s.metricFilter, selector: selectorFor(s.selection) },
-    }),
+      ctx.logger,
+    ),
+    delivery: PUSHGATEWAY_DELIVERY,
+  }),
 };
 
 function scheme(value: string): string {

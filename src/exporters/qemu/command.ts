@@ -29,5 +29,5 @@ export const qemuCommand: LocalExporterCommand<QemuSettings> = {
     qemu: true,
     path: opts['path'] as string,
   }),
-  create: async (s, ctx) => new QemuExporter({ path: s.path, logger: ctx.logger }),
+  create: async (s, ctx) => ({ kind: 'local', exporter: new QemuExporter({ path: s.path, logger: ctx.logger }) }),
 };

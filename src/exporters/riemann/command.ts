@@ -2,15 +2,14 @@ import type { OptionValues } from 'commander';
 import { UsageError } from '../../core/errors.js';
 import { quoted } from '../../core/quoted.js';
 import { loadTls, type TlsOptions } from '../../net/tls.js';
-import type { PushExporter } from '../../delivery/push-exporter.js';
 import { BASE_TAG } from './events.js';
-import { createRiemannExporter, RIEMANN_DEFAULTS, RiemannTransport } from './transport.js';
-import type { CommandContext, PushExporterCommand, PushSettings } from '../command.js';
+import { riemannDelivery, RIEMANN_DEFAULTS, RiemannTransport } from './transport.js';
+import type { ExporterContext, PushExporterCommand, PushOutput, PushSettings } from '../command.js';
 import { addBackoffOptions, BACKOFF_HELP, pushSettings } from '../backoff.js';
 import { addSplayOption, SPLAY_HELP } from '../splay-option.js';
-import { addFilterOptions, FILTER_HELP, filterSettings, type FilterSettings } from '../filter-options.js';
+import { addFilterOptions, FILTER_HELP, filterSettings } from '../filter-options.js';
 import { addAlias, destinationPort, hostName, nonNegativeInt, positiveInt, positiveSeconds, RepeatableOption } from '../parse.js';
-import { addSelectionOptions, selectionSettings, selectorFor, selectionHelp, type SelectionSettings } from '../selection-options.js';
+import { addSelectionOptions, selectionSettings, selectionHelp } from '../selection-options.js';
 
 const DEFAULT_ADDRESS = 'localhost';
 
@@ -59,7 +58,7 @@ export const riemannCommand: PushExporterCommand<RiemannSettings> = {
           'Riemann\'s index then keeps the last socket per host; --per-socket-services keeps each (service =~ "scaph_socket_power_microwatts%").\n',
       ),
   settings: riemannSettings,
-  create: createRiemannExporterFrom,
+  create: createRiemannTransport,
 };
 
 /** --tag, repeatable: a tag given twice, or "scaphandre" (every event has it), is a mistake worth a word. */
@@ -102,7 +101,7 @@ export function checkRiemannFlags(opts: OptionValues): RiemannFlags {
   return { address: address ?? DEFAULT_ADDRESS, mtls, tls: tls || mtls, caFile, certFile, keyFile };
 }
 
-export interface RiemannSettings extends PushSettings, FilterSettings, RiemannFlags, SelectionSettings {
+export interface RiemannSettings extends PushSettings, RiemannFlags {
   readonly port: number;
   readonly ttlS: number;
   readonly tags: readonly string[];
@@ -130,7 +129,7 @@ function riemannSettings(opts: OptionValues): RiemannSettings {
   };
 }
 
-async function createRiemannExporterFrom(s: RiemannSettings, ctx: CommandContext): Promise<PushExporter> {
+async function createRiemannTransport(s: RiemannSettings, ctx: ExporterContext): Promise<PushOutput> {
   const tls: TlsOptions | null = s.tls ? await loadTls({ caFile: s.caFile, certFile: s.certFile, keyFile: s.keyFile }) : null;
   const transport = new RiemannTransport({
     host: s.address,
@@ -146,11 +145,5 @@ async function createRiemannExporterFrom(s: RiemannSettings, ctx: CommandContext
     connectTimeoutMs: s.connectTimeoutMs,
     logger: ctx.logger,
   });
-  return createRiemannExporter(transport, s.ttlS, {
-    stepMs: s.stepMs,
-    logger: ctx.logger,
-    version: ctx.version,
-    metricsView: { qemu: s.qemu, containers: s.containers, maxCmdlineLength: s.maxCmdlineLength, metricFilter: s.metricFilter, selector: selectorFor(s.selection) },
-    backoff: s.backoff,
-  });
+  return { kind: 'push', transport, delivery: riemannDelivery(s.ttlS, s.stepMs) };
 }

@@ -1,8 +1,8 @@
 import { StdoutExporter } from './exporter.js';
 import { commonSettings, runDurationMs, type ExporterSettings, type LocalExporterCommand } from '../command.js';
 import { addAlias, nonNegativeInt, positiveSeconds, signedSeconds } from '../parse.js';
-import { addFilterOptions, filterHelp, filterSettings, type FilterSettings } from '../filter-options.js';
-import { addSelectionOptions, selectionSettings, type SelectionSettings, type SelectionSpelling } from '../selection-options.js';
+import { addFilterOptions, filterHelp, filterSettings } from '../filter-options.js';
+import { addSelectionOptions, selectionSettings, type SelectionSpelling } from '../selection-options.js';
 import type { SelectionOptions } from '../../core/process-selection.js';
 import { UsageError } from '../../core/errors.js';
 
@@ -13,9 +13,9 @@ import { UsageError } from '../../core/errors.js';
  */
 const SPELLING: SelectionSpelling = { top: '-p, --process-number <n>', topDefault: 5, include: '-r, --regex-filter <regex>', holdDefault: 0 };
 
-export interface StdoutSettings extends ExporterSettings, FilterSettings, SelectionSettings {
-  /** Always set: the table lists the top consumers (5 by default). */
-  readonly selection: SelectionOptions;
+export interface StdoutSettings extends ExporterSettings {
+  /** The table's top consumers (5 by default); null with --raw-metrics, which prints every process, as Scaphandre does. */
+  readonly selection: SelectionOptions | null;
   readonly rawMetrics: boolean;
   readonly maxCmdlineLength: number;
 }
@@ -60,17 +60,14 @@ export const stdoutCommand: LocalExporterCommand<StdoutSettings> = {
       ...commonSettings(opts),
       ...filter,
       durationMs: runDurationMs(opts['timeout'] as number),
-      // -p has a default, so there is always a selection.
-      selection: selectionSettings(opts, SPELLING) as SelectionOptions,
+      // -p has a default, so the table always has a selection.
+      selection: rawMetrics ? null : selectionSettings(opts, SPELLING),
       rawMetrics,
       maxCmdlineLength: opts['maxCmdlineLength'] as number,
     };
   },
-  create: async (s) =>
-    new StdoutExporter({
-      selection: s.selection,
-      rawMetrics: s.rawMetrics,
-      metricsView: { qemu: s.qemu, containers: s.containers, maxCmdlineLength: s.maxCmdlineLength, metricFilter: s.metricFilter },
-      write: (text) => process.stdout.write(text),
-    }),
+  create: async (s, ctx) => ({
+    kind: 'local',
+    exporter: new StdoutExporter({ selection: s.selection, rawMetrics: s.rawMetrics, view: ctx.view, write: (text) => process.stdout.write(text) }),
+  }),
 };

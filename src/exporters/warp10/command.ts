@@ -1,18 +1,17 @@
 import { UsageError } from '../../core/errors.js';
-import { createPushExporter } from '../../delivery/push-exporter.js';
 import { readSecretFile } from '../../net/secret.js';
 import { Warp10Transport, warp10BaseUrl, WARP10_DEFAULTS } from './transport.js';
 import type { PushExporterCommand, PushSettings } from '../command.js';
 import { addBackoffOptions, BACKOFF_HELP, pushSettings } from '../backoff.js';
 import { addSplayOption, SPLAY_HELP } from '../splay-option.js';
-import { addFilterOptions, FILTER_HELP, filterSettings, type FilterSettings } from '../filter-options.js';
+import { addFilterOptions, FILTER_HELP, filterSettings } from '../filter-options.js';
 import { extraLabel } from '../extra-labels.js';
 import { destinationPort, hostName, nonNegativeInt, positiveSeconds, RepeatableOption } from '../parse.js';
-import { addSelectionOptions, selectionSettings, selectorFor, selectionHelp, type SelectionSettings } from '../selection-options.js';
+import { addSelectionOptions, selectionSettings, selectionHelp } from '../selection-options.js';
 
 export const WARP10_TOKEN_ENV = 'SCAPH_WARP10_WRITE_TOKEN';
 
-export interface Warp10Settings extends PushSettings, FilterSettings, SelectionSettings {
+export interface Warp10Settings extends PushSettings {
   readonly baseUrl: string;
   readonly writeToken: string | undefined;
   readonly writeTokenFile: string | undefined;
@@ -75,7 +74,7 @@ export const warp10Command: PushExporterCommand<Warp10Settings> = {
       userAgent: `scaph/${ctx.version}`,
       logger: ctx.logger,
     });
-    return createPushExporter(transport, { logger: ctx.logger, metricsView: { qemu: s.qemu, containers: s.containers, metricFilter: s.metricFilter, selector: selectorFor(s.selection) }, version: ctx.version, backoff: s.backoff });
+    return { kind: 'push', transport };
   },
 };
 

@@ -12,7 +12,7 @@
  * cannot be read (gone, denied, not a number, beyond 100 kW) makes the step unavailable (PowerUnavailableError,
  * nothing published, said once by the loop), and readings resume by themselves when it comes back.
  */
-import { fsErrorCode, NotRegularFileError, ReadTimeoutError } from '../../core/bounded-fs.js';
+import { NotRegularFileError, ReadTimeoutError } from '../../core/bounded-fs.js';
 import { energyDeltaUnknownRangeUj, type EnergyDelta } from '../../core/energy.js';
 import type { Logger } from '../../core/log.js';
 import type { ValueSource } from '../../core/sample.js';
@@ -22,6 +22,7 @@ import { EnergyCounterFile, type CounterRead } from '../powercap/counter.js';
 import { chooseChannels, type ChosenChannel } from './channels.js';
 import { describe, discoverHwmon } from './devices.js';
 import { HwmonMissingError, HwmonUnreadableError } from './errors.js';
+import { errorCode, errorCodeOrText } from '../../core/errors.js';
 
 export interface HwmonSourceOptions {
   readonly hwmonPath: string;
@@ -78,7 +79,7 @@ export class HwmonSource implements PowerSource {
   /** Opens and reads every channel once; any that cannot be read stops start-up, naming each problem. */
   private async prime(states: readonly ChannelState[]): Promise<void> {
     const opened = await Promise.allSettled(states.map((s) => s.counter.open()));
-    const denied = opened.some((r) => r.status === 'rejected' && errnoOf(r.reason) === 'EACCES');
+    const denied = opened.some((r) => r.status === 'rejected' && errorCode(r.reason) === 'EACCES');
     const t0 = this.now();
     const reads = await Promise.all(states.map((s, i) => (opened[i]?.status === 'rejected' ? openFailure(opened[i]) : s.counter.read())));
     const atNs = midpoint(t0, this.now());
@@ -232,12 +233,8 @@ function label(c: ChosenChannel): string {
 /** ENOENT, EACCES, …; our own errors (not a regular file, timed out) say it in words. */
 function openFailure(result: PromiseSettledResult<void> | undefined): CounterRead {
   const reason = result?.status === 'rejected' ? (result.reason as unknown) : undefined;
-  const problem = reason instanceof NotRegularFileError || reason instanceof ReadTimeoutError ? reason.message : fsErrorCode(reason);
+  const problem = reason instanceof NotRegularFileError || reason instanceof ReadTimeoutError ? reason.message : errorCodeOrText(reason);
   return { ok: false, problem, fileLost: true };
-}
-
-function errnoOf(err: unknown): string | undefined {
-  return err instanceof Error ? (err as NodeJS.ErrnoException).code : undefined;
 }
 
 function midpoint(t0: bigint, t1: bigint): bigint {

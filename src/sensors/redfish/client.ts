@@ -14,6 +14,7 @@ import type { Logger } from '../../core/log.js';
 import { readJsonAnswer } from '../containers/answer.js';
 import { withDeadline } from '../containers/refresh.js';
 import { RedfishHttpError } from './errors.js';
+import { errorText } from '../../core/errors.js';
 
 export interface RedfishClientOptions {
   /** The BMC's origin (`https://bmc:443`): every path requested is on it. */
@@ -106,7 +107,7 @@ export class RedfishClient {
       try {
         await withDeadline(stop.signal, LOGOUT_TIMEOUT_MS, (signal) => this.request('DELETE', path, null, this.credentials(), signal));
       } catch (err) {
-        this.o.logger.debug({ err: err instanceof Error ? err.message : String(err) }, 'could not end the Redfish session (the BMC times it out)');
+        this.o.logger.debug({ err: errorText(err) }, 'could not end the Redfish session (the BMC times it out)');
       }
     }
     this.token = null;

@@ -8,6 +8,7 @@
 import type { Logger } from '../../core/log.js';
 import type { RedfishClient } from './client.js';
 import { powerOf, type PowerSchema } from './resources.js';
+import { errorText } from '../../core/errors.js';
 
 export interface RedfishReading {
   readonly watts: number;
@@ -95,7 +96,7 @@ export class RedfishPoller {
   }
 
   private failed(err: unknown): void {
-    const error = err instanceof Error ? err.message : String(err);
+    const error = errorText(err);
     if (this.failing) {
       this.logger.debug({ url: this.url, err: error }, 'the BMC still does not answer');
       return;

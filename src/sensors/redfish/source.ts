@@ -10,13 +10,14 @@
  * What fails at start exits 1 with what to do: a refused user (401) names the URL and the user.
  */
 import type { Logger } from '../../core/log.js';
-import { errorCode } from '../containers/refresh.js';
+import { requestFailureCode } from '../containers/refresh.js';
 import { MetadataAnswerError } from '../containers/answer.js';
 import { PowerUnavailableError, type PowerReadContext, type PowerReading, type PowerSource } from '../power-source.js';
 import { RedfishClient } from './client.js';
 import { RedfishAuthError, RedfishHttpError, RedfishNoPowerError, RedfishStartError } from './errors.js';
 import { RedfishPoller, type PollTarget, type PollTimings } from './poller.js';
 import { chassisId, environmentPower, linkOf, memberPaths, powerControlPower, sensingIntervalMs, sessionsLink, type PowerRead } from './resources.js';
+import { errorText } from '../../core/errors.js';
 
 export interface RedfishSourceOptions {
   /** The BMC's base URL as given (`https://bmc`); its origin is what scaph talks to. */
@@ -177,7 +178,7 @@ export class RedfishSource implements PowerSource {
         return Math.min(sensingMs, 10 * 60_000);
       }
     } catch (err) {
-      this.o.logger.debug({ sensor: sensorPath, err: err instanceof Error ? err.message : String(err) }, 'could not read the power sensor\'s SensingInterval');
+      this.o.logger.debug({ sensor: sensorPath, err: errorText(err) }, 'could not read the power sensor\'s SensingInterval');
     }
     return this.o.intervalMs;
   }
@@ -188,8 +189,8 @@ export class RedfishSource implements PowerSource {
     if (err instanceof RedfishNoPowerError || err instanceof RedfishStartError) return err;
     if (err instanceof RedfishHttpError) return new RedfishStartError(`The BMC at ${this.origin} answered ${err.message}: check --redfish-url, or try again when the BMC is up`);
     if (err instanceof MetadataAnswerError) return new RedfishStartError(`The BMC at ${this.origin}: ${err.message}`);
-    const code = errorCode(err) ?? '';
-    const text = err instanceof Error ? err.message : String(err);
+    const code = requestFailureCode(err) ?? '';
+    const text = errorText(err);
     if (TLS_CODES.has(code) || /certificate/i.test(text)) {
       return new RedfishStartError(
         `The BMC's certificate at ${this.origin} is not trusted (${code || text}): give the CA that signed it with --redfish-ca FILE ` +

@@ -13,9 +13,12 @@ export const takenLogCommand: LocalExporterCommand<ExporterSettings & { readonly
   configure: (cmd) => cmd.requiredOption('--path <file>', 'log file').option('--step <seconds>', 'step', Number, 1),
   settings: (opts) => ({ stepMs: (opts['step'] as number) * 1000, durationMs: null, qemu: false, containers: false, path: opts['path'] as string }),
   create: async (s) => ({
-    name: 'taken-log',
-    start: async () => undefined,
-    stop: async () => undefined,
-    export: (sample) => appendFileSync(s.path, `${sample.timestampMs}\n`),
+    kind: 'local',
+    exporter: {
+      name: 'taken-log',
+      start: async () => undefined,
+      stop: async () => undefined,
+      export: (sample) => appendFileSync(s.path, `${sample.timestampMs}\n`),
+    },
   }),
 };

@@ -14,7 +14,6 @@ import { validateRunConfig } from '../../../src/config/run-config.js';
 import { parseConfigText } from '../../../src/config/source.js';
 import { silentLogger } from '../../../src/core/log.js';
 import { MACHINE_ID_FILE_ENV } from '../../../src/core/machine-id.js';
-import { createPushExporter } from '../../../src/delivery/push-exporter.js';
 import type { QueuedSample } from '../../../src/delivery/transport.js';
 import { addBackoffOptions, pushSettings } from '../../../src/exporters/backoff.js';
 import type { PushExporterCommand, PushSettings } from '../../../src/exporters/command.js';
@@ -51,7 +50,7 @@ function recordingPush(transport: FakeTransport): PushExporterCommand<PushSettin
     stepOption: '--step',
     configure: (cmd) => addSplayOption(addBackoffOptions(cmd.option('--step <seconds>', 'step', positiveSeconds('--step'), 2))),
     settings: (opts) => pushSettings(opts),
-    create: async (s, ctx) => createPushExporter(transport, { logger: ctx.logger, timeoutMs: 5000, backoff: s.backoff }),
+    create: async () => ({ kind: 'push', transport, delivery: { timeoutMs: 5000 } }),
   };
 }
 
