@@ -93,8 +93,6 @@ export interface SteadyStateSection {
   readonly peer: PeerComparison | Skipped;
   /** The same scaph run with `max_top_consumers` on every exporter: what process selection saves. */
   readonly topConsumers: TopConsumersRun;
-  /** The single executable of `npm run package` against node + dist (and node 24 + dist), same config. */
-  readonly executable: ExecutableComparison | Skipped;
 }
 
 export interface Spread {
@@ -211,6 +209,8 @@ export interface BenchResults {
   readonly sampling: SamplingSection | Skipped;
   readonly encoding: EncodingSection | Skipped;
   readonly steadyState: SteadyStateSection | Skipped;
+  /** The single executable of `npm run package` against node + dist (and node 24 + dist), the steady run's config. */
+  readonly executable: ExecutableComparison | Skipped;
   readonly goals: readonly Goal[];
 }
 

@@ -2,7 +2,7 @@
  * npm run bench: scaph against the floor and its peers, measured side by side in one run.
  * Prints a table to stdout, writes results.json (default bench/out/), and says which goals it meets.
  *
- *   node dist/bench/run.js [--quick] [--out DIR] [--only sampling,encoding,steady] [--help]
+ *   node dist/bench/run.js [--quick] [--out DIR] [--only sampling,encoding,steady,executable] [--help]
  *
  * --quick uses tiny sizes and short windows: it proves the bench runs end to end, not the goals.
  */
@@ -14,11 +14,11 @@ import { runEncoding } from './encoding/section.js';
 import { DEFAULT_OUT_DIR } from './paths.js';
 import type { BenchResults, Goal } from './results.js';
 import { runSampling, type SamplingPlan } from './sampling/section.js';
-import { runSteadyState } from './steady/section.js';
+import { runExecutableSection, runSteadyState } from './steady/section.js';
 import { round } from './stats.js';
 import { renderTable } from './table.js';
 
-const SECTIONS = ['sampling', 'encoding', 'steady'] as const;
+const SECTIONS = ['sampling', 'encoding', 'steady', 'executable'] as const;
 type Section = (typeof SECTIONS)[number];
 
 function log(line: string): void {
@@ -119,6 +119,12 @@ async function main(): Promise<void> {
     steadyState = result.section;
     goals.push(...result.goals);
   }
+  let executable: BenchResults['executable'] = skippedByFlag('executable');
+  if (only.has('executable')) {
+    const result = await runExecutableSection({ quick, outDir, log });
+    executable = result.section;
+    goals.push(...result.goals);
+  }
 
   const results: BenchResults = {
     version: 1,
@@ -129,6 +135,7 @@ async function main(): Promise<void> {
     sampling,
     encoding,
     steadyState,
+    executable,
     goals,
   };
   const outFile = join(outDir, 'results.json');

@@ -79,8 +79,6 @@ function steadyLines(results: BenchResults): string[] {
     ...topConsumersLines(s),
     '',
     ...peerLines(s),
-    '',
-    ...executableLines(s),
   ];
 }
 
@@ -88,11 +86,11 @@ function spreadText(s: Spread, unit = ''): string {
   return `${num(s.median, unit)} (${num(s.min)}-${num(s.max)})`;
 }
 
-function executableLines(s: SteadyStateSection): string[] {
-  const e: ExecutableComparison | Skipped = s.executable;
+function executableLines(results: BenchResults): string[] {
+  const e: ExecutableComparison | Skipped = results.executable;
   if (isSkipped(e)) return [`Executable row: ${e.skipped}`];
   return [
-    `Executable row: the single executable against node + dist, same config, ${e.rounds} rounds in turn (order rotating), ` +
+    `Executable row: the single executable against node + dist, the steady run's config, ${e.rounds} rounds in turn (order rotating), ` +
       `${e.windowMs / 1000} s window after ${e.warmupMs / 1000} s; median (min-max)`,
     ...grid(
       ['program', 'runtime', '% of one core', 'peak RSS MB', 'RSS MB in window (max)', 'first sample ms', '--version ms'],
@@ -164,6 +162,8 @@ export function renderTable(results: BenchResults): string {
     ...encodingLines(results),
     '',
     ...steadyLines(results),
+    '',
+    ...executableLines(results),
     '',
     ...goalLines(results.goals),
     `${met} of ${results.goals.length} goals met.`,

@@ -20,7 +20,7 @@ import { packageRoot } from '../src/core/package-file.js';
 import { sha256sums } from './checksums.js';
 import { buildDeb } from './deb/build-deb.js';
 import { bundleAgent } from './executable/bundle.js';
-import { shebangNodeFlags } from './executable/node-flags.js';
+import { executableExecArgv } from './executable/node-flags.js';
 import { ARCHES, nodeRuntime, type Arch } from './executable/node-runtime.js';
 import { buildExecutable } from './executable/sea.js';
 import { bundledPackages, nodeComponent, noticesText } from './licences.js';
@@ -69,9 +69,9 @@ async function main(): Promise<void> {
   mkdirSync(workDir, { recursive: true });
 
   const bundle = await bundleAgent(join(root, 'dist', 'src', 'bin.js'), join(workDir, 'scaph.cjs'));
-  const execArgv = shebangNodeFlags(join(root, 'src', 'bin.ts'));
-  log(`bundle ${mb(bundle.file)} from ${bundle.inputs.length} files; V8 flags ${execArgv.join(' ')}`);
   const host = await nodeRuntime(hostArch);
+  const execArgv = executableExecArgv(join(root, 'src', 'bin.ts'), host.version);
+  log(`bundle ${mb(bundle.file)} from ${bundle.inputs.length} files; V8 flags ${execArgv.join(' ')}`);
   const components = [nodeComponent(host.version, host.licenceFile), ...bundledPackages(bundle.inputs, root)];
   const notices = join(outDir, 'THIRD-PARTY-NOTICES');
   writeFileSync(notices, noticesText(components));

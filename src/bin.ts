@@ -11,7 +11,8 @@
 //   to allocate a step's metrics and process samples straight in the old space, with the same result.
 // - --single-threaded: no V8 background threads (concurrent marking, compilation), whose stacks and
 //   malloc arenas cost ~3 MB; that work runs between steps on the main thread instead.
-// The Dockerfile passes the same flags (test/e2e/deploy/node-flags.test.ts checks they agree).
+// The Dockerfile passes the same flags (test/e2e/deploy/node-flags.test.ts checks they agree); the single
+// executable adds those tuned for its own Node.js 24 (RUNTIME_V8_FLAGS in packaging/executable/node-flags.ts).
 import { main } from './cli.js';
 import { JOURNAL_PRIORITY } from './core/journald.js';
 import { writeStderrLine } from './core/log.js';

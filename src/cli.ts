@@ -12,7 +12,7 @@ import { EXPORTER_COMMANDS } from './exporters/index.js';
 import { guardOptionValues, wholeNumberUpTo } from './exporters/parse.js';
 import { DEFAULT_DOCKER_SOCKET } from './sensors/containers/docker.js';
 import { nodeName, podLabelKeys } from './sensors/containers/kubernetes-options.js';
-import { DEFAULT_POWERCAP_PATH, VM_POWERCAP_PATH } from './sensors/settings.js';
+import { DEFAULT_POWERCAP_PATH, DEFAULT_REDFISH_INTERVAL_MS, VM_POWERCAP_PATH } from './sensors/settings.js';
 import { VERSION } from './core/version.js';
 
 /**
@@ -63,6 +63,15 @@ const GLOBAL_OPTIONS = {
   ),
   estimateIdleWattsPerCpu: SENSOR_OPTIONS.estimateIdleWattsPerCpu,
   estimateMaxWattsPerCpu: SENSOR_OPTIONS.estimateMaxWattsPerCpu,
+  hwmonPath: SENSOR_OPTIONS.hwmonPath,
+  hwmonChannels: SENSOR_OPTIONS.hwmonChannels,
+  redfishUrl: SENSOR_OPTIONS.redfishUrl,
+  redfishUser: SENSOR_OPTIONS.redfishUser,
+  redfishPasswordFile: SENSOR_OPTIONS.redfishPasswordFile,
+  redfishCa: SENSOR_OPTIONS.redfishCa,
+  redfishInsecure: SENSOR_OPTIONS.redfishInsecure,
+  redfishChassis: SENSOR_OPTIONS.redfishChassis,
+  redfishIntervalMs: SENSOR_OPTIONS.redfishIntervalMs,
   sensorBufferPerSocketMaxKB: valueOption(`${SOCKET_BUFFER_FLAG} <kB>`, BUFFER_HELP, wholeNumberUpTo(SOCKET_BUFFER_FLAG, MAX_BUFFER_KB), { unit: 'kB' }),
   sensorBufferPerDomainMaxKB: valueOption(`${DOMAIN_BUFFER_FLAG} <kB>`, BUFFER_HELP, wholeNumberUpTo(DOMAIN_BUFFER_FLAG, MAX_BUFFER_KB), { unit: 'kB' }),
 };
@@ -89,6 +98,9 @@ export function buildProgram(
       '  sudo scaph json -s 5 -f power.json       # a JSON report every 5 s\n' +
       '  scaph --sensor estimate stdout           # no RAPL (cloud VM): CPU-load estimate\n' +
       '  scaph --vm stdout                        # in a guest of a hypervisor running "scaph qemu"\n' +
+      '  scaph --sensor hwmon stdout              # host power from the server\'s ACPI power meter\n' +
+      '  SCAPH_REDFISH_PASSWORD=... scaph --sensor redfish --redfish-url https://bmc --redfish-user monitor prometheus\n' +
+      '                                           # host power from the BMC (docs/platform-power.md)\n' +
       '\nRun "scaph <exporter> --help" for the options of each exporter.\n' +
       EXPORTER_SIGNALS_HELP,
   );
@@ -121,6 +133,15 @@ function globalsFrom(o: GlobalValues): GlobalOptions {
       reapedChildren: o.reapedChildren,
       estimateIdleWattsPerCpu: o.estimateIdleWattsPerCpu,
       estimateMaxWattsPerCpu: o.estimateMaxWattsPerCpu,
+      hwmonPath: o.hwmonPath,
+      hwmonChannels: o.hwmonChannels ?? [],
+      redfishUrl: o.redfishUrl,
+      redfishUser: o.redfishUser,
+      redfishPasswordFile: o.redfishPasswordFile,
+      redfishCa: o.redfishCa,
+      redfishInsecure: o.redfishInsecure,
+      redfishChassis: o.redfishChassis,
+      redfishIntervalMs: o.redfishIntervalMs ?? DEFAULT_REDFISH_INTERVAL_MS,
     },
     containerSources: {
       dockerSocket: o.docker ? o.dockerSocket : null,

@@ -9,7 +9,7 @@
  * - @senx/warp10: Warp10.update() with its HTTP send stubbed (it formats the GTS lines and joins them).
  */
 import { createRequire } from 'node:module';
-import type { Metric } from '../../src/core/metrics.js';
+import type { Metric } from '../../src/core/metric-families.js';
 import type { QueuedSample } from '../../src/delivery/transport.js';
 import { carriesAttribute } from '../../src/exporters/riemann/events.js';
 import { BENCH_LABELS, type Encoder } from './scaph-encoders.js';

@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { freePort } from '../free-port.js';
+import { freePort } from '../../test/support/servers/free-port.js';
 import { elapsedNs, median, nowNs } from '../stats.js';
 
 export const PROCESS_EXPORTER_BIN = 'prometheus-process-exporter';

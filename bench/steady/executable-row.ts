@@ -1,7 +1,8 @@
 /**
  * The executable row of the steady section: the single executable of `npm run package` (Node.js 24 with the
  * bundle in it) against `node dist/src/bin.js` on this bench's node, and against dist on the executable's
- * own Node.js (node 24 + dist: tells the runtime's share from the packaging's). Same config, tree and
+ * own Node.js with the executable's V8 flags (node 24 + dist: tells the runtime's share from the
+ * packaging's, i.e. the bundle's). Same config, tree and
  * backends as the steady run; the three are measured in turn, the order rotating each round, several
  * rounds (min / median / max). Then start-up, the three in turn again: the time from spawn to the first
  * sample on stdout (json exporter, 0.5 s step: its first sample comes 0.5 s after start) and of `--version`.
@@ -16,6 +17,7 @@ import { execFile, spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { executableExecArgv } from '../../packaging/executable/node-flags.js';
 import { nodeRuntime } from '../../packaging/executable/node-runtime.js';
 import { REPO_ROOT } from '../paths.js';
 import type { ExecutableComparison, ExecutableVariant, Skipped, Spread } from '../results.js';
@@ -52,11 +54,15 @@ export async function runExecutableRow(plan: ExecutableRowPlan): Promise<Executa
   try {
     const executable = await buildExecutable(join(plan.outDir, 'pkg'));
     const node24 = await nodeRuntime(process.arch === 'arm64' ? 'arm64' : 'x64');
-    const flags = shebangNodeFlags(AGENT_SCRIPT);
     mkdirSync(binDir, { recursive: true });
     variants = [
-      { label: 'node + dist', runtime: `node ${process.version}`, command: copyInChunks(process.execPath, join(binDir, 'node')), prefix: [...flags, AGENT_SCRIPT] },
-      { label: 'node 24 + dist', runtime: `node v${node24.version}`, command: copyInChunks(node24.binary, join(binDir, 'node24')), prefix: [...flags, AGENT_SCRIPT] },
+      { label: 'node + dist', runtime: `node ${process.version}`, command: copyInChunks(process.execPath, join(binDir, 'node')), prefix: [...shebangNodeFlags(AGENT_SCRIPT), AGENT_SCRIPT] },
+      {
+        label: 'node 24 + dist',
+        runtime: `node v${node24.version} (the executable's V8 flags)`,
+        command: copyInChunks(node24.binary, join(binDir, 'node24')),
+        prefix: [...executableExecArgv(AGENT_SCRIPT, node24.version), AGENT_SCRIPT],
+      },
       { label: 'executable', runtime: `node v${node24.version} (single executable)`, command: copyInChunks(executable, join(binDir, 'scaph')), prefix: [] },
     ];
   } catch (err) {

@@ -6,7 +6,7 @@ import { writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { silentLogger } from '../../src/core/log.js';
-import { metricsView } from '../../src/core/metrics-view.js';
+import { MetricsView } from '../../src/core/metrics-view.js';
 import type { QueuedSample } from '../../src/delivery/transport.js';
 import { RIEMANN_DEFAULTS } from '../../src/exporters/riemann/transport.js';
 import { RiemannWireEncoder } from '../../src/exporters/riemann/wire.js';
@@ -30,7 +30,7 @@ export async function writeFloorPayloads(dir: string, procfsRoot: string, stepMs
   const sensor = await createSensor(estimateSensorOptions(procfsRoot, host), logger);
   const sample = await sensor.read();
   await sensor.close?.();
-  const entry: QueuedSample = { timestampMs: sample.timestampMs, metrics: metricsView(sample), vanished: [], endedProcesses: [] };
+  const entry: QueuedSample = { timestampMs: sample.timestampMs, metrics: new MetricsView().metrics(sample), vanished: [], endedProcesses: [] };
 
   writeFileSync(join(dir, REMOTE_WRITE_FILE), new WriteRequestEncoder({ job: 'scaph', instance: host, extraLabels: {} }).encode([entry]));
   const frames = new RiemannWireEncoder({ hostname: host, ttlS: RIEMANN_DEFAULTS.ttlS, tags: [] }, RIEMANN_DEFAULTS.maxEventsPerMsg).encode([entry]);

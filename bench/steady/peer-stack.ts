@@ -17,7 +17,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { onPath } from '../../test/support/servers/managed-server.js';
-import { freePort } from '../free-port.js';
+import { freePort } from '../../test/support/servers/free-port.js';
 import { PROCESS_EXPORTER_BIN, PROCESS_EXPORTER_CONFIG } from '../sampling/process-exporter.js';
 import { WatchedChild } from './child.js';
 

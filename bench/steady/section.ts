@@ -9,8 +9,10 @@
  * flags that, each step, only reads the same stat files and sends the agent's bytes (encoded once) to the
  * same backends. scaph's CPU is reported as a ratio to it. Then scaph again with `max_top_consumers = 20`
  * on every exporter (CPU and bytes per step against the all-series run), then the peer row (peer-row.ts): scaph with
- * remote-write alone against the Prometheus agent + node_exporter + process-exporter stack, per series;
- * then the executable row (executable-row.ts): the single executable against node + dist, same config.
+ * remote-write alone against the Prometheus agent + node_exporter + process-exporter stack, per series.
+ *
+ * Section 4, the executable row (executable-row.ts, runExecutableSection): the single executable against
+ * node + dist on the same tree, backends and config, set up anew (`--only executable` runs it alone).
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,7 +23,7 @@ import { startVictoriaMetrics, vmExport } from '../../test/support/servers/victo
 import { Warp10TestServer } from '../../test/support/servers/warp10.js';
 import type { ManagedServer } from '../../test/support/servers/managed-server.js';
 import { REPO_ROOT } from '../paths.js';
-import type { Goal, Skipped, SteadyStateSection } from '../results.js';
+import type { ExecutableComparison, Goal, Skipped, SteadyStateSection } from '../results.js';
 import { isSkipped } from '../results.js';
 import { addPeerFiles } from '../sampling/peer-tree.js';
 import { round } from '../stats.js';
@@ -55,21 +57,42 @@ interface Backends {
   readonly warp10: Warp10TestServer;
 }
 
-export async function runSteadyState(plan: SteadyPlan): Promise<{ section: SteadyStateSection | Skipped; goals: Goal[] }> {
-  const processes = plan.quick ? 20 : 500;
-  const stepMs = plan.quick ? 1000 : 2000;
+/** The steady runs' tree, backends and config (the three push transports), shared by this section and the executable's. */
+interface SteadyFixture {
+  readonly processes: number;
+  readonly stepMs: number;
+  readonly warmupMs: number;
+  readonly tree: ProcfsTree;
+  readonly backends: Backends;
+  readonly workDir: string;
+  readonly configPath: string;
+}
+
+async function withSteadyFixture<T>(quick: boolean, run: (f: SteadyFixture) => Promise<T>): Promise<T> {
+  const processes = quick ? 20 : 500;
+  const stepMs = quick ? 1000 : 2000;
   // Past the start-up transient: V8's memory reducer compacts ~10 s after start (RSS drops ~8 MB then).
-  const warmupMs = plan.quick ? 2500 : 15_000;
-  const windowMs = plan.quick ? 3000 : 60_000;
+  const warmupMs = quick ? 2500 : 15_000;
   const tree = ProcfsTree.create({ processes: generateProcesses(processes), cpuCount: 2 });
   // The files prometheus-process-exporter reads besides stat, for the peer row (scaph and the floor never open them).
   addPeerFiles(tree.root);
   const workDir = mkdtempSync(join(tmpdir(), 'scaph-bench-steady-'));
   const backends = await startBackends();
-  const floorWarmupMs = plan.quick ? 1500 : 5000;
   try {
     const configPath = join(workDir, 'scaph.toml');
     writeFileSync(configPath, config(tree.root, stepMs, backends, null));
+    return await run({ processes, stepMs, warmupMs, tree, backends, workDir, configPath });
+  } finally {
+    await Promise.all([backends.vm.dispose(), backends.riemann.stop(), backends.warp10.stop()]);
+    tree.cleanup();
+    rmSync(workDir, { recursive: true, force: true });
+  }
+}
+
+export function runSteadyState(plan: SteadyPlan): Promise<{ section: SteadyStateSection | Skipped; goals: Goal[] }> {
+  return withSteadyFixture(plan.quick, async ({ processes, stepMs, warmupMs, tree, backends, workDir, configPath }) => {
+    const windowMs = plan.quick ? 3000 : 60_000;
+    const floorWarmupMs = plan.quick ? 1500 : 5000;
     const agent = await measureNode('scaph run', agentArgv(AGENT_SCRIPT, ['run', '-c', configPath]), warmupMs, windowMs);
     const delivered = await deliveredSteps(backends);
     const stepsInWindow = windowMs / stepMs;
@@ -96,7 +119,6 @@ export async function runSteadyState(plan: SteadyPlan): Promise<{ section: Stead
     plan.log(`steady: I/O floor ${floor.percentOfOneCore.toFixed(2)} % of one core, peak RSS ${floor.peakRssMb.toFixed(1)} MB, ${floorStepsCompleted} steps`);
 
     const peer = await runPeerRow({ procfsRoot: tree.root, processes, stepMs, warmupMs, windowMs, workDir, log: plan.log });
-    const executable = await runExecutableRow({ quick: plan.quick, configPath, procfsRoot: tree.root, warmupMs, outDir: plan.outDir, log: plan.log });
 
     const section: SteadyStateSection = {
       processes,
@@ -121,7 +143,6 @@ export async function runSteadyState(plan: SteadyPlan): Promise<{ section: Stead
       },
       cpuVsFloor: floor.cpuSeconds > 0 ? round(agent.cpuSeconds / floor.cpuSeconds) : null,
       peer,
-      executable,
       topConsumers: {
         maxTopConsumers: topN,
         cpuSeconds: round(top.cpuSeconds),
@@ -134,11 +155,18 @@ export async function runSteadyState(plan: SteadyPlan): Promise<{ section: Stead
       },
     };
     return { section, goals: goals(section) };
-  } finally {
-    await Promise.all([backends.vm.dispose(), backends.riemann.stop(), backends.warp10.stop()]);
-    tree.cleanup();
-    rmSync(workDir, { recursive: true, force: true });
-  }
+  });
+}
+
+/**
+ * The executable row (executable-row.ts), on the steady run's tree, backends and config: a section of its
+ * own, so that `npm run bench -- --only executable` measures it alone.
+ */
+export function runExecutableSection(plan: SteadyPlan): Promise<{ section: ExecutableComparison | Skipped; goals: Goal[] }> {
+  return withSteadyFixture(plan.quick, async ({ warmupMs, tree, configPath }) => {
+    const section = await runExecutableRow({ quick: plan.quick, configPath, procfsRoot: tree.root, warmupMs, outDir: plan.outDir, log: plan.log });
+    return { section, goals: executableGoals(section) };
+  });
 }
 
 /** The step count io-floor.js reports on SIGTERM (0 when it said nothing). */
@@ -179,8 +207,7 @@ async function deliveredSteps(b: Backends): Promise<Record<string, number>> {
   };
 }
 
-function executableGoals(s: SteadyStateSection): Goal[] {
-  const e = s.executable;
+function executableGoals(e: ExecutableComparison | Skipped): Goal[] {
   const target = `<= ${GOAL_EXECUTABLE_VS_NODE}x`;
   if (isSkipped(e)) {
     return [
@@ -189,7 +216,7 @@ function executableGoals(s: SteadyStateSection): Goal[] {
     ];
   }
   const within = (r: number | null): boolean | null => (r === null ? null : r <= GOAL_EXECUTABLE_VS_NODE);
-  const how = `medians of ${e.rounds} interleaved rounds, same config as above`;
+  const how = `medians of ${e.rounds} interleaved rounds, the steady run's config`;
   return [
     { id: 'executable-cpu', description: `single executable CPU vs node + dist (${how})`, measured: e.cpuVsNode, target, met: within(e.cpuVsNode), note: `vs node 24 + dist: ${e.cpuVsNode24 ?? '-'}x` },
     { id: 'executable-rss', description: `single executable peak RSS vs node + dist (${how})`, measured: e.rssVsNode, target, met: within(e.rssVsNode), note: `vs node 24 + dist: ${e.rssVsNode24 ?? '-'}x` },
@@ -224,6 +251,5 @@ function goals(s: SteadyStateSection): Goal[] {
           met: peer.cpuPerSeriesVsStack === null ? null : peer.cpuPerSeriesVsStack < GOAL_PEER_CPU_PER_SERIES,
           note: `CPU µs per series per step: scaph ${peer.scaph.cpuUsPerSeriesStep ?? '-'}, stack ${peer.stack.cpuUsPerSeriesStep ?? '-'}; total CPU scaph/stack ${peer.cpuVsStack ?? '-'}x`,
         },
-    ...executableGoals(s),
   ];
 }

@@ -1,4 +1,3 @@
-import type { RunConfig } from '../config/run-config.js';
 import type { Exporter } from '../core/exporter.js';
 import { agentHostname } from '../core/hostname.js';
 import type { Logger } from '../core/log.js';
@@ -7,10 +6,11 @@ import type { Sensor } from '../core/sensor.js';
 import type { CommandContext } from '../exporters/command.js';
 import type { SensorSettings } from '../sensors/settings.js';
 import { VERSION } from '../core/version.js';
-import { createExporter } from './build-exporter.js';
+import { attachExporter } from './attach.js';
 import { exporterIdentity, spoolKey } from './exporter-identity.js';
 import { Hangups } from './hangups.js';
 import { firstSampleMs, runPipeline } from './pipeline.js';
+import type { AgentPlan } from './plan.js';
 import { Reloader, sensorPlanOf } from './reload.js';
 import { machineSensorFactory, resolveSensorSettings, type ContainerSources, type SensorFactory, type SensorRequest } from './sensor.js';
 import { gridClockMs, hostSplayPlan, splayKey } from './splay.js';
@@ -23,9 +23,6 @@ export interface AgentGlobals {
   readonly header: boolean;
   readonly containerSources: ContainerSources;
 }
-
-/** What to run: the [sensor] step and settings, and the exporters (a lone subcommand is a one-entry plan). */
-export type AgentPlan = Pick<RunConfig, 'sensor' | 'exporters'>;
 
 export interface AgentDeps {
   /** Builds and starts the one sensor. Default: the machine sensor (and container lookup) of machineSensorFactory. */
@@ -77,7 +74,7 @@ async function assembleAndRun(plan: AgentPlan, globals: AgentGlobals, logger: Lo
   for (const e of plan.exporters) {
     qemu ||= e.settings.qemu;
     containers ||= e.settings.containers;
-    exporters.push(new SteppedExporter(await createExporter(e, ctx), e.stepMs, plan.sensor.stepMs, gridClockMs, splay.gridOf(e)));
+    exporters.push(new SteppedExporter(await attachExporter(e, ctx), e.stepMs, plan.sensor.stepMs, gridClockMs, splay.gridOf(e)));
   }
   const settings = resolveSensorSettings(globals.sensor, plan.sensor);
   const stopDeadlineMs = run.stopDeadlineMs ?? 10_000;

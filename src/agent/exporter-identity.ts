@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
 import { isInputFileOption, specCommand } from '../config/exporter-options.js';
 import { canonicalDir, type ExporterConfig } from '../config/run-config.js';
-import { fsErrorCode, readRegularFileSync } from '../core/bounded-fs.js';
+import { readRegularFileSync } from '../core/bounded-fs.js';
 import { UserPatterns } from '../core/user-pattern.js';
+import { errorCodeOrText } from '../core/errors.js';
 
 /**
  * What makes a running exporter the one an [[exporter]] table asks for: its type, the options commander
@@ -47,7 +48,7 @@ function inputDigests(e: ExporterConfig, readInput: (path: string) => Buffer): R
     try {
       digest = createHash('sha256').update(readInput(path)).digest('hex');
     } catch (err) {
-      digest = `unreadable:${fsErrorCode(err)}`;
+      digest = `unreadable:${errorCodeOrText(err)}`;
     }
     out[o.attributeName()] = digest;
   }

@@ -97,6 +97,15 @@ const SENSOR_KEYS: ReadonlyArray<readonly [keyof SensorSettings, string]> = [
   ['reapedChildren', 'reaped_children'],
   ['estimateIdleWattsPerCpu', 'estimate_idle_watts_per_cpu'],
   ['estimateMaxWattsPerCpu', 'estimate_max_watts_per_cpu'],
+  ['hwmonPath', 'hwmon_path'],
+  ['hwmonChannels', 'hwmon_channel'],
+  ['redfishUrl', 'redfish_url'],
+  ['redfishUser', 'redfish_user'],
+  ['redfishPasswordFile', 'redfish_password_file'],
+  ['redfishCa', 'redfish_ca'],
+  ['redfishInsecure', 'redfish_insecure'],
+  ['redfishChassis', 'redfish_chassis'],
+  ['redfishIntervalMs', 'redfish_interval (ms)'],
 ];
 
 /**
@@ -110,7 +119,7 @@ export function diffSensor(running: SensorPlan, next: SensorPlan): SensorDiff {
   for (const [field, key] of SENSOR_KEYS) {
     const from = running.settings[field];
     const to = next.settings[field];
-    if (from !== to) restartNeeded.push(`[sensor] ${key} ${shown(from)} -> ${shown(to)}`);
+    if (shown(from) !== shown(to)) restartNeeded.push(`[sensor] ${key} ${shown(from)} -> ${shown(to)}`);
   }
   if (next.qemu && !running.qemu) restartNeeded.push('an exporter now has qemu (the sensor names VMs only when built for it)');
   if (next.containers && !running.containers) restartNeeded.push('an exporter now has containers (the sensor resolves containers only when built for it)');

@@ -24,14 +24,14 @@
  * A SIGHUP while one is being applied is queued (several become one), never interleaved: the file is read
  * again when the running reload is done.
  */
-import { UsageError } from '../core/errors.js';
+import { errorText, UsageError } from '../core/errors.js';
 import type { Exporter } from '../core/exporter.js';
 import type { Logger } from '../core/log.js';
 import { ConfigError } from '../config/run-config.js';
 import type { CommandContext } from '../exporters/command.js';
 import type { SensorSettings } from '../sensors/settings.js';
-import type { AgentPlan } from './assemble.js';
-import { buildExporter, withSpool, type BuiltExporter } from './build-exporter.js';
+import type { AgentPlan } from './plan.js';
+import { buildExporter, withSpool, type BuiltExporter } from './attach.js';
 import { exporterIdentity, exporterLabel, spoolKey } from './exporter-identity.js';
 import { HandoverExporter } from './handover.js';
 import type { Hangups } from './hangups.js';
@@ -230,7 +230,7 @@ export class Reloader implements ReloadHandler {
   /** One line: why this reload is not applied. The agent goes on as it was. */
   private refuse(err: unknown): void {
     this.failures += 1;
-    const why = (err instanceof Error ? err.message : String(err)).replace(/\s*\n\s*/g, ' ');
+    const why = errorText(err).replace(/\s*\n\s*/g, ' ');
     this.logger.error({ file: this.o.file, refusedReloads: this.failures }, `config not reloaded, the running config stays: ${why}`);
   }
 

@@ -3,14 +3,16 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { stepSpacing } from '../config/exporter-step.js';
 import { loadRunConfig, type RunConfig } from '../config/run-config.js';
-import { fsErrorCode } from '../core/bounded-fs.js';
-import { UsageError } from '../core/errors.js';
+import { errorCodeOrText, UsageError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { ExporterCommandSpec } from '../exporters/command.js';
 import { signedSeconds } from '../exporters/parse.js';
 import { addDeclaredOptions, switchOption, textOption, valueOption, type ValuesOf } from '../config/declared-options.js';
 import { VERSION } from '../core/version.js';
+import { hwmonCheckLines } from '../sensors/hwmon/check.js';
+import type { SensorSettings } from '../sensors/settings.js';
 import { runAgent, type AgentDeps, type AgentGlobals } from './assemble.js';
+import { resolveSensorSettings } from './sensor.js';
 
 export interface RunDeps extends AgentDeps {
   /** Exporter types a config may name (those whose spec pushes may take a spool). Default: EXPORTER_COMMANDS. */
@@ -72,7 +74,10 @@ export async function runFromConfig(file: string, check: boolean, globals: Agent
   };
   const config = load();
   if (check) {
-    (deps.print ?? ((line: string) => process.stdout.write(`${line}\n`)))(checkSummary(config));
+    const print = deps.print ?? ((line: string) => process.stdout.write(`${line}\n`));
+    print(checkSummary(config));
+    const sensorLines = await sensorCheckLines(resolveSensorSettings(globals.sensor, config.sensor));
+    if (sensorLines.length > 0) print(sensorLines.join('\n'));
     return;
   }
   await runAgent(config, globals, logger, deps, {
@@ -80,6 +85,18 @@ export async function runFromConfig(file: string, check: boolean, globals: Agent
     banner: (exporters, sensor) => `scaph ${VERSION}: run ${file}: ${exporters.map((x) => x.name).join(', ')}; sensor ${sensor.kind}`,
     reload: { file, load },
   });
+}
+
+/**
+ * What --check says of a platform meter: the hwmon devices found and the channels host power would sum (exit
+ * 1 as at start when none is usable); for Redfish, what would be asked, without contacting the BMC (a check
+ * run by systemd before every start or reload must not wait for a slow BMC).
+ */
+async function sensorCheckLines(s: SensorSettings): Promise<string[]> {
+  if (s.kind === 'hwmon') return hwmonCheckLines(s.hwmonPath, s.hwmonChannels);
+  if (s.kind !== 'redfish') return [];
+  const chassis = s.redfishChassis === undefined ? 'the first chassis that reports power' : `chassis ${s.redfishChassis}`;
+  return [`  redfish: ${s.redfishUrl ?? '(no --redfish-url)'} as user ${s.redfishUser ?? '(no --redfish-user)'}, ${chassis}, every ${s.redfishIntervalMs / 1000} s (the BMC is not contacted by --check)`];
 }
 
 /**
@@ -94,7 +111,7 @@ function withCredentialsDirectory(env: NodeJS.ProcessEnv, dir: string | undefine
   try {
     isDir = statSync(path).isDirectory();
   } catch (err) {
-    throw new UsageError(`--credentials-directory "${path}" cannot be used (${fsErrorCode(err)}): give the directory holding the credentials`);
+    throw new UsageError(`--credentials-directory "${path}" cannot be used (${errorCodeOrText(err)}): give the directory holding the credentials`);
   }
   if (!isDir) throw new UsageError(`--credentials-directory "${path}" is not a directory: give the directory holding the credentials`);
   return { ...env, CREDENTIALS_DIRECTORY: path };

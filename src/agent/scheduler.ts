@@ -1,3 +1,4 @@
+import { errorText } from '../core/errors.js';
 import type { Exporter, MissedStep } from '../core/exporter.js';
 import type { Logger } from '../core/log.js';
 import type { Sample } from '../core/sample.js';
@@ -279,8 +280,4 @@ export function gridStartMs(options: Pick<SchedulerOptions, 'stepMs' | 'firstTic
   const { stepMs, firstTickMs = stepMs } = options;
   const earliest = startWallMs + firstTickMs + shortestGridGapMs(stepMs, firstTickMs);
   return gridPointAtOrAfter(earliest, options.phaseMs ?? 0, stepMs) - startWallMs;
-}
-
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

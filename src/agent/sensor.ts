@@ -40,6 +40,15 @@ export function resolveSensorSettings(cli: SensorSettings, file: Partial<SensorS
     reapedChildren: file.reapedChildren ?? cli.reapedChildren,
     estimateIdleWattsPerCpu: file.estimateIdleWattsPerCpu ?? cli.estimateIdleWattsPerCpu,
     estimateMaxWattsPerCpu: file.estimateMaxWattsPerCpu ?? cli.estimateMaxWattsPerCpu,
+    hwmonPath: file.hwmonPath ?? cli.hwmonPath,
+    hwmonChannels: file.hwmonChannels ?? cli.hwmonChannels,
+    redfishUrl: file.redfishUrl ?? cli.redfishUrl,
+    redfishUser: file.redfishUser ?? cli.redfishUser,
+    redfishPasswordFile: file.redfishPasswordFile ?? cli.redfishPasswordFile,
+    redfishCa: file.redfishCa ?? cli.redfishCa,
+    redfishInsecure: file.redfishInsecure ?? cli.redfishInsecure,
+    redfishChassis: file.redfishChassis ?? cli.redfishChassis,
+    redfishIntervalMs: file.redfishIntervalMs ?? cli.redfishIntervalMs,
   };
 }
 

@@ -6,16 +6,12 @@ import { AliasOption, guardOptionValues, valueProblem } from '../exporters/parse
 import { DeclaredOption, declOf, LettersOption, type OptionRole } from './declared-options.js';
 import { didYouMean } from './did-you-mean.js';
 import { quoted } from '../core/quoted.js';
-import { fsErrorCode, NotRegularFileError, readRegularFileSync } from '../core/bounded-fs.js';
+import { NotRegularFileError, readRegularFileSync } from '../core/bounded-fs.js';
 import { checkKeyPair } from '../net/tls.js';
 import { stepKeys } from './exporter-step.js';
+import type { KeyIssue } from './key-issue.js';
 import { isTable, show } from './values.js';
-
-/** A problem with one key of an [[exporter]] table (key null: the table as a whole). */
-export interface KeyIssue {
-  readonly key: string | null;
-  readonly message: string;
-}
+import { errorCodeOrText, errorText } from '../core/errors.js';
 
 export interface ExporterArgs {
   /** The argv the file's keys stand for, e.g. ['--url', 'https://…', '--gzip']. Secrets included: never log it. */
@@ -326,7 +322,18 @@ export function readSecret(path: string): string {
     return readRegularFileSync(path).toString('utf8').replace(/\r?\n$/, '');
   } catch (err) {
     if (err instanceof NotRegularFileError) throw new Error(`cannot read ${quoted(path)}: it is ${err.kind}, not a regular file holding the value`);
-    throw new Error(`cannot read ${quoted(path)} (${fsErrorCode(err)}): check the path and that scaph's user may read it`);
+    throw new Error(`cannot read ${quoted(path)} (${errorCodeOrText(err)}): check the path and that scaph's user may read it`);
+  }
+}
+
+/** Why scaph could not read the input file `path` (missing, a directory, denied), or null. */
+export function inputFileProblem(path: string): string | null {
+  try {
+    accessSync(path, constants.R_OK);
+    return statSync(path).isDirectory() ? `file "${path}" is a directory: give the file itself` : null;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'unreadable';
+    return `file "${path}" ${code === 'ENOENT' ? 'does not exist' : `cannot be read (${code})`}`;
   }
 }
 
@@ -348,19 +355,14 @@ export function missingInputFiles(spec: ExporterCommandSpec, opts: OptionValues)
       tls[decl.tls] = path;
       if (decl.tls === 'key') keyOfKey = key;
     }
-    try {
-      accessSync(path, constants.R_OK);
-      if (statSync(path).isDirectory()) issues.push({ key, message: `file "${path}" is a directory: give the file itself` });
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code ?? 'unreadable';
-      issues.push({ key, message: `file "${path}" ${code === 'ENOENT' ? 'does not exist' : `cannot be read (${code})`}` });
-    }
+    const problem = inputFileProblem(path);
+    if (problem !== null) issues.push({ key, message: problem });
   }
   if (issues.length === 0 && tls.cert !== undefined && tls.key !== undefined) {
     try {
       checkKeyPair(readRegularFileSync(tls.cert).toString('utf8'), readRegularFileSync(tls.key).toString('utf8'), tls.cert, tls.key);
     } catch (err) {
-      issues.push({ key: keyOfKey, message: err instanceof Error ? err.message : String(err) });
+      issues.push({ key: keyOfKey, message: errorText(err) });
     }
   }
   return issues;

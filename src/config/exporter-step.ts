@@ -1,6 +1,6 @@
 import type { ExporterCommandSpec } from '../exporters/command.js';
 import { longFlag, withRole } from './declared-options.js';
-import type { KeyIssue } from './exporter-options.js';
+import type { KeyIssue } from './key-issue.js';
 import { durationMs } from './values.js';
 
 /**

@@ -16,11 +16,12 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import type { OptionValues } from 'commander';
 import { pushTypes, type ExporterCommandSpec, type ExporterSettings } from '../exporters/command.js';
 import { EXPORTER_COMMANDS } from '../exporters/index.js';
-import { fsErrorCode, NotRegularFileError, readRegularFileSync } from '../core/bounded-fs.js';
-import { UsageError } from '../core/errors.js';
-import { fileKey, fileText, type FileKeyDecl } from './declared-options.js';
+import { NotRegularFileError, readRegularFileSync } from '../core/bounded-fs.js';
+import { errorCodeOrText, UsageError } from '../core/errors.js';
+import { fileKey, fileText, type FileKeyDecl, type ValueDecl } from './declared-options.js';
 import { closest, didYouMean } from './did-you-mean.js';
-import { exporterArgs, inlineSecretKeys, missingInputFiles, resolvePathKeys, type ExporterArgs, type KeyIssue } from './exporter-options.js';
+import { exporterArgs, inlineSecretKeys, inputFileProblem, missingInputFiles, resolvePathKeys, type ExporterArgs } from './exporter-options.js';
+import type { KeyIssue } from './key-issue.js';
 import { roleKey, splitStepKeys, stepOptionKey, type StepKeys } from './exporter-step.js';
 import { SENSOR_OPTIONS, SENSOR_STEP, SENSOR_TABLE } from './sensor-options.js';
 import { parseConfigText, type ConfigProblem, type ConfigSource, type KeyPath } from './source.js';
@@ -132,7 +133,7 @@ export function loadRunConfig(file: string, options: LoadOptions = {}): RunConfi
  */
 function unreadableConfigMessage(file: string, err: unknown): string {
   if (err instanceof NotRegularFileError) return `cannot read the config file "${file}" (it is ${err.kind}): check the path given to -c`;
-  const code = fsErrorCode(err);
+  const code = errorCodeOrText(err);
   if (code !== 'EACCES' && code !== 'EPERM') return `cannot read the config file "${file}" (${code}): check the path given to -c`;
   return (
     `cannot read the config file "${file}" (${code}): user ${currentUser()} may not read it or enter a directory above it. ` +
@@ -172,7 +173,7 @@ export function validateRunConfig(file: string, source: ConfigSource, options: L
   }
   const paths: ConfigPath[] = [];
   const at: PathResolver = { baseDir: dirname(resolve(file)), paths };
-  const { stepMs: sensorStepMs, ...sensorSettings } = sensorConfig(data['sensor'], report, at);
+  const { stepMs: sensorStepMs, ...sensorSettings } = sensorConfig(data['sensor'], report, at, options.checkFiles === true);
   const rawExporters = isTable(source.data) ? source.data['exporter'] : undefined;
   const rawTable = (index: number): Readonly<Record<string, unknown>> => {
     const table: unknown = Array.isArray(rawExporters) ? rawExporters[index] : undefined;
@@ -262,33 +263,49 @@ function expandAll(value: unknown, path: Array<string | number>, env: NodeJS.Pro
 type WrittenSensor = Omit<SensorConfig, 'stepMs' | 'stepFrom'> & { readonly stepMs: number | null };
 
 /** [sensor]: each key read as its declaration says (sensor-options.ts); paths resolved against the file's directory. */
-function sensorConfig(raw: unknown, report: Report, paths: PathResolver): WrittenSensor {
+function sensorConfig(raw: unknown, report: Report, paths: PathResolver, checkFiles = false): WrittenSensor {
   const t = raw === undefined ? {} : raw;
   if (!isTable(t)) {
     report(['sensor'], 'must be a table ([sensor])');
-    return sensorConfig(undefined, report, paths);
+    return sensorConfig(undefined, report, paths, checkFiles);
   }
   for (const key of Object.keys(t)) if (!SENSOR_KEYS.includes(key)) report(['sensor', key], `unknown key${didYouMean(key, SENSOR_KEYS)}; valid keys: ${SENSOR_KEYS.join(', ')}`);
   const at = (k: string): KeyPath => ['sensor', k];
   const read = <T>(key: string, decl: { readFile?(value: unknown): T }): T | undefined => readKey(t, key, decl, at(key), report);
-  const path = (key: string): string | undefined => {
-    const v = read(key, SENSOR_OPTIONS.powercapPath);
-    return v === undefined ? undefined : resolvePath(paths, at(key), v);
+  // A path (declared `path` or `input-file`) is resolved against the file's directory; an input file is
+  // checked when the caller asks (--check, the start, a reload).
+  const path = (key: string, decl: ValueDecl<string | undefined>): string | undefined => {
+    const v = read(key, decl);
+    if (v === undefined) return undefined;
+    const resolved = resolvePath(paths, at(key), v);
+    const problem = decl.role === 'input-file' && checkFiles ? inputFileProblem(resolved) : null;
+    if (problem !== null) report(at(key), problem);
+    return resolved;
   };
-  const idle = read('estimate_idle_watts_per_cpu', SENSOR_OPTIONS.estimateIdleWattsPerCpu);
-  const max = read('estimate_max_watts_per_cpu', SENSOR_OPTIONS.estimateMaxWattsPerCpu);
+  const o = SENSOR_OPTIONS;
+  const idle = read('estimate_idle_watts_per_cpu', o.estimateIdleWattsPerCpu);
+  const max = read('estimate_max_watts_per_cpu', o.estimateMaxWattsPerCpu);
   checkEstimate(idle, max, at, report);
   return {
-    kind: read('kind', SENSOR_OPTIONS.kind),
-    powercapPath: path('powercap_path'),
-    procfsPath: path('procfs_path'),
-    cgroupfsPath: path('cgroupfs_path'),
-    attribution: read('attribution', SENSOR_OPTIONS.attribution),
-    reapedChildren: read('reaped_children', SENSOR_OPTIONS.reapedChildren),
-    vm: read('vm', SENSOR_OPTIONS.vm),
+    kind: read('kind', o.kind),
+    powercapPath: path('powercap_path', o.powercapPath),
+    procfsPath: path('procfs_path', o.procfsPath),
+    cgroupfsPath: path('cgroupfs_path', o.cgroupfsPath),
+    attribution: read('attribution', o.attribution),
+    reapedChildren: read('reaped_children', o.reapedChildren),
+    vm: read('vm', o.vm),
     stepMs: read('step', SENSOR_STEP) ?? null,
     estimateIdleWattsPerCpu: idle,
     estimateMaxWattsPerCpu: max,
+    hwmonPath: path('hwmon_path', o.hwmonPath),
+    hwmonChannels: read('hwmon_channel', o.hwmonChannels),
+    redfishUrl: read('redfish_url', o.redfishUrl),
+    redfishUser: read('redfish_user', o.redfishUser),
+    redfishPasswordFile: path('redfish_password_file', o.redfishPasswordFile),
+    redfishCa: path('redfish_ca', o.redfishCa),
+    redfishInsecure: read('redfish_insecure', o.redfishInsecure),
+    redfishChassis: read('redfish_chassis', o.redfishChassis),
+    redfishIntervalMs: read('redfish_interval', o.redfishIntervalMs),
   };
 }
 
@@ -468,15 +485,6 @@ function spoolConfig(
     maxBytes: readKey(t, 'spool_max_bytes', RUN_KEYS.spool_max_bytes, at('spool_max_bytes'), report) ?? SPOOL_DEFAULTS.maxBytes,
     maxAgeMs: readKey(t, 'spool_max_age', RUN_KEYS.spool_max_age, at('spool_max_age'), report) ?? SPOOL_DEFAULTS.maxAgeMs,
   };
-}
-
-function convert<T>(value: unknown, fn: (v: unknown) => T, path: KeyPath, report: Report): T | undefined {
-  try {
-    return fn(value);
-  } catch (err) {
-    report(path, (err as Error).message);
-    return undefined;
-  }
 }
 
 /**

@@ -1,7 +1,9 @@
 import { MAX_SECONDS, MAX_WATTS_PER_CPU, wattsPerCpu } from '../exporters/parse.js';
 import { ATTRIBUTION_MODELS } from '../sensors/attribution.js';
-import { DEFAULT_POWERCAP_PATH, SENSOR_KINDS, VM_POWERCAP_PATH } from '../sensors/settings.js';
-import { choiceOption, fileKey, switchOption, textOption, valueOption, type FileKeyDecl, type SwitchDecl, type ValueDecl } from './declared-options.js';
+import { hwmonChannelFlag, hwmonChannelProblem, redfishIntervalFlag, redfishIntervalProblem, redfishUrlFlag } from '../sensors/platform-flags.js';
+import { redfishUrlProblem } from '../sensors/redfish/settings.js';
+import { DEFAULT_HWMON_PATH, DEFAULT_POWERCAP_PATH, DEFAULT_REDFISH_INTERVAL_MS, SENSOR_KINDS, VM_POWERCAP_PATH } from '../sensors/settings.js';
+import { choiceOption, fileKey, fileText, repeatableOption, switchOption, textOption, valueOption, type FileKeyDecl, type SwitchDecl, type ValueDecl } from './declared-options.js';
 import { durationMs, show } from './values.js';
 
 /**
@@ -12,7 +14,8 @@ import { durationMs, show } from './values.js';
 export const SENSOR_OPTIONS = {
   kind: choiceOption(
     '-s, --sensor <sensor>',
-    'where power comes from: RAPL counters, a CPU-load estimate, or auto (RAPL when readable, else the estimate, warned about and marked by scaph_sensor_fallback)',
+    'where power comes from: RAPL counters, a CPU-load estimate, auto (RAPL when readable, else the estimate, warned about and marked by scaph_sensor_fallback), ' +
+      'or a platform meter for host power: hwmon (the ACPI power meter, or --hwmon-channel) or redfish (the BMC), with RAPL beside it for sockets when readable',
     SENSOR_KINDS,
     { default: 'auto' },
   ),
@@ -39,6 +42,28 @@ export const SENSOR_OPTIONS = {
     unit: 'watts per CPU',
     readFile: fileWattsPerCpu,
   }),
+  hwmonPath: textOption('--hwmon-path <dir>', "--sensor hwmon: the hwmon class directory (in a container: the host's, e.g. /host/sys/class/hwmon)", {
+    role: 'path',
+    default: DEFAULT_HWMON_PATH,
+  }),
+  hwmonChannels: repeatableOption(
+    '--hwmon-channel <device/channel>',
+    '--sensor hwmon: a channel to add to host power instead of the ACPI power meter, as <device>/<channel>: device by name or hwmonN, channel powerN, energyN or an attribute (power1_input); repeatable, summed',
+    hwmonChannelFlag,
+    { readFile: fileHwmonChannels },
+  ),
+  redfishUrl: valueOption('--redfish-url <url>', "--sensor redfish: the BMC's address, https://<bmc>", redfishUrlFlag, { readFile: fileRedfishUrl }),
+  redfishUser: textOption('--redfish-user <name>', '--sensor redfish: the BMC user (read-only rights are enough)'),
+  redfishPasswordFile: textOption('--redfish-password-file <file>', '--sensor redfish: file holding the BMC password (default: $SCAPH_REDFISH_PASSWORD)', { role: 'input-file' }),
+  redfishCa: textOption('--redfish-ca <file>', "--sensor redfish: PEM CA certificate to check the BMC's certificate against (default: the system's CAs)", { role: 'input-file' }),
+  redfishInsecure: switchOption('--redfish-insecure', "--sensor redfish: do not check the BMC's certificate (a self-signed one you have not saved)", { showDefault: true }),
+  redfishChassis: textOption('--redfish-chassis <id>', '--sensor redfish: the chassis to read, by Id (default: the first chassis that reports power)'),
+  redfishIntervalMs: valueOption(
+    '--redfish-interval <seconds>',
+    `--sensor redfish: ask the BMC every this many seconds, at least 1 (default ${DEFAULT_REDFISH_INTERVAL_MS / 1000}; slower when its sensor says it refreshes less often); a reading older than two intervals is not published`,
+    redfishIntervalFlag,
+    { unit: 'seconds', readFile: fileRedfishIntervalMs },
+  ),
 };
 
 /** [sensor] step: how often the sensor samples (a file-only key: on the command line, each exporter's step). */
@@ -59,6 +84,15 @@ export const SENSOR_TABLE: Readonly<Record<string, SwitchDecl | ValueDecl<unknow
   step: SENSOR_STEP,
   estimate_idle_watts_per_cpu: SENSOR_OPTIONS.estimateIdleWattsPerCpu,
   estimate_max_watts_per_cpu: SENSOR_OPTIONS.estimateMaxWattsPerCpu,
+  hwmon_path: SENSOR_OPTIONS.hwmonPath,
+  hwmon_channel: SENSOR_OPTIONS.hwmonChannels,
+  redfish_url: SENSOR_OPTIONS.redfishUrl,
+  redfish_user: SENSOR_OPTIONS.redfishUser,
+  redfish_password_file: SENSOR_OPTIONS.redfishPasswordFile,
+  redfish_ca: SENSOR_OPTIONS.redfishCa,
+  redfish_insecure: SENSOR_OPTIONS.redfishInsecure,
+  redfish_chassis: SENSOR_OPTIONS.redfishChassis,
+  redfish_interval: SENSOR_OPTIONS.redfishIntervalMs,
 };
 
 /** Watts per logical CPU of the estimate, as --estimate-*-watts-per-cpu takes them (above 0, at most MAX_WATTS_PER_CPU). */
@@ -71,5 +105,32 @@ function fileWattsPerCpu(value: unknown): number {
 function sensorStepMs(value: unknown): number {
   const ms = durationMs(value);
   if (ms > MAX_SECONDS * 1000) throw new Error(`must be at most ${MAX_SECONDS} seconds (about 24.8 days), got ${show(value)}`);
+  return ms;
+}
+
+/** hwmon_channel: one `<device>/<channel>` or a list of them (a list repeats --hwmon-channel). */
+function fileHwmonChannels(value: unknown): string[] {
+  const items: unknown[] = Array.isArray(value) ? value : [value];
+  const channels = items.filter((i): i is string => typeof i === 'string' && i !== '');
+  if (channels.length !== items.length) throw new Error(`must be a string or a list of strings, got ${show(value)}`);
+  for (const channel of channels) {
+    const problem = hwmonChannelProblem(channel);
+    if (problem !== null) throw new Error(problem);
+  }
+  return channels;
+}
+
+function fileRedfishUrl(value: unknown): string {
+  const url = fileText(value);
+  const problem = redfishUrlProblem(url);
+  if (problem !== null) throw new Error(problem);
+  return url;
+}
+
+/** redfish_interval: a duration (seconds, or "30s"), as ms. */
+function fileRedfishIntervalMs(value: unknown): number {
+  const ms = durationMs(value);
+  const problem = redfishIntervalProblem(ms);
+  if (problem !== null) throw new Error(problem);
   return ms;
 }

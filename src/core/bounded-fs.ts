@@ -223,9 +223,3 @@ export function mkdirsSync(dir: string, mode = 0o777): void {
     }
   }
 }
-
-/** The errno code of an fs error (ENOENT, EFTYPE, ETIMEDOUT, …), or its message. */
-export function fsErrorCode(err: unknown): string {
-  if (err instanceof Error) return (err as NodeJS.ErrnoException).code ?? err.message;
-  return String(err);
-}

@@ -33,6 +33,25 @@ export function energyDeltaUj(previousUj: number, currentUj: number, maxRangeUj:
   return { deltaUj: 0, kind: 'reset' };
 }
 
+/** Largest value of a 32-bit counter, µJ (2^32 - 1). */
+export const COUNTER32_MAX_UJ = 2 ** 32 - 1;
+
+/**
+ * Energy between two readings of a counter whose range nobody publishes: hwmon `energy*_input` (the
+ * kernel's sysfs-interface gives the unit, µJ, and no maximum). A 64-bit µJ counter does not wrap within a
+ * machine's life (5,800 years at 100 kW); a 32-bit one does (4,295 J: every 7 minutes at 10 W). So a decrease
+ * is a 32-bit wrap when both readings fit 32 bits and the wrapped delta is at most half the range (the
+ * counter was in its upper half and is back in its lower one: a wrap that a step of up to 2^31 µJ explains);
+ * any other decrease is a reset, not measured (see the module comment).
+ */
+export function energyDeltaUnknownRangeUj(previousUj: number, currentUj: number): EnergyDelta {
+  if (currentUj >= previousUj) return { deltaUj: currentUj - previousUj, kind: 'normal' };
+  if (previousUj <= COUNTER32_MAX_UJ && COUNTER32_MAX_UJ - previousUj + currentUj + 1 <= 2 ** 31) {
+    return energyDeltaUj(previousUj, currentUj, COUNTER32_MAX_UJ);
+  }
+  return { deltaUj: 0, kind: 'reset' };
+}
+
 /** Mean power over an interval, µW, from energy in µJ and a duration in ns (monotonic clock). */
 export function powerUwFromEnergy(deltaUj: number, intervalNs: bigint | number): number {
   const ns = typeof intervalNs === 'bigint' ? Number(intervalNs) : intervalNs;

@@ -15,7 +15,7 @@
  * - The delivery core's scaph_delivery_* self-metrics never come through here: they say what was sent
  *   and what was lost, whatever the filters.
  */
-import type { Metric, MetricLabels } from './metrics.js';
+import type { Metric, MetricLabels } from './metric-families.js';
 import { UserPatterns } from './user-pattern.js';
 
 export interface MetricFilterSpec {

@@ -1,249 +1,21 @@
 /**
- * The metrics view: the one place that turns a Sample into Scaphandre-named metrics.
- * Every exporter that speaks "metrics" (prometheus, remote-write, riemann, warp10, pushgateway)
- * encodes from this list, so names, help texts, types and labels exist here only.
+ * Sample -> metrics: the one place that turns a Sample (and a push exporter's delivery figures) into
+ * Scaphandre-named metrics of the families in metric-families.ts, with their labels, in a stable order.
+ * Pure: which processes go out (the selection) and what is filtered are the metrics view's
+ * (metrics-view.ts), the one entry exporters use.
  */
-import type { MetricFilter } from './metric-filter.js';
-import type { OthersRollup, ProcessSelector } from './process-selection.js';
+import { metricOf, type Metric, type MetricLabels, type MetricName } from './metric-families.js';
+import type { OthersRollup, Selection } from './process-selection.js';
 import type { ContainerInfo, GroupKind, GroupSample, ProcessSample, Sample, SensorFallbackReason } from './sample.js';
 
-export type MetricType = 'gauge' | 'counter';
-/** How a value is written where the wire distinguishes: integers stay integers, doubles stay doubles. */
-export type ValueKind = 'int' | 'float';
-
-export interface MetricLabels {
-  readonly [name: string]: string;
-}
-
-export interface Metric {
-  readonly name: string;
-  readonly help: string;
-  readonly type: MetricType;
-  readonly kind: ValueKind;
-  readonly labels: MetricLabels;
-  readonly value: number;
-}
-
-export interface MetricsViewOptions {
+/** How processes are labelled: what changes the labels of a process's series (never which processes go out). */
+export interface LabelOptions {
   /** Add a vmname label to qemu processes (--qemu). */
   readonly qemu?: boolean;
-  /** Add container / pod / systemd labels to process metrics (--containers). */
+  /** Add container / pod / systemd labels to process metrics, and the group series (--containers). */
   readonly containers?: boolean;
   /** Cap on the cmdline label length (characters); 0 = no cap. */
   readonly maxCmdlineLength?: number;
-  /** Families and labels left out (--keep-metrics, --drop-metrics, --drop-labels): applied by metricsView after sampleToMetrics. */
-  readonly metricFilter?: MetricFilter | null;
-  /**
-   * The exporter's process selection (--max-top-consumers, --min-process-power, --process-regex, …): only
-   * the processes and groups it selects get series, the rest go into the scaph_*_others_* rollups. Stateful
-   * (it remembers what it selected): one per exporter, handed every sample once. null = every process.
-   */
-  readonly selector?: ProcessSelector | null;
-}
-
-/** Families: name → help/type/kind. Exporters that must declare families up front read this. */
-export const METRIC_FAMILIES = {
-  scaph_host_power_microwatts: fam('Power measurement on the whole host, in microwatts', 'gauge', 'int'),
-  scaph_host_energy_microjoules: fam(
-    'Energy measurement for the whole host, as extracted from the sensor, in microjoules.',
-    'counter',
-    'int',
-  ),
-  // A point in time, so a gauge: Scaphandre's reference calls it a counter, but an OpenMetrics counter's
-  // samples must end in _total, and a Prometheus scraping that format would store it under another name.
-  scaph_host_energy_timestamp_seconds: fam(
-    'Time of the energy reading behind scaph_host_energy_microjoules, in seconds since the epoch',
-    'gauge',
-    'float',
-  ),
-  scaph_host_active_power_microwatts: fam(
-    'Part of the host power explained by CPU activity (host power x busy CPU fraction), in microwatts',
-    'gauge',
-    'int',
-  ),
-  scaph_host_idle_power_microwatts: fam(
-    'Part of the host power not explained by CPU activity (host power - active power), in microwatts',
-    'gauge',
-    'int',
-  ),
-  scaph_host_unattributed_power_microwatts: fam(
-    'Part of the power processes are attributed from (host power, or active power with --attribution active) that no live process explains: interrupts, processes that ended unobserved or unreaped, skew between reads, in microwatts',
-    'gauge',
-    'int',
-  ),
-  scaph_host_unattributed_energy_microjoules: fam(
-    'Energy that no live process explains since scaph started, in microjoules',
-    'counter',
-    'int',
-  ),
-  scaph_host_cpu_busy_ratio: fam('Busy share of all CPUs over the last interval, from 0 to 1', 'gauge', 'float'),
-  scaph_host_rapl_psys_microjoules: fam(
-    'Raw RAPL psys (platform) energy counter, in microjoules, as read from powercap',
-    'counter',
-    'int',
-  ),
-  scaph_host_load_avg_one: fam('Load average on 1 minute.', 'gauge', 'float'),
-  scaph_host_load_avg_five: fam('Load average on 5 minutes.', 'gauge', 'float'),
-  scaph_host_load_avg_fifteen: fam('Load average on 15 minutes.', 'gauge', 'float'),
-  scaph_host_memory_total_bytes: fam('Random Access Memory installed on the host, in bytes.', 'gauge', 'int'),
-  scaph_host_memory_available_bytes: fam(
-    'Random Access Memory available to be re-used on the host, in bytes.',
-    'gauge',
-    'int',
-  ),
-  scaph_host_memory_free_bytes: fam(
-    'Random Access Memory free to be used (not reused) on the host, in bytes.',
-    'gauge',
-    'int',
-  ),
-  scaph_host_swap_total_bytes: fam('Total swap space on the host, in bytes.', 'gauge', 'int'),
-  scaph_host_swap_free_bytes: fam('Swap space free to be used on the host, in bytes.', 'gauge', 'int'),
-  scaph_socket_power_microwatts: fam('Power measurement relative to a CPU socket, in microwatts', 'gauge', 'int'),
-  scaph_socket_energy_microjoules: fam('Socket related energy measurement in microjoules.', 'counter', 'int'),
-  scaph_domain_power_microwatts: fam('Power measurement relative to a RAPL Domain, in microwatts', 'gauge', 'int'),
-  scaph_domain_energy_microjoules: fam('Domain related energy measurement in microjoules.', 'counter', 'int'),
-  scaph_process_power_consumption_microwatts: fam(
-    'Power consumption attributed to the process: host power (or active power with --attribution active) x its CPU time over the busy CPU time of the machine, in microwatts',
-    'gauge',
-    'int',
-  ),
-  scaph_process_energy_microjoules: fam(
-    'Energy attributed to the process since scaph first saw it, in microjoules',
-    'counter',
-    'int',
-  ),
-  scaph_process_cpu_usage_percentage: fam(
-    'CPU time consumed by the process, as a percentage of the capacity of all the CPU Cores',
-    'gauge',
-    'float',
-  ),
-  scaph_process_memory_bytes: fam('Physical RAM usage by the process, in bytes', 'gauge', 'int'),
-  scaph_process_memory_virtual_bytes: fam('Virtual RAM usage by the process, in bytes', 'gauge', 'int'),
-  // Under a selection the process and group energy series count only the steps this exporter sent them
-  // (what they used meanwhile is in the others energy): said in docs/metrics.md's table, not in these
-  // HELP texts, which Riemann repeats in every event of every process.
-  // Sent by an exporter that selects processes (--max-top-consumers, --min-process-power, --process-regex,
-  // --exclude-process-regex): what it sends no series for, so the series still add up to the total.
-  ...othersFamilies('process', 'processes'),
-  scaph_container_power_microwatts: fam(
-    'Power attributed to a container: its cgroup CPU time over the busy CPU time of the machine (or the sum of its processes\' power without cgroup v2), in microwatts',
-    'gauge',
-    'int',
-  ),
-  scaph_container_energy_microjoules: fam(
-    'Energy attributed to a container since scaph first saw it (kept when its processes end), in microjoules',
-    'counter',
-    'int',
-  ),
-  scaph_pod_power_microwatts: fam(
-    'Power attributed to a Kubernetes pod: its cgroup CPU time over the busy CPU time of the machine (or the sum of its processes\' power without cgroup v2), in microwatts',
-    'gauge',
-    'int',
-  ),
-  scaph_pod_energy_microjoules: fam(
-    'Energy attributed to a Kubernetes pod since scaph first saw it (kept when its processes end), in microjoules',
-    'counter',
-    'int',
-  ),
-  scaph_namespace_power_microwatts: fam(
-    'Power attributed to a Kubernetes namespace: the sum of its pods\' power, in microwatts',
-    'gauge',
-    'int',
-  ),
-  scaph_namespace_energy_microjoules: fam(
-    'Energy attributed to a Kubernetes namespace since scaph first saw it (kept when its processes end), in microjoules',
-    'counter',
-    'int',
-  ),
-  scaph_systemd_unit_power_microwatts: fam(
-    'Power attributed to a systemd unit (service or scope): its cgroup CPU time over the busy CPU time of the machine (or the sum of its processes\' power without cgroup v2), in microwatts',
-    'gauge',
-    'int',
-  ),
-  scaph_systemd_unit_energy_microjoules: fam(
-    'Energy attributed to a systemd unit since scaph first saw it (kept when its processes end), in microjoules',
-    'counter',
-    'int',
-  ),
-  // The same rollups for groups (--containers with a selection), one set per kind.
-  ...othersFamilies('container', 'containers'),
-  ...othersFamilies('pod', 'pods'),
-  ...othersFamilies('namespace', 'namespaces'),
-  ...othersFamilies('systemd_unit', 'systemd units'),
-  scaph_self_topo_procs_nb: fam('Number of processes monitored for the host.', 'gauge', 'int'),
-  scaph_self_topo_stats_nb: fam(
-    'CPU statistics readings (/proc/stat) scaph keeps in memory for the host: the previous one, where the next interval starts',
-    'gauge',
-    'int',
-  ),
-  scaph_self_topo_records_nb: fam(
-    'Energy counter readings scaph keeps in memory to compute host power: the previous reading of each zone it sums (0 with the estimate)',
-    'gauge',
-    'int',
-  ),
-  scaph_self_socket_stats_nb: fam(
-    'CPU statistics readings scaph keeps in memory per socket: none, /proc/stat is read for the whole machine',
-    'gauge',
-    'int',
-  ),
-  scaph_self_socket_records_nb: fam(
-    'Energy counter readings scaph keeps in memory for the socket: the previous reading of its package zone',
-    'gauge',
-    'int',
-  ),
-  scaph_self_domain_records_nb: fam(
-    'Energy counter readings scaph keeps in memory for the RAPL domain: its previous reading',
-    'gauge',
-    'int',
-  ),
-  scaph_self_mem_total_program_size: fam('Total program size of scaph (size in /proc/self/statm), in pages', 'gauge', 'int'),
-  scaph_self_mem_resident_set_size: fam('Resident set size of scaph (resident in /proc/self/statm), in pages', 'gauge', 'int'),
-  scaph_self_mem_shared_resident_size: fam(
-    'Resident pages of scaph shared with other processes, backed by a file (shared in /proc/self/statm)',
-    'gauge',
-    'int',
-  ),
-  scaph_self_memory_bytes: fam('Scaphandre memory usage, in bytes', 'gauge', 'int'),
-  scaph_self_version: fam('Version of scaph that produced these metrics (the value is always 1)', 'gauge', 'int'),
-  scaph_sensor_fallback: fam(
-    '1 when --sensor auto could not use RAPL and the host figures are the CPU-load estimate (value_source="estimate"); ' +
-      'reason: rapl_unreadable (the counters exist but scaph may not read them: give group scaph read access) or ' +
-      'rapl_missing (no usable RAPL zone). Absent when scaph measures, or was asked for the estimate',
-    'gauge',
-    'int',
-  ),
-} as const satisfies Record<string, MetricFamily>;
-
-export type MetricName = keyof typeof METRIC_FAMILIES;
-
-export interface MetricFamily {
-  readonly help: string;
-  readonly type: MetricType;
-  readonly kind: ValueKind;
-}
-
-function fam(help: string, type: MetricType, kind: ValueKind): MetricFamily {
-  return { help, type, kind };
-}
-
-type OthersFamilyNames<K extends string> = `scaph_${K}_others_power_microwatts` | `scaph_${K}_others_energy_microjoules` | `scaph_${K}_others_count`;
-
-/** The three `others` rollup families of processes or of one group kind, one wording for all. */
-function othersFamilies<K extends string>(kind: K, what: string): Record<OthersFamilyNames<K>, MetricFamily> {
-  const by = kind === 'process' ? '--max-top-consumers, --min-process-power, --process-regex or --exclude-process-regex' : '--max-top-consumers or --min-process-power';
-  return {
-    [`scaph_${kind}_others_power_microwatts`]: fam(
-      `Power of the ${what} this exporter sends no series for (not selected by ${by}), in microwatts: with the selected ${what}' power it adds up to the power of all ${what}`,
-      'gauge',
-      'int',
-    ),
-    [`scaph_${kind}_others_energy_microjoules`]: fam(
-      `Energy of the ${what} this exporter sends no series for: the growth of their energy counters over the steps they were not sent, in microjoules; with the selected ${what}' energy it adds up to the energy of all ${what}`,
-      'counter',
-      'int',
-    ),
-    [`scaph_${kind}_others_count`]: fam(`Number of ${what} rolled up into the others power at the last step (those this exporter sends no series for)`, 'gauge', 'int'),
-  } as Record<OthersFamilyNames<K>, MetricFamily>;
 }
 
 const NO_LABELS: MetricLabels = Object.freeze({});
@@ -252,30 +24,30 @@ const NO_LABELS: MetricLabels = Object.freeze({});
 class MetricList {
   readonly items: Metric[] = [];
   add(name: MetricName, value: number, labels: MetricLabels = NO_LABELS): void {
-    const f: MetricFamily = METRIC_FAMILIES[name];
-    const v = f.kind === 'int' ? Math.round(value) : value;
-    this.items.push({ name, help: f.help, type: f.type, kind: f.kind, labels, value: v });
+    this.items.push(metricOf(name, value, labels));
   }
 }
 
 /** Gives the labels object of a process's series (processLabels, or a cache of it: see metrics-view.ts). */
-export type ProcessLabelSource = (p: ProcessSample, options: MetricsViewOptions) => MetricLabels;
+export type ProcessLabelSource = (p: ProcessSample, options: LabelOptions) => MetricLabels;
 
 /**
- * Turns one sample into its metrics, in a stable order (host, sockets, domains, processes).
- * `labelsOf` lets a caller hand out the same labels object for a process across samples, so encoders
- * that cache per labels object (remote-write, Warp 10) hit their caches.
+ * Turns one sample into its metrics, in a stable order (host, sockets, domains, processes, groups, self).
+ * `selection`: the processes and groups an exporter's selector chose in this sample, whose others rollups
+ * go out too; null = every process and group, no rollup. `version`: scaph's, for scaph_self_version ('' =
+ * none). `labelsOf` lets a caller hand out the same labels object for a process across samples, so
+ * encoders that cache per labels object (remote-write, Warp 10) hit their caches.
  */
 export function sampleToMetrics(
   sample: Sample,
-  options: MetricsViewOptions = {},
+  options: LabelOptions = {},
   version = '',
+  selection: Selection | null = null,
   labelsOf: ProcessLabelSource = processLabels,
 ): Metric[] {
   const list = new MetricList();
   addHostMetrics(list, sample);
   addSocketMetrics(list, sample);
-  const selection = options.selector?.select(sample) ?? null;
   if (selection) {
     addProcessMetrics(list, selection.processes, selection.processEnergyUj, options, labelsOf);
     addOthers(list, PROCESS_OTHERS_FAMILIES, selection.others);
@@ -306,6 +78,69 @@ export function sampleToMetrics(
 export function noSampleMetrics(version = ''): Metric[] {
   const list = new MetricList();
   if (version) list.add('scaph_self_version', 1, { version });
+  return list.items;
+}
+
+/** What a push exporter's delivery core says of itself (DeliveryStats.figures), for its scaph_delivery_* series. */
+export interface DeliveryFigures {
+  readonly sent: number;
+  readonly retried: number;
+  /** Samples given up on, by reason. */
+  readonly dropped: Readonly<Record<string, number>>;
+  /** Series in the newest step the backend acknowledged (0 until the first). */
+  readonly seriesSent: number;
+  readonly queueDepth: number;
+  readonly queueBytes: number;
+  /** While delivery fails, ms until the next attempt (0 while one is under way); null while delivering. */
+  readonly nextAttemptInMs: number | null;
+  /** The disk spool's backlog and size; null without a spool. */
+  readonly spoolSamples: number | null;
+  readonly spoolBytes: number | null;
+  readonly spoolWriteFailures: number;
+  /** Wall clock of the last acknowledged delivery, ms; null before the first. */
+  readonly lastSuccessMs: number | null;
+}
+
+/**
+ * The labels of one transport's self-metrics, frozen and the same every step: the encoders keep what they
+ * derive from a frozen labels object (label bytes, series slots) instead of working it out again.
+ */
+export class DeliveryLabels {
+  readonly transport: MetricLabels;
+  private readonly byReason = new Map<string, MetricLabels>();
+
+  constructor(readonly name: string) {
+    this.transport = Object.freeze({ transport: name });
+  }
+
+  /** The labels of the dropped counter for one reason. */
+  reason(reason: string): MetricLabels {
+    let labels = this.byReason.get(reason);
+    if (labels === undefined) {
+      labels = Object.freeze({ transport: this.name, reason });
+      this.byReason.set(reason, labels);
+    }
+    return labels;
+  }
+}
+
+/** A push exporter's scaph_delivery_* metrics: its health, shipped in the same pipeline as the power metrics. */
+export function deliveryToMetrics(f: DeliveryFigures, labels: DeliveryLabels): Metric[] {
+  const list = new MetricList();
+  const t = labels.transport;
+  list.add('scaph_delivery_samples_sent_total', f.sent, t);
+  list.add('scaph_delivery_samples_retried_total', f.retried, t);
+  for (const reason of Object.keys(f.dropped).sort()) list.add('scaph_delivery_samples_dropped_total', f.dropped[reason] ?? 0, labels.reason(reason));
+  list.add('scaph_delivery_series_sent', f.seriesSent, t);
+  list.add('scaph_delivery_queue_depth', f.queueDepth, t);
+  list.add('scaph_delivery_queue_bytes', f.queueBytes, t);
+  list.add('scaph_delivery_next_attempt_seconds', (f.nextAttemptInMs ?? 0) / 1000, t);
+  if (f.spoolSamples !== null) list.add('scaph_delivery_spool_samples', f.spoolSamples, t);
+  if (f.spoolBytes !== null) {
+    list.add('scaph_delivery_spool_bytes', f.spoolBytes, t);
+    list.add('scaph_delivery_spool_write_failures_total', f.spoolWriteFailures, t);
+  }
+  if (f.lastSuccessMs !== null) list.add('scaph_delivery_last_success_timestamp_seconds', f.lastSuccessMs / 1000, t);
   return list.items;
 }
 
@@ -340,6 +175,7 @@ function addHostMetrics(list: MetricList, sample: Sample): void {
   list.add('scaph_host_idle_power_microwatts', h.idlePowerUw, source);
   list.add('scaph_host_unattributed_power_microwatts', h.unattributedPowerUw, source);
   list.add('scaph_host_unattributed_energy_microjoules', h.unattributedEnergyUj, source);
+  if (h.outsideRaplPowerUw !== undefined) list.add('scaph_host_outside_rapl_power_microwatts', h.outsideRaplPowerUw, source);
   list.add('scaph_host_cpu_busy_ratio', h.cpuBusyFraction);
   if (h.psysEnergyUj !== null) list.add('scaph_host_rapl_psys_microjoules', h.psysEnergyUj);
   if (h.sensorFallback !== undefined) list.add('scaph_sensor_fallback', 1, FALLBACK_LABELS[h.sensorFallback]);
@@ -383,7 +219,7 @@ function addProcessMetrics(
   list: MetricList,
   processes: readonly ProcessSample[],
   energyUj: readonly number[] | null,
-  options: MetricsViewOptions,
+  options: LabelOptions,
   labelsOf: ProcessLabelSource,
 ): void {
   for (let i = 0; i < processes.length; i++) {
@@ -486,7 +322,7 @@ export function groupLabels(kind: GroupKind, c: ContainerInfo): MetricLabels {
 /** The labels of one process's series: pid, exe, cmdline (capped), and vmname/container labels on demand. */
 export function processLabels(
   p: Pick<ProcessSample, 'pid' | 'exe' | 'cmdline' | 'vmName' | 'container'>,
-  options: MetricsViewOptions,
+  options: LabelOptions,
 ): MetricLabels {
   const labels: Record<string, string> = {
     pid: String(p.pid),
@@ -522,10 +358,10 @@ function addContainerLabels(labels: Record<string, string>, c: ContainerInfo): v
 }
 
 /**
- * Every label name the metrics view writes (host, sockets, domains, processes, groups, self-metrics), and
- * the prefix of the pod labels a user copies (`--kubernetes-pod-label`). A label a transport adds to every
- * series (`--label`) must not take one of these names: it would be dropped from the series that have
- * their own, and stuck onto those that have not (pid="7" on the host power).
+ * Every label name the metrics view writes (host, sockets, domains, processes, groups, self-metrics, the
+ * delivery core's transport), and the prefix of the pod labels a user copies (`--kubernetes-pod-label`). A
+ * label a transport adds to every series (`--label`) must not take one of these names: it would be dropped
+ * from the series that have their own, and stuck onto those that have not (pid="7" on the host power).
  */
 export const METRIC_LABEL_NAMES: ReadonlySet<string> = new Set([
   'value_source',
@@ -539,6 +375,7 @@ export const METRIC_LABEL_NAMES: ReadonlySet<string> = new Set([
   'exe',
   'cmdline',
   'vmname',
+  'transport',
   ...CONTAINER_LABEL_NAMES.map(([, label]) => label),
 ]);
 export const POD_LABEL_PREFIX = 'kubernetes_pod_label_';

@@ -90,6 +90,20 @@ export interface Selection {
   readonly groupOthers: ReadonlyMap<GroupKind, OthersRollup>;
 }
 
+const NOTHING_LEFT_OUT: OthersRollup = Object.freeze({ powerUw: 0, energyUj: 0, count: 0 });
+
+/** What an exporter without a selection lists: every process and group, each counter its own, nothing rolled up. */
+export function everyProcess(sample: Sample): Selection {
+  return {
+    processes: sample.processes,
+    processEnergyUj: sample.processes.map((p) => Math.round(p.energyUj)),
+    others: NOTHING_LEFT_OUT,
+    groups: sample.groups,
+    groupEnergyUj: sample.groups.map((g) => Math.round(g.energyUj)),
+    groupOthers: new Map(),
+  };
+}
+
 /** Whether one process or group is selected, and for how many steps it has not qualified. */
 interface Tracked {
   selected: boolean;

@@ -5,9 +5,11 @@
 
 /**
  * Where the host figures come from. The powercap values keep Scaphandre's label values so existing
- * dashboards keep matching; `estimate` marks modelled (not measured) figures.
+ * dashboards keep matching; `estimate` marks modelled (not measured) figures. The platform meters
+ * (docs/platform-power.md): `hwmon_power_meter`, the ACPI power meter the kernel exposes as a hwmon device;
+ * `hwmon`, other hwmon power or energy channels the user named; `redfish`, the BMC's reading over Redfish.
  */
-export type ValueSource = 'powercap_rapl_psys' | 'powercap_rapl_pkg' | 'estimate';
+export type ValueSource = 'powercap_rapl_psys' | 'powercap_rapl_pkg' | 'estimate' | 'hwmon_power_meter' | 'hwmon' | 'redfish';
 
 /**
  * Why `--sensor auto` publishes the estimate instead of RAPL: `rapl_unreadable`, the zones exist but this
@@ -83,6 +85,12 @@ export interface HostSample {
   /** Busy share of all CPUs over the interval (0..1), from /proc/stat. */
   readonly cpuBusyFraction: number;
   readonly valueSource: ValueSource;
+  /**
+   * With a platform meter (hwmon, Redfish) beside readable RAPL counters: the part of powerUw RAPL does not
+   * see (platform power - RAPL's host sum: power supply losses, fans, disks, NICs, GPUs), µW, never
+   * negative. Absent with RAPL or the estimate as host power, and when RAPL cannot be read.
+   */
+  readonly outsideRaplPowerUw?: number;
   /** Set when `--sensor auto` fell back to the estimate (absent otherwise, and in samples of older versions). */
   readonly sensorFallback?: SensorFallbackReason;
   /** Raw psys counter (µJ, as read) when the machine has a psys zone. */

@@ -1,3 +1,4 @@
+import { errorCode, errorText } from '../core/errors.js';
 import { parseHttpDate } from './http-date.js';
 
 /**
@@ -91,23 +92,12 @@ const RETRYABLE_CODES = new Set([
  */
 export function classifyNetworkError(err: unknown): Outcome {
   const code = errorCode(err);
-  const message = err instanceof Error ? err.message : String(err);
+  const message = errorText(err);
   if (isAbort(err)) return { kind: 'retry', error: `timed out or aborted: ${message}` };
   if (code && RETRYABLE_CODES.has(code)) return { kind: 'retry', error: `${code}: ${message}` };
   return { kind: 'retry', error: code ? `${code}: ${message}` : message };
 }
 
-/** The errno-style code of an error, looking through up to three `cause` wrappers (undici, TLS). */
-export function errorCode(err: unknown): string | undefined {
-  let e: unknown = err;
-  // undici wraps socket errors in a TypeError('fetch failed') with the real one as `cause`.
-  for (let depth = 0; depth < 4 && e && typeof e === 'object'; depth++) {
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string') return code;
-    e = (e as { cause?: unknown }).cause;
-  }
-  return undefined;
-}
 
 function isAbort(err: unknown): boolean {
   if (!(err instanceof Error)) return false;

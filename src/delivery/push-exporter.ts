@@ -1,7 +1,8 @@
+import { errorText } from '../core/errors.js';
 import type { Exporter, MissedStep } from '../core/exporter.js';
 import type { Logger } from '../core/log.js';
-import type { Metric, MetricsViewOptions } from '../core/metrics.js';
-import { metricsView } from '../core/metrics-view.js';
+import type { Metric } from '../core/metric-families.js';
+import { MetricsView } from '../core/metrics-view.js';
 import type { Sample } from '../core/sample.js';
 import { DEFAULT_FAILURE_LOG, FailureLog, type FailureLogOptions } from './failure-log.js';
 import { classifyNetworkError, type Outcome } from './outcome.js';
@@ -14,10 +15,8 @@ import type { QueuedSample, Transport } from './transport.js';
 
 export interface PushExporterOptions {
   readonly logger: Logger;
-  /** Passed to sampleToMetrics (qemu, containers, cmdline cap, process selector). */
-  readonly metricsView?: MetricsViewOptions;
-  /** scaph's version, for the scaph_self_version metric. */
-  readonly version?: string;
+  /** The exporter's metrics view: its metrics (selection, filters, version) and its delivery self-metrics. Default: every process, no filter, no version. */
+  readonly view?: MetricsView;
   /** Queue cap in samples (steps). 1 = "latest wins" (Pushgateway). Default 1000. */
   readonly maxQueueSamples?: number;
   /** Queue cap in (approximate) bytes. Default 64 MiB. */
@@ -37,8 +36,6 @@ export interface PushExporterOptions {
   readonly maxRetryAfterMs?: number;
   /** Append the scaph_delivery_* self-metrics to every batch. Default true. */
   readonly selfMetrics?: boolean;
-  /** Fill QueuedSample.vanished (for staleness markers). Default false. */
-  readonly trackVanishedSeries?: boolean;
   /**
    * A step without a sample (Exporter.missed) is queued as an entry without figures, so the next send
    * replaces what the backend holds as current (the Pushgateway: its group is the latest push, shown with
@@ -54,6 +51,9 @@ export interface PushExporterOptions {
   /** Wall clock, ms (tests). */
   readonly now?: () => number;
 }
+
+/** What an exporter's spec tunes of its delivery core; the rest (logger, view, backoff) is the agent's (src/agent/attach.ts). */
+export type DeliveryTuning = Pick<PushExporterOptions, 'maxQueueSamples' | 'maxQueueBytes' | 'maxSamplesPerSend' | 'maxAgeMs' | 'timeoutMs' | 'withdrawOnMissedStep'>;
 
 /** Told when the core is done with queued entries; a disk spool acknowledges its records with it. */
 export interface SettleListener {
@@ -112,7 +112,7 @@ class PushExporterImpl<Batch> implements PushExporter {
   private readonly maxAgeMs: number | null;
   private readonly backoff: BackoffOptions;
   private readonly maxRetryAfterMs: number;
-  private readonly view: MetricsViewOptions;
+  private readonly view: MetricsView;
   /** In-flight entries evicted by a full queue: counted when their request ends (sent or dropped). */
   private evictedInFlight = 0;
   private seq = 0;
@@ -139,13 +139,13 @@ class PushExporterImpl<Batch> implements PushExporter {
     this.now = options.now ?? Date.now;
     this.failures = new FailureLog(options.logger, this.stats, options.failureLog ?? DEFAULT_FAILURE_LOG, this.now);
     this.summary = new DeliverySummaryLog(options.logger, this.stats, transport.target, options.summaryEveryMs ?? deliverySummaryEveryMs(), this.now);
-    this.vanished = options.trackVanishedSeries ? new VanishedSeriesTracker() : null;
+    this.vanished = transport.marksVanishedSeries === true ? new VanishedSeriesTracker() : null;
     this.maxPerSend = Math.max(1, options.maxSamplesPerSend ?? PUSH_DEFAULTS.maxSamplesPerSend);
     this.timeoutMs = options.timeoutMs ?? PUSH_DEFAULTS.timeoutMs;
     this.maxAgeMs = options.maxAgeMs ?? null;
     this.backoff = options.backoff ?? DEFAULT_BACKOFF;
     this.maxRetryAfterMs = options.maxRetryAfterMs ?? Math.max(MAX_RETRY_AFTER_MS, this.backoff.maxDelayMs);
-    this.view = options.metricsView ?? {};
+    this.view = options.view ?? new MetricsView();
   }
 
   async start(): Promise<void> {
@@ -154,7 +154,7 @@ class PushExporterImpl<Batch> implements PushExporter {
 
   export(sample: Sample): void {
     if (this.stopping) return;
-    this.enqueue(sample.timestampMs, metricsView(sample, this.view, this.options.version ?? ''), sample.endedProcesses);
+    this.enqueue(sample.timestampMs, this.view.metrics(sample), sample.endedProcesses);
   }
 
   missed(step: MissedStep): boolean {
@@ -190,13 +190,16 @@ class PushExporterImpl<Batch> implements PushExporter {
     return this.stopped;
   }
 
+  /** Flushes within the deadline, less the transport's share (closeShare), which close() then gets with what is left. */
   private async stopWithin(deadlineMs: number): Promise<void> {
+    const startedMs = performance.now();
     this.stopping = true;
     this.wake?.();
     const loop = this.loop ?? Promise.resolve();
+    const flushMs = Math.max(0, deadlineMs) * (1 - Math.min(1, Math.max(0, this.transport.closeShare ?? 0)));
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<'deadline'>((resolve) => {
-      timer = setTimeout(() => resolve('deadline'), Math.max(0, deadlineMs));
+      timer = setTimeout(() => resolve('deadline'), flushMs);
     });
     const how = await Promise.race([loop.then(() => 'flushed' as const), deadline]);
     clearTimeout(timer);
@@ -215,7 +218,7 @@ class PushExporterImpl<Batch> implements PushExporter {
     }
     this.summary.final();
     this.notifyIdle();
-    await this.transport.close?.();
+    await this.transport.close?.(Math.max(0, deadlineMs - (performance.now() - startedMs)));
   }
 
   attachSpool(listener: SettleListener): void {
@@ -367,7 +370,7 @@ class PushExporterImpl<Batch> implements PushExporter {
     // Strictly increasing even if the wall clock steps back: receivers reject out-of-order samples
     // (Prometheus refuses the whole request), which would take the batch's real data down with it.
     this.selfTimestampMs = Math.max(this.now(), this.selfTimestampMs + 1);
-    const self: QueuedSample = { timestampMs: this.selfTimestampMs, metrics: this.stats.toMetrics(this.now()), vanished: [], endedProcesses: [] };
+    const self: QueuedSample = { timestampMs: this.selfTimestampMs, metrics: this.view.deliveryMetrics(this.name, this.stats.figures(this.now())), vanished: [], endedProcesses: [] };
     return [...entries, self];
   }
 
@@ -407,8 +410,4 @@ class RequestTimeoutError extends Error {
     super(`no answer within ${timeoutMs} ms`);
     this.name = 'TimeoutError';
   }
-}
-
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

@@ -1,4 +1,4 @@
-import type { Metric, MetricLabels } from '../core/metrics.js';
+import type { Metric, MetricLabels } from '../core/metric-families.js';
 
 /**
  * The series keys of one labels object, per metric name. The metrics view hands out the same labels

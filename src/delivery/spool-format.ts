@@ -14,8 +14,8 @@
  */
 import { renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fsErrorCode, NotRegularFileError, readRegularFileSync } from '../core/bounded-fs.js';
-import { ScaphError } from '../core/errors.js';
+import { NotRegularFileError, readRegularFileSync } from '../core/bounded-fs.js';
+import { errorCodeOrText, ScaphError } from '../core/errors.js';
 
 /** The spool format this scaph writes and reads. */
 export const SPOOL_FORMAT = 1;
@@ -45,7 +45,7 @@ export function readSpoolFormat(dir: string): number | null {
     text = readRegularFileSync(join(dir, FORMAT_FILE)).toString('utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    const why = err instanceof NotRegularFileError ? `it is ${err.kind}` : fsErrorCode(err);
+    const why = err instanceof NotRegularFileError ? `it is ${err.kind}` : errorCodeOrText(err);
     throw new SpoolFormatError(dir, `holds a "${FORMAT_FILE}" marker that cannot be read (${why})`);
   }
   const m = MARKER.exec(text);

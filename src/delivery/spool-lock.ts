@@ -7,8 +7,8 @@
  */
 import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { fsErrorCode, readRegularFileSync } from '../core/bounded-fs.js';
-import { ScaphError } from '../core/errors.js';
+import { readRegularFileSync } from '../core/bounded-fs.js';
+import { errorCodeOrText, ScaphError } from '../core/errors.js';
 
 export const LOCK_FILE = 'lock';
 
@@ -39,7 +39,7 @@ export function acquireSpoolLock(dir: string): void {
     try {
       fd = openSync(path, 'wx', 0o600);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw new ScaphError(`spool directory "${dir}" is not writable (${fsErrorCode(err)}): make it writable for scaph's user (systemd: StateDirectory=scaph)`);
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw new ScaphError(`spool directory "${dir}" is not writable (${errorCodeOrText(err)}): make it writable for scaph's user (systemd: StateDirectory=scaph)`);
       const owner = readOwner(path);
       if (owner && owner.pid !== process.pid && isAlive(owner)) throw new SpoolLockedError(dir, owner.pid);
       // Left by an agent that is gone (SIGKILL, crash), or by this process: take it over.
@@ -47,7 +47,7 @@ export function acquireSpoolLock(dir: string): void {
         unlinkSync(path);
       } catch (unlinkErr) {
         if ((unlinkErr as NodeJS.ErrnoException).code !== 'ENOENT') {
-          throw new ScaphError(`spool directory "${dir}" holds a stale "${LOCK_FILE}" that cannot be removed (${fsErrorCode(unlinkErr)}): remove it by hand`);
+          throw new ScaphError(`spool directory "${dir}" holds a stale "${LOCK_FILE}" that cannot be removed (${errorCodeOrText(unlinkErr)}): remove it by hand`);
         }
       }
       continue;
@@ -57,7 +57,7 @@ export function acquireSpoolLock(dir: string): void {
     } catch (err) {
       closeSync(fd);
       unlinkQuietly(path);
-      throw new ScaphError(`spool directory "${dir}" is not writable (${fsErrorCode(err)}): free some space or choose another spool_dir`);
+      throw new ScaphError(`spool directory "${dir}" is not writable (${errorCodeOrText(err)}): free some space or choose another spool_dir`);
     }
     closeSync(fd);
     return;

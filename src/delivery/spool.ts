@@ -1,7 +1,7 @@
 import { closeSync, fdatasyncSync, fstatSync, fsyncSync, ftruncateSync, lstatSync, openSync, readdirSync, readSync, renameSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { fsErrorCode, mkdirsSync, NotRegularFileError, readRegularFileSync } from '../core/bounded-fs.js';
-import { ScaphError } from '../core/errors.js';
+import { mkdirsSync, NotRegularFileError, readRegularFileSync } from '../core/bounded-fs.js';
+import { errorCodeOrText, ScaphError } from '../core/errors.js';
 import { readSpoolFormat, writeSpoolFormat } from './spool-format.js';
 import { acquireSpoolLock, releaseSpoolLock } from './spool-lock.js';
 import type { Logger } from '../core/log.js';
@@ -119,7 +119,7 @@ export class Spool {
     try {
       writeSpoolFormat(this.o.dir);
     } catch (err) {
-      throw new SpoolDirError(this.o.dir, `cannot record its format (${fsErrorCode(err)})`, 'make it writable for scaph\'s user, or free some space');
+      throw new SpoolDirError(this.o.dir, `cannot record its format (${errorCodeOrText(err)})`, 'make it writable for scaph\'s user, or free some space');
     }
   }
 
@@ -128,7 +128,7 @@ export class Spool {
       mkdirsSync(this.o.dir, 0o700);
     } catch (err) {
       const at = (err as NodeJS.ErrnoException).path;
-      throw new SpoolDirError(this.o.dir, `cannot be created (${fsErrorCode(err)}${at && at !== this.o.dir ? ` at ${at}` : ''})`);
+      throw new SpoolDirError(this.o.dir, `cannot be created (${errorCodeOrText(err)}${at && at !== this.o.dir ? ` at ${at}` : ''})`);
     }
   }
 
@@ -181,7 +181,7 @@ export class Spool {
       if (this.now() - this.lastSyncMs >= (this.o.fsyncIntervalMs ?? 1000)) this.sync();
     } catch (err) {
       this.abandonActive();
-      throw new SpoolWriteError(this.o.dir, fsErrorCode(err));
+      throw new SpoolWriteError(this.o.dir, errorCodeOrText(err));
     }
     active.lastSeq = seq;
     active.count += 1;
@@ -315,7 +315,7 @@ export class Spool {
     try {
       this.sealActive();
     } catch (err) {
-      this.o.logger.warn({ spool: this.o.dir, err: fsErrorCode(err) }, 'could not sync the spool segment on close');
+      this.o.logger.warn({ spool: this.o.dir, err: errorCodeOrText(err) }, 'could not sync the spool segment on close');
       this.fd = null;
     }
     this.writeAck();
@@ -402,7 +402,7 @@ export class Spool {
     try {
       entries = readdirSync(this.o.dir);
     } catch (err) {
-      throw new SpoolDirError(this.o.dir, `cannot be listed (${fsErrorCode(err)})`);
+      throw new SpoolDirError(this.o.dir, `cannot be listed (${errorCodeOrText(err)})`);
     }
     const names = entries
       .map((name) => ({ name, first: segmentFirstSeq(name) }))
@@ -432,7 +432,7 @@ export class Spool {
     try {
       return readRegularFileSync(path, Number.MAX_SAFE_INTEGER);
     } catch (err) {
-      const why = err instanceof NotRegularFileError ? `it is ${err.kind}` : fsErrorCode(err);
+      const why = err instanceof NotRegularFileError ? `it is ${err.kind}` : errorCodeOrText(err);
       throw new SpoolDirError(this.o.dir, `holds "${name}", named like a spool segment but unreadable (${why})`, 'remove that entry, or choose another spool_dir');
     }
   }
@@ -441,7 +441,7 @@ export class Spool {
     try {
       unlinkSync(path);
     } catch (err) {
-      throw new SpoolDirError(this.o.dir, `holds "${name}", which cannot be removed (${fsErrorCode(err)})`);
+      throw new SpoolDirError(this.o.dir, `holds "${name}", which cannot be removed (${errorCodeOrText(err)})`);
     }
   }
 
@@ -452,7 +452,7 @@ export class Spool {
       text = readRegularFileSync(path).toString('utf8');
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return -1;
-      const why = err instanceof NotRegularFileError ? `it is ${err.kind}` : fsErrorCode(err);
+      const why = err instanceof NotRegularFileError ? `it is ${err.kind}` : errorCodeOrText(err);
       throw new SpoolDirError(this.o.dir, `holds an unreadable "${ACK_FILE}" file (${why})`, 'remove it (samples may then be sent twice), or choose another spool_dir');
     }
     const n = Number(text.trim());
@@ -473,7 +473,7 @@ export class Spool {
       if (!this.ackFailing) {
         this.ackFailing = true;
         this.o.logger.warn(
-          { spool: this.o.dir, err: fsErrorCode(err) },
+          { spool: this.o.dir, err: errorCodeOrText(err) },
           'cannot record delivered samples in the spool (retried at each delivery): after a restart some may be sent again',
         );
       }

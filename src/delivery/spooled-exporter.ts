@@ -7,6 +7,7 @@ import type { PushExporter, SettleListener } from './push-exporter.js';
 import { Spool, type SpoolOptions } from './spool.js';
 import { DROP_QUEUE_FULL, DROP_SHUTDOWN } from './stats.js';
 import type { QueuedSample } from './transport.js';
+import { errorText } from '../core/errors.js';
 
 export interface SpooledExporterOptions extends Omit<SpoolOptions, 'onDrop' | 'logger'> {
   readonly logger: Logger;
@@ -142,7 +143,7 @@ export class SpooledExporter implements Exporter, SettleListener {
     if (this.degradedSince !== null) return;
     this.degradedSince = Date.now();
     this.options.logger.warn(
-      { transport: this.name, dir: this.options.dir, err: err instanceof Error ? err.message : String(err) },
+      { transport: this.name, dir: this.options.dir, err: errorText(err) },
       'cannot write to the spool: keeping samples in memory until it can (delivery goes on, but they would not survive a restart)',
     );
   }

@@ -1,4 +1,4 @@
-import type { Metric, MetricLabels } from '../core/metrics.js';
+import type { DeliveryFigures } from '../core/metrics.js';
 
 /** Why entries were dropped; transports may add their own (e.g. http_400). */
 export const DROP_QUEUE_FULL = 'queue_full';
@@ -46,18 +46,8 @@ export class DeliveryStats {
    */
   seriesSent = 0;
   private readonly dropped = new Map<string, number>();
-  /**
-   * The self-metrics' labels, frozen and the same every step: the encoders keep what they derive from a
-   * frozen labels object (label bytes, series slots) instead of working it out again every step.
-   */
-  private readonly labels: MetricLabels;
-  private readonly reasonLabels = new Map<string, MetricLabels>();
-  /** The label names of the scaph_delivery_* series. */
-  static readonly LABEL_NAMES: readonly string[] = ['transport', 'reason'];
 
-  constructor(readonly transport: string) {
-    this.labels = Object.freeze({ transport });
-  }
+  constructor(readonly transport: string) {}
 
   addDropped(reason: string, count: number): void {
     if (count <= 0) return;
@@ -91,71 +81,20 @@ export class DeliveryStats {
     };
   }
 
-  /** The self-metrics, shipped in the same pipeline as the power metrics. */
-  toMetrics(nowMs: number = Date.now()): Metric[] {
-    const t = this.labels;
-    const out: Metric[] = [
-      counter('scaph_delivery_samples_sent_total', 'Samples delivered and acknowledged by the backend', t, this.sent),
-      counter('scaph_delivery_samples_retried_total', 'Samples whose delivery attempt failed and was retried', t, this.retried),
-    ];
-    for (const [reason, n] of [...this.dropped].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
-      out.push(counter('scaph_delivery_samples_dropped_total', 'Samples given up on, by reason', this.reasonLabelsOf(reason), n));
-    }
-    out.push(
-      gauge(
-        'scaph_delivery_series_sent',
-        'Series in the last step the backend acknowledged (after --keep-metrics, --drop-metrics; scaph_delivery_* not counted)',
-        t,
-        this.seriesSent,
-        'int',
-      ),
-    );
-    out.push(gauge('scaph_delivery_queue_depth', 'Samples waiting in the delivery queue', t, this.queueDepth, 'int'));
-    out.push(gauge('scaph_delivery_queue_bytes', 'Approximate memory held by the delivery queue, in bytes', t, this.queueBytes, 'int'));
-    out.push(
-      gauge(
-        'scaph_delivery_next_attempt_seconds',
-        'While delivery fails, seconds until the next attempt (0 while delivering or while an attempt is under way)',
-        t,
-        (this.nextAttemptInMs(nowMs) ?? 0) / 1000,
-        'float',
-      ),
-    );
-    if (this.spoolSamples !== null) {
-      out.push(gauge('scaph_delivery_spool_samples', 'Samples in the disk spool not yet acknowledged by the backend', t, this.spoolSamples, 'int'));
-    }
-    if (this.spoolBytes !== null) {
-      out.push(gauge('scaph_delivery_spool_bytes', 'Size of the disk spool segment files, in bytes', t, this.spoolBytes, 'int'));
-      out.push(counter('scaph_delivery_spool_write_failures_total', 'Samples the disk spool could not store (kept in memory only)', t, this.spoolWriteFailures));
-    }
-    if (this.lastSuccessMs !== null) {
-      out.push(
-        gauge(
-          'scaph_delivery_last_success_timestamp_seconds',
-          'Time of the last delivery the backend acknowledged, in seconds since the epoch',
-          t,
-          this.lastSuccessMs / 1000,
-          'float',
-        ),
-      );
-    }
-    return out;
+  /** What the scaph_delivery_* self-metrics say (the metrics view names and builds them: core/metrics.ts). */
+  figures(nowMs: number = Date.now()): DeliveryFigures {
+    return {
+      sent: this.sent,
+      retried: this.retried,
+      dropped: Object.fromEntries(this.dropped),
+      seriesSent: this.seriesSent,
+      queueDepth: this.queueDepth,
+      queueBytes: this.queueBytes,
+      nextAttemptInMs: this.nextAttemptInMs(nowMs),
+      spoolSamples: this.spoolSamples,
+      spoolBytes: this.spoolBytes,
+      spoolWriteFailures: this.spoolWriteFailures,
+      lastSuccessMs: this.lastSuccessMs,
+    };
   }
-
-  private reasonLabelsOf(reason: string): MetricLabels {
-    let labels = this.reasonLabels.get(reason);
-    if (labels === undefined) {
-      labels = Object.freeze({ transport: this.transport, reason });
-      this.reasonLabels.set(reason, labels);
-    }
-    return labels;
-  }
-}
-
-function counter(name: string, help: string, labels: MetricLabels, value: number): Metric {
-  return { name, help, type: 'counter', kind: 'int', labels, value };
-}
-
-function gauge(name: string, help: string, labels: MetricLabels, value: number, kind: 'int' | 'float'): Metric {
-  return { name, help, type: 'gauge', kind, labels, value };
 }

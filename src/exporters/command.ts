@@ -2,14 +2,24 @@ import { Command, type OptionValues } from 'commander';
 import { addDeclaredOptions, declaredValues, type OptionTable, type ValuesOf } from '../config/declared-options.js';
 import type { Exporter } from '../core/exporter.js';
 import type { Logger } from '../core/log.js';
-import type { PushExporter } from '../delivery/push-exporter.js';
+import type { MetricFilter } from '../core/metric-filter.js';
+import type { MetricsView, MetricsViewOptions } from '../core/metrics-view.js';
+import type { SelectionOptions } from '../core/process-selection.js';
+import type { DeliveryTuning } from '../delivery/push-exporter.js';
 import type { BackoffOptions } from '../delivery/retry.js';
+import type { Transport } from '../delivery/transport.js';
 
 /** What building an exporter gets from the agent and the environment. */
 export interface CommandContext {
   readonly logger: Logger;
   readonly hostname: string;
   readonly version: string;
+}
+
+/** What one exporter's create gets: the agent's context and the exporter's own metrics view. */
+export interface ExporterContext extends CommandContext {
+  /** Where the exporter gets its metrics (and its process selection) from: built from its settings by metricsViewOptions. */
+  readonly view: MetricsView;
 }
 
 /** What every exporter's typed settings hold, whatever else they hold. */
@@ -27,6 +37,15 @@ export interface ExporterSettings {
    * on unless --no-splay (`splay = false`). Absent: off.
    */
   readonly splay?: boolean;
+  // How its metrics view labels, selects and filters (metricsViewOptions); absent: no cap, every process, no filter.
+  /** Cap on the cmdline label (--max-cmdline-length); 0 = no cap. */
+  readonly maxCmdlineLength?: number;
+  /** The process selection (selection-options.ts); null = every process. */
+  readonly selection?: SelectionOptions | null;
+  /** The metric and label filters (filter-options.ts); null = everything goes out. */
+  readonly metricFilter?: MetricFilter | null;
+  /** Push exporters: the delivery core's waits between failed attempts (backoff.ts); absent: the core's default. */
+  readonly backoff?: BackoffOptions;
 }
 
 /** What every push exporter's settings hold besides: the delivery core's retry waits (--min-backoff, --max-backoff). */
@@ -34,11 +53,40 @@ export interface PushSettings extends ExporterSettings {
   readonly backoff: BackoffOptions;
 }
 
-interface CommandSpecBase<S extends ExporterSettings, D extends OptionTable> {
+/** What a local exporter's create gives the agent: the exporter, which prints, serves or writes (stdout, json, prometheus, qemu). */
+export interface LocalOutput {
+  readonly kind: 'local';
+  readonly exporter: Exporter;
+}
+
+/**
+ * What a push exporter's create gives the agent: its transport (encode, send) and how its queue is sized;
+ * the agent puts the delivery core in front (queue, retry, self-metrics, and the disk spool of a spool_dir).
+ */
+export interface PushOutput {
+  readonly kind: 'push';
+  readonly transport: Transport<unknown>;
+  readonly delivery?: DeliveryTuning;
+}
+
+/** What a spec's create gives: a push spec a transport, any other an exporter. */
+export type ExporterOutput<P extends boolean = boolean> = P extends true ? PushOutput : LocalOutput;
+
+/**
+ * One exporter subcommand: its options, its typed settings, and what it hands the agent, which attaches
+ * every exporter the one way (src/agent/attach.ts): a metrics view built from the settings, then the
+ * output of create, then for a push exporter the delivery core and its spool, then its step.
+ */
+export interface ExporterCommandSpec<S extends ExporterSettings = ExporterSettings, P extends boolean = boolean, D extends OptionTable = OptionTable> {
   readonly name: string;
   /** Other names of the subcommand on the command line (warp10: `warpten`, Scaphandre 1.0's); a file's `type` uses the name. */
   readonly aliases?: readonly string[];
   readonly summary: string;
+  /**
+   * It goes through the delivery core (remote-write, riemann, warp10, prometheus-push), so a disk spool
+   * (`spool_dir`) can back it: known before anything is built, for `scaph run --check`.
+   */
+  readonly push: P;
   /**
    * The subcommand's options, declared once (config/declared-options.ts): the command line's flags and an
    * [[exporter]]'s keys. One has the role `step` (a file's `step` key sets it too); one may have
@@ -57,25 +105,15 @@ interface CommandSpecBase<S extends ExporterSettings, D extends OptionTable> {
    * throws a UsageError for flags that do not go together.
    */
   settings(values: ValuesOf<D>): S;
+  /** Builds what the agent attaches (reads TLS and secret files; opens no connection, writes nothing yet). */
+  create(settings: S, ctx: ExporterContext): Promise<ExporterOutput<P>>;
 }
 
 /** An exporter that prints, serves or writes locally: its delivery does not go through the delivery core. */
-export interface LocalExporterCommand<S extends ExporterSettings = ExporterSettings, D extends OptionTable = OptionTable> extends CommandSpecBase<S, D> {
-  readonly push: false;
-  create(settings: S, ctx: CommandContext): Promise<Exporter>;
-}
+export type LocalExporterCommand<S extends ExporterSettings = ExporterSettings, D extends OptionTable = OptionTable> = ExporterCommandSpec<S, false, D>;
 
-/**
- * A push exporter: it goes through the delivery core's queue, so a disk spool (`spool_dir`) can back it,
- * and its settings are PushSettings: they carry the core's backoff (addBackoffOptions, pushSettings in backoff.ts).
- */
-export interface PushExporterCommand<S extends ExporterSettings = ExporterSettings, D extends OptionTable = OptionTable> extends CommandSpecBase<S, D> {
-  readonly push: true;
-  create(settings: S, ctx: CommandContext): Promise<PushExporter>;
-}
-
-/** One exporter subcommand: its capabilities, options, typed settings and how to build the exporter. */
-export type ExporterCommandSpec<S extends ExporterSettings = ExporterSettings, D extends OptionTable = OptionTable> = LocalExporterCommand<S, D> | PushExporterCommand<S, D>;
+/** A push exporter: its settings carry the core's backoff (BACKOFF_OPTIONS, pushSettings in backoff.ts). */
+export type PushExporterCommand<S extends PushSettings = PushSettings, D extends OptionTable = OptionTable> = ExporterCommandSpec<S, true, D>;
 
 /** The options every exporter that measures processes has: --qemu and --containers. */
 export interface LabelValues {
@@ -89,6 +127,22 @@ export interface LabelValues {
  */
 export function commonSettings(stepS: number, values: Partial<LabelValues> = {}): ExporterSettings {
   return { stepMs: stepS * 1000, durationMs: null, qemu: values.qemu === true, containers: values.containers === true };
+}
+
+/**
+ * The one place an exporter's metrics view options are made: from its settings (qemu, containers, the
+ * cmdline cap, the process selection, the filters) and scaph's version. The agent builds each exporter's
+ * MetricsView with it (src/agent/attach.ts).
+ */
+export function metricsViewOptions(s: ExporterSettings, version: string): MetricsViewOptions {
+  return {
+    qemu: s.qemu,
+    containers: s.containers,
+    maxCmdlineLength: s.maxCmdlineLength ?? 0,
+    selection: s.selection ?? null,
+    filter: s.metricFilter ?? null,
+    version,
+  };
 }
 
 /** A run-duration option's value (s) as ms; 0 (stdout's -t 0) or negative = until stopped (null). */

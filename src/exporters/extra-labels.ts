@@ -1,7 +1,6 @@
 import { UsageError } from '../core/errors.js';
 import { METRIC_LABEL_NAMES, POD_LABEL_PREFIX } from '../core/metrics.js';
 import { quoted } from '../core/quoted.js';
-import { DeliveryStats } from '../delivery/stats.js';
 
 /** What a backend takes as the name of a label added to every series (`--label name=value`). */
 export interface ExtraLabelRules {
@@ -44,5 +43,5 @@ export function extraLabel(rules: ExtraLabelRules): (value: string, previous: Re
 }
 
 function isMetricLabel(name: string): boolean {
-  return METRIC_LABEL_NAMES.has(name) || name.startsWith(POD_LABEL_PREFIX) || DeliveryStats.LABEL_NAMES.includes(name);
+  return METRIC_LABEL_NAMES.has(name) || name.startsWith(POD_LABEL_PREFIX);
 }

@@ -1,6 +1,6 @@
 import { UsageError } from '../core/errors.js';
 import { dropLabelProblem, metricFilter, type MetricFilter } from '../core/metric-filter.js';
-import { METRIC_FAMILIES } from '../core/metrics.js';
+import { isDeliveryFamily, METRIC_FAMILIES } from '../core/metric-families.js';
 import { UserPatterns } from '../core/user-pattern.js';
 import { repeatableOption, type ValuesOf } from '../config/declared-options.js';
 
@@ -29,13 +29,8 @@ export const FILTER_OPTIONS = {
   ),
 };
 
-export interface FilterSettings {
-  /** null: everything goes out. */
-  readonly metricFilter: MetricFilter | null;
-}
-
-/** The filter from those options (shared with every exporter filtering the same way). */
-export function filterSettings(values: ValuesOf<typeof FILTER_OPTIONS>): FilterSettings {
+/** The filter from those options (shared with every exporter filtering the same way); null: everything goes out. */
+export function filterSettings(values: ValuesOf<typeof FILTER_OPTIONS>): { readonly metricFilter: MetricFilter | null } {
   return { metricFilter: metricFilter({ keepMetrics: values.keepMetrics ?? [], dropMetrics: values.dropMetrics ?? [], dropLabels: values.dropLabels ?? [] }) };
 }
 
@@ -50,7 +45,8 @@ export function filterHelp(scope = ''): string {
 
 export const FILTER_HELP = filterHelp();
 
-const FAMILY_NAMES = Object.keys(METRIC_FAMILIES);
+/** The families a filter acts on: all but the delivery self-metrics. */
+const FAMILY_NAMES = Object.keys(METRIC_FAMILIES).filter((name) => !isDeliveryFamily(name));
 
 /**
  * A repeatable regex flag: each value must be a pattern scaph runs (a UserPatternError says why not) and

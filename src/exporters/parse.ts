@@ -1,10 +1,13 @@
 import { isIP } from 'node:net';
 import { Option, type Command } from 'commander';
 import { UsageError } from '../core/errors.js';
+import { decimalNumber } from '../core/decimal-number.js';
 import { quoted } from '../core/quoted.js';
 import { UserPatterns, type PatternScope, type PatternUse } from '../core/user-pattern.js';
 
 /** Commander argument parsers that fail with a one-line usage error naming the flag. */
+
+export { decimalNumber };
 
 /** Longest step or timeout, s: what one timer can wait (2^31 - 1 ms, ~24.8 days). */
 export const MAX_SECONDS = 2_147_483;
@@ -13,18 +16,6 @@ export const MAX_WATTS_PER_CPU = 1000;
 /** Most watts a power threshold takes: its µW stay a safe integer (2^53 - 1 µW is ~9 GW). */
 export const MAX_THRESHOLD_WATTS = Math.floor(Number.MAX_SAFE_INTEGER / 1e6);
 
-/** A number as people write one: digits, one dot, an exponent; no sign-less blanks, hex, NaN or Infinity. */
-const DECIMAL = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
-
-/**
- * The value as a finite number, or NaN. Number() alone takes "" and " " as 0, "0x10" as 16 and "1_0"
- * nowhere near what was meant: `--selection-hold-steps ''` was a hold of 0 steps.
- */
-export function decimalNumber(value: string): number {
-  if (!DECIMAL.test(value)) return Number.NaN;
-  const n = Number(value);
-  return Number.isFinite(n) ? n : Number.NaN;
-}
 
 export function positiveSeconds(flag: string): (value: string) => number {
   return (value: string) => {

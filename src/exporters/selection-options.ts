@@ -1,5 +1,5 @@
 import { Option } from 'commander';
-import { DEFAULT_HOLD_STEPS, ProcessSelector, type SelectionOptions } from '../core/process-selection.js';
+import { DEFAULT_HOLD_STEPS, type SelectionOptions } from '../core/process-selection.js';
 import { UsageError } from '../core/errors.js';
 import { repeatableOption, valueOption, type Spelling, type ValueDecl, type ValuesOf } from '../config/declared-options.js';
 import { flagName, nonNegativeInt, nonNegativeWattsAsUw, patterns, positiveInt } from './parse.js';
@@ -111,16 +111,6 @@ export function listedSelection(values: SelectionValues, containers: boolean): S
     holdSteps: values.selectionHoldSteps,
   };
   return containerInclude === null ? selection : { ...selection, containerInclude };
-}
-
-/** A selector of its own for one exporter (selection state is per exporter), or null without a selection. */
-export function selectorFor(selection: SelectionOptions | null): ProcessSelector | null {
-  return selection ? new ProcessSelector(selection) : null;
-}
-
-/** What an exporter's settings hold for the selection options. */
-export interface SelectionSettings {
-  readonly selection: SelectionOptions | null;
 }
 
 /** One paragraph for a metric exporter's --help: what the selection does and what the others series are; `ending` says how a series ends. */

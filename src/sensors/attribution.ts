@@ -27,35 +27,12 @@
 import { energyUjFromPower } from '../core/energy.js';
 import type { AttributionModel, ProcessSample } from '../core/sample.js';
 import { USER_HZ } from './procfs/reader.js';
+import type { AttributionState, EndedKey, ProcessCpu, ProcessState } from './attribution-state.js';
 import { creditReapedChildren } from './reaped-children.js';
 
 export type { AttributionModel } from '../core/sample.js';
+export type { AttributionState, EndedKey, ProcessCpu, ProcessState } from './attribution-state.js';
 export const ATTRIBUTION_MODELS: readonly AttributionModel[] = ['host', 'active'];
-
-export interface ProcessCpu {
-  readonly pid: number;
-  readonly starttime: number;
-  readonly ppid: number;
-  /** Cumulative utime + stime, USER_HZ ticks. */
-  readonly cpuTicksTotal: number;
-  /** Cumulative cutime + cstime (children waited for), USER_HZ ticks. */
-  readonly childTicksTotal: number;
-}
-
-export interface ProcessState {
-  readonly starttime: number;
-  readonly ppid: number;
-  readonly cpuTicksTotal: number;
-  readonly childTicksTotal: number;
-  readonly energyUj: number;
-  /** Ticks of ended children's debit still waiting for this process's cutime growth (reaped-children.ts). */
-  readonly pendingDebitTicks: number;
-  /** Intervals that debit has waited. */
-  readonly pendingDebitAge: number;
-}
-
-/** pid → what the last step knew of the process. */
-export type AttributionState = ReadonlyMap<number, ProcessState>;
 
 export interface AttributionInput {
   readonly previous: AttributionState;
@@ -82,11 +59,6 @@ export interface ProcessFigures
   extends Pick<ProcessSample, 'cpuTicks' | 'childCpuTicks' | 'cpuShare' | 'cpuUsagePercent' | 'powerUw' | 'energyUj'> {
   /** Index of the process in `input.current`. */
   readonly index: number;
-}
-
-export interface EndedKey {
-  readonly pid: number;
-  readonly starttime: number;
 }
 
 export interface AttributionResult {

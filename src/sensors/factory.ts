@@ -8,6 +8,10 @@ import { FallbackSource } from './fallback.js';
 import { inspectPowercap, PowercapMissingError, PowercapSource } from './powercap/source.js';
 import { ScaphError, UsageError } from '../core/errors.js';
 import type { PowerSource } from './power-source.js';
+import { HwmonSource } from './hwmon/source.js';
+import { PlatformWithRapl } from './platform.js';
+import { RedfishSource } from './redfish/source.js';
+import { redfishSourceOptions } from './redfish/settings.js';
 import type { SensorSettings } from './settings.js';
 
 /** The settings, and what the exporters need of the sensor. */
@@ -19,10 +23,15 @@ export interface SensorOptions extends SensorSettings {
 
 /**
  * Chooses the power source. `auto`: powercap when a readable tree exists, else the estimate marked as a
- * fallback (fallback.ts: why, on every reading; what to do, in the logs).
+ * fallback (fallback.ts: why, on every reading; what to do, in the logs). `hwmon`, `redfish`: that platform
+ * meter for host power, with RAPL beside it for sockets and domains when readable (platform.ts). `auto`
+ * never picks a platform meter by itself: the same machine's host power would mean the wall's or the CPUs'
+ * depending on what was readable at start (docs/platform-power.md).
  */
-export async function createPowerSource(o: SensorOptions, logger: Logger): Promise<PowerSource> {
+export async function createPowerSource(o: SensorOptions, logger: Logger, env: NodeJS.ProcessEnv = process.env): Promise<PowerSource> {
   const powercap = (): PowerSource => new PowercapSource({ powercapPath: o.powercapPath, logger });
+  if (o.kind === 'hwmon') return withRapl(new HwmonSource({ hwmonPath: o.hwmonPath, channels: o.hwmonChannels, logger }), o.powercapPath, logger);
+  if (o.kind === 'redfish') return withRapl(new RedfishSource(await redfishSourceOptions(o, env, logger)), o.powercapPath, logger);
   const estimate = (): PowerSource =>
     new EstimateSource({ idleWattsPerCpu: o.estimateIdleWattsPerCpu, maxWattsPerCpu: o.estimateMaxWattsPerCpu });
   if (o.kind === 'powercap_rapl') return powercap();
@@ -35,6 +44,17 @@ export async function createPowerSource(o: SensorOptions, logger: Logger): Promi
     ...(probe.status === 'permission' ? { deniedFile: probe.file } : {}),
     logger,
   });
+}
+
+/** A platform meter, with RAPL beside it when this user can read it (sockets and domains); said either way. */
+async function withRapl(platform: PowerSource, powercapPath: string, logger: Logger): Promise<PowerSource> {
+  const probe = await inspectPowercap(powercapPath);
+  if (probe.status === 'ok') return new PlatformWithRapl(platform, new PowercapSource({ powercapPath, logger }), logger);
+  logger.info(
+    { powercapPath, rapl: probe.status, ...(probe.status === 'permission' ? { file: probe.file } : {}) },
+    `no readable RAPL under ${powercapPath}: host power from the ${platform.kind} meter, no socket or RAPL domain figures`,
+  );
+  return new PlatformWithRapl(platform, null, logger);
 }
 
 export async function createSensor(o: SensorOptions, logger: Logger): Promise<Sensor> {

@@ -1,5 +1,6 @@
 /**
- * The machine sensor: joins a power source (RAPL counters or the load estimate) with /proc into one
+ * The machine sensor: joins a power source (RAPL counters, the load estimate, or a platform meter beside
+ * RAPL: platform.ts) with /proc into one
  * Sample per interval: host power split into active and idle, each process's share of the machine's
  * busy CPU time applied to the model's total (attribution.ts), what no process explains as the
  * unattributed remainder, and, with a container lookup, container / pod / unit power (containers/group-power.ts).
@@ -173,6 +174,7 @@ export class MachineSensor implements Sensor {
         unattributedEnergyUj: this.unattributedEnergyUj,
         cpuBusyFraction,
         valueSource: power.valueSource,
+        ...(power.outsideRaplPowerUw === undefined ? {} : { outsideRaplPowerUw: power.outsideRaplPowerUw }),
         ...(power.fallback === undefined ? {} : { sensorFallback: power.fallback }),
         psysEnergyUj: power.psysEnergyUj,
         loadAvg: this.reader.readLoadavg(),

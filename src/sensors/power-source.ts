@@ -6,7 +6,7 @@ import type { SensorFallbackReason, SocketSample, ValueSource } from '../core/sa
  * The machine sensor combines it with /proc figures into a Sample.
  */
 export interface PowerReading {
-  /** Mean host power over the interval, µW (psys if present, else Σ sockets' package + dram). */
+  /** Mean host power over the interval, µW (psys if present, else Σ sockets' package + dram; or a platform meter's). */
   readonly hostPowerUw: number;
   /** Host energy over this interval, µJ (wrap-corrected). */
   readonly hostEnergyDeltaUj: number;
@@ -15,6 +15,8 @@ export interface PowerReading {
   /** Raw psys energy_uj as read, when the machine has a psys zone. */
   readonly psysEnergyUj: number | null;
   readonly valueSource: ValueSource;
+  /** With a platform meter beside readable RAPL: platform power - RAPL's host sum, µW, never negative. */
+  readonly outsideRaplPowerUw?: number;
   /** Why this estimate stands in for RAPL (`--sensor auto`); absent when the source is the one asked for. */
   readonly fallback?: SensorFallbackReason;
   /** Wall-clock time of the reading (the counters' read, or the estimate's computation), ms since the epoch. */
@@ -43,8 +45,11 @@ export class PowerUnavailableError extends MeasurementUnavailableError {
   }
 }
 
+/** What a source measures with: RAPL, the load model, or a platform meter (hwmon, Redfish BMC). */
+export type PowerSourceKind = 'powercap_rapl' | 'estimate' | 'hwmon' | 'redfish';
+
 export interface PowerSource {
-  readonly kind: 'powercap_rapl' | 'estimate';
+  readonly kind: PowerSourceKind;
   /** First reading; throws a ScaphError subclass with guidance when the source is missing or unreadable. */
   start(): Promise<void>;
   /** Throws PowerUnavailableError when this step cannot be measured (the next one may be). */

@@ -18,7 +18,7 @@
  *   explains: a reaper's growth that escaped its debit takes from the unattributed remainder, never from
  *   another process's own ticks.
  */
-import type { AttributionState, EndedKey, ProcessCpu } from './attribution.js';
+import type { AttributionState, EndedKey, ProcessCpu } from './attribution-state.js';
 
 /** How many intervals an unmatched debit waits for its growth before it is dropped. */
 export const MAX_CARRY_STEPS = 2;

@@ -4,7 +4,7 @@ import { UsageError } from '../../core/errors.js';
 import { quoted } from '../../core/quoted.js';
 import { decimalNumber, MAX_SECONDS, nonNegativeInt, signedSeconds, stepMsFrom } from '../parse.js';
 import { switchOption, textOption, valueOption } from '../../config/declared-options.js';
-import { CONTAINER_REGEX_OPTION, listedSelection, selectionOptions, type SelectionSettings, type SelectionSpelling } from '../selection-options.js';
+import { CONTAINER_REGEX_OPTION, listedSelection, selectionOptions, type SelectionSpelling } from '../selection-options.js';
 import type { SelectionOptions } from '../../core/process-selection.js';
 
 /**
@@ -13,10 +13,10 @@ import type { SelectionOptions } from '../../core/process-selection.js';
  */
 const SPELLING: SelectionSpelling = { top: '-m, --max-top-consumers <n>', topDefault: 10, include: '-r, --process-regex <regex>', holdDefault: 0 };
 
-export interface JsonSettings extends ExporterSettings, SelectionSettings {
+export interface JsonSettings extends ExporterSettings {
   readonly file: string | null;
-  /** Always set: the report lists the top consumers (10 by default). */
-  readonly selection: SelectionOptions;
+  /** The report's top consumers (10 by default, so always set); its metrics view selects them. */
+  readonly selection: SelectionOptions | null;
   readonly resources: boolean;
   readonly maxCmdlineLength: number;
 }
@@ -67,14 +67,10 @@ export const jsonCommand: LocalExporterCommand<JsonSettings, typeof OPTIONS> = {
     resources: v.resources,
     maxCmdlineLength: v.maxCmdlineLength,
   }),
-  create: async (s) =>
-    new JsonExporter({
-      file: s.file,
-      selection: s.selection,
-      resources: s.resources,
-      containers: s.containers,
-      maxCmdlineLength: s.maxCmdlineLength,
-    }),
+  create: async (s, ctx) => ({
+    kind: 'local',
+    exporter: new JsonExporter({ file: s.file, view: ctx.view, resources: s.resources, containers: s.containers, maxCmdlineLength: s.maxCmdlineLength }),
+  }),
 };
 
 /**

@@ -1,15 +1,16 @@
 import { closeSync, constants, fstatSync, openSync, writeSync } from 'node:fs';
-import { ScaphError } from '../../core/errors.js';
+import { errorCodeOrText, ScaphError } from '../../core/errors.js';
 import type { Exporter } from '../../core/exporter.js';
 import { capCmdline } from '../../core/metrics.js';
-import { ProcessSelector, type Selection, type SelectionOptions } from '../../core/process-selection.js';
+import type { MetricsView } from '../../core/metrics-view.js';
+import { everyProcess, type Selection } from '../../core/process-selection.js';
 import type { ContainerInfo, ProcessSample, Sample } from '../../core/sample.js';
 
 export interface JsonExporterOptions extends JsonReportOptions {
   /** File to write the JSON array to; null = stdout. */
   readonly file: string | null;
-  /** Which processes a report lists (-m, -r, …); the rest go into its `others`. */
-  readonly selection: SelectionOptions;
+  /** Which processes a report lists (-m, -r, …: its selection); the rest go into its `others`. */
+  readonly view: MetricsView;
 }
 
 export interface JsonReportOptions {
@@ -36,6 +37,8 @@ export interface JsonReport {
     readonly value_source: string;
     /** Why the figures are the estimate under `--sensor auto` (rapl_unreadable, rapl_missing); absent when measured. */
     readonly sensor_fallback?: string;
+    /** With a platform meter beside readable RAPL: the part of consumption RAPL does not see, µW. */
+    readonly outside_rapl_consumption?: number;
     readonly timestamp: number;
   };
   readonly consumers: readonly JsonConsumer[];
@@ -90,6 +93,7 @@ export function sampleToJsonReport(sample: Sample, selection: Selection, o: Json
       attribution: h.attribution,
       value_source: h.valueSource,
       ...(h.sensorFallback === undefined ? {} : { sensor_fallback: h.sensorFallback }),
+      ...(h.outsideRaplPowerUw === undefined ? {} : { outside_rapl_consumption: round(h.outsideRaplPowerUw) }),
       timestamp: ts,
     },
     consumers: selection.processes.map((p) => consumer(p, ts, o)),
@@ -164,11 +168,8 @@ export class JsonExporter implements Exporter {
   private count = 0;
   private closed = false;
   private end: (err: ScaphError | null) => void = () => undefined;
-  private readonly selector: ProcessSelector;
-
   constructor(private readonly options: JsonExporterOptions) {
     this.ended = new Promise((resolve) => (this.end = resolve));
-    this.selector = new ProcessSelector(options.selection);
   }
 
   async start(): Promise<void> {
@@ -176,17 +177,17 @@ export class JsonExporter implements Exporter {
       if (this.options.file) this.fd = openOutput(this.options.file);
       writeSync(this.fd, '[');
     } catch (err) {
-      throw new JsonOutputError(this.options.file, (err as NodeJS.ErrnoException).code ?? (err as Error).message);
+      throw new JsonOutputError(this.options.file, errorCodeOrText(err));
     }
   }
 
   export(sample: Sample): void {
     if (this.closed) return;
-    const report = JSON.stringify(sampleToJsonReport(sample, this.selector.select(sample), this.options));
+    const report = JSON.stringify(sampleToJsonReport(sample, this.options.view.select(sample) ?? everyProcess(sample), this.options));
     try {
       writeSync(this.fd, `${this.count === 0 ? '\n' : ',\n'}${report}`);
     } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+      const code = errorCodeOrText(err);
       this.closed = true;
       // The reader of our stdout went away (`scaph json | head`): the run ends quietly, like any filter.
       this.end(code === 'EPIPE' ? null : new JsonOutputError(this.options.file, code));
@@ -201,7 +202,7 @@ export class JsonExporter implements Exporter {
     try {
       writeSync(this.fd, this.count === 0 ? ']\n' : '\n]\n');
     } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+      const code = errorCodeOrText(err);
       if (code !== 'EPIPE') throw new JsonOutputError(this.options.file, code);
     } finally {
       if (this.fd !== 1) closeSync(this.fd);

@@ -3,10 +3,10 @@ import { commonSettings, type ExporterSettings, type LocalExporterCommand } from
 import { UsageError } from '../../core/errors.js';
 import { hostName, nonNegativeInt, port, positiveSeconds, urlPathSuffix } from '../parse.js';
 import { switchOption, valueOption } from '../../config/declared-options.js';
-import { FILTER_HELP, FILTER_OPTIONS, filterSettings, type FilterSettings } from '../filter-options.js';
-import { selectionOptions, selectionSettings, selectorFor, selectionHelp, type SelectionSettings } from '../selection-options.js';
+import { FILTER_HELP, FILTER_OPTIONS, filterSettings } from '../filter-options.js';
+import { selectionOptions, selectionSettings, selectionHelp } from '../selection-options.js';
 
-export interface PrometheusSettings extends ExporterSettings, FilterSettings, SelectionSettings {
+export interface PrometheusSettings extends ExporterSettings {
   readonly address: string;
   readonly port: number;
   readonly suffix: string;
@@ -65,18 +65,19 @@ export const prometheusCommand: LocalExporterCommand<PrometheusSettings, typeof 
     selection: selectionSettings(v),
     healthMaxAgeMs: healthMaxAgeMs(v.healthMaxAge, v.step),
   }),
-  create: async (s, ctx) =>
-    new PrometheusExporter({
+  create: async (s, ctx) => ({
+    kind: 'local',
+    exporter: new PrometheusExporter({
       address: s.address,
       port: s.port,
       suffix: s.suffix,
-      metricsView: { qemu: s.qemu, containers: s.containers, maxCmdlineLength: s.maxCmdlineLength, metricFilter: s.metricFilter, selector: selectorFor(s.selection) },
-      version: ctx.version,
+      view: ctx.view,
       logger: ctx.logger,
       announce: (line) => process.stderr.write(`scaph: ${line}\n`),
       healthMaxAgeMs: s.healthMaxAgeMs,
       stepMs: s.stepMs,
     }),
+  }),
 };
 
 /**

@@ -18,11 +18,11 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { promisify } from 'node:util';
 import { gzip as gzipCallback } from 'node:zlib';
-import { ScaphError } from '../../core/errors.js';
+import { errorText, ScaphError } from '../../core/errors.js';
 import type { Exporter, MissedStep } from '../../core/exporter.js';
 import type { Logger } from '../../core/log.js';
-import { applyMetricFilter } from '../../core/metric-filter.js';
-import { noSampleMetrics, sampleToMetrics, type Metric, type MetricsViewOptions } from '../../core/metrics.js';
+import type { Metric } from '../../core/metric-families.js';
+import type { MetricsView } from '../../core/metrics-view.js';
 import type { Sample } from '../../core/sample.js';
 import { contentTypeOf, negotiateFormat, renderMetrics, warnRefusedOnce, type ExpositionFormat, type RefusedListener } from './wire.js';
 
@@ -33,9 +33,8 @@ export interface PrometheusExporterOptions {
   readonly port: number;
   /** Metrics path without slashes, e.g. "metrics". */
   readonly suffix: string;
-  readonly metricsView: MetricsViewOptions;
-  /** Value of scaph_self_version's version label; empty = no version metric. */
-  readonly version: string;
+  /** Where a scrape's metrics come from (selection, filters, scaph_self_version). */
+  readonly view: MetricsView;
   readonly logger: Logger;
   /**
    * `/healthz` answers 503, and /metrics serves no figure, once the latest sample is older than this, ms.
@@ -76,7 +75,7 @@ const gzip = promisify(gzipCallback);
 /** The renderings of one metric list: a sample's (`sample` set, its metrics made at the first scrape) or the no-figure list. */
 interface RenderCache {
   readonly sample: Sample | null;
-  metrics: Metric[] | null;
+  metrics: readonly Metric[] | null;
   readonly texts: Map<ExpositionFormat, Promise<string>>;
   readonly gzipped: Map<ExpositionFormat, Promise<Buffer>>;
 }
@@ -146,7 +145,7 @@ export class PrometheusExporter implements Exporter {
   export(sample: Sample): void {
     // The selection advances every step, scraped or not: its hold counts steps, and a process's energy
     // goes to others for exactly the steps it was not selected. A scrape then renders with this step's selection.
-    this.options.metricsView.selector?.select(sample);
+    this.options.view.select(sample);
     this.cache = { sample, metrics: null, texts: new Map(), gzipped: new Map() };
     this.lastSampleMs = performance.now();
     this.failing = null;
@@ -226,8 +225,7 @@ export class PrometheusExporter implements Exporter {
     if (!cache) return null;
     let text = cache.texts.get(format);
     if (!text) {
-      const view = this.options.metricsView;
-      cache.metrics ??= applyMetricFilter(cache.sample ? sampleToMetrics(cache.sample, view, this.options.version) : noSampleMetrics(this.options.version), view.metricFilter);
+      cache.metrics ??= cache.sample ? this.options.view.metrics(cache.sample) : this.options.view.noSampleMetrics();
       this.renders += 1;
       text = renderMetrics(cache.metrics, format, this.refused);
       cache.texts.set(format, text);
@@ -307,7 +305,7 @@ export class PrometheusExporter implements Exporter {
         res.end(req.method === 'HEAD' ? undefined : scrape.body);
       },
       (err: unknown) => {
-        this.options.logger.error({ err: err instanceof Error ? err.message : String(err) }, 'rendering metrics failed');
+        this.options.logger.error({ err: errorText(err) }, 'rendering metrics failed');
         res.writeHead(500, { 'Content-Type': 'text/plain; charset=utf-8' }).end('rendering metrics failed; see scaph logs\n');
       },
     );

@@ -1,5 +1,5 @@
 /**
- * Renders a metric list (from `sampleToMetrics`) as Prometheus text 0.0.4 or OpenMetrics 1.0.0 with
+ * Renders a metric list (from the metrics view) as Prometheus text 0.0.4 or OpenMetrics 1.0.0 with
  * prom-client. Each call builds a fresh Registry from that list only, so the output holds exactly
  * this sample's series: the series of a process that has ended are simply not there any more.
  * Shared by the pull exporter (/metrics) and the Pushgateway exporter (PUT body).
@@ -12,7 +12,8 @@
 import type { OpenMetricsContentType, PrometheusContentType, Registry, RegistryContentType } from 'prom-client';
 import { promClient } from '../../core/lazy-modules.cjs';
 import type { Logger } from '../../core/log.js';
-import type { Metric, MetricLabels } from '../../core/metrics.js';
+import type { Metric, MetricLabels } from '../../core/metric-families.js';
+import { errorText } from '../../core/errors.js';
 
 export type ExpositionFormat = 'text' | 'openmetrics';
 
@@ -96,7 +97,7 @@ function addSeries(add: () => void, m: Metric, refuse: (m: Metric, reason: strin
   try {
     add();
   } catch (err) {
-    refuse(m, err instanceof Error ? err.message : String(err));
+    refuse(m, errorText(err));
   }
 }
 

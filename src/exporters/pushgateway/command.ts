@@ -1,14 +1,14 @@
 import { UsageError } from '../../core/errors.js';
-import { PushgatewayExporter } from './transport.js';
+import { PUSHGATEWAY_DELIVERY, PushgatewayTransport } from './transport.js';
 import type { PushExporterCommand, PushSettings } from '../command.js';
 import { BACKOFF_HELP, PUSH_OPTIONS, pushSettings } from '../backoff.js';
 import { SPLAY_HELP } from '../splay-option.js';
 import { switchOption, textOption, valueOption } from '../../config/declared-options.js';
-import { FILTER_HELP, FILTER_OPTIONS, filterSettings, type FilterSettings } from '../filter-options.js';
+import { FILTER_HELP, FILTER_OPTIONS, filterSettings } from '../filter-options.js';
 import { destinationPort, hostName, nonNegativeInt, positiveSeconds, urlPathSuffix } from '../parse.js';
-import { selectionOptions, selectionSettings, selectorFor, selectionHelp, type SelectionSettings } from '../selection-options.js';
+import { selectionOptions, selectionSettings, selectionHelp } from '../selection-options.js';
 
-export interface PushgatewaySettings extends PushSettings, FilterSettings, SelectionSettings {
+export interface PushgatewaySettings extends PushSettings {
   readonly baseUrl: string;
   readonly suffix: string;
   readonly job: string;
@@ -61,9 +61,10 @@ export const prometheusPushCommand: PushExporterCommand<PushgatewaySettings, typ
     maxCmdlineLength: v.maxCmdlineLength,
     selection: selectionSettings(v),
   }),
-  create: async (s, ctx) =>
-    new PushgatewayExporter({
-      pushgateway: {
+  create: async (s, ctx) => ({
+    kind: 'push',
+    transport: new PushgatewayTransport(
+      {
         baseUrl: s.baseUrl,
         suffix: s.suffix,
         job: s.job,
@@ -72,12 +73,12 @@ export const prometheusPushCommand: PushExporterCommand<PushgatewaySettings, typ
         // A push slower than the step is superseded by the next sample anyway.
         timeoutMs: Math.min(10_000, Math.max(1000, s.stepMs)),
         tls: s.tlsCheck ? undefined : { rejectUnauthorized: false },
+        deleteOnExit: s.deleteOnExit,
       },
-      deleteOnExit: s.deleteOnExit,
-      logger: ctx.logger,
-      delivery: { backoff: s.backoff },
-      metricsView: { qemu: s.qemu, containers: s.containers, maxCmdlineLength: s.maxCmdlineLength, metricFilter: s.metricFilter, selector: selectorFor(s.selection) },
-    }),
+      ctx.logger,
+    ),
+    delivery: PUSHGATEWAY_DELIVERY,
+  }),
 };
 
 function scheme(value: string): string {

@@ -2,21 +2,21 @@
  * Pushgateway transport: PUT the latest sample, as text format 0.0.4 (final newline, no timestamps),
  * to the group /<suffix>/job/<job>/instance/<hostname>. PUT replaces the whole group, so the series of
  * processes that ended disappear with the next push. Latest wins: the delivery core runs it with a
- * queue of one sample (an older sample is worthless once a newer one exists) and retries it with the
- * shared HTTP policy. The group can be deleted on a clean stop (--delete-on-exit).
+ * queue of one sample (PUSHGATEWAY_DELIVERY: an older sample is worthless once a newer one exists) and
+ * retries it with the shared HTTP policy. The group can be deleted on a clean stop (--delete-on-exit:
+ * close, within its share of the stop deadline).
  *
  * The Pushgateway serves the group it was last given, without timestamps, until replaced: Prometheus reads
  * it as current however old it is. So a step without a sample (host power could not be measured) pushes a
  * group without figures (the delivery counters only): their series leave the Pushgateway, Prometheus marks
- * them stale at its next scrape, and the next sample brings them back.
+ * them stale at its next scrape, and the next sample brings them back (PUSHGATEWAY_DELIVERY's
+ * withdrawOnMissedStep).
  */
 import type { Registry, RegistryContentType } from 'prom-client';
-import type { MissedStep } from '../../core/exporter.js';
 import type { Logger } from '../../core/log.js';
-import type { Metric, MetricsViewOptions } from '../../core/metrics.js';
-import type { Sample } from '../../core/sample.js';
+import type { Metric } from '../../core/metric-families.js';
 import { classifyHttp, classifyNetworkError, type Outcome } from '../../delivery/outcome.js';
-import { createPushExporter, type PushExporter, type PushExporterOptions, type SettleListener } from '../../delivery/push-exporter.js';
+import type { DeliveryTuning } from '../../delivery/push-exporter.js';
 import type { QueuedSample, Transport } from '../../delivery/transport.js';
 import { HttpEndpoint } from '../../net/http.js';
 import type { TlsOptions } from '../../net/tls.js';
@@ -33,7 +33,15 @@ export interface PushgatewayOptions {
   readonly version: string;
   readonly timeoutMs: number;
   readonly tls?: TlsOptions | undefined;
+  /** Delete the group when the exporter stops (--delete-on-exit). */
+  readonly deleteOnExit?: boolean;
 }
+
+/**
+ * Latest wins: a queue of one sample, one sample per push (a newer sample evicts the queued one, and a
+ * retry always sends the newest); a step without a sample queues a push without figures.
+ */
+export const PUSHGATEWAY_DELIVERY: DeliveryTuning = { maxQueueSamples: 1, maxSamplesPerSend: 1, withdrawOnMissedStep: true };
 
 /**
  * One grouping-key element of a Pushgateway URL. A value with `/` cannot be a path segment and an
@@ -75,13 +83,19 @@ export class PushgatewayTransport implements Transport<Registry<RegistryContentT
   readonly endpoint: HttpEndpoint;
   private readonly headers: Readonly<Record<string, string>>;
 
-  /** `refused` hears of each series the PUT body leaves out (a value no exposition can carry). */
+  /** `refused` hears of each series the PUT body leaves out (a value no exposition can carry): by default said once each on `logger`. */
   constructor(
     private readonly options: PushgatewayOptions,
-    private readonly refused?: RefusedListener,
+    private readonly logger: Logger,
+    private readonly refused: RefusedListener = warnRefusedOnce(logger, 'the push'),
   ) {
     this.endpoint = new HttpEndpoint(groupUrl(options), { timeoutMs: options.timeoutMs, tls: options.tls });
     this.headers = { 'content-type': TEXT_CONTENT_TYPE, 'user-agent': `scaph/${options.version}` };
+  }
+
+  /** With --delete-on-exit the flush gets half the stop deadline and the group deletion the rest. */
+  get closeShare(): number {
+    return this.options.deleteOnExit === true ? 0.5 : 0;
   }
 
   get target(): string {
@@ -99,6 +113,12 @@ export class PushgatewayTransport implements Transport<Registry<RegistryContentT
     return classifyHttp(res.status, res.headers, res.body);
   }
 
+  /** After the last push: with --delete-on-exit, deletes the group (given at least a second), then closes the connections. */
+  async close(deadlineMs: number): Promise<void> {
+    if (this.options.deleteOnExit === true) await this.deleteGroupWithin(Math.max(1000, deadlineMs));
+    await this.endpoint.close();
+  }
+
   /** Deletes the group (202 from the Pushgateway). */
   async deleteGroup(signal: AbortSignal): Promise<Outcome> {
     try {
@@ -108,81 +128,14 @@ export class PushgatewayTransport implements Transport<Registry<RegistryContentT
       return classifyNetworkError(err);
     }
   }
-}
 
-export interface PushgatewayExporterOptions {
-  readonly pushgateway: PushgatewayOptions;
-  readonly deleteOnExit: boolean;
-  readonly logger: Logger;
-  readonly metricsView?: MetricsViewOptions;
-  /** Delivery tuning (the backoff from --min-backoff/--max-backoff; tests); the queue is always one sample. */
-  readonly delivery?: Omit<PushExporterOptions, 'logger' | 'metricsView' | 'version' | 'maxQueueSamples'>;
-}
-
-/**
- * The Pushgateway exporter: the transport on the delivery core, plus the group deletion on stop. It is a
- * PushExporter itself (counters, spool hook), so a disk spool can back it like any push transport.
- */
-export class PushgatewayExporter implements PushExporter {
-  readonly name = 'pushgateway';
-  readonly transport: PushgatewayTransport;
-  readonly push: PushExporter;
-  private readonly options: PushgatewayExporterOptions;
-
-  constructor(options: PushgatewayExporterOptions) {
-    this.options = options;
-    this.transport = new PushgatewayTransport(options.pushgateway, warnRefusedOnce(options.logger, 'the push'));
-    this.push = createPushExporter(this.transport, {
-      ...options.delivery,
-      logger: options.logger,
-      version: options.pushgateway.version,
-      ...(options.metricsView ? { metricsView: options.metricsView } : {}),
-      maxQueueSamples: 1,
-      maxSamplesPerSend: 1,
-      withdrawOnMissedStep: true,
-    });
-  }
-
-  get stats(): PushExporter['stats'] {
-    return this.push.stats;
-  }
-
-  idle(): Promise<void> {
-    return this.push.idle();
-  }
-
-  attachSpool(listener: SettleListener): void {
-    this.push.attachSpool(listener);
-  }
-
-  start(): Promise<void> {
-    return this.push.start();
-  }
-
-  export(sample: Sample): void {
-    this.push.export(sample);
-  }
-
-  /** No sample this step: the next push replaces the group with one without figures (the newer sample, if one comes first, wins). */
-  missed(step: MissedStep): boolean {
-    return this.push.missed?.(step) ?? false;
-  }
-
-  /** Flushes the last push; with --delete-on-exit, then deletes the group. Half the deadline each. */
-  async stop(deadlineMs: number): Promise<void> {
-    const started = Date.now();
-    await this.push.stop(this.options.deleteOnExit ? deadlineMs / 2 : deadlineMs);
-    if (this.options.deleteOnExit) await this.deleteGroup(Math.max(1000, deadlineMs - (Date.now() - started)));
-    await this.transport.endpoint.close();
-  }
-
-  private async deleteGroup(timeoutMs: number): Promise<void> {
+  private async deleteGroupWithin(timeoutMs: number): Promise<void> {
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
-    const outcome = await this.transport.deleteGroup(controller.signal);
+    const outcome = await this.deleteGroup(controller.signal);
     clearTimeout(timer);
-    const url = this.transport.endpoint.url.href;
-    if (outcome.kind === 'ok') this.options.logger.info({ url }, 'pushgateway group deleted');
-    else this.options.logger.warn({ url, err: outcome.error }, 'could not delete the pushgateway group; delete it by hand (curl -X DELETE <url>)');
+    const url = this.endpoint.url.href;
+    if (outcome.kind === 'ok') this.logger.info({ url }, 'pushgateway group deleted');
+    else this.logger.warn({ url, err: outcome.error }, 'could not delete the pushgateway group; delete it by hand (curl -X DELETE <url>)');
   }
 }

@@ -25,5 +25,5 @@ export const qemuCommand: LocalExporterCommand<QemuSettings, typeof OPTIONS> = {
     'Example:\n  sudo scaph qemu --path /var/lib/libvirt/scaphandre -s 5\n',
   // The exporter needs every qemu process's VM name, whatever the global --qemu says.
   settings: (v) => ({ ...commonSettings(v.step), qemu: true, path: v.path }),
-  create: async (s, ctx) => new QemuExporter({ path: s.path, logger: ctx.logger }),
+  create: async (s, ctx) => ({ kind: 'local', exporter: new QemuExporter({ path: s.path, logger: ctx.logger }) }),
 };

@@ -1,16 +1,16 @@
 import { UsageError } from '../../core/errors.js';
-import { PUSH_DEFAULTS, type PushExporter } from '../../delivery/push-exporter.js';
-import { createRemoteWriteExporter, type RemoteWriteAuth } from './transport.js';
+import { PUSH_DEFAULTS } from '../../delivery/push-exporter.js';
+import { RemoteWriteTransport, type RemoteWriteAuth } from './transport.js';
 import { readSecretFile } from '../../net/secret.js';
 import { loadTls } from '../../net/tls.js';
-import type { CommandContext, PushExporterCommand, PushSettings } from '../command.js';
+import type { ExporterContext, PushExporterCommand, PushOutput, PushSettings } from '../command.js';
 import { BACKOFF_HELP, PUSH_OPTIONS, pushSettings } from '../backoff.js';
 import { SPLAY_HELP } from '../splay-option.js';
 import { repeatableOption, switchOption, textOption, valueOption, type ValuesOf } from '../../config/declared-options.js';
-import { FILTER_HELP, FILTER_OPTIONS, filterSettings, type FilterSettings } from '../filter-options.js';
+import { FILTER_HELP, FILTER_OPTIONS, filterSettings } from '../filter-options.js';
 import { extraLabel } from '../extra-labels.js';
 import { keyValue, nonNegativeInt, positiveInt, positiveSeconds } from '../parse.js';
-import { selectionOptions, selectionSettings, selectorFor, selectionHelp, type SelectionSettings } from '../selection-options.js';
+import { selectionOptions, selectionSettings, selectionHelp } from '../selection-options.js';
 
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
@@ -26,7 +26,7 @@ export interface RemoteWriteAuthFlags {
   readonly basicAuthPasswordFile?: string | undefined;
 }
 
-export interface RemoteWriteSettings extends PushSettings, FilterSettings, RemoteWriteAuthFlags, SelectionSettings {
+export interface RemoteWriteSettings extends PushSettings, RemoteWriteAuthFlags {
   readonly url: string;
   readonly job: string;
   readonly labels: Readonly<Record<string, string>>;
@@ -137,31 +137,20 @@ function settings(v: ValuesOf<typeof OPTIONS>): RemoteWriteSettings {
   };
 }
 
-async function create(s: RemoteWriteSettings, ctx: CommandContext): Promise<PushExporter> {
+async function create(s: RemoteWriteSettings, ctx: ExporterContext): Promise<PushOutput> {
   const tls = await loadTls({ caFile: s.caFile, certFile: s.certFile, keyFile: s.keyFile, insecure: s.insecure });
-  return createRemoteWriteExporter(
-    {
-      url: s.url,
-      version: ctx.version,
-      timeoutMs: s.timeoutMs,
-      job: s.job,
-      instance: ctx.hostname,
-      extraLabels: s.labels,
-      headers: s.headers,
-      auth: await authFrom(s),
-      tls,
-    },
-    {
-      logger: ctx.logger,
-      version: ctx.version,
-      metricsView: { qemu: s.qemu, containers: s.containers, maxCmdlineLength: s.maxCmdlineLength, metricFilter: s.metricFilter, selector: selectorFor(s.selection) },
-      maxQueueSamples: s.queueMaxSamples,
-      maxSamplesPerSend: s.maxSamplesPerSend,
-      maxAgeMs: s.maxAgeMs,
-      timeoutMs: s.timeoutMs,
-      backoff: s.backoff,
-    },
-  );
+  const transport = new RemoteWriteTransport({
+    url: s.url,
+    version: ctx.version,
+    timeoutMs: s.timeoutMs,
+    job: s.job,
+    instance: ctx.hostname,
+    extraLabels: s.labels,
+    headers: s.headers,
+    auth: await authFrom(s),
+    tls,
+  });
+  return { kind: 'push', transport, delivery: { maxQueueSamples: s.queueMaxSamples, maxSamplesPerSend: s.maxSamplesPerSend, maxAgeMs: s.maxAgeMs, timeoutMs: s.timeoutMs } };
 }
 
 /** Bearer or basic auth from files, else from the environment; both at once is a usage error. */

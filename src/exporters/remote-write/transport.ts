@@ -5,7 +5,6 @@
  */
 import { compress } from 'snappyjs';
 import { classifyHttp, type Outcome } from '../../delivery/outcome.js';
-import { createPushExporter, type PushExporter, type PushExporterOptions } from '../../delivery/push-exporter.js';
 import type { QueuedSample, Transport } from '../../delivery/transport.js';
 import { HttpEndpoint } from '../../net/http.js';
 import type { TlsOptions } from '../../net/tls.js';
@@ -30,6 +29,8 @@ export interface RemoteWriteOptions extends SeriesLabelOptions {
 
 export class RemoteWriteTransport implements Transport<Buffer> {
   readonly name = 'remote-write';
+  /** A series that ends gets a staleness marker, as Prometheus' own scrapes give it. */
+  readonly marksVanishedSeries = true;
   private readonly endpoint: HttpEndpoint;
   private readonly headers: Readonly<Record<string, string>>;
   private readonly wire: WriteRequestEncoder;
@@ -73,12 +74,4 @@ function requestHeaders(options: RemoteWriteOptions): Record<string, string> {
   headers['x-prometheus-remote-write-version'] = '0.1.0';
   headers['user-agent'] = `scaph/${options.version}`;
   return headers;
-}
-
-/** The remote-write exporter: the transport on the delivery core, with staleness tracking on. */
-export function createRemoteWriteExporter(
-  options: RemoteWriteOptions,
-  delivery: Omit<PushExporterOptions, 'trackVanishedSeries'>,
-): PushExporter {
-  return createPushExporter(new RemoteWriteTransport(options), { ...delivery, trackVanishedSeries: true });
 }

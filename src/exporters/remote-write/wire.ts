@@ -14,7 +14,7 @@
  * Wire (proto/remote.proto): WriteRequest.timeseries = 1; TimeSeries.labels = 1, samples = 2;
  * Label.name = 1, value = 2; Sample.value = 1 (double), timestamp = 2 (int64 varint).
  */
-import type { Metric, MetricLabels } from '../../core/metrics.js';
+import type { Metric, MetricLabels } from '../../core/metric-families.js';
 import type { QueuedSample } from '../../delivery/transport.js';
 
 export interface SeriesLabelOptions {

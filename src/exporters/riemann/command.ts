@@ -1,16 +1,15 @@
 import { UsageError } from '../../core/errors.js';
 import { quoted } from '../../core/quoted.js';
 import { loadTls, type TlsOptions } from '../../net/tls.js';
-import type { PushExporter } from '../../delivery/push-exporter.js';
 import { BASE_TAG } from './events.js';
-import { createRiemannExporter, RIEMANN_DEFAULTS, RiemannTransport } from './transport.js';
-import type { CommandContext, PushExporterCommand, PushSettings } from '../command.js';
+import { riemannDelivery, RIEMANN_DEFAULTS, RiemannTransport } from './transport.js';
+import type { ExporterContext, PushExporterCommand, PushOutput, PushSettings } from '../command.js';
 import { BACKOFF_HELP, PUSH_OPTIONS, pushSettings } from '../backoff.js';
 import { SPLAY_HELP } from '../splay-option.js';
 import { repeatableOption, switchOption, textOption, valueOption, type ValuesOf } from '../../config/declared-options.js';
-import { FILTER_HELP, FILTER_OPTIONS, filterSettings, type FilterSettings } from '../filter-options.js';
+import { FILTER_HELP, FILTER_OPTIONS, filterSettings } from '../filter-options.js';
 import { destinationPort, hostName, nonNegativeInt, positiveInt, positiveSeconds } from '../parse.js';
-import { selectionOptions, selectionSettings, selectorFor, selectionHelp, type SelectionSettings } from '../selection-options.js';
+import { selectionOptions, selectionSettings, selectionHelp } from '../selection-options.js';
 
 const DEFAULT_ADDRESS = 'localhost';
 
@@ -85,7 +84,7 @@ export const riemannCommand: PushExporterCommand<RiemannSettings, typeof OPTIONS
     'Sockets and domains keep Scaphandre\'s services (scaph_socket_power_microwatts, ids as attributes):\n' +
     'Riemann\'s index then keeps the last socket per host; --per-socket-services keeps each (service =~ "scaph_socket_power_microwatts%").\n',
   settings: riemannSettings,
-  create: createRiemannExporterFrom,
+  create: createRiemannTransport,
 };
 
 /** --tag, repeatable: a tag given twice, or "scaphandre" (every event has it), is a mistake worth a word. */
@@ -125,7 +124,7 @@ export function checkRiemannFlags(v: Partial<Pick<RiemannValues, 'address' | 'ca
   return { address: address ?? DEFAULT_ADDRESS, mtls, tls: tls || mtls, caFile, certFile, keyFile };
 }
 
-export interface RiemannSettings extends PushSettings, FilterSettings, RiemannFlags, SelectionSettings {
+export interface RiemannSettings extends PushSettings, RiemannFlags {
   readonly port: number;
   readonly ttlS: number;
   readonly tags: readonly string[];
@@ -153,7 +152,7 @@ function riemannSettings(v: RiemannValues): RiemannSettings {
   };
 }
 
-async function createRiemannExporterFrom(s: RiemannSettings, ctx: CommandContext): Promise<PushExporter> {
+async function createRiemannTransport(s: RiemannSettings, ctx: ExporterContext): Promise<PushOutput> {
   const tls: TlsOptions | null = s.tls ? await loadTls({ caFile: s.caFile, certFile: s.certFile, keyFile: s.keyFile }) : null;
   const transport = new RiemannTransport({
     host: s.address,
@@ -169,11 +168,5 @@ async function createRiemannExporterFrom(s: RiemannSettings, ctx: CommandContext
     connectTimeoutMs: s.connectTimeoutMs,
     logger: ctx.logger,
   });
-  return createRiemannExporter(transport, s.ttlS, {
-    stepMs: s.stepMs,
-    logger: ctx.logger,
-    version: ctx.version,
-    metricsView: { qemu: s.qemu, containers: s.containers, maxCmdlineLength: s.maxCmdlineLength, metricFilter: s.metricFilter, selector: selectorFor(s.selection) },
-    backoff: s.backoff,
-  });
+  return { kind: 'push', transport, delivery: riemannDelivery(s.ttlS, s.stepMs) };
 }

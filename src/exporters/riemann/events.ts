@@ -13,7 +13,7 @@
  * `cmdline`: only the process power event carries it (a process's other events name the same pid, and
  * the command line was most of their bytes).
  */
-import type { Metric, MetricLabels } from '../../core/metrics.js';
+import type { Metric, MetricLabels } from '../../core/metric-families.js';
 
 export interface RiemannEventOptions {
   /** The event's host: this machine's name. */

@@ -3,7 +3,7 @@
  * mistakes that retrying will not fix by itself, so they are told apart (logged once, loudly).
  */
 import { RiemannConnectionLostError, RiemannConnectTimeoutError, type RiemannEndpoint } from './connection.js';
-import { errorCode } from '../../delivery/outcome.js';
+import { errorCode, errorText } from '../../core/errors.js';
 
 /** The flags' files, only for messages. */
 export interface RiemannTlsFiles {
@@ -46,7 +46,7 @@ const CLIENT_CERT_MISSING = new Set(['ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED'
 export function describeRiemannFailure(err: unknown, endpoint: RiemannEndpoint, files: RiemannTlsFiles = {}): RiemannProblem {
   const code = errorCode(err);
   const where = `${endpoint.host}:${endpoint.port}`;
-  const message = err instanceof Error ? err.message : String(err);
+  const message = errorText(err);
   const ca = files.caFile ? `--ca ${files.caFile}` : 'the CA given with --ca';
   const cert = files.certFile ? `--cert ${files.certFile}` : 'the client certificate';
   if (code && UNTRUSTED_SERVER.has(code)) {

@@ -5,7 +5,7 @@
  */
 import type { Logger } from '../../core/log.js';
 import { OK, type Outcome } from '../../delivery/outcome.js';
-import { createPushExporter, type PushExporter, type PushExporterOptions } from '../../delivery/push-exporter.js';
+import type { DeliveryTuning } from '../../delivery/push-exporter.js';
 import type { QueuedSample, Transport } from '../../delivery/transport.js';
 import type { TlsOptions } from '../../net/tls.js';
 import { RiemannConnection, type RiemannEndpoint } from './connection.js';
@@ -126,21 +126,11 @@ export class RiemannTransport implements Transport<RiemannBatch> {
   }
 }
 
-export interface RiemannDeliveryOptions extends Omit<PushExporterOptions, 'trackVanishedSeries' | 'maxAgeMs'> {
-  /** Sampling step, ms: sizes the queue to one TTL of samples. */
-  readonly stepMs: number;
-}
-
 /**
- * The Riemann exporter: the transport on the delivery core. The queue keeps about one TTL of samples
- * and nothing older than the TTL: an event older than its ttl is expired by Riemann's index on arrival.
+ * Riemann's delivery queue: about one TTL of samples at the exporter's step (`stepMs`), and nothing older
+ * than the TTL: an event older than its ttl is expired by Riemann's index on arrival.
  */
-export function createRiemannExporter(transport: RiemannTransport, ttlS: number, delivery: RiemannDeliveryOptions): PushExporter {
-  const { stepMs, ...rest } = delivery;
+export function riemannDelivery(ttlS: number, stepMs: number): DeliveryTuning {
   const ttlMs = ttlS * 1000;
-  return createPushExporter(transport, {
-    ...rest,
-    maxAgeMs: ttlMs,
-    maxQueueSamples: rest.maxQueueSamples ?? Math.max(1, Math.ceil(ttlMs / stepMs) + 1),
-  });
+  return { maxAgeMs: ttlMs, maxQueueSamples: Math.max(1, Math.ceil(ttlMs / stepMs) + 1) };
 }

@@ -16,7 +16,7 @@
  * which writes a lone surrogate (not valid UTF-16) as CESU bytes where Buffer writes U+FFFD: the one
  * input where the bytes differ. Labels and help texts come from /proc and our sources as valid strings.
  */
-import type { Metric, MetricLabels } from '../../core/metrics.js';
+import type { Metric, MetricLabels } from '../../core/metric-families.js';
 import type { QueuedSample } from '../../delivery/transport.js';
 import {
   carriesCmdline,

@@ -2,8 +2,8 @@ import { StdoutExporter } from './exporter.js';
 import { commonSettings, runDurationMs, type ExporterSettings, type LocalExporterCommand } from '../command.js';
 import { nonNegativeInt, positiveSeconds, untilStoppedSeconds } from '../parse.js';
 import { switchOption, valueOption } from '../../config/declared-options.js';
-import { FILTER_OPTIONS, filterHelp, filterSettings, type FilterSettings } from '../filter-options.js';
-import { CONTAINER_REGEX_OPTION, listedSelection, selectionOptions, type SelectionSettings, type SelectionSpelling } from '../selection-options.js';
+import { FILTER_OPTIONS, filterHelp, filterSettings } from '../filter-options.js';
+import { CONTAINER_REGEX_OPTION, listedSelection, selectionOptions, type SelectionSpelling } from '../selection-options.js';
 import type { SelectionOptions } from '../../core/process-selection.js';
 import { UsageError } from '../../core/errors.js';
 
@@ -28,9 +28,9 @@ const SPELLING: SelectionSpelling = {
   holdDefault: 0,
 };
 
-export interface StdoutSettings extends ExporterSettings, FilterSettings, SelectionSettings {
-  /** Always set: the table lists the top consumers (5 by default). */
-  readonly selection: SelectionOptions;
+export interface StdoutSettings extends ExporterSettings {
+  /** The table's top consumers (5 by default); null with --raw-metrics, which prints every process, as Scaphandre does. */
+  readonly selection: SelectionOptions | null;
   readonly rawMetrics: boolean;
   readonly maxCmdlineLength: number;
 }
@@ -72,15 +72,19 @@ export const stdoutCommand: LocalExporterCommand<StdoutSettings, typeof OPTIONS>
     if (filter.metricFilter !== null && !v.rawMetrics) {
       throw new UsageError('--keep-metrics, --drop-metrics and --drop-labels filter the metrics of --raw-metrics: add --raw-metrics (the table shows no metric names or labels)');
     }
-    // -p has a default: the table always lists the top n.
+    // -p has a default: the table always lists the top n; --raw-metrics prints every process, as Scaphandre does.
     const selection = listedSelection(v, v.containers);
-    return { ...commonSettings(v.step, v), ...filter, durationMs: runDurationMs(v.timeout), selection, rawMetrics: v.rawMetrics, maxCmdlineLength: v.maxCmdlineLength };
+    return {
+      ...commonSettings(v.step, v),
+      ...filter,
+      durationMs: runDurationMs(v.timeout),
+      selection: v.rawMetrics ? null : selection,
+      rawMetrics: v.rawMetrics,
+      maxCmdlineLength: v.maxCmdlineLength,
+    };
   },
-  create: async (s) =>
-    new StdoutExporter({
-      selection: s.selection,
-      rawMetrics: s.rawMetrics,
-      metricsView: { qemu: s.qemu, containers: s.containers, maxCmdlineLength: s.maxCmdlineLength, metricFilter: s.metricFilter },
-      write: (text) => process.stdout.write(text),
-    }),
+  create: async (s, ctx) => ({
+    kind: 'local',
+    exporter: new StdoutExporter({ selection: s.selection, rawMetrics: s.rawMetrics, view: ctx.view, write: (text) => process.stdout.write(text) }),
+  }),
 };

@@ -1,15 +1,16 @@
 import type { Exporter } from '../../core/exporter.js';
-import { applyMetricFilter } from '../../core/metric-filter.js';
-import { sampleToMetrics, type MetricsViewOptions } from '../../core/metrics.js';
-import { ProcessSelector, type Selection, type SelectionOptions } from '../../core/process-selection.js';
+import type { Metric } from '../../core/metric-families.js';
+import type { MetricsView } from '../../core/metrics-view.js';
+import { everyProcess, type Selection, type SelectionOptions } from '../../core/process-selection.js';
 import type { Sample, SensorFallbackReason } from '../../core/sample.js';
 
 export interface StdoutExporterOptions {
-  /** Which processes the table lists (-p, -r, …); the rest are its "others" line. */
-  readonly selection: SelectionOptions;
+  /** How the table's processes were chosen (-p, -r, …), for its title; null with --raw-metrics (every process). */
+  readonly selection: SelectionOptions | null;
   /** Print every metric (name, labels, value) instead of the summary table. */
   readonly rawMetrics: boolean;
-  readonly metricsView: MetricsViewOptions;
+  /** The table's selection (the rest are its "others" line), and the metrics of --raw-metrics. */
+  readonly view: MetricsView;
   readonly write: (text: string) => void;
 }
 
@@ -25,12 +26,12 @@ const FALLBACK_NOTES: Readonly<Record<SensorFallbackReason, string>> = {
  * Scaphandre's terminal layout: a host line, one line per socket with its domains, the selected consumers
  * (`selection`, from the exporter's selector), then what they leave out: the others and the unattributed part.
  */
-export function formatSampleTable(sample: Sample, selection: Selection, options: SelectionOptions): string {
+export function formatSampleTable(sample: Sample, selection: Selection, options: SelectionOptions | null): string {
   const domainNames = domainColumns(sample);
   const h = sample.host;
   const lines: string[] = [];
   lines.push(
-    `Host:\t${watts(h.powerUw)} W from ${h.valueSource}${h.sensorFallback === undefined ? '' : `, ${FALLBACK_NOTES[h.sensorFallback]}`} (active ${watts(h.activePowerUw)} W, idle ${watts(h.idlePowerUw)} W, CPU ${(h.cpuBusyFraction * 100).toFixed(1)} % busy)`,
+    `Host:\t${watts(h.powerUw)} W from ${h.valueSource}${h.sensorFallback === undefined ? '' : `, ${FALLBACK_NOTES[h.sensorFallback]}`} (active ${watts(h.activePowerUw)} W, idle ${watts(h.idlePowerUw)} W, CPU ${(h.cpuBusyFraction * 100).toFixed(1)} % busy)${h.outsideRaplPowerUw === undefined ? '' : `; ${watts(h.outsideRaplPowerUw)} W of it outside RAPL`}`,
   );
   if (sample.sockets.length > 0) {
     lines.push(`\tpackage\t\t${domainNames.join('\t\t')}`);
@@ -52,7 +53,8 @@ export function formatSampleTable(sample: Sample, selection: Selection, options:
   return `${lines.join('\n')}\n`;
 }
 
-function topTitle(o: SelectionOptions): string {
+function topTitle(o: SelectionOptions | null): string {
+  if (o === null) return 'Consumers:';
   const top = o.maxTopConsumers === null ? 'Selected consumers' : `Top ${o.maxTopConsumers} consumers`;
   const filters: string[] = [];
   if (o.include) filters.push(`matching ${o.include.toString()}`);
@@ -71,8 +73,8 @@ function watts(uw: number): string {
   return (uw / 1e6).toFixed(6);
 }
 
-function formatRawMetrics(sample: Sample, view: MetricsViewOptions): string {
-  const rows = applyMetricFilter(sampleToMetrics(sample, view), view.metricFilter).map((m) => {
+function formatRawMetrics(metrics: readonly Metric[]): string {
+  const rows = metrics.map((m) => {
     const labels = Object.entries(m.labels)
       .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
       .join(',');
@@ -83,11 +85,8 @@ function formatRawMetrics(sample: Sample, view: MetricsViewOptions): string {
 
 export class StdoutExporter implements Exporter {
   readonly name = 'stdout';
-  private readonly selector: ProcessSelector;
 
-  constructor(private readonly options: StdoutExporterOptions) {
-    this.selector = new ProcessSelector(options.selection);
-  }
+  constructor(private readonly options: StdoutExporterOptions) {}
 
   async start(): Promise<void> {
     this.options.write('Measurement step is running: the first figures come within a second (one step with --vm).\n');
@@ -95,7 +94,7 @@ export class StdoutExporter implements Exporter {
 
   export(sample: Sample): void {
     const o = this.options;
-    o.write(o.rawMetrics ? formatRawMetrics(sample, o.metricsView) : formatSampleTable(sample, this.selector.select(sample), o.selection));
+    o.write(o.rawMetrics ? formatRawMetrics(o.view.metrics(sample)) : formatSampleTable(sample, o.view.select(sample) ?? everyProcess(sample), o.selection));
   }
 
   async stop(): Promise<void> {}

@@ -1,20 +1,19 @@
 import { UsageError } from '../../core/errors.js';
-import { createPushExporter } from '../../delivery/push-exporter.js';
 import { readSecretFile } from '../../net/secret.js';
 import { Warp10Transport, warp10BaseUrl, WARP10_DEFAULTS } from './transport.js';
 import type { PushExporterCommand, PushSettings } from '../command.js';
 import { BACKOFF_HELP, PUSH_OPTIONS, pushSettings } from '../backoff.js';
 import { SPLAY_HELP } from '../splay-option.js';
 import { lettersOption, repeatableOption, switchOption, textOption, valueOption } from '../../config/declared-options.js';
-import { FILTER_HELP, FILTER_OPTIONS, filterSettings, type FilterSettings } from '../filter-options.js';
+import { FILTER_HELP, FILTER_OPTIONS, filterSettings } from '../filter-options.js';
 import { extraLabel } from '../extra-labels.js';
 import { decimalNumber, destinationPort, hostName, nonNegativeInt, positiveSeconds } from '../parse.js';
 import { quoted } from '../../core/quoted.js';
-import { selectionOptions, selectionSettings, selectorFor, selectionHelp, type SelectionSettings } from '../selection-options.js';
+import { selectionOptions, selectionSettings, selectionHelp } from '../selection-options.js';
 
 export const WARP10_TOKEN_ENV = 'SCAPH_WARP10_WRITE_TOKEN';
 
-export interface Warp10Settings extends PushSettings, FilterSettings, SelectionSettings {
+export interface Warp10Settings extends PushSettings {
   readonly baseUrl: string;
   readonly writeToken: string | undefined;
   readonly writeTokenFile: string | undefined;
@@ -101,7 +100,7 @@ export const warp10Command: PushExporterCommand<Warp10Settings, typeof OPTIONS> 
       userAgent: `scaph/${ctx.version}`,
       logger: ctx.logger,
     });
-    return createPushExporter(transport, { logger: ctx.logger, metricsView: { qemu: s.qemu, containers: s.containers, metricFilter: s.metricFilter, selector: selectorFor(s.selection) }, version: ctx.version, backoff: s.backoff });
+    return { kind: 'push', transport };
   },
 };
 

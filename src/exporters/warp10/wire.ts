@@ -1,8 +1,9 @@
 /**
  * Metrics -> Warp 10 GTS input format, one line per metric: `<ts µs>// <class>{<labels>} <value>`.
  *
- * Encoding (see shared/PROTOCOLS.md): the server splits the class at the first `{`, labels at the first
- * `}`, pairs on `,` and key/value on `=`, then percent-decodes; a stray `%` is a 500. So class names,
+ * Encoding (docs/protocols.md, from Warp 10's GTS input format and its parser): the server splits the
+ * class at the first `{`, labels at the first `}`, pairs on `,` and key/value on `=`, then
+ * percent-decodes; a stray `%` is a 500. So class names,
  * label keys and label values are written exactly as `encodeURIComponent` would write them (which
  * encodes all of `% { } , =`, space, newline and every non-ASCII character).
  *
@@ -18,7 +19,7 @@
  * encoded `{…}` of a label object is reused while consecutive metrics share it (the metrics view gives
  * the five series of one process the same labels object).
  */
-import type { Metric, MetricLabels } from '../../core/metrics.js';
+import type { Metric, MetricLabels } from '../../core/metric-families.js';
 import { AsciiBuilder } from './ascii-builder.js';
 
 export interface Warp10FormatOptions {

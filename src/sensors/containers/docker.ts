@@ -6,11 +6,11 @@
  */
 import type { Agent } from 'undici';
 import { undici } from '../../core/lazy-modules.cjs';
-import { ScaphError } from '../../core/errors.js';
+import { errorText, ScaphError } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
 import { MetadataAnswerError, readJsonAnswer } from './answer.js';
 import { isDnsLabel, isDnsSubdomain, isDockerImage, isDockerName, shown, type RefusedValue } from './metadata-values.js';
-import { errorCode, MetadataRefresher, refreshTiming, rememberMiss, withDeadline, type MetadataLoader, type RefreshTimingOptions } from './refresh.js';
+import { MetadataRefresher, refreshTiming, rememberMiss, requestFailureCode, withDeadline, type MetadataLoader, type RefreshTimingOptions } from './refresh.js';
 
 export interface DockerContainerMeta {
   /** Name without Docker's leading slash. */
@@ -185,7 +185,7 @@ export class DockerMetadata implements MetadataLoader {
   explain(error: unknown): string {
     const where = `Docker socket ${this.socketPath}`;
     const without = 'container names and images will be missing for Docker containers';
-    switch (errorCode(error)) {
+    switch (requestFailureCode(error)) {
       case 'ENOENT':
         return `${where} does not exist: ${without}. Start Docker, point scaph at the right socket with --docker-socket PATH, or pass --no-docker if this host has no Docker`;
       case 'EACCES':
@@ -199,7 +199,7 @@ export class DockerMetadata implements MetadataLoader {
         return `Cannot open a unix socket to reach ${where} (EAFNOSUPPORT): ${without}. Under systemd, add AF_UNIX to the unit's RestrictAddressFamilies=`;
       default:
         if (error instanceof MetadataAnswerError) return `${where}: ${error.message}; ${without} until it answers a container list`;
-        return `Cannot read containers from ${where} (${error instanceof Error ? error.message : String(error)}): ${without}`;
+        return `Cannot read containers from ${where} (${errorText(error)}): ${without}`;
     }
   }
 }

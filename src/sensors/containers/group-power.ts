@@ -23,12 +23,13 @@
  * - Namespaces are the sum of their pods.
  */
 import { realpathSync } from 'node:fs';
-import { fsErrorCode, readRegularFileSync } from '../../core/bounded-fs.js';
+import { readRegularFileSync } from '../../core/bounded-fs.js';
 import { energyUjFromPower } from '../../core/energy.js';
 import type { Logger } from '../../core/log.js';
 import { GROUP_ENERGY_RETENTION_MS, type ContainerInfo, type GroupKind, type GroupSample } from '../../core/sample.js';
 import type { CgroupDirs } from './cgroup.js';
 import { USER_HZ } from '../procfs/reader.js';
+import { errorCodeOrText } from '../../core/errors.js';
 
 const USEC_PER_TICK = 1_000_000 / USER_HZ;
 
@@ -254,7 +255,7 @@ export class GroupPowerTracker {
     try {
       read = this.readStat(path);
     } catch (err) {
-      const code = fsErrorCode(err);
+      const code = errorCodeOrText(err);
       // ENOENT after a good read: the group ended. Before any: the path is not where scaph looks.
       if (code !== 'ENOENT') this.logOnce(code, { path, code, reason: err instanceof Error ? err.message : code }, 'cannot read a cgroup\'s cpu.stat');
       else if (firstRead) this.logOnce('not found', { path, code }, 'a cgroup directory named in /proc/PID/cgroup is not under the cgroup2 mount scaph reads (pass the host\'s mount with --cgroupfs-path, and run scaph in the host\'s cgroup namespace)');

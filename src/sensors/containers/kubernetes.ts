@@ -7,13 +7,13 @@ import { hostname } from 'node:os';
 import type { Agent } from 'undici';
 import { undici } from '../../core/lazy-modules.cjs';
 import { readFileWithin } from '../../core/bounded-fs.js';
-import { ScaphError } from '../../core/errors.js';
+import { errorText, ScaphError } from '../../core/errors.js';
 import { POD_LABEL_PREFIX } from '../../core/metrics.js';
 import type { Logger } from '../../core/log.js';
 import { MetadataAnswerError, readJsonAnswer } from './answer.js';
 import type { ContainerRuntime } from './cgroup.js';
 import { isDnsLabel, isDnsSubdomain, isLabelValue, shown, type RefusedValue } from './metadata-values.js';
-import { errorCode, MetadataRefresher, refreshTiming, rememberMiss, withDeadline, type MetadataLoader, type RefreshTimingOptions } from './refresh.js';
+import { MetadataRefresher, refreshTiming, rememberMiss, requestFailureCode, withDeadline, type MetadataLoader, type RefreshTimingOptions } from './refresh.js';
 import { stringRecord } from './docker.js';
 
 /** Where the kubelet mounts a pod's service-account token, CA and namespace (automountServiceAccountToken). */
@@ -226,15 +226,15 @@ export class KubernetesMetadata implements MetadataLoader {
       return `${error.message}: ${without}`;
     }
     if (error instanceof MetadataAnswerError) return `The Kubernetes API at ${this.apiUrl}: ${error.message}; ${without} until it answers a pod list`;
-    const code = errorCode(error);
+    const code = requestFailureCode(error);
     if (code === 'ENOENT' || code === 'EACCES') {
-      return `Cannot read the service-account token or CA (${error instanceof Error ? error.message : String(error)}): ${without}. Run scaph in a pod with automountServiceAccountToken, or give the token and CA paths`;
+      return `Cannot read the service-account token or CA (${errorText(error)}): ${without}. Run scaph in a pod with automountServiceAccountToken, or give the token and CA paths`;
     }
     if (code === 'ETIMEDOUT') {
       const timeoutMs = this.options.timeoutMs ?? DEFAULT_KUBERNETES_TIMEOUT_MS;
       return `The Kubernetes API at ${this.apiUrl} did not answer within ${timeoutMs} ms: ${without} until it does (power figures are not held up)`;
     }
-    return `Cannot list pods from the Kubernetes API at ${this.apiUrl} (${error instanceof Error ? error.message : String(error)}): ${without}`;
+    return `Cannot list pods from the Kubernetes API at ${this.apiUrl} (${errorText(error)}): ${without}`;
   }
 }
 

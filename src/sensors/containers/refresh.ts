@@ -6,6 +6,7 @@
  * way. Failures are logged once per outage — one warning that says what failed and what to do — and the
  * agent runs on without the labels.
  */
+import { causeChain, errorText } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
 
 export interface RefreshOptions {
@@ -114,7 +115,7 @@ export class MetadataRefresher {
 }
 
 /**
- * Runs `load` with one signal that aborts at `timeoutMs` (a TimeoutError, which errorCode reads as
+ * Runs `load` with one signal that aborts at `timeoutMs` (a TimeoutError, which requestFailureCode reads as
  * ETIMEDOUT) or when `stop` does. A plain timer, cleared when the load ends: Node holds the sources of
  * AbortSignal.any weakly, so an AbortSignal.timeout in it can be garbage-collected and its timer never fires
  * (nodejs/node#57736; seen here: a hung Docker socket never timed out in the agent, whose steps allocate).
@@ -134,20 +135,17 @@ export async function withDeadline<T>(stop: AbortSignal, timeoutMs: number, load
   }
 }
 
-export function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
-/** The errno-style code of a (possibly wrapped) network error: undici puts the socket error in `cause`. */
-export function errorCode(error: unknown): string | undefined {
-  let e: unknown = error;
-  for (let depth = 0; depth < 4 && e !== null && typeof e === 'object'; depth++) {
+/**
+ * Why a metadata request failed, as the socket's code: undici's own codes and every timeout read as what
+ * the socket would have said (ETIMEDOUT), so a loader's explain() has one set of cases.
+ */
+export function requestFailureCode(error: unknown): string | undefined {
+  for (const e of causeChain(error)) {
     const code = (e as { code?: unknown }).code;
     if (typeof code === 'string' && !code.startsWith('UND_ERR_')) return code;
-    if (typeof code === 'string' && code === 'UND_ERR_CONNECT_TIMEOUT') return 'ETIMEDOUT';
+    if (code === 'UND_ERR_CONNECT_TIMEOUT') return 'ETIMEDOUT';
     const name = (e as { name?: unknown }).name;
     if (name === 'TimeoutError' || name === 'AbortError') return 'ETIMEDOUT';
-    e = (e as { cause?: unknown }).cause;
   }
   return undefined;
 }

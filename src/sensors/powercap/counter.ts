@@ -1,6 +1,7 @@
 import { constants } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
-import { fileKind, fsErrorCode, NotRegularFileError, ReadTimeoutError, within } from '../../core/bounded-fs.js';
+import { fileKind, NotRegularFileError, ReadTimeoutError, within } from '../../core/bounded-fs.js';
+import { errorCodeOrText } from '../../core/errors.js';
 
 /**
  * One energy_uj file kept open and re-read with pread at offset 0: one syscall per reading, and the
@@ -94,7 +95,7 @@ export class EnergyCounterFile {
 
 /** ENOENT, EIO, …; our own errors (not a regular file, timed out) say it in words. */
 function problemText(err: unknown): string {
-  return err instanceof NotRegularFileError || err instanceof ReadTimeoutError ? err.message : fsErrorCode(err);
+  return err instanceof NotRegularFileError || err instanceof ReadTimeoutError ? err.message : errorCodeOrText(err);
 }
 
 export function parseCounter(raw: string): CounterRead {

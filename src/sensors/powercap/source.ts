@@ -6,6 +6,7 @@ import { EnergyCounterFile, type CounterRead } from './counter.js';
 import { PowercapMissingError, PowercapPermissionError, PowercapUnusableError } from './errors.js';
 import { discoverZones, type PowercapZone } from './zones.js';
 import { PowerUnavailableError, type PowerReadContext, type PowerReading, type PowerSource } from '../power-source.js';
+import { errorCode } from '../../core/errors.js';
 
 export { PowercapMissingError, PowercapPermissionError, PowercapUnusableError } from './errors.js';
 export type { PowercapZone } from './zones.js';
@@ -95,7 +96,7 @@ export class PowercapSource implements PowerSource {
   private async primeAll(states: readonly ZoneState[]): Promise<bigint> {
     // allSettled, not all: every open must have finished before we close them on the way out.
     const opened = await Promise.allSettled(states.map((s) => s.counter.open()));
-    const denied = opened.findIndex((r) => r.status === 'rejected' && errnoOf(r.reason) === 'EACCES');
+    const denied = opened.findIndex((r) => r.status === 'rejected' && errorCode(r.reason) === 'EACCES');
     if (denied >= 0) {
       await closeAll(states);
       throw new PowercapPermissionError(states[denied]?.counter.path ?? this.options.powercapPath);
@@ -301,10 +302,6 @@ function recordsKept(s: ZoneState): number {
 function hostZonesOf(s: SocketStates): ZoneState[] {
   const zones = s.domains.filter((d) => d.zone.name === 'dram');
   return s.pkg ? [s.pkg, ...zones] : zones;
-}
-
-function errnoOf(err: unknown): string | undefined {
-  return err instanceof Error ? (err as NodeJS.ErrnoException).code : undefined;
 }
 
 function midpoint(t0: bigint, t1: bigint): bigint {

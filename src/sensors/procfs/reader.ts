@@ -17,7 +17,7 @@ import { closeSync, constants, openSync, readdirSync, readlinkSync, readSync } f
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { AgentMemorySample, MemorySample } from '../../core/sample.js';
 import { readRegularFileSync } from '../../core/bounded-fs.js';
-import { ScaphError } from '../../core/errors.js';
+import { errorText, ScaphError } from '../../core/errors.js';
 import { KeptFile } from './kept-file.js';
 import {
   basename,
@@ -70,7 +70,7 @@ export interface ProcessEntry {
 
 export class ProcfsUnreadableError extends ScaphError {
   constructor(path: string, cause: unknown) {
-    const detail = cause instanceof Error ? cause.message : String(cause);
+    const detail = errorText(cause);
     super(
       `cannot read ${path} (${detail}). scaph needs a Linux procfs: check --procfs-path ` +
         `(in a container, mount the host's /proc read-only and point --procfs-path at it).`,

@@ -37,7 +37,7 @@ describe('scaph run (built CLI)', () => {
     writeFileSync(config, 'sensor:\n  kind: magic\nexporter:\n  - type: json\n    bogus: 1\n  - type: influx\n');
     const r = scaph(['run', '-c', config, '--check']);
     expect(r.status).toBe(2);
-    expect(r.stderr).toContain(`${config}:2: sensor.kind: must be one of powercap_rapl, estimate, auto, got "magic"`);
+    expect(r.stderr).toContain(`${config}:2: sensor.kind: must be one of powercap_rapl, estimate, auto, hwmon, redfish, got "magic"`);
     expect(r.stderr).toContain(`${config}:5: exporter[0].bogus: (json) unknown key for a json exporter; valid keys: `);
     expect(r.stderr).toContain(`${config}:6: exporter[1].type: unknown exporter type "influx"`);
     expect(r.stderr).not.toMatch(/\n\s+at /);

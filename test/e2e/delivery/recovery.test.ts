@@ -11,7 +11,6 @@
 import { describe, expect, it } from 'vitest';
 import { PUSH_DEFAULTS, type PushExporter } from '../../../src/delivery/push-exporter.js';
 import { prometheusPushCommand } from '../../../src/exporters/pushgateway/command.js';
-import type { PushgatewayExporter } from '../../../src/exporters/pushgateway/transport.js';
 import { remoteWriteCommand } from '../../../src/exporters/remote-write/command.js';
 import { riemannCommand } from '../../../src/exporters/riemann/command.js';
 import { warp10Command } from '../../../src/exporters/warp10/command.js';
@@ -153,14 +152,13 @@ describe.concurrent('recovery after an outage of 3, 12 and 45 s: first send with
         const pg = await startPushgateway();
         try {
           const plan = await planFor(prometheusPushCommand, ['-H', '127.0.0.1', '-p', String(pg.port), '-s', String(STEP_MS / 1000)]);
-          const exporter = plan.exporter as PushgatewayExporter;
           const stored = async (exportedMs: readonly number[]): Promise<StoredPoint[]> => {
             const group = (await pushgatewayGroups(pg)).find((g) => g.labels['job'] === 'scaphandre' && g.labels['instance'] === AGENT_HOST);
             const powerUw = Number(group?.families.get(HOST_SERIES)?.[0]?.value ?? Number.NaN);
             const t = exportedMs[rankOf(powerUw)];
             return t === undefined ? [] : [{ timestampMs: t, powerUw }];
           };
-          return await pushRun(managedBackend(pg, stored), plan, exporter.push, outageMs, true);
+          return await pushRun(managedBackend(pg, stored), plan, plan.exporter as PushExporter, outageMs, true);
         } finally {
           await pg.dispose();
         }

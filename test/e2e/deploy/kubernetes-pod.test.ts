@@ -13,6 +13,7 @@ import { parse as parseToml, stringify as stringifyToml } from 'smol-toml';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { runFromConfig } from '../../../src/agent/run-command.js';
 import type { Logger } from '../../../src/core/log.js';
+import { MetricsView } from '../../../src/core/metrics-view.js';
 import { Scheduler } from '../../../src/agent/scheduler.js';
 import { PrometheusExporter } from '../../../src/exporters/prometheus/exporter.js';
 import { ContainerResolver } from '../../../src/sensors/containers/resolver.js';
@@ -146,8 +147,7 @@ async function startAgent(api: FakeKubeApi, logger: Logger, refreshIntervalMs = 
     address: '127.0.0.1',
     port: 0,
     suffix: 'metrics',
-    metricsView: { containers: true, maxCmdlineLength: 256 },
-    version: '',
+    view: new MetricsView({ containers: true, maxCmdlineLength: 256 }),
     logger,
     healthMaxAgeMs: 5_000,
   });

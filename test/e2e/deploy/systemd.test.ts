@@ -59,6 +59,18 @@ describe('systemd unit', () => {
     expect(d.get('LoadCredential')).toEqual(['scaph:/etc/scaph/credentials']);
   });
 
+  it('leaves what the platform meters need: /sys/class/hwmon readable, the BMC reachable, its password in the credentials', () => {
+    const d = directives(unit);
+    // /sys read-only (ProtectKernelTunables, ProtectSystem=strict), never hidden nor replaced under the agent.
+    for (const key of ['InaccessiblePaths', 'TemporaryFileSystem', 'BindPaths', 'BindReadOnlyPaths', 'IPAddressDeny', 'PrivateNetwork']) {
+      expect(d.get(key), key).toBeUndefined();
+    }
+    expect(d.get('ProtectKernelTunables')).toEqual(['yes']);
+    expect(d.get('RestrictAddressFamilies')?.[0]?.split(' ')).toEqual(expect.arrayContaining(['AF_INET', 'AF_INET6']));
+    expect(d.get('LoadCredential')).toEqual(['scaph:/etc/scaph/credentials']);
+    expect(unit).toContain('redfish_password_file = "${CREDENTIALS_DIRECTORY}/scaph_<file name>"');
+  });
+
   it('the tmpfiles.d rule gives group scaph read access to energy_uj (and nothing more)', () => {
     // Applied for real by systemd-tmpfiles on a fake root holding a root-only energy_uj, as after the CVE-2020-8694 fix.
     const root = mkdtempSync(join(tmpdir(), 'scaph-tmpfiles-'));

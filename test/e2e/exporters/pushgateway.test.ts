@@ -1,7 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../../src/core/log.js';
 import type { Sample } from '../../../src/core/sample.js';
-import { groupingKeySegment, groupUrl, PushgatewayExporter } from '../../../src/exporters/pushgateway/transport.js';
+import type { PushExporter } from '../../../src/delivery/push-exporter.js';
+import { prometheusPushCommand } from '../../../src/exporters/pushgateway/command.js';
+import { groupingKeySegment, groupUrl } from '../../../src/exporters/pushgateway/transport.js';
+import { commandPlan } from '../../support/fixtures/command-plan.js';
 import { makeProcess, makeSample } from '../../support/fixtures/sample.js';
 import type { ManagedServer } from '../../support/servers/managed-server.js';
 import { pushgatewayGroups, startPushgateway, type PgGroup } from '../../support/servers/pushgateway.js';
@@ -14,14 +17,12 @@ afterAll(async () => {
   await pg?.dispose();
 });
 
-function exporterFor(job: string, instance: string, deleteOnExit: boolean): PushgatewayExporter {
-  return new PushgatewayExporter({
-    pushgateway: { baseUrl: pg.baseUrl, suffix: 'metrics', job, instance, version: '0.1.0', timeoutMs: 2000 },
-    deleteOnExit,
-    logger: silentLogger(),
-    metricsView: { maxCmdlineLength: 256 },
-    delivery: { backoff: { minDelayMs: 100, maxDelayMs: 300 } },
-  });
+/** `scaph prometheus-push` to the test Pushgateway, as the agent builds it (the transport behind the delivery core); `instance` is the host name. */
+async function exporterFor(job: string, instance: string, deleteOnExit: boolean): Promise<PushExporter> {
+  const { hostname, port } = new URL(pg.baseUrl);
+  const argv = ['-H', hostname, '-p', port, '-j', job, '--min-backoff', '0.1', '--max-backoff', '0.3', ...(deleteOnExit ? ['--delete-on-exit'] : [])];
+  const plan = await commandPlan(prometheusPushCommand, argv, { logger: silentLogger(), hostname: instance, version: '0.1.0' });
+  return plan.exporter as PushExporter;
 }
 
 async function group(job: string, instance: string): Promise<PgGroup | undefined> {
@@ -44,16 +45,16 @@ describe('grouping key', () => {
   });
 });
 
-describe('PushgatewayExporter against a real Pushgateway', () => {
+describe('scaph prometheus-push against a real Pushgateway', () => {
   it('PUTs the latest sample into job/instance (slashes encoded); the next push replaces the group', async () => {
     const job = 'team/scaph';
     const instance = 'rack1/host7';
-    const e = exporterFor(job, instance, false);
+    const e = await exporterFor(job, instance, false);
     await e.start();
     const odd = makeProcess({ pid: 99, exe: 'we"ird\\name', cmdline: 'we"ird\\name\n--x', powerUw: 1_250_000 });
     e.export(withHostPower(77_000_000, [...makeSample().processes, odd]));
-    await e.push.idle();
-    expect(e.push.stats.sent).toBe(1);
+    await e.idle();
+    expect(e.stats.sent).toBe(1);
 
     const g1 = await group(job, instance);
     expect(g1?.families.get('scaph_host_power_microwatts')).toEqual([{ labels: { instance, job, value_source: 'powercap_rapl_pkg' }, value: '7.7e+07' }]);
@@ -69,7 +70,7 @@ describe('PushgatewayExporter against a real Pushgateway', () => {
 
     // Process 99 ended: PUT replaces the group, its series are gone.
     e.export(withHostPower(66_000_000));
-    await e.push.idle();
+    await e.idle();
     const g2 = await group(job, instance);
     expect(g2?.families.get('scaph_host_power_microwatts')?.[0]?.value).toBe('6.6e+07');
     expect((g2?.families.get('scaph_process_power_consumption_microwatts') ?? []).map((p) => p.labels['pid']).sort()).toEqual(['1', '42', '7']);
@@ -79,7 +80,7 @@ describe('PushgatewayExporter against a real Pushgateway', () => {
   });
 
   it('keeps only the newest sample while the Pushgateway is down, and delivers it once it is back', async () => {
-    const e = exporterFor('outage', 'h1', false);
+    const e = await exporterFor('outage', 'h1', false);
     await e.start();
     await pg.stop();
     try {
@@ -90,21 +91,21 @@ describe('PushgatewayExporter against a real Pushgateway', () => {
     } finally {
       await pg.start();
     }
-    await e.push.idle();
+    await e.idle();
     const g = await group('outage', 'h1');
     expect(g?.families.get('scaph_host_power_microwatts')?.[0]?.value).toBe('3e+06');
-    expect(e.push.stats.sent).toBe(1);
-    expect(e.push.stats.retried).toBeGreaterThanOrEqual(1);
+    expect(e.stats.sent).toBe(1);
+    expect(e.stats.retried).toBeGreaterThanOrEqual(1);
     // The two older samples were replaced in the queue of one, never sent.
-    expect(e.push.stats.droppedFor('queue_full')).toBe(2);
+    expect(e.stats.droppedFor('queue_full')).toBe(2);
     await e.stop(5000);
   });
 
   it('deletes its group on stop with --delete-on-exit', async () => {
-    const e = exporterFor('bye', 'host/x', true);
+    const e = await exporterFor('bye', 'host/x', true);
     await e.start();
     e.export(withHostPower(5_000_000));
-    await e.push.idle();
+    await e.idle();
     expect(await group('bye', 'host/x')).toBeDefined();
     await e.stop(5000);
     expect(await group('bye', 'host/x')).toBeUndefined();

@@ -1,8 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../../src/core/log.js';
-import { DEFAULT_HOLD_STEPS, ProcessSelector } from '../../../src/core/process-selection.js';
+import { MetricsView } from '../../../src/core/metrics-view.js';
+import { DEFAULT_HOLD_STEPS } from '../../../src/core/process-selection.js';
 import type { Sample } from '../../../src/core/sample.js';
-import { createRemoteWriteExporter } from '../../../src/exporters/remote-write/transport.js';
+import { createPushExporter } from '../../../src/delivery/push-exporter.js';
+import { RemoteWriteTransport } from '../../../src/exporters/remote-write/transport.js';
 import { selectionOptions } from '../../support/fixtures/selection.js';
 import { syntheticSample } from '../../support/fixtures/synthetic-sample.js';
 import type { ManagedServer } from '../../support/servers/managed-server.js';
@@ -85,11 +87,11 @@ function sampleAt(i: number): Sample {
 
 /** Sends the 30 steps through remote-write with top 2 and the given hold; the job label tells the runs apart. */
 async function pushRun(job: string, holdSteps: number): Promise<void> {
-  const selector = new ProcessSelector(selectionOptions({ maxTopConsumers: 2, holdSteps }));
-  const ex = createRemoteWriteExporter(
-    { url: `${vm.baseUrl}/api/v1/write`, version: 't', timeoutMs: 5000, job, instance: 'h', extraLabels: {} },
-    { logger: silentLogger(), metricsView: { selector }, backoff: { minDelayMs: 100, maxDelayMs: 1000 } },
-  );
+  const ex = createPushExporter(new RemoteWriteTransport({ url: `${vm.baseUrl}/api/v1/write`, version: 't', timeoutMs: 5000, job, instance: 'h', extraLabels: {} }), {
+    logger: silentLogger(),
+    view: new MetricsView({ selection: selectionOptions({ maxTopConsumers: 2, holdSteps }) }),
+    backoff: { minDelayMs: 100, maxDelayMs: 1000 },
+  });
   await ex.start();
   for (let i = 0; i < STEPS; i++) ex.export(sampleAt(i));
   await ex.idle();

@@ -7,7 +7,8 @@
 import { createServer, type Server } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runPipeline } from '../../../src/agent/pipeline.js';
-import { RiemannTransport, createRiemannExporter } from '../../../src/exporters/riemann/transport.js';
+import { createPushExporter } from '../../../src/delivery/push-exporter.js';
+import { riemannDelivery, RiemannTransport } from '../../../src/exporters/riemann/transport.js';
 import { containerForSuite, describeWithContainers } from '../../support/servers/container-suites.js';
 import { RIEMANN_IMAGE } from '../../support/servers/images.js';
 import { FakeRiemannServer } from '../../support/servers/riemann.js';
@@ -133,7 +134,7 @@ describe('Riemann exporter against the fake server (TCP)', { timeout: 40_000 }, 
       host: '127.0.0.1', port: server.port, tls: null, hostname: AGENT_HOSTNAME, ttlS: 60, tags: [],
       maxEventsPerMsg: 10, connectTimeoutMs: 2000, logger,
     });
-    const exporter = createRiemannExporter(transport, 60, { stepMs: 1000, logger, selfMetrics: false });
+    const exporter = createPushExporter(transport, { ...riemannDelivery(60, 1000), logger, selfMetrics: false });
     await exporter.start();
     cleanups.push(() => exporter.stop(2000));
     exporter.export(sampleAt(Date.now()));

@@ -5,7 +5,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { shebangNodeFlags } from '../../../packaging/executable/node-flags.js';
+import { executableExecArgv } from '../../../packaging/executable/node-flags.js';
 import { runtimePins } from '../../../packaging/executable/node-runtime.js';
 import { packageFile } from '../../../src/core/package-file.js';
 import { createPowercapTree } from '../../support/fixtures/powercap-tree.js';
@@ -33,7 +33,7 @@ function arm64(args: readonly string[]): Promise<CommandResult> {
 }
 
 describe('the linux-arm64 executable', () => {
-  it('is an arm64 ELF that prints its version and runs with the V8 flags of src/bin.ts', async () => {
+  it('is an arm64 ELF that prints its version and runs with the V8 flags of src/bin.ts and those of its runtime', async () => {
     const header = readFileSync(pkgs.arm64Executable).subarray(0, 20);
     expect(header.subarray(0, 4).toString('latin1')).toBe('\x7fELF');
     expect(header.readUInt16LE(18)).toBe(EM_AARCH64);
@@ -44,7 +44,7 @@ describe('the linux-arm64 executable', () => {
     expect(JSON.parse(line)).toMatchObject({
       node: `v${runtimePins().version}`,
       singleExecutable: true,
-      execArgv: shebangNodeFlags(packageFile('src/bin.ts')),
+      execArgv: executableExecArgv(packageFile('src/bin.ts'), runtimePins().version),
     });
   }, RUN_MS);
 

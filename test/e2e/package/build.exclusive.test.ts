@@ -12,7 +12,7 @@ const MB = 1024 * 1024;
 describe('npm run package', () => {
   it('writes the x64 and arm64 executables, the .deb, the .rpm, SHA256SUMS and the notices', async () => {
     const p = await builtPackages();
-    // Node.js 24 stripped (~104 MB) plus the 2.4 MB bundle; the packages xz-compressed.
+    // Node.js 24 stripped (~104 MB) plus the 1.9 MB bundle; the packages xz-compressed.
     for (const exe of [p.executable, p.arm64Executable]) {
       expect(statSync(exe).size).toBeGreaterThan(80 * MB);
       expect(statSync(exe).size).toBeLessThan(140 * MB);

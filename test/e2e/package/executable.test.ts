@@ -10,7 +10,7 @@ import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { shebangNodeFlags } from '../../../packaging/executable/node-flags.js';
+import { RUNTIME_V8_FLAGS, shebangNodeFlags } from '../../../packaging/executable/node-flags.js';
 import { runtimePins } from '../../../packaging/executable/node-runtime.js';
 import { packageRoot } from '../../../src/core/package-file.js';
 import { EXPORTER_COMMANDS } from '../../../src/exporters/index.js';
@@ -168,7 +168,7 @@ describe('the single executable, Node.js hidden, against node dist/src/bin.js', 
     }
   }, CASE_MS);
 
-  it('runs with the V8 flags of src/bin.ts, on its own Node.js, and honours NODE_OPTIONS as node does', async () => {
+  it('runs with the V8 flags of src/bin.ts (then those of its runtime), on its own Node.js, and honours NODE_OPTIONS as node does', async () => {
     const args = ['-vv', '--no-header', '--sensor', 'estimate', 'stdout', '-t', '1'];
     const env = { NODE_OPTIONS: '--max-old-space-size=100', SCAPH_LOG_LEVEL: 'debug' };
     const [e, n] = await both(args, env);
@@ -177,7 +177,7 @@ describe('the single executable, Node.js hidden, against node dist/src/bin.js', 
     const fromExe = runtimeLine(e.stderr);
     const fromNode = runtimeLine(n.stderr);
     expect(FLAGS).toEqual(['--min-semi-space-size=3', '--max-semi-space-size=3', '--no-allocation-site-pretenuring', '--single-threaded']);
-    expect(fromExe).toMatchObject({ execArgv: FLAGS, singleExecutable: true, node: `v${runtimePins().version}` });
+    expect(fromExe).toMatchObject({ execArgv: [...FLAGS, ...RUNTIME_V8_FLAGS.flags], singleExecutable: true, node: `v${runtimePins().version}` });
     expect(fromNode).toMatchObject({ execArgv: FLAGS, singleExecutable: false, node: process.version });
     // 100 MB of old space plus the young generation's share: NODE_OPTIONS reached V8 in both.
     for (const line of [fromExe, fromNode]) {

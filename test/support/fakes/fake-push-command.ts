@@ -1,11 +1,23 @@
 import { choiceOption, repeatableOption, switchOption, textOption, valueOption } from '../../../src/config/declared-options.js';
+import type { Exporter } from '../../../src/core/exporter.js';
 import type { PushExporterCommand, PushSettings } from '../../../src/exporters/command.js';
 import { keyValue, positiveSeconds } from '../../../src/exporters/parse.js';
-import { createPushExporter, type PushExporter } from '../../../src/delivery/push-exporter.js';
+import type { PushExporter } from '../../../src/delivery/push-exporter.js';
 import { FakeTransport } from './fake-transport.js';
 
 /** What each fake exporter was built with, by its --url (tests look their transport up here). */
-export const built = new Map<string, { transport: FakeTransport; exporter: PushExporter; opts: Record<string, unknown> }>();
+export const built = new Map<string, { transport: FakeTransport; opts: Record<string, unknown> }>();
+
+/** The delivery core the agent put in front of a push transport, through the exporter's step and spool wrappers (`inner`). */
+export function pushExporterOf(exporter: Exporter): PushExporter {
+  let at: object = exporter;
+  for (let depth = 0; depth < 4; depth++) {
+    if ('stats' in at && 'attachSpool' in at && 'idle' in at) return at as PushExporter;
+    if (!('inner' in at) || typeof at.inner !== 'object' || at.inner === null) break;
+    at = at.inner;
+  }
+  throw new Error(`${exporter.name}: no delivery core behind it`);
+}
 
 /**
  * A push exporter subcommand like remote-write's (required --url, token file, TLS file, repeatable
@@ -43,11 +55,10 @@ export function fakePushCommand(name: string): PushExporterCommand<FakePushSetti
       // Short waits, so the tests of a failing backend do not wait out the real backoff.
       return { stepMs: v.step * 1000, durationMs: null, qemu: false, containers: false, splay: v.splay, backoff: { minDelayMs: 50, maxDelayMs: 200 }, url: v.url, mode: v.mode, opts: { ...v } };
     },
-    create: async (s, ctx) => {
+    create: async (s) => {
       const transport = new FakeTransport([], s.mode === 'hang' ? 'hang' : { kind: 'ok' });
-      const exporter = createPushExporter(transport, { logger: ctx.logger, timeoutMs: 60_000, backoff: s.backoff });
-      built.set(s.url, { transport, exporter, opts: s.opts });
-      return exporter;
+      built.set(s.url, { transport, opts: s.opts });
+      return { kind: 'push', transport, delivery: { timeoutMs: 60_000 } };
     },
   };
 }

@@ -19,9 +19,12 @@ export const takenLogCommand: LocalExporterCommand<ExporterSettings & { readonly
   helpText: '',
   settings: (v) => ({ stepMs: v.step * 1000, durationMs: null, qemu: false, containers: false, path: v.path }),
   create: async (s) => ({
-    name: 'taken-log',
-    start: async () => undefined,
-    stop: async () => undefined,
-    export: (sample) => appendFileSync(s.path, `${sample.timestampMs}\n`),
+    kind: 'local',
+    exporter: {
+      name: 'taken-log',
+      start: async () => undefined,
+      stop: async () => undefined,
+      export: (sample) => appendFileSync(s.path, `${sample.timestampMs}\n`),
+    },
   }),
 };

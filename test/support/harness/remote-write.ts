@@ -1,7 +1,7 @@
 import { silentLogger } from '../../../src/core/log.js';
 import type { Sample } from '../../../src/core/sample.js';
-import type { PushExporter, PushExporterOptions } from '../../../src/delivery/push-exporter.js';
-import { createRemoteWriteExporter, type RemoteWriteOptions } from '../../../src/exporters/remote-write/transport.js';
+import { createPushExporter, type PushExporter, type PushExporterOptions } from '../../../src/delivery/push-exporter.js';
+import { RemoteWriteTransport, type RemoteWriteOptions } from '../../../src/exporters/remote-write/transport.js';
 import { syntheticSample } from '../fixtures/synthetic-sample.js';
 
 export const HOSTNAME = 'scaph-test-host';
@@ -17,8 +17,8 @@ export function hostPowerUw(i: number): number {
 }
 
 export function makeExporter(url: string, delivery: Partial<PushExporterOptions> = {}, rw: Partial<RemoteWriteOptions> = {}): PushExporter {
-  return createRemoteWriteExporter(
-    { url, version: '0.0.0-test', timeoutMs: 3000, job: 'scaph', instance: HOSTNAME, extraLabels: { dc: 'test-dc' }, ...rw },
+  return createPushExporter(
+    new RemoteWriteTransport({ url, version: '0.0.0-test', timeoutMs: 3000, job: 'scaph', instance: HOSTNAME, extraLabels: { dc: 'test-dc' }, ...rw }),
     { logger: silentLogger(), backoff: { minDelayMs: 100, maxDelayMs: 1500 }, timeoutMs: 3000, maxAgeMs: 3_600_000, ...delivery },
   );
 }

@@ -8,7 +8,8 @@
  * counters). A series that goes down is a counter reset, as PromQL reads it: its last value is kept aside
  * and counted.
  */
-import { groupLabels, type Metric } from '../../../src/core/metrics.js';
+import type { Metric } from '../../../src/core/metric-families.js';
+import { groupLabels } from '../../../src/core/metrics.js';
 import type { GroupKind, Sample } from '../../../src/core/sample.js';
 
 class Counters {

@@ -9,7 +9,7 @@
 import protobuf from 'protobufjs';
 import { packageFile } from '../../../src/core/package-file.js';
 import type { SeriesLabelOptions } from '../../../src/exporters/remote-write/wire.js';
-import type { Metric } from '../../../src/core/metrics.js';
+import type { Metric } from '../../../src/core/metric-families.js';
 import type { QueuedSample } from '../../../src/delivery/transport.js';
 import { seriesKey } from '../../../src/delivery/series.js';
 

@@ -1,4 +1,4 @@
-import type { Metric } from '../../../src/core/metrics.js';
+import type { Metric } from '../../../src/core/metric-families.js';
 import * as rules from '../../../src/exporters/riemann/events.js';
 import type { RiemannEventOptions } from '../../../src/exporters/riemann/events.js';
 import type { RiemannAttribute, RiemannEvent } from '../../../src/exporters/riemann/proto.js';

@@ -1,7 +1,8 @@
 /**
  * What Scaphandre's documentation promises, as data: the 14 metric names of its Prometheus exporter's
- * reference ("Metrics exposed") with the labels it gives them. Taken from Scaphandre's docs (see
- * /work/shared/seeds), not from scaph: the compatibility tests hold scaph to these.
+ * reference ("Metrics exposed") with the labels it gives them. Taken from Scaphandre's docs
+ * (hubblo-org/scaphandre, docs_src/references/metrics.md), not from scaph: the compatibility tests hold
+ * scaph to these.
  */
 export const REFERENCE_METRICS: Readonly<Record<string, readonly string[]>> = {
   scaph_host_power_microwatts: [],

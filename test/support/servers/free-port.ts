@@ -1,6 +1,6 @@
 import { createServer } from 'node:net';
 
-/** A TCP port free on 127.0.0.1 right now (for servers that cannot listen on port 0 and report back). */
+/** A TCP port free on 127.0.0.1 right now (for servers that cannot listen on port 0 and report back); the tests and bench/ share it. */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();

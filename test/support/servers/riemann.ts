@@ -1,6 +1,6 @@
 /**
- * A protocol-faithful Riemann server for tests (see /work/shared/PROTOCOLS.md): TCP or TLS (TLS always
- * asks for a client certificate signed by its CA, as Riemann does), 4-byte big-endian length + Msg in
+ * A protocol-faithful Riemann server for tests (docs/protocols.md, from Riemann's own transport): TCP or
+ * TLS (TLS always asks for a client certificate signed by its CA, as Riemann does), 4-byte big-endian length + Msg in
  * both directions, one ack Msg per request Msg in order (ok=true, or ok=false + error when told to
  * fail), closes the connection without replying on malformed bytes, stores every event it accepts and
  * answers simple queries. It can be stopped and started again on the same port.

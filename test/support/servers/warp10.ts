@@ -1,8 +1,8 @@
 /**
  * A protocol-faithful Warp 10 ingress for tests: `POST /api/v0/update` and a minimal `GET /api/v0/fetch`.
  *
- * Behaves as Warp 10 does (shared/PROTOCOLS.md): 403 without a valid `X-Warp10-Token`; a body with
- * `Content-Type: application/gzip` is gunzipped, while a `Content-Encoding: gzip` header is ignored (so
+ * Behaves as Warp 10 does (docs/protocols.md, from Warp 10's ingress): 403 without a valid
+ * `X-Warp10-Token`; a body with `Content-Type: application/gzip` is gunzipped, while a `Content-Encoding: gzip` header is ignored (so
  * such a body fails to parse, as on Warp 10); every line goes through the strict GTS grammar in
  * gts-parse.ts: a parse error answers 400 "Parse error at index N in '<line>'", a stray `%` answers 500.
  * Like Warp 10, a request is not atomic: lines before the failing one are stored. Error bodies are HTML.

@@ -41,6 +41,6 @@ describe('the host name on every series', () => {
     }, { durationMs: 200, stopDeadlineMs: 200 });
     expect(hostnames).toEqual(['node-a']);
     expect(setup).toMatchObject({ hostname: 'node-a' });
-    expect(built.get('hostname-test')?.exporter.stats.sent).toBeGreaterThan(0);
+    expect(built.get('hostname-test')?.transport.delivered.length).toBeGreaterThan(0);
   });
 });

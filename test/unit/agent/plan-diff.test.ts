@@ -190,6 +190,18 @@ describe('diffSensor', () => {
     ]);
   });
 
+  it('platform meter settings: equal lists are the same sensor; a changed channel list, BMC or interval needs a restart', () => {
+    const hwmon = { kind: 'hwmon' as const, hwmonChannels: ['grace/power1', 'hwmon3/energy1'] };
+    expect(diffSensor(plan({}, hwmon), plan({}, { ...hwmon, hwmonChannels: ['grace/power1', 'hwmon3/energy1'] })).restartNeeded).toEqual([]);
+    expect(diffSensor(plan({}, hwmon), plan({}, { ...hwmon, hwmonChannels: ['grace/power1'] })).restartNeeded).toEqual([
+      '[sensor] hwmon_channel ["grace/power1","hwmon3/energy1"] -> ["grace/power1"]',
+    ]);
+    expect(diffSensor(plan({}, { kind: 'redfish', redfishUrl: 'https://a' }), plan({}, { kind: 'redfish', redfishUrl: 'https://b', redfishIntervalMs: 30_000 })).restartNeeded).toEqual([
+      '[sensor] redfish_url "https://a" -> "https://b"',
+      '[sensor] redfish_interval (ms) 10000 -> 30000',
+    ]);
+  });
+
   it('an exporter newly asking for VM names or containers needs a restart; one no longer asking does not', () => {
     expect(diffSensor(plan(), plan({ qemu: true, containers: true })).restartNeeded).toEqual([
       'an exporter now has qemu (the sensor names VMs only when built for it)',

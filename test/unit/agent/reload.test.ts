@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, w
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createExporter } from '../../../src/agent/build-exporter.js';
+import { attachExporter } from '../../../src/agent/attach.js';
 import { exporterIdentity, spoolKey } from '../../../src/agent/exporter-identity.js';
 import type { RunningPipeline } from '../../../src/agent/pipeline.js';
 import { Reloader, sensorPlanOf } from '../../../src/agent/reload.js';
@@ -12,7 +12,7 @@ import { loadRunConfig } from '../../../src/config/run-config.js';
 import type { Exporter } from '../../../src/core/exporter.js';
 import { VERSION } from '../../../src/core/version.js';
 import { jsonCommand } from '../../../src/exporters/json/command.js';
-import { built, fakePushCommand } from '../../support/fakes/fake-push-command.js';
+import { built, fakePushCommand, pushExporterOf } from '../../support/fakes/fake-push-command.js';
 import { captureLogger, type LogLine } from '../../support/fakes/log-capture.js';
 import { DEFAULT_SENSOR } from '../../support/fixtures/run-globals.js';
 import { syntheticSample } from '../../support/fixtures/synthetic-sample.js';
@@ -55,7 +55,7 @@ class TestAgent {
     const ctx = { logger: this.log.logger, hostname: 'test-host', version: VERSION };
     const splay = splayPlan(plan.exporters, plan.sensor.stepMs, KEY.key);
     const stepped: SteppedExporter[] = [];
-    for (const e of plan.exporters) stepped.push(new SteppedExporter(await createExporter(e, ctx), e.stepMs, plan.sensor.stepMs, () => this.clock, splay.gridOf(e)));
+    for (const e of plan.exporters) stepped.push(new SteppedExporter(await attachExporter(e, ctx), e.stepMs, plan.sensor.stepMs, () => this.clock, splay.gridOf(e)));
     for (const s of stepped) await s.start();
     this.current = stepped;
     this.reloader = new Reloader({
@@ -203,6 +203,7 @@ describe('Reloader', () => {
     // The old backend never answers: its stop waits the whole deadline, while samples keep coming.
     const a = await agent(SENSOR + push('remote-write', 'slow-old', 'mode = "hang"'));
     const old = built.get('slow-old');
+    const oldCore = pushExporterOf(a.current[0] as Exporter);
     a.feed(2);
     writeFileSync(a.file, SENSOR + push('remote-write', 'slow-old', 'mode = "ok"'));
     a.reloader.request({ replaceExporters: (list) => (a.current = list), setStep: () => undefined });
@@ -216,7 +217,7 @@ describe('Reloader', () => {
     // The swap comes between two samples: those before it went to the old one (its dead backend kept them
     // until the deadline, then they were given up on and counted, as at a stop: no spool), all those after
     // it to the new one, in order: the two taken while the old one was stopping were held for it.
-    const dropped = (): number => old?.exporter.stats.droppedFor('shutdown') ?? 0;
+    const dropped = (): number => oldCore.stats.droppedFor('shutdown');
     await until(() => dropped() > 0 && (fresh?.transport.delivered.length ?? 0) + dropped() === a.fed.length, 'every sample settled');
     expect(dropped()).toBeGreaterThanOrEqual(2);
     expect(fresh?.transport.delivered).toEqual(a.fed.slice(dropped()));
@@ -226,6 +227,7 @@ describe('Reloader', () => {
   it('a spooled exporter changed while its backend is down: the new one replays what the old one had not sent, nothing twice', async () => {
     const a = await agent(SENSOR + push('riemann', 'spooled', 'mode = "hang"\nspool_dir = "spool"'));
     const old = built.get('spooled');
+    const oldCore = pushExporterOf(a.current[0] as Exporter);
     a.feed(4);
     await a.reload(SENSOR + push('riemann', 'spooled', 'mode = "ok"\nspool_dir = "spool"'));
     a.feed(3);
@@ -234,7 +236,7 @@ describe('Reloader', () => {
     expect(old?.transport.delivered).toEqual([]);
     await until(() => fresh?.transport.delivered.length === 7, `the replay and the new samples: ${JSON.stringify(fresh?.transport.attempts)} ${JSON.stringify(a.log.lines)}`);
     expect(fresh?.transport.delivered).toEqual(a.fed);
-    expect(old?.exporter.stats.droppedFor('shutdown') ?? 0).toBe(0);
+    expect(oldCore.stats.droppedFor('shutdown')).toBe(0);
     expect(a.lines(INFO, /^config reloaded/)[0]?.msg).toMatch(/1 rebuilt \(riemann\[0\]\)/);
   });
 

@@ -14,7 +14,6 @@ import { validateRunConfig } from '../../../src/config/run-config.js';
 import { parseConfigText } from '../../../src/config/source.js';
 import { silentLogger } from '../../../src/core/log.js';
 import { MACHINE_ID_FILE_ENV } from '../../../src/core/machine-id.js';
-import { createPushExporter } from '../../../src/delivery/push-exporter.js';
 import type { QueuedSample } from '../../../src/delivery/transport.js';
 import { valueOption } from '../../../src/config/declared-options.js';
 import { PUSH_OPTIONS, pushSettings } from '../../../src/exporters/backoff.js';
@@ -53,7 +52,7 @@ function recordingPush(transport: FakeTransport): PushExporterCommand<PushSettin
     options: RECORDING_OPTIONS,
     helpText: '',
     settings: (v) => pushSettings(v, v.step),
-    create: async (s, ctx) => createPushExporter(transport, { logger: ctx.logger, timeoutMs: 5000, backoff: s.backoff }),
+    create: async () => ({ kind: 'push', transport, delivery: { timeoutMs: 5000 } }),
   };
 }
 

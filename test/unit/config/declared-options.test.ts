@@ -89,7 +89,7 @@ const probe: LocalExporterCommand<ExporterSettings & { readonly v: Readonly<Reco
   options: OPTIONS,
   helpText: '',
   settings: (v) => ({ stepMs: v.every * 1000, durationMs: null, qemu: false, containers: false, v }),
-  create: async () => ({ name: 'probe', start: async () => undefined, export: () => undefined, stop: async () => undefined }),
+  create: async () => ({ kind: 'local', exporter: { name: 'probe', start: async () => undefined, export: () => undefined, stop: async () => undefined } }),
 };
 
 describe('roles come from the declaration, not the key', () => {

@@ -116,8 +116,8 @@ type = "influx"
     );
     const lines = problems(path);
     expect(lines).toEqual([
-      `${path}:4: sensor.bogus: unknown key; valid keys: kind, powercap_path, procfs_path, cgroupfs_path, attribution, reaped_children, vm, step, estimate_idle_watts_per_cpu, estimate_max_watts_per_cpu`,
-      `${path}:2: sensor.kind: must be one of powercap_rapl, estimate, auto, got "magic"`,
+      `${path}:4: sensor.bogus: unknown key; valid keys: kind, powercap_path, procfs_path, cgroupfs_path, attribution, reaped_children, vm, step, estimate_idle_watts_per_cpu, estimate_max_watts_per_cpu, hwmon_path, hwmon_channel, redfish_url, redfish_user, redfish_password_file, redfish_ca, redfish_insecure, redfish_chassis, redfish_interval`,
+      `${path}:2: sensor.kind: must be one of powercap_rapl, estimate, auto, hwmon, redfish, got "magic"`,
       `${path}:5: sensor.attribution: must be one of host, active, got "idle"`,
       expect.stringMatching(new RegExp(`^${path}:3: sensor.step: must be a positive number of seconds`)),
       `${path}:9: exporter[0].urll: (remote-write) unknown key for a remote-write exporter (did you mean url?); valid keys: ca, gzip, label, mode, password, self_metrics, splay, step, url, write_token_file`,
@@ -128,6 +128,49 @@ type = "influx"
       expect.stringMatching(new RegExp(`^${path}:17: exporter\\[1\\].timeout: \\(json\\) scaph run runs until stopped`)),
       `${path}:16: exporter[1].spool_dir: a json exporter does not push: only remote-write, riemann take a spool`,
       `${path}:20: exporter[2].type: unknown exporter type "influx"; known types: stdout, json, remote-write, riemann`,
+    ]);
+  });
+
+  it('reads the platform meter keys of [sensor]: hwmon channels (one or a list), the BMC and its files, durations', () => {
+    const password = write('bmc-password', 'calvin\n');
+    const one = write('hwmon.toml', `[sensor]\nkind = "hwmon"\nhwmon_path = "host/sys/class/hwmon"\nhwmon_channel = "grace/power1"\n[[exporter]]\ntype = "stdout"\n`);
+    expect(loadRunConfig(one, { commands, env: {} }).sensor).toMatchObject({ kind: 'hwmon', hwmonPath: join(dir, 'host/sys/class/hwmon'), hwmonChannels: ['grace/power1'] });
+    const list = write('hwmon-list.toml', `[sensor]\nkind = "hwmon"\nhwmon_channel = ["hwmon2/power1", "hwmon3/energy1"]\n[[exporter]]\ntype = "stdout"\n`);
+    expect(loadRunConfig(list, { commands, env: {} }).sensor.hwmonChannels).toEqual(['hwmon2/power1', 'hwmon3/energy1']);
+    const bmc = write(
+      'redfish.toml',
+      `[sensor]\nkind = "redfish"\nredfish_url = "https://10.0.0.5"\nredfish_user = "monitor"\nredfish_password_file = "\${CREDENTIALS_DIRECTORY}/bmc-password"\n` +
+        `redfish_insecure = true\nredfish_chassis = "System.Embedded.1"\nredfish_interval = "30s"\n[[exporter]]\ntype = "stdout"\n`,
+    );
+    const c = loadRunConfig(bmc, { commands, env: { CREDENTIALS_DIRECTORY: dir }, checkFiles: true });
+    expect(c.sensor).toMatchObject({
+      kind: 'redfish',
+      redfishUrl: 'https://10.0.0.5',
+      redfishUser: 'monitor',
+      redfishPasswordFile: password,
+      redfishInsecure: true,
+      redfishChassis: 'System.Embedded.1',
+      redfishIntervalMs: 30_000,
+    });
+    expect(c.paths).toContainEqual({ where: 'sensor.redfish_password_file', path: password });
+  });
+
+  it('reports bad platform meter keys with their lines', () => {
+    const path = write(
+      'bad-platform.toml',
+      `[sensor]\nkind = "ipmi"\nhwmon_channel = ["grace", 3]\nredfish_url = "bmc.example"\nredfish_interval = "200ms"\nredfish_password_file = "/nonexistent/bmc"\nredfish_insecure = "yes"\n[[exporter]]\ntype = "stdout"\n`,
+    );
+    expect(problems(path, { checkFiles: true })).toEqual([
+      `${path}:2: sensor.kind: must be one of powercap_rapl, estimate, auto, hwmon, redfish, got "ipmi"`,
+      `${path}:3: sensor.hwmon_channel: must be a string or a list of strings, got a list`,
+      `${path}:4: sensor.redfish_url: not a URL: "bmc.example"; give the BMC's address as https://<bmc>`,
+      `${path}:6: sensor.redfish_password_file: file "/nonexistent/bmc" does not exist`,
+      `${path}:7: sensor.redfish_insecure: must be true or false, got "yes"`,
+      `${path}:5: sensor.redfish_interval: must be at least 1 s: BMCs refresh their readings every few seconds at best`,
+    ]);
+    const selector = write('bad-selector.toml', `[sensor]\nhwmon_channel = "grace"\n[[exporter]]\ntype = "stdout"\n`);
+    expect(problems(selector)).toEqual([
+      `${selector}:2: sensor.hwmon_channel: must be <device>/<channel> (device: its name or hwmonN; channel: powerN, energyN, powerN_input, ...), e.g. power_meter/power1 or hwmon3/energy1, got "grace"`,
     ]);
   });
 
@@ -270,7 +313,7 @@ exporter:
     const found = problems(path);
     expect(found).toHaveLength(3);
     const cut = `"${'x'.repeat(80)}"… (5000 characters)`;
-    expect(found[0]).toBe(`${path}:2: sensor.kind: must be one of powercap_rapl, estimate, auto, got ${cut}`);
+    expect(found[0]).toBe(`${path}:2: sensor.kind: must be one of powercap_rapl, estimate, auto, hwmon, redfish, got ${cut}`);
     expect(found[1]).toBe(`${path}:3: sensor.step: must be a positive number of seconds or a duration like "500ms", "30s", "24h", "7d", got ${cut}`);
     expect(found[2]).toMatch(new RegExp(`^${path}:6: exporter\\[0\\]\\.type: unknown exporter type "x{80}"… \\(5000 characters\\); known types: `));
   });
@@ -294,7 +337,7 @@ exporter:
     const found = problems(path, { commands: EXPORTER_COMMANDS });
     const keys = 'address, containers, drop_labels, drop_metrics, exclude_process_regex, health_max_age, keep_metrics, max_cmdline_length, max_top_consumers, min_process_power, port, process_regex, qemu, selection_hold_steps, step, suffix';
     expect(found).toEqual([
-      `${path}:2: sensor.procfs-path: unknown key (did you mean procfs_path?); valid keys: kind, powercap_path, procfs_path, cgroupfs_path, attribution, reaped_children, vm, step, estimate_idle_watts_per_cpu, estimate_max_watts_per_cpu`,
+      `${path}:2: sensor.procfs-path: unknown key (did you mean procfs_path?); valid keys: kind, powercap_path, procfs_path, cgroupfs_path, attribution, reaped_children, vm, step, estimate_idle_watts_per_cpu, estimate_max_watts_per_cpu, hwmon_path, hwmon_channel, redfish_url, redfish_user, redfish_password_file, redfish_ca, redfish_insecure, redfish_chassis, redfish_interval`,
       `${path}:6: exporter[0].adress: (prometheus) unknown key for a prometheus exporter (did you mean address?); valid keys: ${keys}`,
       `${path}:7: exporter[0].no_splay: (prometheus) unknown key for a prometheus exporter; valid keys: ${keys}`,
       `${path}:10: exporter[1].type: unknown exporter type "remote_write" (did you mean remote-write?); known types: stdout, json, prometheus, prometheus-push, remote-write, riemann, warp10, qemu`,

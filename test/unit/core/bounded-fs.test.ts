@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { mkdirsSync, NotRegularFileError, ReadTimeoutError, readFileWithin, readRegularFileSync } from '../../../src/core/bounded-fs.js';
+import { FileTooLargeError, mkdirsSync, NotRegularFileError, ReadTimeoutError, readFileWithin, readRegularFileSync } from '../../../src/core/bounded-fs.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'scaph-bounded-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -37,6 +37,17 @@ describe('bounded file system calls', () => {
     setTimeout(() => writeFileSync(late, 'token\n'), 100);
     expect((await readFileWithin(late, { pipes: true, timeoutMs: 3000 })).toString()).toBe('token\n');
     await expect(readFileWithin(silent, { timeoutMs: 300 })).rejects.toThrow(NotRegularFileError);
+  });
+
+  it('readFileWithin with maxBytes reads a file up to the cap and refuses a larger one without reading it all', async () => {
+    const small = join(dir, 'small');
+    writeFileSync(small, 'power_meter\n');
+    expect((await readFileWithin(small, { maxBytes: 12 })).toString()).toBe('power_meter\n');
+    const big = join(dir, 'big');
+    writeFileSync(big, Buffer.alloc(1024 * 1024, 0x31));
+    const err = await readFileWithin(big, { maxBytes: 4096 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(FileTooLargeError);
+    expect((err as Error).message).toBe(`${big} holds more than 4096 bytes (a device or a wrong path?)`);
   });
 
   it('mkdirsSync fails at once where recursive mkdir loops forever (/proc), and creates what is missing elsewhere', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { energyDeltaUj, energyUjFromPower, powerUwFromEnergy } from '../../../src/core/energy.js';
+import { COUNTER32_MAX_UJ, energyDeltaUj, energyDeltaUnknownRangeUj, energyUjFromPower, powerUwFromEnergy } from '../../../src/core/energy.js';
 
 describe('energyDeltaUj', () => {
   it('is the plain difference while the counter grows', () => {
@@ -24,6 +24,28 @@ describe('energyDeltaUj', () => {
 
   it('treats a previous value above the range as a reset, not a wrap (the range changed under us)', () => {
     expect(energyDeltaUj(5_000, 10, 999)).toEqual({ deltaUj: 0, kind: 'reset' });
+  });
+});
+
+describe('energyDeltaUnknownRangeUj (hwmon energy counters: no published range)', () => {
+  it('is the plain difference while the counter grows, at any width', () => {
+    expect(energyDeltaUnknownRangeUj(1_000, 51_000)).toEqual({ deltaUj: 50_000, kind: 'normal' });
+    expect(energyDeltaUnknownRangeUj(2 ** 40, 2 ** 40 + 9)).toEqual({ deltaUj: 9, kind: 'normal' });
+  });
+
+  it('takes a fall from the upper half of 32 bits to the lower half as a 32-bit wrap (modulo 2^32)', () => {
+    // 4,294,000,000 -> 1,000,000: 967,295 µJ to the top, one to reach 0, then 1,000,000.
+    expect(energyDeltaUnknownRangeUj(4_294_000_000, 1_000_000)).toEqual({ deltaUj: 1_967_296, kind: 'wrapped' });
+    expect(energyDeltaUnknownRangeUj(COUNTER32_MAX_UJ, 0)).toEqual({ deltaUj: 1, kind: 'wrapped' });
+    // The largest wrap it accepts: half the range.
+    expect(energyDeltaUnknownRangeUj(2 ** 31, 0)).toEqual({ deltaUj: 2 ** 31, kind: 'wrapped' });
+  });
+
+  it('takes any other decrease as a reset (not measured): from the lower half, from beyond 32 bits', () => {
+    expect(energyDeltaUnknownRangeUj(2 ** 31 - 1, 0)).toEqual({ deltaUj: 0, kind: 'reset' });
+    expect(energyDeltaUnknownRangeUj(5_000_000, 1_200)).toEqual({ deltaUj: 0, kind: 'reset' });
+    // A 64-bit counter never wraps: a 64-bit value that went down was reset (a driver reloaded).
+    expect(energyDeltaUnknownRangeUj(2 ** 33, 10)).toEqual({ deltaUj: 0, kind: 'reset' });
   });
 });
 

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { dropLabelProblem, IDENTITY_LABELS, metricFilter, MetricFilter, type MetricFilterSpec } from '../../../src/core/metric-filter.js';
-import { METRIC_FAMILIES, sampleToMetrics, type Metric } from '../../../src/core/metrics.js';
-import { metricsView } from '../../../src/core/metrics-view.js';
+import { METRIC_FAMILIES, type Metric } from '../../../src/core/metric-families.js';
+import { sampleToMetrics } from '../../../src/core/metrics.js';
+import { MetricsView } from '../../../src/core/metrics-view.js';
 import type { ContainerInfo, GroupSample, Sample } from '../../../src/core/sample.js';
 import { makeProcess, makeSample } from '../../support/fixtures/sample.js';
 
@@ -52,9 +53,9 @@ describe('MetricFilter', () => {
 
   it('keeps one frozen filtered labels object per source labels object, across steps (encoders cache by it)', () => {
     const f = filter({ dropLabels: ['cmdline'] });
-    const view = { metricFilter: f };
-    const first = metricsView(step(1000), view);
-    const second = metricsView(step(3000), view);
+    const view = new MetricsView({ filter: f });
+    const first = view.metrics(step(1000));
+    const second = view.metrics(step(3000));
     const of = (list: readonly Metric[], pid: string): Metric['labels'] =>
       (list.find((m) => m.name === 'scaph_process_power_consumption_microwatts' && m.labels['pid'] === pid) as Metric).labels;
     expect(of(first, '10')).toEqual({ pid: '10', exe: 'proc10' });
@@ -69,10 +70,10 @@ describe('MetricFilter', () => {
     expect(filter({ dropLabels: ['cmdline'], keepMetrics: ['scaph_.*'] })).not.toBe(a);
     expect(metricFilter(NONE)).toBeNull();
     const s = step(5000);
-    const unfiltered = metricsView(s, {}, 'v');
-    const filtered = metricsView(s, { metricFilter: a }, 'v');
-    expect(metricsView(s, { metricFilter: a }, 'v')).toBe(filtered);
-    expect(metricsView(s, {}, 'v')).toBe(unfiltered);
+    const unfiltered = new MetricsView({ version: 'v' }).metrics(s);
+    const filtered = new MetricsView({ filter: a, version: 'v' }).metrics(s);
+    expect(new MetricsView({ filter: a, version: 'v' }).metrics(s)).toBe(filtered);
+    expect(new MetricsView({ version: 'v' }).metrics(s)).toBe(unfiltered);
     expect(filtered).toEqual(a.apply(unfiltered));
     // Untouched metrics (no exe or cmdline) are the very objects of the shared list.
     const host = unfiltered.find((m) => m.name === 'scaph_host_power_microwatts');

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { METRIC_LABEL_NAMES, POD_LABEL_PREFIX, sampleToMetrics } from '../../../src/core/metrics.js';
+import { MetricsView } from '../../../src/core/metrics-view.js';
 import type { ContainerInfo } from '../../../src/core/sample.js';
 import { makeProcess, makeSample } from '../../support/fixtures/sample.js';
 
@@ -33,5 +34,12 @@ describe('METRIC_LABEL_NAMES', () => {
     const unlisted = [...names].filter((n) => !METRIC_LABEL_NAMES.has(n) && !n.startsWith(POD_LABEL_PREFIX));
     expect(unlisted).toEqual([]);
     expect(names.has('kubernetes_pod_label_app')).toBe(true);
+  });
+
+  it("holds the labels of the delivery core's self-metrics too (transport, reason)", () => {
+    const figures = { sent: 1, retried: 0, dropped: { queue_full: 1 }, seriesSent: 0, queueDepth: 0, queueBytes: 0, nextAttemptInMs: null, spoolSamples: 0, spoolBytes: 0, spoolWriteFailures: 0, lastSuccessMs: 1 };
+    const names = new Set(new MetricsView().deliveryMetrics('remote-write', figures).flatMap((m) => Object.keys(m.labels)));
+    expect([...names].sort()).toEqual(['reason', 'transport']);
+    expect([...names].filter((n) => !METRIC_LABEL_NAMES.has(n))).toEqual([]);
   });
 });

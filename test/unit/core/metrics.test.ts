@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { METRIC_FAMILIES, capCmdline, sampleToMetrics } from '../../../src/core/metrics.js';
+import { METRIC_FAMILIES } from '../../../src/core/metric-families.js';
+import { capCmdline, sampleToMetrics } from '../../../src/core/metrics.js';
 import { ProcessSelector } from '../../../src/core/process-selection.js';
 import type { ContainerInfo, GroupSample } from '../../../src/core/sample.js';
 import { anywhere, selectionOptions } from '../../support/fixtures/selection.js';
@@ -28,6 +29,15 @@ describe('sampleToMetrics', () => {
     expect(find('scaph_host_unattributed_energy_microjoules')[0]).toMatchObject({ value: 120_000_000, type: 'counter' });
     const processes = find('scaph_process_power_consumption_microwatts').reduce((s, m) => s + m.value, 0);
     expect(processes + 60_000_000).toBe(find('scaph_host_power_microwatts')[0]?.value);
+  });
+
+  it('publishes the power RAPL cannot see only when the sample has it (a platform meter beside RAPL), with the value source', () => {
+    expect(find('scaph_host_outside_rapl_power_microwatts')).toEqual([]);
+    const base = makeSample();
+    const platform = makeSample({ host: { ...base.host, valueSource: 'hwmon_power_meter', outsideRaplPowerUw: 46_250_000 } });
+    expect(sampleToMetrics(platform).filter((m) => m.name === 'scaph_host_outside_rapl_power_microwatts')).toEqual([
+      { name: 'scaph_host_outside_rapl_power_microwatts', help: METRIC_FAMILIES.scaph_host_outside_rapl_power_microwatts.help, type: 'gauge', kind: 'int', labels: { value_source: 'hwmon_power_meter' }, value: 46_250_000 },
+    ]);
   });
 
   it('writes the sensor\'s group figures with their labels, only with containers, one labels object per group', () => {
@@ -68,7 +78,8 @@ describe('sampleToMetrics', () => {
       { kind: 'systemd_unit', key: 'c.service', container: unit('c.service'), powerUw: 500, energyUj: 1_000, source: 'cgroup' },
     ];
     const selector = new ProcessSelector(selectionOptions({ maxTopConsumers: 1 }));
-    const m = sampleToMetrics(makeSample({ groups }), { containers: true, selector });
+    const first = makeSample({ groups });
+    const m = sampleToMetrics(first, { containers: true }, '', selector.select(first));
     const rows = m
       .filter((x) => /_others_|^scaph_systemd_unit_|^scaph_process_(power_consumption|energy)/.test(x.name))
       .map((x) => [x.name, x.labels['pid'] ?? x.labels['systemd_unit'] ?? '', x.value]);
@@ -97,14 +108,15 @@ describe('sampleToMetrics', () => {
       ],
       groups: groups.map((g) => ({ ...g, energyUj: g.energyUj * 2 })),
     });
-    const next = sampleToMetrics(grown, { containers: true, selector });
+    const next = sampleToMetrics(grown, { containers: true }, '', selector.select(grown));
     const value = (name: string) => next.filter((x) => x.name === name).map((x) => x.value);
     expect(value('scaph_process_energy_microjoules')).toEqual([62_000_000]);
     expect(value('scaph_process_others_energy_microjoules')).toEqual([20_000_000]);
     expect(value('scaph_systemd_unit_energy_microjoules')).toEqual([12_000]);
     expect(value('scaph_systemd_unit_others_energy_microjoules')).toEqual([5_000]);
     // Without --containers the group series and their others are not sent.
-    const plain = sampleToMetrics(makeSample({ groups, timestampMs: 5 }), { selector });
+    const later = makeSample({ groups, timestampMs: 5 });
+    const plain = sampleToMetrics(later, {}, '', selector.select(later));
     expect(plain.some((x) => x.name.startsWith('scaph_systemd_unit_'))).toBe(false);
   });
 
@@ -173,7 +185,7 @@ describe('sampleToMetrics', () => {
     expect(plain?.labels['vmname']).toBeUndefined();
     const withQemu = sampleToMetrics(s, { qemu: true }).find((m) => m.labels['pid'] === '9');
     expect(withQemu?.labels['vmname']).toBe('web1');
-    const filtered = sampleToMetrics(s, { selector: new ProcessSelector(selectionOptions({ include: anywhere('qemu') })) });
+    const filtered = sampleToMetrics(s, {}, '', new ProcessSelector(selectionOptions({ include: anywhere('qemu') })).select(s));
     expect(filtered.filter((m) => m.name === 'scaph_process_power_consumption_microwatts').map((m) => m.labels['pid'])).toEqual(['9']);
     // bash is not sent: it is in the others rollup.
     expect(filtered.find((m) => m.name === 'scaph_process_others_count')?.value).toBe(1);

@@ -85,7 +85,7 @@ describe('ProcessSelector on a 500-process synthetic tree with one burner', () =
       expect(held.every((p) => before.has(p.pid))).toBe(true);
       heldSeen += held.length;
       // Energy: the sent series + others = every process's counter, exactly in µJ (so over any window too).
-      ledger.step(sample, sampleToMetrics(sample, { selector }));
+      ledger.step(sample, sampleToMetrics(sample, {}, '', selector.select(sample)));
       expect(ledger.sentUj + ledger.othersUj).toBe(ledger.trueUj);
       previous = { sample, selection };
       steps += 1;
@@ -306,7 +306,7 @@ describe('ProcessSelector energy, from the sensor counters', () => {
         values.push(at < 0 ? null : (selection.processEnergyUj[at] as number));
       }
       others.push(selection.others.energyUj);
-      ledger.step(sample, sampleToMetrics(sample, { selector }));
+      ledger.step(sample, sampleToMetrics(sample, {}, '', selector.select(sample)));
       expect(ledger.sentUj + ledger.othersUj).toBe(ledger.trueUj);
     }
     // pid 2 uses 6 J a step, 2 J at steps 2-3 (out: pid 3 is 2nd). Back at step 4 its counter says 22 J, of
@@ -331,7 +331,7 @@ describe('ProcessSelector energy, from the sensor counters', () => {
     let othersBefore = 0;
     let outBefore: Map<number, number> | null = null;
     const passed = await everyThird(treeSteps(13), (sample) => {
-      const metrics = sampleToMetrics(sample, { selector });
+      const metrics = sampleToMetrics(sample, {}, '', selector.select(sample));
       const selection = selector.select(sample);
       ledger.step(sample, metrics);
       expect(ledger.sentUj + ledger.othersUj).toBe(ledger.trueUj);
@@ -382,7 +382,7 @@ describe('ProcessSelector energy, from the sensor counters', () => {
     const others: number[] = [];
     const passed = await everyThird(groupSteps(), (sample) => {
       const selection = selector.select(sample);
-      ledger.step(sample, sampleToMetrics(sample, { selector, containers: true }));
+      ledger.step(sample, sampleToMetrics(sample, { containers: true }, '', selector.select(sample)));
       expect(ledger.sentUj + ledger.othersUj).toBe(ledger.trueUj);
       const at = selection.groups.findIndex((g) => g.key === 'web');
       web.push(at < 0 ? null : (selection.groupEnergyUj[at] as number));

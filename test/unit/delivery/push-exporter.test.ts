@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../../../src/core/log.js';
-import { createPushExporter, type PushExporterOptions } from '../../../src/delivery/push-exporter.js';
+import { MetricsView } from '../../../src/core/metrics-view.js';
+import { createPushExporter, type PushExporter, type PushExporterOptions } from '../../../src/delivery/push-exporter.js';
 import type { QueuedSample, Transport } from '../../../src/delivery/transport.js';
 import type { Outcome } from '../../../src/delivery/outcome.js';
 import { syntheticSample } from '../../support/fixtures/synthetic-sample.js';
@@ -9,6 +10,11 @@ import { FakeTransport } from '../../support/fakes/fake-transport.js';
 const FAST = { minDelayMs: 10, maxDelayMs: 40 };
 const T0 = Date.parse('2026-03-01T12:00:00Z');
 const opts = (o: Partial<PushExporterOptions> = {}): PushExporterOptions => ({ logger: silentLogger(), backoff: FAST, ...o });
+
+/** A self-metric's value now, as the next batch would carry it. */
+function deliveryGauge(ex: PushExporter, name: string): number | undefined {
+  return new MetricsView().deliveryMetrics(ex.name, ex.stats.figures()).find((m) => m.name === name)?.value;
+}
 const sample = (i: number) => syntheticSample({ timestampMs: T0 + i * 1000 });
 const until = async (cond: () => boolean, ms = 10_000) => {
   const end = Date.now() + ms;
@@ -92,11 +98,10 @@ describe('createPushExporter', () => {
     const { metricFilter } = await import('../../../src/core/metric-filter.js');
     const withProcesses = (i: number, n: number) =>
       syntheticSample({ timestampMs: T0 + i * 1000, processes: Array.from({ length: n }, (_, p) => ({ pid: 100 + p, exe: `p${p}`, powerUw: 1000 })) });
-    const seriesSent = (ex: { stats: { toMetrics(): readonly { name: string; value: number }[] } }): number | undefined =>
-      ex.stats.toMetrics().find((m) => m.name === 'scaph_delivery_series_sent')?.value;
+    const seriesSent = (ex: PushExporter): number | undefined => deliveryGauge(ex, 'scaph_delivery_series_sent');
     const filter = metricFilter({ keepMetrics: ['scaph_process_.*'], dropMetrics: ['scaph_process_memory_.*'], dropLabels: [] });
     const t = new FakeTransport([{ kind: 'ok' }, { kind: 'retry', error: 'HTTP 503' }, { kind: 'drop', reason: 'http_400', error: 'HTTP 400' }]);
-    const ex = createPushExporter(t, opts({ maxSamplesPerSend: 1, metricsView: { metricFilter: filter } }));
+    const ex = createPushExporter(t, opts({ maxSamplesPerSend: 1, view: new MetricsView({ filter }) }));
     expect(seriesSent(ex)).toBe(0);
     await ex.start();
     ex.export(withProcesses(0, 4));
@@ -247,13 +252,14 @@ describe('createPushExporter', () => {
     const batches: (readonly QueuedSample[])[] = [];
     const t: Transport<readonly QueuedSample[]> = {
       name: 'capture',
+      marksVanishedSeries: true,
       encode: (e) => e,
       send: async (b) => {
         batches.push(b);
         return { kind: 'ok' };
       },
     };
-    const ex = createPushExporter(t, opts({ trackVanishedSeries: true, maxSamplesPerSend: 1 }));
+    const ex = createPushExporter(t, opts({ maxSamplesPerSend: 1 }));
     await ex.start();
     ex.export(syntheticSample({ timestampMs: T0, processes: [{ pid: 7, exe: 'burn', powerUw: 5 }] }));
     await ex.idle();
@@ -283,6 +289,7 @@ describe('self-metrics timestamps', () => {
     const selfTs: number[] = [];
     const t: Transport<readonly QueuedSample[]> = {
       name: 'capture',
+      marksVanishedSeries: true,
       encode: (e) => e,
       send: async (b) => {
         selfTs.push(b[b.length - 1]?.timestampMs ?? 0);
@@ -337,7 +344,7 @@ describe('recovery after an outage', () => {
     ex.export(sample(0));
     await until(() => t.attempts.length >= 1);
     await new Promise((r) => setTimeout(r, 50));
-    const gauge = (): number | undefined => ex.stats.toMetrics().find((m) => m.name === 'scaph_delivery_next_attempt_seconds')?.value;
+    const gauge = (): number | undefined => deliveryGauge(ex, 'scaph_delivery_next_attempt_seconds');
     const waiting = gauge() ?? -1;
     expect(waiting).toBeGreaterThan(0.2);
     expect(waiting).toBeLessThanOrEqual(0.4);

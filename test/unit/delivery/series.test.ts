@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { sampleToMetrics } from '../../../src/core/metrics.js';
-import { metricsView } from '../../../src/core/metrics-view.js';
+import { MetricsView } from '../../../src/core/metrics-view.js';
 import { seriesKey, VanishedSeriesTracker } from '../../../src/delivery/series.js';
 import { makeProcess, makeSample } from '../../support/fixtures/sample.js';
 
@@ -10,15 +10,15 @@ const B = makeProcess({ pid: 11 });
 describe('VanishedSeriesTracker', () => {
   it("returns an ended process's five series once, from the sample that no longer has it", () => {
     const t = new VanishedSeriesTracker();
-    const options = {};
-    expect(t.next(metricsView(makeSample({ timestampMs: 1, processes: [A, B] }), options))).toEqual([]);
-    const vanished = t.next(metricsView(makeSample({ timestampMs: 2, processes: [A] }), options));
+    const view = new MetricsView();
+    expect(t.next(view.metrics(makeSample({ timestampMs: 1, processes: [A, B] })))).toEqual([]);
+    const vanished = t.next(view.metrics(makeSample({ timestampMs: 2, processes: [A] })));
     expect(vanished.map((m) => m.name).sort()).toEqual([
       'scaph_process_cpu_usage_percentage', 'scaph_process_energy_microjoules', 'scaph_process_memory_bytes',
       'scaph_process_memory_virtual_bytes', 'scaph_process_power_consumption_microwatts',
     ]);
     expect(new Set(vanished.map((m) => m.labels['pid']))).toEqual(new Set(['11']));
-    expect(t.next(metricsView(makeSample({ timestampMs: 3, processes: [A] }), options))).toEqual([]);
+    expect(t.next(view.metrics(makeSample({ timestampMs: 3, processes: [A] })))).toEqual([]);
   });
 
   it('compares series by content: equal labels in a new (unfrozen) object are the same series', () => {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { packageRoot } from '../../../src/core/package-file.js';
 import { silentLogger } from '../../../src/core/log.js';
-import { metricsView } from '../../../src/core/metrics-view.js';
+import { MetricsView } from '../../../src/core/metrics-view.js';
 import { Spool } from '../../../src/delivery/spool.js';
 import { FORMAT_FILE, SPOOL_FORMAT, SpoolFormatError } from '../../../src/delivery/spool-format.js';
 import { encodeRecord, parseSegment } from '../../../src/delivery/spool-segment.js';
@@ -68,7 +68,7 @@ describe('spool format', () => {
       [101, 'nginx', 4267402],
     ]);
     // Through today's metrics view, as an exporter replaying it sends them.
-    const host = samples.map((x) => metricsView(x, {}, 'test').find((m) => m.name === 'scaph_host_power_microwatts'));
+    const host = samples.map((x) => new MetricsView({ version: 'test' }).metrics(x).find((m) => m.name === 'scaph_host_power_microwatts'));
     expect(host.map((m) => [m?.value, m?.labels])).toEqual([
       [17069608, { value_source: 'powercap_rapl_psys' }],
       [16904044, { value_source: 'powercap_rapl_psys' }],

@@ -11,7 +11,7 @@ import { qemuCommand } from '../../../src/exporters/qemu/command.js';
 import { UsageError } from '../../../src/core/errors.js';
 import { silentLogger } from '../../../src/core/log.js';
 import { PrometheusExporter } from '../../../src/exporters/prometheus/exporter.js';
-import { PushgatewayExporter } from '../../../src/exporters/pushgateway/transport.js';
+import { PushgatewayTransport } from '../../../src/exporters/pushgateway/transport.js';
 import { makeSample } from '../../support/fixtures/sample.js';
 
 const ctx: CommandContext = { logger: silentLogger(), hostname: 'node/7', version: '1.2.3' };
@@ -59,14 +59,14 @@ describe('prometheus-push command', () => {
   it('builds the group URL from host, port, scheme, suffix, job and the host name', async () => {
     const p = await plan(prometheusPushCommand, []);
     expect(p.stepMs).toBe(30_000);
-    const e = p.exporter as PushgatewayExporter;
-    expect(e.transport.endpoint.url.href).toBe('http://localhost:9091/metrics/job/scaphandre/instance@base64/bm9kZS83');
-    await e.stop(100);
+    expect((p.transport as PushgatewayTransport).endpoint.url.href).toBe('http://localhost:9091/metrics/job/scaphandre/instance@base64/bm9kZS83');
+    await p.exporter.stop(100);
     const q = await plan(prometheusPushCommand, ['-H', '::1', '-p', '9999', '-S', 'https', '--suffix', 'pg', '-j', 'power', '--no-tls-check', '--delete-on-exit', '-s', '10']);
-    const f = q.exporter as PushgatewayExporter;
-    expect(f.transport.endpoint.url.href).toBe('https://[::1]:9999/pg/job/power/instance@base64/bm9kZS83');
+    const f = q.transport as PushgatewayTransport;
+    expect(f.endpoint.url.href).toBe('https://[::1]:9999/pg/job/power/instance@base64/bm9kZS83');
+    expect(f.closeShare).toBe(0.5);
     expect(q.stepMs).toBe(10_000);
-    await f.stop(100);
+    await q.exporter.stop(100);
     await expect(plan(prometheusPushCommand, ['-S', 'ftp'])).rejects.toThrow(/http or https/);
   });
 });

@@ -6,11 +6,10 @@
 import { describe, expect, it } from 'vitest';
 import { exporterArgs, specCommand } from '../../../src/config/exporter-options.js';
 import { silentLogger } from '../../../src/core/log.js';
-import { ProcessSelector } from '../../../src/core/process-selection.js';
+import { MetricsView } from '../../../src/core/metrics-view.js';
 import type { ExporterCommandSpec } from '../../../src/exporters/command.js';
 import { EXPORTER_COMMANDS } from '../../../src/exporters/index.js';
 import { PrometheusExporter } from '../../../src/exporters/prometheus/exporter.js';
-import { selectorFor, type SelectionSettings } from '../../../src/exporters/selection-options.js';
 import { commandPlan } from '../../support/fixtures/command-plan.js';
 import { makeProcess, makeSample } from '../../support/fixtures/sample.js';
 import { plainSelection, selectionOptions, type PlainSelection } from '../../support/fixtures/selection.js';
@@ -28,13 +27,13 @@ function spec(name: string): ExporterCommandSpec {
 }
 
 async function selectionFromFlags(name: string, argv: string[]): Promise<PlainSelection | null> {
-  return plainSelection(((await commandPlan(spec(name), argv, ctx)) as unknown as SelectionSettings).selection);
+  return plainSelection((await commandPlan(spec(name), argv, ctx)).selection ?? null);
 }
 
 function selectionOf(spec: ExporterCommandSpec, table: Record<string, unknown>): PlainSelection | null {
   const args = exporterArgs(spec, { ...REQUIRED[spec.name], ...table });
   expect(args.issues).toEqual([]);
-  return plainSelection((args.settings as unknown as SelectionSettings).selection);
+  return plainSelection(args.settings?.selection ?? null);
 }
 
 const plain = (over: Parameters<typeof selectionOptions>[0]): PlainSelection | null => plainSelection(selectionOptions(over));
@@ -84,7 +83,7 @@ describe('selection options', () => {
     expect(await selectionFromFlags('stdout', ['--processes', '7'])).toEqual(plain({ maxTopConsumers: 7 }));
     // Scaphandre 1.0's json --container-regex (stdout too), with --containers: the container's name.
     for (const name of ['json', 'stdout']) {
-      const selection = ((await commandPlan(spec(name), ['--containers', '--container-regex', '^web', '--container-regex', 'db$'], ctx)) as unknown as SelectionSettings).selection;
+      const { selection } = await commandPlan(spec(name), ['--containers', '--container-regex', '^web', '--container-regex', 'db$'], ctx);
       expect(selection?.containerInclude?.sources).toEqual(['^web', 'db$']);
       await expect(commandPlan(spec(name), ['--container-regex', '^web'], ctx)).rejects.toThrow('--container-regex selects processes by the name of their container: add --containers');
     }
@@ -94,19 +93,23 @@ describe('selection options', () => {
     );
   });
 
-  it('gives each exporter a selector of its own', () => {
-    const options = selectionOptions({ maxTopConsumers: 1 });
-    expect(selectorFor(null)).toBeNull();
-    const a = selectorFor(options);
-    expect(a).toBeInstanceOf(ProcessSelector);
-    expect(selectorFor(options)).not.toBe(a);
+  it('gives each exporter a selection of its own: two exporters built alike select independently', async () => {
+    const argv = ['--max-top-consumers', '1', '--selection-hold-steps', '1', '-p', '0'];
+    const [a, b] = [await commandPlan(spec('prometheus'), argv, ctx), await commandPlan(spec('prometheus'), argv, ctx)];
+    const sample = (i: number) => makeSample({ timestampMs: 1_000_000 + i * 2000, processes: [makeProcess({ pid: 1, powerUw: i === 0 ? 5 : 1 }), makeProcess({ pid: 2, powerUw: i === 0 ? 1 : 5 })] });
+    // a sees both samples and holds pid 1 one more step; b sees only the second, where pid 2 is the top one.
+    a.exporter.export(sample(0));
+    a.exporter.export(sample(1));
+    b.exporter.export(sample(1));
+    const pids = (text: string | null): string[] => [...(text ?? '').matchAll(/^scaph_process_power_consumption_microwatts\{pid="(\d+)"/gm)].map((m) => m[1] as string);
+    expect(pids(await (a.exporter as PrometheusExporter).render('text'))).toEqual(['1', '2']);
+    expect(pids(await (b.exporter as PrometheusExporter).render('text'))).toEqual(['2']);
   });
 });
 
 describe('prometheus with a selection', () => {
   it('advances the selection every step, scraped or not, and renders the others', async () => {
-    const selector = new ProcessSelector(selectionOptions({ maxTopConsumers: 1 }));
-    const e = new PrometheusExporter({ address: '127.0.0.1', port: 0, suffix: 'metrics', metricsView: { selector }, version: '1', logger: silentLogger() });
+    const e = new PrometheusExporter({ address: '127.0.0.1', port: 0, suffix: 'metrics', view: new MetricsView({ selection: selectionOptions({ maxTopConsumers: 1 }), version: '1' }), logger: silentLogger() });
     // Three steps of 2 s (each counter grows by power × 2 s), no scrape in between: the others energy has the
     // growth of the two after the first (the baseline).
     const processes = (i: number) => [5_000_000, 3_000_000, 1_000_000].map((powerUw, k) => makeProcess({ pid: k + 1, powerUw, energyUj: powerUw * 2 * (i + 1) }));

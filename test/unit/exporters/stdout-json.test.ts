@@ -4,8 +4,12 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { JsonExporter, sampleToJsonReport } from '../../../src/exporters/json/exporter.js';
 import { formatSampleTable, StdoutExporter } from '../../../src/exporters/stdout/exporter.js';
+import { silentLogger } from '../../../src/core/log.js';
+import { MetricsView } from '../../../src/core/metrics-view.js';
 import { ProcessSelector, type SelectionOptions } from '../../../src/core/process-selection.js';
+import { stdoutCommand } from '../../../src/exporters/stdout/command.js';
 import type { Sample } from '../../../src/core/sample.js';
+import { commandPlan } from '../../support/fixtures/command-plan.js';
 import { makeProcess, makeSample } from '../../support/fixtures/sample.js';
 import { anywhere, selectionOptions } from '../../support/fixtures/selection.js';
 
@@ -41,11 +45,17 @@ describe('stdout layout', () => {
 
   it('prints raw metrics with --raw-metrics', () => {
     let out = '';
-    const e = new StdoutExporter({ selection: selectionOptions({ maxTopConsumers: 1 }), rawMetrics: true, metricsView: {}, write: (t) => (out += t) });
+    const e = new StdoutExporter({ selection: null, rawMetrics: true, view: new MetricsView(), write: (t) => (out += t) });
     e.export(makeSample());
     expect(out).toContain('scaph_socket_power_microwatts{socket_id="1"} 40000000');
-    // Every process, as Scaphandre prints them: -p chooses the table's rows only.
     expect(out.match(/^scaph_process_power_consumption_microwatts\{/gm)).toHaveLength(3);
+  });
+
+  it('--raw-metrics prints every process, as Scaphandre does: -p chooses the rows of the table only', async () => {
+    const plan = await commandPlan(stdoutCommand, ['--raw-metrics', '-p', '1'], { logger: silentLogger(), hostname: 'h', version: '' });
+    expect(plan.selection).toBeNull();
+    const table = await commandPlan(stdoutCommand, ['-p', '1'], { logger: silentLogger(), hostname: 'h', version: '' });
+    expect(table.selection?.maxTopConsumers).toBe(1);
   });
 });
 
@@ -69,7 +79,7 @@ describe('json report', () => {
 
   it('writes a valid JSON array to a file, closed at stop', async () => {
     const file = join(mkdtempSync(join(tmpdir(), 'scaph-json-')), 'out.json');
-    const e = new JsonExporter({ file, selection: selectionOptions({ maxTopConsumers: 10 }), resources: false, containers: false, maxCmdlineLength: 0 });
+    const e = new JsonExporter({ file, view: new MetricsView({ selection: selectionOptions({ maxTopConsumers: 10 }) }), resources: false, containers: false, maxCmdlineLength: 0 });
     await e.start();
     expect(readFileSync(file, 'utf8')).toBe('[');
     e.export(makeSample());
@@ -82,7 +92,7 @@ describe('json report', () => {
 
   it('is an empty array when stopped before the first report', async () => {
     const file = join(mkdtempSync(join(tmpdir(), 'scaph-json-')), 'out.json');
-    const e = new JsonExporter({ file, selection: selectionOptions({ maxTopConsumers: 10 }), resources: false, containers: false, maxCmdlineLength: 0 });
+    const e = new JsonExporter({ file, view: new MetricsView({ selection: selectionOptions({ maxTopConsumers: 10 }) }), resources: false, containers: false, maxCmdlineLength: 0 });
     await e.start();
     await e.stop();
     expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual([]);

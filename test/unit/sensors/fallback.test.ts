@@ -1,6 +1,7 @@
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import { METRIC_FAMILIES, sampleToMetrics } from '../../../src/core/metrics.js';
+import { METRIC_FAMILIES } from '../../../src/core/metric-families.js';
+import { sampleToMetrics } from '../../../src/core/metrics.js';
 import { ProcessSelector } from '../../../src/core/process-selection.js';
 import { sampleToJsonReport } from '../../../src/exporters/json/exporter.js';
 import { formatSampleTable } from '../../../src/exporters/stdout/exporter.js';

@@ -2,6 +2,7 @@ import { get } from 'node:http';
 import { gunzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../../../src/core/log.js';
+import { MetricsView } from '../../../../src/core/metrics-view.js';
 import { acceptsGzip, PrometheusExporter, PrometheusListenError } from '../../../../src/exporters/prometheus/exporter.js';
 import { negotiateFormat } from '../../../../src/exporters/prometheus/wire.js';
 import { captureLogger } from '../../../support/fakes/log-capture.js';
@@ -20,8 +21,7 @@ async function startExporter(over: { suffix?: string; maxCmdlineLength?: number;
     address: '127.0.0.1',
     port: 0,
     suffix: over.suffix ?? 'metrics',
-    metricsView: { maxCmdlineLength: over.maxCmdlineLength ?? 256, qemu: over.qemu ?? false },
-    version: '9.9.9',
+    view: new MetricsView({ maxCmdlineLength: over.maxCmdlineLength ?? 256, qemu: over.qemu ?? false, version: '9.9.9' }),
     logger: silentLogger(),
   });
   await exporter.start();
@@ -97,7 +97,7 @@ describe('PrometheusExporter', () => {
 
   it('a counter value that went wrong (negative) leaves that series out: every scrape answers 200 with the rest, said once', async () => {
     const log = captureLogger();
-    const e = new PrometheusExporter({ address: '127.0.0.1', port: 0, suffix: 'metrics', metricsView: { maxCmdlineLength: 256 }, version: '', logger: log.logger });
+    const e = new PrometheusExporter({ address: '127.0.0.1', port: 0, suffix: 'metrics', view: new MetricsView({ maxCmdlineLength: 256 }), logger: log.logger });
     await e.start();
     started.push(e);
     const bad = makeProcess({ pid: 13, exe: 'liar', powerUw: 1_000_000, energyUj: -5_000 });
@@ -176,7 +176,7 @@ describe('PrometheusExporter', () => {
 
   it('fails to start with a named error when the port is taken', async () => {
     const e = await startExporter();
-    const clash = new PrometheusExporter({ address: '127.0.0.1', port: e.port, suffix: 'metrics', metricsView: {}, version: '', logger: silentLogger() });
+    const clash = new PrometheusExporter({ address: '127.0.0.1', port: e.port, suffix: 'metrics', view: new MetricsView(), logger: silentLogger() });
     await expect(clash.start()).rejects.toThrow(PrometheusListenError);
     await expect(clash.start()).rejects.toThrow(/already in use.*-p/);
   });

@@ -5,9 +5,11 @@ import { settingsFrom } from '../../../../src/exporters/command.js';
 import { silentLogger, type Logger } from '../../../../src/core/log.js';
 import type { Sample } from '../../../../src/core/sample.js';
 import { Scheduler } from '../../../../src/agent/scheduler.js';
+import { MetricsView } from '../../../../src/core/metrics-view.js';
 import type { Sensor } from '../../../../src/core/sensor.js';
 import { DEFAULT_HEALTH_MAX_AGE_MS, PrometheusExporter } from '../../../../src/exporters/prometheus/exporter.js';
 import { makeSample } from '../../../support/fixtures/sample.js';
+import { commandPlan } from '../../../support/fixtures/command-plan.js';
 import { waitFor } from '../../../support/servers/free-port.js';
 import { captureLogger } from '../../../support/fakes/log-capture.js';
 
@@ -21,8 +23,7 @@ async function startExporter(healthMaxAgeMs: number | undefined, logger: Logger 
     address: '127.0.0.1',
     port: 0,
     suffix: 'metrics',
-    metricsView: {},
-    version: '9.9.9',
+    view: new MetricsView({ version: '9.9.9' }),
     logger,
     ...(healthMaxAgeMs === undefined ? {} : { healthMaxAgeMs }),
     ...(stepMs === undefined ? {} : { stepMs }),
@@ -161,9 +162,7 @@ describe('prometheus exporter /healthz', () => {
   it('defaults to 3 steps of the exporter (scaph prometheus --step), or --health-max-age', async () => {
     const limits: number[] = [];
     for (const argv of [['--step', '2'], ['--step', '2', '--health-max-age', '45'], []]) {
-      const cmd = specCommand(prometheusCommand);
-      cmd.parse(argv, { from: 'user' });
-      const exporter = await prometheusCommand.create(settingsFrom(prometheusCommand, cmd.opts()), { logger: silentLogger(), hostname: 'h', version: '' });
+      const { exporter } = await commandPlan(prometheusCommand, argv, { logger: silentLogger(), hostname: 'h', version: '' });
       limits.push((exporter as PrometheusExporter).healthMaxAgeMs);
     }
     expect(limits).toEqual([6_000, 45_000, 15_000]);

@@ -1,6 +1,6 @@
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
-import type { Metric } from '../../../../src/core/metrics.js';
+import type { Metric } from '../../../../src/core/metric-families.js';
 import {
   OPENMETRICS_CONTENT_TYPE,
   registryFromMetrics,

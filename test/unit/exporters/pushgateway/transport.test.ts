@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { Metric } from '../../../../src/core/metrics.js';
+import { silentLogger } from '../../../../src/core/log.js';
+import type { Metric } from '../../../../src/core/metric-families.js';
 import { PushgatewayTransport } from '../../../../src/exporters/pushgateway/transport.js';
 import type { RefusedSeries } from '../../../../src/exporters/prometheus/wire.js';
 
@@ -12,7 +13,7 @@ function metric(value: number, pid: string): Metric {
 describe('PushgatewayTransport.encode', () => {
   it('leaves a series it cannot encode out of the PUT body and reports it; the push keeps every other series', async () => {
     const refused: RefusedSeries[] = [];
-    const transport = new PushgatewayTransport(OPTIONS, (s) => refused.push(s));
+    const transport = new PushgatewayTransport(OPTIONS, silentLogger(), (s) => refused.push(s));
     const body = await transport
       .encode([{ timestampMs: 1, metrics: [metric(7, '1'), metric(-7, '2'), metric(Number.NaN, '3')], vanished: [], endedProcesses: [] }])
       .metrics();

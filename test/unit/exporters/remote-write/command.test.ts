@@ -22,7 +22,7 @@ function parse(args: string[]): OptionValues {
 }
 
 const ctx = { logger: silentLogger(), hostname: 'node-7', version: '9.9.9' };
-const create = (args: string[]) => remoteWriteCommand.create(settingsFrom(remoteWriteCommand, parse(args)), ctx);
+const create = (args: string[]) => commandPlan(remoteWriteCommand, args, ctx);
 let dir: string;
 
 beforeAll(async () => {

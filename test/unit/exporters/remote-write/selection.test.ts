@@ -5,8 +5,9 @@
 import snappy from 'snappy';
 import { afterEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../../../src/core/log.js';
-import { ProcessSelector } from '../../../../src/core/process-selection.js';
-import { createRemoteWriteExporter } from '../../../../src/exporters/remote-write/transport.js';
+import { MetricsView } from '../../../../src/core/metrics-view.js';
+import { createPushExporter } from '../../../../src/delivery/push-exporter.js';
+import { RemoteWriteTransport } from '../../../../src/exporters/remote-write/transport.js';
 import { decodeWriteRequest, type PromTimeSeries } from '../../../support/oracles/remote-write.js';
 import { selectionOptions } from '../../../support/fixtures/selection.js';
 import { syntheticSample } from '../../../support/fixtures/synthetic-sample.js';
@@ -48,10 +49,9 @@ function markers(body: Buffer): number {
 describe('remote-write with --max-top-consumers', () => {
   it('sends the selected processes and the others, and ends a leaving process with staleness markers', async () => {
     sink = await startRecordingHttpServer();
-    const selector = new ProcessSelector(selectionOptions({ maxTopConsumers: 2, holdSteps: 1 }));
-    const ex = createRemoteWriteExporter(
-      { url: `http://127.0.0.1:${sink.port}/api/v1/write`, version: 't', timeoutMs: 3000, job: 'scaph', instance: 'h', extraLabels: {} },
-      { logger: silentLogger(), metricsView: { selector }, selfMetrics: false },
+    const ex = createPushExporter(
+      new RemoteWriteTransport({ url: `http://127.0.0.1:${sink.port}/api/v1/write`, version: 't', timeoutMs: 3000, job: 'scaph', instance: 'h', extraLabels: {} }),
+      { logger: silentLogger(), view: new MetricsView({ selection: selectionOptions({ maxTopConsumers: 2, holdSteps: 1 }) }), selfMetrics: false },
     );
     await ex.start();
     for (let i = 0; i < 4; i++) {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { sampleToMetrics, type Metric } from '../../../../src/core/metrics.js';
+import type { Metric } from '../../../../src/core/metric-families.js';
+import { sampleToMetrics } from '../../../../src/core/metrics.js';
 import type { QueuedSample } from '../../../../src/delivery/transport.js';
 import type { SeriesLabelOptions } from '../../../../src/exporters/remote-write/wire.js';
 import { decodeWriteRequest, encodeWriteRequest, toTimeSeries } from '../../../support/oracles/remote-write.js';

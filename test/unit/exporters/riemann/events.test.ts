@@ -1,6 +1,7 @@
 /** Metrics -> events -> Msg frames, and the riemann command's flag checks: no network. */
 import { describe, expect, it } from 'vitest';
-import { sampleToMetrics, type Metric } from '../../../../src/core/metrics.js';
+import type { Metric } from '../../../../src/core/metric-families.js';
+import { sampleToMetrics } from '../../../../src/core/metrics.js';
 import { UsageError } from '../../../../src/core/errors.js';
 import { checkRiemannFlags } from '../../../../src/exporters/riemann/command.js';
 import type { QueuedSample } from '../../../../src/delivery/transport.js';

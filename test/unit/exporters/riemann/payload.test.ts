@@ -8,8 +8,8 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../../../src/core/log.js';
 import { metricFilter } from '../../../../src/core/metric-filter.js';
-import { metricsView } from '../../../../src/core/metrics-view.js';
-import type { Metric, MetricsViewOptions } from '../../../../src/core/metrics.js';
+import { MetricsView, type MetricsViewOptions } from '../../../../src/core/metrics-view.js';
+import type { Metric } from '../../../../src/core/metric-families.js';
 import type { Sample } from '../../../../src/core/sample.js';
 import type { QueuedSample } from '../../../../src/delivery/transport.js';
 import type { RiemannEventOptions } from '../../../../src/exporters/riemann/events.js';
@@ -24,7 +24,7 @@ const PROCESSES = 500;
 const MAX_EVENTS_PER_MSG = 500;
 const OPTIONS: RiemannEventOptions = { hostname: 'host-01.example.org', ttlS: 60, tags: [] };
 /** What `scaph riemann` views by default. */
-const VIEW: MetricsViewOptions = { maxCmdlineLength: 256 };
+const VIEW: MetricsViewOptions = { maxCmdlineLength: 256, version: '1.0.0' };
 const POWER = 'scaph_process_power_consumption_microwatts';
 
 /** generateProcesses' command lines (`/usr/bin/worker-N --id I`, ~25 bytes), and ones as long as a JVM's or a Python service's. */
@@ -104,7 +104,7 @@ describe.each(TREES)(`Riemann payload of one step, ${PROCESSES} processes, %s`, 
   it('goes down with the cmdline on the power event only, --no-description, then --drop-labels cmdline, by at least the fields removed', async () => {
     const sample = await oneStep(processes);
     expect(sample.processes).toHaveLength(PROCESSES);
-    const all = metricsView(sample, VIEW, '1.0.0');
+    const all = new MetricsView(VIEW).metrics(sample);
     const entry = queued(all, sample.timestampMs);
     const processMetrics = all.filter((m) => m.labels['pid'] !== undefined);
     const powerMetrics = processMetrics.filter((m) => m.name === POWER);
@@ -121,7 +121,7 @@ describe.each(TREES)(`Riemann payload of one step, ${PROCESSES} processes, %s`, 
     expectSaving(defaults, noDescription, all.reduce((sum, m) => sum + field(Buffer.byteLength(m.help)), 0), all.length);
 
     const filter = metricFilter({ keepMetrics: [], dropMetrics: [], dropLabels: ['cmdline'] });
-    const dropped = metricsView(sample, { ...VIEW, metricFilter: filter }, '1.0.0');
+    const dropped = new MetricsView({ ...VIEW, filter }).metrics(sample);
     expect(dropped).toHaveLength(all.length);
     const noCmdline = wireBytes(queued(dropped, sample.timestampMs), { ...OPTIONS, description: false });
     expectSaving(noDescription, noCmdline, powerMetrics.reduce((sum, m) => sum + cmdlineOf(m), 0), powerMetrics.length);

@@ -4,7 +4,8 @@
  * way, and decodes with protobufjs to the same Msg.
  */
 import { describe, expect, it } from 'vitest';
-import { sampleToMetrics, type Metric, type MetricLabels } from '../../../../src/core/metrics.js';
+import type { Metric, MetricLabels } from '../../../../src/core/metric-families.js';
+import { sampleToMetrics } from '../../../../src/core/metrics.js';
 import type { QueuedSample } from '../../../../src/delivery/transport.js';
 import type { RiemannEventOptions } from '../../../../src/exporters/riemann/events.js';
 import { RiemannEventBuilder } from '../../../support/oracles/riemann-events.js';

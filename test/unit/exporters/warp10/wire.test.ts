@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { sampleToMetrics, type Metric } from '../../../../src/core/metrics.js';
+import type { Metric } from '../../../../src/core/metric-families.js';
+import { sampleToMetrics } from '../../../../src/core/metrics.js';
 import { encodeGtsText, formatDouble, formatLong, Warp10Formatter } from '../../../../src/exporters/warp10/wire.js';
 import { parseGtsLine, type GtsPoint } from '../../../support/servers/gts-parse.js';
 import { makeProcess, makeSample, NASTY_NAMES } from '../../../support/harness/warp10-fixtures.js';

@@ -1,7 +1,7 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
-import { errorCode, withDeadline } from '../../../../src/sensors/containers/refresh.js';
+import { requestFailureCode, withDeadline } from '../../../../src/sensors/containers/refresh.js';
 
 /** The garbage collector, callable (what `node --expose-gc` gives). */
 function collector(): () => void {
@@ -21,7 +21,7 @@ describe('withDeadline', () => {
     const started = performance.now();
     try {
       const error = await withDeadline(new AbortController().signal, 200, hangingLoad).catch((e: unknown) => e);
-      expect(errorCode(error)).toBe('ETIMEDOUT');
+      expect(requestFailureCode(error)).toBe('ETIMEDOUT');
       expect((error as Error).message).toBe('no answer within 200 ms');
     } finally {
       clearInterval(collecting);

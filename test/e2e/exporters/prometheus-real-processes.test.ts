@@ -5,17 +5,18 @@
  */
 import { hostname } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { silentLogger } from '../../../../src/core/log.js';
-import { Scheduler } from '../../../../src/agent/scheduler.js';
-import { PrometheusExporter } from '../../../../src/exporters/prometheus/exporter.js';
-import { MachineSensor } from '../../../../src/sensors/machine-sensor.js';
-import type { PowerReadContext, PowerSource } from '../../../../src/sensors/power-source.js';
-import { PowercapSource } from '../../../../src/sensors/powercap/source.js';
-import { createPowercapTree, type PowercapTree } from '../../../support/fixtures/powercap-tree.js';
-import { spawnWeirdProcesses, type WeirdProcesses } from '../../../support/fixtures/weird-processes.js';
-import { waitFor } from '../../../support/servers/free-port.js';
-import { startScrapingPrometheus } from '../../../support/servers/prometheus-scrape.js';
-import { promtoolCheckMetrics, remarkKinds } from '../../../support/servers/promtool.js';
+import { silentLogger } from '../../../src/core/log.js';
+import { MetricsView } from '../../../src/core/metrics-view.js';
+import { Scheduler } from '../../../src/agent/scheduler.js';
+import { PrometheusExporter } from '../../../src/exporters/prometheus/exporter.js';
+import { MachineSensor } from '../../../src/sensors/machine-sensor.js';
+import type { PowerReadContext, PowerSource } from '../../../src/sensors/power-source.js';
+import { PowercapSource } from '../../../src/sensors/powercap/source.js';
+import { createPowercapTree, type PowercapTree } from '../../support/fixtures/powercap-tree.js';
+import { spawnWeirdProcesses, type WeirdProcesses } from '../../support/fixtures/weird-processes.js';
+import { waitFor } from '../../support/servers/free-port.js';
+import { startScrapingPrometheus } from '../../support/servers/prometheus-scrape.js';
+import { promtoolCheckMetrics, remarkKinds } from '../../support/servers/promtool.js';
 
 const STEP_MS = 500;
 // package 41.5 W + dram 8.5 W: host = 50 W exactly.
@@ -49,7 +50,7 @@ beforeAll(async () => {
   const source = steppedSource(new PowercapSource({ powercapPath: tree.powercapPath, logger, now: tree.now }), tree);
   const sensor = new MachineSensor({ powerSource: source, procfsPath: '/proc', hostname: hostname(), logger });
   await sensor.start();
-  exporter = new PrometheusExporter({ address: '127.0.0.1', port: 0, suffix: 'metrics', metricsView: { maxCmdlineLength: 256 }, version: '0.1.0', logger });
+  exporter = new PrometheusExporter({ address: '127.0.0.1', port: 0, suffix: 'metrics', view: new MetricsView({ maxCmdlineLength: 256, version: '0.1.0' }), logger });
   await exporter.start();
   scheduler = new Scheduler(sensor, [exporter], { stepMs: STEP_MS, durationMs: null, logger });
   scheduler.start();
