@@ -10,8 +10,8 @@ import { NotRegularFileError, readRegularFileSync } from '../core/bounded-fs.js'
 import { checkKeyPair } from '../net/tls.js';
 import { stepKeys } from './exporter-step.js';
 import type { KeyIssue } from './key-issue.js';
-import { isTable, show } from './values.js';
-import { errorCodeOrText, errorText } from '../core/errors.js';
+import { inOptionUnit, isTable, show } from './values.js';
+import { errorCode, errorCodeOrText, errorText } from '../core/errors.js';
 
 export interface ExporterArgs {
   /** The argv the file's keys stand for, e.g. ['--url', 'https://…', '--gzip']. Secrets included: never log it. */
@@ -230,7 +230,7 @@ export function exporterArgs(spec: ExporterCommandSpec, table: Readonly<Record<s
       try {
         value = readFile(file.path);
       } catch (err) {
-        issues.push({ key, message: (err as Error).message });
+        issues.push({ key, message: errorText(err) });
         continue;
       }
     }
@@ -252,13 +252,13 @@ export function exporterArgs(spec: ExporterCommandSpec, table: Readonly<Record<s
   try {
     cmd.parse(argv, { from: 'user' });
   } catch (err) {
-    return { argv, opts: {}, settings: null, issues: [{ key: null, message: (err as Error).message.replace(/^error: /, '') }] };
+    return { argv, opts: {}, settings: null, issues: [{ key: null, message: errorText(err).replace(/^error: /, '') }] };
   }
   const opts = cmd.opts();
   try {
     return { argv, opts, settings: settingsFrom(spec, opts), issues };
   } catch (err) {
-    return { argv, opts, settings: null, issues: [{ key: null, message: (err as Error).message }] };
+    return { argv, opts, settings: null, issues: [{ key: null, message: errorText(err) }] };
   }
 }
 
@@ -283,16 +283,32 @@ function optionTokens(o: Option, value: unknown): string[] | string {
     if (!isScalarValue(item)) return `must be a string, a number, or a list of them, got ${show(item)}`;
     // true/false are for switches; a value option given one is a mistake (`address = true` was the host "true").
     if (typeof item === 'boolean') return `takes a value (${o.flags}), not ${String(item)}`;
-    const text = String(item);
+    let text: string;
+    try {
+      text = optionText(o, item);
+    } catch (err) {
+      return errorText(err);
+    }
     if (o.argChoices && !o.argChoices.includes(text)) return `must be one of ${o.argChoices.join(', ')}, got ${show(text)}`;
     try {
       previous = o.parseArg ? o.parseArg(text, previous) : text;
     } catch (err) {
-      return (err as Error).message;
+      return errorText(err);
     }
     tokens.push(flag, text);
   }
   return tokens;
+}
+
+/**
+ * A scalar as the option's text: a string with a unit ("30s" for an option in seconds, "512KiB" for one in
+ * bytes: inOptionUnit) as the number in the option's unit; anything else as written, for its parser.
+ */
+function optionText(o: Option, item: string | number): string {
+  if (typeof item === 'number') return String(item);
+  const decl = declOf(o);
+  const n = decl?.kind === 'value' ? inOptionUnit(decl.unit, item) : null;
+  return n === null ? item : String(n);
 }
 
 /** Why a list or a table does not fit an option that takes one value. */
@@ -332,7 +348,7 @@ export function inputFileProblem(path: string): string | null {
     accessSync(path, constants.R_OK);
     return statSync(path).isDirectory() ? `file "${path}" is a directory: give the file itself` : null;
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code ?? 'unreadable';
+    const code = errorCode(err) ?? 'unreadable';
     return `file "${path}" ${code === 'ENOENT' ? 'does not exist' : `cannot be read (${code})`}`;
   }
 }

@@ -2,6 +2,7 @@ import type { ExporterCommandSpec } from '../exporters/command.js';
 import { longFlag, withRole } from './declared-options.js';
 import type { KeyIssue } from './key-issue.js';
 import { durationMs } from './values.js';
+import { errorText } from '../core/errors.js';
 
 /**
  * The step of one [[exporter]]: which keys of its table set it and to what. A file may write the
@@ -76,7 +77,7 @@ function stepSeconds(value: unknown): number | string {
   try {
     return durationMs(value) / 1000;
   } catch (err) {
-    return (err as Error).message;
+    return errorText(err);
   }
 }
 

@@ -17,7 +17,7 @@ import type { OptionValues } from 'commander';
 import { pushTypes, type ExporterCommandSpec, type ExporterSettings } from '../exporters/command.js';
 import { EXPORTER_COMMANDS } from '../exporters/index.js';
 import { NotRegularFileError, readRegularFileSync } from '../core/bounded-fs.js';
-import { errorCodeOrText, UsageError } from '../core/errors.js';
+import { errorCodeOrText, errorText, UsageError } from '../core/errors.js';
 import { fileKey, fileText, type FileKeyDecl, type ValueDecl } from './declared-options.js';
 import { closest, didYouMean } from './did-you-mean.js';
 import { exporterArgs, inlineSecretKeys, inputFileProblem, missingInputFiles, resolvePathKeys, type ExporterArgs } from './exporter-options.js';
@@ -250,7 +250,7 @@ function expandAll(value: unknown, path: Array<string | number>, env: NodeJS.Pro
     try {
       return expandEnv(value, env);
     } catch (err) {
-      report(path, (err as Error).message);
+      report(path, errorText(err));
       return value;
     }
   }
@@ -317,7 +317,7 @@ function readKey<T>(t: Readonly<Record<string, unknown>>, key: string, decl: { r
   try {
     return decl.readFile(value);
   } catch (err) {
-    report(path, (err as Error).message);
+    report(path, errorText(err));
     return undefined;
   }
 }

@@ -134,3 +134,52 @@ describe('[[exporter]] keys: a list for a repeatable flag, one value for the oth
     expect(args.issues[0]?.message).toMatch(/^--process-regex "\(a\)\\1" uses a backreference/);
   });
 });
+
+describe('a number with its unit: a key in seconds or bytes takes what the step keys take', () => {
+  const spec = (name: string): ExporterCommandSpec => EXPORTER_COMMANDS.find((s) => s.name === name) as ExporterCommandSpec;
+
+  it('seconds: "15s", "1m", "2500ms", "2h" are the option in seconds; a number is as on the command line', () => {
+    const cases: ReadonlyArray<readonly [string, Record<string, unknown>, string, string, number]> = [
+      ['prometheus', { health_max_age: '15s' }, '--health-max-age', 'healthMaxAge', 15],
+      ['prometheus', { health_max_age: ' 1m ' }, '--health-max-age', 'healthMaxAge', 60],
+      ['prometheus', { step: 0.5, health_max_age: '2500ms' }, '--health-max-age', 'healthMaxAge', 2.5],
+      ['prometheus', { health_max_age: 20 }, '--health-max-age', 'healthMaxAge', 20],
+      ['remote-write', { ...REQUIRED['remote-write'], min_backoff: '500ms' }, '--min-backoff', 'minBackoff', 0.5],
+      ['remote-write', { ...REQUIRED['remote-write'], max_age: '2h' }, '--max-age', 'maxAge', 7200],
+      ['riemann', { ttl: '1d' }, '--ttl', 'ttl', 86_400],
+    ];
+    for (const [name, table, flag, attribute, seconds] of cases) {
+      const args = exporterArgs(spec(name), table);
+      expect(args.issues, `${name} ${JSON.stringify(table)}`).toEqual([]);
+      expect(args.argv).toEqual(expect.arrayContaining([flag, String(seconds)]));
+      expect(args.opts[attribute]).toBe(seconds);
+    }
+    expect((exporterArgs(spec('prometheus'), { health_max_age: '1m' }).settings as unknown as { healthMaxAgeMs: number }).healthMaxAgeMs).toBe(60_000);
+  });
+
+  it('bytes: "1KiB" is 1024, "2KB" 2000; 0 stays "always"', () => {
+    const warp10 = spec('warp10');
+    for (const [written, bytes] of [['1KiB', 1024], ['2KB', 2000], [0, 0]] as const) {
+      const args = exporterArgs(warp10, { ...REQUIRED['warp10'], gzip_threshold: written });
+      expect(args.issues).toEqual([]);
+      expect(args.opts['gzipThreshold']).toBe(bytes);
+    }
+  });
+
+  it('what the unit does not make a valid value is refused, naming the option; a key without a unit keeps its text', () => {
+    const prometheus = spec('prometheus');
+    expect(exporterArgs(prometheus, { health_max_age: '15 parsecs' }).issues).toEqual([
+      { key: 'health_max_age', message: '--health-max-age must be a positive number of seconds, got "15 parsecs"' },
+    ]);
+    expect(exporterArgs(prometheus, { health_max_age: '30d' }).issues).toEqual([
+      { key: 'health_max_age', message: '--health-max-age must be at most 2147483 seconds (about 24.8 days), got "2592000"' },
+    ]);
+    expect(exporterArgs(prometheus, { health_max_age: '0s' }).issues).toEqual([
+      { key: 'health_max_age', message: 'must be a positive number of seconds or a duration like "500ms", "30s", "24h", "7d", got "0s"' },
+    ]);
+    // Below two steps, as on the command line.
+    expect(exporterArgs(prometheus, { health_max_age: '9s' }).issues[0]?.message).toMatch(/^--health-max-age 9 is shorter than 2 steps \(--step 5\)/);
+    // --suffix is a path, not a number: "30s" is its text.
+    expect(exporterArgs(prometheus, { suffix: '30s' }).opts['suffix']).toBe('30s');
+  });
+});
