@@ -2,13 +2,17 @@
  * `scaph run -c FILE`: the config file read, checked and turned into a plan (a [sensor] and the
  * [[exporter]]s), with every problem found reported at once, each with its line (ConfigError, exit 2).
  *
- * Nothing here knows an exporter's keys: each [[exporter]] table is read by its subcommand's declared
- * options (exporter-options.ts turns the keys into that subcommand's argv, so a file takes exactly what the
- * command line takes, and the declarations say which keys are files to check, paths to resolve against the
- * file's directory, secrets, or the step). The keys that are not an option of any subcommand are declared
- * here (RUN_KEYS: type and the spool) and in sensor-options.ts ([sensor]). A key none of them declares is
- * refused, naming the nearest known one when it is close (did-you-mean.ts). `${ENV}` references are expanded
- * before any of it (values.ts), so a secret need not be written in the file.
+ * What a key takes and what it is for (a file, a secret, the step) is declared, never guessed from its name.
+ * How keys are declared (docs/development.md has an example):
+ * - an [[exporter]]'s keys are its subcommand's options, declared once in the OPTIONS table of
+ *   src/exporters/<name>/command.ts with the helpers of declared-options.ts; the key is the long flag in
+ *   snake_case. exporter-options.ts turns the keys into the subcommand's argv, so a file takes exactly what
+ *   the command line takes, and each declaration's unit and role say how its value is read and whether it
+ *   is a file to check, a path to resolve against the file's directory, a secret, or the step;
+ * - [sensor]'s keys are the global options declared in sensor-options.ts (SENSOR_TABLE);
+ * - the keys no option stands for are RUN_KEYS below (type and the spool).
+ * A key none of them declares is refused, naming the nearest known one when it is close (did-you-mean.ts).
+ * `${ENV}` references are expanded before any of it (values.ts), so a secret need not be written in the file.
  */
 import { realpathSync } from 'node:fs';
 import { userInfo } from 'node:os';
