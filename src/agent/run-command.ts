@@ -33,7 +33,10 @@ export interface RunOptions {
 export const RUN_OPTIONS = {
   config: textOption('-c, --config <file>', 'config file: [sensor] and [[exporter]] tables (TOML, or YAML by extension/content)', { mandatory: true }),
   check: switchOption('--check', 'validate the file (keys, values, exporter types, input files) and exit: 0 if valid, 2 with every problem', { showDefault: true }),
-  timeout: valueOption('-t, --timeout <seconds>', 'stop after this many seconds (default: run until SIGINT/SIGTERM)', signedSeconds('-t/--timeout'), { unit: 'seconds' }),
+  timeout: valueOption('-t, --timeout <seconds>', 'stop after this many seconds (default: run until SIGINT/SIGTERM)', signedSeconds('-t/--timeout'), {
+    unit: 'seconds',
+    role: 'run-duration',
+  }),
   credentialsDirectory: textOption(
     '--credentials-directory <dir>',
     'what ${CREDENTIALS_DIRECTORY} in the file stands for (systemd sets it for the unit): a directory holding the secrets as the unit names them, to --check a file outside systemd',

@@ -30,7 +30,8 @@ export type OptionUnit = 'seconds' | 'nanoseconds' | 'bytes' | 'kB' | 'watts' | 
  * - `secret`: a credential; written inline in a config file, that file must be private (run-command.ts);
  * - `step`: the exporter's sampling step in seconds (a file may write `step` for it);
  * - `step-fraction`: added to the step (json's --step-nano), named where --check says the step came from;
- * - `run-duration`: how long a lone subcommand runs; meaningless under `scaph run`, so no file key.
+ * - `run-duration`: how long the run lasts (stdout/json and `scaph run` -t; negative: until stopped); an
+ *   exporter's is meaningless under `scaph run`, so it has no file key.
  */
 export type OptionRole = 'input-file' | 'path' | 'secret' | 'step' | 'step-fraction' | 'run-duration';
 

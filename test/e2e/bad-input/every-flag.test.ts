@@ -138,13 +138,18 @@ const BASELINE: Readonly<Record<string, readonly string[]>> = {
   warp10: ['-t', 'token'],
 };
 
-/** Flags for which a negative number is a meaning, not a mistake: -t -1 runs until stopped. */
-const NEGATIVE_ALLOWED = new Set(['stdout -t/--timeout', 'json -t/--timeout', 'run -t/--timeout']);
+/** A flag for which a negative number is a meaning, not a mistake: a run duration (-t -1 runs until stopped). */
+function negativeAllowed(o: Option): boolean {
+  const decl = declOf(o);
+  return decl?.kind === 'value' && decl.role === 'run-duration';
+}
 
 interface FlagUnderTest {
   /** `stdout -s/--step`, `(global) --procfs-path`. */
   readonly id: string;
   readonly numeric: boolean;
+  /** Declared a run duration: a negative value runs until stopped. */
+  readonly negativeAllowed: boolean;
   readonly names: readonly string[];
   /** The argv with the value appended last for a subcommand's flag, or before the subcommand for a global one. */
   argv(value: string): string[];
@@ -159,13 +164,19 @@ function flagsUnderTest(program: Command, runConfig: string): FlagUnderTest[] {
   const out: FlagUnderTest[] = [];
   for (const o of program.options.filter(takesValue)) {
     const flag = o.long ?? o.flags;
-    out.push({ id: `(global) ${flagId(o)}`, numeric: isNumeric(o, program), names: namesOf(o), argv: (v) => [...PREFIX, flag, v, 'stdout'] });
+    out.push({ id: `(global) ${flagId(o)}`, numeric: isNumeric(o, program), negativeAllowed: negativeAllowed(o), names: namesOf(o), argv: (v) => [...PREFIX, flag, v, 'stdout'] });
   }
   for (const sub of program.commands) {
     const baseline = sub.name() === 'run' ? ['-c', runConfig] : (BASELINE[sub.name()] ?? []);
     for (const o of sub.options.filter(takesValue)) {
       const flag = o.long ?? o.short ?? o.flags;
-      out.push({ id: `${sub.name()} ${flagId(o)}`, numeric: isNumeric(o, sub), names: namesOf(o), argv: (v) => [...PREFIX, sub.name(), ...baseline, flag, v] });
+      out.push({
+        id: `${sub.name()} ${flagId(o)}`,
+        numeric: isNumeric(o, sub),
+        negativeAllowed: negativeAllowed(o),
+        names: namesOf(o),
+        argv: (v) => [...PREFIX, sub.name(), ...baseline, flag, v],
+      });
     }
   }
   return out;
@@ -334,7 +345,7 @@ describe('the table covers every flag and key', () => {
     );
     expect(FLAGS.filter((f) => !f.numeric).map((f) => f.id)).toEqual(expect.arrayContaining(['(global) --procfs-path', 'remote-write -u/--url', 'warp10 --label']));
     expect(FLAGS.length).toBeGreaterThan(120);
-    for (const id of NEGATIVE_ALLOWED) expect(ids).toContain(id);
+    expect(FLAGS.filter((f) => f.negativeAllowed).map((f) => f.id)).toEqual(['stdout -t/--timeout', 'json -t/--timeout', 'run -t/--timeout']);
   });
 
   it('every [sensor] key, every key of every [[exporter]] type (with its X_file form), every run key', () => {
@@ -363,7 +374,7 @@ describe('every flag: bad values end with exit 2 and one line naming the flag; n
     const cases = flag.numeric ? [...VALUE_CASES, ...NUMBER_CASES] : VALUE_CASES;
     for (const [what, value] of cases) {
       const { run, started } = await inProcess(flag.argv(value));
-      if (what === 'negative' && NEGATIVE_ALLOWED.has(flag.id)) {
+      if (what === 'negative' && flag.negativeAllowed) {
         if (!started || run.code !== 0) failures.push(`${what}: a negative ${flag.id} means "until stopped", yet: exit ${run.code} ${run.stderr}`);
         continue;
       }
