@@ -102,7 +102,7 @@ export class RemoteWriteV2Transport implements Transport<RemoteWriteBatch> {
   }
 
   async send(batch: RemoteWriteBatch, signal: AbortSignal): Promise<Outcome> {
-    if (batch.version === '1.0') return this.v1.send(batch.body, signal);
+    if (batch.version === '1.0') return this.neither(await this.v1.send(batch.body, signal));
     const res = await this.endpoint.request('POST', batch.body, this.headers, signal);
     const oneX = receiverIsOneX(res.status, res.headers);
     if (oneX === null) {
@@ -111,11 +111,16 @@ export class RemoteWriteV2Transport implements Transport<RemoteWriteBatch> {
       return classifyHttp(res.status, res.headers, res.body);
     }
     this.negotiation.fellBack(oneX);
-    const outcome = await this.v1.send(this.v1.encode(batch.entries), signal);
-    if (res.status === 415 && outcome.kind === 'drop' && outcome.reason === 'http_415') {
-      return { ...outcome, error: `${outcome.error} (to remote-write 2.0 and 1.0 alike: is ${this.target} a remote-write endpoint?)` };
-    }
-    return outcome;
+    return this.neither(await this.v1.send(this.v1.encode(batch.entries), signal));
+  }
+
+  /**
+   * A 1.0 request goes only to a receiver that did not take 2.0: a 415 to it too means it takes neither
+   * (a URL that is not a remote-write endpoint), said in the drop's error, the same for every batch.
+   */
+  private neither(outcome: Outcome): Outcome {
+    if (outcome.kind !== 'drop' || outcome.reason !== 'http_415') return outcome;
+    return { ...outcome, error: `${outcome.error} (the receiver takes neither remote-write 2.0 nor 1.0: is ${this.target} its remote-write endpoint?)` };
   }
 
   async close(): Promise<void> {
