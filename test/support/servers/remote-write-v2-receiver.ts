@@ -17,10 +17,10 @@
  * order (oracles/remote-write-v2.ts). A request that fails gets 400 with the reasons, which are also kept
  * in `violations`: a test asserts there are none.
  */
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingHttpHeaders } from 'node:http';
 import snappy from 'snappy';
 import { decodeWriteRequest } from '../oracles/remote-write.js';
+import { RestartableHttpServer } from './restartable-http.js';
 import { CONTENT_TYPE_V2, decodeRequestV2, requestV2Problems, resolveRequestV2, type SampleV2, type SeriesV2 } from '../oracles/remote-write-v2.js';
 
 export type ReceiverMode = '2.0' | '415' | '1.x-blind' | '415-all';
@@ -60,8 +60,11 @@ export class RemoteWriteV2Receiver {
   readonly violations: string[] = [];
   /** Series by their sorted labels. */
   readonly series = new Map<string, StoredSeries>();
-  private server: Server | null = null;
-  private portNumber = 0;
+  private readonly http = new RestartableHttpServer((req, res, body) => {
+    const { status, headers } = this.handle(req.method ?? '', req.headers, body);
+    const text = status >= 400 ? this.violationsOf(this.requests.length - 1).join('; ') || `HTTP ${status}` : '';
+    res.writeHead(status, { 'content-type': 'text/plain', ...headers }).end(text);
+  });
 
   private constructor(mode: ReceiverMode) {
     this.mode = mode;
@@ -69,12 +72,12 @@ export class RemoteWriteV2Receiver {
 
   static async start(mode: ReceiverMode = '2.0'): Promise<RemoteWriteV2Receiver> {
     const r = new RemoteWriteV2Receiver(mode);
-    await r.listen(0);
+    await r.http.listen();
     return r;
   }
 
   get url(): string {
-    return `http://127.0.0.1:${this.portNumber}/api/v1/write`;
+    return `http://127.0.0.1:${this.http.port}/api/v1/write`;
   }
 
   /** Stored series of metric `name` whose labels include `match`. */
@@ -88,34 +91,12 @@ export class RemoteWriteV2Receiver {
   }
 
   async stop(): Promise<void> {
-    const server = this.server;
-    this.server = null;
-    if (!server) return;
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await this.http.stop();
   }
 
   /** Listens again on the same port (after stop: an outage). */
   async restart(): Promise<void> {
-    if (!this.server) await this.listen(this.portNumber);
-  }
-
-  private async listen(port: number): Promise<void> {
-    const server = createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        const { status, headers } = this.handle(req.method ?? '', req.headers, Buffer.concat(chunks));
-        const text = status >= 400 ? (this.violationsOf(this.requests.length - 1).join('; ') || `HTTP ${status}`) : '';
-        res.writeHead(status, { 'content-type': 'text/plain', ...headers }).end(text);
-      });
-    });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, '127.0.0.1', () => resolve());
-    });
-    this.server = server;
-    this.portNumber = (server.address() as AddressInfo).port;
+    await this.http.restart();
   }
 
   private violationsOf(index: number): string[] {
