@@ -134,10 +134,7 @@ export class RequestV2Encoder {
     this.base = baseLabels(options);
     const start = options.countersStartMs;
     this.countersStartMs = start !== null && Number.isSafeInteger(start) && start > 0 ? start : null;
-    this.startField = new Uint8Array(11);
-    this.startField[0] = TAG_START_TIMESTAMP;
-    const end = this.countersStartMs === null ? 0 : writeVarint(this.startField, 1, this.countersStartMs);
-    this.startField = this.startField.subarray(0, end);
+    this.startField = this.countersStartMs === null ? new Uint8Array(0) : startTimestampField(this.countersStartMs);
   }
 
   /** Series in the intern table (bounded like the strings: unused ones leave after SWEEP_AFTER encodes). */
@@ -395,4 +392,12 @@ export class RequestV2Encoder {
 /** Bytes of a Metadata message: type, and the help and unit indexes when they are not 0. */
 function metadataBytes(f: Family): number {
   return 2 + (f.help.ref > 0 ? 1 + varintSize(f.help.ref) : 0) + (f.unit.ref > 0 ? 1 + varintSize(f.unit.ref) : 0);
+}
+
+/** Sample.start_timestamp of `ms`: its tag and varint, written once for every counter sample. */
+function startTimestampField(ms: number): Uint8Array {
+  const field = new Uint8Array(1 + varintSize(ms));
+  field[0] = TAG_START_TIMESTAMP;
+  writeVarint(field, 1, ms);
+  return field;
 }
