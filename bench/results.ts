@@ -54,6 +54,29 @@ export interface EncodingSection {
   readonly processes: number;
   readonly metrics: number;
   readonly rows: readonly EncodingRow[];
+  /** Remote-write 1.0 against 2.0 on one sample of its own size (500 processes), as each transport encodes it. */
+  readonly remoteWriteVersions: RemoteWriteVersions;
+}
+
+/** One remote-write version's encoder on the sample: the transport's encode (protobuf + snappy). */
+export interface RemoteWriteVersionRow {
+  readonly version: '1.0' | '2.0';
+  /** Encodes per second, snappy included (median over the rounds). */
+  readonly opsPerSec: number;
+  /** The request body after snappy: what one step puts on the wire. */
+  readonly bytesPerStep: number;
+  /** The protobuf before snappy. */
+  readonly protobufBytes: number;
+}
+
+export interface RemoteWriteVersions {
+  readonly processes: number;
+  readonly metrics: number;
+  readonly rows: readonly RemoteWriteVersionRow[];
+  /** 2.0's bytes per step ÷ 1.0's. */
+  readonly bytesV2ToV1: number;
+  /** 2.0's encodes per second ÷ 1.0's (median of the per-round ratios). */
+  readonly opsV2ToV1: number;
 }
 
 export interface SteadyStateSection {

@@ -51,10 +51,18 @@ function encodingLines(results: BenchResults): string[] {
   const rows = e.rows.map((r) => [
     r.transport, num(r.scaphOpsPerSec), r.peer, num(r.peerOpsPerSec), num(r.ratio, 'x'), String(r.bytes), num(r.peerBytes),
   ]);
+  const v = e.remoteWriteVersions;
   return [
     `Encoding throughput, one sample of ${e.processes} processes (${e.metrics} metrics), encodes per second`,
     ...grid(['transport', 'scaph ops/s', 'peer', 'peer ops/s', 'scaph/peer', 'bytes', 'peer bytes'], rows, [0, 2]),
     ...e.rows.filter((r) => r.note).map((r) => `  ${r.transport}: ${r.note}`),
+    '',
+    `Remote-write 1.0 vs 2.0, one sample of ${v.processes} processes (${v.metrics} metrics), protobuf + snappy as each transport encodes a step`,
+    ...grid(
+      ['version', 'encodes/s', 'bytes per step (snappy)', 'protobuf bytes'],
+      v.rows.map((r) => [r.version, num(r.opsPerSec), String(r.bytesPerStep), String(r.protobufBytes)]),
+    ),
+    `  2.0 / 1.0: ${num(v.bytesV2ToV1, 'x')} the bytes per step, ${num(v.opsV2ToV1, 'x')} the encodes per second`,
   ];
 }
 

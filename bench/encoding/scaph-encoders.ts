@@ -2,6 +2,9 @@
 import { silentLogger } from '../../src/core/log.js';
 import type { QueuedSample } from '../../src/delivery/transport.js';
 import { RemoteWriteTransport } from '../../src/exporters/remote-write/transport.js';
+import { RemoteWriteV2Transport } from '../../src/exporters/remote-write/transport-v2.js';
+import { RequestV2Encoder } from '../../src/exporters/remote-write/wire-v2.js';
+import { WriteRequestEncoder } from '../../src/exporters/remote-write/wire.js';
 import { RIEMANN_DEFAULTS, RiemannTransport } from '../../src/exporters/riemann/transport.js';
 import { Warp10Transport } from '../../src/exporters/warp10/transport.js';
 
@@ -19,6 +22,26 @@ export function scaphRemoteWrite(): Encoder {
     url: 'http://127.0.0.1:9/api/v1/write', version: 'bench', timeoutMs: 1000, ...BENCH_LABELS, extraLabels: {},
   });
   return { name: 'remote-write', encode: (e) => transport.encode([e]).length, close: () => transport.close() };
+}
+
+/**
+ * Remote-write 2.0 as `--protocol-version 2.0` encodes for a 2.0 receiver (symbols, metadata, start
+ * timestamps of counters, snappy), with no request sent.
+ */
+export function scaphRemoteWriteV2(): Encoder {
+  const transport = new RemoteWriteV2Transport({
+    url: 'http://127.0.0.1:9/api/v1/write', version: 'bench', timeoutMs: 1000, ...BENCH_LABELS, extraLabels: {},
+    logger: silentLogger(), recheckMs: null, countersStartMs: Date.now() - 3_600_000,
+  });
+  return { name: 'remote-write 2.0', encode: (e) => transport.encode([e]).body.length, close: () => transport.close() };
+}
+
+/** The protobuf bytes of one sample before snappy, for 1.0 and 2.0. */
+export function remoteWriteProtobufBytes(entry: QueuedSample): { readonly v1: number; readonly v2: number } {
+  return {
+    v1: new WriteRequestEncoder({ ...BENCH_LABELS, extraLabels: {} }).encodeTransient([entry]).length,
+    v2: new RequestV2Encoder({ ...BENCH_LABELS, extraLabels: {}, countersStartMs: Date.now() - 3_600_000 }).encodeTransient([entry]).length,
+  };
 }
 
 export function scaphRiemann(): Encoder {

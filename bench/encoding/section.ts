@@ -3,11 +3,11 @@
  * for scaph and each npm peer). Scaph and its peer alternate in rounds so load on the box hits both;
  * the ratio is the median of the per-round ratios.
  */
-import type { EncodingRow, EncodingSection, Goal, Skipped } from '../results.js';
+import type { EncodingRow, EncodingSection, Goal, RemoteWriteVersions, Skipped } from '../results.js';
 import { median, round } from '../stats.js';
 import { opsPerSecond } from './measure.js';
 import { peerRemoteWrite, peerRiemann, peerWarp10, PEER_NAMES } from './peer-encoders.js';
-import { scaphRemoteWrite, scaphRiemann, scaphWarp10, type Encoder } from './scaph-encoders.js';
+import { remoteWriteProtobufBytes, scaphRemoteWrite, scaphRemoteWriteV2, scaphRiemann, scaphWarp10, type Encoder } from './scaph-encoders.js';
 import { syntheticQueuedSample } from './synthetic-sample.js';
 import { RIEMANN_DEFAULTS } from '../../src/exporters/riemann/transport.js';
 
@@ -49,7 +49,50 @@ export async function runEncoding(plan: EncodingPlan): Promise<{ section: Encodi
     met: row.ratio === null ? null : row.ratio >= GOAL_ENCODING_RATIO,
     ...(row.note ? { note: row.note } : {}),
   }));
-  return { section: { processes, metrics: entry.metrics.length, rows }, goals };
+  const remoteWriteVersions = await measureRemoteWriteVersions(plan.quick ? 50 : 500, budgetMs, rounds);
+  plan.log(
+    `encoding: remote-write 1.0 vs 2.0 (${remoteWriteVersions.processes} processes): ` +
+      remoteWriteVersions.rows.map((r) => `${r.version} ${r.opsPerSec}/s ${r.bytesPerStep} bytes`).join(', '),
+  );
+  return { section: { processes, metrics: entry.metrics.length, rows, remoteWriteVersions }, goals };
+}
+
+/**
+ * Remote-write 1.0 and 2.0 on the same sample (the steady section's 500 processes), each as its transport
+ * encodes a step (protobuf, then snappy), alternating in rounds as the peer pairs do.
+ */
+async function measureRemoteWriteVersions(processes: number, budgetMs: number, rounds: number): Promise<RemoteWriteVersions> {
+  const entry = syntheticQueuedSample(processes);
+  const v1 = scaphRemoteWrite();
+  const v2 = scaphRemoteWriteV2();
+  const v1Bytes = await v1.encode(entry);
+  const v2Bytes = await v2.encode(entry);
+  const warmMs = Math.max(20, budgetMs / 2);
+  await opsPerSecond(v1, entry, warmMs);
+  await opsPerSecond(v2, entry, warmMs);
+  const v1Ops: number[] = [];
+  const v2Ops: number[] = [];
+  const ratios: number[] = [];
+  for (let r = 0; r < rounds; r++) {
+    const a = await opsPerSecond(v1, entry, budgetMs);
+    const b = await opsPerSecond(v2, entry, budgetMs);
+    v1Ops.push(a);
+    v2Ops.push(b);
+    ratios.push(b / a);
+  }
+  await v1.close?.();
+  await v2.close?.();
+  const protobuf = remoteWriteProtobufBytes(entry);
+  return {
+    processes,
+    metrics: entry.metrics.length,
+    rows: [
+      { version: '1.0', opsPerSec: round(median(v1Ops)), bytesPerStep: v1Bytes, protobufBytes: protobuf.v1 },
+      { version: '2.0', opsPerSec: round(median(v2Ops)), bytesPerStep: v2Bytes, protobufBytes: protobuf.v2 },
+    ],
+    bytesV2ToV1: round(v2Bytes / v1Bytes),
+    opsV2ToV1: round(median(ratios)),
+  };
 }
 
 async function measurePair(pair: Pair, entry: Parameters<Encoder['encode']>[0], budgetMs: number, rounds: number): Promise<EncodingRow> {

@@ -261,6 +261,12 @@ export const METRIC_FAMILIES = {
   scaph_delivery_spool_samples: fam('Samples in the disk spool not yet acknowledged by the backend', 'gauge', 'int', ''),
   scaph_delivery_spool_bytes: fam('Size of the disk spool segment files, in bytes', 'gauge', 'int', 'bytes'),
   scaph_delivery_spool_write_failures_total: fam('Samples the disk spool could not store (kept in memory only)', 'counter', 'int', ''),
+  scaph_delivery_points_rejected_total: fam(
+    'Points (series values) the backend acknowledged but said it did not write (remote-write 2.0: its Samples-Written header below what was sent)',
+    'counter',
+    'int',
+    '',
+  ),
   scaph_delivery_last_success_timestamp_seconds: fam(
     'Time of the last delivery the backend acknowledged, in seconds since the epoch',
     'gauge',

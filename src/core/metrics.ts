@@ -97,6 +97,8 @@ export interface DeliveryFigures {
   readonly spoolSamples: number | null;
   readonly spoolBytes: number | null;
   readonly spoolWriteFailures: number;
+  /** Points the backend acknowledged but did not write; null or absent when the transport's backend does not say. */
+  readonly rejectedPoints?: number | null;
   /** Wall clock of the last acknowledged delivery, ms; null before the first. */
   readonly lastSuccessMs: number | null;
 }
@@ -140,6 +142,7 @@ export function deliveryToMetrics(f: DeliveryFigures, labels: DeliveryLabels): M
     list.add('scaph_delivery_spool_bytes', f.spoolBytes, t);
     list.add('scaph_delivery_spool_write_failures_total', f.spoolWriteFailures, t);
   }
+  if (f.rejectedPoints !== undefined && f.rejectedPoints !== null) list.add('scaph_delivery_points_rejected_total', f.rejectedPoints, t);
   if (f.lastSuccessMs !== null) list.add('scaph_delivery_last_success_timestamp_seconds', f.lastSuccessMs / 1000, t);
   return list.items;
 }

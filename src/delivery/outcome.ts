@@ -7,7 +7,14 @@ import { parseHttpDate } from './http-date.js';
  * outcome carries its error text so the log line and the dropped{reason} counter have something to say.
  */
 export type Outcome =
-  | { readonly kind: 'ok' }
+  | {
+      readonly kind: 'ok';
+      /**
+       * Points (series values) the backend acknowledged receiving but says it did not write (remote-write
+       * 2.0's X-Prometheus-Remote-Write-Samples-Written below what was sent): counted, never retried.
+       */
+      readonly rejectedPoints?: number;
+    }
   | { readonly kind: 'retry'; readonly afterMs?: number; readonly error: string }
   | { readonly kind: 'drop'; readonly reason: string; readonly error: string };
 

@@ -140,6 +140,7 @@ class PushExporterImpl<Batch> implements PushExporter {
     this.failures = new FailureLog(options.logger, this.stats, options.failureLog ?? DEFAULT_FAILURE_LOG, this.now);
     this.summary = new DeliverySummaryLog(options.logger, this.stats, transport.target, options.summaryEveryMs ?? deliverySummaryEveryMs(), this.now);
     this.vanished = transport.marksVanishedSeries === true ? new VanishedSeriesTracker() : null;
+    if (transport.reportsRejectedPoints === true) this.stats.rejectedPoints = 0;
     this.maxPerSend = Math.max(1, options.maxSamplesPerSend ?? PUSH_DEFAULTS.maxSamplesPerSend);
     this.timeoutMs = options.timeoutMs ?? PUSH_DEFAULTS.timeoutMs;
     this.maxAgeMs = options.maxAgeMs ?? null;
@@ -337,6 +338,7 @@ class PushExporterImpl<Batch> implements PushExporter {
     if (outcome.kind === 'ok') {
       this.stats.sent += entries.length;
       if (last) this.stats.seriesSent = last.metrics.length;
+      if (outcome.rejectedPoints && this.stats.rejectedPoints !== null) this.stats.rejectedPoints += outcome.rejectedPoints;
       this.evictedInFlight = 0;
       this.stats.lastSuccessMs = this.now();
       this.failures.success();

@@ -45,6 +45,11 @@ export class DeliveryStats {
    * (not this transport's own scaph_delivery_* series, nor staleness markers). 0 until the first one.
    */
   seriesSent = 0;
+  /**
+   * Points the backend acknowledged but said it did not write (Outcome.rejectedPoints); null for a transport
+   * whose backend does not say (no scaph_delivery_points_rejected_total series).
+   */
+  rejectedPoints: number | null = null;
   private readonly dropped = new Map<string, number>();
 
   constructor(readonly transport: string) {}
@@ -94,6 +99,7 @@ export class DeliveryStats {
       spoolSamples: this.spoolSamples,
       spoolBytes: this.spoolBytes,
       spoolWriteFailures: this.spoolWriteFailures,
+      rejectedPoints: this.rejectedPoints,
       lastSuccessMs: this.lastSuccessMs,
     };
   }

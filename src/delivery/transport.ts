@@ -34,6 +34,11 @@ export interface Transport<Batch> {
   /** The wire ends a series that vanished (remote-write's staleness markers): the core fills QueuedSample.vanished. */
   readonly marksVanishedSeries?: boolean;
   /**
+   * The backend says how many points it wrote (remote-write 2.0), so an ok Outcome may carry rejectedPoints:
+   * the core then keeps the scaph_delivery_points_rejected_total counter (from 0).
+   */
+  readonly reportsRejectedPoints?: boolean;
+  /**
    * The part of the stop deadline kept for close (0 to 1; absent: 0, close gets what the flush left): the
    * Pushgateway's group deletion with --delete-on-exit takes half.
    */

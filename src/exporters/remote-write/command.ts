@@ -1,6 +1,8 @@
 import { UsageError } from '../../core/errors.js';
 import { PUSH_DEFAULTS } from '../../delivery/push-exporter.js';
 import { RemoteWriteTransport, type RemoteWriteAuth } from './transport.js';
+import { RemoteWriteV2Transport } from './transport-v2.js';
+import { PROTOCOL_VERSIONS, type ProtocolVersion } from './negotiation.js';
 import { readSecretFile } from '../../net/secret.js';
 import { loadTls } from '../../net/tls.js';
 import type { ExporterContext, PushExporterCommand, PushOutput, PushSettings } from '../command.js';
@@ -9,7 +11,8 @@ import { SPLAY_HELP } from '../splay-option.js';
 import { repeatableOption, switchOption, textOption, valueOption, type ValuesOf } from '../../config/declared-options.js';
 import { FILTER_HELP, FILTER_OPTIONS, filterSettings } from '../filter-options.js';
 import { extraLabel } from '../extra-labels.js';
-import { keyValue, nonNegativeInt, positiveInt, positiveSeconds } from '../parse.js';
+import { keyValue, MAX_SECONDS, nonNegativeInt, positiveInt, positiveSeconds, wholeNumberUpTo } from '../parse.js';
+import { quoted } from '../../core/quoted.js';
 import { selectionOptions, selectionSettings, selectionHelp } from '../selection-options.js';
 
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
@@ -40,6 +43,9 @@ export interface RemoteWriteSettings extends PushSettings, RemoteWriteAuthFlags 
   readonly maxSamplesPerSend: number;
   readonly maxAgeMs: number;
   readonly maxCmdlineLength: number;
+  readonly protocolVersion: ProtocolVersion;
+  /** With 2.0: after a fallback to 1.0, ms until 2.0 is tried again; null = only at the next start. */
+  readonly protocolRecheckMs: number | null;
 }
 
 /** --label: a Prometheus label name; job and instance (the transport's) may be replaced. */
@@ -86,6 +92,18 @@ const OPTIONS = {
   qemu: switchOption('-q, --qemu', 'label qemu-system processes with their VM name', { showDefault: true }),
   containers: switchOption('--containers', 'label processes with their container, pod or systemd unit', { showDefault: true }),
   maxCmdlineLength: valueOption('--max-cmdline-length <n>', 'cap the cmdline label (0 = no cap)', nonNegativeInt('--max-cmdline-length'), { unit: 'characters', default: 256 }),
+  protocolVersion: valueOption(
+    '--protocol-version <version>',
+    'remote-write 1.0, or 2.0 (a release candidate: interned strings, metric types, help, units, start timestamps; falls back to 1.0 by itself when the receiver does not take it)',
+    protocolVersion,
+    { default: '1.0' as ProtocolVersion },
+  ),
+  protocolRecheck: valueOption(
+    '--protocol-recheck <seconds>',
+    'with --protocol-version 2.0: after falling back to 1.0, try 2.0 again after this many seconds (0 = only at the next start)',
+    wholeNumberUpTo('--protocol-recheck', MAX_SECONDS),
+    { unit: 'seconds', default: 3600 },
+  ),
   ...selectionOptions(),
   ...PUSH_OPTIONS,
   ...FILTER_OPTIONS,
@@ -93,7 +111,7 @@ const OPTIONS = {
 
 export const remoteWriteCommand: PushExporterCommand<RemoteWriteSettings, typeof OPTIONS> = {
   name: 'remote-write',
-  summary: 'Push metrics to Prometheus, Mimir, Thanos, Cortex or VictoriaMetrics with remote-write 1.0',
+  summary: 'Push metrics to Prometheus, Mimir, Thanos, Cortex or VictoriaMetrics with remote-write 1.0 (or 2.0)',
   push: true,
   options: OPTIONS,
   helpText:
@@ -103,6 +121,11 @@ export const remoteWriteCommand: PushExporterCommand<RemoteWriteSettings, typeof
     SPLAY_HELP +
     FILTER_HELP +
     selectionHelp('its series end with a staleness marker') +
+    '\n--protocol-version 2.0 sends remote-write 2.0 (Prometheus >= 2.54 with --web.enable-remote-write-receiver, Mimir >= 2.17,\n' +
+    'Grafana Alloy, the OpenTelemetry Collector). A receiver that answers 415, or 2xx without X-Prometheus-Remote-Write-Samples-Written\n' +
+    '(a 1.x one, which stored nothing), gets the same samples again as 1.0 at once, and 1.0 from then on (2.0 is tried again\n' +
+    'after --protocol-recheck, and at the next start); one warning says so. Samples the receiver says it did not write are\n' +
+    'counted in scaph_delivery_points_rejected_total.\n' +
     `Secrets are read from files or the environment (${BEARER_TOKEN_ENV}, ${BASIC_PASSWORD_ENV}) and never logged.\n` +
     '\nExamples:\n' +
     '  sudo scaph remote-write -u http://prometheus:9090/api/v1/write -S 10\n' +
@@ -134,12 +157,14 @@ function settings(v: ValuesOf<typeof OPTIONS>): RemoteWriteSettings {
     maxAgeMs: v.maxAge * 1000,
     maxCmdlineLength: v.maxCmdlineLength,
     selection: selectionSettings(v),
+    protocolVersion: v.protocolVersion,
+    protocolRecheckMs: v.protocolRecheck > 0 ? v.protocolRecheck * 1000 : null,
   };
 }
 
 async function create(s: RemoteWriteSettings, ctx: ExporterContext): Promise<PushOutput> {
   const tls = await loadTls({ caFile: s.caFile, certFile: s.certFile, keyFile: s.keyFile, insecure: s.insecure });
-  const transport = new RemoteWriteTransport({
+  const options = {
     url: s.url,
     version: ctx.version,
     timeoutMs: s.timeoutMs,
@@ -149,7 +174,12 @@ async function create(s: RemoteWriteSettings, ctx: ExporterContext): Promise<Pus
     headers: s.headers,
     auth: await authFrom(s),
     tls,
-  });
+  };
+  // 2.0's counters start when this process did: every scaph counter counts from zero at or after it (wire-v2.ts).
+  const transport =
+    s.protocolVersion === '2.0'
+      ? new RemoteWriteV2Transport({ ...options, logger: ctx.logger, recheckMs: s.protocolRecheckMs, countersStartMs: Math.floor(performance.timeOrigin) })
+      : new RemoteWriteTransport(options);
   return { kind: 'push', transport, delivery: { maxQueueSamples: s.queueMaxSamples, maxSamplesPerSend: s.maxSamplesPerSend, maxAgeMs: s.maxAgeMs, timeoutMs: s.timeoutMs } };
 }
 
@@ -190,6 +220,14 @@ function httpUrl(value: string): string {
     throw new UsageError('-u/--url must not hold credentials: use --basic-auth-user and --basic-auth-password-file');
   }
   return url.toString();
+}
+
+/** --protocol-version: 1.0 or 2.0 (1 and 2 too: a file's `protocol_version = 2` or `2.0` is a number). */
+function protocolVersion(value: string): ProtocolVersion {
+  const v = value.trim();
+  const version = PROTOCOL_VERSIONS.find((p) => p === v || p === `${v}.0`);
+  if (!version) throw new UsageError(`--protocol-version must be 1.0 or 2.0, got ${quoted(value)}`);
+  return version;
 }
 
 function nonEmpty(flag: string): (value: string) => string {

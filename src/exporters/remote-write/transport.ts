@@ -62,7 +62,7 @@ export class RemoteWriteTransport implements Transport<Buffer> {
   }
 }
 
-function requestHeaders(options: RemoteWriteOptions): Record<string, string> {
+export function requestHeaders(options: RemoteWriteOptions): Record<string, string> {
   // User headers first (names lower-cased) so they cannot replace or duplicate the protocol's own.
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(options.headers ?? {})) headers[name.toLowerCase()] = value;

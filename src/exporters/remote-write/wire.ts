@@ -16,18 +16,9 @@
  */
 import type { Metric, MetricLabels } from '../../core/metric-families.js';
 import type { QueuedSample } from '../../delivery/transport.js';
+import { baseLabels, sortedLabels, type SeriesLabelOptions } from './series-labels.js';
 
-export interface SeriesLabelOptions {
-  /** `job` label (what a scrape config's job_name would add). */
-  readonly job: string;
-  /** `instance` label (the host name). */
-  readonly instance: string;
-  /**
-   * User --label pairs. They override job/instance; a metric's own labels win over them, as a
-   * series' labels win over Prometheus' external labels.
-   */
-  readonly extraLabels: Readonly<Record<string, string>>;
-}
+export type { SeriesLabelOptions };
 
 const TAG_TIMESERIES = 0x0a; // field 1, length-delimited
 const TAG_LABEL = 0x0a;
@@ -88,12 +79,7 @@ export class WriteRequestEncoder {
   private readonly timestamp = new TimestampField();
 
   constructor(options: SeriesLabelOptions) {
-    const base = new Map<string, string>([
-      ['job', options.job],
-      ['instance', options.instance],
-    ]);
-    for (const [k, v] of Object.entries(options.extraLabels)) base.set(k, v);
-    this.base = base;
+    this.base = baseLabels(options);
   }
 
   /** Series in the intern table (bounded: unused series leave it after SWEEP_AFTER encodes). */
@@ -189,19 +175,9 @@ export class WriteRequestEncoder {
   }
 
   private newLabelSet(labels: MetricLabels): LabelSet {
-    let keySuffix = '';
-    const all = new Map(this.base);
-    for (const k in labels) {
-      const v = labels[k] as string;
-      keySuffix += `\u0000${k}\u0001${v}`;
-      all.set(k, v);
-    }
-    all.delete('__name__'); // the metric name wins, as in seriesLabels()
-    const names = [...all.keys()].filter((k) => k !== '' && all.get(k) !== '').sort(byteOrder);
-    const split = names.findIndex((k) => byteOrder(k, '__name__') > 0);
-    const at = split < 0 ? names.length : split;
-    const encode = (list: string[]): Buffer => Buffer.concat(list.map((k) => labelField(k, all.get(k) as string)));
-    const set: LabelSet = { keySuffix, before: encode(names.slice(0, at)), after: encode(names.slice(at)), slots: new Map() };
+    const { keySuffix, names, values, nameAt } = sortedLabels(this.base, labels);
+    const encode = (from: number, to: number): Buffer => Buffer.concat(names.slice(from, to).map((k, i) => labelField(k, values[from + i] as string)));
+    const set: LabelSet = { keySuffix, before: encode(0, nameAt), after: encode(nameAt, names.length), slots: new Map() };
     this.labelSets.set(labels, set);
     return set;
   }
@@ -256,7 +232,7 @@ export class WriteRequestEncoder {
  * queued sample share its timestamp, so the varint is worked out once per sample rather than twice per
  * series, and never through a boxed number.
  */
-class TimestampField {
+export class TimestampField {
   private ms = Number.NaN;
   private readonly bytes = new Uint8Array(11);
   private length = 0;
@@ -287,21 +263,16 @@ const F64 = new Float64Array(1);
 const F64_BYTES = new Uint8Array(F64.buffer);
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
-function writeDouble(out: Buffer, at: number, value: number): number {
+export function writeDouble(out: Buffer, at: number, value: number): number {
   if (!LITTLE_ENDIAN) return out.writeDoubleLE(value, at);
   F64[0] = value;
   for (let i = 0; i < 8; i++) out[at + i] = F64_BYTES[i] as number;
   return at + 8;
 }
 
-function writeStale(out: Buffer, at: number): number {
+export function writeStale(out: Buffer, at: number): number {
   for (let i = 0; i < 8; i++) out[at + i] = STALE_BYTES[i] as number;
   return at + 8;
-}
-
-/** Prometheus compares label names as byte strings; names are ASCII, so code-unit order is the same. */
-function byteOrder(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /** TimeSeries.labels field holding one Label{name, value}. */
@@ -323,13 +294,13 @@ function labelField(name: string, value: string): Buffer {
 }
 
 /** Bytes of a non-negative integer below 2^53 as a varint (negative int64s never occur here: ms since 1970). */
-function varintSize(value: number): number {
+export function varintSize(value: number): number {
   let size = 1;
   for (let v = value; v >= 0x80; v = Math.floor(v / 128)) size++;
   return size;
 }
 
-function writeVarint(out: Uint8Array, at: number, value: number): number {
+export function writeVarint(out: Uint8Array, at: number, value: number): number {
   let o = at;
   let v = value;
   while (v >= 0x80) {

@@ -8,7 +8,8 @@ import { describe, expect, it } from 'vitest';
 import { startScaph } from '../../support/fixtures/run-scaph.js';
 import { FakeRiemannServer } from '../../support/servers/riemann.js';
 import { Warp10TestServer } from '../../support/servers/warp10.js';
-import { asctimeDate, eventually, expectClean, jsonReportTimes, logLines, missing, RemoteWriteReceiver, riemannHostTimes, runConfig, saying, sleep, tempDir, type ScriptedAnswer, JSON_LOGS } from '../../support/harness/bad-input.js';
+import { RemoteWriteV2Receiver, type ReceiverMode } from '../../support/servers/remote-write-v2-receiver.js';
+import { asctimeDate, eventually, expectClean, HOST_SERIES, jsonReportTimes, logLines, missing, RemoteWriteReceiver, riemannHostTimes, runConfig, saying, sleep, tempDir, type ScriptedAnswer, JSON_LOGS } from '../../support/harness/bad-input.js';
 
 /** `scaph run` with one push exporter (its TOML lines) and the list of every sample taken. */
 function pushRun(exporter: string) {
@@ -356,6 +357,119 @@ describe('Warp 10 refusing the token', () => {
     } finally {
       await scaph.stop('SIGKILL');
       await warp10.stop();
+    }
+  });
+});
+
+/** `scaph run` pushing remote-write 2.0 (and the json list of samples) to the spec-faithful 2.0 test receiver. */
+async function remoteWriteV2Through(mode: ReceiverMode) {
+  const receiver = await RemoteWriteV2Receiver.start(mode);
+  const run = pushRun(`type = "remote-write"\nurl = "${receiver.url}"\nprotocol_version = "2.0"\n`);
+  return { receiver, ...run };
+}
+
+/** Host power timestamps the 2.0 receiver stored, and the latest value of one of scaph's own counters there. */
+function v2Stored(receiver: RemoteWriteV2Receiver): Set<number> {
+  return new Set(receiver.timestamps(HOST_SERIES));
+}
+function v2SelfMetric(receiver: RemoteWriteV2Receiver, name: string): number | undefined {
+  const samples = receiver.find(name, { transport: 'remote-write' })[0]?.samples ?? [];
+  return samples[samples.length - 1]?.value;
+}
+
+describe('remote-write 2.0 receivers that lie about what they wrote, or refuse everything', () => {
+  it('claims more written than sent: taken as everything written (nothing rejected), said once; every sample arrives, no fallback', async () => {
+    const { receiver, sampled, scaph } = await remoteWriteV2Through('2.0');
+    receiver.answer = (req, planned) => (req.version === '2.0' ? { headers: { ...planned.headers, 'x-prometheus-remote-write-samples-written': String(req.points + 1000) } } : undefined);
+    try {
+      await eventually(() => jsonReportTimes(sampled).length >= 6 && missing(jsonReportTimes(sampled), v2Stored(receiver)).length === 0 && receiver.requests.length >= 4, 20_000, 'every sample');
+      const r = await scaph.stop();
+      expectClean(r);
+      expect(missing(jsonReportTimes(sampled), v2Stored(receiver))).toEqual([]);
+      const said = saying(r.stderr, /wrote more samples than scaph sent/);
+      expect(said).toHaveLength(1);
+      expect(said[0]?.['written']).toBe(Number(said[0]?.['sent']) + 1000);
+      expect(v2SelfMetric(receiver, 'scaph_delivery_points_rejected_total')).toBe(0);
+      expect(saying(r.stderr, /does not take remote-write 2\.0/)).toEqual([]);
+      expect(receiver.requests.every((q) => q.version === '2.0')).toBe(true);
+      expect(receiver.violations).toEqual([]);
+    } finally {
+      await scaph.stop('SIGKILL');
+      await receiver.stop();
+    }
+  });
+
+  it('garbage in X-Prometheus-Remote-Write-Samples-Written (letters, a sign, an exponent, two values, beyond 2^63, 12 KB): the 2xx is believed, said once, quoted short; nothing lost', async () => {
+    const garbage = ['abc', '-1', '1e3', '12, 13', '9223372036854775808', ' ', 'x'.repeat(12_000)];
+    const { receiver, sampled, scaph } = await remoteWriteV2Through('2.0');
+    let i = 0;
+    receiver.answer = (req, planned) => (req.version === '2.0' ? { headers: { ...planned.headers, 'x-prometheus-remote-write-samples-written': garbage[i++ % garbage.length] as string } } : undefined);
+    try {
+      await eventually(() => receiver.requests.length >= garbage.length + 1 && missing(jsonReportTimes(sampled), v2Stored(receiver)).length === 0, 20_000, 'every sample through the garbage');
+      const r = await scaph.stop();
+      expectClean(r);
+      expect(missing(jsonReportTimes(sampled), v2Stored(receiver))).toEqual([]);
+      const said = saying(r.stderr, /Samples-Written header that is not a count/);
+      expect(said).toHaveLength(1);
+      expect(said[0]?.['value']).toBe('"abc"');
+      expect(r.stderr.length).toBeLessThan(20_000);
+      expect(v2SelfMetric(receiver, 'scaph_delivery_points_rejected_total')).toBe(0);
+      expect(saying(r.stderr, /does not take remote-write 2\.0/)).toEqual([]);
+      expect(receiver.requests.every((q) => q.version === '2.0')).toBe(true);
+    } finally {
+      await scaph.stop('SIGKILL');
+      await receiver.stop();
+    }
+  });
+
+  it('writes fewer than sent: the difference counted in scaph_delivery_points_rejected_total and said once, not sent again', async () => {
+    const { receiver, sampled, scaph } = await remoteWriteV2Through('2.0');
+    receiver.answer = (req, planned) => (req.version === '2.0' ? { headers: { ...planned.headers, 'x-prometheus-remote-write-samples-written': String(req.points - 2) } } : undefined);
+    try {
+      await eventually(() => jsonReportTimes(sampled).length >= 6 && (v2SelfMetric(receiver, 'scaph_delivery_points_rejected_total') ?? 0) >= 6, 20_000, 'rejections counted');
+      const r = await scaph.stop();
+      expectClean(r);
+      const said = saying(r.stderr, /wrote only part of it/);
+      expect(said).toHaveLength(1);
+      expect(said[0]?.['rejected']).toBe(2);
+      // Two per request, every request before the one that carried the counter.
+      const rejected = v2SelfMetric(receiver, 'scaph_delivery_points_rejected_total') ?? 0;
+      expect(rejected % 2).toBe(0);
+      expect(rejected).toBeLessThanOrEqual(2 * (receiver.requests.length - 1));
+      expect(receiver.requests.every((q) => q.version === '2.0')).toBe(true);
+    } finally {
+      await scaph.stop('SIGKILL');
+      await receiver.stop();
+    }
+  });
+
+  it('415 to 2.0 and to 1.0 alike (a 415 loop): one request as 2.0, then 1.0, each batch dropped and counted, no retry storm; SIGTERM ends it', async () => {
+    const { receiver, sampled, scaph } = await remoteWriteV2Through('415-all');
+    try {
+      await eventually(() => jsonReportTimes(sampled).length >= 8 && receiver.requests.length >= 6, 20_000, 'refused requests');
+      await sleep(500);
+      const r = await scaph.stop();
+      expectClean(r);
+      // 2.0 once, then 1.0 (remembered): never back and forth.
+      expect(receiver.requests[0]?.version).toBe('2.0');
+      expect(receiver.requests.slice(1).every((q) => q.version === '1.0')).toBe(true);
+      expect(receiver.series.size).toBe(0);
+      // Not hammered: one request per batch, a batch per step at most (plus the resend of the first).
+      expect(receiver.requests.length).toBeLessThanOrEqual(jsonReportTimes(sampled).length + 2);
+      expect(saying(r.stderr, /does not take remote-write 2\.0 \(it answered HTTP 415 Unsupported Media Type\)/)).toHaveLength(1);
+      const rejected = logLines(r.stderr).filter((l) => /rejected by the backend/.test(l.msg));
+      expect(rejected).toHaveLength(1);
+      expect(rejected[0]?.['reason']).toBe('http_415');
+      expect(String(rejected[0]?.['error'])).toMatch(/the receiver takes neither remote-write 2\.0 nor 1\.0: is http:\/\/127\.0\.0\.1:\d+\/api\/v1\/write its remote-write endpoint\?/);
+      // What was lost is said: every sample taken (the receiver took none), counted as dropped.
+      const atStop = saying(r.stderr, /delivery summary at stop/).filter((l) => l['transport'] === 'remote-write');
+      expect(atStop).toHaveLength(1);
+      expect(atStop[0]?.['droppedBy']).toEqual({ http_415: atStop[0]?.['dropped'] });
+      expect(Number(atStop[0]?.['dropped'])).toBeGreaterThanOrEqual(receiver.requests.length - 1);
+      expect(atStop[0]?.['sentTotal']).toBe(0);
+    } finally {
+      await scaph.stop('SIGKILL');
+      await receiver.stop();
     }
   });
 });

@@ -85,6 +85,19 @@ describe('npm run bench --quick', () => {
       expect(row.bytes).toBeGreaterThan(1000);
       expect(row.peerBytes).toBeGreaterThan(1000);
     }
+    // Remote-write 2.0 next to 1.0 on the same sample: its symbol table makes far fewer protobuf bytes. After
+    // snappy, 50 processes are about even (1.03x: each family's help text goes once per request), 500 are 0.74x.
+    const versions = encoding.remoteWriteVersions;
+    expect(versions.processes).toBe(50);
+    expect(versions.rows.map((r) => r.version)).toEqual(['1.0', '2.0']);
+    const [v1, v2] = versions.rows;
+    expect(v1?.opsPerSec).toBeGreaterThan(0);
+    expect(v2?.opsPerSec).toBeGreaterThan(0);
+    expect(v2?.protobufBytes).toBeLessThan((v1?.protobufBytes ?? 0) / 2);
+    expect(versions.bytesV2ToV1).toBeGreaterThan(0.9);
+    expect(versions.bytesV2ToV1).toBeLessThan(1.1);
+    expect(versions.bytesV2ToV1).toBeCloseTo((v2?.bytesPerStep ?? 0) / (v1?.bytesPerStep ?? 1), 2);
+    expect(stdout).toContain('Remote-write 1.0 vs 2.0, one sample of 50 processes');
 
     const steady = results.steadyState as SteadyStateSection;
     expect(steady).toMatchObject({ processes: 20, stepMs: 1000, windowMs: 3000 });

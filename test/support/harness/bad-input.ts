@@ -3,14 +3,14 @@
  * remote-write receiver with scripted answers, and the "sampled vs arrived" bookkeeping.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingHttpHeaders } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import snappy from 'snappy';
 import { afterAll, expect } from 'vitest';
 import { decodeWriteRequest } from '../oracles/remote-write.js';
 import { startScaph, type ScaphRun, type ScaphRunOptions } from '../fixtures/run-scaph.js';
+import { RestartableHttpServer } from '../servers/restartable-http.js';
 
 export const HOST_SERIES = 'scaph_host_power_microwatts';
 
@@ -122,58 +122,39 @@ export class RemoteWriteReceiver {
   /** Latest value of every self-metric series stored, by `name{k="v",…}` (labels sorted, job/instance left out). */
   readonly selfMetrics = new Map<string, number>();
   readonly requests: Array<{ readonly status: number; readonly headers: IncomingHttpHeaders; readonly atMs: number }> = [];
-  private server: Server | null = null;
-  private portNumber = 0;
+  private readonly http = new RestartableHttpServer((req, res, body) => {
+    const answer = this.script.shift() ?? this.fallback;
+    this.requests.push({ status: answer.status, headers: req.headers, atMs: Date.now() });
+    if (answer.hang) return;
+    if (answer.reset) {
+      req.socket.destroy();
+      return;
+    }
+    if (answer.status >= 200 && answer.status < 300) this.store(body);
+    const headers = typeof answer.headers === 'function' ? answer.headers(Date.now()) : answer.headers;
+    res.writeHead(answer.status, { 'content-type': 'text/plain', ...(headers ?? {}) }).end(answer.body ?? '');
+  });
 
   static async start(port = 0): Promise<RemoteWriteReceiver> {
     const r = new RemoteWriteReceiver();
-    await r.listen(port);
+    await r.http.listen(port);
     return r;
   }
 
   get port(): number {
-    return this.portNumber;
+    return this.http.port;
   }
 
   get url(): string {
-    return `http://127.0.0.1:${this.portNumber}/api/v1/write`;
+    return `http://127.0.0.1:${this.http.port}/api/v1/write`;
   }
 
   async stop(): Promise<void> {
-    const server = this.server;
-    this.server = null;
-    if (!server) return;
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await this.http.stop();
   }
 
   async restart(): Promise<void> {
-    if (!this.server) await this.listen(this.portNumber);
-  }
-
-  private async listen(port: number): Promise<void> {
-    const server = createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        const answer = this.script.shift() ?? this.fallback;
-        this.requests.push({ status: answer.status, headers: req.headers, atMs: Date.now() });
-        if (answer.hang) return;
-        if (answer.reset) {
-          req.socket.destroy();
-          return;
-        }
-        if (answer.status >= 200 && answer.status < 300) this.store(Buffer.concat(chunks));
-        const headers = typeof answer.headers === 'function' ? answer.headers(Date.now()) : answer.headers;
-        res.writeHead(answer.status, { 'content-type': 'text/plain', ...(headers ?? {}) }).end(answer.body ?? '');
-      });
-    });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, '127.0.0.1', () => resolve());
-    });
-    this.server = server;
-    this.portNumber = (server.address() as AddressInfo).port;
+    await this.http.restart();
   }
 
   private store(body: Buffer): void {

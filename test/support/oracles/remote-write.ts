@@ -58,7 +58,7 @@ function addPoint(byKey: Map<string, PromTimeSeries>, base: ReadonlyMap<string, 
   series.samples.push({ value, timestamp });
 }
 
-function baseLabels(options: SeriesLabelOptions): ReadonlyMap<string, string> {
+export function baseLabels(options: SeriesLabelOptions): ReadonlyMap<string, string> {
   const base = new Map<string, string>([
     ['job', options.job],
     ['instance', options.instance],

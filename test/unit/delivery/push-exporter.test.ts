@@ -136,6 +136,28 @@ describe('createPushExporter', () => {
     await ex.stop(1000);
   });
 
+  it('counts the points a backend acknowledged but did not write in scaph_delivery_points_rejected_total, only for a transport that can tell', async () => {
+    const t = Object.assign(new FakeTransport([{ kind: 'ok', rejectedPoints: 3 }, { kind: 'ok' }, { kind: 'ok', rejectedPoints: 4 }]), { reportsRejectedPoints: true });
+    const ex = createPushExporter(t, opts({ maxSamplesPerSend: 1 }));
+    expect(deliveryGauge(ex, 'scaph_delivery_points_rejected_total')).toBe(0);
+    for (let i = 0; i < 3; i++) ex.export(sample(i));
+    await ex.start();
+    await ex.idle();
+    // Acknowledged: sent, not retried, not dropped.
+    expect(ex.stats.sent).toBe(3);
+    expect(ex.stats.retried).toBe(0);
+    expect(ex.stats.rejectedPoints).toBe(7);
+    expect(deliveryGauge(ex, 'scaph_delivery_points_rejected_total')).toBe(7);
+    await ex.stop(1000);
+    const other = createPushExporter(new FakeTransport([{ kind: 'ok', rejectedPoints: 3 }]), opts());
+    other.export(sample(0));
+    await other.start();
+    await other.idle();
+    expect(other.stats.rejectedPoints).toBeNull();
+    expect(deliveryGauge(other, 'scaph_delivery_points_rejected_total')).toBeUndefined();
+    await other.stop(1000);
+  });
+
   it('drops samples older than maxAgeMs instead of sending them', async () => {
     const now = T0 + 100_000;
     const t = new FakeTransport();
