@@ -15,6 +15,8 @@ import { nodeName, podLabelKeys } from './sensors/containers/kubernetes-options.
 import { hwmonChannelFlag, redfishIntervalFlag, redfishUrlFlag } from './sensors/platform-flags.js';
 import { DEFAULT_HWMON_PATH, DEFAULT_POWERCAP_PATH, DEFAULT_REDFISH_INTERVAL_MS, SENSOR_KINDS, VM_POWERCAP_PATH, type SensorKind } from './sensors/settings.js';
 import { VERSION } from './core/version.js';
+import { carbonApiUrlFlag, carbonIntensityFlag, carbonRefreshFlag, carbonZoneFlag } from './carbon/flags.js';
+import { CARBON_PROVIDERS, type CarbonProvider } from './carbon/providers.js';
 
 /**
  * Scaphandre's sensor buffer sizes: scaph has no such buffer, so they are accepted and have no effect. They
@@ -112,6 +114,22 @@ export function buildProgram(
       `--sensor redfish: ask the BMC every this many seconds, at least 1 (default ${DEFAULT_REDFISH_INTERVAL_MS / 1000}; slower when its sensor says it refreshes less often); a reading older than two intervals is not published`,
       redfishIntervalFlag,
     )
+    .option('--carbon-intensity <g/kWh>', 'count emissions (docs/carbon.md) at this fixed carbon intensity, gCO2e/kWh', carbonIntensityFlag)
+    .option(
+      '--carbon-zone <code>',
+      "count emissions at scaph's static value for this country (ISO 3166-1 alpha-2, e.g. FR; WORLD: the world average; docs/carbon.md lists them), or the zone a --carbon-provider is asked for (its country's static value while it fails)",
+      carbonZoneFlag,
+    )
+    .addOption(
+      new Option(
+        '--carbon-provider <name>',
+        "count emissions at a live grid signal: electricitymaps (needs --carbon-zone and --carbon-token-file) or uk-carbon-intensity (Great Britain, no token)",
+      ).choices([...CARBON_PROVIDERS]),
+    )
+    .option('--carbon-token-file <file>', '--carbon-provider electricitymaps: file holding your API token')
+    .option('--carbon-api-url <url>', "--carbon-provider: the API's base URL (default: the provider's own)", carbonApiUrlFlag)
+    .option('--carbon-refresh <seconds>', '--carbon-provider: ask it every this many seconds, at least 60 (default 900)', carbonRefreshFlag)
+    .option('--carbon-per-process', 'with a carbon intensity: an emissions counter per process too (one more series per process)')
     .option(`${SOCKET_BUFFER_FLAG} <kB>`, "accepted for Scaphandre's unit files (0-65535); no effect (scaph keeps one reading per counter, no buffer)", wholeNumberUpTo(SOCKET_BUFFER_FLAG, MAX_BUFFER_KB))
     .option(`${DOMAIN_BUFFER_FLAG} <kB>`, "accepted for Scaphandre's unit files (0-65535); no effect (scaph keeps one reading per counter, no buffer)", wholeNumberUpTo(DOMAIN_BUFFER_FLAG, MAX_BUFFER_KB))
     .addHelpText(
@@ -165,6 +183,15 @@ function globalsFrom(o: OptionValues): GlobalOptions {
       redfishInsecure: o['redfishInsecure'] === true,
       redfishChassis: o['redfishChassis'] as string | undefined,
       redfishIntervalMs: (o['redfishInterval'] as number | undefined) ?? DEFAULT_REDFISH_INTERVAL_MS,
+    },
+    carbon: {
+      intensityGPerKwh: o['carbonIntensity'] as number | undefined,
+      zone: o['carbonZone'] as string | undefined,
+      provider: o['carbonProvider'] as CarbonProvider | undefined,
+      tokenFile: o['carbonTokenFile'] as string | undefined,
+      apiUrl: o['carbonApiUrl'] as string | undefined,
+      refreshMs: o['carbonRefresh'] as number | undefined,
+      perProcess: o['carbonPerProcess'] === true ? true : undefined,
     },
     containerSources: {
       dockerSocket: o['docker'] === false ? null : (o['dockerSocket'] as string),

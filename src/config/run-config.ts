@@ -18,6 +18,8 @@ import { CCF_IDLE_WATTS_PER_CPU, CCF_MAX_WATTS_PER_CPU } from '../sensors/estima
 import { hwmonChannelProblem, redfishIntervalProblem } from '../sensors/platform-flags.js';
 import { redfishUrlProblem } from '../sensors/redfish/settings.js';
 import { SENSOR_KINDS, type SensorKind, type SensorSettings } from '../sensors/settings.js';
+import { carbonConfig } from './carbon-config.js';
+import type { CarbonSettings } from '../carbon/settings.js';
 
 /**
  * [sensor]: the sensor settings the file gives (a key it leaves out takes the value of the global option
@@ -57,6 +59,8 @@ export interface ConfigPath {
 export interface RunConfig {
   readonly file: string;
   readonly sensor: SensorConfig;
+  /** [carbon] as written (it replaces the carbon flags); null when the file has none. */
+  readonly carbon: CarbonSettings | null;
   readonly exporters: readonly ExporterConfig[];
   /** Every path-valued setting, relative ones resolved against the file's directory. */
   readonly paths: readonly ConfigPath[];
@@ -104,6 +108,8 @@ export const SENSOR_KEYS: readonly string[] = [
   'redfish_chassis',
   'redfish_interval',
 ];
+const TOP_LEVEL_KEYS: readonly string[] = ['sensor', 'carbon', 'exporter'];
+
 /** Keys of an [[exporter]] that are not options of its subcommand (the step keys are taken out apart: splitStepKeys). */
 export const RUN_KEYS: readonly string[] = ['type', 'spool_dir', 'spool_max_bytes', 'spool_max_age'];
 
@@ -168,15 +174,16 @@ export function validateRunConfig(file: string, source: ConfigSource, options: L
   if (!isTable(data)) {
     throw new ConfigError(file, [{ line: 1, message: 'the file must hold a [sensor] table and [[exporter]] tables' }]);
   }
-  for (const key of Object.keys(data)) if (key !== 'sensor' && key !== 'exporter') report([key], 'unknown top-level key; expected [sensor] and [[exporter]]');
+  for (const key of Object.keys(data)) if (!TOP_LEVEL_KEYS.includes(key)) report([key], 'unknown top-level key; expected [sensor], [carbon] and [[exporter]]');
   const paths: ConfigPath[] = [];
   const at: PathResolver = { baseDir: dirname(resolve(file)), paths };
   const { stepMs: sensorStepMs, ...sensorSettings } = sensorConfig(data['sensor'], report, at, options.checkFiles === true);
   const exporters = exportersConfig(data['exporter'], { sensorStepMs, options, report, paths: at, unexpanded });
+  const carbon = carbonConfig(data['carbon'], report, (k, v) => resolvePath(at, ['carbon', k], v), options.checkFiles === true ? unreadableFile : null);
   checkSpoolsApart(exporters, report);
   if (problems.length > 0) throw new ConfigError(file, problems);
   const sensor: SensorConfig = { ...sensorSettings, ...sensorStep(sensorStepMs, exporters) };
-  return { file, sensor, exporters: exporters.filter(hasSettings), paths, inlineSecrets: inlineSecrets(source.data) };
+  return { file, sensor, carbon, exporters: exporters.filter(hasSettings), paths, inlineSecrets: inlineSecrets(source.data) };
 }
 
 /**
@@ -340,7 +347,7 @@ function sensorStepMs(value: unknown): number {
 }
 
 /** Why scaph could not read `file` (missing, a directory, denied), or null. */
-function unreadableFile(file: string): string | null {
+export function unreadableFile(file: string): string | null {
   try {
     accessSync(file, constants.R_OK);
     return statSync(file).isDirectory() ? `file "${file}" is a directory: give the file itself` : null;

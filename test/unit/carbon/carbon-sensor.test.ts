@@ -43,6 +43,7 @@ async function rig(intensity: IntensitySource, perProcess: boolean) {
     containers,
     cgroupfsRoot: null,
   });
+  await machine.start();
   const sensor = new CarbonSensor(machine, intensity, perProcess, silentLogger());
   await sensor.start();
   cleanups.push(() => sensor.close());
