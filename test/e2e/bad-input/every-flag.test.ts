@@ -41,6 +41,7 @@ import type { Command, Option } from 'commander';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { buildProgram } from '../../../src/cli.js';
 import { specCommand, validKeys } from '../../../src/config/exporter-options.js';
+import { CARBON_KEYS } from '../../../src/config/carbon-config.js';
 import { RUN_KEYS, SENSOR_KEYS } from '../../../src/config/run-config.js';
 import type { ExporterCommandSpec } from '../../../src/exporters/command.js';
 import { EXPORTER_COMMANDS } from '../../../src/exporters/index.js';
@@ -205,6 +206,17 @@ const SENSOR_KEY_KINDS: Readonly<Record<string, KeyKind>> = {
   redfish_interval: 'number',
 };
 
+/** What each [carbon] key takes (CARBON_KEYS, checked likewise). */
+const CARBON_KEY_KINDS: Readonly<Record<string, KeyKind>> = {
+  intensity: 'number',
+  zone: 'value',
+  provider: 'value',
+  token_file: 'value',
+  api_url: 'value',
+  refresh: 'number',
+  per_process: 'switch',
+};
+
 /** What each run key of an [[exporter]] takes (RUN_KEYS, checked likewise). */
 const RUN_KEY_KINDS: Readonly<Record<string, KeyKind>> = { type: 'value', spool_dir: 'value', spool_max_bytes: 'number', spool_max_age: 'number' };
 
@@ -235,6 +247,15 @@ function sensorKeys(): KeyUnderTest[] {
       key === 'kind'
         ? { text: `[sensor]\nkind = ${literal}\n\n[[exporter]]\ntype = "stdout"\n`, line: 2 }
         : { text: `${SENSOR_HEAD}${key} = ${literal}\n\n[[exporter]]\ntype = "stdout"\n`, line: 3 },
+  }));
+}
+
+function carbonKeys(): KeyUnderTest[] {
+  return CARBON_KEYS.map((key) => ({
+    id: `[carbon] ${key}`,
+    kind: CARBON_KEY_KINDS[key] as KeyKind,
+    where: `carbon.${key}`,
+    file: (literal) => ({ text: `${SENSOR_HEAD}\n[carbon]\n${key} = ${literal}\n\n[[exporter]]\ntype = "stdout"\n`, line: 5 }),
   }));
 }
 
@@ -347,7 +368,7 @@ const keyDir = join(dir, 'keys');
 mkdirSync(keyDir);
 
 const FLAGS = flagsUnderTest(buildProgram(async () => undefined), RUN_CONFIG);
-const KEYS = [...sensorKeys(), ...EXPORTER_COMMANDS.flatMap(exporterKeys)];
+const KEYS = [...sensorKeys(), ...carbonKeys(), ...EXPORTER_COMMANDS.flatMap(exporterKeys)];
 
 describe('the table covers every flag and key', () => {
   it('every option taking a value of the program and of each subcommand, the numeric ones told apart', () => {
@@ -365,6 +386,7 @@ describe('the table covers every flag and key', () => {
   it('every [sensor] key, every key of every [[exporter]] type (with its X_file form), every run key', () => {
     expect(Object.keys(SENSOR_KEY_KINDS).sort()).toEqual([...SENSOR_KEYS].sort());
     expect(Object.keys(RUN_KEY_KINDS).sort()).toEqual([...RUN_KEYS].sort());
+    expect(Object.keys(CARBON_KEY_KINDS).sort()).toEqual([...CARBON_KEYS].sort());
     const ids = KEYS.map((k) => k.id);
     expect(ids).toEqual(expect.arrayContaining(['[sensor] step', 'riemann dispatch_interval', 'riemann tag_file', 'remote-write spool_max_age', 'prometheus health_max_age', 'warp10 write_token_file']));
     expect(KEYS.filter((k) => k.kind === 'switch').map((k) => k.id)).toEqual(expect.arrayContaining(['[sensor] vm', 'prometheus containers', 'stdout raw_metrics']));
