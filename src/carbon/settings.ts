@@ -153,3 +153,12 @@ export function carbonPlan(s: CarbonSettings, names: SettingNames): { readonly p
 export function resolveCarbonSettings(cli: CarbonSettings, file: CarbonSettings | null): CarbonSettings {
   return file ?? cli;
 }
+
+/** What --check says of a carbon plan (the provider is not contacted). */
+export function carbonPlanLine(plan: CarbonPlan): string {
+  const perProcess = plan.perProcess ? ', a counter per process' : '';
+  if (plan.kind === 'fixed') return `emissions at a fixed ${plan.gPerKwh} gCO2e/kWh${perProcess}`;
+  if (plan.kind === 'static') return `emissions at scaph's static value for ${plan.zone.code} (${plan.zone.gPerKwh} gCO2e/kWh, ${plan.zone.year})${perProcess}`;
+  const fallback = plan.fallback ? `${plan.fallback.code}'s static value (${plan.fallback.gPerKwh} gCO2e/kWh)` : 'nothing counted (no static value for the zone)';
+  return `emissions at ${plan.provider} for ${plan.zone} (${plan.url}, every ${plan.refreshMs / 1000} s; while it fails: ${fallback})${perProcess} (the provider is not contacted by --check)`;
+}
