@@ -71,6 +71,9 @@ export async function runAgent(plan: AgentPlan, globals: AgentGlobals, logger: L
 async function assembleAndRun(plan: AgentPlan, globals: AgentGlobals, logger: Logger, deps: AgentDeps, run: AgentRun, hangups: Hangups | null): Promise<void> {
   // Checked before anything starts: a carbon setting that cannot work is a usage error (exit 2), no exporter built.
   const carbon = carbonPlanOf(globals.carbon, plan.carbon);
+  if (plan.carbon !== null && Object.values(globals.carbon).some((v) => v !== undefined)) {
+    logger.warn({ file: run.reload?.file }, "the --carbon-* flags are not used: the config file's [carbon] replaces them");
+  }
   // Its token file read now, before any exporter opens its output.
   const intensity = carbon === null ? null : await intensitySourceFor(carbon, logger, deps.env);
   const hostname = agentHostname(deps.env);
