@@ -110,7 +110,7 @@ async function assembleAndRun(plan: AgentPlan, globals: AgentGlobals, logger: Lo
   if (globals.header) process.stderr.write(`${run.banner(exporters, settings)}\n`);
   const factory: SensorFactory = deps.createSensor
     ? { create: deps.createSensor, stop: async () => undefined }
-    : machineSensorFactory(globals.containerSources, globals.sensor.procfsPath);
+    : machineSensorFactory(globals.containerSources);
   try {
     const machine = await factory.create({ ...settings, hostname, qemu, withContainers: containers }, logger);
     const sensor = carbon === null || intensity === null ? machine : await withCarbon(machine, intensity, carbon.perProcess, logger);

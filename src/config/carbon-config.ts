@@ -1,90 +1,67 @@
 /**
- * [carbon] of a run config: the carbon flags as keys (docs/carbon.md), each value checked as its flag is
- * (src/carbon/settings.ts), then together, every problem reported at its key.
+ * [carbon] of a run config: the carbon options as keys (declared in carbon-options.ts, read by their
+ * declarations as [sensor]'s are), then checked together (src/carbon/settings.ts, carbonPlan), every
+ * problem reported at its key, a key no option declares with the nearest one.
  */
-import {
-  apiUrlProblem,
-  CARBON_KEY_NAMES,
-  carbonPlan,
-  intensityProblem,
-  providerProblem,
-  refreshProblem,
-  zoneSyntaxProblem,
-  type CarbonSettings,
-} from '../carbon/settings.js';
-import type { CarbonProvider } from '../carbon/providers.js';
-import { valueProblem } from '../exporters/parse.js';
+import { CARBON_KEY_NAMES, carbonPlan, type CarbonSettings } from '../carbon/settings.js';
+import { errorText } from '../core/errors.js';
+import { CARBON_OPTIONS, CARBON_TABLE } from './carbon-options.js';
+import { didYouMean } from './did-you-mean.js';
+import { inputFileProblem } from './exporter-options.js';
 import type { KeyPath } from './source.js';
-import { durationMs, isTable, show } from './values.js';
+import { isTable } from './values.js';
 
 /** The keys [carbon] takes (the bad-input suite feeds each of them bad values). */
-export const CARBON_KEYS: readonly string[] = Object.values(CARBON_KEY_NAMES);
+export const CARBON_KEYS: readonly string[] = Object.keys(CARBON_TABLE);
 
 type Report = (path: KeyPath, message: string) => void;
 
 /**
  * [carbon] as written, or null without one. `resolvePath` makes token_file absolute (relative to the file);
- * `unreadable`, when --check asks for it, says why a file cannot be read.
+ * with `checkFiles` (--check, the start, a reload) it must be readable.
  */
-export function carbonConfig(raw: unknown, report: Report, resolvePath: (key: string, value: string) => string, unreadable: ((file: string) => string | null) | null): CarbonSettings | null {
+export function carbonConfig(raw: unknown, report: Report, resolvePath: (key: string, value: string) => string, checkFiles: boolean): CarbonSettings | null {
   if (raw === undefined) return null;
   if (!isTable(raw)) {
     report(['carbon'], 'must be a table ([carbon])');
     return null;
   }
   const at = (k: string): KeyPath => ['carbon', k];
-  for (const key of Object.keys(raw)) if (!CARBON_KEYS.includes(key)) report(at(key), `unknown key; valid keys: ${CARBON_KEYS.join(', ')}`);
   let count = 0;
-  const say: Report = (path, message) => {
+  for (const key of Object.keys(raw)) {
+    if (CARBON_KEYS.includes(key)) continue;
     count += 1;
-    report(path, message);
-  };
-  const text = (k: string, problem: (v: string) => string | null): string | undefined => {
-    const v = raw[k];
-    if (v === undefined) return undefined;
-    const why = typeof v !== 'string' ? `must be a string, got ${show(v)}` : (valueProblem(v) ?? problem(v));
-    if (why !== null) say(at(k), why);
-    return why === null ? (v as string) : undefined;
-  };
-  const intensity = raw['intensity'];
-  let intensityGPerKwh: number | undefined;
-  if (intensity !== undefined) {
-    const why = typeof intensity !== 'number' ? `must be a number of gCO2e/kWh, got ${show(intensity)}` : intensityProblem(intensity);
-    if (why !== null) say(at('intensity'), why);
-    else intensityGPerKwh = intensity as number;
+    report(at(key), `unknown key${didYouMean(key, CARBON_KEYS)}; valid keys: ${CARBON_KEYS.join(', ')}`);
   }
-  let refreshMs: number | undefined;
-  if (raw['refresh'] !== undefined) {
+  const read = <T>(key: string, decl: { readFile?(value: unknown): T }): T | undefined => {
+    const value = raw[key];
+    if (value === undefined || !decl.readFile) return undefined;
     try {
-      refreshMs = durationMs(raw['refresh']);
-      const why = refreshProblem(refreshMs);
-      if (why !== null) {
-        say(at('refresh'), `${why}, got ${show(raw['refresh'])}`);
-        refreshMs = undefined;
-      }
+      return decl.readFile(value);
     } catch (err) {
-      say(at('refresh'), (err as Error).message);
+      count += 1;
+      report(at(key), errorText(err));
+      return undefined;
     }
-  }
-  const perProcess = raw['per_process'];
-  if (perProcess !== undefined && typeof perProcess !== 'boolean') say(at('per_process'), `must be true or false, got ${show(perProcess)}`);
-  const tokenFile = text('token_file', () => null);
+  };
+  const o = CARBON_OPTIONS;
+  const tokenFile = read('token_file', o.tokenFile);
   const tokenPath = tokenFile === undefined ? undefined : resolvePath('token_file', tokenFile);
-  const unreadableWhy = tokenPath === undefined || unreadable === null ? null : unreadable(tokenPath);
-  if (unreadableWhy !== null) say(at('token_file'), unreadableWhy);
-  const zone = text('zone', zoneSyntaxProblem);
+  const unreadable = tokenPath === undefined || !checkFiles ? null : inputFileProblem(tokenPath);
+  if (unreadable !== null) {
+    count += 1;
+    report(at('token_file'), unreadable);
+  }
   const settings: CarbonSettings = {
-    intensityGPerKwh,
-    zone: zone?.toUpperCase(),
-    provider: text('provider', providerProblem) as CarbonProvider | undefined,
+    intensityGPerKwh: read('intensity', o.intensityGPerKwh),
+    zone: read('zone', o.zone),
+    provider: read('provider', o.provider),
     tokenFile: tokenPath,
-    apiUrl: text('api_url', apiUrlProblem),
-    refreshMs,
-    perProcess: typeof perProcess === 'boolean' ? perProcess : undefined,
+    apiUrl: read('api_url', o.apiUrl),
+    refreshMs: read('refresh', o.refreshMs),
+    perProcess: read('per_process', o.perProcess),
   };
   // Together only when each key is good: a bad one is reported once, at itself.
-  if (count === 0) {
-    for (const problem of carbonPlan(settings, CARBON_KEY_NAMES).problems) report(['carbon'], problem);
-  }
+  if (count === 0) for (const problem of carbonPlan(settings, CARBON_KEY_NAMES).problems) report(['carbon'], problem);
   return settings;
 }
