@@ -14,6 +14,7 @@ import { DEFAULT_DOCKER_SOCKET } from './sensors/containers/docker.js';
 import { nodeName, podLabelKeys } from './sensors/containers/kubernetes-options.js';
 import { DEFAULT_POWERCAP_PATH, DEFAULT_REDFISH_INTERVAL_MS, VM_POWERCAP_PATH } from './sensors/settings.js';
 import { VERSION } from './core/version.js';
+import { CARBON_OPTIONS } from './config/carbon-options.js';
 
 /**
  * Scaphandre's sensor buffer sizes: scaph has no such buffer, so they are accepted and have no effect. They
@@ -40,7 +41,8 @@ export interface GlobalOptions extends AgentGlobals {
 
 /**
  * The global options, declared once (config/declared-options.ts), in the order --help lists them: the
- * sensor's (whose [sensor] keys a run config may set: sensor-options.ts), logging, the container lookup.
+ * sensor's (whose [sensor] keys a run config may set: sensor-options.ts), logging, the container lookup, the
+ * platform meters, carbon (whose [carbon] keys a run config may set: carbon-options.ts).
  */
 const GLOBAL_OPTIONS = {
   kind: SENSOR_OPTIONS.kind,
@@ -72,6 +74,13 @@ const GLOBAL_OPTIONS = {
   redfishInsecure: SENSOR_OPTIONS.redfishInsecure,
   redfishChassis: SENSOR_OPTIONS.redfishChassis,
   redfishIntervalMs: SENSOR_OPTIONS.redfishIntervalMs,
+  carbonIntensity: CARBON_OPTIONS.intensityGPerKwh,
+  carbonZone: CARBON_OPTIONS.zone,
+  carbonProvider: CARBON_OPTIONS.provider,
+  carbonTokenFile: CARBON_OPTIONS.tokenFile,
+  carbonApiUrl: CARBON_OPTIONS.apiUrl,
+  carbonRefresh: CARBON_OPTIONS.refreshMs,
+  carbonPerProcess: CARBON_OPTIONS.perProcess,
   sensorBufferPerSocketMaxKB: valueOption(`${SOCKET_BUFFER_FLAG} <kB>`, BUFFER_HELP, wholeNumberUpTo(SOCKET_BUFFER_FLAG, MAX_BUFFER_KB), { unit: 'kB' }),
   sensorBufferPerDomainMaxKB: valueOption(`${DOMAIN_BUFFER_FLAG} <kB>`, BUFFER_HELP, wholeNumberUpTo(DOMAIN_BUFFER_FLAG, MAX_BUFFER_KB), { unit: 'kB' }),
 };
@@ -142,6 +151,15 @@ function globalsFrom(o: GlobalValues): GlobalOptions {
       redfishInsecure: o.redfishInsecure,
       redfishChassis: o.redfishChassis,
       redfishIntervalMs: o.redfishIntervalMs ?? DEFAULT_REDFISH_INTERVAL_MS,
+    },
+    carbon: {
+      intensityGPerKwh: o.carbonIntensity,
+      zone: o.carbonZone,
+      provider: o.carbonProvider,
+      tokenFile: o.carbonTokenFile,
+      apiUrl: o.carbonApiUrl,
+      refreshMs: o.carbonRefresh,
+      perProcess: o.carbonPerProcess ? true : undefined,
     },
     containerSources: {
       dockerSocket: o.docker ? o.dockerSocket : null,

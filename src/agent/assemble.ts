@@ -15,10 +15,16 @@ import { Reloader, sensorPlanOf } from './reload.js';
 import { machineSensorFactory, resolveSensorSettings, type ContainerSources, type SensorFactory, type SensorRequest } from './sensor.js';
 import { gridClockMs, hostSplayPlan, splayKey } from './splay.js';
 import { SteppedExporter } from './stepped-exporter.js';
+import { withCarbon } from '../carbon/carbon-sensor.js';
+import { intensitySourceFor } from '../carbon/source-factory.js';
+import { UsageError } from '../core/errors.js';
+import { CARBON_FLAG_NAMES, CARBON_KEY_NAMES, carbonPlan, resolveCarbonSettings, type CarbonPlan, type CarbonSettings } from '../carbon/settings.js';
 
 /** What the agent takes from the command line's global options. */
 export interface AgentGlobals {
   readonly sensor: SensorSettings;
+  /** The carbon flags (docs/carbon.md); a run config's [carbon] replaces them. */
+  readonly carbon: CarbonSettings;
   /** Say the one start-up line on stderr (--no-header: no). */
   readonly header: boolean;
   readonly containerSources: ContainerSources;
@@ -63,6 +69,13 @@ export async function runAgent(plan: AgentPlan, globals: AgentGlobals, logger: L
 }
 
 async function assembleAndRun(plan: AgentPlan, globals: AgentGlobals, logger: Logger, deps: AgentDeps, run: AgentRun, hangups: Hangups | null): Promise<void> {
+  // Checked before anything starts: a carbon setting that cannot work is a usage error (exit 2), no exporter built.
+  const carbon = carbonPlanOf(globals.carbon, plan.carbon);
+  if (plan.carbon !== null && Object.values(globals.carbon).some((v) => v !== undefined)) {
+    logger.warn({ file: run.reload?.file }, "the --carbon-* flags are not used: the config file's [carbon] replaces them");
+  }
+  // Its token file read now, before any exporter opens its output.
+  const intensity = carbon === null ? null : await intensitySourceFor(carbon, logger, deps.env);
   const hostname = agentHostname(deps.env);
   const ctx: CommandContext = { logger, hostname, version: VERSION };
   const exporters: SteppedExporter[] = [];
@@ -86,7 +99,8 @@ async function assembleAndRun(plan: AgentPlan, globals: AgentGlobals, logger: Lo
         load: () => source.load(),
         file: source.file,
         cliSensor: globals.sensor,
-        sensor: sensorPlanOf(globals.sensor, plan),
+        cliCarbon: globals.carbon,
+        sensor: sensorPlanOf(globals.sensor, plan, globals.carbon),
         exporters: plan.exporters.map((config, i) => ({ config, identity: exporterIdentity(config), spoolKey: spoolKey(config), stepped: exporters[i] as SteppedExporter })),
         ctx,
         stopDeadlineMs,
@@ -98,7 +112,8 @@ async function assembleAndRun(plan: AgentPlan, globals: AgentGlobals, logger: Lo
     ? { create: deps.createSensor, stop: async () => undefined }
     : machineSensorFactory(globals.containerSources);
   try {
-    const sensor = await factory.create({ ...settings, hostname, qemu, withContainers: containers }, logger);
+    const machine = await factory.create({ ...settings, hostname, qemu, withContainers: containers }, logger);
+    const sensor = carbon === null || intensity === null ? machine : await withCarbon(machine, intensity, carbon.perProcess, logger);
     await runPipeline({
       sensor,
       exporters,
@@ -113,4 +128,15 @@ async function assembleAndRun(plan: AgentPlan, globals: AgentGlobals, logger: Lo
   } finally {
     await factory.stop();
   }
+}
+
+/** The carbon plan of the run: the file's [carbon] when it has one, else the flags; problems are one usage error. */
+export function carbonPlanOf(cli: CarbonSettings, file: CarbonSettings | null): CarbonPlan | null {
+  const { plan, problems } = carbonPlan(resolveCarbonSettings(cli, file), file === null ? CARBON_FLAG_NAMES : prefixed(CARBON_KEY_NAMES));
+  if (problems.length > 0) throw new UsageError(problems.join('; '));
+  return plan;
+}
+
+function prefixed(names: typeof CARBON_KEY_NAMES): typeof CARBON_KEY_NAMES {
+  return Object.fromEntries(Object.entries(names).map(([k, v]) => [k, `carbon.${v}`])) as typeof CARBON_KEY_NAMES;
 }

@@ -12,7 +12,7 @@ import { runAgent, type AgentGlobals } from './assemble.js';
 export async function runExporterCommand(spec: ExporterCommandSpec, values: OptionValues, globals: AgentGlobals, logger: Logger): Promise<void> {
   const settings = settingsFrom(spec, values);
   const entry: ExporterConfig = { index: 0, type: spec.name, spec, opts: values, settings, stepMs: settings.stepMs, spool: null };
-  await runAgent({ sensor: { stepMs: settings.stepMs }, exporters: [entry] }, globals, logger, {}, {
+  await runAgent({ sensor: { stepMs: settings.stepMs }, carbon: null, exporters: [entry] }, globals, logger, {}, {
     durationMs: settings.durationMs,
     banner: () => `scaph ${VERSION}: ${spec.name} exporter, sensor ${globals.sensor.vm ? 'vm tree' : globals.sensor.kind}`,
   });

@@ -11,6 +11,7 @@
  *   the same type, in file order;
  * - added, removed: the rest.
  */
+import type { CarbonSettings } from '../carbon/settings.js';
 import type { ExporterConfig } from '../config/run-config.js';
 import type { SensorSettings } from '../sensors/settings.js';
 
@@ -77,6 +78,8 @@ export interface SensorPlan {
   readonly qemu: boolean;
   /** It resolves containers (some exporter has containers). */
   readonly containers: boolean;
+  /** The carbon settings it was wrapped with ([carbon], else the flags); absent: none. */
+  readonly carbon?: CarbonSettings;
 }
 
 export interface SensorDiff {
@@ -123,6 +126,9 @@ export function diffSensor(running: SensorPlan, next: SensorPlan): SensorDiff {
   }
   if (next.qemu && !running.qemu) restartNeeded.push('an exporter now has qemu (the sensor names VMs only when built for it)');
   if (next.containers && !running.containers) restartNeeded.push('an exporter now has containers (the sensor resolves containers only when built for it)');
+  const carbonFrom = JSON.stringify(running.carbon ?? {});
+  const carbonTo = JSON.stringify(next.carbon ?? {});
+  if (carbonFrom !== carbonTo) restartNeeded.push(`[carbon] ${carbonFrom} -> ${carbonTo} (emissions are counted with what the agent started with)`);
   return { stepMs: next.stepMs === running.stepMs ? null : next.stepMs, restartNeeded };
 }
 

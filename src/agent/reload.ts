@@ -24,6 +24,7 @@
  * A SIGHUP while one is being applied is queued (several become one), never interleaved: the file is read
  * again when the running reload is done.
  */
+import { resolveCarbonSettings, type CarbonSettings } from '../carbon/settings.js';
 import { errorText, UsageError } from '../core/errors.js';
 import type { Exporter } from '../core/exporter.js';
 import type { Logger } from '../core/log.js';
@@ -52,6 +53,8 @@ export interface ReloaderOptions {
   readonly load: () => AgentPlan;
   /** The sensor settings of the command line, which the file's [sensor] overrides where it speaks. */
   readonly cliSensor: SensorSettings;
+  /** The carbon flags (a reloaded file's [carbon] is checked against what they and the first file gave). */
+  readonly cliCarbon?: CarbonSettings;
   /** What the running sensor was built for. */
   readonly sensor: SensorPlan;
   /** The exporters running, in file order; their identities taken once they were built (spool directories exist). */
@@ -70,8 +73,9 @@ export interface ReloaderOptions {
 }
 
 /** The sensor a plan needs: the file's [sensor] over the command line's, and what its exporters ask of it. */
-export function sensorPlanOf(cli: SensorSettings, plan: AgentPlan): SensorPlan {
+export function sensorPlanOf(cli: SensorSettings, plan: AgentPlan, cliCarbon: CarbonSettings = {}): SensorPlan {
   return {
+    carbon: resolveCarbonSettings(cliCarbon, plan.carbon),
     settings: resolveSensorSettings(cli, plan.sensor),
     stepMs: plan.sensor.stepMs,
     qemu: plan.exporters.some((e) => e.settings.qemu),
@@ -164,7 +168,7 @@ export class Reloader implements ReloadHandler {
     let sensorStepMs: number | null;
     try {
       plan = this.load();
-      const sensorDiff = diffSensor(this.sensor, sensorPlanOf(this.o.cliSensor, plan));
+      const sensorDiff = diffSensor(this.sensor, sensorPlanOf(this.o.cliSensor, plan, this.o.cliCarbon));
       if (sensorDiff.restartNeeded.length > 0) {
         throw new ReloadRefused(`a restart is needed to change what the sensor was built with (systemctl restart scaph): ${sensorDiff.restartNeeded.join('; ')}`);
       }

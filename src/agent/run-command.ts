@@ -13,6 +13,8 @@ import { hwmonCheckLines } from '../sensors/hwmon/check.js';
 import type { SensorSettings } from '../sensors/settings.js';
 import { runAgent, type AgentDeps, type AgentGlobals } from './assemble.js';
 import { resolveSensorSettings } from './sensor.js';
+import { carbonPlanOf } from './assemble.js';
+import { carbonPlanLine } from '../carbon/settings.js';
 
 export interface RunDeps extends AgentDeps {
   /** Exporter types a config may name (those whose spec pushes may take a spool). Default: EXPORTER_COMMANDS. */
@@ -78,7 +80,10 @@ export async function runFromConfig(file: string, check: boolean, globals: Agent
   const config = load();
   if (check) {
     const print = deps.print ?? ((line: string) => process.stdout.write(`${line}\n`));
+    // [carbon], or the carbon flags when the file has none: refused here as at start.
+    const carbon = carbonPlanOf(globals.carbon, config.carbon);
     print(checkSummary(config));
+    if (carbon !== null) print(`  carbon: ${carbonPlanLine(carbon)}`);
     const sensorLines = await sensorCheckLines(resolveSensorSettings(globals.sensor, config.sensor));
     if (sensorLines.length > 0) print(sensorLines.join('\n'));
     return;

@@ -19,7 +19,7 @@ import { show } from './values.js';
  */
 
 /** The unit of a number, as --help and the bad-input suite speak of it. */
-export type OptionUnit = 'seconds' | 'nanoseconds' | 'bytes' | 'kB' | 'watts' | 'watts per CPU' | 'port' | 'count' | 'characters' | 'steps';
+export type OptionUnit = 'seconds' | 'nanoseconds' | 'bytes' | 'kB' | 'watts' | 'watts per CPU' | 'port' | 'count' | 'characters' | 'steps' | 'grams per kWh';
 
 /**
  * What a value is for, beyond its type:

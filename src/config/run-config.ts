@@ -32,6 +32,8 @@ import { parseConfigText, type ConfigProblem, type ConfigSource, type KeyPath } 
 import { durationMs, expandEnv, isTable, show, sizeBytes } from './values.js';
 import { CCF_IDLE_WATTS_PER_CPU, CCF_MAX_WATTS_PER_CPU } from '../sensors/estimate.js';
 import type { SensorSettings } from '../sensors/settings.js';
+import { carbonConfig } from './carbon-config.js';
+import type { CarbonSettings } from '../carbon/settings.js';
 
 /**
  * [sensor]: the sensor settings the file gives (a key it leaves out takes the value of the global option
@@ -71,6 +73,8 @@ export interface ConfigPath {
 export interface RunConfig {
   readonly file: string;
   readonly sensor: SensorConfig;
+  /** [carbon] as written (it replaces the carbon flags); null when the file has none. */
+  readonly carbon: CarbonSettings | null;
   readonly exporters: readonly ExporterConfig[];
   /** Every path-valued setting, relative ones resolved against the file's directory. */
   readonly paths: readonly ConfigPath[];
@@ -110,6 +114,7 @@ export const RUN_KEYS = {
   spool_max_age: fileKey('number', durationMs, { unit: 'seconds' }),
 } satisfies Readonly<Record<string, FileKeyDecl<unknown>>>;
 const RUN_KEY_NAMES: readonly string[] = Object.keys(RUN_KEYS);
+const TOP_LEVEL_KEYS: readonly string[] = ['sensor', 'carbon', 'exporter'];
 
 export interface LoadOptions {
   readonly env?: NodeJS.ProcessEnv;
@@ -173,7 +178,7 @@ export function validateRunConfig(file: string, source: ConfigSource, options: L
     throw new ConfigError(file, [{ line: 1, message: 'the file must hold a [sensor] table and [[exporter]] tables' }]);
   }
   for (const key of Object.keys(data)) {
-    if (key !== 'sensor' && key !== 'exporter') report([key], `unknown top-level key${didYouMean(key, ['sensor', 'exporter'])}; expected [sensor] and [[exporter]]`);
+    if (!TOP_LEVEL_KEYS.includes(key)) report([key], `unknown top-level key${didYouMean(key, TOP_LEVEL_KEYS)}; expected [sensor], [carbon] and [[exporter]]`);
   }
   const paths: ConfigPath[] = [];
   const at: PathResolver = { baseDir: dirname(resolve(file)), paths };
@@ -184,10 +189,11 @@ export function validateRunConfig(file: string, source: ConfigSource, options: L
     return isTable(table) ? table : {};
   };
   const exporters = exportersConfig(data['exporter'], { sensorStepMs, options, report, paths: at, unexpanded, rawTable });
+  const carbon = carbonConfig(data['carbon'], report, (k, v) => resolvePath(at, ['carbon', k], v), options.checkFiles === true);
   checkSpoolsApart(exporters, report);
   if (problems.length > 0) throw new ConfigError(file, problems);
   const sensor: SensorConfig = { ...sensorSettings, ...sensorStep(sensorStepMs, exporters) };
-  return { file, sensor, exporters: exporters.filter(hasSettings), paths, inlineSecrets: exporters.flatMap((e) => e.inlineSecrets) };
+  return { file, sensor, carbon, exporters: exporters.filter(hasSettings), paths, inlineSecrets: exporters.flatMap((e) => e.inlineSecrets) };
 }
 
 /**

@@ -14,7 +14,7 @@ export type ValueKind = 'int' | 'float';
  * pages, /proc/self/statm) is not in the Scaphandre names that carry it; '' for a count or a ratio-free
  * figure (processes, samples, a load average, an info metric).
  */
-export type MetricUnit = 'microwatts' | 'microjoules' | 'seconds' | 'bytes' | 'pages' | 'ratio' | 'percent' | '';
+export type MetricUnit = 'microwatts' | 'microjoules' | 'seconds' | 'bytes' | 'pages' | 'ratio' | 'percent' | 'grams' | 'grams_per_kwh' | '';
 
 export interface MetricLabels {
   readonly [name: string]: string;
@@ -190,6 +190,36 @@ export const METRIC_FAMILIES = {
   ...othersFamilies('pod', 'pods'),
   ...othersFamilies('namespace', 'namespaces'),
   ...othersFamilies('systemd_unit', 'systemd units'),
+  // Carbon (docs/carbon.md): with --carbon-intensity, --carbon-zone or --carbon-provider only. Emissions are
+  // each step's energy (the energy counters' growth) x the intensity in force, in whole micrograms.
+  scaph_carbon_intensity_grams_per_kwh: fam(
+    'Carbon intensity of the grid electricity the last step was counted at, in grams of CO2-equivalent per kWh; source: fixed (--carbon-intensity), static (scaph\'s per-country table, also while a provider fails) or provider (a live grid signal). Absent while no intensity is known',
+    'gauge',
+    'float',
+    'grams_per_kwh',
+  ),
+  scaph_host_carbon_emissions_grams: fam(
+    'Emissions of the host\'s energy since scaph started: each step\'s energy x the carbon intensity in force, in grams of CO2-equivalent (location-based; no embodied emissions, no PUE)',
+    'counter',
+    'float',
+    'grams',
+  ),
+  scaph_host_unattributed_carbon_emissions_grams: fam(
+    'Emissions of the energy no live process explains (scaph_host_unattributed_energy_microjoules) since scaph started, in grams of CO2-equivalent',
+    'counter',
+    'float',
+    'grams',
+  ),
+  scaph_process_carbon_emissions_grams: fam(
+    'Emissions attributed to the process since scaph first saw it (its energy x the carbon intensity in force), in grams of CO2-equivalent. Only with --carbon-per-process',
+    'counter',
+    'float',
+    'grams',
+  ),
+  scaph_container_carbon_emissions_grams: fam('Emissions attributed to a container since scaph first saw it, in grams of CO2-equivalent', 'counter', 'float', 'grams'),
+  scaph_pod_carbon_emissions_grams: fam('Emissions attributed to a Kubernetes pod since scaph first saw it, in grams of CO2-equivalent', 'counter', 'float', 'grams'),
+  scaph_namespace_carbon_emissions_grams: fam('Emissions attributed to a Kubernetes namespace since scaph first saw it, in grams of CO2-equivalent', 'counter', 'float', 'grams'),
+  scaph_systemd_unit_carbon_emissions_grams: fam('Emissions attributed to a systemd unit since scaph first saw it, in grams of CO2-equivalent', 'counter', 'float', 'grams'),
   scaph_self_topo_procs_nb: fam('Number of processes monitored for the host.', 'gauge', 'int', ''),
   scaph_self_topo_stats_nb: fam(
     'CPU statistics readings (/proc/stat) scaph keeps in memory for the host: the previous one, where the next interval starts',

@@ -6,7 +6,7 @@
  */
 import { metricOf, type Metric, type MetricLabels, type MetricName } from './metric-families.js';
 import type { OthersRollup, Selection } from './process-selection.js';
-import type { ContainerInfo, GroupKind, GroupSample, ProcessSample, Sample, SensorFallbackReason } from './sample.js';
+import type { CarbonSample, ContainerInfo, GroupKind, GroupSample, IntensitySourceKind, ProcessSample, Sample, SensorFallbackReason } from './sample.js';
 
 /** How processes are labelled: what changes the labels of a process's series (never which processes go out). */
 export interface LabelOptions {
@@ -47,14 +47,17 @@ export function sampleToMetrics(
 ): Metric[] {
   const list = new MetricList();
   addHostMetrics(list, sample);
+  if (sample.carbon) addCarbonHostMetrics(list, sample.carbon);
   addSocketMetrics(list, sample);
+  const processGrams = processGramsOf(sample, selection);
   if (selection) {
-    addProcessMetrics(list, selection.processes, selection.processEnergyUj, options, labelsOf);
+    addProcessMetrics(list, selection.processes, selection.processEnergyUj, options, labelsOf, processGrams);
     addOthers(list, PROCESS_OTHERS_FAMILIES, selection.others);
-  } else addProcessMetrics(list, sample.processes, null, options, labelsOf);
+  } else addProcessMetrics(list, sample.processes, null, options, labelsOf, processGrams);
   if (options.containers) {
-    if (selection) addGroupMetrics(list, selection.groups, selection.groupEnergyUj);
-    else addGroupMetrics(list, sample.groups, null);
+    const groupGrams = groupGramsOf(sample, selection);
+    if (selection) addGroupMetrics(list, selection.groups, selection.groupEnergyUj, groupGrams);
+    else addGroupMetrics(list, sample.groups, null, groupGrams);
     if (selection) addGroupOthers(list, selection.groupOthers);
   }
   list.add('scaph_self_topo_procs_nb', sample.processes.length);
@@ -195,6 +198,50 @@ function addHostMetrics(list: MetricList, sample: Sample): void {
   }
 }
 
+/** The host's emissions and the intensity they were counted at (absent while none is known). */
+function addCarbonHostMetrics(list: MetricList, c: CarbonSample): void {
+  list.add('scaph_host_carbon_emissions_grams', c.hostGrams);
+  list.add('scaph_host_unattributed_carbon_emissions_grams', c.unattributedGrams);
+  if (c.intensityGPerKwh !== null && c.source !== null) list.add('scaph_carbon_intensity_grams_per_kwh', c.intensityGPerKwh, intensityLabels(c.zone, c.source));
+}
+
+/** One frozen labels object per (zone, source): the intensity series keeps its labels object step after step. */
+const intensityLabelCache = new Map<string, MetricLabels>();
+
+function intensityLabels(zone: string, source: IntensitySourceKind): MetricLabels {
+  const key = `${zone}|${source}`;
+  let labels = intensityLabelCache.get(key);
+  if (labels === undefined) {
+    const made: Record<string, string> = zone === '' ? { source } : { zone, source };
+    labels = Object.freeze(made);
+    intensityLabelCache.set(key, labels);
+  }
+  return labels;
+}
+
+/**
+ * Each listed process's emissions (same index as the list written), or null when the sample has none per
+ * process: the sample's own list is aligned already, a selection's is looked up.
+ */
+function processGramsOf(sample: Sample, selection: Selection | null): readonly number[] | null {
+  const grams = sample.carbon?.processGrams ?? null;
+  if (grams === null || selection === null || selection.processes === sample.processes) return grams;
+  return alignedGrams(sample.processes, grams, selection.processes);
+}
+
+/** Each listed group's emissions (same index as the list written), or null without carbon. */
+function groupGramsOf(sample: Sample, selection: Selection | null): readonly number[] | null {
+  const grams = sample.carbon?.groupGrams ?? null;
+  if (grams === null || selection === null || selection.groups === sample.groups) return grams;
+  return alignedGrams(sample.groups, grams, selection.groups);
+}
+
+function alignedGrams<T>(all: readonly T[], grams: readonly number[], listed: readonly T[]): number[] {
+  const byItem = new Map<T, number>();
+  for (let i = 0; i < all.length; i++) byItem.set(all[i] as T, grams[i] as number);
+  return listed.map((item) => byItem.get(item) ?? 0);
+}
+
 /** One frozen labels object per reason: encoders cache what they derive from a labels object. */
 const FALLBACK_LABELS: Readonly<Record<SensorFallbackReason, MetricLabels>> = {
   rapl_unreadable: Object.freeze({ reason: 'rapl_unreadable' }),
@@ -224,23 +271,25 @@ function addProcessMetrics(
   energyUj: readonly number[] | null,
   options: LabelOptions,
   labelsOf: ProcessLabelSource,
+  grams: readonly number[] | null,
 ): void {
   for (let i = 0; i < processes.length; i++) {
     const p = processes[i] as ProcessSample;
     const labels = labelsOf(p, options);
     list.add('scaph_process_power_consumption_microwatts', p.powerUw, labels);
     list.add('scaph_process_energy_microjoules', energyUj ? (energyUj[i] as number) : p.energyUj, labels);
+    if (grams) list.add('scaph_process_carbon_emissions_grams', grams[i] as number, labels);
     list.add('scaph_process_cpu_usage_percentage', p.cpuUsagePercent, labels);
     list.add('scaph_process_memory_bytes', p.memoryBytes, labels);
     list.add('scaph_process_memory_virtual_bytes', p.virtualMemoryBytes, labels);
   }
 }
 
-const GROUP_FAMILIES: Readonly<Record<GroupKind, readonly [MetricName, MetricName]>> = {
-  container: ['scaph_container_power_microwatts', 'scaph_container_energy_microjoules'],
-  pod: ['scaph_pod_power_microwatts', 'scaph_pod_energy_microjoules'],
-  namespace: ['scaph_namespace_power_microwatts', 'scaph_namespace_energy_microjoules'],
-  systemd_unit: ['scaph_systemd_unit_power_microwatts', 'scaph_systemd_unit_energy_microjoules'],
+const GROUP_FAMILIES: Readonly<Record<GroupKind, readonly [power: MetricName, energy: MetricName, carbon: MetricName]>> = {
+  container: ['scaph_container_power_microwatts', 'scaph_container_energy_microjoules', 'scaph_container_carbon_emissions_grams'],
+  pod: ['scaph_pod_power_microwatts', 'scaph_pod_energy_microjoules', 'scaph_pod_carbon_emissions_grams'],
+  namespace: ['scaph_namespace_power_microwatts', 'scaph_namespace_energy_microjoules', 'scaph_namespace_carbon_emissions_grams'],
+  systemd_unit: ['scaph_systemd_unit_power_microwatts', 'scaph_systemd_unit_energy_microjoules', 'scaph_systemd_unit_carbon_emissions_grams'],
 };
 
 type OthersFamilies = readonly [power: MetricName, energy: MetricName, count: MetricName];
@@ -274,11 +323,11 @@ function addGroupOthers(list: MetricList, byKind: ReadonlyMap<GroupKind, OthersR
  */
 const groupLabelCache = new WeakMap<ContainerInfo, Partial<Record<GroupKind, MetricLabels>>>();
 
-/** `energyUj` as for addProcessMetrics (Selection.groupEnergyUj, or null). */
-function addGroupMetrics(list: MetricList, groups: readonly GroupSample[], energyUj: readonly number[] | null): void {
+/** `energyUj` as for addProcessMetrics (Selection.groupEnergyUj, or null); `grams`, each group's emissions or null. */
+function addGroupMetrics(list: MetricList, groups: readonly GroupSample[], energyUj: readonly number[] | null, grams: readonly number[] | null): void {
   for (let i = 0; i < groups.length; i++) {
     const g = groups[i] as GroupSample;
-    const [powerName, energyName] = GROUP_FAMILIES[g.kind];
+    const [powerName, energyName, carbonName] = GROUP_FAMILIES[g.kind];
     let byKind = groupLabelCache.get(g.container);
     if (!byKind) {
       byKind = {};
@@ -287,6 +336,7 @@ function addGroupMetrics(list: MetricList, groups: readonly GroupSample[], energ
     const labels = (byKind[g.kind] ??= Object.freeze(groupLabels(g.kind, g.container)));
     list.add(powerName, g.powerUw, labels);
     list.add(energyName, energyUj ? (energyUj[i] as number) : g.energyUj, labels);
+    if (grams) list.add(carbonName, grams[i] as number, labels);
   }
 }
 
@@ -379,6 +429,8 @@ export const METRIC_LABEL_NAMES: ReadonlySet<string> = new Set([
   'cmdline',
   'vmname',
   'transport',
+  'zone',
+  'source',
   ...CONTAINER_LABEL_NAMES.map(([, label]) => label),
 ]);
 export const POD_LABEL_PREFIX = 'kubernetes_pod_label_';

@@ -203,6 +203,35 @@ export interface Sample {
   readonly agentRssBytes?: number;
   /** scaph's own memory from /proc/self/statm at the reading (carried in the sample for the same reason). */
   readonly agentMemory?: AgentMemorySample;
+  /** Emissions of the energy in this sample, when a carbon intensity is configured (absent otherwise). */
+  readonly carbon?: CarbonSample;
+}
+
+/**
+ * Where a step's carbon intensity came from: `fixed` (--carbon-intensity), `static` (scaph's per-country
+ * table: --carbon-zone, or a provider's fallback while it fails), `provider` (a live grid signal).
+ */
+export type IntensitySourceKind = 'fixed' | 'static' | 'provider';
+
+/**
+ * Emissions counters (src/carbon/accountant.ts): each step's energy (the sensor's counters' growth) ×
+ * the intensity in force, in whole micrograms, so that Σ process + unattributed = the model's total (host
+ * emissions with `--attribution host`) and each group kind never sums to more, exactly. Grams here.
+ */
+export interface CarbonSample {
+  /** Intensity the step was counted at, gCO2e/kWh; null when none was available (nothing counted). */
+  readonly intensityGPerKwh: number | null;
+  readonly source: IntensitySourceKind | null;
+  /** The zone the intensity is for ('' for a fixed value given without a zone). */
+  readonly zone: string;
+  /** Host emissions since scaph started, grams. */
+  readonly hostGrams: number;
+  /** Emissions of the energy no live process explains, since scaph started, grams. */
+  readonly unattributedGrams: number;
+  /** Emissions of each group (same index as Sample.groups) since scaph first saw it, grams. */
+  readonly groupGrams: readonly number[];
+  /** With --carbon-per-process: each process's (same index as Sample.processes), grams; else null. */
+  readonly processGrams: readonly number[] | null;
 }
 
 /**
@@ -244,7 +273,14 @@ export function freezeSample(sample: Sample): Sample {
   Object.freeze(sample.sockets);
   if (sample.host.memory) Object.freeze(sample.host.memory);
   if (sample.agentMemory) Object.freeze(sample.agentMemory);
+  if (sample.carbon) freezeCarbon(sample.carbon);
   Object.freeze(sample.host.loadAvg);
   Object.freeze(sample.host);
   return Object.freeze(sample);
+}
+
+function freezeCarbon(carbon: CarbonSample): void {
+  Object.freeze(carbon.groupGrams);
+  if (carbon.processGrams) Object.freeze(carbon.processGrams);
+  Object.freeze(carbon);
 }

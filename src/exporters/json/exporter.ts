@@ -4,7 +4,7 @@ import type { Exporter } from '../../core/exporter.js';
 import { capCmdline } from '../../core/metrics.js';
 import type { MetricsView } from '../../core/metrics-view.js';
 import { everyProcess, type Selection } from '../../core/process-selection.js';
-import type { ContainerInfo, ProcessSample, Sample } from '../../core/sample.js';
+import type { CarbonSample, ContainerInfo, ProcessSample, Sample } from '../../core/sample.js';
 
 export interface JsonExporterOptions extends JsonReportOptions {
   /** File to write the JSON array to; null = stdout. */
@@ -40,11 +40,24 @@ export interface JsonReport {
     /** With a platform meter beside readable RAPL: the part of consumption RAPL does not see, µW. */
     readonly outside_rapl_consumption?: number;
     readonly timestamp: number;
+    /** With a carbon intensity configured: the emissions counters, grams of CO2e since start. */
+    readonly carbon?: JsonCarbon;
   };
   readonly consumers: readonly JsonConsumer[];
   /** The processes not listed in consumers (not selected): consumers + others + unattributed = host consumption. */
   readonly others: JsonOthers;
   readonly sockets: readonly JsonSocket[];
+}
+
+interface JsonCarbon {
+  readonly emissions: number;
+  readonly unattributed_emissions: number;
+  readonly emissions_unit: 'gCO2e';
+  /** gCO2e/kWh the step was counted at; null when none was known (nothing counted). */
+  readonly intensity: number | null;
+  readonly intensity_unit: 'gCO2e/kWh';
+  readonly source: string | null;
+  readonly zone: string;
 }
 
 interface JsonOthers {
@@ -62,6 +75,8 @@ interface JsonConsumer {
   readonly pid: number;
   readonly consumption: number;
   readonly timestamp: number;
+  /** With --carbon-per-process: the process's emissions since scaph first saw it, gCO2e. */
+  readonly emissions?: number;
   readonly resources_usage?: {
     readonly cpu_usage: number;
     readonly cpu_usage_unit: '%';
@@ -95,8 +110,9 @@ export function sampleToJsonReport(sample: Sample, selection: Selection, o: Json
       ...(h.sensorFallback === undefined ? {} : { sensor_fallback: h.sensorFallback }),
       ...(h.outsideRaplPowerUw === undefined ? {} : { outside_rapl_consumption: round(h.outsideRaplPowerUw) }),
       timestamp: ts,
+      ...(sample.carbon ? { carbon: jsonCarbon(sample.carbon) } : {}),
     },
-    consumers: selection.processes.map((p) => consumer(p, ts, o)),
+    consumers: selection.processes.map((p) => consumer(p, ts, o, emissionsOf(sample))),
     others: { consumption: selection.others.powerUw, energy: round(selection.others.energyUj), count: selection.others.count },
     sockets: sample.sockets.map((s) => ({
       id: s.id,
@@ -107,13 +123,36 @@ export function sampleToJsonReport(sample: Sample, selection: Selection, o: Json
   };
 }
 
-function consumer(p: ProcessSample, ts: number, o: JsonReportOptions): JsonConsumer {
+function jsonCarbon(c: CarbonSample): JsonCarbon {
+  return {
+    emissions: c.hostGrams,
+    unattributed_emissions: c.unattributedGrams,
+    emissions_unit: 'gCO2e',
+    intensity: c.intensityGPerKwh,
+    intensity_unit: 'gCO2e/kWh',
+    source: c.source,
+    zone: c.zone,
+  };
+}
+
+/** Each process's emissions by its sample object (with --carbon-per-process), else null. */
+function emissionsOf(sample: Sample): Map<ProcessSample, number> | null {
+  const grams = sample.carbon?.processGrams;
+  if (!grams) return null;
+  const byProcess = new Map<ProcessSample, number>();
+  sample.processes.forEach((p, i) => byProcess.set(p, grams[i] as number));
+  return byProcess;
+}
+
+function consumer(p: ProcessSample, ts: number, o: JsonReportOptions, emissions: Map<ProcessSample, number> | null): JsonConsumer {
+  const grams = emissions?.get(p);
   const base = {
     exe: p.exePath || p.exe,
     cmdline: capCmdline(p.cmdline, o.maxCmdlineLength),
     pid: p.pid,
     consumption: round(p.powerUw),
     timestamp: ts,
+    ...(grams === undefined ? {} : { emissions: grams }),
   };
   const resources = o.resources
     ? {

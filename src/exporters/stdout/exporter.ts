@@ -2,7 +2,7 @@ import type { Exporter } from '../../core/exporter.js';
 import type { Metric } from '../../core/metric-families.js';
 import type { MetricsView } from '../../core/metrics-view.js';
 import { everyProcess, type Selection, type SelectionOptions } from '../../core/process-selection.js';
-import type { Sample, SensorFallbackReason } from '../../core/sample.js';
+import type { CarbonSample, Sample, SensorFallbackReason } from '../../core/sample.js';
 
 export interface StdoutExporterOptions {
   /** How the table's processes were chosen (-p, -r, …), for its title; null with --raw-metrics (every process). */
@@ -33,6 +33,7 @@ export function formatSampleTable(sample: Sample, selection: Selection, options:
   lines.push(
     `Host:\t${watts(h.powerUw)} W from ${h.valueSource}${h.sensorFallback === undefined ? '' : `, ${FALLBACK_NOTES[h.sensorFallback]}`} (active ${watts(h.activePowerUw)} W, idle ${watts(h.idlePowerUw)} W, CPU ${(h.cpuBusyFraction * 100).toFixed(1)} % busy)${h.outsideRaplPowerUw === undefined ? '' : `; ${watts(h.outsideRaplPowerUw)} W of it outside RAPL`}`,
   );
+  if (sample.carbon) lines.push(carbonLine(sample.carbon));
   if (sample.sockets.length > 0) {
     lines.push(`\tpackage\t\t${domainNames.join('\t\t')}`);
     for (const s of sample.sockets) {
@@ -51,6 +52,15 @@ export function formatSampleTable(sample: Sample, selection: Selection, options:
   lines.push(`${watts(h.unattributedPowerUw)} W\t-\tunattributed (busy CPU time no live process explains; shares of ${h.attribution} power)`);
   lines.push(RULE);
   return `${lines.join('\n')}\n`;
+}
+
+/** Emissions since start, and the intensity the last step was counted at (and where it came from). */
+function carbonLine(c: CarbonSample): string {
+  const at =
+    c.intensityGPerKwh === null
+      ? 'no carbon intensity known this step (nothing counted)'
+      : `at ${c.intensityGPerKwh} g/kWh (${c.source ?? ''}${c.zone ? `, ${c.zone}` : ''})`;
+  return `Carbon:\t${c.hostGrams.toFixed(6)} gCO2e since start, ${at}`;
 }
 
 function topTitle(o: SelectionOptions | null): string {

@@ -43,8 +43,10 @@ import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { buildProgram } from '../../../src/cli.js';
 import { DeclaredOption, declOf, LettersOption, typeOf, type FileKeyDecl, type SwitchDecl, type ValueDecl } from '../../../src/config/declared-options.js';
 import { specCommand, validKeys } from '../../../src/config/exporter-options.js';
+import { CARBON_KEYS } from '../../../src/config/carbon-config.js';
 import { RUN_KEYS, SENSOR_KEYS } from '../../../src/config/run-config.js';
 import { SENSOR_TABLE } from '../../../src/config/sensor-options.js';
+import { CARBON_TABLE } from '../../../src/config/carbon-options.js';
 import type { ExporterCommandSpec } from '../../../src/exporters/command.js';
 import { EXPORTER_COMMANDS } from '../../../src/exporters/index.js';
 import { AliasOption } from '../../../src/exporters/parse.js';
@@ -222,6 +224,15 @@ function sensorKeys(): KeyUnderTest[] {
   }));
 }
 
+function carbonKeys(): KeyUnderTest[] {
+  return CARBON_KEYS.map((key) => ({
+    id: `[carbon] ${key}`,
+    kind: kindOfDecl(CARBON_TABLE[key] as SwitchDecl | ValueDecl<unknown>),
+    where: `carbon.${key}`,
+    file: (literal) => ({ text: `${SENSOR_HEAD}\n[carbon]\n${key} = ${literal}\n\n[[exporter]]\ntype = "stdout"\n`, line: 5 }),
+  }));
+}
+
 /** The option of each key a file may give a subcommand (its long name, snake_case; the step keys too). */
 function optionKeys(spec: ExporterCommandSpec): Map<string, DeclaredOption> {
   const cmd = specCommand(spec);
@@ -333,7 +344,7 @@ const keyDir = join(dir, 'keys');
 mkdirSync(keyDir);
 
 const FLAGS = flagsUnderTest(buildProgram(async () => undefined), RUN_CONFIG);
-const KEYS = [...sensorKeys(), ...EXPORTER_COMMANDS.flatMap(exporterKeys)];
+const KEYS = [...sensorKeys(), ...carbonKeys(), ...EXPORTER_COMMANDS.flatMap(exporterKeys)];
 
 describe('the table covers every flag and key', () => {
   it('every option taking a value of the program and of each subcommand, the numeric ones told apart', () => {
@@ -348,10 +359,11 @@ describe('the table covers every flag and key', () => {
     expect(FLAGS.filter((f) => f.negativeAllowed).map((f) => f.id)).toEqual(['stdout -t/--timeout', 'json -t/--timeout', 'run -t/--timeout']);
   });
 
-  it('every [sensor] key, every key of every [[exporter]] type (with its X_file form), every run key', () => {
+  it('every [sensor] and [carbon] key, every key of every [[exporter]] type (with its X_file form), every run key', () => {
     // Every sensor option with a [sensor] key, and every run key, is in the table.
     expect(KEYS.filter((k) => k.id.startsWith('[sensor] ')).map((k) => k.id.slice(9))).toEqual([...SENSOR_KEYS]);
     expect(KEYS.filter((k) => k.id.startsWith('remote-write ') && k.id.slice(13) in RUN_KEYS)).toHaveLength(Object.keys(RUN_KEYS).length);
+    expect(KEYS.filter((k) => k.id.startsWith('[carbon] ')).map((k) => k.id.slice(9))).toEqual([...CARBON_KEYS]);
     const ids = KEYS.map((k) => k.id);
     expect(ids).toEqual(expect.arrayContaining(['[sensor] step', 'riemann dispatch_interval', 'riemann tag_file', 'remote-write spool_max_age', 'prometheus health_max_age', 'warp10 write_token_file']));
     expect(KEYS.filter((k) => k.kind === 'switch').map((k) => k.id)).toEqual(expect.arrayContaining(['[sensor] vm', 'prometheus containers', 'stdout raw_metrics']));

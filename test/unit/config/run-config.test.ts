@@ -321,7 +321,7 @@ exporter:
   it('needs at least one exporter and rejects unknown top-level keys', () => {
     const path = write('empty.toml', 'exporters = []\n[sensor]\nstep = "500ms"\n');
     expect(problems(path)).toEqual([
-      `${path}:1: exporters: unknown top-level key (did you mean exporter?); expected [sensor] and [[exporter]]`,
+      `${path}:1: exporters: unknown top-level key (did you mean exporter?); expected [sensor], [carbon] and [[exporter]]`,
       `${path}: exporter: no exporter configured: add at least one [[exporter]] table with a type`,
     ]);
   });

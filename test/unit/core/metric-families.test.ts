@@ -74,7 +74,7 @@ const FAMILIES: ReadonlyArray<readonly [string, MetricFamily]> = Object.entries(
 
 describe('the table of metric families', () => {
   it('gives every family a help text, and a unit its name ends with when the name carries one', () => {
-    const suffixOf: Partial<Record<MetricUnit, string>> = { microwatts: '_microwatts', microjoules: '_microjoules', seconds: '_seconds', bytes: '_bytes', ratio: '_ratio', percent: '_percentage' };
+    const suffixOf: Partial<Record<MetricUnit, string>> = { microwatts: '_microwatts', microjoules: '_microjoules', seconds: '_seconds', bytes: '_bytes', ratio: '_ratio', percent: '_percentage', grams: '_grams', grams_per_kwh: '_grams_per_kwh' };
     for (const [name, f] of FAMILIES) {
       expect(f.help.length, name).toBeGreaterThan(10);
       const suffix = suffixOf[f.unit];
@@ -85,7 +85,7 @@ describe('the table of metric families', () => {
 
   it('keeps counters for what only grows, and names the delivery core families scaph_delivery_*', () => {
     const counters = FAMILIES.filter(([, f]) => f.type === 'counter').map(([name]) => name);
-    for (const name of counters) expect(/(_energy_microjoules|_psys_microjoules|_total)$/.test(name), name).toBe(true);
+    for (const name of counters) expect(/(_energy_microjoules|_psys_microjoules|_carbon_emissions_grams|_total)$/.test(name), name).toBe(true);
     expect(FAMILIES.filter(([name]) => isDeliveryFamily(name)).length).toBe(12);
   });
 });
