@@ -244,6 +244,13 @@ export const METRIC_FAMILIES = {
   scaph_delivery_samples_sent_total: fam('Samples delivered and acknowledged by the backend', 'counter', 'int', ''),
   scaph_delivery_samples_retried_total: fam('Samples whose delivery attempt failed and was retried', 'counter', 'int', ''),
   scaph_delivery_samples_dropped_total: fam('Samples given up on, by reason', 'counter', 'int', ''),
+  // Only from a transport whose backend can accept a request yet reject part of it (OTLP's partial_success).
+  scaph_delivery_rejected_points_total: fam(
+    'Data points the backend rejected within requests it accepted (OTLP partial success), as the backend counted them',
+    'counter',
+    'int',
+    '',
+  ),
   scaph_delivery_series_sent: fam(
     'Series in the last step the backend acknowledged (after --keep-metrics, --drop-metrics; scaph_delivery_* not counted)',
     'gauge',

@@ -87,6 +87,11 @@ export interface DeliveryFigures {
   readonly retried: number;
   /** Samples given up on, by reason. */
   readonly dropped: Readonly<Record<string, number>>;
+  /**
+   * Data points the backend rejected within requests it accepted (OTLP partial success); null for a
+   * transport whose backend cannot say so (no such series then).
+   */
+  readonly rejectedPoints?: number | null;
   /** Series in the newest step the backend acknowledged (0 until the first). */
   readonly seriesSent: number;
   readonly queueDepth: number;
@@ -131,6 +136,7 @@ export function deliveryToMetrics(f: DeliveryFigures, labels: DeliveryLabels): M
   list.add('scaph_delivery_samples_sent_total', f.sent, t);
   list.add('scaph_delivery_samples_retried_total', f.retried, t);
   for (const reason of Object.keys(f.dropped).sort()) list.add('scaph_delivery_samples_dropped_total', f.dropped[reason] ?? 0, labels.reason(reason));
+  if (f.rejectedPoints !== undefined && f.rejectedPoints !== null) list.add('scaph_delivery_rejected_points_total', f.rejectedPoints, t);
   list.add('scaph_delivery_series_sent', f.seriesSent, t);
   list.add('scaph_delivery_queue_depth', f.queueDepth, t);
   list.add('scaph_delivery_queue_bytes', f.queueBytes, t);

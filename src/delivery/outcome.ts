@@ -7,11 +7,20 @@ import { parseHttpDate } from './http-date.js';
  * outcome carries its error text so the log line and the dropped{reason} counter have something to say.
  */
 export type Outcome =
-  | { readonly kind: 'ok' }
+  | { readonly kind: 'ok'; readonly rejected?: Rejection }
   | { readonly kind: 'retry'; readonly afterMs?: number; readonly error: string }
   | { readonly kind: 'drop'; readonly reason: string; readonly error: string };
 
 export const OK: Outcome = Object.freeze({ kind: 'ok' });
+
+/**
+ * What a backend that accepted a request said it rejected of it (OTLP's partial_success): `points` data
+ * points (0: a warning only), and its message. The batch is not retried (the OTLP specification forbids it).
+ */
+export interface Rejection {
+  readonly points: number;
+  readonly message: string;
+}
 
 /** Response headers as undici (record) or fetch (Headers) give them. */
 export type HeaderSource = Headers | Readonly<Record<string, string | string[] | undefined>>;

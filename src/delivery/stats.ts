@@ -45,6 +45,11 @@ export class DeliveryStats {
    * (not this transport's own scaph_delivery_* series, nor staleness markers). 0 until the first one.
    */
   seriesSent = 0;
+  /**
+   * Data points the backend rejected within requests it accepted (OTLP partial success); null for a
+   * transport that cannot report them (Transport.reportsRejectedPoints).
+   */
+  rejectedPoints: number | null = null;
   private readonly dropped = new Map<string, number>();
 
   constructor(readonly transport: string) {}
@@ -87,6 +92,7 @@ export class DeliveryStats {
       sent: this.sent,
       retried: this.retried,
       dropped: Object.fromEntries(this.dropped),
+      rejectedPoints: this.rejectedPoints,
       seriesSent: this.seriesSent,
       queueDepth: this.queueDepth,
       queueBytes: this.queueBytes,

@@ -6,6 +6,13 @@ import type { Outcome } from './outcome.js';
 export interface QueuedSample {
   /** The sample's wall-clock time, ms since the epoch: the timestamp to write, never the send time. */
   readonly timestampMs: number;
+  /**
+   * When a counter first met in this entry began counting, ms since the epoch: the reading before this one
+   * (timestampMs less the sample's interval: scaph's counters cover the interval up to timestampMs), or for
+   * the self-metrics entry when the exporter began. Absent for an entry without figures. What OTLP writes as
+   * a cumulative series' start_time_unix_nano.
+   */
+  readonly startMs?: number;
   readonly metrics: readonly Metric[];
   /**
    * Series present in the previous sample and absent from this one, as a metric of each (name and labels;
@@ -31,6 +38,12 @@ export interface Transport<Batch> {
   readonly name: string;
   /** Where it sends, for log lines (a URL without credentials or query, host:port): never a secret. */
   readonly target?: string;
+  /**
+   * The backend may accept a request yet reject some of its points (OTLP partial success, an ok Outcome with
+   * `rejected`): the core counts them in scaph_delivery_rejected_points_total, which it ships for this
+   * transport only.
+   */
+  readonly reportsRejectedPoints?: boolean;
   /** The wire ends a series that vanished (remote-write's staleness markers): the core fills QueuedSample.vanished. */
   readonly marksVanishedSeries?: boolean;
   /**
