@@ -78,6 +78,7 @@ describe('npm run bench --quick', () => {
       ['remote-write', 'prometheus-remote-write'],
       ['riemann', 'riemann'],
       ['warp10', '@senx/warp10'],
+      ['otlp', '@opentelemetry/otlp-transformer'],
     ]);
     for (const row of encoding.rows) {
       expect(row.scaphOpsPerSec).toBeGreaterThan(0);
@@ -178,7 +179,7 @@ describe('npm run bench --quick', () => {
   it('judges every goal and prints the table with the verdicts', () => {
     expect(results.goals.map((g) => g.id)).toEqual([
       'sampling-vs-c-20', 'sampling-vs-c-60',
-      'encoding-remote-write', 'encoding-riemann', 'encoding-warp10',
+      'encoding-remote-write', 'encoding-riemann', 'encoding-warp10', 'encoding-otlp',
       'steady-cpu-vs-floor', 'steady-rss', 'peer-cpu-per-series', 'executable-cpu', 'executable-rss',
     ]);
     // In --quick's 3 s window a program may use less than one 10 ms tick: a ratio over 0 is not measured.
