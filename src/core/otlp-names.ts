@@ -237,7 +237,8 @@ function asIs(labels: MetricLabels): OtlpAttribute[] {
 /** The description under semconv: the family's help, in the units the semconv naming writes. */
 function semconvDescription(name: MetricName, family: MetricFamily): string {
   if (family.unit === 'percent') return family.help.replace(/as a percentage of/, 'as a fraction (0 to 1) of');
-  return family.help.replace(/microwatts/g, 'watts').replace(/microjoules/g, 'joules');
+  // Words only: a family name quoted in a help text (scaph_host_energy_microjoules) stays as it is.
+  return family.help.replace(/(?<!_)\bmicrowatts\b/g, 'watts').replace(/(?<!_)\bmicrojoules\b/g, 'joules');
 }
 
 const cache = new Map<string, OtlpFamily | null>();

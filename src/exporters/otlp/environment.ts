@@ -20,7 +20,7 @@ import type { GrpcTarget, OtlpCompression, OtlpProtocol } from './transport.js';
 
 export type Environment = Readonly<Record<string, string | undefined>>;
 
-/** OTLP's default ports (opentelemetry-proto docs/specification.md). */
+/** OTLP's default ports (opentelemetry-proto v1.11.0, specification.md). */
 export const OTLP_HTTP_PORT = 4318;
 export const OTLP_GRPC_PORT = 4317;
 export const DEFAULT_HTTP_URL = `http://localhost:${OTLP_HTTP_PORT}/v1/metrics`;

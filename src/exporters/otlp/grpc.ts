@@ -1,7 +1,7 @@
 /**
  * OTLP/gRPC: the request bytes as the one message of MetricsService.Export, over @grpc/grpc-js (pure
  * JavaScript, loaded at the first gRPC exporter only), and its status code as an Outcome. The retry rules
- * are the OTLP specification's (opentelemetry-proto docs/specification.md, "Failures" of OTLP/gRPC):
+ * are the OTLP specification's (opentelemetry-proto v1.11.0, specification.md, "Failures" of OTLP/gRPC):
  * CANCELLED, DEADLINE_EXCEEDED, ABORTED, OUT_OF_RANGE, UNAVAILABLE and DATA_LOSS are retried,
  * RESOURCE_EXHAUSTED only when the server sends a RetryInfo (it can recover), after the RetryInfo's delay
  * when there is one; every other code is dropped.

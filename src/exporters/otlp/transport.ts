@@ -3,7 +3,7 @@
  * POST it over OTLP/HTTP or call MetricsService.Export over OTLP/gRPC, the answer -> Outcome by OTLP's
  * rules). Queueing, order, retry, Retry-After, the spool and the counters are the delivery core's.
  *
- * OTLP/HTTP (opentelemetry-proto docs/specification.md, "OTLP/HTTP"): `Content-Type: application/x-protobuf`
+ * OTLP/HTTP (opentelemetry-proto v1.11.0, specification.md, "OTLP/HTTP"): `Content-Type: application/x-protobuf`
  * exactly (Prometheus 3 refuses a parameter after it), `Content-Encoding: gzip` when compressed; 429, 502,
  * 503 and 504 are retried (after their Retry-After), every other 4xx and 5xx is dropped, named with the
  * server's google.rpc.Status message; a 200 may carry a partial_success, counted and said, never resent.
@@ -49,7 +49,7 @@ export interface OtlpTransportOptions {
 }
 
 export const OTLP_CONTENT_TYPE = 'application/x-protobuf';
-/** OTLP's recommended limit on a request body before compression (docs/specification.md): never sent beyond. */
+/** OTLP's recommended limit on a request body before compression (opentelemetry-proto v1.11.0, specification.md): never sent beyond. */
 export const MAX_REQUEST_BYTES = 64 * 1024 * 1024;
 /** OTLP's recommended limit on what a client reads of an answer (4 MiB); a partial success is far smaller. */
 const MAX_ANSWER_BYTES = 4 * 1024 * 1024;

@@ -171,7 +171,8 @@ describe('OTLP wire, --naming semconv', () => {
     expect(point(d.points, 'scaph.rapl.domain.power', { 'hw.id': 'intel-rapl:0:2' }).attributes).toEqual({ 'hw.id': 'intel-rapl:0:2', 'hw.parent': 'intel-rapl:0', 'scaph.rapl.domain': 'dram' });
     expect(point(d.points, 'scaph.host.cpu.busy')).toMatchObject({ unit: '1', value: 0.4 });
     expect(point(d.points, 'scaph.host.memory.total')).toMatchObject({ unit: 'By', value: 8e9, valueType: 'int' });
-    expect(d.points.some((p) => /micro/.test(p.description))).toBe(false);
+    expect(d.points.filter((p) => /(?<!_)\bmicro/.test(p.description)).map((p) => p.metric)).toEqual([]);
+    expect(otlpFamily('scaph_host_energy_timestamp_seconds', 'semconv')?.description).toBe('Time of the energy reading behind scaph_host_energy_microjoules, in seconds since the epoch');
   });
 
   it('process attributes from the registry, process.pid an integer; CPU usage as a fraction', () => {
