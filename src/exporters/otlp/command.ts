@@ -13,7 +13,7 @@ import { keyValue, nonNegativeInt, positiveInt, positiveSeconds, RepeatableOptio
 import { addSelectionOptions, selectionHelp, selectionSettings } from '../selection-options.js';
 import { addSplayOption, SPLAY_HELP } from '../splay-option.js';
 import { DEFAULT_HTTP_URL, parseCompression, parseProtocol, resolveEndpoint, type OtlpEndpoint } from './environment.js';
-import { resourceAttribute, resourceAttributes } from './resource.js';
+import { checkResourceEnvironment, resourceAttribute, resourceAttributes } from './resource.js';
 import { OtlpTransport, type OtlpAuth } from './transport.js';
 
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
@@ -109,6 +109,7 @@ function settings(opts: OptionValues): OtlpSettings {
     keyFile: opts['key'] as string | undefined,
   });
   checkHeaders(endpoint);
+  checkResourceEnvironment();
   const s: OtlpSettings = {
     ...pushSettings(opts),
     ...filterSettings(opts),

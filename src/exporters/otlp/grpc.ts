@@ -9,6 +9,7 @@
 import type { Client, Metadata, ServiceError } from '@grpc/grpc-js';
 import { grpcJs } from '../../core/lazy-modules.cjs';
 import { OK, type Outcome } from '../../delivery/outcome.js';
+import { tidyConnectionError } from './connection-errors.js';
 import type { TlsOptions } from '../../net/tls.js';
 import { readExportResponse, readStatus } from './responses.js';
 
@@ -113,7 +114,7 @@ export function classifyGrpcError(grpc: Pick<GrpcJs, 'status'>, err: ServiceErro
   const detailsBin = err.metadata?.get('grpc-status-details-bin')[0];
   const status = Buffer.isBuffer(detailsBin) ? readStatus(detailsBin) : null;
   const retryDelayMs = status?.retryDelayMs ?? null;
-  const error = `gRPC ${name}: ${err.details || status?.message || 'no details'}`;
+  const error = `gRPC ${name}: ${tidyConnectionError(err.details || status?.message || 'no details')}`;
   if (RETRYABLE.has(err.code) || (err.code === RESOURCE_EXHAUSTED && retryDelayMs !== null)) {
     return retryDelayMs === null ? { kind: 'retry', error } : { kind: 'retry', afterMs: retryDelayMs, error };
   }

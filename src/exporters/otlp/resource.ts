@@ -37,6 +37,12 @@ export function resourceAttributes(flags: Readonly<Record<string, string>>, fact
   return [...attributes];
 }
 
+/** $OTEL_RESOURCE_ATTRIBUTES parses (checked with the flags, so `scaph run --check` says it too). */
+export function checkResourceEnvironment(env: Environment = process.env): void {
+  const fromEnv = env[RESOURCE_ATTRIBUTES_ENV]?.trim();
+  if (fromEnv) parseKeyValueList(fromEnv, `$${RESOURCE_ATTRIBUTES_ENV}`);
+}
+
 /** --resource-attribute key=value (repeatable): a key given twice is refused (one value would be lost). */
 export function resourceAttribute(value: string, previous: Record<string, string> | undefined): Record<string, string> {
   const eq = value.indexOf('=');

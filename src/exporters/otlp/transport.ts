@@ -9,10 +9,11 @@
  * server's google.rpc.Status message; a 200 may carry a partial_success, counted and said, never resent.
  */
 import { gzipSync } from 'node:zlib';
-import { BODY_EXCERPT_CHARS, httpErrorText, OK, parseRetryAfterMs, type Outcome } from '../../delivery/outcome.js';
+import { BODY_EXCERPT_CHARS, classifyNetworkError, httpErrorText, OK, parseRetryAfterMs, type Outcome } from '../../delivery/outcome.js';
 import type { QueuedSample, Transport } from '../../delivery/transport.js';
 import { HttpEndpoint, type HttpResult } from '../../net/http.js';
 import type { TlsOptions } from '../../net/tls.js';
+import { tidyConnectionError } from './connection-errors.js';
 import { GrpcSender } from './grpc.js';
 import { oneLine, readExportResponse, readStatus } from './responses.js';
 import { OtlpMetricsEncoder, type OtlpWireOptions } from './wire.js';
@@ -112,7 +113,15 @@ export class OtlpTransport implements Transport<Buffer> {
 
   async send(batch: Buffer, signal: AbortSignal): Promise<Outcome> {
     if (this.grpc) return this.grpc.send(batch, signal);
-    const res = await (this.http as HttpEndpoint).request('POST', batch, this.httpHeaders, signal, { keepBody: true, maxBodyBytes: MAX_ANSWER_BYTES });
+    let res: HttpResult;
+    try {
+      res = await (this.http as HttpEndpoint).request('POST', batch, this.httpHeaders, signal, { keepBody: true, maxBodyBytes: MAX_ANSWER_BYTES });
+    } catch (err) {
+      // Our own timeout or the shutdown: the core says so.
+      if (signal.aborted) throw err;
+      const outcome = classifyNetworkError(err);
+      return outcome.kind === 'retry' ? { ...outcome, error: tidyConnectionError(outcome.error) } : outcome;
+    }
     return classifyOtlpHttp(res);
   }
 

@@ -182,7 +182,8 @@ export class OtlpReceiver {
         return;
       }
       const status = answer.status ?? 200;
-      const accepted = status >= 200 && status < 300;
+      // A scripted body (a web page, text) is not an OTLP receiver storing the request.
+      const accepted = status >= 200 && status < 300 && answer.body === undefined;
       record(status, accepted, request, null);
       if (answer.body !== undefined) {
         res.writeHead(status, { 'content-type': answer.contentType ?? 'text/html', ...(answer.headers ?? {}) }).end(answer.body);
