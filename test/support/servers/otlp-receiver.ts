@@ -58,6 +58,8 @@ export interface OtlpReceiverOptions {
   readonly grpc?: boolean;
   /** Serve TLS (HTTPS, gRPC over TLS) with this certificate; `clientCa` asks for and checks client certificates. */
   readonly tls?: { readonly cert: Buffer; readonly key: Buffer; readonly clientCa?: Buffer };
+  /** Keep only the points of the metrics this accepts (a long bench run keeps its host power only). Default: all. */
+  readonly keep?: (metric: string) => boolean;
 }
 
 export const OTLP_CONTENT_TYPE = 'application/x-protobuf';
@@ -128,6 +130,11 @@ export class OtlpReceiver {
     if (this.options.grpc && !this.grpcServer) await this.listenGrpc(this.grpcPortNumber);
   }
 
+  private kept(request: DecodedRequest): DecodedRequest {
+    const keep = this.options.keep;
+    return keep === undefined ? request : { ...request, points: request.points.filter((p) => keep(p.metric)) };
+  }
+
   private next(): OtlpAnswer {
     return this.script.shift() ?? this.fallback;
   }
@@ -174,7 +181,7 @@ export class OtlpReceiver {
       let request: DecodedRequest;
       try {
         const body = headers['content-encoding'] === 'gzip' ? gunzipSync(raw) : raw;
-        request = decodeExportRequest(body);
+        request = this.kept(decodeExportRequest(body));
       } catch (err) {
         const message = err instanceof Error ? err.message : String(err);
         record(400, false, null, message);
@@ -231,7 +238,7 @@ export class OtlpReceiver {
     }
     let request: DecodedRequest;
     try {
-      request = decodeExportRequest(raw);
+      request = this.kept(decodeExportRequest(raw));
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       record(grpc.status.INVALID_ARGUMENT, false, null, message);
