@@ -9,8 +9,8 @@
  * - snappy-compresses scaph's remote-write protobuf of that tree (the protocol requires it) and POSTs it;
  * - POSTs scaph's Warp 10 body (already gzipped, as scaph sends it) and writes scaph's Riemann frames,
  *   waiting for one ack per frame;
- * - gzips scaph's OTLP request (the agent's default compression: optional in OTLP, but what the agent
- *   sends) and POSTs it.
+ * - gzips scaph's OTLP request at the agent's level (the agent's default compression: optional in OTLP,
+ *   but what the agent sends) and POSTs it.
  * The bytes are encoded once, before the first step, by floor-payloads.ts. So the figure is the cost of the I/O
  * and the protocols' mandatory compression alone: no parsing, power model, metrics or encoding.
  *
@@ -25,6 +25,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import snappy from 'snappy';
 import { FrameReader } from '../../src/exporters/riemann/proto.js';
+import { GZIP_LEVEL } from '../../src/exporters/otlp/transport.js';
 import { FLOOR_CONFIG_FILE, OTLP_FILE, REMOTE_WRITE_FILE, RIEMANN_FILE, WARP10_FILE, type FloorConfig } from './floor-config.js';
 
 const agent = new Agent({ keepAlive: true, maxSockets: 1 });
@@ -95,7 +96,7 @@ async function main(dir: string): Promise<void> {
     const statuses = await Promise.all([
       post(config.remoteWriteUrl, snappy.compressSync(writeRequest, { copyOutputData: true }), remoteWriteHeaders),
       post(config.warp10Url, warp10Body, warp10Headers),
-      post(config.otlpUrl, gzipSync(otlpRequest), otlpHeaders),
+      post(config.otlpUrl, gzipSync(otlpRequest, { level: GZIP_LEVEL }), otlpHeaders),
       riemann.then(() => 200),
     ]);
     const failed = statuses.find((s) => s < 200 || s >= 300);

@@ -54,6 +54,11 @@ export const OTLP_CONTENT_TYPE = 'application/x-protobuf';
 export const MAX_REQUEST_BYTES = 64 * 1024 * 1024;
 /** OTLP's recommended limit on what a client reads of an answer (4 MiB); a partial success is far smaller. */
 const MAX_ANSWER_BYTES = 4 * 1024 * 1024;
+/**
+ * gzip level of OTLP/HTTP bodies: 1, as Warp 10's. On 500 processes (323 KB a step) it takes a third of
+ * level 6's CPU for 10 % more bytes (41 KB against 38 KB).
+ */
+export const GZIP_LEVEL = 1;
 /** The statuses OTLP/HTTP retries; every other 4xx and 5xx is final. */
 const RETRYABLE_HTTP = new Set([429, 502, 503, 504]);
 
@@ -108,7 +113,7 @@ export class OtlpTransport implements Transport<Buffer> {
     const bytes = this.wire.encodeTransient(entries);
     if (bytes.length > MAX_REQUEST_BYTES) throw new OtlpRequestTooLargeError(bytes.length);
     if (this.grpc) return Buffer.from(bytes);
-    return this.options.compression === 'gzip' ? gzipSync(bytes) : bytes;
+    return this.options.compression === 'gzip' ? gzipSync(bytes, { level: GZIP_LEVEL }) : bytes;
   }
 
   async send(batch: Buffer, signal: AbortSignal): Promise<Outcome> {
