@@ -11,6 +11,8 @@ export interface FloorConfig {
   readonly riemannFrames: number;
   /** Where otlp.pb (an ExportMetricsServiceRequest, uncompressed) goes, gzipped at every step as the agent sends it. */
   readonly otlpUrl: string;
+  /** The agent's gzip level for OTLP (the transport's GZIP_LEVEL), so the floor compresses as it does. */
+  readonly otlpGzipLevel: number;
 }
 
 export const FLOOR_CONFIG_FILE = 'floor.json';

@@ -13,6 +13,7 @@ import { RiemannWireEncoder } from '../../src/exporters/riemann/wire.js';
 import { WriteRequestEncoder } from '../../src/exporters/remote-write/wire.js';
 import { Warp10Transport } from '../../src/exporters/warp10/transport.js';
 import { OtlpMetricsEncoder } from '../../src/exporters/otlp/wire.js';
+import { GZIP_LEVEL } from '../../src/exporters/otlp/transport.js';
 import { resourceAttributes } from '../../src/exporters/otlp/resource.js';
 import { readMachineId } from '../../src/core/machine-id.js';
 import { VERSION } from '../../src/core/version.js';
@@ -55,6 +56,7 @@ export async function writeFloorPayloads(dir: string, procfsRoot: string, stepMs
     riemannPort: b.riemannPort,
     riemannFrames: frames.length,
     otlpUrl: b.otlpUrl,
+    otlpGzipLevel: GZIP_LEVEL,
   };
   writeFileSync(join(dir, FLOOR_CONFIG_FILE), JSON.stringify(config));
   return config;

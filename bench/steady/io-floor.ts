@@ -25,7 +25,6 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import snappy from 'snappy';
 import { FrameReader } from '../../src/exporters/riemann/proto.js';
-import { GZIP_LEVEL } from '../../src/exporters/otlp/transport.js';
 import { FLOOR_CONFIG_FILE, OTLP_FILE, REMOTE_WRITE_FILE, RIEMANN_FILE, WARP10_FILE, type FloorConfig } from './floor-config.js';
 
 const agent = new Agent({ keepAlive: true, maxSockets: 1 });
@@ -96,7 +95,7 @@ async function main(dir: string): Promise<void> {
     const statuses = await Promise.all([
       post(config.remoteWriteUrl, snappy.compressSync(writeRequest, { copyOutputData: true }), remoteWriteHeaders),
       post(config.warp10Url, warp10Body, warp10Headers),
-      post(config.otlpUrl, gzipSync(otlpRequest, { level: GZIP_LEVEL }), otlpHeaders),
+      post(config.otlpUrl, gzipSync(otlpRequest, { level: config.otlpGzipLevel }), otlpHeaders),
       riemann.then(() => 200),
     ]);
     const failed = statuses.find((s) => s < 200 || s >= 300);
