@@ -1,19 +1,18 @@
-import { Command, CommanderError, Option, type OptionValues } from 'commander';
+import { Command, CommanderError, type OptionValues } from 'commander';
 import type { AgentGlobals } from './agent/assemble.js';
 import { runExporterCommand } from './agent/exporter-command.js';
-import { configureRunCommand, runFromConfig } from './agent/run-command.js';
+import { configureRunCommand, runFromConfig, RUN_OPTIONS, type RunValues } from './agent/run-command.js';
+import { addDeclaredOptions, choiceOption, counterOption, declaredValues, repeatableOption, switchOption, textOption, valueOption, type ValuesOf } from './config/declared-options.js';
+import { SENSOR_OPTIONS } from './config/sensor-options.js';
 import { ScaphError } from './core/errors.js';
 import { JOURNAL_PRIORITY, isJournalStream } from './core/journald.js';
 import { createLogger, LOG_FORMATS, writeStderrLine, type LogFormat, type Logger } from './core/log.js';
-import type { AttributionModel } from './core/sample.js';
-import type { ExporterCommandSpec } from './exporters/command.js';
+import { commandFor, type ExporterCommandSpec } from './exporters/command.js';
 import { EXPORTER_COMMANDS } from './exporters/index.js';
-import { guardOptionValues, wattsPerCpu, wholeNumberUpTo } from './exporters/parse.js';
-import { ATTRIBUTION_MODELS } from './sensors/attribution.js';
+import { guardOptionValues, wholeNumberUpTo } from './exporters/parse.js';
 import { DEFAULT_DOCKER_SOCKET } from './sensors/containers/docker.js';
 import { nodeName, podLabelKeys } from './sensors/containers/kubernetes-options.js';
-import { hwmonChannelFlag, redfishIntervalFlag, redfishUrlFlag } from './sensors/platform-flags.js';
-import { DEFAULT_HWMON_PATH, DEFAULT_POWERCAP_PATH, DEFAULT_REDFISH_INTERVAL_MS, SENSOR_KINDS, VM_POWERCAP_PATH, type SensorKind } from './sensors/settings.js';
+import { DEFAULT_POWERCAP_PATH, DEFAULT_REDFISH_INTERVAL_MS, VM_POWERCAP_PATH } from './sensors/settings.js';
 import { VERSION } from './core/version.js';
 
 /**
@@ -23,6 +22,7 @@ import { VERSION } from './core/version.js';
 const SOCKET_BUFFER_FLAG = '--sensor-buffer-per-socket-max-kB';
 const DOMAIN_BUFFER_FLAG = '--sensor-buffer-per-domain-max-kB';
 const MAX_BUFFER_KB = 65_535;
+const BUFFER_HELP = "accepted for Scaphandre's unit files (0-65535); no effect (scaph keeps one reading per counter, no buffer)";
 
 /** An exporter command has no config to re-read: SIGHUP keeps its terminal meaning. */
 const EXPORTER_SIGNALS_HELP =
@@ -38,9 +38,49 @@ export interface GlobalOptions extends AgentGlobals {
   readonly ignoredFlags: readonly string[];
 }
 
+/**
+ * The global options, declared once (config/declared-options.ts), in the order --help lists them: the
+ * sensor's (whose [sensor] keys a run config may set: sensor-options.ts), logging, the container lookup.
+ */
+const GLOBAL_OPTIONS = {
+  kind: SENSOR_OPTIONS.kind,
+  vm: SENSOR_OPTIONS.vm,
+  powercapPath: SENSOR_OPTIONS.powercapPath,
+  procfsPath: SENSOR_OPTIONS.procfsPath,
+  attribution: SENSOR_OPTIONS.attribution,
+  reapedChildren: SENSOR_OPTIONS.reapedChildren,
+  cgroupfsPath: SENSOR_OPTIONS.cgroupfsPath,
+  verbose: counterOption('-v, --verbose', 'more logs on stderr: -v info, -vv debug (default: info; warn for stdout and json; $SCAPH_LOG_LEVEL overrides)'),
+  logFormat: choiceOption('--log-format <format>', 'log lines on stderr: text for people, json for log pipelines (default text, or $SCAPH_LOG_FORMAT)', LOG_FORMATS),
+  header: switchOption('--no-header', "don't print the banner on stderr"),
+  dockerSocket: textOption('--docker-socket <path>', 'with --containers: Docker Engine API socket for container names and images', { default: DEFAULT_DOCKER_SOCKET }),
+  docker: switchOption('--no-docker', 'with --containers: do not ask Docker for container names (cgroup ids only)'),
+  kubernetesNode: valueOption('--kubernetes-node <name>', "with --containers in a pod: this node's name (default $NODE_NAME, else the hostname)", nodeName('--kubernetes-node')),
+  kubernetesPodLabel: repeatableOption(
+    '--kubernetes-pod-label <key>',
+    'with --containers in a pod: copy this pod label as kubernetes_pod_label_<key> (repeatable; characters other than letters, digits and _ become _, and two keys that become one label are refused)',
+    podLabelKeys('--kubernetes-pod-label'),
+  ),
+  estimateIdleWattsPerCpu: SENSOR_OPTIONS.estimateIdleWattsPerCpu,
+  estimateMaxWattsPerCpu: SENSOR_OPTIONS.estimateMaxWattsPerCpu,
+  hwmonPath: SENSOR_OPTIONS.hwmonPath,
+  hwmonChannels: SENSOR_OPTIONS.hwmonChannels,
+  redfishUrl: SENSOR_OPTIONS.redfishUrl,
+  redfishUser: SENSOR_OPTIONS.redfishUser,
+  redfishPasswordFile: SENSOR_OPTIONS.redfishPasswordFile,
+  redfishCa: SENSOR_OPTIONS.redfishCa,
+  redfishInsecure: SENSOR_OPTIONS.redfishInsecure,
+  redfishChassis: SENSOR_OPTIONS.redfishChassis,
+  redfishIntervalMs: SENSOR_OPTIONS.redfishIntervalMs,
+  sensorBufferPerSocketMaxKB: valueOption(`${SOCKET_BUFFER_FLAG} <kB>`, BUFFER_HELP, wholeNumberUpTo(SOCKET_BUFFER_FLAG, MAX_BUFFER_KB), { unit: 'kB' }),
+  sensorBufferPerDomainMaxKB: valueOption(`${DOMAIN_BUFFER_FLAG} <kB>`, BUFFER_HELP, wholeNumberUpTo(DOMAIN_BUFFER_FLAG, MAX_BUFFER_KB), { unit: 'kB' }),
+};
+
+type GlobalValues = ValuesOf<typeof GLOBAL_OPTIONS>;
+
 export function buildProgram(
   onRun: (spec: ExporterCommandSpec, opts: OptionValues, globals: GlobalOptions) => Promise<void>,
-  onRunConfig: (opts: OptionValues, globals: GlobalOptions) => Promise<void> = async () => undefined,
+  onRunConfig: (opts: RunValues, globals: GlobalOptions) => Promise<void> = async () => undefined,
 ): Command {
   const program = new Command('scaph')
     .description(
@@ -50,134 +90,68 @@ export function buildProgram(
     .version(VERSION, '-V, --version', 'print the version')
     .enablePositionalOptions()
     .exitOverride()
-    .configureOutput({ outputError: (str, write) => write(str) })
-    .addOption(
-      new Option(
-        '-s, --sensor <sensor>',
-        'where power comes from: RAPL counters, a CPU-load estimate, auto (RAPL when readable, else the estimate, warned about and marked by scaph_sensor_fallback), ' +
-          'or a platform meter for host power: hwmon (the ACPI power meter, or --hwmon-channel) or redfish (the BMC), with RAPL beside it for sockets when readable',
-      )
-        .choices([...SENSOR_KINDS])
-        .default('auto'),
-    )
-    .option('--vm', `run inside a VM: read the tree a hypervisor's "scaph qemu" writes (default ${VM_POWERCAP_PATH})`, false)
-    .option('--powercap-path <dir>', `powercap tree to read (default ${DEFAULT_POWERCAP_PATH}, ${VM_POWERCAP_PATH} with --vm, or $SCAPHANDRE_POWERCAP_PATH)`)
-    .option('--procfs-path <dir>', 'procfs to read processes from', '/proc')
-    .addOption(
-      new Option(
-        '--attribution <model>',
-        'what a process\'s share of the busy CPU time is applied to: host power (Scaphandre\'s model) or active power (host x busy fraction; idle power stays out of processes)',
-      )
-        .choices([...ATTRIBUTION_MODELS])
-        .default('host'),
-    )
-    .option('--no-reaped-children', 'do not give the CPU time of children a process waited for (cutime, cstime) to that process')
-    .option('--cgroupfs-path <dir>', 'with --containers: cgroup v2 mount whose cpu.stat gives container/pod/unit power (default: detected under /sys/fs/cgroup)')
-    .option(
-      '-v, --verbose',
-      'more logs on stderr: -v info, -vv debug (default: info; warn for stdout and json; $SCAPH_LOG_LEVEL overrides)',
-      (_v: string, prev: number) => prev + 1,
-      0,
-    )
-    .addOption(
-      new Option('--log-format <format>', 'log lines on stderr: text for people, json for log pipelines (default text, or $SCAPH_LOG_FORMAT)').choices([
-        ...LOG_FORMATS,
-      ]),
-    )
-    .option('--no-header', "don't print the banner on stderr")
-    .option('--docker-socket <path>', 'with --containers: Docker Engine API socket for container names and images', DEFAULT_DOCKER_SOCKET)
-    .option('--no-docker', 'with --containers: do not ask Docker for container names (cgroup ids only)')
-    .option('--kubernetes-node <name>', 'with --containers in a pod: this node\'s name (default $NODE_NAME, else the hostname)', nodeName('--kubernetes-node'))
-    .option(
-      '--kubernetes-pod-label <key>',
-      'with --containers in a pod: copy this pod label as kubernetes_pod_label_<key> (repeatable; characters other than letters, digits and _ become _, and two keys that become one label are refused)',
-      podLabelKeys('--kubernetes-pod-label'),
-    )
-    .option('--estimate-idle-watts-per-cpu <watts>', 'estimate sensor: watts per logical CPU when idle (default 0.74)', wattsPerCpu('--estimate-idle-watts-per-cpu'))
-    .option('--estimate-max-watts-per-cpu <watts>', 'estimate sensor: watts per logical CPU at 100 % (default 3.5)', wattsPerCpu('--estimate-max-watts-per-cpu'))
-    .option('--hwmon-path <dir>', `--sensor hwmon: the hwmon class directory (in a container: the host's, e.g. /host/sys/class/hwmon)`, DEFAULT_HWMON_PATH)
-    .option(
-      '--hwmon-channel <device/channel>',
-      '--sensor hwmon: a channel to add to host power instead of the ACPI power meter, as <device>/<channel>: device by name or hwmonN, channel powerN, energyN or an attribute (power1_input); repeatable, summed',
-      hwmonChannelFlag,
-    )
-    .option('--redfish-url <url>', '--sensor redfish: the BMC\'s address, https://<bmc>', redfishUrlFlag)
-    .option('--redfish-user <name>', '--sensor redfish: the BMC user (read-only rights are enough)')
-    .option('--redfish-password-file <file>', '--sensor redfish: file holding the BMC password (default: $SCAPH_REDFISH_PASSWORD)')
-    .option('--redfish-ca <file>', '--sensor redfish: PEM CA certificate to check the BMC\'s certificate against (default: the system\'s CAs)')
-    .option('--redfish-insecure', '--sensor redfish: do not check the BMC\'s certificate (a self-signed one you have not saved)', false)
-    .option('--redfish-chassis <id>', '--sensor redfish: the chassis to read, by Id (default: the first chassis that reports power)')
-    .option(
-      '--redfish-interval <seconds>',
-      `--sensor redfish: ask the BMC every this many seconds, at least 1 (default ${DEFAULT_REDFISH_INTERVAL_MS / 1000}; slower when its sensor says it refreshes less often); a reading older than two intervals is not published`,
-      redfishIntervalFlag,
-    )
-    .option(`${SOCKET_BUFFER_FLAG} <kB>`, "accepted for Scaphandre's unit files (0-65535); no effect (scaph keeps one reading per counter, no buffer)", wholeNumberUpTo(SOCKET_BUFFER_FLAG, MAX_BUFFER_KB))
-    .option(`${DOMAIN_BUFFER_FLAG} <kB>`, "accepted for Scaphandre's unit files (0-65535); no effect (scaph keeps one reading per counter, no buffer)", wholeNumberUpTo(DOMAIN_BUFFER_FLAG, MAX_BUFFER_KB))
-    .addHelpText(
-      'after',
-      '\nExamples:\n' +
-        '  sudo scaph stdout -t 15                  # watch host and top processes for 15 s\n' +
-        '  sudo scaph json -s 5 -f power.json       # a JSON report every 5 s\n' +
-        '  scaph --sensor estimate stdout           # no RAPL (cloud VM): CPU-load estimate\n' +
-        '  scaph --vm stdout                        # in a guest of a hypervisor running "scaph qemu"\n' +
-        '  scaph --sensor hwmon stdout              # host power from the server\'s ACPI power meter\n' +
-        '  SCAPH_REDFISH_PASSWORD=... scaph --sensor redfish --redfish-url https://bmc --redfish-user monitor prometheus\n' +
-        '                                           # host power from the BMC (docs/platform-power.md)\n' +
-        '\nRun "scaph <exporter> --help" for the options of each exporter.\n' +
-        EXPORTER_SIGNALS_HELP,
-    );
+    .configureOutput({ outputError: (str, write) => write(str) });
+  addDeclaredOptions(program, GLOBAL_OPTIONS).addHelpText(
+    'after',
+    '\nExamples:\n' +
+      '  sudo scaph stdout -t 15                  # watch host and top processes for 15 s\n' +
+      '  sudo scaph json -s 5 -f power.json       # a JSON report every 5 s\n' +
+      '  scaph --sensor estimate stdout           # no RAPL (cloud VM): CPU-load estimate\n' +
+      '  scaph --vm stdout                        # in a guest of a hypervisor running "scaph qemu"\n' +
+      '  scaph --sensor hwmon stdout              # host power from the server\'s ACPI power meter\n' +
+      '  SCAPH_REDFISH_PASSWORD=... scaph --sensor redfish --redfish-url https://bmc --redfish-user monitor prometheus\n' +
+      '                                           # host power from the BMC (docs/platform-power.md)\n' +
+      '\nRun "scaph <exporter> --help" for the options of each exporter.\n' +
+      EXPORTER_SIGNALS_HELP,
+  );
 
   guardOptionValues(program);
+  const globals = (): GlobalOptions => globalsFrom(declaredValues(GLOBAL_OPTIONS, program.opts()));
   for (const spec of EXPORTER_COMMANDS) {
-    const sub = guardOptionValues(spec.configure(program.command(spec.name).description(spec.summary))).addHelpText('after', EXPORTER_SIGNALS_HELP);
+    const sub = program.command(spec.name).description(spec.summary).aliases([...(spec.aliases ?? [])]);
+    guardOptionValues(commandFor(spec, sub)).addHelpText('after', EXPORTER_SIGNALS_HELP);
     sub.version(VERSION, '-V, --version', 'print the version').exitOverride().action(async (opts: OptionValues) => {
-      await onRun(spec, opts, globalsFrom(program.opts()));
+      await onRun(spec, opts, globals());
     });
   }
   guardOptionValues(configureRunCommand(program.command('run')))
     .version(VERSION, '-V, --version', 'print the version')
     .exitOverride()
-    .action(async (opts: OptionValues) => onRunConfig(opts, globalsFrom(program.opts())));
+    .action(async (opts: OptionValues) => onRunConfig(declaredValues(RUN_OPTIONS, opts), globals()));
   return program;
 }
 
-function globalsFrom(o: OptionValues): GlobalOptions {
-  const vm = o['vm'] === true;
-  const fromEnv = process.env['SCAPHANDRE_POWERCAP_PATH'];
+function globalsFrom(o: GlobalValues): GlobalOptions {
   return {
     sensor: {
-      kind: o['sensor'] as SensorKind,
-      vm,
-      powercapPath: (o['powercapPath'] as string | undefined) ?? fromEnv ?? (vm ? VM_POWERCAP_PATH : DEFAULT_POWERCAP_PATH),
-      procfsPath: o['procfsPath'] as string,
-      cgroupfsPath: o['cgroupfsPath'] as string | undefined,
-      attribution: o['attribution'] as AttributionModel,
-      reapedChildren: o['reapedChildren'] !== false,
-      estimateIdleWattsPerCpu: o['estimateIdleWattsPerCpu'] as number | undefined,
-      estimateMaxWattsPerCpu: o['estimateMaxWattsPerCpu'] as number | undefined,
-      hwmonPath: o['hwmonPath'] as string,
-      hwmonChannels: (o['hwmonChannel'] as string[] | undefined) ?? [],
-      redfishUrl: o['redfishUrl'] as string | undefined,
-      redfishUser: o['redfishUser'] as string | undefined,
-      redfishPasswordFile: o['redfishPasswordFile'] as string | undefined,
-      redfishCa: o['redfishCa'] as string | undefined,
-      redfishInsecure: o['redfishInsecure'] === true,
-      redfishChassis: o['redfishChassis'] as string | undefined,
-      redfishIntervalMs: (o['redfishInterval'] as number | undefined) ?? DEFAULT_REDFISH_INTERVAL_MS,
+      kind: o.kind,
+      vm: o.vm,
+      powercapPath: o.powercapPath ?? process.env['SCAPHANDRE_POWERCAP_PATH'] ?? (o.vm ? VM_POWERCAP_PATH : DEFAULT_POWERCAP_PATH),
+      procfsPath: o.procfsPath,
+      cgroupfsPath: o.cgroupfsPath,
+      attribution: o.attribution,
+      reapedChildren: o.reapedChildren,
+      estimateIdleWattsPerCpu: o.estimateIdleWattsPerCpu,
+      estimateMaxWattsPerCpu: o.estimateMaxWattsPerCpu,
+      hwmonPath: o.hwmonPath,
+      hwmonChannels: o.hwmonChannels ?? [],
+      redfishUrl: o.redfishUrl,
+      redfishUser: o.redfishUser,
+      redfishPasswordFile: o.redfishPasswordFile,
+      redfishCa: o.redfishCa,
+      redfishInsecure: o.redfishInsecure,
+      redfishChassis: o.redfishChassis,
+      redfishIntervalMs: o.redfishIntervalMs ?? DEFAULT_REDFISH_INTERVAL_MS,
     },
     containerSources: {
-      dockerSocket: o['docker'] === false ? null : (o['dockerSocket'] as string),
-      kubernetesNode: o['kubernetesNode'] as string | undefined,
-      kubernetesPodLabels: (o['kubernetesPodLabel'] as string[] | undefined) ?? [],
+      dockerSocket: o.docker ? o.dockerSocket : null,
+      kubernetesNode: o.kubernetesNode,
+      kubernetesPodLabels: o.kubernetesPodLabel ?? [],
     },
-    verbose: o['verbose'] as number,
-    logFormat: o['logFormat'] as LogFormat | undefined,
-    header: o['header'] !== false,
-    ignoredFlags: [
-      ...(o['sensorBufferPerSocketMaxKB'] === undefined ? [] : [SOCKET_BUFFER_FLAG]),
-      ...(o['sensorBufferPerDomainMaxKB'] === undefined ? [] : [DOMAIN_BUFFER_FLAG]),
-    ],
+    verbose: o.verbose,
+    logFormat: o.logFormat,
+    header: o.header,
+    ignoredFlags: [...(o.sensorBufferPerSocketMaxKB === undefined ? [] : [SOCKET_BUFFER_FLAG]), ...(o.sensorBufferPerDomainMaxKB === undefined ? [] : [DOMAIN_BUFFER_FLAG])],
   };
 }
 
@@ -204,10 +178,9 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     async (opts, globals) => {
       logger = createLogger({ verbosity: globals.verbose, defaultLevel: 'info', format: globals.logFormat }, env);
       noticeIgnoredFlags(globals, journal);
-      const timeout = opts['timeout'] as number | undefined;
-      const durationMs = timeout === undefined || timeout < 0 ? null : timeout * 1000;
-      const credentialsDirectory = opts['credentialsDirectory'] as string | undefined;
-      await runFromConfig(opts['config'] as string, opts['check'] === true, globals, logger, {}, { durationMs, ...(credentialsDirectory === undefined ? {} : { credentialsDirectory }) });
+      const durationMs = opts.timeout === undefined || opts.timeout < 0 ? null : opts.timeout * 1000;
+      const credentialsDirectory = opts.credentialsDirectory;
+      await runFromConfig(opts.config, opts.check, globals, logger, {}, { durationMs, ...(credentialsDirectory === undefined ? {} : { credentialsDirectory }) });
     },
   );
   try {

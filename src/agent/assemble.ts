@@ -96,7 +96,7 @@ async function assembleAndRun(plan: AgentPlan, globals: AgentGlobals, logger: Lo
   if (globals.header) process.stderr.write(`${run.banner(exporters, settings)}\n`);
   const factory: SensorFactory = deps.createSensor
     ? { create: deps.createSensor, stop: async () => undefined }
-    : machineSensorFactory(globals.containerSources, globals.sensor.procfsPath);
+    : machineSensorFactory(globals.containerSources);
   try {
     const sensor = await factory.create({ ...settings, hostname, qemu, withContainers: containers }, logger);
     await runPipeline({

@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import type { OptionValues } from 'commander';
 import { isInputFileOption, specCommand } from '../config/exporter-options.js';
 import { canonicalDir, type ExporterConfig } from '../config/run-config.js';
 import { readRegularFileSync } from '../core/bounded-fs.js';
@@ -43,7 +42,7 @@ function inputDigests(e: ExporterConfig, readInput: (path: string) => Buffer): R
   const out: Record<string, string> = {};
   for (const o of specCommand(e.spec).options) {
     if (!isInputFileOption(o)) continue;
-    const path = (e.opts as OptionValues)[o.attributeName()] as unknown;
+    const path: unknown = e.opts[o.attributeName()];
     if (typeof path !== 'string') continue;
     let digest: string;
     try {

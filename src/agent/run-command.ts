@@ -7,6 +7,7 @@ import { errorCodeOrText, UsageError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { ExporterCommandSpec } from '../exporters/command.js';
 import { signedSeconds } from '../exporters/parse.js';
+import { addDeclaredOptions, switchOption, textOption, valueOption, type ValuesOf } from '../config/declared-options.js';
 import { VERSION } from '../core/version.js';
 import { hwmonCheckLines } from '../sensors/hwmon/check.js';
 import type { SensorSettings } from '../sensors/settings.js';
@@ -28,17 +29,25 @@ export interface RunOptions {
   readonly credentialsDirectory?: string;
 }
 
-/** Adds `-c`, `--check` and `-t` to the `run` command cli.ts creates. */
+/** The options of `scaph run`, declared once (config/declared-options.ts). */
+export const RUN_OPTIONS = {
+  config: textOption('-c, --config <file>', 'config file: [sensor] and [[exporter]] tables (TOML, or YAML by extension/content)', { mandatory: true }),
+  check: switchOption('--check', 'validate the file (keys, values, exporter types, input files) and exit: 0 if valid, 2 with every problem', { showDefault: true }),
+  timeout: valueOption('-t, --timeout <seconds>', 'stop after this many seconds (default: run until SIGINT/SIGTERM)', signedSeconds('-t/--timeout'), {
+    unit: 'seconds',
+    role: 'run-duration',
+  }),
+  credentialsDirectory: textOption(
+    '--credentials-directory <dir>',
+    'what ${CREDENTIALS_DIRECTORY} in the file stands for (systemd sets it for the unit): a directory holding the secrets as the unit names them, to --check a file outside systemd',
+  ),
+};
+
+export type RunValues = ValuesOf<typeof RUN_OPTIONS>;
+
+/** Adds `-c`, `--check`, `-t` and `--credentials-directory` to the `run` command cli.ts creates. */
 export function configureRunCommand(cmd: Command): Command {
-  return cmd
-    .description('Run one sensor and several exporters from a config file (TOML or YAML)')
-    .requiredOption('-c, --config <file>', 'config file: [sensor] and [[exporter]] tables (TOML, or YAML by extension/content)')
-    .option('--check', 'validate the file (keys, values, exporter types, input files) and exit: 0 if valid, 2 with every problem', false)
-    .option('-t, --timeout <seconds>', 'stop after this many seconds (default: run until SIGINT/SIGTERM)', signedSeconds('-t/--timeout'))
-    .option(
-      '--credentials-directory <dir>',
-      'what ${CREDENTIALS_DIRECTORY} in the file stands for (systemd sets it for the unit): a directory holding the secrets as the unit names them, to --check a file outside systemd',
-    )
+  return addDeclaredOptions(cmd.description('Run one sensor and several exporters from a config file (TOML or YAML)'), RUN_OPTIONS)
     .addHelpText(
       'after',
       '\nEach exporter takes a sample every `step` (riemann: `dispatch_interval`), or its subcommand\'s default\n' +

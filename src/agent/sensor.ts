@@ -60,16 +60,18 @@ export interface SensorFactory {
 
 /**
  * The machine sensor, with the container lookup when an exporter asked for containers (a missing socket
- * or API is one warning inside it, never a failure). The lookup reads the command line's procfs.
+ * or API is one warning inside it, never a failure). The lookup reads the procfs the sensor reads (the
+ * request's: [sensor] procfs_path when the file gives one, else --procfs-path), so a process and its
+ * cgroup come from the same tree.
  */
-export function machineSensorFactory(sources: ContainerSources, procfsRoot: string): SensorFactory {
+export function machineSensorFactory(sources: ContainerSources): SensorFactory {
   let resolver: ContainerResolver | null = null;
   return {
     async create(request, logger) {
       if (request.withContainers) {
         resolver = new ContainerResolver(
           {
-            procfsRoot,
+            procfsRoot: request.procfsPath,
             docker: sources.dockerSocket === null ? false : { socketPath: sources.dockerSocket },
             kubernetes: {
               ...(sources.kubernetesNode ? { nodeName: sources.kubernetesNode } : {}),

@@ -1,6 +1,8 @@
 import type { ExporterCommandSpec } from '../exporters/command.js';
+import { longFlag, withRole } from './declared-options.js';
 import type { KeyIssue } from './key-issue.js';
 import { durationMs } from './values.js';
+import { errorText } from '../core/errors.js';
 
 /**
  * The step of one [[exporter]]: which keys of its table set it and to what. A file may write the
@@ -18,14 +20,23 @@ export interface StepKeys {
   readonly issues: readonly KeyIssue[];
 }
 
-/** `--dispatch-interval` as the snake_case key a file uses for it. */
-export function optionKey(long: string): string {
-  return long.replace(/^--/, '').replace(/-/g, '_');
+/** The file key of the option declared with `role` (`dispatch_interval` for riemann's step), or undefined. */
+export function roleKey(spec: ExporterCommandSpec, role: 'step' | 'step-fraction'): string | undefined {
+  const found = withRole(spec.options, role);
+  const long = found ? longFlag(found.decl.flags) : null;
+  return long === null ? undefined : long.replace(/^--/, '').replace(/-/g, '_');
+}
+
+/** The file key of the spec's step option (`step`, riemann's `dispatch_interval`). */
+export function stepOptionKey(spec: ExporterCommandSpec): string {
+  const key = roleKey(spec, 'step');
+  if (key === undefined) throw new Error(`the ${spec.name} spec declares no option with the role step`);
+  return key;
 }
 
 /** The keys that set a subcommand's step: `step`, and its own step option's name when that differs. */
 export function stepKeys(spec: ExporterCommandSpec): readonly string[] {
-  const own = optionKey(spec.stepOption);
+  const own = stepOptionKey(spec);
   return own === 'step' ? ['step'] : ['step', own];
 }
 
@@ -49,7 +60,7 @@ export function splitStepKeys(spec: ExporterCommandSpec, table: Readonly<Record<
     if (first && other.seconds !== first.seconds) {
       issues.push({
         key: other.key,
-        message: `${first.key} = ${first.seconds} and ${other.key} = ${other.seconds} both set the ${spec.name} step (${spec.stepOption}): keep one`,
+        message: `${first.key} = ${first.seconds} and ${other.key} = ${other.seconds} both set the ${spec.name} step (--${stepOptionKey(spec).replace(/_/g, '-')}): keep one`,
       });
     }
   }
@@ -66,7 +77,7 @@ function stepSeconds(value: unknown): number | string {
   try {
     return durationMs(value) / 1000;
   } catch (err) {
-    return (err as Error).message;
+    return errorText(err);
   }
 }
 

@@ -1,23 +1,37 @@
-import { accessSync, constants, realpathSync, statSync } from 'node:fs';
+/**
+ * `scaph run -c FILE`: the config file read, checked and turned into a plan (a [sensor] and the
+ * [[exporter]]s), with every problem found reported at once, each with its line (ConfigError, exit 2).
+ *
+ * What a key takes and what it is for (a file, a secret, the step) is declared, never guessed from its name.
+ * How keys are declared (docs/development.md has an example):
+ * - an [[exporter]]'s keys are its subcommand's options, declared once in the OPTIONS table of
+ *   src/exporters/<name>/command.ts with the helpers of declared-options.ts; the key is the long flag in
+ *   snake_case. exporter-options.ts turns the keys into the subcommand's argv, so a file takes exactly what
+ *   the command line takes, and each declaration's unit and role say how its value is read and whether it
+ *   is a file to check, a path to resolve against the file's directory, a secret, or the step;
+ * - [sensor]'s keys are the global options declared in sensor-options.ts (SENSOR_TABLE);
+ * - the keys no option stands for are RUN_KEYS below (type and the spool).
+ * A key none of them declares is refused, naming the nearest known one when it is close (did-you-mean.ts).
+ * `${ENV}` references are expanded before any of it (values.ts), so a secret need not be written in the file.
+ */
+import { realpathSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import type { OptionValues } from 'commander';
 import { pushTypes, type ExporterCommandSpec, type ExporterSettings } from '../exporters/command.js';
 import { EXPORTER_COMMANDS } from '../exporters/index.js';
 import { NotRegularFileError, readRegularFileSync } from '../core/bounded-fs.js';
-import { errorCodeOrText, UsageError } from '../core/errors.js';
-import { exporterArgs, missingInputFiles, resolvePathKeys, type ExporterArgs } from './exporter-options.js';
+import { errorCodeOrText, errorText, UsageError } from '../core/errors.js';
+import { fileKey, fileText, type FileKeyDecl, type ValueDecl } from './declared-options.js';
+import { closest, didYouMean } from './did-you-mean.js';
+import { exporterArgs, inlineSecretKeys, inputFileProblem, missingInputFiles, resolvePathKeys, type ExporterArgs } from './exporter-options.js';
 import type { KeyIssue } from './key-issue.js';
-import { optionKey, splitStepKeys, type StepKeys } from './exporter-step.js';
+import { roleKey, splitStepKeys, stepOptionKey, type StepKeys } from './exporter-step.js';
+import { SENSOR_OPTIONS, SENSOR_STEP, SENSOR_TABLE } from './sensor-options.js';
 import { parseConfigText, type ConfigProblem, type ConfigSource, type KeyPath } from './source.js';
 import { durationMs, expandEnv, isTable, show, sizeBytes } from './values.js';
-import type { AttributionModel } from '../core/sample.js';
-import { MAX_SECONDS, MAX_WATTS_PER_CPU, valueProblem } from '../exporters/parse.js';
-import { ATTRIBUTION_MODELS } from '../sensors/attribution.js';
 import { CCF_IDLE_WATTS_PER_CPU, CCF_MAX_WATTS_PER_CPU } from '../sensors/estimate.js';
-import { hwmonChannelProblem, redfishIntervalProblem } from '../sensors/platform-flags.js';
-import { redfishUrlProblem } from '../sensors/redfish/settings.js';
-import { SENSOR_KINDS, type SensorKind, type SensorSettings } from '../sensors/settings.js';
+import type { SensorSettings } from '../sensors/settings.js';
 
 /**
  * [sensor]: the sensor settings the file gives (a key it leaves out takes the value of the global option
@@ -82,30 +96,20 @@ export const SPOOL_DEFAULTS = { maxBytes: 1024 ** 3, maxAgeMs: 24 * 3_600_000 } 
 /** Exporters whose delivery goes through the delivery core's queue, so a disk spool can back it (their spec says so). */
 export const PUSH_TYPES: ReadonlySet<string> = pushTypes(EXPORTER_COMMANDS);
 
-/** The keys [sensor] takes (the bad-input suite feeds each of them bad values). */
-export const SENSOR_KEYS: readonly string[] = [
-  'kind',
-  'powercap_path',
-  'procfs_path',
-  'cgroupfs_path',
-  'attribution',
-  'reaped_children',
-  'vm',
-  'step',
-  'estimate_idle_watts_per_cpu',
-  'estimate_max_watts_per_cpu',
-  'hwmon_path',
-  'hwmon_channel',
-  'redfish_url',
-  'redfish_user',
-  'redfish_password_file',
-  'redfish_ca',
-  'redfish_insecure',
-  'redfish_chassis',
-  'redfish_interval',
-];
-/** Keys of an [[exporter]] that are not options of its subcommand (the step keys are taken out apart: splitStepKeys). */
-export const RUN_KEYS: readonly string[] = ['type', 'spool_dir', 'spool_max_bytes', 'spool_max_age'];
+/** The keys [sensor] takes, declared in sensor-options.ts (the bad-input suite feeds each of them bad values). */
+export const SENSOR_KEYS: readonly string[] = Object.keys(SENSOR_TABLE);
+
+/**
+ * Keys of an [[exporter]] that are not options of its subcommand (the step keys are taken out apart:
+ * splitStepKeys): its type, and the disk spool of a push exporter.
+ */
+export const RUN_KEYS = {
+  type: fileKey('text', fileText),
+  spool_dir: fileKey('text', fileText, { role: 'path' }),
+  spool_max_bytes: fileKey('number', sizeBytes, { unit: 'bytes' }),
+  spool_max_age: fileKey('number', durationMs, { unit: 'seconds' }),
+} satisfies Readonly<Record<string, FileKeyDecl<unknown>>>;
+const RUN_KEY_NAMES: readonly string[] = Object.keys(RUN_KEYS);
 
 export interface LoadOptions {
   readonly env?: NodeJS.ProcessEnv;
@@ -168,15 +172,22 @@ export function validateRunConfig(file: string, source: ConfigSource, options: L
   if (!isTable(data)) {
     throw new ConfigError(file, [{ line: 1, message: 'the file must hold a [sensor] table and [[exporter]] tables' }]);
   }
-  for (const key of Object.keys(data)) if (key !== 'sensor' && key !== 'exporter') report([key], 'unknown top-level key; expected [sensor] and [[exporter]]');
+  for (const key of Object.keys(data)) {
+    if (key !== 'sensor' && key !== 'exporter') report([key], `unknown top-level key${didYouMean(key, ['sensor', 'exporter'])}; expected [sensor] and [[exporter]]`);
+  }
   const paths: ConfigPath[] = [];
   const at: PathResolver = { baseDir: dirname(resolve(file)), paths };
   const { stepMs: sensorStepMs, ...sensorSettings } = sensorConfig(data['sensor'], report, at, options.checkFiles === true);
-  const exporters = exportersConfig(data['exporter'], { sensorStepMs, options, report, paths: at, unexpanded });
+  const rawExporters = isTable(source.data) ? source.data['exporter'] : undefined;
+  const rawTable = (index: number): Readonly<Record<string, unknown>> => {
+    const table: unknown = Array.isArray(rawExporters) ? rawExporters[index] : undefined;
+    return isTable(table) ? table : {};
+  };
+  const exporters = exportersConfig(data['exporter'], { sensorStepMs, options, report, paths: at, unexpanded, rawTable });
   checkSpoolsApart(exporters, report);
   if (problems.length > 0) throw new ConfigError(file, problems);
   const sensor: SensorConfig = { ...sensorSettings, ...sensorStep(sensorStepMs, exporters) };
-  return { file, sensor, exporters: exporters.filter(hasSettings), paths, inlineSecrets: inlineSecrets(source.data) };
+  return { file, sensor, exporters: exporters.filter(hasSettings), paths, inlineSecrets: exporters.flatMap((e) => e.inlineSecrets) };
 }
 
 /**
@@ -231,28 +242,6 @@ export function canonicalDir(dir: string): string {
   }
 }
 
-/** Keys whose value is a secret when written inline (a literal, not `${ENV}`). */
-const SECRET_KEYS = new Set(['write_token', 'write-token', 'password', 'token', 'bearer_token', 'bearer-token']);
-const SECRET_HEADER = /authorization|token|secret|password|api[-_]?key/i;
-
-/** `exporter[i].<key>` for each secret written in the raw (unexpanded) file. */
-function inlineSecrets(raw: unknown): string[] {
-  const out: string[] = [];
-  const literal = (v: unknown): boolean => typeof v === 'string' && v !== '' && !v.includes('${');
-  const list = isTable(raw) ? raw['exporter'] : undefined;
-  if (!Array.isArray(list)) return out;
-  list.forEach((e: unknown, i) => {
-    if (!isTable(e)) return;
-    for (const [k, v] of Object.entries(e)) {
-      if (SECRET_KEYS.has(k) && literal(v)) out.push(`exporter[${i}].${k}`);
-      if (k === 'header' && isTable(v)) {
-        for (const [name, value] of Object.entries(v)) if (SECRET_HEADER.test(name) && literal(value)) out.push(`exporter[${i}].header.${name}`);
-      }
-    }
-  });
-  return out;
-}
-
 function describe(path: KeyPath): string {
   let out = '';
   for (const p of path) out += typeof p === 'number' ? `[${p}]` : out ? `.${p}` : p;
@@ -265,7 +254,7 @@ function expandAll(value: unknown, path: Array<string | number>, env: NodeJS.Pro
     try {
       return expandEnv(value, env);
     } catch (err) {
-      report(path, (err as Error).message);
+      report(path, errorText(err));
       return value;
     }
   }
@@ -277,95 +266,74 @@ function expandAll(value: unknown, path: Array<string | number>, env: NodeJS.Pro
 /** [sensor] as written: its step is null when the file leaves it out (sensorStep then chooses). */
 type WrittenSensor = Omit<SensorConfig, 'stepMs' | 'stepFrom'> & { readonly stepMs: number | null };
 
+/** [sensor]: each key read as its declaration says (sensor-options.ts); paths resolved against the file's directory. */
 function sensorConfig(raw: unknown, report: Report, paths: PathResolver, checkFiles = false): WrittenSensor {
   const t = raw === undefined ? {} : raw;
   if (!isTable(t)) {
     report(['sensor'], 'must be a table ([sensor])');
     return sensorConfig(undefined, report, paths, checkFiles);
   }
-  for (const key of Object.keys(t)) if (!SENSOR_KEYS.includes(key)) report(['sensor', key], `unknown key; valid keys: ${SENSOR_KEYS.join(', ')}`);
+  for (const key of Object.keys(t)) if (!SENSOR_KEYS.includes(key)) report(['sensor', key], `unknown key${didYouMean(key, SENSOR_KEYS)}; valid keys: ${SENSOR_KEYS.join(', ')}`);
   const at = (k: string): KeyPath => ['sensor', k];
-  const kind = t['kind'];
-  if (kind !== undefined && !SENSOR_KINDS.includes(kind as SensorKind)) report(at('kind'), `must be one of ${SENSOR_KINDS.join(', ')}, got ${show(kind)}`);
-  const attribution = t['attribution'];
-  if (attribution !== undefined && !ATTRIBUTION_MODELS.includes(attribution as AttributionModel)) {
-    report(at('attribution'), `must be one of ${ATTRIBUTION_MODELS.join(', ')}, got ${show(attribution)}`);
-  }
-  const path = (k: string): string | undefined => {
-    const v = optionalString(t, k, at, report);
-    return v === undefined ? undefined : resolvePath(paths, at(k), v);
+  const read = <T>(key: string, decl: { readFile?(value: unknown): T }): T | undefined => readKey(t, key, decl, at(key), report);
+  // A path (declared `path` or `input-file`) is resolved against the file's directory; an input file is
+  // checked when the caller asks (--check, the start, a reload).
+  const path = (key: string, decl: ValueDecl<string | undefined>): string | undefined => {
+    const v = read(key, decl);
+    if (v === undefined) return undefined;
+    const resolved = resolvePath(paths, at(key), v);
+    const problem = decl.role === 'input-file' && checkFiles ? inputFileProblem(resolved) : null;
+    if (problem !== null) report(at(key), problem);
+    return resolved;
   };
-  const idle = optionalWattsPerCpu(t, 'estimate_idle_watts_per_cpu', at, report);
-  const max = optionalWattsPerCpu(t, 'estimate_max_watts_per_cpu', at, report);
+  const o = SENSOR_OPTIONS;
+  const idle = read('estimate_idle_watts_per_cpu', o.estimateIdleWattsPerCpu);
+  const max = read('estimate_max_watts_per_cpu', o.estimateMaxWattsPerCpu);
   checkEstimate(idle, max, at, report);
-  const inputFile = (k: string): string | undefined => {
-    const file = path(k);
-    const problem = file === undefined || !checkFiles ? null : unreadableFile(file);
-    if (problem !== null) report(at(k), problem);
-    return file;
-  };
-  const checked = <T>(k: string, value: T | undefined, problem: (v: T) => string | null): T | undefined => {
-    const why = value === undefined ? null : problem(value);
-    if (why !== null) report(at(k), why);
-    return why === null ? value : undefined;
-  };
   return {
-    kind: kind as SensorKind | undefined,
-    powercapPath: path('powercap_path'),
-    procfsPath: path('procfs_path'),
-    cgroupfsPath: path('cgroupfs_path'),
-    attribution: ATTRIBUTION_MODELS.includes(attribution as AttributionModel) ? (attribution as AttributionModel) : undefined,
-    reapedChildren: optionalBoolean(t, 'reaped_children', at, report),
-    vm: optionalBoolean(t, 'vm', at, report),
-    stepMs: t['step'] === undefined ? null : (convert(t['step'], sensorStepMs, at('step'), report) ?? null),
+    kind: read('kind', o.kind),
+    powercapPath: path('powercap_path', o.powercapPath),
+    procfsPath: path('procfs_path', o.procfsPath),
+    cgroupfsPath: path('cgroupfs_path', o.cgroupfsPath),
+    attribution: read('attribution', o.attribution),
+    reapedChildren: read('reaped_children', o.reapedChildren),
+    vm: read('vm', o.vm),
+    stepMs: read('step', SENSOR_STEP) ?? null,
     estimateIdleWattsPerCpu: idle,
     estimateMaxWattsPerCpu: max,
-    hwmonPath: path('hwmon_path'),
-    hwmonChannels: optionalStrings(t, 'hwmon_channel', at, report)?.filter((c) => checked('hwmon_channel', c, hwmonChannelProblem) !== undefined),
-    redfishUrl: checked('redfish_url', optionalString(t, 'redfish_url', at, report), redfishUrlProblem),
-    redfishUser: optionalString(t, 'redfish_user', at, report),
-    redfishPasswordFile: inputFile('redfish_password_file'),
-    redfishCa: inputFile('redfish_ca'),
-    redfishInsecure: optionalBoolean(t, 'redfish_insecure', at, report),
-    redfishChassis: optionalString(t, 'redfish_chassis', at, report),
-    redfishIntervalMs: checked('redfish_interval', t['redfish_interval'] === undefined ? undefined : convert(t['redfish_interval'], durationMs, at('redfish_interval'), report), redfishIntervalProblem),
+    hwmonPath: path('hwmon_path', o.hwmonPath),
+    hwmonChannels: read('hwmon_channel', o.hwmonChannels),
+    redfishUrl: read('redfish_url', o.redfishUrl),
+    redfishUser: read('redfish_user', o.redfishUser),
+    redfishPasswordFile: path('redfish_password_file', o.redfishPasswordFile),
+    redfishCa: path('redfish_ca', o.redfishCa),
+    redfishInsecure: read('redfish_insecure', o.redfishInsecure),
+    redfishChassis: read('redfish_chassis', o.redfishChassis),
+    redfishIntervalMs: read('redfish_interval', o.redfishIntervalMs),
   };
 }
 
-/** [sensor] step: a duration, at most what one timer waits (as every step flag). */
-function sensorStepMs(value: unknown): number {
-  const ms = durationMs(value);
-  if (ms > MAX_SECONDS * 1000) throw new Error(`must be at most ${MAX_SECONDS} seconds (about 24.8 days), got ${show(value)}`);
-  return ms;
-}
-
-/** Why scaph could not read `file` (missing, a directory, denied), or null. */
-function unreadableFile(file: string): string | null {
+/** Key `key` of table `t` read by its declaration's reader; undefined when absent or refused (reported). */
+function readKey<T>(t: Readonly<Record<string, unknown>>, key: string, decl: { readFile?(value: unknown): T }, path: KeyPath, report: Report): T | undefined {
+  const value = t[key];
+  if (value === undefined) return undefined;
+  if (!decl.readFile) throw new Error(`the declaration of ${key} says no way to read it from a file`);
   try {
-    accessSync(file, constants.R_OK);
-    return statSync(file).isDirectory() ? `file "${file}" is a directory: give the file itself` : null;
+    return decl.readFile(value);
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code ?? 'unreadable';
-    return `file "${file}" ${code === 'ENOENT' ? 'does not exist' : `cannot be read (${code})`}`;
+    report(path, errorText(err));
+    return undefined;
   }
-}
-
-/** A repeatable key: one string or a list of them. */
-function optionalStrings(t: Readonly<Record<string, unknown>>, k: string, at: (k: string) => KeyPath, report: Report): string[] | undefined {
-  const v = t[k];
-  if (v === undefined) return undefined;
-  const items = Array.isArray(v) ? (v as unknown[]) : [v];
-  if (items.every((i): i is string => typeof i === 'string' && i !== '')) return items;
-  report(at(k), `must be a string or a list of strings, got ${show(v)}`);
-  return undefined;
 }
 
 /** An [[exporter]] as validated: no settings when its keys had problems (then the file is refused). */
 interface CheckedExporter extends Omit<ExporterConfig, 'settings'> {
   readonly settings: ExporterSettings | null;
+  /** Its keys holding a secret written in the file itself (`exporter[1].write_token`). */
+  readonly inlineSecrets: readonly string[];
 }
 
-function hasSettings(e: CheckedExporter): e is ExporterConfig {
+function hasSettings(e: CheckedExporter): e is CheckedExporter & ExporterConfig {
   return e.settings !== null;
 }
 
@@ -378,6 +346,8 @@ interface ExporterContext {
   readonly paths: PathResolver;
   /** Keys (`exporter[1].key`) whose ${ENV} reference failed: already reported, so not judged again. */
   readonly unexpanded: ReadonlySet<string>;
+  /** [[exporter]] number i as written, before ${ENV} expansion (a secret from the environment is not inline). */
+  rawTable(index: number): Readonly<Record<string, unknown>>;
 }
 
 function exportersConfig(raw: unknown, ctx: ExporterContext): CheckedExporter[] {
@@ -408,8 +378,7 @@ function exporterConfig(raw: unknown, index: number, ctx: ExporterContext): Chec
   const type = raw['type'];
   const spec = commands.find((c) => c.name === type);
   if (!spec) {
-    const names = commands.map((c) => c.name).join(', ');
-    report(type === undefined ? base : [...base, 'type'], type === undefined ? `missing key type (one of ${names})` : `unknown exporter type ${show(type)}; known types: ${names}`);
+    report(type === undefined ? base : [...base, 'type'], type === undefined ? `missing key type (one of ${typeNames(commands)})` : unknownTypeMessage(type, commands));
     return null;
   }
   const at = (k: string | null): KeyPath => (k === null ? base : [...base, k]);
@@ -418,22 +387,39 @@ function exporterConfig(raw: unknown, index: number, ctx: ExporterContext): Chec
   const judge = (issue: KeyIssue): boolean =>
     issue.key === null || ![issue.key, issue.key.replace(/_/g, '-')].some((k) => ctx.unexpanded.has(describe(at(k))));
   const ownRaw: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(raw)) if (!RUN_KEYS.includes(k)) ownRaw[k] = v;
+  for (const [k, v] of Object.entries(raw)) if (!RUN_KEY_NAMES.includes(k)) ownRaw[k] = v;
   const step = splitStepKeys(spec, ownRaw);
   for (const issue of step.issues.filter(judge)) report(at(issue.key), `(${spec.name}) ${issue.message}`);
   const resolved = resolvePathKeys(spec, step.rest, paths.baseDir);
   for (const p of resolved.paths) paths.paths.push({ where: describe(at(p.key)), path: p.path });
   const { args, stepFrom, refusal } = settleStep(spec, resolved.table, step, raw, ctx.sensorStepMs);
-  if (refusal) report(at(step.writtenAs ?? optionKey(spec.stepOption)), `(${spec.name}) ${refusal}`);
+  if (refusal) report(at(step.writtenAs ?? stepOptionKey(spec)), `(${spec.name}) ${refusal}`);
   // The step option's problems are the key the user wrote (`step` for riemann's dispatch_interval).
-  const keyOf = (issue: KeyIssue): KeyIssue => (issue.key === optionKey(spec.stepOption) && step.writtenAs ? { ...issue, key: step.writtenAs } : issue);
+  const keyOf = (issue: KeyIssue): KeyIssue => (issue.key === stepOptionKey(spec) && step.writtenAs ? { ...issue, key: step.writtenAs } : issue);
   for (const issue of args.issues.map(keyOf).filter(judge)) report(at(issue.key), `(${spec.name}) ${issue.message}`);
   if (args.issues.length === 0 && options.checkFiles) {
     for (const issue of missingInputFiles(spec, args.opts).filter(judge)) report(at(issue.key), `(${spec.name}) ${issue.message}`);
   }
   const spool = spoolConfig(raw, spec.name, pushTypes(commands), at, report, paths);
   const stepMs = args.settings?.stepMs ?? ctx.sensorStepMs ?? DEFAULT_SENSOR_STEP_MS;
-  return { index, type: spec.name, spec, opts: args.opts, settings: args.settings, stepMs, stepFrom, spool };
+  const inlineSecrets = inlineSecretKeys(spec, ctx.rawTable(index)).map((k) => describe(at(k)));
+  return { index, type: spec.name, spec, opts: args.opts, settings: args.settings, stepMs, stepFrom, spool, inlineSecrets };
+}
+
+function typeNames(commands: readonly ExporterCommandSpec[]): string {
+  return commands.map((c) => c.name).join(', ');
+}
+
+/**
+ * `type = "warpten"` (the command line's alias) names the type to write; a type close to a known one
+ * (`remote_write`) names it too.
+ */
+function unknownTypeMessage(type: unknown, commands: readonly ExporterCommandSpec[]): string {
+  const names = typeNames(commands);
+  const aliased = commands.find((c) => c.aliases?.some((a) => a === type));
+  if (aliased) return `${show(type)} is the command line's other name of ${aliased.name}: in a file write type = "${aliased.name}"`;
+  const near = typeof type === 'string' ? closest(type, commands.map((c) => c.name)) : null;
+  return `unknown exporter type ${show(type)}${near === null ? '' : ` (did you mean ${near}?)`}; known types: ${names}`;
 }
 
 /**
@@ -448,7 +434,7 @@ function settleStep(
   raw: Readonly<Record<string, unknown>>,
   sensorStepMs: number | null,
 ): { readonly args: ExporterArgs; readonly stepFrom: string; readonly refusal: string | null } {
-  const parse = (seconds: number | undefined): ExporterArgs => exporterArgs(spec, seconds === undefined ? table : { ...table, [optionKey(spec.stepOption)]: seconds });
+  const parse = (seconds: number | undefined): ExporterArgs => exporterArgs(spec, seconds === undefined ? table : { ...table, [stepOptionKey(spec)]: seconds });
   const args = parse(step.seconds);
   const stepFrom = stepSource(spec, raw, step.writtenAs);
   const ownStepMs = args.settings?.stepMs;
@@ -465,7 +451,7 @@ function settleStep(
 
 /** The keys that set an exporter's step, as --check names them (`step`, `step + step_nano`), or `default`. */
 function stepSource(spec: ExporterCommandSpec, raw: Readonly<Record<string, unknown>>, writtenAs: string | undefined): string {
-  const fraction = spec.stepFractionOption === undefined ? undefined : optionKey(spec.stepFractionOption);
+  const fraction = roleKey(spec, 'step-fraction');
   const keys = [writtenAs, Object.keys(raw).find((k) => k.replace(/-/g, '_') === fraction)].filter((k): k is string => k !== undefined);
   return keys.length === 0 ? 'default' : keys.join(' + ');
 }
@@ -496,55 +482,13 @@ function spoolConfig(
     report(at('spool_dir'), `must be a directory path, got ${show(dir)}`);
     return null;
   }
-  const problem = valueProblem(dir);
-  if (problem !== null) {
-    report(at('spool_dir'), problem);
-    return null;
-  }
+  const checked = readKey(t, 'spool_dir', RUN_KEYS.spool_dir, at('spool_dir'), report);
+  if (checked === undefined) return null;
   return {
-    dir: resolvePath(paths, at('spool_dir'), dir),
-    maxBytes: t['spool_max_bytes'] === undefined ? SPOOL_DEFAULTS.maxBytes : (convert(t['spool_max_bytes'], sizeBytes, at('spool_max_bytes'), report) ?? 0),
-    maxAgeMs: t['spool_max_age'] === undefined ? SPOOL_DEFAULTS.maxAgeMs : (convert(t['spool_max_age'], durationMs, at('spool_max_age'), report) ?? 0),
+    dir: resolvePath(paths, at('spool_dir'), checked),
+    maxBytes: readKey(t, 'spool_max_bytes', RUN_KEYS.spool_max_bytes, at('spool_max_bytes'), report) ?? SPOOL_DEFAULTS.maxBytes,
+    maxAgeMs: readKey(t, 'spool_max_age', RUN_KEYS.spool_max_age, at('spool_max_age'), report) ?? SPOOL_DEFAULTS.maxAgeMs,
   };
-}
-
-function convert<T>(value: unknown, fn: (v: unknown) => T, path: KeyPath, report: Report): T | undefined {
-  try {
-    return fn(value);
-  } catch (err) {
-    report(path, (err as Error).message);
-    return undefined;
-  }
-}
-
-function optionalString(t: Readonly<Record<string, unknown>>, k: string, at: (k: string) => KeyPath, report: Report): string | undefined {
-  const v = t[k];
-  if (v === undefined) return undefined;
-  if (typeof v !== 'string') {
-    report(at(k), `must be a non-empty string, got ${show(v)}`);
-    return undefined;
-  }
-  // The guard every flag has (parse.ts): not empty, not huge, no control character.
-  const problem = valueProblem(v);
-  if (problem === null) return v;
-  report(at(k), problem);
-  return undefined;
-}
-
-function optionalBoolean(t: Readonly<Record<string, unknown>>, k: string, at: (k: string) => KeyPath, report: Report): boolean | undefined {
-  const v = t[k];
-  if (v === undefined || typeof v === 'boolean') return v;
-  report(at(k), `must be true or false, got ${show(v)}`);
-  return undefined;
-}
-
-/** Watts per logical CPU of the estimate, as --estimate-*-watts-per-cpu takes them (above 0, at most MAX_WATTS_PER_CPU). */
-function optionalWattsPerCpu(t: Readonly<Record<string, unknown>>, k: string, at: (k: string) => KeyPath, report: Report): number | undefined {
-  const v = t[k];
-  if (v === undefined) return undefined;
-  if (typeof v === 'number' && v > 0 && v <= MAX_WATTS_PER_CPU) return v;
-  report(at(k), `must be a number of watts per logical CPU above 0 and at most ${MAX_WATTS_PER_CPU}, got ${show(v)}`);
-  return undefined;
 }
 
 /**

@@ -77,6 +77,24 @@ function writtenSizeBytes(value: string): number {
   return m?.[1] ? Math.floor(Number(m[1]) * (SIZE_BYTES[(m[2] ?? 'b').toLowerCase()] ?? 1)) : 0;
 }
 
+/** A number written with a unit, as a file may give an option counted in seconds or in bytes. */
+const DURATION_WITH_UNIT = /^\d+(?:\.\d+)?\s*(?:ms|s|m|h|d)$/;
+const SIZE_WITH_UNIT = /^\d+(?:\.\d+)?\s*(?:B|KB|MB|GB|KiB|MiB|GiB|K|M|G)$/i;
+
+/**
+ * A config file's string for an option declared in seconds or bytes, written with a unit ("30s", "500ms",
+ * "512KiB"), as the number in the option's own unit; null when it carries no unit (or the option has no such
+ * unit), and the option's parser then reads it as it reads the command line. One reader per unit kind, the
+ * one the file-only keys use (`[sensor] step`, `spool_max_age`: durationMs; `spool_max_bytes`: sizeBytes),
+ * so `health_max_age = "15s"` is taken as `step = "15s"` is. Throws as durationMs and sizeBytes do.
+ */
+export function inOptionUnit(unit: string | undefined, written: string): number | null {
+  const text = written.trim();
+  if (unit === 'seconds' && DURATION_WITH_UNIT.test(text)) return durationMs(text) / 1000;
+  if (unit === 'bytes' && SIZE_WITH_UNIT.test(text)) return sizeBytes(text);
+  return null;
+}
+
 /** A value as a message quotes it: a string escaped and cut (quoted), so a 5,000-character value is not a 5,000-character line. */
 export function show(value: unknown): string {
   if (typeof value === 'string') return quoted(value);

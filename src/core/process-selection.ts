@@ -51,6 +51,11 @@ export interface SelectionOptions {
   readonly include: UserPatterns | null;
   /** Never keep processes whose exe or cmdline matches one of these; null = none excluded. */
   readonly exclude: UserPatterns | null;
+  /**
+   * Keep only processes in a container whose name matches one of these (Scaphandre 1.0's --container-regex);
+   * absent or null = whatever their container. A process whose container is not named (yet) does not match.
+   */
+  readonly containerInclude?: UserPatterns | null;
   /** Steps a selected process or group stays selected after it stops qualifying; 0 = it leaves at once. */
   readonly holdSteps: number;
 }
@@ -160,6 +165,8 @@ interface ProcessEntry extends Tracked, Counted {
   readonly starttime: number;
   exe: string;
   cmdline: string;
+  /** The container's name the patterns were tested against (names arrive after the process: labels follow). */
+  container: string | undefined;
   matches: boolean;
 }
 
@@ -314,23 +321,32 @@ export class ProcessSelector {
     return { selected, energyUj, rollup: { powerUw: others.powerUw, energyUj: others.energyUj, count: others.count } };
   }
 
-  /** The process's state, new for a new (pid, starttime); the regexes are tested again only when exe or cmdline change. */
+  /**
+   * The process's state, new for a new (pid, starttime); the regexes are tested again only when exe, cmdline
+   * or the container's name change.
+   */
   private entryOf(p: ProcessSample): ProcessEntry {
     let entry = this.processes.get(p.pid);
+    const container = p.container?.containerName;
     if (!entry || entry.starttime !== p.starttime) {
-      entry = { starttime: p.starttime, exe: p.exe, cmdline: p.cmdline, matches: this.matches(p), selected: false, outSteps: 0, seen: 0, lastUj: 0, outUj: 0 };
+      entry = { starttime: p.starttime, exe: p.exe, cmdline: p.cmdline, container, matches: this.matches(p), selected: false, outSteps: 0, seen: 0, lastUj: 0, outUj: 0 };
       this.processes.set(p.pid, entry);
-    } else if (entry.exe !== p.exe || entry.cmdline !== p.cmdline) {
+    } else if (entry.exe !== p.exe || entry.cmdline !== p.cmdline || entry.container !== container) {
       entry.exe = p.exe;
       entry.cmdline = p.cmdline;
+      entry.container = container;
       entry.matches = this.matches(p);
     }
     return entry;
   }
 
   private matches(p: ProcessSample): boolean {
-    const { include, exclude } = this.options;
+    const { include, exclude, containerInclude } = this.options;
     if (include && !include.test(p.exe) && !include.test(p.cmdline)) return false;
+    if (containerInclude) {
+      const name = p.container?.containerName;
+      if (name === undefined || !containerInclude.test(name)) return false;
+    }
     return !(exclude && (exclude.test(p.exe) || exclude.test(p.cmdline)));
   }
 

@@ -1,7 +1,8 @@
-import type { Command, OptionValues } from 'commander';
+import { valueOption, type ValuesOf } from '../config/declared-options.js';
 import { backoffForStep, DEFAULT_MIN_DELAY_MS, RECOVERY_FLOOR_MS, type BackoffOptions } from '../delivery/retry.js';
 import { UsageError } from '../core/errors.js';
-import { commonSettings, type PushSettings } from './command.js';
+import { commonSettings, type LabelValues, type PushSettings } from './command.js';
+import { SPLAY_OPTION } from './splay-option.js';
 import { positiveSeconds } from './parse.js';
 
 /**
@@ -9,23 +10,29 @@ import { positiveSeconds } from './parse.js';
  * file they are the `min_backoff` and `max_backoff` keys of an [[exporter]]. Named after Prometheus'
  * remote-write queue_config.
  */
-export function addBackoffOptions(cmd: Command): Command {
-  return cmd
-    .option('--min-backoff <seconds>', 'first wait after a failed send; doubled after each further failure', positiveSeconds('--min-backoff'), DEFAULT_MIN_DELAY_MS / 1000)
-    .option(
-      '--max-backoff <seconds>',
-      `longest wait between two attempts while the backend fails, so the first send after it returns comes within this (default: the larger of ${RECOVERY_FLOOR_MS / 1000} s and the step)`,
-      positiveSeconds('--max-backoff'),
-    );
-}
+export const BACKOFF_OPTIONS = {
+  minBackoff: valueOption('--min-backoff <seconds>', 'first wait after a failed send; doubled after each further failure', positiveSeconds('--min-backoff'), {
+    unit: 'seconds',
+    default: DEFAULT_MIN_DELAY_MS / 1000,
+  }),
+  maxBackoff: valueOption(
+    '--max-backoff <seconds>',
+    `longest wait between two attempts while the backend fails, so the first send after it returns comes within this (default: the larger of ${RECOVERY_FLOOR_MS / 1000} s and the step)`,
+    positiveSeconds('--max-backoff'),
+    { unit: 'seconds' },
+  ),
+};
+
+/** The options every push subcommand has after its own: retries and splay. */
+export const PUSH_OPTIONS = { ...BACKOFF_OPTIONS, ...SPLAY_OPTION };
 
 /**
  * The delivery core's backoff from those options: max(5 s, step) when --max-backoff is not given. A first
  * wait longer than the longest is refused, naming both: the core would cut it to the longest without a word.
  */
-export function backoffFrom(values: OptionValues, stepMs: number): BackoffOptions {
-  const min = values['minBackoff'] as number | undefined;
-  const max = values['maxBackoff'] as number | undefined;
+export function backoffFrom(values: ValuesOf<typeof BACKOFF_OPTIONS>, stepMs: number): BackoffOptions {
+  const min = values.minBackoff;
+  const max = values.maxBackoff;
   const backoff = backoffForStep(stepMs, { minDelayMs: min === undefined ? undefined : min * 1000, maxDelayMs: max === undefined ? undefined : max * 1000 });
   if (backoff.minDelayMs > backoff.maxDelayMs) {
     const longest =
@@ -40,12 +47,12 @@ export function backoffFrom(values: OptionValues, stepMs: number): BackoffOption
 }
 
 /**
- * The settings every push exporter has: commonSettings (step from the option `stepKey`), the backoff at that
- * step, and splay (on unless --no-splay: addSplayOption).
+ * The settings every push exporter has: commonSettings (the step, in seconds), the backoff at that step,
+ * and splay (on unless --no-splay: SPLAY_OPTION).
  */
-export function pushSettings(values: OptionValues, stepKey = 'step'): PushSettings {
-  const common = commonSettings(values, stepKey);
-  return { ...common, backoff: backoffFrom(values, common.stepMs), splay: values['splay'] !== false };
+export function pushSettings(values: ValuesOf<typeof PUSH_OPTIONS> & Partial<LabelValues>, stepS: number): PushSettings {
+  const common = commonSettings(stepS, values);
+  return { ...common, backoff: backoffFrom(values, common.stepMs), splay: values.splay };
 }
 
 /** One sentence for a push command's --help: how failures are retried and the recovery bound. */

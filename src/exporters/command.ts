@@ -1,4 +1,5 @@
-import type { Command, OptionValues } from 'commander';
+import { Command, type OptionValues } from 'commander';
+import { addDeclaredOptions, declaredValues, type OptionTable, type ValuesOf } from '../config/declared-options.js';
 import type { Exporter } from '../core/exporter.js';
 import type { Logger } from '../core/log.js';
 import type { MetricFilter } from '../core/metric-filter.js';
@@ -76,51 +77,56 @@ export type ExporterOutput<P extends boolean = boolean> = P extends true ? PushO
  * every exporter the one way (src/agent/attach.ts): a metrics view built from the settings, then the
  * output of create, then for a push exporter the delivery core and its spool, then its step.
  */
-export interface ExporterCommandSpec<S extends ExporterSettings = ExporterSettings, P extends boolean = boolean> {
+export interface ExporterCommandSpec<S extends ExporterSettings = ExporterSettings, P extends boolean = boolean, D extends OptionTable = OptionTable> {
   readonly name: string;
+  /** Other names of the subcommand on the command line (warp10: `warpten`, Scaphandre 1.0's); a file's `type` uses the name. */
+  readonly aliases?: readonly string[];
   readonly summary: string;
   /**
    * It goes through the delivery core (remote-write, riemann, warp10, prometheus-push), so a disk spool
    * (`spool_dir`) can back it: known before anything is built, for `scaph run --check`.
    */
   readonly push: P;
-  /** Long flag of the step option (`--step`; riemann's `--dispatch-interval`): a file's `step` key sets it too. */
-  readonly stepOption: string;
-  /** Long flag of an option added to the step (json's `--step-nano`): --check names it where the step came from. */
-  readonly stepFractionOption?: string;
   /**
-   * Long flag of the option saying how long a run lasts (stdout/json `-t, --timeout`), if any:
-   * meaningless inside `scaph run`, which runs until stopped, so a file may not set it.
+   * The subcommand's options, declared once (config/declared-options.ts): the command line's flags and an
+   * [[exporter]]'s keys. One has the role `step` (a file's `step` key sets it too); one may have
+   * `run-duration` (no file key: `scaph run` runs until stopped) and `step-fraction`.
    */
-  readonly runDurationOption?: string;
+  readonly options: D;
+  /** What --help says after the options: how it works, examples. */
+  readonly helpText: string;
   /**
    * The log level without -v (default `info`: under systemd an operator sees that deliveries work). `warn`
    * for exporters whose output is for a person at the terminal (stdout, json): only what goes wrong.
    */
   readonly defaultLogLevel?: 'info' | 'warn';
-  /** Adds the subcommand's options (with help) to `cmd`. */
-  configure(cmd: Command): Command;
   /**
-   * commander's option values -> this exporter's typed settings. No I/O (files are read in create);
+   * The options' typed values -> this exporter's typed settings. No I/O (files are read in create);
    * throws a UsageError for flags that do not go together.
    */
-  settings(values: OptionValues): S;
+  settings(values: ValuesOf<D>): S;
   /** Builds what the agent attaches (reads TLS and secret files; opens no connection, writes nothing yet). */
   create(settings: S, ctx: ExporterContext): Promise<ExporterOutput<P>>;
 }
 
 /** An exporter that prints, serves or writes locally: its delivery does not go through the delivery core. */
-export type LocalExporterCommand<S extends ExporterSettings = ExporterSettings> = ExporterCommandSpec<S, false>;
+export type LocalExporterCommand<S extends ExporterSettings = ExporterSettings, D extends OptionTable = OptionTable> = ExporterCommandSpec<S, false, D>;
 
-/** A push exporter: its settings carry the core's backoff (addBackoffOptions, pushSettings in backoff.ts). */
-export type PushExporterCommand<S extends PushSettings = PushSettings> = ExporterCommandSpec<S, true>;
+/** A push exporter: its settings carry the core's backoff (BACKOFF_OPTIONS, pushSettings in backoff.ts). */
+export type PushExporterCommand<S extends PushSettings = PushSettings, D extends OptionTable = OptionTable> = ExporterCommandSpec<S, true, D>;
+
+/** The options every exporter that measures processes has: --qemu and --containers. */
+export interface LabelValues {
+  readonly qemu: boolean;
+  readonly containers: boolean;
+}
 
 /**
- * The settings every exporter has, from commander's values: the step from the option `stepKey` (seconds),
- * --qemu and --containers, and no run duration (set `durationMs` after for stdout/json's -t).
+ * The settings every exporter has: the step (seconds), --qemu and --containers, and no run duration (set
+ * `durationMs` after for stdout/json's -t).
  */
-export function commonSettings(values: OptionValues, stepKey = 'step'): ExporterSettings {
-  return { stepMs: (values[stepKey] as number) * 1000, durationMs: null, qemu: values['qemu'] === true, containers: values['containers'] === true };
+export function commonSettings(stepS: number, values: Partial<LabelValues> = {}): ExporterSettings {
+  return { stepMs: stepS * 1000, durationMs: null, qemu: values.qemu === true, containers: values.containers === true };
 }
 
 /**
@@ -139,12 +145,22 @@ export function metricsViewOptions(s: ExporterSettings, version: string): Metric
   };
 }
 
-/** A run-duration option's value (s) as ms; negative = until stopped (null). */
+/** A run-duration option's value (s) as ms; 0 (stdout's -t 0) or negative = until stopped (null). */
 export function runDurationMs(seconds: number): number | null {
-  return seconds < 0 ? null : seconds * 1000;
+  return seconds <= 0 ? null : seconds * 1000;
 }
 
 /** The exporter types that may take a spool: those whose spec says it pushes. */
 export function pushTypes(commands: readonly ExporterCommandSpec[]): ReadonlySet<string> {
   return new Set(commands.filter((c) => c.push).map((c) => c.name));
+}
+
+/** The subcommand's options and help added to `cmd` (the CLI's subcommand, or a file's parser: specCommand). */
+export function commandFor(spec: ExporterCommandSpec, cmd: Command = new Command(spec.name)): Command {
+  return addDeclaredOptions(cmd, spec.options).addHelpText('after', spec.helpText);
+}
+
+/** The spec's typed settings from what commander parsed for its options. */
+export function settingsFrom<S extends ExporterSettings>(spec: ExporterCommandSpec<S>, values: OptionValues): S {
+  return spec.settings(declaredValues(spec.options, values));
 }

@@ -1,9 +1,8 @@
-import type { Command, OptionValues } from 'commander';
 import { UsageError } from '../core/errors.js';
 import { dropLabelProblem, metricFilter, type MetricFilter } from '../core/metric-filter.js';
 import { isDeliveryFamily, METRIC_FAMILIES } from '../core/metric-families.js';
 import { UserPatterns } from '../core/user-pattern.js';
-import { RepeatableOption } from './parse.js';
+import { repeatableOption, type ValuesOf } from '../config/declared-options.js';
 
 /**
  * The metric and label filters every exporter that encodes the metrics view has (prometheus,
@@ -12,36 +11,27 @@ import { RepeatableOption } from './parse.js';
  * Named after Prometheus' relabelling actions (keep, drop, labeldrop), whose regexes also match whole
  * names and are RE2, as ours are (src/core/user-pattern.ts).
  */
-export function addFilterOptions(cmd: Command): Command {
-  return cmd
-    .addOption(
-      new RepeatableOption(
-        '--keep-metrics <regex>',
-        'send only the metric families whose whole name matches, e.g. "scaph_(host|process)_power.*" (RE2 syntax; repeatable: any of them)',
-      ).argParser(familyRegex('--keep-metrics', 'to leave families out, give --drop-metrics')),
-    )
-    .addOption(
-      new RepeatableOption('--drop-metrics <regex>', 'leave out the metric families whose whole name matches (RE2 syntax; repeatable; applied after --keep-metrics)').argParser(
-        familyRegex('--drop-metrics', 'to send only some families, give --keep-metrics'),
-      ),
-    )
-    .addOption(
-      new RepeatableOption(
-        '--drop-labels <names>',
-        'remove these labels from every series, comma-separated, e.g. cmdline,exe (repeatable); labels that tell series apart (pid, socket_id...) are refused',
-      ).argParser(dropLabels),
-    );
-}
+export const FILTER_OPTIONS = {
+  keepMetrics: repeatableOption(
+    '--keep-metrics <regex>',
+    'send only the metric families whose whole name matches, e.g. "scaph_(host|process)_power.*" (RE2 syntax; repeatable: any of them)',
+    familyRegex('--keep-metrics', 'to leave families out, give --drop-metrics'),
+  ),
+  dropMetrics: repeatableOption(
+    '--drop-metrics <regex>',
+    'leave out the metric families whose whole name matches (RE2 syntax; repeatable; applied after --keep-metrics)',
+    familyRegex('--drop-metrics', 'to send only some families, give --keep-metrics'),
+  ),
+  dropLabels: repeatableOption(
+    '--drop-labels <names>',
+    'remove these labels from every series, comma-separated, e.g. cmdline,exe (repeatable); labels that tell series apart (pid, socket_id...) are refused',
+    dropLabels,
+  ),
+};
 
 /** The filter from those options (shared with every exporter filtering the same way); null: everything goes out. */
-export function filterSettings(values: OptionValues): { readonly metricFilter: MetricFilter | null } {
-  return {
-    metricFilter: metricFilter({
-      keepMetrics: (values['keepMetrics'] as string[] | undefined) ?? [],
-      dropMetrics: (values['dropMetrics'] as string[] | undefined) ?? [],
-      dropLabels: (values['dropLabels'] as string[] | undefined) ?? [],
-    }),
-  };
+export function filterSettings(values: ValuesOf<typeof FILTER_OPTIONS>): { readonly metricFilter: MetricFilter | null } {
+  return { metricFilter: metricFilter({ keepMetrics: values.keepMetrics ?? [], dropMetrics: values.dropMetrics ?? [], dropLabels: values.dropLabels ?? [] }) };
 }
 
 /** For --help: what the filters do, with an example; `scope` says where they apply when not everywhere. */

@@ -39,6 +39,19 @@ export function signedSeconds(flag: string): (value: string) => number {
   };
 }
 
+/**
+ * How long stdout runs, s: 0 or negative = until stopped, as Scaphandre's stdout documentation says of
+ * `-t 0` ("display top consumers infinitely"). At most MAX_SECONDS, as every other number of seconds.
+ */
+export function untilStoppedSeconds(flag: string): (value: string) => number {
+  return (value: string) => {
+    const n = decimalNumber(value);
+    if (Number.isNaN(n)) throw new UsageError(`${flag} must be a number of seconds (0 or negative = run until stopped), got ${quoted(value)}`);
+    if (n > MAX_SECONDS) throw new UsageError(`${flag} must be at most ${MAX_SECONDS} seconds (about 24.8 days; 0 or negative = run until stopped), got ${quoted(value)}`);
+    return n;
+  };
+}
+
 /** Watts per logical CPU for the estimate: above 0, at most MAX_WATTS_PER_CPU. */
 export function wattsPerCpu(flag: string): (value: string) => number {
   return (value: string) => {
@@ -182,13 +195,6 @@ export function patterns(use: PatternUse, scope: PatternScope): (value: string, 
   return (value, previous) => (previous ? previous.with(use, value) : UserPatterns.compile(use, [value], scope));
 }
 
-/**
- * An option that may be given several times, each value adding to what the previous ones gave (its
- * parser takes the previous value). In a config file its key takes a list, or one value; the key of
- * any other option takes one value and refuses a list (exporter-options.ts).
- */
-export class RepeatableOption extends Option {}
-
 /** Repeatable `k=v` flags collected into a record. */
 export function keyValue(flag: string): (value: string, previous: Record<string, string> | undefined) => Record<string, string> {
   return (value, previous) => {
@@ -225,25 +231,16 @@ export function urlPathSuffix(flag: string): (value: string) => string {
 }
 
 /**
- * Another spelling of an option (Scaphandre's older flag names: `--step_nano`, `--dispatch`). Listed in
- * --help as the same as its target; parsed by the target's parser into the target's value.
+ * Another spelling of an option (Scaphandre's flag names: `--step_nano`, `--dispatch`, stdout's `--process`).
+ * Listed in --help as the same as its target; parsed by the target's parser into the target's value
+ * (config/declared-options.ts adds it). Its own value is kept apart, under a name no option has.
  */
 export class AliasOption extends Option {
   constructor(flags: string, readonly target: Option, why = "the spelling of Scaphandre's documentation") {
     super(flags, `same as ${target.long ?? target.flags} (${why})`);
   }
-}
 
-/** Adds `flags` to `cmd` as an alias of its option `targetLong` (e.g. '--dispatch-interval'); `why` ends its help. */
-export function addAlias(cmd: Command, flags: string, targetLong: string, why?: string): Command {
-  const target = cmd.options.find((o) => o.long === targetLong);
-  if (!target) throw new Error(`no option ${targetLong} to alias with ${flags}`);
-  const alias = new AliasOption(flags, target, why);
-  cmd.addOption(alias);
-  cmd.on(`option:${alias.name()}`, (value: string) => {
-    const key = target.attributeName();
-    const parsed: unknown = target.parseArg ? target.parseArg(value, cmd.getOptionValue(key)) : value;
-    cmd.setOptionValueWithSource(key, parsed, 'cli');
-  });
-  return cmd;
+  override attributeName(): string {
+    return `alias ${this.flags}`;
+  }
 }

@@ -1,15 +1,15 @@
-import type { Command } from 'commander';
+import { switchOption } from '../config/declared-options.js';
 
 /**
  * `--no-splay` on every push subcommand (`splay = false` in an [[exporter]] of a run config): the host's
  * offset within the step (src/agent/splay.ts) is on by default.
  */
-export function addSplayOption(cmd: Command): Command {
-  return cmd.option(
+export const SPLAY_OPTION = {
+  splay: switchOption(
     '--no-splay',
     "send from the start of the run instead of at this host's own offset within the step (by default each host sends at an offset hashed from /etc/machine-id and its host name, so a fleet restarted together spreads its pushes over the step)",
-  );
-}
+  ),
+};
 
 /** The paragraph of a push command's --help on splay. */
 export const SPLAY_HELP =

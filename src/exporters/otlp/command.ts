@@ -1,4 +1,4 @@
-import type { Command, OptionValues } from 'commander';
+import { choiceOption, repeatableOption, switchOption, textOption, valueOption, type ValuesOf } from '../../config/declared-options.js';
 import { UsageError } from '../../core/errors.js';
 import { readMachineId } from '../../core/machine-id.js';
 import { OTLP_NAMINGS, type OtlpNaming } from '../../core/otlp-names.js';
@@ -6,12 +6,12 @@ import { quoted } from '../../core/quoted.js';
 import { PUSH_DEFAULTS } from '../../delivery/push-exporter.js';
 import { readSecretFile } from '../../net/secret.js';
 import { loadTls } from '../../net/tls.js';
-import { addBackoffOptions, BACKOFF_HELP, pushSettings } from '../backoff.js';
+import { BACKOFF_HELP, PUSH_OPTIONS, pushSettings } from '../backoff.js';
 import type { ExporterContext, PushExporterCommand, PushOutput, PushSettings } from '../command.js';
-import { addFilterOptions, FILTER_HELP, filterSettings } from '../filter-options.js';
-import { keyValue, nonNegativeInt, positiveInt, positiveSeconds, RepeatableOption } from '../parse.js';
-import { addSelectionOptions, selectionHelp, selectionSettings } from '../selection-options.js';
-import { addSplayOption, SPLAY_HELP } from '../splay-option.js';
+import { FILTER_HELP, FILTER_OPTIONS, filterSettings } from '../filter-options.js';
+import { keyValue, nonNegativeInt, positiveInt, positiveSeconds } from '../parse.js';
+import { selectionHelp, selectionOptions, selectionSettings } from '../selection-options.js';
+import { SPLAY_HELP } from '../splay-option.js';
 import { DEFAULT_HTTP_URL, parseCompression, parseProtocol, resolveEndpoint, type OtlpEndpoint } from './environment.js';
 import { checkResourceEnvironment, resourceAttribute, resourceAttributes } from './resource.js';
 import { OtlpTransport, type OtlpAuth } from './transport.js';
@@ -21,6 +21,8 @@ const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const METADATA_KEY = /^[0-9a-z_.-]+$/;
 /** Headers the transport owns: a user value would break the protocol (gRPC's own headers included). */
 const RESERVED_HEADER = /^(content-type|content-encoding|content-length|host|te|user-agent|grpc-.*)$/i;
+/** Headers whose value is a credential: written inline in a config file, that file must be private. */
+const CREDENTIAL_HEADER = /authorization|token|secret|password|api[-_]?key/i;
 
 export interface OtlpSettings extends PushSettings {
   readonly endpoint: OtlpEndpoint;
@@ -36,98 +38,113 @@ export interface OtlpSettings extends PushSettings {
   readonly maxCmdlineLength: number;
 }
 
-export const otlpCommand: PushExporterCommand<OtlpSettings> = {
+const OPTIONS = {
+  // No default here: $OTEL_EXPORTER_OTLP_[METRICS_]ENDPOINT, then OTLP's default, decide (environment.ts).
+  url: textOption(
+    '-u, --url <url>',
+    `where to send: OTLP/HTTP, the receiver's URL used as is (e.g. http://collector:4318/v1/metrics); gRPC, host:port, http://host:port (plaintext) or https://host:port (TLS) (default: $OTEL_EXPORTER_OTLP_METRICS_ENDPOINT, or $OTEL_EXPORTER_OTLP_ENDPOINT + /v1/metrics, else ${DEFAULT_HTTP_URL})`,
+  ),
+  protocol: valueOption('--protocol <protocol>', 'http/protobuf or grpc (default: $OTEL_EXPORTER_OTLP_PROTOCOL, else http/protobuf)', (v: string) => parseProtocol(v)),
+  step: valueOption('-S, --step <seconds>', 'seconds between two measurements (decimals allowed)', positiveSeconds('-S/--step'), { unit: 'seconds', role: 'step', default: 5 }),
+  naming: choiceOption('--naming <naming>', "scaph (the names /metrics serves) or semconv (OpenTelemetry's hardware conventions, dotted scaph.* names, SI units)", OTLP_NAMINGS, { default: 'scaph' }),
+  compression: valueOption('--compression <compression>', 'gzip or none (default: $OTEL_EXPORTER_OTLP_COMPRESSION, else gzip)', (v: string) => parseCompression(v)),
+  header: repeatableOption('--header <name=value>', 'add a header (gRPC: metadata) to every request (repeatable), e.g. X-Scope-OrgID=tenant; also $OTEL_EXPORTER_OTLP_HEADERS', header, {
+    default: {},
+    secretEntry: (name) => CREDENTIAL_HEADER.test(name),
+  }),
+  resourceAttribute: repeatableOption(
+    '--resource-attribute <key=value>',
+    'add an attribute to the resource (repeatable), e.g. deployment.environment.name=prod; also $OTEL_RESOURCE_ATTRIBUTES, $OTEL_SERVICE_NAME',
+    resourceAttribute,
+    { default: {} },
+  ),
+  bearerTokenFile: textOption('--bearer-token-file <file>', 'send "Authorization: Bearer <token>" with the token read from this file', { role: 'input-file' }),
+  basicAuthUser: textOption('--basic-auth-user <user>', 'HTTP basic auth user name (with --basic-auth-password-file)'),
+  basicAuthPasswordFile: textOption('--basic-auth-password-file <file>', 'HTTP basic auth password, read from this file', { role: 'input-file' }),
+  ca: textOption('--ca <file>', 'PEM CA certificate(s) to verify the receiver with, instead of the system store (also $OTEL_EXPORTER_OTLP_CERTIFICATE)', { role: 'input-file' }),
+  cert: textOption('--cert <file>', 'PEM client certificate for mutual TLS, with --key (also $OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE)', { role: 'input-file', tls: 'cert' }),
+  key: textOption('--key <file>', 'PEM private key of the client certificate (also $OTEL_EXPORTER_OTLP_CLIENT_KEY)', { role: 'input-file', tls: 'key' }),
+  insecure: switchOption('--insecure', 'TLS without verifying the receiver certificate (test setups only; for plaintext use an http:// URL)', { showDefault: true }),
+  timeout: valueOption('--timeout <seconds>', 'give up on one request after this many seconds, then retry it (default: $OTEL_EXPORTER_OTLP_TIMEOUT in ms, else 10)', positiveSeconds('--timeout'), {
+    unit: 'seconds',
+  }),
+  queueMaxSamples: valueOption('--queue-max-samples <n>', 'samples kept while the receiver is unreachable; the oldest are dropped beyond', positiveInt('--queue-max-samples'), {
+    unit: 'count',
+    default: PUSH_DEFAULTS.maxQueueSamples,
+  }),
+  maxSamplesPerSend: valueOption('--max-samples-per-send <n>', 'samples (steps) per request when catching up', positiveInt('--max-samples-per-send'), {
+    unit: 'count',
+    default: PUSH_DEFAULTS.maxSamplesPerSend,
+  }),
+  maxAge: valueOption('--max-age <seconds>', 'drop queued samples older than this instead of sending them (Prometheus refuses points older than about 1 h)', positiveSeconds('--max-age'), {
+    unit: 'seconds',
+    default: 3600,
+  }),
+  qemu: switchOption('-q, --qemu', 'label qemu-system processes with their VM name', { showDefault: true }),
+  containers: switchOption('--containers', 'label processes with their container, pod or systemd unit', { showDefault: true }),
+  maxCmdlineLength: valueOption('--max-cmdline-length <n>', 'cap the cmdline attribute (0 = no cap)', nonNegativeInt('--max-cmdline-length'), { unit: 'characters', default: 256 }),
+  ...selectionOptions(),
+  ...PUSH_OPTIONS,
+  ...FILTER_OPTIONS,
+};
+
+export const otlpCommand: PushExporterCommand<OtlpSettings, typeof OPTIONS> = {
   name: 'otlp',
   summary: 'Push metrics to an OpenTelemetry Collector, Prometheus 3, Mimir, VictoriaMetrics or any OTLP receiver',
   push: true,
-  stepOption: '--step',
-  configure,
+  options: OPTIONS,
+  helpText:
+    '\nOTLP/HTTP sends binary protobuf (Content-Type: application/x-protobuf); OTLP/gRPC calls\n' +
+    'MetricsService.Export. Power figures are Gauges, energy counters monotonic cumulative Sums starting when\n' +
+    'scaph began counting them. Retried: network errors, timeouts, HTTP 429/502/503/504 (after Retry-After),\n' +
+    'gRPC UNAVAILABLE and the other retryable codes, RESOURCE_EXHAUSTED with a RetryInfo; any other answer\n' +
+    'is dropped and said once with the receiver message. A partial success is counted in\n' +
+    'scaph_delivery_rejected_points_total and said once per message.\n' +
+    BACKOFF_HELP +
+    SPLAY_HELP +
+    FILTER_HELP +
+    selectionHelp('its series get a point flagged "no recorded value" (a staleness marker in Prometheus)') +
+    'Flags win over the OTEL_* variables. Secrets are read from files and never logged.\n' +
+    '\nExamples:\n' +
+    '  sudo scaph otlp -u http://collector:4318/v1/metrics -S 10\n' +
+    '  sudo scaph otlp --protocol grpc -u collector:4317 --ca /etc/scaph/ca.pem --naming semconv\n' +
+    '  sudo scaph otlp -u http://prometheus:9090/api/v1/otlp/v1/metrics\n' +
+    '  OTEL_EXPORTER_OTLP_ENDPOINT=http://collector:4318 OTEL_RESOURCE_ATTRIBUTES=k8s.cluster.name=par1 sudo -E scaph otlp\n',
   settings,
   create,
 };
 
-function configure(cmd: Command): Command {
-  return addFilterOptions(addSplayOption(addBackoffOptions(addSelectionOptions(cmd
-    .option(
-      '-u, --url <url>',
-      `where to send: OTLP/HTTP, the receiver's URL used as is (e.g. http://collector:4318/v1/metrics); gRPC, host:port, http://host:port (plaintext) or https://host:port (TLS) (default: $OTEL_EXPORTER_OTLP_METRICS_ENDPOINT, or $OTEL_EXPORTER_OTLP_ENDPOINT + /v1/metrics, else ${DEFAULT_HTTP_URL})`,
-    )
-    .option('--protocol <protocol>', 'http/protobuf or grpc (default: $OTEL_EXPORTER_OTLP_PROTOCOL, else http/protobuf)', (v: string) => parseProtocol(v))
-    .option('-S, --step <seconds>', 'seconds between two measurements (decimals allowed)', positiveSeconds('-S/--step'), 5)
-    .option('--naming <naming>', "scaph (the names /metrics serves) or semconv (OpenTelemetry's hardware conventions, dotted scaph.* names, SI units)", naming, 'scaph')
-    .option('--compression <compression>', 'gzip or none (default: $OTEL_EXPORTER_OTLP_COMPRESSION, else gzip)', (v: string) => parseCompression(v))
-    .addOption(new RepeatableOption('--header <name=value>', 'add a header (gRPC: metadata) to every request (repeatable), e.g. X-Scope-OrgID=tenant; also $OTEL_EXPORTER_OTLP_HEADERS').argParser(header).default({}))
-    .addOption(
-      new RepeatableOption('--resource-attribute <key=value>', 'add an attribute to the resource (repeatable), e.g. deployment.environment.name=prod; also $OTEL_RESOURCE_ATTRIBUTES, $OTEL_SERVICE_NAME')
-        .argParser(resourceAttribute)
-        .default({}),
-    )
-    .option('--bearer-token-file <file>', 'send "Authorization: Bearer <token>" with the token read from this file')
-    .option('--basic-auth-user <user>', 'HTTP basic auth user name (with --basic-auth-password-file)')
-    .option('--basic-auth-password-file <file>', 'HTTP basic auth password, read from this file')
-    .option('--ca <file>', 'PEM CA certificate(s) to verify the receiver with, instead of the system store (also $OTEL_EXPORTER_OTLP_CERTIFICATE)')
-    .option('--cert <file>', 'PEM client certificate for mutual TLS, with --key (also $OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE)')
-    .option('--key <file>', 'PEM private key of the client certificate (also $OTEL_EXPORTER_OTLP_CLIENT_KEY)')
-    .option('--insecure', 'TLS without verifying the receiver certificate (test setups only; for plaintext use an http:// URL)', false)
-    .option('--timeout <seconds>', 'give up on one request after this many seconds, then retry it (default: $OTEL_EXPORTER_OTLP_TIMEOUT in ms, else 10)', positiveSeconds('--timeout'))
-    .option('--queue-max-samples <n>', 'samples kept while the receiver is unreachable; the oldest are dropped beyond', positiveInt('--queue-max-samples'), PUSH_DEFAULTS.maxQueueSamples)
-    .option('--max-samples-per-send <n>', 'samples (steps) per request when catching up', positiveInt('--max-samples-per-send'), PUSH_DEFAULTS.maxSamplesPerSend)
-    .option('--max-age <seconds>', 'drop queued samples older than this instead of sending them (Prometheus refuses points older than about 1 h)', positiveSeconds('--max-age'), 3600)
-    .option('-q, --qemu', 'label qemu-system processes with their VM name', false)
-    .option('--containers', 'label processes with their container, pod or systemd unit', false)
-    .option('--max-cmdline-length <n>', 'cap the cmdline attribute (0 = no cap)', nonNegativeInt('--max-cmdline-length'), 256)))))
-    .addHelpText(
-      'after',
-      '\nOTLP/HTTP sends binary protobuf (Content-Type: application/x-protobuf); OTLP/gRPC calls\n' +
-        'MetricsService.Export. Power figures are Gauges, energy counters monotonic cumulative Sums starting when\n' +
-        'scaph began counting them. Retried: network errors, timeouts, HTTP 429/502/503/504 (after Retry-After),\n' +
-        'gRPC UNAVAILABLE and the other retryable codes, RESOURCE_EXHAUSTED with a RetryInfo; any other answer\n' +
-        'is dropped and said once with the receiver message. A partial success is counted in\n' +
-        'scaph_delivery_rejected_points_total and said once per message.\n' +
-        BACKOFF_HELP +
-        SPLAY_HELP +
-        FILTER_HELP +
-        selectionHelp('its series get a point flagged "no recorded value" (a staleness marker in Prometheus)') +
-        'Flags win over the OTEL_* variables. Secrets are read from files and never logged.\n' +
-        '\nExamples:\n' +
-        '  sudo scaph otlp -u http://collector:4318/v1/metrics -S 10\n' +
-        '  sudo scaph otlp --protocol grpc -u collector:4317 --ca /etc/scaph/ca.pem --naming semconv\n' +
-        '  sudo scaph otlp -u http://prometheus:9090/api/v1/otlp/v1/metrics\n' +
-        '  OTEL_EXPORTER_OTLP_ENDPOINT=http://collector:4318 OTEL_RESOURCE_ATTRIBUTES=k8s.cluster.name=par1 sudo -E scaph otlp\n',
-    );
-}
-
-function settings(opts: OptionValues): OtlpSettings {
+function settings(v: ValuesOf<typeof OPTIONS>): OtlpSettings {
   const endpoint = resolveEndpoint({
-    url: opts['url'] as string | undefined,
-    protocol: opts['protocol'] as OtlpEndpoint['protocol'] | undefined,
-    compression: opts['compression'] as OtlpEndpoint['compression'] | undefined,
-    timeoutMs: opts['timeout'] === undefined ? undefined : (opts['timeout'] as number) * 1000,
-    headers: opts['header'] as Record<string, string>,
-    caFile: opts['ca'] as string | undefined,
-    certFile: opts['cert'] as string | undefined,
-    keyFile: opts['key'] as string | undefined,
+    url: v.url,
+    protocol: v.protocol,
+    compression: v.compression,
+    timeoutMs: v.timeout === undefined ? undefined : v.timeout * 1000,
+    headers: v.header,
+    caFile: v.ca,
+    certFile: v.cert,
+    keyFile: v.key,
   });
   checkHeaders(endpoint);
   checkResourceEnvironment();
   const s: OtlpSettings = {
-    ...pushSettings(opts),
-    ...filterSettings(opts),
+    ...pushSettings(v, v.step),
+    ...filterSettings(v),
     endpoint,
-    naming: opts['naming'] as OtlpNaming,
-    resource: opts['resourceAttribute'] as Record<string, string>,
-    bearerTokenFile: opts['bearerTokenFile'] as string | undefined,
-    basicAuthUser: opts['basicAuthUser'] as string | undefined,
-    basicAuthPasswordFile: opts['basicAuthPasswordFile'] as string | undefined,
-    insecure: opts['insecure'] === true,
-    queueMaxSamples: opts['queueMaxSamples'] as number,
-    maxSamplesPerSend: opts['maxSamplesPerSend'] as number,
-    maxAgeMs: (opts['maxAge'] as number) * 1000,
-    maxCmdlineLength: opts['maxCmdlineLength'] as number,
-    selection: selectionSettings(opts),
+    naming: v.naming,
+    resource: v.resourceAttribute,
+    bearerTokenFile: v.bearerTokenFile,
+    basicAuthUser: v.basicAuthUser,
+    basicAuthPasswordFile: v.basicAuthPasswordFile,
+    insecure: v.insecure,
+    queueMaxSamples: v.queueMaxSamples,
+    maxSamplesPerSend: v.maxSamplesPerSend,
+    maxAgeMs: v.maxAge * 1000,
+    maxCmdlineLength: v.maxCmdlineLength,
+    selection: selectionSettings(v),
   };
   checkAuth(s);
-  checkTlsFlags(s, opts);
+  checkTlsFlags(s, v);
   return s;
 }
 
@@ -152,11 +169,6 @@ async function create(s: OtlpSettings, ctx: ExporterContext): Promise<PushOutput
     },
   });
   return { kind: 'push', transport, delivery: { maxQueueSamples: s.queueMaxSamples, maxSamplesPerSend: s.maxSamplesPerSend, maxAgeMs: s.maxAgeMs, timeoutMs: e.timeoutMs } };
-}
-
-function naming(value: string): OtlpNaming {
-  if ((OTLP_NAMINGS as readonly string[]).includes(value)) return value as OtlpNaming;
-  throw new UsageError(`--naming must be scaph or semconv, got ${quoted(value)}`);
 }
 
 const parseHeader = keyValue('--header');
@@ -193,10 +205,10 @@ function checkAuth(s: OtlpSettings): void {
  * TLS flags on a plaintext endpoint are a mistake the user would not see (the data goes in clear): refused.
  * The variables' files are left unused there (they may serve other programs' endpoints).
  */
-function checkTlsFlags(s: OtlpSettings, opts: OptionValues): void {
+function checkTlsFlags(s: OtlpSettings, v: Pick<ValuesOf<typeof OPTIONS>, 'ca' | 'cert' | 'key' | 'insecure'>): void {
   const e = s.endpoint;
   const plaintext = e.protocol === 'grpc' ? e.grpc?.secure === false : e.url.startsWith('http:');
-  const given = ['ca', 'cert', 'key', 'insecure'].filter((k) => opts[k] !== undefined && opts[k] !== false);
+  const given = (['ca', 'cert', 'key', 'insecure'] as const).filter((k) => v[k] !== undefined && v[k] !== false);
   if (plaintext && given.length > 0) {
     const where = e.protocol === 'grpc' ? `http://${e.grpc?.target ?? ''}` : e.url;
     throw new UsageError(`${given.map((k) => `--${k}`).join(', ')} ${given.length > 1 ? 'are' : 'is'} for TLS, but the endpoint ${where} is plaintext: use https://`);

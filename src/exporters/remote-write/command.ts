@@ -1,16 +1,16 @@
-import type { Command, OptionValues } from 'commander';
 import { UsageError } from '../../core/errors.js';
 import { PUSH_DEFAULTS } from '../../delivery/push-exporter.js';
 import { RemoteWriteTransport, type RemoteWriteAuth } from './transport.js';
 import { readSecretFile } from '../../net/secret.js';
 import { loadTls } from '../../net/tls.js';
 import type { ExporterContext, PushExporterCommand, PushOutput, PushSettings } from '../command.js';
-import { addBackoffOptions, BACKOFF_HELP, pushSettings } from '../backoff.js';
-import { addSplayOption, SPLAY_HELP } from '../splay-option.js';
-import { addFilterOptions, FILTER_HELP, filterSettings } from '../filter-options.js';
+import { BACKOFF_HELP, PUSH_OPTIONS, pushSettings } from '../backoff.js';
+import { SPLAY_HELP } from '../splay-option.js';
+import { repeatableOption, switchOption, textOption, valueOption, type ValuesOf } from '../../config/declared-options.js';
+import { FILTER_HELP, FILTER_OPTIONS, filterSettings } from '../filter-options.js';
 import { extraLabel } from '../extra-labels.js';
-import { keyValue, nonNegativeInt, positiveInt, positiveSeconds, RepeatableOption } from '../parse.js';
-import { addSelectionOptions, selectionSettings, selectionHelp } from '../selection-options.js';
+import { keyValue, nonNegativeInt, positiveInt, positiveSeconds } from '../parse.js';
+import { selectionOptions, selectionSettings, selectionHelp } from '../selection-options.js';
 
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
@@ -42,75 +42,98 @@ export interface RemoteWriteSettings extends PushSettings, RemoteWriteAuthFlags 
   readonly maxCmdlineLength: number;
 }
 
-export const remoteWriteCommand: PushExporterCommand<RemoteWriteSettings> = {
+/** --label: a Prometheus label name; job and instance (the transport's) may be replaced. */
+const label = extraLabel({
+  flag: '--label',
+  nameProblem: (name) => (LABEL_NAME.test(name) && !name.startsWith('__') ? null : 'is not a valid Prometheus label name ([a-zA-Z_][a-zA-Z0-9_]*, not starting with __)'),
+  replaces: ['job', 'instance'],
+});
+
+/** Headers whose value is a credential: written inline in a config file, that file must be private. */
+const SECRET_HEADER = /authorization|token|secret|password|api[-_]?key/i;
+
+const OPTIONS = {
+  url: valueOption('-u, --url <url>', 'remote-write endpoint, e.g. http://prometheus:9090/api/v1/write', httpUrl, { mandatory: true }),
+  step: valueOption('-S, --step <seconds>', 'seconds between two measurements (decimals allowed)', positiveSeconds('-S/--step'), { unit: 'seconds', role: 'step', default: 5 }),
+  job: valueOption('--job <name>', 'value of the job label on every series', nonEmpty('--job'), { default: 'scaph' }),
+  label: repeatableOption('--label <name=value>', 'add a label to every series (repeatable); overrides job/instance', label, { default: {} }),
+  header: repeatableOption('--header <name=value>', 'add an HTTP header to every request (repeatable), e.g. X-Scope-OrgID=tenant', header, {
+    default: {},
+    secretEntry: (name) => SECRET_HEADER.test(name),
+  }),
+  bearerTokenFile: textOption('--bearer-token-file <file>', `send "Authorization: Bearer <token>" with the token read from this file (or $${BEARER_TOKEN_ENV})`, { role: 'input-file' }),
+  basicAuthUser: textOption('--basic-auth-user <user>', 'HTTP basic auth user name (needs a password)'),
+  basicAuthPasswordFile: textOption('--basic-auth-password-file <file>', `HTTP basic auth password, read from this file (or $${BASIC_PASSWORD_ENV})`, { role: 'input-file' }),
+  ca: textOption('--ca <file>', 'PEM CA certificate(s) to verify the server with, instead of the system store', { role: 'input-file' }),
+  cert: textOption('--cert <file>', 'PEM client certificate for mutual TLS (with --key)', { role: 'input-file', tls: 'cert' }),
+  key: textOption('--key <file>', 'PEM private key of the client certificate (with --cert)', { role: 'input-file', tls: 'key' }),
+  insecure: switchOption('--insecure', 'do not verify the server certificate (test setups only)', { showDefault: true }),
+  timeout: valueOption('--timeout <seconds>', 'give up on one request after this many seconds (it is then retried)', positiveSeconds('--timeout'), { unit: 'seconds', default: 10 }),
+  queueMaxSamples: valueOption('--queue-max-samples <n>', 'samples kept while the server is unreachable; the oldest are dropped beyond', positiveInt('--queue-max-samples'), {
+    unit: 'count',
+    default: PUSH_DEFAULTS.maxQueueSamples,
+  }),
+  maxSamplesPerSend: valueOption('--max-samples-per-send <n>', 'samples (steps) per request when catching up', positiveInt('--max-samples-per-send'), {
+    unit: 'count',
+    default: PUSH_DEFAULTS.maxSamplesPerSend,
+  }),
+  maxAge: valueOption(
+    '--max-age <seconds>',
+    'drop queued samples older than this instead of sending them (Prometheus refuses samples older than about 1 h)',
+    positiveSeconds('--max-age'),
+    { unit: 'seconds', default: 3600 },
+  ),
+  qemu: switchOption('-q, --qemu', 'label qemu-system processes with their VM name', { showDefault: true }),
+  containers: switchOption('--containers', 'label processes with their container, pod or systemd unit', { showDefault: true }),
+  maxCmdlineLength: valueOption('--max-cmdline-length <n>', 'cap the cmdline label (0 = no cap)', nonNegativeInt('--max-cmdline-length'), { unit: 'characters', default: 256 }),
+  ...selectionOptions(),
+  ...PUSH_OPTIONS,
+  ...FILTER_OPTIONS,
+};
+
+export const remoteWriteCommand: PushExporterCommand<RemoteWriteSettings, typeof OPTIONS> = {
   name: 'remote-write',
   summary: 'Push metrics to Prometheus, Mimir, Thanos, Cortex or VictoriaMetrics with remote-write 1.0',
   push: true,
-  stepOption: '--step',
-  configure,
+  options: OPTIONS,
+  helpText:
+    '\nSamples are queued in memory and sent in order; network errors, timeouts, 5xx and 429 (after its Retry-After,\n' +
+    'honoured up to 30 s, or --max-backoff if longer) are retried, other 4xx answers are dropped and logged.\n' +
+    BACKOFF_HELP +
+    SPLAY_HELP +
+    FILTER_HELP +
+    selectionHelp('its series end with a staleness marker') +
+    `Secrets are read from files or the environment (${BEARER_TOKEN_ENV}, ${BASIC_PASSWORD_ENV}) and never logged.\n` +
+    '\nExamples:\n' +
+    '  sudo scaph remote-write -u http://prometheus:9090/api/v1/write -S 10\n' +
+    '  sudo scaph remote-write -u https://mimir.example/api/v1/push --header X-Scope-OrgID=infra \\\n' +
+    '       --basic-auth-user scaph --basic-auth-password-file /etc/scaph/password --label dc=par1\n' +
+    '  sudo scaph remote-write -u http://victoria:8428/api/v1/write\n',
   settings,
   create,
 };
 
-function configure(cmd: Command): Command {
-  return addFilterOptions(addSplayOption(addBackoffOptions(addSelectionOptions(cmd
-    .requiredOption('-u, --url <url>', 'remote-write endpoint, e.g. http://prometheus:9090/api/v1/write', httpUrl)
-    .option('-S, --step <seconds>', 'seconds between two measurements (decimals allowed)', positiveSeconds('-S/--step'), 5)
-    .option('--job <name>', 'value of the job label on every series', nonEmpty('--job'), 'scaph')
-    .addOption(new RepeatableOption('--label <name=value>', 'add a label to every series (repeatable); overrides job/instance').argParser(label).default({}))
-    .addOption(new RepeatableOption('--header <name=value>', 'add an HTTP header to every request (repeatable), e.g. X-Scope-OrgID=tenant').argParser(header).default({}))
-    .option('--bearer-token-file <file>', `send "Authorization: Bearer <token>" with the token read from this file (or $${BEARER_TOKEN_ENV})`)
-    .option('--basic-auth-user <user>', 'HTTP basic auth user name (needs a password)')
-    .option('--basic-auth-password-file <file>', `HTTP basic auth password, read from this file (or $${BASIC_PASSWORD_ENV})`)
-    .option('--ca <file>', 'PEM CA certificate(s) to verify the server with, instead of the system store')
-    .option('--cert <file>', 'PEM client certificate for mutual TLS (with --key)')
-    .option('--key <file>', 'PEM private key of the client certificate (with --cert)')
-    .option('--insecure', 'do not verify the server certificate (test setups only)', false)
-    .option('--timeout <seconds>', 'give up on one request after this many seconds (it is then retried)', positiveSeconds('--timeout'), 10)
-    .option('--queue-max-samples <n>', 'samples kept while the server is unreachable; the oldest are dropped beyond', positiveInt('--queue-max-samples'), PUSH_DEFAULTS.maxQueueSamples)
-    .option('--max-samples-per-send <n>', 'samples (steps) per request when catching up', positiveInt('--max-samples-per-send'), PUSH_DEFAULTS.maxSamplesPerSend)
-    .option('--max-age <seconds>', 'drop queued samples older than this instead of sending them (Prometheus refuses samples older than about 1 h)', positiveSeconds('--max-age'), 3600)
-    .option('-q, --qemu', 'label qemu-system processes with their VM name', false)
-    .option('--containers', 'label processes with their container, pod or systemd unit', false)
-    .option('--max-cmdline-length <n>', 'cap the cmdline label (0 = no cap)', nonNegativeInt('--max-cmdline-length'), 256)))))
-    .addHelpText(
-      'after',
-      '\nSamples are queued in memory and sent in order; network errors, timeouts, 5xx and 429 (after its Retry-After,\n' +
-        'honoured up to 30 s, or --max-backoff if longer) are retried, other 4xx answers are dropped and logged.\n' +
-        BACKOFF_HELP +
-        SPLAY_HELP +
-        FILTER_HELP +
-        selectionHelp('its series end with a staleness marker') +
-        `Secrets are read from files or the environment (${BEARER_TOKEN_ENV}, ${BASIC_PASSWORD_ENV}) and never logged.\n` +
-        '\nExamples:\n' +
-        '  sudo scaph remote-write -u http://prometheus:9090/api/v1/write -S 10\n' +
-        '  sudo scaph remote-write -u https://mimir.example/api/v1/push --header X-Scope-OrgID=infra \\\n' +
-        '       --basic-auth-user scaph --basic-auth-password-file /etc/scaph/password --label dc=par1\n' +
-        '  sudo scaph remote-write -u http://victoria:8428/api/v1/write\n',
-    );
-}
-
-function settings(opts: OptionValues): RemoteWriteSettings {
+function settings(v: ValuesOf<typeof OPTIONS>): RemoteWriteSettings {
   return {
-    ...pushSettings(opts),
-    ...filterSettings(opts),
-    url: opts['url'] as string,
-    job: opts['job'] as string,
-    labels: opts['label'] as Record<string, string>,
-    headers: opts['header'] as Record<string, string>,
-    bearerTokenFile: opts['bearerTokenFile'] as string | undefined,
-    basicAuthUser: opts['basicAuthUser'] as string | undefined,
-    basicAuthPasswordFile: opts['basicAuthPasswordFile'] as string | undefined,
-    caFile: opts['ca'] as string | undefined,
-    certFile: opts['cert'] as string | undefined,
-    keyFile: opts['key'] as string | undefined,
-    insecure: opts['insecure'] === true,
-    timeoutMs: (opts['timeout'] as number) * 1000,
-    queueMaxSamples: opts['queueMaxSamples'] as number,
-    maxSamplesPerSend: opts['maxSamplesPerSend'] as number,
-    maxAgeMs: (opts['maxAge'] as number) * 1000,
-    maxCmdlineLength: opts['maxCmdlineLength'] as number,
-    selection: selectionSettings(opts),
+    ...pushSettings(v, v.step),
+    ...filterSettings(v),
+    url: v.url,
+    job: v.job,
+    labels: v.label,
+    headers: v.header,
+    bearerTokenFile: v.bearerTokenFile,
+    basicAuthUser: v.basicAuthUser,
+    basicAuthPasswordFile: v.basicAuthPasswordFile,
+    caFile: v.ca,
+    certFile: v.cert,
+    keyFile: v.key,
+    insecure: v.insecure,
+    timeoutMs: v.timeout * 1000,
+    queueMaxSamples: v.queueMaxSamples,
+    maxSamplesPerSend: v.maxSamplesPerSend,
+    maxAgeMs: v.maxAge * 1000,
+    maxCmdlineLength: v.maxCmdlineLength,
+    selection: selectionSettings(v),
   };
 }
 
@@ -175,13 +198,6 @@ function nonEmpty(flag: string): (value: string) => string {
     return value;
   };
 }
-
-/** --label: a Prometheus label name; job and instance (the transport's) may be replaced. */
-const label = extraLabel({
-  flag: '--label',
-  nameProblem: (name) => (LABEL_NAME.test(name) && !name.startsWith('__') ? null : 'is not a valid Prometheus label name ([a-zA-Z_][a-zA-Z0-9_]*, not starting with __)'),
-  replaces: ['job', 'instance'],
-});
 
 const parseHeader = keyValue('--header');
 function header(value: string, previous: Record<string, string> | undefined): Record<string, string> {

@@ -1,62 +1,88 @@
-import type { OptionValues } from 'commander';
 import { UsageError } from '../../core/errors.js';
 import { quoted } from '../../core/quoted.js';
 import { loadTls, type TlsOptions } from '../../net/tls.js';
 import { BASE_TAG } from './events.js';
 import { riemannDelivery, RIEMANN_DEFAULTS, RiemannTransport } from './transport.js';
 import type { ExporterContext, PushExporterCommand, PushOutput, PushSettings } from '../command.js';
-import { addBackoffOptions, BACKOFF_HELP, pushSettings } from '../backoff.js';
-import { addSplayOption, SPLAY_HELP } from '../splay-option.js';
-import { addFilterOptions, FILTER_HELP, filterSettings } from '../filter-options.js';
-import { addAlias, destinationPort, hostName, nonNegativeInt, positiveInt, positiveSeconds, RepeatableOption } from '../parse.js';
-import { addSelectionOptions, selectionSettings, selectionHelp } from '../selection-options.js';
+import { BACKOFF_HELP, PUSH_OPTIONS, pushSettings } from '../backoff.js';
+import { SPLAY_HELP } from '../splay-option.js';
+import { repeatableOption, switchOption, textOption, valueOption, type ValuesOf } from '../../config/declared-options.js';
+import { FILTER_HELP, FILTER_OPTIONS, filterSettings } from '../filter-options.js';
+import { destinationPort, hostName, nonNegativeInt, positiveInt, positiveSeconds } from '../parse.js';
+import { selectionOptions, selectionSettings, selectionHelp } from '../selection-options.js';
 
 const DEFAULT_ADDRESS = 'localhost';
 
-export const riemannCommand: PushExporterCommand<RiemannSettings> = {
+const OPTIONS = {
+  address: valueOption(
+    '-a, --address <address>',
+    `Riemann server name or IP; with TLS, the name checked against its certificate (default: "${DEFAULT_ADDRESS}")`,
+    hostName('-a/--address'),
+  ),
+  port: valueOption('-p, --port <port>', 'Riemann server TCP port (the TLS port is usually 5554)', destinationPort('-p/--port'), { unit: 'port', default: RIEMANN_DEFAULTS.port }),
+  dispatchInterval: valueOption('-d, --dispatch-interval <seconds>', 'seconds between two measurements, each sent as one batch of events', positiveSeconds('-d/--dispatch-interval'), {
+    unit: 'seconds',
+    role: 'step',
+    default: 5,
+    aliases: [{ flags: '--dispatch <seconds>' }],
+  }),
+  qemu: switchOption('-q, --qemu', 'label qemu-system processes with their VM name (vmname attribute)', { showDefault: true }),
+  containers: switchOption('--containers', 'label processes with their container, pod or systemd unit, and add per-group events', { showDefault: true }),
+  perSocketServices: switchOption(
+    '--per-socket-services',
+    'one service per socket and RAPL domain (scaph_socket_power_microwatts_1, scaph_domain_power_microwatts_0_dram) so Riemann\'s index keeps every one; default: Scaphandre\'s service names, ids in the socket_id/domain_name attributes',
+    { showDefault: true },
+  ),
+  mtls: switchOption(
+    '--mtls',
+    `mutual TLS: requires --ca, --cert and --key (what a Riemann TLS server expects); -a is the name checked against the server certificate (default "${DEFAULT_ADDRESS}")`,
+    { showDefault: true },
+  ),
+  tls: switchOption('--tls', 'TLS without a client certificate (requires --ca; Riemann itself always asks for one: prefer --mtls)', { showDefault: true }),
+  ca: textOption('--ca <file>', 'PEM file of the CA that signed the Riemann server certificate', { role: 'input-file' }),
+  cert: textOption('--cert <file>', 'PEM file of this client certificate (--mtls)', { role: 'input-file', tls: 'cert' }),
+  key: textOption('--key <file>', 'PEM file of the client private key: RSA, PKCS#8 or EC (--mtls)', { role: 'input-file', tls: 'key' }),
+  ttl: valueOption('--ttl <seconds>', 'event ttl; also how long unsent events are kept while Riemann is unreachable', positiveSeconds('--ttl'), { unit: 'seconds', default: RIEMANN_DEFAULTS.ttlS }),
+  tag: repeatableOption('--tag <tag>', 'add a tag to every event, after "scaphandre" (repeatable)', tag),
+  maxEventsPerMsg: valueOption('--max-events-per-msg <n>', 'most events in one Riemann message (one acknowledgement each)', positiveInt('--max-events-per-msg'), {
+    unit: 'count',
+    default: RIEMANN_DEFAULTS.maxEventsPerMsg,
+  }),
+  connectTimeout: valueOption('--connect-timeout <seconds>', 'give up a connection attempt after this long (then retried, see --max-backoff)', positiveSeconds('--connect-timeout'), {
+    unit: 'seconds',
+    default: RIEMANN_DEFAULTS.connectTimeoutMs / 1000,
+  }),
+  maxCmdlineLength: valueOption('--max-cmdline-length <n>', 'cap the cmdline attribute (0 = no cap); only the process power event carries it', nonNegativeInt('--max-cmdline-length'), {
+    unit: 'characters',
+    default: 256,
+  }),
+  description: switchOption('--no-description', "leave out the event description (the metric's HELP text, 25 to 225 bytes on every event)"),
+  ...selectionOptions(),
+  ...PUSH_OPTIONS,
+  ...FILTER_OPTIONS,
+};
+
+type RiemannValues = ValuesOf<typeof OPTIONS>;
+
+export const riemannCommand: PushExporterCommand<RiemannSettings, typeof OPTIONS> = {
   name: 'riemann',
   summary: 'Push metrics to a Riemann server as events (TCP, TLS or mutual TLS)',
   push: true,
-  stepOption: '--dispatch-interval',
-  configure: (cmd) =>
-    addFilterOptions(addSplayOption(addBackoffOptions(addSelectionOptions(addAlias(cmd
-      .option('-a, --address <address>', `Riemann server name or IP; with TLS, the name checked against its certificate (default: "${DEFAULT_ADDRESS}")`, hostName('-a/--address'))
-      .option('-p, --port <port>', 'Riemann server TCP port (the TLS port is usually 5554)', destinationPort('-p/--port'), RIEMANN_DEFAULTS.port)
-      .option('-d, --dispatch-interval <seconds>', 'seconds between two measurements, each sent as one batch of events', positiveSeconds('-d/--dispatch-interval'), 5), '--dispatch <seconds>', '--dispatch-interval')
-      .option('-q, --qemu', 'label qemu-system processes with their VM name (vmname attribute)', false)
-      .option('--containers', 'label processes with their container, pod or systemd unit, and add per-group events', false)
-      .option(
-        '--per-socket-services',
-        'one service per socket and RAPL domain (scaph_socket_power_microwatts_1, scaph_domain_power_microwatts_0_dram) so Riemann\'s index keeps every one; default: Scaphandre\'s service names, ids in the socket_id/domain_name attributes',
-        false,
-      )
-      .option('--mtls', `mutual TLS: requires --ca, --cert and --key (what a Riemann TLS server expects); -a is the name checked against the server certificate (default "${DEFAULT_ADDRESS}")`, false)
-      .option('--tls', 'TLS without a client certificate (requires --ca; Riemann itself always asks for one: prefer --mtls)', false)
-      .option('--ca <file>', 'PEM file of the CA that signed the Riemann server certificate')
-      .option('--cert <file>', 'PEM file of this client certificate (--mtls)')
-      .option('--key <file>', 'PEM file of the client private key: RSA, PKCS#8 or EC (--mtls)')
-      .option('--ttl <seconds>', 'event ttl; also how long unsent events are kept while Riemann is unreachable', positiveSeconds('--ttl'), RIEMANN_DEFAULTS.ttlS)
-      .addOption(new RepeatableOption('--tag <tag>', 'add a tag to every event, after "scaphandre" (repeatable)').argParser(tag))
-      .option('--max-events-per-msg <n>', 'most events in one Riemann message (one acknowledgement each)', positiveInt('--max-events-per-msg'), RIEMANN_DEFAULTS.maxEventsPerMsg)
-      .option('--connect-timeout <seconds>', 'give up a connection attempt after this long (then retried, see --max-backoff)', positiveSeconds('--connect-timeout'), RIEMANN_DEFAULTS.connectTimeoutMs / 1000)
-      .option('--max-cmdline-length <n>', 'cap the cmdline attribute (0 = no cap); only the process power event carries it', nonNegativeInt('--max-cmdline-length'), 256)
-      .option('--no-description', "leave out the event description (the metric's HELP text, 25 to 225 bytes on every event)")))))
-      .addHelpText(
-        'after',
-        '\nWhile Riemann is down scaph keeps one --ttl of samples and reconnects.\n' +
-          "Every event carries the metric's HELP text as description (--no-description leaves it out); only the\n" +
-          'process power event carries the cmdline attribute (its other events name the same pid).\n' +
-          BACKOFF_HELP +
-          SPLAY_HELP +
-          FILTER_HELP +
-          selectionHelp('its events stop (Riemann expires them after --ttl)') +
-          '\nExamples:\n  scaph riemann -a riemann.example.org -p 5555 -d 5\n' +
-          '  scaph riemann --mtls -a riemann.example.org -p 5554 --ca ca.pem --cert client.pem --key client.key --tag prod\n' +
-          '\nProcesses appear as service process_power_consumption_microwatts_<pid>_<exe>, e.g. in Riemann:\n' +
-          '  service =~ "process_power_consumption_microwatts_%_firefox"\n' +
-          'Sockets and domains keep Scaphandre\'s services (scaph_socket_power_microwatts, ids as attributes):\n' +
-          'Riemann\'s index then keeps the last socket per host; --per-socket-services keeps each (service =~ "scaph_socket_power_microwatts%").\n',
-      ),
+  options: OPTIONS,
+  helpText:
+    '\nWhile Riemann is down scaph keeps one --ttl of samples and reconnects.\n' +
+    "Every event carries the metric's HELP text as description (--no-description leaves it out); only the\n" +
+    'process power event carries the cmdline attribute (its other events name the same pid).\n' +
+    BACKOFF_HELP +
+    SPLAY_HELP +
+    FILTER_HELP +
+    selectionHelp('its events stop (Riemann expires them after --ttl)') +
+    '\nExamples:\n  scaph riemann -a riemann.example.org -p 5555 -d 5\n' +
+    '  scaph riemann --mtls -a riemann.example.org -p 5554 --ca ca.pem --cert client.pem --key client.key --tag prod\n' +
+    '\nProcesses appear as service process_power_consumption_microwatts_<pid>_<exe>, e.g. in Riemann:\n' +
+    '  service =~ "process_power_consumption_microwatts_%_firefox"\n' +
+    'Sockets and domains keep Scaphandre\'s services (scaph_socket_power_microwatts, ids as attributes):\n' +
+    'Riemann\'s index then keeps the last socket per host; --per-socket-services keeps each (service =~ "scaph_socket_power_microwatts%").\n',
   settings: riemannSettings,
   create: createRiemannTransport,
 };
@@ -78,13 +104,10 @@ export interface RiemannFlags {
 }
 
 /** Checks the TLS flags together; the message names every missing flag. */
-export function checkRiemannFlags(opts: OptionValues): RiemannFlags {
-  const address = opts['address'] as string | undefined;
-  const caFile = opts['ca'] as string | undefined;
-  const certFile = opts['cert'] as string | undefined;
-  const keyFile = opts['key'] as string | undefined;
-  const mtls = opts['mtls'] === true;
-  const tls = opts['tls'] === true;
+export function checkRiemannFlags(v: Partial<Pick<RiemannValues, 'address' | 'ca' | 'cert' | 'key' | 'mtls' | 'tls'>>): RiemannFlags {
+  const { address, ca: caFile, cert: certFile, key: keyFile } = v;
+  const mtls = v.mtls === true;
+  const tls = v.tls === true;
   if (mtls) {
     // The address defaults to localhost here too (Scaphandre's `riemann --mtls --ca --cert --key`).
     const missing = [
@@ -112,20 +135,20 @@ export interface RiemannSettings extends PushSettings, RiemannFlags {
   readonly description: boolean;
 }
 
-function riemannSettings(opts: OptionValues): RiemannSettings {
+function riemannSettings(v: RiemannValues): RiemannSettings {
   return {
-    ...checkRiemannFlags(opts),
-    ...pushSettings(opts, 'dispatchInterval'),
-    ...filterSettings(opts),
-    port: opts['port'] as number,
-    ttlS: opts['ttl'] as number,
-    tags: (opts['tag'] as string[] | undefined) ?? [],
-    perSocketServices: opts['perSocketServices'] === true,
-    maxEventsPerMsg: opts['maxEventsPerMsg'] as number,
-    connectTimeoutMs: (opts['connectTimeout'] as number) * 1000,
-    maxCmdlineLength: opts['maxCmdlineLength'] as number,
-    description: opts['description'] !== false,
-    selection: selectionSettings(opts),
+    ...checkRiemannFlags(v),
+    ...pushSettings(v, v.dispatchInterval),
+    ...filterSettings(v),
+    port: v.port,
+    ttlS: v.ttl,
+    tags: v.tag ?? [],
+    perSocketServices: v.perSocketServices,
+    maxEventsPerMsg: v.maxEventsPerMsg,
+    connectTimeoutMs: v.connectTimeout * 1000,
+    maxCmdlineLength: v.maxCmdlineLength,
+    description: v.description,
+    selection: selectionSettings(v),
   };
 }
 

@@ -30,6 +30,9 @@ export interface PollTimings {
   readonly totalMs: number;
 }
 
+/** What the poller asks of the BMC's client: one GET (a test gives its own). */
+export type PowerGetter = Pick<RedfishClient, 'get'>;
+
 export class RedfishPoller {
   latest: RedfishReading | null = null;
   private timer: NodeJS.Timeout | null = null;
@@ -40,7 +43,7 @@ export class RedfishPoller {
   private stats = { polls: 0, failures: 0, lastMs: 0, maxMs: 0, totalMs: 0 };
 
   constructor(
-    private readonly client: RedfishClient,
+    private readonly client: PowerGetter,
     private readonly target: PollTarget,
     readonly intervalMs: number,
     private readonly url: string,

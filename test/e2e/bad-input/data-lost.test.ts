@@ -6,6 +6,7 @@
 import { mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runScaph, startScaph, type ScaphProcess, type ScaphRun } from '../../support/fixtures/run-scaph.js';
@@ -210,6 +211,9 @@ describe('prometheus-push with spool_dir', () => {
     const toml = `type = "prometheus-push"\nhost = "127.0.0.1"\nport = ${pg.port}\nspool_dir = "${join(dir, 'spool')}"`;
     const a = runConfig(dir, toml);
     const b = runConfig(dir, toml);
+    // B's estimate runs at 10-20 W per CPU, A's at most 3.5 W per CPU (the defaults): on a busy machine A's
+    // figures top out at that ceiling, and equal figures from both agents would not tell A's spooled sample from B's own.
+    writeFileSync(b.config, readFileSync(b.config, 'utf8').replace('kind = "estimate"\n', 'kind = "estimate"\nestimate_idle_watts_per_cpu = 10\nestimate_max_watts_per_cpu = 20\n'));
     const agent = startScaph(['--no-header', ...JSON_LOGS, 'run', '-c', a.config], { timeoutMs: 60_000 });
     let restarted: ScaphProcess | null = null;
     try {
@@ -224,6 +228,10 @@ describe('prometheus-push with spool_dir', () => {
       const first = pg.pushed[0] as number;
       // A's newest sample (or, if the kill fell between the spool write and the json line, one newer still):
       // never one of B's, which is what an ignored spool_dir gave.
+      // B's idle floor (10 W per logical CPU) is above A's ceiling (3.5 W per CPU), in microwatts.
+      const split = 10 * cpus().length * 1e6;
+      expect(Math.min(...sampledByB)).toBeGreaterThanOrEqual(split);
+      expect(first).toBeLessThan(split);
       expect(sampledByB).not.toContain(first);
       if (sampledByA.includes(first)) expect(first).toBe(sampledByA[sampledByA.length - 1]);
     } finally {

@@ -1,8 +1,9 @@
 /**
  * Every flag and every config key, fed the values an operator's slip or a hostile file gives: the table is
- * made from the program's own definitions (commander's options of the program and of each subcommand, the
- * options each [[exporter]] type takes as keys, with their `X_file` forms, and the [sensor] and run keys
- * run-config.ts declares), so a flag or key added later is in it without anyone writing a case.
+ * made from the program's own declarations (config/declared-options.ts: commander's options of the program
+ * and of each subcommand are built from them, the options each [[exporter]] type takes as keys, with their
+ * `X_file` forms, and the [sensor] and run keys), so a flag or key added later is in it without anyone
+ * writing a case; whether it takes a number, a value or is a switch is what its declaration says.
  *
  * Every option or key that takes a value gets the empty value, a newline, an escape sequence and 5,000
  * characters; every numeric one also a negative number, letters, hex, a number beyond a double (1e309),
@@ -12,7 +13,7 @@
  * created and nothing started.
  *
  * The table runs the CLI's entry in this process (harness/in-process-cli.ts), with the agent's start
- * replaced by a counter: 139 flags (67 numeric) make 891 cases, 291 keys make 2,280 files, each run through
+ * replaced by a counter: 154 flags (72 numeric) make 976 cases, 304 keys make 2,364 files, each run through
  * --check and through the start: 13 s in all on the 2-core box under a load of 10. A sample of them runs
  * through the built binary too (12 flag and 12 file runs) and must give the same exit code, stderr and
  * stdout, byte for byte.
@@ -40,8 +41,10 @@ import { join } from 'node:path';
 import type { Command, Option } from 'commander';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { buildProgram } from '../../../src/cli.js';
+import { DeclaredOption, declOf, LettersOption, typeOf, type FileKeyDecl, type SwitchDecl, type ValueDecl } from '../../../src/config/declared-options.js';
 import { specCommand, validKeys } from '../../../src/config/exporter-options.js';
 import { RUN_KEYS, SENSOR_KEYS } from '../../../src/config/run-config.js';
+import { SENSOR_TABLE } from '../../../src/config/sensor-options.js';
 import type { ExporterCommandSpec } from '../../../src/exporters/command.js';
 import { EXPORTER_COMMANDS } from '../../../src/exporters/index.js';
 import { AliasOption } from '../../../src/exporters/parse.js';
@@ -109,30 +112,20 @@ const TOML_SWITCH_CASES: ReadonlyArray<readonly [string, string]> = [
 
 // ---- the options, from the program's definitions ----------------------------------------------------
 
-/** A placeholder naming a quantity: the option takes a number even when its parser keeps the text. */
-const QUANTITY = /<(n|seconds|watts|port|bytes|kB|ns|ms)>/;
-
-/** The option takes a number: its placeholder names a quantity, or its parser turns a number into one. */
-function isNumeric(option: Option): boolean {
-  const o = option instanceof AliasOption ? option.target : option;
-  if (QUANTITY.test(o.flags)) return true;
-  for (const text of ['1', '30', '0.5']) {
-    try {
-      if (typeof o.parseArg?.(text, o.defaultValue) === 'number') return true;
-    } catch {
-      // refused: try another
-    }
-  }
-  return false;
+/** The option takes a number: its declaration says so (an alias: its target's; letters: any of their targets'). */
+function isNumeric(option: Option, cmd: Command): boolean {
+  if (option instanceof LettersOption) return option.decl.targets.some((t) => isNumeric(cmd.options.find((o) => o instanceof DeclaredOption && o.key === t) as Option, cmd));
+  const decl = declOf(option instanceof AliasOption ? option.target : option);
+  return decl !== null && typeOf(decl) === 'number';
 }
 
 function takesValue(o: Option): boolean {
   return o.required || o.optional;
 }
 
-/** How a message may name the option: its long flag, or (an alias) the long flag it stands for. */
+/** How a message may name the option: its long flag (or its letter), or (an alias) the long flag it stands for. */
 function namesOf(o: Option): string[] {
-  const names = [o.long ?? o.flags];
+  const names = [o.long ?? o.short ?? o.flags];
   if (o instanceof AliasOption) names.push(o.target.long ?? o.target.flags);
   return names;
 }
@@ -145,20 +138,25 @@ const BASELINE: Readonly<Record<string, readonly string[]>> = {
   warp10: ['-t', 'token'],
 };
 
-/** Flags for which a negative number is a meaning, not a mistake: -t -1 runs until stopped. */
-const NEGATIVE_ALLOWED = new Set(['stdout -t/--timeout', 'json -t/--timeout', 'run -t/--timeout']);
+/** A flag for which a negative number is a meaning, not a mistake: a run duration (-t -1 runs until stopped). */
+function negativeAllowed(o: Option): boolean {
+  const decl = declOf(o);
+  return decl?.kind === 'value' && decl.role === 'run-duration';
+}
 
 interface FlagUnderTest {
   /** `stdout -s/--step`, `(global) --procfs-path`. */
   readonly id: string;
   readonly numeric: boolean;
+  /** Declared a run duration: a negative value runs until stopped. */
+  readonly negativeAllowed: boolean;
   readonly names: readonly string[];
   /** The argv with the value appended last for a subcommand's flag, or before the subcommand for a global one. */
   argv(value: string): string[];
 }
 
 function flagId(o: Option): string {
-  return o.short && o.long ? `${o.short}/${o.long}` : (o.long ?? o.flags);
+  return o.short && o.long ? `${o.short}/${o.long}` : (o.long ?? o.short ?? o.flags);
 }
 
 /** Every option taking a value, of the program and of each subcommand (`run`'s config is given by the caller). */
@@ -166,13 +164,19 @@ function flagsUnderTest(program: Command, runConfig: string): FlagUnderTest[] {
   const out: FlagUnderTest[] = [];
   for (const o of program.options.filter(takesValue)) {
     const flag = o.long ?? o.flags;
-    out.push({ id: `(global) ${flagId(o)}`, numeric: isNumeric(o), names: namesOf(o), argv: (v) => [...PREFIX, flag, v, 'stdout'] });
+    out.push({ id: `(global) ${flagId(o)}`, numeric: isNumeric(o, program), negativeAllowed: negativeAllowed(o), names: namesOf(o), argv: (v) => [...PREFIX, flag, v, 'stdout'] });
   }
   for (const sub of program.commands) {
     const baseline = sub.name() === 'run' ? ['-c', runConfig] : (BASELINE[sub.name()] ?? []);
     for (const o of sub.options.filter(takesValue)) {
-      const flag = o.long ?? o.flags;
-      out.push({ id: `${sub.name()} ${flagId(o)}`, numeric: isNumeric(o), names: namesOf(o), argv: (v) => [...PREFIX, sub.name(), ...baseline, flag, v] });
+      const flag = o.long ?? o.short ?? o.flags;
+      out.push({
+        id: `${sub.name()} ${flagId(o)}`,
+        numeric: isNumeric(o, sub),
+        negativeAllowed: negativeAllowed(o),
+        names: namesOf(o),
+        argv: (v) => [...PREFIX, sub.name(), ...baseline, flag, v],
+      });
     }
   }
   return out;
@@ -182,31 +186,11 @@ function flagsUnderTest(program: Command, runConfig: string): FlagUnderTest[] {
 
 type KeyKind = 'value' | 'number' | 'switch';
 
-/** What each [sensor] key takes. Every key of SENSOR_KEYS must be here (a test checks), so none escapes. */
-const SENSOR_KEY_KINDS: Readonly<Record<string, KeyKind>> = {
-  kind: 'value',
-  powercap_path: 'value',
-  procfs_path: 'value',
-  cgroupfs_path: 'value',
-  attribution: 'value',
-  reaped_children: 'switch',
-  vm: 'switch',
-  step: 'number',
-  estimate_idle_watts_per_cpu: 'number',
-  estimate_max_watts_per_cpu: 'number',
-  hwmon_path: 'value',
-  hwmon_channel: 'value',
-  redfish_url: 'value',
-  redfish_user: 'value',
-  redfish_password_file: 'value',
-  redfish_ca: 'value',
-  redfish_insecure: 'switch',
-  redfish_chassis: 'value',
-  redfish_interval: 'number',
-};
-
-/** What each run key of an [[exporter]] takes (RUN_KEYS, checked likewise). */
-const RUN_KEY_KINDS: Readonly<Record<string, KeyKind>> = { type: 'value', spool_dir: 'value', spool_max_bytes: 'number', spool_max_age: 'number' };
+/** What a declared key takes, as its declaration says. */
+function kindOfDecl(decl: SwitchDecl | ValueDecl<unknown> | FileKeyDecl<unknown>): KeyKind {
+  if (decl.kind === 'switch') return 'switch';
+  return decl.type === 'number' ? 'number' : 'value';
+}
 
 /** The keys an [[exporter]] of this type needs to be valid. */
 const TABLE_BASELINE: Readonly<Record<string, Readonly<Record<string, string>>>> = {
@@ -229,7 +213,7 @@ const SENSOR_HEAD = '[sensor]\nkind = "estimate"\n';
 function sensorKeys(): KeyUnderTest[] {
   return SENSOR_KEYS.map((key) => ({
     id: `[sensor] ${key}`,
-    kind: SENSOR_KEY_KINDS[key] as KeyKind,
+    kind: kindOfDecl(SENSOR_TABLE[key] as SwitchDecl | ValueDecl<unknown> | FileKeyDecl<unknown>),
     where: `sensor.${key}`,
     file: (literal) =>
       key === 'kind'
@@ -239,14 +223,14 @@ function sensorKeys(): KeyUnderTest[] {
 }
 
 /** The option of each key a file may give a subcommand (its long name, snake_case; the step keys too). */
-function optionKeys(spec: ExporterCommandSpec): Map<string, Option> {
+function optionKeys(spec: ExporterCommandSpec): Map<string, DeclaredOption> {
   const cmd = specCommand(spec);
-  const byKey = new Map<string, Option>();
+  const byKey = new Map<string, DeclaredOption>();
   for (const o of cmd.options) {
-    if (!o.long || o instanceof AliasOption || o.long === spec.runDurationOption) continue;
+    if (!(o instanceof DeclaredOption) || !o.long || o.decl.role === 'run-duration') continue;
     byKey.set(o.long.replace(/^--(no-)?/, '').replace(/-/g, '_'), o);
   }
-  const step = cmd.options.find((o) => o.long === spec.stepOption) as Option;
+  const step = cmd.options.find((o) => o instanceof DeclaredOption && o.decl.role === 'step') as DeclaredOption;
   byKey.set('step', step);
   // validKeys is what --check lists as valid: the table must cover exactly those.
   expect([...byKey.keys()].sort()).toEqual(validKeys(spec, cmd));
@@ -265,7 +249,7 @@ function exporterKeys(spec: ExporterCommandSpec): KeyUnderTest[] {
     return { text: `${head}${lines.join('\n')}\n`, line: 5 + (key === 'type' ? 0 : lines.length - 1) };
   };
   const keys: KeyUnderTest[] = [];
-  const kindOf = (o: Option): KeyKind => (!takesValue(o) ? 'switch' : isNumeric(o) ? 'number' : 'value');
+  const kindOf = (o: DeclaredOption): KeyKind => (o.decl.kind === 'counter' ? 'switch' : kindOfDecl(o.decl));
   const options = optionKeys(spec);
   for (const [key, o] of options) {
     keys.push({ id: `${spec.name} ${key}`, kind: kindOf(o), where: `exporter[0].${key}`, file: (l) => table(key, l) });
@@ -276,8 +260,10 @@ function exporterKeys(spec: ExporterCommandSpec): KeyUnderTest[] {
       keys.push({ id: `${spec.name} ${key}_file`, kind: 'value', where: `exporter[0].${key}_file`, file: (l) => table(`${key}_file`, l) });
     }
   }
-  const runKeys = spec.push ? RUN_KEYS : RUN_KEYS.filter((k) => !k.startsWith('spool'));
-  for (const key of runKeys) keys.push({ id: `${spec.name} ${key}`, kind: RUN_KEY_KINDS[key] as KeyKind, where: `exporter[0].${key}`, file: (l) => table(key, l) });
+  for (const [key, decl] of Object.entries(RUN_KEYS)) {
+    if (key.startsWith('spool') && !spec.push) continue;
+    keys.push({ id: `${spec.name} ${key}`, kind: kindOfDecl(decl), where: `exporter[0].${key}`, file: (l) => table(key, l) });
+  }
   return keys;
 }
 
@@ -359,12 +345,13 @@ describe('the table covers every flag and key', () => {
     );
     expect(FLAGS.filter((f) => !f.numeric).map((f) => f.id)).toEqual(expect.arrayContaining(['(global) --procfs-path', 'remote-write -u/--url', 'warp10 --label']));
     expect(FLAGS.length).toBeGreaterThan(120);
-    for (const id of NEGATIVE_ALLOWED) expect(ids).toContain(id);
+    expect(FLAGS.filter((f) => f.negativeAllowed).map((f) => f.id)).toEqual(['stdout -t/--timeout', 'json -t/--timeout', 'run -t/--timeout']);
   });
 
   it('every [sensor] key, every key of every [[exporter]] type (with its X_file form), every run key', () => {
-    expect(Object.keys(SENSOR_KEY_KINDS).sort()).toEqual([...SENSOR_KEYS].sort());
-    expect(Object.keys(RUN_KEY_KINDS).sort()).toEqual([...RUN_KEYS].sort());
+    // Every sensor option with a [sensor] key, and every run key, is in the table.
+    expect(KEYS.filter((k) => k.id.startsWith('[sensor] ')).map((k) => k.id.slice(9))).toEqual([...SENSOR_KEYS]);
+    expect(KEYS.filter((k) => k.id.startsWith('remote-write ') && k.id.slice(13) in RUN_KEYS)).toHaveLength(Object.keys(RUN_KEYS).length);
     const ids = KEYS.map((k) => k.id);
     expect(ids).toEqual(expect.arrayContaining(['[sensor] step', 'riemann dispatch_interval', 'riemann tag_file', 'remote-write spool_max_age', 'prometheus health_max_age', 'warp10 write_token_file']));
     expect(KEYS.filter((k) => k.kind === 'switch').map((k) => k.id)).toEqual(expect.arrayContaining(['[sensor] vm', 'prometheus containers', 'stdout raw_metrics']));
@@ -387,7 +374,7 @@ describe('every flag: bad values end with exit 2 and one line naming the flag; n
     const cases = flag.numeric ? [...VALUE_CASES, ...NUMBER_CASES] : VALUE_CASES;
     for (const [what, value] of cases) {
       const { run, started } = await inProcess(flag.argv(value));
-      if (what === 'negative' && NEGATIVE_ALLOWED.has(flag.id)) {
+      if (what === 'negative' && flag.negativeAllowed) {
         if (!started || run.code !== 0) failures.push(`${what}: a negative ${flag.id} means "until stopped", yet: exit ${run.code} ${run.stderr}`);
         continue;
       }

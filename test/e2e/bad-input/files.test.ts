@@ -122,6 +122,21 @@ describe('config files', () => {
     expect(both.stderr).toContain(`exporter[0].ca: (remote-write) file "${dir}/missing.pem" does not exist`);
     expect(both.stderr).toContain('(2 problems in');
   });
+
+  it('a misspelt key, [sensor] key or type: exit 2 at --check and at start, each line naming the one meant; nothing started', async () => {
+    const path = file('misspelt.toml', '[sensor]\nkind = "estimate"\nprocfs-path = "/proc"\n\n[[exporter]]\ntype = "prometheus"\nadress = "127.0.0.1"\n\n[[exporter]]\ntype = "remote_write"\n');
+    for (const args of [['run', '-c', path, '--check'], [...ESTIMATE, 'run', '-c', path]]) {
+      const r = await runScaph(args);
+      expectFailure(r, 2);
+      expect(r.stderr.split('\n').filter((l) => l !== '')).toEqual([
+        expect.stringMatching(new RegExp(`^scaph: ${path}:3: sensor\\.procfs-path: unknown key \\(did you mean procfs_path\\?\\); valid keys: kind, `)),
+        expect.stringMatching(new RegExp(`^${path}:7: exporter\\[0\\]\\.adress: \\(prometheus\\) unknown key for a prometheus exporter \\(did you mean address\\?\\); valid keys: address, `)),
+        expect.stringMatching(new RegExp(`^${path}:10: exporter\\[1\\]\\.type: unknown exporter type "remote_write" \\(did you mean remote-write\\?\\); known types: `)),
+        `(3 problems in ${path}; "scaph run -c ${path} --check" re-checks it)`,
+      ]);
+      expectNothingStarted(r);
+    }
+  });
 });
 
 describe('config files spoiled under a running agent, then SIGHUP (reload)', () => {

@@ -17,7 +17,9 @@ const CASES: ReadonlyArray<readonly [readonly string[], RegExp]> = [
   // A step beyond what one timer can wait made the loop spin, sampling every millisecond.
   [['stdout', '-s', '3000000'], /-s\/--step must be at most 2147483 seconds/],
   [['stdout', '-p', '0'], /-p\/--process-number must be a positive whole number/],
-  [['stdout', '-t', '0'], /-t\/--timeout must be a non-zero number of seconds/],
+  // stdout -t 0 runs until stopped (Scaphandre's documentation); json's -t 0 is a run of no length.
+  [['json', '-t', '0'], /-t\/--timeout must be a non-zero number of seconds/],
+  [['stdout', '-t', 'forever'], /-t\/--timeout must be a number of seconds \(0 or negative = run until stopped\), got "forever"/],
   // Beyond every other flag's seconds: a run no clock would end, taken without a word.
   [['json', '-t', '9007199254740993'], /-t\/--timeout must be at most 2147483 seconds \(about 24.8 days; negative = run until stopped\), got "9007199254740993"/],
   [['run', '-c', '/dev/null', '-t', '3000000'], /-t\/--timeout must be at most 2147483 seconds/],
@@ -48,7 +50,7 @@ const CASES: ReadonlyArray<readonly [readonly string[], RegExp]> = [
   [['otlp', '--protocol', 'thrift'], /--protocol must be http\/protobuf or grpc, got "thrift"/],
   [['otlp', '--protocol', 'http/json'], /--protocol http\/json is not supported: scaph sends binary protobuf; use http\/protobuf or grpc/],
   [['otlp', '--protocol', 'grpc', '-u', 'http://collector:4317/v1/metrics'], /-u\/--url is a gRPC endpoint: host:port without a path/],
-  [['otlp', '--naming', 'otel'], /--naming must be scaph or semconv, got "otel"/],
+  [['otlp', '--naming', 'otel'], /option '--naming <naming>' argument 'otel' is invalid\. Allowed choices are scaph, semconv/],
   [['otlp', '--compression', 'zstd'], /--compression must be gzip or none, got "zstd"/],
   [['otlp', '-u', 'http://collector:4318/v1/metrics', '--ca', '/etc/hostname'], /--ca is for TLS, but the endpoint http:\/\/collector:4318\/v1\/metrics is plaintext: use https:\/\//],
   [['otlp', '--protocol', 'grpc', '-u', 'http://collector:4317', '--insecure'], /--insecure is for TLS, but the endpoint http:\/\/collector:4317 is plaintext/],
@@ -64,7 +66,15 @@ const CASES: ReadonlyArray<readonly [readonly string[], RegExp]> = [
   [['prometheus', '-s', '5'], /-s\/--suffix is the metrics path \(as in Scaphandre\), got the number "5": for the step between measurements use --step 5/],
   [['riemann', '--ca', '/etc/hostname'], /--ca, --cert and --key are only used with --tls or --mtls/],
   [['warp10', '-p', '0', '-t', 'token'], /-p\/--port must be the server's TCP port \(1-65535\)/],
-  [['warp10', '-s', 'ftp', '-t', 'token'], /-s\/--scheme must be http or https/],
+  // -s and -S each take the scheme or the step (Scaphandre 0.5 and 1.0 swapped them): the value tells which.
+  [['warp10', '-s', 'ftp', '-t', 'token'], /^scaph: -s takes the scheme \(http or https\) or the step \(seconds between two writes\), got "ftp": Scaphandre 1\.0 reads -S as the scheme and -s as the step, 0\.5 the other way round/],
+  [['warp10', '-S', '0', '-t', 'token'], /-S must be a positive number of seconds, got "0"/],
+  [['warp10', '--scheme', 'ftp', '-t', 'token'], /--scheme must be http or https, got "ftp"/],
+  [['warp10', '-s', '30', '-S', '10', '-t', 'token'], /-s 30 and -S 10 both give the step: keep one \(-s and -S each take the scheme or the step, told apart by the value\)/],
+  [['warpten', '-S', 'https', '--scheme', 'http', '-t', 'token'], /-S https and --scheme http both give the scheme: keep one/],
+  // Scaphandre 1.0's json --container-regex selects by the container's name, which only --containers looks up.
+  [['json', '--container-regex', 'web'], /^scaph: --container-regex selects processes by the name of their container: add --containers/],
+  [['stdout', '--container-regex', '(a)\\1', '--containers'], /--container-regex "\(a\)\\1" uses a backreference/],
   [['warp10'], /warp10 needs a write token: pass -t <token>, --write-token-file <path>, or set SCAPH_WARP10_WRITE_TOKEN/],
   [['prometheus-push', '-p', '0'], /-p\/--port must be the server's TCP port \(1-65535\)/],
   [['prometheus-push', '-S', 'gopher'], /-S\/--scheme must be http or https/],

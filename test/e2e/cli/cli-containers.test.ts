@@ -1,8 +1,8 @@
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ProcfsTree, type FakeProcess } from '../../support/fixtures/procfs-tree.js';
-import { DOCKER_ID, DOCKER_V2_SYSTEMD } from '../../support/fixtures/cgroups.js';
+import { DOCKER_ID, DOCKER_ID_2, DOCKER_V2_SYSTEMD } from '../../support/fixtures/cgroups.js';
 import { runScaph } from '../../support/fixtures/run-scaph.js';
 
 const trees: ProcfsTree[] = [];
@@ -41,6 +41,32 @@ describe('scaph --containers end to end', () => {
       expect(container / (container + unitPower)).toBeCloseTo(2 / 3, 1);
     } finally {
       stopCpu();
+    }
+  });
+
+  it('scaph run: the container lookup reads the procfs the sensor reads ([sensor] procfs_path), not --procfs-path', async () => {
+    const web: FakeProcess = { pid: 101, comm: 'nginx', utime: 0, stime: 0, starttime: 10 };
+    // The file's tree: pid 101 in the first container. The command line's: a pid 101 in another one.
+    const fileTree = ProcfsTree.create({ cpuCount: 2, processes: [web] });
+    const cliTree = ProcfsTree.create({ cpuCount: 2, processes: [{ ...web }] });
+    trees.push(fileTree, cliTree);
+    writeFileSync(join(fileTree.root, '101', 'cgroup'), DOCKER_V2_SYSTEMD);
+    writeFileSync(join(cliTree.root, '101', 'cgroup'), DOCKER_V2_SYSTEMD.replace(DOCKER_ID, DOCKER_ID_2));
+    const config = join(fileTree.root, '..', `scaph-procfs-${process.pid}.toml`);
+    writeFileSync(config, `[sensor]\nkind = "estimate"\nprocfs_path = "${fileTree.root}"\nstep = 1\n\n[[exporter]]\ntype = "stdout"\nraw_metrics = true\ncontainers = true\nstep = 1\n`);
+    const stopCpu = fileTree.runCpu({ user: 60, idle: 140 }, [[web, 30]], 100);
+    try {
+      const { code, stdout: out, stderr } = await runScaph(['--no-header', '--no-docker', '--procfs-path', cliTree.root, 'run', '-c', config, '-t', '2.2']);
+      expect(code, stderr).toBe(0);
+      const series = out.split('\n').filter((l) => l.startsWith('scaph_process_power_consumption_microwatts{pid="101"'));
+      expect(series.length).toBeGreaterThan(0);
+      for (const line of series) {
+        expect(line).toContain(`container_id="${DOCKER_ID}"`);
+        expect(line).not.toContain(DOCKER_ID_2);
+      }
+    } finally {
+      stopCpu();
+      rmSync(config, { force: true });
     }
   });
 });

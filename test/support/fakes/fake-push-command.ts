@@ -1,7 +1,7 @@
-import { Option } from 'commander';
+import { choiceOption, repeatableOption, switchOption, textOption, valueOption } from '../../../src/config/declared-options.js';
 import type { Exporter } from '../../../src/core/exporter.js';
 import type { PushExporterCommand, PushSettings } from '../../../src/exporters/command.js';
-import { keyValue, positiveSeconds, RepeatableOption } from '../../../src/exporters/parse.js';
+import { keyValue, positiveSeconds } from '../../../src/exporters/parse.js';
 import type { PushExporter } from '../../../src/delivery/push-exporter.js';
 import { FakeTransport } from './fake-transport.js';
 
@@ -30,31 +30,30 @@ export interface FakePushSettings extends PushSettings {
   readonly opts: Record<string, unknown>;
 }
 
-export function fakePushCommand(name: string): PushExporterCommand<FakePushSettings> {
+const OPTIONS = {
+  url: textOption('-u, --url <url>', 'where to push', { mandatory: true }),
+  mode: choiceOption('--mode <mode>', 'ok or hang', ['ok', 'hang'] as const, { default: 'ok' }),
+  step: valueOption('-s, --step <seconds>', 'step', positiveSeconds('--step'), { unit: 'seconds', role: 'step', default: 2 }),
+  writeTokenFile: textOption('--write-token-file <path>', 'token file', { role: 'input-file' }),
+  password: textOption('--password <password>', 'a secret', { role: 'secret' }),
+  ca: textOption('--ca <path>', 'CA file', { role: 'input-file' }),
+  label: repeatableOption('--label <k=v>', 'extra label (repeatable)', keyValue('--label')),
+  gzip: switchOption('--gzip', 'compress', { showDefault: true }),
+  selfMetrics: switchOption('--no-self-metrics', 'no self metrics'),
+  // Off unless asked for (`splay = true`): the tests written before splay time their pushes from the start.
+  splay: switchOption('--splay', "send at this host's offset within the step, as a real push exporter does unless --no-splay", { showDefault: true }),
+};
+
+export function fakePushCommand(name: string): PushExporterCommand<FakePushSettings, typeof OPTIONS> {
   return {
     name,
     summary: 'fake push exporter (tests)',
     push: true,
-    stepOption: '--step',
-    configure: (cmd) =>
-      cmd
-        .requiredOption('-u, --url <url>', 'where to push')
-        .addOption(new Option('--mode <mode>', 'ok or hang').choices(['ok', 'hang']).default('ok'))
-        .option('-s, --step <seconds>', 'step', positiveSeconds('--step'), 2)
-        .option('--write-token-file <path>', 'token file')
-        .option('--password <password>', 'a secret')
-        .option('--ca <path>', 'CA file')
-        .addOption(new RepeatableOption('--label <k=v>', 'extra label (repeatable)').argParser(keyValue('--label')))
-        .option('--gzip', 'compress', false)
-        .option('--no-self-metrics', 'no self metrics')
-        // Off unless asked for (`splay = true`): the tests written before splay time their pushes from the start.
-        .option('--splay', "send at this host's offset within the step, as a real push exporter does unless --no-splay", false),
-    settings: (opts) => {
-      const mode = opts['mode'] as string;
-      if (mode !== 'ok' && mode !== 'hang') throw new Error(`bad mode ${mode}`);
-      const stepMs = (opts['step'] as number) * 1000;
+    options: OPTIONS,
+    helpText: '',
+    settings: (v) => {
       // Short waits, so the tests of a failing backend do not wait out the real backoff.
-      return { stepMs, durationMs: null, qemu: false, containers: false, splay: opts['splay'] === true, backoff: { minDelayMs: 50, maxDelayMs: 200 }, url: opts['url'] as string, mode, opts };
+      return { stepMs: v.step * 1000, durationMs: null, qemu: false, containers: false, splay: v.splay, backoff: { minDelayMs: 50, maxDelayMs: 200 }, url: v.url, mode: v.mode, opts: { ...v } };
     },
     create: async (s) => {
       const transport = new FakeTransport([], s.mode === 'hang' ? 'hang' : { kind: 'ok' });

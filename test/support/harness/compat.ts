@@ -5,6 +5,11 @@
  * for the Prometheus text format.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { samplingPhaseMs } from '../../../src/agent/splay.js';
+import { HOSTNAME_ENV } from '../../../src/core/hostname.js';
+import { MACHINE_ID_FILE_ENV } from '../../../src/core/machine-id.js';
 import { createPowercapTree, type PowercapTree } from '../fixtures/powercap-tree.js';
 import { SCAPH_BIN } from '../fixtures/run-scaph.js';
 
@@ -105,4 +110,26 @@ export function parseExposition(text: string): ExpositionSample[] {
     samples.push({ name: m[1] as string, labels, value: Number(m[3]) });
   }
   return samples;
+}
+
+/**
+ * The environment of a host whose splay puts a lone push subcommand's first write soon: the sampling loop's
+ * first point on its grid (the subcommand's step) comes at least half a step after start (scheduler.ts,
+ * gridStartMs), so a point 5 to 9 s after that (node's start under load included): a machine id in a file of `dir` and the first host name
+ * whose phase lands there. A command line can then be run exactly as typed (no --no-splay) without waiting
+ * up to 1.5 steps for its first write.
+ */
+export function splaySoonEnv(dir: string, stepMs: number): NodeJS.ProcessEnv {
+  const fromMs = stepMs / 2 + 5_000;
+  const toMs = stepMs / 2 + 9_000;
+  const machineId = '5c3a9e0d7b214f6a8e1c2b3d4f5a6b7c';
+  const file = join(dir, 'machine-id');
+  writeFileSync(file, `${machineId}\n`);
+  const now = performance.timeOrigin + performance.now();
+  for (let i = 0; i < 100_000; i++) {
+    const host = `compat-host-${i}`;
+    const waitMs = (((samplingPhaseMs(`${machineId} ${host}`, stepMs) - now) % stepMs) + stepMs) % stepMs;
+    if (waitMs >= fromMs && waitMs <= toMs) return { [MACHINE_ID_FILE_ENV]: file, [HOSTNAME_ENV]: host };
+  }
+  throw new Error(`no host name puts the first write ${fromMs}-${toMs} ms from now`);
 }

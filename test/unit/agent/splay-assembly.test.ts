@@ -15,10 +15,10 @@ import { parseConfigText } from '../../../src/config/source.js';
 import { silentLogger } from '../../../src/core/log.js';
 import { MACHINE_ID_FILE_ENV } from '../../../src/core/machine-id.js';
 import type { QueuedSample } from '../../../src/delivery/transport.js';
-import { addBackoffOptions, pushSettings } from '../../../src/exporters/backoff.js';
+import { valueOption } from '../../../src/config/declared-options.js';
+import { PUSH_OPTIONS, pushSettings } from '../../../src/exporters/backoff.js';
 import type { PushExporterCommand, PushSettings } from '../../../src/exporters/command.js';
 import { positiveSeconds } from '../../../src/exporters/parse.js';
-import { addSplayOption } from '../../../src/exporters/splay-option.js';
 import { FakeTransport } from '../../support/fakes/fake-transport.js';
 import { createPowercapTree } from '../../support/fixtures/powercap-tree.js';
 import { ProcfsTree } from '../../support/fixtures/procfs-tree.js';
@@ -41,15 +41,17 @@ const MACHINE_ID = '0f1e2d3c4b5a69788796a5b4c3d2e1f0';
 const env = { SCAPH_HOSTNAME: 'splay-assembly', [MACHINE_ID_FILE_ENV]: join(dir, 'machine-id') };
 writeFileSync(env[MACHINE_ID_FILE_ENV], `${MACHINE_ID}\n`);
 
+const RECORDING_OPTIONS = { step: valueOption('--step <seconds>', 'step', positiveSeconds('--step'), { unit: 'seconds', role: 'step', default: 2 }), ...PUSH_OPTIONS };
+
 /** A push subcommand over a FakeTransport that keeps what it was sent. */
-function recordingPush(transport: FakeTransport): PushExporterCommand<PushSettings> {
+function recordingPush(transport: FakeTransport): PushExporterCommand<PushSettings, typeof RECORDING_OPTIONS> {
   return {
     name: 'recording-push',
     summary: 'test',
     push: true,
-    stepOption: '--step',
-    configure: (cmd) => addSplayOption(addBackoffOptions(cmd.option('--step <seconds>', 'step', positiveSeconds('--step'), 2))),
-    settings: (opts) => pushSettings(opts),
+    options: RECORDING_OPTIONS,
+    helpText: '',
+    settings: (v) => pushSettings(v, v.step),
     create: async () => ({ kind: 'push', transport, delivery: { timeoutMs: 5000 } }),
   };
 }

@@ -3,12 +3,12 @@
  * same result as repeating the flag; one value for any other, a list or a table refused naming the key
  * (the command line would keep only the last of repeated values, so a file would drop some silently).
  */
-import { Command, type Option } from 'commander';
+import type { Option } from 'commander';
 import { describe, expect, it } from 'vitest';
-import { exporterArgs, specCommand, validKeys } from '../../../src/config/exporter-options.js';
-import type { ExporterCommandSpec } from '../../../src/exporters/command.js';
+import { exporterArgs, isRepeatable, specCommand, validKeys } from '../../../src/config/exporter-options.js';
+import { commandFor, type ExporterCommandSpec } from '../../../src/exporters/command.js';
 import { EXPORTER_COMMANDS } from '../../../src/exporters/index.js';
-import { AliasOption, RepeatableOption } from '../../../src/exporters/parse.js';
+import { AliasOption } from '../../../src/exporters/parse.js';
 
 /** Keys a table must give for the subcommand to parse at all. */
 const REQUIRED: Record<string, Record<string, unknown>> = {
@@ -18,8 +18,8 @@ const REQUIRED: Record<string, Record<string, unknown>> = {
 
 /** The repeatable keys of each exporter: a new one is a decision, made here too. */
 const REPEATABLE: Record<string, readonly string[]> = {
-  stdout: ['drop_labels', 'drop_metrics', 'exclude_process_regex', 'keep_metrics', 'regex_filter'],
-  json: ['exclude_process_regex', 'process_regex'],
+  stdout: ['container_regex', 'drop_labels', 'drop_metrics', 'exclude_process_regex', 'keep_metrics', 'regex_filter'],
+  json: ['container_regex', 'exclude_process_regex', 'process_regex'],
   prometheus: ['drop_labels', 'drop_metrics', 'exclude_process_regex', 'keep_metrics', 'process_regex'],
   'prometheus-push': ['drop_labels', 'drop_metrics', 'exclude_process_regex', 'keep_metrics', 'process_regex'],
   'remote-write': ['drop_labels', 'drop_metrics', 'exclude_process_regex', 'header', 'keep_metrics', 'label', 'process_regex'],
@@ -36,6 +36,7 @@ const TWO_VALUES: Record<string, readonly [string, string]> = {
   drop_metrics: ['scaph_process_memory_.*', 'scaph_host_load_avg_.*'],
   process_regex: ['^nginx', 'python3?'],
   regex_filter: ['^nginx', 'python3?'],
+  container_regex: ['^web', 'db$'],
   exclude_process_regex: ['^kworker', '^ksoftirqd'],
   label: ['dc=par1', 'rack=r7'],
   header: ['X-Scope-OrgID=tenant', 'X-Other=1'],
@@ -43,12 +44,14 @@ const TWO_VALUES: Record<string, readonly [string, string]> = {
   tag: ['blue', 'green'],
 };
 
-const keyOf = (o: Option): string => (o.long as string).replace(/^--/, '').replace(/-/g, '_');
-const base = (spec: ExporterCommandSpec): Record<string, unknown> => ({ ...REQUIRED[spec.name], ...(spec.name === 'stdout' ? { raw_metrics: true } : {}) });
+const keyOf = (o: Option): string => (o.long ?? o.flags).replace(/^--/, '').replace(/-/g, '_');
+/** stdout needs --raw-metrics for the filters; --container-regex (stdout, json) needs --containers. */
+const EXTRA: Record<string, Record<string, unknown>> = { stdout: { raw_metrics: true, containers: true }, json: { containers: true } };
+const base = (spec: ExporterCommandSpec): Record<string, unknown> => ({ ...REQUIRED[spec.name], ...EXTRA[spec.name] });
 
 /** What commander gives for the same flags on a command line. */
 function cliOpts(spec: ExporterCommandSpec, argv: string[]): Record<string, unknown> {
-  const cmd = spec.configure(new Command(spec.name)).exitOverride();
+  const cmd = commandFor(spec).exitOverride();
   cmd.parse(argv, { from: 'user' });
   return cmd.opts();
 }
@@ -61,7 +64,7 @@ function comparable(v: unknown): unknown {
 describe('[[exporter]] keys: a list for a repeatable flag, one value for the others', () => {
   it.each(EXPORTER_COMMANDS.map((s) => [s.name, s] as const))('%s: the repeatable keys are the declared ones', (_name, spec) => {
     const cmd = specCommand(spec);
-    const repeatable = cmd.options.filter((o) => o instanceof RepeatableOption).map(keyOf).sort();
+    const repeatable = cmd.options.filter(isRepeatable).map(keyOf).sort();
     expect(repeatable).toEqual(REPEATABLE[spec.name]);
     for (const key of repeatable) expect(validKeys(spec, cmd)).toContain(key);
   });
@@ -71,7 +74,7 @@ describe('[[exporter]] keys: a list for a repeatable flag, one value for the oth
       const [a, b] = TWO_VALUES[key] as readonly [string, string];
       const flag = `--${key.replace(/_/g, '-')}`;
       const required = Object.entries(REQUIRED[spec.name] ?? {}).flatMap(([k, v]) => [`--${k.replace(/_/g, '-')}`, String(v)]);
-      const raw = spec.name === 'stdout' ? ['--raw-metrics'] : [];
+      const raw = Object.keys(EXTRA[spec.name] ?? {}).map((k) => `--${k.replace(/_/g, '-')}`);
       const attribute = (specCommand(spec).options.find((o) => keyOf(o) === key) as Option).attributeName();
 
       const list = exporterArgs(spec, { ...base(spec), [key]: [a, b] });
@@ -89,7 +92,7 @@ describe('[[exporter]] keys: a list for a repeatable flag, one value for the oth
   it.each(EXPORTER_COMMANDS.map((s) => [s.name, s] as const))('%s: every other key with a value refuses a list and a table, naming itself', (_name, spec) => {
     const cmd = specCommand(spec);
     const single = cmd.options.filter(
-      (o) => (o.required || o.optional) && !(o instanceof RepeatableOption) && !(o instanceof AliasOption) && validKeys(spec, cmd).includes(keyOf(o)),
+      (o) => (o.required || o.optional) && !isRepeatable(o) && !(o instanceof AliasOption) && validKeys(spec, cmd).includes(keyOf(o)),
     );
     expect(single.length).toBeGreaterThan(0);
     for (const o of single) {
@@ -131,5 +134,54 @@ describe('[[exporter]] keys: a list for a repeatable flag, one value for the oth
     expect(args.issues).toHaveLength(1);
     expect(args.issues[0]?.key).toBe('process_regex');
     expect(args.issues[0]?.message).toMatch(/^--process-regex "\(a\)\\1" uses a backreference/);
+  });
+});
+
+describe('a number with its unit: a key in seconds or bytes takes what the step keys take', () => {
+  const spec = (name: string): ExporterCommandSpec => EXPORTER_COMMANDS.find((s) => s.name === name) as ExporterCommandSpec;
+
+  it('seconds: "15s", "1m", "2500ms", "2h" are the option in seconds; a number is as on the command line', () => {
+    const cases: ReadonlyArray<readonly [string, Record<string, unknown>, string, string, number]> = [
+      ['prometheus', { health_max_age: '15s' }, '--health-max-age', 'healthMaxAge', 15],
+      ['prometheus', { health_max_age: ' 1m ' }, '--health-max-age', 'healthMaxAge', 60],
+      ['prometheus', { step: 0.5, health_max_age: '2500ms' }, '--health-max-age', 'healthMaxAge', 2.5],
+      ['prometheus', { health_max_age: 20 }, '--health-max-age', 'healthMaxAge', 20],
+      ['remote-write', { ...REQUIRED['remote-write'], min_backoff: '500ms' }, '--min-backoff', 'minBackoff', 0.5],
+      ['remote-write', { ...REQUIRED['remote-write'], max_age: '2h' }, '--max-age', 'maxAge', 7200],
+      ['riemann', { ttl: '1d' }, '--ttl', 'ttl', 86_400],
+    ];
+    for (const [name, table, flag, attribute, seconds] of cases) {
+      const args = exporterArgs(spec(name), table);
+      expect(args.issues, `${name} ${JSON.stringify(table)}`).toEqual([]);
+      expect(args.argv).toEqual(expect.arrayContaining([flag, String(seconds)]));
+      expect(args.opts[attribute]).toBe(seconds);
+    }
+    expect((exporterArgs(spec('prometheus'), { health_max_age: '1m' }).settings as unknown as { healthMaxAgeMs: number }).healthMaxAgeMs).toBe(60_000);
+  });
+
+  it('bytes: "1KiB" is 1024, "2KB" 2000; 0 stays "always"', () => {
+    const warp10 = spec('warp10');
+    for (const [written, bytes] of [['1KiB', 1024], ['2KB', 2000], [0, 0]] as const) {
+      const args = exporterArgs(warp10, { ...REQUIRED['warp10'], gzip_threshold: written });
+      expect(args.issues).toEqual([]);
+      expect(args.opts['gzipThreshold']).toBe(bytes);
+    }
+  });
+
+  it('what the unit does not make a valid value is refused, naming the option; a key without a unit keeps its text', () => {
+    const prometheus = spec('prometheus');
+    expect(exporterArgs(prometheus, { health_max_age: '15 parsecs' }).issues).toEqual([
+      { key: 'health_max_age', message: '--health-max-age must be a positive number of seconds, got "15 parsecs"' },
+    ]);
+    expect(exporterArgs(prometheus, { health_max_age: '30d' }).issues).toEqual([
+      { key: 'health_max_age', message: '--health-max-age must be at most 2147483 seconds (about 24.8 days), got "2592000"' },
+    ]);
+    expect(exporterArgs(prometheus, { health_max_age: '0s' }).issues).toEqual([
+      { key: 'health_max_age', message: 'must be a positive number of seconds or a duration like "500ms", "30s", "24h", "7d", got "0s"' },
+    ]);
+    // Below two steps, as on the command line.
+    expect(exporterArgs(prometheus, { health_max_age: '9s' }).issues[0]?.message).toMatch(/^--health-max-age 9 is shorter than 2 steps \(--step 5\)/);
+    // --suffix is a path, not a number: "30s" is its text.
+    expect(exporterArgs(prometheus, { suffix: '30s' }).opts['suffix']).toBe('30s');
   });
 });

@@ -120,7 +120,7 @@ type = "influx"
       `${path}:2: sensor.kind: must be one of powercap_rapl, estimate, auto, hwmon, redfish, got "magic"`,
       `${path}:5: sensor.attribution: must be one of host, active, got "idle"`,
       expect.stringMatching(new RegExp(`^${path}:3: sensor.step: must be a positive number of seconds`)),
-      `${path}:9: exporter[0].urll: (remote-write) unknown key for a remote-write exporter; valid keys: ca, gzip, label, mode, password, self_metrics, splay, step, url, write_token_file`,
+      `${path}:9: exporter[0].urll: (remote-write) unknown key for a remote-write exporter (did you mean url?); valid keys: ca, gzip, label, mode, password, self_metrics, splay, step, url, write_token_file`,
       `${path}:10: exporter[0].mode: (remote-write) must be one of ok, hang, got "sideways"`,
       `${path}:11: exporter[0].gzip: (remote-write) must be true or false, got "yes"`,
       `${path}:7: exporter[0]: (remote-write) missing required key url`,
@@ -197,7 +197,7 @@ exporter:
       const path = write(name, yaml);
       expect(problems(path)).toEqual([
         `${path}:9: exporter[1].process_number: (stdout) -p/--process-number must be a positive whole number, got "many"`,
-        expect.stringMatching(new RegExp(`^${path}:10: exporter\\[1\\].color: \\(stdout\\) unknown key for a stdout exporter; valid keys: containers, `)),
+        expect.stringMatching(new RegExp(`^${path}:10: exporter\\[1\\].color: \\(stdout\\) unknown key for a stdout exporter; valid keys: container_regex, containers, `)),
       ]);
     }
     const good = write('good.yml', yaml.split('\n').slice(0, 7).join('\n'));
@@ -270,8 +270,9 @@ exporter:
       `${path}:3: exporter[0].dispatch: (riemann) "dispatch" is a command-line spelling of --dispatch-interval: in a file write dispatch_interval (or step)`,
       `${path}:4: exporter[0].d: (riemann) "d" is a command-line spelling of --dispatch-interval: in a file write dispatch_interval (or step)`,
       `${path}:5: exporter[0].a: (riemann) "a" is a command-line spelling of --address: in a file write address`,
-      `${path}:8: exporter[1].S: (warp10) "S" is a command-line spelling of --step: in a file write step`,
-      `${path}:9: exporter[1].s: (warp10) "s" is a command-line spelling of --scheme: in a file write scheme`,
+      // Either letter takes the scheme or the step on the command line (Scaphandre 0.5 and 1.0 disagree).
+      `${path}:8: exporter[1].S: (warp10) "S" is a command-line spelling of --scheme or --step: in a file write scheme or step`,
+      `${path}:9: exporter[1].s: (warp10) "s" is a command-line spelling of --scheme or --step: in a file write scheme or step`,
     ]);
     const ok = write('alias-ok.toml', '[[exporter]]\ntype = "riemann"\nstep = 10\nper_socket_services = true\n[[exporter]]\ntype = "json"\nstep_nano = 5000\n');
     const c = loadRunConfig(ok, { commands: [riemannCommand, jsonCommand], env: {} });
@@ -320,8 +321,32 @@ exporter:
   it('needs at least one exporter and rejects unknown top-level keys', () => {
     const path = write('empty.toml', 'exporters = []\n[sensor]\nstep = "500ms"\n');
     expect(problems(path)).toEqual([
-      `${path}:1: exporters: unknown top-level key; expected [sensor] and [[exporter]]`,
+      `${path}:1: exporters: unknown top-level key (did you mean exporter?); expected [sensor] and [[exporter]]`,
       `${path}: exporter: no exporter configured: add at least one [[exporter]] table with a type`,
+    ]);
+  });
+
+  it('a key or type close to a known one is refused naming it; warpten (the command line\'s alias) names the type to write', async () => {
+    const { EXPORTER_COMMANDS } = await import('../../../src/exporters/index.js');
+    const path = write(
+      'near.toml',
+      '[sensor]\nprocfs-path = "/proc"\n\n[[exporter]]\ntype = "prometheus"\nadress = "127.0.0.1"\nno_splay = true\n\n' +
+        '[[exporter]]\ntype = "remote_write"\n\n[[exporter]]\ntype = "warpten"\n\n[[exporter]]\ntype = "riemann"\nno_splay = true\ntimeout = 3\n\n' +
+        '[[exporter]]\ntype = "stdout"\ntimeout = 3\nt = 3\n',
+    );
+    const found = problems(path, { commands: EXPORTER_COMMANDS });
+    const keys = 'address, containers, drop_labels, drop_metrics, exclude_process_regex, health_max_age, keep_metrics, max_cmdline_length, max_top_consumers, min_process_power, port, process_regex, qemu, selection_hold_steps, step, suffix';
+    expect(found).toEqual([
+      `${path}:2: sensor.procfs-path: unknown key (did you mean procfs_path?); valid keys: kind, powercap_path, procfs_path, cgroupfs_path, attribution, reaped_children, vm, step, estimate_idle_watts_per_cpu, estimate_max_watts_per_cpu, hwmon_path, hwmon_channel, redfish_url, redfish_user, redfish_password_file, redfish_ca, redfish_insecure, redfish_chassis, redfish_interval`,
+      `${path}:6: exporter[0].adress: (prometheus) unknown key for a prometheus exporter (did you mean address?); valid keys: ${keys}`,
+      `${path}:7: exporter[0].no_splay: (prometheus) unknown key for a prometheus exporter; valid keys: ${keys}`,
+      `${path}:10: exporter[1].type: unknown exporter type "remote_write" (did you mean remote-write?); known types: stdout, json, prometheus, prometheus-push, remote-write, otlp, riemann, warp10, qemu`,
+      `${path}:13: exporter[2].type: "warpten" is the command line's other name of warp10: in a file write type = "warp10"`,
+      `${path}:17: exporter[3].no_splay: (riemann) "no_splay" is a command-line spelling of --no-splay: in a file write splay = false`,
+      // riemann has no run duration: its timeout is only a misspelt key (connect_timeout is not close enough).
+      expect.stringMatching(new RegExp(`^${path}:18: exporter\\[3\\]\\.timeout: \\(riemann\\) unknown key for a riemann exporter; valid keys: address, ca, cert, connect_timeout, `)),
+      `${path}:22: exporter[4].timeout: (stdout) scaph run runs until stopped: remove "timeout" (or use \`scaph run --timeout\`)`,
+      `${path}:23: exporter[4].t: (stdout) scaph run runs until stopped: remove "timeout" (or use \`scaph run --timeout\`)`,
     ]);
   });
 });

@@ -209,6 +209,27 @@ describe('ProcessSelector regexes', () => {
     expect(pids(selector.select(s))).toEqual([2, 4]);
     expect(selector.select(s).others).toMatchObject({ powerUw: 2_000_000, count: 2 });
   });
+
+  it('--container-regex keeps the processes of a container whose name matches; a name that arrives later is matched then', () => {
+    const selector = new ProcessSelector(selectionOptions({ containerInclude: anywhere('^web'), holdSteps: 0 }));
+    const sample = (name4: string | undefined): Sample =>
+      makeSample({
+        processes: [
+          makeProcess({ pid: 1, container: { containerId: 'a', containerName: 'web-1' } }),
+          makeProcess({ pid: 2, container: { containerId: 'b', containerName: 'db' } }),
+          // No container: never matches, even a pattern that matches an empty name.
+          makeProcess({ pid: 3, cmdline: 'web' }),
+          makeProcess({ pid: 4, container: name4 === undefined ? { containerId: 'c' } : { containerId: 'c', containerName: name4 } }),
+        ],
+      });
+    expect(pids(selector.select(sample(undefined)))).toEqual([1]);
+    // Docker's name for pid 4 came with the next lookup: it is matched at once.
+    const named = sample('web-2');
+    expect(pids(selector.select(named))).toEqual([1, 4]);
+    expect(selector.select(named).others).toMatchObject({ powerUw: 2_000_000, count: 2 });
+    const everything = new ProcessSelector(selectionOptions({ containerInclude: anywhere('.*') }));
+    expect(pids(everything.select(sample('x')))).toEqual([1, 2, 4]);
+  });
 });
 
 describe('ProcessSelector groups', () => {

@@ -78,6 +78,15 @@ describe('selection options', () => {
       exclude: ['^k', 'd$'],
     });
     expect(await selectionFromFlags('stdout', ['-r', 'a', '--process-regex', 'b'])).toEqual({ ...plain({ maxTopConsumers: 5 }), include: ['a', 'b'] });
+    // Scaphandre 0.5's --process and --regex, 1.0's --processes: aliases of -p and -r on stdout.
+    expect(await selectionFromFlags('stdout', ['--process', '20', '--regex', 'fire'])).toEqual({ ...plain({ maxTopConsumers: 20 }), include: ['fire'] });
+    expect(await selectionFromFlags('stdout', ['--processes', '7'])).toEqual(plain({ maxTopConsumers: 7 }));
+    // Scaphandre 1.0's json --container-regex (stdout too), with --containers: the container's name.
+    for (const name of ['json', 'stdout']) {
+      const { selection } = await commandPlan(spec(name), ['--containers', '--container-regex', '^web', '--container-regex', 'db$'], ctx);
+      expect(selection?.containerInclude?.sources).toEqual(['^web', 'db$']);
+      await expect(commandPlan(spec(name), ['--container-regex', '^web'], ctx)).rejects.toThrow('--container-regex selects processes by the name of their container: add --containers');
+    }
     // The shared names are accepted on stdout's command line as aliases of -p and -r.
     expect(await selectionFromFlags('stdout', ['--max-top-consumers', '8', '--process-regex', 'y', '--exclude-process-regex', 'z'])).toEqual(
       { ...plain({ maxTopConsumers: 8 }), include: ['y'], exclude: ['z'] },

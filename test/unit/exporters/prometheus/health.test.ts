@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { prometheusCommand } from '../../../../src/exporters/prometheus/command.js';
 import { specCommand } from '../../../../src/config/exporter-options.js';
+import { settingsFrom } from '../../../../src/exporters/command.js';
 import { silentLogger, type Logger } from '../../../../src/core/log.js';
 import type { Sample } from '../../../../src/core/sample.js';
 import { Scheduler } from '../../../../src/agent/scheduler.js';
@@ -172,7 +173,7 @@ describe('prometheus exporter /healthz', () => {
     const settings = (argv: string[]): unknown => {
       const cmd = specCommand(prometheusCommand);
       cmd.parse(argv, { from: 'user' });
-      return prometheusCommand.settings(cmd.opts());
+      return settingsFrom(prometheusCommand, cmd.opts());
     };
     expect(() => settings(['--step', '2', '--health-max-age', '1'])).toThrow(
       '--health-max-age 1 is shorter than 2 steps (--step 2): samples come one step apart, so /healthz would answer 503 between samples that arrive on time. The smallest accepted is 4 (or leave it out: 3 steps, 6)',

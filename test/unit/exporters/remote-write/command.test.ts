@@ -1,7 +1,8 @@
 import { mkdtemp, writeFile, chmod } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Command, type OptionValues } from 'commander';
+import type { OptionValues } from 'commander';
+import { commandFor, settingsFrom } from '../../../../src/exporters/command.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { UsageError } from '../../../../src/core/errors.js';
 import { silentLogger } from '../../../../src/core/log.js';
@@ -15,7 +16,7 @@ import snappy from 'snappy';
 import { decodeWriteRequest } from '../../../support/oracles/remote-write.js';
 
 function parse(args: string[]): OptionValues {
-  const cmd = remoteWriteCommand.configure(new Command('remote-write')).exitOverride().configureOutput({ writeErr: () => {}, writeOut: () => {} });
+  const cmd = commandFor(remoteWriteCommand).exitOverride().configureOutput({ writeErr: () => {}, writeOut: () => {} });
   cmd.parse(args, { from: 'user' });
   return cmd.opts();
 }

@@ -2,18 +2,20 @@
  * RedfishSource against a Redfish service (test/support/servers/redfish-bmc.ts) over HTTPS with a CA made
  * for the test: sessions and basic authentication, both power schemas, chassis without power, slow and
  * failing answers, hostile readings. Poll intervals are shortened (the flag allows 1 s at least; the source
- * takes what it is given) so the no-stale rule shows within a few seconds.
+ * takes what it is given) so the no-stale rule shows within a few seconds. It runs in real time against a
+ * real server (about 30 s), hence here rather than in test/unit, where the poller's timing is tested on a
+ * fake clock (test/unit/sensors/redfish/poller.test.ts).
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { PowerUnavailableError } from '../../../../src/sensors/power-source.js';
-import { RedfishAuthError, RedfishNoPowerError, RedfishStartError } from '../../../../src/sensors/redfish/errors.js';
-import { RedfishSource, type RedfishSourceOptions } from '../../../../src/sensors/redfish/source.js';
-import { captureLogger } from '../../../support/fakes/log-capture.js';
-import { FakeBmc, type BmcChassis, type FakeBmcOptions } from '../../../support/servers/redfish-bmc.js';
-import { makeTestPki, type TestPki } from '../../../support/servers/test-ca.js';
+import { PowerUnavailableError } from '../../../src/sensors/power-source.js';
+import { RedfishAuthError, RedfishNoPowerError, RedfishStartError } from '../../../src/sensors/redfish/errors.js';
+import { RedfishSource, type RedfishSourceOptions } from '../../../src/sensors/redfish/source.js';
+import { captureLogger } from '../../support/fakes/log-capture.js';
+import { FakeBmc, type BmcChassis, type FakeBmcOptions } from '../../support/servers/redfish-bmc.js';
+import { makeTestPki, type TestPki } from '../../support/servers/test-ca.js';
 
 const CONTEXT = { cpuBusyFraction: 0.5, intervalNs: 500_000_000n, cpuCount: 8 } as const;
 const INTERVAL_MS = 400;

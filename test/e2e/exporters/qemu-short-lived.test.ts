@@ -10,12 +10,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { silentLogger } from '../../../../src/core/log.js';
-import { QemuExporter } from '../../../../src/exporters/qemu/exporter.js';
-import { MachineSensor } from '../../../../src/sensors/machine-sensor.js';
-import { ConstantPowerSource } from '../../../support/fakes/fake-power-source.js';
-import { LIBVIRT_ARGS, spawnFakeQemu, type FakeQemu } from '../../../support/fakes/fake-qemu.js';
-import { busyTicks, SHORT_JOBS_SCRIPT, ticksOf } from '../../../support/oracles/proc-truth.js';
+import { silentLogger } from '../../../src/core/log.js';
+import { QemuExporter } from '../../../src/exporters/qemu/exporter.js';
+import { MachineSensor } from '../../../src/sensors/machine-sensor.js';
+import { ConstantPowerSource } from '../../support/fakes/fake-power-source.js';
+import { LIBVIRT_ARGS, spawnFakeQemu, type FakeQemu } from '../../support/fakes/fake-qemu.js';
+import { busyTicks, SHORT_JOBS_SCRIPT, ticksOf } from '../../support/oracles/proc-truth.js';
 
 const HOST_UW = 120_000_000;
 const STEP_MS = 1000;

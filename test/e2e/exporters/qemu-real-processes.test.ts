@@ -8,13 +8,13 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { silentLogger } from '../../../../src/core/log.js';
-import type { Sample } from '../../../../src/core/sample.js';
-import { QemuExporter, vmPowers } from '../../../../src/exporters/qemu/exporter.js';
-import { MachineSensor } from '../../../../src/sensors/machine-sensor.js';
-import { PowercapSource } from '../../../../src/sensors/powercap/source.js';
-import { ConstantPowerSource } from '../../../support/fakes/fake-power-source.js';
-import { LIBVIRT_ARGS, PROXMOX_ARGS, spawnFakeQemu, type FakeQemu } from '../../../support/fakes/fake-qemu.js';
+import { silentLogger } from '../../../src/core/log.js';
+import type { Sample } from '../../../src/core/sample.js';
+import { QemuExporter, vmPowers } from '../../../src/exporters/qemu/exporter.js';
+import { MachineSensor } from '../../../src/sensors/machine-sensor.js';
+import { PowercapSource } from '../../../src/sensors/powercap/source.js';
+import { ConstantPowerSource } from '../../support/fakes/fake-power-source.js';
+import { LIBVIRT_ARGS, PROXMOX_ARGS, spawnFakeQemu, type FakeQemu } from '../../support/fakes/fake-qemu.js';
 
 const STEP_MS = 1000;
 /**
