@@ -95,7 +95,7 @@ export interface SteadyStateSection {
   /** Minor page faults per step over the window (each costs a trap, dearer in a VM). */
   readonly minorFaultsPerStep: number;
   readonly samplesDelivered: Readonly<Record<string, number>>;
-  /** Bytes scaph wrote per step over the window (`wchar`: the three transports' requests and frames, and its logs). */
+  /** Bytes scaph wrote per step over the window (`wchar`: the four transports' requests and frames, and its logs). */
   readonly bytesPerStep: number;
   /**
    * The same run's baseline (bench/steady/io-floor.ts): a Node.js program with the agent's flags that per

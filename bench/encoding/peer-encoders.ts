@@ -7,9 +7,13 @@
  *   batches scaph sends (the client itself sends one event per Msg, which would be slower still),
  *   plus the 4-byte frame header its TCP socket adds.
  * - @senx/warp10: Warp10.update() with its HTTP send stubbed (it formats the GTS lines and joins them).
+ * - @opentelemetry/otlp-transformer: ProtobufMetricsSerializer.serializeRequest(), the serializer the
+ *   official OTLP/HTTP and gRPC exporters call, given the SDK's ResourceMetrics built from the same metrics
+ *   (one MetricData per family, a DataPoint per series, as a MeterProvider's collection hands them over).
  */
 import { createRequire } from 'node:module';
 import type { Metric } from '../../src/core/metric-families.js';
+import { BENCH_OTLP_RESOURCE } from './scaph-encoders.js';
 import type { QueuedSample } from '../../src/delivery/transport.js';
 import { carriesAttribute } from '../../src/exporters/riemann/events.js';
 import { BENCH_LABELS, type Encoder } from './scaph-encoders.js';
@@ -54,7 +58,7 @@ function load<T>(id: string): T | string {
   }
 }
 
-export const PEER_NAMES = { remoteWrite: 'prometheus-remote-write', riemann: 'riemann', warp10: '@senx/warp10' } as const;
+export const PEER_NAMES = { remoteWrite: 'prometheus-remote-write', riemann: 'riemann', warp10: '@senx/warp10', otlp: '@opentelemetry/otlp-transformer' } as const;
 
 export function peerRemoteWrite(): Encoder | string {
   const lib = load<PromRemoteWrite>(PEER_NAMES.remoteWrite);
@@ -141,6 +145,74 @@ export function peerWarp10(): Encoder | string {
       }));
       await client.update('bench-token', points);
       return bytes;
+    },
+  };
+}
+
+type HrTime = [number, number];
+interface OtelDataPoint {
+  startTime: HrTime;
+  endTime: HrTime;
+  attributes: Record<string, string>;
+  value: number;
+}
+interface OtelMetricData {
+  descriptor: { name: string; description: string; unit: string; valueType: number };
+  aggregationTemporality: number;
+  dataPointType: number;
+  dataPoints: OtelDataPoint[];
+  isMonotonic?: boolean;
+}
+interface OtelSerializer {
+  ProtobufMetricsSerializer: { serializeRequest(request: unknown): Uint8Array | undefined };
+}
+interface OtelResources {
+  resourceFromAttributes(attributes: Record<string, string | number>): unknown;
+}
+/** sdk-metrics' enums, as numbers: DataPointType GAUGE = 2, SUM = 3; AggregationTemporality CUMULATIVE = 1; api ValueType INT = 0, DOUBLE = 1. */
+const GAUGE = 2;
+const SUM = 3;
+const CUMULATIVE = 1;
+const INT = 0;
+const DOUBLE = 1;
+
+function hrTime(ms: number): HrTime {
+  const seconds = Math.floor(ms / 1000);
+  return [seconds, Math.round((ms - seconds * 1000) * 1e6)];
+}
+
+export function peerOtlp(): Encoder | string {
+  const lib = load<OtelSerializer>(PEER_NAMES.otlp);
+  if (typeof lib === 'string') return lib;
+  const resources = load<OtelResources>('@opentelemetry/resources');
+  if (typeof resources === 'string') return resources;
+  const resource = resources.resourceFromAttributes(Object.fromEntries(BENCH_OTLP_RESOURCE));
+  const scope = { name: 'scaph', version: 'bench' };
+  return {
+    name: PEER_NAMES.otlp,
+    encode: (e: QueuedSample) => {
+      const endTime = hrTime(e.timestampMs);
+      const startTime = hrTime(e.startMs ?? e.timestampMs);
+      const byName = new Map<string, OtelMetricData>();
+      const metrics: OtelMetricData[] = [];
+      for (const m of e.metrics) {
+        let data = byName.get(m.name);
+        if (data === undefined) {
+          const counter = m.type === 'counter';
+          data = {
+            descriptor: { name: m.name, description: m.help, unit: '', valueType: m.kind === 'int' ? INT : DOUBLE },
+            aggregationTemporality: CUMULATIVE,
+            dataPointType: counter ? SUM : GAUGE,
+            dataPoints: [],
+            ...(counter ? { isMonotonic: true } : {}),
+          };
+          byName.set(m.name, data);
+          metrics.push(data);
+        }
+        data.dataPoints.push({ startTime, endTime, attributes: m.labels, value: m.value });
+      }
+      const bytes = lib.ProtobufMetricsSerializer.serializeRequest({ resource, scopeMetrics: [{ scope, metrics }] });
+      return bytes?.length ?? 0;
     },
   };
 }

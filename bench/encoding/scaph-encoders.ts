@@ -7,6 +7,8 @@ import { RequestV2Encoder } from '../../src/exporters/remote-write/wire-v2.js';
 import { WriteRequestEncoder } from '../../src/exporters/remote-write/wire.js';
 import { RIEMANN_DEFAULTS, RiemannTransport } from '../../src/exporters/riemann/transport.js';
 import { Warp10Transport } from '../../src/exporters/warp10/transport.js';
+import type { OtlpAttribute } from '../../src/core/otlp-names.js';
+import { OtlpTransport } from '../../src/exporters/otlp/transport.js';
 
 export interface Encoder {
   readonly name: string;
@@ -66,4 +68,25 @@ export function scaphWarp10(): Encoder {
     gzipThresholdBytes: Number.POSITIVE_INFINITY,
   });
   return { name: 'warp10', encode: (e) => transport.encode([e]).body.length, close: () => transport.close() };
+}
+
+/** The resource both OTLP encoders write (what `scaph otlp` puts there on a host). */
+export const BENCH_OTLP_RESOURCE: readonly OtlpAttribute[] = [
+  ['service.name', 'scaph'],
+  ['service.version', 'bench'],
+  ['service.instance.id', BENCH_LABELS.instance],
+  ['host.name', BENCH_LABELS.instance],
+  ['host.id', '0123456789abcdef0123456789abcdef'],
+];
+
+/**
+ * The ExportMetricsServiceRequest as the OTLP/HTTP transport encodes it with --compression none (the bytes it
+ * POSTs), like the peer's serializer: gzip off (the steady-state section measures it with the rest).
+ */
+export function scaphOtlp(): Encoder {
+  const transport = new OtlpTransport({
+    protocol: 'http/protobuf', url: 'http://127.0.0.1:9/v1/metrics', grpc: null, compression: 'none', headers: {}, auth: { kind: 'none' },
+    tls: undefined, timeoutMs: 1000, version: 'bench', wire: { naming: 'scaph', resource: BENCH_OTLP_RESOURCE, scopeVersion: 'bench' },
+  });
+  return { name: 'otlp', encode: (e) => transport.encode([e]).length, close: () => transport.close() };
 }

@@ -6,8 +6,8 @@
 import type { EncodingRow, EncodingSection, Goal, RemoteWriteVersions, Skipped } from '../results.js';
 import { median, round } from '../stats.js';
 import { opsPerSecond } from './measure.js';
-import { peerRemoteWrite, peerRiemann, peerWarp10, PEER_NAMES } from './peer-encoders.js';
-import { remoteWriteProtobufBytes, scaphRemoteWrite, scaphRemoteWriteV2, scaphRiemann, scaphWarp10, type Encoder } from './scaph-encoders.js';
+import { peerOtlp, peerRemoteWrite, peerRiemann, peerWarp10, PEER_NAMES } from './peer-encoders.js';
+import { remoteWriteProtobufBytes, scaphOtlp, scaphRemoteWrite, scaphRemoteWriteV2, scaphRiemann, scaphWarp10, type Encoder } from './scaph-encoders.js';
 import { syntheticQueuedSample } from './synthetic-sample.js';
 import { RIEMANN_DEFAULTS } from '../../src/exporters/riemann/transport.js';
 
@@ -33,6 +33,7 @@ export async function runEncoding(plan: EncodingPlan): Promise<{ section: Encodi
     { scaph: scaphRemoteWrite(), peerName: PEER_NAMES.remoteWrite, peer: peerRemoteWrite() },
     { scaph: scaphRiemann(), peerName: PEER_NAMES.riemann, peer: peerRiemann(RIEMANN_DEFAULTS.maxEventsPerMsg) },
     { scaph: scaphWarp10(), peerName: PEER_NAMES.warp10, peer: peerWarp10() },
+    { scaph: scaphOtlp(), peerName: PEER_NAMES.otlp, peer: peerOtlp() },
   ];
   const rows: EncodingRow[] = [];
   for (const pair of pairs) {

@@ -25,5 +25,5 @@ export function syntheticQueuedSample(processes: number): QueuedSample {
     );
   }
   const sample = makeSample({ processes: list });
-  return { timestampMs: sample.timestampMs, metrics: sampleToMetrics(sample, {}, 'bench'), vanished: [], endedProcesses: [] };
+  return { timestampMs: sample.timestampMs, startMs: sample.timestampMs - sample.intervalMs, metrics: sampleToMetrics(sample, {}, 'bench'), vanished: [], endedProcesses: [] };
 }

@@ -31,7 +31,7 @@ const START_TIMEOUT_MS = 60_000;
 
 export interface ExecutableRowPlan {
   readonly quick: boolean;
-  /** The steady run's config (the three push transports). */
+  /** The steady run's config (the four push transports). */
   readonly configPath: string;
   readonly procfsRoot: string;
   readonly warmupMs: number;

@@ -9,9 +9,14 @@ export interface FloorConfig {
   readonly riemannPort: number;
   /** Riemann frames (length prefix included) in riemann.bin, back to back. */
   readonly riemannFrames: number;
+  /** Where otlp.pb (an ExportMetricsServiceRequest, uncompressed) goes, gzipped at every step as the agent sends it. */
+  readonly otlpUrl: string;
+  /** The agent's gzip level for OTLP (the transport's GZIP_LEVEL), so the floor compresses as it does. */
+  readonly otlpGzipLevel: number;
 }
 
 export const FLOOR_CONFIG_FILE = 'floor.json';
 export const REMOTE_WRITE_FILE = 'remote-write.pb';
 export const WARP10_FILE = 'warp10.body';
 export const RIEMANN_FILE = 'riemann.bin';
+export const OTLP_FILE = 'otlp.pb';

@@ -1,14 +1,16 @@
 /**
  * The steady-state baseline: the least a Node.js agent must do per step for the same job as `scaph run`
  * in the steady section, and nothing more. Started the same way as the agent (same node binary, same
- * flags), against the same procfs tree and the same three backends, and measured the same way.
+ * flags), against the same procfs tree and the same four backends, and measured the same way.
  *
  * Each step it
  * - lists the tree and reads every <pid>/stat through an fd kept open (scaph's own read path), without
  *   parsing;
  * - snappy-compresses scaph's remote-write protobuf of that tree (the protocol requires it) and POSTs it;
  * - POSTs scaph's Warp 10 body (already gzipped, as scaph sends it) and writes scaph's Riemann frames,
- *   waiting for one ack per frame.
+ *   waiting for one ack per frame;
+ * - gzips scaph's OTLP request at the agent's level (the agent's default compression: optional in OTLP,
+ *   but what the agent sends) and POSTs it.
  * The bytes are encoded once, before the first step, by floor-payloads.ts. So the figure is the cost of the I/O
  * and the protocols' mandatory compression alone: no parsing, power model, metrics or encoding.
  *
@@ -20,9 +22,10 @@ import { readFileSync, openSync, readSync, readdirSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import snappy from 'snappy';
 import { FrameReader } from '../../src/exporters/riemann/proto.js';
-import { FLOOR_CONFIG_FILE, REMOTE_WRITE_FILE, RIEMANN_FILE, WARP10_FILE, type FloorConfig } from './floor-config.js';
+import { FLOOR_CONFIG_FILE, OTLP_FILE, REMOTE_WRITE_FILE, RIEMANN_FILE, WARP10_FILE, type FloorConfig } from './floor-config.js';
 
 const agent = new Agent({ keepAlive: true, maxSockets: 1 });
 
@@ -64,6 +67,8 @@ async function main(dir: string): Promise<void> {
   const writeRequest = readFileSync(join(dir, REMOTE_WRITE_FILE));
   const warp10Body = readFileSync(join(dir, WARP10_FILE));
   const riemannBytes = readFileSync(join(dir, RIEMANN_FILE));
+  const otlpRequest = readFileSync(join(dir, OTLP_FILE));
+  const otlpHeaders = { 'content-type': 'application/x-protobuf', 'content-encoding': 'gzip' };
   const socket = connect(config.riemannPort, '127.0.0.1');
   await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
   socket.setNoDelay(true);
@@ -90,6 +95,7 @@ async function main(dir: string): Promise<void> {
     const statuses = await Promise.all([
       post(config.remoteWriteUrl, snappy.compressSync(writeRequest, { copyOutputData: true }), remoteWriteHeaders),
       post(config.warp10Url, warp10Body, warp10Headers),
+      post(config.otlpUrl, gzipSync(otlpRequest, { level: config.otlpGzipLevel }), otlpHeaders),
       riemann.then(() => 200),
     ]);
     const failed = statuses.find((s) => s < 200 || s >= 300);

@@ -1,7 +1,7 @@
 /**
  * Section 3: steady-state overhead of `scaph run -c` — N processes (synthetic procfs tree), the
- * estimate sensor, three push transports (remote-write to a real VictoriaMetrics, Riemann and Warp 10
- * to the test servers) — measured from the agent's /proc/<pid>/stat (utime + stime) over a fixed
+ * estimate sensor, four push transports (remote-write to a real VictoriaMetrics, Riemann, Warp 10 and
+ * OTLP/HTTP with gzip to the test servers) — measured from the agent's /proc/<pid>/stat (utime + stime) over a fixed
  * window after a warm-up, its VmHWM (peak RSS, start-up included) and the highest VmRSS sampled during the
  * window. The agent is started as installed: with the node flags of bin.js's shebang (see agent-command.ts).
  *
@@ -21,6 +21,7 @@ import { ProcfsTree, generateProcesses } from '../../test/support/fixtures/procf
 import { FakeRiemannServer } from '../../test/support/servers/riemann.js';
 import { startVictoriaMetrics, vmExport } from '../../test/support/servers/victoria-metrics.js';
 import { Warp10TestServer } from '../../test/support/servers/warp10.js';
+import { OtlpReceiver } from '../../test/support/servers/otlp-receiver.js';
 import type { ManagedServer } from '../../test/support/servers/managed-server.js';
 import { REPO_ROOT } from '../paths.js';
 import type { ExecutableComparison, Goal, Skipped, SteadyStateSection } from '../results.js';
@@ -55,9 +56,10 @@ interface Backends {
   readonly vm: ManagedServer;
   readonly riemann: FakeRiemannServer;
   readonly warp10: Warp10TestServer;
+  readonly otlp: OtlpReceiver;
 }
 
-/** The steady runs' tree, backends and config (the three push transports), shared by this section and the executable's. */
+/** The steady runs' tree, backends and config (the four push transports), shared by this section and the executable's. */
 interface SteadyFixture {
   readonly processes: number;
   readonly stepMs: number;
@@ -83,7 +85,7 @@ async function withSteadyFixture<T>(quick: boolean, run: (f: SteadyFixture) => P
     writeFileSync(configPath, config(tree.root, stepMs, backends, null));
     return await run({ processes, stepMs, warmupMs, tree, backends, workDir, configPath });
   } finally {
-    await Promise.all([backends.vm.dispose(), backends.riemann.stop(), backends.warp10.stop()]);
+    await Promise.all([backends.vm.dispose(), backends.riemann.stop(), backends.warp10.stop(), backends.otlp.stop()]);
     tree.cleanup();
     rmSync(workDir, { recursive: true, force: true });
   }
@@ -113,6 +115,7 @@ export function runSteadyState(plan: SteadyPlan): Promise<{ section: SteadyState
       warp10BaseUrl: backends.warp10.url,
       warp10Token: WARP10_TOKEN,
       riemannPort: backends.riemann.port,
+      otlpUrl: backends.otlp.httpUrl,
     });
     const floor = await measureNode('the I/O floor', [...shebangNodeFlags(AGENT_SCRIPT), FLOOR_SCRIPT, workDir], floorWarmupMs, windowMs);
     const floorStepsCompleted = floorSteps(floor.stderr);
@@ -124,7 +127,7 @@ export function runSteadyState(plan: SteadyPlan): Promise<{ section: SteadyState
       processes,
       stepMs,
       windowMs,
-      transports: ['remote-write (victoria-metrics)', 'riemann (test server)', 'warp10 (test server)'],
+      transports: ['remote-write (victoria-metrics)', 'riemann (test server)', 'warp10 (test server)', 'otlp (test receiver, OTLP/HTTP gzip)'],
       cpuSeconds: round(agent.cpuSeconds),
       cpuSecondsPerHour: round(agent.cpuSeconds * (3_600_000 / windowMs)),
       percentOfOneCore: round(agent.percentOfOneCore),
@@ -176,15 +179,17 @@ function floorSteps(stderr: string): number {
 }
 
 async function startBackends(): Promise<Backends> {
-  const [vm, riemann, warp10] = await Promise.all([
+  const [vm, riemann, warp10, otlp] = await Promise.all([
     startVictoriaMetrics(),
     FakeRiemannServer.start(),
     Warp10TestServer.start({ writeTokens: [WARP10_TOKEN] }),
+    // It decodes every request (as a Collector would), and keeps the host power points only.
+    OtlpReceiver.start({ http: true, grpc: false, keep: (metric) => metric === HOST_SERIES }),
   ]);
-  return { vm, riemann, warp10 };
+  return { vm, riemann, warp10, otlp };
 }
 
-/** The agent's config: the three push exporters, each with `max_top_consumers = top` when top is set. */
+/** The agent's config: the four push exporters, each with `max_top_consumers = top` when top is set. */
 function config(procfsPath: string, stepMs: number, b: Backends, top: number | null): string {
   const step = stepMs / 1000;
   const common = [`step = ${step}`, ...(top === null ? [] : [`max_top_consumers = ${top}`]), ''];
@@ -194,6 +199,7 @@ function config(procfsPath: string, stepMs: number, b: Backends, top: number | n
     '[[exporter]]', 'type = "riemann"', 'address = "127.0.0.1"', `port = ${b.riemann.port}`, ...common,
     '[[exporter]]', 'type = "warp10"', 'host = "127.0.0.1"', `port = ${b.warp10.port}`, 'scheme = "http"',
     `write_token = "${WARP10_TOKEN}"`, ...common,
+    '[[exporter]]', 'type = "otlp"', `url = "${b.otlp.httpUrl}"`, ...common,
   ].join('\n');
 }
 
@@ -204,6 +210,7 @@ async function deliveredSteps(b: Backends): Promise<Record<string, number>> {
     'remote-write': vmSeries.reduce((sum, s) => sum + s.points.length, 0),
     riemann: b.riemann.events.filter((e) => e.service === HOST_SERIES).length,
     warp10: b.warp10.series(HOST_SERIES).length,
+    otlp: b.otlp.points(HOST_SERIES).length,
   };
 }
 
@@ -228,7 +235,7 @@ function goals(s: SteadyStateSection): Goal[] {
   return [
     {
       id: 'steady-cpu-vs-floor',
-      description: `scaph run CPU vs the I/O floor, ${s.processes} processes, ${s.stepMs / 1000} s step, 3 push transports, all series`,
+      description: `scaph run CPU vs the I/O floor, ${s.processes} processes, ${s.stepMs / 1000} s step, ${s.transports.length} push transports, all series`,
       measured: s.cpuVsFloor,
       target: `<= ${GOAL_CPU_VS_FLOOR}x`,
       met: s.cpuVsFloor === null ? null : s.cpuVsFloor <= GOAL_CPU_VS_FLOOR,

@@ -3,7 +3,7 @@
  * that an agent which never needs it should not pay. undici (~8 MB): container metadata only (cli.ts
  * imports the container modules statically). yaml (~5 MB): YAML config files only, most are TOML.
  * prom-client (~4 MB): the first /metrics render or Pushgateway push (every command module imports the
- * renderer).
+ * renderer). @grpc/grpc-js: `scaph otlp --protocol grpc` only.
  *
  * This module is CommonJS on purpose: its plain `require()` calls load each library at the first call
  * under node, and esbuild (`npm run package`) follows the same calls into the single executable, where
@@ -13,10 +13,12 @@
 type Undici = typeof import('undici');
 type Yaml = typeof import('yaml');
 type PromClient = typeof import('prom-client');
+type GrpcJs = typeof import('@grpc/grpc-js');
 
 let undiciModule: Undici | undefined;
 let yamlModule: Yaml | undefined;
 let promClientModule: PromClient | undefined;
+let grpcJsModule: GrpcJs | undefined;
 
 export function undici(): Undici {
   return (undiciModule ??= require('undici') as Undici);
@@ -28,4 +30,8 @@ export function yaml(): Yaml {
 
 export function promClient(): PromClient {
   return (promClientModule ??= require('prom-client') as PromClient);
+}
+
+export function grpcJs(): GrpcJs {
+  return (grpcJsModule ??= require('@grpc/grpc-js') as GrpcJs);
 }

@@ -274,6 +274,14 @@ export const METRIC_FAMILIES = {
   scaph_delivery_samples_sent_total: fam('Samples delivered and acknowledged by the backend', 'counter', 'int', ''),
   scaph_delivery_samples_retried_total: fam('Samples whose delivery attempt failed and was retried', 'counter', 'int', ''),
   scaph_delivery_samples_dropped_total: fam('Samples given up on, by reason', 'counter', 'int', ''),
+  // Only from a transport whose backend can accept a request yet reject part of it (OTLP's partial_success,
+  // remote-write 2.0's Samples-Written header below what was sent).
+  scaph_delivery_rejected_points_total: fam(
+    'Data points the backend rejected or did not write within requests it accepted (OTLP partial success, remote-write 2.0 Samples-Written), as the backend counted them',
+    'counter',
+    'int',
+    '',
+  ),
   scaph_delivery_series_sent: fam(
     'Series in the last step the backend acknowledged (after --keep-metrics, --drop-metrics; scaph_delivery_* not counted)',
     'gauge',
@@ -291,12 +299,6 @@ export const METRIC_FAMILIES = {
   scaph_delivery_spool_samples: fam('Samples in the disk spool not yet acknowledged by the backend', 'gauge', 'int', ''),
   scaph_delivery_spool_bytes: fam('Size of the disk spool segment files, in bytes', 'gauge', 'int', 'bytes'),
   scaph_delivery_spool_write_failures_total: fam('Samples the disk spool could not store (kept in memory only)', 'counter', 'int', ''),
-  scaph_delivery_points_rejected_total: fam(
-    'Points (series values) the backend acknowledged but said it did not write (remote-write 2.0: its Samples-Written header below what was sent)',
-    'counter',
-    'int',
-    '',
-  ),
   scaph_delivery_last_success_timestamp_seconds: fam(
     'Time of the last delivery the backend acknowledged, in seconds since the epoch',
     'gauge',

@@ -90,6 +90,11 @@ export interface DeliveryFigures {
   readonly retried: number;
   /** Samples given up on, by reason. */
   readonly dropped: Readonly<Record<string, number>>;
+  /**
+   * Data points the backend rejected within requests it accepted (OTLP partial success, remote-write 2.0's
+   * Samples-Written below what was sent); null for a transport whose backend cannot say so (no such series then).
+   */
+  readonly rejectedPoints?: number | null;
   /** Series in the newest step the backend acknowledged (0 until the first). */
   readonly seriesSent: number;
   readonly queueDepth: number;
@@ -100,8 +105,6 @@ export interface DeliveryFigures {
   readonly spoolSamples: number | null;
   readonly spoolBytes: number | null;
   readonly spoolWriteFailures: number;
-  /** Points the backend acknowledged but did not write; null or absent when the transport's backend does not say. */
-  readonly rejectedPoints?: number | null;
   /** Wall clock of the last acknowledged delivery, ms; null before the first. */
   readonly lastSuccessMs: number | null;
 }
@@ -136,6 +139,7 @@ export function deliveryToMetrics(f: DeliveryFigures, labels: DeliveryLabels): M
   list.add('scaph_delivery_samples_sent_total', f.sent, t);
   list.add('scaph_delivery_samples_retried_total', f.retried, t);
   for (const reason of Object.keys(f.dropped).sort()) list.add('scaph_delivery_samples_dropped_total', f.dropped[reason] ?? 0, labels.reason(reason));
+  if (f.rejectedPoints !== undefined && f.rejectedPoints !== null) list.add('scaph_delivery_rejected_points_total', f.rejectedPoints, t);
   list.add('scaph_delivery_series_sent', f.seriesSent, t);
   list.add('scaph_delivery_queue_depth', f.queueDepth, t);
   list.add('scaph_delivery_queue_bytes', f.queueBytes, t);
@@ -145,7 +149,6 @@ export function deliveryToMetrics(f: DeliveryFigures, labels: DeliveryLabels): M
     list.add('scaph_delivery_spool_bytes', f.spoolBytes, t);
     list.add('scaph_delivery_spool_write_failures_total', f.spoolWriteFailures, t);
   }
-  if (f.rejectedPoints !== undefined && f.rejectedPoints !== null) list.add('scaph_delivery_points_rejected_total', f.rejectedPoints, t);
   if (f.lastSuccessMs !== null) list.add('scaph_delivery_last_success_timestamp_seconds', f.lastSuccessMs / 1000, t);
   return list.items;
 }

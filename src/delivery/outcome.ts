@@ -7,18 +7,23 @@ import { parseHttpDate } from './http-date.js';
  * outcome carries its error text so the log line and the dropped{reason} counter have something to say.
  */
 export type Outcome =
-  | {
-      readonly kind: 'ok';
-      /**
-       * Points (series values) the backend acknowledged receiving but says it did not write (remote-write
-       * 2.0's X-Prometheus-Remote-Write-Samples-Written below what was sent): counted, never retried.
-       */
-      readonly rejectedPoints?: number;
-    }
+  | { readonly kind: 'ok'; readonly rejected?: Rejection }
   | { readonly kind: 'retry'; readonly afterMs?: number; readonly error: string }
   | { readonly kind: 'drop'; readonly reason: string; readonly error: string };
 
 export const OK: Outcome = Object.freeze({ kind: 'ok' });
+
+/**
+ * What a backend that accepted a request said it rejected of it (OTLP's partial_success; remote-write 2.0's
+ * Samples-Written below what was sent): `points` data points (0: a warning only), and its message. The batch
+ * is not retried (the OTLP specification forbids it; a remote-write 2xx means the receiver will not take it).
+ */
+export interface Rejection {
+  readonly points: number;
+  readonly message: string;
+  /** The transport said it in its own words (once): the core counts the points and says nothing more. */
+  readonly said?: boolean;
+}
 
 /** Response headers as undici (record) or fetch (Headers) give them. */
 export type HeaderSource = Headers | Readonly<Record<string, string | string[] | undefined>>;

@@ -5,11 +5,12 @@ import type { Metric } from '../core/metric-families.js';
 import { MetricsView } from '../core/metrics-view.js';
 import type { Sample } from '../core/sample.js';
 import { DEFAULT_FAILURE_LOG, FailureLog, type FailureLogOptions } from './failure-log.js';
-import { classifyNetworkError, type Outcome } from './outcome.js';
+import { classifyNetworkError, type Outcome, type Rejection } from './outcome.js';
 import { BoundedQueue } from './queue.js';
 import { DEFAULT_BACKOFF, MAX_RETRY_AFTER_MS, RetryLaterError, retryUntilDone, type BackoffOptions } from './retry.js';
 import { VanishedSeriesTracker } from './series.js';
 import { DeliveryStats, DROP_ENCODE_ERROR, DROP_QUEUE_FULL, DROP_SHUTDOWN, DROP_TOO_OLD } from './stats.js';
+import { RejectionLog } from './rejection-log.js';
 import { DeliverySummaryLog, deliverySummaryEveryMs } from './summary-log.js';
 import type { QueuedSample, Transport } from './transport.js';
 
@@ -104,6 +105,7 @@ class PushExporterImpl<Batch> implements PushExporter {
   private readonly queue: BoundedQueue<Entry>;
   private readonly failures: FailureLog;
   private readonly summary: DeliverySummaryLog;
+  private readonly rejections: RejectionLog;
   private readonly vanished: VanishedSeriesTracker | null;
   private readonly abort = new AbortController();
   private readonly now: () => number;
@@ -117,6 +119,8 @@ class PushExporterImpl<Batch> implements PushExporter {
   private evictedInFlight = 0;
   private seq = 0;
   private selfTimestampMs = 0;
+  /** When this exporter began: its self-metrics counters count from here. */
+  private readonly createdAtMs: number;
   private loop: Promise<void> | null = null;
   private stopping = false;
   private stopped: Promise<void> | null = null;
@@ -139,6 +143,8 @@ class PushExporterImpl<Batch> implements PushExporter {
     this.now = options.now ?? Date.now;
     this.failures = new FailureLog(options.logger, this.stats, options.failureLog ?? DEFAULT_FAILURE_LOG, this.now);
     this.summary = new DeliverySummaryLog(options.logger, this.stats, transport.target, options.summaryEveryMs ?? deliverySummaryEveryMs(), this.now);
+    this.rejections = new RejectionLog(options.logger, transport.name);
+    if (transport.reportsRejectedPoints === true) this.stats.rejectedPoints = 0;
     this.vanished = transport.marksVanishedSeries === true ? new VanishedSeriesTracker() : null;
     if (transport.reportsRejectedPoints === true) this.stats.rejectedPoints = 0;
     this.maxPerSend = Math.max(1, options.maxSamplesPerSend ?? PUSH_DEFAULTS.maxSamplesPerSend);
@@ -147,6 +153,7 @@ class PushExporterImpl<Batch> implements PushExporter {
     this.backoff = options.backoff ?? DEFAULT_BACKOFF;
     this.maxRetryAfterMs = options.maxRetryAfterMs ?? Math.max(MAX_RETRY_AFTER_MS, this.backoff.maxDelayMs);
     this.view = options.view ?? new MetricsView();
+    this.createdAtMs = this.now();
   }
 
   async start(): Promise<void> {
@@ -155,7 +162,7 @@ class PushExporterImpl<Batch> implements PushExporter {
 
   export(sample: Sample): void {
     if (this.stopping) return;
-    this.enqueue(sample.timestampMs, this.view.metrics(sample), sample.endedProcesses);
+    this.enqueue(sample.timestampMs, this.view.metrics(sample), sample.endedProcesses, sample.timestampMs - sample.intervalMs);
   }
 
   missed(step: MissedStep): boolean {
@@ -164,10 +171,11 @@ class PushExporterImpl<Batch> implements PushExporter {
     return true;
   }
 
-  private enqueue(timestampMs: number, metrics: readonly Metric[], endedProcesses: QueuedSample['endedProcesses']): void {
+  private enqueue(timestampMs: number, metrics: readonly Metric[], endedProcesses: QueuedSample['endedProcesses'], startMs?: number): void {
     const entry: Entry = {
       seq: this.seq++,
       timestampMs,
+      ...(startMs === undefined ? {} : { startMs }),
       metrics,
       vanished: this.vanished ? this.vanished.next(metrics) : [],
       endedProcesses,
@@ -338,11 +346,11 @@ class PushExporterImpl<Batch> implements PushExporter {
     if (outcome.kind === 'ok') {
       this.stats.sent += entries.length;
       if (last) this.stats.seriesSent = last.metrics.length;
-      if (outcome.rejectedPoints && this.stats.rejectedPoints !== null) this.stats.rejectedPoints += outcome.rejectedPoints;
       this.evictedInFlight = 0;
       this.stats.lastSuccessMs = this.now();
       this.failures.success();
       this.summary.delivered(entries.length);
+      if (outcome.rejected) this.rejected(outcome.rejected);
     } else if (outcome.kind === 'drop') {
       this.stats.failedAttempts += 1;
       this.stats.addDropped(outcome.reason, entries.length);
@@ -350,6 +358,12 @@ class PushExporterImpl<Batch> implements PushExporter {
       this.failures.failure(outcome.error, 'drop', outcome.reason);
     }
     this.updateDepth();
+  }
+
+  /** A partial success: counted (when the transport reports such) and said once per message. */
+  private rejected(r: Rejection): void {
+    if (this.stats.rejectedPoints !== null) this.stats.rejectedPoints += Math.max(0, r.points);
+    if (r.said !== true) this.rejections.rejected(r, this.stats.rejectedPoints ?? r.points);
   }
 
   private settleEvicted(reason: string): void {
@@ -372,7 +386,7 @@ class PushExporterImpl<Batch> implements PushExporter {
     // Strictly increasing even if the wall clock steps back: receivers reject out-of-order samples
     // (Prometheus refuses the whole request), which would take the batch's real data down with it.
     this.selfTimestampMs = Math.max(this.now(), this.selfTimestampMs + 1);
-    const self: QueuedSample = { timestampMs: this.selfTimestampMs, metrics: this.view.deliveryMetrics(this.name, this.stats.figures(this.now())), vanished: [], endedProcesses: [] };
+    const self: QueuedSample = { timestampMs: this.selfTimestampMs, startMs: Math.min(this.createdAtMs, this.selfTimestampMs), metrics: this.view.deliveryMetrics(this.name, this.stats.figures(this.now())), vanished: [], endedProcesses: [] };
     return [...entries, self];
   }
 

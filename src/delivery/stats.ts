@@ -46,8 +46,8 @@ export class DeliveryStats {
    */
   seriesSent = 0;
   /**
-   * Points the backend acknowledged but said it did not write (Outcome.rejectedPoints); null for a transport
-   * whose backend does not say (no scaph_delivery_points_rejected_total series).
+   * Data points the backend rejected within requests it accepted (OTLP partial success, remote-write 2.0's
+   * Written headers); null for a transport that cannot report them (Transport.reportsRejectedPoints).
    */
   rejectedPoints: number | null = null;
   private readonly dropped = new Map<string, number>();
@@ -92,6 +92,7 @@ export class DeliveryStats {
       sent: this.sent,
       retried: this.retried,
       dropped: Object.fromEntries(this.dropped),
+      rejectedPoints: this.rejectedPoints,
       seriesSent: this.seriesSent,
       queueDepth: this.queueDepth,
       queueBytes: this.queueBytes,
@@ -99,7 +100,6 @@ export class DeliveryStats {
       spoolSamples: this.spoolSamples,
       spoolBytes: this.spoolBytes,
       spoolWriteFailures: this.spoolWriteFailures,
-      rejectedPoints: this.rejectedPoints,
       lastSuccessMs: this.lastSuccessMs,
     };
   }

@@ -6,6 +6,13 @@ import type { Outcome } from './outcome.js';
 export interface QueuedSample {
   /** The sample's wall-clock time, ms since the epoch: the timestamp to write, never the send time. */
   readonly timestampMs: number;
+  /**
+   * When a counter first met in this entry began counting, ms since the epoch: the reading before this one
+   * (timestampMs less the sample's interval: scaph's counters cover the interval up to timestampMs), or for
+   * the self-metrics entry when the exporter began. Absent for an entry without figures. What OTLP writes as
+   * a cumulative series' start_time_unix_nano.
+   */
+  readonly startMs?: number;
   readonly metrics: readonly Metric[];
   /**
    * Series present in the previous sample and absent from this one, as a metric of each (name and labels;
@@ -31,13 +38,14 @@ export interface Transport<Batch> {
   readonly name: string;
   /** Where it sends, for log lines (a URL without credentials or query, host:port): never a secret. */
   readonly target?: string;
-  /** The wire ends a series that vanished (remote-write's staleness markers): the core fills QueuedSample.vanished. */
-  readonly marksVanishedSeries?: boolean;
   /**
-   * The backend says how many points it wrote (remote-write 2.0), so an ok Outcome may carry rejectedPoints:
-   * the core then keeps the scaph_delivery_points_rejected_total counter (from 0).
+   * The backend may accept a request yet reject some of its points (OTLP partial success; remote-write 2.0's
+   * Samples-Written below what was sent), an ok Outcome with `rejected`: the core counts them in
+   * scaph_delivery_rejected_points_total (from 0), which it ships for this transport only.
    */
   readonly reportsRejectedPoints?: boolean;
+  /** The wire ends a series that vanished (remote-write's staleness markers): the core fills QueuedSample.vanished. */
+  readonly marksVanishedSeries?: boolean;
   /**
    * The part of the stop deadline kept for close (0 to 1; absent: 0, close gets what the flush left): the
    * Pushgateway's group deletion with --delete-on-exit takes half.

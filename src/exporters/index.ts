@@ -1,5 +1,6 @@
 import type { ExporterCommandSpec } from './command.js';
 import { jsonCommand } from './json/command.js';
+import { otlpCommand } from './otlp/command.js';
 import { prometheusPushCommand } from './pushgateway/command.js';
 import { prometheusCommand } from './prometheus/command.js';
 import { qemuCommand } from './qemu/command.js';
@@ -15,6 +16,7 @@ export const EXPORTER_COMMANDS: readonly ExporterCommandSpec[] = [
   prometheusCommand,
   prometheusPushCommand,
   remoteWriteCommand,
+  otlpCommand,
   riemannCommand,
   warp10Command,
   qemuCommand,

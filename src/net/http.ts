@@ -15,6 +15,19 @@ export interface HttpResult {
   readonly headers: IncomingHttpHeaders;
   /** The body (first BODY_LIMIT_BYTES only), for error excerpts; read only for non-2xx answers. */
   readonly body: string;
+  /** With RequestOptions.keepBody: the body's bytes, whatever the status (at most maxBodyBytes). */
+  readonly raw?: Buffer;
+}
+
+/** How one request treats the answer's body. */
+export interface RequestOptions {
+  /**
+   * Read the body of every answer, 2xx included, into `raw` (OTLP's answers are protobuf messages: a
+   * partial success on 200, a google.rpc.Status on errors). Default: only non-2xx bodies, as text.
+   */
+  readonly keepBody?: boolean;
+  /** Most body bytes kept with keepBody (the rest is not read). Default BODY_LIMIT_BYTES. */
+  readonly maxBodyBytes?: number;
 }
 
 const BODY_LIMIT_BYTES = 4096;
@@ -67,6 +80,7 @@ export class HttpEndpoint {
     body: Uint8Array | string | null,
     headers: Readonly<Record<string, string>>,
     signal: AbortSignal,
+    options: RequestOptions = {},
   ): Promise<HttpResult> {
     const payload = body === null ? null : typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
     const allHeaders = payload === null ? headers : { ...headers, 'content-length': String(payload.byteLength) };
@@ -80,6 +94,13 @@ export class HttpEndpoint {
           if (!res.complete) reject(new Error('the connection closed before the response ended'));
         });
         const status = res.statusCode ?? 0;
+        if (options.keepBody === true) {
+          readBytes(res, options.maxBodyBytes ?? BODY_LIMIT_BYTES).then(
+            (raw) => resolve({ status, headers: res.headers, body: status >= 200 && status < 300 ? '' : raw.subarray(0, BODY_LIMIT_BYTES).toString('utf8'), raw }),
+            reject,
+          );
+          return;
+        }
         if (status >= 200 && status < 300) {
           res.on('end', () => resolve({ status, headers: res.headers, body: '' }));
           res.resume();
@@ -97,16 +118,21 @@ export class HttpEndpoint {
 }
 
 async function readLimited(body: IncomingMessage): Promise<string> {
+  return (await readBytes(body, BODY_LIMIT_BYTES)).toString('utf8');
+}
+
+/** The first `limit` bytes of a body; the rest is not read (the connection is dropped instead). */
+async function readBytes(body: IncomingMessage, limit: number): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of body) {
     const b = chunk as Buffer;
     chunks.push(b);
     size += b.length;
-    if (size >= BODY_LIMIT_BYTES) {
+    if (size >= limit) {
       body.destroy();
       break;
     }
   }
-  return Buffer.concat(chunks).subarray(0, BODY_LIMIT_BYTES).toString('utf8');
+  return Buffer.concat(chunks).subarray(0, limit);
 }

@@ -125,7 +125,7 @@ export const remoteWriteCommand: PushExporterCommand<RemoteWriteSettings, typeof
     'Grafana Alloy, the OpenTelemetry Collector). A receiver that answers 415, or 2xx without X-Prometheus-Remote-Write-Samples-Written\n' +
     '(a 1.x one, which stored nothing), gets the same samples again as 1.0 at once, and 1.0 from then on (2.0 is tried again\n' +
     'after --protocol-recheck, and at the next start); one warning says so. Samples the receiver says it did not write are\n' +
-    'counted in scaph_delivery_points_rejected_total.\n' +
+    'counted in scaph_delivery_rejected_points_total.\n' +
     `Secrets are read from files or the environment (${BEARER_TOKEN_ENV}, ${BASIC_PASSWORD_ENV}) and never logged.\n` +
     '\nExamples:\n' +
     '  sudo scaph remote-write -u http://prometheus:9090/api/v1/write -S 10\n' +

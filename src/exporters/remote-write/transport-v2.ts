@@ -10,7 +10,7 @@
  *
  * How each answer to a 2.0 request is read (written-headers.ts for the headers):
  * - 2xx with `X-Prometheus-Remote-Write-Samples-Written: n`: written. Fewer than sent: the difference is
- *   counted as rejected (scaph_delivery_points_rejected_total, said once in the log) and not sent again,
+ *   counted as rejected (scaph_delivery_rejected_points_total, said once in the log) and not sent again,
  *   since a 2xx means the receiver will not take them on a retry either. More than sent: taken as all of
  *   them, said once. A value that is not an integer: the 2xx is believed, said once.
  * - 415 (the receiver does not take this message type: the specification lets a sender retry with another
@@ -144,9 +144,9 @@ export class RemoteWriteV2Transport implements Transport<RemoteWriteBatch> {
     this.once(
       'rejected',
       { sent: points, written: n, rejected },
-      'the receiver acknowledged a request but wrote only part of it: the rest is counted in scaph_delivery_points_rejected_total (not sent again); its own logs say why',
+      'the receiver acknowledged a request but wrote only part of it: the rest is counted in scaph_delivery_rejected_points_total (not sent again); its own logs say why',
     );
-    return { kind: 'ok', rejectedPoints: rejected };
+    return { kind: 'ok', rejected: { points: rejected, message: 'Samples-Written below the samples sent', said: true } };
   }
 
   private once(what: 'rejected' | 'more' | 'unreadable', fields: Record<string, unknown>, message: string): void {

@@ -4,11 +4,14 @@
  * sampled (a json exporter in the same run) is checked against what arrived plus what was counted as
  * dropped: nothing disappears silently.
  */
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startScaph } from '../../support/fixtures/run-scaph.js';
 import { FakeRiemannServer } from '../../support/servers/riemann.js';
 import { Warp10TestServer } from '../../support/servers/warp10.js';
 import { RemoteWriteV2Receiver, type ReceiverMode } from '../../support/servers/remote-write-v2-receiver.js';
+import { makeTestCerts, type TestCerts } from '../../support/servers/certs.js';
+import { OtlpReceiver } from '../../support/servers/otlp-receiver.js';
+import { countByTime, lastSelfMetric, otlpRun, pointsOf } from '../../support/harness/otlp.js';
 import { asctimeDate, eventually, expectClean, HOST_SERIES, jsonReportTimes, logLines, missing, RemoteWriteReceiver, riemannHostTimes, runConfig, saying, sleep, tempDir, type ScriptedAnswer, JSON_LOGS } from '../../support/harness/bad-input.js';
 
 /** `scaph run` with one push exporter (its TOML lines) and the list of every sample taken. */
@@ -471,5 +474,141 @@ describe('remote-write 2.0 receivers that lie about what they wrote, or refuse e
       await scaph.stop('SIGKILL');
       await receiver.stop();
     }
+  });
+});
+
+describe('OTLP receivers that misbehave', () => {
+  /** Every sample taken arrived once over `protocol`: the times that did not. */
+  function notOnce(receiver: OtlpReceiver, protocol: 'http' | 'grpc', sampled: string): number[] {
+    const arrived = countByTime(pointsOf(receiver, protocol, 'scaph_host_power_microwatts'));
+    return jsonReportTimes(sampled).filter((t) => arrived.get(t) !== 1);
+  }
+
+  it('nothing listening on either port, then a receiver: retried (said once each), and every sample arrives once it listens', async () => {
+    const receiver = await OtlpReceiver.start({ http: true, grpc: true });
+    await receiver.stop();
+    const { scaph, sampled } = otlpRun(tempDir(), [`type = "otlp"\nurl = "${receiver.httpUrl}"`, `type = "otlp"\nprotocol = "grpc"\nurl = "http://${receiver.grpcTarget}"`]);
+    try {
+      await scaph.waitForStderr(/ECONNREFUSED/, 20_000);
+      await scaph.waitForStderr(/gRPC UNAVAILABLE/, 20_000);
+      await sleep(1500);
+      await receiver.restart();
+      await eventually(() => jsonReportTimes(sampled).length > 6 && notOnce(receiver, 'http', sampled).length === 0 && notOnce(receiver, 'grpc', sampled).length === 0, 30_000, 'every sample over both');
+      const r = await scaph.stop();
+      expectClean(r);
+      expect(notOnce(receiver, 'http', sampled)).toEqual([]);
+      expect(notOnce(receiver, 'grpc', sampled)).toEqual([]);
+      const retries = logLines(r.stderr).filter((l) => l.msg === 'delivery failed; will retry').map((l) => String(l['error']));
+      // Each distinct failure said once, however many attempts.
+      expect(new Set(retries).size).toBe(retries.length);
+      expect(retries.filter((e) => e.includes('ECONNREFUSED') && !e.startsWith('gRPC'))).toHaveLength(1);
+      expect(retries.filter((e) => /^gRPC UNAVAILABLE: .*ECONNREFUSED/.test(e))).toHaveLength(1);
+    } finally {
+      await scaph.stop('SIGKILL');
+      await receiver.stop();
+    }
+  });
+
+  it('OTLP/gRPC down for 20 s: the first sample arrives within 5 s of its return (the channel reconnects at once, not after its own growing backoff)', async () => {
+    const receiver = await OtlpReceiver.start({ http: false, grpc: true });
+    const { scaph, sampled } = otlpRun(tempDir(), [`type = "otlp"\nprotocol = "grpc"\nurl = "http://${receiver.grpcTarget}"\nkeep_metrics = "scaph_host_.*"`], '500ms');
+    try {
+      await eventually(() => receiver.acceptedPoints().length > 0, 20_000, 'the first samples');
+      await receiver.stop();
+      const downAt = Date.now();
+      await sleep(20_000);
+      await receiver.restart();
+      const upAt = Date.now();
+      await eventually(() => pointsOf(receiver, 'grpc', 'scaph_host_power_microwatts').some((p) => p.timeMs >= downAt && p.timeMs < upAt), 15_000, 'a sample from the outage');
+      const firstMs = Date.now() - upAt;
+      console.info(`[bad-input gRPC 20 s outage] first sample from the outage stored ${firstMs} ms after the return`);
+      expect(firstMs).toBeLessThanOrEqual(5_000 + 1_000);
+      await eventually(() => notOnce(receiver, 'grpc', sampled).filter((t) => t < upAt).length === 0, 10_000, 'the backlog');
+      expectClean(await scaph.stop());
+    } finally {
+      await scaph.stop('SIGKILL');
+      await receiver.stop();
+    }
+  }, 90_000);
+
+  it('a web page answered with 200 (the URL names a web server): dropped as not_otlp, said once with what to check; counted', async () => {
+    const receiver = await OtlpReceiver.start({ http: true, grpc: false });
+    const page = { status: 200, body: '<!DOCTYPE html><html><body>It works!</body></html>', contentType: 'text/html' };
+    receiver.script.push(page, page);
+    const { scaph, sampled } = otlpRun(tempDir(), [`type = "otlp"\nurl = "${receiver.httpUrl}"\nmax_samples_per_send = 1`]);
+    try {
+      await eventually(() => receiver.requests.filter((q) => q.accepted && q.answered === 200).length >= 5, 20_000, 'requests after the pages');
+      const r = await scaph.stop();
+      expectClean(r);
+      const dropped = logLines(r.stderr).filter((l) => l.msg === 'delivery rejected by the backend; dropping the batch (not retried)');
+      expect(dropped).toHaveLength(1);
+      expect(dropped[0]).toMatchObject({ reason: 'not_otlp', transport: 'otlp' });
+      expect(String(dropped[0]?.['error'])).toMatch(/^HTTP 200 with text\/html: a web page, not an OTLP receiver's answer; check the URL/);
+      // The two pages took one sample each, counted; every other sample arrived once.
+      expect(lastSelfMetric(receiver, 'http', 'scaph_delivery_samples_dropped_total', { reason: 'not_otlp', transport: 'otlp' })).toBe(2);
+      expect(notOnce(receiver, 'http', sampled)).toHaveLength(2);
+    } finally {
+      await scaph.stop('SIGKILL');
+      await receiver.stop();
+    }
+  });
+
+  it.each(['http', 'grpc'] as const)('a receiver that never answers (%s): each request ends at timeout = 1 and is retried; every sample arrives', async (protocol) => {
+    const receiver = await OtlpReceiver.start({ http: protocol === 'http', grpc: protocol === 'grpc' });
+    receiver.script.push({ hang: true }, { hang: true });
+    const target = protocol === 'http' ? `url = "${receiver.httpUrl}"` : `protocol = "grpc"\nurl = "http://${receiver.grpcTarget}"`;
+    // Host figures only: small requests, so a loaded machine answers each well within the 1 s timeout.
+    const { scaph, sampled } = otlpRun(tempDir(), [`type = "otlp"\n${target}\ntimeout = 1\nkeep_metrics = "scaph_host_.*"`]);
+    try {
+      await eventually(() => receiver.requests.length >= 3 && notOnce(receiver, protocol, sampled).length === 0, 30_000, 'every sample');
+      const r = await scaph.stop();
+      expectClean(r);
+      expect(notOnce(receiver, protocol, sampled)).toEqual([]);
+      expect(logLines(r.stderr).some((l) => l.msg === 'delivery failed; will retry' && /timed out or aborted|no answer within 1000 ms/.test(String(l['error'])))).toBe(true);
+    } finally {
+      await scaph.stop('SIGKILL');
+      await receiver.stop();
+    }
+  });
+
+  describe('TLS mismatches: retried, said once with what to change; SIGTERM ends the run in time', () => {
+    let certs: TestCerts;
+    beforeAll(() => {
+      certs = makeTestCerts();
+    });
+    afterAll(() => certs.cleanup());
+
+    it.each([
+      ['https:// to a plaintext receiver', false, (r: OtlpReceiver) => `url = "${r.httpUrl.replace('http:', 'https:')}"\nca = "${certs.caFile}"`, /wrong version number \(the receiver does not speak TLS there: use an http:\/\/ endpoint, or its TLS port\)/],
+      ['gRPC host:port (TLS) to a plaintext receiver', false, (r: OtlpReceiver) => `protocol = "grpc"\nurl = "${r.grpcTarget}"`, /^gRPC UNAVAILABLE: .*wrong version number \(the receiver does not speak TLS there/],
+      ['a receiver that asks for a client certificate, none given', true, (r: OtlpReceiver) => `url = "${r.httpUrl}"\nca = "${certs.caFile}"`, /certificate required.*\(the receiver asks for a client certificate: give --cert and --key\)/],
+      ['gRPC to a receiver whose CA is not given', false, (r: OtlpReceiver) => `protocol = "grpc"\nurl = "https://${r.grpcTarget}"\nca = "${certs.wrongCaFile}"`, /(self-signed certificate in certificate chain|unable to verify the first certificate) \(the receiver's certificate is not trusted: give its CA with --ca\)/],
+    ] as const)('%s', async (_what, clientCert, exporter, said) => {
+      const serverTls = { cert: certs.read(certs.server.certFile), key: certs.read(certs.server.keyFile) };
+      const tls = _what.includes('plaintext') ? undefined : { ...serverTls, ...(clientCert ? { clientCa: certs.read(certs.caFile) } : {}) };
+      const receiver = await OtlpReceiver.start({ http: true, grpc: true, ...(tls ? { tls } : {}) });
+      const { scaph } = otlpRun(tempDir(), [`type = "otlp"\n${exporter(receiver)}`]);
+      try {
+        await scaph.waitForStderr(/delivery failed; will retry/, 20_000);
+        await sleep(2500);
+        const r = await scaph.stop();
+        expectClean(r);
+        expect(r.ms).toBeLessThan(60_000);
+        const retries = logLines(r.stderr).filter((l) => l.msg === 'delivery failed; will retry');
+        // Several attempts, each distinct failure said once (it reads the same at every attempt); the TLS one
+        // with what to change (a plaintext server may also just close the connection: a reset, said once too).
+        const errors = retries.map((l) => String(l['error']));
+        expect(new Set(errors).size).toBe(errors.length);
+        expect(errors.filter((e) => said.test(e))).toHaveLength(1);
+        expect(errors.filter((e) => !said.test(e) && !/ECONNRESET/.test(e))).toEqual([]);
+        expect(receiver.acceptedPoints()).toEqual([]);
+        // What was lost is said: the samples still queued at the stop.
+        const lost = logLines(r.stderr).find((l) => l.msg === 'shutdown deadline reached; unsent samples dropped');
+        expect(Number(lost?.['samples'])).toBeGreaterThan(0);
+      } finally {
+        await scaph.stop('SIGKILL');
+        await receiver.stop();
+      }
+    });
   });
 });

@@ -42,6 +42,23 @@ const CASES: ReadonlyArray<readonly [readonly string[], RegExp]> = [
   // A request timeout beyond a timer's range fired after 1 ms: every request "timed out", nothing was ever sent.
   [['remote-write', '-u', 'http://x/api/v1/write', '--timeout', '99999999'], /--timeout must be at most 2147483 seconds/],
   [['remote-write', '-u', 'http://x/api/v1/write', '--basic-auth-password-file', '/etc/hostname'], /--basic-auth-password-file needs --basic-auth-user/],
+  // OTLP: the URL and protocol checked before anything starts, TLS flags refused on a plaintext endpoint.
+  [['otlp', '-u', 'ftp://collector:4318/v1/metrics'], /-u\/--url must use http or https, got "ftp:"/],
+  [['otlp', '-u', 'collector:4318'], /-u\/--url must use http or https, got "collector:" \(for gRPC, add --protocol grpc\)/],
+  [['otlp', '-u', 'http://collector:0/v1/metrics'], /-u\/--url must name the receiver's port \(1-65535\), got port 0/],
+  [['otlp', '-u', 'http://user:pw@collector:4318/v1/metrics'], /-u\/--url must not hold credentials/],
+  [['otlp', '--protocol', 'thrift'], /--protocol must be http\/protobuf or grpc, got "thrift"/],
+  [['otlp', '--protocol', 'http/json'], /--protocol http\/json is not supported: scaph sends binary protobuf; use http\/protobuf or grpc/],
+  [['otlp', '--protocol', 'grpc', '-u', 'http://collector:4317/v1/metrics'], /-u\/--url is a gRPC endpoint: host:port without a path/],
+  [['otlp', '--naming', 'otel'], /option '--naming <naming>' argument 'otel' is invalid\. Allowed choices are scaph, semconv/],
+  [['otlp', '--compression', 'zstd'], /--compression must be gzip or none, got "zstd"/],
+  [['otlp', '-u', 'http://collector:4318/v1/metrics', '--ca', '/etc/hostname'], /--ca is for TLS, but the endpoint http:\/\/collector:4318\/v1\/metrics is plaintext: use https:\/\//],
+  [['otlp', '--protocol', 'grpc', '-u', 'http://collector:4317', '--insecure'], /--insecure is for TLS, but the endpoint http:\/\/collector:4317 is plaintext/],
+  [['otlp', '--header', 'grpc-timeout=1S'], /--header grpc-timeout is set by the OTLP protocol and cannot be replaced/],
+  [['otlp', '--protocol', 'grpc', '--header', 'X-Weird!=1'], /header "X-Weird!" cannot go as gRPC metadata/],
+  [['otlp', '--bearer-token-file', '/etc/hostname', '--header', 'Authorization=Bearer x'], /choose one authentication/],
+  [['otlp', '--resource-attribute', 'novalue'], /--resource-attribute takes key=value/],
+  [['otlp', '--resource-attribute', 'a=1', '--resource-attribute', 'a=2'], /--resource-attribute a=1 and a=2 name the same attribute: keep one/],
   [['riemann', '-p', '0'], /-p\/--port must be the server's TCP port \(1-65535\), got "0"/],
   [['riemann', '--ttl', '0'], /--ttl must be a positive number of seconds/],
   [['riemann', '--mtls'], /--mtls needs --ca, --cert, --key/],
@@ -115,5 +132,23 @@ describe('bad flags: exit 2 and one line naming the flag', () => {
 
   it.each(GLOBAL_CASES)('scaph %j', async (args, message) => {
     expectFailure(await runScaph(['--no-header', ...args]), 2, message);
+  });
+});
+
+/** [the OTEL_* variables set, what the one-line message must say]: a variable that does not parse stops the start, named. */
+const OTEL_CASES: ReadonlyArray<readonly [Readonly<Record<string, string>>, RegExp]> = [
+  [{ OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318' }, /\$OTEL_EXPORTER_OTLP_ENDPOINT must use http or https, got "collector:"/],
+  [{ OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: 'http://:4318' }, /\$OTEL_EXPORTER_OTLP_METRICS_ENDPOINT must be an http\(s\) URL/],
+  [{ OTEL_EXPORTER_OTLP_HEADERS: 'Authorization' }, /\$OTEL_EXPORTER_OTLP_HEADERS must be key=value pairs separated by commas, got "Authorization"/],
+  [{ OTEL_EXPORTER_OTLP_HEADERS: 'content-type=text/plain' }, /header content-type \(from \$OTEL_EXPORTER_OTLP_HEADERS or --header\) is set by the OTLP protocol/],
+  [{ OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' }, /\$OTEL_EXPORTER_OTLP_PROTOCOL http\/json is not supported/],
+  [{ OTEL_EXPORTER_OTLP_METRICS_COMPRESSION: 'br' }, /\$OTEL_EXPORTER_OTLP_METRICS_COMPRESSION must be gzip or none, got "br"/],
+  [{ OTEL_EXPORTER_OTLP_TIMEOUT: '10s' }, /\$OTEL_EXPORTER_OTLP_TIMEOUT must be a positive whole number of milliseconds, got "10s"/],
+  [{ OTEL_RESOURCE_ATTRIBUTES: 'k8s.cluster.name' }, /\$OTEL_RESOURCE_ATTRIBUTES must be key=value pairs separated by commas/],
+];
+
+describe("bad OTEL_* variables: exit 2 and one line naming the variable", () => {
+  it.each(OTEL_CASES)('%j', async (env, message) => {
+    expectFailure(await runScaph([...ESTIMATE, 'otlp', '-S', '1'], { env }), 2, message);
   });
 });

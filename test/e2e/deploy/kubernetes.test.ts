@@ -39,7 +39,7 @@ const BENCH_CPU_CORES = 0.0107;
 const SPOOL_SEGMENT_BYTES = 8 * 1024 * 1024;
 
 const TARGETS = ['.', ...readdirSync(join(KUBE, 'overlays')).sort().map((o) => `overlays/${o}`)];
-const PUSH_OVERLAYS = ['overlays/mimir', 'overlays/remote-write', 'overlays/riemann-mtls', 'overlays/warp10'];
+const PUSH_OVERLAYS = ['overlays/mimir', 'overlays/otlp', 'overlays/remote-write', 'overlays/riemann-mtls', 'overlays/warp10'];
 
 let work: string;
 const rendered = new Map<string, KubeObject[]>();
@@ -147,7 +147,7 @@ function credentialKeys(toml: string): string[] {
 
 describe('deploy/kubernetes', () => {
   it('renders the base and every overlay; every object passes the Kubernetes API schemas, with no unknown field', () => {
-    expect(TARGETS).toEqual(['.', 'overlays/mimir', 'overlays/pull', 'overlays/remote-write', 'overlays/riemann-mtls', 'overlays/warp10']);
+    expect(TARGETS).toEqual(['.', 'overlays/mimir', 'overlays/otlp', 'overlays/pull', 'overlays/remote-write', 'overlays/riemann-mtls', 'overlays/warp10']);
     for (const target of TARGETS) {
       expect(objectsOf(target).length, target).toBeGreaterThanOrEqual(6);
       expect(objectsOf(target).flatMap(schemaProblems), target).toEqual([]);
@@ -319,6 +319,7 @@ describe('deploy/kubernetes', () => {
     expect(summaries).toEqual([
       '.: OK: sensor auto every 5 s ([sensor] step); 1 exporter: prometheus every 5 s (default)',
       'overlays/mimir: OK: sensor auto every 5 s ([sensor] step); 2 exporters: prometheus every 5 s (default), remote-write every 5 s (default; spool /var/lib/scaph/spool/remote-write)',
+      'overlays/otlp: OK: sensor auto every 5 s ([sensor] step); 2 exporters: prometheus every 5 s (default), otlp every 5 s (default; spool /var/lib/scaph/spool/otlp)',
       'overlays/pull: OK: sensor auto every 5 s ([sensor] step); 1 exporter: prometheus every 5 s (default)',
       'overlays/remote-write: OK: sensor auto every 5 s ([sensor] step); 2 exporters: prometheus every 5 s (default), remote-write every 5 s (default; spool /var/lib/scaph/spool/remote-write)',
       'overlays/riemann-mtls: OK: sensor auto every 5 s ([sensor] step); 2 exporters: prometheus every 5 s (default), riemann every 10 s (step)',

@@ -23,6 +23,7 @@ const REPEATABLE: Record<string, readonly string[]> = {
   prometheus: ['drop_labels', 'drop_metrics', 'exclude_process_regex', 'keep_metrics', 'process_regex'],
   'prometheus-push': ['drop_labels', 'drop_metrics', 'exclude_process_regex', 'keep_metrics', 'process_regex'],
   'remote-write': ['drop_labels', 'drop_metrics', 'exclude_process_regex', 'header', 'keep_metrics', 'label', 'process_regex'],
+  otlp: ['drop_labels', 'drop_metrics', 'exclude_process_regex', 'header', 'keep_metrics', 'process_regex', 'resource_attribute'],
   riemann: ['drop_labels', 'drop_metrics', 'exclude_process_regex', 'keep_metrics', 'process_regex', 'tag'],
   warp10: ['drop_labels', 'drop_metrics', 'exclude_process_regex', 'keep_metrics', 'label', 'process_regex'],
   qemu: [],
@@ -39,6 +40,7 @@ const TWO_VALUES: Record<string, readonly [string, string]> = {
   exclude_process_regex: ['^kworker', '^ksoftirqd'],
   label: ['dc=par1', 'rack=r7'],
   header: ['X-Scope-OrgID=tenant', 'X-Other=1'],
+  resource_attribute: ['deployment.environment.name=prod', 'k8s.cluster.name=par1'],
   tag: ['blue', 'green'],
 };
 

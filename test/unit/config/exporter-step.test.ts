@@ -43,6 +43,7 @@ describe('exporter steps in a run config', () => {
       ['prometheus', 5000, 'default', 5000],
       ['prometheus-push', 30_000, 'default', 30_000],
       ['remote-write', 5000, 'default', 5000],
+      ['otlp', 5000, 'default', 5000],
       ['riemann', 5000, 'default', 5000],
       ['warp10', 30_000, 'default', 30_000],
       ['qemu', 5000, 'default', 5000],

@@ -340,7 +340,7 @@ exporter:
       `${path}:2: sensor.procfs-path: unknown key (did you mean procfs_path?); valid keys: kind, powercap_path, procfs_path, cgroupfs_path, attribution, reaped_children, vm, step, estimate_idle_watts_per_cpu, estimate_max_watts_per_cpu, hwmon_path, hwmon_channel, redfish_url, redfish_user, redfish_password_file, redfish_ca, redfish_insecure, redfish_chassis, redfish_interval`,
       `${path}:6: exporter[0].adress: (prometheus) unknown key for a prometheus exporter (did you mean address?); valid keys: ${keys}`,
       `${path}:7: exporter[0].no_splay: (prometheus) unknown key for a prometheus exporter; valid keys: ${keys}`,
-      `${path}:10: exporter[1].type: unknown exporter type "remote_write" (did you mean remote-write?); known types: stdout, json, prometheus, prometheus-push, remote-write, riemann, warp10, qemu`,
+      `${path}:10: exporter[1].type: unknown exporter type "remote_write" (did you mean remote-write?); known types: stdout, json, prometheus, prometheus-push, remote-write, otlp, riemann, warp10, qemu`,
       `${path}:13: exporter[2].type: "warpten" is the command line's other name of warp10: in a file write type = "warp10"`,
       `${path}:17: exporter[3].no_splay: (riemann) "no_splay" is a command-line spelling of --no-splay: in a file write splay = false`,
       // riemann has no run duration: its timeout is only a misspelt key (connect_timeout is not close enough).

@@ -136,10 +136,10 @@ describe('createPushExporter', () => {
     await ex.stop(1000);
   });
 
-  it('counts the points a backend acknowledged but did not write in scaph_delivery_points_rejected_total, only for a transport that can tell', async () => {
-    const t = Object.assign(new FakeTransport([{ kind: 'ok', rejectedPoints: 3 }, { kind: 'ok' }, { kind: 'ok', rejectedPoints: 4 }]), { reportsRejectedPoints: true });
+  it('counts the points a backend acknowledged but did not write in scaph_delivery_rejected_points_total, only for a transport that can tell', async () => {
+    const t = Object.assign(new FakeTransport([{ kind: 'ok', rejected: { points: 3, message: 'fewer written', said: true } }, { kind: 'ok' }, { kind: 'ok', rejected: { points: 4, message: 'fewer written', said: true } }]), { reportsRejectedPoints: true });
     const ex = createPushExporter(t, opts({ maxSamplesPerSend: 1 }));
-    expect(deliveryGauge(ex, 'scaph_delivery_points_rejected_total')).toBe(0);
+    expect(deliveryGauge(ex, 'scaph_delivery_rejected_points_total')).toBe(0);
     for (let i = 0; i < 3; i++) ex.export(sample(i));
     await ex.start();
     await ex.idle();
@@ -147,14 +147,14 @@ describe('createPushExporter', () => {
     expect(ex.stats.sent).toBe(3);
     expect(ex.stats.retried).toBe(0);
     expect(ex.stats.rejectedPoints).toBe(7);
-    expect(deliveryGauge(ex, 'scaph_delivery_points_rejected_total')).toBe(7);
+    expect(deliveryGauge(ex, 'scaph_delivery_rejected_points_total')).toBe(7);
     await ex.stop(1000);
-    const other = createPushExporter(new FakeTransport([{ kind: 'ok', rejectedPoints: 3 }]), opts());
+    const other = createPushExporter(new FakeTransport([{ kind: 'ok', rejected: { points: 3, message: 'fewer written', said: true } }]), opts());
     other.export(sample(0));
     await other.start();
     await other.idle();
     expect(other.stats.rejectedPoints).toBeNull();
-    expect(deliveryGauge(other, 'scaph_delivery_points_rejected_total')).toBeUndefined();
+    expect(deliveryGauge(other, 'scaph_delivery_rejected_points_total')).toBeUndefined();
     await other.stop(1000);
   });
 
@@ -379,5 +379,73 @@ describe('recovery after an outage', () => {
     expect(gauge()).toBe(0);
     expect(ex.stats.snapshot().nextAttemptInMs).toBeNull();
     await ex.stop(100);
+  });
+});
+
+describe('partial success (an ok outcome with rejected points)', () => {
+  /** A FakeTransport that says its backend reports rejected points (OTLP). */
+  class RejectingTransport extends FakeTransport {
+    readonly reportsRejectedPoints = true;
+  }
+
+  it('counts the points in scaph_delivery_rejected_points_total, says each distinct message once, and resends nothing', async () => {
+    const lines: Array<Record<string, unknown>> = [];
+    const { pino } = await import('pino');
+    const logger = pino({ level: 'info' }, { write: (l: string) => void lines.push(JSON.parse(l) as Record<string, unknown>) });
+    const t = new RejectingTransport([
+      { kind: 'ok', rejected: { points: 3, message: 'out of order' } },
+      { kind: 'ok', rejected: { points: 2, message: 'out of order' } },
+      { kind: 'ok', rejected: { points: 0, message: 'deprecated field' } },
+      { kind: 'ok', rejected: { points: 1, message: 'too old' } },
+    ]);
+    const ex = createPushExporter(t, opts({ logger, maxSamplesPerSend: 1 }));
+    await ex.start();
+    for (let i = 0; i < 5; i++) {
+      ex.export(sample(i));
+      await ex.idle();
+    }
+    expect(t.delivered).toEqual(Array.from({ length: 5 }, (_, i) => T0 + i * 1000));
+    expect(t.attempts).toHaveLength(5);
+    expect(ex.stats.rejectedPoints).toBe(6);
+    expect(deliveryGauge(ex, 'scaph_delivery_rejected_points_total')).toBe(6);
+    const said = lines.filter((l) => /partial success|with a warning/.test(String(l['msg'])));
+    expect(said.map((l) => [l['error'] ?? l['warning'], l['rejectedPoints']])).toEqual([
+      ['out of order', 3],
+      ['deprecated field', undefined],
+      ['too old', 1],
+    ]);
+    expect(said[2]?.['rejectedPointsTotal']).toBe(6);
+    await ex.stop(1000);
+  });
+
+  it('a transport that cannot report rejections ships no such series', async () => {
+    const t = new FakeTransport();
+    const ex = createPushExporter(t, opts());
+    await ex.start();
+    ex.export(sample(0));
+    await ex.idle();
+    expect(ex.stats.rejectedPoints).toBeNull();
+    expect(deliveryGauge(ex, 'scaph_delivery_rejected_points_total')).toBeUndefined();
+    const self = t.batches[0]?.at(-1);
+    expect(self?.metrics.some((m) => m.name === 'scaph_delivery_samples_sent_total')).toBe(true);
+    expect(self?.metrics.some((m) => m.name === 'scaph_delivery_rejected_points_total')).toBe(false);
+    await ex.stop(1000);
+  });
+});
+
+describe('when counters began (QueuedSample.startMs)', () => {
+  it("a sample's entry: its time less its interval; the self-metrics entry: when the exporter began", async () => {
+    let now = T0 - 60_000;
+    const t = new FakeTransport();
+    const ex = createPushExporter(t, opts({ now: () => now }));
+    await ex.start();
+    now = T0 + 5000;
+    ex.export(syntheticSample({ timestampMs: T0, intervalMs: 2500 }));
+    await ex.idle();
+    const [entry, self] = t.batches[0] ?? [];
+    expect(entry?.startMs).toBe(T0 - 2500);
+    expect(self?.startMs).toBe(T0 - 60_000);
+    expect(self?.timestampMs).toBe(T0 + 5000);
+    await ex.stop(1000);
   });
 });

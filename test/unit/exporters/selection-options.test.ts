@@ -40,7 +40,7 @@ const plain = (over: Parameters<typeof selectionOptions>[0]): PlainSelection | n
 
 describe('selection options', () => {
   it('every exporter but qemu (which must write every VM) has them, with the same long names', () => {
-    expect(SELECTING.map((s) => s.name)).toEqual(['stdout', 'json', 'prometheus', 'prometheus-push', 'remote-write', 'riemann', 'warp10']);
+    expect(SELECTING.map((s) => s.name)).toEqual(['stdout', 'json', 'prometheus', 'prometheus-push', 'remote-write', 'otlp', 'riemann', 'warp10']);
     for (const command of EXPORTER_COMMANDS) {
       const longs = specCommand(command).options.map((o) => o.long);
       for (const flag of ['--max-top-consumers', '--min-process-power', '--process-regex', '--exclude-process-regex', '--selection-hold-steps']) {

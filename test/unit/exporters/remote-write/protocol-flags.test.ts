@@ -63,7 +63,7 @@ describe('scaph remote-write --protocol-version, --protocol-recheck', () => {
       expect(energy?.timestamp).toBe(t);
       // The delivery counters are counters too, with the same start; the new one counts what was not written.
       expect(receiver.find('scaph_delivery_samples_sent_total')[0]?.samples[0]?.startTimestamp).toBe(Math.floor(performance.timeOrigin));
-      expect(receiver.find('scaph_delivery_points_rejected_total')[0]?.samples[0]?.value).toBe(0);
+      expect(receiver.find('scaph_delivery_rejected_points_total')[0]?.samples[0]?.value).toBe(0);
     } finally {
       await receiver.stop();
     }

@@ -99,8 +99,8 @@ describe('RemoteWriteV2Transport against a 2.0 receiver', () => {
     const claims = ['5', '5', '999999', '1, 2', '-3', 'NaN', '9223372036854775808'];
     receiver.answer = (_req, planned) => ({ headers: { ...planned.headers, 'x-prometheus-remote-write-samples-written': claims.shift() ?? '0' } });
     const points = entry(0).metrics.length;
-    expect(await send(transport, entry(0))).toEqual({ kind: 'ok', rejectedPoints: points - 5 });
-    expect(await send(transport, entry(1))).toEqual({ kind: 'ok', rejectedPoints: points - 5 });
+    expect(await send(transport, entry(0))).toEqual({ kind: 'ok', rejected: { points: points - 5, message: 'Samples-Written below the samples sent', said: true } });
+    expect(await send(transport, entry(1))).toEqual({ kind: 'ok', rejected: { points: points - 5, message: 'Samples-Written below the samples sent', said: true } });
     expect(await send(transport, entry(2))).toEqual({ kind: 'ok' });
     for (let i = 3; i < 7; i++) expect(await send(transport, entry(i))).toEqual({ kind: 'ok' });
     const said = warnings(lines).map((l) => [l.msg.split(':')[0], l['sent'], l['written'], l['value']]);
