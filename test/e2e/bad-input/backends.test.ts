@@ -395,6 +395,28 @@ describe('OTLP receivers that misbehave', () => {
     }
   });
 
+  it('OTLP/gRPC down for 20 s: the first sample arrives within 5 s of its return (the channel reconnects at once, not after its own growing backoff)', async () => {
+    const receiver = await OtlpReceiver.start({ http: false, grpc: true });
+    const { scaph, sampled } = otlpRun(tempDir(), [`type = "otlp"\nprotocol = "grpc"\nurl = "http://${receiver.grpcTarget}"\nkeep_metrics = "scaph_host_.*"`], '500ms');
+    try {
+      await eventually(() => receiver.acceptedPoints().length > 0, 20_000, 'the first samples');
+      await receiver.stop();
+      const downAt = Date.now();
+      await sleep(20_000);
+      await receiver.restart();
+      const upAt = Date.now();
+      await eventually(() => pointsOf(receiver, 'grpc', 'scaph_host_power_microwatts').some((p) => p.timeMs >= downAt && p.timeMs < upAt), 15_000, 'a sample from the outage');
+      const firstMs = Date.now() - upAt;
+      console.info(`[bad-input gRPC 20 s outage] first sample from the outage stored ${firstMs} ms after the return`);
+      expect(firstMs).toBeLessThanOrEqual(5_000 + 1_000);
+      await eventually(() => notOnce(receiver, 'grpc', sampled).filter((t) => t < upAt).length === 0, 10_000, 'the backlog');
+      expectClean(await scaph.stop());
+    } finally {
+      await scaph.stop('SIGKILL');
+      await receiver.stop();
+    }
+  }, 90_000);
+
   it('a web page answered with 200 (the URL names a web server): dropped as not_otlp, said once with what to check; counted', async () => {
     const receiver = await OtlpReceiver.start({ http: true, grpc: false });
     const page = { status: 200, body: '<!DOCTYPE html><html><body>It works!</body></html>', contentType: 'text/html' };
