@@ -25,6 +25,8 @@ const OUT_OF_RANGE = 11;
 const UNAVAILABLE = 14;
 const DATA_LOSS = 15;
 const RETRYABLE = new Set([CANCELLED, DEADLINE_EXCEEDED, ABORTED, OUT_OF_RANGE, UNAVAILABLE, DATA_LOSS]);
+/** How soon the channel tries to connect again after a failure, ms (see the client's options). */
+const RECONNECT_BACKOFF_MS = 1000;
 /** grpc-js' compression algorithm number for gzip (CompressionAlgorithms.gzip). */
 const GZIP = 2;
 
@@ -65,6 +67,11 @@ export class GrpcSender {
       ...(options.gzip ? { 'grpc.default_compression_algorithm': GZIP } : {}),
       // Retries are the delivery core's, with its backoff and its counters.
       'grpc.enable_retries': 0,
+      // The channel's own reconnect backoff grows to 120 s by default, and a call meanwhile fails at once:
+      // a receiver back after a long outage would wait for it, past the core's bound (--max-backoff). Kept at
+      // 1 s, the channel is connected again by the core's next attempt.
+      'grpc.initial_reconnect_backoff_ms': RECONNECT_BACKOFF_MS,
+      'grpc.max_reconnect_backoff_ms': RECONNECT_BACKOFF_MS,
     });
     this.metadata = new grpc.Metadata();
     for (const [name, value] of Object.entries(options.metadata)) this.metadata.set(name, value);
