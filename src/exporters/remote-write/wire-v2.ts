@@ -160,30 +160,30 @@ export class RequestV2Encoder {
   encodeTransient(entries: readonly QueuedSample[]): Buffer {
     const epoch = ++this.epoch;
     this.orderUsed = 0;
-    // Written here rather than in a helper taking the value: passing a double to a call boxes it.
     for (const entry of entries) {
-      const t = entry.timestampMs;
-      for (const m of entry.metrics) {
-        const slot = this.slotOf(epoch, m);
-        const at = slot.used;
-        slot.points[at] = m.value;
-        slot.points[at + 1] = t;
-        slot.points[at + 2] = 0;
-        slot.used = at + 3;
-      }
-      for (const m of entry.vanished) {
-        const slot = this.slotOf(epoch, m);
-        const at = slot.used;
-        slot.points[at] = Number.NaN;
-        slot.points[at + 1] = t;
-        slot.points[at + 2] = 1;
-        slot.used = at + 3;
-      }
+      this.addPoints(epoch, entry.metrics, entry.timestampMs, false);
+      this.addPoints(epoch, entry.vanished, entry.timestampMs, true);
     }
     this.numberSymbols(epoch);
     const out = this.write();
     if (epoch % SWEEP_EVERY === 0) this.sweep(epoch);
     return out;
+  }
+
+  /**
+   * Appends each metric's point to its series' slot (a vanished series gets the staleness marker). Values
+   * are read and stored here, never passed to a call: a double passed to a call is boxed (one heap number
+   * per metric); the timestamp is, once per entry.
+   */
+  private addPoints(epoch: number, metrics: readonly Metric[], t: number, stale: boolean): void {
+    for (const m of metrics) {
+      const slot = this.slotOf(epoch, m);
+      const at = slot.used;
+      slot.points[at] = stale ? Number.NaN : m.value;
+      slot.points[at + 1] = t;
+      slot.points[at + 2] = stale ? 1 : 0;
+      slot.used = at + 3;
+    }
   }
 
   private slotOf(epoch: number, m: Metric): SeriesSlotV2 {
