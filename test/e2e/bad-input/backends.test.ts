@@ -392,7 +392,7 @@ describe('remote-write 2.0 receivers that lie about what they wrote, or refuse e
       const said = saying(r.stderr, /wrote more samples than scaph sent/);
       expect(said).toHaveLength(1);
       expect(said[0]?.['written']).toBe(Number(said[0]?.['sent']) + 1000);
-      expect(v2SelfMetric(receiver, 'scaph_delivery_points_rejected_total')).toBe(0);
+      expect(v2SelfMetric(receiver, 'scaph_delivery_rejected_points_total')).toBe(0);
       expect(saying(r.stderr, /does not take remote-write 2\.0/)).toEqual([]);
       expect(receiver.requests.every((q) => q.version === '2.0')).toBe(true);
       expect(receiver.violations).toEqual([]);
@@ -416,7 +416,7 @@ describe('remote-write 2.0 receivers that lie about what they wrote, or refuse e
       expect(said).toHaveLength(1);
       expect(said[0]?.['value']).toBe('"abc"');
       expect(r.stderr.length).toBeLessThan(20_000);
-      expect(v2SelfMetric(receiver, 'scaph_delivery_points_rejected_total')).toBe(0);
+      expect(v2SelfMetric(receiver, 'scaph_delivery_rejected_points_total')).toBe(0);
       expect(saying(r.stderr, /does not take remote-write 2\.0/)).toEqual([]);
       expect(receiver.requests.every((q) => q.version === '2.0')).toBe(true);
     } finally {
@@ -425,18 +425,18 @@ describe('remote-write 2.0 receivers that lie about what they wrote, or refuse e
     }
   });
 
-  it('writes fewer than sent: the difference counted in scaph_delivery_points_rejected_total and said once, not sent again', async () => {
+  it('writes fewer than sent: the difference counted in scaph_delivery_rejected_points_total and said once, not sent again', async () => {
     const { receiver, sampled, scaph } = await remoteWriteV2Through('2.0');
     receiver.answer = (req, planned) => (req.version === '2.0' ? { headers: { ...planned.headers, 'x-prometheus-remote-write-samples-written': String(req.points - 2) } } : undefined);
     try {
-      await eventually(() => jsonReportTimes(sampled).length >= 6 && (v2SelfMetric(receiver, 'scaph_delivery_points_rejected_total') ?? 0) >= 6, 20_000, 'rejections counted');
+      await eventually(() => jsonReportTimes(sampled).length >= 6 && (v2SelfMetric(receiver, 'scaph_delivery_rejected_points_total') ?? 0) >= 6, 20_000, 'rejections counted');
       const r = await scaph.stop();
       expectClean(r);
       const said = saying(r.stderr, /wrote only part of it/);
       expect(said).toHaveLength(1);
       expect(said[0]?.['rejected']).toBe(2);
       // Two per request, every request before the one that carried the counter.
-      const rejected = v2SelfMetric(receiver, 'scaph_delivery_points_rejected_total') ?? 0;
+      const rejected = v2SelfMetric(receiver, 'scaph_delivery_rejected_points_total') ?? 0;
       expect(rejected % 2).toBe(0);
       expect(rejected).toBeLessThanOrEqual(2 * (receiver.requests.length - 1));
       expect(receiver.requests.every((q) => q.version === '2.0')).toBe(true);
