@@ -125,7 +125,12 @@ describe('scaph otlp --protocol grpc --naming semconv', () => {
       expect(r.requests.every((q) => q.protocol === 'grpc' && q.accepted)).toBe(true);
       const host = r.points('hw.host.power');
       expect(host.length).toBeGreaterThanOrEqual(3);
-      for (const p of host) expect(p).toMatchObject({ type: 'gauge', unit: 'W', valueType: 'double', value: 7, attributes: { 'hw.id': 'host', 'scaph.value_source': 'estimate' } });
+      for (const p of host) {
+        expect(p).toMatchObject({ type: 'gauge', unit: 'W', valueType: 'double', attributes: { 'hw.id': 'host', 'scaph.value_source': 'estimate' } });
+        // Whole microwatts divided by 10^6: watts with at most six decimals.
+        expect(p.value).toBeGreaterThan(0);
+        expect(p.value * 1e6).toBeCloseTo(Math.round(p.value * 1e6), 6);
+      }
       const process = r.points('scaph.process.power');
       expect(process.length).toBeGreaterThan(3);
       expect(process.every((p) => typeof p.attributes['process.pid'] === 'number' && typeof p.attributes['process.executable.name'] === 'string')).toBe(true);
