@@ -6,6 +6,7 @@
  * resource and scope; retries across 503 and UNAVAILABLE bursts without a loss or a duplicate; a 400 dropped
  * and said; a partial success counted and said; the OTEL_* variables.
  */
+import { cpus } from 'node:os';
 import { afterEach, describe, expect, it } from 'vitest';
 import { VERSION } from '../../../src/core/version.js';
 import type { DecodedPoint } from '../../support/servers/otlp-proto.js';
@@ -125,12 +126,9 @@ describe('scaph otlp --protocol grpc --naming semconv', () => {
       expect(r.requests.every((q) => q.protocol === 'grpc' && q.accepted)).toBe(true);
       const host = r.points('hw.host.power');
       expect(host.length).toBeGreaterThanOrEqual(3);
-      for (const p of host) {
-        expect(p).toMatchObject({ type: 'gauge', unit: 'W', valueType: 'double', attributes: { 'hw.id': 'host', 'scaph.value_source': 'estimate' } });
-        // Whole microwatts divided by 10^6: watts with at most six decimals.
-        expect(p.value).toBeGreaterThan(0);
-        expect(p.value * 1e6).toBeCloseTo(Math.round(p.value * 1e6), 6);
-      }
+      for (const p of host) expect(p).toMatchObject({ type: 'gauge', unit: 'W', valueType: 'double', attributes: { 'hw.id': 'host', 'scaph.value_source': 'estimate' } });
+      // In watts (scaph's microwatts / 1e6): the estimate on the real /proc lies between its idle and full figures.
+      for (const p of host) expect(Number(p.value)).toSatisfy((w: number) => w >= 0.74 * cpus().length - 1e-9 && w <= 3.5 * cpus().length + 1e-9);
       const process = r.points('scaph.process.power');
       expect(process.length).toBeGreaterThan(3);
       expect(process.every((p) => typeof p.attributes['process.pid'] === 'number' && typeof p.attributes['process.executable.name'] === 'string')).toBe(true);
