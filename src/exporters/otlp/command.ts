@@ -14,7 +14,7 @@ import { selectionHelp, selectionOptions, selectionSettings } from '../selection
 import { SPLAY_HELP } from '../splay-option.js';
 import { DEFAULT_HTTP_URL, parseCompression, parseProtocol, resolveEndpoint, type OtlpEndpoint } from './environment.js';
 import { checkResourceEnvironment, resourceAttribute, resourceAttributes } from './resource.js';
-import { OtlpTransport, type OtlpAuth } from './transport.js';
+import type { OtlpAuth } from './transport.js';
 
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 /** gRPC metadata keys (grpc-js refuses others): lower-case letters, digits, `-`, `_`, `.`. */
@@ -149,6 +149,9 @@ function settings(v: ValuesOf<typeof OPTIONS>): OtlpSettings {
 }
 
 async function create(s: OtlpSettings, ctx: ExporterContext): Promise<PushOutput> {
+  // Loaded here, not with the command: every scaph command imports every exporter's command module, and
+  // the transport's modules (the wire, the naming table, gRPC's) only serve an otlp exporter (~17 ms).
+  const { OtlpTransport } = await import('./transport.js');
   const e = s.endpoint;
   const secure = e.protocol === 'grpc' ? (e.grpc?.secure ?? false) : e.url.startsWith('https:');
   const tls = secure ? await loadTls({ caFile: e.caFile, certFile: e.certFile, keyFile: e.keyFile, insecure: s.insecure }) : undefined;
