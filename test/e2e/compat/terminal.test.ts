@@ -48,7 +48,10 @@ const RULE = `${'-'.repeat(60)}\n`;
 function expectStdoutReport(report: string, topN = 5): void {
   const lines = report.split('\n');
   const host = lines.find((l) => l.startsWith('Host:\t')) ?? '';
-  expect(Math.abs(Number(/^Host:\t([\d.]+) W/.exec(host)?.[1]) - SERVER2S_HOST_W)).toBeLessThan(SERVER2S_HOST_W * 0.1);
+  // The tree's timer may fire late on a loaded machine: each end of the shortest step (1 s) may read a
+  // counter that much behind, on top of 10 %.
+  const lagShare = (2 * (tree.worstLagMs + 10)) / 1000;
+  expect(Math.abs(Number(/^Host:\t([\d.]+) W/.exec(host)?.[1]) - SERVER2S_HOST_W), `worst timer lag ${tree.worstLagMs.toFixed(0)} ms`).toBeLessThan(SERVER2S_HOST_W * (0.1 + lagShare));
   expect(lines).toContain('\tpackage\t\tcore\t\tuncore\t\tdram');
   expect(lines.filter((l) => /^Socket[01]\t[\d.]+ W \|\t[\d.]+ W\t[\d.]+ W\t[\d.]+ W$/.test(l))).toHaveLength(2);
   const top = lines.indexOf(`Top ${topN} consumers:`);
