@@ -7,7 +7,8 @@
  * and commit the table and docs it writes (never the input: it is Ember's file or a copy of it).
  *
  *   node scripts/carbon-table.mjs --ember yearly_full_release_long_format.csv --from '<where and when it was read>'
- *   node scripts/carbon-table.mjs --ember average-intensities.json --from 'github.com/thegreenwebfoundation/co2.js, commit <sha> …'
+ *   node scripts/carbon-table.mjs --ember average-intensities.json --from 'github.com/thegreenwebfoundation/co2.js, commit <sha> …' \
+ *     --copy-licence 'CC BY-SA 4.0 (https://creativecommons.org/licenses/by-sa/4.0/), the terms co2.js states for its copy'
  *   node scripts/carbon-table.mjs --write-iso-map /usr/share/iso-codes/json/iso_3166-1.json
  *
  * Two layouts are read: Ember's own long-format CSV (columns Area, "ISO 3 code", Year, Variable, Unit, Value;
@@ -18,6 +19,8 @@
  * alpha-3 codes become alpha-2 through scripts/carbon-table/iso-3166-1.csv, written by --write-iso-map from
  * Debian's iso-codes package (the ISO 3166-1 list); Ember's regions (EU, Asia, G20...) are left out except
  * World, the world average, kept as WORLD. --table and --docs write elsewhere than the repository's files.
+ * --copy-licence names the terms a copy of Ember's data was read under when they differ from Ember's (co2.js
+ * states CC BY-SA 4.0 for its copy): the table is then offered under those terms, which CC BY allows.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -155,7 +158,11 @@ function build(o) {
     ' *',
     ` * Source: ${EMBER_SOURCE}, https://ember-energy.org/data/yearly-electricity-data/`,
     ` * Read from: ${o.from}`,
-    ` * Licence: ${EMBER_LICENCE} (https://creativecommons.org/licenses/by/4.0/), Ember's licence for its data (https://ember-energy.org/creative-commons/): credit "Ember"`,
+    ...(o['copy-licence'] === undefined
+      ? [` * Licence: ${EMBER_LICENCE} (https://creativecommons.org/licenses/by/4.0/), Ember's licence for its data (https://ember-energy.org/creative-commons/): credit "Ember"`]
+      : [
+          ` * Licence: ${o['copy-licence']}. The figures are Ember's, under ${EMBER_LICENCE} (https://ember-energy.org/creative-commons/), which allows that: credit "Ember" and the copy`,
+        ]),
     ' * Units: grams of CO2-equivalent per kWh of electricity generated (gCO2e/kWh), one figure per country and year',
     ` * Year: each country's latest year with a value in Ember's data${Number.isFinite(until) ? ` up to ${until}` : ''} (zones per year: ${yearsText})`,
     " * Codes: ISO 3166-1 alpha-2 (scripts/carbon-table/iso-3166-1.csv maps Ember's alpha-3 codes); WORLD is Ember's world average.",
@@ -164,7 +171,7 @@ function build(o) {
     '',
     `export const ZONE_TABLE_SOURCE = ${JSON.stringify(EMBER_SOURCE)};`,
     `export const ZONE_TABLE_FROM = ${JSON.stringify(o.from)};`,
-    `export const ZONE_TABLE_LICENCE = ${JSON.stringify(`${EMBER_LICENCE} (Ember)`)};`,
+    `export const ZONE_TABLE_LICENCE = ${JSON.stringify(o['copy-licence'] === undefined ? `${EMBER_LICENCE} (Ember)` : `${o['copy-licence'].split(' (')[0]} (a copy of Ember's figures, which are ${EMBER_LICENCE})`)};`,
     "export const ZONE_TABLE_UNITS = 'gCO2e/kWh';",
     '',
     '/** [ISO 3166-1 alpha-2 code, gCO2e/kWh, year] */',

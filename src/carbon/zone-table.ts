@@ -3,7 +3,7 @@
  *
  * Source: Ember's Yearly Electricity Data (emissions intensity of electricity generation), https://ember-energy.org/data/yearly-electricity-data/
  * Read from: github.com/thegreenwebfoundation/co2.js, commit b459b5e (2025-08-03), data/output/average-intensities.json (git blob 2156ec8), co2.js's copy of Ember's data API (country_overview_yearly), each country's latest year as Ember served it on that day; the same figures ship in the npm package @tgwf/co2 0.19.0 (dist/esm/data/average-intensities.min.js)
- * Licence: CC BY 4.0 (https://creativecommons.org/licenses/by/4.0/), Ember's licence for its data (https://ember-energy.org/creative-commons/): credit "Ember"
+ * Licence: CC BY-SA 4.0 (https://creativecommons.org/licenses/by-sa/4.0/), the terms co2.js states for its copy. The figures are Ember's, under CC BY 4.0 (https://ember-energy.org/creative-commons/), which allows that: credit "Ember" and the copy
  * Units: grams of CO2-equivalent per kWh of electricity generated (gCO2e/kWh), one figure per country and year
  * Year: each country's latest year with a value in Ember's data (zones per year: 2022: 39, 2023: 81, 2024: 89)
  * Codes: ISO 3166-1 alpha-2 (scripts/carbon-table/iso-3166-1.csv maps Ember's alpha-3 codes); WORLD is Ember's world average.
@@ -12,7 +12,7 @@ import type { ZoneRow } from './zone-row.js';
 
 export const ZONE_TABLE_SOURCE = "Ember's Yearly Electricity Data (emissions intensity of electricity generation)";
 export const ZONE_TABLE_FROM = "github.com/thegreenwebfoundation/co2.js, commit b459b5e (2025-08-03), data/output/average-intensities.json (git blob 2156ec8), co2.js's copy of Ember's data API (country_overview_yearly), each country's latest year as Ember served it on that day; the same figures ship in the npm package @tgwf/co2 0.19.0 (dist/esm/data/average-intensities.min.js)";
-export const ZONE_TABLE_LICENCE = "CC BY 4.0 (Ember)";
+export const ZONE_TABLE_LICENCE = "CC BY-SA 4.0 (a copy of Ember's figures, which are CC BY 4.0)";
 export const ZONE_TABLE_UNITS = 'gCO2e/kWh';
 
 /** [ISO 3166-1 alpha-2 code, gCO2e/kWh, year] */

@@ -82,6 +82,13 @@ describe('scripts/carbon-table.mjs', () => {
     const table = await readFile(join(dir, 'table.ts'), 'utf8');
     expect(tableRows(table)).toEqual(["  ['AF', 123.71, 2023], // Afghanistan", "  ['FR', 44.18, 2024], // France", "  ['WORLD', 472.94, 2024], // World"]);
     expect(table).toMatch(/zones per year: 2023: 1, 2024: 2\)/);
+    expect(table).toContain(`export const ZONE_TABLE_LICENCE = "CC BY 4.0 (Ember)";`);
+    // A copy read under other terms (co2.js states CC BY-SA 4.0 for its copy): the table carries those.
+    run(join(dir, 'co2js.json'), '--copy-licence', 'CC BY-SA 4.0 (https://creativecommons.org/licenses/by-sa/4.0/), the terms co2.js states for its copy');
+    const copied = await readFile(join(dir, 'table.ts'), 'utf8');
+    expect(copied).toMatch(/\n \* Licence: CC BY-SA 4\.0 \(https:\/\/creativecommons\.org\/licenses\/by-sa\/4\.0\/\), the terms co2\.js states for its copy\. The figures are Ember's, under CC BY 4\.0 /);
+    expect(copied).toContain(`export const ZONE_TABLE_LICENCE = "CC BY-SA 4.0 (a copy of Ember's figures, which are CC BY 4.0)";`);
+    expect(tableRows(copied)).toEqual(tableRows(table));
   });
 
   it('refuses an input without a world average, and a value that is no number of g/kWh', async () => {

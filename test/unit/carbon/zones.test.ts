@@ -22,7 +22,7 @@ describe('the static table', () => {
     expect(header).toMatch(/Source: Ember's Yearly Electricity Data/);
     expect(header).not.toMatch(/\bBP\b|Statistical Review/);
     expect(header).toMatch(/Read from: github\.com\/thegreenwebfoundation\/co2\.js, commit [0-9a-f]{7} \(\d{4}-\d\d-\d\d\), data\/output\/average-intensities\.json/);
-    expect(header).toMatch(/Licence: CC BY 4\.0 .*Ember's licence for its data/);
+    expect(header).toMatch(/Licence: CC BY-SA 4\.0 .*the terms co2\.js states for its copy\. The figures are Ember's, under CC BY 4\.0/);
     expect(header).toMatch(/Year: each country's latest year with a value in Ember's data/);
     expect(header).toMatch(/Units: grams of CO2-equivalent per kWh/);
   });
