@@ -16,6 +16,8 @@ export interface ThirdParty {
   readonly copyright: readonly string[];
   /** Where its files are in the build tree (node_modules/<name>), for the Debian copyright's Files: field. */
   readonly path: string;
+  /** The Files: pattern when it is one file, not the folder at path. */
+  readonly file?: string;
 }
 
 export class MissingLicenceError extends Error {
@@ -52,6 +54,20 @@ export function nodeComponent(version: string, licenceFile: string): ThirdParty 
   return { name: 'Node.js', version, license: 'MIT AND others (see the text)', licenceText, copyright: ['Node.js contributors. All rights reserved.'], path: 'node' };
 }
 
+/**
+ * The carbon-intensity table the agent embeds (src/carbon/zone-table.ts): data, not code, under the licence its
+ * generated header states. Creative Commons licences are satisfied by the licence's URI (CC BY-SA 4.0
+ * section 3(a)(1)(C)), which the header gives, with the source and the credit it asks for.
+ */
+export function carbonTableComponent(table: { readonly source: string; readonly from: string; readonly licence: string }): ThirdParty {
+  const spdx = table.licence.startsWith('CC BY-SA 4.0') ? 'CC-BY-SA-4.0' : table.licence.startsWith('CC BY 4.0') ? 'CC-BY-4.0' : table.licence;
+  const url = spdx === 'CC-BY-SA-4.0' ? 'https://creativecommons.org/licenses/by-sa/4.0/' : 'https://creativecommons.org/licenses/by/4.0/';
+  const licenceText =
+    `The grid carbon intensity per country in src/carbon/zone-table.ts (scaph --carbon-zone) is\n${table.source}.\n` +
+    `Read from: ${table.from}.\nLicence: ${table.licence}, ${url}\nCredit: Ember (https://ember-energy.org)${table.from.includes('co2.js') ? ' and co2.js (The Green Web Foundation)' : ''}.\n`;
+  return { name: 'Carbon intensity table', version: 'see src/carbon/zone-table.ts', license: spdx, licenceText, copyright: ['Ember', ...(table.from.includes('co2.js') ? ['The Green Web Foundation (co2.js)'] : [])], path: 'src/carbon', file: 'src/carbon/zone-table.ts' };
+}
+
 function copyrightLines(text: string): string[] {
   const lines = text.split('\n').map((l) => l.trim());
   const found = lines.filter((l) => /^(copyright\b|\(c\)|©)/i.test(l)).map((l) => l.replace(/^copyright\s*(\(c\)|©)?\s*/i, '').trim());
@@ -62,7 +78,7 @@ function copyrightLines(text: string): string[] {
 /** THIRD-PARTY-NOTICES: each component's name, version, licence and full licence text. */
 export function noticesText(components: readonly ThirdParty[]): string {
   const head =
-    'The scaph executable is Node.js with scaph and these npm packages bundled into it.\n' +
+    'The scaph executable is Node.js with scaph, these npm packages and this data bundled into it.\n' +
     "scaph itself is under the Apache License 2.0 (LICENSE). The other components' licences follow.\n";
   const sections = components.map((c) => `${'='.repeat(78)}\n${c.name} ${c.version}\nLicense: ${c.license}\n${'-'.repeat(78)}\n${c.licenceText.trimEnd()}\n`);
   return `${head}\n${sections.join('\n')}`;

@@ -23,7 +23,8 @@ import { bundleAgent } from './executable/bundle.js';
 import { executableExecArgv } from './executable/node-flags.js';
 import { ARCHES, nodeRuntime, type Arch } from './executable/node-runtime.js';
 import { buildExecutable } from './executable/sea.js';
-import { bundledPackages, nodeComponent, noticesText } from './licences.js';
+import { bundledPackages, carbonTableComponent, nodeComponent, noticesText } from './licences.js';
+import { ZONE_TABLE_FROM, ZONE_TABLE_LICENCE, ZONE_TABLE_SOURCE } from '../src/carbon/zone-table.js';
 import { packageMeta } from './meta.js';
 import { buildRpm } from './rpm/build-rpm.js';
 
@@ -72,7 +73,11 @@ async function main(): Promise<void> {
   const host = await nodeRuntime(hostArch);
   const execArgv = executableExecArgv(join(root, 'src', 'bin.ts'), host.version);
   log(`bundle ${mb(bundle.file)} from ${bundle.inputs.length} files; V8 flags ${execArgv.join(' ')}`);
-  const components = [nodeComponent(host.version, host.licenceFile), ...bundledPackages(bundle.inputs, root)];
+  const components = [
+    nodeComponent(host.version, host.licenceFile),
+    ...bundledPackages(bundle.inputs, root),
+    carbonTableComponent({ source: ZONE_TABLE_SOURCE, from: ZONE_TABLE_FROM, licence: ZONE_TABLE_LICENCE }),
+  ];
   const notices = join(outDir, 'THIRD-PARTY-NOTICES');
   writeFileSync(notices, noticesText(components));
 

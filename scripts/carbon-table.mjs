@@ -1,21 +1,26 @@
 #!/usr/bin/env node
 /**
- * Builds scaph's static table of grid carbon intensity per country (src/carbon/zone-table.ts) from Our World
- * in Data's energy data set (https://github.com/owid/energy-data, CC BY 4.0), whose electricity carbon
- * intensity comes from Ember's yearly electricity data (CC BY 4.0). Not run by the build: run it by hand
- * when OWID publishes a new release, and commit the table it writes (never the CSV: it is megabytes).
+ * Builds scaph's static table of grid carbon intensity per country (src/carbon/zone-table.ts) and its list in
+ * docs/carbon.md from Ember's Yearly Electricity Data (https://ember-energy.org/data/yearly-electricity-data/,
+ * CC BY 4.0): the emissions intensity of each country's electricity generation, Ember's figures only (no
+ * other publisher's numbers mixed in). Not run by the build: run it by hand when Ember publishes a new year,
+ * and commit the table and docs it writes (never the input: it is Ember's file or a copy of it).
  *
- *   node scripts/carbon-table.mjs --csv owid-energy-data.csv --from 'owid/energy-data@<commit>:owid-energy-data.csv'
- *   node scripts/carbon-table.mjs --csv 'Electricity mix from BP & EMBER (2022).csv' --names iso_codes.csv --from '…'
+ *   node scripts/carbon-table.mjs --ember yearly_full_release_long_format.csv --from '<where and when it was read>'
+ *   node scripts/carbon-table.mjs --ember average-intensities.json --from 'github.com/thegreenwebfoundation/co2.js, commit <sha> …' \
+ *     --copy-licence 'CC BY-SA 4.0 (https://creativecommons.org/licenses/by-sa/4.0/), the terms co2.js states for its copy'
  *   node scripts/carbon-table.mjs --write-iso-map /usr/share/iso-codes/json/iso_3166-1.json
  *
- * Two layouts are read: the energy data set's own CSV (columns iso_code, year, carbon_intensity_elec) and the
- * grapher CSV the same repository published until 2022 (Country, Year, "Carbon intensity of electricity
- * (gCO2/kWh)"; its country names get their ISO code from the repository's scripts/input/shared/iso_codes.csv,
- * given with --names). Each country keeps its latest year with a value, at most --until (leave out a year
- * the source marks as preliminary). OWID's alpha-3 codes become alpha-2 through scripts/carbon-table/iso-3166-1.csv,
- * written by --write-iso-map from Debian's iso-codes package (the ISO 3166-1 list); OWID's own codes
- * (OWID_*) are left out except OWID_WRL, the world average, kept as WORLD.
+ * Two layouts are read: Ember's own long-format CSV (columns Area, "ISO 3 code", Year, Variable, Unit, Value;
+ * the rows whose Variable is "CO2 intensity" in gCO2/kWh) and the JSON the co2.js project writes from Ember's
+ * data API (country_overview_yearly: an object per country with country_code, country_or_region, year and
+ * emissions_intensity_gco2_per_kwh, each country's latest year, values as Ember serves them). Each country
+ * keeps its latest year with a value, at most --until (leave out a year Ember has only partly). Ember's
+ * alpha-3 codes become alpha-2 through scripts/carbon-table/iso-3166-1.csv, written by --write-iso-map from
+ * Debian's iso-codes package (the ISO 3166-1 list); Ember's regions (EU, Asia, G20...) are left out except
+ * World, the world average, kept as WORLD. --table and --docs write elsewhere than the repository's files.
+ * --copy-licence names the terms a copy of Ember's data was read under when they differ from Ember's (co2.js
+ * states CC BY-SA 4.0 for its copy): the table is then offered under those terms, which CC BY allows.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -24,6 +29,8 @@ import { fileURLToPath } from 'node:url';
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ISO_MAP = join(HERE, 'carbon-table', 'iso-3166-1.csv');
 const TABLE = join(HERE, '..', 'src', 'carbon', 'zone-table.ts');
+const DOCS = join(HERE, '..', 'docs', 'carbon.md');
+const DOCS_LIST_HEADER = '| zone | zone | zone |';
 const WORLD = 'WORLD';
 
 function args(argv) {
@@ -99,36 +106,36 @@ function isoMap() {
   return map;
 }
 
-/** [iso3, year, value] of each row with a carbon intensity, from either layout. */
-function readings(csv, namesFile) {
-  const data = rows(csv);
-  const first = data[0] ?? {};
-  if ('carbon_intensity_elec' in first) {
-    return { list: data.map((r) => [r.iso_code, Number(r.year), r.carbon_intensity_elec, r.country]), unnamed: [] };
+const EMBER_LICENCE = 'CC BY 4.0';
+const EMBER_SOURCE = "Ember's Yearly Electricity Data (emissions intensity of electricity generation)";
+
+/** [iso3, year, value text, name] of each country or World row with a carbon intensity, from either layout. */
+function readings(file) {
+  const text = readFileSync(file, 'utf8').replace(/^\uFEFF/, '');
+  if (text.trimStart().startsWith('{')) {
+    return Object.values(JSON.parse(text)).map((r) => {
+      const iso3 = r.country_code === '' && r.country_or_region === 'World' ? WORLD : r.country_code;
+      const value = r.emissions_intensity_gco2_per_kwh;
+      return [iso3, Number(r.year), value === null || value === undefined ? '' : String(value), r.country_or_region];
+    });
   }
-  const column = 'Carbon intensity of electricity (gCO2/kWh)';
-  if (!(column in first) || !namesFile) throw new Error(`${csv}: neither carbon_intensity_elec nor "${column}" (the latter needs --names iso_codes.csv)`);
-  const byName = new Map(rows(namesFile).map((r) => [r.Country, r.iso_code]));
-  const unnamed = new Set();
-  const list = data.map((r) => {
-    const iso = byName.get(r.Country) ?? '';
-    if (iso === '' && r[column] !== '') unnamed.add(r.Country);
-    return [iso, Number(r.Year), r[column], r.Country];
-  });
-  return { list, unnamed: [...unnamed] };
+  const data = rows(file);
+  if (!('ISO 3 code' in (data[0] ?? {}))) throw new Error(`${file}: neither Ember's long-format CSV (column "ISO 3 code") nor co2.js's JSON`);
+  return data
+    .filter((r) => r.Variable === 'CO2 intensity' && r.Unit === 'gCO2/kWh')
+    .map((r) => [r['ISO 3 code'] === '' && r.Area === 'World' ? WORLD : r['ISO 3 code'], Number(r.Year), r.Value, r.Area]);
 }
 
 function build(o) {
   const until = o.until === undefined ? Infinity : Number(o.until);
   const toAlpha2 = isoMap();
   const latest = new Map();
-  const { list, unnamed } = readings(o.csv, o.names);
-  const skipped = new Set(unnamed);
-  for (const [iso3, year, text, name] of list) {
+  const skipped = new Set();
+  for (const [iso3, year, text, name] of readings(o.ember)) {
     if (text === '' || !(year <= until)) continue;
     const value = Number(text);
     if (!Number.isFinite(value) || value < 0) throw new Error(`${name} ${year}: carbon intensity ${JSON.stringify(text)} is not a number of g/kWh`);
-    const code = iso3 === 'OWID_WRL' ? WORLD : toAlpha2.get(iso3);
+    const code = iso3 === WORLD ? WORLD : toAlpha2.get(iso3);
     if (code === undefined) {
       if (iso3 !== '') skipped.add(`${name} (${iso3})`);
       continue;
@@ -137,7 +144,10 @@ function build(o) {
     if (!kept || year > kept.year) latest.set(code, { year, value: Math.round(value * 100) / 100, name });
   }
   const codes = [...latest.keys()].sort();
+  if (!codes.includes(WORLD)) throw new Error(`${o.ember}: no World row (the world average the table keeps as ${WORLD})`);
   const years = [...new Set(codes.map((c) => latest.get(c).year))].sort();
+  const count = (y) => codes.filter((c) => latest.get(c).year === y).length;
+  const yearsText = years.map((y) => `${y}: ${count(y)}`).join(', ');
   const body = codes.map((c) => {
     const r = latest.get(c);
     return `  ['${c}', ${r.value}, ${r.year}], // ${r.name.replace(/[\r\n]/g, ' ')}`;
@@ -146,18 +156,22 @@ function build(o) {
     '/**',
     ' * GENERATED by scripts/carbon-table.mjs: do not edit; run the script again (see its top comment).',
     ' *',
-    ` * Source: ${o.source ?? "Our World in Data's energy data set (carbon intensity of electricity), from Ember's yearly electricity data"}`,
+    ` * Source: ${EMBER_SOURCE}, https://ember-energy.org/data/yearly-electricity-data/`,
     ` * Read from: ${o.from}`,
-    ` * Licence: ${o.licence ?? 'CC BY 4.0 (https://creativecommons.org/licenses/by/4.0/): Our World in Data; Ember'}`,
+    ...(o['copy-licence'] === undefined
+      ? [` * Licence: ${EMBER_LICENCE} (https://creativecommons.org/licenses/by/4.0/), Ember's licence for its data (https://ember-energy.org/creative-commons/): credit "Ember"`]
+      : [
+          ` * Licence: ${o['copy-licence']}. The figures are Ember's, under ${EMBER_LICENCE} (https://ember-energy.org/creative-commons/), which allows that: credit "Ember" and the copy`,
+        ]),
     ' * Units: grams of CO2-equivalent per kWh of electricity generated (gCO2e/kWh), one figure per country and year',
-    ` * Year: each country's latest year with a value${Number.isFinite(until) ? ` up to ${until}` : ''} (${years.join(', ')} here)`,
-    ' * Codes: ISO 3166-1 alpha-2 (scripts/carbon-table/iso-3166-1.csv maps OWID\'s alpha-3 codes); WORLD is the world average.',
+    ` * Year: each country's latest year with a value in Ember's data${Number.isFinite(until) ? ` up to ${until}` : ''} (zones per year: ${yearsText})`,
+    " * Codes: ISO 3166-1 alpha-2 (scripts/carbon-table/iso-3166-1.csv maps Ember's alpha-3 codes); WORLD is Ember's world average.",
     ' */',
     "import type { ZoneRow } from './zone-row.js';",
     '',
-    `export const ZONE_TABLE_SOURCE = ${JSON.stringify(o.source ?? "Our World in Data's energy data set, from Ember's yearly electricity data")};`,
+    `export const ZONE_TABLE_SOURCE = ${JSON.stringify(EMBER_SOURCE)};`,
     `export const ZONE_TABLE_FROM = ${JSON.stringify(o.from)};`,
-    `export const ZONE_TABLE_LICENCE = ${JSON.stringify(o.licence ?? 'CC BY 4.0')};`,
+    `export const ZONE_TABLE_LICENCE = ${JSON.stringify(o['copy-licence'] === undefined ? `${EMBER_LICENCE} (Ember)` : `${o['copy-licence'].split(' (')[0]} (a copy of Ember's figures, which are ${EMBER_LICENCE})`)};`,
     "export const ZONE_TABLE_UNITS = 'gCO2e/kWh';",
     '',
     '/** [ISO 3166-1 alpha-2 code, gCO2e/kWh, year] */',
@@ -166,12 +180,29 @@ function build(o) {
     '];',
     '',
   ].join('\n');
-  writeFileSync(TABLE, text);
-  console.log(`wrote ${TABLE}: ${codes.length} zones, years ${years.join(', ')}`);
+  const table = o.table ?? TABLE;
+  writeFileSync(table, text);
+  console.log(`wrote ${table}: ${codes.length} zones (${yearsText})`);
+  writeDocsList(o.docs ?? DOCS, codes.map((c) => ({ code: c, ...latest.get(c) })));
   if (skipped.size > 0) console.log(`left out (no ISO 3166-1 code): ${[...skipped].sort().join('; ')}`);
+}
+
+/** Rewrites the list of zones that ends docs/carbon.md (from its header row on), three zones a line. */
+function writeDocsList(file, zones) {
+  const docs = readFileSync(file, 'utf8');
+  const at = docs.indexOf(DOCS_LIST_HEADER);
+  if (at < 0) throw new Error(`${file}: no line ${JSON.stringify(DOCS_LIST_HEADER)} to write the list of zones after`);
+  const lines = [];
+  for (let i = 0; i < zones.length; i += 3) {
+    const cells = zones.slice(i, i + 3).map((z) => ` \`${z.code}\` ${z.name.replace(/[|\r\n]/g, ' ')} ${z.value} (${z.year}) `);
+    while (cells.length < 3) cells.push(' ');
+    lines.push(`|${cells.join('|')}|`);
+  }
+  writeFileSync(file, `${docs.slice(0, at)}${DOCS_LIST_HEADER}\n| --- | --- | --- |\n${lines.join('\n')}\n`);
+  console.log(`wrote ${file}: ${zones.length} zones listed`);
 }
 
 const o = args(process.argv.slice(2));
 if (o['write-iso-map']) writeIsoMap(o['write-iso-map']);
-else if (o.csv && o.from) build(o);
+else if (o.ember && o.from) build(o);
 else throw new Error(`usage: see the comment at the top of ${fileURLToPath(import.meta.url)}`);

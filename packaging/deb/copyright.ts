@@ -33,7 +33,7 @@ export function debianCopyright(meta: PackageMeta, components: readonly ThirdPar
       `License: ${meta.license}`,
     ].join('\n'),
     ...components.map((c) => {
-      const head = [`Files: ${c.path}/*`, `Copyright: ${c.copyright.length > 0 ? c.copyright.join('\n ') : `${c.name} authors`}`];
+      const head = [`Files: ${c.file ?? `${c.path}/*`}`, `Copyright: ${c.copyright.length > 0 ? c.copyright.join('\n ') : `${c.name} authors`}`];
       if (common.has(c.license)) return [...head, `License: ${c.license}`].join('\n');
       // A licence name per component: the texts differ (each names its own authors).
       const name = `${c.license.replace(/[^\w.+-]+/g, '-')}~${c.name.replace(/[^\w.+-]+/g, '-')}`;

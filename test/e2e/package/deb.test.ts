@@ -140,6 +140,8 @@ describe('the .deb', () => {
     expect(copyright).toMatch(/^Files: \*\nCopyright: scaph developers\nLicense: Apache-2\.0$/m);
     expect(copyright).toMatch(/^Files: node\/\*\nCopyright: Node\.js contributors/m);
     expect(copyright).toMatch(/^Files: node_modules\/undici\/\*\n/m);
+    // The carbon table is data under its own licence, with its source and credit.
+    expect(copyright).toMatch(/^Files: src\/carbon\/zone-table\.ts\nCopyright: Ember\n The Green Web Foundation \(co2\.js\)\nLicense: CC-BY-SA-4\.0~Carbon-intensity-table\n The grid carbon intensity per country .*\n Ember's Yearly Electricity Data/m);
   }, STEP_MS);
 
   it('keeps a local edit of scaph.toml across a reinstall and an upgrade; enables the service only when asked', () => {
