@@ -21,13 +21,18 @@ describe('Hangups', () => {
   it('keeps a SIGHUP that comes before its handler, hands it over, then calls the handler on each one', async () => {
     const listeners = process.listenerCount('SIGHUP');
     const hangups = new Hangups();
+    // Node delivers a signal on a later turn of the event loop (a loaded machine: after a timer due since):
+    // a listener added after the latch's sees each one once the latch has.
+    const delivered = (): Promise<void> => new Promise((r) => process.once('SIGHUP', () => r()));
+    let seen = delivered();
     process.kill(process.pid, 'SIGHUP');
-    await sleep(100);
+    await seen;
     let calls = 0;
     hangups.handle(() => (calls += 1));
     expect(calls).toBe(1);
+    seen = delivered();
     process.kill(process.pid, 'SIGHUP');
-    await sleep(100);
+    await seen;
     expect(calls).toBe(2);
     hangups.dispose();
     expect(process.listenerCount('SIGHUP')).toBe(listeners);
