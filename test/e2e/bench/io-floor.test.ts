@@ -3,7 +3,6 @@ import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import snappy from 'snappy';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { writeFloorPayloads } from '../../../bench/steady/floor-payloads.js';
@@ -14,6 +13,7 @@ import { FakeRiemannServer } from '../../support/servers/riemann.js';
 import { startRecordingHttpServer, type RecordingHttpServer } from '../../support/servers/recording-http.js';
 import { Warp10TestServer } from '../../support/servers/warp10.js';
 import { OtlpReceiver } from '../../support/servers/otlp-receiver.js';
+import { waitFor } from '../../support/servers/free-port.js';
 import { packageRoot } from '../../../src/core/package-file.js';
 
 // The bench's baseline (bench/steady/io-floor.ts) runs from dist/, built by the test's pretest step.
@@ -53,7 +53,8 @@ describe('the steady bench I/O floor', () => {
     const floor = spawn(process.execPath, [FLOOR, dir], { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     floor.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    await sleep(1500);
+    // Three steps' requests in (a loaded machine may take seconds to start it), then the stop.
+    await waitFor(async () => (sink.requests.length >= 3 ? true : null), 30_000, 'three steps of the I/O floor', 50);
     const closed = once(floor, 'close');
     floor.kill('SIGTERM');
     const [code] = (await closed) as [number | null];
