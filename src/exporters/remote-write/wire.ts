@@ -5,9 +5,14 @@
  * the bench measured that path at 2.9x the npm peer for 1,000 processes, short of the 5x goal: it
  * builds a Map and sorts labels per metric and goes through protobufjs objects. Here:
  * - the labels of a labels object (the metrics view shares one between a process's five metrics) are
- *   merged, sorted and encoded once, split around where `__name__` sorts, and kept while the object lives;
- * - each series' label bytes (with `__name__`) are joined once and kept, with the series' points, in a
- *   slot reused from encode to encode: a steady set of series allocates nothing but the output buffer;
+ *   merged, sorted and encoded once into one buffer, split where `__name__` sorts, and kept while the
+ *   object lives; a series writes that buffer around its `__name__` label (one buffer per name), so the
+ *   label bytes exist once per labels object, not once per series (bench, scale section: 10,000 processes
+ *   held 5 buffers, a key string and a points array per series, ~5 KB a process);
+ * - label sets are interned by content, so labels objects with equal content (a new host-labels object
+ *   every sample, a backlog of several samples) land in the same series;
+ * - the points of an encode go into flat typed arrays shared by every series, chained per series: a steady
+ *   set of series allocates nothing but the output buffer;
  * - sizes are computed first, then every byte is written into one buffer;
  * - a staleness marker is written as its exact bytes, never through a double (no NaN canonicalisation).
  *
@@ -39,37 +44,39 @@ const TAG_SAMPLE_TIMESTAMP = 0x10; // field 2, varint
 /** Prometheus' staleness NaN, 0x7ff0000000000002, little-endian. */
 const STALE_BYTES = Buffer.from([0x02, 0, 0, 0, 0, 0, 0xf0, 0x7f]);
 
-/** The encoded labels of one labels object, less `__name__`, split where `__name__` sorts. */
-interface LabelSet {
-  /** seriesKey(m) without the leading metric name. */
-  readonly keySuffix: string;
-  readonly before: Buffer;
-  readonly after: Buffer;
-  /** The series of this labels object, per metric name. */
-  readonly slots: Map<string, SeriesSlot>;
-}
-
 /**
- * One series, kept across encodes: its label bytes (with `__name__`) in one piece, and the points of
- * the encode that last used it. Interned by series key, so labels objects with equal content (a new
- * host-labels object every sample, a backlog of several samples) land in the same slot.
+ * The encoded labels of one label content, less `__name__` (sorted, merged with job, instance and the
+ * --label pairs), and its series, one per metric name.
  */
-interface SeriesSlot {
+interface LabelSet {
+  /** The content in insertion order: labels objects with equal content share the set. */
   readonly key: string;
-  readonly labelBytes: Buffer;
-  /** The encode that last used this slot: its points belong to that encode only. */
+  /** The encoded Label fields, `__name__` left out: it goes at `split`. */
+  readonly bytes: Buffer;
+  readonly split: number;
+  /** Its series, one per metric name: a handful (a process has five), searched in order. */
+  readonly series: SeriesSlot[];
+  /** The last encode that used the set: sets unused for SWEEP_AFTER encodes are forgotten. */
   epoch: number;
-  /** No longer interned (unused for a while): a labels object still holding it must look it up again. */
+  /** No longer interned: a labels object still holding it must look it up again. */
   evicted: boolean;
-  /** Per point: value, timestamp, stale flag (1) — flat to avoid an object per point. Reused. */
-  readonly points: number[];
-  /** Numbers of `points` that belong to the current encode (3 per point). */
-  used: number;
 }
 
-/** Series unused for this many encodes leave the intern table (checked every SWEEP_EVERY encodes). */
+/** One series: its `__name__` label, and the chain of its points in the current encode. */
+interface SeriesSlot {
+  readonly name: string;
+  readonly nameBytes: Buffer;
+  /** The encode that last used this slot: its chain belongs to that encode only. */
+  epoch: number;
+  /** Index of its first and last point in the encode's point arrays. */
+  first: number;
+  last: number;
+}
+
+/** Label sets unused for this many encodes leave the intern table (checked every SWEEP_EVERY encodes). */
 const SWEEP_AFTER = 64;
 const SWEEP_EVERY = 16;
+const NO_POINT = -1;
 
 export class WriteRequestEncoder {
   private readonly base: ReadonlyMap<string, string>;
@@ -77,11 +84,22 @@ export class WriteRequestEncoder {
   private lastLabels: MetricLabels | null = null;
   private lastLabelSet: LabelSet | null = null;
   private readonly nameLabels = new Map<string, Buffer>();
-  private readonly slots = new Map<string, SeriesSlot>();
+  /** Label sets by content key. */
+  private readonly interned = new Map<string, LabelSet>();
+  private seriesInterned = 0;
   /** The series of the current encode, in first-seen order: the first `orderUsed` items. Reused. */
   private readonly order: SeriesSlot[] = [];
   private orderUsed = 0;
-  private readonly bodies: number[] = [];
+  /** The label set of each series in `order`. */
+  private readonly orderSets: LabelSet[] = [];
+  /** The points of the current encode, chained per series through `pointNext`. Reused, grown as needed. */
+  private pointValue = new Float64Array(256);
+  private pointTime = new Float64Array(256);
+  private pointStale = new Uint8Array(256);
+  private pointNext = new Int32Array(256);
+  private pointsUsed = 0;
+  /** Per series of `order`: the length of its TimeSeries message. */
+  private bodies = new Int32Array(256);
   /** encodeTransient's output, grown as needed. */
   private scratch = Buffer.allocUnsafeSlow(0);
   private epoch = 0;
@@ -96,9 +114,9 @@ export class WriteRequestEncoder {
     this.base = base;
   }
 
-  /** Series in the intern table (bounded: unused series leave it after SWEEP_AFTER encodes). */
+  /** Series in the intern table (bounded: unused label sets leave it after SWEEP_AFTER encodes). */
   get cachedSeries(): number {
-    return this.slots.size;
+    return this.seriesInterned;
   }
 
   /** The WriteRequest bytes of `entries`, in a Buffer of their own. */
@@ -113,25 +131,22 @@ export class WriteRequestEncoder {
   encodeTransient(entries: readonly QueuedSample[]): Buffer {
     const epoch = ++this.epoch;
     this.orderUsed = 0;
+    this.pointsUsed = 0;
     // The points are written here rather than in a helper taking the value and timestamp: passing a
     // double to a call boxes it, two heap numbers per series per encode (~100 KB a step on 500 processes).
     for (const entry of entries) {
       const t = entry.timestampMs;
       for (const m of entry.metrics) {
-        const slot = this.slotOf(epoch, m);
-        const at = slot.used;
-        slot.points[at] = m.value;
-        slot.points[at + 1] = t;
-        slot.points[at + 2] = 0;
-        slot.used = at + 3;
+        const at = this.pointOf(epoch, m);
+        this.pointValue[at] = m.value;
+        this.pointTime[at] = t;
+        this.pointStale[at] = 0;
       }
       for (const m of entry.vanished) {
-        const slot = this.slotOf(epoch, m);
-        const at = slot.used;
-        slot.points[at] = Number.NaN;
-        slot.points[at + 1] = t;
-        slot.points[at + 2] = 1;
-        slot.used = at + 3;
+        const at = this.pointOf(epoch, m);
+        this.pointValue[at] = Number.NaN;
+        this.pointTime[at] = t;
+        this.pointStale[at] = 1;
       }
     }
     const out = this.write();
@@ -139,70 +154,85 @@ export class WriteRequestEncoder {
     return out;
   }
 
-  /** The slot of `m`'s series, listed in this encode's order the first time the encode meets it. */
-  private slotOf(epoch: number, m: Metric): SeriesSlot {
-    const labels = this.labelSet(m.labels);
-    let slot = labels.slots.get(m.name);
-    if (slot === undefined || slot.evicted) {
-      slot = this.slot(m.name, labels);
-      labels.slots.set(m.name, slot);
-    }
+  /** A new point at the end of the chain of `m`'s series (listed in this encode's order the first time the encode meets it). */
+  private pointOf(epoch: number, m: Metric): number {
+    const set = this.labelSet(m.labels);
+    set.epoch = epoch;
+    const slot = slotNamed(set, m.name) ?? this.newSlot(set, m.name);
+    const at = this.pointsUsed++;
+    if (at === this.pointNext.length) this.growPoints();
+    this.pointNext[at] = NO_POINT;
     if (slot.epoch !== epoch) {
       slot.epoch = epoch;
-      slot.used = 0;
+      slot.first = at;
+      this.orderSets[this.orderUsed] = set;
       this.order[this.orderUsed++] = slot;
-    }
+    } else this.pointNext[slot.last] = at;
+    slot.last = at;
+    return at;
+  }
+
+  private newSlot(set: LabelSet, name: string): SeriesSlot {
+    const slot: SeriesSlot = { name, nameBytes: this.nameLabel(name), epoch: 0, first: NO_POINT, last: NO_POINT };
+    set.series.push(slot);
+    if (!set.evicted) this.seriesInterned += 1;
     return slot;
   }
 
-  private slot(name: string, labels: LabelSet): SeriesSlot {
-    const key = name + labels.keySuffix;
-    let slot = this.slots.get(key);
-    if (!slot) {
-      const labelBytes = Buffer.concat([labels.before, this.nameLabel(name), labels.after]);
-      slot = { key, labelBytes, epoch: 0, evicted: false, points: [], used: 0 };
-      this.slots.set(key, slot);
-    }
-    return slot;
+  private growPoints(): void {
+    const size = this.pointNext.length * 2;
+    this.pointValue = grown(this.pointValue, new Float64Array(size));
+    this.pointTime = grown(this.pointTime, new Float64Array(size));
+    this.pointStale = grown(this.pointStale, new Uint8Array(size));
+    this.pointNext = grown(this.pointNext, new Int32Array(size));
   }
 
-  /** Forgets series not written for SWEEP_AFTER encodes (ended processes), so the table stays bounded. */
+  /** Forgets label sets not written for SWEEP_AFTER encodes (ended processes), so the table stays bounded. */
   private sweep(epoch: number): void {
-    for (const slot of this.slots.values()) {
-      if (epoch - slot.epoch < SWEEP_AFTER) continue;
-      slot.evicted = true;
-      this.slots.delete(slot.key);
+    for (const set of this.interned.values()) {
+      if (epoch - set.epoch < SWEEP_AFTER) continue;
+      set.evicted = true;
+      this.seriesInterned -= set.series.length;
+      this.interned.delete(set.key);
     }
   }
 
   /**
-   * The encoded labels of a labels object. The hot path (a labels object seen before) holds no closure:
+   * The label set of a labels object. The hot path (a labels object seen before) holds no closure:
    * a function with one allocates its closures' context on every call, 40 bytes a metric (~100 KB a step).
    */
   private labelSet(labels: MetricLabels): LabelSet {
     // A process's metrics come in a row with one labels object: look it up once for the five.
     if (labels === this.lastLabels) return this.lastLabelSet as LabelSet;
-    const set = this.labelSets.get(labels) ?? this.newLabelSet(labels);
+    let set = this.labelSets.get(labels);
+    if (set === undefined || set.evicted) {
+      set = this.internedSet(labels);
+      this.labelSets.set(labels, set);
+    }
     this.lastLabels = labels;
     this.lastLabelSet = set;
     return set;
   }
 
-  private newLabelSet(labels: MetricLabels): LabelSet {
-    let keySuffix = '';
+  private internedSet(labels: MetricLabels): LabelSet {
+    const parts: string[] = [];
+    for (const k in labels) parts.push(`${k}\u0001${labels[k] as string}`);
+    // One flat string (join), not a chain of concatenations kept alive as the key.
+    const key = parts.join('\u0000');
+    return this.interned.get(key) ?? this.newLabelSet(key, labels);
+  }
+
+  private newLabelSet(key: string, labels: MetricLabels): LabelSet {
     const all = new Map(this.base);
-    for (const k in labels) {
-      const v = labels[k] as string;
-      keySuffix += `\u0000${k}\u0001${v}`;
-      all.set(k, v);
-    }
+    for (const k in labels) all.set(k, labels[k] as string);
     all.delete('__name__'); // the metric name wins, as in seriesLabels()
     const names = [...all.keys()].filter((k) => k !== '' && all.get(k) !== '').sort(byteOrder);
     const split = names.findIndex((k) => byteOrder(k, '__name__') > 0);
+    const fields = names.map((k) => labelField(k, all.get(k) as string));
+    const bytes = Buffer.concat(fields);
     const at = split < 0 ? names.length : split;
-    const encode = (list: string[]): Buffer => Buffer.concat(list.map((k) => labelField(k, all.get(k) as string)));
-    const set: LabelSet = { keySuffix, before: encode(names.slice(0, at)), after: encode(names.slice(at)), slots: new Map() };
-    this.labelSets.set(labels, set);
+    const set: LabelSet = { key, bytes, split: fields.slice(0, at).reduce((n, f) => n + f.length, 0), series: [], epoch: 0, evicted: false };
+    this.interned.set(key, set);
     return set;
   }
 
@@ -216,39 +246,64 @@ export class WriteRequestEncoder {
   }
 
   private write(): Buffer {
-    const all = this.order;
     const count = this.orderUsed;
-    const bodies = this.bodies;
+    if (this.bodies.length < count) this.bodies = new Int32Array(Math.max(count, this.bodies.length * 2));
+    const { order, orderSets, bodies, pointTime, pointNext } = this;
     const ts = this.timestamp;
     let total = 0;
     for (let i = 0; i < count; i++) {
-      const s = all[i] as SeriesSlot;
-      let body = s.labelBytes.length;
+      const s = order[i] as SeriesSlot;
+      let body = (orderSets[i] as LabelSet).bytes.length + s.nameBytes.length;
       // A Sample field: its tag and length (one byte: a Sample is at most 20 bytes), then the Sample.
-      for (let p = 0; p < s.used; p += 3) body += 2 + ts.sampleBytes(s.points[p + 1] as number);
+      for (let p = s.first; p !== NO_POINT; p = pointNext[p] as number) body += 2 + ts.sampleBytes(pointTime[p] as number);
       bodies[i] = body;
       total += 1 + varintSize(body) + body;
     }
     if (this.scratch.length < total) this.scratch = Buffer.allocUnsafeSlow(Math.max(total, this.scratch.length * 2));
     const out = this.scratch;
+    const { pointValue, pointStale } = this;
     let o = 0;
     for (let i = 0; i < count; i++) {
-      const s = all[i] as SeriesSlot;
+      const s = order[i] as SeriesSlot;
+      const set = orderSets[i] as LabelSet;
       out[o++] = TAG_TIMESERIES;
       o = writeVarint(out, o, bodies[i] as number);
-      out.set(s.labelBytes, o);
-      o += s.labelBytes.length;
-      const points = s.points;
-      for (let p = 0; p < s.used; p += 3) {
+      o = copyBytes(out, o, set.bytes, 0, set.split);
+      o = copyBytes(out, o, s.nameBytes, 0, s.nameBytes.length);
+      o = copyBytes(out, o, set.bytes, set.split, set.bytes.length);
+      for (let p = s.first; p !== NO_POINT; p = pointNext[p] as number) {
         out[o++] = TAG_SAMPLE;
-        out[o++] = ts.sampleBytes(points[p + 1] as number);
+        out[o++] = ts.sampleBytes(pointTime[p] as number);
         out[o++] = TAG_SAMPLE_VALUE;
-        o = points[p + 2] === 1 ? writeStale(out, o) : writeDouble(out, o, points[p] as number);
+        o = pointStale[p] === 1 ? writeStale(out, o) : writeDouble(out, o, pointValue[p] as number);
         o = ts.write(out, o);
       }
     }
     return out.subarray(0, total);
   }
+}
+
+/** The slot of `name` in the set, or undefined: a linear search, a set holds a handful of series. */
+function slotNamed(set: LabelSet, name: string): SeriesSlot | undefined {
+  const series = set.series;
+  for (let i = 0; i < series.length; i++) {
+    const slot = series[i] as SeriesSlot;
+    if (slot.name === name) return slot;
+  }
+  return undefined;
+}
+
+/** `to` with `from` copied at its start. */
+function grown<T extends Float64Array | Uint8Array | Int32Array>(from: T, to: T): T {
+  to.set(from);
+  return to;
+}
+
+/** Copies from[start, end) to `out` at `at` byte by byte: label fields are short, a call per copy costs more. */
+function copyBytes(out: Buffer, at: number, from: Buffer, start: number, end: number): number {
+  let o = at;
+  for (let i = start; i < end; i++) out[o++] = from[i] as number;
+  return o;
 }
 
 /**
