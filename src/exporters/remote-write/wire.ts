@@ -21,6 +21,8 @@
  */
 import type { Metric, MetricLabels } from '../../core/metric-families.js';
 import type { QueuedSample } from '../../delivery/transport.js';
+import { SNAPPY_BLOCK_BYTES, SnappyBlockWriter } from './snappy-block.js';
+import { varintSize, writeVarint } from './varint.js';
 
 export interface SeriesLabelOptions {
   /** `job` label (what a scrape config's job_name would add). */
@@ -100,8 +102,10 @@ export class WriteRequestEncoder {
   private pointsUsed = 0;
   /** Per series of `order`: the length of its TimeSeries message. */
   private bodies = new Int32Array(256);
-  /** encodeTransient's output, grown as needed. */
-  private scratch = Buffer.allocUnsafeSlow(0);
+  /** The window write() writes a request through (SNAPPY_BLOCK_BYTES and one series at least). */
+  private window: Buffer = Buffer.allocUnsafeSlow(2 * SNAPPY_BLOCK_BYTES);
+  private readonly flat = new FlatSink();
+  private readonly snappy = new SnappyBlockWriter();
   private epoch = 0;
   private readonly timestamp = new TimestampField();
 
@@ -125,10 +129,25 @@ export class WriteRequestEncoder {
   }
 
   /**
-   * The same bytes in a scratch buffer that the next call overwrites: for a caller that compresses them
-   * at once. Pure as far as callers see: the caches only save work, the bytes depend on `entries` alone.
+   * The same bytes in a scratch buffer that the next call overwrites. Pure as far as callers see: the
+   * caches only save work, the bytes depend on `entries` alone.
    */
   encodeTransient(entries: readonly QueuedSample[]): Buffer {
+    this.collect(entries);
+    return this.write(this.flat);
+  }
+
+  /**
+   * The WriteRequest bytes snappy-compressed (block format), as the wire carries them, in a Buffer of their
+   * own: the request is written and compressed 64 KiB at a time (snappy-block.ts), never whole.
+   */
+  encodeSnappy(entries: readonly QueuedSample[]): Buffer {
+    this.collect(entries);
+    return this.write(this.snappy);
+  }
+
+  /** Gathers the points of `entries` per series, in first-seen order. */
+  private collect(entries: readonly QueuedSample[]): void {
     const epoch = ++this.epoch;
     this.orderUsed = 0;
     this.pointsUsed = 0;
@@ -149,9 +168,7 @@ export class WriteRequestEncoder {
         this.pointStale[at] = 1;
       }
     }
-    const out = this.write();
     if (epoch % SWEEP_EVERY === 0) this.sweep(epoch);
-    return out;
   }
 
   /** A new point at the end of the chain of `m`'s series (listed in this encode's order the first time the encode meets it). */
@@ -245,7 +262,8 @@ export class WriteRequestEncoder {
     return bytes;
   }
 
-  private write(): Buffer {
+  /** Sizes every series, then writes them through a window of SNAPPY_BLOCK_BYTES (and a series) into `sink`. */
+  private write(sink: ByteSink): Buffer {
     const count = this.orderUsed;
     if (this.bodies.length < count) this.bodies = new Int32Array(Math.max(count, this.bodies.length * 2));
     const { order, orderSets, bodies, pointTime, pointNext } = this;
@@ -259,15 +277,18 @@ export class WriteRequestEncoder {
       bodies[i] = body;
       total += 1 + varintSize(body) + body;
     }
-    if (this.scratch.length < total) this.scratch = Buffer.allocUnsafeSlow(Math.max(total, this.scratch.length * 2));
-    const out = this.scratch;
+    sink.begin(total);
     const { pointValue, pointStale } = this;
+    let out = this.window;
     let o = 0;
     for (let i = 0; i < count; i++) {
       const s = order[i] as SeriesSlot;
       const set = orderSets[i] as LabelSet;
+      const body = bodies[i] as number;
+      // A series longer than what is left of the window (a long command line) grows it.
+      if (o + 1 + varintSize(body) + body > out.length) out = this.growWindow(o + 1 + varintSize(body) + body);
       out[o++] = TAG_TIMESERIES;
-      o = writeVarint(out, o, bodies[i] as number);
+      o = writeVarint(out, o, body);
       o = copyBytes(out, o, set.bytes, 0, set.split);
       o = copyBytes(out, o, s.nameBytes, 0, s.nameBytes.length);
       o = copyBytes(out, o, set.bytes, set.split, set.bytes.length);
@@ -278,8 +299,48 @@ export class WriteRequestEncoder {
         o = pointStale[p] === 1 ? writeStale(out, o) : writeDouble(out, o, pointValue[p] as number);
         o = ts.write(out, o);
       }
+      if (o >= SNAPPY_BLOCK_BYTES) o = sink.blocks(out, o);
     }
-    return out.subarray(0, total);
+    return sink.finish(out, o);
+  }
+
+  private growWindow(size: number): Buffer {
+    const grown = Buffer.allocUnsafeSlow(Math.max(size, this.window.length * 2));
+    grown.set(this.window);
+    this.window = grown;
+    return grown;
+  }
+}
+
+/** Where write() puts the request's bytes, a window at a time. */
+interface ByteSink {
+  /** A request of `inputBytes` bytes starts. */
+  begin(inputBytes: number): void;
+  /** Takes the bytes it wants of window[0, end), moves the rest to the window's start, returns its length. */
+  blocks(window: Uint8Array, end: number): number;
+  /** Takes window[0, end), the last bytes, and gives the result. */
+  finish(window: Uint8Array, end: number): Buffer;
+}
+
+/** The request uncompressed, in one scratch buffer that the next request overwrites. */
+class FlatSink implements ByteSink {
+  private scratch: Buffer = Buffer.allocUnsafeSlow(0);
+  private length = 0;
+
+  begin(inputBytes: number): void {
+    if (this.scratch.length < inputBytes) this.scratch = Buffer.allocUnsafeSlow(inputBytes);
+    this.length = 0;
+  }
+
+  blocks(window: Uint8Array, end: number): number {
+    this.scratch.set(window.subarray(0, end), this.length);
+    this.length += end;
+    return 0;
+  }
+
+  finish(window: Uint8Array, end: number): Buffer {
+    this.blocks(window, end);
+    return this.scratch.subarray(0, this.length);
   }
 }
 
@@ -375,22 +436,4 @@ function labelField(name: string, value: string): Buffer {
   o = writeVarint(out, o, v);
   out.write(value, o, 'utf8');
   return out;
-}
-
-/** Bytes of a non-negative integer below 2^53 as a varint (negative int64s never occur here: ms since 1970). */
-function varintSize(value: number): number {
-  let size = 1;
-  for (let v = value; v >= 0x80; v = Math.floor(v / 128)) size++;
-  return size;
-}
-
-function writeVarint(out: Uint8Array, at: number, value: number): number {
-  let o = at;
-  let v = value;
-  while (v >= 0x80) {
-    out[o++] = (v % 128) | 0x80;
-    v = Math.floor(v / 128);
-  }
-  out[o++] = v;
-  return o;
 }
