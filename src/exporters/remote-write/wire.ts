@@ -19,6 +19,7 @@
  * Wire (proto/remote.proto): WriteRequest.timeseries = 1; TimeSeries.labels = 1, samples = 2;
  * Label.name = 1, value = 2; Sample.value = 1 (double), timestamp = 2 (int64 varint).
  */
+import { labelsKey } from '../../core/labels-key.js';
 import type { Metric, MetricLabels } from '../../core/metric-families.js';
 import type { QueuedSample } from '../../delivery/transport.js';
 import { SNAPPY_BLOCK_BYTES, SnappyBlockWriter } from './snappy-block.js';
@@ -232,10 +233,8 @@ export class WriteRequestEncoder {
   }
 
   private internedSet(labels: MetricLabels): LabelSet {
-    const parts: string[] = [];
-    for (const k in labels) parts.push(`${k}\u0001${labels[k] as string}`);
-    // One flat string (join), not a chain of concatenations kept alive as the key.
-    const key = parts.join('\u0000');
+    // The key string is shared with the staleness tracker (one per labels object, core/labels-key.ts).
+    const key = labelsKey(labels);
     return this.interned.get(key) ?? this.newLabelSet(key, labels);
   }
 
