@@ -269,16 +269,19 @@ export class MachineSensor implements Sensor {
   }
 
   private decorationOf(identity: ProcessIdentity): Decoration {
+    // Without --qemu there is nothing to work out: no record per process (a WeakMap entry and an object each).
+    if (this.options.qemu !== true) return NO_DECORATION;
     let decoration = this.decorations.get(identity);
     if (decoration) return decoration;
-    const { qemu } = this.options;
     decoration = {
-      vmName: qemu && isQemuProcess(identity.exe, identity.argv) ? vmNameFromCmdline(identity.argv) : null,
+      vmName: isQemuProcess(identity.exe, identity.argv) ? vmNameFromCmdline(identity.argv) : null,
     };
     this.decorations.set(identity, decoration);
     return decoration;
   }
 }
+
+const NO_DECORATION: Decoration = Object.freeze({ vmName: null });
 
 /** /proc/stat readings kept between two samples: the previous one (`previous.cpu`), the next interval's start. */
 const CPU_STATS_KEPT = 1;
