@@ -77,6 +77,8 @@ interface KnownProcess {
   fd: number;
   /** comm as last read: a pass that reads the same bytes reuses the string. */
   comm: string;
+  /** The last pass (readAll) that read it. */
+  pass: number;
 }
 
 export class ProcfsUnreadableError extends ScaphError {
@@ -111,8 +113,9 @@ export class ProcfsReader {
   private openStatFiles = 0;
   /** The figures of the process being read (reused: no object per process and pass). */
   private readonly fields: PidStatFields = newPidStatFields();
-  /** Length of the stat text readStat put in `buf`. */
+  /** Length of the stat text readPidStat put in `buf`. */
   private statLength = 0;
+  private pass = 0;
   private maxOpenStatFiles: number;
   private ended = 0;
   /** The machine-wide files read every step, each through an fd kept open (kept-file.ts). */
@@ -194,17 +197,27 @@ export class ProcfsReader {
    * are forgotten.
    */
   async snapshot(): Promise<Map<number, ProcessEntry>> {
+    const list = await this.readAll();
+    return new Map(list.map((e) => [e.pid, e]));
+  }
+
+  /** snapshot() as a list, in the order of the listing: what the sensor reads (no map per pass). */
+  async readAll(): Promise<ProcessEntry[]> {
     this.ended = 0;
+    const pass = ++this.pass;
     const pids = this.listPids();
-    const entries = new Map<number, ProcessEntry>();
+    const entries: ProcessEntry[] = [];
     for (let i = 0; i < pids.length; i++) {
       if (i > 0 && i % PIDS_PER_SLICE === 0) await yieldToLoop();
       const entry = this.readProcess(pids[i] as number);
-      if (entry) entries.set(entry.pid, entry);
+      if (entry) {
+        entries.push(entry);
+        (this.known.get(entry.pid) as KnownProcess).pass = pass;
+      }
     }
     // Every entry has a record, so equal sizes mean nothing ended: skip the walk (the common step on a
     // quiet machine).
-    if (this.known.size > entries.size) this.forgetEnded(entries);
+    if (this.known.size > entries.length) this.forgetEnded(pass);
     return entries;
   }
 
@@ -213,11 +226,13 @@ export class ProcfsReader {
     return this.ended;
   }
 
-  private forgetEnded(alive: ReadonlyMap<number, ProcessEntry>): void {
+  /** Forgets the pids the pass `pass` did not read. */
+  private forgetEnded(pass: number): void {
     // keys() + get(), not entries(): an entries() loop allocates a pair per process.
     for (const pid of this.known.keys()) {
-      if (alive.has(pid)) continue;
-      this.closeStatFd(this.known.get(pid) as KnownProcess);
+      const k = this.known.get(pid) as KnownProcess;
+      if (k.pass === pass) continue;
+      this.closeStatFd(k);
       this.known.delete(pid);
       this.ended += 1;
     }
@@ -242,7 +257,7 @@ export class ProcfsReader {
         return null;
       }
       const previous = k;
-      k = { identity: fresh, fd: -1, comm };
+      k = { identity: fresh, fd: -1, comm, pass: 0 };
       if (previous !== undefined) {
         // The fd just read stays with the pid's record; an older one, of the process that ended, closes.
         if (previous.fd === fd) {
