@@ -230,6 +230,29 @@ describe('npm run bench --quick', () => {
     expect(stdout).toContain('three transports / I/O floor (CPU, each round');
   });
 
+  it('judges the scale goals on the figures of its own run, and prints each with its target', () => {
+    const scale = results.scale as ScaleSection;
+    const row = (size: number, program: string) => scale.rows.find((r) => r.processes === size && r.program === program);
+    const goal = (id: string) => results.goals.find((g) => g.id === id);
+    // Per-process figures at the largest size, memory at both ends, ratios of runs of the same round.
+    expect(goal('scale-cpu-per-process')?.measured).toBe(row(60, 'remote-write')?.usPerProcessStep.median);
+    expect(goal('scale-rss-large')?.measured).toBe(row(60, 'remote-write')?.peakRssMb.median);
+    expect(goal('scale-rss-small')?.measured).toBe(row(20, 'remote-write')?.peakRssMb.median);
+    expect(goal('scale-linearity')?.measured ?? null).toBe(scale.linearity?.ratio.median ?? null);
+    expect(goal('scale-vs-floor')?.measured ?? null).toBe(scale.vsFloor.find((f) => f.processes === 20)?.ratio.median ?? null);
+    for (const [id, target] of [['scale-cpu-per-process', '<= 10'], ['scale-rss-large', '<= 150 MB'], ['scale-rss-small', '<= 80 MB'], ['scale-linearity', '<= 1.1'], ['scale-vs-floor', '<= 1.5x']] as const) {
+      const g = goal(id);
+      expect(g?.target, id).toBe(target);
+      if (typeof g?.measured === 'number') expect(g.met, id).toBe(g.measured <= Number.parseFloat(target.replace(/^<= /, '')));
+    }
+    const verdict = '^(MET|MISSED|NOT MEASURED) +';
+    expect(stdout).toMatch(new RegExp(`${verdict}scaph run CPU per process per step at 60 processes, remote-write, every series \\(µs, median of 1 round\\) +[\\d.]+ +<= 10 `, 'm'));
+    expect(stdout).toMatch(new RegExp(`${verdict}scaph run peak RSS at 60 processes, remote-write, every series \\(MB, median of 1 round\\) +[\\d.]+ +<= 150 MB `, 'm'));
+    expect(stdout).toMatch(new RegExp(`${verdict}scaph run peak RSS at 20 processes, remote-write, every series \\(MB, median of 1 round\\) +[\\d.]+ +<= 80 MB `, 'm'));
+    expect(stdout).toMatch(new RegExp(`${verdict}µs per process per step at 60 / at 20 processes, remote-write .* +<= 1\\.1 `, 'm'));
+    expect(stdout).toMatch(new RegExp(`${verdict}scaph run CPU vs the same round's I/O floor, 20 processes, 3 push transports, every series .* +<= 1\\.5x `, 'm'));
+  });
+
   it('judges every goal and prints the table with the verdicts', () => {
     expect(results.goals.map((g) => g.id)).toEqual([
       'sampling-vs-c-20', 'sampling-vs-c-60',
