@@ -16,5 +16,5 @@ COPY --from=build /src/proto ./proto
 # Reading energy_uj needs root or a group granted by systemd/scaph-powercap.conf on the host.
 USER root
 # The same V8 flags as the shebang of src/bin.ts (why: see there).
-ENTRYPOINT ["node", "--min-semi-space-size=3", "--max-semi-space-size=3", "--no-allocation-site-pretenuring", "--single-threaded", "/opt/scaph/dist/src/bin.js"]
+ENTRYPOINT ["node", "--min-semi-space-size=3", "--max-semi-space-size=3", "--no-allocation-site-pretenuring", "--single-threaded", "--heap-growing-percent=50", "/opt/scaph/dist/src/bin.js"]
 CMD ["run", "-c", "/etc/scaph/scaph.toml"]

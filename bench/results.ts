@@ -218,6 +218,67 @@ export interface PeerComparison {
   readonly notes: readonly string[];
 }
 
+/** One measured run of the scale section: one program on one tree, in one round. */
+export interface ScaleRun {
+  readonly processes: number;
+  /** `remote-write`, `remote-write, top N`, `three transports`, `I/O floor`, `process-exporter`. */
+  readonly program: string;
+  readonly round: number;
+  readonly cpuSeconds: number;
+  /** CPU µs per process per step over the window (process-exporter: per scrape, one a step). */
+  readonly usPerProcessStep: number;
+  readonly percentOfOneCore: number;
+  /** VmHWM, start-up included. */
+  readonly peakRssMb: number;
+  /** The median of the window's VmRSS samples (once a second). */
+  readonly settledRssMb: number;
+  /** Bytes the program wrote per step over the window (`wchar`: what it sent, and its logs). */
+  readonly bytesPerStep: number;
+  /**
+   * What got through during the run, warm-up included: remote-write steps (host power points in
+   * VictoriaMetrics), Riemann Msgs, Warp 10 updates, the I/O floor's steps, process-exporter's scrapes.
+   */
+  readonly delivered: Readonly<Record<string, number>>;
+  /** The 1-minute load average when the run started and when it ended. */
+  readonly loadavg: readonly [number, number];
+}
+
+/** One program at one size, over the rounds: median (min-max). */
+export interface ScaleRow {
+  readonly processes: number;
+  readonly program: string;
+  readonly usPerProcessStep: Spread;
+  readonly percentOfOneCore: Spread;
+  readonly peakRssMb: Spread;
+  readonly settledRssMb: Spread;
+  readonly bytesPerStep: Spread;
+  /** The lowest and highest 1-minute load average seen at the starts and ends of its runs. */
+  readonly loadavg: { readonly min: number; readonly max: number };
+}
+
+/**
+ * The scale section: `scaph run` on ticking synthetic trees of several sizes (remote-write alone, with a
+ * selection, and the three push transports), the I/O floor of the three transports and
+ * prometheus-process-exporter, in rounds: each round measures every size and program once, in an order
+ * that rotates from round to round, so a drift of the machine shows as spread.
+ */
+export interface ScaleSection {
+  readonly sizes: readonly number[];
+  readonly stepMs: number;
+  readonly warmupMs: number;
+  readonly windowMs: number;
+  readonly rounds: number;
+  readonly maxTopConsumers: number;
+  readonly rows: readonly ScaleRow[];
+  /** Per size, three transports ÷ the I/O floor (CPU), one ratio per round (both measured in it). */
+  readonly vsFloor: ReadonlyArray<{ readonly processes: number; readonly ratio: Spread }>;
+  /** remote-write's µs per process per step at the largest size ÷ at the second size, one ratio per round; null with one size. */
+  readonly linearity: { readonly large: number; readonly small: number; readonly ratio: Spread } | null;
+  readonly runs: readonly ScaleRun[];
+  /** How the programs were set up, and runs that delivered less than they should have. */
+  readonly notes: readonly string[];
+}
+
 export interface BenchResults {
   readonly version: 1;
   readonly quick: boolean;
@@ -234,6 +295,7 @@ export interface BenchResults {
   readonly steadyState: SteadyStateSection | Skipped;
   /** The single executable of `npm run package` against node + dist (and node 24 + dist), the steady run's config. */
   readonly executable: ExecutableComparison | Skipped;
+  readonly scale: ScaleSection | Skipped;
   readonly goals: readonly Goal[];
 }
 

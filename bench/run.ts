@@ -2,7 +2,7 @@
  * npm run bench: scaph against the floor and its peers, measured side by side in one run.
  * Prints a table to stdout, writes results.json (default bench/out/), and says which goals it meets.
  *
- *   node dist/bench/run.js [--quick] [--out DIR] [--only sampling,encoding,steady,executable] [--help]
+ *   node dist/bench/run.js [--quick] [--out DIR] [--only sampling,encoding,steady,executable,scale] [--scale-sizes N,N] [--help]
  *
  * --quick uses tiny sizes and short windows: it proves the bench runs end to end, not the goals.
  */
@@ -14,11 +14,12 @@ import { runEncoding } from './encoding/section.js';
 import { DEFAULT_OUT_DIR } from './paths.js';
 import type { BenchResults, Goal } from './results.js';
 import { runSampling, type SamplingPlan } from './sampling/section.js';
+import { runScale } from './scale/section.js';
 import { runExecutableSection, runSteadyState } from './steady/section.js';
 import { round } from './stats.js';
 import { renderTable } from './table.js';
 
-const SECTIONS = ['sampling', 'encoding', 'steady', 'executable'] as const;
+const SECTIONS = ['sampling', 'encoding', 'steady', 'executable', 'scale'] as const;
 type Section = (typeof SECTIONS)[number];
 
 function log(line: string): void {
@@ -39,7 +40,7 @@ function samplingPlan(quick: boolean, outDir: string): SamplingPlan {
   };
 }
 
-const USAGE = `usage: npm run bench -- [--quick] [--out DIR] [--only SECTIONS]
+const USAGE = `usage: npm run bench -- [--quick] [--out DIR] [--only SECTIONS] [--scale-sizes N,N,...]
 
 Measures scaph against the floor and its peers in one run; prints a table, writes DIR/results.json and
 says which goals it meets.
@@ -47,6 +48,8 @@ says which goals it meets.
   --quick          tiny sizes and short windows: proves the bench runs end to end, not the goals
   --out DIR        where results.json (and the C reader, when compiled) go (default ${DEFAULT_OUT_DIR})
   --only SECTIONS  comma-separated: ${SECTIONS.join(', ')} (default: all)
+  --scale-sizes N,N,...
+                   the scale section's tree sizes, in processes (default 500,2000,5000,10000; --quick 20,60)
   -h, --help       this text
 `;
 
@@ -57,10 +60,11 @@ interface BenchArgs {
   readonly quick: boolean;
   readonly outDir: string;
   readonly only: ReadonlySet<Section>;
+  readonly scaleSizes: readonly number[] | undefined;
 }
 
 function parseBenchArgs(argv: readonly string[]): BenchArgs | 'help' {
-  let values: { quick?: boolean; out?: string; only?: string; help?: boolean };
+  let values: { quick?: boolean; out?: string; only?: string; 'scale-sizes'?: string; help?: boolean };
   try {
     ({ values } = parseArgs({
       args: [...argv],
@@ -68,6 +72,7 @@ function parseBenchArgs(argv: readonly string[]): BenchArgs | 'help' {
         quick: { type: 'boolean', default: false },
         out: { type: 'string' },
         only: { type: 'string' },
+        'scale-sizes': { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     }));
@@ -80,7 +85,15 @@ function parseBenchArgs(argv: readonly string[]): BenchArgs | 'help' {
   if (unknown.length > 0 || names.length === 0) {
     throw new UsageError(`--only: unknown section ${unknown.map((n) => `"${n}"`).join(', ') || '(none given)'}; choose from ${SECTIONS.join(', ')}`);
   }
-  return { quick: values.quick === true, outDir: values.out ?? DEFAULT_OUT_DIR, only: new Set(names as Section[]) };
+  return { quick: values.quick === true, outDir: values.out ?? DEFAULT_OUT_DIR, only: new Set(names as Section[]), scaleSizes: scaleSizes(values['scale-sizes']) };
+}
+
+function scaleSizes(text: string | undefined): number[] | undefined {
+  if (text === undefined) return undefined;
+  const sizes = text.split(',').map((s) => s.trim());
+  const bad = sizes.filter((s) => !/^[1-9]\d{0,5}$/.test(s));
+  if (bad.length > 0 || sizes.length === 0) throw new UsageError(`--scale-sizes: ${bad.map((b) => `"${b}"`).join(', ') || '(none given)'} is not a process count (1 to 999999)`);
+  return [...new Set(sizes.map(Number))];
 }
 
 function skippedByFlag(section: Section): { skipped: string } {
@@ -93,7 +106,7 @@ async function main(): Promise<void> {
     process.stdout.write(USAGE);
     return;
   }
-  const { quick, outDir, only } = args;
+  const { quick, outDir, only, scaleSizes: sizes } = args;
   mkdirSync(outDir, { recursive: true });
   const startedAt = new Date();
   const loadavgAtStart = loadavg().map((l) => round(l, 2));
@@ -126,6 +139,13 @@ async function main(): Promise<void> {
     goals.push(...result.goals);
   }
 
+  let scale: BenchResults['scale'] = skippedByFlag('scale');
+  if (only.has('scale')) {
+    const result = await runScale({ quick, log, ...(sizes === undefined ? {} : { sizes }) });
+    scale = result.section;
+    goals.push(...result.goals);
+  }
+
   const results: BenchResults = {
     version: 1,
     quick,
@@ -136,6 +156,7 @@ async function main(): Promise<void> {
     encoding,
     steadyState,
     executable,
+    scale,
     goals,
   };
   const outFile = join(outDir, 'results.json');

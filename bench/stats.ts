@@ -21,3 +21,9 @@ export function round(value: number, digits = 3): number {
   if (!Number.isFinite(value) || value === 0) return value;
   return Number(value.toPrecision(digits));
 }
+
+/** min, median and max of repeated measurements, rounded (NaN when there are none). */
+export function spread(values: readonly number[]): { min: number; median: number; max: number } {
+  if (values.length === 0) return { min: Number.NaN, median: Number.NaN, max: Number.NaN };
+  return { min: round(Math.min(...values)), median: round(median(values)), max: round(Math.max(...values)) };
+}

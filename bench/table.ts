@@ -1,5 +1,5 @@
 /** Renders results.json as the plain-text table `npm run bench` prints. */
-import type { BenchResults, ExecutableComparison, Goal, PeerComparison, PeerSide, Skipped, Spread, SteadyStateSection, Timing } from './results.js';
+import type { BenchResults, ExecutableComparison, Goal, PeerComparison, PeerSide, ScaleSection, Skipped, Spread, SteadyStateSection, Timing } from './results.js';
 import { isSkipped } from './results.js';
 
 /** Text columns (listed in `left`, default the first) are left-aligned, figures right-aligned. */
@@ -152,6 +152,26 @@ function peerLines(s: SteadyStateSection): string[] {
   ];
 }
 
+function scaleLines(results: BenchResults): string[] {
+  const s: ScaleSection | Skipped = results.scale;
+  if (isSkipped(s)) return [`Scale: ${s.skipped}`];
+  const rows = s.rows.map((r) => [
+    String(r.processes), r.program, spreadText(r.usPerProcessStep), spreadText(r.percentOfOneCore), spreadText(r.peakRssMb),
+    spreadText(r.settledRssMb), spreadText(r.bytesPerStep), r.loadavg.min === r.loadavg.max ? `${r.loadavg.min}` : `${r.loadavg.min}-${r.loadavg.max}`,
+  ]);
+  const ratio = (x: Spread): string => `${num(x.median, 'x')} (${num(x.min)}-${num(x.max)})`;
+  return [
+    `Scale: scaph run on ticking synthetic trees, ${s.stepMs / 1000} s step, ${s.warmupMs / 1000} s warm-up then ${s.windowMs / 1000} s window, ` +
+      `${s.rounds} round${s.rounds === 1 ? '' : 's'} (sizes and programs in an order rotating each round); median (min-max) over the rounds`,
+    ...grid(['processes', 'program', 'µs/process/step', '% of one core', 'peak RSS MB', 'settled RSS MB', 'bytes written/step', 'load (1 min)'], rows, [1]),
+    `  three transports / I/O floor (CPU, each round's pair): ${s.vsFloor.map((f) => `${f.processes}: ${ratio(f.ratio)}`).join('; ')}`,
+    s.linearity
+      ? `  linearity, remote-write µs/process/step at ${s.linearity.large} / at ${s.linearity.small} (each round's pair): ${ratio(s.linearity.ratio)}`
+      : '  linearity: one size measured',
+    ...s.notes.map((n) => `  ${n}`),
+  ];
+}
+
 function goalLines(goals: readonly Goal[]): string[] {
   const rows = goals.map((g) => [
     g.met === null ? 'NOT MEASURED' : g.met ? 'MET' : 'MISSED', g.description, num(g.measured), g.target, g.note ?? '',
@@ -172,6 +192,8 @@ export function renderTable(results: BenchResults): string {
     ...steadyLines(results),
     '',
     ...executableLines(results),
+    '',
+    ...scaleLines(results),
     '',
     ...goalLines(results.goals),
     `${met} of ${results.goals.length} goals met.`,

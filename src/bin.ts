@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --min-semi-space-size=3 --max-semi-space-size=3 --no-allocation-site-pretenuring --single-threaded
+#!/usr/bin/env -S node --min-semi-space-size=3 --max-semi-space-size=3 --no-allocation-site-pretenuring --single-threaded --heap-growing-percent=50
 // The flags above trade a little latency nobody sees for resident memory (the agent is idle between
 // steps; bench: 113 -> ~70 MB steady RSS with 500 processes and three push transports):
 // - --min/--max-semi-space-size=3 fix V8's young generation at 3 MB per semi-space (default: grows to
@@ -11,6 +11,12 @@
 //   to allocate a step's metrics and process samples straight in the old space, with the same result.
 // - --single-threaded: no V8 background threads (concurrent marking, compilation), whose stacks and
 //   malloc arenas cost ~3 MB; that work runs between steps on the main thread instead.
+// - --heap-growing-percent=50: after a full collection the old space may grow by half its live size before
+//   the next one (V8 otherwise picks up to 4x on a machine with memory to spare). With thousands of
+//   processes a step's objects outlive the 3 MB nursery and are promoted, so the old space fills with dead
+//   steps up to that limit: at 10,000 processes (bench, scale section) the heap swung between ~45 MB live
+//   and ~160 MB, peak RSS ~230 MB; with it ~150 MB, for a full collection every few steps. A small heap
+//   (500 processes: ~11 MB old space, flat) is not collected more often for it.
 // The Dockerfile passes the same flags (test/e2e/deploy/node-flags.test.ts checks they agree); the single
 // executable adds those tuned for its own Node.js 24 (RUNTIME_V8_FLAGS in packaging/executable/node-flags.ts).
 import { main } from './cli.js';

@@ -5,6 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
+import { get } from 'node:http';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort } from '../../test/support/servers/free-port.js';
@@ -67,6 +68,31 @@ export class ProcessExporterPeer {
     return false;
   }
 
+  get pid(): number {
+    return this.child.pid as number;
+  }
+
+  /** Throws when the exporter has exited. */
+  check(): void {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) throw new Error(`${PROCESS_EXPORTER_BIN} exited ${this.child.exitCode ?? this.child.signalCode}`);
+  }
+
+  /**
+   * One scrape as Prometheus makes it (Accept-Encoding: gzip), the body drained but not decompressed;
+   * resolves with the bytes received.
+   */
+  scrapeGzipped(): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const req = get(this.url, { headers: { 'accept-encoding': 'gzip' } }, (res) => {
+        let bytes = 0;
+        res.on('data', (chunk: Buffer) => (bytes += chunk.length));
+        res.on('end', () => (res.statusCode === 200 ? resolve(bytes) : reject(new Error(`${PROCESS_EXPORTER_BIN} answered ${res.statusCode}`))));
+        res.on('error', reject);
+      });
+      req.on('error', reject);
+    });
+  }
+
   /** One scrape; returns its body so the caller can check the peer saw every process. */
   async scrape(): Promise<string> {
     const res = await fetch(this.url);
@@ -93,7 +119,8 @@ export class ProcessExporterPeer {
   }
 }
 
-function countGroups(body: string): number {
+/** The groups (here: processes) a scrape body reports. */
+export function countGroups(body: string): number {
   let count = 0;
   let at = body.indexOf('\nnamedprocess_namegroup_num_procs{');
   while (at >= 0) {

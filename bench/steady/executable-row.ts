@@ -20,8 +20,8 @@ import { promisify } from 'node:util';
 import { executableExecArgv } from '../../packaging/executable/node-flags.js';
 import { nodeRuntime } from '../../packaging/executable/node-runtime.js';
 import { REPO_ROOT } from '../paths.js';
-import type { ExecutableComparison, ExecutableVariant, Skipped, Spread } from '../results.js';
-import { median, round } from '../stats.js';
+import type { ExecutableComparison, ExecutableVariant, Skipped } from '../results.js';
+import { round, spread } from '../stats.js';
 import { shebangNodeFlags } from './agent-command.js';
 import { AGENT_SCRIPT, measureProgram, type NodeUsage } from './measure-node.js';
 
@@ -140,11 +140,6 @@ async function buildExecutable(outDir: string): Promise<string> {
 function rotated<T>(items: readonly T[], by: number): T[] {
   const k = by % items.length;
   return [...items.slice(k), ...items.slice(0, k)];
-}
-
-function spread(values: readonly number[]): Spread {
-  if (values.length === 0) return { min: Number.NaN, median: Number.NaN, max: Number.NaN };
-  return { min: round(Math.min(...values)), median: round(median(values)), max: round(Math.max(...values)) };
 }
 
 function ratio(a: number, b: number): number | null {

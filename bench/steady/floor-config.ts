@@ -9,8 +9,11 @@ export interface FloorConfig {
   readonly riemannPort: number;
   /** Riemann frames (length prefix included) in riemann.bin, back to back. */
   readonly riemannFrames: number;
-  /** Where otlp.pb (an ExportMetricsServiceRequest, uncompressed) goes, gzipped at every step as the agent sends it. */
-  readonly otlpUrl: string;
+  /**
+   * Where otlp.pb (an ExportMetricsServiceRequest, uncompressed) goes, gzipped at every step as the agent
+   * sends it; null when the agent it stands beside has no OTLP exporter (the scale section's three transports).
+   */
+  readonly otlpUrl: string | null;
   /** The agent's gzip level for OTLP (the transport's GZIP_LEVEL), so the floor compresses as it does. */
   readonly otlpGzipLevel: number;
 }

@@ -26,7 +26,8 @@ export interface FloorBackends {
   readonly warp10BaseUrl: string;
   readonly warp10Token: string;
   readonly riemannPort: number;
-  readonly otlpUrl: string;
+  /** Absent: the floor sends no OTLP request (its agent has no OTLP exporter). */
+  readonly otlpUrl?: string;
 }
 
 /** Writes floor.json and the payloads into `dir`; returns the config (for the log). */
@@ -43,8 +44,10 @@ export async function writeFloorPayloads(dir: string, procfsRoot: string, stepMs
   writeFileSync(join(dir, RIEMANN_FILE), Buffer.concat(frames.map((f) => f.bytes)));
   const warp10 = new Warp10Transport({ baseUrl: b.warp10BaseUrl, writeToken: b.warp10Token, host, logger }).encode([entry]);
   writeFileSync(join(dir, WARP10_FILE), warp10.body);
-  const resource = resourceAttributes({}, { hostname: host, version: VERSION, machineId: readMachineId() });
-  writeFileSync(join(dir, OTLP_FILE), new OtlpMetricsEncoder({ naming: 'scaph', resource, scopeVersion: VERSION }).encode([entry]));
+  if (b.otlpUrl !== undefined) {
+    const resource = resourceAttributes({}, { hostname: host, version: VERSION, machineId: readMachineId() });
+    writeFileSync(join(dir, OTLP_FILE), new OtlpMetricsEncoder({ naming: 'scaph', resource, scopeVersion: VERSION }).encode([entry]));
+  }
 
   const config: FloorConfig = {
     procfsRoot,
@@ -55,7 +58,7 @@ export async function writeFloorPayloads(dir: string, procfsRoot: string, stepMs
     warp10Gzipped: warp10.gzipped,
     riemannPort: b.riemannPort,
     riemannFrames: frames.length,
-    otlpUrl: b.otlpUrl,
+    otlpUrl: b.otlpUrl ?? null,
     otlpGzipLevel: GZIP_LEVEL,
   };
   writeFileSync(join(dir, FLOOR_CONFIG_FILE), JSON.stringify(config));

@@ -67,7 +67,7 @@ async function main(dir: string): Promise<void> {
   const writeRequest = readFileSync(join(dir, REMOTE_WRITE_FILE));
   const warp10Body = readFileSync(join(dir, WARP10_FILE));
   const riemannBytes = readFileSync(join(dir, RIEMANN_FILE));
-  const otlpRequest = readFileSync(join(dir, OTLP_FILE));
+  const otlpRequest = config.otlpUrl === null ? null : readFileSync(join(dir, OTLP_FILE));
   const otlpHeaders = { 'content-type': 'application/x-protobuf', 'content-encoding': 'gzip' };
   const socket = connect(config.riemannPort, '127.0.0.1');
   await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
@@ -95,7 +95,7 @@ async function main(dir: string): Promise<void> {
     const statuses = await Promise.all([
       post(config.remoteWriteUrl, snappy.compressSync(writeRequest, { copyOutputData: true }), remoteWriteHeaders),
       post(config.warp10Url, warp10Body, warp10Headers),
-      post(config.otlpUrl, gzipSync(otlpRequest, { level: config.otlpGzipLevel }), otlpHeaders),
+      ...(config.otlpUrl === null || otlpRequest === null ? [] : [post(config.otlpUrl, gzipSync(otlpRequest, { level: config.otlpGzipLevel }), otlpHeaders)]),
       riemann.then(() => 200),
     ]);
     const failed = statuses.find((s) => s < 200 || s >= 300);

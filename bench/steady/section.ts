@@ -29,6 +29,7 @@ import { isSkipped } from '../results.js';
 import { addPeerFiles } from '../sampling/peer-tree.js';
 import { round } from '../stats.js';
 import { agentArgv, shebangNodeFlags } from './agent-command.js';
+import { agentConfig } from './agent-config.js';
 import { writeFloorPayloads } from './floor-payloads.js';
 import { AGENT_SCRIPT, measureNode } from './measure-node.js';
 import { runExecutableRow } from './executable-row.js';
@@ -50,7 +51,8 @@ export const TOP_CONSUMERS = 20;
 const QUICK_TOP_CONSUMERS = 5;
 const WARP10_TOKEN = 'bench-write-token';
 const HOST_SERIES = 'scaph_host_power_microwatts';
-const FLOOR_SCRIPT = join(REPO_ROOT, 'dist', 'bench', 'steady', 'io-floor.js');
+/** The I/O floor's program (io-floor.ts), run by the steady and the scale sections. */
+export const FLOOR_SCRIPT = join(REPO_ROOT, 'dist', 'bench', 'steady', 'io-floor.js');
 
 interface Backends {
   readonly vm: ManagedServer;
@@ -173,7 +175,7 @@ export function runExecutableSection(plan: SteadyPlan): Promise<{ section: Execu
 }
 
 /** The step count io-floor.js reports on SIGTERM (0 when it said nothing). */
-function floorSteps(stderr: string): number {
+export function floorSteps(stderr: string): number {
   const match = /io-floor: (\d+) steps completed/.exec(stderr);
   return match ? Number(match[1]) : 0;
 }
@@ -191,16 +193,8 @@ async function startBackends(): Promise<Backends> {
 
 /** The agent's config: the four push exporters, each with `max_top_consumers = top` when top is set. */
 function config(procfsPath: string, stepMs: number, b: Backends, top: number | null): string {
-  const step = stepMs / 1000;
-  const common = [`step = ${step}`, ...(top === null ? [] : [`max_top_consumers = ${top}`]), ''];
-  return [
-    '[sensor]', 'kind = "estimate"', `procfs_path = "${procfsPath}"`, `step = ${step}`, '',
-    '[[exporter]]', 'type = "remote-write"', `url = "${b.vm.baseUrl}/api/v1/write"`, ...common,
-    '[[exporter]]', 'type = "riemann"', 'address = "127.0.0.1"', `port = ${b.riemann.port}`, ...common,
-    '[[exporter]]', 'type = "warp10"', 'host = "127.0.0.1"', `port = ${b.warp10.port}`, 'scheme = "http"',
-    `write_token = "${WARP10_TOKEN}"`, ...common,
-    '[[exporter]]', 'type = "otlp"', `url = "${b.otlp.httpUrl}"`, ...common,
-  ].join('\n');
+  const to = { remoteWriteUrl: `${b.vm.baseUrl}/api/v1/write`, riemannPort: b.riemann.port, warp10Port: b.warp10.port, warp10Token: WARP10_TOKEN, otlpUrl: b.otlp.httpUrl };
+  return agentConfig(procfsPath, stepMs, to, top);
 }
 
 /** How many host-power points each backend holds: one per step delivered. */

@@ -1,9 +1,11 @@
 /**
  * How the steady section measures a program: after a warm-up, the CPU time (utime + stime) and minor page
  * faults each of its processes has over a fixed window, their VmHWM (peak RSS, start-up included), the
- * highest VmRSS sampled once a second during the window, and the bytes they wrote over it (sockets and logs).
+ * highest and the median VmRSS sampled once a second during the window, and the bytes they wrote over it
+ * (sockets and logs).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
+import { median } from '../stats.js';
 import { bytesWrittenOf, cpuSecondsOf, minorFaultsOf, peakRssMbOf, rssMbOf } from './agent-usage.js';
 
 export interface ProcessUsage {
@@ -12,6 +14,8 @@ export interface ProcessUsage {
   readonly minorFaults: number;
   readonly peakRssMb: number;
   readonly windowRssMaxMb: number;
+  /** The median of the VmRSS samples of the window (once a second): what it settles at between collections. */
+  readonly settledRssMb: number;
   /** Bytes passed to write-type system calls over the window (`wchar`): what it sent, plus its logs. */
   readonly bytesWritten: number;
 }
@@ -26,11 +30,11 @@ export async function measureWindow(pids: readonly number[], warmupMs: number, w
   const cpuBefore = pids.map(cpuSecondsOf);
   const writtenBefore = pids.map(bytesWrittenOf);
   const faultsBefore = pids.map(minorFaultsOf);
-  const windowRssMaxMb = pids.map(rssMbOf);
+  const rssSamples = pids.map((pid) => [rssMbOf(pid)]);
   const probeRss = (): void => {
     pids.forEach((pid, i) => {
       try {
-        windowRssMaxMb[i] = Math.max(windowRssMaxMb[i] as number, rssMbOf(pid));
+        rssSamples[i]?.push(rssMbOf(pid));
       } catch {
         // The process is gone: `check` reports it, with its output.
       }
@@ -45,7 +49,8 @@ export async function measureWindow(pids: readonly number[], warmupMs: number, w
     cpuSeconds: cpuSecondsOf(pid) - (cpuBefore[i] as number),
     minorFaults: minorFaultsOf(pid) - (faultsBefore[i] as number),
     peakRssMb: peakRssMbOf(pid),
-    windowRssMaxMb: windowRssMaxMb[i] as number,
+    windowRssMaxMb: Math.max(...(rssSamples[i] ?? [])),
+    settledRssMb: median(rssSamples[i] ?? []),
     bytesWritten: bytesWrittenOf(pid) - (writtenBefore[i] as number),
   }));
 }

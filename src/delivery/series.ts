@@ -1,111 +1,105 @@
+import { labelsKey } from '../core/labels-key.js';
 import type { Metric, MetricLabels } from '../core/metric-families.js';
-
-/**
- * The series keys of one labels object, per metric name. The metrics view hands out the same labels
- * object for a process every step, so its keys are built once and their hashes stay cached.
- */
-interface LabelKeys {
-  readonly suffix: string;
-  readonly byName: Map<string, string>;
-}
-
-const labelKeys = new WeakMap<MetricLabels, LabelKeys>();
-
-function keysOf(labels: MetricLabels): LabelKeys {
-  let keys = labelKeys.get(labels);
-  if (!keys) {
-    let suffix = '';
-    for (const k in labels) suffix += `\u0000${k}\u0001${labels[k]}`;
-    keys = { suffix, byName: new Map() };
-    // Only frozen labels can be cached by identity: a mutable object could change under the key.
-    if (Object.isFrozen(labels)) labelKeys.set(labels, keys);
-  }
-  return keys;
-}
 
 /** Identity of a series: name and labels, in the order the metrics view writes them. */
 export function seriesKey(m: Metric): string {
-  const keys = keysOf(m.labels);
-  let key = keys.byName.get(m.name);
-  if (key === undefined) {
-    key = m.name + keys.suffix;
-    keys.byName.set(m.name, key);
-  }
-  return key;
+  return `${m.name}\u0000${labelsKey(m.labels)}`;
 }
 
-interface SeenSeries {
+/** The series of one label content: their names, and the sample each was last seen in. */
+interface TrackedLabels {
   readonly key: string;
-  /** The series' first metric: it names the series (name, labels); its value is not the latest one. */
-  readonly metric: Metric;
-  generation: number;
-  /** Left the tracker (it vanished): a labels object's record of it is stale. */
+  /** The labels object first seen with this content: vanished series are named with it. */
+  readonly labels: MetricLabels;
+  readonly names: string[];
+  /** Per name (same index), the generation of the last sample that had the series. */
+  readonly seen: number[];
+  /** Left the tracker (no series left): a labels object's record of it is stale. */
   gone: boolean;
 }
 
 /**
  * Remembers the series of the previous sample and tells which of them are absent from the current one
- * (a process ended, a domain disappeared): the series that need a staleness marker. One map kept across
- * samples (a series seen again is updated in place), so a steady set of series allocates nothing.
- * It keeps each series' first metric rather than its latest: holding every step's metrics until the next
- * step made V8 promote them (2,500 objects a step on 500 processes) and fill the old space with garbage.
+ * (a process ended, a domain disappeared): the series that need a staleness marker. Series are kept per
+ * label content, each with the names of its series, so a steady set of series allocates nothing and a
+ * process costs one small record, not five series records holding five metrics and five key strings (at
+ * 10,000 processes the tracker held 12 MB that way; bench, scale section). A frozen labels object (the
+ * metrics view hands out the same one for a process every step) finds its record without a key.
  *
- * A frozen labels object (the metrics view hands out the same one for a process every step) keeps its
- * series' records by metric name, so a steady series is found without building or hashing its key.
+ * A vanished series comes back as a metric of its name and labels (with its family's help, type and kind,
+ * from the first metric of that name; its value is NaN, not meaningful): what the encoders read.
  */
 export class VanishedSeriesTracker {
-  private readonly series = new Map<string, SeenSeries>();
-  private readonly byLabels = new WeakMap<MetricLabels, Map<string, SeenSeries>>();
+  private readonly byKey = new Map<string, TrackedLabels>();
+  private readonly byLabels = new WeakMap<MetricLabels, TrackedLabels>();
+  /** The first metric of each name: the help, type and kind of its vanished series. */
+  private readonly families = new Map<string, Metric>();
   private generation = 0;
 
   /** Records `metrics` as the current series; returns the previous sample's series missing from it. */
   next(metrics: readonly Metric[]): Metric[] {
     const generation = ++this.generation;
     let labels: MetricLabels | null = null;
-    let records: Map<string, SeenSeries> | null = null;
+    let tracked: TrackedLabels | null = null;
     for (const m of metrics) {
-      // A process's metrics come in a row with one labels object: its records are looked up once.
-      if (m.labels !== labels) {
+      // A process's metrics come in a row with one labels object: its record is looked up once.
+      if (m.labels !== labels || tracked === null) {
         labels = m.labels;
-        records = this.recordsOf(labels);
+        tracked = this.trackedOf(labels);
       }
-      let seen = records?.get(m.name);
-      if (seen === undefined || seen.gone) {
-        seen = this.track(m);
-        records?.set(m.name, seen);
+      const names = tracked.names;
+      let i = names.indexOf(m.name);
+      if (i < 0) {
+        i = names.length;
+        names.push(m.name);
+        tracked.seen.push(0);
+        if (!this.families.has(m.name)) this.families.set(m.name, m);
       }
-      seen.generation = generation;
+      tracked.seen[i] = generation;
     }
+    return this.sweep(generation);
+  }
+
+  /** Takes out the series not seen in `generation`, and the label contents left without any. */
+  private sweep(generation: number): Metric[] {
     const vanished: Metric[] = [];
-    // values(), not entries(): an entries() loop allocates a [key, value] pair per series, every sample.
-    for (const seen of this.series.values()) {
-      if (seen.generation === generation) continue;
-      vanished.push(seen.metric);
-      seen.gone = true;
-      this.series.delete(seen.key);
+    for (const t of this.byKey.values()) {
+      const { names, seen } = t;
+      let kept = 0;
+      for (let i = 0; i < names.length; i++) {
+        const name = names[i] as string;
+        if (seen[i] === generation) {
+          names[kept] = name;
+          seen[kept++] = generation;
+        } else vanished.push(this.vanishedMetric(name, t.labels));
+      }
+      if (kept === names.length) continue;
+      names.length = kept;
+      seen.length = kept;
+      if (kept === 0) {
+        t.gone = true;
+        this.byKey.delete(t.key);
+      }
     }
     return vanished;
   }
 
-  /** The records of a frozen labels object (null for a mutable one: it could change under them). */
-  private recordsOf(labels: MetricLabels): Map<string, SeenSeries> | null {
-    if (!Object.isFrozen(labels)) return null;
-    let records = this.byLabels.get(labels);
-    if (records === undefined) {
-      records = new Map();
-      this.byLabels.set(labels, records);
+  /** The record of a label content, added if new (by identity for a frozen labels object: it cannot change). */
+  private trackedOf(labels: MetricLabels): TrackedLabels {
+    let tracked = this.byLabels.get(labels);
+    if (tracked !== undefined && !tracked.gone) return tracked;
+    const key = labelsKey(labels);
+    tracked = this.byKey.get(key);
+    if (tracked === undefined) {
+      tracked = { key, labels, names: [], seen: [], gone: false };
+      this.byKey.set(key, tracked);
     }
-    return records;
+    if (Object.isFrozen(labels)) this.byLabels.set(labels, tracked);
+    return tracked;
   }
 
-  /** The series of `m` by its key (equal labels in another object are the same series), added if new. */
-  private track(m: Metric): SeenSeries {
-    const key = seriesKey(m);
-    let seen = this.series.get(key);
-    if (seen === undefined) {
-      seen = { key, metric: m, generation: 0, gone: false };
-      this.series.set(key, seen);
-    }
-    return seen;
+  private vanishedMetric(name: string, labels: MetricLabels): Metric {
+    const family = this.families.get(name) as Metric;
+    return { name, help: family.help, type: family.type, kind: family.kind, labels, value: Number.NaN };
   }
 }

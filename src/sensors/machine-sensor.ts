@@ -70,7 +70,9 @@ interface Reading {
   readonly cpuCount: number;
   /** Ticks since boot just before the processes were listed (null without <procfs>/uptime). */
   readonly uptimeTicks: number | null;
-  readonly entries: Map<number, ProcessEntry>;
+  readonly entries: ProcessEntry[];
+  /** pid -> index in `entries`, built when a process ended (positionsOf): not a map per step. */
+  positions: Map<number, number> | null;
 }
 
 export class MachineSensor implements Sensor {
@@ -103,12 +105,12 @@ export class MachineSensor implements Sensor {
   async start(): Promise<void> {
     await this.options.powerSource.start();
     const first = await this.takeReading();
-    this.state = initialState([...first.entries.values()]);
+    this.state = initialState(first.entries);
     this.previous = first;
     this.options.logger.info(
       {
         procfsPath: this.reader.root,
-        processes: first.entries.size,
+        processes: first.entries.length,
         pageSizeBytes: this.reader.pageSizeBytes,
         attribution: this.model,
         reapedChildren: this.options.reapedChildren !== false,
@@ -125,7 +127,7 @@ export class MachineSensor implements Sensor {
     const cpuBusyFraction = busyFraction(previous.cpu, current.cpu);
     const intervalNs = current.monoNs - previous.monoNs;
     const intervalMs = Number(intervalNs) / 1e6;
-    const list = [...current.entries.values()];
+    const list = current.entries;
     const busyTicks = Math.max(0, current.cpu.busyTicks - previous.cpu.busyTicks);
     const input: Omit<AttributionInput, 'hostPowerUw'> = {
       previous: this.state,
@@ -182,7 +184,7 @@ export class MachineSensor implements Sensor {
       },
       sockets: power.sockets,
       processes,
-      endedProcesses: this.takeEnded(endedProcesses(previous.entries, result)),
+      endedProcesses: this.takeEnded(endedProcesses(previous, result)),
       groups,
       // statm's resident pages are the rss process.memoryUsage.rss() reads from /proc/self/stat: no second read.
       agentRssBytes: agentMemory ? agentMemory.residentPages * ownPageSizeBytes() : process.memoryUsage.rss(),
@@ -193,7 +195,7 @@ export class MachineSensor implements Sensor {
   /** A new interval from `current`: processes carried over with no energy added, ended ones kept for the next sample. */
   private restartInterval(current: Reading, result: AttributionResult): void {
     const previous = this.previous as Reading;
-    this.pendingEnded.push(...endedProcesses(previous.entries, result));
+    this.pendingEnded.push(...endedProcesses(previous, result));
     this.state = result.next;
     this.previous = current;
   }
@@ -214,9 +216,10 @@ export class MachineSensor implements Sensor {
     const monoNs = process.hrtime.bigint();
     const stat = this.reader.readStat();
     const uptimeTicks = this.reader.readUptimeTicks();
-    const entries = await this.reader.snapshot();
-    if (this.options.reapedChildren !== false) this.rereadReapers(entries);
-    return { monoNs, cpu: stat.cpu, cpuCount: stat.cpuCount, uptimeTicks, entries };
+    const entries = await this.reader.readAll();
+    const reading: Reading = { monoNs, cpu: stat.cpu, cpuCount: stat.cpuCount, uptimeTicks, entries, positions: null };
+    if (this.options.reapedChildren !== false) this.rereadReapers(reading);
+    return reading;
   }
 
   /**
@@ -224,11 +227,18 @@ export class MachineSensor implements Sensor {
    * cutime would show the child one reading late. A process leaves /proc only once reaped, so reading the
    * reapers of the ended processes again now gets their growth into the interval it belongs to.
    */
-  private rereadReapers(entries: Map<number, ProcessEntry>): void {
+  private rereadReapers(reading: Reading): void {
     if (this.state.size === 0 || this.reader.endedInLastSnapshot === 0) return;
-    for (const pid of reapersOfEnded(this.state, (p) => entries.get(p)?.starttime)) {
+    const { entries } = reading;
+    const positions = positionsOf(reading);
+    const startOf = (pid: number): number | undefined => {
+      const at = positions.get(pid);
+      return at === undefined ? undefined : (entries[at] as ProcessEntry).starttime;
+    };
+    for (const pid of reapersOfEnded(this.state, startOf)) {
       const fresh = this.reader.readProcess(pid);
-      if (fresh && fresh.starttime === entries.get(pid)?.starttime) entries.set(pid, fresh);
+      const at = positions.get(pid);
+      if (fresh && at !== undefined && fresh.starttime === startOf(pid)) entries[at] = fresh;
     }
   }
 
@@ -269,16 +279,19 @@ export class MachineSensor implements Sensor {
   }
 
   private decorationOf(identity: ProcessIdentity): Decoration {
+    // Without --qemu there is nothing to work out: no record per process (a WeakMap entry and an object each).
+    if (this.options.qemu !== true) return NO_DECORATION;
     let decoration = this.decorations.get(identity);
     if (decoration) return decoration;
-    const { qemu } = this.options;
     decoration = {
-      vmName: qemu && isQemuProcess(identity.exe, identity.argv) ? vmNameFromCmdline(identity.argv) : null,
+      vmName: isQemuProcess(identity.exe, identity.argv) ? vmNameFromCmdline(identity.argv) : null,
     };
     this.decorations.set(identity, decoration);
     return decoration;
   }
 }
+
+const NO_DECORATION: Decoration = Object.freeze({ vmName: null });
 
 /** /proc/stat readings kept between two samples: the previous one (`previous.cpu`), the next interval's start. */
 const CPU_STATS_KEPT = 1;
@@ -294,10 +307,23 @@ function byPowerDesc(a: ProcessSample, b: ProcessSample): number {
   return b.powerUw - a.powerUw || b.cpuTicks - a.cpuTicks || a.pid - b.pid;
 }
 
-function endedProcesses(previous: Map<number, ProcessEntry>, result: AttributionResult): EndedProcess[] {
+/** pid -> index in the reading's entries, built the first time it is asked for. */
+function positionsOf(reading: Reading): Map<number, number> {
+  if (reading.positions === null) {
+    const positions = new Map<number, number>();
+    reading.entries.forEach((e, i) => positions.set(e.pid, i));
+    reading.positions = positions;
+  }
+  return reading.positions;
+}
+
+function endedProcesses(previous: Reading, result: AttributionResult): EndedProcess[] {
   const ended: EndedProcess[] = [];
+  if (result.ended.length === 0) return ended;
+  const positions = positionsOf(previous);
   for (const key of result.ended) {
-    const entry = previous.get(key.pid);
+    const at = positions.get(key.pid);
+    const entry = at === undefined ? undefined : previous.entries[at];
     ended.push({
       pid: key.pid,
       starttime: key.starttime,

@@ -3,7 +3,6 @@
  * block compression, headers, auth, HTTP status -> outcome). Queueing, order, retry and counters are
  * the delivery core's (src/delivery).
  */
-import { compress } from 'snappyjs';
 import { classifyHttp, type Outcome } from '../../delivery/outcome.js';
 import type { QueuedSample, Transport } from '../../delivery/transport.js';
 import { HttpEndpoint } from '../../net/http.js';
@@ -46,10 +45,9 @@ export class RemoteWriteTransport implements Transport<Buffer> {
   }
 
   encode(entries: readonly QueuedSample[]): Buffer {
-    // snappyjs (pure JavaScript: the single executable cannot load a native addon) compresses into a
-    // buffer sized for the worst case (~1.17x the input) and returns a view of it: copy the compressed
-    // bytes out, so a queued batch holds its own size (37 KB for a 500-process step), not ~490 KB.
-    return Buffer.from(compress(this.wire.encodeTransient(entries)));
+    // Compressed with snappyjs (pure JavaScript: the single executable cannot load a native addon) as
+    // it is written, 64 KiB at a time (snappy-block.ts); the batch is a Buffer of its own compressed size.
+    return this.wire.encodeSnappy(entries);
   }
 
   async send(batch: Buffer, signal: AbortSignal): Promise<Outcome> {

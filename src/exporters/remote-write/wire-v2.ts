@@ -35,7 +35,8 @@
 import { METRIC_FAMILIES, type Metric, type MetricLabels, type MetricName } from '../../core/metric-families.js';
 import type { QueuedSample } from '../../delivery/transport.js';
 import { baseLabels, sortedLabels, type SeriesLabelOptions, type SortedLabels } from './series-labels.js';
-import { TimestampField, varintSize, writeDouble, writeStale, writeVarint } from './wire.js';
+import { varintSize, writeVarint } from './varint.js';
+import { TimestampField, writeDouble, writeStale } from './wire.js';
 
 export interface RequestV2Options extends SeriesLabelOptions {
   /**

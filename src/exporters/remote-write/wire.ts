@@ -5,18 +5,26 @@
  * the bench measured that path at 2.9x the npm peer for 1,000 processes, short of the 5x goal: it
  * builds a Map and sorts labels per metric and goes through protobufjs objects. Here:
  * - the labels of a labels object (the metrics view shares one between a process's five metrics) are
- *   merged, sorted and encoded once, split around where `__name__` sorts, and kept while the object lives;
- * - each series' label bytes (with `__name__`) are joined once and kept, with the series' points, in a
- *   slot reused from encode to encode: a steady set of series allocates nothing but the output buffer;
+ *   merged, sorted and encoded once into one buffer, split where `__name__` sorts, and kept while the
+ *   object lives; a series writes that buffer around its `__name__` label (one buffer per name), so the
+ *   label bytes exist once per labels object, not once per series (bench, scale section: 10,000 processes
+ *   held 5 buffers, a key string and a points array per series, ~5 KB a process);
+ * - label sets are interned by content, so labels objects with equal content (a new host-labels object
+ *   every sample, a backlog of several samples) land in the same series;
+ * - the points of an encode go into flat typed arrays shared by every series, chained per series: a steady
+ *   set of series allocates nothing but the output buffer;
  * - sizes are computed first, then every byte is written into one buffer;
  * - a staleness marker is written as its exact bytes, never through a double (no NaN canonicalisation).
  *
  * Wire (proto/remote.proto): WriteRequest.timeseries = 1; TimeSeries.labels = 1, samples = 2;
  * Label.name = 1, value = 2; Sample.value = 1 (double), timestamp = 2 (int64 varint).
  */
+import { labelsKey } from '../../core/labels-key.js';
 import type { Metric, MetricLabels } from '../../core/metric-families.js';
 import type { QueuedSample } from '../../delivery/transport.js';
 import { baseLabels, sortedLabels, type SeriesLabelOptions } from './series-labels.js';
+import { SNAPPY_BLOCK_BYTES, SnappyBlockWriter } from './snappy-block.js';
+import { varintSize, writeVarint } from './varint.js';
 
 export type { SeriesLabelOptions };
 
@@ -30,37 +38,39 @@ const TAG_SAMPLE_TIMESTAMP = 0x10; // field 2, varint
 /** Prometheus' staleness NaN, 0x7ff0000000000002, little-endian. */
 const STALE_BYTES = Buffer.from([0x02, 0, 0, 0, 0, 0, 0xf0, 0x7f]);
 
-/** The encoded labels of one labels object, less `__name__`, split where `__name__` sorts. */
-interface LabelSet {
-  /** seriesKey(m) without the leading metric name. */
-  readonly keySuffix: string;
-  readonly before: Buffer;
-  readonly after: Buffer;
-  /** The series of this labels object, per metric name. */
-  readonly slots: Map<string, SeriesSlot>;
-}
-
 /**
- * One series, kept across encodes: its label bytes (with `__name__`) in one piece, and the points of
- * the encode that last used it. Interned by series key, so labels objects with equal content (a new
- * host-labels object every sample, a backlog of several samples) land in the same slot.
+ * The encoded labels of one label content, less `__name__` (sorted, merged with job, instance and the
+ * --label pairs), and its series, one per metric name.
  */
-interface SeriesSlot {
+interface LabelSet {
+  /** The content in insertion order: labels objects with equal content share the set. */
   readonly key: string;
-  readonly labelBytes: Buffer;
-  /** The encode that last used this slot: its points belong to that encode only. */
+  /** The encoded Label fields, `__name__` left out: it goes at `split`. */
+  readonly bytes: Buffer;
+  readonly split: number;
+  /** Its series, one per metric name: a handful (a process has five), searched in order. */
+  readonly series: SeriesSlot[];
+  /** The last encode that used the set: sets unused for SWEEP_AFTER encodes are forgotten. */
   epoch: number;
-  /** No longer interned (unused for a while): a labels object still holding it must look it up again. */
+  /** No longer interned: a labels object still holding it must look it up again. */
   evicted: boolean;
-  /** Per point: value, timestamp, stale flag (1) — flat to avoid an object per point. Reused. */
-  readonly points: number[];
-  /** Numbers of `points` that belong to the current encode (3 per point). */
-  used: number;
 }
 
-/** Series unused for this many encodes leave the intern table (checked every SWEEP_EVERY encodes). */
+/** One series: its `__name__` label, and the chain of its points in the current encode. */
+interface SeriesSlot {
+  readonly name: string;
+  readonly nameBytes: Buffer;
+  /** The encode that last used this slot: its chain belongs to that encode only. */
+  epoch: number;
+  /** Index of its first and last point in the encode's point arrays. */
+  first: number;
+  last: number;
+}
+
+/** Label sets unused for this many encodes leave the intern table (checked every SWEEP_EVERY encodes). */
 const SWEEP_AFTER = 64;
 const SWEEP_EVERY = 16;
+const NO_POINT = -1;
 
 export class WriteRequestEncoder {
   private readonly base: ReadonlyMap<string, string>;
@@ -68,13 +78,26 @@ export class WriteRequestEncoder {
   private lastLabels: MetricLabels | null = null;
   private lastLabelSet: LabelSet | null = null;
   private readonly nameLabels = new Map<string, Buffer>();
-  private readonly slots = new Map<string, SeriesSlot>();
+  /** Label sets by content key. */
+  private readonly interned = new Map<string, LabelSet>();
+  private seriesInterned = 0;
   /** The series of the current encode, in first-seen order: the first `orderUsed` items. Reused. */
   private readonly order: SeriesSlot[] = [];
   private orderUsed = 0;
-  private readonly bodies: number[] = [];
-  /** encodeTransient's output, grown as needed. */
-  private scratch = Buffer.allocUnsafeSlow(0);
+  /** The label set of each series in `order`. */
+  private readonly orderSets: LabelSet[] = [];
+  /** The points of the current encode, chained per series through `pointNext`. Reused, grown as needed. */
+  private pointValue = new Float64Array(256);
+  private pointTime = new Float64Array(256);
+  private pointStale = new Uint8Array(256);
+  private pointNext = new Int32Array(256);
+  private pointsUsed = 0;
+  /** Per series of `order`: the length of its TimeSeries message. */
+  private bodies = new Int32Array(256);
+  /** The window write() writes a request through (SNAPPY_BLOCK_BYTES and one series at least). */
+  private window: Buffer = Buffer.allocUnsafeSlow(2 * SNAPPY_BLOCK_BYTES);
+  private readonly flat = new FlatSink();
+  private readonly snappy = new SnappyBlockWriter();
   private epoch = 0;
   private readonly timestamp = new TimestampField();
 
@@ -82,9 +105,9 @@ export class WriteRequestEncoder {
     this.base = baseLabels(options);
   }
 
-  /** Series in the intern table (bounded: unused series leave it after SWEEP_AFTER encodes). */
+  /** Series in the intern table (bounded: unused label sets leave it after SWEEP_AFTER encodes). */
   get cachedSeries(): number {
-    return this.slots.size;
+    return this.seriesInterned;
   }
 
   /** The WriteRequest bytes of `entries`, in a Buffer of their own. */
@@ -93,92 +116,120 @@ export class WriteRequestEncoder {
   }
 
   /**
-   * The same bytes in a scratch buffer that the next call overwrites: for a caller that compresses them
-   * at once. Pure as far as callers see: the caches only save work, the bytes depend on `entries` alone.
+   * The same bytes in a scratch buffer that the next call overwrites. Pure as far as callers see: the
+   * caches only save work, the bytes depend on `entries` alone.
    */
   encodeTransient(entries: readonly QueuedSample[]): Buffer {
+    this.collect(entries);
+    return this.write(this.flat);
+  }
+
+  /**
+   * The WriteRequest bytes snappy-compressed (block format), as the wire carries them, in a Buffer of their
+   * own: the request is written and compressed 64 KiB at a time (snappy-block.ts), never whole.
+   */
+  encodeSnappy(entries: readonly QueuedSample[]): Buffer {
+    this.collect(entries);
+    return this.write(this.snappy);
+  }
+
+  /** Gathers the points of `entries` per series, in first-seen order. */
+  private collect(entries: readonly QueuedSample[]): void {
     const epoch = ++this.epoch;
     this.orderUsed = 0;
+    this.pointsUsed = 0;
     // The points are written here rather than in a helper taking the value and timestamp: passing a
     // double to a call boxes it, two heap numbers per series per encode (~100 KB a step on 500 processes).
     for (const entry of entries) {
       const t = entry.timestampMs;
       for (const m of entry.metrics) {
-        const slot = this.slotOf(epoch, m);
-        const at = slot.used;
-        slot.points[at] = m.value;
-        slot.points[at + 1] = t;
-        slot.points[at + 2] = 0;
-        slot.used = at + 3;
+        const at = this.pointOf(epoch, m);
+        this.pointValue[at] = m.value;
+        this.pointTime[at] = t;
+        this.pointStale[at] = 0;
       }
       for (const m of entry.vanished) {
-        const slot = this.slotOf(epoch, m);
-        const at = slot.used;
-        slot.points[at] = Number.NaN;
-        slot.points[at + 1] = t;
-        slot.points[at + 2] = 1;
-        slot.used = at + 3;
+        const at = this.pointOf(epoch, m);
+        this.pointValue[at] = Number.NaN;
+        this.pointTime[at] = t;
+        this.pointStale[at] = 1;
       }
     }
-    const out = this.write();
     if (epoch % SWEEP_EVERY === 0) this.sweep(epoch);
-    return out;
   }
 
-  /** The slot of `m`'s series, listed in this encode's order the first time the encode meets it. */
-  private slotOf(epoch: number, m: Metric): SeriesSlot {
-    const labels = this.labelSet(m.labels);
-    let slot = labels.slots.get(m.name);
-    if (slot === undefined || slot.evicted) {
-      slot = this.slot(m.name, labels);
-      labels.slots.set(m.name, slot);
-    }
+  /** A new point at the end of the chain of `m`'s series (listed in this encode's order the first time the encode meets it). */
+  private pointOf(epoch: number, m: Metric): number {
+    const set = this.labelSet(m.labels);
+    set.epoch = epoch;
+    const slot = slotNamed(set, m.name) ?? this.newSlot(set, m.name);
+    const at = this.pointsUsed++;
+    if (at === this.pointNext.length) this.growPoints();
+    this.pointNext[at] = NO_POINT;
     if (slot.epoch !== epoch) {
       slot.epoch = epoch;
-      slot.used = 0;
+      slot.first = at;
+      this.orderSets[this.orderUsed] = set;
       this.order[this.orderUsed++] = slot;
-    }
+    } else this.pointNext[slot.last] = at;
+    slot.last = at;
+    return at;
+  }
+
+  private newSlot(set: LabelSet, name: string): SeriesSlot {
+    const slot: SeriesSlot = { name, nameBytes: this.nameLabel(name), epoch: 0, first: NO_POINT, last: NO_POINT };
+    set.series.push(slot);
+    if (!set.evicted) this.seriesInterned += 1;
     return slot;
   }
 
-  private slot(name: string, labels: LabelSet): SeriesSlot {
-    const key = name + labels.keySuffix;
-    let slot = this.slots.get(key);
-    if (!slot) {
-      const labelBytes = Buffer.concat([labels.before, this.nameLabel(name), labels.after]);
-      slot = { key, labelBytes, epoch: 0, evicted: false, points: [], used: 0 };
-      this.slots.set(key, slot);
-    }
-    return slot;
+  private growPoints(): void {
+    const size = this.pointNext.length * 2;
+    this.pointValue = grown(this.pointValue, new Float64Array(size));
+    this.pointTime = grown(this.pointTime, new Float64Array(size));
+    this.pointStale = grown(this.pointStale, new Uint8Array(size));
+    this.pointNext = grown(this.pointNext, new Int32Array(size));
   }
 
-  /** Forgets series not written for SWEEP_AFTER encodes (ended processes), so the table stays bounded. */
+  /** Forgets label sets not written for SWEEP_AFTER encodes (ended processes), so the table stays bounded. */
   private sweep(epoch: number): void {
-    for (const slot of this.slots.values()) {
-      if (epoch - slot.epoch < SWEEP_AFTER) continue;
-      slot.evicted = true;
-      this.slots.delete(slot.key);
+    for (const set of this.interned.values()) {
+      if (epoch - set.epoch < SWEEP_AFTER) continue;
+      set.evicted = true;
+      this.seriesInterned -= set.series.length;
+      this.interned.delete(set.key);
     }
   }
 
   /**
-   * The encoded labels of a labels object. The hot path (a labels object seen before) holds no closure:
+   * The label set of a labels object. The hot path (a labels object seen before) holds no closure:
    * a function with one allocates its closures' context on every call, 40 bytes a metric (~100 KB a step).
    */
   private labelSet(labels: MetricLabels): LabelSet {
     // A process's metrics come in a row with one labels object: look it up once for the five.
     if (labels === this.lastLabels) return this.lastLabelSet as LabelSet;
-    const set = this.labelSets.get(labels) ?? this.newLabelSet(labels);
+    let set = this.labelSets.get(labels);
+    if (set === undefined || set.evicted) {
+      set = this.internedSet(labels);
+      this.labelSets.set(labels, set);
+    }
     this.lastLabels = labels;
     this.lastLabelSet = set;
     return set;
   }
 
-  private newLabelSet(labels: MetricLabels): LabelSet {
-    const { keySuffix, names, values, nameAt } = sortedLabels(this.base, labels);
-    const encode = (from: number, to: number): Buffer => Buffer.concat(names.slice(from, to).map((k, i) => labelField(k, values[from + i] as string)));
-    const set: LabelSet = { keySuffix, before: encode(0, nameAt), after: encode(nameAt, names.length), slots: new Map() };
-    this.labelSets.set(labels, set);
+  private internedSet(labels: MetricLabels): LabelSet {
+    // The key string is shared with the staleness tracker (one per labels object, core/labels-key.ts).
+    const key = labelsKey(labels);
+    return this.interned.get(key) ?? this.newLabelSet(key, labels);
+  }
+
+  private newLabelSet(key: string, labels: MetricLabels): LabelSet {
+    const { names, values, nameAt } = sortedLabels(this.base, labels);
+    const fields = names.map((k, i) => labelField(k, values[i] as string));
+    const bytes = Buffer.concat(fields);
+    const set: LabelSet = { key, bytes, split: fields.slice(0, nameAt).reduce((n, f) => n + f.length, 0), series: [], epoch: 0, evicted: false };
+    this.interned.set(key, set);
     return set;
   }
 
@@ -191,40 +242,109 @@ export class WriteRequestEncoder {
     return bytes;
   }
 
-  private write(): Buffer {
-    const all = this.order;
+  /** Sizes every series, then writes them through a window of SNAPPY_BLOCK_BYTES (and a series) into `sink`. */
+  private write(sink: ByteSink): Buffer {
     const count = this.orderUsed;
-    const bodies = this.bodies;
+    if (this.bodies.length < count) this.bodies = new Int32Array(Math.max(count, this.bodies.length * 2));
+    const { order, orderSets, bodies, pointTime, pointNext } = this;
     const ts = this.timestamp;
     let total = 0;
     for (let i = 0; i < count; i++) {
-      const s = all[i] as SeriesSlot;
-      let body = s.labelBytes.length;
+      const s = order[i] as SeriesSlot;
+      let body = (orderSets[i] as LabelSet).bytes.length + s.nameBytes.length;
       // A Sample field: its tag and length (one byte: a Sample is at most 20 bytes), then the Sample.
-      for (let p = 0; p < s.used; p += 3) body += 2 + ts.sampleBytes(s.points[p + 1] as number);
+      for (let p = s.first; p !== NO_POINT; p = pointNext[p] as number) body += 2 + ts.sampleBytes(pointTime[p] as number);
       bodies[i] = body;
       total += 1 + varintSize(body) + body;
     }
-    if (this.scratch.length < total) this.scratch = Buffer.allocUnsafeSlow(Math.max(total, this.scratch.length * 2));
-    const out = this.scratch;
+    sink.begin(total);
+    const { pointValue, pointStale } = this;
+    let out = this.window;
     let o = 0;
     for (let i = 0; i < count; i++) {
-      const s = all[i] as SeriesSlot;
+      const s = order[i] as SeriesSlot;
+      const set = orderSets[i] as LabelSet;
+      const body = bodies[i] as number;
+      // A series longer than what is left of the window (a long command line) grows it.
+      if (o + 1 + varintSize(body) + body > out.length) out = this.growWindow(o + 1 + varintSize(body) + body);
       out[o++] = TAG_TIMESERIES;
-      o = writeVarint(out, o, bodies[i] as number);
-      out.set(s.labelBytes, o);
-      o += s.labelBytes.length;
-      const points = s.points;
-      for (let p = 0; p < s.used; p += 3) {
+      o = writeVarint(out, o, body);
+      o = copyBytes(out, o, set.bytes, 0, set.split);
+      o = copyBytes(out, o, s.nameBytes, 0, s.nameBytes.length);
+      o = copyBytes(out, o, set.bytes, set.split, set.bytes.length);
+      for (let p = s.first; p !== NO_POINT; p = pointNext[p] as number) {
         out[o++] = TAG_SAMPLE;
-        out[o++] = ts.sampleBytes(points[p + 1] as number);
+        out[o++] = ts.sampleBytes(pointTime[p] as number);
         out[o++] = TAG_SAMPLE_VALUE;
-        o = points[p + 2] === 1 ? writeStale(out, o) : writeDouble(out, o, points[p] as number);
+        o = pointStale[p] === 1 ? writeStale(out, o) : writeDouble(out, o, pointValue[p] as number);
         o = ts.write(out, o);
       }
+      if (o >= SNAPPY_BLOCK_BYTES) o = sink.blocks(out, o);
     }
-    return out.subarray(0, total);
+    return sink.finish(out, o);
   }
+
+  private growWindow(size: number): Buffer {
+    const grown = Buffer.allocUnsafeSlow(Math.max(size, this.window.length * 2));
+    grown.set(this.window);
+    this.window = grown;
+    return grown;
+  }
+}
+
+/** Where write() puts the request's bytes, a window at a time. */
+interface ByteSink {
+  /** A request of `inputBytes` bytes starts. */
+  begin(inputBytes: number): void;
+  /** Takes the bytes it wants of window[0, end), moves the rest to the window's start, returns its length. */
+  blocks(window: Uint8Array, end: number): number;
+  /** Takes window[0, end), the last bytes, and gives the result. */
+  finish(window: Uint8Array, end: number): Buffer;
+}
+
+/** The request uncompressed, in one scratch buffer that the next request overwrites. */
+class FlatSink implements ByteSink {
+  private scratch: Buffer = Buffer.allocUnsafeSlow(0);
+  private length = 0;
+
+  begin(inputBytes: number): void {
+    if (this.scratch.length < inputBytes) this.scratch = Buffer.allocUnsafeSlow(inputBytes);
+    this.length = 0;
+  }
+
+  blocks(window: Uint8Array, end: number): number {
+    this.scratch.set(window.subarray(0, end), this.length);
+    this.length += end;
+    return 0;
+  }
+
+  finish(window: Uint8Array, end: number): Buffer {
+    this.blocks(window, end);
+    return this.scratch.subarray(0, this.length);
+  }
+}
+
+/** The slot of `name` in the set, or undefined: a linear search, a set holds a handful of series. */
+function slotNamed(set: LabelSet, name: string): SeriesSlot | undefined {
+  const series = set.series;
+  for (let i = 0; i < series.length; i++) {
+    const slot = series[i] as SeriesSlot;
+    if (slot.name === name) return slot;
+  }
+  return undefined;
+}
+
+/** `to` with `from` copied at its start. */
+function grown<T extends Float64Array | Uint8Array | Int32Array>(from: T, to: T): T {
+  to.set(from);
+  return to;
+}
+
+/** Copies from[start, end) to `out` at `at` byte by byte: label fields are short, a call per copy costs more. */
+function copyBytes(out: Buffer, at: number, from: Buffer, start: number, end: number): number {
+  let o = at;
+  for (let i = start; i < end; i++) out[o++] = from[i] as number;
+  return o;
 }
 
 /**
@@ -291,22 +411,4 @@ function labelField(name: string, value: string): Buffer {
   o = writeVarint(out, o, v);
   out.write(value, o, 'utf8');
   return out;
-}
-
-/** Bytes of a non-negative integer below 2^53 as a varint (negative int64s never occur here: ms since 1970). */
-export function varintSize(value: number): number {
-  let size = 1;
-  for (let v = value; v >= 0x80; v = Math.floor(v / 128)) size++;
-  return size;
-}
-
-export function writeVarint(out: Uint8Array, at: number, value: number): number {
-  let o = at;
-  let v = value;
-  while (v >= 0x80) {
-    out[o++] = (v % 128) | 0x80;
-    v = Math.floor(v / 128);
-  }
-  out[o++] = v;
-  return o;
 }

@@ -70,16 +70,51 @@ function parseCpuLine(rest: string): CpuTimes {
   return { busyTicks: user + nice + system + irq + softirq, totalTicks };
 }
 
+/** What parsePidStatInto fills in: PidStat's figures, and where comm lies in the buffer (bytes [commStart, commEnd)). */
+export interface PidStatFields {
+  commStart: number;
+  commEnd: number;
+  ppid: number;
+  cpuTicksTotal: number;
+  childTicksTotal: number;
+  starttime: number;
+  vsizeBytes: number;
+  rssBytes: number;
+}
+
+export function newPidStatFields(): PidStatFields {
+  return { commStart: 0, commEnd: 0, ppid: 0, cpuTicksTotal: 0, childTicksTotal: 0, starttime: 0, vsizeBytes: 0, rssBytes: 0 };
+}
+
 /**
  * Parses /proc/PID/stat from bytes. Fields are counted from the LAST ')' because comm may contain
  * spaces and ')'. Returns null when the content is not a stat line (truncated or garbage).
  */
 export function parsePidStat(buf: Buffer, length: number, pageSizeBytes: number): PidStat | null {
+  const f = newPidStatFields();
+  if (!parsePidStatInto(buf, length, pageSizeBytes, f)) return null;
+  return {
+    comm: buf.toString('utf8', f.commStart, f.commEnd),
+    ppid: f.ppid,
+    cpuTicksTotal: f.cpuTicksTotal,
+    childTicksTotal: f.childTicksTotal,
+    starttime: f.starttime,
+    vsizeBytes: f.vsizeBytes,
+    rssBytes: f.rssBytes,
+  };
+}
+
+/**
+ * parsePidStat into `out`, which the reader keeps for every process of a pass: no object and no comm
+ * string per process and step (the reader makes comm a string only when its bytes changed). False when the
+ * content is not a stat line; `out` is then partly written.
+ */
+export function parsePidStatInto(buf: Buffer, length: number, pageSizeBytes: number, out: PidStatFields): boolean {
   let close = length - 1;
   while (close >= 0 && buf[close] !== CHAR_CLOSE) close--;
   let open = 0;
   while (open < close && buf[open] !== CHAR_OPEN) open++;
-  if (close <= open) return null;
+  if (close <= open) return false;
   // After ") " comes field 3 (state). Walk space-separated fields, parsing only the ones we need.
   let field = 3;
   let ppid = -1;
@@ -120,16 +155,16 @@ export function parsePidStat(buf: Buffer, length: number, pageSizeBytes: number)
     field++;
     i++;
   }
-  if (rss < 0 || utime < 0 || stime < 0 || starttime < 0 || vsize < 0 || ppid < 0 || cutime < 0 || cstime < 0) return null;
-  return {
-    comm: buf.toString('utf8', open + 1, close),
-    ppid,
-    cpuTicksTotal: utime + stime,
-    childTicksTotal: cutime + cstime,
-    starttime,
-    vsizeBytes: vsize,
-    rssBytes: rss * pageSizeBytes,
-  };
+  if (rss < 0 || utime < 0 || stime < 0 || starttime < 0 || vsize < 0 || ppid < 0 || cutime < 0 || cstime < 0) return false;
+  out.commStart = open + 1;
+  out.commEnd = close;
+  out.ppid = ppid;
+  out.cpuTicksTotal = utime + stime;
+  out.childTicksTotal = cutime + cstime;
+  out.starttime = starttime;
+  out.vsizeBytes = vsize;
+  out.rssBytes = rss * pageSizeBytes;
+  return true;
 }
 
 /**

@@ -25,10 +25,12 @@ import {
   parseCmdline,
   parseLoadavg,
   parseMeminfo,
-  parsePidStat,
+  newPidStatFields,
+  parsePidStatInto,
   parseProcStat,
   parseStatm,
   parseUptimeTicks,
+  type PidStatFields,
   type ProcStat,
 } from './parse.js';
 
@@ -68,6 +70,17 @@ export interface ProcessEntry {
   readonly identity: ProcessIdentity;
 }
 
+/** What the reader keeps of a pid between passes. */
+interface KnownProcess {
+  identity: ProcessIdentity;
+  /** The open fd of its stat file (bound to the process, not the pid), or -1. */
+  fd: number;
+  /** comm as last read: a pass that reads the same bytes reuses the string. */
+  comm: string;
+  /** The last pass (readAll) that read it. */
+  pass: number;
+}
+
 export class ProcfsUnreadableError extends ScaphError {
   constructor(path: string, cause: unknown) {
     const detail = errorText(cause);
@@ -94,9 +107,15 @@ export class ProcfsReader {
   readonly root: string;
   readonly pageSizeBytes: number;
   private buf = Buffer.allocUnsafe(4096);
-  private identities = new Map<number, ProcessIdentity>();
-  /** pid -> open fd of its stat file, for the process of the pid's current identity. */
-  private statFds = new Map<number, number>();
+  /** What the reader keeps of each pid it has read: one lookup per process and pass. */
+  private known = new Map<number, KnownProcess>();
+  /** Records of `known` holding an open fd. */
+  private openStatFiles = 0;
+  /** The figures of the process being read (reused: no object per process and pass). */
+  private readonly fields: PidStatFields = newPidStatFields();
+  /** Length of the stat text readPidStat put in `buf`. */
+  private statLength = 0;
+  private pass = 0;
   private maxOpenStatFiles: number;
   private ended = 0;
   /** The machine-wide files read every step, each through an fd kept open (kept-file.ts). */
@@ -119,8 +138,7 @@ export class ProcfsReader {
 
   /** Closes the files kept open between passes. The reader stays usable (it reopens them). */
   close(): void {
-    for (const fd of this.statFds.values()) closeQuietly(fd);
-    this.statFds.clear();
+    for (const k of this.known.values()) this.closeStatFd(k);
     for (const file of [this.statFile, this.uptimeFile, this.loadavgFile, this.meminfoFile, this.selfStatmFile]) file.close();
   }
 
@@ -179,17 +197,27 @@ export class ProcfsReader {
    * are forgotten.
    */
   async snapshot(): Promise<Map<number, ProcessEntry>> {
+    const list = await this.readAll();
+    return new Map(list.map((e) => [e.pid, e]));
+  }
+
+  /** snapshot() as a list, in the order of the listing: what the sensor reads (no map per pass). */
+  async readAll(): Promise<ProcessEntry[]> {
     this.ended = 0;
+    const pass = ++this.pass;
     const pids = this.listPids();
-    const entries = new Map<number, ProcessEntry>();
+    const entries: ProcessEntry[] = [];
     for (let i = 0; i < pids.length; i++) {
       if (i > 0 && i % PIDS_PER_SLICE === 0) await yieldToLoop();
       const entry = this.readProcess(pids[i] as number);
-      if (entry) entries.set(entry.pid, entry);
+      if (entry) {
+        entries.push(entry);
+        (this.known.get(entry.pid) as KnownProcess).pass = pass;
+      }
     }
-    // Every entry has an identity and every kept fd belongs to a pid with an identity, so equal sizes
-    // mean nothing ended: skip the walk (the common step on a quiet machine).
-    if (this.identities.size > entries.size) this.forgetEnded(entries);
+    // Every entry has a record, so equal sizes mean nothing ended: skip the walk (the common step on a
+    // quiet machine).
+    if (this.known.size > entries.length) this.forgetEnded(pass);
     return entries;
   }
 
@@ -198,65 +226,108 @@ export class ProcfsReader {
     return this.ended;
   }
 
-  private forgetEnded(alive: ReadonlyMap<number, ProcessEntry>): void {
-    for (const pid of this.identities.keys()) {
-      if (alive.has(pid)) continue;
-      this.identities.delete(pid);
+  /** Forgets the pids the pass `pass` did not read. */
+  private forgetEnded(pass: number): void {
+    // keys() + get(), not entries(): an entries() loop allocates a pair per process.
+    for (const pid of this.known.keys()) {
+      const k = this.known.get(pid) as KnownProcess;
+      if (k.pass === pass) continue;
+      this.closeStatFd(k);
+      this.known.delete(pid);
       this.ended += 1;
-    }
-    for (const [pid, fd] of this.statFds) {
-      if (!alive.has(pid)) {
-        closeQuietly(fd);
-        this.statFds.delete(pid);
-      }
     }
   }
 
   /** One process, or null when it is gone (or its stat is unreadable). */
   readProcess(pid: number): ProcessEntry | null {
-    const length = this.readStatBytes(pid);
-    if (length < 0) return null;
-    const stat = parsePidStat(this.buf, length, this.pageSizeBytes);
-    if (!stat) return this.forgetStatFd(pid);
-    let identity = this.identities.get(pid);
-    if (!identity || identity.starttime !== stat.starttime) {
-      if (identity) this.ended += 1; // the pid now names another process
-      const fresh = this.readIdentity(pid, stat.starttime, stat.comm);
-      if (!fresh) return this.forgetStatFd(pid);
-      this.identities.set(pid, fresh);
-      identity = fresh;
+    let k = this.known.get(pid);
+    const fd = this.readPidStat(pid, k);
+    if (fd < 0) return null;
+    const f = this.fields;
+    if (!parsePidStatInto(this.buf, this.statLength, this.pageSizeBytes, f)) {
+      this.dropFd(fd, k);
+      return null;
     }
+    if (k === undefined || k.identity.starttime !== f.starttime) {
+      if (k !== undefined) this.ended += 1; // the pid now names another process
+      const comm = this.buf.toString('utf8', f.commStart, f.commEnd);
+      const fresh = this.readIdentity(pid, f.starttime, comm);
+      if (!fresh) {
+        this.dropFd(fd, k);
+        return null;
+      }
+      const previous = k;
+      k = { identity: fresh, fd: -1, comm, pass: 0 };
+      if (previous !== undefined) {
+        // The fd just read stays with the pid's record; an older one, of the process that ended, closes.
+        if (previous.fd === fd) {
+          k.fd = fd;
+          previous.fd = -1;
+        } else this.closeStatFd(previous);
+      }
+      this.known.set(pid, k);
+    }
+    this.keepFd(fd, k);
+    const comm = sameText(this.buf, f.commStart, f.commEnd, k.comm) ? k.comm : (k.comm = this.buf.toString('utf8', f.commStart, f.commEnd));
     return {
       pid,
-      starttime: stat.starttime,
-      ppid: stat.ppid,
-      comm: stat.comm,
-      cpuTicksTotal: stat.cpuTicksTotal,
-      childTicksTotal: stat.childTicksTotal,
-      rssBytes: stat.rssBytes,
-      vsizeBytes: stat.vsizeBytes,
-      identity,
+      starttime: f.starttime,
+      ppid: f.ppid,
+      comm,
+      cpuTicksTotal: f.cpuTicksTotal,
+      childTicksTotal: f.childTicksTotal,
+      rssBytes: f.rssBytes,
+      vsizeBytes: f.vsizeBytes,
+      identity: k.identity,
     };
   }
 
   /**
-   * Reads /proc/PID/stat into the shared buffer through the fd kept open for the pid, or a fresh one;
-   * returns its length, or -1 when the process is gone (or its stat is unreadable).
+   * Reads /proc/PID/stat into the shared buffer (its length in `statLength`) through the fd kept open for
+   * the pid, or a fresh one; returns the fd it read, or -1 when the process is gone (or its stat is
+   * unreadable).
    */
-  private readStatBytes(pid: number): number {
-    const cached = this.statFds.get(pid);
-    if (cached !== undefined) {
-      const length = this.readAt0(cached);
-      if (length > 0) return length;
+  private readPidStat(pid: number, k: KnownProcess | undefined): number {
+    if (k !== undefined && k.fd >= 0) {
+      const length = this.readAt0(k.fd);
+      if (length > 0) {
+        this.statLength = length;
+        return k.fd;
+      }
       // ESRCH or empty: the process this fd was opened for has ended; the pid may name a new one.
-      this.forgetStatFd(pid);
+      this.closeStatFd(k);
     }
     const fd = this.openStat(pid);
     if (fd < 0) return -1;
     const length = this.readAt0(fd);
-    if (length > 0 && this.statFds.size < this.maxOpenStatFiles) this.statFds.set(pid, fd);
+    if (length <= 0) {
+      closeQuietly(fd);
+      return -1;
+    }
+    this.statLength = length;
+    return fd;
+  }
+
+  /** Keeps `fd` open as the record's, room permitting (it is already when it came from the record). */
+  private keepFd(fd: number, k: KnownProcess): void {
+    if (k.fd === fd) return;
+    if (this.openStatFiles < this.maxOpenStatFiles) {
+      k.fd = fd;
+      this.openStatFiles += 1;
+    } else closeQuietly(fd);
+  }
+
+  /** Closes `fd`, the record's or one just opened. */
+  private dropFd(fd: number, k: KnownProcess | undefined): void {
+    if (k !== undefined && k.fd === fd) this.closeStatFd(k);
     else closeQuietly(fd);
-    return length > 0 ? length : -1;
+  }
+
+  private closeStatFd(k: KnownProcess): void {
+    if (k.fd < 0) return;
+    closeQuietly(k.fd);
+    k.fd = -1;
+    this.openStatFiles -= 1;
   }
 
   private openStat(pid: number): number {
@@ -265,7 +336,7 @@ export class ProcfsReader {
       return openSync(path, NONBLOCK_READ);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      if ((code !== 'EMFILE' && code !== 'ENFILE') || this.statFds.size === 0) return -1; // ENOENT: ended since readdir.
+      if ((code !== 'EMFILE' && code !== 'ENFILE') || this.openStatFiles === 0) return -1; // ENOENT: ended since readdir.
     }
     this.shrinkStatFds();
     try {
@@ -277,11 +348,10 @@ export class ProcfsReader {
 
   /** Out of fds: keep half of the stat files open from now on and close the rest. */
   private shrinkStatFds(): void {
-    this.maxOpenStatFiles = Math.floor(this.statFds.size / 2);
-    for (const [pid, fd] of this.statFds) {
-      if (this.statFds.size <= this.maxOpenStatFiles) break;
-      closeQuietly(fd);
-      this.statFds.delete(pid);
+    this.maxOpenStatFiles = Math.floor(this.openStatFiles / 2);
+    for (const k of this.known.values()) {
+      if (this.openStatFiles <= this.maxOpenStatFiles) break;
+      this.closeStatFd(k);
     }
   }
 
@@ -297,15 +367,6 @@ export class ProcfsReader {
     } catch {
       return -1;
     }
-  }
-
-  private forgetStatFd(pid: number): null {
-    const fd = this.statFds.get(pid);
-    if (fd !== undefined) {
-      closeQuietly(fd);
-      this.statFds.delete(pid);
-    }
-    return null;
   }
 
   private readIdentity(pid: number, starttime: number, comm: string): ProcessIdentity | null {
@@ -331,6 +392,16 @@ export class ProcfsReader {
       cmdline: argv.join(' '),
     };
   }
+}
+
+/** Whether buf[start, end) holds `text` in ASCII (comm is short; anything else is decoded anew). */
+function sameText(buf: Buffer, start: number, end: number, text: string): boolean {
+  if (end - start !== text.length) return false;
+  for (let i = 0; i < text.length; i++) {
+    const c = buf[start + i] as number;
+    if (c >= 0x80 || c !== text.charCodeAt(i)) return false;
+  }
+  return true;
 }
 
 function isGone(err: unknown): boolean {

@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { BenchResults, EncodingSection, ExecutableComparison, ExecutableVariant, PeerComparison, SamplingSection, SteadyStateSection, Timing } from '../../../bench/results.js';
+import type { BenchResults, EncodingSection, ExecutableComparison, ExecutableVariant, PeerComparison, SamplingSection, ScaleSection, SteadyStateSection, Timing } from '../../../bench/results.js';
 import { runtimePins } from '../../../packaging/executable/node-runtime.js';
 import { packageRoot } from '../../../src/core/package-file.js';
 
@@ -20,12 +20,12 @@ beforeAll(() => {
   const run = spawnSync(process.execPath, [join(ROOT, 'dist', 'bench', 'run.js'), '--quick', '--out', outDir], {
     encoding: 'utf8',
     // The executable row builds the single executable first (npm run package -- --executable-only).
-    timeout: 420_000,
+    timeout: 540_000,
   });
   expect(run.status, run.stderr).toBe(0);
   stdout = run.stdout;
   results = JSON.parse(readFileSync(join(outDir, 'results.json'), 'utf8')) as BenchResults;
-}, 450_000);
+}, 570_000);
 afterAll(() => rmSync(outDir, { recursive: true, force: true }));
 
 function isTiming(t: Timing | { skipped: string }): t is Timing {
@@ -39,10 +39,12 @@ describe('npm run bench command line', () => {
     const help = bench(['--help']);
     expect(help.status).toBe(0);
     expect(help.stdout).toMatch(/^usage: npm run bench -- \[--quick\]/);
-    expect(help.stdout).toContain('--only SECTIONS  comma-separated: sampling, encoding, steady, executable');
+    expect(help.stdout).toContain('--only SECTIONS  comma-separated: sampling, encoding, steady, executable, scale');
+    expect(help.stdout).toContain('--scale-sizes N,N,...');
     for (const [args, message] of [
       [['--bogus'], /^bench: Unknown option '--bogus'/],
-      [['--only', 'stedy,encoding'], /^bench: --only: unknown section "stedy"; choose from sampling, encoding, steady, executable$/m],
+      [['--only', 'stedy,encoding'], /^bench: --only: unknown section "stedy"; choose from sampling, encoding, steady, executable, scale$/m],
+      [['--only', 'scale', '--scale-sizes', '500,2k'], /^bench: --scale-sizes: "2k" is not a process count \(1 to 999999\)$/m],
     ] as const) {
       const run = bench([...args]);
       expect(run.status).toBe(2);
@@ -191,14 +193,77 @@ describe('npm run bench --quick', () => {
     expect(stdout).toMatch(new RegExp(`^executable +${v24.replaceAll('.', '\\.')} \\(single executable\\) +\\d`, 'm'));
   });
 
+  it('measures the scale section: every program at each size, per round, with its load, the floor and linearity ratios', () => {
+    expect(results.scale).not.toHaveProperty('skipped');
+    const scale = results.scale as ScaleSection;
+    expect(scale).toMatchObject({ sizes: [20, 60], stepMs: 1000, windowMs: 3000, rounds: 1, maxTopConsumers: 5 });
+    const programs = ['remote-write', 'remote-write, top 5', 'three transports', 'I/O floor', 'process-exporter'];
+    // prometheus-process-exporter is installed here: every program measured at every size.
+    expect(scale.rows.map((r) => [r.processes, r.program])).toEqual([20, 60].flatMap((n) => programs.map((p) => [n, p])));
+    expect(scale.runs).toHaveLength(10);
+    const steps = scale.windowMs / scale.stepMs;
+    for (const run of scale.runs) {
+      expect(run.round).toBe(1);
+      expect(run.peakRssMb).toBeGreaterThan(5);
+      // VmHWM is the peak since start: the median VmRSS of the window cannot exceed it.
+      expect(run.settledRssMb).toBeLessThanOrEqual(run.peakRssMb);
+      expect(run.bytesPerStep).toBeGreaterThan(0);
+      if (run.cpuSeconds > 0) expect(run.usPerProcessStep).toBeCloseTo((run.cpuSeconds * 1e6) / (steps * run.processes), -1);
+      expect(run.loadavg).toHaveLength(2);
+      if (run.program === 'I/O floor') expect(run.delivered['steps']).toBeGreaterThanOrEqual(steps);
+      else if (run.program === 'process-exporter') expect(run.delivered['scrapes']).toBeGreaterThanOrEqual(steps);
+      else expect(run.delivered['remote-write']).toBeGreaterThan(0);
+      if (run.program === 'three transports') {
+        expect(run.delivered['riemann']).toBeGreaterThan(0);
+        expect(run.delivered['warp10']).toBeGreaterThan(0);
+      }
+    }
+    // The selection sends 5 processes' series and the others rollup instead of 60 processes' series.
+    const at60 = (program: string) => scale.runs.find((r) => r.processes === 60 && r.program === program);
+    expect(at60('remote-write, top 5')?.bytesPerStep).toBeLessThan(at60('remote-write')?.bytesPerStep ?? 0);
+    expect(at60('three transports')?.bytesPerStep).toBeGreaterThan(at60('remote-write')?.bytesPerStep ?? 0);
+    const floor20 = scale.vsFloor.find((f) => f.processes === 20)?.ratio;
+    const three20 = scale.runs.find((r) => r.processes === 20 && r.program === 'three transports');
+    const io20 = scale.runs.find((r) => r.processes === 20 && r.program === 'I/O floor');
+    if (floor20 && three20 && io20 && io20.cpuSeconds > 0) expect(floor20.median).toBeCloseTo(three20.cpuSeconds / io20.cpuSeconds, 1);
+    expect(scale.linearity).toMatchObject({ large: 60, small: 20 });
+    expect(stdout).toMatch(/^Scale: scaph run on ticking synthetic trees, 1 s step, 2 s warm-up then 3 s window, 1 round/m);
+    expect(stdout).toMatch(/^ +60 {2}process-exporter +\d/m);
+    expect(stdout).toContain('three transports / I/O floor (CPU, each round');
+  });
+
+  it('judges the scale goals on the figures of its own run, and prints each with its target', () => {
+    const scale = results.scale as ScaleSection;
+    const row = (size: number, program: string) => scale.rows.find((r) => r.processes === size && r.program === program);
+    const goal = (id: string) => results.goals.find((g) => g.id === id);
+    // Per-process figures at the largest size, memory at both ends, ratios of runs of the same round.
+    expect(goal('scale-cpu-per-process')?.measured).toBe(row(60, 'remote-write')?.usPerProcessStep.median);
+    expect(goal('scale-rss-large')?.measured).toBe(row(60, 'remote-write')?.peakRssMb.median);
+    expect(goal('scale-rss-small')?.measured).toBe(row(20, 'remote-write')?.peakRssMb.median);
+    expect(goal('scale-linearity')?.measured ?? null).toBe(scale.linearity?.ratio.median ?? null);
+    expect(goal('scale-vs-floor')?.measured ?? null).toBe(scale.vsFloor.find((f) => f.processes === 20)?.ratio.median ?? null);
+    for (const [id, target] of [['scale-cpu-per-process', '<= 10'], ['scale-rss-large', '<= 150 MB'], ['scale-rss-small', '<= 80 MB'], ['scale-linearity', '<= 1.1'], ['scale-vs-floor', '<= 1.5x']] as const) {
+      const g = goal(id);
+      expect(g?.target, id).toBe(target);
+      if (typeof g?.measured === 'number') expect(g.met, id).toBe(g.measured <= Number.parseFloat(target.replace(/^<= /, '')));
+    }
+    const verdict = '^(MET|MISSED|NOT MEASURED) +';
+    expect(stdout).toMatch(new RegExp(`${verdict}scaph run CPU per process per step at 60 processes, remote-write, every series \\(µs, median of 1 round\\) +[\\d.]+ +<= 10 `, 'm'));
+    expect(stdout).toMatch(new RegExp(`${verdict}scaph run peak RSS at 60 processes, remote-write, every series \\(MB, median of 1 round\\) +[\\d.]+ +<= 150 MB `, 'm'));
+    expect(stdout).toMatch(new RegExp(`${verdict}scaph run peak RSS at 20 processes, remote-write, every series \\(MB, median of 1 round\\) +[\\d.]+ +<= 80 MB `, 'm'));
+    expect(stdout).toMatch(new RegExp(`${verdict}µs per process per step at 60 / at 20 processes, remote-write .* +<= 1\\.1 `, 'm'));
+    expect(stdout).toMatch(new RegExp(`${verdict}scaph run CPU vs the same round's I/O floor, 20 processes, 3 push transports, every series .* +<= 1\\.5x `, 'm'));
+  });
+
   it('judges every goal and prints the table with the verdicts', () => {
     expect(results.goals.map((g) => g.id)).toEqual([
       'sampling-vs-c-20', 'sampling-vs-c-60',
       'encoding-remote-write', 'encoding-riemann', 'encoding-warp10', 'encoding-otlp',
       'steady-cpu-vs-floor', 'steady-rss', 'peer-cpu-per-series', 'executable-cpu', 'executable-rss',
+      'scale-cpu-per-process', 'scale-rss-large', 'scale-rss-small', 'scale-linearity', 'scale-vs-floor',
     ]);
     // In --quick's 3 s window a program may use less than one 10 ms tick: a ratio over 0 is not measured.
-    const ratioGoals = new Set(['steady-cpu-vs-floor', 'peer-cpu-per-series', 'executable-cpu']);
+    const ratioGoals = new Set(['steady-cpu-vs-floor', 'peer-cpu-per-series', 'executable-cpu', 'scale-linearity', 'scale-vs-floor']);
     for (const goal of results.goals) {
       if (ratioGoals.has(goal.id) && goal.measured === null) {
         expect(goal.met).toBeNull();
@@ -214,6 +279,8 @@ describe('npm run bench --quick', () => {
     expect(stdout).toContain('Steady state: scaph run, 20 processes');
     const met = results.goals.filter((g) => g.met).length;
     expect(results.goals.find((g) => g.id === 'executable-rss')?.target).toBe('<= 1.05x');
-    expect(stdout).toContain(`${met} of 11 goals met.`);
+    expect(results.goals.find((g) => g.id === 'scale-cpu-per-process')?.target).toBe('<= 10');
+    expect(results.goals.find((g) => g.id === 'scale-rss-large')?.target).toBe('<= 150 MB');
+    expect(stdout).toContain(`${met} of 16 goals met.`);
   });
 });

@@ -27,6 +27,7 @@ import { SCAPH_BIN } from '../../support/fixtures/run-scaph.js';
 import { freePort, waitFor } from '../../support/servers/free-port.js';
 import { makeTestPki } from '../../support/servers/test-ca.js';
 import { schemaProblems, type KubeObject } from '../../support/harness/kube-schema.js';
+import { docSection } from '../../support/harness/markdown-docs.js';
 import { packageRoot } from '../../../src/core/package-file.js';
 
 const REPO = packageRoot();
@@ -257,6 +258,21 @@ describe('deploy/kubernetes', () => {
       expect(quantity(requests?.['memory'])).toBeGreaterThan(BENCH_PEAK_RSS_BYTES);
       // A backend down long enough fills one push exporter's in-memory queue.
       expect(quantity(limits?.['memory'])).toBeGreaterThan(BENCH_PEAK_RSS_BYTES + PUSH_DEFAULTS.maxQueueBytes);
+    }
+  });
+
+  it('requests and limits are those docs/sizing.md works out from the cost model, in the base and every overlay', () => {
+    const table = docSection('docs/sizing.md', '## Kubernetes requests and limits');
+    const row = (resource: string): { request: string; limit: string } => {
+      const m = new RegExp(`^\\| ${resource} \\| \`([^\`]+)\` \\| \`([^\`]+)\` \\|`, 'm').exec(table);
+      if (!m) throw new Error(`docs/sizing.md: no ${resource} row in "Kubernetes requests and limits"`);
+      return { request: m[1] as string, limit: m[2] as string };
+    };
+    const cpu = row('cpu');
+    const memory = row('memory');
+    for (const target of TARGETS) {
+      const { requests, limits } = container(one<IDaemonSet>(target, 'DaemonSet')).resources ?? {};
+      expect({ requests, limits }, target).toEqual({ requests: { cpu: cpu.request, memory: memory.request }, limits: { cpu: cpu.limit, memory: memory.limit } });
     }
   });
 

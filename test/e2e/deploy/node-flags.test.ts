@@ -13,13 +13,13 @@ const BIN = join(ROOT, 'dist', 'src', 'bin.js');
 // A copy beside bin.js (it imports ./cli.js), executable, so the kernel runs it through its shebang.
 const EXEC_COPY = join(ROOT, 'dist', 'src', `bin-shebang-test-${process.pid}.js`);
 
-const FLAGS = ['--min-semi-space-size=3', '--max-semi-space-size=3', '--no-allocation-site-pretenuring', '--single-threaded'];
+const FLAGS = ['--min-semi-space-size=3', '--max-semi-space-size=3', '--no-allocation-site-pretenuring', '--single-threaded', '--heap-growing-percent=50'];
 const EXE_EXTRA = ['--max-opt=2', '--no-sparkplug', '--invocation-count-for-feedback-allocation=100', '--invocation-count-for-maglev=2000', '--invocation-count-for-maglev-osr=1000'];
 
 afterAll(() => rmSync(EXEC_COPY, { force: true }));
 
 describe('node flags of the installed agent', () => {
-  it('bin.js runs node with a fixed 3 MB young generation, no pretenuring and no V8 background threads, and the image passes the same flags', () => {
+  it('bin.js runs node with a fixed 3 MB young generation, no pretenuring, no V8 background threads and a 50 % heap growth, and the image passes the same flags', () => {
     expect(shebangNodeFlags(BIN)).toEqual(FLAGS);
     const entrypoint = /^ENTRYPOINT (\[.*\])$/m.exec(readFileSync(join(ROOT, 'Dockerfile'), 'utf8'));
     const argv = JSON.parse(entrypoint?.[1] ?? '[]') as string[];

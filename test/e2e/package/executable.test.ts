@@ -176,7 +176,7 @@ describe('the single executable, Node.js hidden, against node dist/src/bin.js', 
     expect(n.code, n.stderr).toBe(0);
     const fromExe = runtimeLine(e.stderr);
     const fromNode = runtimeLine(n.stderr);
-    expect(FLAGS).toEqual(['--min-semi-space-size=3', '--max-semi-space-size=3', '--no-allocation-site-pretenuring', '--single-threaded']);
+    expect(FLAGS).toEqual(['--min-semi-space-size=3', '--max-semi-space-size=3', '--no-allocation-site-pretenuring', '--single-threaded', '--heap-growing-percent=50']);
     expect(fromExe).toMatchObject({ execArgv: [...FLAGS, ...RUNTIME_V8_FLAGS.flags], singleExecutable: true, node: `v${runtimePins().version}` });
     expect(fromNode).toMatchObject({ execArgv: FLAGS, singleExecutable: false, node: process.version });
     // 100 MB of old space plus the young generation's share: NODE_OPTIONS reached V8 in both.

@@ -35,12 +35,14 @@ describe('VanishedSeriesTracker', () => {
     const labels = Object.freeze({ pid: '7', exe: 'a', cmdline: 'a' });
     const power = { name: 'scaph_process_power_consumption_microwatts', help: '', type: 'gauge', kind: 'int', labels, value: 1 } as const;
     const energy = { ...power, name: 'scaph_process_energy_microjoules', type: 'counter' } as const;
+    // A vanished series comes back as its name and labels, help, type and kind; its value means nothing (NaN).
+    const ended = (m: typeof power | typeof energy) => ({ ...m, value: Number.NaN });
     expect(t.next([power, energy])).toEqual([]);
-    expect(t.next([power])).toEqual([energy]);
+    expect(t.next([power])).toEqual([ended(energy)]);
     expect(t.next([power])).toEqual([]);
     expect(t.next([power, energy])).toEqual([]);
-    expect(t.next([energy])).toEqual([power]);
-    expect(t.next([])).toEqual([energy]);
+    expect(t.next([energy])).toEqual([ended(power)]);
+    expect(t.next([])).toEqual([ended(energy)]);
     expect(t.next([])).toEqual([]);
   });
 });

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { seededRandom } from '../../support/fixtures/prng.js';
 import {
   attribute,
   cpuUsagePercent,
@@ -334,5 +335,28 @@ describe('distribute', () => {
   it('hands the leftover µW to the largest remainders', () => {
     const out = distribute(Float64Array.from([1, 1, 1, -1]), 3, 10);
     expect([...out]).toEqual([4, 3, 3, 0]);
+  });
+
+  it('gives what largest remainder with ties in index order gives, on many shares (ties, zeros, non-participants)', () => {
+    // The rule written plainly: floors, then one µW each to the largest fractions, equal ones by index.
+    const plain = (w: Float64Array, sum: number, total: number): number[] => {
+      const out = [...w].map((x) => (x > 0 ? Math.floor((total * x) / sum) : 0));
+      let left = total - out.reduce((a, b) => a + b, 0);
+      const idx = [...w.keys()].filter((i) => (w[i] as number) > 0);
+      idx.sort((a, b) => (total * (w[b] as number)) / sum - (out[b] as number) - ((total * (w[a] as number)) / sum - (out[a] as number)));
+      for (const i of idx) if (left-- > 0) out[i] = (out[i] as number) + 1;
+      return out;
+    };
+    const rand = seededRandom(33);
+    for (let round = 0; round < 200; round++) {
+      const n = 1 + Math.floor(rand() * 400);
+      // Few distinct weights: many equal fractions, so the order of ties decides who gets the µW.
+      const w = Float64Array.from({ length: n }, () => (rand() < 0.2 ? (rand() < 0.5 ? 0 : -1) : 1 + Math.floor(rand() * 7)));
+      const sum = [...w].filter((x) => x > 0).reduce((a, b) => a + b, 0);
+      const total = Math.floor(rand() * 90_000_000);
+      const out = distribute(w, sum, total);
+      expect([...out]).toEqual(plain(w, sum, total));
+      if (sum > 0) expect([...out].reduce((a, b) => a + b, 0)).toBe(total);
+    }
   });
 });

@@ -1,3 +1,5 @@
+import snappy from 'snappy';
+import { compress } from 'snappyjs';
 import { describe, expect, it } from 'vitest';
 import type { Metric } from '../../../../src/core/metric-families.js';
 import { sampleToMetrics } from '../../../../src/core/metrics.js';
@@ -93,5 +95,27 @@ describe('WriteRequestEncoder (hand-written WriteRequest bytes)', () => {
     encoder.encodeTransient([entry(T0 + 2000, procs)]);
     expect(first.equals(kept)).toBe(true);
     expect(transient.buffer).toBe(encoder.encodeTransient([entry(T0 + 3000, procs)]).buffer);
+  });
+
+  it('compresses as it writes: encodeSnappy() is snappyjs over encode(), for requests of many 64 KiB blocks and a series longer than one', () => {
+    const options = { job: 'scaph', instance: 'h', extraLabels: {} };
+    const encoder = new WriteRequestEncoder(options);
+    const reference = new WriteRequestEncoder(options);
+    const many = Array.from({ length: 1500 }, (_, k) => ({ pid: 100 + k, exe: `worker-${k % 13}`, powerUw: k * 1000 }));
+    // A command line of 300,000 characters: its series alone is longer than the write window.
+    const long: Metric = { name: 'scaph_process_memory_bytes', help: '', type: 'gauge', kind: 'int', value: 7, labels: Object.freeze({ pid: '9', exe: 'long', cmdline: 'x'.repeat(300_000) }) };
+    const requests = [
+      [entry(T0, many)],
+      [entry(T0 + 1000, many.slice(1)), { ...entry(T0 + 2000, many.slice(2)), metrics: [...entry(T0 + 2000, many.slice(2)).metrics, long] }],
+      [entry(T0 + 3000, [])],
+      [],
+    ];
+    for (const entries of requests) {
+      const plain = reference.encode(entries);
+      const compressed = encoder.encodeSnappy(entries);
+      expect(compressed.equals(Buffer.from(compress(plain)))).toBe(true);
+      expect(decoded(snappy.uncompressSync(compressed) as Buffer)).toEqual(decoded(encodeWriteRequest(toTimeSeries(entries, options))));
+    }
+    expect(reference.encode(requests[0] as QueuedSample[]).length).toBeGreaterThan(4 * 65_536);
   });
 });

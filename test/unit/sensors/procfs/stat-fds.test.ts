@@ -75,6 +75,22 @@ describe('ProcfsReader keeps stat files open between passes', () => {
     expect(reader.endedInLastSnapshot).toBe(1);
   });
 
+  it('reads comm every pass: a renamed process shows its new name, a non-ASCII one decodes, an unchanged one is the same string', async () => {
+    const { tree, reader } = setup(3);
+    const first = await reader.snapshot();
+    const p = generateProcesses(3, 3000)[1]!;
+    expect((await reader.snapshot()).get(p.pid)?.comm).toBe(first.get(p.pid)?.comm);
+    tree.writeProcessStat({ ...p, comm: 'renamed' });
+    expect((await reader.snapshot()).get(p.pid)?.comm).toBe('renamed');
+    tree.writeProcessStat({ ...p, comm: 'wörker ünit' });
+    expect((await reader.snapshot()).get(p.pid)?.comm).toBe('wörker ünit');
+    expect((await reader.snapshot()).get(p.pid)?.comm).toBe('wörker ünit');
+    tree.writeProcessStat({ ...p, comm: 'renamee' });
+    const last = await reader.snapshot();
+    expect(last.get(p.pid)).toMatchObject({ comm: 'renamee', identity: first.get(p.pid)?.identity });
+    expect(reader.endedInLastSnapshot).toBe(0);
+  });
+
   it('keeps at most maxOpenStatFiles open and reads the rest by path with the same values', async () => {
     const capped = setup(40, 10);
     const none = setup(40, 0);
