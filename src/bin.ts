@@ -22,6 +22,7 @@
 import { main } from './cli.js';
 import { JOURNAL_PRIORITY } from './core/journald.js';
 import { writeStderrLine } from './core/log.js';
+import { keepMemoryReducerWorking } from './core/memory-reducer.js';
 
 // `scaph stdout | head`: the reader went away. That ends the run quietly, like any Unix filter. Any other
 // stdout error (`> /dev/full`: ENOSPC) is one line and exit 1, never a stack trace.
@@ -30,6 +31,8 @@ process.stdout.on('error', (err: NodeJS.ErrnoException) => {
   writeStderrLine(`scaph: cannot write to stdout (${err.code ?? err.message}): free space or redirect it elsewhere`, JOURNAL_PRIORITY.err);
   process.exit(1);
 });
+
+keepMemoryReducerWorking();
 
 main(process.argv.slice(2)).then(
   (code) => finish(code),
