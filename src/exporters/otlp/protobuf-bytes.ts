@@ -1,10 +1,12 @@
 /**
  * The few protobuf encodings OTLP's wire needs, written into byte arrays without protobufjs: tags,
- * varints (lengths, small unsigned numbers), 64-bit fixed fields (nanosecond times, sfixed64 integers,
+ * varint fields (the varints themselves: ../protobuf-varint.ts), 64-bit fixed fields (nanosecond times, sfixed64 integers,
  * doubles) and length-delimited string fields. Encoding rules: protobuf's "Encoding" guide
  * (protobuf.dev/programming-guides/encoding): a tag is (field number << 3) | wire type, with wire type 0
  * varint, 1 64-bit, 2 length-delimited.
  */
+
+import { varintSize, writeVarint } from '../protobuf-varint.js';
 
 export const WIRE_VARINT = 0;
 export const WIRE_FIXED64 = 1;
@@ -13,30 +15,6 @@ export const WIRE_LEN = 2;
 /** The one-byte tag of a field numbered below 16. */
 export function tag(field: number, wireType: number): number {
   return (field << 3) | wireType;
-}
-
-/** Bytes a non-negative integer below 2^53 takes as a varint. */
-export function varintBytes(value: number): number {
-  if (value < 0x80) return 1;
-  if (value < 0x4000) return 2;
-  if (value < 0x200000) return 3;
-  if (value < 0x10000000) return 4;
-  let n = 5;
-  for (let v = Math.floor(value / 0x800000000); v > 0; v = Math.floor(v / 0x80)) n++;
-  return n;
-}
-
-/** Writes a non-negative integer below 2^53 as a varint at `at`; returns the offset after it. */
-export function putVarint(out: Uint8Array, at: number, value: number): number {
-  let o = at;
-  let v = value;
-  // Low 7-bit groups with a plain modulo: `|` and `>>>` would cut v to 32 bits.
-  while (v >= 0x80) {
-    out[o++] = (v % 0x80) | 0x80;
-    v = Math.floor(v / 0x80);
-  }
-  out[o++] = v;
-  return o;
 }
 
 /** Copies `bytes` into `out` at `at`; returns the offset after them. */
@@ -89,9 +67,9 @@ export function unixNanoBytes(ms: number): Uint8Array {
 
 /** A length-delimited field (tag, length, payload) in a Buffer of its own. */
 export function lenField(field: number, payload: Uint8Array): Buffer {
-  const out = Buffer.allocUnsafe(1 + varintBytes(payload.length) + payload.length);
+  const out = Buffer.allocUnsafe(1 + varintSize(payload.length) + payload.length);
   out[0] = tag(field, WIRE_LEN);
-  putBytes(out, putVarint(out, 1, payload.length), payload);
+  putBytes(out, writeVarint(out, 1, payload.length), payload);
   return out;
 }
 
@@ -102,8 +80,8 @@ export function stringField(field: number, value: string): Buffer {
 
 /** A varint field holding a non-negative integer (an enum, a bool as 1). */
 export function varintField(field: number, value: number): Buffer {
-  const out = Buffer.allocUnsafe(1 + varintBytes(value));
+  const out = Buffer.allocUnsafe(1 + varintSize(value));
   out[0] = tag(field, WIRE_VARINT);
-  putVarint(out, 1, value);
+  writeVarint(out, 1, value);
   return out;
 }

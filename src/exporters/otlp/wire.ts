@@ -34,7 +34,8 @@
 import type { Metric, MetricLabels } from '../../core/metric-families.js';
 import { otlpFamily, type OtlpAttribute, type OtlpFamily, type OtlpNaming } from '../../core/otlp-names.js';
 import type { QueuedSample } from '../../delivery/transport.js';
-import { lenField, putBytes, putDouble, putInt64, putVarint, stringField, tag, unixNanoBytes, varintBytes, varintField, WIRE_FIXED64, WIRE_LEN, WIRE_VARINT } from './protobuf-bytes.js';
+import { varintSize, writeVarint } from '../protobuf-varint.js';
+import { lenField, putBytes, putDouble, putInt64, stringField, tag, unixNanoBytes, varintField, WIRE_FIXED64, WIRE_LEN, WIRE_VARINT } from './protobuf-bytes.js';
 
 const TAG_RESOURCE_METRICS = tag(1, WIRE_LEN);
 const TAG_RESOURCE = tag(1, WIRE_LEN);
@@ -289,23 +290,23 @@ export class OtlpMetricsEncoder {
       const fixed = slot.cumulative ? 18 : 9;
       for (let i = 0; i < slot.used; i++) {
         const point = pointBytes(fixed, slot.valueKinds[i] as number, (slot.attributes[i] as Buffer).length);
-        data += 1 + varintBytes(point) + point;
+        data += 1 + varintSize(point) + point;
       }
       slot.dataBytes = data;
-      slot.metricBytes = slot.head.length + 1 + varintBytes(data) + data;
-      metricsBytes += 1 + varintBytes(slot.metricBytes) + slot.metricBytes;
+      slot.metricBytes = slot.head.length + 1 + varintSize(data) + data;
+      metricsBytes += 1 + varintSize(slot.metricBytes) + slot.metricBytes;
     }
     const scopeMetrics = this.scopeField.length + metricsBytes;
-    const resourceMetrics = this.resourceField.length + 1 + varintBytes(scopeMetrics) + scopeMetrics;
-    const total = 1 + varintBytes(resourceMetrics) + resourceMetrics;
+    const resourceMetrics = this.resourceField.length + 1 + varintSize(scopeMetrics) + scopeMetrics;
+    const total = 1 + varintSize(resourceMetrics) + resourceMetrics;
     if (this.scratch.length < total) this.scratch = Buffer.allocUnsafeSlow(Math.max(total, this.scratch.length * 2));
     const out = this.scratch;
     let o = 0;
     out[o++] = TAG_RESOURCE_METRICS;
-    o = putVarint(out, o, resourceMetrics);
+    o = writeVarint(out, o, resourceMetrics);
     o = putBytes(out, o, this.resourceField);
     out[o++] = TAG_SCOPE_METRICS;
-    o = putVarint(out, o, scopeMetrics);
+    o = writeVarint(out, o, scopeMetrics);
     o = putBytes(out, o, this.scopeField);
     for (let f = 0; f < count; f++) o = writeMetric(out, o, order[f] as FamilySlot);
     return out.subarray(0, total);
@@ -320,16 +321,16 @@ function pointBytes(fixed: number, valueKind: number, attributes: number): numbe
 function writeMetric(out: Buffer, at: number, slot: FamilySlot): number {
   let o = at;
   out[o++] = TAG_METRIC;
-  o = putVarint(out, o, slot.metricBytes);
+  o = writeVarint(out, o, slot.metricBytes);
   o = putBytes(out, o, slot.head);
   out[o++] = slot.cumulative ? TAG_SUM : TAG_GAUGE;
-  o = putVarint(out, o, slot.dataBytes);
+  o = writeVarint(out, o, slot.dataBytes);
   const fixed = slot.cumulative ? 18 : 9;
   for (let i = 0; i < slot.used; i++) {
     const attributes = slot.attributes[i] as Buffer;
     const kind = slot.valueKinds[i] as number;
     out[o++] = TAG_DATA_POINT;
-    o = putVarint(out, o, pointBytes(fixed, kind, attributes.length));
+    o = writeVarint(out, o, pointBytes(fixed, kind, attributes.length));
     if (slot.cumulative) {
       out[o++] = TAG_START_TIME;
       o = putBytes(out, o, slot.starts[i] as Uint8Array);

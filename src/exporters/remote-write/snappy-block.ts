@@ -15,7 +15,7 @@
 // (test/support/harness/spool-agent.ts) finds it too, not only a compile of the whole project.
 /// <reference path="./snappyjs-compressor.d.ts" />
 import { SnappyCompressor } from 'snappyjs/snappy_compressor.js';
-import { varintSize, writeVarint } from './varint.js';
+import { varintSize, writeVarint } from '../protobuf-varint.js';
 
 /** Input bytes compressed as one fragment (snappyjs' BLOCK_SIZE). */
 export const SNAPPY_BLOCK_BYTES = 1 << 16;

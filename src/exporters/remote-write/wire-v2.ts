@@ -35,7 +35,7 @@
 import { METRIC_FAMILIES, type Metric, type MetricLabels, type MetricName } from '../../core/metric-families.js';
 import type { QueuedSample } from '../../delivery/transport.js';
 import { baseLabels, sortedLabels, type SeriesLabelOptions, type SortedLabels } from './series-labels.js';
-import { varintSize, writeVarint } from './varint.js';
+import { varintSize, writeVarint } from '../protobuf-varint.js';
 import { TimestampField, writeDouble, writeStale } from './wire.js';
 
 export interface RequestV2Options extends SeriesLabelOptions {

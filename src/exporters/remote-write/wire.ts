@@ -24,7 +24,7 @@ import type { Metric, MetricLabels } from '../../core/metric-families.js';
 import type { QueuedSample } from '../../delivery/transport.js';
 import { baseLabels, sortedLabels, type SeriesLabelOptions } from './series-labels.js';
 import { SNAPPY_BLOCK_BYTES, SnappyBlockWriter } from './snappy-block.js';
-import { varintSize, writeVarint } from './varint.js';
+import { varintSize, writeVarint } from '../protobuf-varint.js';
 
 export type { SeriesLabelOptions };
 
