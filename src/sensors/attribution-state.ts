@@ -25,6 +25,26 @@ export interface ProcessState {
   readonly pendingDebitAge: number;
 }
 
+/**
+ * What attribute() keeps of a process between steps: its ProcessState, written in place each step (one
+ * object per live process for as long as it lives, not one per process and step: at 10,000 processes a
+ * new state map and its objects each step were ~1 MB that lived through the step's scavenges), plus the
+ * bookkeeping of the step under way.
+ */
+export interface TrackedProcess {
+  starttime: number;
+  ppid: number;
+  cpuTicksTotal: number;
+  childTicksTotal: number;
+  energyUj: number;
+  pendingDebitTicks: number;
+  pendingDebitAge: number;
+  /** The attribute() call that last found this pid in its reading. */
+  seenInPass: number;
+  /** starttime of the process that pid names in that reading (another than `starttime` after pid reuse). */
+  liveStarttime: number;
+}
+
 /** pid → what the last step knew of the process. */
 export type AttributionState = ReadonlyMap<number, ProcessState>;
 

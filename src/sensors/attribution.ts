@@ -1,8 +1,8 @@
 /**
  * Per-process power, by the model of Scaphandre's documentation: a process's share of an interval is
  * the CPU time it spent over the CPU time the whole machine spent doing something (busy ticks of
- * /proc/stat), and that share is applied to the host's power. Pure: the state of one step goes in, the
- * next state comes out.
+ * /proc/stat), and that share is applied to the host's power. One call per interval: the state the
+ * previous call returned goes in and is updated in place into the next (others only read it between calls).
  *
  * - **Denominator**: the machine's busy ticks over the interval, never the ticks of the processes scaph
  *   happened to see. CPU time of processes that lived and ended between two readings therefore stays
@@ -27,11 +27,11 @@
 import { energyUjFromPower } from '../core/energy.js';
 import type { AttributionModel, ProcessSample } from '../core/sample.js';
 import { USER_HZ } from './procfs/reader.js';
-import type { AttributionState, EndedKey, ProcessCpu, ProcessState } from './attribution-state.js';
-import { creditReapedChildren } from './reaped-children.js';
+import type { AttributionState, EndedKey, ProcessCpu, TrackedProcess } from './attribution-state.js';
+import { creditReapedChildren, type Credits } from './reaped-children.js';
 
 export type { AttributionModel } from '../core/sample.js';
-export type { AttributionState, EndedKey, ProcessCpu, ProcessState } from './attribution-state.js';
+export type { AttributionState, EndedKey, ProcessCpu, ProcessState, TrackedProcess } from './attribution-state.js';
 export const ATTRIBUTION_MODELS: readonly AttributionModel[] = ['host', 'active'];
 
 export interface AttributionInput {
@@ -61,6 +61,23 @@ export interface ProcessFigures
   readonly index: number;
 }
 
+/**
+ * The figures of the processes attributed this interval, as columns (entry k of each array is the k-th
+ * attributed process, in `current` order; `count` of them): typed arrays live outside the JavaScript heap,
+ * where 10,000 figure objects a step would live through the step's scavenges.
+ */
+export interface ProcessFigureColumns {
+  readonly count: number;
+  /** Index of the process in `input.current`. */
+  readonly index: Int32Array;
+  readonly cpuTicks: Float64Array;
+  readonly childCpuTicks: Float64Array;
+  readonly cpuShare: Float64Array;
+  readonly cpuUsagePercent: Float64Array;
+  readonly powerUw: Float64Array;
+  readonly energyUj: Float64Array;
+}
+
 export interface AttributionResult {
   readonly activePowerUw: number;
   readonly idlePowerUw: number;
@@ -73,10 +90,29 @@ export interface AttributionResult {
   /** ≤ 1: the factor shares were scaled by because Σ process ticks exceeded the busy ticks. */
   readonly scale: number;
   /** Processes attributed this interval, in `current` order. */
-  readonly processes: readonly ProcessFigures[];
+  readonly figures: ProcessFigureColumns;
   /** (pid, starttime) in `previous` that are not in `current`. */
   readonly ended: readonly EndedKey[];
+  /** The state for the next interval: `previous`, updated in place. */
   readonly next: AttributionState;
+}
+
+/** The attributed processes' figures as objects (for tests and readers that want them one by one). */
+export function processFigures(result: AttributionResult): ProcessFigures[] {
+  const f = result.figures;
+  const list: ProcessFigures[] = [];
+  for (let k = 0; k < f.count; k++) {
+    list.push({
+      index: f.index[k] as number,
+      cpuTicks: f.cpuTicks[k] as number,
+      childCpuTicks: f.childCpuTicks[k] as number,
+      cpuShare: f.cpuShare[k] as number,
+      cpuUsagePercent: f.cpuUsagePercent[k] as number,
+      powerUw: f.powerUw[k] as number,
+      energyUj: f.energyUj[k] as number,
+    });
+  }
+  return list;
 }
 
 export function splitHostPower(hostPowerUw: number, cpuBusyFraction: number): { activeUw: number; idleUw: number } {
@@ -95,26 +131,43 @@ export function cpuUsagePercent(ticks: number, intervalMs: number, cpuCount: num
 
 /** The state after the first reading: every process known, none attributed (there is no interval yet). */
 export function initialState(current: readonly ProcessCpu[]): AttributionState {
-  const state = new Map<number, ProcessState>();
-  for (const p of current) state.set(p.pid, stateOf(p, 0));
+  const state = new Map<number, TrackedProcess>();
+  for (const p of current) state.set(p.pid, trackedOf(p, 0));
   return state;
 }
 
+/** Numbers the attribute() calls, so a state entry tells whether this call found its pid. */
+let passes = 0;
+
+/**
+ * One interval. `input.previous` is updated in place into the next state (returned as `next`): hand the
+ * result's `next` to the following call, not an older state.
+ */
 export function attribute(input: AttributionInput): AttributionResult {
-  const { previous, current } = input;
+  const { current } = input;
+  const state = input.previous as Map<number, TrackedProcess>;
+  const pass = ++passes;
   const { activeUw, idleUw } = splitHostPower(input.hostPowerUw, input.cpuBusyFraction);
   const modelTotalUw = input.model === 'active' ? activeUw : Math.max(0, Math.round(input.hostPowerUw));
-  const own = new Float64Array(current.length).fill(-1);
-  const children = new Float64Array(current.length);
-  const next = new Map<number, { -readonly [K in keyof ProcessState]: ProcessState[K] }>();
+  const n = current.length;
+  const own = new Float64Array(n).fill(-1);
+  const children = new Float64Array(n);
   /** Some process reaped a child or still waits to match a debit: the credits have work to do. */
   let reaping = false;
-  for (let i = 0; i < current.length; i++) {
+  /** State entries whose pid is in `current`, and those of them that are still the same process. */
+  let found = 0;
+  let same = 0;
+  // Read only: until the credits are worked out, every entry holds what the previous reading knew.
+  for (let i = 0; i < n; i++) {
     const p = current[i] as ProcessCpu;
-    const before = previous.get(p.pid);
-    const seenBefore = before !== undefined && before.starttime === p.starttime;
-    next.set(p.pid, stateOf(p, seenBefore ? before.energyUj : 0));
-    if (seenBefore) {
+    const before = state.get(p.pid);
+    if (before !== undefined) {
+      if (before.seenInPass !== pass) found += 1;
+      before.seenInPass = pass;
+      before.liveStarttime = p.starttime;
+    }
+    if (before !== undefined && before.starttime === p.starttime) {
+      same += 1;
       // Counters never decrease for a live process; guard anyway so a share is never negative.
       own[i] = Math.max(0, p.cpuTicksTotal - before.cpuTicksTotal);
       children[i] = Math.max(0, p.childTicksTotal - before.childTicksTotal);
@@ -125,48 +178,61 @@ export function attribute(input: AttributionInput): AttributionResult {
       reaping ||= (children[i] as number) > 0;
     }
   }
-  const ended = endedKeys(previous, next);
+  // Every entry found and still the same process: nothing ended (the common step), no walk.
+  const ended = found === state.size && same === found ? NOTHING_ENDED : endedKeys(state, pass);
+  const startOfLive = (pid: number): number | undefined => {
+    const s = state.get(pid);
+    return s !== undefined && s.seenInPass === pass ? s.liveStarttime : undefined;
+  };
   const credits = input.reapedChildren && (reaping || ended.length > 0)
-    ? creditReapedChildren({ previous, current, own, growth: children, ended, startOfLive: (pid) => next.get(pid)?.starttime, busyTicks: input.busyTicks })
+    ? creditReapedChildren({ previous: state, current, own, growth: children, ended, startOfLive, busyTicks: input.busyTicks })
     : null;
   const weights = own;
   let attributedTicks = 0;
-  for (let i = 0; i < current.length; i++) {
+  for (let i = 0; i < n; i++) {
     if ((own[i] as number) < 0) continue;
     const credit = credits ? (credits.ticks[i] as number) : 0;
     children[i] = credit;
     weights[i] = (own[i] as number) + credit;
     attributedTicks += weights[i] as number;
-    if (credits && (credits.carryTicks[i] as number) > 0) {
-      const state = next.get((current[i] as ProcessCpu).pid) as { pendingDebitTicks: number; pendingDebitAge: number };
-      state.pendingDebitTicks = credits.carryTicks[i] as number;
-      state.pendingDebitAge = credits.carryAge[i] as number;
-    }
   }
   const denominator = Math.max(input.busyTicks, attributedTicks);
   const attributedUw = denominator > 0 ? Math.round((modelTotalUw * attributedTicks) / denominator) : 0;
   const powers = distribute(weights, attributedTicks, attributedUw);
-  const processes: ProcessFigures[] = [];
-  for (let i = 0; i < current.length; i++) {
-    const weight = weights[i] as number;
-    if (weight < 0) continue;
+  const figures = figureColumns(n);
+  let k = 0;
+  // Now the state becomes the next one: each live process's entry takes this reading's counters.
+  for (let i = 0; i < n; i++) {
     const p = current[i] as ProcessCpu;
+    let s = state.get(p.pid);
+    if (s !== undefined && s.starttime === p.starttime) {
+      s.ppid = p.ppid;
+      s.cpuTicksTotal = p.cpuTicksTotal;
+      s.childTicksTotal = p.childTicksTotal;
+    } else {
+      s = trackedOf(p, pass);
+      state.set(p.pid, s);
+    }
+    const weight = weights[i] as number;
+    const carry = credits !== null && weight >= 0 ? (credits.carryTicks[i] as number) : 0;
+    s.pendingDebitTicks = carry > 0 ? carry : 0;
+    s.pendingDebitAge = carry > 0 ? (credits as Credits).carryAge[i] as number : 0;
+    if (weight < 0) continue;
     const powerUw = powers[i] as number;
-    // Written in place: the state object was made for this step a few lines up.
-    const state = next.get(p.pid) as { energyUj: number };
-    const energyUj = state.energyUj + energyUjFromPower(powerUw, input.intervalMs);
-    state.energyUj = energyUj;
+    const energyUj = s.energyUj + energyUjFromPower(powerUw, input.intervalMs);
+    s.energyUj = energyUj;
     const childCpuTicks = children[i] as number;
-    processes.push({
-      index: i,
-      cpuTicks: weight - childCpuTicks,
-      childCpuTicks,
-      cpuShare: denominator > 0 ? weight / denominator : 0,
-      cpuUsagePercent: cpuUsagePercent(weight - childCpuTicks, input.intervalMs, input.cpuCount),
-      powerUw,
-      energyUj,
-    });
+    figures.index[k] = i;
+    figures.cpuTicks[k] = weight - childCpuTicks;
+    figures.childCpuTicks[k] = childCpuTicks;
+    figures.cpuShare[k] = denominator > 0 ? weight / denominator : 0;
+    figures.cpuUsagePercent[k] = cpuUsagePercent(weight - childCpuTicks, input.intervalMs, input.cpuCount);
+    figures.powerUw[k] = powerUw;
+    figures.energyUj[k] = energyUj;
+    k += 1;
   }
+  // Ended processes leave the state (a reused pid's entry was replaced by its new process's above).
+  for (const key of ended) if (state.get(key.pid)?.starttime === key.starttime) state.delete(key.pid);
   return {
     activePowerUw: activeUw,
     idlePowerUw: idleUw,
@@ -174,21 +240,37 @@ export function attribute(input: AttributionInput): AttributionResult {
     unattributedPowerUw: modelTotalUw - attributedUw,
     attributedTicks,
     scale: attributedTicks > input.busyTicks && attributedTicks > 0 ? input.busyTicks / attributedTicks : 1,
-    processes,
+    figures: { ...figures, count: k },
     ended,
-    next,
+    next: state,
   };
 }
 
-function stateOf(p: ProcessCpu, energyUj: number): ProcessState {
+const NOTHING_ENDED: readonly EndedKey[] = Object.freeze([]);
+
+function figureColumns(n: number): Omit<ProcessFigureColumns, 'count'> {
+  return {
+    index: new Int32Array(n),
+    cpuTicks: new Float64Array(n),
+    childCpuTicks: new Float64Array(n),
+    cpuShare: new Float64Array(n),
+    cpuUsagePercent: new Float64Array(n),
+    powerUw: new Float64Array(n),
+    energyUj: new Float64Array(n),
+  };
+}
+
+function trackedOf(p: ProcessCpu, pass: number): TrackedProcess {
   return {
     starttime: p.starttime,
     ppid: p.ppid,
     cpuTicksTotal: p.cpuTicksTotal,
     childTicksTotal: p.childTicksTotal,
-    energyUj,
+    energyUj: 0,
     pendingDebitTicks: 0,
     pendingDebitAge: 0,
+    seenInPass: pass,
+    liveStarttime: p.starttime,
   };
 }
 
@@ -232,13 +314,13 @@ export function distribute(weights: Float64Array, weightSum: number, totalUw: nu
   return out;
 }
 
-function endedKeys(previous: AttributionState, next: AttributionState): EndedKey[] {
+/** (pid, starttime) of the entries this pass did not find, or found naming another process, in state order. */
+function endedKeys(state: Map<number, TrackedProcess>, pass: number): EndedKey[] {
   const ended: EndedKey[] = [];
   // keys() + get(), not entries(): an entries() loop allocates a pair per process, every sample.
-  for (const pid of previous.keys()) {
-    const state = previous.get(pid) as ProcessState;
-    const now = next.get(pid);
-    if (!now || now.starttime !== state.starttime) ended.push({ pid, starttime: state.starttime });
+  for (const pid of state.keys()) {
+    const s = state.get(pid) as TrackedProcess;
+    if (s.seenInPass !== pass || s.liveStarttime !== s.starttime) ended.push({ pid, starttime: s.starttime });
   }
   return ended;
 }

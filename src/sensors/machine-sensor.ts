@@ -245,14 +245,16 @@ export class MachineSensor implements Sensor {
   private processSamples(list: readonly ProcessEntry[], result: AttributionResult, members: GroupMember[] | null): ProcessSample[] {
     const samples: ProcessSample[] = [];
     const containers = this.options.containers;
-    for (const figures of result.processes) {
-      const entry = list[figures.index] as ProcessEntry;
+    const f = result.figures;
+    for (let k = 0; k < f.count; k++) {
+      const entry = list[f.index[k] as number] as ProcessEntry;
       const identity = entry.identity;
       const decoration = this.decorationOf(identity);
       const container = containers ? containers.resolveSync(entry.pid, entry.starttime) : null;
+      const powerUw = f.powerUw[k] as number;
       if (members && container) {
         const dirs = containers?.cgroupDirsSync?.(entry.pid, entry.starttime) ?? null;
-        members.push({ container, dirs, powerUw: figures.powerUw });
+        members.push({ container, dirs, powerUw });
       }
       samples.push({
         pid: entry.pid,
@@ -261,12 +263,12 @@ export class MachineSensor implements Sensor {
         exePath: identity.exePath,
         comm: entry.comm,
         cmdline: identity.cmdline,
-        cpuTicks: figures.cpuTicks,
-        childCpuTicks: figures.childCpuTicks,
-        cpuShare: figures.cpuShare,
-        cpuUsagePercent: figures.cpuUsagePercent,
-        powerUw: figures.powerUw,
-        energyUj: figures.energyUj,
+        cpuTicks: f.cpuTicks[k] as number,
+        childCpuTicks: f.childCpuTicks[k] as number,
+        cpuShare: f.cpuShare[k] as number,
+        cpuUsagePercent: f.cpuUsagePercent[k] as number,
+        powerUw,
+        energyUj: f.energyUj[k] as number,
         memoryBytes: entry.rssBytes,
         virtualMemoryBytes: entry.vsizeBytes,
         vmName: decoration.vmName,

@@ -5,6 +5,7 @@ import {
   cpuUsagePercent,
   distribute,
   initialState,
+  processFigures,
   splitHostPower,
   type AttributionInput,
   type AttributionResult,
@@ -35,11 +36,11 @@ function step(previous: AttributionState, current: ProcessCpu[], over: Partial<A
 }
 
 function sumUw(r: AttributionResult): number {
-  return r.processes.reduce((s, p) => s + p.powerUw, 0);
+  return processFigures(r).reduce((s, p) => s + p.powerUw, 0);
 }
 
 function powerOf(r: AttributionResult, current: readonly ProcessCpu[], pid: number): number | undefined {
-  return r.processes.find((p) => current[p.index]?.pid === pid)?.powerUw;
+  return processFigures(r).find((p) => current[p.index]?.pid === pid)?.powerUw;
 }
 
 /** Deterministic pseudo-random numbers (LCG) so the test has many varied, reproducible inputs. */
@@ -66,7 +67,7 @@ describe('attribute: the machine\'s busy ticks are the denominator', () => {
     const cur = [proc(1, 175), proc(2, 125), proc(3, 100)]; // 75, 25 and 0 of 200 busy ticks
     const r = step(first, cur);
     expect(r.modelTotalUw).toBe(50_000_000);
-    expect(r.processes.map((p) => [p.index, p.cpuTicks, p.cpuShare, p.powerUw])).toEqual([
+    expect(processFigures(r).map((p) => [p.index, p.cpuTicks, p.cpuShare, p.powerUw])).toEqual([
       [0, 75, 0.375, 18_750_000],
       [1, 25, 0.125, 6_250_000],
       [2, 0, 0, 0],
@@ -75,45 +76,46 @@ describe('attribute: the machine\'s busy ticks are the denominator', () => {
     expect(r.unattributedPowerUw).toBe(25_000_000);
     expect(sumUw(r) + r.unattributedPowerUw).toBe(50_000_000);
     // 75 ticks in 1 s on 4 CPUs at USER_HZ 100 = 75 / 400.
-    expect(r.processes[0]?.cpuUsagePercent).toBe(18.75);
-    expect(r.processes[0]?.energyUj).toBe(18_750_000);
+    expect(processFigures(r)[0]?.cpuUsagePercent).toBe(18.75);
+    expect(processFigures(r)[0]?.energyUj).toBe(18_750_000);
   });
 
   it('does not hand the CPU time of processes that lived between readings to the survivors', () => {
     // Same survivors, same ticks; in the second machine 150 more busy ticks were spent by short-lived jobs.
-    const first = initialState([proc(1, 0), proc(2, 0)]);
+    // attribute() updates the state it is given: each alternative starts from a state of its own.
+    const first = (): AttributionState => initialState([proc(1, 0), proc(2, 0)]);
     const cur = [proc(1, 40), proc(2, 10)];
-    const quiet = step(first, cur, { busyTicks: 50 });
-    const busyBox = step(first, cur, { busyTicks: 200 });
-    expect(quiet.processes.map((p) => p.powerUw)).toEqual([40_000_000, 10_000_000]);
-    expect(busyBox.processes.map((p) => p.powerUw)).toEqual([10_000_000, 2_500_000]);
+    const quiet = step(first(), cur, { busyTicks: 50 });
+    const busyBox = step(first(), cur, { busyTicks: 200 });
+    expect(processFigures(quiet).map((p) => p.powerUw)).toEqual([40_000_000, 10_000_000]);
+    expect(processFigures(busyBox).map((p) => p.powerUw)).toEqual([10_000_000, 2_500_000]);
     expect(busyBox.unattributedPowerUw).toBe(37_500_000);
   });
 
   it('`active` applies the same shares to active power; `host` to host power', () => {
-    const first = initialState([proc(1, 0), proc(2, 0)]);
+    const first = (): AttributionState => initialState([proc(1, 0), proc(2, 0)]);
     const cur = [proc(1, 120), proc(2, 40)]; // 160 of 200 busy ticks, busy fraction 0.5
-    const host = step(first, cur, { model: 'host' });
-    const active = step(first, cur, { model: 'active' });
-    expect(host.processes.map((p) => p.cpuShare)).toEqual(active.processes.map((p) => p.cpuShare));
+    const host = step(first(), cur, { model: 'host' });
+    const active = step(first(), cur, { model: 'active' });
+    expect(processFigures(host).map((p) => p.cpuShare)).toEqual(processFigures(active).map((p) => p.cpuShare));
     expect(host.modelTotalUw).toBe(50_000_000);
     expect(active.modelTotalUw).toBe(25_000_000);
-    expect(host.processes.map((p) => p.powerUw)).toEqual([30_000_000, 10_000_000]);
-    expect(active.processes.map((p) => p.powerUw)).toEqual([15_000_000, 5_000_000]);
+    expect(processFigures(host).map((p) => p.powerUw)).toEqual([30_000_000, 10_000_000]);
+    expect(processFigures(active).map((p) => p.powerUw)).toEqual([15_000_000, 5_000_000]);
     expect(host.unattributedPowerUw).toBe(10_000_000);
     expect(active.unattributedPowerUw).toBe(5_000_000);
     expect(active.activePowerUw).toBe(host.activePowerUw);
   });
 
   it('scales shares down when the processes\' ticks exceed the busy ticks (skew between reads): never negative', () => {
-    const first = initialState([proc(1, 0), proc(2, 0)]);
-    const r = step(first, [proc(1, 150), proc(2, 100)], { busyTicks: 200 }); // 250 > 200
+    const first = (): AttributionState => initialState([proc(1, 0), proc(2, 0)]);
+    const r = step(first(), [proc(1, 150), proc(2, 100)], { busyTicks: 200 }); // 250 > 200
     expect(r.scale).toBe(0.8);
-    expect(r.processes.map((p) => p.cpuShare)).toEqual([0.6, 0.4]);
-    expect(r.processes.map((p) => p.powerUw)).toEqual([30_000_000, 20_000_000]);
+    expect(processFigures(r).map((p) => p.cpuShare)).toEqual([0.6, 0.4]);
+    expect(processFigures(r).map((p) => p.powerUw)).toEqual([30_000_000, 20_000_000]);
     expect(r.unattributedPowerUw).toBe(0);
-    const none = step(first, [proc(1, 3), proc(2, 0)], { busyTicks: 0 });
-    expect(none.processes.map((p) => p.powerUw)).toEqual([50_000_000, 0]);
+    const none = step(first(), [proc(1, 3), proc(2, 0)], { busyTicks: 0 });
+    expect(processFigures(none).map((p) => p.powerUw)).toEqual([50_000_000, 0]);
     expect(none.unattributedPowerUw).toBe(0);
   });
 
@@ -140,7 +142,7 @@ describe('attribute: the machine\'s busy ticks are the denominator', () => {
       expect(r.modelTotalUw).toBe(model === 'host' ? Math.round(hostPowerUw) : Math.round(hostPowerUw * busy));
       expect(sumUw(r) + r.unattributedPowerUw).toBe(r.modelTotalUw);
       expect(r.unattributedPowerUw).toBeGreaterThanOrEqual(0);
-      for (const p of r.processes) {
+      for (const p of processFigures(r)) {
         expect(Number.isInteger(p.powerUw)).toBe(true);
         expect(p.powerUw).toBeGreaterThanOrEqual(0);
         // Largest remainder keeps each part within 1 µW of its exact share.
@@ -152,7 +154,7 @@ describe('attribute: the machine\'s busy ticks are the denominator', () => {
   it('gives every process 0 when none used CPU: the busy time is all unattributed', () => {
     const cpu = [proc(1, 10), proc(2, 20)];
     const r = step(initialState(cpu), cpu);
-    expect(r.processes.map((p) => [p.powerUw, p.cpuShare, p.energyUj])).toEqual([
+    expect(processFigures(r).map((p) => [p.powerUw, p.cpuShare, p.energyUj])).toEqual([
       [0, 0, 0],
       [0, 0, 0],
     ]);
@@ -160,31 +162,31 @@ describe('attribute: the machine\'s busy ticks are the denominator', () => {
   });
 
   it('counts all the CPU time of a process born inside the interval, none of one that existed before', () => {
-    const first = initialState([proc(1, 0)]);
+    const first = (): AttributionState => initialState([proc(1, 0)]);
     // The previous reading was at 5,000 ticks since boot. pid 7 started at 5,020: born inside the interval.
     // pid 8 started at 4,000 but was missed by the previous reading: its 80 ticks may be older than the interval.
     const cur = [proc(1, 20), proc(7, 60, { starttime: 5_020 }), proc(8, 80, { starttime: 4_000 })];
-    const r = step(first, cur, { bornAfterTicks: 5_000 });
-    expect(r.processes.map((p) => [cur[p.index]?.pid, p.cpuTicks, p.powerUw])).toEqual([
+    const r = step(first(), cur, { bornAfterTicks: 5_000 });
+    expect(processFigures(r).map((p) => [cur[p.index]?.pid, p.cpuTicks, p.powerUw])).toEqual([
       [1, 20, 5_000_000],
       [7, 60, 15_000_000],
     ]);
     // Without /proc/uptime scaph cannot tell: a new process counts from its second reading.
-    const unknown = step(first, cur, { bornAfterTicks: null });
-    expect(unknown.processes.map((p) => cur[p.index]?.pid)).toEqual([1]);
+    const unknown = step(first(), cur, { bornAfterTicks: null });
+    expect(processFigures(unknown).map((p) => cur[p.index]?.pid)).toEqual([1]);
   });
 });
 
 describe('attribute: reaped children', () => {
   it('gives the growth of cutime + cstime to the parent', () => {
-    const first = initialState([proc(100, 0)]);
+    const first = (): AttributionState => initialState([proc(100, 0)]);
     // The shell spent 10 ticks itself and waited for jobs that used 90 ticks between the readings.
     const cur = [proc(100, 10, { childTicksTotal: 90 })];
-    const r = step(first, cur);
-    expect(r.processes[0]).toMatchObject({ cpuTicks: 10, childCpuTicks: 90, cpuShare: 0.5, powerUw: 25_000_000 });
-    expect(r.processes[0]?.cpuUsagePercent).toBe(2.5); // its own CPU use only
-    const off = step(first, cur, { reapedChildren: false });
-    expect(off.processes[0]).toMatchObject({ cpuTicks: 10, childCpuTicks: 0, powerUw: 2_500_000 });
+    const r = step(first(), cur);
+    expect(processFigures(r)[0]).toMatchObject({ cpuTicks: 10, childCpuTicks: 90, cpuShare: 0.5, powerUw: 25_000_000 });
+    expect(processFigures(r)[0]?.cpuUsagePercent).toBe(2.5); // its own CPU use only
+    const off = step(first(), cur, { reapedChildren: false });
+    expect(processFigures(off)[0]).toMatchObject({ cpuTicks: 10, childCpuTicks: 0, powerUw: 2_500_000 });
     expect(off.unattributedPowerUw).toBe(47_500_000);
   });
 
@@ -205,8 +207,8 @@ describe('attribute: reaped children', () => {
     for (const cur of readings) {
       const r = step(state, cur, { bornAfterTicks: 0 });
       childPower += powerOf(r, cur, 200) ?? 0;
-      shellEnergy = r.processes.find((p) => cur[p.index]?.pid === 100)?.energyUj ?? shellEnergy;
-      childEnergy = r.processes.find((p) => cur[p.index]?.pid === 200)?.energyUj ?? childEnergy;
+      shellEnergy = processFigures(r).find((p) => cur[p.index]?.pid === 100)?.energyUj ?? shellEnergy;
+      childEnergy = processFigures(r).find((p) => cur[p.index]?.pid === 200)?.energyUj ?? childEnergy;
       state = r.next;
     }
     // Each of the child's 120 ticks was counted once: 100 while alive (30 + 40 + 30), 20 through the shell.
@@ -225,7 +227,7 @@ describe('attribute: reaped children', () => {
     // + its cutime (20's 60 ticks). Of those, 5 + 50 were seen at the previous reading.
     const cur = [proc(1, 0, { childTicksTotal: 68, starttime: 1 })];
     const r = step(state, cur);
-    expect(r.processes[0]).toMatchObject({ childCpuTicks: 13, powerUw: (13 / 200) * 50_000_000 });
+    expect(processFigures(r)[0]).toMatchObject({ childCpuTicks: 13, powerUw: (13 / 200) * 50_000_000 });
   });
 
   it('charges a child that ended and was replaced by a new one with the same pid to its parent once', () => {
@@ -233,7 +235,7 @@ describe('attribute: reaped children', () => {
     // Old 42 used 20 more ticks, ended, was reaped (cutime +320); a new 42 born inside the interval used 5.
     const cur = [proc(100, 2, { childTicksTotal: 320 }), proc(42, 5, { ppid: 100, starttime: 900 })];
     const r = step(state, cur, { bornAfterTicks: 800 });
-    expect(r.processes.map((p) => [cur[p.index]?.pid, p.cpuTicks, p.childCpuTicks])).toEqual([
+    expect(processFigures(r).map((p) => [cur[p.index]?.pid, p.cpuTicks, p.childCpuTicks])).toEqual([
       [100, 2, 20],
       [42, 5, 0],
     ]);
@@ -241,17 +243,17 @@ describe('attribute: reaped children', () => {
 
   it('treats a reused pid as a new process: energy restarts and its parent is not charged twice', () => {
     let r = step(initialState([proc(42, 0, { starttime: 100 })]), [proc(42, 50, { starttime: 100 })]);
-    expect(r.processes[0]?.energyUj).toBe(12_500_000); // 50 of 200 busy ticks of 50 W, 1 s
+    expect(processFigures(r)[0]?.energyUj).toBe(12_500_000); // 50 of 200 busy ticks of 50 W, 1 s
     r = step(r.next, [proc(42, 90, { starttime: 100 })], { intervalMs: 2000 });
-    expect(r.processes[0]?.energyUj).toBe(12_500_000 + 20_000_000);
+    expect(processFigures(r)[0]?.energyUj).toBe(12_500_000 + 20_000_000);
     // pid 42 now belongs to a process started later: the old one ended, the new one starts at 0.
     r = step(r.next, [proc(42, 5, { starttime: 900 })], { bornAfterTicks: 800 });
     expect(r.ended).toEqual([{ pid: 42, starttime: 100 }]);
-    expect(r.processes[0]).toMatchObject({ cpuTicks: 5, energyUj: 1_250_000 });
+    expect(processFigures(r)[0]).toMatchObject({ cpuTicks: 5, energyUj: 1_250_000 });
     expect(r.next.get(42)).toMatchObject({ starttime: 900, cpuTicksTotal: 5 });
     r = step(r.next, [proc(42, 15, { starttime: 900 })], { hostPowerUw: 10_000_000 });
     expect(r.ended).toEqual([]);
-    expect(r.processes[0]?.energyUj).toBe(1_250_000 + 500_000);
+    expect(processFigures(r)[0]?.energyUj).toBe(1_250_000 + 500_000);
   });
 
   it('an orphan reaped by init after its parent was killed: init gets what the orphan ran since it was seen, no more', () => {
@@ -266,7 +268,7 @@ describe('attribute: reaped children', () => {
     // cc1 ran 10 more ticks before it ended: init's cutime grew by its 3,010; bash's by make's 5; a burner used 150.
     const cur = [proc(1, 1000, { ppid: 0, starttime: 1, childTicksTotal: 3010 }), proc(50, 10, { childTicksTotal: 5 }), proc(80, 150)];
     const r = step(state, cur);
-    const by = (pid: number) => r.processes.find((p) => cur[p.index]?.pid === pid);
+    const by = (pid: number) => processFigures(r).find((p) => cur[p.index]?.pid === pid);
     expect(by(80)?.powerUw).toBe(37_500_000); // its own 150 of 200 busy ticks, untouched
     expect(by(1)).toMatchObject({ childCpuTicks: 10, powerUw: 2_500_000 });
     expect(by(50)?.childCpuTicks).toBe(0);
@@ -278,12 +280,12 @@ describe('attribute: reaped children', () => {
     // Reading N: the parent's stat was read before the child was reaped; the child's was gone.
     let cur = [proc(100, 1), proc(300, 150)];
     let r = step(s0, cur);
-    expect(r.processes.map((p) => p.powerUw)).toEqual([250_000, 37_500_000]);
+    expect(processFigures(r).map((p) => p.powerUw)).toEqual([250_000, 37_500_000]);
     expect(r.next.get(100)).toMatchObject({ pendingDebitTicks: 5000, pendingDebitAge: 1 });
     // Reading N+1: the growth arrives; only what the child ran after its last reading (10 ticks) is credited.
     cur = [proc(100, 2, { childTicksTotal: 5010 }), proc(300, 300)];
     r = step(r.next, cur);
-    expect(r.processes.map((p) => [p.childCpuTicks, p.powerUw])).toEqual([
+    expect(processFigures(r).map((p) => [p.childCpuTicks, p.powerUw])).toEqual([
       [10, 2_750_000],
       [0, 37_500_000],
     ]);
@@ -295,24 +297,24 @@ describe('attribute: reaped children', () => {
     const s0 = initialState([proc(50, 5000, { ppid: 900 }), proc(900, 0), proc(300, 0)]);
     let cur = [proc(50, 5005, { ppid: 900 }), proc(300, 150), proc(900, 1, { childTicksTotal: 5010 })];
     let r = step(s0, cur);
-    const burner = () => r.processes.find((p) => cur[p.index]?.pid === 300)?.powerUw;
+    const burner = () => processFigures(r).find((p) => cur[p.index]?.pid === 300)?.powerUw;
     expect(burner()).toBe(37_500_000);
     // The parent's credit is bounded by the busy ticks no process's own time explains: 200 - 156.
-    expect(r.processes.find((p) => cur[p.index]?.pid === 900)?.childCpuTicks).toBe(44);
+    expect(processFigures(r).find((p) => cur[p.index]?.pid === 900)?.childCpuTicks).toBe(44);
     cur = [proc(300, 300), proc(900, 2, { childTicksTotal: 5010 })];
     r = step(r.next, cur);
     expect(burner()).toBe(37_500_000);
     // The late debit waits on the parent for its next growth, then expires: it cannot eat credits forever.
     expect(r.next.get(900)).toMatchObject({ pendingDebitTicks: 5005, pendingDebitAge: 1 });
     for (let k = 0; k < 3; k++) r = step(r.next, [proc(300, 450 + 150 * k), proc(900, 3 + k, { childTicksTotal: 5010 + 20 * (k + 1) })]);
-    expect(r.processes.find((p) => p.index === 1)?.childCpuTicks).toBe(20);
+    expect(processFigures(r).find((p) => p.index === 1)?.childCpuTicks).toBe(20);
   });
 
   it('never gives a parent a negative credit when a child\'s last ticks exceed what its cutime grew by', () => {
     // The child was reparented to init before it ended: the parent's cutime did not grow.
     const state = initialState([proc(100, 0), proc(200, 80, { ppid: 100 })]);
     const r = step(state, [proc(100, 10, { childTicksTotal: 0 })]);
-    expect(r.processes[0]).toMatchObject({ childCpuTicks: 0, cpuTicks: 10 });
+    expect(processFigures(r)[0]).toMatchObject({ childCpuTicks: 0, cpuTicks: 10 });
   });
 
   it('reports processes that disappeared and forgets them', () => {
@@ -320,6 +322,26 @@ describe('attribute: reaped children', () => {
     const r = step(state, [proc(1, 3)]);
     expect(r.ended).toEqual([{ pid: 2, starttime: 20 }]);
     expect([...r.next.keys()]).toEqual([1]);
+  });
+
+  it('updates the state in place: one entry per process for as long as it lives, a new one when its pid is reused', () => {
+    const state = initialState([proc(1, 0), proc(2, 0), proc(3, 0)]);
+    const entryOf1 = state.get(1);
+    let r = step(state, [proc(1, 40), proc(2, 10), proc(3, 0)]);
+    expect(r.next).toBe(state);
+    expect(r.next.get(1)).toBe(entryOf1);
+    expect(r.next.get(1)).toMatchObject({ cpuTicksTotal: 40, energyUj: 10_000_000 });
+    expect(r.ended).toEqual([]);
+    // pid 2 now names another process (started at 2,000 ticks), pid 3 ended, pid 4 is new.
+    r = step(r.next, [proc(1, 80), proc(2, 5, { starttime: 2_000 }), proc(4, 7)], { bornAfterTicks: 1_000 });
+    expect(r.ended).toEqual([{ pid: 2, starttime: 20 }, { pid: 3, starttime: 30 }]);
+    expect(r.next.get(1)).toBe(entryOf1);
+    expect(r.next.get(1)).toMatchObject({ cpuTicksTotal: 80, energyUj: 20_000_000 });
+    expect(r.next.get(2)).toMatchObject({ starttime: 2_000, cpuTicksTotal: 5 });
+    expect(r.next.has(3)).toBe(false);
+    expect(processFigures(r).map((p) => [r.figures.count, p.index, p.cpuTicks])).toEqual([[2, 0, 40], [2, 1, 5]]);
+    // pid 4 was not seen before and started before the previous reading: it counts from the next interval.
+    expect(r.next.get(4)).toMatchObject({ starttime: 40, cpuTicksTotal: 7, energyUj: 0 });
   });
 });
 
