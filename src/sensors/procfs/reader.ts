@@ -56,7 +56,11 @@ export interface ProcessIdentity {
   readonly cmdline: string;
 }
 
-/** One process in one snapshot. */
+/**
+ * One process in one snapshot. The reader's own, one per process while it lives: the next pass that reads
+ * the process updates it in place (10,000 new entries a step lived through the step into the old space).
+ * An entry of a process that ended keeps its last values.
+ */
 export interface ProcessEntry {
   readonly pid: number;
   readonly starttime: number;
@@ -70,13 +74,14 @@ export interface ProcessEntry {
   readonly identity: ProcessIdentity;
 }
 
+type MutableEntry = { -readonly [K in keyof ProcessEntry]: ProcessEntry[K] };
+
 /** What the reader keeps of a pid between passes. */
 interface KnownProcess {
-  identity: ProcessIdentity;
+  /** Its entry as last read (comm: a pass that reads the same bytes reuses the string). */
+  readonly entry: MutableEntry;
   /** The open fd of its stat file (bound to the process, not the pid), or -1. */
   fd: number;
-  /** comm as last read: a pass that reads the same bytes reuses the string. */
-  comm: string;
   /** The last pass (readAll) that read it. */
   pass: number;
 }
@@ -248,16 +253,17 @@ export class ProcfsReader {
       this.dropFd(fd, k);
       return null;
     }
-    if (k === undefined || k.identity.starttime !== f.starttime) {
+    if (k === undefined || k.entry.starttime !== f.starttime) {
       if (k !== undefined) this.ended += 1; // the pid now names another process
       const comm = this.buf.toString('utf8', f.commStart, f.commEnd);
-      const fresh = this.readIdentity(pid, f.starttime, comm);
-      if (!fresh) {
+      const identity = this.readIdentity(pid, f.starttime, comm);
+      if (!identity) {
         this.dropFd(fd, k);
         return null;
       }
       const previous = k;
-      k = { identity: fresh, fd: -1, comm, pass: 0 };
+      const entry: MutableEntry = { pid, starttime: f.starttime, ppid: f.ppid, comm, cpuTicksTotal: f.cpuTicksTotal, childTicksTotal: f.childTicksTotal, rssBytes: f.rssBytes, vsizeBytes: f.vsizeBytes, identity };
+      k = { entry, fd: -1, pass: 0 };
       if (previous !== undefined) {
         // The fd just read stays with the pid's record; an older one, of the process that ended, closes.
         if (previous.fd === fd) {
@@ -266,20 +272,18 @@ export class ProcfsReader {
         } else this.closeStatFd(previous);
       }
       this.known.set(pid, k);
+      this.keepFd(fd, k);
+      return entry;
     }
     this.keepFd(fd, k);
-    const comm = sameText(this.buf, f.commStart, f.commEnd, k.comm) ? k.comm : (k.comm = this.buf.toString('utf8', f.commStart, f.commEnd));
-    return {
-      pid,
-      starttime: f.starttime,
-      ppid: f.ppid,
-      comm,
-      cpuTicksTotal: f.cpuTicksTotal,
-      childTicksTotal: f.childTicksTotal,
-      rssBytes: f.rssBytes,
-      vsizeBytes: f.vsizeBytes,
-      identity: k.identity,
-    };
+    const e = k.entry;
+    if (!sameText(this.buf, f.commStart, f.commEnd, e.comm)) e.comm = this.buf.toString('utf8', f.commStart, f.commEnd);
+    e.ppid = f.ppid;
+    e.cpuTicksTotal = f.cpuTicksTotal;
+    e.childTicksTotal = f.childTicksTotal;
+    e.rssBytes = f.rssBytes;
+    e.vsizeBytes = f.vsizeBytes;
+    return e;
   }
 
   /**

@@ -3,7 +3,7 @@ import { readdirSync, readlinkSync } from 'node:fs';
 import { once } from 'node:events';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ProcfsReader, defaultMaxOpenStatFiles } from '../../../../src/sensors/procfs/reader.js';
-import { ProcfsTree, generateProcesses } from '../../../support/fixtures/procfs-tree.js';
+import { ProcfsTree, generateProcesses, type FakeProcess } from '../../../support/fixtures/procfs-tree.js';
 
 const trees: ProcfsTree[] = [];
 const readers: ProcfsReader[] = [];
@@ -73,6 +73,26 @@ describe('ProcfsReader keeps stat files open between passes', () => {
     tree.removeProcess(3002);
     await reader.snapshot();
     expect(reader.endedInLastSnapshot).toBe(1);
+  });
+
+  it('keeps one entry per process, updated in place by each pass; an ended or replaced process keeps its last values', async () => {
+    const { tree, reader } = setup(3);
+    const [a, b, c] = generateProcesses(3, 3000) as [FakeProcess, FakeProcess, FakeProcess];
+    const first = await reader.snapshot();
+    const entryOfA = first.get(a.pid);
+    const entryOfB = first.get(b.pid);
+    const entryOfC = first.get(c.pid);
+    tree.writeProcessStat({ ...a, utime: a.utime + 7, rssPages: 123 });
+    tree.removeProcess(b.pid);
+    tree.writeProcess({ pid: c.pid, comm: 'reborn', utime: 1, stime: 2, starttime: 99_999, argv: ['reborn'] });
+    const second = await reader.snapshot();
+    expect(second.get(a.pid)).toBe(entryOfA);
+    expect(entryOfA).toMatchObject({ cpuTicksTotal: a.utime + 7 + a.stime, rssBytes: 123 * reader.pageSizeBytes });
+    expect(second.has(b.pid)).toBe(false);
+    expect(entryOfB).toMatchObject({ pid: b.pid, starttime: b.starttime, cpuTicksTotal: b.utime + b.stime });
+    expect(second.get(c.pid)).not.toBe(entryOfC);
+    expect(second.get(c.pid)).toMatchObject({ starttime: 99_999, comm: 'reborn', cpuTicksTotal: 3 });
+    expect(entryOfC).toMatchObject({ starttime: c.starttime, comm: c.comm, cpuTicksTotal: c.utime + c.stime });
   });
 
   it('reads comm every pass: a renamed process shows its new name, a non-ASCII one decodes, an unchanged one is the same string', async () => {
