@@ -1,5 +1,5 @@
 import { labelsKey } from '../core/labels-key.js';
-import type { Metric, MetricLabels } from '../core/metric-families.js';
+import { metricLike, type Metric, type MetricLabels } from '../core/metric-families.js';
 
 /** Identity of a series: name and labels, in the order the metrics view writes them. */
 export function seriesKey(m: Metric): string {
@@ -99,7 +99,6 @@ export class VanishedSeriesTracker {
   }
 
   private vanishedMetric(name: string, labels: MetricLabels): Metric {
-    const family = this.families.get(name) as Metric;
-    return { name, help: family.help, type: family.type, kind: family.kind, labels, value: Number.NaN };
+    return metricLike(this.families.get(name) as Metric, labels, Number.NaN);
   }
 }
