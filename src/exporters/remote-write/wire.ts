@@ -269,9 +269,15 @@ export class WriteRequestEncoder {
       if (o + 1 + varintSize(body) + body > out.length) out = this.growWindow(o + 1 + varintSize(body) + body);
       out[o++] = TAG_TIMESERIES;
       o = writeVarint(out, o, body);
-      o = copyBytes(out, o, set.bytes, 0, set.split);
-      o = copyBytes(out, o, s.nameBytes, 0, s.nameBytes.length);
-      o = copyBytes(out, o, set.bytes, set.split, set.bytes.length);
+      if (set.split === 0) {
+        // `__name__` sorts first (label names in lower case): two whole copies.
+        o = copyAll(out, o, s.nameBytes);
+        o = copyAll(out, o, set.bytes);
+      } else {
+        o = copyBytes(out, o, set.bytes, 0, set.split);
+        o = copyAll(out, o, s.nameBytes);
+        o = copyBytes(out, o, set.bytes, set.split, set.bytes.length);
+      }
       for (let p = s.first; p !== NO_POINT; p = pointNext[p] as number) {
         out[o++] = TAG_SAMPLE;
         out[o++] = ts.sampleBytes(pointTime[p] as number);
@@ -340,7 +346,21 @@ function grown<T extends Float64Array | Uint8Array | Int32Array>(from: T, to: T)
   return to;
 }
 
-/** Copies from[start, end) to `out` at `at` byte by byte: label fields are short, a call per copy costs more. */
+/** Below this many bytes a copy goes byte by byte; from it on, TypedArray#set's memmove is faster than the loop. */
+const SET_FROM_BYTES = 24;
+
+/**
+ * Copies all of `from` to `out` at `at`. A series' label bytes (~150 at 10,000 processes) went byte by byte
+ * at ~1 ns a byte; set() copies them in ~20 ns (write() was 16 ms a step, 9 MB of series; bench, scale section).
+ */
+function copyAll(out: Buffer, at: number, from: Buffer): number {
+  const n = from.length;
+  if (n < SET_FROM_BYTES) return copyBytes(out, at, from, 0, n);
+  out.set(from, at);
+  return at + n;
+}
+
+/** Copies from[start, end) to `out` at `at` byte by byte: for short ranges, where a call per copy costs more. */
 function copyBytes(out: Buffer, at: number, from: Buffer, start: number, end: number): number {
   let o = at;
   for (let i = start; i < end; i++) out[o++] = from[i] as number;
