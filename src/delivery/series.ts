@@ -41,21 +41,28 @@ export class VanishedSeriesTracker {
     const generation = ++this.generation;
     let labels: MetricLabels | null = null;
     let tracked: TrackedLabels | null = null;
+    // Where the previous metric's name was in its record: a process's metrics come in the same order
+    // every step, so the next name is usually the next one, and found without a search.
+    let at = -1;
     for (const m of metrics) {
       // A process's metrics come in a row with one labels object: its record is looked up once.
       if (m.labels !== labels || tracked === null) {
         labels = m.labels;
         tracked = this.trackedOf(labels);
+        at = -1;
       }
       const names = tracked.names;
-      let i = names.indexOf(m.name);
+      const name = m.name;
+      let i = at + 1;
+      if (names[i] !== name) i = names.indexOf(name);
       if (i < 0) {
         i = names.length;
-        names.push(m.name);
+        names.push(name);
         tracked.seen.push(0);
-        if (!this.families.has(m.name)) this.families.set(m.name, m);
+        if (!this.families.has(name)) this.families.set(name, m);
       }
       tracked.seen[i] = generation;
+      at = i;
     }
     return this.sweep(generation);
   }
@@ -67,11 +74,14 @@ export class VanishedSeriesTracker {
       const { names, seen } = t;
       let kept = 0;
       for (let i = 0; i < names.length; i++) {
-        const name = names[i] as string;
         if (seen[i] === generation) {
-          names[kept] = name;
-          seen[kept++] = generation;
-        } else vanished.push(this.vanishedMetric(name, t.labels));
+          // Moved down only behind a vanished series: a steady record is read, not written.
+          if (kept !== i) {
+            names[kept] = names[i] as string;
+            seen[kept] = generation;
+          }
+          kept += 1;
+        } else vanished.push(this.vanishedMetric(names[i] as string, t.labels));
       }
       if (kept === names.length) continue;
       names.length = kept;
