@@ -77,6 +77,9 @@ export class WriteRequestEncoder {
   private labelSets = new WeakMap<MetricLabels, LabelSet>();
   private lastLabels: MetricLabels | null = null;
   private lastLabelSet: LabelSet | null = null;
+  /** The set of the previous point, and the index of its slot there (pointOf's guess at the next slot). */
+  private hintSet: LabelSet | null = null;
+  private hintAt = -1;
   private readonly nameLabels = new Map<string, Buffer>();
   /** Label sets by content key. */
   private readonly interned = new Map<string, LabelSet>();
@@ -162,7 +165,19 @@ export class WriteRequestEncoder {
   private pointOf(epoch: number, m: Metric): number {
     const set = this.labelSet(m.labels);
     set.epoch = epoch;
-    const slot = slotNamed(set, m.name) ?? this.newSlot(set, m.name);
+    if (set !== this.hintSet) {
+      this.hintSet = set;
+      this.hintAt = -1;
+    }
+    // A process's metrics come in the same order every step: the slot after the previous one is
+    // usually the one, found without reading the others.
+    const name = m.name;
+    let index = this.hintAt + 1;
+    const series = set.series;
+    if (index >= series.length || (series[index] as SeriesSlot).name !== name) index = slotIndex(set, name);
+    if (index < 0) index = this.newSlot(set, name);
+    this.hintAt = index;
+    const slot = series[index] as SeriesSlot;
     const at = this.pointsUsed++;
     if (at === this.pointNext.length) this.growPoints();
     this.pointNext[at] = NO_POINT;
@@ -176,11 +191,12 @@ export class WriteRequestEncoder {
     return at;
   }
 
-  private newSlot(set: LabelSet, name: string): SeriesSlot {
+  /** Adds a slot for `name` to the set; returns its index. */
+  private newSlot(set: LabelSet, name: string): number {
     const slot: SeriesSlot = { name, nameBytes: this.nameLabel(name), epoch: 0, first: NO_POINT, last: NO_POINT };
     set.series.push(slot);
     if (!set.evicted) this.seriesInterned += 1;
-    return slot;
+    return set.series.length - 1;
   }
 
   private growPoints(): void {
@@ -330,14 +346,11 @@ class FlatSink implements ByteSink {
   }
 }
 
-/** The slot of `name` in the set, or undefined: a linear search, a set holds a handful of series. */
-function slotNamed(set: LabelSet, name: string): SeriesSlot | undefined {
+/** The index of the slot of `name` in the set, or -1: a linear search, a set holds a handful of series. */
+function slotIndex(set: LabelSet, name: string): number {
   const series = set.series;
-  for (let i = 0; i < series.length; i++) {
-    const slot = series[i] as SeriesSlot;
-    if (slot.name === name) return slot;
-  }
-  return undefined;
+  for (let i = 0; i < series.length; i++) if ((series[i] as SeriesSlot).name === name) return i;
+  return -1;
 }
 
 /** `to` with `from` copied at its start. */
