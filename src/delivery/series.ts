@@ -11,7 +11,8 @@ interface TrackedLabels {
   readonly key: string;
   /** The labels object first seen with this content: vanished series are named with it. */
   readonly labels: MetricLabels;
-  readonly names: string[];
+  /** The names of its series: a list shared by every record with the same names (NameLists). */
+  names: readonly string[];
   /** Per name (same index), the generation of the last sample that had the series. */
   readonly seen: number[];
   /** Left the tracker (no series left): a labels object's record of it is stale. */
@@ -34,6 +35,7 @@ export class VanishedSeriesTracker {
   private readonly byLabels = new WeakMap<MetricLabels, TrackedLabels>();
   /** The first metric of each name: the help, type and kind of its vanished series. */
   private readonly families = new Map<string, Metric>();
+  private readonly nameLists = new NameLists();
   private generation = 0;
 
   /** Records `metrics` as the current series; returns the previous sample's series missing from it. */
@@ -57,7 +59,7 @@ export class VanishedSeriesTracker {
       if (names[i] !== name) i = names.indexOf(name);
       if (i < 0) {
         i = names.length;
-        names.push(name);
+        tracked.names = this.nameLists.of([...names, name]);
         tracked.seen.push(0);
         if (!this.families.has(name)) this.families.set(name, m);
       }
@@ -74,17 +76,13 @@ export class VanishedSeriesTracker {
       const { names, seen } = t;
       let kept = 0;
       for (let i = 0; i < names.length; i++) {
-        if (seen[i] === generation) {
-          // Moved down only behind a vanished series: a steady record is read, not written.
-          if (kept !== i) {
-            names[kept] = names[i] as string;
-            seen[kept] = generation;
-          }
-          kept += 1;
-        } else vanished.push(this.vanishedMetric(names[i] as string, t.labels));
+        if (seen[i] === generation) kept += 1;
+        else vanished.push(this.vanishedMetric(names[i] as string, t.labels));
       }
       if (kept === names.length) continue;
-      names.length = kept;
+      // Every series kept was seen in this generation: the names that were, and as many generations.
+      t.names = this.nameLists.of(names.filter((_, i) => seen[i] === generation));
+      seen.fill(generation, 0, kept);
       seen.length = kept;
       if (kept === 0) {
         t.gone = true;
@@ -101,7 +99,7 @@ export class VanishedSeriesTracker {
     const key = labelsKey(labels);
     tracked = this.byKey.get(key);
     if (tracked === undefined) {
-      tracked = { key, labels, names: [], seen: [], gone: false };
+      tracked = { key, labels, names: this.nameLists.of([]), seen: [], gone: false };
       this.byKey.set(key, tracked);
     }
     if (Object.isFrozen(labels)) this.byLabels.set(labels, tracked);
@@ -110,5 +108,23 @@ export class VanishedSeriesTracker {
 
   private vanishedMetric(name: string, labels: MetricLabels): Metric {
     return metricLike(this.families.get(name) as Metric, labels, Number.NaN);
+  }
+}
+
+/**
+ * One frozen array per list of names: at 10,000 processes the records share the list of a process's five
+ * names instead of holding 10,000 arrays of it (objects every full collection marks; bench, scale section).
+ */
+class NameLists {
+  private readonly lists = new Map<string, readonly string[]>();
+
+  of(names: readonly string[]): readonly string[] {
+    const key = names.join('\u0000');
+    let list = this.lists.get(key);
+    if (list === undefined) {
+      list = Object.freeze([...names]);
+      this.lists.set(key, list);
+    }
+    return list;
   }
 }
