@@ -23,7 +23,7 @@ const INPUT_MARGIN = 15;
 /** Snappy's hash multiplier. */
 const HASH_MULTIPLIER = 0x1e35a7bd;
 
-/** The most bytes a fragment of `n` bytes compresses to (a literal tag of 3 bytes per 60 bytes at worst, rounded up). */
+/** The most bytes a fragment of `n` bytes compresses to: Snappy's bound (MaxCompressedLength in snappy.cc), 32 + n + n / 6. */
 export function maxFragmentBytes(n: number): number {
   return 32 + n + Math.floor(n / 6);
 }
