@@ -340,8 +340,64 @@ export function isDeliveryFamily(name: string): boolean {
   return name.startsWith('scaph_delivery_');
 }
 
+/** What a metric of a family reads off its family: one object per family, shared by all its metrics. */
+interface FamilyFacts {
+  readonly name: string;
+  readonly help: string;
+  readonly type: MetricType;
+  readonly kind: ValueKind;
+}
+
+const FAMILY_FACTS = new Map<string, FamilyFacts>(
+  Object.entries(METRIC_FAMILIES).map(([name, f]: [string, MetricFamily]) => [name, Object.freeze({ name, help: f.help, type: f.type, kind: f.kind })]),
+);
+
+/**
+ * A metric that holds its family, labels and value, and reads name, help, type and kind off its family.
+ * A step at 10,000 processes makes 50,000 metrics that live until the step is encoded: three fields
+ * instead of six is 24 bytes less each, 1.2 MB fewer bytes a step for the young generation to copy and
+ * promote (bench, scale section).
+ */
+class FamilyMetric implements Metric {
+  constructor(
+    private readonly family: FamilyFacts,
+    readonly labels: MetricLabels,
+    readonly value: number,
+  ) {}
+
+  get name(): string {
+    return this.family.name;
+  }
+
+  get help(): string {
+    return this.family.help;
+  }
+
+  get type(): MetricType {
+    return this.family.type;
+  }
+
+  get kind(): ValueKind {
+    return this.family.kind;
+  }
+
+  /** A metric of the same family with these labels and value. */
+  with(labels: MetricLabels, value: number): FamilyMetric {
+    return new FamilyMetric(this.family, labels, value);
+  }
+}
+
 /** One metric of a family: help, type and kind from the table, an int family's value rounded. */
 export function metricOf(name: MetricName, value: number, labels: MetricLabels): Metric {
-  const f: MetricFamily = METRIC_FAMILIES[name];
-  return { name, help: f.help, type: f.type, kind: f.kind, labels, value: f.kind === 'int' ? Math.round(value) : value };
+  const f = FAMILY_FACTS.get(name) as FamilyFacts;
+  return new FamilyMetric(f, labels, f.kind === 'int' ? Math.round(value) : value);
+}
+
+/**
+ * A metric of the family of `like` (a metric of the table or any Metric) with other labels and value, as
+ * lean as metricOf's when `like` is one of them.
+ */
+export function metricLike(like: Metric, labels: MetricLabels, value: number): Metric {
+  if (like instanceof FamilyMetric) return like.with(labels, value);
+  return { name: like.name, help: like.help, type: like.type, kind: like.kind, labels, value };
 }

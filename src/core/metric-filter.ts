@@ -15,7 +15,7 @@
  * - The delivery core's scaph_delivery_* self-metrics never come through here: they say what was sent
  *   and what was lost, whatever the filters.
  */
-import type { Metric, MetricLabels } from './metric-families.js';
+import { metricLike, type Metric, type MetricLabels } from './metric-families.js';
 import { UserPatterns } from './user-pattern.js';
 
 export interface MetricFilterSpec {
@@ -118,7 +118,7 @@ export class MetricFilter {
     for (const m of metrics) {
       if (!this.keeps(m.name)) continue;
       const labels = this.labelsOf(m.labels);
-      out.push(labels === m.labels ? m : { name: m.name, help: m.help, type: m.type, kind: m.kind, labels, value: m.value });
+      out.push(labels === m.labels ? m : metricLike(m, labels, m.value));
     }
     return out;
   }

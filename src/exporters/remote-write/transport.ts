@@ -45,7 +45,7 @@ export class RemoteWriteTransport implements Transport<Buffer> {
   }
 
   encode(entries: readonly QueuedSample[]): Buffer {
-    // Compressed with snappyjs (pure JavaScript: the single executable cannot load a native addon) as
+    // Compressed in pure JavaScript (the single executable cannot load a native addon) as
     // it is written, 64 KiB at a time (snappy-block.ts); the batch is a Buffer of its own compressed size.
     return this.wire.encodeSnappy(entries);
   }

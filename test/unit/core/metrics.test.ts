@@ -35,7 +35,7 @@ describe('sampleToMetrics', () => {
     expect(find('scaph_host_outside_rapl_power_microwatts')).toEqual([]);
     const base = makeSample();
     const platform = makeSample({ host: { ...base.host, valueSource: 'hwmon_power_meter', outsideRaplPowerUw: 46_250_000 } });
-    expect(sampleToMetrics(platform).filter((m) => m.name === 'scaph_host_outside_rapl_power_microwatts')).toEqual([
+    expect(sampleToMetrics(platform).filter((m) => m.name === 'scaph_host_outside_rapl_power_microwatts')).toMatchObject([
       { name: 'scaph_host_outside_rapl_power_microwatts', help: METRIC_FAMILIES.scaph_host_outside_rapl_power_microwatts.help, type: 'gauge', kind: 'int', labels: { value_source: 'hwmon_power_meter' }, value: 46_250_000 },
     ]);
   });

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { metricOf } from '../../../src/core/metric-families.js';
 import { sampleToMetrics } from '../../../src/core/metrics.js';
 import { MetricsView } from '../../../src/core/metrics-view.js';
 import { seriesKey, VanishedSeriesTracker } from '../../../src/delivery/series.js';
@@ -8,6 +9,22 @@ const A = makeProcess({ pid: 10 });
 const B = makeProcess({ pid: 11 });
 
 describe('VanishedSeriesTracker', () => {
+  it('reports the one series of a labels object that goes while the others stay, in any order, and each when it goes again', () => {
+    const t = new VanishedSeriesTracker();
+    const labels = Object.freeze({ pid: '1' });
+    const [power, energy, memory] = ['scaph_process_power_consumption_microwatts', 'scaph_process_energy_microjoules', 'scaph_process_memory_bytes'] as const;
+    const step = (...names: Array<typeof power | typeof energy | typeof memory>): string[] => t.next(names.map((n) => metricOf(n, 1, labels))).map((m) => m.name);
+    expect(step(power, energy, memory)).toEqual([]);
+    expect(step(power, memory)).toEqual([energy]);
+    expect(step(power, memory)).toEqual([]);
+    expect(step(memory)).toEqual([power]);
+    expect(step(power, memory)).toEqual([]);
+    expect(step(memory, power)).toEqual([]);
+    expect(step()).toEqual([memory, power]);
+    expect(step(energy)).toEqual([]);
+    expect(step()).toEqual([energy]);
+  });
+
   it("returns an ended process's five series once, from the sample that no longer has it", () => {
     const t = new VanishedSeriesTracker();
     const view = new MetricsView();

@@ -134,7 +134,7 @@ describe('the fallback in what exporters publish', () => {
 
   it('scaph_sensor_fallback{reason} 1 with the fallback; absent when measured', () => {
     const metric = sampleToMetrics(fallback).filter((m) => m.name === 'scaph_sensor_fallback');
-    expect(metric).toEqual([{ name: 'scaph_sensor_fallback', help: METRIC_FAMILIES.scaph_sensor_fallback.help, type: 'gauge', kind: 'int', labels: { reason: 'rapl_unreadable' }, value: 1 }]);
+    expect(metric).toMatchObject([{ name: 'scaph_sensor_fallback', help: METRIC_FAMILIES.scaph_sensor_fallback.help, type: 'gauge', kind: 'int', labels: { reason: 'rapl_unreadable' }, value: 1 }]);
     expect(sampleToMetrics(base).some((m) => m.name === 'scaph_sensor_fallback')).toBe(false);
     // One frozen labels object per reason, shared by every sample (encoders cache per labels object).
     const again = sampleToMetrics(makeSample({ host: { ...fallback.host, sensorFallback: 'rapl_unreadable' } })).find((m) => m.name === 'scaph_sensor_fallback');

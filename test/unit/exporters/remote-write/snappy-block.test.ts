@@ -42,6 +42,29 @@ describe('SnappyBlockWriter (snappy block format, 64 KiB at a time)', () => {
     }
   });
 
+  it('gives the very bytes snappyjs gives for inputs that take every element form: runs, random bytes, literals of 60, 61, 255, 256 bytes', () => {
+    const rand = seededRandom(77);
+    const random = (n: number): Buffer => Buffer.from(Array.from({ length: n }, () => Math.floor(rand() * 256)));
+    const pattern = (literal: number): Buffer => {
+      // A phrase, then `literal` fresh bytes, then the phrase again: a copy, a literal of that length, a copy.
+      const phrase = Buffer.from('\n\x03pid\x12\x041234\n\x03exe\x12\x06worker');
+      return Buffer.concat(Array.from({ length: 40 }, () => Buffer.concat([phrase, random(literal)])));
+    };
+    const inputs: Array<[string, Buffer]> = [
+      ['zeros', Buffer.alloc(3 * SNAPPY_BLOCK_BYTES + 5)],
+      ['random', random(2 * SNAPPY_BLOCK_BYTES + 17)],
+      ['random then zeros', Buffer.concat([random(40_000), Buffer.alloc(70_000)])],
+      ['a byte repeated with a period of 3', Buffer.from('abc'.repeat(50_000))],
+      ...[59, 60, 61, 62, 254, 255, 256, 257, 4000].map((n): [string, Buffer] => [`literals of ${n}`, pattern(n)]),
+    ];
+    const writer = new SnappyBlockWriter();
+    for (const [what, data] of inputs) {
+      const out = streamed(writer, data, 10_000);
+      expect(out.equals(Buffer.from(compress(data))), what).toBe(true);
+      expect((snappy.uncompressSync(out) as Buffer).equals(data), what).toBe(true);
+    }
+  });
+
   it('gives each body a Buffer of its own: the next body does not overwrite it', () => {
     const writer = new SnappyBlockWriter();
     const first = streamed(writer, input(100_000, 9), 4096);

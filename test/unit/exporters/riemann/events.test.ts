@@ -1,6 +1,6 @@
 /** Metrics -> events -> Msg frames, and the riemann command's flag checks: no network. */
 import { describe, expect, it } from 'vitest';
-import type { Metric } from '../../../../src/core/metric-families.js';
+import { metricLike, type Metric } from '../../../../src/core/metric-families.js';
 import { sampleToMetrics } from '../../../../src/core/metrics.js';
 import { UsageError } from '../../../../src/core/errors.js';
 import { checkRiemannFlags } from '../../../../src/exporters/riemann/command.js';
@@ -96,7 +96,7 @@ describe('Riemann events', () => {
 
   it('a process whose exe label was dropped (--drop-labels exe) is named <name without scaph_>_<pid>', () => {
     const power = metricsOf().find((m) => m.name === 'scaph_process_power_consumption_microwatts' && m.labels['pid'] === '1234') as Metric;
-    const [event] = new RiemannEventBuilder(OPTIONS).build([{ ...power, labels: { pid: '1234' } }], T0);
+    const [event] = new RiemannEventBuilder(OPTIONS).build([metricLike(power, { pid: '1234' }, power.value)], T0);
     expect(event?.service).toBe('process_power_consumption_microwatts_1234');
   });
 
