@@ -29,13 +29,44 @@ export function shebangNodeFlags(script: string): string[] {
  *   and --invocation-count-for-maglev-osr=1000 (100): code that runs only at start-up or once a step gets
  *   no feedback vector and no Maglev code; what runs per process or per series still reaches Maglev within
  *   a few steps (~0.8 MB together).
+ * - --gc-memory-reducer-start-delay-ms=2000 (default 8000), --bytecode-old-age=1 (6) and
+ *   --memory-reducer-gc-count=3 (2): the peak of a run is the heap just before the memory reducer's first
+ *   compaction (~11 s in: the first steps have grown it, start-up's garbage and bytecode still in it).
+ *   With these the reducer compacts once right after start-up, dropping start-up's garbage and the
+ *   bytecode of functions that ran only then, so the first steps grow a smaller heap; the third GC lets
+ *   it compact again ~10 s later when the first attempt met a step. Peak RSS 85.9 -> 84.2 MB (median
+ *   of 4 runs, each with another host name so that the exporters' splay puts the steps elsewhere;
+ *   node 20 + dist 80.5 MB). Bench, executable row, 3 rounds: 82.9 MB (82.8-83.0) against node 20 +
+ *   dist's 80.6 (79.8-80.6), 1.03x, where it was 1.06x; CPU 0.80x node 20's, as before.
  * Tried and left out: smaller semi-spaces (2 MB: the old space creeps 11.5 -> 17 MB in 3 minutes as each
  * step's objects are promoted), --minor-ms (promotes even more), --optimize-for-size (2.5x the CPU),
  * --jitless/--lite-mode (11 MB less, 1.6-2x the CPU of Node 20).
+ * Also left out, measured on the bench's executable-row config (peak RSS = VmHWM, 500 processes, four
+ * push transports; the peak is the heap just before the memory reducer's first compaction, ~11 s in):
+ * - --initial-old-space-size=12: no change (85.7 vs 85.4 MB, 3 interleaved rounds).
+ * - --max-lazy, --bytecode-old-age=1 alone: no change or +0.4 MB.
+ * - --gc-memory-reducer-start-delay-ms=2000 and --bytecode-old-age=1 without --memory-reducer-gc-count=3
+ *   (see above): -1.6 MB in 4 runs of 5, +0.9 MB in the fifth, where the first step kept the early
+ *   compaction from happening and the next one did not come within 20 s.
+ * - useCodeCache in the SEA config: no change (85.8 vs 85.7 MB).
+ * - A bundle minified beyond whitespace (esbuild minify, with or without keepNames): 0.6-0.7 MB less
+ *   blob, but +2.8 / +4.2 MB of heap.
+ * - The bundle as a compressed SEA asset (gzip, 0.66 MB), or even uncompressed, run by a small main
+ *   script through vm.compileFunction: -1.9 MB of blob pages, but +8.5 MB anonymous memory against the
+ *   SEA's own main-script path (Node's internal CJS compile of the main script), whatever the source.
  */
 export const RUNTIME_V8_FLAGS = {
   nodeMajor: 24,
-  flags: ['--max-opt=2', '--no-sparkplug', '--invocation-count-for-feedback-allocation=100', '--invocation-count-for-maglev=2000', '--invocation-count-for-maglev-osr=1000'],
+  flags: [
+    '--max-opt=2',
+    '--no-sparkplug',
+    '--invocation-count-for-feedback-allocation=100',
+    '--invocation-count-for-maglev=2000',
+    '--invocation-count-for-maglev-osr=1000',
+    '--gc-memory-reducer-start-delay-ms=2000',
+    '--bytecode-old-age=1',
+    '--memory-reducer-gc-count=3',
+  ],
 } as const;
 
 export class RuntimeFlagsError extends Error {

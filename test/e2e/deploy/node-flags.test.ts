@@ -14,7 +14,16 @@ const BIN = join(ROOT, 'dist', 'src', 'bin.js');
 const EXEC_COPY = join(ROOT, 'dist', 'src', `bin-shebang-test-${process.pid}.js`);
 
 const FLAGS = ['--min-semi-space-size=3', '--max-semi-space-size=3', '--no-allocation-site-pretenuring', '--single-threaded', '--heap-growing-percent=50'];
-const EXE_EXTRA = ['--max-opt=2', '--no-sparkplug', '--invocation-count-for-feedback-allocation=100', '--invocation-count-for-maglev=2000', '--invocation-count-for-maglev-osr=1000'];
+const EXE_EXTRA = [
+  '--max-opt=2',
+  '--no-sparkplug',
+  '--invocation-count-for-feedback-allocation=100',
+  '--invocation-count-for-maglev=2000',
+  '--invocation-count-for-maglev-osr=1000',
+  '--gc-memory-reducer-start-delay-ms=2000',
+  '--bytecode-old-age=1',
+  '--memory-reducer-gc-count=3',
+];
 
 afterAll(() => rmSync(EXEC_COPY, { force: true }));
 
