@@ -50,7 +50,11 @@ export async function runPeerRow(plan: PeerRowPlan): Promise<PeerComparison | Sk
   try {
     const configPath = join(plan.workDir, 'scaph-remote-write.toml');
     writeFileSync(configPath, scaphConfig(plan, powercap.powercapPath, vm));
-    const agent = await measureNode('scaph run (remote-write)', agentArgv(AGENT_SCRIPT, ['run', '-c', configPath]), plan.warmupMs, plan.windowMs);
+    // As for the stack below: with --quick's short window the agent may be stopped before its first push
+    // (start-up, then its splayed grid): let its first samples arrive first (after the measurement).
+    const agent = await measureNode('scaph run (remote-write)', agentArgv(AGENT_SCRIPT, ['run', '-c', configPath]), plan.warmupMs, plan.windowMs, {
+      beforeStop: () => waitForEveryJob(vm, [SCAPH_JOB]),
+    });
     const scaph = side(plan, 'scaph run (remote-write)', [['scaph', agent]], { [SCAPH_JOB]: await vmSeriesCount(vm, `{job="${SCAPH_JOB}"}`) });
     plan.log(`steady: peer row: scaph ${scaph.percentOfOneCore} % of one core, ${scaph.series} series`);
 
