@@ -18,6 +18,7 @@
  */
 import type { Metric, MetricLabels } from '../../core/metric-families.js';
 import type { QueuedSample } from '../../delivery/transport.js';
+import { varintSize, writeVarint } from '../protobuf-varint.js';
 import {
   carriesCmdline,
   CMDLINE_ATTRIBUTE,
@@ -290,30 +291,4 @@ function int64Field(tag: number, value: number): Buffer {
  */
 function zigzagMagnitude(n: number): number {
   return n >= 0 ? n * 2 : (-n - 1) * 2;
-}
-
-/** Bytes of a non-negative integer below 2^63 as a varint. */
-function varintSize(v: number): number {
-  if (v < 0x80) return 1;
-  if (v < 0x4000) return 2;
-  if (v < 0x200000) return 3;
-  if (v < 0x10000000) return 4;
-  let size = 5;
-  for (let r = Math.floor(v / 0x800000000); r > 0; r = Math.floor(r / 128)) size++;
-  return size;
-}
-
-function writeVarint(out: Buffer, at: number, value: number): number {
-  let o = at;
-  let v = value;
-  while (v > 0x7fffffff) {
-    out[o++] = (v % 128) | 0x80;
-    v = Math.floor(v / 128);
-  }
-  while (v > 0x7f) {
-    out[o++] = (v & 0x7f) | 0x80;
-    v >>>= 7;
-  }
-  out[o++] = v;
-  return o;
 }
