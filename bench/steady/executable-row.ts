@@ -4,7 +4,11 @@
  * own Node.js with the executable's V8 flags (node 24 + dist: tells the runtime's share from the
  * packaging's, i.e. the bundle's). Same config, tree and
  * backends as the steady run; the three are measured in turn, the order rotating each round, several
- * rounds (min / median / max). Then start-up, the three in turn again: the time from spawn to the first
+ * rounds (min / median / max). The window is 150 s after the 15 s warm-up: Node.js 24's heap and malloc
+ * arena grew for minutes where Node.js 20's settled within 20 s (a 40 s window showed the executable at
+ * 1.03x node + dist's peak RSS, 1.07-1.09x by 100-130 s), so a short window would miss where its peak is.
+ * Three rounds of three 165 s runs make the row ~25 minutes; fewer rounds would lose the spread that
+ * shows a machine getting busier. Then start-up, the three in turn again: the time from spawn to the first
  * sample on stdout (json exporter, 0.5 s step: its first sample comes 0.5 s after start) and of `--version`.
  *
  * Each program runs from a copy of its binary written the same way (64 KiB writes), this bench's node
@@ -69,7 +73,7 @@ export async function runExecutableRow(plan: ExecutableRowPlan): Promise<Executa
     return { skipped: `skipped: the executable could not be built (${err instanceof Error ? err.message.split('\n')[0] : String(err)})` };
   }
   const rounds = plan.quick ? 1 : 3;
-  const windowMs = plan.quick ? 3000 : 40_000;
+  const windowMs = plan.quick ? 3000 : 150_000;
   const startupRuns = plan.quick ? 2 : 7;
 
   const steady = new Map<string, NodeUsage[]>(variants.map((v) => [v.label, []]));

@@ -38,6 +38,15 @@ export function shebangNodeFlags(script: string): string[] {
  *   of 4 runs, each with another host name so that the exporters' splay puts the steps elsewhere;
  *   node 20 + dist 80.5 MB). Bench, executable row, 3 rounds: 82.9 MB (82.8-83.0) against node 20 +
  *   dist's 80.6 (79.8-80.6), 1.03x, where it was 1.06x; CPU 0.80x node 20's, as before.
+ * - --expose-gc: the agent runs a full collection every 30 s unless V8 ran one of its own in between
+ *   (src/core/memory-reducer.ts, which says why). Over 150 s the executable's RSS rose with no full
+ *   collection after start-up (79.9, 81.4, 82.9, 84.0, 85.6 MB at 30 s ... 150 s; peak 86.3 MB at
+ *   163 s against node 20 + dist's 79.1 MB at 11 s, 1.09x), all of it in the malloc heap (7.6 -> 11.9 MB
+ *   in 95 s: the backing stores of promoted buffers), none in V8's pages. With it: 81.5, 79.8, 80.3, 80.8,
+ *   81.0 MB, the peak the start-up one (83.3 MB at 12 s; node 20 + dist 79.0 MB in the same run), CPU
+ *   1.03 % of a core against node 20's 1.28 %. 10,000 processes (remote-write, 30 s after 10 s, three
+ *   runs): peak RSS 146.3-148.6 MB against 145.4-145.7 without it, CPU 1.79-2.32 s against 1.82-2.21 s;
+ *   collecting every 30 s even when V8 had just collected: 150.7-151.3 MB.
  * Tried and left out: smaller semi-spaces (2 MB: the old space creeps 11.5 -> 17 MB in 3 minutes as each
  * step's objects are promoted), --minor-ms (promotes even more), --optimize-for-size (2.5x the CPU),
  * --jitless/--lite-mode (11 MB less, 1.6-2x the CPU of Node 20).
@@ -54,6 +63,20 @@ export function shebangNodeFlags(script: string): string[] {
  * - The bundle as a compressed SEA asset (gzip, 0.66 MB), or even uncompressed, run by a small main
  *   script through vm.compileFunction: -1.9 MB of blob pages, but +8.5 MB anonymous memory against the
  *   SEA's own main-script path (Node's internal CJS compile of the main script), whatever the source.
+ * Left out against the RSS that grew over minutes (150-165 s runs, bench config; "n24" = node 24 + dist
+ * with these flags and --trace-gc, whose stdout showed the full collections):
+ * - --memory-saver-mode (its 2 MB growing step): 87.5 MB at 164 s against 86.3 without, CPU 0.91 % against
+ *   0.85 %; n24: one full collection in 100 s. The limit is still ~live x 1.3 plus the young generation,
+ *   and what grows is malloc'd memory that counts toward it only as external memory.
+ * - --incremental-marking-hard-trigger=20 (marking from 20 % of the way to the limit), n24: no full
+ *   collection after 12 s (malloc heap 8.7 -> 11.4 MB), start-up peak 96.0 MB against ~90.
+ * - --external-memory-accounted-in-global-limit, n24: no full collection after 4.5 s; with
+ *   --incremental-marking-hard-trigger=25: full collections at 34 and 62 s (malloc heap 8.7 -> 9.7 MB) but
+ *   V8's pages +2.3 MB and the start-up peak 96.1 MB.
+ * - vm.measureMemory({ execution: 'eager' }) every 30 s instead of gc() (it starts a full collection, no
+ *   flag needed), n24: malloc heap flat, but Node.js prints an ExperimentalWarning for it.
+ * - The first collection at 5, 7 or 9 s, before the start-up peak: 82.0, 83.0, 83.1 MB (single runs,
+ *   within the noise of that peak).
  */
 export const RUNTIME_V8_FLAGS = {
   nodeMajor: 24,
@@ -66,6 +89,7 @@ export const RUNTIME_V8_FLAGS = {
     '--gc-memory-reducer-start-delay-ms=2000',
     '--bytecode-old-age=1',
     '--memory-reducer-gc-count=3',
+    '--expose-gc',
   ],
 } as const;
 

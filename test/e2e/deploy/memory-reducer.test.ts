@@ -51,7 +51,38 @@ function traced(binary: string, args: readonly string[]): Promise<string> {
 
 const reduceGcs = (trace: string): string[] => trace.split('\n').filter((l) => /Mark-Compact \(reduce\)/.test(l));
 
+/** Forces a collection, then makes V8 run one of its own; prints what watchOwnFullCollections() said after each. */
+const WATCH_PROGRAM = `
+  const { watchOwnFullCollections } = await import(${JSON.stringify(MODULE)});
+  const collected = watchOwnFullCollections();
+  const settle = () => new Promise((resolve) => setTimeout(resolve, 50));
+  globalThis.gc();
+  await settle();
+  const afterForced = collected();
+  const kept = [];
+  for (let i = 0; i < 1e6; i++) kept.push({ i });
+  await settle();
+  console.log(JSON.stringify({ afterForced, afterOwn: collected(), again: collected(), kept: kept.length }));
+`;
+
+function runWatch(binary: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(binary, ['--expose-gc', '--input-type=module', '-e', WATCH_PROGRAM], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.once('error', reject);
+    child.once('close', () => resolve(out));
+  });
+}
+
 describe('memory reducer on the executable\'s Node.js', () => {
+  it('tells V8\'s own full collections from forced ones, on this Node.js and the executable\'s', async () => {
+    const runtime = await nodeRuntime(process.arch === 'arm64' ? 'arm64' : 'x64');
+    for (const binary of [process.execPath, runtime.binary]) {
+      expect(JSON.parse(await runWatch(binary)), binary).toEqual({ afterForced: false, afterOwn: true, again: false, kept: 1e6 });
+    }
+  }, 5 * 60_000);
+
   it('never starts in a quiet program without the nudge, starts with it, and the agent starts it itself', async () => {
     const runtime = await nodeRuntime(process.arch === 'arm64' ? 'arm64' : 'x64');
     const flags = executableExecArgv(join(ROOT, 'src', 'bin.ts'), runtimePins().version);

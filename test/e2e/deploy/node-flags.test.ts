@@ -23,6 +23,7 @@ const EXE_EXTRA = [
   '--gc-memory-reducer-start-delay-ms=2000',
   '--bytecode-old-age=1',
   '--memory-reducer-gc-count=3',
+  '--expose-gc',
 ];
 
 afterAll(() => rmSync(EXEC_COPY, { force: true }));
